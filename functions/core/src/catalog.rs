@@ -1,0 +1,134 @@
+//! A catalog file standing in for what SageMaker would answer (`guardctl explain --catalog`):
+//! `{"endpointConfigs": {"CONFIG": {"models": [..], "executionRoleArn": ".."}},
+//!   "models": {"MODEL": {"executionRoleArn": ".."}},
+//!   "inferenceComponents": {"IC": {"modelName": ".."}}}` (every section optional).
+
+use std::collections::{BTreeMap, HashMap};
+use std::future::{Future, ready};
+
+use serde::Deserialize;
+
+use crate::resolve::{
+    EndpointConfigInfo, InferenceComponentInfo, ModelInfo, ResolveError, Resolver,
+};
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Catalog {
+    #[serde(default)]
+    pub endpoint_configs: BTreeMap<String, CatalogEndpointConfig>,
+    #[serde(default)]
+    pub models: BTreeMap<String, CatalogModel>,
+    #[serde(default)]
+    pub inference_components: BTreeMap<String, CatalogInferenceComponent>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct CatalogEndpointConfig {
+    pub models: Vec<String>,
+    #[serde(default)]
+    pub execution_role_arn: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct CatalogModel {
+    #[serde(default)]
+    pub execution_role_arn: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct CatalogInferenceComponent {
+    #[serde(default)]
+    pub model_name: Option<String>,
+}
+
+/// Resolves from a [`Catalog`]; names compare without ASCII case, as SageMaker's do.
+#[derive(Debug, Default)]
+pub struct CatalogResolver {
+    endpoint_configs: HashMap<String, EndpointConfigInfo>,
+    models: HashMap<String, ModelInfo>,
+    inference_components: HashMap<String, InferenceComponentInfo>,
+    /// What a lookup of an absent name says.
+    absent: String,
+}
+
+impl CatalogResolver {
+    pub fn new(catalog: Catalog) -> CatalogResolver {
+        let fold = |name: String| name.to_ascii_lowercase();
+        CatalogResolver {
+            endpoint_configs: catalog
+                .endpoint_configs
+                .into_iter()
+                .map(|(name, c)| {
+                    let info = EndpointConfigInfo {
+                        models: c.models,
+                        execution_role_arn: c.execution_role_arn,
+                    };
+                    (fold(name), info)
+                })
+                .collect(),
+            models: catalog
+                .models
+                .into_iter()
+                .map(|(name, m)| {
+                    (
+                        fold(name),
+                        ModelInfo {
+                            execution_role_arn: m.execution_role_arn,
+                        },
+                    )
+                })
+                .collect(),
+            inference_components: catalog
+                .inference_components
+                .into_iter()
+                .map(|(name, c)| {
+                    (
+                        fold(name),
+                        InferenceComponentInfo {
+                            model_name: c.model_name,
+                        },
+                    )
+                })
+                .collect(),
+            absent: "not found in the catalog".to_owned(),
+        }
+    }
+
+    /// A resolver that resolves nothing, saying why.
+    pub fn nothing(why: &str) -> CatalogResolver {
+        CatalogResolver {
+            absent: why.to_owned(),
+            ..CatalogResolver::default()
+        }
+    }
+
+    fn find<T: Clone>(&self, map: &HashMap<String, T>, name: &str) -> Result<T, ResolveError> {
+        map.get(&name.to_ascii_lowercase())
+            .cloned()
+            .ok_or_else(|| ResolveError(self.absent.clone()))
+    }
+}
+
+impl Resolver for CatalogResolver {
+    fn endpoint_config(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<EndpointConfigInfo, ResolveError>> + Send {
+        ready(self.find(&self.endpoint_configs, name))
+    }
+
+    fn model(&self, name: &str) -> impl Future<Output = Result<ModelInfo, ResolveError>> + Send {
+        ready(self.find(&self.models, name))
+    }
+
+    fn inference_component(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<InferenceComponentInfo, ResolveError>> + Send {
+        ready(self.find(&self.inference_components, name))
+    }
+}

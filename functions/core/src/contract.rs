@@ -1,0 +1,251 @@
+//! The contracts between steps (DESIGN.md, "Contracts between steps"): every step's input and
+//! output is one of these serde types, carrying `"version": 1`.
+
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// The contract version, serialised as `1`; any other number is refused on input, so a step never
+/// silently reads a contract it does not know.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Version1;
+
+impl Serialize for Version1 {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_u32(1)
+    }
+}
+
+impl<'de> Deserialize<'de> for Version1 {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        match u64::deserialize(deserializer)? {
+            1 => Ok(Version1),
+            other => Err(serde::de::Error::custom(format!(
+                "contract version {other} is not supported (this build reads version 1)"
+            ))),
+        }
+    }
+}
+
+/// Resource types, as named in verdicts, notifications and the CLI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ResourceType {
+    Endpoint,
+    InferenceComponent,
+    TransformJob,
+    TrainingJob,
+    ProcessingJob,
+    HyperParameterTuningJob,
+}
+
+impl ResourceType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResourceType::Endpoint => "endpoint",
+            ResourceType::InferenceComponent => "inference-component",
+            ResourceType::TransformJob => "transform-job",
+            ResourceType::TrainingJob => "training-job",
+            ResourceType::ProcessingJob => "processing-job",
+            ResourceType::HyperParameterTuningJob => "hyper-parameter-tuning-job",
+        }
+    }
+}
+
+impl fmt::Display for ResourceType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The resource a request created or changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResourceRef {
+    #[serde(rename = "type")]
+    pub resource_type: ResourceType,
+    pub name: String,
+    pub arn: Option<String>,
+}
+
+/// What a subject is. `endpoint-config` and `inference-component` only appear for a subject that
+/// could not be resolved into the models behind it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SubjectKind {
+    Model,
+    Role,
+    EndpointConfig,
+    InferenceComponent,
+}
+
+impl fmt::Display for SubjectKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SubjectKind::Model => "model",
+            SubjectKind::Role => "role",
+            SubjectKind::EndpointConfig => "endpoint config",
+            SubjectKind::InferenceComponent => "inference component",
+        })
+    }
+}
+
+/// Something the parser found in the request that names, or leads to, the subjects to check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Target {
+    /// Resolved into its production and shadow variants' models and its own execution role.
+    EndpointConfig { name: String },
+    /// A model subject; resolved into its execution role.
+    Model { name: String },
+    /// An execution role subject, canonical (no path).
+    Role { arn: String },
+    /// Resolved into the model it serves (an update that does not name one, or an adapter's base).
+    InferenceComponentModel { name: String },
+    /// A field that should name a subject is missing or unusable: the guard fails closed.
+    Unreadable {
+        expected: SubjectKind,
+        field: String,
+        problem: String,
+    },
+}
+
+/// The output of ParseEvent for a covered, successful call: what Evaluate decides on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Request {
+    pub version: Version1,
+    pub event_id: String,
+    pub event_name: String,
+    pub event_time: Option<String>,
+    pub account: Option<String>,
+    pub region: Option<String>,
+    pub principal: String,
+    pub resource: ResourceRef,
+    pub targets: Vec<Target>,
+}
+
+/// ParseEvent's output: a request to evaluate, or an event ignored with its reasons.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "lowercase")]
+pub enum ParseOutcome {
+    Request { request: Request },
+    Ignored { verdict: Verdict },
+}
+
+/// A subject after resolution: a model or role by name, or what could not be resolved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResolvedSubject {
+    pub kind: SubjectKind,
+    pub name: String,
+    /// How the subject was reached, e.g. `model fraud-v3` for that model's execution role.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
+    /// Why it could not be resolved; `None` when it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unresolved: Option<String>,
+    /// The field that should have named the subject was unusable: `name` is that field's path,
+    /// and no binding is looked up for it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unnamed: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Decision {
+    Allow,
+    Violation,
+    Ignored,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    None,
+    Notify,
+    Enforce,
+}
+
+/// One subject of a verdict and the binding that judged it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SubjectVerdict {
+    pub kind: SubjectKind,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
+    /// The `pk` of the binding that judged this subject: its own, or `default`; `null` when the
+    /// subject is unbound while others are bound (it then does not matter).
+    pub binding: Option<String>,
+    pub allowed: bool,
+    pub resolved: bool,
+}
+
+/// The approver patterns of one violated binding: an override needs a caller who matches at
+/// least one pattern of every set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApproverSet {
+    pub binding: String,
+    pub any_of: Vec<String>,
+}
+
+/// The verdict Evaluate returns and `guardctl explain` prints.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Verdict {
+    pub version: Version1,
+    pub event_id: Option<String>,
+    pub event_name: Option<String>,
+    pub event_time: Option<String>,
+    pub account: Option<String>,
+    pub region: Option<String>,
+    pub decision: Decision,
+    pub action: Action,
+    pub grace_seconds: u32,
+    pub principal: Option<String>,
+    pub resource: Option<ResourceRef>,
+    pub subjects: Vec<SubjectVerdict>,
+    pub approvers: Vec<ApproverSet>,
+    pub reasons: Vec<String>,
+}
+
+impl Verdict {
+    /// The invariants every verdict keeps; `Err` names the first one broken.
+    pub fn check_well_formed(&self) -> Result<(), String> {
+        if self.reasons.is_empty() {
+            return Err("a verdict gives at least one reason".into());
+        }
+        match self.decision {
+            Decision::Ignored => {
+                if self.action != Action::None || !self.subjects.is_empty() {
+                    return Err("an ignored verdict has action none and no subjects".into());
+                }
+            }
+            Decision::Allow => {
+                if self.action != Action::None || self.subjects.iter().any(|s| !s.allowed) {
+                    return Err("an allow has action none and only allowed subjects".into());
+                }
+            }
+            Decision::Violation => {
+                if self.approvers.is_empty() {
+                    return Err(
+                        "a violation names the approver set of each violated binding".into(),
+                    );
+                }
+            }
+        }
+        if self.decision != Decision::Violation
+            && (self.grace_seconds != 0 || !self.approvers.is_empty())
+        {
+            return Err("grace and approvers are only set on a violation".into());
+        }
+        if self.decision != Decision::Ignored
+            && (self.principal.is_none() || self.resource.is_none())
+        {
+            return Err("a decided verdict names its principal and resource".into());
+        }
+        Ok(())
+    }
+}

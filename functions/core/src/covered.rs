@@ -1,0 +1,170 @@
+//! The one table of covered SageMaker calls (DESIGN.md, "Events covered"). Adding a call is a row
+//! here and a fixture under `tests/events/`.
+
+use crate::contract::{ResourceType, SubjectKind};
+
+/// Where, in `requestParameters`, a call names a subject. Paths are dotted; a segment ending in
+/// `[]` walks every element of an array.
+#[derive(Debug, Clone, Copy)]
+pub struct SubjectPath {
+    pub leads_to: Leads,
+    pub path: &'static str,
+}
+
+/// What the value at a [`SubjectPath`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Leads {
+    /// An endpoint config name: its variants' models and its own execution role.
+    EndpointConfig,
+    /// A model name: the model and its execution role.
+    Model,
+    /// An execution role ARN.
+    Role,
+    /// An inference component name: the model it serves.
+    InferenceComponentModel,
+}
+
+impl Leads {
+    pub fn subject_kind(self) -> SubjectKind {
+        match self {
+            Leads::EndpointConfig => SubjectKind::EndpointConfig,
+            Leads::Model => SubjectKind::Model,
+            Leads::Role => SubjectKind::Role,
+            Leads::InferenceComponentModel => SubjectKind::InferenceComponent,
+        }
+    }
+}
+
+/// What a call with none of its subject paths present means.
+#[derive(Debug, Clone, Copy)]
+pub enum WhenNoSubject {
+    /// The API requires one of them: the event is incomplete, and the guard fails closed.
+    FailClosed,
+    /// The call legitimately names none (e.g. an inference component from a container image):
+    /// the request has no subjects and the `default` item decides.
+    DefaultDecides,
+    /// Look the subject up through another field (an update that keeps its model).
+    LookUp(SubjectPath),
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct CoveredCall {
+    pub event_name: &'static str,
+    pub resource_type: ResourceType,
+    /// The resource's name in `requestParameters`.
+    pub name_field: &'static str,
+    /// The resource's ARN in `responseElements` (also the name's fallback when
+    /// `requestParameters` were left out of the event).
+    pub arn_field: &'static str,
+    pub subjects: &'static [SubjectPath],
+    pub when_no_subject: WhenNoSubject,
+}
+
+const fn at(leads_to: Leads, path: &'static str) -> SubjectPath {
+    SubjectPath { leads_to, path }
+}
+
+pub const COVERED_CALLS: &[CoveredCall] = &[
+    CoveredCall {
+        event_name: "CreateEndpoint",
+        resource_type: ResourceType::Endpoint,
+        name_field: "endpointName",
+        arn_field: "endpointArn",
+        subjects: &[at(Leads::EndpointConfig, "endpointConfigName")],
+        when_no_subject: WhenNoSubject::FailClosed,
+    },
+    CoveredCall {
+        event_name: "UpdateEndpoint",
+        resource_type: ResourceType::Endpoint,
+        name_field: "endpointName",
+        arn_field: "endpointArn",
+        subjects: &[at(Leads::EndpointConfig, "endpointConfigName")],
+        when_no_subject: WhenNoSubject::FailClosed,
+    },
+    CoveredCall {
+        event_name: "CreateInferenceComponent",
+        resource_type: ResourceType::InferenceComponent,
+        name_field: "inferenceComponentName",
+        arn_field: "inferenceComponentArn",
+        subjects: &[
+            at(Leads::Model, "specification.modelName"),
+            at(
+                Leads::InferenceComponentModel,
+                "specification.baseInferenceComponentName",
+            ),
+        ],
+        when_no_subject: WhenNoSubject::DefaultDecides,
+    },
+    CoveredCall {
+        event_name: "UpdateInferenceComponent",
+        resource_type: ResourceType::InferenceComponent,
+        name_field: "inferenceComponentName",
+        arn_field: "inferenceComponentArn",
+        subjects: &[
+            at(Leads::Model, "specification.modelName"),
+            at(
+                Leads::InferenceComponentModel,
+                "specification.baseInferenceComponentName",
+            ),
+        ],
+        when_no_subject: WhenNoSubject::LookUp(at(
+            Leads::InferenceComponentModel,
+            "inferenceComponentName",
+        )),
+    },
+    CoveredCall {
+        event_name: "CreateTransformJob",
+        resource_type: ResourceType::TransformJob,
+        name_field: "transformJobName",
+        arn_field: "transformJobArn",
+        subjects: &[at(Leads::Model, "modelName")],
+        when_no_subject: WhenNoSubject::FailClosed,
+    },
+    CoveredCall {
+        event_name: "CreateTrainingJob",
+        resource_type: ResourceType::TrainingJob,
+        name_field: "trainingJobName",
+        arn_field: "trainingJobArn",
+        subjects: &[at(Leads::Role, "roleArn")],
+        when_no_subject: WhenNoSubject::FailClosed,
+    },
+    CoveredCall {
+        event_name: "CreateProcessingJob",
+        resource_type: ResourceType::ProcessingJob,
+        name_field: "processingJobName",
+        arn_field: "processingJobArn",
+        subjects: &[at(Leads::Role, "roleArn")],
+        when_no_subject: WhenNoSubject::FailClosed,
+    },
+    CoveredCall {
+        event_name: "CreateHyperParameterTuningJob",
+        resource_type: ResourceType::HyperParameterTuningJob,
+        name_field: "hyperParameterTuningJobName",
+        arn_field: "hyperParameterTuningJobArn",
+        subjects: &[
+            at(Leads::Role, "trainingJobDefinition.roleArn"),
+            at(Leads::Role, "trainingJobDefinitions[].roleArn"),
+        ],
+        when_no_subject: WhenNoSubject::FailClosed,
+    },
+];
+
+/// The covered call of an eventName, if it is one.
+pub fn covered_call(event_name: &str) -> Option<&'static CoveredCall> {
+    COVERED_CALLS.iter().find(|c| c.event_name == event_name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_row_per_event_name() {
+        for (i, a) in COVERED_CALLS.iter().enumerate() {
+            for b in &COVERED_CALLS[i + 1..] {
+                assert_ne!(a.event_name, b.event_name);
+            }
+        }
+        assert_eq!(COVERED_CALLS.len(), 8);
+    }
+}

@@ -1,0 +1,460 @@
+//! ParseEvent: an EventBridge "AWS API Call via CloudTrail" event into a [`Request`], or an
+//! ignored verdict that says why.
+
+use aws_lambda_events::event::cloudwatch_events::CloudWatchEvent;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::contract::{
+    Action, Decision, ParseOutcome, Request, ResourceRef, Target, Verdict, Version1,
+};
+use crate::covered::{CoveredCall, Leads, SubjectPath, WhenNoSubject, covered_call};
+use crate::lenient::{Field, JsonKind};
+use crate::principal::{MAX_ARN_LEN, UserIdentity, canonical_arn, principal_of, truncate_chars};
+
+/// No SageMaker name is longer than 63 characters; allow some slack, but a name longer than this
+/// is not a name, and would only bloat every message that carries it.
+pub const MAX_NAME_LEN: usize = 256;
+/// How much of an `errorMessage` a reason quotes.
+const MAX_QUOTED: usize = 200;
+
+const API_CALL: &str = "AWS API Call via CloudTrail";
+
+/// The CloudTrail record in `detail`, read leniently (see [`Field`]). `aws_lambda_events`'
+/// `AWSAPICall` requires fields real events lack and has no `errorCode`, so only its envelope is
+/// used.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct CloudTrailDetail {
+    pub event_source: Field<String>,
+    pub event_name: Field<String>,
+    #[serde(rename = "eventID")]
+    pub event_id: Field<String>,
+    pub event_time: Field<String>,
+    pub event_type: Field<String>,
+    pub aws_region: Field<String>,
+    pub recipient_account_id: Field<String>,
+    pub error_code: Field<String>,
+    pub error_message: Field<String>,
+    pub read_only: Field<bool>,
+    pub user_identity: Field<UserIdentity>,
+    pub request_parameters: Option<Value>,
+    pub response_elements: Option<Value>,
+}
+
+pub type Envelope = CloudWatchEvent<CloudTrailDetail>;
+
+/// The input is not JSON at all (as opposed to JSON that is not a usable event).
+#[derive(Debug)]
+pub struct NotJson(pub serde_json::Error);
+
+impl std::fmt::Display for NotJson {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "not JSON: {}", self.0)
+    }
+}
+
+impl std::error::Error for NotJson {}
+
+/// Parses raw bytes. Only bytes that are not JSON are an error; any JSON that is not a usable
+/// event is an ignored verdict.
+pub fn parse_event_slice(bytes: &[u8]) -> Result<ParseOutcome, NotJson> {
+    match serde_json::from_slice::<Envelope>(bytes) {
+        Ok(envelope) => Ok(interpret(envelope)),
+        Err(e) if e.is_data() => Ok(unreadable_envelope(
+            serde_path_to_error::deserialize::<_, Envelope>(
+                &mut serde_json::Deserializer::from_slice(bytes),
+            )
+            .err(),
+            &e,
+        )),
+        Err(e) => Err(NotJson(e)),
+    }
+}
+
+/// Parses an event already read as JSON (as the Lambda receives it).
+pub fn parse_event_value(value: &Value) -> ParseOutcome {
+    match Envelope::deserialize(value) {
+        Ok(envelope) => interpret(envelope),
+        Err(e) => unreadable_envelope(
+            serde_path_to_error::deserialize::<_, Envelope>(value).err(),
+            &e,
+        ),
+    }
+}
+
+fn unreadable_envelope(
+    with_path: Option<serde_path_to_error::Error<serde_json::Error>>,
+    plain: &serde_json::Error,
+) -> ParseOutcome {
+    let why = match with_path {
+        Some(e) if e.path().to_string() != "." => format!("at {}: {}", e.path(), e.inner()),
+        _ => plain.to_string(),
+    };
+    ignored(
+        Known::default(),
+        format!(
+            "not an EventBridge event envelope: {}",
+            strip_position(&why)
+        ),
+    )
+}
+
+/// serde_json appends " at line L column C", which means nothing for a value already parsed.
+fn strip_position(message: &str) -> &str {
+    message.split(" at line ").next().unwrap_or(message)
+}
+
+/// What could be read of an event, for an ignored verdict.
+#[derive(Default)]
+struct Known {
+    event_id: Option<String>,
+    event_name: Option<String>,
+    event_time: Option<String>,
+    account: Option<String>,
+    region: Option<String>,
+}
+
+fn ignored(known: Known, reason: String) -> ParseOutcome {
+    ParseOutcome::Ignored {
+        verdict: Verdict {
+            version: Version1,
+            event_id: known.event_id,
+            event_name: known.event_name,
+            event_time: known.event_time,
+            account: known.account,
+            region: known.region,
+            decision: Decision::Ignored,
+            action: Action::None,
+            grace_seconds: 0,
+            principal: None,
+            resource: None,
+            subjects: Vec::new(),
+            approvers: Vec::new(),
+            reasons: vec![reason],
+        },
+    }
+}
+
+fn bounded(text: Option<&str>, max: usize) -> Option<String> {
+    text.filter(|t| !t.is_empty() && t.len() <= max)
+        .map(str::to_owned)
+}
+
+fn interpret(envelope: Envelope) -> ParseOutcome {
+    let Some(detail) = envelope.detail else {
+        return ignored(Known::default(), "the event has no detail".to_owned());
+    };
+    let known = Known {
+        event_id: bounded(detail.event_id.as_str(), MAX_NAME_LEN),
+        event_name: bounded(detail.event_name.as_str(), MAX_NAME_LEN),
+        event_time: bounded(detail.event_time.as_str(), MAX_NAME_LEN),
+        account: bounded(envelope.account_id.as_deref(), MAX_NAME_LEN)
+            .or_else(|| bounded(detail.recipient_account_id.as_str(), MAX_NAME_LEN)),
+        region: bounded(envelope.region.as_deref(), MAX_NAME_LEN)
+            .or_else(|| bounded(detail.aws_region.as_str(), MAX_NAME_LEN)),
+    };
+
+    match (envelope.source.as_deref(), detail.event_source.as_str()) {
+        (Some(source), _) if source != "aws.sagemaker" => {
+            let source = truncate_chars(source, MAX_QUOTED);
+            return ignored(
+                known,
+                format!("other service: source {source:?}, not aws.sagemaker"),
+            );
+        }
+        (_, Some(source)) if source != "sagemaker.amazonaws.com" => {
+            let source = truncate_chars(source, MAX_QUOTED);
+            return ignored(
+                known,
+                format!("other service: eventSource {source:?}, not sagemaker.amazonaws.com"),
+            );
+        }
+        (None, None) => {
+            return ignored(
+                known,
+                "neither source nor detail.eventSource says this is a SageMaker call".to_owned(),
+            );
+        }
+        _ => {}
+    }
+    if let Some(detail_type) = envelope.detail_type.as_deref()
+        && detail_type != API_CALL
+    {
+        let detail_type = truncate_chars(detail_type, MAX_QUOTED);
+        return ignored(
+            known,
+            format!("not an API call: detail-type {detail_type:?}, not {API_CALL:?}"),
+        );
+    }
+    if detail.event_type.as_str() == Some("AwsServiceEvent") {
+        return ignored(
+            known,
+            "a service event (such as a training job started by a tuning job), not a caller's \
+             API call: the call that caused it is checked instead"
+                .to_owned(),
+        );
+    }
+    let event_name = match detail.event_name.as_str() {
+        Some(name) if !name.is_empty() => name,
+        _ => {
+            let problem = field_problem(&detail.event_name);
+            return ignored(known, format!("detail.eventName {problem}"));
+        }
+    };
+    let Some(call) = covered_call(event_name) else {
+        let name = truncate_chars(event_name, MAX_QUOTED);
+        let reason = if detail.read_only.present() == Some(&true) {
+            format!("read-only call {name}: only deployments are covered")
+        } else {
+            format!("{name} is not a covered SageMaker call")
+        };
+        return ignored(known, reason);
+    };
+    if let Some(code) = failure(&detail) {
+        return ignored(known, code);
+    }
+    let Some(event_id) = known.event_id.clone() else {
+        let problem = field_problem(&detail.event_id);
+        return ignored(
+            known,
+            format!("detail.eventID {problem}: the event cannot be audited or de-duplicated"),
+        );
+    };
+    let resource = match resource_of(call, &detail) {
+        Ok(resource) => resource,
+        Err(why) => return ignored(known, format!("resource not identifiable: {why}")),
+    };
+    let targets = targets_of(call, detail.request_parameters.as_ref());
+    ParseOutcome::Request {
+        request: Request {
+            version: Version1,
+            event_id,
+            event_name: call.event_name.to_owned(),
+            event_time: known.event_time,
+            account: known.account,
+            region: known.region,
+            principal: principal_of(&detail.user_identity),
+            resource,
+            targets,
+        },
+    }
+}
+
+fn field_problem(field: &Field<String>) -> String {
+    match field {
+        Field::Present(s) if s.is_empty() => "is empty".to_owned(),
+        Field::Present(s) => format!("is {} bytes long", s.len()),
+        other => other.problem(JsonKind::String).unwrap_or_default(),
+    }
+}
+
+/// A call that failed carries `errorCode` and created nothing.
+fn failure(detail: &CloudTrailDetail) -> Option<String> {
+    let code = match &detail.error_code {
+        Field::Missing => return None,
+        Field::Present(code) => truncate_chars(code, MAX_QUOTED).to_owned(),
+        Field::Mistyped(kind) => format!("<{kind}>"),
+    };
+    let name = detail.event_name.as_str().unwrap_or_default();
+    Some(match detail.error_message.as_str() {
+        Some(message) if !message.is_empty() => format!(
+            "failed call: {name} returned errorCode {code:?} ({}); it created nothing",
+            truncate_chars(message, MAX_QUOTED)
+        ),
+        _ => format!("failed call: {name} returned errorCode {code:?}; it created nothing"),
+    })
+}
+
+fn resource_of(call: &CoveredCall, detail: &CloudTrailDetail) -> Result<ResourceRef, String> {
+    let arn_path = format!("responseElements.{}", call.arn_field);
+    let arn = match detail
+        .response_elements
+        .as_ref()
+        .map(|r| &r[call.arn_field])
+    {
+        Some(Value::String(arn)) if is_resource_arn(arn) => Ok(arn.clone()),
+        Some(Value::String(arn)) if arn.len() > MAX_ARN_LEN => Err(format!(
+            "{arn_path} is {} bytes, longer than any ARN",
+            arn.len()
+        )),
+        Some(Value::String(_)) => Err(format!("{arn_path} is not a resource ARN")),
+        Some(other) => Err(format!("{arn_path} {}", value_problem(other))),
+        None => Err(format!("{arn_path} is missing")),
+    };
+    let name_path = format!("requestParameters.{}", call.name_field);
+    let name = match detail.request_parameters.as_ref() {
+        Some(params) => {
+            string_at(params, call.name_field).map_err(|problem| format!("{name_path} {problem}"))
+        }
+        None => Err("requestParameters is missing".to_owned()),
+    };
+    let name = match (name, &arn) {
+        (Ok(name), _) => name,
+        // CloudTrail leaves out requestParameters that are too large; the ARN still names it.
+        (Err(_), Ok(arn)) => arn.rsplit('/').next().unwrap_or(arn).to_owned(),
+        (Err(name_problem), Err(arn_problem)) => {
+            return Err(format!("{name_problem}, and {arn_problem}"));
+        }
+    };
+    Ok(ResourceRef {
+        resource_type: call.resource_type,
+        name,
+        arn: arn.ok(),
+    })
+}
+
+fn is_resource_arn(arn: &str) -> bool {
+    arn.len() <= MAX_ARN_LEN
+        && arn.starts_with("arn:")
+        && arn
+            .rsplit_once('/')
+            .is_some_and(|(_, name)| !name.is_empty())
+}
+
+fn value_problem(value: &Value) -> String {
+    match JsonKind::of(value) {
+        None => "is null".to_owned(),
+        Some(kind) => format!("is {kind}, expected {}", JsonKind::String),
+    }
+}
+
+/// A usable name at `field` of an object: a non-empty string of sane length.
+fn string_at(object: &Value, field: &str) -> Result<String, String> {
+    match object.get(field) {
+        Some(Value::String(s)) if s.is_empty() => Err("is empty".to_owned()),
+        Some(Value::String(s)) if s.len() > MAX_NAME_LEN => Err(format!(
+            "is {} bytes, longer than any SageMaker name",
+            s.len()
+        )),
+        Some(Value::String(s)) => Ok(s.clone()),
+        Some(Value::Null) | None => Err("is missing".to_owned()),
+        Some(other) => Err(value_problem(other)),
+    }
+}
+
+/// What a value at a subject path turned out to be.
+enum Found {
+    Name(String),
+    Unusable { field: String, problem: String },
+}
+
+/// Walks `path` (dotted, `[]` for every array element) through `root`, collecting what is there.
+/// Absent parts collect nothing; a part of the wrong type is reported.
+fn walk(root: &Value, path: &str, at: String, out: &mut Vec<Found>) {
+    let (segment, rest) = match path.split_once('.') {
+        Some((segment, rest)) => (segment, Some(rest)),
+        None => (path, None),
+    };
+    let (key, each) = match segment.strip_suffix("[]") {
+        Some(key) => (key, true),
+        None => (segment, false),
+    };
+    let here = if at.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{at}.{key}")
+    };
+    let Some(value) = root.as_object().and_then(|o| o.get(key)) else {
+        return;
+    };
+    if value.is_null() {
+        return;
+    }
+    let visit = |value: &Value, here: String, out: &mut Vec<Found>| match rest {
+        Some(rest) => match value {
+            Value::Object(_) => walk(value, rest, here, out),
+            other => out.push(Found::Unusable {
+                problem: format!("is {}, expected an object", kind_name(other)),
+                field: here,
+            }),
+        },
+        None => out.push(match string_at_value(value) {
+            Ok(name) => Found::Name(name),
+            Err(problem) => Found::Unusable {
+                field: here,
+                problem,
+            },
+        }),
+    };
+    if each {
+        match value {
+            Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    visit(item, format!("{here}[{i}]"), out);
+                }
+            }
+            other => out.push(Found::Unusable {
+                problem: format!("is {}, expected an array", kind_name(other)),
+                field: here,
+            }),
+        }
+    } else {
+        visit(value, here, out);
+    }
+}
+
+fn kind_name(value: &Value) -> String {
+    JsonKind::of(value).map_or("null".to_owned(), |k| k.to_string())
+}
+
+fn string_at_value(value: &Value) -> Result<String, String> {
+    match value {
+        Value::String(s) if s.is_empty() => Err("is empty".to_owned()),
+        Value::String(s) if s.len() > MAX_ARN_LEN => Err(format!(
+            "is {} bytes, longer than any SageMaker name or ARN",
+            s.len()
+        )),
+        Value::String(s) => Ok(s.clone()),
+        other => Err(value_problem(other)),
+    }
+}
+
+fn targets_of(call: &CoveredCall, params: Option<&Value>) -> Vec<Target> {
+    let empty = Value::Null;
+    let params = params.unwrap_or(&empty);
+    let mut targets = Vec::new();
+    for subject in call.subjects {
+        collect(params, subject, &mut targets);
+    }
+    if targets.is_empty() {
+        let fallback = match call.when_no_subject {
+            WhenNoSubject::DefaultDecides => return targets,
+            WhenNoSubject::LookUp(subject) => {
+                collect(params, &subject, &mut targets);
+                Some(subject)
+            }
+            WhenNoSubject::FailClosed => call.subjects.first().copied(),
+        };
+        if let (true, Some(subject)) = (targets.is_empty(), fallback) {
+            targets.push(Target::Unreadable {
+                expected: subject.leads_to.subject_kind(),
+                field: format!("requestParameters.{}", subject.path),
+                problem: "is missing".to_owned(),
+            });
+        }
+    }
+    targets
+}
+
+fn collect(params: &Value, subject: &SubjectPath, targets: &mut Vec<Target>) {
+    let mut found = Vec::new();
+    walk(params, subject.path, String::new(), &mut found);
+    for found in found {
+        targets.push(match found {
+            Found::Name(name) => match subject.leads_to {
+                Leads::EndpointConfig => Target::EndpointConfig { name },
+                Leads::Model => Target::Model { name },
+                Leads::Role => Target::Role {
+                    arn: canonical_arn(&name),
+                },
+                Leads::InferenceComponentModel => Target::InferenceComponentModel { name },
+            },
+            Found::Unusable { field, problem } => Target::Unreadable {
+                expected: subject.leads_to.subject_kind(),
+                field: format!("requestParameters.{field}"),
+                problem,
+            },
+        });
+    }
+}

@@ -1,0 +1,42 @@
+//! Model Guard's decision core: parsing CloudTrail events, normalising callers, matching policies
+//! and deciding — pure functions over plain serde types, with no AWS SDK.
+//!
+//! The flow (DESIGN.md): [`parse_event_value`] turns an EventBridge event into a [`Request`] (or an
+//! ignored [`Verdict`]); [`resolve_subjects`] turns its targets into subjects through a
+//! [`Resolver`]; [`decide`] judges them against a [`PolicySet`].
+
+pub mod catalog;
+pub mod contract;
+pub mod covered;
+pub mod decide;
+pub mod event;
+pub mod glob;
+pub mod lenient;
+pub mod policy;
+pub mod principal;
+pub mod resolve;
+
+pub use catalog::{Catalog, CatalogResolver};
+pub use contract::*;
+pub use covered::{COVERED_CALLS, CoveredCall, covered_call};
+pub use decide::{Defaults, decide};
+pub use event::{NotJson, parse_event_slice, parse_event_value};
+pub use policy::{Mode, PolicyError, PolicyItem, PolicyItemRecord, PolicySet};
+pub use principal::{canonical_arn, canonical_pattern};
+pub use resolve::{Resolver, resolve_subjects};
+
+/// Parse, resolve and decide in one go: the verdict for an event.
+pub async fn explain<R: Resolver>(
+    outcome: ParseOutcome,
+    resolver: &R,
+    policy: &PolicySet,
+    defaults: &Defaults,
+) -> Verdict {
+    match outcome {
+        ParseOutcome::Ignored { verdict } => verdict,
+        ParseOutcome::Request { request } => {
+            let subjects = resolve_subjects(&request, resolver).await;
+            decide(&request, &subjects, policy, defaults)
+        }
+    }
+}

@@ -1,0 +1,512 @@
+//! Policy items (DESIGN.md, "Policies"): validated on load, indexed for the most-specific-binding
+//! lookup.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::contract::SubjectKind;
+use crate::glob::Pattern;
+use crate::principal::canonical_pattern;
+
+/// Longest grace period a binding may set: 30 days.
+pub const MAX_GRACE_SECONDS: u32 = 2_592_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// The violation is audited; nothing else.
+    Off,
+    /// People are told; nothing is stopped.
+    Notify,
+    /// Stopped or deleted after the grace period, unless approved.
+    #[default]
+    Enforce,
+}
+
+/// A policy item as stored (DynamoDB, through `serde_dynamo`) and as written in a POLICY.json
+/// file: plain serde, checked by [`PolicyItem::from_record`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PolicyItemRecord {
+    pub pk: String,
+    pub principals: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<Mode>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grace_seconds: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approvers: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+/// What an item binds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BindingKey {
+    Model(Pattern),
+    Role(Pattern),
+    Default,
+}
+
+/// A validated policy item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyItem {
+    pub pk: String,
+    pub key: BindingKey,
+    pub principals: Vec<Pattern>,
+    pub mode: Mode,
+    pub grace_seconds: Option<u32>,
+    pub approvers: Option<Vec<Pattern>>,
+    pub description: Option<String>,
+}
+
+/// A policy item that failed validation, naming the item and the field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyError {
+    /// `.[3]` for the fourth item of a file, or empty where there is no position.
+    pub position: String,
+    pub pk: Option<String>,
+    pub field: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for PolicyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.position.is_empty() && self.pk.is_none() && self.field.is_none() {
+            return f.write_str(&self.message);
+        }
+        f.write_str("policy item")?;
+        if !self.position.is_empty() {
+            write!(f, " {}", self.position)?;
+        }
+        if let Some(pk) = &self.pk {
+            write!(f, " (pk {:?})", crate::principal::truncate_chars(pk, 200))?;
+        }
+        if let Some(field) = &self.field {
+            write!(f, ", field {field}")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl std::error::Error for PolicyError {}
+
+impl PolicyItem {
+    /// Reads and validates one item from JSON (a POLICY.json element, or a DynamoDB item turned
+    /// into JSON). `position` names it in errors.
+    pub fn from_value(position: &str, value: &Value) -> Result<PolicyItem, PolicyError> {
+        let pk = value.get("pk").and_then(Value::as_str).map(str::to_owned);
+        let error = |field: Option<String>, message: String| PolicyError {
+            position: position.to_owned(),
+            pk: pk.clone(),
+            field,
+            message,
+        };
+        if !value.is_object() {
+            return Err(error(None, "an item is a JSON object".to_owned()));
+        }
+        let record: PolicyItemRecord = serde_path_to_error::deserialize(value).map_err(|e| {
+            let path = e.path().to_string();
+            let field = (path != ".").then_some(path);
+            error(field, e.into_inner().to_string())
+        })?;
+        PolicyItem::from_record(position, record)
+    }
+
+    /// Validates a record: key prefix and pattern, every principal and approver pattern, grace.
+    pub fn from_record(
+        position: &str,
+        record: PolicyItemRecord,
+    ) -> Result<PolicyItem, PolicyError> {
+        let error = |field: &str, message: String| PolicyError {
+            position: position.to_owned(),
+            pk: Some(record.pk.clone()),
+            field: Some(field.to_owned()),
+            message,
+        };
+        let key = if record.pk == "default" {
+            BindingKey::Default
+        } else if let Some(name) = record.pk.strip_prefix("model#") {
+            if name.is_empty() {
+                return Err(error(
+                    "pk",
+                    "empty model pattern after \"model#\"".to_owned(),
+                ));
+            }
+            BindingKey::Model(Pattern::new(name))
+        } else if let Some(arn) = record.pk.strip_prefix("role#") {
+            let canonical = canonical_pattern(arn).map_err(|e| error("pk", e))?;
+            BindingKey::Role(Pattern::new(canonical))
+        } else {
+            return Err(error(
+                "pk",
+                "unknown key: expected \"model#<name or glob>\", \"role#<role ARN or glob>\" or \
+                 \"default\""
+                    .to_owned(),
+            ));
+        };
+        let patterns = |field: &str, list: &[String]| -> Result<Vec<Pattern>, PolicyError> {
+            list.iter()
+                .enumerate()
+                .map(|(i, p)| {
+                    canonical_pattern(p)
+                        .map(Pattern::new)
+                        .map_err(|e| error(&format!("{field}[{i}]"), e))
+                })
+                .collect()
+        };
+        let principals = patterns("principals", &record.principals)?;
+        let approvers = match &record.approvers {
+            Some(list) => Some(patterns("approvers", list)?),
+            None => None,
+        };
+        if let Some(grace) = record.grace_seconds
+            && grace > MAX_GRACE_SECONDS
+        {
+            return Err(error(
+                "graceSeconds",
+                format!("{grace} is out of range (0 to {MAX_GRACE_SECONDS} seconds, 30 days)"),
+            ));
+        }
+        Ok(PolicyItem {
+            pk: record.pk,
+            key,
+            principals,
+            mode: record.mode.unwrap_or_default(),
+            grace_seconds: record.grace_seconds,
+            approvers,
+            description: record.description,
+        })
+    }
+
+    /// Whether the caller is one of this item's principals.
+    pub fn allows(&self, folded_principal: &str) -> bool {
+        self.principals
+            .iter()
+            .any(|p| p.matches_folded(folded_principal))
+    }
+
+    /// The identity of the binding, for duplicate detection: two items that canonicalise to the
+    /// same key (case, or a role path, aside) are one binding written twice.
+    fn identity(&self) -> String {
+        match &self.key {
+            BindingKey::Model(p) => format!("model#{}", p.folded()),
+            BindingKey::Role(p) => format!("role#{}", p.folded()),
+            BindingKey::Default => "default".to_owned(),
+        }
+    }
+}
+
+/// Exact names and globs of one key kind, indexed by their literal prefix so that a lookup
+/// touches only the globs that can match.
+#[derive(Debug, Default)]
+struct KeyIndex {
+    exact: HashMap<String, usize>,
+    globs_by_prefix: HashMap<String, Vec<usize>>,
+    /// The distinct prefix lengths present, ascending: the only prefixes worth probing.
+    prefix_lens: Vec<usize>,
+}
+
+impl KeyIndex {
+    fn insert(&mut self, pattern: &Pattern, index: usize) {
+        if pattern.is_glob() {
+            let prefix = pattern.folded_prefix();
+            self.globs_by_prefix
+                .entry(prefix.to_owned())
+                .or_default()
+                .push(index);
+            if let Err(at) = self.prefix_lens.binary_search(&prefix.len()) {
+                self.prefix_lens.insert(at, prefix.len());
+            }
+        } else {
+            self.exact.insert(pattern.folded().to_owned(), index);
+        }
+    }
+}
+
+/// A validated set of policy items, ready for lookups.
+#[derive(Debug, Default)]
+pub struct PolicySet {
+    items: Vec<PolicyItem>,
+    models: KeyIndex,
+    roles: KeyIndex,
+    default: Option<usize>,
+}
+
+impl PolicySet {
+    /// Builds the set; a duplicate binding is an error naming both items.
+    pub fn new(items: Vec<PolicyItem>) -> Result<PolicySet, PolicyError> {
+        let mut set = PolicySet::default();
+        let mut seen: HashMap<String, usize> = HashMap::with_capacity(items.len());
+        for (index, item) in items.iter().enumerate() {
+            if let Some(first) = seen.insert(item.identity(), index) {
+                return Err(PolicyError {
+                    position: String::new(),
+                    pk: Some(item.pk.clone()),
+                    field: Some("pk".to_owned()),
+                    message: format!(
+                        "duplicate pk: the same binding as {:?} (keys compare without case and \
+                         without role paths)",
+                        items[first].pk
+                    ),
+                });
+            }
+            match &item.key {
+                BindingKey::Model(p) => set.models.insert(p, index),
+                BindingKey::Role(p) => set.roles.insert(p, index),
+                BindingKey::Default => set.default = Some(index),
+            }
+        }
+        set.items = items;
+        Ok(set)
+    }
+
+    /// Reads a POLICY.json document: a JSON array of items. Every item is validated; the first
+    /// problem is returned.
+    pub fn from_json(value: &Value) -> Result<PolicySet, PolicyError> {
+        let Some(list) = value.as_array() else {
+            return Err(PolicyError {
+                position: String::new(),
+                pk: None,
+                field: None,
+                message: "a policy is a JSON array of items".to_owned(),
+            });
+        };
+        let items = list
+            .iter()
+            .enumerate()
+            .map(|(i, v)| PolicyItem::from_value(&format!(".[{i}]"), v))
+            .collect::<Result<Vec<_>, _>>()?;
+        PolicySet::new(items)
+    }
+
+    pub fn items(&self) -> &[PolicyItem] {
+        &self.items
+    }
+
+    pub fn default_item(&self) -> Option<&PolicyItem> {
+        self.default.map(|i| &self.items[i])
+    }
+
+    /// The most specific binding of a subject (DESIGN.md rule 2): an exact name beats a glob;
+    /// among globs, more literal characters wins; a tie goes to the smallest `pk` in byte order.
+    /// `folded_name` is the subject's name ASCII-lower-cased.
+    pub fn binding_for(&self, kind: SubjectKind, folded_name: &str) -> Option<&PolicyItem> {
+        let index = match kind {
+            SubjectKind::Model => &self.models,
+            SubjectKind::Role => &self.roles,
+            SubjectKind::EndpointConfig | SubjectKind::InferenceComponent => return None,
+        };
+        if let Some(&i) = index.exact.get(folded_name) {
+            return Some(&self.items[i]);
+        }
+        let mut best: Option<&PolicyItem> = None;
+        for &len in &index.prefix_lens {
+            if len > folded_name.len() {
+                break;
+            }
+            let Some(prefix) = folded_name.get(..len) else {
+                continue;
+            };
+            let Some(candidates) = index.globs_by_prefix.get(prefix) else {
+                continue;
+            };
+            for &i in candidates {
+                let item = &self.items[i];
+                let pattern = match &item.key {
+                    BindingKey::Model(p) | BindingKey::Role(p) => p,
+                    BindingKey::Default => continue,
+                };
+                if pattern.matches_folded(folded_name)
+                    && best.is_none_or(|b| more_specific(item, b))
+                {
+                    best = Some(item);
+                }
+            }
+        }
+        best
+    }
+}
+
+fn literal_chars(item: &PolicyItem) -> usize {
+    match &item.key {
+        BindingKey::Model(p) | BindingKey::Role(p) => p.literal_chars(),
+        BindingKey::Default => 0,
+    }
+}
+
+fn more_specific(a: &PolicyItem, b: &PolicyItem) -> bool {
+    (literal_chars(a), std::cmp::Reverse(a.pk.as_bytes()))
+        > (literal_chars(b), std::cmp::Reverse(b.pk.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn set(items: Value) -> PolicySet {
+        match PolicySet::from_json(&items) {
+            Ok(set) => set,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    fn error(items: Value) -> String {
+        match PolicySet::from_json(&items) {
+            Ok(_) => panic!("accepted {items}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    fn bound(set: &PolicySet, kind: SubjectKind, name: &str) -> Option<String> {
+        set.binding_for(kind, &name.to_ascii_lowercase())
+            .map(|i| i.pk.clone())
+    }
+
+    #[test]
+    fn most_specific_binding() {
+        let s = set(json!([
+            {"pk": "model#fraud-*", "principals": []},
+            {"pk": "model#fraud-v*", "principals": []},
+            {"pk": "model#fraud-v3", "principals": []},
+            {"pk": "model#*-v3", "principals": []},
+            {"pk": "model#b?", "principals": []},
+            {"pk": "model#?a", "principals": []},
+            {"pk": "model#*", "principals": []},
+            {"pk": "role#arn:aws:iam::*:role/ML*", "principals": []},
+        ]));
+        assert_eq!(
+            bound(&s, SubjectKind::Model, "fraud-v3").as_deref(),
+            Some("model#fraud-v3")
+        );
+        assert_eq!(
+            bound(&s, SubjectKind::Model, "FRAUD-V3").as_deref(),
+            Some("model#fraud-v3")
+        );
+        assert_eq!(
+            bound(&s, SubjectKind::Model, "fraud-v4").as_deref(),
+            Some("model#fraud-v*")
+        );
+        assert_eq!(
+            bound(&s, SubjectKind::Model, "fraud-x").as_deref(),
+            Some("model#fraud-*")
+        );
+        assert_eq!(
+            bound(&s, SubjectKind::Model, "risk-v3").as_deref(),
+            Some("model#*-v3")
+        );
+        // Same literal count: the smaller pk in byte order ("?" < "b").
+        assert_eq!(
+            bound(&s, SubjectKind::Model, "ba").as_deref(),
+            Some("model#?a")
+        );
+        assert_eq!(
+            bound(&s, SubjectKind::Model, "other").as_deref(),
+            Some("model#*")
+        );
+        // Model subjects only look at model# items, role subjects only at role# items.
+        assert_eq!(bound(&s, SubjectKind::Role, "fraud-v3"), None);
+        assert_eq!(
+            bound(&s, SubjectKind::Role, "arn:aws:iam::1:role/MLExec").as_deref(),
+            Some("role#arn:aws:iam::*:role/ML*")
+        );
+    }
+
+    #[test]
+    fn role_keys_lose_their_path() {
+        let s = set(json!([
+            {"pk": "role#arn:aws:iam::111122223333:role/service-role/Exec", "principals": []},
+        ]));
+        assert!(bound(&s, SubjectKind::Role, "arn:aws:iam::111122223333:role/Exec").is_some());
+    }
+
+    #[test]
+    fn validation_names_item_and_field() {
+        let cases = [
+            (json!({}), "a policy is a JSON array of items"),
+            (
+                json!([{"pk": "model#a", "principals": [], "mode": "block"}]),
+                "policy item .[0] (pk \"model#a\"), field mode: unknown variant `block`",
+            ),
+            (
+                json!([{"pk": "model#a", "principals": [], "graceSeconds": 2592001}]),
+                "policy item .[0] (pk \"model#a\"), field graceSeconds: 2592001 is out of range",
+            ),
+            (
+                json!([{"pk": "model#a", "principals": [], "graceSeconds": 1.5}]),
+                "field graceSeconds: invalid type: floating point `1.5`, expected u32",
+            ),
+            (
+                json!([{"pk": "model#a", "principals": [], "graceSeconds": -1}]),
+                "field graceSeconds: invalid value: integer `-1`, expected u32",
+            ),
+            (
+                json!([{"pk": "model#a", "principals": [], "graceSeconds": "600"}]),
+                "field graceSeconds: invalid type: string \"600\"",
+            ),
+            (
+                json!([{"pk": "model#a", "principals": [""]}]),
+                "field principals[0]: empty pattern",
+            ),
+            (
+                json!([{"pk": "model#a", "principals": [], "approvers": ["x", ""]}]),
+                "field approvers[1]: empty pattern",
+            ),
+            (
+                json!([{"pk": "model#", "principals": []}]),
+                "field pk: empty model pattern",
+            ),
+            (
+                json!([{"pk": "endpoint#a", "principals": []}]),
+                "field pk: unknown key",
+            ),
+            (
+                json!([{"pk": "model#a", "principals": [], "owner": "me"}]),
+                "unknown field `owner`",
+            ),
+            (json!([{"pk": "model#a"}]), "missing field `principals`"),
+            (json!([{"principals": []}]), "missing field `pk`"),
+            (
+                json!([{"pk": "model#a", "principals": "x"}]),
+                "field principals: invalid type: string \"x\", expected a sequence",
+            ),
+            (
+                json!([{"pk": "model#a", "principals": []}, {"pk": "model#A", "principals": []}]),
+                "policy item (pk \"model#A\"), field pk: duplicate pk: the same binding as \"model#a\"",
+            ),
+            (
+                json!([{"pk": "role#arn:aws:iam::1:role/p/X", "principals": []},
+                    {"pk": "role#arn:aws:iam::1:role/X", "principals": []}]),
+                "duplicate pk",
+            ),
+            (
+                json!([{"pk": "default", "principals": []}, {"pk": "default", "principals": []}]),
+                "duplicate pk",
+            ),
+            (
+                json!(["model#a"]),
+                "policy item .[0]: an item is a JSON object",
+            ),
+        ];
+        for (items, expected) in cases {
+            let message = error(items.clone());
+            assert!(
+                message.contains(expected),
+                "{items}\n  gave {message}\n  wanted {expected}"
+            );
+        }
+    }
+
+    #[test]
+    fn defaults_of_an_item() {
+        let s = set(json!([{"pk": "default", "principals": ["*"]}]));
+        let d = s
+            .default_item()
+            .map(|d| (d.mode, d.grace_seconds, d.approvers.is_none()));
+        assert_eq!(d, Some((Mode::Enforce, None, true)));
+    }
+}
