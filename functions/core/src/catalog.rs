@@ -45,6 +45,20 @@ pub struct CatalogInferenceComponent {
     pub model_name: Option<String>,
 }
 
+impl Catalog {
+    /// Reads a catalog document; the error names where its shape is wrong.
+    pub fn from_json(value: &serde_json::Value) -> Result<Catalog, String> {
+        serde_path_to_error::deserialize(value).map_err(|e| {
+            let path = e.path().to_string();
+            if path == "." {
+                e.into_inner().to_string()
+            } else {
+                format!("at {path}: {}", e.into_inner())
+            }
+        })
+    }
+}
+
 /// Resolves from a [`Catalog`]; names compare without ASCII case, as SageMaker's do.
 #[derive(Debug, Default)]
 pub struct CatalogResolver {

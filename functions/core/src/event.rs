@@ -61,19 +61,24 @@ impl std::error::Error for NotJson {}
 pub fn parse_event_slice(bytes: &[u8]) -> Result<ParseOutcome, NotJson> {
     match serde_json::from_slice::<Envelope>(bytes) {
         Ok(envelope) => Ok(interpret(envelope)),
-        Err(e) if e.is_data() => Ok(unreadable_envelope(
-            serde_path_to_error::deserialize::<_, Envelope>(
-                &mut serde_json::Deserializer::from_slice(bytes),
-            )
-            .err(),
-            &e,
-        )),
+        // Not usable as an event: read it again, slowly, to say where and why.
+        Err(e) if e.is_data() => match serde_json::from_slice::<Value>(bytes) {
+            Ok(value) => Ok(parse_event_value(&value)),
+            Err(e) => Err(NotJson(e)),
+        },
         Err(e) => Err(NotJson(e)),
     }
 }
 
 /// Parses an event already read as JSON (as the Lambda receives it).
 pub fn parse_event_value(value: &Value) -> ParseOutcome {
+    if !value.is_object() {
+        let kind = JsonKind::of(value).map_or("null".to_owned(), |k| k.to_string());
+        return ignored(
+            Known::default(),
+            format!("not an EventBridge event: the document is {kind}, expected an object"),
+        );
+    }
     match Envelope::deserialize(value) {
         Ok(envelope) => interpret(envelope),
         Err(e) => unreadable_envelope(
@@ -279,8 +284,8 @@ fn resource_of(call: &CoveredCall, detail: &CloudTrailDetail) -> Result<Resource
             arn.len()
         )),
         Some(Value::String(_)) => Err(format!("{arn_path} is not a resource ARN")),
+        Some(Value::Null) | None => Err(format!("{arn_path} is missing")),
         Some(other) => Err(format!("{arn_path} {}", value_problem(other))),
-        None => Err(format!("{arn_path} is missing")),
     };
     let name_path = format!("requestParameters.{}", call.name_field);
     let name = match detail.request_parameters.as_ref() {
