@@ -1,0 +1,236 @@
+//! `guardctl explain` as a user runs it: the real binary, real files, exit codes and stderr.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use model_guard_core::{
+    Catalog, CatalogResolver, Defaults, PolicySet, Verdict, explain, parse_event_slice,
+};
+
+const DEFAULT_APPROVER: &str = "arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_SecurityOps_*";
+
+fn events() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/events")
+}
+
+fn guardctl(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_guardctl"))
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run guardctl: {e}"))
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str()
+        .unwrap_or_else(|| panic!("non-UTF-8 path {}", p.display()))
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn tmp(name: &str, content: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("guardctl-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let file = dir.join(name);
+    std::fs::write(&file, content).unwrap_or_else(|e| panic!("{e}"));
+    file
+}
+
+#[test]
+fn prints_the_same_verdict_as_the_core_for_every_fixture() {
+    let example = events().join("example");
+    let policy_file = example.join("policy.json");
+    let catalog_file = example.join("catalog.json");
+    let read = |p: &Path| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(p).unwrap_or_else(|e| panic!("{e}")))
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let policy = PolicySet::from_json(&read(&policy_file)).unwrap_or_else(|e| panic!("{e}"));
+    let resolver = CatalogResolver::new(
+        Catalog::from_json(&read(&catalog_file)).unwrap_or_else(|e| panic!("{e}")),
+    );
+    let defaults = Defaults::new(Defaults::GRACE_SECONDS, &[DEFAULT_APPROVER.to_owned()])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut checked = 0;
+    for entry in std::fs::read_dir(events()).unwrap_or_else(|e| panic!("{e}")) {
+        let file = entry.unwrap_or_else(|e| panic!("{e}")).path();
+        if file.extension().is_none_or(|e| e != "json") {
+            continue;
+        }
+        let out = guardctl(&[
+            "explain",
+            "--event",
+            path(&file),
+            "--policy",
+            path(&policy_file),
+            "--catalog",
+            path(&catalog_file),
+            "--default-approver",
+            DEFAULT_APPROVER,
+        ]);
+        assert!(out.status.success(), "{}: {}", file.display(), stderr(&out));
+        let printed: Verdict = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{}: stdout is not a verdict: {e}", file.display()));
+        let bytes = std::fs::read(&file).unwrap_or_else(|e| panic!("{e}"));
+        let parsed = parse_event_slice(&bytes).unwrap_or_else(|e| panic!("{e}"));
+        let expected = pollster::block_on(explain(parsed, &resolver, &policy, &defaults));
+        assert_eq!(printed, expected, "{}", file.display());
+        checked += 1;
+    }
+    assert!(checked >= 40);
+}
+
+#[test]
+fn without_a_catalog_nothing_resolves_and_the_guard_fails_closed() {
+    let out = guardctl(&[
+        "explain",
+        "--event",
+        path(&events().join("covered-create-endpoint-allowed.json")),
+        "--policy",
+        path(&events().join("example/policy.json")),
+        "--default-grace",
+        "42",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(v["decision"], "violation");
+    assert_eq!(v["action"], "notify");
+    // The example default item sets no grace: the --default-grace value applies.
+    assert_eq!(v["graceSeconds"], 42);
+    assert_eq!(v["subjects"][0]["kind"], "endpoint-config");
+    assert_eq!(v["subjects"][0]["resolved"], false);
+    let reasons = v["reasons"].to_string();
+    assert!(
+        reasons.contains("could not be resolved (no catalog given)"),
+        "{reasons}"
+    );
+}
+
+#[test]
+fn bad_files_exit_2_with_one_line_naming_the_file() {
+    let event = events().join("covered-create-endpoint-allowed.json");
+    let policy = events().join("example/policy.json");
+    let catalog = events().join("example/catalog.json");
+    let not_json = tmp("not-json.json", "{ this is not json");
+    let invalid_policy = tmp(
+        "invalid-policy.json",
+        r#"[{"pk": "model#a", "principals": []}, {"pk": "model#b", "principals": [], "mode": "block"}]"#,
+    );
+    let duplicate_policy = tmp(
+        "duplicate-policy.json",
+        r#"[{"pk": "model#a", "principals": []}, {"pk": "model#a", "principals": ["*"]}]"#,
+    );
+    let bad_catalog = tmp(
+        "bad-catalog.json",
+        r#"{"endpointConfigs": {"c": {"models": "m"}}}"#,
+    );
+    let missing = Path::new("/nonexistent/event.json");
+    let cases: Vec<(Vec<&str>, &Path, &str)> = vec![
+        (
+            vec!["--event", path(missing), "--policy", path(&policy)],
+            missing,
+            "cannot read",
+        ),
+        (
+            vec!["--event", path(&not_json), "--policy", path(&policy)],
+            &not_json,
+            "not JSON",
+        ),
+        (
+            vec!["--event", path(&event), "--policy", path(&not_json)],
+            &not_json,
+            "not JSON",
+        ),
+        (
+            vec!["--event", path(&event), "--policy", path(&invalid_policy)],
+            &invalid_policy,
+            "policy item .[1] (pk \"model#b\"), field mode: unknown variant `block`",
+        ),
+        (
+            vec!["--event", path(&event), "--policy", path(&duplicate_policy)],
+            &duplicate_policy,
+            "duplicate pk",
+        ),
+        (
+            vec![
+                "--event",
+                path(&event),
+                "--policy",
+                path(&policy),
+                "--catalog",
+                path(&bad_catalog),
+            ],
+            &bad_catalog,
+            "not a catalog: at endpointConfigs.c.models: invalid type",
+        ),
+        (
+            vec![
+                "--event",
+                path(&event),
+                "--policy",
+                path(&policy),
+                "--catalog",
+                path(&not_json),
+            ],
+            &not_json,
+            "not JSON",
+        ),
+        (
+            vec!["--event", path(&event), "--policy", path(&catalog)],
+            &catalog,
+            "a policy is a JSON array of items",
+        ),
+    ];
+    for (args, file, expected) in cases {
+        let mut full = vec!["explain"];
+        full.extend(args);
+        let out = guardctl(&full);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{full:?}: {err}");
+        assert!(out.stdout.is_empty(), "{full:?} printed to stdout");
+        assert_eq!(
+            err.trim_end().lines().count(),
+            1,
+            "{full:?}: not one line: {err}"
+        );
+        assert!(
+            err.starts_with(&format!("guardctl: {}: ", file.display())),
+            "{full:?}: {err}"
+        );
+        assert!(err.contains(expected), "{full:?}: {err} lacks {expected}");
+    }
+}
+
+#[test]
+fn a_default_grace_out_of_range_is_refused() {
+    let out = guardctl(&[
+        "explain",
+        "--event",
+        path(&events().join("covered-create-endpoint-allowed.json")),
+        "--policy",
+        path(&events().join("example/policy.json")),
+        "--default-grace",
+        "9999999",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("out of range"), "{}", stderr(&out));
+}
+
+#[test]
+fn json_that_is_not_an_event_is_an_ignored_verdict_not_an_error() {
+    let odd = tmp("odd-event.json", r#"{"hello": "world"}"#);
+    let out = guardctl(&[
+        "explain",
+        "--event",
+        path(&odd),
+        "--policy",
+        path(&events().join("example/policy.json")),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(v["decision"], "ignored");
+    assert_eq!(v["version"], 1);
+}
