@@ -200,29 +200,97 @@ impl PolicyItem {
     }
 }
 
-/// Exact names and globs of one key kind, indexed by their literal prefix so that a lookup
-/// touches only the globs that can match.
+/// Globs bucketed by their literal prefix, so that a lookup touches only the globs that can
+/// match: for a text, only the buckets of its own prefixes are read.
+#[derive(Debug, Default)]
+struct PrefixIndex {
+    buckets: HashMap<String, Vec<usize>>,
+    /// The distinct prefix lengths present, ascending: the only prefixes worth probing.
+    lens: Vec<usize>,
+}
+
+impl PrefixIndex {
+    fn insert(&mut self, prefix: &str, index: usize) {
+        self.buckets
+            .entry(prefix.to_owned())
+            .or_default()
+            .push(index);
+        if let Err(at) = self.lens.binary_search(&prefix.len()) {
+            self.lens.insert(at, prefix.len());
+        }
+    }
+
+    /// Every glob whose literal prefix is a prefix of `text`.
+    fn candidates<'a>(&'a self, text: &'a str) -> impl Iterator<Item = usize> + 'a {
+        self.lens
+            .iter()
+            .take_while(move |&&len| len <= text.len())
+            .filter_map(move |&len| self.buckets.get(text.get(..len)?))
+            .flatten()
+            .copied()
+    }
+
+    fn all(&self) -> impl Iterator<Item = usize> + '_ {
+        self.buckets.values().flatten().copied()
+    }
+}
+
+/// The NAME of `arn:PARTITION:iam::ACCOUNT:role/NAME` when no part holds a `:` or `/` of its own.
+///
+/// For such a pattern and such a text, matching the whole string is the same as matching part by
+/// part (the text has exactly one `:iam::` and one `:role/` for the pattern's literals to meet),
+/// so a pattern can only match a text whose NAME starts with the literal prefix of the pattern's
+/// NAME. That lets role patterns like `arn:aws:iam::*:role/Team*`, whose whole-string prefix
+/// (`arn:aws:iam::`) every role shares, be indexed by their name.
+fn role_name(text: &str) -> Option<&str> {
+    let mut parts = text.split(':');
+    let (Some("arn"), Some(partition), Some("iam"), Some(""), Some(account), Some(resource), None) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
+        return None;
+    };
+    let name = resource.strip_prefix("role/")?;
+    (!partition.contains('/') && !account.contains('/') && !name.contains('/')).then_some(name)
+}
+
+/// Exact names and globs of one key kind.
 #[derive(Debug, Default)]
 struct KeyIndex {
     exact: HashMap<String, usize>,
-    globs_by_prefix: HashMap<String, Vec<usize>>,
-    /// The distinct prefix lengths present, ascending: the only prefixes worth probing.
-    prefix_lens: Vec<usize>,
+    /// Globs by the literal prefix of the whole pattern.
+    by_prefix: PrefixIndex,
+    /// Role ARN globs by the literal prefix of their role name (see [`role_name`]).
+    by_role_name: PrefixIndex,
 }
 
 impl KeyIndex {
     fn insert(&mut self, pattern: &Pattern, index: usize) {
-        if pattern.is_glob() {
-            let prefix = pattern.folded_prefix();
-            self.globs_by_prefix
-                .entry(prefix.to_owned())
-                .or_default()
-                .push(index);
-            if let Err(at) = self.prefix_lens.binary_search(&prefix.len()) {
-                self.prefix_lens.insert(at, prefix.len());
-            }
-        } else {
+        if !pattern.is_glob() {
             self.exact.insert(pattern.folded().to_owned(), index);
+            return;
+        }
+        match role_name(pattern.folded()) {
+            Some(name) => {
+                let prefix_len = name.find(['*', '?']).unwrap_or(name.len());
+                self.by_role_name.insert(&name[..prefix_len], index);
+            }
+            None => self.by_prefix.insert(pattern.folded_prefix(), index),
+        }
+    }
+
+    /// Every glob that may match `text` (a superset of those that do).
+    fn candidates<'a>(&'a self, text: &'a str) -> Box<dyn Iterator<Item = usize> + 'a> {
+        let whole = self.by_prefix.candidates(text);
+        match role_name(text) {
+            Some(name) => Box::new(whole.chain(self.by_role_name.candidates(name))),
+            // Not a well-formed role ARN: the name index says nothing, so try all of them.
+            None => Box::new(whole.chain(self.by_role_name.all())),
         }
     }
 }
@@ -304,27 +372,14 @@ impl PolicySet {
             return Some(&self.items[i]);
         }
         let mut best: Option<&PolicyItem> = None;
-        for &len in &index.prefix_lens {
-            if len > folded_name.len() {
-                break;
-            }
-            let Some(prefix) = folded_name.get(..len) else {
-                continue;
+        for i in index.candidates(folded_name) {
+            let item = &self.items[i];
+            let pattern = match &item.key {
+                BindingKey::Model(p) | BindingKey::Role(p) => p,
+                BindingKey::Default => continue,
             };
-            let Some(candidates) = index.globs_by_prefix.get(prefix) else {
-                continue;
-            };
-            for &i in candidates {
-                let item = &self.items[i];
-                let pattern = match &item.key {
-                    BindingKey::Model(p) | BindingKey::Role(p) => p,
-                    BindingKey::Default => continue,
-                };
-                if pattern.matches_folded(folded_name)
-                    && best.is_none_or(|b| more_specific(item, b))
-                {
-                    best = Some(item);
-                }
+            if pattern.matches_folded(folded_name) && best.is_none_or(|b| more_specific(item, b)) {
+                best = Some(item);
             }
         }
         best
@@ -414,6 +469,91 @@ mod tests {
             bound(&s, SubjectKind::Role, "arn:aws:iam::1:role/MLExec").as_deref(),
             Some("role#arn:aws:iam::*:role/ML*")
         );
+    }
+
+    /// The index must never hide a binding: every lookup agrees with a plain scan of all items.
+    #[test]
+    fn index_agrees_with_a_full_scan() {
+        let patterns = [
+            "arn:aws:iam::*:role/ML*",
+            "arn:aws:iam::1:role/MLDeployer",
+            "arn:*:iam::*:role/?L*",
+            "arn:aws:iam::*",
+            "*",
+            "*Deployer",
+            "arn:aws:iam::1:role/*",
+            "arn:aws:iam::*:role/*:x",
+            "arn:aws:iam::1:role/ml*er",
+            "arn:aws:iam::2:role/ML*",
+        ];
+        let items: Vec<Value> = patterns
+            .iter()
+            .map(|p| json!({"pk": format!("role#{p}"), "principals": []}))
+            .collect();
+        let s = set(Value::Array(items));
+        let texts = [
+            "arn:aws:iam::1:role/MLDeployer",
+            "arn:aws:iam::2:role/MLx",
+            "arn:aws-cn:iam::3:role/XLy",
+            "arn:aws:iam::1:role/a:role/MLx",
+            "arn:aws:iam::1:user/MLDeployer",
+            "notanarn",
+            "arn:aws:iam::1:role/",
+            "arn:aws:iam::1:role/*:x",
+            "",
+        ];
+        for text in texts {
+            let folded = text.to_ascii_lowercase();
+            let scanned = s
+                .items()
+                .iter()
+                .filter(|i| match &i.key {
+                    BindingKey::Role(p) => p.matches_folded(&folded),
+                    _ => false,
+                })
+                .fold(None::<&PolicyItem>, |best, i| match best {
+                    Some(b) if !more_specific(i, b) => Some(b),
+                    _ => Some(i),
+                })
+                .map(|i| i.pk.clone());
+            assert_eq!(bound(&s, SubjectKind::Role, text), scanned, "{text}");
+        }
+    }
+
+    fn scan(s: &PolicySet, text: &str) -> Option<String> {
+        let folded = text.to_ascii_lowercase();
+        s.items()
+            .iter()
+            .filter(|i| match &i.key {
+                BindingKey::Role(p) | BindingKey::Model(p) => p.matches_folded(&folded),
+                BindingKey::Default => false,
+            })
+            .fold(None::<&PolicyItem>, |best, i| {
+                let exact = |x: &PolicyItem| matches!(&x.key, BindingKey::Role(p) | BindingKey::Model(p) if !p.is_glob());
+                match best {
+                    Some(b) if exact(b) || (!exact(i) && !more_specific(i, b)) => Some(b),
+                    _ => Some(i),
+                }
+            })
+            .map(|i| i.pk.clone())
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn index_agrees_with_a_full_scan_on_random_role_patterns(
+            names in proptest::collection::vec("(arn:(aws|\\*):iam::(1|2|\\*):role/)?[ab*?:/]{0,5}", 1..8),
+            text in "(arn:aws:iam::(1|2):role/)?[ab:/*]{0,6}",
+        ) {
+            let mut seen = std::collections::HashSet::new();
+            let items: Vec<Value> = names
+                .iter()
+                .filter(|n| !n.is_empty() && seen.insert(n.to_ascii_lowercase()))
+                .map(|n| json!({"pk": format!("role#{n}"), "principals": []}))
+                .collect();
+            if let Ok(s) = PolicySet::from_json(&Value::Array(items)) {
+                proptest::prop_assert_eq!(bound(&s, SubjectKind::Role, &text), scan(&s, &text));
+            }
+        }
     }
 
     #[test]
