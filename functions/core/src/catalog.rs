@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::future::{Future, ready};
 
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use crate::resolve::{
@@ -29,6 +30,9 @@ pub struct CatalogEndpointConfig {
     pub models: Vec<String>,
     #[serde(default)]
     pub execution_role_arn: Option<String>,
+    /// When it was created (RFC 3339), as DescribeEndpointConfig's `CreationTime`.
+    #[serde(default)]
+    pub creation_time: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -36,6 +40,9 @@ pub struct CatalogEndpointConfig {
 pub struct CatalogModel {
     #[serde(default)]
     pub execution_role_arn: Option<String>,
+    /// When it was created (RFC 3339), as DescribeModel's `CreationTime`.
+    #[serde(default)]
+    pub creation_time: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -48,14 +55,33 @@ pub struct CatalogInferenceComponent {
 impl Catalog {
     /// Reads a catalog document; the error names where its shape is wrong.
     pub fn from_json(value: &serde_json::Value) -> Result<Catalog, String> {
-        serde_path_to_error::deserialize(value).map_err(|e| {
+        let catalog: Catalog = serde_path_to_error::deserialize(value).map_err(|e| {
             let path = e.path().to_string();
             if path == "." {
                 e.into_inner().to_string()
             } else {
                 format!("at {path}: {}", e.into_inner())
             }
-        })
+        })?;
+        // SageMaker names ignore case: two keys that differ only in case are one resource.
+        fn unique<'a>(
+            section: &str,
+            names: impl Iterator<Item = &'a String>,
+        ) -> Result<(), String> {
+            let mut seen = std::collections::HashSet::new();
+            for name in names {
+                if !seen.insert(name.to_ascii_lowercase()) {
+                    return Err(format!(
+                        "at {section}: {name:?} is listed twice (names ignore case)"
+                    ));
+                }
+            }
+            Ok(())
+        }
+        unique("endpointConfigs", catalog.endpoint_configs.keys())?;
+        unique("models", catalog.models.keys())?;
+        unique("inferenceComponents", catalog.inference_components.keys())?;
+        Ok(catalog)
     }
 }
 
@@ -80,6 +106,7 @@ impl CatalogResolver {
                     let info = EndpointConfigInfo {
                         models: c.models,
                         execution_role_arn: c.execution_role_arn,
+                        created: c.creation_time,
                     };
                     (fold(name), info)
                 })
@@ -92,6 +119,7 @@ impl CatalogResolver {
                         fold(name),
                         ModelInfo {
                             execution_role_arn: m.execution_role_arn,
+                            created: m.creation_time,
                         },
                     )
                 })

@@ -6,7 +6,7 @@ use crate::contract::{
 };
 use crate::glob::{Pattern, fold};
 use crate::policy::{MAX_GRACE_SECONDS, Mode, PolicyItem, PolicySet};
-use crate::principal::canonical_pattern;
+use crate::principal::principal_pattern;
 
 /// The stack's settings that apply where a binding sets none.
 #[derive(Debug, Clone)]
@@ -27,7 +27,7 @@ impl Defaults {
         let approvers = approvers
             .iter()
             .map(|a| {
-                canonical_pattern(a)
+                principal_pattern(a)
                     .map(Pattern::new)
                     .map_err(|e| format!("default approver {a:?}: {e}"))
             })
@@ -94,6 +94,9 @@ pub fn decide(
     let mut default_decided = false;
     for (subject, own) in subjects.iter().zip(own.iter().copied()) {
         let label = match &subject.via {
+            _ if subject.unnamed => {
+                format!("the {} that {} should name", subject.kind, subject.name)
+            }
             Some(via) => format!("{} {} (via {via})", subject.kind, subject.name),
             None => format!("{} {}", subject.kind, subject.name),
         };

@@ -81,28 +81,52 @@ pub fn parse_event_value(value: &Value) -> ParseOutcome {
     }
     match Envelope::deserialize(value) {
         Ok(envelope) => interpret(envelope),
-        Err(e) => unreadable_envelope(
-            serde_path_to_error::deserialize::<_, Envelope>(value).err(),
-            &e,
-        ),
+        Err(_) => lenient_envelope(value),
     }
 }
 
-fn unreadable_envelope(
-    with_path: Option<serde_path_to_error::Error<serde_json::Error>>,
-    plain: &serde_json::Error,
-) -> ParseOutcome {
-    let why = match with_path {
-        Some(e) if e.path().to_string() != "." => format!("at {}: {}", e.path(), e.inner()),
-        _ => plain.to_string(),
+/// The envelope as `aws_lambda_events` reads it requires `time` and `resources`, which do not
+/// matter here; when it refuses an event, read the fields that do matter one by one, so that a
+/// covered call is still decided.
+fn lenient_envelope(value: &Value) -> ParseOutcome {
+    #[derive(Deserialize, Default)]
+    #[serde(default)]
+    struct Lenient {
+        id: Field<String>,
+        source: Field<String>,
+        #[serde(rename = "detail-type")]
+        detail_type: Field<String>,
+        account: Field<String>,
+        region: Field<String>,
+    }
+    let fields = Lenient::deserialize(value).unwrap_or_default();
+    let detail = match value.get("detail") {
+        None | Some(Value::Null) => None,
+        Some(detail) => match serde_path_to_error::deserialize::<_, CloudTrailDetail>(detail) {
+            Ok(detail) => Some(detail),
+            Err(e) => {
+                let at = e.path().to_string();
+                let at = if at == "." {
+                    "detail".to_owned()
+                } else {
+                    format!("detail.{at}")
+                };
+                let why = e.into_inner().to_string();
+                return ignored(
+                    Known::default(),
+                    format!("not a CloudTrail event: {at}: {}", strip_position(&why)),
+                );
+            }
+        },
     };
-    ignored(
-        Known::default(),
-        format!(
-            "not an EventBridge event envelope: {}",
-            strip_position(&why)
-        ),
-    )
+    let mut envelope = Envelope::default();
+    envelope.id = fields.id.present().cloned();
+    envelope.source = fields.source.present().cloned();
+    envelope.detail_type = fields.detail_type.present().cloned();
+    envelope.account_id = fields.account.present().cloned();
+    envelope.region = fields.region.present().cloned();
+    envelope.detail = detail;
+    interpret(envelope)
 }
 
 /// serde_json appends " at line L column C", which means nothing for a value already parsed.
@@ -219,11 +243,20 @@ fn interpret(envelope: Envelope) -> ParseOutcome {
     if let Some(code) = failure(&detail) {
         return ignored(known, code);
     }
-    let Some(event_id) = known.event_id.clone() else {
+    // The CloudTrail eventID keys the audit item and the enforcement; EventBridge's own id is as
+    // unique, so a record without one is still decided.
+    let Some(event_id) = known
+        .event_id
+        .clone()
+        .or_else(|| bounded(envelope.id.as_deref(), MAX_NAME_LEN))
+    else {
         let problem = field_problem(&detail.event_id);
         return ignored(
             known,
-            format!("detail.eventID {problem}: the event cannot be audited or de-duplicated"),
+            format!(
+                "detail.eventID {problem}, and the envelope has no id: the event cannot be \
+                 audited or de-duplicated"
+            ),
         );
     };
     let resource = match resource_of(call, &detail) {
@@ -256,11 +289,9 @@ fn field_problem(field: &Field<String>) -> String {
 
 /// A call that failed carries `errorCode` and created nothing.
 fn failure(detail: &CloudTrailDetail) -> Option<String> {
-    let code = match &detail.error_code {
-        Field::Missing => return None,
-        Field::Present(code) => truncate_chars(code, MAX_QUOTED).to_owned(),
-        Field::Mistyped(kind) => format!("<{kind}>"),
-    };
+    // Only a real error code means the call failed: an empty or mistyped one is not evidence
+    // enough to ignore a deployment.
+    let code = truncate_chars(detail.error_code.non_empty()?, MAX_QUOTED);
     let name = detail.event_name.as_str().unwrap_or_default();
     Some(match detail.error_message.as_str() {
         Some(message) if !message.is_empty() => format!(
@@ -315,6 +346,13 @@ fn is_resource_arn(arn: &str) -> bool {
         && arn
             .rsplit_once('/')
             .is_some_and(|(_, name)| !name.is_empty())
+}
+
+fn value_problem_object(value: &Value) -> String {
+    match JsonKind::of(value) {
+        None => "is missing".to_owned(),
+        Some(kind) => format!("is {kind}, expected {}", JsonKind::Object),
+    }
 }
 
 fn value_problem(value: &Value) -> String {
@@ -416,8 +454,24 @@ fn string_at_value(value: &Value) -> Result<String, String> {
 }
 
 fn targets_of(call: &CoveredCall, params: Option<&Value>) -> Vec<Target> {
-    let empty = Value::Null;
-    let params = params.unwrap_or(&empty);
+    // Without requestParameters nothing says what the call deployed: fail closed, whatever the
+    // row does when the parameters merely name no subject.
+    let params = match params {
+        Some(params @ Value::Object(_)) => params,
+        other => {
+            let expected = call
+                .subjects
+                .first()
+                .map_or(crate::contract::SubjectKind::Model, |s| {
+                    s.leads_to.subject_kind()
+                });
+            return vec![Target::Unreadable {
+                expected,
+                field: "requestParameters".to_owned(),
+                problem: other.map_or("is missing".to_owned(), value_problem_object),
+            }];
+        }
+    };
     let mut targets = Vec::new();
     for subject in call.subjects {
         collect(params, subject, &mut targets);

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::contract::SubjectKind;
 use crate::glob::Pattern;
-use crate::principal::canonical_pattern;
+use crate::principal::{principal_pattern, role_key_pattern};
 
 /// Longest grace period a binding may set: 30 days.
 pub const MAX_GRACE_SECONDS: u32 = 2_592_000;
@@ -138,7 +138,7 @@ impl PolicyItem {
             }
             BindingKey::Model(Pattern::new(name))
         } else if let Some(arn) = record.pk.strip_prefix("role#") {
-            let canonical = canonical_pattern(arn).map_err(|e| error("pk", e))?;
+            let canonical = role_key_pattern(arn).map_err(|e| error("pk", e))?;
             BindingKey::Role(Pattern::new(canonical))
         } else {
             return Err(error(
@@ -152,7 +152,7 @@ impl PolicyItem {
             list.iter()
                 .enumerate()
                 .map(|(i, p)| {
-                    canonical_pattern(p)
+                    principal_pattern(p)
                         .map(Pattern::new)
                         .map_err(|e| error(&format!("{field}[{i}]"), e))
                 })
@@ -478,7 +478,7 @@ mod tests {
             "arn:aws:iam::*:role/ML*",
             "arn:aws:iam::1:role/MLDeployer",
             "arn:*:iam::*:role/?L*",
-            "arn:aws:iam::*",
+            "*:role/ML*",
             "*",
             "*Deployer",
             "arn:aws:iam::1:role/*",
@@ -541,7 +541,10 @@ mod tests {
     proptest::proptest! {
         #[test]
         fn index_agrees_with_a_full_scan_on_random_role_patterns(
-            names in proptest::collection::vec("(arn:(aws|\\*):iam::(1|2|\\*):role/)?[ab*?:/]{0,5}", 1..8),
+            names in proptest::collection::vec(
+                "arn:(aws|\\*):iam::(1|2|\\*):role/[ab*?:]{1,5}|[*?][ab*?:/]{0,5}",
+                1..8,
+            ),
             text in "(arn:aws:iam::(1|2):role/)?[ab:/*]{0,6}",
         ) {
             let mut seen = std::collections::HashSet::new();
@@ -593,7 +596,7 @@ mod tests {
                 "field principals[0]: empty pattern",
             ),
             (
-                json!([{"pk": "model#a", "principals": [], "approvers": ["x", ""]}]),
+                json!([{"pk": "model#a", "principals": [], "approvers": ["arn:aws:iam::1:role/x", ""]}]),
                 "field approvers[1]: empty pattern",
             ),
             (

@@ -87,7 +87,11 @@ pub fn canonical_arn(arn: &str) -> String {
     let Some(parts) = ArnParts::parse(arn) else {
         return arn.to_owned();
     };
-    match (parts.service, parts.resource.split_once('/')) {
+    let (service, resource) = parts.kind();
+    match (
+        service.as_str(),
+        resource.as_ref().map(|(k, rest)| (k.as_str(), *rest)),
+    ) {
         ("sts", Some(("assumed-role", rest))) => match rest.split('/').next() {
             Some(name) if !name.is_empty() => parts.role_arn(name),
             _ => arn.to_owned(),
@@ -119,7 +123,11 @@ pub fn canonical_pattern(pattern: &str) -> Result<String, String> {
     let Some(parts) = ArnParts::parse(pattern) else {
         return Ok(pattern.to_owned());
     };
-    match (parts.service, parts.resource.split_once('/')) {
+    let (service, resource) = parts.kind();
+    match (
+        service.as_str(),
+        resource.as_ref().map(|(k, rest)| (k.as_str(), *rest)),
+    ) {
         ("sts", Some(("assumed-role", _))) => Err(format!(
             "{pattern:?} is an assumed-role session ARN; write the role's ARN \
              (arn:{}:iam::{}:role/NAME) instead",
@@ -141,9 +149,56 @@ pub fn canonical_pattern(pattern: &str) -> Result<String, String> {
     }
 }
 
+/// A principal pattern (`principals`, `approvers`): canonical, and of a shape a canonical
+/// principal can have — an ARN, `service:<name>`, `unknown:<type>`, or starting with a wildcard.
+/// A bare name such as `MLDeployer` could never match anyone, so it is refused.
+pub fn principal_pattern(pattern: &str) -> Result<String, String> {
+    let canonical = canonical_pattern(pattern)?;
+    let lower = canonical.to_ascii_lowercase();
+    let shaped = ["arn:", "service:", "unknown:"]
+        .iter()
+        .any(|p| lower.starts_with(p))
+        || canonical.starts_with(['*', '?']);
+    if shaped {
+        Ok(canonical)
+    } else {
+        Err(format!(
+            "{pattern:?} can never match a caller: principals are ARNs \
+             (arn:aws:iam::ACCOUNT:role/NAME), service:<name> or unknown:<type>, or globs of them"
+        ))
+    }
+}
+
+/// A `role#` key's pattern: canonical, and either a glob starting with a wildcard or an IAM role
+/// ARN (`arn:PARTITION:iam::ACCOUNT:role/NAME`). Anything else could never match an execution
+/// role, and a binding that silently binds nothing is refused.
+pub fn role_key_pattern(pattern: &str) -> Result<String, String> {
+    let canonical = canonical_pattern(pattern)?;
+    if canonical.starts_with(['*', '?']) {
+        return Ok(canonical);
+    }
+    let is_role = ArnParts::parse(&canonical).is_some_and(|parts| {
+        let (service, resource) = parts.kind();
+        service == "iam"
+            && parts.region.is_empty()
+            && resource.is_some_and(|(kind, name)| {
+                kind == "role" && !name.is_empty() && !name.contains('/')
+            })
+    });
+    if is_role {
+        Ok(canonical)
+    } else {
+        Err(format!(
+            "{pattern:?} is not an execution role ARN (arn:aws:iam::ACCOUNT:role/NAME) or a glob \
+             of one, so it could never match"
+        ))
+    }
+}
+
 struct ArnParts<'a> {
     partition: &'a str,
     service: &'a str,
+    region: &'a str,
     account: &'a str,
     resource: &'a str,
 }
@@ -151,20 +206,31 @@ struct ArnParts<'a> {
 impl<'a> ArnParts<'a> {
     fn parse(arn: &'a str) -> Option<ArnParts<'a>> {
         let mut parts = arn.splitn(6, ':');
-        if parts.next()? != "arn" {
+        if !parts.next()?.eq_ignore_ascii_case("arn") {
             return None;
         }
         let partition = parts.next()?;
         let service = parts.next()?;
-        let _region = parts.next()?;
+        let region = parts.next()?;
         let account = parts.next()?;
         let resource = parts.next()?;
         Some(ArnParts {
             partition,
             service,
+            region,
             account,
             resource,
         })
+    }
+
+    /// The service and the resource's type and rest, with the service and type lower-cased:
+    /// IAM writes them in lower case, and matching ignores case anyway.
+    fn kind(&self) -> (String, Option<(String, &'a str)>) {
+        let resource = self
+            .resource
+            .split_once('/')
+            .map(|(kind, rest)| (kind.to_ascii_lowercase(), rest));
+        (self.service.to_ascii_lowercase(), resource)
     }
 
     fn role_arn(&self, name: &str) -> String {
@@ -289,6 +355,28 @@ mod tests {
             canonical_arn("arn:aws:sts::1:assumed-role/"),
             "arn:aws:sts::1:assumed-role/"
         );
+    }
+
+    #[test]
+    fn pattern_shapes() {
+        assert!(principal_pattern("arn:aws:iam::1:role/X").is_ok());
+        assert!(principal_pattern("service:sagemaker.amazonaws.com").is_ok());
+        assert!(principal_pattern("*Deployer").is_ok());
+        assert!(principal_pattern("MLDeployer").is_err());
+        assert_eq!(
+            role_key_pattern("arn:aws:IAM::1:ROLE/p/X").as_deref(),
+            Ok("arn:aws:iam::1:role/X")
+        );
+        assert!(role_key_pattern("*Exec*").is_ok());
+        assert!(role_key_pattern("arn:aws:iam::*:role/Exec-*").is_ok());
+        for never in [
+            "MyExecRole",
+            "arn:aws:iam::1:user/x",
+            "arn:aws:s3:::bucket",
+            "x*",
+        ] {
+            assert!(role_key_pattern(never).is_err(), "{never}");
+        }
     }
 
     #[test]

@@ -3,6 +3,8 @@
 
 use std::future::Future;
 
+use chrono::{DateTime, Duration, Utc};
+
 use crate::contract::{Request, ResolvedSubject, SubjectKind, Target};
 use crate::principal::canonical_arn;
 
@@ -11,11 +13,13 @@ pub struct EndpointConfigInfo {
     /// Models of the production and shadow variants alike.
     pub models: Vec<String>,
     pub execution_role_arn: Option<String>,
+    pub created: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ModelInfo {
     pub execution_role_arn: Option<String>,
+    pub created: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -46,11 +50,22 @@ pub async fn resolve_subjects<R: Resolver>(
     request: &Request,
     resolver: &R,
 ) -> Vec<ResolvedSubject> {
-    let mut subjects = Subjects::default();
+    let mut subjects = Subjects {
+        list: Vec::new(),
+        call_time: request
+            .event_time
+            .as_deref()
+            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.with_timezone(&Utc)),
+    };
     for target in &request.targets {
         match target {
             Target::EndpointConfig { name } => match resolver.endpoint_config(name).await {
                 Ok(config) => {
+                    if let Some(why) = subjects.newer_than_call(config.created) {
+                        subjects.push(SubjectKind::EndpointConfig, name.clone(), None, Some(why));
+                        continue;
+                    }
                     let via = format!("endpoint config {name}");
                     if let Some(role) = &config.execution_role_arn {
                         subjects.role(role, Some(&via));
@@ -103,12 +118,26 @@ pub async fn resolve_subjects<R: Resolver>(
     subjects.list
 }
 
-#[derive(Default)]
 struct Subjects {
     list: Vec<ResolvedSubject>,
+    call_time: Option<DateTime<Utc>>,
 }
 
 impl Subjects {
+    /// Why a resource created after the call cannot be what the call deployed: it was deleted and
+    /// re-created under the same name since, and describing it now would judge the wrong thing.
+    /// CloudTrail's `eventTime` has whole seconds, hence the second of slack.
+    fn newer_than_call(&self, created: Option<DateTime<Utc>>) -> Option<String> {
+        let (created, call) = (created?, self.call_time?);
+        (created > call + Duration::seconds(1)).then(|| {
+            format!(
+                "created at {}, after the call at {}: re-created since, so not what the call used",
+                created.to_rfc3339(),
+                call.to_rfc3339()
+            )
+        })
+    }
+
     /// Adds a subject unless it is already there (names compare without ASCII case).
     fn push(
         &mut self,
@@ -146,6 +175,10 @@ impl Subjects {
         }
         match resolver.model(name).await {
             Ok(model) => {
+                if let Some(why) = self.newer_than_call(model.created) {
+                    self.push(SubjectKind::Model, name.to_owned(), via, Some(why));
+                    return;
+                }
                 self.push(SubjectKind::Model, name.to_owned(), via, None);
                 if let Some(role) = &model.execution_role_arn {
                     self.role(role, Some(&format!("model {name}")));
@@ -155,5 +188,51 @@ impl Subjects {
                 self.push(SubjectKind::Model, name.to_owned(), via, Some(why))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::{Catalog, CatalogResolver};
+    use crate::contract::{ResourceRef, ResourceType, Version1};
+
+    fn subjects(model_created: &str) -> Vec<ResolvedSubject> {
+        let catalog = serde_json::json!({"models": {"m": {
+            "executionRoleArn": "arn:aws:iam::1:role/p/Exec", "creationTime": model_created}}});
+        let resolver =
+            CatalogResolver::new(Catalog::from_json(&catalog).unwrap_or_else(|e| panic!("{e}")));
+        let request = Request {
+            version: Version1,
+            event_id: "e".into(),
+            event_name: "CreateTransformJob".into(),
+            event_time: Some("2026-11-20T10:15:30Z".into()),
+            account: None,
+            region: None,
+            principal: "p".into(),
+            resource: ResourceRef {
+                resource_type: ResourceType::TransformJob,
+                name: "t".into(),
+                arn: None,
+            },
+            targets: vec![Target::Model { name: "M".into() }],
+        };
+        pollster::block_on(resolve_subjects(&request, &resolver))
+    }
+
+    #[test]
+    fn a_model_recreated_after_the_call_is_not_resolved() {
+        let before = subjects("2026-11-20T10:15:30.900Z");
+        assert_eq!(before.len(), 2, "{before:?}");
+        assert_eq!(before[1].name, "arn:aws:iam::1:role/Exec");
+        assert!(before.iter().all(|s| s.unresolved.is_none()));
+        let after = subjects("2026-11-20T10:16:00Z");
+        assert_eq!(after.len(), 1, "{after:?}");
+        assert!(
+            after[0]
+                .unresolved
+                .as_deref()
+                .is_some_and(|w| w.contains("re-created since"))
+        );
     }
 }
