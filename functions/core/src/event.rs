@@ -304,25 +304,18 @@ fn failure(detail: &CloudTrailDetail) -> Option<String> {
 
 fn resource_of(call: &CoveredCall, detail: &CloudTrailDetail) -> Result<ResourceRef, String> {
     let arn_path = format!("responseElements.{}", call.arn_field);
-    let arn = match detail
+    let arn_value = detail
         .response_elements
         .as_ref()
-        .map(|r| &r[call.arn_field])
-    {
-        Some(Value::String(arn)) if is_resource_arn(arn) => Ok(arn.clone()),
-        Some(Value::String(arn)) if arn.len() > MAX_ARN_LEN => Err(format!(
-            "{arn_path} is {} bytes, longer than any ARN",
-            arn.len()
-        )),
-        Some(Value::String(_)) => Err(format!("{arn_path} is not a resource ARN")),
-        Some(Value::Null) | None => Err(format!("{arn_path} is missing")),
-        Some(other) => Err(format!("{arn_path} {}", value_problem(other))),
+        .and_then(|r| r.get(call.arn_field));
+    let arn = match usable_string(arn_value, MAX_ARN_LEN) {
+        Ok(arn) if is_resource_arn(&arn) => Ok(arn),
+        Ok(_) => Err(format!("{arn_path} is not a resource ARN")),
+        Err(problem) => Err(format!("{arn_path} {problem}")),
     };
-    let name_path = format!("requestParameters.{}", call.name_field);
     let name = match detail.request_parameters.as_ref() {
-        Some(params) => {
-            string_at(params, call.name_field).map_err(|problem| format!("{name_path} {problem}"))
-        }
+        Some(params) => usable_string(params.get(call.name_field), MAX_NAME_LEN)
+            .map_err(|problem| format!("requestParameters.{} {problem}", call.name_field)),
         None => Err("requestParameters is missing".to_owned()),
     };
     let name = match (name, &arn) {
@@ -341,38 +334,30 @@ fn resource_of(call: &CoveredCall, detail: &CloudTrailDetail) -> Result<Resource
 }
 
 fn is_resource_arn(arn: &str) -> bool {
-    arn.len() <= MAX_ARN_LEN
-        && arn.starts_with("arn:")
+    arn.starts_with("arn:")
         && arn
             .rsplit_once('/')
             .is_some_and(|(_, name)| !name.is_empty())
 }
 
-fn value_problem_object(value: &Value) -> String {
-    match JsonKind::of(value) {
+/// Why a value is not of the `expected` kind: "is missing" where it is absent or null.
+fn kind_problem(value: Option<&Value>, expected: JsonKind) -> String {
+    match value.and_then(JsonKind::of) {
         None => "is missing".to_owned(),
-        Some(kind) => format!("is {kind}, expected {}", JsonKind::Object),
+        Some(kind) => format!("is {kind}, expected {expected}"),
     }
 }
 
-fn value_problem(value: &Value) -> String {
-    match JsonKind::of(value) {
-        None => "is null".to_owned(),
-        Some(kind) => format!("is {kind}, expected {}", JsonKind::String),
-    }
-}
-
-/// A usable name at `field` of an object: a non-empty string of sane length.
-fn string_at(object: &Value, field: &str) -> Result<String, String> {
-    match object.get(field) {
+/// A usable name or ARN: a non-empty string of at most `max` bytes.
+fn usable_string(value: Option<&Value>, max: usize) -> Result<String, String> {
+    match value {
         Some(Value::String(s)) if s.is_empty() => Err("is empty".to_owned()),
-        Some(Value::String(s)) if s.len() > MAX_NAME_LEN => Err(format!(
-            "is {} bytes, longer than any SageMaker name",
+        Some(Value::String(s)) if s.len() > max => Err(format!(
+            "is {} bytes, longer than any SageMaker name or ARN",
             s.len()
         )),
         Some(Value::String(s)) => Ok(s.clone()),
-        Some(Value::Null) | None => Err("is missing".to_owned()),
-        Some(other) => Err(value_problem(other)),
+        other => Err(kind_problem(other, JsonKind::String)),
     }
 }
 
@@ -408,11 +393,11 @@ fn walk(root: &Value, path: &str, at: String, out: &mut Vec<Found>) {
         Some(rest) => match value {
             Value::Object(_) => walk(value, rest, here, out),
             other => out.push(Found::Unusable {
-                problem: format!("is {}, expected an object", kind_name(other)),
+                problem: kind_problem(Some(other), JsonKind::Object),
                 field: here,
             }),
         },
-        None => out.push(match string_at_value(value) {
+        None => out.push(match usable_string(Some(value), MAX_ARN_LEN) {
             Ok(name) => Found::Name(name),
             Err(problem) => Found::Unusable {
                 field: here,
@@ -428,28 +413,12 @@ fn walk(root: &Value, path: &str, at: String, out: &mut Vec<Found>) {
                 }
             }
             other => out.push(Found::Unusable {
-                problem: format!("is {}, expected an array", kind_name(other)),
+                problem: kind_problem(Some(other), JsonKind::Array),
                 field: here,
             }),
         }
     } else {
         visit(value, here, out);
-    }
-}
-
-fn kind_name(value: &Value) -> String {
-    JsonKind::of(value).map_or("null".to_owned(), |k| k.to_string())
-}
-
-fn string_at_value(value: &Value) -> Result<String, String> {
-    match value {
-        Value::String(s) if s.is_empty() => Err("is empty".to_owned()),
-        Value::String(s) if s.len() > MAX_ARN_LEN => Err(format!(
-            "is {} bytes, longer than any SageMaker name or ARN",
-            s.len()
-        )),
-        Value::String(s) => Ok(s.clone()),
-        other => Err(value_problem(other)),
     }
 }
 
@@ -468,7 +437,7 @@ fn targets_of(call: &CoveredCall, params: Option<&Value>) -> Vec<Target> {
             return vec![Target::Unreadable {
                 expected,
                 field: "requestParameters".to_owned(),
-                problem: other.map_or("is missing".to_owned(), value_problem_object),
+                problem: kind_problem(other, JsonKind::Object),
             }];
         }
     };
