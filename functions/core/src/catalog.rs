@@ -151,7 +151,7 @@ impl CatalogResolver {
     fn find<T: Clone>(&self, map: &HashMap<String, T>, name: &str) -> Result<T, ResolveError> {
         map.get(&name.to_ascii_lowercase())
             .cloned()
-            .ok_or_else(|| ResolveError(self.absent.clone()))
+            .ok_or_else(|| ResolveError::Unresolvable(self.absent.clone()))
     }
 }
 

@@ -5,14 +5,20 @@
 //! ignored [`Verdict`]); [`resolve_subjects`] turns its targets into subjects through a
 //! [`Resolver`]; [`decide`] judges them against a [`PolicySet`].
 
+pub mod approval;
+pub mod audit;
 pub mod catalog;
 pub mod contract;
 pub mod covered;
 pub mod decide;
+pub mod enforcement;
+pub mod error;
 pub mod event;
 pub mod glob;
 pub mod lenient;
+pub mod notification;
 pub mod policy;
+pub mod ports;
 pub mod principal;
 pub mod resolve;
 
@@ -20,23 +26,25 @@ pub use catalog::{Catalog, CatalogResolver};
 pub use contract::*;
 pub use covered::{COVERED_CALLS, CoveredCall, covered_call};
 pub use decide::{Defaults, decide};
+pub use error::{ErrorKind, GuardError};
 pub use event::{NotJson, parse_event_slice, parse_event_value};
 pub use policy::{Mode, PolicyError, PolicyItem, PolicyItemRecord, PolicySet};
 pub use principal::{canonical_arn, canonical_pattern};
 pub use resolve::{Resolver, resolve_subjects};
 
-/// Parse, resolve and decide in one go: the verdict for an event.
+/// Parse, resolve and decide in one go: the verdict for an event. `Err` only when a describe
+/// failed in a way that may pass (see [`resolve::ResolveError::Failed`]).
 pub async fn explain<R: Resolver>(
     outcome: ParseOutcome,
     resolver: &R,
     policy: &PolicySet,
     defaults: &Defaults,
-) -> Verdict {
+) -> Result<Verdict, GuardError> {
     match outcome {
-        ParseOutcome::Ignored { verdict } => verdict,
+        ParseOutcome::Ignored { verdict } => Ok(verdict),
         ParseOutcome::Request { request } => {
-            let subjects = resolve_subjects(&request, resolver).await;
-            decide(&request, &subjects, policy, defaults)
+            let subjects = resolve_subjects(&request, resolver).await?;
+            Ok(decide(&request, &subjects, policy, defaults))
         }
     }
 }

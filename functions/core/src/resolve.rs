@@ -6,6 +6,7 @@ use std::future::Future;
 use chrono::{DateTime, Duration, Utc};
 
 use crate::contract::{Request, ResolvedSubject, SubjectKind, Target};
+use crate::error::GuardError;
 use crate::principal::canonical_arn;
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -27,9 +28,16 @@ pub struct InferenceComponentInfo {
     pub model_name: Option<String>,
 }
 
-/// Why something could not be resolved (not found, access denied, …), for the verdict's reasons.
+/// Why a describe gave no answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ResolveError(pub String);
+pub enum ResolveError {
+    /// The resource cannot be resolved (not found, access denied, …): the subject is unresolved,
+    /// and the guard fails closed. The text is for the verdict's reasons.
+    Unresolvable(String),
+    /// A failure that may pass (throttling, a 5xx, a timeout): the evaluation fails and is retried,
+    /// rather than judging on an answer AWS did not give.
+    Failed(GuardError),
+}
 
 /// Describes SageMaker resources by name.
 pub trait Resolver {
@@ -45,11 +53,12 @@ pub trait Resolver {
 }
 
 /// The subjects of a request: every model it deploys and every execution role involved, each
-/// once, in the order found. What cannot be resolved is a subject with `unresolved` set.
+/// once, in the order found. What cannot be resolved is a subject with `unresolved` set; a
+/// describe that failed in a way that may pass fails the whole resolution.
 pub async fn resolve_subjects<R: Resolver>(
     request: &Request,
     resolver: &R,
-) -> Vec<ResolvedSubject> {
+) -> Result<Vec<ResolvedSubject>, GuardError> {
     let mut subjects = Subjects {
         list: Vec::new(),
         call_time: request
@@ -71,14 +80,15 @@ pub async fn resolve_subjects<R: Resolver>(
                         subjects.role(role, Some(&via));
                     }
                     for model in &config.models {
-                        subjects.model(resolver, model, Some(&via)).await;
+                        subjects.model(resolver, model, Some(&via)).await?;
                     }
                 }
-                Err(ResolveError(why)) => {
+                Err(ResolveError::Unresolvable(why)) => {
                     subjects.push(SubjectKind::EndpointConfig, name.clone(), None, Some(why));
                 }
+                Err(ResolveError::Failed(error)) => return Err(error),
             },
-            Target::Model { name } => subjects.model(resolver, name, None).await,
+            Target::Model { name } => subjects.model(resolver, name, None).await?,
             Target::Role { arn } => subjects.role(arn, None),
             Target::InferenceComponentModel { name } => {
                 match resolver.inference_component(name).await {
@@ -86,7 +96,7 @@ pub async fn resolve_subjects<R: Resolver>(
                         model_name: Some(model),
                     }) => {
                         let via = format!("inference component {name}");
-                        subjects.model(resolver, &model, Some(&via)).await;
+                        subjects.model(resolver, &model, Some(&via)).await?;
                     }
                     Ok(InferenceComponentInfo { model_name: None }) => subjects.push(
                         SubjectKind::InferenceComponent,
@@ -94,12 +104,13 @@ pub async fn resolve_subjects<R: Resolver>(
                         None,
                         Some("it names no model".to_owned()),
                     ),
-                    Err(ResolveError(why)) => subjects.push(
+                    Err(ResolveError::Unresolvable(why)) => subjects.push(
                         SubjectKind::InferenceComponent,
                         name.clone(),
                         None,
                         Some(why),
                     ),
+                    Err(ResolveError::Failed(error)) => return Err(error),
                 }
             }
             Target::Unreadable {
@@ -115,7 +126,7 @@ pub async fn resolve_subjects<R: Resolver>(
             }),
         }
     }
-    subjects.list
+    Ok(subjects.list)
 }
 
 struct Subjects {
@@ -165,29 +176,36 @@ impl Subjects {
         self.push(SubjectKind::Role, canonical_arn(arn), via, None);
     }
 
-    async fn model<R: Resolver>(&mut self, resolver: &R, name: &str, via: Option<&str>) {
+    async fn model<R: Resolver>(
+        &mut self,
+        resolver: &R,
+        name: &str,
+        via: Option<&str>,
+    ) -> Result<(), GuardError> {
         let seen = self
             .list
             .iter()
             .any(|s| s.kind == SubjectKind::Model && s.name.eq_ignore_ascii_case(name));
         if seen {
-            return;
+            return Ok(());
         }
         match resolver.model(name).await {
             Ok(model) => {
                 if let Some(why) = self.newer_than_call(model.created) {
                     self.push(SubjectKind::Model, name.to_owned(), via, Some(why));
-                    return;
+                    return Ok(());
                 }
                 self.push(SubjectKind::Model, name.to_owned(), via, None);
                 if let Some(role) = &model.execution_role_arn {
                     self.role(role, Some(&format!("model {name}")));
                 }
             }
-            Err(ResolveError(why)) => {
+            Err(ResolveError::Unresolvable(why)) => {
                 self.push(SubjectKind::Model, name.to_owned(), via, Some(why))
             }
+            Err(ResolveError::Failed(error)) => return Err(error),
         }
+        Ok(())
     }
 }
 
@@ -217,7 +235,7 @@ mod tests {
             },
             targets: vec![Target::Model { name: "M".into() }],
         };
-        pollster::block_on(resolve_subjects(&request, &resolver))
+        pollster::block_on(resolve_subjects(&request, &resolver)).unwrap_or_else(|e| panic!("{e}"))
     }
 
     #[test]

@@ -87,9 +87,11 @@ fn explain(args: &ExplainArgs) -> Result<String, BadInput> {
     };
     let defaults = Defaults::new(args.default_grace, &args.default_approvers).map_err(BadInput)?;
 
+    // The catalog answers every describe, so the only error is one a catalog never gives.
     let verdict = pollster::block_on(model_guard_core::explain(
         outcome, &resolver, &policy, &defaults,
-    ));
+    ))
+    .map_err(|e| BadInput(e.to_string()))?;
     serde_json::to_string_pretty(&verdict)
         .map_err(|e| BadInput(format!("cannot print the verdict: {e}")))
 }

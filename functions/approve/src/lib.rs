@@ -1,0 +1,248 @@
+//! Approve: the handler behind the approval Function URL (IAM auth). An approver keeps a
+//! violating resource (`approve`) or has it enforced at once (`enforce-now`); the function checks
+//! who is asking against the verdict's approvers, refuses self-approval and anything not pending,
+//! records who, when and why on the audit item, then answers the waiting AwaitApproval task.
+
+use aws_lambda_events::event::lambda_function_urls::{
+    LambdaFunctionUrlRequest, LambdaFunctionUrlResponse,
+};
+use aws_lambda_events::http::HeaderMap;
+use aws_lambda_events::http::header::{CONTENT_TYPE, HeaderValue};
+use chrono::{DateTime, Utc};
+use model_guard_core::approval::{ApprovalDecision, ApproveRequest, Refusal, check_approval};
+use model_guard_core::audit::{ApprovalRecord, AuditItem, AuditState, resource_key};
+use model_guard_core::error::ENFORCE_NOW_ERROR;
+use model_guard_core::ports::{AuditLog, TaskResponder, TaskResponseError};
+use model_guard_core::{GuardError, canonical_arn};
+use serde_json::{Value, json};
+
+pub struct Ports<A, T> {
+    pub audit: A,
+    pub tasks: T,
+}
+
+/// The answer, as status and JSON body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer {
+    pub status: u16,
+    pub body: Value,
+}
+
+impl Answer {
+    fn refused(status: u16, reason: impl Into<String>) -> Answer {
+        let error = match status {
+            400 => "bad-request",
+            403 => "forbidden",
+            404 => "not-found",
+            405 => "method-not-allowed",
+            409 => "conflict",
+            _ => "error",
+        };
+        Answer {
+            status,
+            body: json!({"error": error, "reason": reason.into()}),
+        }
+    }
+
+    fn from_refusal(refusal: Refusal) -> Answer {
+        Answer::refused(refusal.status, refusal.reason)
+    }
+
+    fn failed(error: &GuardError) -> Answer {
+        Answer {
+            status: 500,
+            body: json!({"error": error.error_type(), "reason": error.message}),
+        }
+    }
+
+    pub fn into_response(self) -> LambdaFunctionUrlResponse {
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        let mut response = LambdaFunctionUrlResponse::default();
+        response.status_code = i64::from(self.status);
+        response.headers = headers;
+        response.body = Some(self.body.to_string());
+        response
+    }
+}
+
+/// The Function URL event in (as JSON), the answer out. Never an error: every failure is an
+/// answer with a status and a reason.
+pub async fn handle<A: AuditLog, T: TaskResponder>(
+    event: Value,
+    ports: &Ports<A, T>,
+    now: DateTime<Utc>,
+) -> Answer {
+    let request: LambdaFunctionUrlRequest = match serde_json::from_value(event) {
+        Ok(r) => r,
+        Err(e) => return Answer::refused(400, format!("not a Function URL request: {e}")),
+    };
+    let method = request.request_context.http.method.as_deref().unwrap_or("");
+    if !method.eq_ignore_ascii_case("POST") {
+        return Answer::refused(405, format!("use POST, not {method:?}"));
+    }
+    // With AWS_IAM auth, Lambda puts the signed caller here; without it there is no one to check.
+    let Some(caller_arn) = request
+        .request_context
+        .authorizer
+        .as_ref()
+        .and_then(|a| a.iam.as_ref())
+        .and_then(|iam| iam.user_arn.clone())
+        .filter(|arn| !arn.is_empty())
+    else {
+        return Answer::refused(
+            403,
+            "no IAM caller in the request: the Function URL must use AWS_IAM auth",
+        );
+    };
+    let caller = canonical_arn(&caller_arn);
+
+    let body = match body_bytes(&request) {
+        Ok(b) => b,
+        Err(why) => return Answer::refused(400, why),
+    };
+    let approval_request = match ApproveRequest::from_body(&body) {
+        Ok(r) => r,
+        Err(why) => return Answer::refused(400, why),
+    };
+
+    let item = match find(&ports.audit, &approval_request.target).await {
+        Ok(Ok(item)) => item,
+        Ok(Err(answer)) => return answer,
+        Err(e) => return Answer::failed(&e),
+    };
+    if let Err(refusal) = check_approval(&caller, &item) {
+        tracing::warn!(event_id = %item.event_id, caller = %caller, reason = %refusal.reason, "refused");
+        return Answer::from_refusal(refusal);
+    }
+    let Some(token) = item.task_token.clone() else {
+        return Answer::refused(
+            409,
+            format!(
+                "event {} is pending but has no task token yet; try again",
+                item.event_id
+            ),
+        );
+    };
+
+    let record = ApprovalRecord {
+        decision: approval_request.decision,
+        by: caller.clone(),
+        caller_arn,
+        at: now,
+        reason: approval_request.reason.clone(),
+    };
+    match ports.audit.record_approval(&item.event_id, &record).await {
+        Ok(true) => {}
+        Ok(false) => {
+            return Answer::refused(
+                409,
+                format!(
+                    "event {} was decided by someone else just now",
+                    item.event_id
+                ),
+            );
+        }
+        Err(e) => return Answer::failed(&e),
+    }
+
+    let sent = match record.decision {
+        ApprovalDecision::Approve => {
+            let output = match serde_json::to_value(&record) {
+                Ok(v) => json!({"approval": v}),
+                Err(e) => json!({"approval": e.to_string()}),
+            };
+            ports.tasks.succeed(&token, &output).await
+        }
+        ApprovalDecision::EnforceNow => {
+            let cause = format!("enforce-now by {caller}: {}", record.reason);
+            ports.tasks.fail(&token, ENFORCE_NOW_ERROR, &cause).await
+        }
+    };
+    match sent {
+        Ok(()) => {
+            tracing::info!(
+                event_id = %item.event_id,
+                decision = record.decision.as_str(),
+                by = %caller,
+                reason = %record.reason,
+                "decided"
+            );
+            Answer {
+                status: 200,
+                body: json!({
+                    "outcome": record.decision.as_str(),
+                    "eventId": item.event_id,
+                    "resource": item.verdict.resource,
+                    "by": caller,
+                }),
+            }
+        }
+        Err(problem) => {
+            // The decision did not reach the enforcement: take it back so the audit tells the truth.
+            if let Err(e) = ports.audit.withdraw_approval(&item.event_id, &record).await {
+                tracing::error!(event_id = %item.event_id, error = %e, "could not withdraw the approval");
+            }
+            match problem {
+                TaskResponseError::TaskGone(why) => Answer::refused(
+                    409,
+                    format!(
+                        "event {}: the grace period has ended and enforcement is under way ({why})",
+                        item.event_id
+                    ),
+                ),
+                TaskResponseError::Failed(e) => Answer::failed(&e),
+            }
+        }
+    }
+}
+
+fn body_bytes(request: &LambdaFunctionUrlRequest) -> Result<Vec<u8>, String> {
+    let body = request.body.as_deref().unwrap_or("");
+    if request.is_base64_encoded {
+        aws_smithy_types::base64::decode(body).map_err(|e| format!("the body is not base64: {e}"))
+    } else {
+        Ok(body.as_bytes().to_vec())
+    }
+}
+
+/// The item a target names: an eventId, or the one pending event of a resource ARN or name.
+async fn find<A: AuditLog>(
+    audit: &A,
+    target: &str,
+) -> Result<Result<AuditItem, Answer>, GuardError> {
+    if let Some(item) = audit.get(target).await? {
+        return Ok(Ok(item));
+    }
+    let items = audit.for_resource(&resource_key(target)).await?;
+    let pending: Vec<&AuditItem> = items
+        .iter()
+        .filter(|i| i.state == AuditState::Pending)
+        .collect();
+    Ok(match (pending.as_slice(), items.first()) {
+        ([one], _) => Ok((*one).clone()),
+        ([], None) => Err(Answer::refused(
+            404,
+            format!("no event or resource {target:?} is known to Model Guard"),
+        )),
+        ([], Some(latest)) => Err(Answer::refused(
+            409,
+            format!(
+                "{target} has no pending event: the latest, {}, is {}",
+                latest.event_id, latest.state
+            ),
+        )),
+        (several, _) => Err(Answer::refused(
+            409,
+            format!(
+                "{target} has {} pending events; name one: {}",
+                several.len(),
+                several
+                    .iter()
+                    .map(|i| i.event_id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )),
+    })
+}

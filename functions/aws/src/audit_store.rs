@@ -1,0 +1,270 @@
+//! The decisions table: one item per decided event, whose state only moves forward through
+//! conditional writes (a duplicate delivery or a retried step never moves it back).
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use model_guard_core::audit::{ApprovalRecord, AuditItem, AuditState, Transition, timestamp};
+use model_guard_core::ports::{Advance, AuditLog, Recorded};
+use model_guard_core::{ErrorKind, GuardError};
+use serde::Serialize;
+
+use crate::decisions_table::{KEY, RESOURCE_INDEX, RESOURCE_INDEX_KEY};
+use crate::error::service_code;
+use crate::sdk_error;
+
+pub struct DynamoAuditLog {
+    client: Client,
+    table: String,
+}
+
+const CONDITION_FAILED: &str = "ConditionalCheckFailedException";
+
+fn value<T: Serialize>(what: &str, v: &T) -> Result<AttributeValue, GuardError> {
+    serde_dynamo::to_attribute_value(v)
+        .map_err(|e| GuardError::new(ErrorKind::InvalidInput, format!("cannot store {what}: {e}")))
+}
+
+fn read_item(table: &str, item: HashMap<String, AttributeValue>) -> Result<AuditItem, GuardError> {
+    let id = item
+        .get(KEY)
+        .and_then(|v| v.as_s().ok())
+        .cloned()
+        .unwrap_or_default();
+    serde_dynamo::from_item(item).map_err(|e| {
+        GuardError::new(
+            ErrorKind::AuditConflict,
+            format!("decisions table {table} item {id:?} is not an audit item: {e}"),
+        )
+    })
+}
+
+impl DynamoAuditLog {
+    pub fn new(client: Client, table: impl Into<String>) -> DynamoAuditLog {
+        DynamoAuditLog {
+            client,
+            table: table.into(),
+        }
+    }
+
+    fn key(event_id: &str) -> (String, AttributeValue) {
+        (KEY.to_owned(), AttributeValue::S(event_id.to_owned()))
+    }
+}
+
+impl AuditLog for DynamoAuditLog {
+    async fn record(&self, item: &AuditItem) -> Result<Recorded, GuardError> {
+        let attributes: HashMap<String, AttributeValue> = serde_dynamo::to_item(item)
+            .map_err(|e| GuardError::new(ErrorKind::InvalidInput, format!("audit item: {e}")))?;
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(attributes))
+            .condition_expression("attribute_not_exists(#key)")
+            .expression_attribute_names("#key", KEY)
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(Recorded::Created),
+            Err(e) if service_code(&e) == Some(CONDITION_FAILED) => {
+                match self.get(&item.event_id).await? {
+                    Some(existing) => Ok(Recorded::Existing(Box::new(existing))),
+                    None => Err(GuardError::new(
+                        ErrorKind::AuditConflict,
+                        format!("event {} exists and then does not", item.event_id),
+                    )),
+                }
+            }
+            Err(e) => Err(sdk_error(&format!("PutItem {}", self.table), &e)),
+        }
+    }
+
+    async fn get(&self, event_id: &str) -> Result<Option<AuditItem>, GuardError> {
+        let (k, v) = Self::key(event_id);
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(k, v)
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| sdk_error(&format!("GetItem {}", self.table), &e))?;
+        out.item.map(|i| read_item(&self.table, i)).transpose()
+    }
+
+    async fn for_resource(&self, resource_key: &str) -> Result<Vec<AuditItem>, GuardError> {
+        let pages = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(RESOURCE_INDEX)
+            .key_condition_expression("#k = :k")
+            .expression_attribute_names("#k", RESOURCE_INDEX_KEY)
+            .expression_attribute_values(":k", AttributeValue::S(resource_key.to_owned()))
+            .scan_index_forward(false)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Vec<_>>()
+            .await;
+        pages
+            .into_iter()
+            .map(|item| {
+                let item = item.map_err(|e| sdk_error(&format!("Query {}", self.table), &e))?;
+                read_item(&self.table, item)
+            })
+            .collect()
+    }
+
+    async fn advance(&self, event_id: &str, advance: &Advance) -> Result<AuditItem, GuardError> {
+        let mut set = vec![
+            "#state = :to",
+            "updatedAt = :at",
+            "history = list_append(history, :moved)",
+        ];
+        let mut remove = Vec::new();
+        let mut values: HashMap<String, AttributeValue> = HashMap::new();
+        values.insert(":to".into(), value("state", &advance.to)?);
+        values.insert(
+            ":at".into(),
+            AttributeValue::S(timestamp::format(&advance.at)),
+        );
+        values.insert(
+            ":moved".into(),
+            value(
+                "history",
+                &[Transition {
+                    state: advance.to,
+                    at: advance.at,
+                }],
+            )?,
+        );
+        if let Some(deadline) = &advance.deadline {
+            set.push("deadline = :deadline");
+            values.insert(
+                ":deadline".into(),
+                AttributeValue::S(timestamp::format(deadline)),
+            );
+        }
+        match &advance.task_token {
+            Some(token) => {
+                set.push("taskToken = :token");
+                values.insert(":token".into(), AttributeValue::S(token.clone()));
+            }
+            // The token is only good while the item is pending.
+            None => remove.push("taskToken"),
+        }
+        if let Some(enforcement) = &advance.enforcement {
+            set.push("enforcement = :enforcement");
+            values.insert(":enforcement".into(), value("enforcement", enforcement)?);
+        }
+        if let Some(failure) = &advance.failure {
+            set.push("failure = :failure");
+            values.insert(":failure".into(), value("failure", failure)?);
+        }
+        let predecessors = advance.to.predecessors();
+        let mut condition = Vec::new();
+        for (i, state) in predecessors.iter().enumerate() {
+            let name = format!(":from{i}");
+            condition.push(name.clone());
+            values.insert(name, value("state", state)?);
+        }
+        if condition.is_empty() {
+            return Err(GuardError::new(
+                ErrorKind::AuditConflict,
+                format!("no item moves to {}", advance.to),
+            ));
+        }
+        let mut expression = format!("SET {}", set.join(", "));
+        if !remove.is_empty() {
+            expression.push_str(&format!(" REMOVE {}", remove.join(", ")));
+        }
+        let (k, v) = Self::key(event_id);
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(k, v)
+            .update_expression(expression)
+            .condition_expression(format!("#state IN ({})", condition.join(", ")))
+            .expression_attribute_names("#state", "state")
+            .set_expression_attribute_values(Some(values))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match update {
+            Ok(out) => read_item(&self.table, out.attributes.unwrap_or_default()),
+            Err(e) if service_code(&e) == Some(CONDITION_FAILED) => {
+                match self.get(event_id).await? {
+                    // A retried step: the move was made before.
+                    Some(item) if item.state == advance.to => Ok(item),
+                    Some(item) => Err(GuardError::new(
+                        ErrorKind::AuditConflict,
+                        format!(
+                            "event {event_id} is {}; it cannot move to {}",
+                            item.state, advance.to
+                        ),
+                    )),
+                    None => Err(GuardError::new(
+                        ErrorKind::AuditConflict,
+                        format!("event {event_id} has no audit item"),
+                    )),
+                }
+            }
+            Err(e) => Err(sdk_error(&format!("UpdateItem {}", self.table), &e)),
+        }
+    }
+
+    async fn record_approval(
+        &self,
+        event_id: &str,
+        approval: &ApprovalRecord,
+    ) -> Result<bool, GuardError> {
+        let (k, v) = Self::key(event_id);
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(k, v)
+            .update_expression("SET approval = :approval, updatedAt = :at")
+            .condition_expression("#state = :pending AND attribute_not_exists(approval)")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":approval", value("approval", approval)?)
+            .expression_attribute_values(":at", AttributeValue::S(timestamp::format(&approval.at)))
+            .expression_attribute_values(":pending", value("state", &AuditState::Pending)?)
+            .send()
+            .await;
+        match update {
+            Ok(_) => Ok(true),
+            Err(e) if service_code(&e) == Some(CONDITION_FAILED) => Ok(false),
+            Err(e) => Err(sdk_error(&format!("UpdateItem {}", self.table), &e)),
+        }
+    }
+
+    async fn withdraw_approval(
+        &self,
+        event_id: &str,
+        approval: &ApprovalRecord,
+    ) -> Result<(), GuardError> {
+        let (k, v) = Self::key(event_id);
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(k, v)
+            .update_expression("REMOVE approval")
+            .condition_expression("approval = :approval")
+            .expression_attribute_values(":approval", value("approval", approval)?)
+            .send()
+            .await;
+        match update {
+            Ok(_) => Ok(()),
+            // Someone else's decision now: leave it.
+            Err(e) if service_code(&e) == Some(CONDITION_FAILED) => Ok(()),
+            Err(e) => Err(sdk_error(&format!("UpdateItem {}", self.table), &e)),
+        }
+    }
+}

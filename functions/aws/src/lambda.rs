@@ -1,0 +1,53 @@
+//! What every Lambda `main` does once per container: JSON logs, the SDK configuration, settings
+//! from the environment, and errors reported with their documented `errorType`.
+
+use aws_config::{BehaviorVersion, SdkConfig};
+use lambda_runtime::Diagnostic;
+use model_guard_core::{ErrorKind, GuardError};
+
+/// Logs as JSON lines (one object per event, for CloudWatch Logs Insights), level from `RUST_LOG`
+/// (default `info`).
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_current_span(false)
+        .flatten_event(true)
+        .init();
+}
+
+/// The SDK configuration from the environment, as every AWS SDK reads it.
+pub async fn sdk_config() -> SdkConfig {
+    aws_config::load_defaults(BehaviorVersion::latest()).await
+}
+
+/// A required setting from the environment.
+pub fn env_var(name: &str) -> Result<String, GuardError> {
+    match std::env::var(name) {
+        Ok(value) if !value.trim().is_empty() => Ok(value),
+        _ => Err(GuardError::new(
+            ErrorKind::Configuration,
+            format!("the environment variable {name} is not set"),
+        )),
+    }
+}
+
+/// A `GuardError` as the Lambda runtime reports it: `errorType` from the documented set. Logged
+/// here so every failure leaves one JSON line.
+pub fn diagnostic(error: GuardError) -> Diagnostic {
+    tracing::error!(error_type = error.error_type(), message = %error.message, "failed");
+    Diagnostic {
+        error_type: error.error_type().to_owned(),
+        error_message: error.message,
+    }
+}
+
+/// A failure while the container starts (configuration), logged as JSON before `main` returns it
+/// and the runtime reports the init error.
+pub fn init_failed(error: GuardError) -> GuardError {
+    tracing::error!(error_type = error.error_type(), message = %error.message, "init failed");
+    error
+}

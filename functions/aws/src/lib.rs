@@ -1,0 +1,40 @@
+//! Model Guard's AWS adapters: the core's ports ([`model_guard_core::ports`] and
+//! [`model_guard_core::Resolver`]) implemented over the AWS SDK, one module per service, each
+//! behind a feature so a Lambda compiles only the SDKs it uses.
+//!
+//! Clients come from [`sdk_config`] (`aws_config::load_defaults`), built once per container: the
+//! SDK's own credential chain, region, retries (standard mode, which retries throttling) and
+//! endpoint configuration (`AWS_ENDPOINT_URL` reaches the local emulator in tests, with no switch
+//! in this code).
+
+pub mod error;
+pub mod lambda;
+
+#[cfg(feature = "dynamodb")]
+pub mod audit_store;
+#[cfg(feature = "dynamodb")]
+pub mod policy_store;
+#[cfg(feature = "sagemaker")]
+pub mod sagemaker;
+#[cfg(feature = "sfn")]
+pub mod sfn;
+#[cfg(feature = "sns")]
+pub mod sns;
+
+pub use error::sdk_error;
+pub use lambda::{diagnostic, env_var, init_failed, init_logging, sdk_config};
+
+/// The decisions table's schema, shared with the CDK stack and the tests.
+pub mod decisions_table {
+    /// The partition key: the CloudTrail eventID.
+    pub const KEY: &str = "eventId";
+    /// The index for lookups by resource name, newest first.
+    pub const RESOURCE_INDEX: &str = "byResource";
+    pub const RESOURCE_INDEX_KEY: &str = "resourceKey";
+    pub const RESOURCE_INDEX_SORT: &str = "decidedAt";
+}
+
+/// The policy table's schema.
+pub mod policy_table {
+    pub const KEY: &str = "pk";
+}

@@ -1,0 +1,62 @@
+//! Step Functions task responses: the approval function answers AwaitApproval's task token.
+
+use aws_sdk_sfn::Client;
+use model_guard_core::ports::{TaskResponder, TaskResponseError};
+use serde_json::Value;
+
+use crate::error::service_code;
+use crate::sdk_error;
+
+/// The errors that mean the task is no longer waiting for this token.
+const TASK_GONE: &[&str] = &["TaskTimedOut", "TaskDoesNotExist", "InvalidToken"];
+
+pub struct StepFunctionsTasks {
+    client: Client,
+}
+
+impl StepFunctionsTasks {
+    pub fn new(client: Client) -> StepFunctionsTasks {
+        StepFunctionsTasks { client }
+    }
+}
+
+fn classify<E, R>(
+    doing: &str,
+    error: aws_smithy_runtime_api::client::result::SdkError<E, R>,
+) -> TaskResponseError
+where
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match service_code(&error) {
+        Some(code) if TASK_GONE.contains(&code) => {
+            TaskResponseError::TaskGone(sdk_error(doing, &error).message)
+        }
+        _ => TaskResponseError::Failed(sdk_error(doing, &error)),
+    }
+}
+
+impl TaskResponder for StepFunctionsTasks {
+    async fn succeed(&self, token: &str, output: &Value) -> Result<(), TaskResponseError> {
+        self.client
+            .send_task_success()
+            .task_token(token)
+            .output(output.to_string())
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| classify("SendTaskSuccess", e))
+    }
+
+    async fn fail(&self, token: &str, error: &str, cause: &str) -> Result<(), TaskResponseError> {
+        self.client
+            .send_task_failure()
+            .task_token(token)
+            .error(error)
+            .cause(cause)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| classify("SendTaskFailure", e))
+    }
+}

@@ -1,0 +1,86 @@
+//! The errors a step reports. Each has an `errorType` from a small documented set, which the
+//! state machines match on in their Retry and Catch rules; never a Rust type name.
+
+use std::fmt;
+
+/// The `errorType` of every error a Model Guard Lambda returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// The input is not the contract the step reads (not JSON, wrong shape, another version).
+    InvalidInput,
+    /// The resource is Creating or Updating; retry later (the enforcement machine backs off).
+    ResourceBusy,
+    /// AWS kept throttling after the SDK's own retries; retry later.
+    Throttled,
+    /// AWS or the network failed in a way that may pass (5xx, timeout); retry later.
+    Unavailable,
+    /// The function's role may not do what it must: fix the stack's IAM.
+    AccessDenied,
+    /// The policy table holds an item that does not validate; it names the item and field.
+    PolicyInvalid,
+    /// The audit item is missing or in a state that does not allow the move.
+    AuditConflict,
+    /// The function's configuration (environment) is missing or wrong.
+    Configuration,
+    /// Any other failure reported by AWS; the message carries AWS's error code.
+    AwsError,
+}
+
+impl ErrorKind {
+    pub const ALL: [ErrorKind; 9] = [
+        ErrorKind::InvalidInput,
+        ErrorKind::ResourceBusy,
+        ErrorKind::Throttled,
+        ErrorKind::Unavailable,
+        ErrorKind::AccessDenied,
+        ErrorKind::PolicyInvalid,
+        ErrorKind::AuditConflict,
+        ErrorKind::Configuration,
+        ErrorKind::AwsError,
+    ];
+
+    pub fn error_type(self) -> &'static str {
+        match self {
+            ErrorKind::InvalidInput => "ModelGuard.InvalidInput",
+            ErrorKind::ResourceBusy => "ModelGuard.ResourceBusy",
+            ErrorKind::Throttled => "ModelGuard.Throttled",
+            ErrorKind::Unavailable => "ModelGuard.Unavailable",
+            ErrorKind::AccessDenied => "ModelGuard.AccessDenied",
+            ErrorKind::PolicyInvalid => "ModelGuard.PolicyInvalid",
+            ErrorKind::AuditConflict => "ModelGuard.AuditConflict",
+            ErrorKind::Configuration => "ModelGuard.Configuration",
+            ErrorKind::AwsError => "ModelGuard.AwsError",
+        }
+    }
+}
+
+/// The task failure the approval function sends for `enforce-now`: the enforcement machine's
+/// AwaitApproval catches it and enforces at once. Not a Lambda error.
+pub const ENFORCE_NOW_ERROR: &str = "ModelGuard.EnforceNow";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GuardError {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+impl GuardError {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> GuardError {
+        GuardError {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    pub fn error_type(&self) -> &'static str {
+        self.kind.error_type()
+    }
+}
+
+impl fmt::Display for GuardError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.kind.error_type(), self.message)
+    }
+}
+
+impl std::error::Error for GuardError {}

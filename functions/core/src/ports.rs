@@ -1,0 +1,134 @@
+//! The ports the Lambda handlers are generic over. The AWS adapters (`model-guard-aws`) implement
+//! them over the SDK; tests use the same adapters against the local emulator.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use crate::audit::{ApprovalRecord, AuditItem, AuditState, FailureRecord};
+use crate::contract::Verdict;
+use crate::enforcement::EnforcementResult;
+use crate::error::GuardError;
+use crate::notification::Notification;
+use crate::policy::PolicySet;
+
+/// Where the policy items live (the policy table).
+pub trait PolicyStore {
+    fn policies(&self) -> impl Future<Output = Result<Arc<PolicySet>, GuardError>> + Send;
+}
+
+/// What Evaluate's write found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recorded {
+    /// The item is new.
+    Created,
+    /// The event was decided before (a duplicate delivery): the stored item, unchanged.
+    Existing(Box<AuditItem>),
+}
+
+/// A forward move of an audit item, and what comes with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Advance {
+    pub to: AuditState,
+    pub at: DateTime<Utc>,
+    pub deadline: Option<DateTime<Utc>>,
+    pub task_token: Option<String>,
+    pub enforcement: Option<EnforcementResult>,
+    pub failure: Option<FailureRecord>,
+}
+
+impl Advance {
+    pub fn to(state: AuditState, at: DateTime<Utc>) -> Advance {
+        Advance {
+            to: state,
+            at,
+            deadline: None,
+            task_token: None,
+            enforcement: None,
+            failure: None,
+        }
+    }
+}
+
+/// The decisions table.
+pub trait AuditLog {
+    /// Writes a new item unless the event already has one.
+    fn record(&self, item: &AuditItem)
+    -> impl Future<Output = Result<Recorded, GuardError>> + Send;
+
+    fn get(
+        &self,
+        event_id: &str,
+    ) -> impl Future<Output = Result<Option<AuditItem>, GuardError>> + Send;
+
+    /// Items for a resource key (`audit::resource_key`), newest first.
+    fn for_resource(
+        &self,
+        resource_key: &str,
+    ) -> impl Future<Output = Result<Vec<AuditItem>, GuardError>> + Send;
+
+    /// Moves the item forward: a conditional write from one of `advance.to`'s predecessors. An
+    /// item already in `advance.to` is returned unchanged (a retried step); any other state is an
+    /// `AuditConflict`.
+    fn advance(
+        &self,
+        event_id: &str,
+        advance: &Advance,
+    ) -> impl Future<Output = Result<AuditItem, GuardError>> + Send;
+
+    /// Records an approver's decision on a pending item that has none yet; `Ok(false)` when the
+    /// item is no longer pending or already has a decision (a race lost).
+    fn record_approval(
+        &self,
+        event_id: &str,
+        approval: &ApprovalRecord,
+    ) -> impl Future<Output = Result<bool, GuardError>> + Send;
+
+    /// Takes back a recorded decision that could not be delivered (the wait had ended).
+    fn withdraw_approval(
+        &self,
+        event_id: &str,
+        approval: &ApprovalRecord,
+    ) -> impl Future<Output = Result<(), GuardError>> + Send;
+}
+
+/// Stops or deletes what a verdict found in violation.
+pub trait Enforcer {
+    fn enforce(
+        &self,
+        verdict: &Verdict,
+    ) -> impl Future<Output = Result<EnforcementResult, GuardError>> + Send;
+}
+
+/// Publishes a notification; returns the message id.
+pub trait Notifier {
+    fn publish(
+        &self,
+        notification: &Notification,
+    ) -> impl Future<Output = Result<String, GuardError>> + Send;
+}
+
+/// Why a task response was not delivered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TaskResponseError {
+    /// The task is no longer waiting: it timed out, or the token is unknown or already used.
+    TaskGone(String),
+    Failed(GuardError),
+}
+
+/// Answers a waiting `.waitForTaskToken` task.
+pub trait TaskResponder {
+    fn succeed(
+        &self,
+        token: &str,
+        output: &Value,
+    ) -> impl Future<Output = Result<(), TaskResponseError>> + Send;
+    fn fail(
+        &self,
+        token: &str,
+        error: &str,
+        cause: &str,
+    ) -> impl Future<Output = Result<(), TaskResponseError>> + Send;
+}

@@ -1,0 +1,25 @@
+//! ParseEvent: an EventBridge "AWS API Call via CloudTrail" event in; a typed request to evaluate,
+//! or an ignored verdict with its reasons, out. Pure: no AWS call.
+
+use model_guard_core::{ParseOutcome, parse_event_value};
+use serde_json::Value;
+
+/// Never fails: anything that is not a covered, successful call is an `ignored` outcome.
+pub fn handle(event: &Value) -> ParseOutcome {
+    let outcome = parse_event_value(event);
+    match &outcome {
+        ParseOutcome::Request { request } => tracing::info!(
+            event_id = %request.event_id,
+            event_name = %request.event_name,
+            principal = %request.principal,
+            resource = %request.resource.name,
+            "request"
+        ),
+        ParseOutcome::Ignored { verdict } => tracing::info!(
+            event_id = verdict.event_id.as_deref().unwrap_or(""),
+            reasons = ?verdict.reasons,
+            "ignored"
+        ),
+    }
+    outcome
+}

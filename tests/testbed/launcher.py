@@ -1,0 +1,413 @@
+"""The local AWS emulator for Model Guard's tests: moto in server mode, plus a few additions.
+
+Each addition makes the emulator behave more like AWS, never less, and has a test of its own in
+test_launcher.py:
+
+- Lambda ``Invoke`` is forwarded to ``cargo lambda watch`` (moto otherwise needs Docker), so the
+  real function binaries answer; a function error comes back as AWS reports it.
+- SageMaker jobs start ``InProgress`` (moto creates them ``Completed``), and the stop calls moto
+  lacks (StopTrainingJob, StopTransformJob, StopHyperParameterTuningJob) exist. A stop on a job that
+  is no longer running is a ValidationException naming its status, as on AWS.
+- SageMaker inference components (moto has none): create, describe, list, delete; an endpoint that
+  still has inference components cannot be deleted.
+- The ``states:startExecution`` integration works: moto's ASL parser hands PascalCase parameters
+  to botocore, which wants lowerCamelCase.
+- Fault injection, for tests only, by resource name (no switch in production code):
+  ``fault-throttle-*``  the first two SageMaker calls naming it are throttled (the SDK retries);
+  ``fault-denied-*``    every SageMaker call that changes it is AccessDenied (describes work);
+  ``fault-busy-*``      a new endpoint or inference component stays ``Creating`` for BUSY_SECONDS.
+
+Usage: launcher.py --port PORT --lambda-url http://127.0.0.1:LAMBDA_PORT
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from typing import Any
+
+BUSY_SECONDS = 3.0
+THROTTLED_CALLS = 2
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--lambda-url", required=True, help="where `cargo lambda watch` listens")
+    args = parser.parse_args()
+
+    # moto's Step Functions integrations call back to the server on MOTO_PORT: it must be this
+    # server's own port, set before moto is imported.
+    os.environ["MOTO_PORT"] = str(args.port)
+
+    from moto.core.config import default_user_config
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+    from werkzeug.serving import run_simple
+
+    default_user_config["stepfunctions"]["execute_state_machine"] = True
+    default_user_config["lambda"]["use_docker"] = False
+
+    forward_lambda_invoke(args.lambda_url)
+    jobs_start_in_progress()
+    add_job_stop_calls()
+    add_inference_components()
+    busy_endpoints()
+    fix_start_execution_parameters()
+
+    app = FaultInjection(DomainDispatcherApplication(create_backend_app))
+    print(f"testbed: moto on 127.0.0.1:{args.port}, Lambda -> {args.lambda_url}", flush=True)
+    run_simple("127.0.0.1", args.port, app, threaded=True)
+
+
+# --- Lambda Invoke -> cargo lambda watch ---------------------------------------------------------
+
+
+def forward_lambda_invoke(lambda_url: str) -> None:
+    from moto.awslambda_simple.models import LambdaSimpleBackend
+
+    def invoke(self, function_name, qualifier, body, headers, response_headers):  # noqa: ANN001
+        # `cargo lambda watch` serves each binary under its bare name.
+        name = function_name.split(":function:")[-1].split(":")[0]
+        request = urllib.request.Request(
+            f"{lambda_url}/2015-03-31/functions/{name}/invocations",
+            data=body.encode() if isinstance(body, str) else (body or b"{}"),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=900) as response:
+                return response.read()
+        except urllib.error.HTTPError as error:
+            # A handler error: AWS answers 200 with X-Amz-Function-Error and the error document.
+            payload = error.read()
+            response_headers["x-amz-function-error"] = "Unhandled"
+            try:
+                json.loads(payload)
+                return payload
+            except ValueError:
+                return json.dumps(
+                    {"errorType": "Runtime.EmulatorError", "errorMessage": payload.decode(errors="replace")}
+                ).encode()
+
+    LambdaSimpleBackend.invoke = invoke
+
+
+# --- SageMaker jobs: InProgress, and the stop calls ------------------------------------------------
+
+JOB_KINDS = {
+    # kind: (model class name, status attribute, backend dict, name parameter)
+    "training": ("FakeTrainingJob", "training_job_status", "training_jobs", "TrainingJobName"),
+    "transform": ("FakeTransformJob", "transform_job_status", "transform_jobs", "TransformJobName"),
+    "processing": ("FakeProcessingJob", "processing_job_status", "processing_jobs", "ProcessingJobName"),
+    "tuning": (
+        "HyperParameterTuningJob",
+        "hyper_parameter_tuning_job_status",
+        "hyper_parameter_tuning_jobs",
+        "HyperParameterTuningJobName",
+    ),
+}
+
+
+def jobs_start_in_progress() -> None:
+    from moto.sagemaker import models
+
+    for class_name, status_attribute, _, _ in JOB_KINDS.values():
+        cls = getattr(models, class_name)
+        original_init = cls.__init__
+
+        def init(self, *a, __original=original_init, __status=status_attribute, **kw):  # noqa: ANN001
+            __original(self, *a, **kw)
+            setattr(self, __status, "InProgress")
+            if hasattr(self, "secondary_status"):
+                self.secondary_status = "Training"
+
+        cls.__init__ = init
+
+    # The tuning job's describe builds its status from the constructor's value; keep it current.
+    original_describe = models.HyperParameterTuningJob.describe
+
+    def describe(self):  # noqa: ANN001
+        result = original_describe(self)
+        result["HyperParameterTuningJobStatus"] = self.hyper_parameter_tuning_job_status
+        return result
+
+    models.HyperParameterTuningJob.describe = describe
+
+
+def add_job_stop_calls() -> None:
+    from moto.core.responses import EmptyResult
+    from moto.sagemaker.exceptions import ResourceNotFound, ValidationError
+    from moto.sagemaker.models import SageMakerModelBackend
+    from moto.sagemaker.responses import SageMakerResponse
+
+    def make_stop(kind: str):
+        _, status_attribute, jobs_attribute, name_parameter = JOB_KINDS[kind]
+        label = {"tuning": "hyper parameter tuning"}.get(kind, kind)
+
+        def stop_backend(self, name: str) -> None:
+            job = getattr(self, jobs_attribute).get(name)
+            if job is None:
+                if kind == "tuning":
+                    raise ResourceNotFound(message=f"Could not find hyper parameter tuning job '{name}'.")
+                raise ValidationError(message=f"Could not find {label} job '{name}'.")
+            status = getattr(job, status_attribute)
+            if status != "InProgress":
+                # AWS refuses to stop a job that has finished, naming its status.
+                raise ValidationError(
+                    message=f"The request was rejected because the {label} job is in status {status}."
+                )
+            setattr(job, status_attribute, "Stopped")
+
+        def stop_response(self):  # noqa: ANN001
+            getattr(self.sagemaker_backend, f"stop_{jobs_attribute[:-1]}")(self._get_param(name_parameter))
+            return EmptyResult()
+
+        return stop_backend, stop_response
+
+    for kind, (_, _, jobs_attribute, _) in JOB_KINDS.items():
+        backend_method, response_method = make_stop(kind)
+        action = f"stop_{jobs_attribute[:-1]}"
+        setattr(SageMakerModelBackend, action, backend_method)
+        setattr(SageMakerResponse, action, response_method)
+
+
+# --- SageMaker inference components ---------------------------------------------------------------
+
+
+def add_inference_components() -> None:
+    from moto.core.responses import ActionResult, EmptyResult
+    from moto.sagemaker.exceptions import ValidationError
+    from moto.sagemaker.models import SageMakerModelBackend
+    from moto.sagemaker.responses import SageMakerResponse
+
+    def components(backend) -> dict[str, dict[str, Any]]:  # noqa: ANN001
+        # Kept on the backend instance, so /moto-api/reset clears them with everything else.
+        if not hasattr(backend, "_model_guard_inference_components"):
+            backend._model_guard_inference_components = {}
+        return backend._model_guard_inference_components
+
+    def not_found(name: str) -> ValidationError:
+        return ValidationError(message=f'Could not find inference component "{name}".')
+
+    def arn(backend, name: str) -> str:  # noqa: ANN001
+        return f"arn:aws:sagemaker:{backend.region_name}:{backend.account_id}:inference-component/{name}"
+
+    def status(component: dict[str, Any]) -> str:
+        if component["InferenceComponentName"].startswith("fault-busy-") and (
+            time.time() - component["CreationTime"] < BUSY_SECONDS
+        ):
+            return "Creating"
+        return "InService"
+
+    def create(self):  # noqa: ANN001
+        backend = self.sagemaker_backend
+        name = self._get_param("InferenceComponentName")
+        endpoint_name = self._get_param("EndpointName")
+        if name in components(backend):
+            raise ValidationError(message=f'Cannot create already existing inference component "{arn(backend, name)}".')
+        endpoint = backend.endpoints.get(endpoint_name)
+        if endpoint is None:
+            raise ValidationError(message=f"Could not find endpoint '{endpoint_name}'.")
+        specification = self._get_param("Specification") or {}
+        model_name = specification.get("ModelName")
+        if model_name is not None and model_name not in backend._models:
+            raise ValidationError(message=f'Could not find model "{model_name}".')
+        now = time.time()
+        copies = (self._get_param("RuntimeConfig") or {}).get("CopyCount", 1)
+        components(backend)[name] = {
+            "InferenceComponentName": name,
+            "InferenceComponentArn": arn(backend, name),
+            "EndpointName": endpoint_name,
+            "EndpointArn": endpoint.arn,
+            "VariantName": self._get_param("VariantName"),
+            "Specification": specification,
+            "RuntimeConfig": {"DesiredCopyCount": copies, "CurrentCopyCount": copies},
+            "CreationTime": now,
+            "LastModifiedTime": now,
+        }
+        return ActionResult({"InferenceComponentArn": arn(backend, name)})
+
+    def describe(self):  # noqa: ANN001
+        name = self._get_param("InferenceComponentName")
+        component = components(self.sagemaker_backend).get(name)
+        if component is None:
+            raise not_found(name)
+        return ActionResult({**component, "InferenceComponentStatus": status(component)})
+
+    def delete(self):  # noqa: ANN001
+        name = self._get_param("InferenceComponentName")
+        if components(self.sagemaker_backend).pop(name, None) is None:
+            raise not_found(name)
+        return EmptyResult()
+
+    def list_(self):  # noqa: ANN001
+        endpoint_name = self._get_param("EndpointNameEquals")
+        found = [
+            {
+                key: component[key]
+                for key in (
+                    "InferenceComponentName",
+                    "InferenceComponentArn",
+                    "EndpointName",
+                    "EndpointArn",
+                    "VariantName",
+                    "CreationTime",
+                    "LastModifiedTime",
+                )
+            }
+            | {"InferenceComponentStatus": status(component)}
+            for component in components(self.sagemaker_backend).values()
+            if endpoint_name is None or component["EndpointName"] == endpoint_name
+        ]
+        return ActionResult({"InferenceComponents": found})
+
+    SageMakerResponse.create_inference_component = create
+    SageMakerResponse.describe_inference_component = describe
+    SageMakerResponse.delete_inference_component = delete
+    SageMakerResponse.list_inference_components = list_
+
+    original_delete_endpoint = SageMakerModelBackend.delete_endpoint
+
+    def delete_endpoint(self, endpoint_name: str) -> None:  # noqa: ANN001
+        blocking = [c for c in components(self).values() if c["EndpointName"] == endpoint_name]
+        if blocking:
+            raise ValidationError(
+                message=f"Endpoint {endpoint_name} has inference components; delete them first: "
+                + ", ".join(c["InferenceComponentName"] for c in blocking)
+            )
+        original_delete_endpoint(self, endpoint_name)
+
+    SageMakerModelBackend.delete_endpoint = delete_endpoint
+
+
+def busy_endpoints() -> None:
+    """`fault-busy-*` endpoints stay Creating for a moment, as real ones do for minutes."""
+    from moto.sagemaker.exceptions import ValidationError
+    from moto.sagemaker.models import FakeEndpoint, SageMakerModelBackend
+
+    original_init = FakeEndpoint.__init__
+
+    def init(self, *a, **kw):  # noqa: ANN001
+        original_init(self, *a, **kw)
+        self._model_guard_created = time.time()
+        if self.endpoint_name.startswith("fault-busy-"):
+            self.endpoint_status = "Creating"
+
+    FakeEndpoint.__init__ = init
+
+    def settle(endpoint) -> None:  # noqa: ANN001
+        if endpoint.endpoint_status == "Creating" and time.time() - endpoint._model_guard_created >= BUSY_SECONDS:
+            endpoint.endpoint_status = "InService"
+
+    original_describe = SageMakerModelBackend.describe_endpoint
+
+    def describe_endpoint(self, endpoint_name: str):  # noqa: ANN001
+        if endpoint_name in self.endpoints:
+            settle(self.endpoints[endpoint_name])
+        return original_describe(self, endpoint_name)
+
+    SageMakerModelBackend.describe_endpoint = describe_endpoint
+
+    previous_delete = SageMakerModelBackend.delete_endpoint
+
+    def delete_endpoint(self, endpoint_name: str) -> None:  # noqa: ANN001
+        endpoint = self.endpoints.get(endpoint_name)
+        if endpoint is not None:
+            settle(endpoint)
+            if endpoint.endpoint_status in ("Creating", "Updating"):
+                # The wording is ours; what matters is that AWS refuses it.
+                raise ValidationError(
+                    message=f"Cannot delete endpoint {endpoint_name} while its status is {endpoint.endpoint_status}."
+                )
+        previous_delete(self, endpoint_name)
+
+    SageMakerModelBackend.delete_endpoint = delete_endpoint
+
+
+# --- Step Functions: states:startExecution ----------------------------------------------------------
+
+
+def fix_start_execution_parameters() -> None:
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+        state_task_service_sfn as sfn,
+    )
+
+    original = sfn.StateTaskServiceSfn._normalise_parameters
+
+    def normalise(self, parameters, boto_service_name=None, service_action_name=None):  # noqa: ANN001
+        original(self, parameters, boto_service_name, service_action_name)
+        for key in list(parameters):
+            if key[:1].isupper():
+                parameters[key[:1].lower() + key[1:]] = parameters.pop(key)
+
+    sfn.StateTaskServiceSfn._normalise_parameters = normalise
+
+
+# --- Fault injection --------------------------------------------------------------------------------
+
+# What fault-denied-* refuses: the calls that change a resource (creating one in a test must work).
+MUTATING_PREFIXES = ("Delete", "Stop", "Update")
+
+
+class FaultInjection:
+    """WSGI middleware: SageMaker calls naming a `fault-*` resource fail as AWS would fail them."""
+
+    def __init__(self, app) -> None:  # noqa: ANN001
+        self.app = app
+        self.throttled: dict[tuple[str, str], int] = {}
+        self.lock = threading.Lock()
+
+    def __call__(self, environ, start_response):  # noqa: ANN001
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        if target.startswith("SageMaker."):
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            body = environ["wsgi.input"].read(length) if length else b""
+            environ["wsgi.input"] = io.BytesIO(body)
+            fault = self.fault_for(target.split(".", 1)[1], body)
+            if fault is not None:
+                kind, message = fault
+                payload = json.dumps({"__type": kind, "message": message}).encode()
+                start_response(
+                    "400 Bad Request",
+                    [("Content-Type", "application/x-amz-json-1.1"), ("x-amzn-ErrorType", kind),
+                     ("Content-Length", str(len(payload)))],
+                )
+                return [payload]
+        if environ.get("PATH_INFO") == "/moto-api/reset":
+            with self.lock:
+                self.throttled.clear()
+        return self.app(environ, start_response)
+
+    def fault_for(self, action: str, body: bytes) -> tuple[str, str] | None:
+        try:
+            parameters = json.loads(body or b"{}")
+        except ValueError:
+            return None
+        names = [v for v in parameters.values() if isinstance(v, str) and v.startswith("fault-")] if isinstance(parameters, dict) else []
+        for name in names:
+            if name.startswith("fault-throttle-"):
+                with self.lock:
+                    seen = self.throttled.get((action, name), 0)
+                    self.throttled[(action, name)] = seen + 1
+                if seen < THROTTLED_CALLS:
+                    return "ThrottlingException", "Rate exceeded"
+            if name.startswith("fault-denied-") and action.startswith(MUTATING_PREFIXES):
+                return (
+                    "AccessDeniedException",
+                    f"User: arn:aws:sts::123456789012:assumed-role/enforce/x is not authorized to perform: sagemaker:{action} on resource {name}",
+                )
+        return None
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except KeyboardInterrupt:
+        sys.exit(0)
