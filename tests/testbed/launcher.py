@@ -10,6 +10,8 @@ test_launcher.py:
   is no longer running is a ValidationException naming its status, as on AWS.
 - SageMaker inference components (moto has none): create, describe, list, delete; an endpoint that
   still has inference components cannot be deleted.
+- Application Auto Scaling knows inference components' scalable dimension
+  (``sagemaker:inference-component:DesiredCopyCount``), as AWS does.
 - The ``states:startExecution`` integration works: moto's ASL parser hands PascalCase parameters
   to botocore, which wants lowerCamelCase.
 - Fault injection, for tests only, by resource name (no switch in production code):
@@ -59,6 +61,7 @@ def main() -> None:
     add_job_stop_calls()
     add_inference_components()
     busy_endpoints()
+    inference_component_autoscaling()
     fix_start_execution_parameters()
 
     app = FaultInjection(DomainDispatcherApplication(create_backend_app))
@@ -329,6 +332,18 @@ def busy_endpoints() -> None:
         previous_delete(self, endpoint_name)
 
     SageMakerModelBackend.delete_endpoint = delete_endpoint
+
+
+def inference_component_autoscaling() -> None:
+    from enum import Enum
+
+    from moto.applicationautoscaling import models, responses
+
+    members = {m.name: m.value for m in models.ScalableDimensionValueSet}
+    members["SAGEMAKER_INFERENCE_COMPONENT_DESIRED_COPY_COUNT"] = "sagemaker:inference-component:DesiredCopyCount"
+    extended = Enum("ScalableDimensionValueSet", members)
+    models.ScalableDimensionValueSet = extended
+    responses.ScalableDimensionValueSet = extended
 
 
 # --- Step Functions: states:startExecution ----------------------------------------------------------

@@ -1,1 +1,548 @@
-pub fn placeholder() {}
+//! Helpers for tests against the local AWS testbed (`scripts/testbed up`): SDK clients pointed at
+//! the emulator, uniquely named tables, topics with an SQS inbox, and SageMaker resources.
+//!
+//! Every test makes its own resources under unique names, so tests run in parallel on one
+//! emulator without seeing each other.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)] // test code: a failed setup is a failed test
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use aws_config::{BehaviorVersion, SdkConfig};
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
+    Projection, ProjectionType, ScalarAttributeType,
+};
+use model_guard_aws::decisions_table;
+use serde_json::Value;
+
+pub const ACCOUNT: &str = "123456789012";
+
+/// The SDK configuration for the testbed. Refuses to run anywhere but a loopback endpoint, so a
+/// test can never touch a real account.
+pub async fn config() -> SdkConfig {
+    let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap_or_default();
+    assert!(
+        endpoint.starts_with("http://127.0.0.1:") || endpoint.starts_with("http://localhost:"),
+        "these tests need the local testbed: run `scripts/testbed up && source .testbed/env` \
+         (AWS_ENDPOINT_URL is {endpoint:?})"
+    );
+    aws_config::load_defaults(BehaviorVersion::latest()).await
+}
+
+/// A name no other test uses: `prefix-<pid>-<n>`.
+pub fn unique(prefix: &str) -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+fn key(name: &str, kind: KeyType) -> KeySchemaElement {
+    KeySchemaElement::builder()
+        .attribute_name(name)
+        .key_type(kind)
+        .build()
+        .unwrap()
+}
+
+fn string_attribute(name: &str) -> AttributeDefinition {
+    AttributeDefinition::builder()
+        .attribute_name(name)
+        .attribute_type(ScalarAttributeType::S)
+        .build()
+        .unwrap()
+}
+
+/// A policy table holding `items` (a JSON array, as in POLICY.json).
+pub async fn policy_table(config: &SdkConfig, items: &Value) -> String {
+    let client = aws_sdk_dynamodb::Client::new(config);
+    let name = unique("policies");
+    client
+        .create_table()
+        .table_name(&name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .key_schema(key(model_guard_aws::policy_table::KEY, KeyType::Hash))
+        .attribute_definitions(string_attribute(model_guard_aws::policy_table::KEY))
+        .send()
+        .await
+        .unwrap();
+    for item in items.as_array().expect("a JSON array of items") {
+        put_policy(config, &name, item).await;
+    }
+    name
+}
+
+pub async fn put_policy(config: &SdkConfig, table: &str, item: &Value) {
+    aws_sdk_dynamodb::Client::new(config)
+        .put_item()
+        .table_name(table)
+        .set_item(Some(serde_dynamo::to_item(item).unwrap()))
+        .send()
+        .await
+        .unwrap();
+}
+
+/// A decisions table with the schema the stack creates.
+pub async fn decisions_table(config: &SdkConfig) -> String {
+    let client = aws_sdk_dynamodb::Client::new(config);
+    let name = unique("decisions");
+    client
+        .create_table()
+        .table_name(&name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .key_schema(key(decisions_table::KEY, KeyType::Hash))
+        .attribute_definitions(string_attribute(decisions_table::KEY))
+        .attribute_definitions(string_attribute(decisions_table::RESOURCE_INDEX_KEY))
+        .attribute_definitions(string_attribute(decisions_table::RESOURCE_INDEX_SORT))
+        .global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name(decisions_table::RESOURCE_INDEX)
+                .key_schema(key(decisions_table::RESOURCE_INDEX_KEY, KeyType::Hash))
+                .key_schema(key(decisions_table::RESOURCE_INDEX_SORT, KeyType::Range))
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::All)
+                        .build(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    name
+}
+
+/// The raw audit item, as stored.
+pub async fn audit_item(config: &SdkConfig, table: &str, event_id: &str) -> Option<Value> {
+    let out = aws_sdk_dynamodb::Client::new(config)
+        .get_item()
+        .table_name(table)
+        .key(
+            decisions_table::KEY,
+            aws_sdk_dynamodb::types::AttributeValue::S(event_id.to_owned()),
+        )
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap();
+    out.item.map(|i| serde_dynamo::from_item(i).unwrap())
+}
+
+/// An SNS topic with an SQS queue subscribed: what is published can be read back.
+pub struct Inbox {
+    pub topic_arn: String,
+    queue_url: String,
+    sqs: aws_sdk_sqs::Client,
+}
+
+/// A message as the SQS subscription delivered it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Received {
+    pub subject: Option<String>,
+    pub attributes: Value,
+    /// The message for every protocol but e-mail (the `default` of a `MessageStructure=json`).
+    pub message: Value,
+}
+
+pub async fn inbox(config: &SdkConfig) -> Inbox {
+    let sns = aws_sdk_sns::Client::new(config);
+    let sqs = aws_sdk_sqs::Client::new(config);
+    let name = unique("alerts");
+    let topic_arn = sns
+        .create_topic()
+        .name(&name)
+        .send()
+        .await
+        .unwrap()
+        .topic_arn
+        .unwrap();
+    let queue_url = sqs
+        .create_queue()
+        .queue_name(&name)
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let queue_arn = format!("arn:aws:sqs:us-east-1:{ACCOUNT}:{name}");
+    sns.subscribe()
+        .topic_arn(&topic_arn)
+        .protocol("sqs")
+        .endpoint(queue_arn)
+        .send()
+        .await
+        .unwrap();
+    Inbox {
+        topic_arn,
+        queue_url,
+        sqs,
+    }
+}
+
+impl Inbox {
+    /// Waits up to `wait` for messages; returns what arrived (possibly none).
+    pub async fn receive(&self, wait: Duration) -> Vec<Received> {
+        let deadline = Instant::now() + wait;
+        let mut found = Vec::new();
+        loop {
+            let out = self
+                .sqs
+                .receive_message()
+                .queue_url(&self.queue_url)
+                .max_number_of_messages(10)
+                .wait_time_seconds(1)
+                .send()
+                .await
+                .unwrap();
+            for message in out.messages() {
+                let envelope: Value = serde_json::from_str(message.body().unwrap()).unwrap();
+                found.push(Received {
+                    subject: envelope["Subject"].as_str().map(str::to_owned),
+                    attributes: envelope["MessageAttributes"].clone(),
+                    message: serde_json::from_str(envelope["Message"].as_str().unwrap())
+                        .unwrap_or_else(|_| envelope["Message"].clone()),
+                });
+                self.sqs
+                    .delete_message()
+                    .queue_url(&self.queue_url)
+                    .receipt_handle(message.receipt_handle().unwrap())
+                    .send()
+                    .await
+                    .unwrap();
+            }
+            if Instant::now() >= deadline {
+                return found;
+            }
+        }
+    }
+
+    /// Waits for exactly `n` messages: fails if fewer arrive in `wait`, or more by then.
+    pub async fn expect(&self, n: usize, wait: Duration) -> Vec<Received> {
+        let deadline = Instant::now() + wait;
+        let mut found = Vec::new();
+        while found.len() < n && Instant::now() < deadline {
+            found.extend(self.receive(Duration::from_millis(500)).await);
+        }
+        // A short look for extras: a duplicate would show up here.
+        found.extend(self.receive(Duration::from_millis(1500)).await);
+        assert_eq!(found.len(), n, "messages: {found:#?}");
+        found
+    }
+}
+
+/// SageMaker resources for tests.
+pub struct SageMakerKit {
+    pub client: aws_sdk_sagemaker::Client,
+}
+
+pub fn role_arn(name: &str) -> String {
+    format!("arn:aws:iam::{ACCOUNT}:role/{name}")
+}
+
+impl SageMakerKit {
+    pub fn new(config: &SdkConfig) -> SageMakerKit {
+        SageMakerKit {
+            client: aws_sdk_sagemaker::Client::new(config),
+        }
+    }
+
+    pub async fn model(&self, name: &str, role: &str) {
+        use aws_sdk_sagemaker::types::ContainerDefinition;
+        self.client
+            .create_model()
+            .model_name(name)
+            .execution_role_arn(role_arn(role))
+            .primary_container(ContainerDefinition::builder().image("img:1").build())
+            .send()
+            .await
+            .unwrap();
+    }
+
+    pub async fn endpoint_config(&self, name: &str, models: &[&str]) {
+        use aws_sdk_sagemaker::types::ProductionVariant;
+        let mut request = self.client.create_endpoint_config().endpoint_config_name(name);
+        for (i, model) in models.iter().enumerate() {
+            request = request.production_variants(
+                ProductionVariant::builder()
+                    .variant_name(format!("v{i}"))
+                    .model_name(*model)
+                    .initial_instance_count(1)
+                    .instance_type(aws_sdk_sagemaker::types::ProductionVariantInstanceType::MlM5Large)
+                    .build(),
+            );
+        }
+        request.send().await.unwrap();
+    }
+
+    pub async fn endpoint(&self, name: &str, config: &str) {
+        self.client
+            .create_endpoint()
+            .endpoint_name(name)
+            .endpoint_config_name(config)
+            .send()
+            .await
+            .unwrap();
+    }
+
+    pub async fn endpoint_status(&self, name: &str) -> Option<String> {
+        match self.client.describe_endpoint().endpoint_name(name).send().await {
+            Ok(out) => out.endpoint_status().map(|s| s.as_str().to_owned()),
+            Err(_) => None,
+        }
+    }
+
+    pub async fn inference_component(&self, name: &str, endpoint: &str, model: &str) {
+        use aws_sdk_sagemaker::types::{
+            InferenceComponentRuntimeConfig, InferenceComponentSpecification,
+        };
+        self.client
+            .create_inference_component()
+            .inference_component_name(name)
+            .endpoint_name(endpoint)
+            .variant_name("v0")
+            .specification(
+                InferenceComponentSpecification::builder()
+                    .model_name(model)
+                    .build(),
+            )
+            .runtime_config(
+                InferenceComponentRuntimeConfig::builder()
+                    .copy_count(1)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+
+    pub async fn inference_component_exists(&self, name: &str) -> bool {
+        self.client
+            .describe_inference_component()
+            .inference_component_name(name)
+            .send()
+            .await
+            .is_ok()
+    }
+
+    pub async fn training_job(&self, name: &str, role: &str) {
+        use aws_sdk_sagemaker::types::*;
+        self.client
+            .create_training_job()
+            .training_job_name(name)
+            .role_arn(role_arn(role))
+            .algorithm_specification(
+                AlgorithmSpecification::builder()
+                    .training_image("img:1")
+                    .training_input_mode(TrainingInputMode::File)
+                    .build(),
+            )
+            .output_data_config(OutputDataConfig::builder().s3_output_path("s3://b/o").build())
+            .resource_config(
+                ResourceConfig::builder()
+                    .instance_type(TrainingInstanceType::MlM5Large)
+                    .instance_count(1)
+                    .volume_size_in_gb(1)
+                    .build(),
+            )
+            .stopping_condition(StoppingCondition::builder().max_runtime_in_seconds(60).build())
+            .send()
+            .await
+            .unwrap();
+    }
+
+    pub async fn transform_job(&self, name: &str, model: &str) {
+        use aws_sdk_sagemaker::types::*;
+        self.client
+            .create_transform_job()
+            .transform_job_name(name)
+            .model_name(model)
+            .transform_input(
+                TransformInput::builder()
+                    .data_source(
+                        TransformDataSource::builder()
+                            .s3_data_source(
+                                TransformS3DataSource::builder()
+                                    .s3_data_type(S3DataType::S3Prefix)
+                                    .s3_uri("s3://b/in")
+                                    .build(),
+                            )
+                            .build(),
+                    )
+                    .build(),
+            )
+            .transform_output(TransformOutput::builder().s3_output_path("s3://b/out").build())
+            .transform_resources(
+                TransformResources::builder()
+                    .instance_type(TransformInstanceType::MlM5Large)
+                    .instance_count(1)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+
+    pub async fn processing_job(&self, name: &str, role: &str) {
+        use aws_sdk_sagemaker::types::*;
+        self.client
+            .create_processing_job()
+            .processing_job_name(name)
+            .role_arn(role_arn(role))
+            .app_specification(AppSpecification::builder().image_uri("img:1").build())
+            .processing_resources(
+                ProcessingResources::builder()
+                    .cluster_config(
+                        ProcessingClusterConfig::builder()
+                            .instance_type(ProcessingInstanceType::MlM5Large)
+                            .instance_count(1)
+                            .volume_size_in_gb(1)
+                            .build(),
+                    )
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+
+    pub async fn tuning_job(&self, name: &str, role: &str) {
+        use aws_sdk_sagemaker::types::*;
+        self.client
+            .create_hyper_parameter_tuning_job()
+            .hyper_parameter_tuning_job_name(name)
+            .hyper_parameter_tuning_job_config(
+                HyperParameterTuningJobConfig::builder()
+                    .strategy(HyperParameterTuningJobStrategyType::Bayesian)
+                    .resource_limits(
+                        ResourceLimits::builder()
+                            .max_number_of_training_jobs(2)
+                            .max_parallel_training_jobs(1)
+                            .build(),
+                    )
+                    .build(),
+            )
+            .training_job_definition(
+                HyperParameterTrainingJobDefinition::builder()
+                    .role_arn(role_arn(role))
+                    .algorithm_specification(
+                        HyperParameterAlgorithmSpecification::builder()
+                            .training_image("img:1")
+                            .training_input_mode(TrainingInputMode::File)
+                            .build(),
+                    )
+                    .output_data_config(OutputDataConfig::builder().s3_output_path("s3://b/o").build())
+                    .resource_config(
+                        ResourceConfig::builder()
+                            .instance_type(TrainingInstanceType::MlM5Large)
+                            .instance_count(1)
+                            .volume_size_in_gb(1)
+                            .build(),
+                    )
+                    .stopping_condition(StoppingCondition::builder().max_runtime_in_seconds(60).build())
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+
+    /// A job's status by kind (`training`, `transform`, `processing`, `tuning`).
+    pub async fn job_status(&self, kind: &str, name: &str) -> String {
+        let c = &self.client;
+        match kind {
+            "training" => c.describe_training_job().training_job_name(name).send().await.unwrap()
+                .training_job_status().unwrap().as_str().to_owned(),
+            "transform" => c.describe_transform_job().transform_job_name(name).send().await.unwrap()
+                .transform_job_status().unwrap().as_str().to_owned(),
+            "processing" => c.describe_processing_job().processing_job_name(name).send().await.unwrap()
+                .processing_job_status().unwrap().as_str().to_owned(),
+            "tuning" => c.describe_hyper_parameter_tuning_job().hyper_parameter_tuning_job_name(name)
+                .send().await.unwrap().hyper_parameter_tuning_job_status().unwrap().as_str().to_owned(),
+            other => panic!("unknown job kind {other}"),
+        }
+    }
+}
+
+/// A violation verdict on a resource, as Evaluate returns it.
+pub fn violation(event_id: &str, resource_type: &str, name: &str, action: &str, grace: u32) -> Value {
+    serde_json::json!({
+        "version": 1,
+        "eventId": event_id,
+        "eventName": "CreateEndpoint",
+        "eventTime": "2026-11-20T10:15:30Z",
+        "account": ACCOUNT,
+        "region": "us-east-1",
+        "decision": "violation",
+        "action": action,
+        "graceSeconds": grace,
+        "principal": format!("arn:aws:iam::{ACCOUNT}:role/DataScientist"),
+        "resource": {"type": resource_type, "name": name,
+                     "arn": format!("arn:aws:sagemaker:us-east-1:{ACCOUNT}:{resource_type}/{name}")},
+        "subjects": [{"kind": "model", "name": "fraud-v3", "binding": "model#fraud-*",
+                      "allowed": false, "resolved": true}],
+        "approvers": [{"binding": "model#fraud-*",
+                       "anyOf": [format!("arn:aws:iam::{ACCOUNT}:role/SecurityOps*")]}],
+        "reasons": [format!("arn:aws:iam::{ACCOUNT}:role/DataScientist is not among the principals of model#fraud-*")]
+    })
+}
+
+/// An EventBridge "AWS API Call via CloudTrail" event for a SageMaker call by `caller_role`, at
+/// the current time (after the test made its resources, as a real call would be).
+pub fn cloudtrail_event(
+    event_id: &str,
+    event_name: &str,
+    caller_role: &str,
+    request_parameters: Value,
+    response_elements: Value,
+) -> Value {
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    serde_json::json!({
+        "version": "0",
+        "id": format!("envelope-{event_id}"),
+        "detail-type": "AWS API Call via CloudTrail",
+        "source": "aws.sagemaker",
+        "account": ACCOUNT,
+        "time": now,
+        "region": "us-east-1",
+        "resources": [],
+        "detail": {
+            "eventVersion": "1.09",
+            "userIdentity": {
+                "type": "AssumedRole",
+                "principalId": format!("AROAEXAMPLE:{caller_role}-session"),
+                "arn": format!("arn:aws:sts::{ACCOUNT}:assumed-role/{caller_role}/session"),
+                "accountId": ACCOUNT,
+                "sessionContext": {"sessionIssuer": {
+                    "type": "Role", "principalId": "AROAEXAMPLE",
+                    "arn": role_arn(caller_role), "accountId": ACCOUNT, "userName": caller_role}}
+            },
+            "eventTime": now,
+            "eventSource": "sagemaker.amazonaws.com",
+            "eventName": event_name,
+            "awsRegion": "us-east-1",
+            "requestParameters": request_parameters,
+            "responseElements": response_elements,
+            "eventID": event_id,
+            "readOnly": false,
+            "eventType": "AwsApiCall",
+            "managementEvent": true,
+            "recipientAccountId": ACCOUNT
+        }
+    })
+}
+
+/// A CreateEndpoint event.
+pub fn create_endpoint_event(event_id: &str, caller_role: &str, endpoint: &str, config: &str) -> Value {
+    cloudtrail_event(
+        event_id,
+        "CreateEndpoint",
+        caller_role,
+        serde_json::json!({"endpointName": endpoint, "endpointConfigName": config}),
+        serde_json::json!({"endpointArn": format!("arn:aws:sagemaker:us-east-1:{ACCOUNT}:endpoint/{}", endpoint.to_lowercase())}),
+    )
+}
