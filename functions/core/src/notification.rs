@@ -203,7 +203,7 @@ pub fn render(input: &NotifyInput, context: &NotifyContext) -> Notification {
             );
             let _ = writeln!(text, "To {verb} it now:");
             let _ = writeln!(text, "  guardctl enforce-now {event_id} --reason \"<why>\"");
-            let _ = writeln!(text, "Approvers (one of each line):");
+            let _ = writeln!(text, "Who may decide (a pattern on every line must match):");
             for set in &verdict.approvers {
                 let patterns = if set.any_of.is_empty() {
                     "(none configured)".to_owned()
@@ -248,7 +248,7 @@ pub fn render(input: &NotifyInput, context: &NotifyContext) -> Notification {
             if let Some(result) = &input.enforcement {
                 let _ = writeln!(text, "\nOutcome:   {}", result.outcome.as_str());
                 if let Some(status) = &result.status {
-                    let _ = writeln!(text, "Status:    {status}");
+                    let _ = writeln!(text, "Status when acted on: {status}");
                 }
                 for target in &result.deregistered_scalable_targets {
                     let _ = writeln!(text, "Deregistered autoscaling target: {target}");

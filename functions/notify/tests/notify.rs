@@ -1,0 +1,241 @@
+//! Notify against the testbed: audit items really moved in DynamoDB, messages really published
+//! to SNS and read back through an SQS subscription.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Duration;
+
+use aws_config::SdkConfig;
+use model_guard_aws::audit_store::DynamoAuditLog;
+use model_guard_aws::sns::SnsNotifier;
+use model_guard_core::approval::ApprovalDecision;
+use model_guard_core::audit::{ApprovalRecord, AuditItem};
+use model_guard_core::ports::AuditLog;
+use model_guard_core::{ErrorKind, Verdict};
+use model_guard_testkit::{Inbox, audit_item, config, decisions_table, inbox, unique, violation};
+use notify::{Ports, handle};
+use serde_json::{Value, json};
+
+struct World {
+    config: SdkConfig,
+    decisions: String,
+    inbox: Inbox,
+    ports: Ports<SnsNotifier, DynamoAuditLog>,
+}
+
+async fn world() -> World {
+    let config = config().await;
+    let decisions = decisions_table(&config).await;
+    let inbox = inbox(&config).await;
+    let ports = Ports {
+        notifier: SnsNotifier::new(aws_sdk_sns::Client::new(&config), &inbox.topic_arn),
+        audit: DynamoAuditLog::new(aws_sdk_dynamodb::Client::new(&config), &decisions),
+    };
+    World { config, decisions, inbox, ports }
+}
+
+impl World {
+    /// An audit item as Evaluate leaves it for the enforcement machine; returns the verdict.
+    async fn evaluated(&self, action: &str) -> Value {
+        let event_id = unique("evt");
+        let verdict = violation(&event_id, "endpoint", "fraud-scratch", action, 30);
+        let typed: Verdict = serde_json::from_value(verdict.clone()).unwrap();
+        let item = AuditItem::for_verdict(&typed, chrono::Utc::now()).unwrap();
+        self.ports.audit.record(&item).await.unwrap();
+        verdict
+    }
+
+    async fn notify(&self, input: Value) -> Result<Value, model_guard_core::GuardError> {
+        handle(input, &self.ports, chrono::Utc::now())
+            .await
+            .map(|o| serde_json::to_value(o).unwrap())
+    }
+
+    async fn item(&self, verdict: &Value) -> Value {
+        audit_item(&self.config, &self.decisions, verdict["eventId"].as_str().unwrap())
+            .await
+            .unwrap()
+    }
+}
+
+fn input(kind: &str, verdict: &Value) -> Value {
+    json!({"version": 1, "kind": kind, "verdict": verdict})
+}
+
+/// The audit item, with what differs between runs redacted.
+macro_rules! snapshot_item {
+    ($name:expr, $item:expr) => {
+        insta::assert_json_snapshot!($name, $item, {
+            ".eventId" => "[event-id]",
+            ".verdict.eventId" => "[event-id]",
+            ".decidedAt" => "[time]",
+            ".updatedAt" => "[time]",
+            ".deadline" => "[time]",
+            ".history[].at" => "[time]",
+            ".approval.at" => "[time]",
+        });
+    };
+}
+
+/// A received message, with what differs between runs redacted.
+macro_rules! snapshot_message {
+    ($name:expr, $message:expr) => {
+        insta::assert_json_snapshot!($name, $message, {
+            ".message.verdict.eventId" => "[event-id]",
+            ".message.deadline" => "[time]",
+            ".message.approval.at" => "[time]",
+            ".subject" => insta::dynamic_redaction(|v, _| {
+                let text = v.as_str().unwrap().to_owned();
+                // The deadline in a pending subject is now + grace.
+                match text.split_once(" at 20") {
+                    Some((head, _)) => format!("{head} at [time]"),
+                    None => text,
+                }
+            }),
+        });
+    };
+}
+
+#[tokio::test]
+async fn a_pending_violation_stores_the_token_and_deadline_then_alerts() {
+    let w = world().await;
+    let verdict = w.evaluated("enforce").await;
+    let mut request = input("violation-pending", &verdict);
+    request["taskToken"] = json!("token-1");
+    let before = chrono::Utc::now();
+    let output = w.notify(request.clone()).await.unwrap();
+    assert_eq!(output["state"], "pending");
+
+    let item = w.item(&verdict).await;
+    assert_eq!(item["taskToken"], "token-1");
+    let deadline = chrono::DateTime::parse_from_rfc3339(item["deadline"].as_str().unwrap()).unwrap();
+    let grace = deadline.signed_duration_since(before).num_seconds();
+    assert!((29..=31).contains(&grace), "deadline is now + 30 s grace, was {grace} s");
+    snapshot_item!("audit-pending", item);
+
+    let received = w.inbox.expect(1, Duration::from_secs(10)).await;
+    assert_eq!(received[0].message["deadline"], item["deadline"]);
+    snapshot_message!("message-violation-pending", &received[0]);
+
+    // A retried invocation: the item stays as it was (one history entry), the alert goes again.
+    w.notify(request).await.unwrap();
+    let again = w.item(&verdict).await;
+    assert_eq!(again["history"], item["history"]);
+    assert_eq!(again["deadline"], item["deadline"]);
+    w.inbox.expect(1, Duration::from_secs(10)).await;
+}
+
+#[tokio::test]
+async fn a_notify_only_violation_is_notified() {
+    let w = world().await;
+    let verdict = w.evaluated("notify").await;
+    w.notify(input("violation-notify-only", &verdict)).await.unwrap();
+    snapshot_item!("audit-notified", w.item(&verdict).await);
+    let received = w.inbox.expect(1, Duration::from_secs(10)).await;
+    snapshot_message!("message-violation-notify-only", &received[0]);
+}
+
+async fn pending(w: &World) -> Value {
+    let verdict = w.evaluated("enforce").await;
+    let mut request = input("violation-pending", &verdict);
+    request["taskToken"] = json!("token-1");
+    w.notify(request).await.unwrap();
+    w.inbox.expect(1, Duration::from_secs(10)).await;
+    verdict
+}
+
+#[tokio::test]
+async fn an_approved_violation_names_the_approver() {
+    let w = world().await;
+    let verdict = pending(&w).await;
+    let approval = ApprovalRecord {
+        decision: ApprovalDecision::Approve,
+        by: "arn:aws:iam::123456789012:role/SecurityOps".into(),
+        caller_arn: "arn:aws:sts::123456789012:assumed-role/SecurityOps/carol".into(),
+        at: chrono::Utc::now(),
+        reason: "agreed with the risk team".into(),
+    };
+    let event_id = verdict["eventId"].as_str().unwrap();
+    assert!(w.ports.audit.record_approval(event_id, &approval).await.unwrap());
+    w.notify(input("approved", &verdict)).await.unwrap();
+    let item = w.item(&verdict).await;
+    assert!(item.get("taskToken").is_none(), "the token goes with the pending state");
+    snapshot_item!("audit-approved", item);
+    let received = w.inbox.expect(1, Duration::from_secs(10)).await;
+    snapshot_message!("message-approved", &received[0]);
+}
+
+#[tokio::test]
+async fn an_enforced_violation_carries_the_outcome() {
+    let w = world().await;
+    let verdict = pending(&w).await;
+    let mut request = input("enforced", &verdict);
+    request["enforcement"] = json!({"version": 1, "outcome": "deleted", "resource": verdict["resource"],
+        "deregisteredScalableTargets": [], "deletedInferenceComponents": ["ic-1"], "status": "InService"});
+    w.notify(request).await.unwrap();
+    snapshot_item!("audit-enforced", w.item(&verdict).await);
+    let received = w.inbox.expect(1, Duration::from_secs(10)).await;
+    snapshot_message!("message-enforced", &received[0]);
+}
+
+#[tokio::test]
+async fn grace_zero_goes_from_evaluated_straight_to_enforced() {
+    let w = world().await;
+    let verdict = w.evaluated("enforce").await;
+    let mut request = input("enforced", &verdict);
+    request["enforcement"] = json!({"version": 1, "outcome": "already-gone", "resource": verdict["resource"]});
+    w.notify(request).await.unwrap();
+    assert_eq!(w.item(&verdict).await["state"], "enforced");
+    w.inbox.expect(1, Duration::from_secs(10)).await;
+}
+
+#[tokio::test]
+async fn a_failed_enforcement_records_the_error() {
+    let w = world().await;
+    let verdict = pending(&w).await;
+    let mut request = input("enforcement-failed", &verdict);
+    request["error"] = json!({"Error": "ModelGuard.AccessDenied", "Cause": "DeleteEndpoint fraud-scratch: AccessDeniedException: no"});
+    w.notify(request).await.unwrap();
+    snapshot_item!("audit-failed", w.item(&verdict).await);
+    let received = w.inbox.expect(1, Duration::from_secs(10)).await;
+    snapshot_message!("message-enforcement-failed", &received[0]);
+}
+
+#[tokio::test]
+async fn a_move_out_of_order_is_refused_and_nothing_is_sent() {
+    let w = world().await;
+    let verdict = w.evaluated("enforce").await;
+    // Approved needs pending first; a terminal state never moves again.
+    let error = w.notify(input("approved", &verdict)).await.unwrap_err();
+    assert_eq!(error.kind, ErrorKind::AuditConflict, "{error}");
+    assert!(error.message.contains("is evaluated"), "{error}");
+    let mut request = input("enforced", &verdict);
+    request["enforcement"] = json!({"version": 1, "outcome": "deleted", "resource": verdict["resource"]});
+    w.notify(request).await.unwrap();
+    w.inbox.expect(1, Duration::from_secs(10)).await;
+    let mut pending = input("violation-pending", &verdict);
+    pending["taskToken"] = json!("t");
+    let error = w.notify(pending).await.unwrap_err();
+    assert_eq!(error.kind, ErrorKind::AuditConflict, "{error}");
+    assert_eq!(w.item(&verdict).await["state"], "enforced");
+    w.inbox.expect(0, Duration::from_secs(2)).await;
+}
+
+#[tokio::test]
+async fn a_kind_that_does_not_fit_the_verdict_is_refused() {
+    let w = world().await;
+    let verdict = w.evaluated("notify").await;
+    let cases = [
+        input("violation-pending", &verdict),   // notify-only verdict, and no token
+        input("violation-notify-only", &violation("e", "endpoint", "x", "enforce", 0)),
+        input("enforced", &violation("e", "endpoint", "x", "enforce", 0)), // no enforcement output
+        json!({"version": 1, "kind": "party", "verdict": verdict}),
+        json!({"kind": "approved"}),
+    ];
+    for bad in cases {
+        let error = w.notify(bad.clone()).await.unwrap_err();
+        assert_eq!(error.kind, ErrorKind::InvalidInput, "{bad}: {error}");
+    }
+    assert_eq!(w.item(&verdict).await["state"], "evaluated");
+    w.inbox.expect(0, Duration::from_secs(2)).await;
+}
