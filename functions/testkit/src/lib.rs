@@ -546,3 +546,63 @@ pub fn create_endpoint_event(event_id: &str, caller_role: &str, endpoint: &str, 
         serde_json::json!({"endpointArn": format!("arn:aws:sagemaker:us-east-1:{ACCOUNT}:endpoint/{}", endpoint.to_lowercase())}),
     )
 }
+
+/// A Step Functions execution waiting on a `.waitForTaskToken` task, as AwaitApproval does: its
+/// token is published to a topic and read back. Returns (execution ARN, token).
+pub async fn waiting_task(config: &SdkConfig, timeout_seconds: u32) -> (String, String) {
+    let sfn = aws_sdk_sfn::Client::new(config);
+    let inbox = inbox(config).await;
+    let definition = serde_json::json!({
+        "StartAt": "AwaitApproval",
+        "States": {"AwaitApproval": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::sns:publish.waitForTaskToken",
+            "Parameters": {"TopicArn": inbox.topic_arn, "Message.$": "$$.Task.Token"},
+            "TimeoutSeconds": timeout_seconds,
+            "End": true
+        }}
+    });
+    let machine = sfn
+        .create_state_machine()
+        .name(unique("await"))
+        .role_arn(role_arn("states"))
+        .definition(definition.to_string())
+        .send()
+        .await
+        .unwrap()
+        .state_machine_arn;
+    let execution = sfn
+        .start_execution()
+        .state_machine_arn(machine)
+        .name(unique("run"))
+        .input("{}")
+        .send()
+        .await
+        .unwrap()
+        .execution_arn;
+    let token = inbox.expect(1, Duration::from_secs(20)).await[0]
+        .message
+        .as_str()
+        .expect("the token as the message")
+        .to_owned();
+    (execution, token)
+}
+
+/// An execution's status, output and error once it has stopped running (waits up to `wait`).
+pub async fn finished(config: &SdkConfig, execution: &str, wait: Duration) -> (String, Value) {
+    let sfn = aws_sdk_sfn::Client::new(config);
+    let deadline = Instant::now() + wait;
+    loop {
+        let out = sfn.describe_execution().execution_arn(execution).send().await.unwrap();
+        let status = out.status().as_str().to_owned();
+        if status != "RUNNING" || Instant::now() >= deadline {
+            let detail = serde_json::json!({
+                "output": out.output().and_then(|o| serde_json::from_str::<Value>(o).ok()),
+                "error": out.error(),
+                "cause": out.cause(),
+            });
+            return (status, detail);
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}

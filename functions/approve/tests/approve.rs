@@ -1,0 +1,255 @@
+//! Approve against the testbed: audit items in DynamoDB, and a real Step Functions execution
+//! waiting on a task token, answered through SendTaskSuccess / SendTaskFailure.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Duration;
+
+use approve::{Answer, Ports, handle};
+use aws_config::SdkConfig;
+use model_guard_aws::audit_store::DynamoAuditLog;
+use model_guard_aws::sfn::StepFunctionsTasks;
+use model_guard_core::Verdict;
+use model_guard_core::audit::{AuditItem, AuditState};
+use model_guard_core::ports::{Advance, AuditLog};
+use model_guard_testkit::{
+    ACCOUNT, audit_item, config, decisions_table, finished, unique, violation, waiting_task,
+};
+use serde_json::{Value, json};
+
+struct World {
+    config: SdkConfig,
+    decisions: String,
+    ports: Ports<DynamoAuditLog, StepFunctionsTasks>,
+}
+
+async fn world() -> World {
+    let config = config().await;
+    let decisions = decisions_table(&config).await;
+    let ports = Ports {
+        audit: DynamoAuditLog::new(aws_sdk_dynamodb::Client::new(&config), &decisions),
+        tasks: StepFunctionsTasks::new(aws_sdk_sfn::Client::new(&config)),
+    };
+    World { config, decisions, ports }
+}
+
+/// A violation pending approval, with a real waiting execution behind its token.
+struct Pending {
+    event_id: String,
+    resource: String,
+    execution: String,
+}
+
+impl World {
+    async fn pending_with(&self, approvers: Value, resource: &str, timeout: u32) -> Pending {
+        let event_id = unique("evt");
+        let mut verdict = violation(&event_id, "endpoint", resource, "enforce", 60);
+        verdict["approvers"] = approvers;
+        let typed: Verdict = serde_json::from_value(verdict).unwrap();
+        let now = chrono::Utc::now();
+        self.ports
+            .audit
+            .record(&AuditItem::for_verdict(&typed, now).unwrap())
+            .await
+            .unwrap();
+        let (execution, token) = waiting_task(&self.config, timeout).await;
+        let mut advance = Advance::to(AuditState::Pending, now);
+        advance.task_token = Some(token);
+        advance.deadline = Some(now + chrono::Duration::seconds(60));
+        self.ports.audit.advance(&event_id, &advance).await.unwrap();
+        Pending { event_id, resource: resource.to_owned(), execution }
+    }
+
+    async fn pending(&self) -> Pending {
+        self.pending_with(
+            json!([{"binding": "model#fraud-*", "anyOf": [format!("arn:aws:iam::{ACCOUNT}:role/SecurityOps*")]}]),
+            &unique("ep"),
+            300,
+        )
+        .await
+    }
+
+    async fn call(&self, caller_arn: &str, body: Value) -> Answer {
+        handle(url_request("POST", Some(caller_arn), &body.to_string()), &self.ports, chrono::Utc::now()).await
+    }
+
+    async fn item(&self, event_id: &str) -> Value {
+        audit_item(&self.config, &self.decisions, event_id).await.unwrap()
+    }
+
+    async fn status(&self, execution: &str, wait_secs: u64) -> (String, Value) {
+        finished(&self.config, execution, Duration::from_secs(wait_secs)).await
+    }
+}
+
+/// A Function URL request as Lambda delivers it with AWS_IAM auth.
+fn url_request(method: &str, caller_arn: Option<&str>, body: &str) -> Value {
+    let authorizer = caller_arn.map(|arn| json!({"iam": {
+        "accessKey": "ASIAEXAMPLE", "accountId": ACCOUNT, "callerId": "AROAEXAMPLE:carol",
+        "userArn": arn, "userId": "AROAEXAMPLE:carol"}}));
+    json!({
+        "version": "2.0", "rawPath": "/", "rawQueryString": "",
+        "headers": {"content-type": "application/json"},
+        "requestContext": {
+            "accountId": ACCOUNT, "apiId": "abc", "authorizer": authorizer,
+            "domainName": "abc.lambda-url.us-east-1.on.aws", "domainPrefix": "abc",
+            "http": {"method": method, "path": "/", "protocol": "HTTP/1.1",
+                     "sourceIp": "203.0.113.9", "userAgent": "guardctl"},
+            "requestId": "req-1", "routeKey": "$default", "stage": "$default",
+            "time": "28/Nov/2026:01:00:00 +0000", "timeEpoch": 1795827600000_i64
+        },
+        "body": body,
+        "isBase64Encoded": false
+    })
+}
+
+fn approver() -> String {
+    format!("arn:aws:sts::{ACCOUNT}:assumed-role/SecurityOps/carol")
+}
+
+fn body(target: &str, decision: &str) -> Value {
+    json!({"target": target, "decision": decision, "reason": "risk team agreed (TICKET-42)"})
+}
+
+#[tokio::test]
+async fn an_approver_keeps_the_resource_and_the_wait_ends_in_success() {
+    let w = world().await;
+    let p = w.pending().await;
+    let answer = w.call(&approver(), body(&p.event_id, "approve")).await;
+    assert_eq!(answer.status, 200, "{answer:?}");
+    assert_eq!(answer.body["outcome"], "approve");
+    assert_eq!(answer.body["by"], format!("arn:aws:iam::{ACCOUNT}:role/SecurityOps"));
+
+    let (status, detail) = w.status(&p.execution, 20).await;
+    assert_eq!(status, "SUCCEEDED", "{detail}");
+    assert_eq!(detail["output"]["approval"]["decision"], "approve");
+
+    let item = w.item(&p.event_id).await;
+    assert_eq!(item["state"], "pending", "Notify(approved) moves it on, not the approval");
+    insta::assert_json_snapshot!(item["approval"], {".at" => "[time]"});
+
+    // Decided once: a second call is refused.
+    let again = w.call(&approver(), body(&p.event_id, "enforce-now")).await;
+    assert_eq!(again.status, 409, "{again:?}");
+}
+
+#[tokio::test]
+async fn enforce_now_fails_the_wait_with_model_guard_enforce_now() {
+    let w = world().await;
+    let p = w.pending().await;
+    // By resource name this time, in another case: endpoint names are case-insensitive.
+    let answer = w.call(&approver(), body(&p.resource.to_uppercase(), "enforce-now")).await;
+    assert_eq!(answer.status, 200, "{answer:?}");
+    let (status, detail) = w.status(&p.execution, 20).await;
+    assert_eq!(status, "FAILED", "{detail}");
+    assert_eq!(detail["error"], "ModelGuard.EnforceNow");
+    // (moto's DescribeExecution does not carry the task failure's cause on; AWS does.)
+    assert_eq!(w.item(&p.event_id).await["approval"]["decision"], "enforce-now");
+}
+
+#[tokio::test]
+async fn someone_who_is_not_an_approver_is_refused() {
+    let w = world().await;
+    let p = w.pending().await;
+    let answer = w
+        .call(&format!("arn:aws:sts::{ACCOUNT}:assumed-role/MLEngineer/dave"), body(&p.event_id, "approve"))
+        .await;
+    assert_eq!(answer.status, 403, "{answer:?}");
+    insta::assert_json_snapshot!(answer.body, {".reason" => insta::dynamic_redaction(|v, _| {
+        v.as_str().unwrap().replace(|c: char| c.is_ascii_digit(), "#")
+    })});
+    assert_eq!(w.status(&p.execution, 0).await.0, "RUNNING");
+    assert!(w.item(&p.event_id).await.get("approval").is_none());
+}
+
+#[tokio::test]
+async fn the_caller_who_deployed_cannot_approve_even_as_an_approver() {
+    let w = world().await;
+    // Everyone in the account is an approver here, the deployer too.
+    let p = w
+        .pending_with(
+            json!([{"binding": "default", "anyOf": [format!("arn:aws:iam::{ACCOUNT}:role/*")]}]),
+            &unique("ep"),
+            300,
+        )
+        .await;
+    // Another session of the same role: the same authority.
+    let answer = w
+        .call(&format!("arn:aws:sts::{ACCOUNT}:assumed-role/DataScientist/someone-else"), body(&p.event_id, "approve"))
+        .await;
+    assert_eq!(answer.status, 403, "{answer:?}");
+    assert!(answer.body["reason"].as_str().unwrap().contains("made the call being judged"), "{answer:?}");
+    assert_eq!(w.status(&p.execution, 0).await.0, "RUNNING");
+}
+
+#[tokio::test]
+async fn a_target_that_is_not_pending_is_a_conflict() {
+    let w = world().await;
+    let p = w.pending().await;
+    let mut enforced = Advance::to(AuditState::Enforced, chrono::Utc::now());
+    enforced.enforcement = None;
+    w.ports.audit.advance(&p.event_id, &enforced).await.unwrap();
+    let answer = w.call(&approver(), body(&p.event_id, "approve")).await;
+    assert_eq!(answer.status, 409, "{answer:?}");
+    assert!(answer.body["reason"].as_str().unwrap().contains("it is enforced"), "{answer:?}");
+    let by_name = w.call(&approver(), body(&p.resource, "approve")).await;
+    assert_eq!(by_name.status, 409, "{by_name:?}");
+    assert!(by_name.body["reason"].as_str().unwrap().contains("has no pending event"), "{by_name:?}");
+}
+
+#[tokio::test]
+async fn an_unknown_target_is_not_found_and_an_ambiguous_one_a_conflict() {
+    let w = world().await;
+    let unknown = w.call(&approver(), body(&unique("nothing"), "approve")).await;
+    assert_eq!(unknown.status, 404, "{unknown:?}");
+
+    let name = unique("ep");
+    let approvers = json!([{"binding": "b", "anyOf": [format!("arn:aws:iam::{ACCOUNT}:role/SecurityOps")]}]);
+    let first = w.pending_with(approvers.clone(), &name, 300).await;
+    let second = w.pending_with(approvers, &name, 300).await;
+    let answer = w.call(&approver(), body(&name, "approve")).await;
+    assert_eq!(answer.status, 409, "{answer:?}");
+    let reason = answer.body["reason"].as_str().unwrap();
+    assert!(reason.contains(&first.event_id) && reason.contains(&second.event_id), "{reason}");
+}
+
+#[tokio::test]
+async fn an_approval_after_the_wait_timed_out_is_refused_and_withdrawn() {
+    let w = world().await;
+    let p = w
+        .pending_with(
+            json!([{"binding": "b", "anyOf": [format!("arn:aws:iam::{ACCOUNT}:role/SecurityOps")]}]),
+            &unique("ep"),
+            1,
+        )
+        .await;
+    let (status, _) = w.status(&p.execution, 20).await;
+    assert_eq!(status, "FAILED", "the wait timed out");
+    let answer = w.call(&approver(), body(&p.event_id, "approve")).await;
+    assert_eq!(answer.status, 409, "{answer:?}");
+    assert!(answer.body["reason"].as_str().unwrap().contains("grace period has ended"), "{answer:?}");
+    assert!(w.item(&p.event_id).await.get("approval").is_none(), "no approval that never happened");
+}
+
+#[tokio::test]
+async fn malformed_requests_are_refused_with_a_reason() {
+    let w = world().await;
+    let p = w.pending().await;
+    let cases: Vec<(Value, u16, &str)> = vec![
+        (url_request("POST", Some(&approver()), "not json"), 400, "not an approval request"),
+        (url_request("POST", Some(&approver()), r#"{"target":"x","decision":"maybe","reason":"r"}"#), 400, "decision"),
+        (url_request("POST", Some(&approver()), &json!({"target": p.event_id, "decision": "approve"}).to_string()), 400, "reason"),
+        (url_request("POST", Some(&approver()), &json!({"target": p.event_id, "decision": "approve", "reason": " "}).to_string()), 400, "reason: empty"),
+        (url_request("GET", Some(&approver()), ""), 405, "use POST"),
+        (url_request("POST", None, &body(&p.event_id, "approve").to_string()), 403, "AWS_IAM"),
+        (json!({"requestContext": "nope"}), 400, "not a Function URL request"),
+    ];
+    for (request, status, expected) in cases {
+        let answer = handle(request.clone(), &w.ports, chrono::Utc::now()).await;
+        assert_eq!(answer.status, status, "{request}: {answer:?}");
+        let reason = answer.body["reason"].as_str().unwrap();
+        assert!(reason.contains(expected), "{reason:?} lacks {expected:?}");
+    }
+    assert_eq!(w.status(&p.execution, 0).await.0, "RUNNING");
+    assert!(w.item(&p.event_id).await.get("approval").is_none());
+}
