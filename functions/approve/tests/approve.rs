@@ -30,7 +30,11 @@ async fn world() -> World {
         audit: DynamoAuditLog::new(aws_sdk_dynamodb::Client::new(&config), &decisions),
         tasks: StepFunctionsTasks::new(aws_sdk_sfn::Client::new(&config)),
     };
-    World { config, decisions, ports }
+    World {
+        config,
+        decisions,
+        ports,
+    }
 }
 
 /// A violation pending approval, with a real waiting execution behind its token.
@@ -57,7 +61,11 @@ impl World {
         advance.task_token = Some(token);
         advance.deadline = Some(now + chrono::Duration::seconds(60));
         self.ports.audit.advance(&event_id, &advance).await.unwrap();
-        Pending { event_id, resource: resource.to_owned(), execution }
+        Pending {
+            event_id,
+            resource: resource.to_owned(),
+            execution,
+        }
     }
 
     async fn pending(&self) -> Pending {
@@ -70,11 +78,18 @@ impl World {
     }
 
     async fn call(&self, caller_arn: &str, body: Value) -> Answer {
-        handle(url_request("POST", Some(caller_arn), &body.to_string()), &self.ports, chrono::Utc::now()).await
+        handle(
+            url_request("POST", Some(caller_arn), &body.to_string()),
+            &self.ports,
+            chrono::Utc::now(),
+        )
+        .await
     }
 
     async fn item(&self, event_id: &str) -> Value {
-        audit_item(&self.config, &self.decisions, event_id).await.unwrap()
+        audit_item(&self.config, &self.decisions, event_id)
+            .await
+            .unwrap()
     }
 
     async fn status(&self, execution: &str, wait_secs: u64) -> (String, Value) {
@@ -84,9 +99,11 @@ impl World {
 
 /// A Function URL request as Lambda delivers it with AWS_IAM auth.
 fn url_request(method: &str, caller_arn: Option<&str>, body: &str) -> Value {
-    let authorizer = caller_arn.map(|arn| json!({"iam": {
+    let authorizer = caller_arn.map(|arn| {
+        json!({"iam": {
         "accessKey": "ASIAEXAMPLE", "accountId": ACCOUNT, "callerId": "AROAEXAMPLE:carol",
-        "userArn": arn, "userId": "AROAEXAMPLE:carol"}}));
+        "userArn": arn, "userId": "AROAEXAMPLE:carol"}})
+    });
     json!({
         "version": "2.0", "rawPath": "/", "rawQueryString": "",
         "headers": {"content-type": "application/json"},
@@ -118,14 +135,20 @@ async fn an_approver_keeps_the_resource_and_the_wait_ends_in_success() {
     let answer = w.call(&approver(), body(&p.event_id, "approve")).await;
     assert_eq!(answer.status, 200, "{answer:?}");
     assert_eq!(answer.body["outcome"], "approve");
-    assert_eq!(answer.body["by"], format!("arn:aws:iam::{ACCOUNT}:role/SecurityOps"));
+    assert_eq!(
+        answer.body["by"],
+        format!("arn:aws:iam::{ACCOUNT}:role/SecurityOps")
+    );
 
     let (status, detail) = w.status(&p.execution, 20).await;
     assert_eq!(status, "SUCCEEDED", "{detail}");
     assert_eq!(detail["output"]["approval"]["decision"], "approve");
 
     let item = w.item(&p.event_id).await;
-    assert_eq!(item["state"], "pending", "Notify(approved) moves it on, not the approval");
+    assert_eq!(
+        item["state"], "pending",
+        "Notify(approved) moves it on, not the approval"
+    );
     insta::assert_json_snapshot!(item["approval"], {".at" => "[time]"});
 
     // Decided once: a second call is refused.
@@ -138,13 +161,18 @@ async fn enforce_now_fails_the_wait_with_model_guard_enforce_now() {
     let w = world().await;
     let p = w.pending().await;
     // By resource name this time, in another case: endpoint names are case-insensitive.
-    let answer = w.call(&approver(), body(&p.resource.to_uppercase(), "enforce-now")).await;
+    let answer = w
+        .call(&approver(), body(&p.resource.to_uppercase(), "enforce-now"))
+        .await;
     assert_eq!(answer.status, 200, "{answer:?}");
     let (status, detail) = w.status(&p.execution, 20).await;
     assert_eq!(status, "FAILED", "{detail}");
     assert_eq!(detail["error"], "ModelGuard.EnforceNow");
     // (moto's DescribeExecution does not carry the task failure's cause on; AWS does.)
-    assert_eq!(w.item(&p.event_id).await["approval"]["decision"], "enforce-now");
+    assert_eq!(
+        w.item(&p.event_id).await["approval"]["decision"],
+        "enforce-now"
+    );
 }
 
 #[tokio::test]
@@ -152,7 +180,10 @@ async fn someone_who_is_not_an_approver_is_refused() {
     let w = world().await;
     let p = w.pending().await;
     let answer = w
-        .call(&format!("arn:aws:sts::{ACCOUNT}:assumed-role/MLEngineer/dave"), body(&p.event_id, "approve"))
+        .call(
+            &format!("arn:aws:sts::{ACCOUNT}:assumed-role/MLEngineer/dave"),
+            body(&p.event_id, "approve"),
+        )
         .await;
     assert_eq!(answer.status, 403, "{answer:?}");
     insta::assert_json_snapshot!(answer.body, {".reason" => insta::dynamic_redaction(|v, _| {
@@ -175,10 +206,19 @@ async fn the_caller_who_deployed_cannot_approve_even_as_an_approver() {
         .await;
     // Another session of the same role: the same authority.
     let answer = w
-        .call(&format!("arn:aws:sts::{ACCOUNT}:assumed-role/DataScientist/someone-else"), body(&p.event_id, "approve"))
+        .call(
+            &format!("arn:aws:sts::{ACCOUNT}:assumed-role/DataScientist/someone-else"),
+            body(&p.event_id, "approve"),
+        )
         .await;
     assert_eq!(answer.status, 403, "{answer:?}");
-    assert!(answer.body["reason"].as_str().unwrap().contains("made the call being judged"), "{answer:?}");
+    assert!(
+        answer.body["reason"]
+            .as_str()
+            .unwrap()
+            .contains("made the call being judged"),
+        "{answer:?}"
+    );
     assert_eq!(w.status(&p.execution, 0).await.0, "RUNNING");
 }
 
@@ -191,26 +231,44 @@ async fn a_target_that_is_not_pending_is_a_conflict() {
     w.ports.audit.advance(&p.event_id, &enforced).await.unwrap();
     let answer = w.call(&approver(), body(&p.event_id, "approve")).await;
     assert_eq!(answer.status, 409, "{answer:?}");
-    assert!(answer.body["reason"].as_str().unwrap().contains("it is enforced"), "{answer:?}");
+    assert!(
+        answer.body["reason"]
+            .as_str()
+            .unwrap()
+            .contains("it is enforced"),
+        "{answer:?}"
+    );
     let by_name = w.call(&approver(), body(&p.resource, "approve")).await;
     assert_eq!(by_name.status, 409, "{by_name:?}");
-    assert!(by_name.body["reason"].as_str().unwrap().contains("has no pending event"), "{by_name:?}");
+    assert!(
+        by_name.body["reason"]
+            .as_str()
+            .unwrap()
+            .contains("has no pending event"),
+        "{by_name:?}"
+    );
 }
 
 #[tokio::test]
 async fn an_unknown_target_is_not_found_and_an_ambiguous_one_a_conflict() {
     let w = world().await;
-    let unknown = w.call(&approver(), body(&unique("nothing"), "approve")).await;
+    let unknown = w
+        .call(&approver(), body(&unique("nothing"), "approve"))
+        .await;
     assert_eq!(unknown.status, 404, "{unknown:?}");
 
     let name = unique("ep");
-    let approvers = json!([{"binding": "b", "anyOf": [format!("arn:aws:iam::{ACCOUNT}:role/SecurityOps")]}]);
+    let approvers =
+        json!([{"binding": "b", "anyOf": [format!("arn:aws:iam::{ACCOUNT}:role/SecurityOps")]}]);
     let first = w.pending_with(approvers.clone(), &name, 300).await;
     let second = w.pending_with(approvers, &name, 300).await;
     let answer = w.call(&approver(), body(&name, "approve")).await;
     assert_eq!(answer.status, 409, "{answer:?}");
     let reason = answer.body["reason"].as_str().unwrap();
-    assert!(reason.contains(&first.event_id) && reason.contains(&second.event_id), "{reason}");
+    assert!(
+        reason.contains(&first.event_id) && reason.contains(&second.event_id),
+        "{reason}"
+    );
 }
 
 #[tokio::test]
@@ -227,8 +285,17 @@ async fn an_approval_after_the_wait_timed_out_is_refused_and_withdrawn() {
     assert_eq!(status, "FAILED", "the wait timed out");
     let answer = w.call(&approver(), body(&p.event_id, "approve")).await;
     assert_eq!(answer.status, 409, "{answer:?}");
-    assert!(answer.body["reason"].as_str().unwrap().contains("grace period has ended"), "{answer:?}");
-    assert!(w.item(&p.event_id).await.get("approval").is_none(), "no approval that never happened");
+    assert!(
+        answer.body["reason"]
+            .as_str()
+            .unwrap()
+            .contains("grace period has ended"),
+        "{answer:?}"
+    );
+    assert!(
+        w.item(&p.event_id).await.get("approval").is_none(),
+        "no approval that never happened"
+    );
 }
 
 #[tokio::test]
@@ -236,13 +303,49 @@ async fn malformed_requests_are_refused_with_a_reason() {
     let w = world().await;
     let p = w.pending().await;
     let cases: Vec<(Value, u16, &str)> = vec![
-        (url_request("POST", Some(&approver()), "not json"), 400, "not an approval request"),
-        (url_request("POST", Some(&approver()), r#"{"target":"x","decision":"maybe","reason":"r"}"#), 400, "decision"),
-        (url_request("POST", Some(&approver()), &json!({"target": p.event_id, "decision": "approve"}).to_string()), 400, "reason"),
-        (url_request("POST", Some(&approver()), &json!({"target": p.event_id, "decision": "approve", "reason": " "}).to_string()), 400, "reason: empty"),
+        (
+            url_request("POST", Some(&approver()), "not json"),
+            400,
+            "not an approval request",
+        ),
+        (
+            url_request(
+                "POST",
+                Some(&approver()),
+                r#"{"target":"x","decision":"maybe","reason":"r"}"#,
+            ),
+            400,
+            "decision",
+        ),
+        (
+            url_request(
+                "POST",
+                Some(&approver()),
+                &json!({"target": p.event_id, "decision": "approve"}).to_string(),
+            ),
+            400,
+            "reason",
+        ),
+        (
+            url_request(
+                "POST",
+                Some(&approver()),
+                &json!({"target": p.event_id, "decision": "approve", "reason": " "}).to_string(),
+            ),
+            400,
+            "reason: empty",
+        ),
         (url_request("GET", Some(&approver()), ""), 405, "use POST"),
-        (url_request("POST", None, &body(&p.event_id, "approve").to_string()), 403, "AWS_IAM"),
-        (json!({"requestContext": "nope"}), 400, "not a Function URL request"),
+        (
+            url_request("POST", None, &body(&p.event_id, "approve").to_string()),
+            403,
+            "AWS_IAM",
+        ),
+        (
+            json!({"requestContext": "nope"}),
+            400,
+            "not a Function URL request",
+        ),
     ];
     for (request, status, expected) in cases {
         let answer = handle(request.clone(), &w.ports, chrono::Utc::now()).await;

@@ -189,23 +189,21 @@ impl SageMakerEnforcer {
         };
         let status = described.endpoint_status().cloned();
         let status_text = status.as_ref().map(|s| s.as_str().to_owned());
-        match status {
-            Some(
-                EndpointStatus::Creating
-                | EndpointStatus::Updating
-                | EndpointStatus::SystemUpdating
-                | EndpointStatus::RollingBack
-                | EndpointStatus::Deleting,
-            ) => {
-                return Err(GuardError::new(
-                    ErrorKind::ResourceBusy,
-                    format!(
-                        "endpoint {name} is {}; it can be deleted once that ends",
-                        status_text.as_deref().unwrap_or("busy")
-                    ),
-                ));
-            }
-            _ => {}
+        if let Some(
+            EndpointStatus::Creating
+            | EndpointStatus::Updating
+            | EndpointStatus::SystemUpdating
+            | EndpointStatus::RollingBack
+            | EndpointStatus::Deleting,
+        ) = status
+        {
+            return Err(GuardError::new(
+                ErrorKind::ResourceBusy,
+                format!(
+                    "endpoint {name} is {}; it can be deleted once that ends",
+                    status_text.as_deref().unwrap_or("busy")
+                ),
+            ));
         }
 
         let mut result = Self::result(resource, EnforcementOutcome::Deleted, status_text);

@@ -13,7 +13,9 @@ use model_guard_core::notification::{
 use model_guard_core::{Verdict, Version1};
 
 fn at(text: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc)
+    DateTime::parse_from_rfc3339(text)
+        .unwrap()
+        .with_timezone(&Utc)
 }
 
 fn verdict(action: &str) -> Verdict {
@@ -44,7 +46,9 @@ fn approval(decision: ApprovalDecision) -> ApprovalRecord {
     ApprovalRecord {
         decision,
         by: "arn:aws:iam::111122223333:role/AWSReservedSSO_MLPlatformAdmin_0123".into(),
-        caller_arn: "arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_MLPlatformAdmin_0123/alice".into(),
+        caller_arn:
+            "arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_MLPlatformAdmin_0123/alice"
+                .into(),
         at: at("2026-11-20T10:18:00Z"),
         reason: "shadow test agreed with the risk team (TICKET-42)".into(),
     }
@@ -68,8 +72,14 @@ fn every_kind_renders_as_pinned() {
     let cases = [
         (
             "violation-pending",
-            NotifyInput { task_token: Some("token".into()), ..input(NotificationKind::ViolationPending, "enforce") },
-            NotifyContext { deadline: Some(deadline), approval: None },
+            NotifyInput {
+                task_token: Some("token".into()),
+                ..input(NotificationKind::ViolationPending, "enforce")
+            },
+            NotifyContext {
+                deadline: Some(deadline),
+                approval: None,
+            },
         ),
         (
             "violation-notify-only",
@@ -79,7 +89,10 @@ fn every_kind_renders_as_pinned() {
         (
             "approved",
             input(NotificationKind::Approved, "enforce"),
-            NotifyContext { deadline: Some(deadline), approval: Some(approval(ApprovalDecision::Approve)) },
+            NotifyContext {
+                deadline: Some(deadline),
+                approval: Some(approval(ApprovalDecision::Approve)),
+            },
         ),
         (
             "enforced",
@@ -88,13 +101,18 @@ fn every_kind_renders_as_pinned() {
                     version: Version1,
                     outcome: EnforcementOutcome::Deleted,
                     resource: resource.clone(),
-                    deregistered_scalable_targets: vec!["endpoint/fraud-scratch/variant/AllTraffic".into()],
+                    deregistered_scalable_targets: vec![
+                        "endpoint/fraud-scratch/variant/AllTraffic".into(),
+                    ],
                     deleted_inference_components: vec![],
                     status: Some("InService".into()),
                 }),
                 ..input(NotificationKind::Enforced, "enforce")
             },
-            NotifyContext { deadline: Some(deadline), approval: None },
+            NotifyContext {
+                deadline: Some(deadline),
+                approval: None,
+            },
         ),
         (
             "enforced-now",
@@ -109,37 +127,66 @@ fn every_kind_renders_as_pinned() {
                 }),
                 ..input(NotificationKind::Enforced, "enforce")
             },
-            NotifyContext { deadline: Some(deadline), approval: Some(approval(ApprovalDecision::EnforceNow)) },
+            NotifyContext {
+                deadline: Some(deadline),
+                approval: Some(approval(ApprovalDecision::EnforceNow)),
+            },
         ),
         (
             "enforcement-failed",
             NotifyInput {
                 error: Some(CaughtError {
                     error: "ModelGuard.AccessDenied".into(),
-                    cause: "DeleteEndpoint fraud-scratch: AccessDeniedException: not authorized".into(),
+                    cause: "DeleteEndpoint fraud-scratch: AccessDeniedException: not authorized"
+                        .into(),
                 }),
                 ..input(NotificationKind::EnforcementFailed, "enforce")
             },
-            NotifyContext { deadline: Some(deadline), approval: None },
+            NotifyContext {
+                deadline: Some(deadline),
+                approval: None,
+            },
         ),
     ];
     for (name, input, context) in cases {
         let notification = render(&input, &context);
         assert!(notification.subject.len() <= 100, "{name}");
         assert_eq!(notification.attributes["kind"], input.kind.as_str());
-        insta::assert_snapshot!(format!("{name}-text"), format!("Subject: {}\n\n{}", notification.subject, notification.text));
-        insta::assert_json_snapshot!(format!("{name}-json"), serde_json::json!({
-            "attributes": notification.attributes,
-            "document": notification.document,
-        }));
+        insta::assert_snapshot!(
+            format!("{name}-text"),
+            format!("Subject: {}\n\n{}", notification.subject, notification.text)
+        );
+        insta::assert_json_snapshot!(
+            format!("{name}-json"),
+            serde_json::json!({
+                "attributes": notification.attributes,
+                "document": notification.document,
+            })
+        );
     }
 }
 
 #[test]
 fn the_pending_text_carries_the_exact_commands() {
-    let input = NotifyInput { task_token: Some("t".into()), ..input(NotificationKind::ViolationPending, "enforce") };
-    let text = render(&input, &NotifyContext { deadline: Some(at("2026-11-20T10:25:31Z")), approval: None }).text;
-    assert!(text.contains("guardctl approve 00000005-00e1-4c1d-9e2f-5a6b7c8d9e0f --reason"), "{text}");
-    assert!(text.contains("guardctl enforce-now 00000005-00e1-4c1d-9e2f-5a6b7c8d9e0f --reason"), "{text}");
+    let input = NotifyInput {
+        task_token: Some("t".into()),
+        ..input(NotificationKind::ViolationPending, "enforce")
+    };
+    let text = render(
+        &input,
+        &NotifyContext {
+            deadline: Some(at("2026-11-20T10:25:31Z")),
+            approval: None,
+        },
+    )
+    .text;
+    assert!(
+        text.contains("guardctl approve 00000005-00e1-4c1d-9e2f-5a6b7c8d9e0f --reason"),
+        "{text}"
+    );
+    assert!(
+        text.contains("guardctl enforce-now 00000005-00e1-4c1d-9e2f-5a6b7c8d9e0f --reason"),
+        "{text}"
+    );
     assert!(text.contains("2026-11-20T10:25:31Z"), "{text}");
 }

@@ -11,7 +11,11 @@ use model_guard_core::ErrorKind;
 use model_guard_testkit::{SageMakerKit, config, unique, violation};
 use serde_json::{Value, json};
 
-async fn enforcer() -> (SageMakerEnforcer, SageMakerKit, aws_sdk_applicationautoscaling::Client) {
+async fn enforcer() -> (
+    SageMakerEnforcer,
+    SageMakerKit,
+    aws_sdk_applicationautoscaling::Client,
+) {
     let config = config().await;
     let autoscaling = aws_sdk_applicationautoscaling::Client::new(&config);
     (
@@ -52,9 +56,15 @@ async fn an_endpoint_is_deleted_after_its_autoscaling_and_inference_components()
         .await
         .unwrap();
 
-    let result = enforce::handle(input("endpoint", &name), &enforcer).await.unwrap();
+    let result = enforce::handle(input("endpoint", &name), &enforcer)
+        .await
+        .unwrap();
 
-    assert_eq!(kit.endpoint_status(&name).await, None, "the endpoint is gone");
+    assert_eq!(
+        kit.endpoint_status(&name).await,
+        None,
+        "the endpoint is gone"
+    );
     assert!(!kit.inference_component_exists(&component).await);
     let left = autoscaling
         .describe_scalable_targets()
@@ -92,14 +102,21 @@ async fn a_creating_endpoint_is_busy_until_it_settles() {
     let (enforcer, kit, _) = enforcer().await;
     let name = unique("fault-busy-ep");
     endpoint(&kit, &name).await;
-    let busy = enforce::handle(input("endpoint", &name), &enforcer).await.unwrap_err();
+    let busy = enforce::handle(input("endpoint", &name), &enforcer)
+        .await
+        .unwrap_err();
     assert_eq!(busy.kind, ErrorKind::ResourceBusy, "{busy}");
     assert_eq!(busy.error_type(), "ModelGuard.ResourceBusy");
     assert!(busy.message.contains("Creating"), "{busy}");
-    assert_eq!(kit.endpoint_status(&name).await.as_deref(), Some("Creating"));
+    assert_eq!(
+        kit.endpoint_status(&name).await.as_deref(),
+        Some("Creating")
+    );
 
     tokio::time::sleep(Duration::from_secs(4)).await;
-    let result = enforce::handle(input("endpoint", &name), &enforcer).await.unwrap();
+    let result = enforce::handle(input("endpoint", &name), &enforcer)
+        .await
+        .unwrap();
     assert_eq!(result.outcome.as_str(), "deleted");
     assert_eq!(result.status.as_deref(), Some("InService"));
     assert_eq!(kit.endpoint_status(&name).await, None);
@@ -111,7 +128,8 @@ async fn a_creating_inference_component_is_busy() {
     let endpoint_name = unique("ep");
     let model = endpoint(&kit, &endpoint_name).await;
     let component = unique("fault-busy-ic");
-    kit.inference_component(&component, &endpoint_name, &model).await;
+    kit.inference_component(&component, &endpoint_name, &model)
+        .await;
     let busy = enforce::handle(input("inference-component", &component), &enforcer)
         .await
         .unwrap_err();
@@ -130,7 +148,8 @@ async fn an_inference_component_is_deleted() {
     let endpoint_name = unique("ep");
     let model = endpoint(&kit, &endpoint_name).await;
     let component = unique("ic");
-    kit.inference_component(&component, &endpoint_name, &model).await;
+    kit.inference_component(&component, &endpoint_name, &model)
+        .await;
     let result = enforce::handle(input("inference-component", &component), &enforcer)
         .await
         .unwrap();
@@ -168,11 +187,15 @@ async fn running_jobs_are_stopped_and_a_second_stop_is_already_stopped() {
         assert_eq!(kit.job_status(kind, name).await, "InProgress", "{kind}");
     }
     for (kind, resource_type, name) in &jobs {
-        let result = enforce::handle(input(resource_type, name), &enforcer).await.unwrap();
+        let result = enforce::handle(input(resource_type, name), &enforcer)
+            .await
+            .unwrap();
         assert_eq!(result.outcome.as_str(), "stopped", "{kind}");
         assert_eq!(kit.job_status(kind, name).await, "Stopped", "{kind}");
 
-        let again = enforce::handle(input(resource_type, name), &enforcer).await.unwrap();
+        let again = enforce::handle(input(resource_type, name), &enforcer)
+            .await
+            .unwrap();
         assert_eq!(again.outcome.as_str(), "already-stopped", "{kind}");
         assert_eq!(again.status.as_deref(), Some("Stopped"), "{kind}");
     }
@@ -181,7 +204,12 @@ async fn running_jobs_are_stopped_and_a_second_stop_is_already_stopped() {
 #[tokio::test]
 async fn a_job_that_never_existed_is_already_gone() {
     let (enforcer, _, _) = enforcer().await;
-    for resource_type in ["training-job", "transform-job", "processing-job", "hyper-parameter-tuning-job"] {
+    for resource_type in [
+        "training-job",
+        "transform-job",
+        "processing-job",
+        "hyper-parameter-tuning-job",
+    ] {
         let result = enforce::handle(input(resource_type, &unique("nope")), &enforcer)
             .await
             .unwrap();
@@ -194,10 +222,15 @@ async fn access_denied_fails_with_its_own_error_type_and_leaves_the_endpoint() {
     let (enforcer, kit, _) = enforcer().await;
     let name = unique("fault-denied-ep");
     endpoint(&kit, &name).await;
-    let denied = enforce::handle(input("endpoint", &name), &enforcer).await.unwrap_err();
+    let denied = enforce::handle(input("endpoint", &name), &enforcer)
+        .await
+        .unwrap_err();
     assert_eq!(denied.error_type(), "ModelGuard.AccessDenied", "{denied}");
     assert!(denied.message.contains("DeleteEndpoint"), "{denied}");
-    assert_eq!(kit.endpoint_status(&name).await.as_deref(), Some("InService"));
+    assert_eq!(
+        kit.endpoint_status(&name).await.as_deref(),
+        Some("InService")
+    );
 }
 
 #[tokio::test]
@@ -207,7 +240,9 @@ async fn throttling_is_retried_by_the_sdk() {
     kit.training_job(&name, "Exec").await;
     // The testbed throttles the first two StopTrainingJob calls; the SDK's standard retry
     // (three attempts) gets through on the third.
-    let result = enforce::handle(input("training-job", &name), &enforcer).await.unwrap();
+    let result = enforce::handle(input("training-job", &name), &enforcer)
+        .await
+        .unwrap();
     assert_eq!(result.outcome.as_str(), "stopped");
     assert_eq!(kit.job_status("training", &name).await, "Stopped");
 }
@@ -226,5 +261,8 @@ async fn anything_but_an_enforce_violation_is_refused_and_nothing_is_touched() {
         let refused = enforce::handle(bad.clone(), &enforcer).await.unwrap_err();
         assert_eq!(refused.kind, ErrorKind::InvalidInput, "{bad}: {refused}");
     }
-    assert_eq!(kit.endpoint_status(&name).await.as_deref(), Some("InService"));
+    assert_eq!(
+        kit.endpoint_status(&name).await.as_deref(),
+        Some("InService")
+    );
 }

@@ -106,11 +106,18 @@ async fn an_allowed_deployment_is_audited_as_allowed() {
     let config = w.deployable(&unique("fraud-v3")).await;
     let event_id = unique("evt");
     let verdict = w
-        .evaluate(&create_endpoint_event(&event_id, "MLDeployer", &unique("ep"), &config))
+        .evaluate(&create_endpoint_event(
+            &event_id,
+            "MLDeployer",
+            &unique("ep"),
+            &config,
+        ))
         .await
         .unwrap();
     assert_eq!(verdict["decision"], "allow", "{verdict:#}");
-    let item = audit_item(&w.config, &w.decisions, &event_id).await.unwrap();
+    let item = audit_item(&w.config, &w.decisions, &event_id)
+        .await
+        .unwrap();
     assert_eq!(item["state"], "allowed");
     assert_eq!(item["verdict"], verdict);
 }
@@ -123,7 +130,12 @@ async fn a_violation_is_audited_as_evaluated_for_the_enforcement_machine() {
     let event_id = unique("evt");
     let endpoint = unique("ep");
     let verdict = w
-        .evaluate(&create_endpoint_event(&event_id, "DataScientist", &endpoint, &config))
+        .evaluate(&create_endpoint_event(
+            &event_id,
+            "DataScientist",
+            &endpoint,
+            &config,
+        ))
         .await
         .unwrap();
     assert_eq!(verdict["decision"], "violation");
@@ -135,7 +147,9 @@ async fn a_violation_is_audited_as_evaluated_for_the_enforcement_machine() {
     let reasons = verdict["reasons"].to_string();
     assert!(reasons.contains("does not allow the caller"), "{reasons}");
 
-    let item = audit_item(&w.config, &w.decisions, &event_id).await.unwrap();
+    let item = audit_item(&w.config, &w.decisions, &event_id)
+        .await
+        .unwrap();
     assert_eq!(item["state"], "evaluated");
     assert_eq!(item["resourceKey"], json!(endpoint));
     assert_eq!(item["principal"], json!(role_arn("DataScientist")));
@@ -148,11 +162,21 @@ async fn an_off_binding_violation_is_audited_and_nothing_else() {
     let config = w.deployable(&unique("scratch-a")).await;
     let event_id = unique("evt");
     let verdict = w
-        .evaluate(&create_endpoint_event(&event_id, "DataScientist", &unique("ep"), &config))
+        .evaluate(&create_endpoint_event(
+            &event_id,
+            "DataScientist",
+            &unique("ep"),
+            &config,
+        ))
         .await
         .unwrap();
-    assert_eq!((verdict["decision"].as_str(), verdict["action"].as_str()), (Some("violation"), Some("none")));
-    let item = audit_item(&w.config, &w.decisions, &event_id).await.unwrap();
+    assert_eq!(
+        (verdict["decision"].as_str(), verdict["action"].as_str()),
+        (Some("violation"), Some("none"))
+    );
+    let item = audit_item(&w.config, &w.decisions, &event_id)
+        .await
+        .unwrap();
     assert_eq!(item["state"], "audited");
 }
 
@@ -163,7 +187,9 @@ async fn a_duplicate_delivery_returns_the_stored_verdict_and_changes_nothing() {
     let event_id = unique("evt");
     let event = create_endpoint_event(&event_id, "DataScientist", &unique("ep"), &config);
     let first = w.evaluate(&event).await.unwrap();
-    let stored = audit_item(&w.config, &w.decisions, &event_id).await.unwrap();
+    let stored = audit_item(&w.config, &w.decisions, &event_id)
+        .await
+        .unwrap();
 
     // The policy changes between deliveries: the event keeps its first decision.
     put_policy(
@@ -174,7 +200,12 @@ async fn a_duplicate_delivery_returns_the_stored_verdict_and_changes_nothing() {
     .await;
     let second = w.evaluate(&event).await.unwrap();
     assert_eq!(second, first);
-    assert_eq!(audit_item(&w.config, &w.decisions, &event_id).await.unwrap(), stored);
+    assert_eq!(
+        audit_item(&w.config, &w.decisions, &event_id)
+            .await
+            .unwrap(),
+        stored
+    );
 }
 
 #[tokio::test]
@@ -182,14 +213,22 @@ async fn an_endpoint_config_that_is_gone_fails_closed_on_the_default() {
     let w = world(policy()).await;
     let event_id = unique("evt");
     let verdict = w
-        .evaluate(&create_endpoint_event(&event_id, "MLDeployer", &unique("ep"), "no-such-config"))
+        .evaluate(&create_endpoint_event(
+            &event_id,
+            "MLDeployer",
+            &unique("ep"),
+            "no-such-config",
+        ))
         .await
         .unwrap();
     assert_eq!(verdict["decision"], "violation", "{verdict:#}");
     assert_eq!(verdict["subjects"][0]["binding"], "default");
     assert_eq!(verdict["subjects"][0]["resolved"], false);
     let reasons = verdict["reasons"].to_string();
-    assert!(reasons.contains("endpoint config no-such-config was not found"), "{reasons}");
+    assert!(
+        reasons.contains("endpoint config no-such-config was not found"),
+        "{reasons}"
+    );
 }
 
 #[tokio::test]
@@ -198,11 +237,19 @@ async fn an_invalid_policy_item_fails_the_evaluation_naming_the_item_and_writes_
     let config = w.deployable(&unique("fraud-v3")).await;
     let event_id = unique("evt");
     let error = w
-        .evaluate(&create_endpoint_event(&event_id, "MLDeployer", &unique("ep"), &config))
+        .evaluate(&create_endpoint_event(
+            &event_id,
+            "MLDeployer",
+            &unique("ep"),
+            &config,
+        ))
         .await
         .unwrap_err();
     assert_eq!(error.kind, ErrorKind::PolicyInvalid);
-    assert!(error.message.contains("model#x") && error.message.contains("mode"), "{error}");
+    assert!(
+        error.message.contains("model#x") && error.message.contains("mode"),
+        "{error}"
+    );
     assert_eq!(audit_item(&w.config, &w.decisions, &event_id).await, None);
 }
 
@@ -221,9 +268,19 @@ async fn ignored_events_are_returned_and_not_audited() {
 #[tokio::test]
 async fn input_that_is_not_parse_events_output_is_refused() {
     let w = world(policy()).await;
-    for bad in [json!({"outcome": "maybe"}), json!([]), json!({"outcome": "request"})] {
-        let error = handle(bad.clone(), &w.ports, chrono::Utc::now()).await.unwrap_err();
-        assert_eq!(error.error_type(), "ModelGuard.InvalidInput", "{bad}: {error}");
+    for bad in [
+        json!({"outcome": "maybe"}),
+        json!([]),
+        json!({"outcome": "request"}),
+    ] {
+        let error = handle(bad.clone(), &w.ports, chrono::Utc::now())
+            .await
+            .unwrap_err();
+        assert_eq!(
+            error.error_type(),
+            "ModelGuard.InvalidInput",
+            "{bad}: {error}"
+        );
     }
 }
 
@@ -237,9 +294,17 @@ async fn the_policy_cache_keeps_a_set_for_its_lifetime_and_no_longer() {
     let first = cached.policies().await.unwrap();
     assert_eq!(first.items().len(), 1);
 
-    put_policy(&config, &table, &json!({"pk": "model#m", "principals": ["*"]})).await;
+    put_policy(
+        &config,
+        &table,
+        &json!({"pk": "model#m", "principals": ["*"]}),
+    )
+    .await;
     let again = cached.policies().await.unwrap();
-    assert!(Arc::ptr_eq(&first, &again), "within 60 s the cached set is used");
+    assert!(
+        Arc::ptr_eq(&first, &again),
+        "within 60 s the cached set is used"
+    );
     assert_eq!(uncached.policies().await.unwrap().items().len(), 2);
     // A longer cache than 60 s is not possible.
     assert_eq!(model_guard_aws::policy_store::MAX_CACHE_SECONDS, 60);

@@ -31,7 +31,12 @@ async fn world() -> World {
         notifier: SnsNotifier::new(aws_sdk_sns::Client::new(&config), &inbox.topic_arn),
         audit: DynamoAuditLog::new(aws_sdk_dynamodb::Client::new(&config), &decisions),
     };
-    World { config, decisions, inbox, ports }
+    World {
+        config,
+        decisions,
+        inbox,
+        ports,
+    }
 }
 
 impl World {
@@ -52,9 +57,13 @@ impl World {
     }
 
     async fn item(&self, verdict: &Value) -> Value {
-        audit_item(&self.config, &self.decisions, verdict["eventId"].as_str().unwrap())
-            .await
-            .unwrap()
+        audit_item(
+            &self.config,
+            &self.decisions,
+            verdict["eventId"].as_str().unwrap(),
+        )
+        .await
+        .unwrap()
     }
 }
 
@@ -108,9 +117,13 @@ async fn a_pending_violation_stores_the_token_and_deadline_then_alerts() {
 
     let item = w.item(&verdict).await;
     assert_eq!(item["taskToken"], "token-1");
-    let deadline = chrono::DateTime::parse_from_rfc3339(item["deadline"].as_str().unwrap()).unwrap();
+    let deadline =
+        chrono::DateTime::parse_from_rfc3339(item["deadline"].as_str().unwrap()).unwrap();
     let grace = deadline.signed_duration_since(before).num_seconds();
-    assert!((29..=31).contains(&grace), "deadline is now + 30 s grace, was {grace} s");
+    assert!(
+        (29..=31).contains(&grace),
+        "deadline is now + 30 s grace, was {grace} s"
+    );
     snapshot_item!("audit-pending", item);
 
     let received = w.inbox.expect(1, Duration::from_secs(10)).await;
@@ -129,7 +142,9 @@ async fn a_pending_violation_stores_the_token_and_deadline_then_alerts() {
 async fn a_notify_only_violation_is_notified() {
     let w = world().await;
     let verdict = w.evaluated("notify").await;
-    w.notify(input("violation-notify-only", &verdict)).await.unwrap();
+    w.notify(input("violation-notify-only", &verdict))
+        .await
+        .unwrap();
     snapshot_item!("audit-notified", w.item(&verdict).await);
     let received = w.inbox.expect(1, Duration::from_secs(10)).await;
     snapshot_message!("message-violation-notify-only", &received[0]);
@@ -156,10 +171,19 @@ async fn an_approved_violation_names_the_approver() {
         reason: "agreed with the risk team".into(),
     };
     let event_id = verdict["eventId"].as_str().unwrap();
-    assert!(w.ports.audit.record_approval(event_id, &approval).await.unwrap());
+    assert!(
+        w.ports
+            .audit
+            .record_approval(event_id, &approval)
+            .await
+            .unwrap()
+    );
     w.notify(input("approved", &verdict)).await.unwrap();
     let item = w.item(&verdict).await;
-    assert!(item.get("taskToken").is_none(), "the token goes with the pending state");
+    assert!(
+        item.get("taskToken").is_none(),
+        "the token goes with the pending state"
+    );
     snapshot_item!("audit-approved", item);
     let received = w.inbox.expect(1, Duration::from_secs(10)).await;
     snapshot_message!("message-approved", &received[0]);
@@ -183,7 +207,8 @@ async fn grace_zero_goes_from_evaluated_straight_to_enforced() {
     let w = world().await;
     let verdict = w.evaluated("enforce").await;
     let mut request = input("enforced", &verdict);
-    request["enforcement"] = json!({"version": 1, "outcome": "already-gone", "resource": verdict["resource"]});
+    request["enforcement"] =
+        json!({"version": 1, "outcome": "already-gone", "resource": verdict["resource"]});
     w.notify(request).await.unwrap();
     assert_eq!(w.item(&verdict).await["state"], "enforced");
     w.inbox.expect(1, Duration::from_secs(10)).await;
@@ -210,7 +235,8 @@ async fn a_move_out_of_order_is_refused_and_nothing_is_sent() {
     assert_eq!(error.kind, ErrorKind::AuditConflict, "{error}");
     assert!(error.message.contains("is evaluated"), "{error}");
     let mut request = input("enforced", &verdict);
-    request["enforcement"] = json!({"version": 1, "outcome": "deleted", "resource": verdict["resource"]});
+    request["enforcement"] =
+        json!({"version": 1, "outcome": "deleted", "resource": verdict["resource"]});
     w.notify(request).await.unwrap();
     w.inbox.expect(1, Duration::from_secs(10)).await;
     let mut pending = input("violation-pending", &verdict);
@@ -226,8 +252,11 @@ async fn a_kind_that_does_not_fit_the_verdict_is_refused() {
     let w = world().await;
     let verdict = w.evaluated("notify").await;
     let cases = [
-        input("violation-pending", &verdict),   // notify-only verdict, and no token
-        input("violation-notify-only", &violation("e", "endpoint", "x", "enforce", 0)),
+        input("violation-pending", &verdict), // notify-only verdict, and no token
+        input(
+            "violation-notify-only",
+            &violation("e", "endpoint", "x", "enforce", 0),
+        ),
         input("enforced", &violation("e", "endpoint", "x", "enforce", 0)), // no enforcement output
         json!({"version": 1, "kind": "party", "verdict": verdict}),
         json!({"kind": "approved"}),

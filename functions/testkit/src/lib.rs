@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
-    Projection, ProjectionType, ScalarAttributeType,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType,
 };
 use model_guard_aws::decisions_table;
 use serde_json::Value;
@@ -265,14 +265,19 @@ impl SageMakerKit {
 
     pub async fn endpoint_config(&self, name: &str, models: &[&str]) {
         use aws_sdk_sagemaker::types::ProductionVariant;
-        let mut request = self.client.create_endpoint_config().endpoint_config_name(name);
+        let mut request = self
+            .client
+            .create_endpoint_config()
+            .endpoint_config_name(name);
         for (i, model) in models.iter().enumerate() {
             request = request.production_variants(
                 ProductionVariant::builder()
                     .variant_name(format!("v{i}"))
                     .model_name(*model)
                     .initial_instance_count(1)
-                    .instance_type(aws_sdk_sagemaker::types::ProductionVariantInstanceType::MlM5Large)
+                    .instance_type(
+                        aws_sdk_sagemaker::types::ProductionVariantInstanceType::MlM5Large,
+                    )
                     .build(),
             );
         }
@@ -290,7 +295,13 @@ impl SageMakerKit {
     }
 
     pub async fn endpoint_status(&self, name: &str) -> Option<String> {
-        match self.client.describe_endpoint().endpoint_name(name).send().await {
+        match self
+            .client
+            .describe_endpoint()
+            .endpoint_name(name)
+            .send()
+            .await
+        {
             Ok(out) => out.endpoint_status().map(|s| s.as_str().to_owned()),
             Err(_) => None,
         }
@@ -341,7 +352,11 @@ impl SageMakerKit {
                     .training_input_mode(TrainingInputMode::File)
                     .build(),
             )
-            .output_data_config(OutputDataConfig::builder().s3_output_path("s3://b/o").build())
+            .output_data_config(
+                OutputDataConfig::builder()
+                    .s3_output_path("s3://b/o")
+                    .build(),
+            )
             .resource_config(
                 ResourceConfig::builder()
                     .instance_type(TrainingInstanceType::MlM5Large)
@@ -349,7 +364,11 @@ impl SageMakerKit {
                     .volume_size_in_gb(1)
                     .build(),
             )
-            .stopping_condition(StoppingCondition::builder().max_runtime_in_seconds(60).build())
+            .stopping_condition(
+                StoppingCondition::builder()
+                    .max_runtime_in_seconds(60)
+                    .build(),
+            )
             .send()
             .await
             .unwrap();
@@ -375,7 +394,11 @@ impl SageMakerKit {
                     )
                     .build(),
             )
-            .transform_output(TransformOutput::builder().s3_output_path("s3://b/out").build())
+            .transform_output(
+                TransformOutput::builder()
+                    .s3_output_path("s3://b/out")
+                    .build(),
+            )
             .transform_resources(
                 TransformResources::builder()
                     .instance_type(TransformInstanceType::MlM5Large)
@@ -435,7 +458,11 @@ impl SageMakerKit {
                             .training_input_mode(TrainingInputMode::File)
                             .build(),
                     )
-                    .output_data_config(OutputDataConfig::builder().s3_output_path("s3://b/o").build())
+                    .output_data_config(
+                        OutputDataConfig::builder()
+                            .s3_output_path("s3://b/o")
+                            .build(),
+                    )
                     .resource_config(
                         ResourceConfig::builder()
                             .instance_type(TrainingInstanceType::MlM5Large)
@@ -443,7 +470,11 @@ impl SageMakerKit {
                             .volume_size_in_gb(1)
                             .build(),
                     )
-                    .stopping_condition(StoppingCondition::builder().max_runtime_in_seconds(60).build())
+                    .stopping_condition(
+                        StoppingCondition::builder()
+                            .max_runtime_in_seconds(60)
+                            .build(),
+                    )
                     .build(),
             )
             .send()
@@ -455,21 +486,59 @@ impl SageMakerKit {
     pub async fn job_status(&self, kind: &str, name: &str) -> String {
         let c = &self.client;
         match kind {
-            "training" => c.describe_training_job().training_job_name(name).send().await.unwrap()
-                .training_job_status().unwrap().as_str().to_owned(),
-            "transform" => c.describe_transform_job().transform_job_name(name).send().await.unwrap()
-                .transform_job_status().unwrap().as_str().to_owned(),
-            "processing" => c.describe_processing_job().processing_job_name(name).send().await.unwrap()
-                .processing_job_status().unwrap().as_str().to_owned(),
-            "tuning" => c.describe_hyper_parameter_tuning_job().hyper_parameter_tuning_job_name(name)
-                .send().await.unwrap().hyper_parameter_tuning_job_status().unwrap().as_str().to_owned(),
+            "training" => c
+                .describe_training_job()
+                .training_job_name(name)
+                .send()
+                .await
+                .unwrap()
+                .training_job_status()
+                .unwrap()
+                .as_str()
+                .to_owned(),
+            "transform" => c
+                .describe_transform_job()
+                .transform_job_name(name)
+                .send()
+                .await
+                .unwrap()
+                .transform_job_status()
+                .unwrap()
+                .as_str()
+                .to_owned(),
+            "processing" => c
+                .describe_processing_job()
+                .processing_job_name(name)
+                .send()
+                .await
+                .unwrap()
+                .processing_job_status()
+                .unwrap()
+                .as_str()
+                .to_owned(),
+            "tuning" => c
+                .describe_hyper_parameter_tuning_job()
+                .hyper_parameter_tuning_job_name(name)
+                .send()
+                .await
+                .unwrap()
+                .hyper_parameter_tuning_job_status()
+                .unwrap()
+                .as_str()
+                .to_owned(),
             other => panic!("unknown job kind {other}"),
         }
     }
 }
 
 /// A violation verdict on a resource, as Evaluate returns it.
-pub fn violation(event_id: &str, resource_type: &str, name: &str, action: &str, grace: u32) -> Value {
+pub fn violation(
+    event_id: &str,
+    resource_type: &str,
+    name: &str,
+    action: &str,
+    grace: u32,
+) -> Value {
     serde_json::json!({
         "version": 1,
         "eventId": event_id,
@@ -537,7 +606,12 @@ pub fn cloudtrail_event(
 }
 
 /// A CreateEndpoint event.
-pub fn create_endpoint_event(event_id: &str, caller_role: &str, endpoint: &str, config: &str) -> Value {
+pub fn create_endpoint_event(
+    event_id: &str,
+    caller_role: &str,
+    endpoint: &str,
+    config: &str,
+) -> Value {
     cloudtrail_event(
         event_id,
         "CreateEndpoint",
@@ -593,7 +667,12 @@ pub async fn finished(config: &SdkConfig, execution: &str, wait: Duration) -> (S
     let sfn = aws_sdk_sfn::Client::new(config);
     let deadline = Instant::now() + wait;
     loop {
-        let out = sfn.describe_execution().execution_arn(execution).send().await.unwrap();
+        let out = sfn
+            .describe_execution()
+            .execution_arn(execution)
+            .send()
+            .await
+            .unwrap();
         let status = out.status().as_str().to_owned();
         if status != "RUNNING" || Instant::now() >= deadline {
             let detail = serde_json::json!({

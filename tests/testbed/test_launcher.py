@@ -1,0 +1,294 @@
+"""Each addition the launcher makes to moto, tested on its own against the running testbed
+(`scripts/testbed up && source .testbed/env`), with boto3 as an AWS user would call it."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import time
+import uuid
+import zipfile
+
+import boto3
+import botocore.config
+import botocore.exceptions
+import pytest
+
+ACCOUNT = "123456789012"
+ROLE = f"arn:aws:iam::{ACCOUNT}:role/Exec"
+
+
+def client(service: str):
+    endpoint = os.environ.get("AWS_ENDPOINT_URL", "")
+    assert endpoint.startswith("http://127.0.0.1:"), "run against the testbed: source .testbed/env"
+    return boto3.client(service, endpoint_url=endpoint, region_name="us-east-1")
+
+
+def name(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture(scope="module")
+def sm():
+    return client("sagemaker")
+
+
+def endpoint(sm, endpoint_name: str) -> str:
+    model = name("m")
+    sm.create_model(ModelName=model, ExecutionRoleArn=ROLE, PrimaryContainer={"Image": "img:1"})
+    config = name("cfg")
+    sm.create_endpoint_config(
+        EndpointConfigName=config,
+        ProductionVariants=[{"VariantName": "v0", "ModelName": model, "InitialInstanceCount": 1,
+                             "InstanceType": "ml.m5.large"}],
+    )
+    sm.create_endpoint(EndpointName=endpoint_name, EndpointConfigName=config)
+    return model
+
+
+def training_job(sm, job: str) -> None:
+    sm.create_training_job(
+        TrainingJobName=job, RoleArn=ROLE,
+        AlgorithmSpecification={"TrainingImage": "img:1", "TrainingInputMode": "File"},
+        OutputDataConfig={"S3OutputPath": "s3://b/o"},
+        ResourceConfig={"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 1},
+        StoppingCondition={"MaxRuntimeInSeconds": 60},
+    )
+
+
+# --- Lambda Invoke -> cargo lambda watch ----------------------------------------------------------
+
+
+def function(lam, function_name: str) -> None:
+    iam = client("iam")
+    role = name("fn")
+    role_arn = iam.create_role(RoleName=role, AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    code = io.BytesIO()
+    zipfile.ZipFile(code, "w").writestr("bootstrap", "served by cargo lambda watch")
+    try:
+        lam.create_function(FunctionName=function_name, Runtime="provided.al2023", Role=role_arn,
+                            Handler="bootstrap", Code={"ZipFile": code.getvalue()})
+    except lam.exceptions.ResourceConflictException:
+        pass
+
+
+def test_invoke_runs_the_real_binary():
+    lam = client("lambda")
+    function(lam, "parse-event")
+    with open(os.path.join(os.path.dirname(__file__), "../events/covered-create-endpoint-violation.json")) as f:
+        event = json.load(f)
+    response = lam.invoke(FunctionName="parse-event", Payload=json.dumps(event))
+    assert "FunctionError" not in response
+    outcome = json.loads(response["Payload"].read())
+    assert outcome["outcome"] == "request"
+    assert outcome["request"]["principal"] == "arn:aws:iam::111122223333:role/DataScientist"
+
+
+def test_a_function_error_comes_back_as_aws_reports_it(sm):
+    lam = client("lambda")
+    function(lam, "enforce")
+    endpoint_name = name("fault-denied-ep")
+    endpoint(sm, endpoint_name)
+    verdict = {
+        "version": 1, "eventId": "e-1", "eventName": "CreateEndpoint", "eventTime": None,
+        "account": ACCOUNT, "region": "us-east-1", "decision": "violation", "action": "enforce",
+        "graceSeconds": 0, "principal": f"arn:aws:iam::{ACCOUNT}:role/DataScientist",
+        "resource": {"type": "endpoint", "name": endpoint_name, "arn": None},
+        "subjects": [], "approvers": [{"binding": "default", "anyOf": []}], "reasons": ["test"],
+    }
+    response = lam.invoke(FunctionName="enforce", Payload=json.dumps({"version": 1, "verdict": verdict}))
+    assert response["FunctionError"] == "Unhandled"
+    error = json.loads(response["Payload"].read())
+    assert error["errorType"] == "ModelGuard.AccessDenied", error
+    assert "DeleteEndpoint" in error["errorMessage"]
+
+
+# --- SageMaker jobs --------------------------------------------------------------------------------
+
+
+def test_jobs_start_in_progress_and_stop_as_on_aws(sm):
+    job = name("tj")
+    training_job(sm, job)
+    assert sm.describe_training_job(TrainingJobName=job)["TrainingJobStatus"] == "InProgress"
+    sm.stop_training_job(TrainingJobName=job)
+    assert sm.describe_training_job(TrainingJobName=job)["TrainingJobStatus"] == "Stopped"
+    with pytest.raises(botocore.exceptions.ClientError) as refused:
+        sm.stop_training_job(TrainingJobName=job)
+    assert refused.value.response["Error"]["Code"] == "ValidationException"
+    assert "in status Stopped" in refused.value.response["Error"]["Message"]
+    with pytest.raises(botocore.exceptions.ClientError) as missing:
+        sm.stop_training_job(TrainingJobName=name("none"))
+    assert "Could not find" in missing.value.response["Error"]["Message"]
+
+
+def test_every_job_kind_can_be_stopped(sm):
+    model = endpoint(sm, name("ep"))
+    transform = name("xj")
+    sm.create_transform_job(
+        TransformJobName=transform, ModelName=model,
+        TransformInput={"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://b/i"}}},
+        TransformOutput={"S3OutputPath": "s3://b/o"},
+        TransformResources={"InstanceType": "ml.m5.large", "InstanceCount": 1},
+    )
+    processing = name("pj")
+    sm.create_processing_job(
+        ProcessingJobName=processing, RoleArn=ROLE, AppSpecification={"ImageUri": "img:1"},
+        ProcessingResources={"ClusterConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1,
+                                               "VolumeSizeInGB": 1}},
+    )
+    tuning = name("hj")
+    sm.create_hyper_parameter_tuning_job(
+        HyperParameterTuningJobName=tuning,
+        HyperParameterTuningJobConfig={"Strategy": "Bayesian", "ResourceLimits": {
+            "MaxNumberOfTrainingJobs": 2, "MaxParallelTrainingJobs": 1}},
+        TrainingJobDefinition={
+            "RoleArn": ROLE,
+            "AlgorithmSpecification": {"TrainingImage": "img:1", "TrainingInputMode": "File"},
+            "OutputDataConfig": {"S3OutputPath": "s3://b/o"},
+            "ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 1},
+            "StoppingCondition": {"MaxRuntimeInSeconds": 60},
+        },
+    )
+    checks = [
+        (lambda: sm.describe_transform_job(TransformJobName=transform)["TransformJobStatus"],
+         lambda: sm.stop_transform_job(TransformJobName=transform)),
+        (lambda: sm.describe_processing_job(ProcessingJobName=processing)["ProcessingJobStatus"],
+         lambda: sm.stop_processing_job(ProcessingJobName=processing)),
+        (lambda: sm.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=tuning)[
+            "HyperParameterTuningJobStatus"],
+         lambda: sm.stop_hyper_parameter_tuning_job(HyperParameterTuningJobName=tuning)),
+    ]
+    for status, stop in checks:
+        assert status() == "InProgress"
+        stop()
+        assert status() == "Stopped"
+        with pytest.raises(botocore.exceptions.ClientError):
+            stop()
+
+
+# --- Inference components ---------------------------------------------------------------------------
+
+
+def test_inference_components_exist_and_block_their_endpoint(sm):
+    endpoint_name = name("ep")
+    model = endpoint(sm, endpoint_name)
+    component = name("ic")
+    sm.create_inference_component(
+        InferenceComponentName=component, EndpointName=endpoint_name, VariantName="v0",
+        Specification={"ModelName": model}, RuntimeConfig={"CopyCount": 1},
+    )
+    described = sm.describe_inference_component(InferenceComponentName=component)
+    assert described["Specification"]["ModelName"] == model
+    assert described["InferenceComponentStatus"] == "InService"
+    listed = sm.list_inference_components(EndpointNameEquals=endpoint_name)["InferenceComponents"]
+    assert [c["InferenceComponentName"] for c in listed] == [component]
+
+    with pytest.raises(botocore.exceptions.ClientError) as blocked:
+        sm.delete_endpoint(EndpointName=endpoint_name)
+    assert component in blocked.value.response["Error"]["Message"]
+
+    sm.delete_inference_component(InferenceComponentName=component)
+    with pytest.raises(botocore.exceptions.ClientError) as gone:
+        sm.describe_inference_component(InferenceComponentName=component)
+    assert "Could not find inference component" in gone.value.response["Error"]["Message"]
+    sm.delete_endpoint(EndpointName=endpoint_name)
+
+
+def test_inference_components_scale_with_application_auto_scaling():
+    autoscaling = client("application-autoscaling")
+    resource = f"inference-component/{name('ic')}"
+    autoscaling.register_scalable_target(
+        ServiceNamespace="sagemaker", ResourceId=resource,
+        ScalableDimension="sagemaker:inference-component:DesiredCopyCount", MinCapacity=1, MaxCapacity=2,
+    )
+    found = autoscaling.describe_scalable_targets(ServiceNamespace="sagemaker", ResourceIds=[resource])
+    assert len(found["ScalableTargets"]) == 1
+
+
+# --- Step Functions: states:startExecution -----------------------------------------------------------
+
+
+def test_start_execution_works_and_a_duplicate_name_is_caught():
+    sfn = client("stepfunctions")
+    role = f"arn:aws:iam::{ACCOUNT}:role/states"
+    child = sfn.create_state_machine(
+        name=name("child"), roleArn=role,
+        definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}}),
+    )["stateMachineArn"]
+    parent = sfn.create_state_machine(
+        name=name("parent"), roleArn=role,
+        definition=json.dumps({
+            "StartAt": "Start",
+            "States": {
+                "Start": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::states:startExecution",
+                    "Parameters": {"StateMachineArn": child, "Name.$": "$.name", "Input.$": "$.input"},
+                    "ResultPath": None,
+                    "Catch": [{"ErrorEquals": ["StepFunctions.ExecutionAlreadyExistsException"],
+                               "ResultPath": "$.duplicate", "Next": "Duplicate"}],
+                    "End": True,
+                },
+                "Duplicate": {"Type": "Pass", "Result": True, "ResultPath": "$.wasDuplicate", "End": True},
+            },
+        }),
+    )["stateMachineArn"]
+    child_name = name("evt")
+
+    def run() -> dict:
+        arn = sfn.start_execution(stateMachineArn=parent, name=name("run"),
+                                  input=json.dumps({"name": child_name, "input": {"a": 1}}))["executionArn"]
+        for _ in range(100):
+            described = sfn.describe_execution(executionArn=arn)
+            if described["status"] != "RUNNING":
+                return described
+            time.sleep(0.1)
+        raise AssertionError("the parent execution did not finish")
+
+    first = run()
+    assert first["status"] == "SUCCEEDED", first
+    assert "wasDuplicate" not in json.loads(first["output"])
+    second = run()
+    assert second["status"] == "SUCCEEDED", second
+    assert json.loads(second["output"])["wasDuplicate"] is True
+    executions = sfn.list_executions(stateMachineArn=child)["executions"]
+    assert [e["name"] for e in executions] == [child_name]
+
+
+# --- Fault injection -------------------------------------------------------------------------------
+
+
+def test_fault_throttle_throttles_twice_then_lets_through(sm):
+    job = name("fault-throttle-tj")
+    training_job(sm, job)  # CreateTrainingJob is throttled too: boto3 retries it
+    no_retry = boto3.client("sagemaker", endpoint_url=os.environ["AWS_ENDPOINT_URL"], region_name="us-east-1",
+                            config=botocore.config.Config(retries={"total_max_attempts": 1}))
+    codes = []
+    for _ in range(3):
+        try:
+            no_retry.describe_training_job(TrainingJobName=job)
+            codes.append("ok")
+        except botocore.exceptions.ClientError as e:
+            codes.append(e.response["Error"]["Code"])
+    assert codes == ["ThrottlingException", "ThrottlingException", "ok"]
+
+
+def test_fault_denied_refuses_changes_but_not_describes(sm):
+    endpoint_name = name("fault-denied-ep")
+    endpoint(sm, endpoint_name)
+    assert sm.describe_endpoint(EndpointName=endpoint_name)["EndpointStatus"] == "InService"
+    with pytest.raises(botocore.exceptions.ClientError) as denied:
+        sm.delete_endpoint(EndpointName=endpoint_name)
+    assert denied.value.response["Error"]["Code"] == "AccessDeniedException"
+
+
+def test_fault_busy_endpoints_are_creating_for_a_moment(sm):
+    endpoint_name = name("fault-busy-ep")
+    endpoint(sm, endpoint_name)
+    assert sm.describe_endpoint(EndpointName=endpoint_name)["EndpointStatus"] == "Creating"
+    with pytest.raises(botocore.exceptions.ClientError):
+        sm.delete_endpoint(EndpointName=endpoint_name)
+    time.sleep(3.2)
+    assert sm.describe_endpoint(EndpointName=endpoint_name)["EndpointStatus"] == "InService"
+    sm.delete_endpoint(EndpointName=endpoint_name)
