@@ -72,6 +72,10 @@ def main() -> None:
 # --- Lambda Invoke -> cargo lambda watch ---------------------------------------------------------
 
 
+def emulator_error(message: str) -> bytes:
+    return json.dumps({"errorType": "Runtime.EmulatorError", "errorMessage": message}).encode()
+
+
 def forward_lambda_invoke(lambda_url: str) -> None:
     from moto.awslambda_simple.models import LambdaSimpleBackend
 
@@ -95,9 +99,10 @@ def forward_lambda_invoke(lambda_url: str) -> None:
                 json.loads(payload)
                 return payload
             except ValueError:
-                return json.dumps(
-                    {"errorType": "Runtime.EmulatorError", "errorMessage": payload.decode(errors="replace")}
-                ).encode()
+                return emulator_error(payload.decode(errors="replace"))
+        except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
+            response_headers["x-amz-function-error"] = "Unhandled"
+            return emulator_error(f"cargo lambda watch at {lambda_url} did not answer: {error}")
 
     LambdaSimpleBackend.invoke = invoke
 

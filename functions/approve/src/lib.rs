@@ -95,6 +95,14 @@ pub async fn handle<A: AuditLog, T: TaskResponder>(
             "no IAM caller in the request: the Function URL must use AWS_IAM auth",
         );
     };
+    // A federated user's session ARN cannot be traced back to the IAM user CloudTrail names as
+    // the deployer, so self-approval could not be ruled out: refuse.
+    if caller_arn.contains(":federated-user/") {
+        return Answer::refused(
+            403,
+            format!("{caller_arn} is a federated user session; approve with a role or IAM user"),
+        );
+    }
     let caller = canonical_arn(&caller_arn);
 
     let body = match body_bytes(&request) {
@@ -178,20 +186,34 @@ pub async fn handle<A: AuditLog, T: TaskResponder>(
                 }),
             }
         }
-        Err(problem) => {
-            // The decision did not reach the enforcement: take it back so the audit tells the truth.
+        Err(TaskResponseError::TaskGone(why)) => {
+            // The wait had ended: the decision never reached the enforcement, so take it back
+            // and let the audit tell the truth.
             if let Err(e) = ports.audit.withdraw_approval(&item.event_id, &record).await {
                 tracing::error!(event_id = %item.event_id, error = %e, "could not withdraw the approval");
             }
-            match problem {
-                TaskResponseError::TaskGone(why) => Answer::refused(
-                    409,
-                    format!(
-                        "event {}: the grace period has ended and enforcement is under way ({why})",
-                        item.event_id
-                    ),
+            Answer::refused(
+                409,
+                format!(
+                    "event {}: the grace period has ended and enforcement is under way ({why})",
+                    item.event_id
                 ),
-                TaskResponseError::Failed(e) => Answer::failed(&e),
+            )
+        }
+        Err(TaskResponseError::Failed(e)) => {
+            // Step Functions may or may not have taken it (a timeout, a 5xx): keep the record,
+            // which is right if it did, and say the outcome is unknown.
+            tracing::error!(event_id = %item.event_id, error = %e, "task response failed");
+            Answer {
+                status: 500,
+                body: json!({
+                    "error": e.error_type(),
+                    "reason": format!(
+                        "the decision is recorded but may not have reached the enforcement: {}; \
+                         check the event's state before trying again",
+                        e.message
+                    ),
+                }),
             }
         }
     }

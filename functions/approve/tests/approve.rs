@@ -346,6 +346,15 @@ async fn malformed_requests_are_refused_with_a_reason() {
             400,
             "not a Function URL request",
         ),
+        (
+            url_request(
+                "POST",
+                Some(&format!("arn:aws:sts::{ACCOUNT}:federated-user/carol")),
+                &body(&p.event_id, "approve").to_string(),
+            ),
+            403,
+            "federated user",
+        ),
     ];
     for (request, status, expected) in cases {
         let answer = handle(request.clone(), &w.ports, chrono::Utc::now()).await;

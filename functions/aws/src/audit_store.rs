@@ -53,6 +53,48 @@ impl DynamoAuditLog {
     }
 }
 
+impl DynamoAuditLog {
+    async fn renew_token(
+        &self,
+        event_id: &str,
+        advance: &Advance,
+    ) -> Result<AuditItem, GuardError> {
+        let (k, v) = Self::key(event_id);
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(k, v)
+            .update_expression("SET taskToken = :token, deadline = :deadline, updatedAt = :at")
+            .condition_expression("#state = :pending AND attribute_not_exists(approval)")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":pending", value("state", &AuditState::Pending)?)
+            .expression_attribute_values(":at", AttributeValue::S(timestamp::format(&advance.at)))
+            .return_values(ReturnValue::AllNew);
+        if let Some(token) = &advance.task_token {
+            update = update.expression_attribute_values(":token", AttributeValue::S(token.clone()));
+        }
+        let deadline = advance.deadline.unwrap_or(advance.at);
+        update = update.expression_attribute_values(
+            ":deadline",
+            AttributeValue::S(timestamp::format(&deadline)),
+        );
+        match update.send().await {
+            Ok(out) => read_item(&self.table, out.attributes.unwrap_or_default()),
+            // An approver decided in between: that decision stands, on the old token.
+            Err(e) if service_code(&e) == Some(CONDITION_FAILED) => {
+                self.get(event_id).await?.ok_or_else(|| {
+                    GuardError::new(
+                        ErrorKind::AuditConflict,
+                        format!("event {event_id} has no audit item"),
+                    )
+                })
+            }
+            Err(e) => Err(sdk_error(&format!("UpdateItem {}", self.table), &e)),
+        }
+    }
+}
+
 impl AuditLog for DynamoAuditLog {
     async fn record(&self, item: &AuditItem) -> Result<Recorded, GuardError> {
         let attributes: HashMap<String, AttributeValue> = serde_dynamo::to_item(item)
@@ -200,6 +242,16 @@ impl AuditLog for DynamoAuditLog {
             Err(e) if service_code(&e) == Some(CONDITION_FAILED) => {
                 match self.get(event_id).await? {
                     // A retried step: the move was made before.
+                    // A retried AwaitApproval has a new token (and its timer restarted): the
+                    // approval function must answer that one.
+                    Some(item)
+                        if item.state == AuditState::Pending
+                            && advance.to == AuditState::Pending
+                            && advance.task_token.is_some()
+                            && item.task_token != advance.task_token =>
+                    {
+                        self.renew_token(event_id, advance).await
+                    }
                     Some(item) if item.state == advance.to => Ok(item),
                     Some(item) => Err(GuardError::new(
                         ErrorKind::AuditConflict,

@@ -1,6 +1,7 @@
 //! AWS SDK errors turned into Model Guard's documented error kinds.
 
 use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_runtime_api::http::Response as HttpResponse;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use model_guard_core::{ErrorKind, GuardError};
@@ -26,15 +27,24 @@ const ACCESS_DENIED: &[&str] = &[
 
 /// The kind and a message for an SDK error; `doing` says what was attempted, e.g.
 /// `DeleteEndpoint fraud-ep`.
-pub fn sdk_error<E, R>(doing: &str, error: &SdkError<E, R>) -> GuardError
+pub fn sdk_error<E>(doing: &str, error: &SdkError<E, HttpResponse>) -> GuardError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
 {
     let kind = match error {
         SdkError::ServiceError(service) => {
             let code = service.err().code().unwrap_or_default();
-            if THROTTLING.contains(&code) {
+            let status = service.raw().status().as_u16();
+            if THROTTLING.iter().any(|t| code.eq_ignore_ascii_case(t))
+                || code.to_ascii_lowercase().contains("throttl")
+                || status == 429
+            {
+                ErrorKind::Throttled
+            } else if status >= 500 {
+                // Services name their 5xx errors differently (InternalError,
+                // InternalServiceException, ServiceUnavailable…): the status says it may pass.
+                ErrorKind::Unavailable
+            } else if THROTTLING.contains(&code) {
                 ErrorKind::Throttled
             } else if ACCESS_DENIED.contains(&code) {
                 ErrorKind::AccessDenied

@@ -51,3 +51,29 @@ pub fn init_failed(error: GuardError) -> GuardError {
     tracing::error!(error_type = error.error_type(), message = %error.message, "init failed");
     error
 }
+
+/// Serves every invocation with a start-up (configuration) error, so callers see its documented
+/// `errorType` and message rather than the runtime's generic `Runtime.ExitError`.
+pub async fn serve_init_error(error: GuardError) -> Result<(), lambda_runtime::Error> {
+    let error = init_failed(error);
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |_: lambda_runtime::LambdaEvent<serde_json::Value>| {
+            let error = error.clone();
+            async move { Err::<serde_json::Value, _>(diagnostic(error)) }
+        },
+    ))
+    .await
+}
+
+/// An optional number setting; unset means `default`, anything unreadable is a configuration error.
+pub fn env_number<T: std::str::FromStr>(name: &str, default: T) -> Result<T, GuardError>
+where
+    T::Err: std::fmt::Display,
+{
+    match std::env::var(name) {
+        Ok(value) if !value.trim().is_empty() => value.trim().parse().map_err(|e| {
+            GuardError::new(ErrorKind::Configuration, format!("{name}={value:?}: {e}"))
+        }),
+        _ => Ok(default),
+    }
+}

@@ -22,7 +22,9 @@ pub mod sfn;
 pub mod sns;
 
 pub use error::sdk_error;
-pub use lambda::{diagnostic, env_var, init_failed, init_logging, sdk_config};
+pub use lambda::{
+    diagnostic, env_number, env_var, init_failed, init_logging, sdk_config, serve_init_error,
+};
 
 /// The decisions table's schema, shared with the CDK stack and the tests.
 pub mod decisions_table {

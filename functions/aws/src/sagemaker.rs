@@ -41,24 +41,41 @@ where
 
 /// A describe failure, as the resolver reports it: what cannot be resolved (not found, denied,
 /// invalid) makes an unresolved subject; what may pass fails the evaluation.
-fn resolve_error<E, R>(
+fn resolve_error<E>(
     what: &str,
-    error: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
+    error: &aws_smithy_runtime_api::client::result::SdkError<
+        E,
+        aws_smithy_runtime_api::http::Response,
+    >,
 ) -> ResolveError
 where
     E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
 {
     if is_not_found(error) {
         return ResolveError::Unresolvable(format!("{what} was not found"));
     }
     let guard = sdk_error(&format!("describing {what}"), error);
     match guard.kind {
-        ErrorKind::AccessDenied => ResolveError::Unresolvable(guard.message),
-        ErrorKind::AwsError if service_code(error) == Some("ValidationException") => {
-            ResolveError::Unresolvable(guard.message)
+        // Worth another try: the evaluation fails and is retried.
+        ErrorKind::Throttled | ErrorKind::Unavailable => ResolveError::Failed(guard),
+        // Anything else (denied, invalid, an expired token, a code we do not know) is an answer
+        // that will not change: the subject is unresolved and the guard fails closed.
+        _ => ResolveError::Unresolvable(guard.message),
+    }
+}
+
+/// A resource created after the call cannot be what the call made: the name was reused since
+/// (the one the call made is gone). CloudTrail's `eventTime` has whole seconds, hence the slack.
+fn created_after_call(created: Option<DateTime<Utc>>, verdict: &Verdict) -> bool {
+    let call = verdict
+        .event_time
+        .as_deref()
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok());
+    match (created, call) {
+        (Some(created), Some(call)) => {
+            created > call.with_timezone(&Utc) + chrono::Duration::seconds(1)
         }
-        _ => ResolveError::Failed(guard),
+        _ => false,
     }
 }
 
@@ -168,7 +185,11 @@ impl SageMakerEnforcer {
         }
     }
 
-    async fn endpoint(&self, resource: &ResourceRef) -> Result<EnforcementResult, GuardError> {
+    async fn endpoint(
+        &self,
+        resource: &ResourceRef,
+        verdict: &Verdict,
+    ) -> Result<EnforcementResult, GuardError> {
         let name = resource.name.as_str();
         let described = match self
             .sagemaker
@@ -189,12 +210,27 @@ impl SageMakerEnforcer {
         };
         let status = described.endpoint_status().cloned();
         let status_text = status.as_ref().map(|s| s.as_str().to_owned());
+        if created_after_call(time(described.creation_time()), verdict) {
+            // Deleted and re-created under the same name during the grace: not ours to touch.
+            return Ok(Self::result(
+                resource,
+                EnforcementOutcome::AlreadyGone,
+                Some("re-created after the call".to_owned()),
+            ));
+        }
+        if status == Some(EndpointStatus::Deleting) {
+            // A deletion is already under way (ours on an earlier attempt, or someone's).
+            return Ok(Self::result(
+                resource,
+                EnforcementOutcome::Deleted,
+                status_text,
+            ));
+        }
         if let Some(
             EndpointStatus::Creating
             | EndpointStatus::Updating
             | EndpointStatus::SystemUpdating
-            | EndpointStatus::RollingBack
-            | EndpointStatus::Deleting,
+            | EndpointStatus::RollingBack,
         ) = status
         {
             return Err(GuardError::new(
@@ -235,7 +271,13 @@ impl SageMakerEnforcer {
                 ));
             }
         }
-        let names: Vec<String> = components.into_iter().map(|(c, _)| c).collect();
+        // Components already Deleting (an earlier attempt's) are only waited for.
+        let waiting = !components.is_empty();
+        let names: Vec<String> = components
+            .into_iter()
+            .filter(|(_, status)| *status != Some(InferenceComponentStatus::Deleting))
+            .map(|(c, _)| c)
+            .collect();
         let component_targets = names
             .iter()
             .map(|c| format!("inference-component/{c}"))
@@ -265,7 +307,7 @@ impl SageMakerEnforcer {
                 }
             }
         }
-        if !names.is_empty() {
+        if waiting {
             let waited = std::time::Instant::now();
             loop {
                 let left = self.inference_components(name).await?;
@@ -370,6 +412,7 @@ impl SageMakerEnforcer {
     async fn inference_component(
         &self,
         resource: &ResourceRef,
+        verdict: &Verdict,
     ) -> Result<EnforcementResult, GuardError> {
         let name = resource.name.as_str();
         let status = match self
@@ -379,6 +422,13 @@ impl SageMakerEnforcer {
             .send()
             .await
         {
+            Ok(out) if created_after_call(time(out.creation_time()), verdict) => {
+                return Ok(Self::result(
+                    resource,
+                    EnforcementOutcome::AlreadyGone,
+                    Some("re-created after the call".to_owned()),
+                ));
+            }
             Ok(out) => out.inference_component_status().cloned(),
             Err(e) if is_not_found(&e) => {
                 return Ok(Self::result(
@@ -389,13 +439,16 @@ impl SageMakerEnforcer {
             }
             Err(e) => return Err(sdk_error(&format!("DescribeInferenceComponent {name}"), &e)),
         };
+        if status == Some(InferenceComponentStatus::Deleting) {
+            return Ok(Self::result(
+                resource,
+                EnforcementOutcome::Deleted,
+                Some("Deleting".to_owned()),
+            ));
+        }
         if matches!(
             status,
-            Some(
-                InferenceComponentStatus::Creating
-                    | InferenceComponentStatus::Updating
-                    | InferenceComponentStatus::Deleting
-            )
+            Some(InferenceComponentStatus::Creating | InferenceComponentStatus::Updating)
         ) {
             return Err(GuardError::new(
                 ErrorKind::ResourceBusy,
@@ -592,8 +645,8 @@ impl Enforcer for SageMakerEnforcer {
             ));
         };
         match resource.resource_type {
-            ResourceType::Endpoint => self.endpoint(resource).await,
-            ResourceType::InferenceComponent => self.inference_component(resource).await,
+            ResourceType::Endpoint => self.endpoint(resource, verdict).await,
+            ResourceType::InferenceComponent => self.inference_component(resource, verdict).await,
             _ => self.job(resource).await,
         }
     }

@@ -20,13 +20,15 @@ impl StepFunctionsTasks {
     }
 }
 
-fn classify<E, R>(
+fn classify<E>(
     doing: &str,
-    error: aws_smithy_runtime_api::client::result::SdkError<E, R>,
+    error: aws_smithy_runtime_api::client::result::SdkError<
+        E,
+        aws_smithy_runtime_api::http::Response,
+    >,
 ) -> TaskResponseError
 where
     E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
 {
     match service_code(&error) {
         Some(code) if TASK_GONE.contains(&code) => {

@@ -9,6 +9,9 @@ use crate::glob::{Pattern, fold};
 /// The longest reason kept; longer ones are refused rather than cut.
 pub const MAX_REASON_LEN: usize = 1000;
 
+/// The longest target: an ARN's length limit (and below DynamoDB's key size limit).
+pub const MAX_TARGET_LEN: usize = 2048;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ApprovalDecision {
@@ -52,6 +55,9 @@ impl ApproveRequest {
             })?;
         if request.target.trim().is_empty() {
             return Err("target: empty; give an eventId, or a resource ARN or name".to_owned());
+        }
+        if request.target.len() > MAX_TARGET_LEN {
+            return Err(format!("target: longer than {MAX_TARGET_LEN} bytes"));
         }
         if request.reason.trim().is_empty() {
             return Err("reason: empty; every approval says why".to_owned());
@@ -181,5 +187,10 @@ mod tests {
             "x".repeat(MAX_REASON_LEN + 1)
         );
         assert!(ApproveRequest::from_body(long.as_bytes()).is_err());
+        let long_target = format!(
+            r#"{{"target":"{}","decision":"approve","reason":"r"}}"#,
+            "e".repeat(MAX_TARGET_LEN + 1)
+        );
+        assert!(ApproveRequest::from_body(long_target.as_bytes()).is_err());
     }
 }

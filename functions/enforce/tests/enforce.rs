@@ -89,6 +89,26 @@ async fn an_endpoint_is_deleted_after_its_autoscaling_and_inference_components()
 }
 
 #[tokio::test]
+async fn an_endpoint_re_created_after_the_call_is_left_alone() {
+    let (enforcer, kit, _) = enforcer().await;
+    let name = unique("ep");
+    endpoint(&kit, &name).await;
+    // The call was an hour ago: the endpoint there now is another one under the same name.
+    let mut input = input("endpoint", &name);
+    input["verdict"]["eventTime"] = json!(
+        (chrono::Utc::now() - chrono::Duration::hours(1))
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    );
+    let result = enforce::handle(input, &enforcer).await.unwrap();
+    assert_eq!(result.outcome.as_str(), "already-gone");
+    assert_eq!(result.status.as_deref(), Some("re-created after the call"));
+    assert_eq!(
+        kit.endpoint_status(&name).await.as_deref(),
+        Some("InService")
+    );
+}
+
+#[tokio::test]
 async fn an_endpoint_already_gone_is_success_after_a_describe() {
     let (enforcer, _, _) = enforcer().await;
     let result = enforce::handle(input("endpoint", &unique("never-made")), &enforcer)

@@ -76,7 +76,9 @@ macro_rules! snapshot_item {
     ($name:expr, $item:expr) => {
         insta::assert_json_snapshot!($name, $item, {
             ".eventId" => "[event-id]",
+            ".eventTime" => "[time]",
             ".verdict.eventId" => "[event-id]",
+            ".verdict.eventTime" => "[time]",
             ".decidedAt" => "[time]",
             ".updatedAt" => "[time]",
             ".deadline" => "[time]",
@@ -91,6 +93,7 @@ macro_rules! snapshot_message {
     ($name:expr, $message:expr) => {
         insta::assert_json_snapshot!($name, $message, {
             ".message.verdict.eventId" => "[event-id]",
+            ".message.verdict.eventTime" => "[time]",
             ".message.deadline" => "[time]",
             ".message.approval.at" => "[time]",
             ".subject" => insta::dynamic_redaction(|v, _| {
@@ -131,10 +134,21 @@ async fn a_pending_violation_stores_the_token_and_deadline_then_alerts() {
     snapshot_message!("message-violation-pending", &received[0]);
 
     // A retried invocation: the item stays as it was (one history entry), the alert goes again.
-    w.notify(request).await.unwrap();
+    w.notify(request.clone()).await.unwrap();
     let again = w.item(&verdict).await;
     assert_eq!(again["history"], item["history"]);
     assert_eq!(again["deadline"], item["deadline"]);
+    w.inbox.expect(1, Duration::from_secs(10)).await;
+
+    // A retried AwaitApproval brings a new token (and restarts its timer): the item keeps that
+    // one, so an approval reaches the task that is waiting.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    request["taskToken"] = json!("token-2");
+    w.notify(request).await.unwrap();
+    let renewed = w.item(&verdict).await;
+    assert_eq!(renewed["taskToken"], "token-2");
+    assert_ne!(renewed["deadline"], item["deadline"]);
+    assert_eq!(renewed["history"], item["history"]);
     w.inbox.expect(1, Duration::from_secs(10)).await;
 }
 

@@ -531,7 +531,8 @@ impl SageMakerKit {
     }
 }
 
-/// A violation verdict on a resource, as Evaluate returns it.
+/// A violation verdict on a resource, as Evaluate returns it, for a call made now (after the
+/// test made the resource, as a real call would be).
 pub fn violation(
     event_id: &str,
     resource_type: &str,
@@ -543,7 +544,7 @@ pub fn violation(
         "version": 1,
         "eventId": event_id,
         "eventName": "CreateEndpoint",
-        "eventTime": "2026-11-20T10:15:30Z",
+        "eventTime": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         "account": ACCOUNT,
         "region": "us-east-1",
         "decision": "violation",
