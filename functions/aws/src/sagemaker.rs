@@ -489,59 +489,42 @@ impl SageMakerEnforcer {
     async fn job(&self, resource: &ResourceRef) -> Result<EnforcementResult, GuardError> {
         let name = resource.name.as_str();
         let kind = resource.resource_type;
+        // The four Stop*Job calls differ only in names: (refused by SageMaker?, error).
+        macro_rules! stop {
+            ($call:ident, $field:ident, $op:literal) => {
+                self.sagemaker
+                    .$call()
+                    .$field(name)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| {
+                        (
+                            is_refusal(&e),
+                            sdk_error(&format!(concat!($op, " {}"), name), &e),
+                        )
+                    })
+            };
+        }
         let stop = match kind {
-            ResourceType::TrainingJob => self
-                .sagemaker
-                .stop_training_job()
-                .training_job_name(name)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| {
-                    (
-                        is_refusal(&e),
-                        sdk_error(&format!("StopTrainingJob {name}"), &e),
-                    )
-                }),
-            ResourceType::TransformJob => self
-                .sagemaker
-                .stop_transform_job()
-                .transform_job_name(name)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| {
-                    (
-                        is_refusal(&e),
-                        sdk_error(&format!("StopTransformJob {name}"), &e),
-                    )
-                }),
-            ResourceType::ProcessingJob => self
-                .sagemaker
-                .stop_processing_job()
-                .processing_job_name(name)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| {
-                    (
-                        is_refusal(&e),
-                        sdk_error(&format!("StopProcessingJob {name}"), &e),
-                    )
-                }),
-            ResourceType::HyperParameterTuningJob => self
-                .sagemaker
-                .stop_hyper_parameter_tuning_job()
-                .hyper_parameter_tuning_job_name(name)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| {
-                    (
-                        is_refusal(&e),
-                        sdk_error(&format!("StopHyperParameterTuningJob {name}"), &e),
-                    )
-                }),
+            ResourceType::TrainingJob => {
+                stop!(stop_training_job, training_job_name, "StopTrainingJob")
+            }
+            ResourceType::TransformJob => {
+                stop!(stop_transform_job, transform_job_name, "StopTransformJob")
+            }
+            ResourceType::ProcessingJob => {
+                stop!(
+                    stop_processing_job,
+                    processing_job_name,
+                    "StopProcessingJob"
+                )
+            }
+            ResourceType::HyperParameterTuningJob => stop!(
+                stop_hyper_parameter_tuning_job,
+                hyper_parameter_tuning_job_name,
+                "StopHyperParameterTuningJob"
+            ),
             ResourceType::Endpoint | ResourceType::InferenceComponent => {
                 return Err(GuardError::new(
                     ErrorKind::InvalidInput,
