@@ -1,0 +1,63 @@
+"""Static checks of the two state machine definitions (their runs on the emulator are the
+end-to-end tests): every `${...}` placeholder is one the CDK app and the tests fill in, every
+transition leads to a state, and every Lambda task retries the errors AWS recommends retrying."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import re
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+PLACEHOLDERS = {
+    "ParseEventFunctionArn",
+    "EvaluateFunctionArn",
+    "EnforceFunctionArn",
+    "NotifyFunctionArn",
+    "EnforcementStateMachineArn",
+}
+LAMBDA_RETRIED = {
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+}
+
+
+def definitions():
+    for name in ("triage", "enforcement"):
+        text = (ROOT / f"statemachine/{name}.asl.json").read_text()
+        yield name, text, json.loads(text)
+
+
+def test_placeholders_are_known():
+    for name, text, _ in definitions():
+        found = set(re.findall(r"\$\{([^}]*)\}", text))
+        assert found <= PLACEHOLDERS, (name, found - PLACEHOLDERS)
+
+
+def test_every_transition_leads_to_a_state_and_every_state_is_reached():
+    for name, _, doc in definitions():
+        states = doc["States"]
+        targets = {doc["StartAt"]}
+        for state in states.values():
+            targets.update(t for t in [state.get("Next"), state.get("Default")] if t)
+            targets.update(c["Next"] for c in state.get("Choices", []))
+            targets.update(c["Next"] for c in state.get("Catch", []))
+        assert targets <= set(states), (name, targets - set(states))
+        assert set(states) <= targets, (name, "unreachable", set(states) - targets)
+
+
+def test_every_lambda_task_retries_what_aws_recommends():
+    for name, _, doc in definitions():
+        for state_name, state in doc["States"].items():
+            if state["Type"] == "Task" and "lambda:invoke" in state["Resource"]:
+                retried = {e for r in state.get("Retry", []) for e in r["ErrorEquals"]}
+                assert LAMBDA_RETRIED <= retried, (name, state_name)
+
+
+def test_busy_resources_are_retried_for_about_an_hour():
+    _, _, doc = next(d for d in definitions() if d[0] == "enforcement")
+    busy = next(r for r in doc["States"]["Enforce"]["Retry"] if "ModelGuard.ResourceBusy" in r["ErrorEquals"])
+    waits = [busy["IntervalSeconds"] * busy["BackoffRate"] ** i for i in range(busy["MaxAttempts"])]
+    assert 3000 <= sum(waits) <= 5400, sum(waits)
