@@ -104,17 +104,6 @@ def test_a_function_error_comes_back_as_aws_reports_it(sm):
     assert "DeleteEndpoint" in error["errorMessage"]
 
 
-def test_a_start_up_error_is_served_with_its_error_type():
-    # The testbed's runtime emulator has no POLICY_TABLE: evaluate starts, and says so per call.
-    lam = client("lambda")
-    function(lam, "evaluate")
-    response = lam.invoke(FunctionName="evaluate", Payload=json.dumps({"outcome": "ignored"}))
-    assert response["FunctionError"] == "Unhandled"
-    error = json.loads(response["Payload"].read())
-    assert error["errorType"] == "ModelGuard.Configuration", error
-    assert "POLICY_TABLE" in error["errorMessage"]
-
-
 # --- SageMaker jobs --------------------------------------------------------------------------------
 
 

@@ -1,0 +1,210 @@
+"""The deployed shape on the testbed: functions, tables, topic and both state machines, created
+from the real files in statemachine/ with the placeholders filled in as the CDK app fills them."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import pathlib
+import time
+import uuid
+import zipfile
+
+import boto3
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+FUNCTIONS = ["parse-event", "evaluate", "enforce", "notify", "approve"]
+
+
+def client(service: str):
+    endpoint = os.environ.get("AWS_ENDPOINT_URL", "")
+    assert endpoint.startswith("http://127.0.0.1:"), "run against the testbed: source .testbed/env"
+    return boto3.client(service, endpoint_url=endpoint, region_name=REGION)
+
+
+def substitute(text: str, values: dict[str, str]) -> str:
+    """What the CDK's definitionSubstitutions does: `${Name}` replaced, every one of them."""
+    for key, value in values.items():
+        text = text.replace("${" + key + "}", value)
+    assert "${" not in text, "a placeholder is left"
+    return text
+
+
+def role(name: str) -> str:
+    iam = client("iam")
+    try:
+        return iam.create_role(RoleName=name, AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    except iam.exceptions.EntityAlreadyExistsException:
+        return iam.get_role(RoleName=name)["Role"]["Arn"]
+
+
+class Stack:
+    def __init__(self) -> None:
+        self.ddb = client("dynamodb")
+        self.sm = client("sagemaker")
+        self.sfn = client("stepfunctions")
+        self.lam = client("lambda")
+        self.sqs = client("sqs")
+        self.policy_table = os.environ["POLICY_TABLE"]
+        self.decisions_table = os.environ["DECISIONS_TABLE"]
+        self.topic_arn = os.environ["TOPIC_ARN"]
+        self.inbox: dict[str, list[dict]] = {}
+
+        code = io.BytesIO()
+        zipfile.ZipFile(code, "w").writestr("bootstrap", "served by cargo lambda watch")
+        function_role = role("model-guard-function")
+        for name in FUNCTIONS:
+            try:
+                self.lam.create_function(FunctionName=name, Runtime="provided.al2023", Role=function_role,
+                                         Handler="bootstrap", Code={"ZipFile": code.getvalue()}, Timeout=900)
+            except self.lam.exceptions.ResourceConflictException:
+                pass
+        self.tables()
+        client("sns").create_topic(Name=self.topic_arn.rsplit(":", 1)[1])
+        queue = f"e2e-{uuid.uuid4().hex[:8]}"
+        self.queue_url = self.sqs.create_queue(QueueName=queue)["QueueUrl"]
+        client("sns").subscribe(TopicArn=self.topic_arn, Protocol="sqs",
+                                Endpoint=f"arn:aws:sqs:{REGION}:{ACCOUNT}:{queue}")
+
+        arns = {f"{''.join(p.title() for p in n.split('-'))}FunctionArn":
+                f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{n}" for n in FUNCTIONS}
+        states_role = role("model-guard-states")
+        suffix = uuid.uuid4().hex[:8]
+        self.enforcement_arn = self.sfn.create_state_machine(
+            name=f"enforcement-{suffix}", roleArn=states_role, type="STANDARD",
+            definition=substitute((ROOT / "statemachine/enforcement.asl.json").read_text(), arns),
+        )["stateMachineArn"]
+        self.triage_arn = self.sfn.create_state_machine(
+            name=f"triage-{suffix}", roleArn=states_role, type="EXPRESS",
+            definition=substitute((ROOT / "statemachine/triage.asl.json").read_text(),
+                                  {**arns, "EnforcementStateMachineArn": self.enforcement_arn}),
+        )["stateMachineArn"]
+
+    def tables(self) -> None:
+        existing = self.ddb.list_tables()["TableNames"]
+        if self.policy_table not in existing:
+            self.ddb.create_table(TableName=self.policy_table, BillingMode="PAY_PER_REQUEST",
+                                  KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                                  AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}])
+        if self.decisions_table not in existing:
+            self.ddb.create_table(
+                TableName=self.decisions_table, BillingMode="PAY_PER_REQUEST",
+                KeySchema=[{"AttributeName": "eventId", "KeyType": "HASH"}],
+                AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"}
+                                      for a in ("eventId", "resourceKey", "decidedAt")],
+                GlobalSecondaryIndexes=[{"IndexName": "byResource", "KeySchema": [
+                    {"AttributeName": "resourceKey", "KeyType": "HASH"},
+                    {"AttributeName": "decidedAt", "KeyType": "RANGE"}],
+                    "Projection": {"ProjectionType": "ALL"}}],
+            )
+
+    # --- what a scenario does ---------------------------------------------------------------
+
+    def policy(self, item: dict) -> None:
+        from boto3.dynamodb.types import TypeSerializer
+        serializer = TypeSerializer()
+        self.ddb.put_item(TableName=self.policy_table,
+                          Item={k: serializer.serialize(v) for k, v in item.items()})
+
+    def endpoint(self, prefix: str, model_prefix: str) -> tuple[str, str, str]:
+        """A model, an endpoint config and an endpoint; returns their names."""
+        model = f"{model_prefix}-{uuid.uuid4().hex[:6]}"
+        self.sm.create_model(ModelName=model, ExecutionRoleArn=f"arn:aws:iam::{ACCOUNT}:role/Exec",
+                             PrimaryContainer={"Image": "img:1"})
+        config = f"cfg-{uuid.uuid4().hex[:6]}"
+        self.sm.create_endpoint_config(EndpointConfigName=config, ProductionVariants=[{
+            "VariantName": "v0", "ModelName": model, "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}])
+        endpoint = f"{prefix}-{uuid.uuid4().hex[:6]}"
+        self.sm.create_endpoint(EndpointName=endpoint, EndpointConfigName=config)
+        return model, config, endpoint
+
+    def endpoint_status(self, name: str) -> str | None:
+        try:
+            return self.sm.describe_endpoint(EndpointName=name)["EndpointStatus"]
+        except self.sm.exceptions.ClientError:
+            return None
+
+    def submit(self, event: dict) -> dict:
+        """Starts the triage machine as the EventBridge rule would, and waits for it."""
+        arn = self.sfn.start_execution(stateMachineArn=self.triage_arn, name=f"t-{uuid.uuid4().hex}",
+                                       input=json.dumps(event))["executionArn"]
+        return self.wait(arn, 60)
+
+    def wait(self, execution_arn: str, seconds: float) -> dict:
+        deadline = time.time() + seconds
+        while True:
+            described = self.sfn.describe_execution(executionArn=execution_arn)
+            if described["status"] != "RUNNING" or time.time() > deadline:
+                return described
+            time.sleep(0.2)
+
+    def enforcement(self, event_id: str) -> str:
+        return f"{self.enforcement_arn.replace(':stateMachine:', ':execution:')}:{event_id}"
+
+    def enforcements(self, event_id: str) -> list[dict]:
+        return [e for e in self.sfn.list_executions(stateMachineArn=self.enforcement_arn)["executions"]
+                if e["name"] == event_id]
+
+    def audit(self, event_id: str) -> dict | None:
+        from boto3.dynamodb.types import TypeDeserializer
+        item = self.ddb.get_item(TableName=self.decisions_table, Key={"eventId": {"S": event_id}},
+                                 ConsistentRead=True).get("Item")
+        return None if item is None else {k: TypeDeserializer().deserialize(v) for k, v in item.items()}
+
+    def messages(self, event_id: str, wait: float = 2.0) -> list[dict]:
+        """The alerts about one event, as an SQS subscriber reads them, oldest first."""
+        deadline = time.time() + wait
+        while True:
+            got = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10,
+                                           WaitTimeSeconds=0).get("Messages", [])
+            for message in got:
+                envelope = json.loads(message["Body"])
+                document = json.loads(envelope["Message"])
+                self.inbox.setdefault(document["verdict"]["eventId"], []).append(
+                    {"subject": envelope.get("Subject"), "kind": document["kind"], "document": document})
+                self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+            if not got and time.time() > deadline:
+                return self.inbox.get(event_id, [])
+            if not got:
+                time.sleep(0.2)
+
+
+@pytest.fixture(scope="session")
+def stack() -> Stack:
+    return Stack()
+
+
+def event(event_id: str, caller_role: str, endpoint: str, config: str) -> dict:
+    """A CreateEndpoint call by `caller_role`, now, as EventBridge delivers it."""
+    return call(event_id, caller_role, "CreateEndpoint",
+                {"endpointName": endpoint, "endpointConfigName": config},
+                {"endpointArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/{endpoint.lower()}"})
+
+
+def call(event_id: str, caller_role: str, event_name: str, request: dict, response: dict | None) -> dict:
+    """A SageMaker call by `caller_role`, now, as EventBridge delivers it."""
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    return {
+        "version": "0", "id": str(uuid.uuid4()), "detail-type": "AWS API Call via CloudTrail",
+        "source": "aws.sagemaker", "account": ACCOUNT, "time": now, "region": REGION, "resources": [],
+        "detail": {
+            "eventVersion": "1.09",
+            "userIdentity": {
+                "type": "AssumedRole", "principalId": "AROAEXAMPLE:s",
+                "arn": f"arn:aws:sts::{ACCOUNT}:assumed-role/{caller_role}/s", "accountId": ACCOUNT,
+                "sessionContext": {"sessionIssuer": {"type": "Role", "principalId": "AROAEXAMPLE",
+                                                     "arn": f"arn:aws:iam::{ACCOUNT}:role/{caller_role}",
+                                                     "accountId": ACCOUNT, "userName": caller_role}},
+            },
+            "eventTime": now, "eventSource": "sagemaker.amazonaws.com", "eventName": event_name,
+            "awsRegion": REGION, "requestParameters": request, "responseElements": response,
+            "eventID": event_id, "readOnly": False, "eventType": "AwsApiCall",
+            "managementEvent": True, "recipientAccountId": ACCOUNT,
+        },
+    }
+
+

@@ -1,0 +1,262 @@
+"""End to end on the testbed: events submitted to the triage machine as EventBridge would,
+through the real state machines and the real function binaries. Each scenario asserts the
+resource's final state, the alerts a subscriber receives, and the audit item's terminal state."""
+
+from __future__ import annotations
+
+import uuid
+
+from conftest import ACCOUNT, event
+
+MLDEPLOYER = f"arn:aws:iam::{ACCOUNT}:role/MLDeployer"
+
+
+def test_1_an_allowed_endpoint_is_untouched_and_nobody_is_alerted(stack):
+    stack.policy({"pk": "model#allowed-*", "principals": [MLDEPLOYER], "mode": "enforce"})
+    _, config, endpoint = stack.endpoint("ep", "allowed")
+    event_id = str(uuid.uuid4())
+    triage = stack.submit(event("" + event_id, "MLDeployer", endpoint, config))
+    assert triage["status"] == "SUCCEEDED", triage
+    assert stack.audit(event_id)["state"] == "allowed"
+    assert stack.enforcements(event_id) == []
+    assert stack.endpoint_status(endpoint) == "InService"
+    assert stack.messages(event_id) == []
+
+
+def test_2_a_violating_endpoint_is_deleted_when_the_grace_elapses(stack):
+    stack.policy({"pk": "model#graced-*", "principals": [MLDEPLOYER], "mode": "enforce", "graceSeconds": 2})
+    _, config, endpoint = stack.endpoint("ep", "graced")
+    event_id = str(uuid.uuid4())
+    triage = stack.submit(event(event_id, "DataScientist", endpoint, config))
+    assert triage["status"] == "SUCCEEDED", triage
+    run = stack.wait(stack.enforcement(event_id), 60)
+    assert run["status"] == "SUCCEEDED", run
+    assert stack.endpoint_status(endpoint) is None
+    kinds = [m["kind"] for m in stack.messages(event_id)]
+    assert kinds == ["violation-pending", "enforced"], kinds
+    item = stack.audit(event_id)
+    assert item["state"] == "enforced"
+    assert item["enforcement"]["outcome"] == "deleted"
+
+
+def test_6_a_notify_only_binding_keeps_the_endpoint_with_one_alert(stack):
+    stack.policy({"pk": "model#reported-*", "principals": [MLDEPLOYER], "mode": "notify"})
+    _, config, endpoint = stack.endpoint("ep", "reported")
+    event_id = str(uuid.uuid4())
+    assert stack.submit(event(event_id, "DataScientist", endpoint, config))["status"] == "SUCCEEDED"
+    assert stack.wait(stack.enforcement(event_id), 30)["status"] == "SUCCEEDED"
+    assert stack.endpoint_status(endpoint) == "InService"
+    assert [m["kind"] for m in stack.messages(event_id)] == ["violation-notify-only"]
+    assert stack.audit(event_id)["state"] == "notified"
+
+
+def approve(stack, caller_arn: str, target: str, decision: str) -> dict:
+    """The approval Function URL, stood in for by invoking the function with the request Lambda
+    would build (IAM auth: the signed caller in the authorizer context)."""
+    import json
+
+    request = {
+        "version": "2.0", "rawPath": "/", "rawQueryString": "", "headers": {"content-type": "application/json"},
+        "requestContext": {
+            "accountId": ACCOUNT, "apiId": "url", "domainName": "url.lambda-url.us-east-1.on.aws",
+            "domainPrefix": "url", "requestId": str(uuid.uuid4()), "routeKey": "$default", "stage": "$default",
+            "time": "28/Nov/2026:00:00:00 +0000", "timeEpoch": 0,
+            "authorizer": {"iam": {"accessKey": "ASIA", "accountId": ACCOUNT, "callerId": "AROA:x",
+                                   "userArn": caller_arn, "userId": "AROA:x"}},
+            "http": {"method": "POST", "path": "/", "protocol": "HTTP/1.1", "sourceIp": "203.0.113.9",
+                     "userAgent": "guardctl"},
+        },
+        "body": json.dumps({"target": target, "decision": decision, "reason": "e2e"}),
+        "isBase64Encoded": False,
+    }
+    response = stack.lam.invoke(FunctionName="approve", Payload=json.dumps(request))
+    answer = json.loads(response["Payload"].read())
+    return {"status": answer["statusCode"], "body": json.loads(answer["body"])}
+
+
+def pending(stack, event_id: str) -> None:
+    import time
+
+    for _ in range(100):
+        item = stack.audit(event_id)
+        if item is not None and item["state"] == "pending":
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{event_id} never became pending: {stack.audit(event_id)}")
+
+
+def violation(stack, prefix: str, grace: int, caller: str = "DataScientist") -> tuple[str, str]:
+    stack.policy({"pk": f"model#{prefix}-*", "principals": [MLDEPLOYER], "mode": "enforce", "graceSeconds": grace})
+    _, config, endpoint = stack.endpoint("ep", prefix)
+    event_id = str(uuid.uuid4())
+    assert stack.submit(event(event_id, caller, endpoint, config))["status"] == "SUCCEEDED"
+    return event_id, endpoint
+
+
+SECURITY_OPS = f"arn:aws:sts::{ACCOUNT}:assumed-role/SecurityOps/carol"
+
+
+def test_3_an_approver_keeps_the_endpoint_within_the_grace(stack):
+    event_id, endpoint = violation(stack, "kept", 30)
+    pending(stack, event_id)
+    answer = approve(stack, SECURITY_OPS, event_id, "approve")
+    assert answer["status"] == 200, answer
+    assert stack.wait(stack.enforcement(event_id), 30)["status"] == "SUCCEEDED"
+    assert stack.endpoint_status(endpoint) == "InService"
+    assert [m["kind"] for m in stack.messages(event_id)] == ["violation-pending", "approved"]
+    item = stack.audit(event_id)
+    assert item["state"] == "approved"
+    assert item["approval"]["by"] == f"arn:aws:iam::{ACCOUNT}:role/SecurityOps"
+
+
+def test_4_self_approval_is_refused_and_the_endpoint_is_enforced(stack):
+    # The deployer is an approver of this binding too; still not for their own deployment.
+    stack.policy({"pk": "model#selfish-*", "principals": [MLDEPLOYER], "mode": "enforce", "graceSeconds": 3,
+                  "approvers": [f"arn:aws:iam::{ACCOUNT}:role/*"]})
+    _, config, endpoint = stack.endpoint("ep", "selfish")
+    event_id = str(uuid.uuid4())
+    assert stack.submit(event(event_id, "DataScientist", endpoint, config))["status"] == "SUCCEEDED"
+    pending(stack, event_id)
+    answer = approve(stack, f"arn:aws:sts::{ACCOUNT}:assumed-role/DataScientist/other-session", event_id, "approve")
+    assert answer["status"] == 403, answer
+    assert stack.wait(stack.enforcement(event_id), 60)["status"] == "SUCCEEDED"
+    assert stack.endpoint_status(endpoint) is None
+    assert [m["kind"] for m in stack.messages(event_id)] == ["violation-pending", "enforced"]
+    assert stack.audit(event_id)["state"] == "enforced"
+
+
+def test_5_enforce_now_deletes_before_the_grace_ends(stack):
+    import time
+
+    event_id, endpoint = violation(stack, "hasty", 600)
+    pending(stack, event_id)
+    started = time.time()
+    assert approve(stack, SECURITY_OPS, endpoint, "enforce-now")["status"] == 200
+    assert stack.wait(stack.enforcement(event_id), 60)["status"] == "SUCCEEDED"
+    assert time.time() - started < 60, "long before the 600 s grace"
+    assert stack.endpoint_status(endpoint) is None
+    assert [m["kind"] for m in stack.messages(event_id)] == ["violation-pending", "enforced"]
+    item = stack.audit(event_id)
+    assert item["state"] == "enforced"
+    assert item["approval"]["decision"] == "enforce-now"
+
+
+def test_7_a_duplicate_delivery_makes_one_enforcement_and_one_set_of_alerts(stack):
+    stack.policy({"pk": "model#twice-*", "principals": [MLDEPLOYER], "mode": "enforce", "graceSeconds": 0})
+    _, config, endpoint = stack.endpoint("ep", "twice")
+    event_id = str(uuid.uuid4())
+    delivered = event(event_id, "DataScientist", endpoint, config)
+    assert stack.submit(delivered)["status"] == "SUCCEEDED"
+    assert stack.wait(stack.enforcement(event_id), 60)["status"] == "SUCCEEDED"
+    again = stack.submit(delivered)
+    assert again["status"] == "SUCCEEDED", again
+    assert len(stack.enforcements(event_id)) == 1
+    assert [m["kind"] for m in stack.messages(event_id)] == ["enforced"]
+    assert stack.endpoint_status(endpoint) is None
+
+
+def test_10_an_enforcement_that_keeps_failing_alerts_and_fails(stack):
+    stack.policy({"pk": "model#doomed-*", "principals": [MLDEPLOYER], "mode": "enforce", "graceSeconds": 0})
+    _, config, endpoint = stack.endpoint("fault-denied-ep", "doomed")
+    event_id = str(uuid.uuid4())
+    assert stack.submit(event(event_id, "DataScientist", endpoint, config))["status"] == "SUCCEEDED"
+    run = stack.wait(stack.enforcement(event_id), 60)
+    assert run["status"] == "FAILED", run
+    assert stack.endpoint_status(endpoint) == "InService"
+    messages = stack.messages(event_id)
+    assert [m["kind"] for m in messages] == ["enforcement-failed"]
+    item = stack.audit(event_id)
+    assert item["state"] == "failed"
+    assert item["failure"]["error"] == "ModelGuard.AccessDenied"
+
+
+def test_11_an_endpoint_config_gone_before_evaluation_fails_closed(stack):
+    # No default binding allows DataScientist, and the config cannot be resolved: a violation of
+    # `default` (notify-only unless the operator set it to enforce).
+    event_id = str(uuid.uuid4())
+    assert stack.submit(event(event_id, "DataScientist", f"ep-{event_id[:6]}", "deleted-config"))["status"] == "SUCCEEDED"
+    assert stack.wait(stack.enforcement(event_id), 30)["status"] == "SUCCEEDED"
+    item = stack.audit(event_id)
+    assert item["verdict"]["decision"] == "violation"
+    assert item["verdict"]["subjects"][0]["binding"] == "default"
+    assert item["verdict"]["subjects"][0]["resolved"] is False
+    assert item["state"] == "notified"
+    assert [m["kind"] for m in stack.messages(event_id)] == ["violation-notify-only"]
+
+
+def test_8_violating_jobs_are_stopped(stack):
+    from conftest import call
+
+    role_name = f"jobs-{uuid.uuid4().hex[:6]}"
+    role_arn = f"arn:aws:iam::{ACCOUNT}:role/{role_name}"
+    stack.policy({"pk": f"role#{role_arn}", "principals": [MLDEPLOYER], "mode": "enforce", "graceSeconds": 0})
+    sm = stack.sm
+    model = f"jobs-model-{uuid.uuid4().hex[:6]}"
+    sm.create_model(ModelName=model, ExecutionRoleArn=role_arn, PrimaryContainer={"Image": "img:1"})
+    name = lambda p: f"{p}-{uuid.uuid4().hex[:6]}"  # noqa: E731
+    training, transform, processing, tuning = name("tj"), name("xj"), name("pj"), name("hj")
+    resources = {"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 1}
+    sm.create_training_job(TrainingJobName=training, RoleArn=role_arn,
+                           AlgorithmSpecification={"TrainingImage": "img:1", "TrainingInputMode": "File"},
+                           OutputDataConfig={"S3OutputPath": "s3://b/o"}, ResourceConfig=resources,
+                           StoppingCondition={"MaxRuntimeInSeconds": 60})
+    sm.create_transform_job(TransformJobName=transform, ModelName=model,
+                            TransformInput={"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://b/i"}}},
+                            TransformOutput={"S3OutputPath": "s3://b/o"},
+                            TransformResources={"InstanceType": "ml.m5.large", "InstanceCount": 1})
+    sm.create_processing_job(ProcessingJobName=processing, RoleArn=role_arn, AppSpecification={"ImageUri": "img:1"},
+                             ProcessingResources={"ClusterConfig": resources})
+    sm.create_hyper_parameter_tuning_job(
+        HyperParameterTuningJobName=tuning,
+        HyperParameterTuningJobConfig={"Strategy": "Bayesian", "ResourceLimits": {
+            "MaxNumberOfTrainingJobs": 2, "MaxParallelTrainingJobs": 1}},
+        TrainingJobDefinition={"RoleArn": role_arn,
+                               "AlgorithmSpecification": {"TrainingImage": "img:1", "TrainingInputMode": "File"},
+                               "OutputDataConfig": {"S3OutputPath": "s3://b/o"}, "ResourceConfig": resources,
+                               "StoppingCondition": {"MaxRuntimeInSeconds": 60}})
+    arn = lambda kind, n: f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:{kind}/{n}"  # noqa: E731
+    calls = [
+        ("CreateTrainingJob", {"trainingJobName": training, "roleArn": role_arn},
+         {"trainingJobArn": arn("training-job", training)},
+         lambda: sm.describe_training_job(TrainingJobName=training)["TrainingJobStatus"]),
+        ("CreateTransformJob", {"transformJobName": transform, "modelName": model},
+         {"transformJobArn": arn("transform-job", transform)},
+         lambda: sm.describe_transform_job(TransformJobName=transform)["TransformJobStatus"]),
+        ("CreateProcessingJob", {"processingJobName": processing, "roleArn": role_arn},
+         {"processingJobArn": arn("processing-job", processing)},
+         lambda: sm.describe_processing_job(ProcessingJobName=processing)["ProcessingJobStatus"]),
+        ("CreateHyperParameterTuningJob", {"hyperParameterTuningJobName": tuning,
+                                           "trainingJobDefinition": {"roleArn": role_arn}},
+         {"hyperParameterTuningJobArn": arn("hyper-parameter-tuning-job", tuning)},
+         lambda: sm.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=tuning)[
+             "HyperParameterTuningJobStatus"]),
+    ]
+    for event_name, request, response, status in calls:
+        assert status() == "InProgress", event_name
+        event_id = str(uuid.uuid4())
+        assert stack.submit(call(event_id, "DataScientist", event_name, request, response))["status"] == "SUCCEEDED"
+        assert stack.wait(stack.enforcement(event_id), 60)["status"] == "SUCCEEDED", event_name
+        assert status() == "Stopped", event_name
+        assert [m["kind"] for m in stack.messages(event_id)] == ["enforced"], event_name
+        item = stack.audit(event_id)
+        assert (item["state"], item["enforcement"]["outcome"]) == ("enforced", "stopped"), event_name
+
+
+def test_9_a_failed_call_and_a_malformed_event_touch_nothing(stack):
+    _, config, endpoint = stack.endpoint("ep", "untouched")
+    failed_id = str(uuid.uuid4())
+    failed = event(failed_id, "DataScientist", endpoint, config)
+    failed["detail"]["errorCode"] = "ValidationException"
+    failed["detail"]["errorMessage"] = "Cannot create already existing endpoint"
+    malformed_id = str(uuid.uuid4())
+    malformed = event(malformed_id, "DataScientist", endpoint, config)
+    del malformed["detail"]["requestParameters"]["endpointName"]
+    del malformed["detail"]["responseElements"]
+    for event_id, delivered in [(failed_id, failed), (malformed_id, malformed)]:
+        triage = stack.submit(delivered)
+        assert triage["status"] == "SUCCEEDED", triage
+        # Ignored: not audited (DESIGN.md), no enforcement, no alert.
+        assert stack.audit(event_id) is None
+        assert stack.enforcements(event_id) == []
+        assert stack.messages(event_id, wait=0.5) == []
+    assert stack.endpoint_status(endpoint) == "InService"
