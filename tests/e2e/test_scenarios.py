@@ -50,7 +50,7 @@ def test_6_a_notify_only_binding_keeps_the_endpoint_with_one_alert(stack):
     assert stack.audit(event_id)["state"] == "notified"
 
 
-def approve(stack, caller_arn: str, target: str, decision: str) -> dict:
+def approve(stack, caller_arn: str, target: str, decision: str, reason: str = "e2e") -> dict:
     """The approval Function URL, stood in for by invoking the function with the request Lambda
     would build (IAM auth: the signed caller in the authorizer context)."""
     import json
@@ -66,7 +66,7 @@ def approve(stack, caller_arn: str, target: str, decision: str) -> dict:
             "http": {"method": "POST", "path": "/", "protocol": "HTTP/1.1", "sourceIp": "203.0.113.9",
                      "userAgent": "guardctl"},
         },
-        "body": json.dumps({"target": target, "decision": decision, "reason": "e2e"}),
+        "body": json.dumps({"target": target, "decision": decision, "reason": reason}),
         "isBase64Encoded": False,
     }
     response = stack.lam.invoke(FunctionName="approve", Payload=json.dumps(request))
