@@ -165,6 +165,29 @@ fn ignored(known: Known, reason: String) -> ParseOutcome {
     }
 }
 
+/// The longest Step Functions execution name.
+pub const MAX_EXECUTION_NAME_LEN: usize = 80;
+
+/// The event's id as Model Guard uses it: it keys the audit item and names the enforcement
+/// execution, so it must be a valid execution name (at most 80 of `A-Z a-z 0-9 - _`). CloudTrail's
+/// eventIDs are UUIDs and are kept as they are; anything else becomes its valid characters (at
+/// most 47) and a hash of the whole, the same for every delivery of the same event.
+pub fn execution_name(event_id: &str) -> String {
+    let valid = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+    if !event_id.is_empty()
+        && event_id.len() <= MAX_EXECUTION_NAME_LEN
+        && event_id.chars().all(valid)
+    {
+        return event_id.to_owned();
+    }
+    // FNV-1a: stable across builds and platforms, unlike the standard library's hasher.
+    let hash = event_id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    });
+    let kept: String = event_id.chars().filter(|c| valid(*c)).take(47).collect();
+    format!("{kept}-{hash:016x}")
+}
+
 fn bounded(text: Option<&str>, max: usize) -> Option<String> {
     text.filter(|t| !t.is_empty() && t.len() <= max)
         .map(str::to_owned)
@@ -247,8 +270,9 @@ fn interpret(envelope: Envelope) -> ParseOutcome {
     // unique, so a record without one is still decided.
     let Some(event_id) = known
         .event_id
-        .clone()
-        .or_else(|| bounded(envelope.id.as_deref(), MAX_NAME_LEN))
+        .as_deref()
+        .or(envelope.id.as_deref().filter(|id| !id.is_empty()))
+        .map(execution_name)
     else {
         let problem = field_problem(&detail.event_id);
         return ignored(
@@ -484,5 +508,31 @@ fn collect(params: &Value, subject: &SubjectPath, targets: &mut Vec<Target>) {
                 problem,
             },
         });
+    }
+}
+
+#[cfg(test)]
+mod execution_name_tests {
+    use super::{MAX_EXECUTION_NAME_LEN, execution_name};
+
+    #[test]
+    fn cloudtrail_ids_are_kept_and_others_made_valid_and_stable() {
+        let uuid = "00000005-00e1-4c1d-9e2f-5a6b7c8d9e0f";
+        assert_eq!(execution_name(uuid), uuid);
+        for odd in ["a b/c:d", "é", &"x".repeat(81), &"y".repeat(256)] {
+            let name = execution_name(odd);
+            assert!(name.len() <= MAX_EXECUTION_NAME_LEN, "{name}");
+            assert!(
+                name.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'),
+                "{name}"
+            );
+            assert_eq!(name, execution_name(odd), "the same event, the same name");
+        }
+        assert_ne!(
+            execution_name("a b"),
+            execution_name("a:b"),
+            "the hash tells them apart"
+        );
     }
 }
