@@ -146,8 +146,11 @@ class Stack:
         return f"{self.enforcement_arn.replace(':stateMachine:', ':execution:')}:{event_id}"
 
     def enforcements(self, event_id: str) -> list[dict]:
-        return [e for e in self.sfn.list_executions(stateMachineArn=self.enforcement_arn)["executions"]
-                if e["name"] == event_id]
+        """The enforcement executions for an event: at most one, by its name."""
+        try:
+            return [self.sfn.describe_execution(executionArn=self.enforcement(event_id))]
+        except self.sfn.exceptions.ExecutionDoesNotExist:
+            return []
 
     def audit(self, event_id: str) -> dict | None:
         from boto3.dynamodb.types import TypeDeserializer

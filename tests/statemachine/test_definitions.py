@@ -59,5 +59,19 @@ def test_every_lambda_task_retries_what_aws_recommends():
 def test_busy_resources_are_retried_for_about_an_hour():
     _, _, doc = next(d for d in definitions() if d[0] == "enforcement")
     busy = next(r for r in doc["States"]["Enforce"]["Retry"] if "ModelGuard.ResourceBusy" in r["ErrorEquals"])
-    waits = [busy["IntervalSeconds"] * busy["BackoffRate"] ** i for i in range(busy["MaxAttempts"])]
+    cap = busy.get("MaxDelaySeconds", float("inf"))
+    waits = [min(cap, busy["IntervalSeconds"] * busy["BackoffRate"] ** i) for i in range(busy["MaxAttempts"])]
     assert 3000 <= sum(waits) <= 5400, sum(waits)
+    assert max(waits) <= 300, "a resource that settles is deleted within five minutes"
+
+
+def test_triage_retries_fit_in_an_express_run():
+    # Express executions end after 300 s; retries that outlast it would lose the event.
+    _, _, doc = next(d for d in definitions() if d[0] == "triage")
+    worst = sum(
+        retry["IntervalSeconds"] * retry["BackoffRate"] ** i
+        for state in doc["States"].values()
+        for retry in state.get("Retry", [])
+        for i in range(retry["MaxAttempts"])
+    )
+    assert worst < 150, f"{worst} s of retry waits leave too little of the 300 s for the work"

@@ -73,8 +73,9 @@ pub struct NotifyInput {
 pub struct CaughtError {
     #[serde(rename = "Error")]
     pub error: String,
+    /// Step Functions may hand on a null Cause.
     #[serde(rename = "Cause", default)]
-    pub cause: String,
+    pub cause: Option<String>,
 }
 
 /// What the notification says beyond the input: facts the Notify step looked up or computed.
@@ -261,7 +262,11 @@ pub fn render(input: &NotifyInput, context: &NotifyContext) -> Notification {
         NotificationKind::EnforcementFailed => {
             if let Some(error) = &input.error {
                 let _ = writeln!(text, "\nError:     {}", error.error);
-                let _ = writeln!(text, "Cause:     {}", error.cause);
+                let _ = writeln!(
+                    text,
+                    "Cause:     {}",
+                    error.cause.as_deref().unwrap_or("(none given)")
+                );
             }
             let _ = writeln!(
                 text,
@@ -294,7 +299,7 @@ pub fn render(input: &NotifyInput, context: &NotifyContext) -> Notification {
             enforcement: input.enforcement.clone(),
             failure: input.error.as_ref().map(|e| FailureRecord {
                 error: e.error.clone(),
-                cause: e.cause.clone(),
+                cause: e.cause.clone().unwrap_or_default(),
             }),
             verdict: verdict.clone(),
         },

@@ -137,8 +137,10 @@ fn every_kind_renders_as_pinned() {
             NotifyInput {
                 error: Some(CaughtError {
                     error: "ModelGuard.AccessDenied".into(),
-                    cause: "DeleteEndpoint fraud-scratch: AccessDeniedException: not authorized"
-                        .into(),
+                    cause: Some(
+                        "DeleteEndpoint fraud-scratch: AccessDeniedException: not authorized"
+                            .into(),
+                    ),
                 }),
                 ..input(NotificationKind::EnforcementFailed, "enforce")
             },

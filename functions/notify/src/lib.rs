@@ -87,7 +87,7 @@ pub async fn handle<N: Notifier, A: AuditLog>(
     advance.enforcement = input.enforcement.clone();
     advance.failure = input.error.as_ref().map(|e| FailureRecord {
         error: e.error.clone(),
-        cause: e.cause.clone(),
+        cause: e.cause.clone().unwrap_or_default(),
     });
     let item = ports.audit.advance(&event_id, &advance).await?;
 
