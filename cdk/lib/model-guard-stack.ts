@@ -1,96 +1,570 @@
 // Model Guard's stack: the policy and decisions tables, the alert topic, the five functions, the
-// two state machines from statemachine/, and the EventBridge rule from statemachine/.
+// two state machines and the EventBridge rule from statemachine/, the approval URL, the alarms,
+// and (unless the account has one) the trail that makes CloudTrail events reach EventBridge.
 //
-// Issue 5 in progress: the resources are here; IAM review, alarms, the trail, the approval URL's
-// invokers, cdk-nag and the tests come next.
+// Every role is written out here with only the actions its function or machine calls, on named
+// resources; the few `*` resources are the ones AWS accepts nothing else for, each with a comment.
 import { readFileSync } from 'fs';
 import * as path from 'path';
-import { Duration, RemovalPolicy, Stack, StackProps } from 'aws-cdk-lib';
+import { Aws, CfnOutput, Duration, RemovalPolicy, Stack, StackProps, Validations } from 'aws-cdk-lib';
+import * as cloudtrail from 'aws-cdk-lib/aws-cloudtrail';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as cr from 'aws-cdk-lib/custom-resources';
 import { RustFunction } from 'cargo-lambda-cdk';
 import { Construct } from 'constructs';
+import { ModelGuardSettings, ResolvedSettings, resolveSettings } from './config';
 
 const ROOT = path.join(__dirname, '..', '..');
+const STATEMACHINE_DIR = path.join(ROOT, 'statemachine');
 
-export interface ModelGuardProps extends StackProps {
-  readonly defaultGraceSeconds?: number;
-  readonly defaultApprovers?: string[];
-}
+/** Names the functions read (functions/aws/src/lib.rs `decisions_table`). */
+export const DECISIONS_KEY = 'eventId';
+export const RESOURCE_INDEX = 'byResource';
+export const STATE_INDEX = 'byState';
+
+export interface ModelGuardProps extends StackProps, ModelGuardSettings {}
+
+/**
+ * Memory and timeout per function. 128 MB is Lambda's smallest size: every function is a Rust
+ * binary whose peak RSS stays far below it (README "Performance"), and none is CPU-bound; the work
+ * is waiting on AWS APIs. Timeouts cover the SDK's standard retries (3 attempts, backoff up to 20 s)
+ * of each call the function makes, and enforce's wait of up to 30 s for inference components.
+ */
+const SIZING: Record<string, { memoryMb: number; timeoutSeconds: number }> = {
+  'parse-event': { memoryMb: 128, timeoutSeconds: 10 }, // no AWS calls
+  evaluate: { memoryMb: 128, timeoutSeconds: 60 }, // up to 4 describes, a Scan, a PutItem
+  enforce: { memoryMb: 128, timeoutSeconds: 90 }, // deregister, delete, wait ≤ 30 s
+  notify: { memoryMb: 128, timeoutSeconds: 30 }, // a Publish and an UpdateItem
+  approve: { memoryMb: 128, timeoutSeconds: 30 }, // a Query, an UpdateItem, a SendTask*
+};
 
 export class ModelGuardStack extends Stack {
+  readonly settings: ResolvedSettings;
+
   constructor(scope: Construct, id: string, props: ModelGuardProps = {}) {
     super(scope, id, props);
+    const settings = resolveSettings(props);
+    this.settings = settings;
+    const retention = retentionDays(settings.logRetentionDays);
+    const arn = (service: string, resource: string) =>
+      `arn:${Aws.PARTITION}:${service}:${Aws.REGION}:${Aws.ACCOUNT_ID}:${resource}`;
 
+    // ---- Tables ------------------------------------------------------------------------------
+    // Encrypted with the AWS-managed key: every use is in CloudTrail, and no key policy has to
+    // follow each function's role.
     const policies = new dynamodb.TableV2(this, 'Policies', {
       partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: dynamodb.TableEncryptionV2.awsManagedKey(),
       deletionProtection: true,
       removalPolicy: RemovalPolicy.RETAIN,
     });
+    // The audit trail. No TTL: it is the record of who deployed what and what the guard did, and
+    // DynamoDB keeps a few hundred bytes per decision cheaply.
     const decisions = new dynamodb.TableV2(this, 'Decisions', {
-      partitionKey: { name: 'eventId', type: dynamodb.AttributeType.STRING },
-      globalSecondaryIndexes: [{
-        indexName: 'byResource',
-        partitionKey: { name: 'resourceKey', type: dynamodb.AttributeType.STRING },
-        sortKey: { name: 'decidedAt', type: dynamodb.AttributeType.STRING },
-      }],
+      partitionKey: { name: DECISIONS_KEY, type: dynamodb.AttributeType.STRING },
+      globalSecondaryIndexes: [
+        {
+          // `guardctl history --resource` and the approval function's target lookup.
+          indexName: RESOURCE_INDEX,
+          partitionKey: { name: 'resourceKey', type: dynamodb.AttributeType.STRING },
+          sortKey: { name: 'decidedAt', type: dynamodb.AttributeType.STRING },
+        },
+        {
+          // `guardctl pending` (state = pending) and `history --since` (one query per state).
+          indexName: STATE_INDEX,
+          partitionKey: { name: 'state', type: dynamodb.AttributeType.STRING },
+          sortKey: { name: 'decidedAt', type: dynamodb.AttributeType.STRING },
+        },
+      ],
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: dynamodb.TableEncryptionV2.awsManagedKey(),
       deletionProtection: true,
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
-    const key = new kms.Key(this, 'AlertsKey', { enableKeyRotation: true });
-    const topic = new sns.Topic(this, 'Alerts', { masterKey: key });
+    // ---- Alert topic -------------------------------------------------------------------------
+    const alertsKey = new kms.Key(this, 'AlertsKey', {
+      description: 'Model Guard alert topic',
+      enableKeyRotation: true,
+    });
+    // CloudWatch alarms and the EnforcementEnded rule publish to the encrypted topic as services;
+    // SNS asks KMS for a data key on their behalf, so the key must let them (as AWS documents it,
+    // without conditions; the topic policy below says which account's alarms and rules may publish).
+    alertsKey.addToResourcePolicy(new iam.PolicyStatement({
+      sid: 'AlarmsAndRulesPublishToTheTopic',
+      principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com'), new iam.ServicePrincipal('events.amazonaws.com')],
+      actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+      resources: ['*'], // In a key policy, "*" means this key.
+    }));
+    const topic = new sns.Topic(this, 'Alerts', {
+      displayName: 'Model Guard',
+      masterKey: alertsKey,
+      enforceSSL: true,
+    });
+    topic.addToResourcePolicy(new iam.PolicyStatement({
+      sid: 'AlarmsOfThisAccountPublish',
+      principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+      actions: ['sns:Publish'],
+      resources: [topic.topicArn],
+      conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } },
+    }));
+    for (const email of settings.notificationEmails) {
+      topic.addSubscription(new subscriptions.EmailSubscription(email));
+    }
 
-    const fn = (name: string, environment: Record<string, string>) =>
-      new RustFunction(this, name.replace(/(^|-)(\w)/g, (_, __, c: string) => c.toUpperCase()), {
+    // ---- Functions ---------------------------------------------------------------------------
+    const functions: Record<string, lambda.Function> = {};
+    const fn = (name: string, environment: Record<string, string>, statements: iam.PolicyStatement[]) => {
+      const id = pascal(name);
+      const logGroup = new logs.LogGroup(this, `${id}Logs`, {
+        retention,
+        removalPolicy: RemovalPolicy.RETAIN,
+      });
+      // Its own role instead of the AWSLambdaBasicExecutionRole managed policy, whose log
+      // permissions cover every log group in the account.
+      const role = new iam.Role(this, `${id}Role`, {
+        assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+        description: `Model Guard ${name}`,
+      });
+      role.addToPolicy(new iam.PolicyStatement({
+        sid: 'WriteOwnLogs',
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [`${logGroup.logGroupArn}`],
+      }));
+      statements.forEach((s) => role.addToPolicy(s));
+      const sizing = SIZING[name];
+      const f = new RustFunction(this, id, {
         manifestPath: path.join(ROOT, 'Cargo.toml'),
         binaryName: name,
         architecture: lambda.Architecture.ARM_64,
-        memorySize: 128,
-        timeout: Duration.seconds(60),
+        memorySize: sizing.memoryMb,
+        timeout: Duration.seconds(sizing.timeoutSeconds),
+        role,
+        logGroup,
+        // The binaries write JSON lines with a "level" field, so Lambda's JSON format can filter
+        // them by level and Logs Insights can query them; AWS_LAMBDA_LOG_LEVEL sets the filter.
+        loggingFormat: lambda.LoggingFormat.JSON,
+        applicationLogLevelV2: lambda.ApplicationLogLevel.INFO,
+        systemLogLevelV2: lambda.SystemLogLevel.INFO,
         environment,
+        description: `Model Guard ${name}`,
       });
-    const parseEvent = fn('parse-event', {});
+      functions[name] = f;
+      acknowledgeWildcards(role, statements);
+      return f;
+    };
+
+    const parseEvent = fn('parse-event', {}, []);
     const evaluate = fn('evaluate', {
       POLICY_TABLE: policies.tableName,
       DECISIONS_TABLE: decisions.tableName,
-      DEFAULT_GRACE_SECONDS: String(props.defaultGraceSeconds ?? 900),
-      DEFAULT_APPROVERS: JSON.stringify(props.defaultApprovers ?? []),
-    });
-    const enforce = fn('enforce', {});
-    const notify = fn('notify', { TOPIC_ARN: topic.topicArn, DECISIONS_TABLE: decisions.tableName });
-    fn('approve', { DECISIONS_TABLE: decisions.tableName });
+      DEFAULT_GRACE_SECONDS: String(settings.defaultGraceSeconds),
+      DEFAULT_APPROVERS: JSON.stringify(settings.defaultApprovers),
+    }, [
+      new iam.PolicyStatement({
+        sid: 'ReadPolicies',
+        actions: ['dynamodb:Scan'],
+        resources: [policies.tableArn],
+      }),
+      new iam.PolicyStatement({
+        // A conditional put; a duplicate delivery reads the item back.
+        sid: 'RecordDecisions',
+        actions: ['dynamodb:PutItem', 'dynamodb:GetItem'],
+        resources: [decisions.tableArn],
+      }),
+      new iam.PolicyStatement({
+        sid: 'ResolveSubjects',
+        actions: ['sagemaker:DescribeEndpointConfig', 'sagemaker:DescribeModel', 'sagemaker:DescribeInferenceComponent'],
+        resources: [
+          arn('sagemaker', 'endpoint-config/*'),
+          arn('sagemaker', 'model/*'),
+          arn('sagemaker', 'inference-component/*'),
+        ],
+      }),
+    ]);
+    const enforce = fn('enforce', {}, [
+      new iam.PolicyStatement({
+        sid: 'DeleteEndpoints',
+        actions: ['sagemaker:DescribeEndpoint', 'sagemaker:DeleteEndpoint'],
+        resources: [arn('sagemaker', 'endpoint/*')],
+      }),
+      new iam.PolicyStatement({
+        sid: 'DeleteInferenceComponents',
+        actions: ['sagemaker:DescribeInferenceComponent', 'sagemaker:DeleteInferenceComponent'],
+        resources: [arn('sagemaker', 'inference-component/*')],
+      }),
+      new iam.PolicyStatement({
+        sid: 'StopJobs',
+        actions: [
+          'sagemaker:StopTrainingJob', 'sagemaker:DescribeTrainingJob',
+          'sagemaker:StopTransformJob', 'sagemaker:DescribeTransformJob',
+          'sagemaker:StopProcessingJob', 'sagemaker:DescribeProcessingJob',
+          'sagemaker:StopHyperParameterTuningJob', 'sagemaker:DescribeHyperParameterTuningJob',
+        ],
+        resources: [
+          arn('sagemaker', 'training-job/*'),
+          arn('sagemaker', 'transform-job/*'),
+          arn('sagemaker', 'processing-job/*'),
+          arn('sagemaker', 'hyper-parameter-tuning-job/*'),
+        ],
+      }),
+      new iam.PolicyStatement({
+        sid: 'DeregisterAutoscaling',
+        actions: ['application-autoscaling:DeregisterScalableTarget'],
+        resources: [arn('application-autoscaling', 'scalable-target/*')],
+      }),
+      new iam.PolicyStatement({
+        // AWS requires "*": ListInferenceComponents and DescribeScalableTargets support no
+        // resource-level permissions (Service Authorization Reference).
+        sid: 'ListWhatBlocksDeletion',
+        actions: ['sagemaker:ListInferenceComponents', 'application-autoscaling:DescribeScalableTargets'],
+        resources: ['*'],
+      }),
+    ]);
+    const notify = fn('notify', {
+      TOPIC_ARN: topic.topicArn,
+      DECISIONS_TABLE: decisions.tableName,
+    }, [
+      new iam.PolicyStatement({
+        sid: 'PublishAlerts',
+        actions: ['sns:Publish'],
+        resources: [topic.topicArn],
+      }),
+      new iam.PolicyStatement({
+        // SNS encrypts with the topic's key on the publisher's behalf.
+        sid: 'EncryptAlerts',
+        actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+        resources: [alertsKey.keyArn],
+      }),
+      new iam.PolicyStatement({
+        sid: 'AdvanceDecisions',
+        actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+        resources: [decisions.tableArn],
+      }),
+    ]);
+    const approve = fn('approve', { DECISIONS_TABLE: decisions.tableName }, [
+      new iam.PolicyStatement({
+        sid: 'FindTargets',
+        actions: ['dynamodb:Query'],
+        resources: [`${decisions.tableArn}/index/${RESOURCE_INDEX}`],
+      }),
+      new iam.PolicyStatement({
+        sid: 'RecordApprovals',
+        actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+        resources: [decisions.tableArn],
+      }),
+      new iam.PolicyStatement({
+        // AWS requires "*": SendTaskSuccess/SendTaskFailure take a task token, not an ARN, and
+        // accept no resource. Only this function (and no other) answers approval tasks.
+        sid: 'AnswerApprovalTasks',
+        actions: ['states:SendTaskSuccess', 'states:SendTaskFailure'],
+        resources: ['*'],
+      }),
+    ]);
 
-    const enforcement = new sfn.StateMachine(this, 'Enforcement', {
-      stateMachineType: sfn.StateMachineType.STANDARD,
-      definitionBody: sfn.DefinitionBody.fromString(
-        readFileSync(path.join(ROOT, 'statemachine', 'enforcement.asl.json'), 'utf8')),
-      definitionSubstitutions: {
-        NotifyFunctionArn: notify.functionArn,
-        EnforceFunctionArn: enforce.functionArn,
-      },
-    });
-    const triage = new sfn.StateMachine(this, 'Triage', {
-      stateMachineType: sfn.StateMachineType.EXPRESS,
-      definitionBody: sfn.DefinitionBody.fromString(
-        readFileSync(path.join(ROOT, 'statemachine', 'triage.asl.json'), 'utf8')),
-      definitionSubstitutions: {
-        ParseEventFunctionArn: parseEvent.functionArn,
-        EvaluateFunctionArn: evaluate.functionArn,
-        EnforcementStateMachineArn: enforcement.stateMachineArn,
-      },
-    });
+    // ---- State machines ----------------------------------------------------------------------
+    const machine = (id: string, file: string, type: sfn.StateMachineType, includeExecutionData: boolean,
+      substitutions: Record<string, string>, invokes: lambda.IFunction[]) => {
+      const logGroup = new logs.LogGroup(this, `${id}Logs`, {
+        // Vended logs for Step Functions must go to a group under /aws/vendedlogs/.
+        logGroupName: `/aws/vendedlogs/states/${this.stackName}-${id}`,
+        retention,
+        removalPolicy: RemovalPolicy.RETAIN,
+      });
+      const role = new iam.Role(this, `${id}Role`, {
+        assumedBy: new iam.ServicePrincipal('states.amazonaws.com'),
+        description: `Model Guard ${id} state machine`,
+      });
+      role.addToPolicy(new iam.PolicyStatement({
+        sid: 'InvokeSteps',
+        actions: ['lambda:InvokeFunction'],
+        resources: invokes.map((f) => f.functionArn),
+      }));
+      const m = new sfn.StateMachine(this, id, {
+        stateMachineType: type,
+        definitionBody: sfn.DefinitionBody.fromString(readFileSync(path.join(STATEMACHINE_DIR, file), 'utf8')),
+        definitionSubstitutions: substitutions,
+        role,
+        logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData },
+        tracingEnabled: true,
+      });
+      return m;
+    };
+    // Execution data stays out of the Standard machine's logs: its input carries task tokens, and
+    // Standard executions keep their full history in Step Functions anyway. Express executions
+    // keep none, so their logs carry the data.
+    const enforcement = machine('Enforcement', 'enforcement.asl.json', sfn.StateMachineType.STANDARD, false, {
+      NotifyFunctionArn: notify.functionArn,
+      EnforceFunctionArn: enforce.functionArn,
+    }, [notify, enforce]);
+    const triage = machine('Triage', 'triage.asl.json', sfn.StateMachineType.EXPRESS, true, {
+      ParseEventFunctionArn: parseEvent.functionArn,
+      EvaluateFunctionArn: evaluate.functionArn,
+      EnforcementStateMachineArn: enforcement.stateMachineArn,
+    }, [parseEvent, evaluate]);
+    for (const m of [enforcement, triage]) {
+      Validations.of(m.role).acknowledge({
+        id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
+        reason: 'Added by Step Functions logging and tracing: the vended-log delivery actions '
+          + '(logs:*LogDelivery*, PutResourcePolicy, Describe*) and X-Ray\'s PutTraceSegments, '
+          + 'PutTelemetryRecords and GetSampling* accept no resource other than "*".',
+      });
+    }
+    triage.role.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'StartEnforcement',
+      actions: ['states:StartExecution'],
+      resources: [enforcement.stateMachineArn],
+    }));
 
+    // ---- Events in -----------------------------------------------------------------------------
+    const deadLetters = new sqs.Queue(this, 'DeadLetters', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(deadLetters).acknowledge({
+      id: 'AwsSolutions::AwsSolutions-SQS3',
+      reason: 'This queue is itself the dead-letter queue of both EventBridge rules; a queue behind '
+        + 'it would only hold the same messages again. Its depth alarms.',
+    });
+    // An event EventBridge could not hand over is a deployment nobody checked: retry for the
+    // whole day EventBridge allows, then keep it in the queue (and alarm) for replay.
     new events.Rule(this, 'SageMakerCalls', {
-      eventPattern: JSON.parse(readFileSync(path.join(ROOT, 'statemachine', 'event-pattern.json'), 'utf8')),
-      targets: [new targets.SfnStateMachine(triage)],
+      description: 'Covered SageMaker calls, from CloudTrail, to the Model Guard triage',
+      eventPattern: JSON.parse(readFileSync(path.join(STATEMACHINE_DIR, 'event-pattern.json'), 'utf8')),
+      targets: [new targets.SfnStateMachine(triage, {
+        deadLetterQueue: deadLetters,
+        retryAttempts: 185,
+        maxEventAge: Duration.hours(24),
+      })],
     });
+    // An enforcement execution that ends badly is named in its own alert (the alarm below only
+    // counts them): its name is the CloudTrail eventID of the call it was about. The target is
+    // bound by hand so that the topic and queue policies name this rule, not all of EventBridge.
+    const enforcementEnded = new events.Rule(this, 'EnforcementEnded', {
+      description: 'Model Guard enforcement executions that failed, timed out or were aborted',
+      eventPattern: {
+        source: ['aws.states'],
+        detailType: ['Step Functions Execution Status Change'],
+        detail: {
+          stateMachineArn: [enforcement.stateMachineArn],
+          status: ['FAILED', 'TIMED_OUT', 'ABORTED'],
+        },
+      },
+    });
+    enforcementEnded.addTarget({
+      bind: () => ({ arn: topic.topicArn, deadLetterConfig: { arn: deadLetters.queueArn } }),
+    });
+    topic.addToResourcePolicy(new iam.PolicyStatement({
+      sid: 'EnforcementEndedRulePublishes',
+      principals: [new iam.ServicePrincipal('events.amazonaws.com')],
+      actions: ['sns:Publish'],
+      resources: [topic.topicArn],
+      conditions: { ArnEquals: { 'aws:SourceArn': enforcementEnded.ruleArn } },
+    }));
+    deadLetters.addToResourcePolicy(new iam.PolicyStatement({
+      sid: 'EnforcementEndedRuleDeadLetters',
+      principals: [new iam.ServicePrincipal('events.amazonaws.com')],
+      actions: ['sqs:SendMessage'],
+      resources: [deadLetters.queueArn],
+      conditions: { ArnEquals: { 'aws:SourceArn': enforcementEnded.ruleArn } },
+    }));
+
+    if (settings.createTrail) {
+      const trailBucket = new s3.Bucket(this, 'TrailBucket', {
+        encryption: s3.BucketEncryption.S3_MANAGED,
+        blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+        enforceSSL: true,
+        versioned: true,
+        lifecycleRules: [{
+          expiration: Duration.days(settings.logRetentionDays),
+          noncurrentVersionExpiration: Duration.days(1),
+        }],
+        removalPolicy: RemovalPolicy.RETAIN,
+      });
+      // Write events of this region are all the rule needs; the first copy of management events
+      // is free in CloudTrail.
+      new cloudtrail.Trail(this, 'Trail', {
+        bucket: trailBucket,
+        isMultiRegionTrail: false,
+        includeGlobalServiceEvents: false,
+        managementEvents: cloudtrail.ReadWriteType.WRITE_ONLY,
+        enableFileValidation: true,
+      });
+      Validations.of(trailBucket).acknowledge({
+        id: 'AwsSolutions::AwsSolutions-S1',
+        reason: 'The bucket holds only CloudTrail log files, written by CloudTrail; reads of it are '
+          + 'recorded by CloudTrail itself, and a second bucket for access logs would need its own.',
+      });
+    }
+
+    // ---- Approval URL ---------------------------------------------------------------------------
+    // SigV4 only (AWS_IAM): who may call it is IAM's decision; who may approve is the function's,
+    // since approver patterns are globs that cannot be IAM principals.
+    const approvalUrl = approve.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.AWS_IAM });
+    const invokers: iam.IPrincipal[] = settings.approvalInvokers.length > 0
+      ? settings.approvalInvokers.map((role) => new iam.ArnPrincipal(role))
+      : [new iam.AccountRootPrincipal()];
+    invokers.forEach((principal, i) => {
+      // Both permissions, as Lambda requires of function URLs created since October 2025.
+      new lambda.CfnPermission(this, `ApprovalUrlInvoker${i}`, {
+        functionName: approve.functionName,
+        action: 'lambda:InvokeFunctionUrl',
+        principal: principalString(principal),
+        functionUrlAuthType: 'AWS_IAM',
+      });
+      new lambda.CfnPermission(this, `ApprovalInvoker${i}`, {
+        functionName: approve.functionName,
+        action: 'lambda:InvokeFunction',
+        principal: principalString(principal),
+        invokedViaFunctionUrl: true,
+      });
+    });
+
+    // ---- Seeded default policy -------------------------------------------------------------------
+    if (settings.seedDefaultPolicy) {
+      // CDK's one-off SDK-call function; its own role and log group, so that it gets no managed
+      // policy and writes only where it should.
+      const seedLogs = new logs.LogGroup(this, 'SeedDefaultPolicyLogs', { retention, removalPolicy: RemovalPolicy.RETAIN });
+      const seedRole = new iam.Role(this, 'SeedDefaultPolicyRole', {
+        assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+        description: 'Model Guard: seeds the default policy item once',
+      });
+      seedRole.addToPolicy(new iam.PolicyStatement({
+        sid: 'WriteOwnLogs',
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [seedLogs.logGroupArn],
+      }));
+      seedRole.addToPolicy(new iam.PolicyStatement({
+        sid: 'SeedDefaultPolicy',
+        actions: ['dynamodb:PutItem'],
+        resources: [policies.tableArn],
+      }));
+      new cr.AwsCustomResource(this, 'SeedDefaultPolicy', {
+        installLatestAwsSdk: false,
+        role: seedRole,
+        logGroup: seedLogs,
+        // Created once; an operator's later edits are never overwritten (nor removed on delete).
+        onCreate: {
+          service: 'DynamoDB',
+          action: 'putItem',
+          parameters: {
+            TableName: policies.tableName,
+            Item: {
+              pk: { S: 'default' },
+              principals: { L: [] },
+              mode: { S: 'notify' },
+              description: {
+                S: 'Seeded by the stack: requests no other binding covers are reported, not stopped. Edit to enforce.',
+              },
+            },
+            ConditionExpression: 'attribute_not_exists(pk)',
+          },
+          physicalResourceId: cr.PhysicalResourceId.of('model-guard-default-policy'),
+          ignoreErrorCodesMatching: 'ConditionalCheckFailedException',
+        },
+      });
+    }
+
+    // ---- Alarms -------------------------------------------------------------------------------------
+    const alarmAction = new cwActions.SnsAction(topic);
+    const alarm = (id: string, metric: cloudwatch.IMetric, description: string, periods = 1) => {
+      const a = new cloudwatch.Alarm(this, id, {
+        metric,
+        threshold: 1,
+        evaluationPeriods: periods,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        alarmDescription: description,
+      });
+      a.addAlarmAction(alarmAction);
+      return a;
+    };
+    for (const [id, m] of [['Triage', triage], ['Enforcement', enforcement]] as const) {
+      alarm(`${id}ExecutionsFailed`, new cloudwatch.MathExpression({
+        expression: 'failed + timedOut + aborted',
+        usingMetrics: {
+          failed: m.metricFailed({ statistic: 'Sum' }),
+          timedOut: m.metricTimedOut({ statistic: 'Sum' }),
+          aborted: m.metricAborted({ statistic: 'Sum' }),
+        },
+        period: Duration.minutes(5),
+        label: `${id} executions that did not succeed`,
+      }), `Model Guard: an execution of the ${id.toLowerCase()} state machine failed, timed out or was aborted.`);
+    }
+    alarm('DeadLettersWaiting', deadLetters.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5) }),
+      'Model Guard: events EventBridge could not deliver are waiting in the dead-letter queue.');
+    for (const [name, f] of Object.entries(functions)) {
+      // enforce reports ResourceBusy while an endpoint is still being created, and the machine
+      // retries it for about an hour; only errors that last longer than that are news (a final
+      // failure is alerted by the machine itself).
+      const periods = name === 'enforce' ? 12 : 1;
+      alarm(`${pascal(name)}Errors`, f.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
+        `Model Guard: the ${name} function reported errors${periods > 1 ? ' for an hour' : ''}.`, periods);
+    }
+
+    // ---- Outputs (guardctl reads these by stack name) ----------------------------------------------------
+    new CfnOutput(this, 'PolicyTableName', { value: policies.tableName });
+    new CfnOutput(this, 'DecisionsTableName', { value: decisions.tableName });
+    new CfnOutput(this, 'AlertTopicArn', { value: topic.topicArn });
+    new CfnOutput(this, 'ApprovalUrl', { value: approvalUrl.url });
+    new CfnOutput(this, 'TriageStateMachineArn', { value: triage.stateMachineArn });
+    new CfnOutput(this, 'EnforcementStateMachineArn', { value: enforcement.stateMachineArn });
+
   }
+}
+
+// Each wildcard resource a function's statements name, acknowledged with its reason: SageMaker and
+// Application Auto Scaling resources belong to the users being guarded, so the statement names
+// the resource type, not the names; "*" only where the action accepts nothing else.
+function acknowledgeWildcards(role: iam.Role, statements: iam.PolicyStatement[]) {
+  const seen = new Set<string>();
+  for (const statement of statements) {
+    for (const resource of statement.resources) {
+      const rendered = resource
+        .replace(/\$\{Token\[AWS\.Partition\.\d+\]\}/, '<AWS::Partition>')
+        .replace(/\$\{Token\[AWS\.Region\.\d+\]\}/, '<AWS::Region>')
+        .replace(/\$\{Token\[AWS\.AccountId\.\d+\]\}/, '<AWS::AccountId>');
+      if (!rendered.endsWith('*') || seen.has(rendered)) continue;
+      seen.add(rendered);
+      const reason = rendered === '*'
+        ? `${statement.actions.join(', ')} accept no resource other than "*" (Service Authorization Reference).`
+        : `${statement.actions.join(', ')} on every ${rendered.split(':').pop()?.replace('/*', '')} of this account and `
+          + 'region: they are created by the users being guarded, under names unknown at deploy time.';
+      Validations.of(role).acknowledge({ id: `AwsSolutions::AwsSolutions-IAM5[Resource::${rendered}]`, reason });
+    }
+  }
+}
+
+function pascal(name: string): string {
+  return name.replace(/(^|-)(\w)/g, (_, __, c: string) => c.toUpperCase());
+}
+
+function principalString(principal: iam.IPrincipal): string {
+  const json = principal.policyFragment.principalJson;
+  const aws = json.AWS;
+  if (!aws || aws.length !== 1) throw new Error('an approval invoker must be one AWS principal');
+  return aws[0];
+}
+
+function retentionDays(days: number): logs.RetentionDays {
+  const allowed = Object.values(logs.RetentionDays).filter((v): v is number => typeof v === 'number')
+    .filter((v) => v > 0).sort((a, b) => a - b);
+  // CloudWatch Logs accepts only certain retentions: the smallest that keeps logs at least as long.
+  const chosen = allowed.find((v) => v >= days) ?? allowed[allowed.length - 1];
+  return chosen as logs.RetentionDays;
 }

@@ -1,48 +1,384 @@
-// The synthesized template, with Lambda bundling skipped (issue 5 adds IAM, alarms and cdk-nag).
+// The synthesized template, with Lambda bundling skipped: every resource and setting the stack
+// promises, every IAM statement, and cdk-nag's AwsSolutions rules with no unacknowledged finding.
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { readFileSync } from 'fs';
+import { mkdtempSync, readFileSync } from 'fs';
+import { tmpdir } from 'os';
 import * as path from 'path';
-import { App } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
-import { ModelGuardStack } from '../lib/model-guard-stack';
+import { App, Validations } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { ModelGuardProps, ModelGuardStack } from '../lib/model-guard-stack';
 
 const ROOT = path.join(__dirname, '..', '..');
+const FUNCTIONS = ['parse-event', 'evaluate', 'enforce', 'notify', 'approve'];
 
-function template(): Template {
-  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-  return Template.fromStack(new ModelGuardStack(app, 'Test'));
+function app(): App {
+  return new App({ context: { 'aws:cdk:bundling-stacks': [] }, outdir: mkdtempSync(path.join(tmpdir(), 'cdk-')) });
 }
 
-test('both state machines come from the files, every placeholder filled', () => {
-  const t = template();
-  const machines = t.findResources('AWS::StepFunctions::StateMachine');
-  assert.equal(Object.keys(machines).length, 2);
-  for (const [id, machine] of Object.entries(machines)) {
-    const substitutions = (machine as any).Properties.DefinitionSubstitutions ?? {};
-    const definition = JSON.stringify((machine as any).Properties.DefinitionString);
-    const placeholders = definition.match(/\$\{[A-Za-z]+\}/g) ?? [];
-    assert.ok(placeholders.length >= 2, `${id}: the definition's placeholders were not found`);
-    for (const placeholder of placeholders) {
-      const name = placeholder.slice(2, -1);
-      assert.ok(name in substitutions, `${id}: ${placeholder} has no substitution`);
+function template(props: ModelGuardProps = {}): Template {
+  return Template.fromStack(new ModelGuardStack(app(), 'Test', props));
+}
+
+type Resources = Record<string, { Type: string; Properties: any; DeletionPolicy?: string }>;
+const resources = (t: Template): Resources => t.toJSON().Resources;
+const ofType = (t: Template, type: string) =>
+  Object.entries(resources(t)).filter(([, r]) => r.Type === type);
+
+// A CloudFormation value as text: {"Fn::GetAtt": ["Decisions28C7D866", "Arn"]} → "Decisions.Arn",
+// {"Ref": "AWS::Region"} → "${Region}", joins concatenated. Logical-ID hashes are dropped.
+function render(value: any): string {
+  if (typeof value === 'string') return value;
+  const id = (logical: string) => logical.replace(/[0-9A-F]{8}$/, '');
+  if (value.Ref) return value.Ref.startsWith('AWS::') ? `\${${value.Ref.slice(5)}}` : id(value.Ref);
+  if (value['Fn::GetAtt']) return `${id(value['Fn::GetAtt'][0])}.${value['Fn::GetAtt'][1]}`;
+  if (value['Fn::Join']) return value['Fn::Join'][1].map(render).join(value['Fn::Join'][0]);
+  throw new Error(`cannot render ${JSON.stringify(value)}`);
+}
+const list = (v: any) => (Array.isArray(v) ? v : [v]);
+
+// Every IAM statement of every role, by role: "Allow actions on resources".
+function statementsByRole(t: Template): Record<string, string[]> {
+  const byRole: Record<string, string[]> = {};
+  for (const [, policy] of ofType(t, 'AWS::IAM::Policy')) {
+    for (const role of policy.Properties.Roles) {
+      const name = render(role);
+      byRole[name] = [...(byRole[name] ?? []), ...policy.Properties.PolicyDocument.Statement.map((s: any) =>
+        `${s.Effect} ${list(s.Action).join(',')} on ${list(s.Resource).map(render).join(' ')}`)];
     }
   }
+  return byRole;
+}
+
+const SM = 'arn:${Partition}:sagemaker:${Region}:${AccountId}';
+const STEP_FUNCTIONS_LOGGING = 'Allow logs:CreateLogDelivery,logs:GetLogDelivery,logs:UpdateLogDelivery,'
+  + 'logs:DeleteLogDelivery,logs:ListLogDeliveries,logs:PutResourcePolicy,logs:DescribeResourcePolicies,'
+  + 'logs:DescribeLogGroups on *';
+const STEP_FUNCTIONS_TRACING = 'Allow xray:PutTraceSegments,xray:PutTelemetryRecords,xray:GetSamplingRules,'
+  + 'xray:GetSamplingTargets on *';
+
+// The whole of what each role may do. A change here is a change of privilege: review it as such.
+const EXPECTED_STATEMENTS: Record<string, string[]> = {
+  ParseEventRole: ['Allow logs:CreateLogStream,logs:PutLogEvents on ParseEventLogs.Arn'],
+  EvaluateRole: [
+    'Allow logs:CreateLogStream,logs:PutLogEvents on EvaluateLogs.Arn',
+    'Allow dynamodb:Scan on Policies.Arn',
+    'Allow dynamodb:PutItem,dynamodb:GetItem on Decisions.Arn',
+    'Allow sagemaker:DescribeEndpointConfig,sagemaker:DescribeModel,sagemaker:DescribeInferenceComponent on '
+      + `${SM}:endpoint-config/* ${SM}:model/* ${SM}:inference-component/*`,
+  ],
+  EnforceRole: [
+    'Allow logs:CreateLogStream,logs:PutLogEvents on EnforceLogs.Arn',
+    `Allow sagemaker:DescribeEndpoint,sagemaker:DeleteEndpoint on ${SM}:endpoint/*`,
+    `Allow sagemaker:DescribeInferenceComponent,sagemaker:DeleteInferenceComponent on ${SM}:inference-component/*`,
+    'Allow sagemaker:StopTrainingJob,sagemaker:DescribeTrainingJob,sagemaker:StopTransformJob,'
+      + 'sagemaker:DescribeTransformJob,sagemaker:StopProcessingJob,sagemaker:DescribeProcessingJob,'
+      + 'sagemaker:StopHyperParameterTuningJob,sagemaker:DescribeHyperParameterTuningJob on '
+      + `${SM}:training-job/* ${SM}:transform-job/* ${SM}:processing-job/* ${SM}:hyper-parameter-tuning-job/*`,
+    'Allow application-autoscaling:DeregisterScalableTarget on '
+      + 'arn:${Partition}:application-autoscaling:${Region}:${AccountId}:scalable-target/*',
+    'Allow sagemaker:ListInferenceComponents,application-autoscaling:DescribeScalableTargets on *',
+  ],
+  NotifyRole: [
+    'Allow logs:CreateLogStream,logs:PutLogEvents on NotifyLogs.Arn',
+    'Allow sns:Publish on Alerts',
+    'Allow kms:GenerateDataKey,kms:Decrypt on AlertsKey.Arn',
+    'Allow dynamodb:GetItem,dynamodb:UpdateItem on Decisions.Arn',
+  ],
+  ApproveRole: [
+    'Allow logs:CreateLogStream,logs:PutLogEvents on ApproveLogs.Arn',
+    'Allow dynamodb:Query on Decisions.Arn/index/byResource',
+    'Allow dynamodb:GetItem,dynamodb:UpdateItem on Decisions.Arn',
+    'Allow states:SendTaskSuccess,states:SendTaskFailure on *',
+  ],
+  EnforcementRole: [
+    'Allow lambda:InvokeFunction on Notify.Arn Enforce.Arn',
+    STEP_FUNCTIONS_LOGGING,
+    STEP_FUNCTIONS_TRACING,
+  ],
+  TriageRole: [
+    'Allow lambda:InvokeFunction on ParseEvent.Arn Evaluate.Arn',
+    STEP_FUNCTIONS_LOGGING,
+    STEP_FUNCTIONS_TRACING,
+    'Allow states:StartExecution on Enforcement',
+  ],
+  TriageEventsRole: ['Allow states:StartExecution on Triage'],
+  SeedDefaultPolicyRole: [
+    'Allow logs:CreateLogStream,logs:PutLogEvents on SeedDefaultPolicyLogs.Arn',
+    'Allow dynamodb:PutItem on Policies.Arn',
+  ],
+};
+
+// The only actions a "*" resource may carry, and why AWS leaves no choice.
+const STAR_ALLOWED: Record<string, string> = {
+  'states:SendTaskSuccess': 'takes a task token, not an ARN',
+  'states:SendTaskFailure': 'takes a task token, not an ARN',
+  'sagemaker:ListInferenceComponents': 'no resource-level permissions',
+  'application-autoscaling:DescribeScalableTargets': 'no resource-level permissions',
+  'logs:CreateLogDelivery': 'Step Functions vended logs', 'logs:GetLogDelivery': 'vended logs',
+  'logs:UpdateLogDelivery': 'vended logs', 'logs:DeleteLogDelivery': 'vended logs',
+  'logs:ListLogDeliveries': 'vended logs', 'logs:PutResourcePolicy': 'vended logs',
+  'logs:DescribeResourcePolicies': 'vended logs', 'logs:DescribeLogGroups': 'vended logs',
+  'xray:PutTraceSegments': 'X-Ray', 'xray:PutTelemetryRecords': 'X-Ray',
+  'xray:GetSamplingRules': 'X-Ray', 'xray:GetSamplingTargets': 'X-Ray',
+};
+
+test('every role may do exactly what its function or machine calls, and no more', () => {
+  assert.deepEqual(statementsByRole(template()), EXPECTED_STATEMENTS);
 });
 
-test("the rule's pattern is the file's", () => {
-  const pattern = JSON.parse(readFileSync(path.join(ROOT, 'statemachine', 'event-pattern.json'), 'utf8'));
-  template().hasResourceProperties('AWS::Events::Rule', { EventPattern: pattern });
-});
-
-test('the tables keep their data', () => {
+test('a "*" resource only on the actions that accept nothing else, SendTask* only for approve', () => {
   const t = template();
-  t.resourceCountIs('AWS::DynamoDB::GlobalTable', 2);
+  for (const [, policy] of ofType(t, 'AWS::IAM::Policy')) {
+    for (const s of policy.Properties.PolicyDocument.Statement) {
+      assert.equal(s.Effect, 'Allow');
+      for (const action of list(s.Action)) {
+        assert.ok(!action.includes('*'), `wildcard action ${action}`);
+        if (list(s.Resource).includes('*')) {
+          assert.ok(action in STAR_ALLOWED, `${action} on "*" in ${render(policy.Properties.Roles[0])}`);
+        }
+      }
+    }
+  }
+  const sendTask = Object.entries(statementsByRole(t))
+    .filter(([, statements]) => statements.some((s) => s.includes('states:SendTask')))
+    .map(([role]) => role);
+  assert.deepEqual(sendTask, ['ApproveRole']);
+  // No managed policies anywhere: each role's statements above are all it has.
+  for (const [id, role] of ofType(t, 'AWS::IAM::Role')) {
+    assert.equal(role.Properties.ManagedPolicyArns, undefined, `${id} has a managed policy`);
+  }
+});
+
+test("cdk-nag's AwsSolutions rules: no unacknowledged finding, every acknowledgement with a reason", () => {
+  const a = app();
+  const stack = new ModelGuardStack(a, 'Nag', { notificationEmails: ['ops@example.com'] });
+  Validations.of(a).addPlugins(new AwsSolutionsChecks(a));
+  // A finding makes synth throw, and the report names it.
+  try {
+    a.synth();
+  } catch (e) {
+    const report = readFileSync(path.join(a.outdir, 'validation-report.json'), 'utf8');
+    assert.fail(`cdk-nag findings:\n${report.slice(0, 4000)}\n${e}`);
+  }
+  // Every acknowledgement is for one AwsSolutions rule and says why in a sentence or more.
+  const acknowledged: { path: string; id: string; reason: string }[] = [];
+  const visit = (node: any) => {
+    for (const entry of node.node.metadata) {
+      if (entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY) {
+        for (const [id, reason] of Object.entries<string>(entry.data)) {
+          acknowledged.push({ path: node.node.path, id, reason });
+        }
+      }
+    }
+    node.node.children.forEach(visit);
+  };
+  visit(stack);
+  const ids = acknowledged.map((a) => a.id.replace(/\[.*/, '')).sort();
+  // The list a reviewer signs off: S1 on the trail bucket, SQS3 on the dead-letter queue, IAM5 on
+  // each role whose statements name a resource type or "*" (see EXPECTED_STATEMENTS).
+  assert.deepEqual([...new Set(ids)], [
+    'AwsSolutions::AwsSolutions-IAM5', 'AwsSolutions::AwsSolutions-S1', 'AwsSolutions::AwsSolutions-SQS3']);
+  for (const a of acknowledged) {
+    assert.ok(a.reason.length >= 60, `${a.path} ${a.id}: the reason is too short: ${a.reason}`);
+  }
+});
+
+test('both state machines come from the files, every placeholder filled, logged and traced', () => {
+  const t = template();
+  const machines = ofType(t, 'AWS::StepFunctions::StateMachine');
+  assert.deepEqual(machines.map(([, m]) => m.Properties.StateMachineType).sort(), ['EXPRESS', 'STANDARD']);
+  for (const [id, machine] of machines) {
+    const file = machine.Properties.StateMachineType === 'EXPRESS' ? 'triage' : 'enforcement';
+    const definition = readFileSync(path.join(ROOT, 'statemachine', `${file}.asl.json`), 'utf8');
+    assert.equal(render(machine.Properties.DefinitionString), definition, `${id} is not ${file}.asl.json`);
+    const placeholders = new Set((definition.match(/\$\{[A-Za-z]+\}/g) ?? []).map((p) => p.slice(2, -1)));
+    assert.ok(placeholders.size >= 2, `${id}: the definition's placeholders were not found`);
+    assert.deepEqual(new Set(Object.keys(machine.Properties.DefinitionSubstitutions)), placeholders);
+    assert.equal(machine.Properties.LoggingConfiguration.Level, 'ALL');
+    assert.deepEqual(machine.Properties.TracingConfiguration, { Enabled: true });
+  }
+  // The Standard machine's input carries task tokens: they stay out of its logs.
+  t.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+    StateMachineType: 'STANDARD', LoggingConfiguration: Match.objectLike({ IncludeExecutionData: false }),
+  });
+});
+
+test("the rule's pattern is the file's, delivered to the triage with retries and a dead-letter queue", () => {
+  const pattern = JSON.parse(readFileSync(path.join(ROOT, 'statemachine', 'event-pattern.json'), 'utf8'));
+  const t = template();
+  const [[, rule]] = ofType(t, 'AWS::Events::Rule').filter(([id]) => id.startsWith('SageMakerCalls'));
+  assert.deepEqual(rule.Properties.EventPattern, pattern);
+  const [target] = rule.Properties.Targets;
+  assert.equal(render(target.Arn), 'Triage');
+  assert.equal(render(target.DeadLetterConfig.Arn), 'DeadLetters.Arn');
+  assert.deepEqual(target.RetryPolicy, { MaximumEventAgeInSeconds: 86400, MaximumRetryAttempts: 185 });
+  t.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true, MessageRetentionPeriod: 1209600 });
+});
+
+test('the tables keep their data, encrypted, with the indexes guardctl and approve query', () => {
+  const t = template();
+  const tables = ofType(t, 'AWS::DynamoDB::GlobalTable');
+  assert.equal(tables.length, 2);
+  for (const [id, table] of tables) {
+    assert.equal(table.DeletionPolicy, 'Retain', id);
+    assert.deepEqual(table.Properties.SSESpecification, { SSEEnabled: true, SSEType: 'KMS' }, id);
+    for (const replica of table.Properties.Replicas) {
+      assert.equal(replica.DeletionProtectionEnabled, true, id);
+      assert.equal(replica.PointInTimeRecoverySpecification.PointInTimeRecoveryEnabled, true, id);
+    }
+  }
+  t.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+    KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+  });
   t.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
     KeySchema: [{ AttributeName: 'eventId', KeyType: 'HASH' }],
-    GlobalSecondaryIndexes: [{ IndexName: 'byResource' }],
+    GlobalSecondaryIndexes: [
+      Match.objectLike({ IndexName: 'byResource', KeySchema: [
+        { AttributeName: 'resourceKey', KeyType: 'HASH' }, { AttributeName: 'decidedAt', KeyType: 'RANGE' }] }),
+      Match.objectLike({ IndexName: 'byState', KeySchema: [
+        { AttributeName: 'state', KeyType: 'HASH' }, { AttributeName: 'decidedAt', KeyType: 'RANGE' }] }),
+    ],
   });
-  for (const table of Object.values(t.findResources('AWS::DynamoDB::GlobalTable'))) {
-    assert.equal((table as any).DeletionPolicy, 'Retain');
+});
+
+test('each function: arm64 provided.al2023, sized, JSON logs into its own retained log group', () => {
+  const t = template({ logRetentionDays: 30 });
+  const fns = ofType(t, 'AWS::Lambda::Function').filter(([, f]) => f.Properties.Runtime === 'provided.al2023');
+  assert.deepEqual(fns.map(([, f]) => f.Properties.Description).sort(),
+    FUNCTIONS.map((n) => `Model Guard ${n}`).sort());
+  const groups = Object.fromEntries(ofType(t, 'AWS::Logs::LogGroup'));
+  for (const [id, f] of fns) {
+    assert.deepEqual(f.Properties.Architectures, ['arm64'], id);
+    assert.equal(f.Properties.MemorySize, 128, id);
+    assert.ok(f.Properties.Timeout >= 10 && f.Properties.Timeout <= 90, id);
+    assert.equal(f.Properties.LoggingConfig.LogFormat, 'JSON', id);
+    const group = Object.entries(groups).find(([gid]) => gid.startsWith(render(f.Properties.LoggingConfig.LogGroup)));
+    assert.ok(group, `${id} has no log group of its own`);
+    assert.equal((group[1] as any).Properties.RetentionInDays, 30, id);
+    assert.equal((group[1] as any).DeletionPolicy, 'Retain', id);
   }
+  // enforce waits up to 30 s for inference components, after its SDK calls.
+  t.hasResourceProperties('AWS::Lambda::Function', { Description: 'Model Guard enforce', Timeout: 90 });
+  t.hasResourceProperties('AWS::Lambda::Function', {
+    Description: 'Model Guard evaluate',
+    Environment: { Variables: Match.objectLike({ DEFAULT_GRACE_SECONDS: '900', DEFAULT_APPROVERS: '[]' }) },
+  });
+});
+
+test('settings reach the functions, the topic and the approval URL', () => {
+  const t = template({
+    defaultGraceSeconds: 60,
+    defaultApprovers: ['arn:aws:iam::*:role/SecurityOps*'],
+    notificationEmails: ['ops@example.com', 'ml@example.com'],
+    approvalInvokers: ['arn:aws:iam::123456789012:role/Approver'],
+  });
+  t.hasResourceProperties('AWS::Lambda::Function', {
+    Description: 'Model Guard evaluate',
+    Environment: { Variables: Match.objectLike({
+      DEFAULT_GRACE_SECONDS: '60', DEFAULT_APPROVERS: '["arn:aws:iam::*:role/SecurityOps*"]' }) },
+  });
+  const emails = ofType(t, 'AWS::SNS::Subscription').map(([, s]) => [s.Properties.Protocol, s.Properties.Endpoint]);
+  assert.deepEqual(emails.sort(), [['email', 'ml@example.com'], ['email', 'ops@example.com']]);
+  const permissions = ofType(t, 'AWS::Lambda::Permission').map(([, p]) => p.Properties);
+  assert.deepEqual(permissions.map((p) => [p.Action, p.Principal, p.FunctionUrlAuthType ?? null, p.InvokedViaFunctionUrl ?? null]).sort(), [
+    ['lambda:InvokeFunction', 'arn:aws:iam::123456789012:role/Approver', null, true],
+    ['lambda:InvokeFunctionUrl', 'arn:aws:iam::123456789012:role/Approver', 'AWS_IAM', null],
+  ]);
+});
+
+test('the approval URL is SigV4-only and, by default, open to the account principals IAM allows', () => {
+  const t = template();
+  const urls = ofType(t, 'AWS::Lambda::Url');
+  assert.equal(urls.length, 1);
+  assert.equal(urls[0][1].Properties.AuthType, 'AWS_IAM');
+  assert.equal(render(urls[0][1].Properties.TargetFunctionArn), 'Approve.Arn');
+  for (const [, p] of ofType(t, 'AWS::Lambda::Permission')) {
+    assert.equal(render(p.Properties.Principal), 'arn:${Partition}:iam::${AccountId}:root');
+    assert.equal(render(p.Properties.FunctionName), 'Approve');
+  }
+});
+
+test('the topic is encrypted with a rotated key that alarms and EventBridge may use', () => {
+  const t = template();
+  t.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+  t.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+  const [[, key]] = ofType(t, 'AWS::KMS::Key');
+  const services = key.Properties.KeyPolicy.Statement
+    .filter((s: any) => s.Principal.Service)
+    .map((s: any) => [s.Principal.Service, s.Action]);
+  assert.deepEqual(services, [
+    [['cloudwatch.amazonaws.com', 'events.amazonaws.com'], ['kms:Decrypt', 'kms:GenerateDataKey*']],
+  ]);
+  // Which alarms and rules may publish is the topic policy's: this account's alarms, and the one
+  // rule; no other EventBridge rule, and only over TLS.
+  const [[, topicPolicy]] = ofType(t, 'AWS::SNS::TopicPolicy');
+  const statements = topicPolicy.Properties.PolicyDocument.Statement.map((s: any) => {
+    const [[operator, condition]] = Object.entries<any>(s.Condition);
+    const [[key, value]] = Object.entries<any>(condition);
+    return `${s.Effect} ${s.Principal === '*' ? '*' : s.Principal.Service} ${s.Action} if ${operator} ${key} ${render(value)}`;
+  });
+  assert.deepEqual(statements, [
+    'Deny * sns:Publish if Bool aws:SecureTransport false',
+    'Allow cloudwatch.amazonaws.com sns:Publish if StringEquals aws:SourceAccount ${AccountId}',
+    'Allow events.amazonaws.com sns:Publish if ArnEquals aws:SourceArn EnforcementEnded.Arn',
+  ]);
+});
+
+test('alarms on failed executions, dead letters and function errors, all to the topic', () => {
+  const t = template();
+  const alarms = ofType(t, 'AWS::CloudWatch::Alarm');
+  const ids = alarms.map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort();
+  assert.deepEqual(ids, [
+    'ApproveErrors', 'DeadLettersWaiting', 'EnforceErrors', 'EnforcementExecutionsFailed', 'EvaluateErrors',
+    'NotifyErrors', 'ParseEventErrors', 'TriageExecutionsFailed']);
+  for (const [id, alarm] of alarms) {
+    assert.deepEqual(alarm.Properties.AlarmActions.map(render), ['Alerts'], id);
+    assert.equal(alarm.Properties.Threshold, 1, id);
+  }
+  const [[, failed]] = alarms.filter(([id]) => id.startsWith('TriageExecutionsFailed'));
+  assert.deepEqual(failed.Properties.Metrics.filter((m: any) => m.MetricStat).map((m: any) => m.MetricStat.Metric.MetricName),
+    ['ExecutionsFailed', 'ExecutionsTimedOut', 'ExecutionsAborted']);
+  // A failed enforcement is also named in its own alert.
+  const [[, ended]] = ofType(t, 'AWS::Events::Rule').filter(([id]) => id.startsWith('EnforcementEnded'));
+  assert.deepEqual(ended.Properties.EventPattern.detail.status, ['FAILED', 'TIMED_OUT', 'ABORTED']);
+  assert.equal(render(ended.Properties.Targets[0].Arn), 'Alerts');
+});
+
+test('a write-events trail by default, none when the account has one', () => {
+  const t = template();
+  t.hasResourceProperties('AWS::CloudTrail::Trail', {
+    IsLogging: true, EnableLogFileValidation: true,
+    EventSelectors: [{ IncludeManagementEvents: true, ReadWriteType: 'WriteOnly' }],
+  });
+  t.hasResourceProperties('AWS::S3::Bucket', {
+    PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+  });
+  const without = template({ createTrail: false });
+  without.resourceCountIs('AWS::CloudTrail::Trail', 0);
+  without.resourceCountIs('AWS::S3::Bucket', 0);
+});
+
+test('the default policy is seeded once as notify-only, never overwriting an edit', () => {
+  const t = template();
+  const [[, seed]] = ofType(t, 'Custom::AWS');
+  const create = JSON.parse(render(seed.Properties.Create));
+  assert.equal(create.action, 'putItem');
+  assert.deepEqual(create.parameters.Item, {
+    pk: { S: 'default' }, principals: { L: [] }, mode: { S: 'notify' },
+    description: { S: 'Seeded by the stack: requests no other binding covers are reported, not stopped. Edit to enforce.' },
+  });
+  assert.equal(create.parameters.ConditionExpression, 'attribute_not_exists(pk)');
+  assert.equal(create.ignoreErrorCodesMatching, 'ConditionalCheckFailedException');
+  assert.equal(seed.Properties.Update, undefined);
+  assert.equal(seed.Properties.Delete, undefined);
+  template({ seedDefaultPolicy: false }).resourceCountIs('Custom::AWS', 0);
+});
+
+test('outputs name what guardctl and operators need', () => {
+  const outputs = template().toJSON().Outputs;
+  assert.deepEqual(Object.keys(outputs).sort(), [
+    'AlertTopicArn', 'ApprovalUrl', 'DecisionsTableName', 'EnforcementStateMachineArn', 'PolicyTableName',
+    'TriageStateMachineArn']);
 });

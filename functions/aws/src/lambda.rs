@@ -5,11 +5,14 @@ use aws_config::{BehaviorVersion, SdkConfig};
 use lambda_runtime::Diagnostic;
 use model_guard_core::{ErrorKind, GuardError};
 
-/// Logs as JSON lines (one object per event, for CloudWatch Logs Insights), level from `RUST_LOG`
-/// (default `info`).
+/// Logs as JSON lines (one object per event, for CloudWatch Logs Insights), level from `RUST_LOG`,
+/// else from `AWS_LAMBDA_LOG_LEVEL` (set by the function's log-level setting), else `info`.
 pub fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(log_level(
+            std::env::var("AWS_LAMBDA_LOG_LEVEL").ok().as_deref(),
+        ))
+    });
     tracing_subscriber::fmt()
         .json()
         .with_env_filter(filter)
@@ -17,6 +20,17 @@ pub fn init_logging() {
         .with_current_span(false)
         .flatten_event(true)
         .init();
+}
+
+/// Lambda's log level names (TRACE, DEBUG, INFO, WARN, ERROR, FATAL) as a `tracing` filter.
+fn log_level(lambda_level: Option<&str>) -> &'static str {
+    match lambda_level.map(str::to_ascii_uppercase).as_deref() {
+        Some("TRACE") => "trace",
+        Some("DEBUG") => "debug",
+        Some("WARN") => "warn",
+        Some("ERROR" | "FATAL") => "error",
+        _ => "info",
+    }
 }
 
 /// The SDK configuration from the environment, as every AWS SDK reads it.
@@ -75,5 +89,20 @@ where
             GuardError::new(ErrorKind::Configuration, format!("{name}={value:?}: {e}"))
         }),
         _ => Ok(default),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::log_level;
+
+    #[test]
+    fn lambda_log_levels_become_tracing_filters() {
+        assert_eq!(log_level(Some("DEBUG")), "debug");
+        assert_eq!(log_level(Some("warn")), "warn");
+        assert_eq!(log_level(Some("FATAL")), "error");
+        assert_eq!(log_level(Some("TRACE")), "trace");
+        assert_eq!(log_level(Some("nonsense")), "info");
+        assert_eq!(log_level(None), "info");
     }
 }

@@ -1,0 +1,108 @@
+// The stack's settings, from code or from `cdk.json` / `cdk -c modelGuard:<key>=<value>` context.
+// Context given on the command line arrives as strings, so every value is parsed and checked here:
+// a bad setting stops the synth with a message naming the key, never a half-built stack.
+
+/** What a user sets. Every field has a default; see README "Deploy". */
+export interface ModelGuardSettings {
+  /** Grace period for bindings without `graceSeconds` (0 to 2,592,000 s). Default 900. */
+  readonly defaultGraceSeconds?: number;
+  /** Principal patterns (IAM `*`/`?`) allowed to override bindings without `approvers`. Default none. */
+  readonly defaultApprovers?: string[];
+  /** E-mail addresses subscribed to the alert topic (each confirms by mail). Default none. */
+  readonly notificationEmails?: string[];
+  /**
+   * Create a management-events trail. EventBridge receives "AWS API Call via CloudTrail" events
+   * only while a trail is logging; set false when the account already has one. Default true.
+   */
+  readonly createTrail?: boolean;
+  /** Seed the `default` policy item as notify-only (never overwrites an existing one). Default true. */
+  readonly seedDefaultPolicy?: boolean;
+  /**
+   * Role ARNs allowed to call the approval URL. Default: any principal of this account that its
+   * own IAM policy allows. The approval function checks approver patterns itself either way.
+   */
+  readonly approvalInvokers?: string[];
+  /** Days Lambda, state machine and trail logs are kept. Default 365. */
+  readonly logRetentionDays?: number;
+}
+
+export const CONTEXT_PREFIX = 'modelGuard:';
+const KEYS = [
+  'defaultGraceSeconds',
+  'defaultApprovers',
+  'notificationEmails',
+  'createTrail',
+  'seedDefaultPolicy',
+  'approvalInvokers',
+  'logRetentionDays',
+] as const;
+
+export const MAX_GRACE_SECONDS = 2_592_000;
+
+/** Settings with every default filled in. */
+export type ResolvedSettings = Required<ModelGuardSettings>;
+
+export class SettingsError extends Error {}
+
+/** Reads `modelGuard:*` context through `get` (e.g. `app.node.tryGetContext`). */
+export function settingsFromContext(get: (key: string) => unknown): ModelGuardSettings {
+  const settings: Record<string, unknown> = {};
+  for (const key of KEYS) {
+    const value = get(CONTEXT_PREFIX + key);
+    if (value !== undefined) settings[key] = value;
+  }
+  return settings as ModelGuardSettings;
+}
+
+/** Checks every setting and fills in the defaults; throws a SettingsError naming the key. */
+export function resolveSettings(raw: ModelGuardSettings): ResolvedSettings {
+  return {
+    defaultGraceSeconds: integer('defaultGraceSeconds', raw.defaultGraceSeconds, 900, 0, MAX_GRACE_SECONDS),
+    defaultApprovers: strings('defaultApprovers', raw.defaultApprovers, (s) => s.length > 0, 'an empty pattern'),
+    notificationEmails: strings('notificationEmails', raw.notificationEmails,
+      (s) => /^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(s), 'not an e-mail address'),
+    createTrail: boolean('createTrail', raw.createTrail, true),
+    seedDefaultPolicy: boolean('seedDefaultPolicy', raw.seedDefaultPolicy, true),
+    approvalInvokers: strings('approvalInvokers', raw.approvalInvokers,
+      (s) => /^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/.test(s), 'not an IAM role ARN'),
+    logRetentionDays: integer('logRetentionDays', raw.logRetentionDays, 365, 1, 3653),
+  };
+}
+
+function fail(key: string, message: string): never {
+  throw new SettingsError(`${CONTEXT_PREFIX}${key}: ${message}`);
+}
+
+function integer(key: string, value: unknown, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isInteger(n)) fail(key, `${JSON.stringify(value)} is not an integer`);
+  if (n < min || n > max) fail(key, `${n} is outside ${min}..${max}`);
+  return n;
+}
+
+function boolean(key: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (value === true || value === 'true') return true;
+  if (value === false || value === 'false') return false;
+  return fail(key, `${JSON.stringify(value)} is not true or false`);
+}
+
+// A list, or (from the command line) a JSON array in a string.
+function strings(key: string, value: unknown, valid: (s: string) => boolean, what: string): string[] {
+  if (value === undefined) return [];
+  let list = value;
+  if (typeof value === 'string') {
+    try {
+      list = JSON.parse(value);
+    } catch {
+      fail(key, `${JSON.stringify(value)} is not a JSON array of strings`);
+    }
+  }
+  if (!Array.isArray(list)) fail(key, `${JSON.stringify(value)} is not a list of strings`);
+  return list.map((item, i) => {
+    if (typeof item !== 'string') fail(key, `[${i}] ${JSON.stringify(item)} is not a string`);
+    if (!valid(item)) fail(key, `[${i}] ${JSON.stringify(item)} is ${what}`);
+    return item;
+  });
+}

@@ -1,0 +1,55 @@
+// The stack's settings: defaults, command-line strings, and a clear error naming the bad key.
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { resolveSettings, settingsFromContext, SettingsError } from '../lib/config';
+
+test('defaults: grace 900, no approvers or e-mails, a trail, the default policy seeded', () => {
+  assert.deepEqual(resolveSettings({}), {
+    defaultGraceSeconds: 900,
+    defaultApprovers: [],
+    notificationEmails: [],
+    createTrail: true,
+    seedDefaultPolicy: true,
+    approvalInvokers: [],
+    logRetentionDays: 365,
+  });
+});
+
+test('context from the command line arrives as strings and is parsed', () => {
+  const context: Record<string, string> = {
+    'modelGuard:defaultGraceSeconds': '60',
+    'modelGuard:defaultApprovers': '["arn:aws:iam::*:role/SecurityOps*"]',
+    'modelGuard:notificationEmails': '["ops@example.com"]',
+    'modelGuard:createTrail': 'false',
+    'modelGuard:seedDefaultPolicy': 'false',
+    'unrelated': 'ignored',
+  };
+  assert.deepEqual(resolveSettings(settingsFromContext((k) => context[k])), {
+    defaultGraceSeconds: 60,
+    defaultApprovers: ['arn:aws:iam::*:role/SecurityOps*'],
+    notificationEmails: ['ops@example.com'],
+    createTrail: false,
+    seedDefaultPolicy: false,
+    approvalInvokers: [],
+    logRetentionDays: 365,
+  });
+});
+
+test('a bad setting stops the synth with a message naming the key and the value', () => {
+  const cases: [object, RegExp][] = [
+    [{ defaultGraceSeconds: 2_592_001 }, /^modelGuard:defaultGraceSeconds: 2592001 is outside 0\.\.2592000$/],
+    [{ defaultGraceSeconds: '15m' }, /^modelGuard:defaultGraceSeconds: "15m" is not an integer$/],
+    [{ defaultGraceSeconds: 1.5 }, /is not an integer/],
+    [{ defaultApprovers: 'SecurityOps' }, /^modelGuard:defaultApprovers: "SecurityOps" is not a JSON array of strings$/],
+    [{ defaultApprovers: [''] }, /^modelGuard:defaultApprovers: \[0\] "" is an empty pattern$/],
+    [{ notificationEmails: ['ops'] }, /^modelGuard:notificationEmails: \[0\] "ops" is not an e-mail address$/],
+    [{ notificationEmails: [7] }, /\[0\] 7 is not a string/],
+    [{ createTrail: 'yes' }, /^modelGuard:createTrail: "yes" is not true or false$/],
+    [{ approvalInvokers: ['arn:aws:iam::123456789012:user/alice'] }, /is not an IAM role ARN/],
+    [{ logRetentionDays: 0 }, /^modelGuard:logRetentionDays: 0 is outside 1\.\.3653$/],
+  ];
+  for (const [settings, message] of cases) {
+    assert.throws(() => resolveSettings(settings as any), (e: unknown) =>
+      e instanceof SettingsError && message.test(e.message), JSON.stringify(settings));
+  }
+});
