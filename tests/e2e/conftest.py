@@ -17,7 +17,7 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
-FUNCTIONS = ["parse-event", "evaluate", "enforce", "notify", "approve"]
+FUNCTIONS = ["parse-event", "evaluate", "enforce", "notify", "approve", "sweep"]
 
 
 def client(service: str):
@@ -78,11 +78,18 @@ class Stack:
             name=f"enforcement-{suffix}", roleArn=states_role, type="STANDARD",
             definition=substitute((ROOT / "statemachine/enforcement.asl.json").read_text(), arns),
         )["stateMachineArn"]
-        self.triage_arn = self.sfn.create_state_machine(
-            name=f"triage-{suffix}", roleArn=states_role, type="EXPRESS",
-            definition=substitute((ROOT / "statemachine/triage.asl.json").read_text(),
-                                  {**arns, "EnforcementStateMachineArn": self.enforcement_arn}),
-        )["stateMachineArn"]
+        # The triage machine under the fixed name the sweep is configured with (TRIAGE_STATE_MACHINE_ARN),
+        # made afresh so it starts this session's enforcement machine (moto's UpdateStateMachine
+        # keeps the old definition running).
+        triage = substitute((ROOT / "statemachine/triage.asl.json").read_text(),
+                            {**arns, "EnforcementStateMachineArn": self.enforcement_arn})
+        self.triage_arn = os.environ["TRIAGE_STATE_MACHINE_ARN"]
+        try:
+            self.sfn.delete_state_machine(stateMachineArn=self.triage_arn)
+        except self.sfn.exceptions.ClientError:
+            pass
+        self.sfn.create_state_machine(name=self.triage_arn.rsplit(":", 1)[1], roleArn=states_role,
+                                      type="EXPRESS", definition=triage)
 
     def tables(self) -> None:
         existing = self.ddb.list_tables()["TableNames"]
@@ -95,11 +102,12 @@ class Stack:
                 TableName=self.decisions_table, BillingMode="PAY_PER_REQUEST",
                 KeySchema=[{"AttributeName": "eventId", "KeyType": "HASH"}],
                 AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"}
-                                      for a in ("eventId", "resourceKey", "decidedAt")],
-                GlobalSecondaryIndexes=[{"IndexName": "byResource", "KeySchema": [
-                    {"AttributeName": "resourceKey", "KeyType": "HASH"},
+                                      for a in ("eventId", "resourceKey", "decidedAt", "state")],
+                GlobalSecondaryIndexes=[{"IndexName": index, "KeySchema": [
+                    {"AttributeName": key, "KeyType": "HASH"},
                     {"AttributeName": "decidedAt", "KeyType": "RANGE"}],
-                    "Projection": {"ProjectionType": "ALL"}}],
+                    "Projection": {"ProjectionType": "ALL"}}
+                    for index, key in (("byResource", "resourceKey"), ("byState", "state"))],
             )
 
     # --- what a scenario does ---------------------------------------------------------------

@@ -262,3 +262,44 @@ def test_9_a_failed_call_and_a_malformed_event_touch_nothing(stack):
         assert stack.enforcements(event_id) == []
         assert stack.messages(event_id, wait=0.5) == []
     assert stack.endpoint_status(endpoint) == "InService"
+
+
+def sweep(stack) -> dict:
+    response = stack.lam.invoke(FunctionName="sweep", Payload=json.dumps(
+        {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}))
+    assert "FunctionError" not in response, response["Payload"].read()
+    return json.loads(response["Payload"].read())
+
+
+def test_12_a_call_eventbridge_never_delivered_is_found_by_the_sweep_and_enforced(stack):
+    import os
+    import urllib.request
+
+    stack.policy({"pk": "model#missed-*", "principals": [MLDEPLOYER], "mode": "enforce", "graceSeconds": 0})
+    _, config, endpoint = stack.endpoint("ep", "missed")
+    event_id = str(uuid.uuid4())
+    # CloudTrail recorded the call; EventBridge never delivered it (nothing is submitted here).
+    record = event(event_id, "DataScientist", endpoint, config)["detail"]
+    urllib.request.urlopen(urllib.request.Request(
+        os.environ["AWS_ENDPOINT_URL"] + "/testbed/cloudtrail/records",
+        data=json.dumps({"records": [record]}).encode(), method="POST"))
+    assert stack.audit(event_id) is None
+
+    report = sweep(stack)
+    assert event_id in report["submitted"], report
+    # The sweep starts the triage, which runs on its own: wait for the enforcement to appear.
+    import time
+    deadline = time.time() + 30
+    while not stack.enforcements(event_id) and time.time() < deadline:
+        time.sleep(0.2)
+    run = stack.wait(stack.enforcement(event_id), 60)
+    assert run["status"] == "SUCCEEDED", run
+    assert stack.endpoint_status(endpoint) is None
+    assert stack.audit(event_id)["state"] == "enforced"
+    assert [m["kind"] for m in stack.messages(event_id)] == ["enforced"]
+
+    # The next sweep overlaps the last window: it finds the event audited and submits nothing.
+    again = sweep(stack)
+    assert event_id not in again["submitted"], again
+    assert again["alreadyAudited"] >= 1, again
+    assert again["start"] < report["end"], (report, again)

@@ -14,10 +14,21 @@ test_launcher.py:
   (``sagemaker:inference-component:DesiredCopyCount``), as AWS does.
 - The ``states:startExecution`` integration works: moto's ASL parser hands PascalCase parameters
   to botocore, which wants lowerCamelCase.
+- CloudTrail ``LookupEvents`` (moto has none) answers from the records a test registers with
+  ``POST /testbed/cloudtrail/records`` (``{"records": [...]}``): by EventName, by time window,
+  newest first, in pages, as CloudTrail does. Nothing is recorded by itself.
+- A stand-in for Lambda Function URLs with AWS_IAM auth, at ``/lambda-url/<function>/``: it checks
+  the request's SigV4 signature (service ``lambda``) against the keys a test registers with
+  ``POST /testbed/iam/keys`` (``{"accessKeyId", "secretAccessKey", "arn"}``), answers 403 as
+  Lambda does for a missing or wrong signature, and otherwise invokes the function with the
+  Function URL event Lambda builds (the caller in ``requestContext.authorizer.iam``), returning
+  the function's status, headers and body.
 - Fault injection, for tests only, by resource name (no switch in production code):
   ``fault-throttle-*``  the first two SageMaker calls naming it are throttled (the SDK retries);
   ``fault-denied-*``    every SageMaker call that changes it is AccessDenied (describes work);
-  ``fault-busy-*``      a new endpoint or inference component stays ``Creating`` for BUSY_SECONDS.
+  ``fault-busy-*``      a new endpoint or inference component stays ``Creating`` for BUSY_SECONDS;
+  ``fault-txn-*``       (a DynamoDB table) its first TransactWriteItems succeeds, every later one
+                        fails with ProvisionedThroughputExceededException.
 
 Usage: launcher.py --port PORT --lambda-url http://127.0.0.1:LAMBDA_PORT
 """
@@ -64,7 +75,7 @@ def main() -> None:
     inference_component_autoscaling()
     fix_start_execution_parameters()
 
-    app = FaultInjection(DomainDispatcherApplication(create_backend_app))
+    app = TestbedRoutes(FaultInjection(DomainDispatcherApplication(create_backend_app)), args.lambda_url)
     print(f"testbed: moto on 127.0.0.1:{args.port}, Lambda -> {args.lambda_url}", flush=True)
     run_simple("127.0.0.1", args.port, app, threaded=True)
 
@@ -386,6 +397,23 @@ class FaultInjection:
 
     def __call__(self, environ, start_response):  # noqa: ANN001
         target = environ.get("HTTP_X_AMZ_TARGET", "")
+        if target == "DynamoDB_20120810.TransactWriteItems":
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            body = environ["wsgi.input"].read(length) if length else b""
+            environ["wsgi.input"] = io.BytesIO(body)
+            tables = {next(iter(action.values()), {}).get("TableName", "")
+                      for action in json.loads(body or b"{}").get("TransactItems", [])}
+            for table in sorted(t for t in tables if t.startswith("fault-txn-")):
+                with self.lock:
+                    seen = self.throttled.get(("TransactWriteItems", table), 0)
+                    self.throttled[("TransactWriteItems", table)] = seen + 1
+                if seen >= 1:
+                    kind = "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException"
+                    payload = json.dumps({"__type": kind, "message": "The level of configured provisioned "
+                                          "throughput for the table was exceeded."}).encode()
+                    start_response("400 Bad Request", [("Content-Type", "application/x-amz-json-1.0"),
+                                                       ("Content-Length", str(len(payload)))])
+                    return [payload]
         if target.startswith("SageMaker."):
             length = int(environ.get("CONTENT_LENGTH") or 0)
             body = environ["wsgi.input"].read(length) if length else b""
@@ -424,6 +452,166 @@ class FaultInjection:
                     f"User: arn:aws:sts::123456789012:assumed-role/enforce/x is not authorized to perform: sagemaker:{action} on resource {name}",
                 )
         return None
+
+
+# --- CloudTrail LookupEvents, and the Function URL stand-in ----------------------------------------
+
+
+def parse_time(value: Any) -> float | None:
+    """LookupEvents' StartTime/EndTime: epoch seconds (the JSON protocol) or ISO 8601."""
+    if value is None:
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    from datetime import datetime
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
+
+
+def record_time(record: dict) -> float:
+    return parse_time(record.get("eventTime")) or 0.0
+
+
+class TestbedRoutes:
+    """WSGI middleware: the testbed's own routes, CloudTrail LookupEvents and Function URLs."""
+
+    # boto sends the long form, the Rust SDK the short one.
+    LOOKUP_TARGETS = ("com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents",
+                      "CloudTrail_20131101.LookupEvents")
+    PAGE = 50
+
+    def __init__(self, app, lambda_url: str) -> None:  # noqa: ANN001
+        self.app = app
+        self.lambda_url = lambda_url
+        self.records: list[dict] = []
+        self.keys: dict[str, tuple[str, str]] = {}  # access key id -> (secret, principal ARN)
+        self.lock = threading.Lock()
+
+    def __call__(self, environ, start_response):  # noqa: ANN001
+        path = environ.get("PATH_INFO", "")
+        if path == "/testbed/cloudtrail/records" and environ["REQUEST_METHOD"] == "POST":
+            records = json.loads(self.body(environ) or b"{}").get("records", [])
+            with self.lock:
+                self.records.extend(records)
+            return self.answer(start_response, 200, {"registered": len(records)})
+        if path == "/testbed/iam/keys" and environ["REQUEST_METHOD"] == "POST":
+            key = json.loads(self.body(environ))
+            with self.lock:
+                self.keys[key["accessKeyId"]] = (key["secretAccessKey"], key["arn"])
+            return self.answer(start_response, 200, {"registered": key["accessKeyId"]})
+        if path.startswith("/lambda-url/"):
+            return self.function_url(environ, start_response)
+        if environ.get("HTTP_X_AMZ_TARGET") in self.LOOKUP_TARGETS:
+            return self.lookup_events(json.loads(self.body(environ) or b"{}"), start_response)
+        if path == "/moto-api/reset":
+            with self.lock:
+                self.records.clear()
+                self.keys.clear()
+        return self.app(environ, start_response)
+
+    @staticmethod
+    def body(environ) -> bytes:  # noqa: ANN001
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        return environ["wsgi.input"].read(length) if length else b""
+
+    @staticmethod
+    def answer(start_response, status: int, body: Any, content_type: str = "application/json",
+               headers: dict | None = None):  # noqa: ANN001
+        payload = body if isinstance(body, bytes) else json.dumps(body).encode()
+        reason = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found"}.get(status, "Status")
+        start_response(f"{status} {reason}", [("Content-Type", content_type),
+                                              ("Content-Length", str(len(payload))),
+                                              *(headers or {}).items()])
+        return [payload]
+
+    def lookup_events(self, request: dict, start_response):  # noqa: ANN001
+        wanted = {(a.get("AttributeKey"), a.get("AttributeValue")) for a in request.get("LookupAttributes", [])}
+        start, end = parse_time(request.get("StartTime")), parse_time(request.get("EndTime"))
+        with self.lock:
+            records = list(self.records)
+        found = []
+        for record in records:
+            at = record_time(record)
+            if start is not None and at < start or end is not None and at > end:
+                continue
+            if any(key == "EventName" and record.get("eventName") != value for key, value in wanted):
+                continue
+            found.append(record)
+        found.sort(key=record_time, reverse=True)  # newest first, as CloudTrail answers
+        page = min(int(request.get("MaxResults") or self.PAGE), self.PAGE)
+        offset = int(request.get("NextToken") or 0)
+        events = [{
+            "EventId": r.get("eventID"), "EventName": r.get("eventName"), "ReadOnly": "false",
+            "EventTime": record_time(r), "EventSource": r.get("eventSource"),
+            "Username": (r.get("userIdentity") or {}).get("arn", ""), "Resources": [],
+            "CloudTrailEvent": json.dumps(r),
+        } for r in found[offset:offset + page]]
+        body: dict[str, Any] = {"Events": events}
+        if offset + page < len(found):
+            body["NextToken"] = str(offset + page)
+        return self.answer(start_response, 200, body, "application/x-amz-json-1.1")
+
+    def function_url(self, environ, start_response):  # noqa: ANN001
+        from botocore.auth import SigV4Auth
+        from botocore.awsrequest import AWSRequest
+        from botocore.credentials import Credentials
+
+        function = environ["PATH_INFO"].split("/")[2]
+        body = self.body(environ)
+        headers = {k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")}
+        if environ.get("CONTENT_TYPE"):
+            headers["content-type"] = environ["CONTENT_TYPE"]
+        authorization = headers.get("authorization", "")
+        fields = dict(part.strip().split("=", 1) for part in authorization.removeprefix("AWS4-HMAC-SHA256 ").split(",")
+                      if "=" in part)
+        credential = fields.get("Credential", "").split("/")
+        with self.lock:
+            key = self.keys.get(credential[0]) if credential else None
+        forbidden = {"Message": "Forbidden. For troubleshooting Function URL authorization issues, see: "
+                                "https://docs.aws.amazon.com/lambda/latest/dg/urls-auth.html"}
+        if not authorization.startswith("AWS4-HMAC-SHA256 ") or key is None or len(credential) != 5 \
+                or credential[3] != "lambda":
+            return self.answer(start_response, 403, forbidden)
+        secret, arn = key
+        # Sign the same request again with the registered secret; the signatures must agree.
+        signed = fields.get("SignedHeaders", "").split(";")
+        query = environ.get("QUERY_STRING", "")
+        url = f"http://{headers.get('host', '')}{environ['PATH_INFO']}" + (f"?{query}" if query else "")
+        again = AWSRequest(method=environ["REQUEST_METHOD"], url=url, data=body,
+                           headers={h: headers.get(h, "") for h in signed})
+        again.context["timestamp"] = headers.get("x-amz-date", "")
+        auth = SigV4Auth(Credentials(credential[0], secret, headers.get("x-amz-security-token")),
+                         "lambda", credential[2])
+        canonical = auth.canonical_request(again)
+        expected = auth.signature(auth.string_to_sign(again, canonical), again)
+        if expected != fields.get("Signature"):
+            return self.answer(start_response, 403, forbidden)
+        account = arn.split(":")[4]
+        event = {
+            "version": "2.0", "rawPath": environ["PATH_INFO"][len(f"/lambda-url/{function}"):] or "/",
+            "rawQueryString": query, "headers": {k: v for k, v in headers.items() if k != "authorization"},
+            "requestContext": {
+                "accountId": account, "apiId": function, "domainName": headers.get("host", ""),
+                "http": {"method": environ["REQUEST_METHOD"], "path": "/", "protocol": "HTTP/1.1",
+                         "sourceIp": environ.get("REMOTE_ADDR", "127.0.0.1"), "userAgent": headers.get("user-agent", "")},
+                "authorizer": {"iam": {"accessKey": credential[0], "accountId": account,
+                                       "callerId": arn.rsplit("/", 1)[-1], "userArn": arn,
+                                       "userId": arn.rsplit("/", 1)[-1]}},
+                "requestId": str(time.time_ns()), "stage": "$default", "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+                "timeEpoch": int(time.time() * 1000),
+            },
+            "body": body.decode(errors="replace"), "isBase64Encoded": False,
+        }
+        request = urllib.request.Request(f"{self.lambda_url}/2015-03-31/functions/{function}/invocations",
+                                         data=json.dumps(event).encode(), headers={"Content-Type": "application/json"},
+                                         method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                result = json.loads(response.read())
+        except (urllib.error.URLError, TimeoutError, ConnectionError, ValueError) as error:
+            return self.answer(start_response, 502, {"Message": f"the function failed: {error}"})
+        out = result.get("body") or ""
+        return self.answer(start_response, int(result.get("statusCode", 200)), out.encode(),
+                           (result.get("headers") or {}).get("content-type", "application/json"))
 
 
 if __name__ == "__main__":

@@ -292,3 +292,73 @@ def test_fault_busy_endpoints_are_creating_for_a_moment(sm):
     time.sleep(3.2)
     assert sm.describe_endpoint(EndpointName=endpoint_name)["EndpointStatus"] == "InService"
     sm.delete_endpoint(EndpointName=endpoint_name)
+
+
+def post_to_testbed(path: str, body: dict) -> dict:
+    import urllib.request
+    request = urllib.request.Request(os.environ["AWS_ENDPOINT_URL"] + path, data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json"}, method="POST")
+    with urllib.request.urlopen(request) as response:
+        return json.loads(response.read())
+
+
+def cloudtrail_record(event_name: str, at: str, **extra) -> dict:
+    return {"eventVersion": "1.08", "eventSource": "sagemaker.amazonaws.com", "eventName": event_name,
+            "eventID": str(uuid.uuid4()), "eventTime": at, "awsRegion": "us-east-1",
+            "recipientAccountId": ACCOUNT, "requestParameters": {"endpointName": name("ep")}, **extra}
+
+
+def test_lookup_events_answers_from_registered_records_by_name_and_window_newest_first():
+    import datetime as dt
+    import random
+    # An hour of its own (the store keeps what earlier tests registered).
+    hour = dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(hours=random.randrange(200_000))
+    stamp = lambda minutes: (hour + dt.timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%SZ")  # noqa: E731
+    records = [cloudtrail_record("CreateEndpoint", stamp(m)) for m in range(60)]
+    records.append(cloudtrail_record("CreateTrainingJob", stamp(30.5)))
+    records.append(cloudtrail_record("CreateEndpoint", stamp(120)))
+    assert post_to_testbed("/testbed/cloudtrail/records", {"records": records}) == {"registered": 62}
+    ct = client("cloudtrail")
+    pages = list(ct.get_paginator("lookup_events").paginate(
+        LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "CreateEndpoint"}],
+        StartTime=hour, EndTime=hour + dt.timedelta(minutes=59, seconds=59)))
+    assert len(pages) == 2, "60 records come in pages of at most 50"
+    events = [e for p in pages for e in p["Events"]]
+    assert len(events) == 60
+    assert [json.loads(e["CloudTrailEvent"])["eventTime"] for e in events[:2]] == [stamp(59), stamp(58)]
+    assert {e["EventName"] for e in events} == {"CreateEndpoint"}
+
+
+def signed_post(url: str, body: bytes, key_id: str, secret: str):
+    import urllib.error
+    import urllib.request
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+    request = AWSRequest(method="POST", url=url, data=body, headers={"Content-Type": "application/json"})
+    SigV4Auth(Credentials(key_id, secret), "lambda", "us-east-1").add_auth(request)
+    prepared = urllib.request.Request(url, data=body, headers=dict(request.headers.items()), method="POST")
+    try:
+        with urllib.request.urlopen(prepared) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_the_function_url_stand_in_checks_the_signature_and_passes_the_caller():
+    function(client("lambda"), "approve")
+    key_id = "AKIA" + uuid.uuid4().hex[:16].upper()
+    arn = f"arn:aws:sts::{ACCOUNT}:assumed-role/SecurityOps/carol"
+    post_to_testbed("/testbed/iam/keys", {"accessKeyId": key_id, "secretAccessKey": "s3cret", "arn": arn})
+    url = os.environ["AWS_ENDPOINT_URL"] + "/lambda-url/approve/"
+    # Signed right: the real approve binary answers, and it saw a caller (else it would say 403).
+    status, body = signed_post(url, b'{"target": 7}', key_id, "s3cret")
+    assert status == 400 and body["error"] == "bad-request", body
+    # A wrong secret, an unknown key, no signature at all: refused before the function runs.
+    assert signed_post(url, b"{}", key_id, "wrong")[0] == 403
+    assert signed_post(url, b"{}", "AKIAUNKNOWN0000000000", "s3cret")[0] == 403
+    import urllib.error
+    import urllib.request
+    with pytest.raises(urllib.error.HTTPError) as unsigned:
+        urllib.request.urlopen(urllib.request.Request(url, data=b"{}", method="POST"))
+    assert unsigned.value.code == 403

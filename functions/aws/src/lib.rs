@@ -13,6 +13,10 @@ pub mod lambda;
 #[cfg(feature = "dynamodb")]
 pub mod audit_store;
 #[cfg(feature = "dynamodb")]
+pub mod checkpoint;
+#[cfg(feature = "cloudtrail")]
+pub mod cloudtrail;
+#[cfg(feature = "dynamodb")]
 pub mod policy_store;
 #[cfg(feature = "sagemaker")]
 pub mod sagemaker;
@@ -34,6 +38,12 @@ pub mod decisions_table {
     pub const RESOURCE_INDEX: &str = "byResource";
     pub const RESOURCE_INDEX_KEY: &str = "resourceKey";
     pub const RESOURCE_INDEX_SORT: &str = "decidedAt";
+    /// The index for lookups by state (`guardctl pending`, `history`), by time.
+    pub const STATE_INDEX: &str = "byState";
+    pub const STATE_INDEX_KEY: &str = "state";
+    /// The item where the sweep keeps the end of its last window. It has neither index's key,
+    /// so neither index holds it, and no CloudTrail eventID (a UUID) can collide with it.
+    pub const SWEEP_CHECKPOINT_KEY: &str = "sweep#checkpoint";
 }
 
 /// The policy table's schema.

@@ -62,3 +62,32 @@ impl TaskResponder for StepFunctionsTasks {
             .map_err(|e| classify("SendTaskFailure", e))
     }
 }
+
+/// The triage state machine, started as the EventBridge rule starts it.
+pub struct TriageMachine {
+    client: Client,
+    arn: String,
+}
+
+impl TriageMachine {
+    pub fn new(client: Client, arn: impl Into<String>) -> TriageMachine {
+        TriageMachine {
+            client,
+            arn: arn.into(),
+        }
+    }
+}
+
+impl model_guard_core::ports::TriageStarter for TriageMachine {
+    async fn start(&self, name: &str, event: &Value) -> Result<(), model_guard_core::GuardError> {
+        self.client
+            .start_execution()
+            .state_machine_arn(&self.arn)
+            .name(name)
+            .input(event.to_string())
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| sdk_error(&format!("StartExecution {}", self.arn), &e))
+    }
+}

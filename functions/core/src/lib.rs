@@ -21,6 +21,7 @@ pub mod policy;
 pub mod ports;
 pub mod principal;
 pub mod resolve;
+pub mod sweep;
 
 pub use catalog::{Catalog, CatalogResolver};
 pub use contract::*;

@@ -132,3 +132,28 @@ pub trait TaskResponder {
         cause: &str,
     ) -> impl Future<Output = Result<(), TaskResponseError>> + Send;
 }
+
+/// CloudTrail's record of calls (LookupEvents): the records of one eventName in a time window.
+pub trait CallHistory {
+    fn lookup(
+        &self,
+        event_name: &str,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Vec<Value>, GuardError>> + Send;
+}
+
+/// Starts the triage machine with an event, as the EventBridge rule does, under `name`.
+pub trait TriageStarter {
+    fn start(
+        &self,
+        name: &str,
+        event: &Value,
+    ) -> impl Future<Output = Result<(), GuardError>> + Send;
+}
+
+/// Where the sweep keeps the end of the last window it finished.
+pub trait SweepCheckpoint {
+    fn last_end(&self) -> impl Future<Output = Result<Option<DateTime<Utc>>, GuardError>> + Send;
+    fn save_end(&self, end: DateTime<Utc>) -> impl Future<Output = Result<(), GuardError>> + Send;
+}

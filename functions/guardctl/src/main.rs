@@ -1,104 +1,181 @@
 //! `guardctl`: Model Guard's command-line tool for operators.
 
-use std::path::{Path, PathBuf};
+mod approval;
+mod audit;
+mod aws;
+mod explain;
+mod failure;
+mod policy;
+mod table;
+
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
-use model_guard_core::{Catalog, CatalogResolver, Defaults, PolicySet, parse_event_slice};
+use chrono::{DateTime, Utc};
+use clap::{Args, Parser, Subcommand};
+use model_guard_core::Defaults;
+
+use crate::failure::Failure;
 
 /// Model Guard's command-line tool.
 ///
-/// Exit codes: 0 success; 2 bad input (a file missing, not JSON, or of the wrong shape; a policy
-/// that fails validation; bad arguments).
+/// The deployed stack's names come from flags, else environment variables, else the outputs of
+/// the CloudFormation stack named by --stack (MODEL_GUARD_STACK). AWS credentials and region are
+/// the SDK's usual ones (AWS_PROFILE, AWS_REGION, SSO, …).
+///
+/// Exit codes: 0 success; 1 an AWS call or the network failed; 2 bad input (a file missing, not
+/// JSON or of the wrong shape, a policy item that fails validation, bad arguments); 3 refused or
+/// not found (the approval function said no, no such policy item or event).
 #[derive(Parser)]
 #[command(name = "guardctl", version)]
 struct Cli {
+    #[command(flatten)]
+    global: Global,
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Args, Clone, Default)]
+pub struct Global {
+    /// Print JSON for scripts instead of tables.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// The CloudFormation stack whose outputs name the tables and the approval URL.
+    #[arg(long, global = true, env = "MODEL_GUARD_STACK", value_name = "NAME")]
+    pub stack: Option<String>,
+    /// The policy table.
+    #[arg(
+        long,
+        global = true,
+        env = "MODEL_GUARD_POLICY_TABLE",
+        value_name = "TABLE"
+    )]
+    pub policy_table: Option<String>,
+    /// The decisions (audit) table.
+    #[arg(
+        long,
+        global = true,
+        env = "MODEL_GUARD_DECISIONS_TABLE",
+        value_name = "TABLE"
+    )]
+    pub decisions_table: Option<String>,
+    /// The approval function's URL.
+    #[arg(
+        long,
+        global = true,
+        env = "MODEL_GUARD_APPROVAL_URL",
+        value_name = "URL"
+    )]
+    pub approval_url: Option<String>,
+    /// The time to compute "time left" from (RFC 3339); for reproducible output.
+    #[arg(long, global = true, hide = true, value_name = "TIME")]
+    pub now: Option<DateTime<Utc>>,
 }
 
 #[derive(Subcommand)]
 enum Command {
     /// Print the verdict (JSON, contract version 1) that Model Guard gives a CloudTrail event.
-    Explain(ExplainArgs),
+    Explain(explain::ExplainArgs),
+    /// Read, check and change the policy table.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+    /// Violations waiting for approval, soonest deadline first, with the time left.
+    Pending,
+    /// Approve a pending violation: the resource is kept (you must match its approvers).
+    Approve(DecideArgs),
+    /// Enforce a pending violation now instead of at the end of its grace period.
+    EnforceNow(DecideArgs),
+    /// The audit trail, newest first.
+    History(audit::HistoryArgs),
 }
 
-#[derive(clap::Args)]
-struct ExplainArgs {
-    /// The EventBridge event ("AWS API Call via CloudTrail"), as JSON.
-    #[arg(long, value_name = "EVENT.json")]
-    event: PathBuf,
-    /// The policy: a JSON array of policy items.
-    #[arg(long, value_name = "POLICY.json")]
-    policy: PathBuf,
-    /// What SageMaker would answer about endpoint configs, models and inference components.
-    /// Without it nothing resolves, and a request that needs resolving fails closed.
-    #[arg(long, value_name = "CATALOG.json")]
-    catalog: Option<PathBuf>,
-    /// Grace period, in seconds, for bindings that set none.
-    #[arg(long, value_name = "SECONDS", default_value_t = Defaults::GRACE_SECONDS)]
-    default_grace: u32,
-    /// Approver pattern for bindings that name none (repeatable).
-    #[arg(long = "default-approver", value_name = "PATTERN")]
-    default_approvers: Vec<String>,
+#[derive(Subcommand)]
+pub enum PolicyCommand {
+    /// Every item, by pk.
+    List,
+    /// One item, as JSON.
+    Get {
+        /// e.g. `model#fraud-*`, `role#arn:aws:iam::123456789012:role/Exec`, `default`.
+        pk: String,
+    },
+    /// Write one item (a JSON object) after validating it; shows the change.
+    Put {
+        #[arg(value_name = "ITEM.json")]
+        file: PathBuf,
+        /// Validate and show the change; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Delete one item; shows what is removed.
+    Rm {
+        pk: String,
+        /// Show what would be removed; delete nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Write every item of a POLICY.json array: all are validated before any is written, then
+    /// written in transactions of at most 100 items.
+    Import {
+        #[arg(value_name = "POLICY.json")]
+        file: PathBuf,
+        /// Validate and list what would be written; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Every item as a POLICY.json array (what `import` reads).
+    Export,
 }
 
-/// A failure to report: one line on stderr, exit code 2.
-struct BadInput(String);
+#[derive(Args)]
+pub struct DecideArgs {
+    /// The event ID, or the resource's name or ARN when it has exactly one pending violation.
+    pub target: String,
+    /// Why; recorded in the audit trail.
+    #[arg(long)]
+    pub reason: String,
+}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Explain(args) => explain(&args),
-    };
+    let result = run(cli.command, &cli.global);
     match result {
         Ok(output) => {
-            println!("{output}");
+            if !output.is_empty() {
+                println!("{}", output.trim_end());
+            }
             ExitCode::SUCCESS
         }
-        Err(BadInput(message)) => {
-            eprintln!("guardctl: {message}");
-            ExitCode::from(2)
+        Err(failure) => {
+            eprintln!("guardctl: {failure}");
+            ExitCode::from(failure.exit_code())
         }
     }
 }
 
-fn read(path: &Path) -> Result<Vec<u8>, BadInput> {
-    std::fs::read(path).map_err(|e| BadInput(format!("{}: cannot read: {e}", path.display())))
-}
-
-fn explain(args: &ExplainArgs) -> Result<String, BadInput> {
-    let bad = |path: &Path, what: String| BadInput(format!("{}: {what}", path.display()));
-
-    let event = read(&args.event)?;
-    let outcome = parse_event_slice(&event).map_err(|e| bad(&args.event, e.to_string()))?;
-
-    let policy: serde_json::Value = serde_json::from_slice(&read(&args.policy)?)
-        .map_err(|e| bad(&args.policy, format!("not JSON: {e}")))?;
-    let policy = PolicySet::from_json(&policy).map_err(|e| bad(&args.policy, e.to_string()))?;
-
-    let resolver = match &args.catalog {
-        Some(path) => {
-            let bytes = read(path)?;
-            let catalog: Catalog = read_catalog(&bytes).map_err(|e| bad(path, e))?;
-            CatalogResolver::new(catalog)
+fn run(command: Command, global: &Global) -> Result<String, Failure> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Aws(format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(async {
+        let mut aws = aws::Aws::new(global.clone()).await;
+        let now = global.now.unwrap_or_else(Utc::now);
+        match command {
+            Command::Explain(args) => explain::run(&mut aws, &args).await,
+            Command::Policy(command) => policy::run(&mut aws, command, global.json).await,
+            Command::Pending => audit::pending(&mut aws, global.json, now).await,
+            Command::History(args) => audit::history(&mut aws, &args, global.json, now).await,
+            Command::Approve(args) => {
+                approval::decide(&mut aws, "approve", &args, global.json).await
+            }
+            Command::EnforceNow(args) => {
+                approval::decide(&mut aws, "enforce-now", &args, global.json).await
+            }
         }
-        None => CatalogResolver::nothing("no catalog given"),
-    };
-    let defaults = Defaults::new(args.default_grace, &args.default_approvers).map_err(BadInput)?;
-
-    // The catalog answers every describe, so the only error is one a catalog never gives.
-    let verdict = pollster::block_on(model_guard_core::explain(
-        outcome, &resolver, &policy, &defaults,
-    ))
-    .map_err(|e| BadInput(e.to_string()))?;
-    serde_json::to_string_pretty(&verdict)
-        .map_err(|e| BadInput(format!("cannot print the verdict: {e}")))
+    })
 }
 
-/// Reads a catalog, telling "not JSON" from "JSON of the wrong shape".
-fn read_catalog(bytes: &[u8]) -> Result<Catalog, String> {
-    let value: serde_json::Value =
-        serde_json::from_slice(bytes).map_err(|e| format!("not JSON: {e}"))?;
-    Catalog::from_json(&value).map_err(|e| format!("not a catalog: {e}"))
+/// The stack defaults `explain` applies when a binding sets none.
+pub fn defaults(grace: u32, approvers: &[String]) -> Result<Defaults, Failure> {
+    Defaults::new(grace, approvers).map_err(Failure::BadInput)
 }

@@ -59,8 +59,13 @@ fn string_attribute(name: &str) -> AttributeDefinition {
 
 /// A policy table holding `items` (a JSON array, as in POLICY.json).
 pub async fn policy_table(config: &SdkConfig, items: &Value) -> String {
+    policy_table_named(config, &unique("policies"), items).await
+}
+
+/// A policy table under a name of the test's choosing (e.g. a `fault-*` one).
+pub async fn policy_table_named(config: &SdkConfig, name: &str, items: &Value) -> String {
     let client = aws_sdk_dynamodb::Client::new(config);
-    let name = unique("policies");
+    let name = name.to_owned();
     client
         .create_table()
         .table_name(&name)
@@ -88,33 +93,61 @@ pub async fn put_policy(config: &SdkConfig, table: &str, item: &Value) {
 
 /// A decisions table with the schema the stack creates.
 pub async fn decisions_table(config: &SdkConfig) -> String {
-    let client = aws_sdk_dynamodb::Client::new(config);
     let name = unique("decisions");
-    client
+    create_decisions_table(config, &name).await;
+    name
+}
+
+/// The decisions table the functions under `cargo lambda watch` use (`DECISIONS_TABLE` in
+/// `.testbed/env`), created if it is not there yet.
+pub async fn shared_decisions_table(config: &SdkConfig) -> String {
+    let name = std::env::var("DECISIONS_TABLE").expect("DECISIONS_TABLE: source .testbed/env");
+    let client = aws_sdk_dynamodb::Client::new(config);
+    let tables = client.list_tables().send().await.unwrap();
+    if !tables.table_names().contains(&name) {
+        create_decisions_table(config, &name).await;
+    }
+    name
+}
+
+async fn create_decisions_table(config: &SdkConfig, name: &str) {
+    let index = |name: &str, key_attribute: &str| {
+        GlobalSecondaryIndex::builder()
+            .index_name(name)
+            .key_schema(key(key_attribute, KeyType::Hash))
+            .key_schema(key(decisions_table::RESOURCE_INDEX_SORT, KeyType::Range))
+            .projection(
+                Projection::builder()
+                    .projection_type(ProjectionType::All)
+                    .build(),
+            )
+            .build()
+            .unwrap()
+    };
+    let created = aws_sdk_dynamodb::Client::new(config)
         .create_table()
-        .table_name(&name)
+        .table_name(name)
         .billing_mode(BillingMode::PayPerRequest)
         .key_schema(key(decisions_table::KEY, KeyType::Hash))
         .attribute_definitions(string_attribute(decisions_table::KEY))
         .attribute_definitions(string_attribute(decisions_table::RESOURCE_INDEX_KEY))
         .attribute_definitions(string_attribute(decisions_table::RESOURCE_INDEX_SORT))
-        .global_secondary_indexes(
-            GlobalSecondaryIndex::builder()
-                .index_name(decisions_table::RESOURCE_INDEX)
-                .key_schema(key(decisions_table::RESOURCE_INDEX_KEY, KeyType::Hash))
-                .key_schema(key(decisions_table::RESOURCE_INDEX_SORT, KeyType::Range))
-                .projection(
-                    Projection::builder()
-                        .projection_type(ProjectionType::All)
-                        .build(),
-                )
-                .build()
-                .unwrap(),
-        )
+        .attribute_definitions(string_attribute(decisions_table::STATE_INDEX_KEY))
+        .global_secondary_indexes(index(
+            decisions_table::RESOURCE_INDEX,
+            decisions_table::RESOURCE_INDEX_KEY,
+        ))
+        .global_secondary_indexes(index(
+            decisions_table::STATE_INDEX,
+            decisions_table::STATE_INDEX_KEY,
+        ))
         .send()
-        .await
-        .unwrap();
-    name
+        .await;
+    // Another test may have made the shared table a moment ago.
+    if let Err(e) = created {
+        let text = format!("{e:?}");
+        assert!(text.contains("ResourceInUse"), "CreateTable {name}: {text}");
+    }
 }
 
 /// The raw audit item, as stored.

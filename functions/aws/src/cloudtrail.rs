@@ -1,0 +1,76 @@
+//! CloudTrail's LookupEvents, for the sweep. LookupEvents allows 2 requests per second per account
+//! and region: requests are paced, and the SDK's retry (configured by the sweep's main) absorbs
+//! the throttling that remains.
+
+use std::time::Duration;
+
+use aws_sdk_cloudtrail::Client;
+use aws_sdk_cloudtrail::primitives::DateTime as AwsTime;
+use aws_sdk_cloudtrail::types::{LookupAttribute, LookupAttributeKey};
+use chrono::{DateTime, Utc};
+use model_guard_core::ports::CallHistory;
+use model_guard_core::{ErrorKind, GuardError};
+use serde_json::Value;
+
+use crate::sdk_error;
+
+pub struct CloudTrailHistory {
+    client: Client,
+    pace: Duration,
+}
+
+impl CloudTrailHistory {
+    /// `pace`: the pause before each request (500 ms keeps one sweep under 2 per second).
+    pub fn new(client: Client, pace: Duration) -> CloudTrailHistory {
+        CloudTrailHistory { client, pace }
+    }
+}
+
+impl CallHistory for CloudTrailHistory {
+    async fn lookup(
+        &self,
+        event_name: &str,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> Result<Vec<Value>, GuardError> {
+        let attribute = LookupAttribute::builder()
+            .attribute_key(LookupAttributeKey::EventName)
+            .attribute_value(event_name)
+            .build()
+            .map_err(|e| GuardError::new(ErrorKind::InvalidInput, e.to_string()))?;
+        let mut records = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            tokio::time::sleep(self.pace).await;
+            let page = self
+                .client
+                .lookup_events()
+                .lookup_attributes(attribute.clone())
+                .start_time(AwsTime::from_millis(start.timestamp_millis()))
+                .end_time(AwsTime::from_millis(end.timestamp_millis()))
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|e| sdk_error(&format!("LookupEvents {event_name}"), &e))?;
+            for event in page.events() {
+                let Some(text) = event.cloud_trail_event() else {
+                    continue;
+                };
+                match serde_json::from_str::<Value>(text) {
+                    Ok(record) => records.push(record),
+                    // One unreadable record must not hide the others: log it and go on.
+                    Err(e) => tracing::warn!(
+                        event_id = event.event_id().unwrap_or_default(),
+                        error = %e,
+                        "a CloudTrailEvent is not JSON; skipped"
+                    ),
+                }
+            }
+            match page.next_token() {
+                Some(next) if !next.is_empty() => token = Some(next.to_owned()),
+                _ => break,
+            }
+        }
+        Ok(records)
+    }
+}

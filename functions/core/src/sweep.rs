@@ -1,0 +1,196 @@
+//! The sweep: EventBridge delivers CloudTrail events on a best-effort basis, so every few minutes
+//! the sweep asks CloudTrail's LookupEvents for the covered calls since its last run and submits
+//! each one that has no audit item to the triage machine, wrapped as EventBridge wraps it. A
+//! duplicate is harmless: Evaluate's conditional write and the enforcement's execution name (the
+//! eventID) let only one of them through.
+//!
+//! This module is the pure part: which window to ask for, which records the rule would have
+//! matched, and the envelope.
+
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use serde_json::{Value, json};
+
+use crate::covered::covered_call;
+
+/// LookupEvents answers for the last 90 days only.
+pub const MAX_LOOKBACK_DAYS: i64 = 90;
+
+/// The window one sweep asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+}
+
+/// From the last sweep's end, less `overlap` (CloudTrail makes an event visible to LookupEvents
+/// minutes after the call, so the previous window's tail is asked for again), to `now`. The first
+/// sweep looks back `first_lookback`. Never further back than LookupEvents answers.
+pub fn window(
+    last_end: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+    overlap: Duration,
+    first_lookback: Duration,
+) -> Window {
+    let start = match last_end {
+        Some(end) => end - overlap,
+        None => now - first_lookback,
+    };
+    let oldest = now - Duration::days(MAX_LOOKBACK_DAYS);
+    Window {
+        start: start.max(oldest).min(now),
+        end: now,
+    }
+}
+
+/// Why a looked-up record is not submitted, or `None` when the rule would have matched it.
+pub fn skip_reason(record: &Value) -> Option<String> {
+    let text = |key: &str| record.get(key).and_then(Value::as_str);
+    match text("eventSource") {
+        Some("sagemaker.amazonaws.com") => {}
+        other => return Some(format!("eventSource is {other:?}, not SageMaker")),
+    }
+    let name = text("eventName").unwrap_or_default();
+    if covered_call(name).is_none() {
+        return Some(format!("{name:?} is not a covered call"));
+    }
+    // The rule matches only calls without an errorCode (or with an empty one).
+    if let Some(code) = text("errorCode").filter(|c| !c.is_empty()) {
+        return Some(format!("the call failed ({code})"));
+    }
+    if text("eventID").is_none_or(str::is_empty) {
+        return Some("the record has no eventID".to_owned());
+    }
+    None
+}
+
+/// The event EventBridge would have delivered for a CloudTrail record ("AWS API Call via
+/// CloudTrail", source `aws.<service>`), so the triage machine cannot tell the two apart.
+pub fn eventbridge_envelope(record: &Value) -> Value {
+    let text = |key: &str| record.get(key).and_then(Value::as_str).unwrap_or_default();
+    let service = text("eventSource")
+        .strip_suffix(".amazonaws.com")
+        .unwrap_or(text("eventSource"));
+    let account = record
+        .get("recipientAccountId")
+        .and_then(Value::as_str)
+        .or_else(|| {
+            record
+                .pointer("/userIdentity/accountId")
+                .and_then(Value::as_str)
+        })
+        .unwrap_or_default();
+    json!({
+        "version": "0",
+        "id": format!("sweep-{}", text("eventID")),
+        "detail-type": "AWS API Call via CloudTrail",
+        "source": format!("aws.{service}"),
+        "account": account,
+        "time": text("eventTime"),
+        "region": text("awsRegion"),
+        "resources": [],
+        "detail": record,
+    })
+}
+
+/// What one sweep did, as the sweep function returns it (and logs it).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SweepReport {
+    pub start: String,
+    pub end: String,
+    /// Records LookupEvents returned for the covered eventNames.
+    pub found: usize,
+    /// Records the rule would not have matched (another service, a failed call).
+    pub skipped: usize,
+    /// Events that already had an audit item: delivered by EventBridge, or an earlier sweep.
+    pub already_audited: usize,
+    /// The eventIDs submitted to the triage machine.
+    pub submitted: Vec<String>,
+}
+
+pub fn time_text(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s)
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn the_window_starts_before_the_last_end_and_never_beyond_lookup_events_reach() {
+        let now = at("2026-11-28T12:00:00Z");
+        let overlap = Duration::minutes(15);
+        let first = Duration::hours(1);
+        assert_eq!(
+            window(Some(at("2026-11-28T11:45:00Z")), now, overlap, first),
+            Window {
+                start: at("2026-11-28T11:30:00Z"),
+                end: now
+            }
+        );
+        assert_eq!(
+            window(None, now, overlap, first).start,
+            at("2026-11-28T11:00:00Z")
+        );
+        assert_eq!(
+            window(Some(at("2026-01-01T00:00:00Z")), now, overlap, first).start,
+            at("2026-08-30T12:00:00Z")
+        );
+        // A checkpoint in the future (a clock moved back) asks for nothing rather than a negative window.
+        assert_eq!(
+            window(Some(at("2026-11-29T00:00:00Z")), now, overlap, first).start,
+            now
+        );
+    }
+
+    #[test]
+    fn only_what_the_rule_matches_is_submitted() {
+        let record = |patch: Value| {
+            let mut r = json!({"eventSource": "sagemaker.amazonaws.com", "eventName": "CreateEndpoint",
+                "eventID": "e-1", "eventTime": "2026-11-28T11:50:00Z", "awsRegion": "eu-west-1",
+                "recipientAccountId": "123456789012"});
+            if let (Some(r), Some(p)) = (r.as_object_mut(), patch.as_object()) {
+                r.extend(p.clone());
+            }
+            r
+        };
+        assert_eq!(skip_reason(&record(json!({}))), None);
+        assert_eq!(skip_reason(&record(json!({"errorCode": ""}))), None);
+        assert_eq!(
+            skip_reason(&record(json!({"errorCode": "ValidationException"}))),
+            Some("the call failed (ValidationException)".to_owned())
+        );
+        assert!(skip_reason(&record(json!({"eventName": "DescribeEndpoint"}))).is_some());
+        assert!(skip_reason(&record(json!({"eventSource": "s3.amazonaws.com"}))).is_some());
+        assert!(skip_reason(&record(json!({"eventID": ""}))).is_some());
+    }
+
+    #[test]
+    fn the_envelope_is_what_eventbridge_delivers_and_parses_as_the_same_call() {
+        let record = json!({"eventVersion": "1.08", "eventSource": "sagemaker.amazonaws.com",
+            "eventName": "CreateEndpoint", "eventID": "e-1", "eventTime": "2026-11-28T11:50:00Z",
+            "awsRegion": "eu-west-1", "recipientAccountId": "123456789012",
+            "userIdentity": {"type": "AssumedRole", "arn": "arn:aws:sts::123456789012:assumed-role/Dev/alice",
+                "accountId": "123456789012"},
+            "requestParameters": {"endpointName": "ep", "endpointConfigName": "cfg"},
+            "responseElements": {"endpointArn": "arn:aws:sagemaker:eu-west-1:123456789012:endpoint/ep"}});
+        let envelope = eventbridge_envelope(&record);
+        assert_eq!(envelope["source"], "aws.sagemaker");
+        assert_eq!(envelope["detail-type"], "AWS API Call via CloudTrail");
+        assert_eq!(envelope["account"], "123456789012");
+        assert_eq!(envelope["detail"], record);
+        let parsed = crate::parse_event_value(&envelope);
+        let from_eventbridge = crate::parse_event_value(&json!({
+            "version": "0", "id": "x", "detail-type": "AWS API Call via CloudTrail",
+            "source": "aws.sagemaker", "account": "123456789012", "time": "2026-11-28T11:50:00Z",
+            "region": "eu-west-1", "resources": [], "detail": record}));
+        assert_eq!(format!("{parsed:?}"), format!("{from_eventbridge:?}"));
+        assert!(format!("{parsed:?}").contains("CreateEndpoint"));
+    }
+}

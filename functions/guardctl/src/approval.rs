@@ -1,0 +1,157 @@
+//! `guardctl approve` and `guardctl enforce-now`: a SigV4-signed POST to the approval function's
+//! URL (AWS_IAM auth) with the caller's own credentials. The function decides; its answer, refusal
+//! reasons included, is shown as it is.
+
+use std::time::{Duration, SystemTime};
+
+use aws_credential_types::provider::ProvideCredentials;
+use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
+use aws_sigv4::sign::v4;
+use aws_smithy_runtime_api::client::identity::Identity;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use serde_json::{Value, json};
+
+use crate::DecideArgs;
+use crate::aws::Aws;
+use crate::failure::Failure;
+
+/// Function URLs are signed for the Lambda service.
+const SERVICE: &str = "lambda";
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+pub async fn decide(
+    aws: &mut Aws,
+    decision: &str,
+    args: &DecideArgs,
+    json: bool,
+) -> Result<String, Failure> {
+    let url = aws.approval_url().await?;
+    let body =
+        json!({"target": args.target, "decision": decision, "reason": args.reason}).to_string();
+    let (status, answer) = post_signed(aws, &url, body).await?;
+    let text = |key: &str| {
+        answer
+            .get(key)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned()
+    };
+    // Lambda's own refusals (a bad signature, no permission) come as {"Message": …}, not the
+    // function's {"error", "reason"}.
+    let (error, reason) = match answer.get("Message").and_then(Value::as_str) {
+        Some(message) => ("lambda".to_owned(), message.to_owned()),
+        None => (text("error"), text("reason")),
+    };
+    match status {
+        200 if json => serde_json::to_string_pretty(&answer)
+            .map_err(|e| Failure::BadInput(format!("cannot print: {e}"))),
+        200 => {
+            let resource = answer
+                .get("resource")
+                .map(|r| {
+                    let field = |k: &str| r.get(k).and_then(Value::as_str).unwrap_or("");
+                    format!(" ({} {})", field("type"), field("name"))
+                })
+                .unwrap_or_default();
+            Ok(format!(
+                "{}: event {}{resource}, by {}",
+                text("outcome"),
+                text("eventId"),
+                text("by")
+            ))
+        }
+        _ => {
+            let said = format!("the approval function answered {status} {error}: {reason}");
+            Err(match status {
+                400 | 405 => Failure::BadInput(said),
+                403 | 404 | 409 => Failure::Refused(said),
+                _ => Failure::Aws(said),
+            })
+        }
+    }
+}
+
+/// POSTs `body` to `url`, signed with the SDK configuration's credentials and region.
+async fn post_signed(aws: &Aws, url: &str, body: String) -> Result<(u16, Value), Failure> {
+    let uri: http::Uri = url
+        .parse()
+        .map_err(|e| Failure::BadInput(format!("approval URL {url:?}: {e}")))?;
+    let host = uri
+        .authority()
+        .map(|a| a.as_str().to_owned())
+        .ok_or_else(|| Failure::BadInput(format!("approval URL {url:?} has no host")))?;
+    let region = aws
+        .config
+        .region()
+        .ok_or_else(|| {
+            Failure::BadInput("no AWS region: set AWS_REGION or a profile's region".to_owned())
+        })?
+        .to_string();
+    let credentials = aws
+        .config
+        .credentials_provider()
+        .ok_or_else(|| Failure::BadInput("no AWS credentials configured".to_owned()))?
+        .provide_credentials()
+        .await
+        .map_err(|e| Failure::Aws(format!("cannot get AWS credentials: {e}")))?;
+    let identity: Identity = credentials.into();
+
+    let mut request = http::Request::builder()
+        .method("POST")
+        .uri(uri.clone())
+        .header("host", &host)
+        .header("content-type", "application/json")
+        .body(body.clone())
+        .map_err(|e| Failure::BadInput(format!("approval request: {e}")))?;
+    let params = v4::SigningParams::builder()
+        .identity(&identity)
+        .region(&region)
+        .name(SERVICE)
+        .time(SystemTime::now())
+        .settings(SigningSettings::default())
+        .build()
+        .map_err(|e| Failure::BadInput(format!("cannot sign: {e}")))?
+        .into();
+    let signable = SignableRequest::new(
+        "POST",
+        url,
+        request
+            .headers()
+            .iter()
+            .filter_map(|(k, v)| Some((k.as_str(), v.to_str().ok()?))),
+        SignableBody::Bytes(body.as_bytes()),
+    )
+    .map_err(|e| Failure::BadInput(format!("cannot sign: {e}")))?;
+    let (instructions, _signature) = sign(signable, &params)
+        .map_err(|e| Failure::BadInput(format!("cannot sign: {e}")))?
+        .into_parts();
+    instructions.apply_to_request_http1x(&mut request);
+
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_provider_and_native_roots(rustls::crypto::aws_lc_rs::default_provider())
+        .map_err(|e| Failure::Aws(format!("cannot load the system's CA certificates: {e}")))?
+        .https_or_http()
+        .enable_http1()
+        .build();
+    let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build(connector);
+    let request = request.map(|b| Full::new(Bytes::from(b)));
+    let response = tokio::time::timeout(TIMEOUT, client.request(request))
+        .await
+        .map_err(|_| Failure::Aws(format!("{url}: no answer in {} s", TIMEOUT.as_secs())))?
+        .map_err(|e| Failure::Aws(format!("{url}: {e}")))?;
+    let status = response.status().as_u16();
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| Failure::Aws(format!("{url}: reading the answer: {e}")))?
+        .to_bytes();
+    let answer = serde_json::from_slice(&bytes).unwrap_or_else(|_| {
+        // Not JSON at all (a proxy's error page): shown as Lambda's own refusals are.
+        json!({"Message": String::from_utf8_lossy(&bytes).trim().to_owned()})
+    });
+    Ok((status, answer))
+}

@@ -1,0 +1,113 @@
+//! The SDK configuration and the deployed stack's names: from flags, else environment variables
+//! (both through clap), else the outputs of the stack named by `--stack`, read once.
+
+use std::collections::HashMap;
+
+use aws_config::{BehaviorVersion, SdkConfig};
+
+use crate::Global;
+use crate::failure::{Failure, sdk};
+
+pub struct Aws {
+    pub config: SdkConfig,
+    global: Global,
+    outputs: Option<HashMap<String, String>>,
+}
+
+/// A name the stack exports: its flag, its environment variable and its output key.
+struct Name {
+    flag: &'static str,
+    env: &'static str,
+    output: &'static str,
+}
+
+const POLICY_TABLE: Name = Name {
+    flag: "--policy-table",
+    env: "MODEL_GUARD_POLICY_TABLE",
+    output: "PolicyTableName",
+};
+const DECISIONS_TABLE: Name = Name {
+    flag: "--decisions-table",
+    env: "MODEL_GUARD_DECISIONS_TABLE",
+    output: "DecisionsTableName",
+};
+const APPROVAL_URL: Name = Name {
+    flag: "--approval-url",
+    env: "MODEL_GUARD_APPROVAL_URL",
+    output: "ApprovalUrl",
+};
+
+impl Aws {
+    pub async fn new(global: Global) -> Aws {
+        Aws {
+            config: aws_config::load_defaults(BehaviorVersion::latest()).await,
+            global,
+            outputs: None,
+        }
+    }
+
+    pub fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
+        aws_sdk_dynamodb::Client::new(&self.config)
+    }
+
+    pub async fn policy_table(&mut self) -> Result<String, Failure> {
+        let given = self.global.policy_table.clone();
+        self.name(given, &POLICY_TABLE).await
+    }
+
+    pub async fn decisions_table(&mut self) -> Result<String, Failure> {
+        let given = self.global.decisions_table.clone();
+        self.name(given, &DECISIONS_TABLE).await
+    }
+
+    pub async fn approval_url(&mut self) -> Result<String, Failure> {
+        let given = self.global.approval_url.clone();
+        self.name(given, &APPROVAL_URL).await
+    }
+
+    async fn name(&mut self, given: Option<String>, name: &Name) -> Result<String, Failure> {
+        if let Some(value) = given.filter(|v| !v.is_empty()) {
+            return Ok(value);
+        }
+        let Some(stack) = self.global.stack.clone().filter(|s| !s.is_empty()) else {
+            return Err(Failure::BadInput(format!(
+                "no {what}: give {flag}, set {env}, or name the stack with --stack (MODEL_GUARD_STACK)",
+                what = name.output,
+                flag = name.flag,
+                env = name.env,
+            )));
+        };
+        let outputs = self.outputs(&stack).await?;
+        outputs.get(name.output).cloned().ok_or_else(|| {
+            Failure::BadInput(format!(
+                "stack {stack} has no output {}: is it a Model Guard stack?",
+                name.output
+            ))
+        })
+    }
+
+    async fn outputs(&mut self, stack: &str) -> Result<&HashMap<String, String>, Failure> {
+        if self.outputs.is_none() {
+            let described = aws_sdk_cloudformation::Client::new(&self.config)
+                .describe_stacks()
+                .stack_name(stack)
+                .send()
+                .await
+                .map_err(|e| sdk(&format!("DescribeStacks {stack}"), &e))?;
+            let outputs = described
+                .stacks()
+                .first()
+                .map(|s| {
+                    s.outputs()
+                        .iter()
+                        .filter_map(|o| {
+                            Some((o.output_key()?.to_owned(), o.output_value()?.to_owned()))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            self.outputs = Some(outputs);
+        }
+        Ok(self.outputs.get_or_insert_with(HashMap::new))
+    }
+}

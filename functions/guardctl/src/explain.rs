@@ -1,0 +1,93 @@
+//! `guardctl explain`: the verdict Model Guard gives an event, from files, or (`--live`) with the
+//! policy from the table and the subjects resolved through SageMaker, as Evaluate does.
+
+use std::path::{Path, PathBuf};
+
+use model_guard_aws::policy_store::DynamoPolicyStore;
+use model_guard_aws::sagemaker::SageMakerResolver;
+use model_guard_core::{Catalog, CatalogResolver, Defaults, PolicySet, Verdict, parse_event_slice};
+
+use crate::aws::Aws;
+use crate::failure::Failure;
+
+#[derive(clap::Args)]
+pub struct ExplainArgs {
+    /// The EventBridge event ("AWS API Call via CloudTrail"), as JSON.
+    #[arg(long, value_name = "EVENT.json")]
+    event: PathBuf,
+    /// The policy: a JSON array of policy items. With --live, the policy table instead.
+    #[arg(long, value_name = "POLICY.json", required_unless_present = "live")]
+    policy: Option<PathBuf>,
+    /// What SageMaker would answer about endpoint configs, models and inference components.
+    /// Without it nothing resolves, and a request that needs resolving fails closed.
+    #[arg(long, value_name = "CATALOG.json", conflicts_with = "live")]
+    catalog: Option<PathBuf>,
+    /// Resolve subjects through SageMaker and read the policy table (unless --policy is given),
+    /// with the configured AWS credentials; read-only.
+    #[arg(long)]
+    live: bool,
+    /// Grace period, in seconds, for bindings that set none.
+    #[arg(long, value_name = "SECONDS", default_value_t = Defaults::GRACE_SECONDS)]
+    default_grace: u32,
+    /// Approver pattern for bindings that name none (repeatable).
+    #[arg(long = "default-approver", value_name = "PATTERN")]
+    default_approvers: Vec<String>,
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, Failure> {
+    std::fs::read(path)
+        .map_err(|e| Failure::BadInput(format!("{}: cannot read: {e}", path.display())))
+}
+
+fn bad(path: &Path, what: impl std::fmt::Display) -> Failure {
+    Failure::BadInput(format!("{}: {what}", path.display()))
+}
+
+pub async fn run(aws: &mut Aws, args: &ExplainArgs) -> Result<String, Failure> {
+    let event = read(&args.event)?;
+    let outcome = parse_event_slice(&event).map_err(|e| bad(&args.event, e))?;
+    let defaults = crate::defaults(args.default_grace, &args.default_approvers)?;
+
+    let policy = match &args.policy {
+        Some(path) => {
+            let value: serde_json::Value = serde_json::from_slice(&read(path)?)
+                .map_err(|e| bad(path, format!("not JSON: {e}")))?;
+            PolicySet::from_json(&value).map_err(|e| bad(path, e))?
+        }
+        None => {
+            let table = aws.policy_table().await?;
+            DynamoPolicyStore::new(aws.dynamodb(), &table, 0)
+                .load()
+                .await
+                .map_err(|e| Failure::Aws(e.to_string()))?
+        }
+    };
+
+    let verdict: Verdict = if args.live {
+        let resolver = SageMakerResolver::new(aws_sdk_sagemaker::Client::new(&aws.config));
+        model_guard_core::explain(outcome, &resolver, &policy, &defaults)
+            .await
+            .map_err(|e| Failure::Aws(e.to_string()))?
+    } else {
+        let resolver = match &args.catalog {
+            Some(path) => {
+                let bytes = read(path)?;
+                CatalogResolver::new(read_catalog(&bytes).map_err(|e| bad(path, e))?)
+            }
+            None => CatalogResolver::nothing("no catalog given"),
+        };
+        // The catalog answers every describe, so the only error is one a catalog never gives.
+        model_guard_core::explain(outcome, &resolver, &policy, &defaults)
+            .await
+            .map_err(|e| Failure::BadInput(e.to_string()))?
+    };
+    serde_json::to_string_pretty(&verdict)
+        .map_err(|e| Failure::BadInput(format!("cannot print the verdict: {e}")))
+}
+
+/// Reads a catalog, telling "not JSON" from "JSON of the wrong shape".
+fn read_catalog(bytes: &[u8]) -> Result<Catalog, String> {
+    let value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| format!("not JSON: {e}"))?;
+    Catalog::from_json(&value).map_err(|e| format!("not a catalog: {e}"))
+}

@@ -1,0 +1,89 @@
+//! The sweep's handler: for each covered eventName, the records CloudTrail has in the window; each
+//! one the rule would have matched and that has no audit item is submitted to the triage machine.
+//! The checkpoint moves only when every submission went through, so a failed sweep's window is
+//! asked for again next time (duplicates are harmless).
+
+use chrono::{DateTime, Duration, Utc};
+use model_guard_core::COVERED_CALLS;
+use model_guard_core::GuardError;
+use model_guard_core::event::execution_name;
+use model_guard_core::ports::{AuditLog, CallHistory, SweepCheckpoint, TriageStarter};
+use model_guard_core::sweep::{SweepReport, eventbridge_envelope, skip_reason, time_text, window};
+use serde_json::Value;
+
+pub struct Ports<H, A, T, C> {
+    pub history: H,
+    pub audit: A,
+    pub triage: T,
+    pub checkpoint: C,
+}
+
+/// How far each window reaches back.
+#[derive(Debug, Clone, Copy)]
+pub struct Reach {
+    /// Asked for again from the previous window (CloudTrail's delivery delay).
+    pub overlap: Duration,
+    /// The first sweep's window.
+    pub first_lookback: Duration,
+}
+
+pub async fn handle<H, A, T, C>(
+    ports: &Ports<H, A, T, C>,
+    reach: Reach,
+    now: DateTime<Utc>,
+) -> Result<SweepReport, GuardError>
+where
+    H: CallHistory,
+    A: AuditLog,
+    T: TriageStarter,
+    C: SweepCheckpoint,
+{
+    let last = ports.checkpoint.last_end().await?;
+    let w = window(last, now, reach.overlap, reach.first_lookback);
+    let mut report = SweepReport {
+        start: time_text(w.start),
+        end: time_text(w.end),
+        found: 0,
+        skipped: 0,
+        already_audited: 0,
+        submitted: Vec::new(),
+    };
+    for call in COVERED_CALLS {
+        let records = ports
+            .history
+            .lookup(call.event_name, w.start, w.end)
+            .await?;
+        report.found += records.len();
+        for record in records {
+            if let Some(why) = skip_reason(&record) {
+                tracing::debug!(reason = %why, "skipped");
+                report.skipped += 1;
+                continue;
+            }
+            let event_id = record
+                .get("eventID")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            if ports.audit.get(&event_id).await?.is_some() {
+                report.already_audited += 1;
+                continue;
+            }
+            // Named for the sweep, the time and the event, so a submission is easy to find.
+            let name = execution_name(&format!("sweep-{}-{event_id}", now.timestamp_millis()));
+            ports
+                .triage
+                .start(&name, &eventbridge_envelope(&record))
+                .await?;
+            tracing::info!(event_id = %event_id, event_name = call.event_name, "submitted a missed event");
+            report.submitted.push(event_id);
+        }
+    }
+    ports.checkpoint.save_end(w.end).await?;
+    tracing::info!(
+        start = %report.start, end = %report.end, found = report.found,
+        submitted = report.submitted.len(), already_audited = report.already_audited,
+        "sweep done"
+    );
+    Ok(report)
+}
