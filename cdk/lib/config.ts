@@ -24,6 +24,8 @@ export interface ModelGuardSettings {
   readonly approvalInvokers?: string[];
   /** Days Lambda, state machine and trail logs are kept. Default 365. */
   readonly logRetentionDays?: number;
+  /** Minutes between sweeps for calls EventBridge did not deliver (5 to 1440). Default 15. */
+  readonly sweepIntervalMinutes?: number;
 }
 
 export const CONTEXT_PREFIX = 'modelGuard:';
@@ -35,6 +37,7 @@ const KEYS = [
   'seedDefaultPolicy',
   'approvalInvokers',
   'logRetentionDays',
+  'sweepIntervalMinutes',
 ] as const;
 
 export const MAX_GRACE_SECONDS = 2_592_000;
@@ -66,6 +69,7 @@ export function resolveSettings(raw: ModelGuardSettings): ResolvedSettings {
     approvalInvokers: strings('approvalInvokers', raw.approvalInvokers,
       (s) => /^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/.test(s), 'not an IAM role ARN'),
     logRetentionDays: integer('logRetentionDays', raw.logRetentionDays, 365, 1, 3653),
+    sweepIntervalMinutes: integer('sweepIntervalMinutes', raw.sweepIntervalMinutes, 15, 5, 1440),
   };
 }
 

@@ -49,6 +49,8 @@ const SIZING: Record<string, { memoryMb: number; timeoutSeconds: number }> = {
   enforce: { memoryMb: 128, timeoutSeconds: 90 }, // deregister, delete, wait ≤ 30 s
   notify: { memoryMb: 128, timeoutSeconds: 30 }, // a Publish and an UpdateItem
   approve: { memoryMb: 128, timeoutSeconds: 30 }, // a Query, an UpdateItem, a SendTask*
+  // 8 eventNames × pages of LookupEvents at 2 per second, a GetItem and maybe a StartExecution each.
+  sweep: { memoryMb: 128, timeoutSeconds: 300 },
 };
 
 export class ModelGuardStack extends Stack {
@@ -329,6 +331,39 @@ export class ModelGuardStack extends Stack {
       actions: ['states:StartExecution'],
       resources: [enforcement.stateMachineArn],
     }));
+
+    // ---- The sweep ---------------------------------------------------------------------------
+    // EventBridge delivers CloudTrail events on a best-effort basis: every few minutes the sweep
+    // asks CloudTrail for the covered calls since its last run and submits the ones with no audit
+    // item to the triage (duplicates are harmless).
+    const sweep = fn('sweep', {
+      DECISIONS_TABLE: decisions.tableName,
+      TRIAGE_STATE_MACHINE_ARN: triage.stateMachineArn,
+      SWEEP_OVERLAP_MINUTES: String(Math.max(20, settings.sweepIntervalMinutes + 5)),
+    }, [
+      new iam.PolicyStatement({
+        // AWS requires "*": LookupEvents supports no resource-level permissions.
+        sid: 'LookUpCalls',
+        actions: ['cloudtrail:LookupEvents'],
+        resources: ['*'],
+      }),
+      new iam.PolicyStatement({
+        // Is there an audit item for the event; the sweep's checkpoint item.
+        sid: 'CheckDecisions',
+        actions: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+        resources: [decisions.tableArn],
+      }),
+      new iam.PolicyStatement({
+        sid: 'SubmitMissedEvents',
+        actions: ['states:StartExecution'],
+        resources: [triage.stateMachineArn],
+      }),
+    ]);
+    new events.Rule(this, 'SweepSchedule', {
+      description: 'Model Guard sweep: covered calls EventBridge did not deliver',
+      schedule: events.Schedule.rate(Duration.minutes(settings.sweepIntervalMinutes)),
+      targets: [new targets.LambdaFunction(sweep, { retryAttempts: 0 })],
+    });
 
     // ---- Events in -----------------------------------------------------------------------------
     const deadLetters = new sqs.Queue(this, 'DeadLetters', {

@@ -12,6 +12,7 @@ test('defaults: grace 900, no approvers or e-mails, a trail, the default policy 
     seedDefaultPolicy: true,
     approvalInvokers: [],
     logRetentionDays: 365,
+    sweepIntervalMinutes: 15,
   });
 });
 
@@ -32,6 +33,7 @@ test('context from the command line arrives as strings and is parsed', () => {
     seedDefaultPolicy: false,
     approvalInvokers: [],
     logRetentionDays: 365,
+    sweepIntervalMinutes: 15,
   });
 });
 
@@ -47,6 +49,7 @@ test('a bad setting stops the synth with a message naming the key and the value'
     [{ createTrail: 'yes' }, /^modelGuard:createTrail: "yes" is not true or false$/],
     [{ approvalInvokers: ['arn:aws:iam::123456789012:user/alice'] }, /is not an IAM role ARN/],
     [{ logRetentionDays: 0 }, /^modelGuard:logRetentionDays: 0 is outside 1\.\.3653$/],
+    [{ sweepIntervalMinutes: 1 }, /^modelGuard:sweepIntervalMinutes: 1 is outside 5\.\.1440$/],
   ];
   for (const [settings, message] of cases) {
     assert.throws(() => resolveSettings(settings as any), (e: unknown) =>

@@ -11,7 +11,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { ModelGuardProps, ModelGuardStack } from '../lib/model-guard-stack';
 
 const ROOT = path.join(__dirname, '..', '..');
-const FUNCTIONS = ['parse-event', 'evaluate', 'enforce', 'notify', 'approve'];
+const FUNCTIONS = ['parse-event', 'evaluate', 'enforce', 'notify', 'approve', 'sweep'];
 
 function app(): App {
   return new App({ context: { 'aws:cdk:bundling-stacks': [] }, outdir: mkdtempSync(path.join(tmpdir(), 'cdk-')) });
@@ -104,6 +104,12 @@ const EXPECTED_STATEMENTS: Record<string, string[]> = {
     'Allow states:StartExecution on Enforcement',
   ],
   TriageEventsRole: ['Allow states:StartExecution on Triage'],
+  SweepRole: [
+    'Allow logs:CreateLogStream,logs:PutLogEvents on SweepLogs.Arn',
+    'Allow cloudtrail:LookupEvents on *',
+    'Allow dynamodb:GetItem,dynamodb:PutItem on Decisions.Arn',
+    'Allow states:StartExecution on Triage',
+  ],
   SeedDefaultPolicyRole: [
     'Allow logs:CreateLogStream,logs:PutLogEvents on SeedDefaultPolicyLogs.Arn',
     'Allow dynamodb:PutItem on Policies.Arn',
@@ -116,6 +122,7 @@ const STAR_ALLOWED: Record<string, string> = {
   'states:SendTaskFailure': 'takes a task token, not an ARN',
   'sagemaker:ListInferenceComponents': 'no resource-level permissions',
   'application-autoscaling:DescribeScalableTargets': 'no resource-level permissions',
+  'cloudtrail:LookupEvents': 'no resource-level permissions',
   'logs:CreateLogDelivery': 'Step Functions vended logs', 'logs:GetLogDelivery': 'vended logs',
   'logs:UpdateLogDelivery': 'vended logs', 'logs:DeleteLogDelivery': 'vended logs',
   'logs:ListLogDeliveries': 'vended logs', 'logs:PutResourcePolicy': 'vended logs',
@@ -252,7 +259,7 @@ test('each function: arm64 provided.al2023, sized, JSON logs into its own retain
   for (const [id, f] of fns) {
     assert.deepEqual(f.Properties.Architectures, ['arm64'], id);
     assert.equal(f.Properties.MemorySize, 128, id);
-    assert.ok(f.Properties.Timeout >= 10 && f.Properties.Timeout <= 90, id);
+    assert.ok(f.Properties.Timeout >= 10 && f.Properties.Timeout <= 300, id);
     assert.equal(f.Properties.LoggingConfig.LogFormat, 'JSON', id);
     const group = Object.entries(groups).find(([gid]) => gid.startsWith(render(f.Properties.LoggingConfig.LogGroup)));
     assert.ok(group, `${id} has no log group of its own`);
@@ -281,7 +288,8 @@ test('settings reach the functions, the topic and the approval URL', () => {
   });
   const emails = ofType(t, 'AWS::SNS::Subscription').map(([, s]) => [s.Properties.Protocol, s.Properties.Endpoint]);
   assert.deepEqual(emails.sort(), [['email', 'ml@example.com'], ['email', 'ops@example.com']]);
-  const permissions = ofType(t, 'AWS::Lambda::Permission').map(([, p]) => p.Properties);
+  const permissions = ofType(t, 'AWS::Lambda::Permission').map(([, p]) => p.Properties)
+    .filter((p) => render(p.FunctionName) === 'Approve');
   assert.deepEqual(permissions.map((p) => [p.Action, p.Principal, p.FunctionUrlAuthType ?? null, p.InvokedViaFunctionUrl ?? null]).sort(), [
     ['lambda:InvokeFunction', 'arn:aws:iam::123456789012:role/Approver', null, true],
     ['lambda:InvokeFunctionUrl', 'arn:aws:iam::123456789012:role/Approver', 'AWS_IAM', null],
@@ -294,10 +302,14 @@ test('the approval URL is SigV4-only and, by default, open to the account princi
   assert.equal(urls.length, 1);
   assert.equal(urls[0][1].Properties.AuthType, 'AWS_IAM');
   assert.equal(render(urls[0][1].Properties.TargetFunctionArn), 'Approve.Arn');
-  for (const [, p] of ofType(t, 'AWS::Lambda::Permission')) {
-    assert.equal(render(p.Properties.Principal), 'arn:${Partition}:iam::${AccountId}:root');
-    assert.equal(render(p.Properties.FunctionName), 'Approve');
-  }
+  const permissions = ofType(t, 'AWS::Lambda::Permission').map(([, p]) => p.Properties);
+  // The approval function: the account's principals, through the URL. The sweep: its schedule only.
+  assert.deepEqual(permissions.map((p) => [render(p.FunctionName), p.Action, render(p.Principal),
+    p.SourceArn ? render(p.SourceArn) : null]).sort(), [
+    ['Approve', 'lambda:InvokeFunction', 'arn:${Partition}:iam::${AccountId}:root', null],
+    ['Approve', 'lambda:InvokeFunctionUrl', 'arn:${Partition}:iam::${AccountId}:root', null],
+    ['Sweep.Arn', 'lambda:InvokeFunction', 'events.amazonaws.com', 'SweepSchedule.Arn'],
+  ]);
 });
 
 test('the topic is encrypted with a rotated key that alarms and EventBridge may use', () => {
@@ -332,7 +344,7 @@ test('alarms on failed executions, dead letters and function errors, all to the 
   const ids = alarms.map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort();
   assert.deepEqual(ids, [
     'ApproveErrors', 'DeadLettersWaiting', 'EnforceErrors', 'EnforcementExecutionsFailed', 'EvaluateErrors',
-    'NotifyErrors', 'ParseEventErrors', 'TriageExecutionsFailed']);
+    'NotifyErrors', 'ParseEventErrors', 'SweepErrors', 'TriageExecutionsFailed']);
   for (const [id, alarm] of alarms) {
     assert.deepEqual(alarm.Properties.AlarmActions.map(render), ['Alerts'], id);
     assert.equal(alarm.Properties.Threshold, 1, id);
@@ -374,6 +386,21 @@ test('the default policy is seeded once as notify-only, never overwriting an edi
   assert.equal(seed.Properties.Update, undefined);
   assert.equal(seed.Properties.Delete, undefined);
   template({ seedDefaultPolicy: false }).resourceCountIs('Custom::AWS', 0);
+});
+
+test('the sweep runs on a schedule, reaching back past its interval', () => {
+  const t = template({ sweepIntervalMinutes: 30 });
+  const [[, rule]] = ofType(t, 'AWS::Events::Rule').filter(([id]) => id.startsWith('SweepSchedule'));
+  assert.equal(rule.Properties.ScheduleExpression, 'rate(30 minutes)');
+  assert.equal(render(rule.Properties.Targets[0].Arn), 'Sweep.Arn');
+  t.hasResourceProperties('AWS::Lambda::Function', {
+    Description: 'Model Guard sweep',
+    Environment: { Variables: Match.objectLike({ SWEEP_OVERLAP_MINUTES: '35' }) },
+  });
+  const sweepEnv = ofType(t, 'AWS::Lambda::Function')
+    .find(([, f]) => f.Properties.Description === 'Model Guard sweep')![1].Properties.Environment.Variables;
+  assert.equal(render(sweepEnv.TRIAGE_STATE_MACHINE_ARN), 'Triage');
+  assert.equal(render(sweepEnv.DECISIONS_TABLE), 'Decisions');
 });
 
 test('outputs name what guardctl and operators need', () => {
