@@ -34,6 +34,7 @@ const STATEMACHINE_DIR = path.join(ROOT, 'statemachine');
 export const DECISIONS_KEY = 'eventId';
 export const RESOURCE_INDEX = 'byResource';
 export const STATE_INDEX = 'byState';
+export const SWEEP_CHECKPOINT_KEY = 'sweep#checkpoint';
 
 export interface ModelGuardProps extends StackProps, ModelGuardSettings {}
 
@@ -339,7 +340,6 @@ export class ModelGuardStack extends Stack {
     const sweep = fn('sweep', {
       DECISIONS_TABLE: decisions.tableName,
       TRIAGE_STATE_MACHINE_ARN: triage.stateMachineArn,
-      SWEEP_OVERLAP_MINUTES: String(Math.max(20, settings.sweepIntervalMinutes + 5)),
     }, [
       new iam.PolicyStatement({
         // AWS requires "*": LookupEvents supports no resource-level permissions.
@@ -348,10 +348,17 @@ export class ModelGuardStack extends Stack {
         resources: ['*'],
       }),
       new iam.PolicyStatement({
-        // Is there an audit item for the event; the sweep's checkpoint item.
+        // Is there an audit item for the event; where did the last sweep end.
         sid: 'CheckDecisions',
-        actions: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+        actions: ['dynamodb:GetItem'],
         resources: [decisions.tableArn],
+      }),
+      new iam.PolicyStatement({
+        // It writes its checkpoint item and nothing else: the audit trail is not the sweep's.
+        sid: 'SaveCheckpoint',
+        actions: ['dynamodb:PutItem'],
+        resources: [decisions.tableArn],
+        conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [SWEEP_CHECKPOINT_KEY] } },
       }),
       new iam.PolicyStatement({
         sid: 'SubmitMissedEvents',

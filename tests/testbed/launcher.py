@@ -36,6 +36,7 @@ Usage: launcher.py --port PORT --lambda-url http://127.0.0.1:LAMBDA_PORT
 from __future__ import annotations
 
 import argparse
+import calendar
 import io
 import json
 import os
@@ -568,8 +569,14 @@ class TestbedRoutes:
             key = self.keys.get(credential[0]) if credential else None
         forbidden = {"Message": "Forbidden. For troubleshooting Function URL authorization issues, see: "
                                 "https://docs.aws.amazon.com/lambda/latest/dg/urls-auth.html"}
+        # Lambda checks the scope (this region, the lambda service) and the clock (15 minutes).
+        region = os.environ.get("AWS_REGION", "us-east-1")
+        try:
+            signed_at = float(calendar.timegm(time.strptime(headers.get("x-amz-date", ""), "%Y%m%dT%H%M%SZ")))
+        except ValueError:
+            signed_at = 0.0
         if not authorization.startswith("AWS4-HMAC-SHA256 ") or key is None or len(credential) != 5 \
-                or credential[3] != "lambda":
+                or credential[2] != region or credential[3] != "lambda" or abs(time.time() - signed_at) > 900:
             return self.answer(start_response, 403, forbidden)
         secret, arn = key
         # Sign the same request again with the registered secret; the signatures must agree.

@@ -329,14 +329,14 @@ def test_lookup_events_answers_from_registered_records_by_name_and_window_newest
     assert {e["EventName"] for e in events} == {"CreateEndpoint"}
 
 
-def signed_post(url: str, body: bytes, key_id: str, secret: str):
+def signed_post(url: str, body: bytes, key_id: str, secret: str, region: str = "us-east-1"):
     import urllib.error
     import urllib.request
     from botocore.auth import SigV4Auth
     from botocore.awsrequest import AWSRequest
     from botocore.credentials import Credentials
     request = AWSRequest(method="POST", url=url, data=body, headers={"Content-Type": "application/json"})
-    SigV4Auth(Credentials(key_id, secret), "lambda", "us-east-1").add_auth(request)
+    SigV4Auth(Credentials(key_id, secret), "lambda", region).add_auth(request)
     prepared = urllib.request.Request(url, data=body, headers=dict(request.headers.items()), method="POST")
     try:
         with urllib.request.urlopen(prepared) as response:
@@ -357,6 +357,7 @@ def test_the_function_url_stand_in_checks_the_signature_and_passes_the_caller():
     # A wrong secret, an unknown key, no signature at all: refused before the function runs.
     assert signed_post(url, b"{}", key_id, "wrong")[0] == 403
     assert signed_post(url, b"{}", "AKIAUNKNOWN0000000000", "s3cret")[0] == 403
+    assert signed_post(url, b"{}", key_id, "s3cret", region="eu-west-1")[0] == 403, "signed for another region"
     import urllib.error
     import urllib.request
     with pytest.raises(urllib.error.HTTPError) as unsigned:

@@ -88,6 +88,16 @@ impl model_guard_core::ports::TriageStarter for TriageMachine {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| sdk_error(&format!("StartExecution {}", self.arn), &e))
+            .map_err(|e| {
+                let mut error = sdk_error(&format!("StartExecution {}", self.arn), &e);
+                // An input Step Functions refuses (too large, not JSON) is refused every time.
+                if matches!(
+                    service_code(&e),
+                    Some("InvalidExecutionInput" | "ValidationException")
+                ) {
+                    error.kind = model_guard_core::ErrorKind::InvalidInput;
+                }
+                error
+            })
     }
 }

@@ -14,6 +14,12 @@ use crate::covered::covered_call;
 
 /// LookupEvents answers for the last 90 days only.
 pub const MAX_LOOKBACK_DAYS: i64 = 90;
+/// The most one sweep asks for: after an outage, the backlog is worked through a window at a
+/// time (each checkpointed), so no run grows past the function's timeout.
+pub const MAX_WINDOW_HOURS: i64 = 6;
+/// An audit item still `evaluated` this long after its decision lost its way (the triage failed
+/// after Evaluate): the sweep submits its event again.
+pub const STALE_EVALUATED_MINUTES: i64 = 10;
 
 /// The window one sweep asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,23 +29,37 @@ pub struct Window {
 }
 
 /// From the last sweep's end, less `overlap` (CloudTrail makes an event visible to LookupEvents
-/// minutes after the call, so the previous window's tail is asked for again), to `now`. The first
-/// sweep looks back `first_lookback`. Never further back than LookupEvents answers.
+/// minutes after the call, so the previous window's tail is asked for again), to `now`, but at
+/// most [`MAX_WINDOW_HOURS`] long. The first sweep looks back `first_lookback`. Never further back
+/// than LookupEvents answers.
 pub fn window(
     last_end: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
     overlap: Duration,
     first_lookback: Duration,
 ) -> Window {
+    let before = |t: DateTime<Utc>, d: Duration| t.checked_sub_signed(d).unwrap_or(t);
     let start = match last_end {
-        Some(end) => end - overlap,
-        None => now - first_lookback,
+        Some(end) => before(end, overlap),
+        None => before(now, first_lookback),
     };
-    let oldest = now - Duration::days(MAX_LOOKBACK_DAYS);
-    Window {
-        start: start.max(oldest).min(now),
-        end: now,
-    }
+    let oldest = before(now, Duration::days(MAX_LOOKBACK_DAYS));
+    let start = start.max(oldest).min(now);
+    let end = start
+        .checked_add_signed(Duration::hours(MAX_WINDOW_HOURS))
+        .map_or(now, |cap| cap.min(now));
+    Window { start, end }
+}
+
+/// Whether an event whose audit item is in `state`, decided at `decided_at`, is submitted again:
+/// only an item left `evaluated` well past its decision (the enforcement never started).
+pub fn resubmit(
+    state: crate::audit::AuditState,
+    decided_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> bool {
+    state == crate::audit::AuditState::Evaluated
+        && now.signed_duration_since(decided_at) > Duration::minutes(STALE_EVALUATED_MINUTES)
 }
 
 /// Why a looked-up record is not submitted, or `None` when the rule would have matched it.
@@ -104,6 +124,13 @@ pub struct SweepReport {
     pub skipped: usize,
     /// Events that already had an audit item: delivered by EventBridge, or an earlier sweep.
     pub already_audited: usize,
+    /// Events submitted again because their audit item was left `evaluated` (among `submitted`).
+    #[serde(default)]
+    pub resubmitted: usize,
+    /// Records that could not be handled (an unreadable audit item, an input Step Functions
+    /// refuses): logged and counted, never allowed to stop the sweep.
+    #[serde(default)]
+    pub unprocessable: usize,
     /// The eventIDs submitted to the triage machine.
     pub submitted: Vec<String>,
 }

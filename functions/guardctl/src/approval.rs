@@ -75,7 +75,7 @@ pub async fn decide(
 }
 
 /// POSTs `body` to `url`, signed with the SDK configuration's credentials and region.
-async fn post_signed(aws: &Aws, url: &str, body: String) -> Result<(u16, Value), Failure> {
+async fn post_signed(aws: &mut Aws, url: &str, body: String) -> Result<(u16, Value), Failure> {
     let uri: http::Uri = url
         .parse()
         .map_err(|e| Failure::BadInput(format!("approval URL {url:?}: {e}")))?;
@@ -83,15 +83,19 @@ async fn post_signed(aws: &Aws, url: &str, body: String) -> Result<(u16, Value),
         .authority()
         .map(|a| a.as_str().to_owned())
         .ok_or_else(|| Failure::BadInput(format!("approval URL {url:?} has no host")))?;
-    let region = aws
-        .config
-        .region()
-        .ok_or_else(|| {
-            Failure::BadInput("no AWS region: set AWS_REGION or a profile's region".to_owned())
-        })?
-        .to_string();
-    let credentials = aws
-        .config
+    let config = aws.config().await;
+    // A Function URL names its region (<id>.lambda-url.<region>.on.aws): sign for that one, which
+    // need not be the profile's. Elsewhere (a proxy, the testbed) the configured region.
+    let region = match url_region(&host) {
+        Some(region) => region.to_owned(),
+        None => config
+            .region()
+            .ok_or_else(|| {
+                Failure::BadInput("no AWS region: set AWS_REGION or a profile's region".to_owned())
+            })?
+            .to_string(),
+    };
+    let credentials = config
         .credentials_provider()
         .ok_or_else(|| Failure::BadInput("no AWS credentials configured".to_owned()))?
         .provide_credentials()
@@ -154,4 +158,31 @@ async fn post_signed(aws: &Aws, url: &str, body: String) -> Result<(u16, Value),
         json!({"Message": String::from_utf8_lossy(&bytes).trim().to_owned()})
     });
     Ok((status, answer))
+}
+
+/// The region in a Function URL's host, `<id>.lambda-url.<region>.on.aws`.
+fn url_region(host: &str) -> Option<&str> {
+    let rest = host.split(':').next()?.split_once(".lambda-url.")?.1;
+    let region = rest.strip_suffix(".on.aws")?;
+    (!region.is_empty() && !region.contains('.')).then_some(region)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::url_region;
+
+    #[test]
+    fn a_function_url_names_its_region() {
+        assert_eq!(
+            url_region("abc123.lambda-url.eu-west-1.on.aws"),
+            Some("eu-west-1")
+        );
+        assert_eq!(
+            url_region("abc123.lambda-url.eu-west-1.on.aws:443"),
+            Some("eu-west-1")
+        );
+        assert_eq!(url_region("127.0.0.1:4566"), None);
+        assert_eq!(url_region("abc.lambda-url..on.aws"), None);
+        assert_eq!(url_region("example.com"), None);
+    }
 }

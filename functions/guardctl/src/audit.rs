@@ -43,8 +43,8 @@ pub struct HistoryArgs {
 
 pub async fn pending(aws: &mut Aws, json: bool, now: DateTime<Utc>) -> Result<String, Failure> {
     let table = aws.decisions_table().await?;
-    let client = aws.dynamodb();
-    let mut items = query_state(&client, &table, AuditState::Pending, None).await?;
+    let client = aws.dynamodb().await;
+    let mut items = query_state(&client, &table, AuditState::Pending, None, usize::MAX).await?;
     items.sort_by(|a, b| (a.deadline, &a.event_id).cmp(&(b.deadline, &b.event_id)));
     if json {
         let list: Vec<Value> = items
@@ -109,15 +109,16 @@ pub async fn history(
         (None, Some(_)) => None,
     };
     let table = aws.decisions_table().await?;
-    let client = aws.dynamodb();
+    let client = aws.dynamodb().await;
     let mut items = match &args.resource {
         Some(resource) => {
             query_resource(&client, &table, &resource_key(resource), since, args.limit).await?
         }
         None => {
             let mut all = Vec::new();
+            // Each state's newest `limit`: the newest `limit` of all are among them.
             for state in ALL_STATES {
-                all.extend(query_state(&client, &table, state, since).await?);
+                all.extend(query_state(&client, &table, state, since, args.limit).await?);
             }
             all
         }
@@ -218,16 +219,12 @@ fn parse_since(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, Failure>
     if let Ok(t) = DateTime::parse_from_rfc3339(text) {
         return Ok(t.with_timezone(&Utc));
     }
-    let (number, unit) = text.split_at(text.len().saturating_sub(1));
+    let (number, unit) = [("m", 60), ("h", 3600), ("d", 86_400)]
+        .into_iter()
+        .find_map(|(suffix, unit)| text.strip_suffix(suffix).map(|n| (n, unit)))
+        .ok_or_else(bad)?;
     let n: i64 = number.parse().map_err(|_| bad())?;
-    let seconds = match unit {
-        "m" => n.checked_mul(60),
-        "h" => n.checked_mul(3600),
-        "d" => n.checked_mul(86_400),
-        _ => None,
-    }
-    .filter(|s| *s >= 0)
-    .ok_or_else(bad)?;
+    let seconds = n.checked_mul(unit).filter(|s| *s >= 0).ok_or_else(bad)?;
     chrono::Duration::try_seconds(seconds)
         .and_then(|d| now.checked_sub_signed(d))
         .ok_or_else(bad)
@@ -257,11 +254,13 @@ async fn query_state(
     table: &str,
     state: AuditState,
     since: Option<DateTime<Utc>>,
+    limit: usize,
 ) -> Result<Vec<AuditItem>, Failure> {
     let mut query = client
         .query()
         .table_name(table)
         .index_name(STATE_INDEX)
+        .scan_index_forward(false)
         .expression_attribute_names("#state", STATE_INDEX_KEY)
         .expression_attribute_values(":state", AttributeValue::S(state.as_str().to_owned()));
     query = match since {
@@ -271,13 +270,13 @@ async fn query_state(
             .expression_attribute_values(":since", AttributeValue::S(since_text(since))),
         None => query.key_condition_expression("#state = :state"),
     };
-    let found = query
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<Vec<_>, _>>()
-        .await
-        .map_err(|e| sdk(&format!("Query {table} index {STATE_INDEX}"), &e))?;
+    let mut found = Vec::new();
+    let mut pages = query.into_paginator().items().send();
+    while found.len() < limit
+        && let Some(item) = pages.next().await
+    {
+        found.push(item.map_err(|e| sdk(&format!("Query {table} index {STATE_INDEX}"), &e))?);
+    }
     items(found, table)
 }
 
@@ -304,11 +303,10 @@ async fn query_resource(
     };
     let mut found = Vec::new();
     let mut pages = query.into_paginator().items().send();
-    while let Some(item) = pages.next().await {
+    while found.len() < limit
+        && let Some(item) = pages.next().await
+    {
         found.push(item.map_err(|e| sdk(&format!("Query {table} index {RESOURCE_INDEX}"), &e))?);
-        if found.len() >= limit {
-            break;
-        }
     }
     items(found, table)
 }
@@ -330,7 +328,16 @@ mod tests {
             at("2026-11-28T09:00:00+01:00"),
             Ok("2026-11-28T08:00:00Z".to_owned())
         );
-        for bad in ["", "h", "5w", "-3d", "99999999999999d", "yesterday"] {
+        for bad in [
+            "",
+            "h",
+            "5w",
+            "-3d",
+            "99999999999999d",
+            "yesterday",
+            "5é",
+            "é",
+        ] {
             assert!(at(bad).is_err(), "{bad:?} was accepted");
         }
     }

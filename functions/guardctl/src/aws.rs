@@ -9,7 +9,8 @@ use crate::Global;
 use crate::failure::{Failure, sdk};
 
 pub struct Aws {
-    pub config: SdkConfig,
+    /// Loaded on first use: `explain` from files needs no AWS at all.
+    config: Option<SdkConfig>,
     global: Global,
     outputs: Option<HashMap<String, String>>,
 }
@@ -38,16 +39,24 @@ const APPROVAL_URL: Name = Name {
 };
 
 impl Aws {
-    pub async fn new(global: Global) -> Aws {
+    pub fn new(global: Global) -> Aws {
         Aws {
-            config: aws_config::load_defaults(BehaviorVersion::latest()).await,
+            config: None,
             global,
             outputs: None,
         }
     }
 
-    pub fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
-        aws_sdk_dynamodb::Client::new(&self.config)
+    pub async fn config(&mut self) -> &SdkConfig {
+        if self.config.is_none() {
+            self.config = Some(aws_config::load_defaults(BehaviorVersion::latest()).await);
+        }
+        self.config
+            .get_or_insert_with(|| SdkConfig::builder().build())
+    }
+
+    pub async fn dynamodb(&mut self) -> aws_sdk_dynamodb::Client {
+        aws_sdk_dynamodb::Client::new(self.config().await)
     }
 
     pub async fn policy_table(&mut self) -> Result<String, Failure> {
@@ -88,7 +97,7 @@ impl Aws {
 
     async fn outputs(&mut self, stack: &str) -> Result<&HashMap<String, String>, Failure> {
         if self.outputs.is_none() {
-            let described = aws_sdk_cloudformation::Client::new(&self.config)
+            let described = aws_sdk_cloudformation::Client::new(self.config().await)
                 .describe_stacks()
                 .stack_name(stack)
                 .send()

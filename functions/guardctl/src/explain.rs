@@ -1,5 +1,6 @@
 //! `guardctl explain`: the verdict Model Guard gives an event, from files, or (`--live`) with the
-//! policy from the table and the subjects resolved through SageMaker, as Evaluate does.
+//! policy from the table and the subjects resolved through SageMaker, as Evaluate does (with the
+//! defaults given here, which should be the stack's).
 
 use std::path::{Path, PathBuf};
 
@@ -56,7 +57,7 @@ pub async fn run(aws: &mut Aws, args: &ExplainArgs) -> Result<String, Failure> {
         }
         None => {
             let table = aws.policy_table().await?;
-            DynamoPolicyStore::new(aws.dynamodb(), &table, 0)
+            DynamoPolicyStore::new(aws.dynamodb().await, &table, 0)
                 .load()
                 .await
                 .map_err(|e| Failure::Aws(e.to_string()))?
@@ -64,7 +65,7 @@ pub async fn run(aws: &mut Aws, args: &ExplainArgs) -> Result<String, Failure> {
     };
 
     let verdict: Verdict = if args.live {
-        let resolver = SageMakerResolver::new(aws_sdk_sagemaker::Client::new(&aws.config));
+        let resolver = SageMakerResolver::new(aws_sdk_sagemaker::Client::new(aws.config().await));
         model_guard_core::explain(outcome, &resolver, &policy, &defaults)
             .await
             .map_err(|e| Failure::Aws(e.to_string()))?

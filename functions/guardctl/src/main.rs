@@ -158,7 +158,7 @@ fn run(command: Command, global: &Global) -> Result<String, Failure> {
         .build()
         .map_err(|e| Failure::Aws(format!("cannot start the async runtime: {e}")))?;
     runtime.block_on(async {
-        let mut aws = aws::Aws::new(global.clone()).await;
+        let mut aws = aws::Aws::new(global.clone());
         let now = global.now.unwrap_or_else(Utc::now);
         match command {
             Command::Explain(args) => explain::run(&mut aws, &args).await,

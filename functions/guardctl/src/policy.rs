@@ -13,8 +13,9 @@ use crate::aws::Aws;
 use crate::failure::{Failure, sdk};
 use crate::table::Table;
 
-/// DynamoDB's limit on the actions of one TransactWriteItems call.
+/// DynamoDB's limits on one TransactWriteItems call: 100 actions, 4 MB in all.
 pub const TRANSACTION_ITEMS: usize = 100;
+const TRANSACTION_BYTES: usize = 4 * 1024 * 1024;
 /// DynamoDB's limit on one item (400 KB). An item's JSON is never smaller than what DynamoDB
 /// counts, so a JSON size under this is an item DynamoDB takes.
 const MAX_ITEM_BYTES: usize = 400 * 1024;
@@ -36,7 +37,7 @@ const KEY: &str = model_guard_aws::policy_table::KEY;
 pub async fn run(aws: &mut Aws, command: PolicyCommand, json: bool) -> Result<String, Failure> {
     let table = aws.policy_table().await?;
     let store = Store {
-        client: aws.dynamodb(),
+        client: aws.dynamodb().await,
         table,
     };
     match command {
@@ -342,9 +343,9 @@ async fn import(store: &Store, file: &Path, dry_run: bool, json: bool) -> Result
         .map(|v| (pk_of(v), change(before.get(pk_of(v)).copied(), Some(v))))
         .collect();
 
+    let batches = transactions(&items);
     let mut written: Vec<&str> = Vec::new();
     if !dry_run {
-        let batches: Vec<&[Value]> = items.chunks(TRANSACTION_ITEMS).collect();
         for (n, batch) in batches.iter().enumerate() {
             let mut request = store.client.transact_write_items();
             for value in *batch {
@@ -365,7 +366,7 @@ async fn import(store: &Store, file: &Path, dry_run: bool, json: bool) -> Result
                     ),
                     &e,
                 );
-                let first_unwritten = n * TRANSACTION_ITEMS;
+                let first_unwritten = written.len();
                 return Err(Failure::Aws(format!(
                     "{failed}\nwritten: {} item(s){}\nnot written: {} item(s), from .[{first_unwritten}] ({}) on",
                     written.len(),
@@ -398,15 +399,55 @@ async fn import(store: &Store, file: &Path, dry_run: bool, json: bool) -> Result
         format!(
             "{} item(s) written in {} transaction(s)",
             written.len(),
-            items.len().div_ceil(TRANSACTION_ITEMS)
+            batches.len()
         )
     };
     Ok(format!("{}\n{summary}", table.render()))
 }
 
+/// The items in order, cut into transactions DynamoDB takes: at most 100 items and 4 MB each
+/// (sizes as JSON, which is never less than DynamoDB counts).
+fn transactions(items: &[Value]) -> Vec<&[Value]> {
+    let mut batches = Vec::new();
+    let (mut start, mut bytes) = (0, 0);
+    for (i, item) in items.iter().enumerate() {
+        let size = item.to_string().len();
+        if i > start && (i - start == TRANSACTION_ITEMS || bytes + size > TRANSACTION_BYTES) {
+            batches.push(&items[start..i]);
+            (start, bytes) = (i, 0);
+        }
+        bytes += size;
+    }
+    if start < items.len() {
+        batches.push(&items[start..]);
+    }
+    batches
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn transactions_hold_at_most_100_items_and_4_mb() {
+        let small: Vec<Value> = (0..250)
+            .map(|i| json!({"pk": format!("model#{i}")}))
+            .collect();
+        let sizes: Vec<usize> = transactions(&small).iter().map(|b| b.len()).collect();
+        assert_eq!(sizes, [100, 100, 50]);
+        let big: Vec<Value> = (0..30)
+            .map(|i| json!({"pk": i, "d": "x".repeat(300_000)}))
+            .collect();
+        let batches = transactions(&big);
+        assert!(
+            batches
+                .iter()
+                .all(|b| b.iter().map(|v| v.to_string().len()).sum::<usize>() <= TRANSACTION_BYTES)
+        );
+        assert_eq!(batches.iter().map(|b| b.len()).sum::<usize>(), 30);
+        assert_eq!(batches[0].len(), 13);
+        assert!(transactions(&[]).is_empty());
+    }
 
     #[test]
     fn the_diff_shows_each_field_once_pk_first() {

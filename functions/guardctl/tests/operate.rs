@@ -107,6 +107,7 @@ async fn put_shows_the_change_writes_only_valid_items_and_dry_run_writes_nothing
     changed["mode"] = json!("enforce");
     changed["graceSeconds"] = json!(600);
     let put = p.run(&["policy", "put", file(&changed).to_str().unwrap()]);
+    assert_eq!(put.code, 0, "{}", put.stderr);
     insta::assert_snapshot!("put_changed", put.stdout);
     let get = p.run(&["policy", "get", FRAUD]);
     assert_eq!(serde_json::from_str::<Value>(&get.stdout).unwrap(), changed);

@@ -5,10 +5,13 @@
 
 use chrono::{DateTime, Duration, Utc};
 use model_guard_core::COVERED_CALLS;
+use model_guard_core::ErrorKind;
 use model_guard_core::GuardError;
 use model_guard_core::event::execution_name;
 use model_guard_core::ports::{AuditLog, CallHistory, SweepCheckpoint, TriageStarter};
-use model_guard_core::sweep::{SweepReport, eventbridge_envelope, skip_reason, time_text, window};
+use model_guard_core::sweep::{
+    SweepReport, eventbridge_envelope, resubmit, skip_reason, time_text, window,
+};
 use serde_json::Value;
 
 pub struct Ports<H, A, T, C> {
@@ -46,6 +49,8 @@ where
         found: 0,
         skipped: 0,
         already_audited: 0,
+        resubmitted: 0,
+        unprocessable: 0,
         submitted: Vec::new(),
     };
     for call in COVERED_CALLS {
@@ -65,16 +70,40 @@ where
                 .and_then(Value::as_str)
                 .unwrap_or_default()
                 .to_owned();
-            if ports.audit.get(&event_id).await?.is_some() {
-                report.already_audited += 1;
-                continue;
+            match ports.audit.get(&event_id).await {
+                Ok(None) => {}
+                Ok(Some(item)) if resubmit(item.state, item.decided_at, now) => {
+                    tracing::warn!(event_id = %event_id, "left evaluated; submitting again");
+                    report.resubmitted += 1;
+                }
+                Ok(Some(_)) => {
+                    report.already_audited += 1;
+                    continue;
+                }
+                // An item that is there but unreadable is not a missed event: count it, go on.
+                Err(e) if e.kind == ErrorKind::AuditConflict => {
+                    tracing::error!(event_id = %event_id, error = %e, "unreadable audit item");
+                    report.unprocessable += 1;
+                    continue;
+                }
+                Err(e) => return Err(e),
             }
             // Named for the sweep, the time and the event, so a submission is easy to find.
             let name = execution_name(&format!("sweep-{}-{event_id}", now.timestamp_millis()));
-            ports
+            match ports
                 .triage
                 .start(&name, &eventbridge_envelope(&record))
-                .await?;
+                .await
+            {
+                Ok(()) => {}
+                // Step Functions refusing this input (too large, say) would refuse it every time.
+                Err(e) if e.kind == ErrorKind::InvalidInput => {
+                    tracing::error!(event_id = %event_id, error = %e, "the triage refused the event");
+                    report.unprocessable += 1;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            }
             tracing::info!(event_id = %event_id, event_name = call.event_name, "submitted a missed event");
             report.submitted.push(event_id);
         }
@@ -83,6 +112,7 @@ where
     tracing::info!(
         start = %report.start, end = %report.end, found = report.found,
         submitted = report.submitted.len(), already_audited = report.already_audited,
+        resubmitted = report.resubmitted, unprocessable = report.unprocessable,
         "sweep done"
     );
     Ok(report)

@@ -37,10 +37,22 @@ fn ports(config: &SdkConfig) -> Result<(SweepPorts, Reach), GuardError> {
         checkpoint: DynamoCheckpoint::new(aws_sdk_dynamodb::Client::new(config), decisions),
     };
     let reach = Reach {
-        overlap: chrono::Duration::minutes(env_number("SWEEP_OVERLAP_MINUTES", 20)?),
-        first_lookback: chrono::Duration::minutes(env_number("SWEEP_FIRST_LOOKBACK_MINUTES", 60)?),
+        overlap: minutes("SWEEP_OVERLAP_MINUTES", 20)?,
+        first_lookback: minutes("SWEEP_FIRST_LOOKBACK_MINUTES", 60)?,
     };
     Ok((ports, reach))
+}
+
+/// A setting in minutes, at most LookupEvents' 90 days.
+fn minutes(name: &str, default: i64) -> Result<chrono::Duration, GuardError> {
+    let value: i64 = env_number(name, default)?;
+    if !(0..=90 * 24 * 60).contains(&value) {
+        return Err(GuardError::new(
+            model_guard_core::ErrorKind::Configuration,
+            format!("{name}={value}: give 0 to 129600 minutes"),
+        ));
+    }
+    Ok(chrono::Duration::minutes(value))
 }
 
 #[tokio::main(flavor = "current_thread")]

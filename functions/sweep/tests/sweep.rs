@@ -1,0 +1,275 @@
+//! The sweep against the testbed with its real adapters: LookupEvents (the launcher answers from
+//! records registered here), the decisions table, a triage machine in moto. Each test sweeps an
+//! hour of its own in the future, so records other tests registered never fall in its window.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::process::Command;
+use std::time::Duration as StdDuration;
+
+use aws_config::SdkConfig;
+use chrono::{DateTime, Duration, Utc};
+use model_guard_aws::audit_store::DynamoAuditLog;
+use model_guard_aws::checkpoint::DynamoCheckpoint;
+use model_guard_aws::cloudtrail::CloudTrailHistory;
+use model_guard_aws::sfn::TriageMachine;
+use model_guard_core::Verdict;
+use model_guard_core::audit::AuditItem;
+use model_guard_core::ports::{AuditLog, SweepCheckpoint};
+use model_guard_core::sweep::time_text;
+use model_guard_testkit::{ACCOUNT, config, decisions_table, role_arn, unique, violation};
+use serde_json::{Value, json};
+use sweep::{Ports, Reach, handle};
+
+type SweepPorts = Ports<CloudTrailHistory, DynamoAuditLog, TriageMachine, DynamoCheckpoint>;
+
+const REACH: Reach = Reach {
+    overlap: Duration::minutes(20),
+    first_lookback: Duration::minutes(60),
+};
+
+/// A moment no other test sweeps: an hour between 2031 and 2048, picked from the clock.
+fn an_hour_of_its_own() -> DateTime<Utc> {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let base = DateTime::parse_from_rfc3339("2031-01-01T00:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc);
+    base + Duration::hours(i64::try_from((nanos / 1000) % 150_000).unwrap())
+}
+
+fn record(event_name: &str, at: DateTime<Utc>, patch: Value) -> Value {
+    let mut r = json!({
+        "eventVersion": "1.09", "eventSource": "sagemaker.amazonaws.com", "eventName": event_name,
+        "eventID": unique("evt"), "eventTime": at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "awsRegion": "us-east-1", "recipientAccountId": ACCOUNT,
+        "userIdentity": {"type": "AssumedRole", "arn": format!("arn:aws:sts::{ACCOUNT}:assumed-role/Dev/s"),
+                         "accountId": ACCOUNT},
+        "requestParameters": {"endpointName": unique("ep"), "endpointConfigName": "cfg"},
+        "responseElements": {"endpointArn": format!("arn:aws:sagemaker:us-east-1:{ACCOUNT}:endpoint/x")},
+    });
+    for (k, v) in patch.as_object().unwrap() {
+        r[k] = v.clone();
+    }
+    r
+}
+
+fn register(records: &[Value]) {
+    let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap();
+    let body = json!({"records": records}).to_string();
+    let out = Command::new("curl")
+        .args([
+            "-sf",
+            "-X",
+            "POST",
+            "--data-binary",
+            "@-",
+            &format!("{endpoint}/testbed/cloudtrail/records"),
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(body.as_bytes())?;
+            child.wait()
+        })
+        .unwrap();
+    assert!(out.success(), "registering CloudTrail records failed");
+}
+
+async fn triage_machine(config: &SdkConfig) -> String {
+    aws_sdk_sfn::Client::new(config)
+        .create_state_machine()
+        .name(unique("triage"))
+        .role_arn(role_arn("states"))
+        .r#type(aws_sdk_sfn::types::StateMachineType::Express)
+        .definition(
+            json!({"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": true}}})
+                .to_string(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .state_machine_arn
+}
+
+async fn ports(config: &SdkConfig, decisions: &str, triage_arn: &str) -> SweepPorts {
+    Ports {
+        history: CloudTrailHistory::new(aws_sdk_cloudtrail::Client::new(config), StdDuration::ZERO),
+        audit: DynamoAuditLog::new(aws_sdk_dynamodb::Client::new(config), decisions),
+        triage: TriageMachine::new(aws_sdk_sfn::Client::new(config), triage_arn),
+        checkpoint: DynamoCheckpoint::new(aws_sdk_dynamodb::Client::new(config), decisions),
+    }
+}
+
+async fn submitted_inputs(config: &SdkConfig, triage_arn: &str) -> Vec<Value> {
+    let sfn = aws_sdk_sfn::Client::new(config);
+    let listed = sfn
+        .list_executions()
+        .state_machine_arn(triage_arn)
+        .send()
+        .await
+        .unwrap();
+    let mut inputs = Vec::new();
+    for e in listed.executions() {
+        let described = sfn
+            .describe_execution()
+            .execution_arn(e.execution_arn())
+            .send()
+            .await
+            .unwrap();
+        inputs.push(serde_json::from_str(described.input().unwrap()).unwrap());
+    }
+    inputs
+}
+
+#[tokio::test]
+async fn missed_events_are_submitted_as_eventbridge_delivers_them_and_audited_ones_are_not() {
+    let config = config().await;
+    let decisions = decisions_table(&config).await;
+    let triage = triage_machine(&config).await;
+    let p = ports(&config, &decisions, &triage).await;
+    let now = an_hour_of_its_own();
+
+    // 60 CreateEndpoint records (two pages of LookupEvents), one of them already audited; a
+    // failed call; a training job; one from before the first window.
+    let mut records: Vec<Value> = (0..60)
+        .map(|i| {
+            record(
+                "CreateEndpoint",
+                now - Duration::seconds(30 * i + 1),
+                json!({}),
+            )
+        })
+        .collect();
+    records.push(record(
+        "CreateEndpoint",
+        now - Duration::minutes(5),
+        json!({"errorCode": "ValidationException"}),
+    ));
+    records.push(record(
+        "CreateTrainingJob",
+        now - Duration::minutes(7),
+        json!({"requestParameters": {"trainingJobName": "t", "roleArn": "r"}}),
+    ));
+    records.push(record(
+        "CreateEndpoint",
+        now - Duration::minutes(90),
+        json!({}),
+    ));
+    register(&records);
+    let audited = records[3]["eventID"].as_str().unwrap().to_owned();
+    let mut verdict = violation(&audited, "endpoint", "x", "enforce", 0);
+    verdict["decision"] = json!("allow");
+    verdict["approvers"] = json!([]);
+    let verdict: Verdict = serde_json::from_value(verdict).unwrap();
+    p.audit
+        .record(&AuditItem::for_verdict(&verdict, now).unwrap())
+        .await
+        .unwrap();
+
+    let report = handle(&p, REACH, now).await.unwrap();
+    assert_eq!(
+        (report.start.as_str(), report.end.as_str()),
+        (
+            time_text(now - Duration::minutes(60)).as_str(),
+            time_text(now).as_str()
+        )
+    );
+    assert_eq!(report.found, 62, "{report:?}");
+    assert_eq!(
+        (report.skipped, report.already_audited),
+        (1, 1),
+        "{report:?}"
+    );
+    assert_eq!(report.submitted.len(), 60, "{report:?}");
+    assert!(!report.submitted.contains(&audited));
+
+    let inputs = submitted_inputs(&config, &triage).await;
+    assert_eq!(inputs.len(), 60);
+    let envelope = inputs
+        .iter()
+        .find(|i| i["detail"]["eventID"] == records[0]["eventID"])
+        .unwrap();
+    assert_eq!(
+        envelope["detail"], records[0],
+        "the record is the detail, as EventBridge delivers it"
+    );
+    assert_eq!(envelope["source"], "aws.sagemaker");
+    assert_eq!(envelope["detail-type"], "AWS API Call via CloudTrail");
+
+    // The checkpoint moved to the window's end; it never moves back.
+    assert_eq!(p.checkpoint.last_end().await.unwrap(), Some(now));
+    p.checkpoint
+        .save_end(now - Duration::hours(1))
+        .await
+        .unwrap();
+    assert_eq!(p.checkpoint.last_end().await.unwrap(), Some(now));
+}
+
+#[tokio::test]
+async fn a_failed_submission_leaves_the_checkpoint_so_the_window_is_swept_again() {
+    let config = config().await;
+    let decisions = decisions_table(&config).await;
+    let now = an_hour_of_its_own();
+    register(&[record(
+        "CreateEndpoint",
+        now - Duration::minutes(2),
+        json!({}),
+    )]);
+    let gone = format!(
+        "arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:{}",
+        unique("missing")
+    );
+    let p = ports(&config, &decisions, &gone).await;
+    let error = handle(&p, REACH, now).await.unwrap_err();
+    assert!(error.message.contains("StartExecution"), "{error}");
+    assert_eq!(p.checkpoint.last_end().await.unwrap(), None);
+
+    // With the triage back, the next sweep asks for the same window and submits the event.
+    let triage = triage_machine(&config).await;
+    let p = ports(&config, &decisions, &triage).await;
+    let report = handle(&p, REACH, now + Duration::minutes(15))
+        .await
+        .unwrap();
+    assert_eq!(report.submitted.len(), 1, "{report:?}");
+}
+
+#[tokio::test]
+async fn an_item_left_evaluated_is_submitted_again_after_ten_minutes() {
+    let config = config().await;
+    let decisions = decisions_table(&config).await;
+    let triage = triage_machine(&config).await;
+    let p = ports(&config, &decisions, &triage).await;
+    let now = an_hour_of_its_own();
+    let stale = record("CreateEndpoint", now - Duration::minutes(30), json!({}));
+    let fresh = record("CreateEndpoint", now - Duration::minutes(3), json!({}));
+    register(&[stale.clone(), fresh.clone()]);
+    for (r, decided) in [
+        (&stale, now - Duration::minutes(29)),
+        (&fresh, now - Duration::minutes(2)),
+    ] {
+        let id = r["eventID"].as_str().unwrap();
+        let verdict: Verdict =
+            serde_json::from_value(violation(id, "endpoint", "x", "enforce", 60)).unwrap();
+        // A violation's item starts `evaluated`; the enforcement's first Notify moves it on.
+        p.audit
+            .record(&AuditItem::for_verdict(&verdict, decided).unwrap())
+            .await
+            .unwrap();
+    }
+    let report = handle(&p, REACH, now).await.unwrap();
+    assert_eq!(
+        report.submitted,
+        [stale["eventID"].as_str().unwrap()],
+        "{report:?}"
+    );
+    assert_eq!(
+        (report.resubmitted, report.already_audited),
+        (1, 1),
+        "{report:?}"
+    );
+}
