@@ -615,3 +615,64 @@ async fn approve_and_enforce_now_are_signed_calls_whose_refusals_are_shown_as_th
         forged.stderr
     );
 }
+
+#[tokio::test]
+async fn names_come_from_the_stack_outputs_when_neither_flag_nor_environment_gives_them() {
+    let config = config().await;
+    let p = Policies::new(&config, json!([fraud_item()])).await;
+    let stack = unique("ModelGuard");
+    // A stack with the outputs the CDK app gives (PolicyTableName, …); one resource, as
+    // CloudFormation needs at least one.
+    let template = json!({
+        "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
+        "Outputs": {
+            "PolicyTableName": {"Value": p.table},
+            "DecisionsTableName": {"Value": "decisions-from-the-stack"},
+        }
+    });
+    aws_sdk_cloudformation::Client::new(&config)
+        .create_stack()
+        .stack_name(&stack)
+        .template_body(template.to_string())
+        .send()
+        .await
+        .unwrap();
+    let listed = run_with(
+        &[
+            ("MODEL_GUARD_POLICY_TABLE", ""),
+            ("MODEL_GUARD_STACK", stack.as_str()),
+        ],
+        &["policy", "list", "--json"],
+    );
+    assert_eq!(listed.code, 0, "{}", listed.stderr);
+    assert_eq!(
+        serde_json::from_str::<Value>(&listed.stdout).unwrap(),
+        json!([fraud_item()])
+    );
+    // A flag still wins over the stack.
+    let flagged = run_with(
+        &[("MODEL_GUARD_STACK", stack.as_str())],
+        &["--policy-table", "no-such-table", "policy", "list"],
+    );
+    assert!(
+        flagged.stderr.contains("Scan no-such-table"),
+        "{}",
+        flagged.stderr
+    );
+    // An output the stack does not have is named.
+    let missing = run_with(
+        &[
+            ("MODEL_GUARD_APPROVAL_URL", ""),
+            ("MODEL_GUARD_STACK", stack.as_str()),
+        ],
+        &["approve", "x", "--reason", "y"],
+    );
+    assert_eq!(missing.code, 2);
+    assert!(
+        missing
+            .stderr
+            .contains(&format!("stack {stack} has no output ApprovalUrl")),
+        "{}",
+        missing.stderr
+    );
+}
