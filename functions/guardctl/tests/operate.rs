@@ -676,3 +676,90 @@ async fn names_come_from_the_stack_outputs_when_neither_flag_nor_environment_giv
         missing.stderr
     );
 }
+
+#[tokio::test]
+async fn explain_live_resolves_through_sagemaker_and_reads_the_policy_table() {
+    let config = config().await;
+    let kit = model_guard_testkit::SageMakerKit::new(&config);
+    let model = unique("fraud-v3");
+    let endpoint_config = unique("cfg");
+    kit.model(&model, "Exec").await;
+    kit.endpoint_config(&endpoint_config, &[&model]).await;
+    let p = Policies::new(&config, json!([fraud_item()])).await;
+    let event = file(&model_guard_testkit::create_endpoint_event(
+        "evt-live",
+        "DataScientist",
+        "fraud-endpoint",
+        &endpoint_config,
+    ));
+    let live = p.run(&[
+        "explain",
+        "--live",
+        "--event",
+        event.to_str().unwrap(),
+        "--default-grace",
+        "60",
+    ]);
+    assert_eq!(live.code, 0, "{}", live.stderr);
+    let verdict: Value = serde_json::from_str(&live.stdout).unwrap();
+    // The model came from SageMaker (the event names only the config), the binding from the table.
+    assert_eq!(
+        (verdict["decision"].as_str(), verdict["action"].as_str()),
+        (Some("violation"), Some("notify"))
+    );
+    assert_eq!(verdict["graceSeconds"], 60);
+    let model_subject = verdict["subjects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["kind"] == "model")
+        .unwrap();
+    assert_eq!(
+        (
+            model_subject["name"].as_str(),
+            model_subject["binding"].as_str()
+        ),
+        (Some(model.as_str()), Some(FRAUD))
+    );
+
+    // Without --live the same event, with no catalog, resolves nothing and fails closed.
+    let offline = p.run(&[
+        "explain",
+        "--event",
+        event.to_str().unwrap(),
+        "--policy",
+        file(&json!([fraud_item()])).to_str().unwrap(),
+    ]);
+    let verdict: Value = serde_json::from_str(&offline.stdout).unwrap();
+    assert!(
+        verdict["subjects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["kind"] != "model"),
+        "{verdict}"
+    );
+}
+
+#[tokio::test]
+async fn import_shows_what_each_item_does_to_the_table() {
+    let config = config().await;
+    let p = Policies::new(
+        &config,
+        json!([fraud_item(), {"pk": "default", "principals": [], "mode": "notify"}]),
+    )
+    .await;
+    let mut changed = fraud_item();
+    changed["mode"] = json!("enforce");
+    let document = json!([changed, {"pk": "default", "principals": [], "mode": "notify"},
+                          {"pk": "model#churn-*", "principals": ["*"]}]);
+    let dry = p.run(&[
+        "policy",
+        "import",
+        file(&document).to_str().unwrap(),
+        "--dry-run",
+    ]);
+    assert_eq!(dry.code, 0, "{}", dry.stderr);
+    insta::assert_snapshot!("import_dry_run", dry.stdout);
+    assert_eq!(p.export().as_array().unwrap().len(), 2, "a dry run wrote");
+}
