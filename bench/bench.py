@@ -1,4 +1,4 @@
-"""DRAFT, NOT YET RUN (issue 7 in progress). Model Guard's measurements (scripts/bench runs this): writes bench/REPORT.md and bench/results.json.
+"""DRAFT (issue 7 in progress): only the cold-start part has been tried, with 3 spawns. Model Guard's measurements (scripts/bench runs this): writes bench/REPORT.md and bench/results.json.
 
 1. parse + decide (criterion), against a bare serde_json parse of the same bytes, with 1,000- and
    10,000-item policies;
@@ -152,7 +152,7 @@ def spawn_once(binary: pathlib.Path, function: str, event: dict, env: dict) -> d
     return {"init_ms": (server.asked_at - started) * 1000,
             "first_invocation_ms": (server.answered_at - server.handed_at) * 1000,
             "peak_rss_mb": peak_kb / 1024 if peak_kb else None, "error": server.error,
-            "answer": server.answer[:300].decode(errors="replace")}
+            "answer": server.answer.decode(errors="replace")}
 
 
 def invocation_events() -> dict:
@@ -209,7 +209,7 @@ def cold_starts(target: pathlib.Path, spawns: int) -> dict:
             "first_invocation_ms": summary([r["first_invocation_ms"] for r in runs]),
             "peak_rss_mb": summary([r["peak_rss_mb"] for r in runs if r["peak_rss_mb"]]),
             "errors": sum(r["error"] for r in runs),
-            "answer": runs[-1]["answer"],
+            "answer": runs[-1]["answer"][:300],
             "x86_64_bytes": binary.stat().st_size,
             "x86_64_zipped_bytes": zipped.getbuffer().nbytes,
         }
