@@ -249,50 +249,21 @@ fn items(
         .collect()
 }
 
-async fn query_state(
+/// One of the decisions table's indexes, newest first: the items whose `key_attribute` is `key`,
+/// decided since `since`, at most `limit`.
+async fn query_index(
     client: &aws_sdk_dynamodb::Client,
     table: &str,
-    state: AuditState,
+    (index, key_attribute, key): (&str, &str, &str),
     since: Option<DateTime<Utc>>,
     limit: usize,
 ) -> Result<Vec<AuditItem>, Failure> {
     let mut query = client
         .query()
         .table_name(table)
-        .index_name(STATE_INDEX)
+        .index_name(index)
         .scan_index_forward(false)
-        .expression_attribute_names("#state", STATE_INDEX_KEY)
-        .expression_attribute_values(":state", AttributeValue::S(state.as_str().to_owned()));
-    query = match since {
-        Some(since) => query
-            .key_condition_expression("#state = :state AND #at >= :since")
-            .expression_attribute_names("#at", RESOURCE_INDEX_SORT)
-            .expression_attribute_values(":since", AttributeValue::S(since_text(since))),
-        None => query.key_condition_expression("#state = :state"),
-    };
-    let mut found = Vec::new();
-    let mut pages = query.into_paginator().items().send();
-    while found.len() < limit
-        && let Some(item) = pages.next().await
-    {
-        found.push(item.map_err(|e| sdk(&format!("Query {table} index {STATE_INDEX}"), &e))?);
-    }
-    items(found, table)
-}
-
-async fn query_resource(
-    client: &aws_sdk_dynamodb::Client,
-    table: &str,
-    key: &str,
-    since: Option<DateTime<Utc>>,
-    limit: usize,
-) -> Result<Vec<AuditItem>, Failure> {
-    let mut query = client
-        .query()
-        .table_name(table)
-        .index_name(RESOURCE_INDEX)
-        .scan_index_forward(false)
-        .expression_attribute_names("#key", RESOURCE_INDEX_KEY)
+        .expression_attribute_names("#key", key_attribute)
         .expression_attribute_values(":key", AttributeValue::S(key.to_owned()));
     query = match since {
         Some(since) => query
@@ -306,9 +277,31 @@ async fn query_resource(
     while found.len() < limit
         && let Some(item) = pages.next().await
     {
-        found.push(item.map_err(|e| sdk(&format!("Query {table} index {RESOURCE_INDEX}"), &e))?);
+        found.push(item.map_err(|e| sdk(&format!("Query {table} index {index}"), &e))?);
     }
     items(found, table)
+}
+
+async fn query_state(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    state: AuditState,
+    since: Option<DateTime<Utc>>,
+    limit: usize,
+) -> Result<Vec<AuditItem>, Failure> {
+    let key = (STATE_INDEX, STATE_INDEX_KEY, state.as_str());
+    query_index(client, table, key, since, limit).await
+}
+
+async fn query_resource(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    resource_key: &str,
+    since: Option<DateTime<Utc>>,
+    limit: usize,
+) -> Result<Vec<AuditItem>, Failure> {
+    let key = (RESOURCE_INDEX, RESOURCE_INDEX_KEY, resource_key);
+    query_index(client, table, key, since, limit).await
 }
 
 #[cfg(test)]
