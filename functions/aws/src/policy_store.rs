@@ -38,33 +38,45 @@ impl DynamoPolicyStore {
 
     /// Reads and validates every item; the first invalid one is an error naming it and its field.
     pub async fn load(&self) -> Result<PolicySet, GuardError> {
-        let pages = self
-            .client
-            .scan()
-            .table_name(&self.table)
-            .consistent_read(true)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Vec<_>>()
-            .await;
-        let mut items = Vec::with_capacity(pages.len());
-        for (index, item) in pages.into_iter().enumerate() {
-            let item = item.map_err(|e| sdk_error(&format!("Scan {}", self.table), &e))?;
-            let value: serde_json::Value = serde_dynamo::from_item(item).map_err(|e| {
-                GuardError::new(
-                    ErrorKind::PolicyInvalid,
-                    format!("policy table {} item {index}: {e}", self.table),
-                )
-            })?;
+        let values = scan_items(&self.client, &self.table).await?;
+        let mut items = Vec::with_capacity(values.len());
+        for (index, value) in values.iter().enumerate() {
             let position = format!("policy table {} item {index}", self.table);
             items.push(
-                PolicyItem::from_value(&position, &value)
+                PolicyItem::from_value(&position, value)
                     .map_err(|e| GuardError::new(ErrorKind::PolicyInvalid, e.to_string()))?,
             );
         }
         PolicySet::new(items).map_err(|e| GuardError::new(ErrorKind::PolicyInvalid, e.to_string()))
     }
+}
+
+/// Every item of a policy table as JSON, unvalidated (a consistent Scan, all pages): what
+/// [`DynamoPolicyStore::load`] validates, and what `guardctl` shows and edits.
+pub async fn scan_items(
+    client: &Client,
+    table: &str,
+) -> Result<Vec<serde_json::Value>, GuardError> {
+    let pages = client
+        .scan()
+        .table_name(table)
+        .consistent_read(true)
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Vec<_>>()
+        .await;
+    let mut values = Vec::with_capacity(pages.len());
+    for (index, item) in pages.into_iter().enumerate() {
+        let item = item.map_err(|e| sdk_error(&format!("Scan {table}"), &e))?;
+        values.push(serde_dynamo::from_item(item).map_err(|e| {
+            GuardError::new(
+                ErrorKind::PolicyInvalid,
+                format!("policy table {table} item {index}: {e}"),
+            )
+        })?);
+    }
+    Ok(values)
 }
 
 impl PolicyStore for DynamoPolicyStore {

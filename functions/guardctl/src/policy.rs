@@ -5,7 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
-use model_guard_core::{PolicyItem, PolicySet};
+use model_guard_aws::policy_store::scan_items;
+use model_guard_core::{ErrorKind, PolicyItem, PolicySet};
 use serde_json::{Value, json};
 
 use crate::PolicyCommand;
@@ -61,21 +62,12 @@ struct Store {
 impl Store {
     /// Every item, sorted by pk.
     async fn all(&self) -> Result<Vec<Value>, Failure> {
-        let pages = self
-            .client
-            .scan()
-            .table_name(&self.table)
-            .consistent_read(true)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Vec<_>>()
-            .await;
-        let mut items = Vec::with_capacity(pages.len());
-        for item in pages {
-            let item = item.map_err(|e| sdk(&format!("Scan {}", self.table), &e))?;
-            items.push(self.read_item(item)?);
-        }
+        let mut items = scan_items(&self.client, &self.table)
+            .await
+            .map_err(|e| match e.kind {
+                ErrorKind::PolicyInvalid => Failure::BadInput(e.message),
+                _ => Failure::Aws(e.message),
+            })?;
         items.sort_by(|a, b| pk_of(a).cmp(pk_of(b)));
         Ok(items)
     }
