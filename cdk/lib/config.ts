@@ -26,7 +26,17 @@ export interface ModelGuardSettings {
   readonly logRetentionDays?: number;
   /** Minutes between sweeps for calls EventBridge did not deliver (5 to 1440). Default 15. */
   readonly sweepIntervalMinutes?: number;
+  /**
+   * What the triage (Express) machine logs, with execution data: `ERROR` (failed executions only)
+   * or `ALL` (every state of every execution). Default `ERROR`: at `ALL` its logs are most of the
+   * cost of an allowed event (bench/REPORT.md), and the audit item and the functions' own logs
+   * already record every decision.
+   */
+  readonly triageLogLevel?: TriageLogLevel;
 }
+
+export const TRIAGE_LOG_LEVELS = ['ERROR', 'ALL'] as const;
+export type TriageLogLevel = (typeof TRIAGE_LOG_LEVELS)[number];
 
 export const CONTEXT_PREFIX = 'modelGuard:';
 const KEYS = [
@@ -38,6 +48,7 @@ const KEYS = [
   'approvalInvokers',
   'logRetentionDays',
   'sweepIntervalMinutes',
+  'triageLogLevel',
 ] as const;
 
 export const MAX_GRACE_SECONDS = 2_592_000;
@@ -70,6 +81,7 @@ export function resolveSettings(raw: ModelGuardSettings): ResolvedSettings {
       (s) => /^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/.test(s), 'not an IAM role ARN'),
     logRetentionDays: integer('logRetentionDays', raw.logRetentionDays, 365, 1, 3653),
     sweepIntervalMinutes: integer('sweepIntervalMinutes', raw.sweepIntervalMinutes, 15, 5, 1440),
+    triageLogLevel: oneOf('triageLogLevel', raw.triageLogLevel, 'ERROR', TRIAGE_LOG_LEVELS),
   };
 }
 
@@ -90,6 +102,12 @@ function boolean(key: string, value: unknown, fallback: boolean): boolean {
   if (value === true || value === 'true') return true;
   if (value === false || value === 'false') return false;
   return fail(key, `${JSON.stringify(value)} is not true or false`);
+}
+
+function oneOf<T extends string>(key: string, value: unknown, fallback: T, allowed: readonly T[]): T {
+  if (value === undefined) return fallback;
+  if (typeof value === 'string' && (allowed as readonly string[]).includes(value)) return value as T;
+  return fail(key, `${JSON.stringify(value)} is not one of ${allowed.join(', ')}`);
 }
 
 // A list, or (from the command line) a JSON array in a string.

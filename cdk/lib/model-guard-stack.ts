@@ -280,7 +280,8 @@ export class ModelGuardStack extends Stack {
     ]);
 
     // ---- State machines ----------------------------------------------------------------------
-    const machine = (id: string, file: string, type: sfn.StateMachineType, includeExecutionData: boolean,
+    const machine = (id: string, file: string, type: sfn.StateMachineType, level: sfn.LogLevel,
+      includeExecutionData: boolean,
       substitutions: Record<string, string>, invokes: lambda.IFunction[]) => {
       const logGroup = new logs.LogGroup(this, `${id}Logs`, {
         // Vended logs for Step Functions must go to a group under /aws/vendedlogs/.
@@ -302,19 +303,22 @@ export class ModelGuardStack extends Stack {
         definitionBody: sfn.DefinitionBody.fromString(readFileSync(path.join(STATEMACHINE_DIR, file), 'utf8')),
         definitionSubstitutions: substitutions,
         role,
-        logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData },
+        logs: { destination: logGroup, level, includeExecutionData },
         tracingEnabled: true,
       });
       return m;
     };
     // Execution data stays out of the Standard machine's logs: its input carries task tokens, and
     // Standard executions keep their full history in Step Functions anyway. Express executions
-    // keep none, so their logs carry the data.
-    const enforcement = machine('Enforcement', 'enforcement.asl.json', sfn.StateMachineType.STANDARD, false, {
+    // keep none, so their logs carry the data. The Standard machine logs every state (it runs only
+    // for violations); the triage machine, which runs for every call, by default only failures.
+    const enforcement = machine('Enforcement', 'enforcement.asl.json', sfn.StateMachineType.STANDARD,
+      sfn.LogLevel.ALL, false, {
       NotifyFunctionArn: notify.functionArn,
       EnforceFunctionArn: enforce.functionArn,
     }, [notify, enforce]);
-    const triage = machine('Triage', 'triage.asl.json', sfn.StateMachineType.EXPRESS, true, {
+    const triage = machine('Triage', 'triage.asl.json', sfn.StateMachineType.EXPRESS,
+      settings.triageLogLevel === 'ALL' ? sfn.LogLevel.ALL : sfn.LogLevel.ERROR, true, {
       ParseEventFunctionArn: parseEvent.functionArn,
       EvaluateFunctionArn: evaluate.functionArn,
       EnforcementStateMachineArn: enforcement.stateMachineArn,
@@ -325,6 +329,15 @@ export class ModelGuardStack extends Stack {
         reason: 'Added by Step Functions logging and tracing: the vended-log delivery actions '
           + '(logs:*LogDelivery*, PutResourcePolicy, Describe*) and X-Ray\'s PutTraceSegments, '
           + 'PutTelemetryRecords and GetSampling* accept no resource other than "*".',
+      });
+    }
+    if (settings.triageLogLevel !== 'ALL') {
+      Validations.of(triage).acknowledge({
+        id: 'AwsSolutions::AwsSolutions-SF1',
+        reason: 'The triage machine runs for every SageMaker call and logs only failed executions (with '
+          + 'their data) by default: at ALL its logs were most of the cost of an allowed event '
+          + '(bench/REPORT.md), and each decision is already in the audit table and the functions\' logs. '
+          + 'Set modelGuard:triageLogLevel to ALL to log every state.',
       });
     }
     triage.role.addToPrincipalPolicy(new iam.PolicyStatement({

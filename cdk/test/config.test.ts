@@ -13,6 +13,7 @@ test('defaults: grace 900, no approvers or e-mails, a trail, the default policy 
     approvalInvokers: [],
     logRetentionDays: 365,
     sweepIntervalMinutes: 15,
+    triageLogLevel: 'ERROR',
   });
 });
 
@@ -23,6 +24,7 @@ test('context from the command line arrives as strings and is parsed', () => {
     'modelGuard:notificationEmails': '["ops@example.com"]',
     'modelGuard:createTrail': 'false',
     'modelGuard:seedDefaultPolicy': 'false',
+    'modelGuard:triageLogLevel': 'ALL',
     'unrelated': 'ignored',
   };
   assert.deepEqual(resolveSettings(settingsFromContext((k) => context[k])), {
@@ -34,6 +36,7 @@ test('context from the command line arrives as strings and is parsed', () => {
     approvalInvokers: [],
     logRetentionDays: 365,
     sweepIntervalMinutes: 15,
+    triageLogLevel: 'ALL',
   });
 });
 
@@ -50,6 +53,7 @@ test('a bad setting stops the synth with a message naming the key and the value'
     [{ approvalInvokers: ['arn:aws:iam::123456789012:user/alice'] }, /is not an IAM role ARN/],
     [{ logRetentionDays: 0 }, /^modelGuard:logRetentionDays: 0 is outside 1\.\.3653$/],
     [{ sweepIntervalMinutes: 1 }, /^modelGuard:sweepIntervalMinutes: 1 is outside 5\.\.1440$/],
+    [{ triageLogLevel: 'all' }, /^modelGuard:triageLogLevel: "all" is not one of ERROR, ALL$/],
   ];
   for (const [settings, message] of cases) {
     assert.throws(() => resolveSettings(settings as any), (e: unknown) =>

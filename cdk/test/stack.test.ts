@@ -192,10 +192,12 @@ test("cdk-nag's AwsSolutions rules: no unacknowledged finding, every acknowledge
   };
   visit(stack);
   const ids = acknowledged.map((a) => a.id.replace(/\[.*/, '')).sort();
-  // The list a reviewer signs off: S1 on the trail bucket, SQS3 on the dead-letter queue, IAM5 on
-  // each role whose statements name a resource type or "*" (see EXPECTED_STATEMENTS).
+  // The list a reviewer signs off: S1 on the trail bucket, SQS3 on the dead-letter queue, SF1 on the
+  // triage machine (it logs failures only, by default), IAM5 on each role whose statements name a
+  // resource type or "*" (see EXPECTED_STATEMENTS).
   assert.deepEqual([...new Set(ids)], [
-    'AwsSolutions::AwsSolutions-IAM5', 'AwsSolutions::AwsSolutions-S1', 'AwsSolutions::AwsSolutions-SQS3']);
+    'AwsSolutions::AwsSolutions-IAM5', 'AwsSolutions::AwsSolutions-S1', 'AwsSolutions::AwsSolutions-SF1',
+    'AwsSolutions::AwsSolutions-SQS3']);
   for (const a of acknowledged) {
     assert.ok(a.reason.length >= 60, `${a.path} ${a.id}: the reason is too short: ${a.reason}`);
   }
@@ -212,12 +214,21 @@ test('both state machines come from the files, every placeholder filled, logged 
     const placeholders = new Set((definition.match(/\$\{[A-Za-z]+\}/g) ?? []).map((p) => p.slice(2, -1)));
     assert.ok(placeholders.size >= 2, `${id}: the definition's placeholders were not found`);
     assert.deepEqual(new Set(Object.keys(machine.Properties.DefinitionSubstitutions)), placeholders);
-    assert.equal(machine.Properties.LoggingConfiguration.Level, 'ALL');
     assert.deepEqual(machine.Properties.TracingConfiguration, { Enabled: true });
   }
-  // The Standard machine's input carries task tokens: they stay out of its logs.
+  // The Standard machine logs every state; its input carries task tokens, so without the data.
   t.hasResourceProperties('AWS::StepFunctions::StateMachine', {
-    StateMachineType: 'STANDARD', LoggingConfiguration: Match.objectLike({ IncludeExecutionData: false }),
+    StateMachineType: 'STANDARD',
+    LoggingConfiguration: Match.objectLike({ Level: 'ALL', IncludeExecutionData: false }),
+  });
+  // The triage machine runs for every call: by default it logs failed executions, with their data.
+  t.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+    StateMachineType: 'EXPRESS',
+    LoggingConfiguration: Match.objectLike({ Level: 'ERROR', IncludeExecutionData: true }),
+  });
+  template({ triageLogLevel: 'ALL' }).hasResourceProperties('AWS::StepFunctions::StateMachine', {
+    StateMachineType: 'EXPRESS',
+    LoggingConfiguration: Match.objectLike({ Level: 'ALL', IncludeExecutionData: true }),
   });
 });
 

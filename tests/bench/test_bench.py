@@ -1,0 +1,119 @@
+"""bench/bench.py's arithmetic: item sizes by DynamoDB's rules, the logging read from the
+template, and the cost model's parts. The measurements themselves run only in scripts/bench."""
+
+from __future__ import annotations
+
+import json
+import math
+import pathlib
+import sys
+
+import pytest
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "bench"))
+import bench  # noqa: E402
+
+
+def test_item_size_follows_dynamodb_rules() -> None:
+    assert bench.dynamodb_item_bytes({"pk": "abc"}) == 2 + 3
+    # 12345: five significant digits, 5 // 2 + 1 bytes.
+    assert bench.dynamodb_item_bytes({"n": 12345}) == 1 + 3
+    assert bench.dynamodb_item_bytes({"ok": True}) == 2 + 1
+    # A map: 3 bytes, plus each element's name, value and 1 byte.
+    assert bench.dynamodb_item_bytes({"m": {"a": "xy"}}) == 1 + 3 + (1 + 2 + 1)
+    assert bench.dynamodb_item_bytes({"l": ["ab", "c"]}) == 1 + 3 + (2 + 1) + (1 + 1)
+    assert bench.dynamodb_item_bytes({"é": "ü"}) == 2 + 2  # UTF-8 bytes, not characters
+
+
+def test_summary_median_and_spread() -> None:
+    s = bench.summary([5.0, 1.0, 3.0, 2.0, 4.0])
+    assert (s["n"], s["median"], s["min"], s["max"]) == (5, 3.0, 1.0, 5.0)
+    assert s["p10"] == pytest.approx(1.4) and s["p90"] == pytest.approx(4.6)
+    assert bench.summary([]) == {"n": 0}
+    assert bench.summary([7.0])["p99"] == 7.0
+
+
+def template(tmp: pathlib.Path, triage_level: str) -> pathlib.Path:
+    machines = {
+        "Triage": {"Type": "AWS::StepFunctions::StateMachine", "Properties": {
+            "StateMachineType": "EXPRESS",
+            "LoggingConfiguration": {"Level": triage_level, "IncludeExecutionData": True}}},
+        "Enforcement": {"Type": "AWS::StepFunctions::StateMachine", "Properties": {
+            "StateMachineType": "STANDARD",
+            "LoggingConfiguration": {"Level": "ALL", "IncludeExecutionData": False}}},
+        "Other": {"Type": "AWS::SNS::Topic", "Properties": {}},
+    }
+    (tmp / "ModelGuard.template.json").write_text(json.dumps({"Resources": machines}))
+    return tmp
+
+
+def test_logging_comes_from_the_synthesized_template(tmp_path: pathlib.Path) -> None:
+    logging = bench.machine_logging(template(tmp_path, "ALL"))
+    assert logging["triage"] == {"level": "ALL", "data": True, "from": "ModelGuard.template.json"}
+    assert logging["enforcement"]["level"] == "ALL" and logging["enforcement"]["data"] is False
+    # No synth: the stack's defaults, said so.
+    assert bench.machine_logging(tmp_path / "missing")["triage"]["from"] == "the stack's defaults"
+
+
+def test_log_bytes_by_level() -> None:
+    h = {"events": 10, "bytes_with_data": 5000, "bytes_without_data": 1000}
+    assert bench.log_bytes(h, {"level": "ALL", "data": True}) == 5000 + 260
+    assert bench.log_bytes(h, {"level": "ALL", "data": False}) == 1000 + 260
+    assert bench.log_bytes(h, {"level": "ERROR", "data": True}) == 0
+
+
+def measured() -> tuple[dict, dict]:
+    def f(warm_ms: float) -> dict:
+        return {"warm_invocation_ms": {"median": warm_ms}, "log_bytes_per_invocation": 400,
+                "log_records_per_invocation": 1}
+    cold = {name: f(10.2) for name in bench.FUNCTIONS}
+    history = {"events": 10, "bytes_with_data": 20_000, "bytes_without_data": 5_000, "states_entered": 3}
+    burst = {"audit_item_bytes": {"allowed": {"median": 1200}, "violation": {"median": 1600}},
+             "triage_history_allowed": history, "triage_history_violation": history,
+             "enforcement_history": history}
+    return cold, burst
+
+
+def test_cost_parts_add_up_and_follow_the_logging(tmp_path: pathlib.Path) -> None:
+    cold, burst = measured()
+    p = bench.PRICES
+    error = bench.cost(cold, burst, bench.machine_logging(template(tmp_path, "ERROR")))
+    assert error["allowed_usd_per_million"] == pytest.approx(sum(error["allowed_parts"].values()))
+    assert error["violating_usd_per_million"] == pytest.approx(sum(error["violating_parts"].values()))
+    assert error["allowed_parts"]["triage logs"] == 0
+    # 1,200 bytes is two write units, written by the table and both indexes.
+    assert error["allowed_parts"]["dynamodb"] == pytest.approx(3 * 2 * p["dynamodb_write_unit"] * 1e6)
+    # A Lambda: its request, 11 ms (billed per started ms) at 128 MB, and its logs.
+    lam = (p["lambda_request"] + 0.125 * 0.011 * p["lambda_arm_gb_second"]
+           + (400 + 26 + bench.PLATFORM_LOG_BYTES) / 1e9 * p["logs_ingest_gb"]) * 1e6
+    assert error["allowed_parts"]["evaluate"] == pytest.approx(lam)
+    assert error["violating_parts"]["enforcement (Standard)"] == pytest.approx(
+        (3 * p["standard_transition"] + bench.XRAY_SAMPLED * p["xray_trace_recorded"]) * 1e6)
+    every = bench.cost(cold, burst, bench.machine_logging(template(tmp_path, "ALL")))
+    assert every["allowed_parts"]["triage logs"] == pytest.approx((20_000 + 260) / 1e9 * 0.5 * 1e6)
+    assert every["allowed_usd_per_million"] == pytest.approx(error["triage_at_all_usd_per_million"]["allowed"])
+    assert not math.isclose(every["allowed_usd_per_million"], error["allowed_usd_per_million"])
+
+
+def test_the_report_names_every_figure(tmp_path: pathlib.Path) -> None:
+    cold, burst = measured()
+    spread = {"n": 3, "median": 2.0, "p10": 1.0, "p90": 3.0, "p99": 3.0, "min": 1.0, "max": 3.0}
+    for v in cold.values():
+        v.update({"spawns": 20, "invocations_per_spawn": 5, "init_ms": spread, "first_invocation_ms": spread,
+                  "warm_invocation_ms": {**spread, "median": 10.2}, "peak_rss_mb": spread, "errors": 0,
+                  "x86_64_bytes": 10, "x86_64_zipped_bytes": 5})
+    burst.update({"events": 500, "violations": 50, "submitted_in_s": 1.0, "terminal": 500, "unfinished": 0,
+                  "states": {"allowed": 450}, "to_last_terminal_s": 9.0, "cpu_seconds": {"moto": 9, "functions": 1},
+                  "allowed_to_verdict_ms": spread, "violation_to_verdict_ms": spread,
+                  "violation_to_enforced_ms": spread})
+    results = {"machine": "m", "date": "d", "commit": "c", "took_s": 60,
+               "criterion": {"event_bytes": 3000, "benchmarks": {"serde_json_value": {
+                   "median_ns": 1000, "ci95_ns": [900, 1100], "ratio_to_serde_json": 1.0}}},
+               "cold_start": cold, "arm64_assets": {"evaluate": {"bytes": 9_000_000, "zipped_bytes": 4_000_000}},
+               "burst": burst, "one_by_one": {"allowed": {"verdict": spread, "terminal": spread},
+                                              "violation": {"verdict": spread, "terminal": spread}},
+               "cost": bench.cost(cold, burst, bench.machine_logging(template(tmp_path, "ERROR")))}
+    text = bench.report(results)
+    for heading in ("## 1. Parse + decide", "## 2. Cold start", "## 3. A burst", "## 4. Cost per million"):
+        assert heading in text
+    assert "init ≤ 30 ms" in text and "largest 4.00 MB" in text and "moto 9.0 s" in text
