@@ -62,6 +62,10 @@ EXPRESS_OVERHEAD_MS = 40
 LOG_RECORD_OVERHEAD = 26
 # X-Ray's default sampling at volume: the first request each second, then 5%.
 XRAY_SAMPLED = 0.05
+# How scripts/bench's comparison build differs from the deployed release profile.
+COMPARED_PROFILE = "no LTO, 16 codegen units, not stripped, panics unwind"
+# The comparison run of evaluate that reads the policy table on every invocation.
+UNCACHED = "evaluate, no policy cache"
 
 
 def machine_logging(template_dir: pathlib.Path) -> dict:
@@ -238,7 +242,7 @@ def approval_request(target: str) -> dict:
             "isBase64Encoded": False}
 
 
-def cold_starts(stack, target: pathlib.Path, spawns: int, per_spawn: int) -> dict:
+def cold_starts(stack, target: pathlib.Path, spawns: int, per_spawn: int, first_two_only: bool = False) -> dict:
     """Each function spawned `spawns` times, each process given `per_spawn` invocations: the
     first is the cold one, the rest warm. The events are the pipeline's own: parse-event's answers
     are evaluate's events, evaluate's verdicts go to enforce (a real endpoint on the testbed each),
@@ -256,16 +260,17 @@ def cold_starts(stack, target: pathlib.Path, spawns: int, per_spawn: int) -> dic
                               for _, config, endpoint in endpoints]}
     out = {}
 
-    def run(function: str) -> list[str]:
-        events = inputs[function]
-        runs = [spawn_once(release / function, function, events[i * per_spawn:(i + 1) * per_spawn], env)
+    def run(function: str, label: str | None = None, extra_env: dict | None = None) -> list[str]:
+        events = inputs[label or function]
+        run_env = {**env, **(extra_env or {})}
+        runs = [spawn_once(release / function, function, events[i * per_spawn:(i + 1) * per_spawn], run_env)
                 for i in range(spawns)]
         binary = release / function
         zipped = BytesIO()
         with zipfile.ZipFile(zipped, "w", zipfile.ZIP_DEFLATED) as z:
             z.writestr("bootstrap", binary.read_bytes())
         errors = [e for r in runs for e in r["errors"]]
-        out[function] = {
+        out[label or function] = {
             "spawns": spawns, "invocations_per_spawn": per_spawn,
             "init_ms": summary([r["init_ms"] for r in runs]),
             "first_invocation_ms": summary([r["durations_ms"][0] for r in runs]),
@@ -278,14 +283,20 @@ def cold_starts(stack, target: pathlib.Path, spawns: int, per_spawn: int) -> dic
             "x86_64_bytes": binary.stat().st_size,
             "x86_64_zipped_bytes": zipped.getbuffer().nbytes,
         }
-        print(f"  {function}: init {fmt(out[function]['init_ms'], ' ms')}, first "
-              f"{fmt(out[function]['first_invocation_ms'], ' ms')}, warm "
-              f"{fmt(out[function]['warm_invocation_ms'], ' ms')}, RSS {fmt(out[function]['peak_rss_mb'], ' MB')}",
-              flush=True)
+        v = out[label or function]
+        print(f"  {label or function}: init {fmt(v['init_ms'], ' ms')}, first {fmt(v['first_invocation_ms'], ' ms')}, "
+              f"warm {fmt(v['warm_invocation_ms'], ' ms')}, RSS {fmt(v['peak_rss_mb'], ' MB')}", flush=True)
         return [a for r in runs for a in r["answers"]]
 
-    inputs["evaluate"] = [json.loads(a) for a in run("parse-event")]
+    parsed = run("parse-event")
+    inputs["evaluate"] = [json.loads(a) for a in parsed]
+    # The same calls under new eventIDs, for evaluate without its policy cache (a Scan per event).
+    inputs[UNCACHED] = [json.loads(a.replace(e["detail"]["eventID"], str(uuid.uuid4())))
+                        for a, e in zip(parsed, inputs["parse-event"])]
     verdicts = [json.loads(a) for a in run("evaluate")]
+    if first_two_only:
+        return out
+    run("evaluate", UNCACHED, {"POLICY_CACHE_SECONDS": "0"})
     inputs["enforce"] = [{"version": 1, "verdict": v} for v in verdicts]
     results = [json.loads(a) for a in run("enforce")]
     inputs["notify"] = [{"version": 1, "kind": "enforced", "verdict": v, "enforcement": r}
@@ -405,10 +416,12 @@ def one_by_one(stack, n: int) -> dict:
     return {kind: {k: summary(v) for k, v in t.items()} for kind, t in times.items()}
 
 
-def burst(stack, n: int) -> dict:
-    """`n` CreateEndpoint events submitted to the triage machine at once, as EventBridge would
-    start them: nine in ten by the allowed deployer, one in ten by someone else, grace 0, each of
-    those a real endpoint on the testbed that enforcement deletes."""
+def burst(stack, n: int, in_flight: int) -> dict:
+    """`n` CreateEndpoint events started on the triage machine as fast as the testbed takes them,
+    at most `in_flight` unfinished at a time (cargo lambda watch stops handing out invocations once
+    a few hundred wait for one function, which real Lambda answers by scaling out): nine in ten by
+    the allowed deployer, one in ten by someone else, grace 0, each of those a real endpoint on the
+    testbed that enforcement deletes."""
     from conftest import event  # noqa: PLC0415
 
     deployer = f"arn:aws:iam::{ACCOUNT}:role/MLDeployer"
@@ -423,37 +436,64 @@ def burst(stack, n: int) -> dict:
         else:
             plan.append(("allowed", event(str(uuid.uuid4()), "MLDeployer", f"bench-ok-{i}", ok_config)))
     kinds = {ev["detail"]["eventID"]: kind for kind, ev in plan}
+    terminal = {"allowed": {"allowed"}, "violation": {"enforced", "failed"}}
     submitted: dict[str, float] = {}
     executions: dict[str, str] = {}
+    done: dict[str, dict] = {}
+    given_up: list[str] = []
+    slots = threading.Semaphore(in_flight)
+    lock = threading.Lock()
+    finished_submitting = threading.Event()
 
-    def submit(item):  # noqa: ANN001, ANN202
-        _, ev = item
-        at = time.time()
-        arn = stack.sfn.start_execution(stateMachineArn=stack.triage_arn, name=f"b-{uuid.uuid4().hex}",
-                                        input=json.dumps(ev))["executionArn"]
-        return ev["detail"]["eventID"], at, arn
+    def watch() -> None:
+        # Reads the oldest unfinished items, a few at a time: the latencies come from the items'
+        # own timestamps, so polling only has to notice the end and free a slot, and must not
+        # load the emulator it is measuring. An event unfinished after 120 s is given up on.
+        while True:
+            with lock:
+                outstanding = [e for e in submitted if e not in done and e not in given_up]
+            if not outstanding and finished_submitting.is_set():
+                return
+            unfinished = 0
+            for event_id in outstanding:
+                try:
+                    item = stack.audit(event_id)
+                except Exception as error:  # noqa: BLE001 - the emulator busy; read it again next round
+                    print(f"   reading {event_id}: {error}", flush=True)
+                    break
+                if item and item["state"] in terminal[kinds[event_id]]:
+                    with lock:
+                        done[event_id] = item
+                    slots.release()
+                elif time.time() - submitted[event_id] > 120:
+                    with lock:
+                        given_up.append(event_id)
+                    slots.release()
+                else:
+                    unfinished += 1
+                    if unfinished >= 8:
+                        break
+            time.sleep(0.2)
 
     cpu_before = cpu_seconds()
     started = time.time()
-    with concurrent.futures.ThreadPoolExecutor(16) as pool:
-        for event_id, at, arn in pool.map(submit, plan):
-            submitted[event_id], executions[event_id] = at, arn
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+
+    def submit(item):  # noqa: ANN001, ANN202
+        _, ev = item
+        slots.acquire()
+        event_id = ev["detail"]["eventID"]
+        with lock:
+            submitted[event_id] = time.time()
+        executions[event_id] = stack.sfn.start_execution(
+            stateMachineArn=stack.triage_arn, name=f"b-{uuid.uuid4().hex}", input=json.dumps(ev))["executionArn"]
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        list(pool.map(submit, plan))
     submitted_in = time.time() - started
-    terminal = {"allowed": {"allowed"}, "violation": {"enforced", "failed"}}
-    # Waited for in submission order, a read at a time until the first unfinished one, then a
-    # second's pause: the latencies come from the items' own timestamps, so the polling only has
-    # to notice the end, and must not load the emulator it is measuring.
-    pending = sorted(submitted, key=submitted.get)
-    done: dict[str, dict] = {}
-    deadline = time.time() + 1800
-    while pending and time.time() < deadline:
-        while pending:
-            item = stack.audit(pending[0])
-            if not (item and item["state"] in terminal[kinds[pending[0]]]):
-                break
-            done[pending.pop(0)] = item
-        if pending:
-            time.sleep(1)
+    finished_submitting.set()
+    watcher.join(timeout=900)
     last = max((parse_time(i["updatedAt"]) for i in done.values()), default=started)
     cpu_after = cpu_seconds()
 
@@ -463,10 +503,11 @@ def burst(stack, n: int) -> dict:
     def example(kind: str) -> str | None:
         return next((e for e in done if kinds[e] == kind), None)
     allowed_id, violation_id = example("allowed"), example("violation")
-    return {"events": n, "violations": sum(k == "violation" for k in kinds.values()),
-            "submitted_in_s": submitted_in, "terminal": len(done), "unfinished": len(pending),
+    return {"events": n, "in_flight": in_flight, "violations": sum(k == "violation" for k in kinds.values()),
+            "submitted_in_s": submitted_in, "terminal": len(done), "unfinished": n - len(done),
             "states": {s: sum(1 for i in done.values() if i["state"] == s) for s in ("allowed", "enforced", "failed")},
             "to_last_terminal_s": last - started,
+            "events_per_second": len(done) / max(last - started, 1e-9),
             "cpu_seconds": {k: cpu_after[k] - cpu_before[k] for k in cpu_after},
             "allowed_to_verdict_ms": latency("allowed", "decidedAt"),
             "violation_to_verdict_ms": latency("violation", "decidedAt"),
@@ -582,7 +623,8 @@ def report(r: dict) -> str:
                   "same bytes; `parse_only` parses it into the call; `parse_decide_N` parses and decides against an "
                   "N-item policy (the subjects from the example catalog). Median and criterion's 95% interval of the median.", "",
                   "| benchmark | median | 95% interval | × serde_json |", "|---|---|---|---|"]
-        for name, v in c["benchmarks"].items():
+        order = ["serde_json_value", "parse_only", "parse_decide_1000", "parse_decide_10000"]
+        for name, v in sorted(c["benchmarks"].items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else 99):
             lines.append(f"| {name} | {v['median_ns'] / 1000:.2f} µs | {v['ci95_ns'][0] / 1000:.2f}–"
                          f"{v['ci95_ns'][1] / 1000:.2f} µs | {v.get('ratio_to_serde_json', 0):.2f} |")
         lines.append("")
@@ -606,10 +648,21 @@ def report(r: dict) -> str:
         lines += ["", "| function | x86_64 binary | x86_64 zipped | arm64 bootstrap (deployed) | arm64 zipped |",
                   "|---|---|---|---|---|"]
         for f, v in cold.items():
+            if f == UNCACHED:
+                continue
             a = arm.get(f)
             lines.append(f"| {f} | {v['x86_64_bytes'] / 1e6:.2f} MB | {v['x86_64_zipped_bytes'] / 1e6:.2f} MB | "
                          + (f"{a['bytes'] / 1e6:.2f} MB | {a['zipped_bytes'] / 1e6:.2f} MB |" if a else
                             "– | – (run `scripts/cdk-synth` first) |"))
+        compared = r.get("compared_build")
+        if compared:
+            lines += ["", f"The same two functions built with cargo's default release profile ({COMPARED_PROFILE}), "
+                      "against the deployed profile above:", "",
+                      "| function | init | warm invocation | peak RSS | x86_64 binary | zipped |", "|---|---|---|---|---|---|"]
+            for f, v in compared.items():
+                lines.append(f"| {f} | {fmt(v['init_ms'], ' ms')} | {fmt(v['warm_invocation_ms'], ' ms')} | "
+                             f"{fmt(v['peak_rss_mb'], ' MB')} | {v['x86_64_bytes'] / 1e6:.2f} MB | "
+                             f"{v['x86_64_zipped_bytes'] / 1e6:.2f} MB |")
         worst = lambda key: max(v[key]["median"] for v in cold.values())  # noqa: E731
         worst_zip = max((a["zipped_bytes"] for a in arm.values()), default=None)
         lines += ["", f"Targets: init ≤ 30 ms (worst median here {worst('init_ms'):.1f} ms), peak RSS ≤ 25 MB "
@@ -619,16 +672,19 @@ def report(r: dict) -> str:
     if b:
         lines += ["## 3. A burst through the state machines on the testbed", "",
                   f"{b['events']} CreateEndpoint events ({b['violations']} of them violations with grace 0, each a real "
-                  f"endpoint) started on the triage machine from 16 threads in {b['submitted_in_s']:.1f} s. "
-                  f"{b['terminal']} reached their terminal audit state ({b['states']}; {b['unfinished']} did not), "
-                  f"the last {b['to_last_terminal_s']:.1f} s after the first submission. The testbed is moto "
-                  f"(its Step Functions interpreter) and cargo lambda watch running {r.get('testbed_profile', 'debug')} "
-                  "builds, all on this machine: the figures are the emulator's as much as Model Guard's.", "",
+                  f"endpoint) started on the triage machine as fast as the testbed took them, at most {b['in_flight']} "
+                  f"unfinished at a time, all started within {b['submitted_in_s']:.1f} s. {b['terminal']} reached their "
+                  f"terminal audit state ({b['states']}; {b['unfinished']} did not), the last "
+                  f"{b['to_last_terminal_s']:.1f} s after the first submission: {b['events_per_second']:.1f} events a second. "
+                  "The testbed is moto (its Step Functions interpreter) and cargo lambda watch running "
+                  f"{r.get('testbed_profile', 'debug')} builds, one instance per function, all on this machine: the "
+                  "latencies below are mostly the time an event waited in the emulator.", "",
                   f"- allowed, submission → verdict: {spread(b['allowed_to_verdict_ms'], ' ms')}",
                   f"- violation, submission → verdict: {spread(b['violation_to_verdict_ms'], ' ms')}",
                   f"- violation, submission → enforced (endpoint deleted, alert sent): {spread(b['violation_to_enforced_ms'], ' ms')}", "",
                   f"CPU time used from the first submission to the last terminal item: moto {b['cpu_seconds']['moto']:.1f} s, "
-                  f"Model Guard's function processes {b['cpu_seconds']['functions']:.1f} s. The queue is in the emulator "
+                  f"Model Guard's function processes {b['cpu_seconds']['functions']:.1f} s "
+                  f"({b['cpu_seconds']['functions'] * 1000 / max(b['terminal'], 1):.1f} ms per event, all functions together). The queue is in the emulator "
                   "(one Python process, and cargo lambda watch runs one instance of each function), not in the functions.", ""]
         o = r.get("one_by_one")
         if o:
@@ -679,7 +735,11 @@ def main() -> None:
     parser.add_argument("--spawns", type=int, default=20)
     parser.add_argument("--invocations", type=int, default=5, help="per spawned process")
     parser.add_argument("--burst", type=int, default=500)
+    parser.add_argument("--in-flight", type=int, default=64, help="the burst's most unfinished events at a time")
     parser.add_argument("--skip", action="append", default=[], help="criterion | cold | burst")
+    parser.add_argument("--compare-target-dir", type=pathlib.Path,
+                        help="also start parse-event and evaluate from this target dir's release builds "
+                             "(built with another profile) and report them side by side")
     args = parser.parse_args()
     started = time.time()
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
@@ -687,9 +747,14 @@ def main() -> None:
     results: dict = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
                      "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "commit": commit,
                      "testbed_profile": os.environ.get("TESTBED_PROFILE", "debug")}
+    out = ROOT / "bench"
+
+    def save() -> None:  # after each part, so a later failure keeps what was measured
+        (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     if "criterion" not in args.skip:
         print("1. parse + decide (criterion)", flush=True)
         results["criterion"] = criterion_results(args.target_dir)
+        save()
     stack = None
     if "cold" not in args.skip or "burst" not in args.skip:
         sys.path.insert(0, str(ROOT / "tests" / "e2e"))
@@ -698,19 +763,23 @@ def main() -> None:
     if "cold" not in args.skip:
         print(f"2. cold start: {args.spawns} spawns per function", flush=True)
         results["cold_start"] = cold_starts(stack, args.target_dir, args.spawns, args.invocations)
+        save()
+    if args.compare_target_dir:
+        print(f"2b. the builds in {args.compare_target_dir}", flush=True)
+        results["compared_build"] = cold_starts(stack, args.compare_target_dir, args.spawns, args.invocations, True)
+        save()
     assets = ROOT / "cdk" / "cdk.out" / "asset-sizes.json"
     # Written by scripts/cdk-synth (scripts/bench runs it first): the deployed arm64 assets.
     results["arm64_assets"] = json.loads(assets.read_text()) if assets.exists() else None
     if "burst" not in args.skip:
         print(f"3. a burst of {args.burst} events", flush=True)
-        results["burst"] = burst(stack, args.burst)
+        results["burst"] = burst(stack, args.burst, args.in_flight)
         print("   and 20 one at a time", flush=True)
         results["one_by_one"] = one_by_one(stack, 20)
     if "cold_start" in results:
         results["cost"] = cost(results["cold_start"], results.get("burst"), machine_logging(ROOT / "cdk" / "cdk.out"))
     results["took_s"] = time.time() - started
-    out = ROOT / "bench"
-    (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    save()
     (out / "REPORT.md").write_text(report(results) + "\n")
     print(report(results))
 

@@ -102,7 +102,7 @@ def test_the_report_names_every_figure(tmp_path: pathlib.Path) -> None:
         v.update({"spawns": 20, "invocations_per_spawn": 5, "init_ms": spread, "first_invocation_ms": spread,
                   "warm_invocation_ms": {**spread, "median": 10.2}, "peak_rss_mb": spread, "errors": 0,
                   "x86_64_bytes": 10, "x86_64_zipped_bytes": 5})
-    burst.update({"events": 500, "violations": 50, "submitted_in_s": 1.0, "terminal": 500, "unfinished": 0,
+    burst.update({"events": 500, "in_flight": 64, "events_per_second": 6.0, "violations": 50, "submitted_in_s": 1.0, "terminal": 500, "unfinished": 0,
                   "states": {"allowed": 450}, "to_last_terminal_s": 9.0, "cpu_seconds": {"moto": 9, "functions": 1},
                   "allowed_to_verdict_ms": spread, "violation_to_verdict_ms": spread,
                   "violation_to_enforced_ms": spread})
