@@ -58,6 +58,8 @@ PRICES = {
 # platform.report), and the time Express adds around its two Lambda tasks.
 PLATFORM_LOG_BYTES = 700
 EXPRESS_OVERHEAD_MS = 40
+# Lambda gives a 128 MB function 128/1,769 of a vCPU: CPU time can take this much longer there.
+CPU_STRETCH = 1769 / 128
 # CloudWatch Logs bills 26 bytes per record on top of its text.
 LOG_RECORD_OVERHEAD = 26
 # X-Ray's default sampling at volume: the first request each second, then 5%.
@@ -126,6 +128,19 @@ def criterion(target: pathlib.Path) -> dict:
 # --- 2. cold start ------------------------------------------------------------------------------------
 
 
+def cpu_ms(pid: int | None) -> float | None:
+    """CPU time a process's live threads have used, in ms (schedstat: nanoseconds on a CPU)."""
+    if pid is None:
+        return None
+    total = 0
+    try:
+        for task in pathlib.Path(f"/proc/{pid}/task").iterdir():
+            total += int((task / "schedstat").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return total / 1e6
+
+
 class RuntimeApi(http.server.BaseHTTPRequestHandler):
     """The Lambda Runtime API for one process: hands out its events one by one, records when each
     was asked for and answered, and keeps the process's next ask waiting once they are used up."""
@@ -143,6 +158,7 @@ class RuntimeApi(http.server.BaseHTTPRequestHandler):
         now = time.perf_counter()
         if s.first_ask is None:
             s.first_ask = now
+            s.init_cpu_ms = cpu_ms(s.pid)
         if s.next_index >= len(s.events):
             s.done.set()
             s.done_all.wait(30)  # until the process is killed
@@ -186,7 +202,7 @@ def spawn_once(binary: pathlib.Path, function: str, events: list, env: dict) -> 
     to first ask (init), each invocation's duration, peak RSS (VmHWM) and the bytes it logged."""
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), RuntimeApi)
     server.function, server.events, server.next_index = function, events, 0
-    server.first_ask, server.init_error = None, None
+    server.first_ask, server.init_error, server.pid, server.init_cpu_ms = None, None, None, None
     server.handed, server.answers = {}, {}
     server.done, server.done_all = threading.Event(), threading.Event()
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -201,7 +217,9 @@ def spawn_once(binary: pathlib.Path, function: str, events: list, env: dict) -> 
     with tempfile.TemporaryFile() as log:
         started = time.perf_counter()
         process = subprocess.Popen([str(binary)], env=run_env, stdout=log, stderr=subprocess.STDOUT)
+        server.pid = process.pid
         finished = server.done.wait(120)
+        end_cpu_ms = cpu_ms(process.pid)
         peak_kb = None
         try:
             for line in pathlib.Path(f"/proc/{process.pid}/status").read_text().splitlines():
@@ -221,7 +239,10 @@ def spawn_once(binary: pathlib.Path, function: str, events: list, env: dict) -> 
         raise RuntimeError(f"{function}: {len(server.answers)} of {len(events)} invocations answered; "
                            f"its log: {logged[-2000:].decode(errors='replace')}")
     durations = [(server.answers[i][0] - server.handed[i]) * 1000 for i in range(len(events))]
+    invocation_cpu = (None if server.init_cpu_ms is None or end_cpu_ms is None
+                      else (end_cpu_ms - server.init_cpu_ms) / len(events))
     return {"init_ms": (server.first_ask - started) * 1000, "durations_ms": durations,
+            "init_cpu_ms": server.init_cpu_ms, "invocation_cpu_ms": invocation_cpu,
             "peak_rss_mb": peak_kb / 1024 if peak_kb else None,
             "errors": [server.answers[i][1] for i in range(len(events)) if server.answers[i][2]],
             "answers": [server.answers[i][1] for i in range(len(events))],
@@ -276,6 +297,8 @@ def cold_starts(stack, target: pathlib.Path, spawns: int, per_spawn: int, first_
             "first_invocation_ms": summary([r["durations_ms"][0] for r in runs]),
             "warm_invocation_ms": summary([d for r in runs for d in r["durations_ms"][1:]]),
             "peak_rss_mb": summary([r["peak_rss_mb"] for r in runs if r["peak_rss_mb"]]),
+            "init_cpu_ms": summary([r["init_cpu_ms"] for r in runs if r["init_cpu_ms"] is not None]),
+            "invocation_cpu_ms": summary([r["invocation_cpu_ms"] for r in runs if r["invocation_cpu_ms"] is not None]),
             "log_bytes_per_invocation": sum(r["log_bytes"] for r in runs) / total,
             "log_records_per_invocation": sum(r["log_records"] for r in runs) / total,
             "errors": len(errors), "first_error": errors[0][:500] if errors else None,
@@ -531,7 +554,10 @@ def cost(cold: dict, b: dict | None, logging: dict) -> dict:
     audit item sizes and state-machine histories, the synthesized logging levels, and PRICES."""
     p = PRICES
     gb = 128 / 1024
-    warm = {f: cold[f]["warm_invocation_ms"]["median"] for f in cold}
+    # Billed at the 128 MB bound: the wall time measured here plus its CPU time stretched to
+    # 128/1,769 of a vCPU (CPU_STRETCH), where the CPU time was measured.
+    warm = {f: cold[f]["warm_invocation_ms"]["median"]
+            + (CPU_STRETCH - 1) * ((cold[f].get("invocation_cpu_ms") or {}).get("median") or 0) for f in cold}
 
     def lam(f: str) -> dict:
         v = cold[f]
@@ -644,6 +670,16 @@ def report(r: dict) -> str:
             lines.append(f"| {f} | {fmt(v['init_ms'], ' ms')} | {fmt(v['first_invocation_ms'], ' ms')} | "
                          f"{fmt(v['warm_invocation_ms'], ' ms')} | {fmt(v['peak_rss_mb'], ' MB')} | "
                          f"{v['log_bytes_per_invocation']:.0f} | {v['errors']} |")
+        lines += ["", "CPU time the process used (its threads' schedstat), median (min–max): before its first request "
+                  "for work, and per invocation after that. Lambda gives a 128 MB function 128/1,769 of a vCPU, so where "
+                  "the CPU time is spent in one stretch it can take up to 13.8× as long there; the last column is that "
+                  "bound for a warm invocation (its wall time here plus 12.8× its CPU time).", "",
+                  "| function | init CPU | CPU per invocation | warm invocation at 128 MB, at most |", "|---|---|---|---|"]
+        for f, v in cold.items():
+            cpu = v.get("invocation_cpu_ms") or {}
+            bound = (f"{v['warm_invocation_ms']['median'] + (CPU_STRETCH - 1) * cpu['median']:.1f} ms"
+                     if cpu.get("n") else "–")
+            lines.append(f"| {f} | {fmt(v.get('init_cpu_ms'), ' ms')} | {fmt(cpu, ' ms', 2)} | {bound} |")
         arm = r.get("arm64_assets") or {}
         lines += ["", "| function | x86_64 binary | x86_64 zipped | arm64 bootstrap (deployed) | arm64 zipped |",
                   "|---|---|---|---|---|"]
@@ -710,7 +746,7 @@ def report(r: dict) -> str:
                   f"{' with' if lg['enforcement']['data'] else ' without'}. With the triage machine at ALL with its data "
                   f"(the stack's setting before this report) an allowed event would cost ${at_all['allowed']:.2f} and a "
                   f"violating one ${at_all['violating']:.2f}.", "",
-                  "From the measured warm durations (billed per ms at 128 MB), the bytes each function logged, the audit "
+                  "From the measured warm durations at their 128 MB bound (section 2; billed per ms), the bytes each function logged, the audit "
                   "items' sizes (by DynamoDB's item-size rules; the table and both indexes write each one), the Standard "
                   f"machine's states entered ({k['assumed']['standard_transitions']}, one billed transition each) and the "
                   "executions' histories as their log records. "

@@ -117,3 +117,15 @@ def test_the_report_names_every_figure(tmp_path: pathlib.Path) -> None:
     for heading in ("## 1. Parse + decide", "## 2. Cold start", "## 3. A burst", "## 4. Cost per million"):
         assert heading in text
     assert "init ≤ 30 ms" in text and "largest 4.00 MB" in text and "moto 9.0 s" in text
+
+
+def test_lambda_duration_is_billed_at_the_128_mb_cpu_bound(tmp_path: pathlib.Path) -> None:
+    cold, burst = measured()
+    cold["evaluate"]["invocation_cpu_ms"] = {"n": 20, "median": 1.0}
+    c = bench.cost(cold, burst, bench.machine_logging(template(tmp_path, "ERROR")))
+    # 10.2 ms of wall time plus 1 ms of CPU stretched to 128/1,769 of a vCPU: 23.02 ms, billed as 24.
+    assert c["warm_ms"]["evaluate"] == pytest.approx(10.2 + 1769 / 128 - 1)
+    p = bench.PRICES
+    assert c["allowed_parts"]["evaluate"] == pytest.approx(
+        (p["lambda_request"] + 0.125 * 0.024 * p["lambda_arm_gb_second"]
+         + (400 + 26 + bench.PLATFORM_LOG_BYTES) / 1e9 * p["logs_ingest_gb"]) * 1e6)
