@@ -1,15 +1,16 @@
-"""DRAFT (issue 7 in progress): only the cold-start part has been tried, with 3 spawns. Model Guard's measurements (scripts/bench runs this): writes bench/REPORT.md and bench/results.json.
+"""Model Guard's measurements (scripts/bench runs this, with the testbed up): writes
+bench/REPORT.md and bench/results.json.
 
 1. parse + decide (criterion), against a bare serde_json parse of the same bytes, with 1,000- and
    10,000-item policies;
 2. each Lambda binary (native release build, the deployed profile) started against a local Lambda
-   Runtime API: time to its first request for work (init), its first invocation against the
-   testbed, and its peak RSS, over repeated spawns;
-3. a burst of events through the triage machine on the testbed: time to the last terminal audit
-   item, latency from submission to verdict and to enforcement;
-4. the cost per million events from the measured durations and the published prices.
+   Runtime API, repeatedly: time to its first request for work (init), its invocations against the
+   testbed (the first cold, the rest warm), its CPU time, peak RSS and logged bytes;
+3. a burst of events through both state machines on the testbed, and the same one at a time;
+4. the cost per million events from those figures and the published prices.
 
-Usage: bench.py --target-dir DIR [--spawns N] [--burst N]   (the testbed must be up: scripts/bench)
+Usage: bench.py --target-dir DIR [--spawns N] [--invocations N] [--burst N] [--in-flight N]
+                [--skip criterion|cold|burst] [--compare-target-dir DIR]
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ PRICES = {
     "dynamodb_read_unit": 0.125 / 1e6,  # on-demand, per read request unit (4 KB, strongly consistent)
     "sns_publish": 0.50 / 1e6,
     "sns_email": 2.00 / 100_000,  # per e-mail delivered, per subscriber
-    "logs_ingest_gb": 0.50,  # CloudWatch Logs ingestion, first tier (Lambda and vended logs alike)
+    "logs_ingest_gb": 0.50,  # CloudWatch Logs ingestion per GB (2^30 bytes), first tier, Lambda and vended logs alike
     "xray_trace_recorded": 5.00 / 1e6,
 }
 # Not measurable here, so assumed: Lambda's own JSON records per invocation (platform.start and
@@ -62,8 +63,15 @@ EXPRESS_OVERHEAD_MS = 40
 CPU_STRETCH = 1769 / 128
 # CloudWatch Logs bills 26 bytes per record on top of its text.
 LOG_RECORD_OVERHEAD = 26
-# X-Ray's default sampling at volume: the first request each second, then 5%.
-XRAY_SAMPLED = 0.05
+# X-Ray's default sampling rule records the first request each second, then 5% of the rest, so
+# the share traced depends on the rate: the cost model states one for the triage machine, and
+# takes every enforcement (violations are rare) as traced.
+EVENT_RATE_PER_SECOND = 10.0
+
+
+def xray_share(rate: float) -> float:
+    """The share of executions X-Ray's default rule records at a steady `rate` per second."""
+    return 1.0 if rate <= 1 else (1 + 0.05 * (rate - 1)) / rate
 # How scripts/bench's comparison build differs from the deployed release profile.
 COMPARED_PROFILE = "no LTO, 16 codegen units, not stripped, panics unwind"
 # The comparison run of evaluate that reads the policy table on every invocation.
@@ -134,10 +142,14 @@ def cpu_ms(pid: int | None) -> float | None:
         return None
     total = 0
     try:
-        for task in pathlib.Path(f"/proc/{pid}/task").iterdir():
-            total += int((task / "schedstat").read_text().split()[0])
-    except (OSError, ValueError, IndexError):
+        tasks = list(pathlib.Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
         return None
+    for task in tasks:
+        try:
+            total += int((task / "schedstat").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            continue  # a thread that ended while being read
     return total / 1e6
 
 
@@ -158,6 +170,7 @@ class RuntimeApi(http.server.BaseHTTPRequestHandler):
         now = time.perf_counter()
         if s.first_ask is None:
             s.first_ask = now
+            s.pid_known.wait(5)  # set right after the spawn returns; the process may ask first
             s.init_cpu_ms = cpu_ms(s.pid)
         if s.next_index >= len(s.events):
             s.done.set()
@@ -175,6 +188,7 @@ class RuntimeApi(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         # Timed before the body goes out: the answer can come back before this thread runs again.
+        s.handed_cpu[index] = cpu_ms(s.pid)
         s.handed[index] = time.perf_counter()
         self.wfile.write(body)
         self.wfile.flush()
@@ -184,6 +198,7 @@ class RuntimeApi(http.server.BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length)
         at = time.perf_counter()
+        cpu_at = cpu_ms(s.pid)
         # .../invocation/<request-id>/response or /error, or /init/error
         parts = self.path.split("/")
         if "init" in parts:
@@ -192,6 +207,7 @@ class RuntimeApi(http.server.BaseHTTPRequestHandler):
         else:
             index = int(parts[parts.index("invocation") + 1].split("-")[1])
             s.answers[index] = (at, body.decode(errors="replace"), parts[-1] == "error")
+            s.answered_cpu[index] = cpu_at
         self.send_response(202)
         self.send_header("Content-Length", "0")
         self.end_headers()
@@ -203,7 +219,8 @@ def spawn_once(binary: pathlib.Path, function: str, events: list, env: dict) -> 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), RuntimeApi)
     server.function, server.events, server.next_index = function, events, 0
     server.first_ask, server.init_error, server.pid, server.init_cpu_ms = None, None, None, None
-    server.handed, server.answers = {}, {}
+    server.pid_known = threading.Event()
+    server.handed, server.answers, server.handed_cpu, server.answered_cpu = {}, {}, {}, {}
     server.done, server.done_all = threading.Event(), threading.Event()
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -218,6 +235,7 @@ def spawn_once(binary: pathlib.Path, function: str, events: list, env: dict) -> 
         started = time.perf_counter()
         process = subprocess.Popen([str(binary)], env=run_env, stdout=log, stderr=subprocess.STDOUT)
         server.pid = process.pid
+        server.pid_known.set()
         finished = server.done.wait(120)
         end_cpu_ms = cpu_ms(process.pid)
         peak_kb = None
@@ -231,6 +249,7 @@ def spawn_once(binary: pathlib.Path, function: str, events: list, env: dict) -> 
         process.wait()
         server.done_all.set()
         server.shutdown()
+        server.server_close()
         log.seek(0)
         logged = log.read()
     if server.init_error is not None:
@@ -239,10 +258,12 @@ def spawn_once(binary: pathlib.Path, function: str, events: list, env: dict) -> 
         raise RuntimeError(f"{function}: {len(server.answers)} of {len(events)} invocations answered; "
                            f"its log: {logged[-2000:].decode(errors='replace')}")
     durations = [(server.answers[i][0] - server.handed[i]) * 1000 for i in range(len(events))]
-    invocation_cpu = (None if server.init_cpu_ms is None or end_cpu_ms is None
-                      else (end_cpu_ms - server.init_cpu_ms) / len(events))
+    # CPU used while each invocation was out: read at hand-out and at the answer.
+    invocation_cpu = [server.answered_cpu[i] - server.handed_cpu[i] for i in range(len(events))
+                      if server.answered_cpu.get(i) is not None and server.handed_cpu.get(i) is not None]
     return {"init_ms": (server.first_ask - started) * 1000, "durations_ms": durations,
             "init_cpu_ms": server.init_cpu_ms, "invocation_cpu_ms": invocation_cpu,
+            "process_cpu_ms": end_cpu_ms,
             "peak_rss_mb": peak_kb / 1024 if peak_kb else None,
             "errors": [server.answers[i][1] for i in range(len(events)) if server.answers[i][2]],
             "answers": [server.answers[i][1] for i in range(len(events))],
@@ -261,6 +282,26 @@ def approval_request(target: str) -> dict:
                                "time": "", "timeEpoch": 0, "domainName": "", "apiId": ""},
             "body": json.dumps({"target": target, "decision": "approve", "reason": "bench"}),
             "isBase64Encoded": False}
+
+
+def certificate_init(target: pathlib.Path, spawns: int) -> dict:
+    """Evaluate's init with the root certificates as found here (on Debian a bundle and a directory
+    of 140-odd files), with the bundle only, and with none: what loading them costs."""
+    empty_dir = pathlib.Path(tempfile.mkdtemp())
+    empty_file = empty_dir / "none.pem"
+    empty_file.write_text("")
+    env = dict(os.environ)
+    cases = {"as found": {}, "the bundle only (SSL_CERT_DIR empty)": {"SSL_CERT_DIR": str(empty_dir)},
+             "none (both empty)": {"SSL_CERT_DIR": str(empty_dir), "SSL_CERT_FILE": str(empty_file)}}
+    out = {}
+    for name, extra in cases.items():
+        # An empty event: evaluate answers it with an error at once; only the init is of interest.
+        runs = [spawn_once(target / "release" / "evaluate", "evaluate", [{}], {**env, **extra}) for _ in range(spawns)]
+        out[name] = {"init_ms": summary([r["init_ms"] for r in runs]),
+                     "init_cpu_ms": summary([r["init_cpu_ms"] for r in runs if r["init_cpu_ms"] is not None])}
+        print(f"  evaluate's init, certificates {name}: {fmt(out[name]['init_ms'], ' ms')}, "
+              f"CPU {fmt(out[name]['init_cpu_ms'], ' ms')}", flush=True)
+    return out
 
 
 def cold_starts(stack, target: pathlib.Path, spawns: int, per_spawn: int, first_two_only: bool = False) -> dict:
@@ -298,7 +339,8 @@ def cold_starts(stack, target: pathlib.Path, spawns: int, per_spawn: int, first_
             "warm_invocation_ms": summary([d for r in runs for d in r["durations_ms"][1:]]),
             "peak_rss_mb": summary([r["peak_rss_mb"] for r in runs if r["peak_rss_mb"]]),
             "init_cpu_ms": summary([r["init_cpu_ms"] for r in runs if r["init_cpu_ms"] is not None]),
-            "invocation_cpu_ms": summary([r["invocation_cpu_ms"] for r in runs if r["invocation_cpu_ms"] is not None]),
+            "first_invocation_cpu_ms": summary([r["invocation_cpu_ms"][0] for r in runs if r["invocation_cpu_ms"]]),
+            "invocation_cpu_ms": summary([c for r in runs for c in r["invocation_cpu_ms"][1:]]),
             "log_bytes_per_invocation": sum(r["log_bytes"] for r in runs) / total,
             "log_records_per_invocation": sum(r["log_records"] for r in runs) / total,
             "errors": len(errors), "first_error": errors[0][:500] if errors else None,
@@ -429,11 +471,17 @@ def one_by_one(stack, n: int) -> dict:
                                   input=json.dumps(ev))
         terminal = {"allowed": {"allowed"}, "violation": {"enforced", "failed"}}[kind]
         deadline = at + 60
+        seen_verdict = None
+        # Timed when the reader first sees the item (read every 10 ms or so): the items' own
+        # timestamps are taken when evaluate and notify start, before their writes.
         while time.time() < deadline:
             item = stack.audit(event_id)
+            now = time.time()
+            if item and seen_verdict is None:
+                seen_verdict = now
+                times[kind]["verdict"].append((now - at) * 1000)
             if item and item["state"] in terminal:
-                times[kind]["verdict"].append((parse_time(item["decidedAt"]) - at) * 1000)
-                times[kind]["terminal"].append((parse_time(item["updatedAt"]) - at) * 1000)
+                times[kind]["terminal"].append((now - at) * 1000)
                 break
             time.sleep(0.01)
     return {kind: {k: summary(v) for k, v in t.items()} for kind, t in times.items()}
@@ -447,6 +495,8 @@ def burst(stack, n: int, in_flight: int) -> dict:
     testbed that enforcement deletes."""
     from conftest import event  # noqa: PLC0415
 
+    if in_flight < 1:
+        raise ValueError("--in-flight must be at least 1")
     deployer = f"arn:aws:iam::{ACCOUNT}:role/MLDeployer"
     stack.policy({"pk": "model#benchok-*", "principals": [deployer], "mode": "enforce"})
     stack.policy({"pk": "model#benchbad-*", "principals": [deployer], "mode": "enforce", "graceSeconds": 0})
@@ -481,9 +531,9 @@ def burst(stack, n: int, in_flight: int) -> dict:
             for event_id in outstanding:
                 try:
                     item = stack.audit(event_id)
-                except Exception as error:  # noqa: BLE001 - the emulator busy; read it again next round
+                except Exception as error:  # noqa: BLE001 - the emulator busy or gone; the deadline still applies
                     print(f"   reading {event_id}: {error}", flush=True)
-                    break
+                    item = None
                 if item and item["state"] in terminal[kinds[event_id]]:
                     with lock:
                         done[event_id] = item
@@ -505,7 +555,8 @@ def burst(stack, n: int, in_flight: int) -> dict:
 
     def submit(item):  # noqa: ANN001, ANN202
         _, ev = item
-        slots.acquire()
+        if not slots.acquire(timeout=300):  # the watcher frees a slot within 120 s unless it is gone
+            raise RuntimeError("no slot freed in 300 s: the watcher stopped")
         event_id = ev["detail"]["eventID"]
         with lock:
             submitted[event_id] = time.time()
@@ -564,7 +615,7 @@ def cost(cold: dict, b: dict | None, logging: dict) -> dict:
         logged = v["log_bytes_per_invocation"] + LOG_RECORD_OVERHEAD * v["log_records_per_invocation"]
         return {"requests": p["lambda_request"],
                 "duration": gb * math.ceil(warm[f]) / 1000 * p["lambda_arm_gb_second"],
-                "logs": (logged + PLATFORM_LOG_BYTES) / 1e9 * p["logs_ingest_gb"]}
+                "logs": (logged + PLATFORM_LOG_BYTES) / 2**30 * p["logs_ingest_gb"]}
 
     def units(item_bytes: float) -> int:
         return max(1, math.ceil(item_bytes / 1024))
@@ -578,10 +629,10 @@ def cost(cold: dict, b: dict | None, logging: dict) -> dict:
     triage_ms = warm["parse-event"] + warm["evaluate"] + EXPRESS_OVERHEAD_MS
     express = {"requests": p["express_request"],
                "duration": 0.0625 * math.ceil(triage_ms / 100) * 0.1 * p["express_gb_second"],
-               "tracing": XRAY_SAMPLED * p["xray_trace_recorded"]}
+               "tracing": xray_share(EVENT_RATE_PER_SECOND) * p["xray_trace_recorded"]}
 
     def triage_logs(kind: str, level: dict) -> dict:
-        return {"logs": log_bytes(b.get(f"triage_history_{kind}") or {}, level) / 1e9 * p["logs_ingest_gb"]}
+        return {"logs": log_bytes(b.get(f"triage_history_{kind}") or {}, level) / 2**30 * p["logs_ingest_gb"]}
 
     def parts(triage_level: dict) -> tuple[dict, dict]:
         allowed = {
@@ -595,8 +646,8 @@ def cost(cold: dict, b: dict | None, logging: dict) -> dict:
             "parse-event": lam("parse-event"), "evaluate": lam("evaluate"), "triage (Express)": express,
             "triage logs": triage_logs("violation", triage_level),
             "enforcement (Standard)": {"transitions": transitions * p["standard_transition"],
-                                       "tracing": XRAY_SAMPLED * p["xray_trace_recorded"]},
-            "enforcement logs": {"logs": log_bytes(enforcement, logging["enforcement"]) / 1e9 * p["logs_ingest_gb"]},
+                                       "tracing": p["xray_trace_recorded"]},
+            "enforcement logs": {"logs": log_bytes(enforcement, logging["enforcement"]) / 2**30 * p["logs_ingest_gb"]},
             "enforce": lam("enforce"), "notify": lam("notify"),
             # The put, then notify's update: the table, byResource, and byState twice (its key changes).
             "dynamodb": {"writes": (3 + 4) * units(violation_bytes) * p["dynamodb_write_unit"]},
@@ -613,7 +664,8 @@ def cost(cold: dict, b: dict | None, logging: dict) -> dict:
     all_allowed, all_violating = parts({"level": "ALL", "data": True})
     return {"prices": p, "warm_ms": warm, "logging": logging,
             "assumed": {"express_overhead_ms": EXPRESS_OVERHEAD_MS, "platform_log_bytes": PLATFORM_LOG_BYTES,
-                        "xray_sampled": XRAY_SAMPLED, "standard_transitions": enforcement.get("states_entered", 0)},
+                        "event_rate_per_second": EVENT_RATE_PER_SECOND,
+                        "triage_traced_share": xray_share(EVENT_RATE_PER_SECOND), "standard_transitions": enforcement.get("states_entered", 0)},
             "allowed_usd_per_million": total(allowed), "allowed_parts": per_million(allowed),
             "violating_usd_per_million": total(violating), "violating_parts": per_million(violating),
             "triage_at_all_usd_per_million": {"allowed": total(all_allowed), "violating": total(all_violating)},
@@ -671,15 +723,26 @@ def report(r: dict) -> str:
                          f"{fmt(v['warm_invocation_ms'], ' ms')} | {fmt(v['peak_rss_mb'], ' MB')} | "
                          f"{v['log_bytes_per_invocation']:.0f} | {v['errors']} |")
         lines += ["", "CPU time the process used (its threads' schedstat), median (min–max): before its first request "
-                  "for work, and per invocation after that. Lambda gives a 128 MB function 128/1,769 of a vCPU, so where "
-                  "the CPU time is spent in one stretch it can take up to 13.8× as long there; the last column is that "
-                  "bound for a warm invocation (its wall time here plus 12.8× its CPU time).", "",
-                  "| function | init CPU | CPU per invocation | warm invocation at 128 MB, at most |", "|---|---|---|---|"]
+                  "for work, during the first invocation, and during each warm one. Lambda gives a 128 MB function "
+                  "128/1,769 of a vCPU, so CPU time spent in one stretch can take up to 13.8× as long there. The last "
+                  "column applies that to a warm invocation: its wall time here plus 12.8× its CPU time. It is an "
+                  "estimate, not a bound: the waiting in it is the emulator's on this machine, and the CPU time is "
+                  "x86_64's.", "",
+                  "| function | init CPU | first invocation CPU | warm invocation CPU | warm invocation at 128 MB, estimated |",
+                  "|---|---|---|---|---|"]
         for f, v in cold.items():
             cpu = v.get("invocation_cpu_ms") or {}
-            bound = (f"{v['warm_invocation_ms']['median'] + (CPU_STRETCH - 1) * cpu['median']:.1f} ms"
-                     if cpu.get("n") else "–")
-            lines.append(f"| {f} | {fmt(v.get('init_cpu_ms'), ' ms')} | {fmt(cpu, ' ms', 2)} | {bound} |")
+            estimate = (f"{v['warm_invocation_ms']['median'] + (CPU_STRETCH - 1) * cpu['median']:.1f} ms"
+                        if cpu.get("n") else "–")
+            lines.append(f"| {f} | {fmt(v.get('init_cpu_ms'), ' ms')} | {fmt(v.get('first_invocation_cpu_ms'), ' ms', 2)} | "
+                         f"{fmt(cpu, ' ms', 2)} | {estimate} |")
+        certs = r.get("certificate_init")
+        if certs:
+            lines += ["", "Evaluate's init with the certificate store as this machine has it, and pointed elsewhere "
+                      "(`SSL_CERT_DIR`, `SSL_CERT_FILE`; rustls-native-certs reads both):", "",
+                      "| certificate store | init | init CPU |", "|---|---|---|"]
+            for name, v in certs.items():
+                lines.append(f"| {name} | {fmt(v['init_ms'], ' ms')} | {fmt(v['init_cpu_ms'], ' ms')} |")
         arm = r.get("arm64_assets") or {}
         lines += ["", "| function | x86_64 binary | x86_64 zipped | arm64 bootstrap (deployed) | arm64 zipped |",
                   "|---|---|---|---|---|"]
@@ -715,19 +778,24 @@ def report(r: dict) -> str:
                   "The testbed is moto (its Step Functions interpreter) and cargo lambda watch running "
                   f"{r.get('testbed_profile', 'debug')} builds, one instance per function, all on this machine: the "
                   "latencies below are mostly the time an event waited in the emulator.", "",
+                  "From submission to the audit item's own timestamps (`decidedAt`, taken as evaluate starts deciding; "
+                  "`updatedAt` of the enforced item, taken as notify starts recording the outcome, after the endpoint's "
+                  "deletion and before the alert):", "",
                   f"- allowed, submission → verdict: {spread(b['allowed_to_verdict_ms'], ' ms')}",
                   f"- violation, submission → verdict: {spread(b['violation_to_verdict_ms'], ' ms')}",
-                  f"- violation, submission → enforced (endpoint deleted, alert sent): {spread(b['violation_to_enforced_ms'], ' ms')}", "",
+                  f"- violation, submission → enforced: {spread(b['violation_to_enforced_ms'], ' ms')}", "",
                   f"CPU time used from the first submission to the last terminal item: moto {b['cpu_seconds']['moto']:.1f} s, "
                   f"Model Guard's function processes {b['cpu_seconds']['functions']:.1f} s "
                   f"({b['cpu_seconds']['functions'] * 1000 / max(b['terminal'], 1):.1f} ms per event, all functions together). The queue is in the emulator "
                   "(one Python process, and cargo lambda watch runs one instance of each function), not in the functions.", ""]
         o = r.get("one_by_one")
         if o:
-            lines += ["The same, one event at a time (each waited for before the next; nothing queued):", "",
-                      f"- allowed, submission → verdict: {spread(o['allowed']['verdict'], ' ms')}",
-                      f"- violation, submission → verdict: {spread(o['violation']['verdict'], ' ms')}",
-                      f"- violation, submission → enforced: {spread(o['violation']['terminal'], ' ms')}", ""]
+            lines += ["The same one event at a time (each waited for before the next; nothing queued), timed when a "
+                      "reader polling every 10 ms first sees the audit item, and sees it enforced (written by notify "
+                      "just before it publishes the alert):", "",
+                      f"- allowed, submission → verdict recorded: {spread(o['allowed']['verdict'], ' ms')}",
+                      f"- violation, submission → verdict recorded: {spread(o['violation']['verdict'], ' ms')}",
+                      f"- violation, submission → recorded enforced (endpoint deleted): {spread(o['violation']['terminal'], ' ms')}", ""]
     k = r.get("cost")
     if k:
         lines += ["## 4. Cost per million events", "",
@@ -751,8 +819,11 @@ def report(r: dict) -> str:
                   f"machine's states entered ({k['assumed']['standard_transitions']}, one billed transition each) and the "
                   "executions' histories as their log records. "
                   f"Assumed: {k['assumed']['platform_log_bytes']} bytes of Lambda's own log records per invocation, "
-                  f"{k['assumed']['express_overhead_ms']} ms of Express overhead, X-Ray sampling "
-                  f"{k['assumed']['xray_sampled']:.0%} of traces. Free, so not counted: CloudTrail's first copy of "
+                  f"{k['assumed']['express_overhead_ms']} ms of Express overhead, and for X-Ray (both machines are "
+                  f"traced) a steady {k['assumed']['event_rate_per_second']:.0f} events a second, at which its default "
+                  f"rule (the first each second, then 5%) records {k['assumed']['triage_traced_share']:.1%} of triage "
+                  "runs; every enforcement is taken as traced. At one event a second or less every triage run is "
+                  "traced, $5 a million more, on a bill that small. Free, so not counted: CloudTrail's first copy of "
                   "management events, EventBridge's delivery of AWS service events, SageMaker's Describe calls. Not per "
                   "event: the policy Scan (once per container per cache period) and the sweep (a schedule).",
                   "", "Prices (" + k["prices"]["date"] + "): "
@@ -799,6 +870,7 @@ def main() -> None:
     if "cold" not in args.skip:
         print(f"2. cold start: {args.spawns} spawns per function", flush=True)
         results["cold_start"] = cold_starts(stack, args.target_dir, args.spawns, args.invocations)
+        results["certificate_init"] = certificate_init(args.target_dir, args.spawns)
         save()
     if args.compare_target_dir:
         print(f"2b. the builds in {args.compare_target_dir}", flush=True)
@@ -812,7 +884,8 @@ def main() -> None:
         results["burst"] = burst(stack, args.burst, args.in_flight)
         print("   and 20 one at a time", flush=True)
         results["one_by_one"] = one_by_one(stack, 20)
-    if "cold_start" in results:
+        save()
+    if "cold_start" in results and "burst" in results:  # the cost needs both
         results["cost"] = cost(results["cold_start"], results.get("burst"), machine_logging(ROOT / "cdk" / "cdk.out"))
     results["took_s"] = time.time() - started
     save()

@@ -85,12 +85,12 @@ def test_cost_parts_add_up_and_follow_the_logging(tmp_path: pathlib.Path) -> Non
     assert error["allowed_parts"]["dynamodb"] == pytest.approx(3 * 2 * p["dynamodb_write_unit"] * 1e6)
     # A Lambda: its request, 11 ms (billed per started ms) at 128 MB, and its logs.
     lam = (p["lambda_request"] + 0.125 * 0.011 * p["lambda_arm_gb_second"]
-           + (400 + 26 + bench.PLATFORM_LOG_BYTES) / 1e9 * p["logs_ingest_gb"]) * 1e6
+           + (400 + 26 + bench.PLATFORM_LOG_BYTES) / 2**30 * p["logs_ingest_gb"]) * 1e6
     assert error["allowed_parts"]["evaluate"] == pytest.approx(lam)
     assert error["violating_parts"]["enforcement (Standard)"] == pytest.approx(
-        (3 * p["standard_transition"] + bench.XRAY_SAMPLED * p["xray_trace_recorded"]) * 1e6)
+        (3 * p["standard_transition"] + p["xray_trace_recorded"]) * 1e6)
     every = bench.cost(cold, burst, bench.machine_logging(template(tmp_path, "ALL")))
-    assert every["allowed_parts"]["triage logs"] == pytest.approx((20_000 + 260) / 1e9 * 0.5 * 1e6)
+    assert every["allowed_parts"]["triage logs"] == pytest.approx((20_000 + 260) / 2**30 * 0.5 * 1e6)
     assert every["allowed_usd_per_million"] == pytest.approx(error["triage_at_all_usd_per_million"]["allowed"])
     assert not math.isclose(every["allowed_usd_per_million"], error["allowed_usd_per_million"])
 
@@ -128,4 +128,12 @@ def test_lambda_duration_is_billed_at_the_128_mb_cpu_bound(tmp_path: pathlib.Pat
     p = bench.PRICES
     assert c["allowed_parts"]["evaluate"] == pytest.approx(
         (p["lambda_request"] + 0.125 * 0.024 * p["lambda_arm_gb_second"]
-         + (400 + 26 + bench.PLATFORM_LOG_BYTES) / 1e9 * p["logs_ingest_gb"]) * 1e6)
+         + (400 + 26 + bench.PLATFORM_LOG_BYTES) / 2**30 * p["logs_ingest_gb"]) * 1e6)
+
+
+def test_xray_share_follows_the_default_rule() -> None:
+    # The first request each second, then 5% of the rest.
+    assert bench.xray_share(0.5) == 1.0
+    assert bench.xray_share(1.0) == 1.0
+    assert bench.xray_share(10.0) == pytest.approx((1 + 0.05 * 9) / 10)
+    assert bench.xray_share(1000.0) == pytest.approx(0.05, abs=0.001)
