@@ -814,7 +814,7 @@ def report(r: dict) -> str:
                   f"{' with' if lg['enforcement']['data'] else ' without'}. With the triage machine at ALL with its data "
                   f"(the stack's setting before this report) an allowed event would cost ${at_all['allowed']:.2f} and a "
                   f"violating one ${at_all['violating']:.2f}.", "",
-                  "From the measured warm durations at their 128 MB bound (section 2; billed per ms), the bytes each function logged, the audit "
+                  "From the measured warm durations as estimated for 128 MB (section 2; billed per ms), the bytes each function logged, the audit "
                   "items' sizes (by DynamoDB's item-size rules; the table and both indexes write each one), the Standard "
                   f"machine's states entered ({k['assumed']['standard_transitions']}, one billed transition each) and the "
                   "executions' histories as their log records. "
