@@ -149,6 +149,25 @@ pub struct ResolvedSubject {
     /// and no binding is looked up for it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub unnamed: bool,
+    /// Every way the request reached this subject. A role without a binding of its own is
+    /// answered for by the bindings of the models every way to it passes through, when each has
+    /// one; otherwise `default` judges it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub through: Vec<Through>,
+}
+
+/// How the request reached a subject.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Through {
+    /// The request names it itself (a job's `roleArn`, an endpoint's config, a transform's model).
+    Request,
+    /// It is this model's execution role.
+    Model { name: String },
+    /// It is this endpoint config's own execution role; the config deploys `models`.
+    EndpointConfig { name: String, models: Vec<String> },
+    /// It is the model this inference component serves.
+    InferenceComponent { name: String },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -175,9 +194,14 @@ pub struct SubjectVerdict {
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub via: Option<String>,
-    /// The `pk` of the binding that judged this subject: its own, or `default`; `null` when the
-    /// subject is unbound while others are bound (it then does not matter).
+    /// The `pk` of the binding that judged this subject: its own, `default`, or `unresolved` (the
+    /// guard's own rule for what it cannot see); `null` when a role without a binding of its own
+    /// is answered for by the bindings in `vouchedBy`.
     pub binding: Option<String>,
+    /// For a role without a binding of its own, reached only through models with bindings of
+    /// their own: those bindings, which answer for it (it is allowed when all of them allow).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vouched_by: Vec<String>,
     pub allowed: bool,
     pub resolved: bool,
 }

@@ -1,11 +1,14 @@
-//! The decision (DESIGN.md rules 2–5): a pure function from a request, its resolved subjects, the
-//! policy and the stack's defaults to a verdict.
+//! The decision (docs/design.md, "How a request is decided"): a pure function from a request,
+//! its resolved subjects, the policy and the stack's defaults to a verdict.
+
+use std::collections::HashMap;
 
 use crate::contract::{
-    Action, ApproverSet, Decision, Request, ResolvedSubject, SubjectVerdict, Verdict, Version1,
+    Action, ApproverSet, Decision, Request, ResolvedSubject, SubjectKind, SubjectVerdict, Through,
+    Verdict, Version1,
 };
 use crate::glob::{Pattern, fold};
-use crate::policy::{MAX_GRACE_SECONDS, Mode, PolicyItem, PolicySet};
+use crate::policy::{BindingKey, MAX_GRACE_SECONDS, Mode, PolicyItem, PolicySet, UNRESOLVED_PK};
 use crate::principal::principal_pattern;
 
 /// The stack's settings that apply where a binding sets none.
@@ -13,6 +16,9 @@ use crate::principal::principal_pattern;
 pub struct Defaults {
     pub grace_seconds: u32,
     pub approvers: Vec<Pattern>,
+    /// What a subject the guard cannot resolve costs (`modelGuard:unresolvedAction`): `enforce`
+    /// unless the stack lowers it.
+    pub unresolved_mode: Mode,
 }
 
 impl Defaults {
@@ -35,7 +41,14 @@ impl Defaults {
         Ok(Defaults {
             grace_seconds,
             approvers,
+            unresolved_mode: Mode::Enforce,
         })
+    }
+
+    /// The same defaults, with what an unresolvable subject costs.
+    pub fn with_unresolved_mode(mut self, mode: Mode) -> Defaults {
+        self.unresolved_mode = mode;
+        self
     }
 }
 
@@ -44,21 +57,29 @@ impl Default for Defaults {
         Defaults {
             grace_seconds: Defaults::GRACE_SECONDS,
             approvers: Vec::new(),
+            unresolved_mode: Mode::Enforce,
         }
     }
 }
 
-/// What a missing `default` item means: unbound requests are reported, not stopped.
+/// What a missing `default` item means: unbound subjects are reported, not stopped.
 fn implicit_default() -> PolicyItem {
     PolicyItem {
         pk: "default".to_owned(),
-        key: crate::policy::BindingKey::Default,
+        key: BindingKey::Default,
         principals: Vec::new(),
         mode: Mode::Notify,
         grace_seconds: None,
         approvers: None,
         description: None,
     }
+}
+
+/// How one subject was judged.
+struct Judged<'a> {
+    binding: Option<&'a PolicyItem>,
+    vouched_by: Vec<String>,
+    allowed: bool,
 }
 
 pub fn decide(
@@ -86,91 +107,152 @@ pub fn decide(
             }
         })
         .collect();
-    let any_bound = own.iter().any(Option::is_some);
+    // Models judged by a binding of their own: each answers for the roles reached only through it.
+    let vouchers: HashMap<String, &PolicyItem> = subjects
+        .iter()
+        .zip(&own)
+        .filter(|(s, _)| s.kind == SubjectKind::Model && s.unresolved.is_none())
+        .filter_map(|(s, own)| Some((fold(&s.name), (*own)?)))
+        .collect();
 
     let mut violated: Vec<&PolicyItem> = Vec::new();
     let mut reasons = Vec::new();
     let mut verdicts = Vec::with_capacity(subjects.len());
     let mut default_decided = false;
+    // The graces of the bindings that judged resolved subjects: the unresolved rule's grace.
+    let mut resolved_graces: Vec<u32> = Vec::new();
+    let mut any_unresolved = false;
     for (subject, own) in subjects.iter().zip(own.iter().copied()) {
-        let label = match &subject.via {
-            _ if subject.unnamed => {
-                format!("the {} that {} should name", subject.kind, subject.name)
-            }
-            Some(via) => format!("{} {} (via {via})", subject.kind, subject.name),
-            None => format!("{} {}", subject.kind, subject.name),
-        };
-        let (mut binding, mut allowed) = match own {
-            Some(item) => {
+        let label = label(subject);
+        let judged = match (own, &subject.unresolved) {
+            (Some(item), _) => {
                 let allowed = item.allows(&caller);
                 reasons.push(format!(
                     "{label}: bound by {}, which {} the caller",
                     item.pk,
-                    if allowed { "allows" } else { "does not allow" }
+                    allows(allowed)
                 ));
-                if !allowed {
-                    push_unique(&mut violated, item);
+                Judged {
+                    binding: Some(item),
+                    vouched_by: Vec::new(),
+                    allowed,
                 }
-                (Some(item), allowed)
             }
-            None if any_bound => {
-                if subject.unresolved.is_none() {
+            (None, Some(_)) => Judged {
+                binding: None,
+                vouched_by: Vec::new(),
+                allowed: false,
+            },
+            (None, None) => match vouched_for(subject, &vouchers) {
+                Some(by) => {
+                    let allowed = by.iter().all(|item| item.allows(&caller));
+                    let pks: Vec<String> = by.iter().map(|item| item.pk.clone()).collect();
                     reasons.push(format!(
-                        "{label}: no binding; other subjects are bound, so it does not matter"
+                        "{label}: no binding of its own, so {} for it: {}",
+                        if by.len() == 1 {
+                            "the binding of the model it serves answers"
+                        } else {
+                            "the bindings of the models it serves answer"
+                        },
+                        by.iter()
+                            .map(|item| format!(
+                                "{}, which {} the caller",
+                                item.pk,
+                                allows(item.allows(&caller))
+                            ))
+                            .collect::<Vec<_>>()
+                            .join("; ")
                     ));
+                    for item in by.iter().filter(|item| !item.allows(&caller)) {
+                        push_unique(&mut violated, item);
+                    }
+                    Judged {
+                        binding: None,
+                        vouched_by: pks,
+                        allowed,
+                    }
                 }
-                (None, true)
-            }
-            None => {
-                default_decided = true;
-                let allowed = default.allows(&caller);
-                if subject.unresolved.is_none() {
+                None => {
+                    default_decided = true;
+                    let allowed = default.allows(&caller);
                     reasons.push(format!(
                         "{label}: no binding; the default item {} the caller",
-                        if allowed { "allows" } else { "does not allow" }
+                        allows(allowed)
                     ));
+                    Judged {
+                        binding: Some(default),
+                        vouched_by: Vec::new(),
+                        allowed,
+                    }
                 }
-                if !allowed {
-                    push_unique(&mut violated, default);
-                }
-                (Some(default), allowed)
-            }
+            },
         };
+        if let Some(item) = judged.binding {
+            if !judged.allowed {
+                push_unique(&mut violated, item);
+            }
+            if subject.unresolved.is_none() {
+                resolved_graces.push(item.grace_seconds.unwrap_or(defaults.grace_seconds));
+            }
+        }
+        let mut allowed = judged.allowed;
+        let mut binding = judged.binding.map(|b| b.pk.clone());
         if let Some(why) = &subject.unresolved {
-            reasons.push(format!(
-                "{label} could not be resolved ({why}): the default item is violated, since the \
-                 guard fails closed"
-            ));
-            push_unique(&mut violated, default);
+            any_unresolved = true;
             allowed = false;
-            binding = binding.or(Some(default));
+            binding.get_or_insert_with(|| UNRESOLVED_PK.to_owned());
+            reasons.push(format!(
+                "{label} could not be resolved ({why}): a violation of {UNRESOLVED_PK} (mode {}), \
+                 whatever the default item says, since the guard fails closed",
+                defaults.unresolved_mode.as_str()
+            ));
         }
         verdicts.push(SubjectVerdict {
             kind: subject.kind,
             name: subject.name.clone(),
             via: subject.via.clone(),
-            binding: binding.map(|b| b.pk.clone()),
+            binding,
+            vouched_by: judged.vouched_by,
             allowed,
             resolved: subject.unresolved.is_none(),
         });
+    }
+    // The guard's own binding for what it cannot see: as strict as the stack says (enforce
+    // unless lowered), as quick as the quickest binding of what it could see.
+    let unresolved_item;
+    if any_unresolved {
+        unresolved_item = PolicyItem {
+            pk: UNRESOLVED_PK.to_owned(),
+            key: BindingKey::Unresolved,
+            principals: Vec::new(),
+            mode: defaults.unresolved_mode,
+            grace_seconds: Some(
+                resolved_graces
+                    .iter()
+                    .copied()
+                    .min()
+                    .unwrap_or(defaults.grace_seconds),
+            ),
+            approvers: policy.default_item().and_then(|d| d.approvers.clone()),
+            description: None,
+        };
+        push_unique(&mut violated, &unresolved_item);
     }
     if subjects.is_empty() {
         default_decided = true;
         let allowed = default.allows(&caller);
         reasons.push(format!(
             "the request names no model or role; the default item {} the caller",
-            if allowed { "allows" } else { "does not allow" }
+            allows(allowed)
         ));
         if !allowed {
             push_unique(&mut violated, default);
         }
     }
-    if policy.default_item().is_none()
-        && (default_decided || violated.iter().any(|v| v.pk == "default"))
-    {
+    if policy.default_item().is_none() && default_decided {
         reasons.push(
             "there is no default item: it counts as {principals: [], mode: notify}, so unbound \
-             requests are reported, not stopped"
+             subjects are reported, not stopped"
                 .to_owned(),
         );
     }
@@ -249,6 +331,54 @@ pub fn decide(
     }
 }
 
+fn label(subject: &ResolvedSubject) -> String {
+    match &subject.via {
+        _ if subject.unnamed => format!("the {} that {} should name", subject.kind, subject.name),
+        Some(via) => format!("{} {} (via {via})", subject.kind, subject.name),
+        None => format!("{} {}", subject.kind, subject.name),
+    }
+}
+
+fn allows(allowed: bool) -> &'static str {
+    if allowed { "allows" } else { "does not allow" }
+}
+
+/// The bindings that answer for a role without one of its own: those of the models every way to
+/// it passes through, when each of those models has a binding of its own. `None` when any way
+/// has none: the request names the role itself, a model on the way is unbound (the default item
+/// judged it), or a config on the way deploys no model (a config's own role is answered for by
+/// all of its models together).
+fn vouched_for<'a>(
+    subject: &ResolvedSubject,
+    vouchers: &HashMap<String, &'a PolicyItem>,
+) -> Option<Vec<&'a PolicyItem>> {
+    if subject.kind != SubjectKind::Role || subject.through.is_empty() {
+        return None;
+    }
+    let mut by: Vec<&PolicyItem> = Vec::new();
+    let mut vouch = |model: &str| -> Option<()> {
+        let item = *vouchers.get(&fold(model))?;
+        if !by.iter().any(|b| b.pk == item.pk) {
+            by.push(item);
+        }
+        Some(())
+    };
+    for way in &subject.through {
+        match way {
+            Through::Model { name } => vouch(name)?,
+            Through::EndpointConfig { models, .. } if !models.is_empty() => {
+                for model in models {
+                    vouch(model)?;
+                }
+            }
+            Through::EndpointConfig { .. }
+            | Through::Request
+            | Through::InferenceComponent { .. } => return None,
+        }
+    }
+    Some(by)
+}
+
 fn push_unique<'a>(violated: &mut Vec<&'a PolicyItem>, item: &'a PolicyItem) {
     if !violated.iter().any(|v| v.pk == item.pk) {
         violated.push(item);
@@ -257,9 +387,9 @@ fn push_unique<'a>(violated: &mut Vec<&'a PolicyItem>, item: &'a PolicyItem) {
 
 #[cfg(test)]
 mod tests {
-    //! DESIGN.md's worked examples, one test each, plus the rules around them.
+    //! docs/design.md's worked examples, one test each, plus the rules around them.
     use super::*;
-    use crate::contract::{ResourceRef, ResourceType, SubjectKind};
+    use crate::contract::{ResourceRef, ResourceType};
     use serde_json::{Value, json};
 
     const C: &str = "arn:aws:iam::111122223333:role/Caller";
@@ -284,50 +414,80 @@ mod tests {
         }
     }
 
-    fn subject(kind: SubjectKind, name: &str) -> ResolvedSubject {
+    fn subject(kind: SubjectKind, name: &str, through: Through) -> ResolvedSubject {
         ResolvedSubject {
             kind,
             name: name.into(),
             via: None,
             unresolved: None,
             unnamed: false,
+            through: vec![through],
         }
     }
     fn model(name: &str) -> ResolvedSubject {
-        subject(SubjectKind::Model, name)
+        subject(SubjectKind::Model, name, Through::Request)
     }
+    /// A role the request names itself (a job's roleArn).
     fn role(name: &str) -> ResolvedSubject {
-        subject(SubjectKind::Role, name)
+        subject(SubjectKind::Role, name, Through::Request)
+    }
+    /// A model's execution role.
+    fn role_of(name: &str, model: &str) -> ResolvedSubject {
+        subject(
+            SubjectKind::Role,
+            name,
+            Through::Model { name: model.into() },
+        )
+    }
+    /// An endpoint config's own execution role.
+    fn role_of_config(name: &str, models: &[&str]) -> ResolvedSubject {
+        subject(
+            SubjectKind::Role,
+            name,
+            Through::EndpointConfig {
+                name: "cfg".into(),
+                models: models.iter().map(|m| (*m).to_owned()).collect(),
+            },
+        )
     }
     fn unresolved(mut s: ResolvedSubject) -> ResolvedSubject {
         s.unresolved = Some("not found".into());
         s
     }
 
-    fn verdict(policy: Value, subjects: &[ResolvedSubject]) -> Verdict {
-        let policy = match PolicySet::from_json(&policy) {
-            Ok(p) => p,
-            Err(e) => panic!("{e}"),
-        };
-        let v = decide(&request(), subjects, &policy, &Defaults::default());
+    fn policy(items: Value) -> PolicySet {
+        PolicySet::from_json(&items).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn verdict_with(items: Value, subjects: &[ResolvedSubject], defaults: &Defaults) -> Verdict {
+        let v = decide(&request(), subjects, &policy(items), defaults);
         if let Err(e) = v.check_well_formed() {
             panic!("ill-formed verdict ({e}): {v:#?}");
         }
         v
     }
 
+    fn verdict(items: Value, subjects: &[ResolvedSubject]) -> Verdict {
+        verdict_with(items, subjects, &Defaults::default())
+    }
+
     fn outcome(v: &Verdict) -> (Decision, Action, u32) {
         (v.decision, v.action, v.grace_seconds)
     }
 
+    fn violated(v: &Verdict) -> Vec<&str> {
+        v.approvers.iter().map(|a| a.binding.as_str()).collect()
+    }
+
     #[test]
-    fn example_1_bound_model_allows_caller_unbound_role_does_not_matter() {
+    fn example_1_a_bound_model_vouches_for_its_unbound_role() {
         let v = verdict(
             json!([{"pk": "model#M", "principals": [C]}]),
-            &[model("M"), role(R)],
+            &[model("M"), role_of(R, "M")],
         );
         assert_eq!(outcome(&v), (Decision::Allow, Action::None, 0));
         assert_eq!(v.subjects[1].binding, None);
+        assert_eq!(v.subjects[1].vouched_by, ["model#M"]);
         assert!(v.subjects[1].allowed);
     }
 
@@ -338,10 +498,10 @@ mod tests {
                 {"pk": "model#M", "principals": [X], "mode": "enforce", "graceSeconds": 600},
                 {"pk": format!("role#{R}"), "principals": [X], "mode": "enforce", "graceSeconds": 0},
             ]),
-            &[model("M"), role(R)],
+            &[model("M"), role_of(R, "M")],
         );
         assert_eq!(outcome(&v), (Decision::Violation, Action::Enforce, 0));
-        assert_eq!(v.approvers.len(), 2);
+        assert_eq!(violated(&v), ["model#M", &format!("role#{R}")]);
     }
 
     #[test]
@@ -367,10 +527,10 @@ mod tests {
     }
 
     #[test]
-    fn example_5_nothing_bound_the_default_item_decides() {
+    fn example_5_nothing_bound_the_default_item_judges_every_subject() {
         let v = verdict(
             json!([{"pk": "default", "principals": [C]}]),
-            &[model("M"), role(R)],
+            &[model("M"), role_of(R, "M")],
         );
         assert_eq!(outcome(&v), (Decision::Allow, Action::None, 0));
         assert!(
@@ -381,34 +541,25 @@ mod tests {
     }
 
     #[test]
-    fn example_6_an_unresolvable_subject_violates_the_default_whatever_else() {
+    fn example_6_an_unresolvable_subject_is_enforced_whatever_the_default_says() {
         let v = verdict(
             json!([
-                {"pk": "model#M", "principals": [C]},
-                {"pk": "default", "principals": [C], "mode": "enforce"},
+                {"pk": "model#M", "principals": [C], "graceSeconds": 120},
+                {"pk": "default", "principals": ["*"], "mode": "notify"},
             ]),
             &[model("M"), unresolved(model("N"))],
         );
-        assert_eq!(
-            outcome(&v),
-            (
-                Decision::Violation,
-                Action::Enforce,
-                Defaults::GRACE_SECONDS
-            )
-        );
-        assert_eq!(
-            v.approvers
-                .iter()
-                .map(|a| a.binding.as_str())
-                .collect::<Vec<_>>(),
-            ["default"]
-        );
+        // The grace is the shortest of the resolved subjects' bindings (model#M's 120 s).
+        assert_eq!(outcome(&v), (Decision::Violation, Action::Enforce, 120));
+        assert_eq!(violated(&v), [UNRESOLVED_PK]);
+        assert_eq!(v.subjects[1].binding.as_deref(), Some(UNRESOLVED_PK));
         assert!(!v.subjects[1].resolved && !v.subjects[1].allowed);
         assert!(
             v.reasons
                 .iter()
-                .any(|r| r.contains("model N could not be resolved (not found)"))
+                .any(|r| r.contains("model N could not be resolved (not found)")),
+            "{:?}",
+            v.reasons
         );
     }
 
@@ -425,13 +576,150 @@ mod tests {
     }
 
     #[test]
+    fn example_8_an_allowed_model_does_not_exempt_an_unbound_one() {
+        // Hole: one allowed subject used to make every unbound one "not matter".
+        let v = verdict(
+            json!([
+                {"pk": "model#M", "principals": [C]},
+                {"pk": "default", "principals": [X], "mode": "enforce", "graceSeconds": 30},
+            ]),
+            &[model("M"), model("U")],
+        );
+        assert_eq!(outcome(&v), (Decision::Violation, Action::Enforce, 30));
+        assert_eq!(violated(&v), ["default"]);
+        assert_eq!(v.subjects[1].binding.as_deref(), Some("default"));
+    }
+
+    #[test]
+    fn example_9_a_mode_off_model_beside_an_unbound_one_is_not_audit_only() {
+        let v = verdict(
+            json!([
+                {"pk": "model#E*", "principals": [], "mode": "off"},
+                {"pk": "default", "principals": [X], "mode": "notify"},
+            ]),
+            &[model("E1"), model("U")],
+        );
+        assert_eq!(v.action, Action::Notify);
+        assert_eq!(violated(&v), ["model#E*", "default"]);
+    }
+
+    #[test]
+    fn a_role_behind_a_model_that_is_not_allowed_is_the_same_violation_not_the_defaults() {
+        // The model's binding answers for its role either way: an override needs its approvers,
+        // not the default item's too.
+        let v = verdict(
+            json!([
+                {"pk": "model#M", "principals": [X], "mode": "notify"},
+                {"pk": "default", "principals": [X], "mode": "enforce", "graceSeconds": 5},
+            ]),
+            &[model("M"), role_of(R, "M")],
+        );
+        assert_eq!(
+            outcome(&v),
+            (Decision::Violation, Action::Notify, Defaults::GRACE_SECONDS)
+        );
+        assert_eq!(violated(&v), ["model#M"]);
+        assert_eq!(v.subjects[1].binding, None);
+        assert_eq!(v.subjects[1].vouched_by, ["model#M"]);
+        assert!(!v.subjects[1].allowed);
+    }
+
+    #[test]
+    fn a_role_behind_a_model_allowed_only_by_the_default_is_judged_by_the_default() {
+        let v = verdict(
+            json!([{"pk": "default", "principals": [C]}]),
+            &[model("M"), role_of(R, "M")],
+        );
+        assert_eq!(v.decision, Decision::Allow);
+        assert_eq!(v.subjects[1].binding.as_deref(), Some("default"));
+    }
+
+    #[test]
+    fn a_role_with_a_binding_of_its_own_is_judged_by_it_even_behind_an_allowed_model() {
+        let v = verdict(
+            json!([
+                {"pk": "model#M", "principals": [C]},
+                {"pk": format!("role#{R}"), "principals": [X]},
+            ]),
+            &[model("M"), role_of(R, "M")],
+        );
+        assert_eq!(v.decision, Decision::Violation);
+        assert_eq!(violated(&v), [format!("role#{R}")]);
+    }
+
+    #[test]
+    fn a_role_the_request_names_itself_is_never_vouched_for() {
+        // A job's roleArn: its own binding, or the default.
+        let v = verdict(
+            json!([
+                {"pk": "model#M", "principals": [C]},
+                {"pk": "default", "principals": [X], "mode": "enforce"},
+            ]),
+            &[model("M"), role(R)],
+        );
+        assert_eq!(violated(&v), ["default"]);
+        assert_eq!(v.subjects[1].binding.as_deref(), Some("default"));
+    }
+
+    #[test]
+    fn a_role_reached_two_ways_is_vouched_for_only_if_both_are() {
+        let items = json!([
+            {"pk": "model#M", "principals": [C]},
+            {"pk": "model#N", "principals": [C]},
+            {"pk": "default", "principals": [X], "mode": "enforce"},
+        ]);
+        let mut both = role_of(R, "M");
+        both.through.push(Through::Model { name: "n".into() });
+        let v = verdict(items.clone(), &[model("M"), model("N"), both.clone()]);
+        assert_eq!(v.decision, Decision::Allow);
+        assert_eq!(v.subjects[2].vouched_by, ["model#M", "model#N"]);
+
+        // One way is the request itself: judged by the default.
+        both.through.push(Through::Request);
+        let v = verdict(items, &[model("M"), model("N"), both]);
+        assert_eq!(violated(&v), ["default"]);
+    }
+
+    #[test]
+    fn a_configs_own_role_is_vouched_for_by_all_of_its_models_together() {
+        let items = json!([
+            {"pk": "model#M", "principals": [C]},
+            {"pk": "default", "principals": [X], "mode": "enforce"},
+        ]);
+        let v = verdict(items.clone(), &[model("M"), role_of_config(R, &["M"])]);
+        assert_eq!(v.decision, Decision::Allow);
+        // One of its models is unbound (and judged by the default): the role is not vouched for.
+        let v = verdict(
+            items.clone(),
+            &[model("M"), model("U"), role_of_config(R, &["M", "U"])],
+        );
+        assert_eq!(v.subjects[2].binding.as_deref(), Some("default"));
+        // A config without models (inference components) vouches for nothing.
+        let v = verdict(items, &[role_of_config(R, &[])]);
+        assert_eq!(v.subjects[0].binding.as_deref(), Some("default"));
+        assert_eq!(v.decision, Decision::Violation);
+    }
+
+    #[test]
+    fn an_unresolved_model_vouches_for_nothing() {
+        let v = verdict(
+            json!([
+                {"pk": "model#M", "principals": [C]},
+                {"pk": "default", "principals": [X], "mode": "notify"},
+            ]),
+            &[unresolved(model("M")), role_of(R, "M")],
+        );
+        assert_eq!(v.subjects[1].binding.as_deref(), Some("default"));
+    }
+
+    #[test]
     fn caller_must_match_every_bound_subject() {
         let v = verdict(
             json!([
                 {"pk": "model#M", "principals": [C]},
                 {"pk": format!("role#{R}"), "principals": [X]},
             ]),
-            &[model("M"), role(R)],
+            &[model("M"), role_of(R, "M")],
         );
         assert_eq!(v.decision, Decision::Violation);
         assert_eq!(v.approvers.len(), 1);
@@ -461,6 +749,11 @@ mod tests {
     fn no_subjects_default_decides() {
         let v = verdict(json!([{"pk": "default", "principals": ["*"]}]), &[]);
         assert_eq!(v.decision, Decision::Allow);
+        let v = verdict(
+            json!([{"pk": "default", "principals": [X], "mode": "enforce", "graceSeconds": 7}]),
+            &[],
+        );
+        assert_eq!(outcome(&v), (Decision::Violation, Action::Enforce, 7));
     }
 
     #[test]
@@ -474,8 +767,49 @@ mod tests {
             &[unresolved(model("N"))],
         );
         assert_eq!(outcome(&v), (Decision::Violation, Action::Enforce, 60));
-        let pks: Vec<&str> = v.approvers.iter().map(|a| a.binding.as_str()).collect();
-        assert_eq!(pks, ["model#N", "default"]);
+        assert_eq!(violated(&v), ["model#N", UNRESOLVED_PK]);
+        assert_eq!(v.subjects[0].binding.as_deref(), Some("model#N"));
+    }
+
+    #[test]
+    fn the_unresolved_rule_takes_the_stack_grace_when_nothing_resolved() {
+        let defaults = Defaults::new(42, &[]).unwrap_or_else(|e| panic!("{e}"));
+        let v = verdict_with(
+            json!([{"pk": "default", "principals": ["*"], "mode": "off", "graceSeconds": 1}]),
+            &[unresolved(subject(
+                SubjectKind::EndpointConfig,
+                "gone",
+                Through::Request,
+            ))],
+            &defaults,
+        );
+        assert_eq!(outcome(&v), (Decision::Violation, Action::Enforce, 42));
+    }
+
+    #[test]
+    fn the_stack_may_lower_the_unresolved_action() {
+        for (mode, action) in [(Mode::Notify, Action::Notify), (Mode::Off, Action::None)] {
+            let defaults = Defaults::default().with_unresolved_mode(mode);
+            let v = verdict_with(
+                json!([{"pk": "default", "principals": ["*"]}]),
+                &[unresolved(model("N"))],
+                &defaults,
+            );
+            assert_eq!((v.decision, v.action), (Decision::Violation, action));
+        }
+    }
+
+    #[test]
+    fn the_unresolved_rule_takes_the_default_items_approvers_else_the_stacks() {
+        let lead = "arn:aws:iam::111122223333:role/Lead";
+        let v = verdict(
+            json!([{"pk": "default", "principals": ["*"], "approvers": [lead]}]),
+            &[unresolved(model("N"))],
+        );
+        assert_eq!(v.approvers[0].any_of, [lead]);
+        let defaults = Defaults::new(900, &[lead.to_owned()]).unwrap_or_else(|e| panic!("{e}"));
+        let v = verdict_with(json!([]), &[unresolved(model("N"))], &defaults);
+        assert_eq!(v.approvers[0].any_of, [lead]);
     }
 
     #[test]
@@ -485,23 +819,27 @@ mod tests {
         let v = verdict(
             json!([
                 {"pk": "role#*", "principals": ["*"]},
-                {"pk": "default", "principals": ["*"], "mode": "enforce", "graceSeconds": 5},
+                {"pk": "default", "principals": ["*"], "mode": "notify", "graceSeconds": 5},
             ]),
             &[s],
         );
-        assert_eq!(outcome(&v), (Decision::Violation, Action::Enforce, 5));
-        assert_eq!(v.subjects[0].binding.as_deref(), Some("default"));
+        assert_eq!(
+            outcome(&v),
+            (
+                Decision::Violation,
+                Action::Enforce,
+                Defaults::GRACE_SECONDS
+            )
+        );
+        assert_eq!(v.subjects[0].binding.as_deref(), Some(UNRESOLVED_PK));
     }
 
     #[test]
     fn approvers_come_from_each_violated_binding_or_the_stack() {
-        let policy = PolicySet::from_json(&json!([
+        let policy = policy(json!([
             {"pk": "model#M", "principals": [X], "approvers": ["arn:aws:iam::*:role/Lead"]},
             {"pk": "model#N", "principals": [X]},
         ]));
-        let Ok(policy) = policy else {
-            panic!("{policy:?}")
-        };
         let defaults = match Defaults::new(30, &["arn:aws:iam::1:role/sec/Security".into()]) {
             Ok(d) => d,
             Err(e) => panic!("{e}"),
@@ -533,9 +871,9 @@ mod tests {
     }
 
     #[test]
-    fn matching_ignores_case_and_role_paths() {
+    fn matching_ignores_case() {
         let v = verdict(
-            json!([{"pk": "model#FRAUD-*", "principals": ["arn:aws:iam::111122223333:role/team/a/caller"]}]),
+            json!([{"pk": "model#FRAUD-*", "principals": ["arn:aws:iam::111122223333:role/CALLER"]}]),
             &[model("fraud-v3")],
         );
         assert_eq!(v.decision, Decision::Allow);

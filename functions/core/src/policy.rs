@@ -11,6 +11,9 @@ use crate::contract::SubjectKind;
 use crate::glob::Pattern;
 use crate::principal::{principal_pattern, role_key_pattern};
 
+/// The `pk` under which a verdict names the guard's own binding for unresolvable subjects.
+pub const UNRESOLVED_PK: &str = "unresolved";
+
 /// Longest grace period a binding may set: 30 days.
 pub const MAX_GRACE_SECONDS: u32 = 2_592_000;
 
@@ -24,6 +27,28 @@ pub enum Mode {
     /// Stopped or deleted after the grace period, unless approved.
     #[default]
     Enforce,
+}
+
+impl Mode {
+    pub const NAMES: [&'static str; 3] = ["off", "notify", "enforce"];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Off => "off",
+            Mode::Notify => "notify",
+            Mode::Enforce => "enforce",
+        }
+    }
+
+    /// A mode by its name, as policy items write it.
+    pub fn from_name(name: &str) -> Option<Mode> {
+        match name {
+            "off" => Some(Mode::Off),
+            "notify" => Some(Mode::Notify),
+            "enforce" => Some(Mode::Enforce),
+            _ => None,
+        }
+    }
 }
 
 /// A policy item as stored (DynamoDB, through `serde_dynamo`) and as written in a POLICY.json
@@ -49,6 +74,9 @@ pub enum BindingKey {
     Model(Pattern),
     Role(Pattern),
     Default,
+    /// Not a policy item: the guard's own binding for a subject it cannot resolve (see
+    /// `decide`). No stored item can have it (`unresolved` is not a key a policy item may use).
+    Unresolved,
 }
 
 /// A validated policy item.
@@ -196,6 +224,7 @@ impl PolicyItem {
             BindingKey::Model(p) => format!("model#{}", p.folded()),
             BindingKey::Role(p) => format!("role#{}", p.folded()),
             BindingKey::Default => "default".to_owned(),
+            BindingKey::Unresolved => UNRESOLVED_PK.to_owned(),
         }
     }
 }
@@ -326,6 +355,8 @@ impl PolicySet {
                 BindingKey::Model(p) => set.models.insert(p, index),
                 BindingKey::Role(p) => set.roles.insert(p, index),
                 BindingKey::Default => set.default = Some(index),
+                // `from_record` never makes one; a hand-built item would bind nothing.
+                BindingKey::Unresolved => {}
             }
         }
         set.items = items;
@@ -376,7 +407,7 @@ impl PolicySet {
             let item = &self.items[i];
             let pattern = match &item.key {
                 BindingKey::Model(p) | BindingKey::Role(p) => p,
-                BindingKey::Default => continue,
+                BindingKey::Default | BindingKey::Unresolved => continue,
             };
             if pattern.matches_folded(folded_name) && best.is_none_or(|b| more_specific(item, b)) {
                 best = Some(item);
@@ -389,7 +420,7 @@ impl PolicySet {
 fn literal_chars(item: &PolicyItem) -> usize {
     match &item.key {
         BindingKey::Model(p) | BindingKey::Role(p) => p.literal_chars(),
-        BindingKey::Default => 0,
+        BindingKey::Default | BindingKey::Unresolved => 0,
     }
 }
 
@@ -526,7 +557,7 @@ mod tests {
             .iter()
             .filter(|i| match &i.key {
                 BindingKey::Role(p) | BindingKey::Model(p) => p.matches_folded(&folded),
-                BindingKey::Default => false,
+                BindingKey::Default | BindingKey::Unresolved => false,
             })
             .fold(None::<&PolicyItem>, |best, i| {
                 let exact = |x: &PolicyItem| matches!(&x.key, BindingKey::Role(p) | BindingKey::Model(p) if !p.is_glob());

@@ -5,7 +5,7 @@ use std::future::Future;
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::contract::{Request, ResolvedSubject, SubjectKind, Target};
+use crate::contract::{Request, ResolvedSubject, SubjectKind, Target, Through};
 use crate::error::GuardError;
 use crate::principal::canonical_arn;
 
@@ -72,43 +72,70 @@ pub async fn resolve_subjects<R: Resolver>(
             Target::EndpointConfig { name } => match resolver.endpoint_config(name).await {
                 Ok(config) => {
                     if let Some(why) = subjects.newer_than_call(config.created) {
-                        subjects.push(SubjectKind::EndpointConfig, name.clone(), None, Some(why));
+                        subjects.push(
+                            SubjectKind::EndpointConfig,
+                            name.clone(),
+                            None,
+                            Some(why),
+                            Through::Request,
+                        );
                         continue;
                     }
                     let via = format!("endpoint config {name}");
+                    let through = Through::EndpointConfig {
+                        name: name.clone(),
+                        models: config.models.clone(),
+                    };
                     if let Some(role) = &config.execution_role_arn {
-                        subjects.role(role, Some(&via));
+                        subjects.role(role, Some(&via), through.clone());
                     }
                     for model in &config.models {
-                        subjects.model(resolver, model, Some(&via)).await?;
+                        subjects
+                            .model(resolver, model, Some(&via), through.clone())
+                            .await?;
                     }
                 }
                 Err(ResolveError::Unresolvable(why)) => {
-                    subjects.push(SubjectKind::EndpointConfig, name.clone(), None, Some(why));
+                    subjects.push(
+                        SubjectKind::EndpointConfig,
+                        name.clone(),
+                        None,
+                        Some(why),
+                        Through::Request,
+                    );
                 }
                 Err(ResolveError::Failed(error)) => return Err(error),
             },
-            Target::Model { name } => subjects.model(resolver, name, None).await?,
-            Target::Role { arn } => subjects.role(arn, None),
+            Target::Model { name } => {
+                subjects
+                    .model(resolver, name, None, Through::Request)
+                    .await?
+            }
+            Target::Role { arn } => subjects.role(arn, None, Through::Request),
             Target::InferenceComponentModel { name } => {
                 match resolver.inference_component(name).await {
                     Ok(InferenceComponentInfo {
                         model_name: Some(model),
                     }) => {
                         let via = format!("inference component {name}");
-                        subjects.model(resolver, &model, Some(&via)).await?;
+                        let through = Through::InferenceComponent { name: name.clone() };
+                        subjects
+                            .model(resolver, &model, Some(&via), through)
+                            .await?;
                     }
                     Ok(InferenceComponentInfo { model_name: None }) => subjects.push(
                         SubjectKind::InferenceComponent,
                         name.clone(),
                         None,
                         Some("it names no model".to_owned()),
+                        Through::Request,
                     ),
                     Err(ResolveError::Unresolvable(why)) => subjects.push(
                         SubjectKind::InferenceComponent,
                         name.clone(),
                         None,
                         Some(why),
+                        Through::Request,
                     ),
                     Err(ResolveError::Failed(error)) => return Err(error),
                 }
@@ -123,6 +150,7 @@ pub async fn resolve_subjects<R: Resolver>(
                 via: None,
                 unresolved: Some(format!("{field} {problem}")),
                 unnamed: true,
+                through: vec![Through::Request],
             }),
         }
     }
@@ -149,31 +177,41 @@ impl Subjects {
         })
     }
 
-    /// Adds a subject unless it is already there (names compare without ASCII case).
+    /// Adds a subject, or, when it is already there (names compare without ASCII case), the new
+    /// way to it.
     fn push(
         &mut self,
         kind: SubjectKind,
         name: String,
         via: Option<&str>,
         unresolved: Option<String>,
+        through: Through,
     ) {
-        let duplicate = self
+        let existing = self
             .list
-            .iter()
-            .any(|s| s.kind == kind && s.name.eq_ignore_ascii_case(&name));
-        if !duplicate {
-            self.list.push(ResolvedSubject {
-                kind,
-                name,
-                via: via.map(str::to_owned),
-                unresolved,
-                unnamed: false,
-            });
+            .iter_mut()
+            .find(|s| s.kind == kind && s.name.eq_ignore_ascii_case(&name));
+        match existing {
+            Some(subject) => {
+                if !subject.through.contains(&through) {
+                    subject.through.push(through);
+                }
+            }
+            None => {
+                self.list.push(ResolvedSubject {
+                    kind,
+                    name,
+                    via: via.map(str::to_owned),
+                    unresolved,
+                    unnamed: false,
+                    through: vec![through],
+                });
+            }
         }
     }
 
-    fn role(&mut self, arn: &str, via: Option<&str>) {
-        self.push(SubjectKind::Role, canonical_arn(arn), via, None);
+    fn role(&mut self, arn: &str, via: Option<&str>, through: Through) {
+        self.push(SubjectKind::Role, canonical_arn(arn), via, None, through);
     }
 
     async fn model<R: Resolver>(
@@ -181,27 +219,35 @@ impl Subjects {
         resolver: &R,
         name: &str,
         via: Option<&str>,
+        through: Through,
     ) -> Result<(), GuardError> {
         let seen = self
             .list
-            .iter()
-            .any(|s| s.kind == SubjectKind::Model && s.name.eq_ignore_ascii_case(name));
-        if seen {
+            .iter_mut()
+            .find(|s| s.kind == SubjectKind::Model && s.name.eq_ignore_ascii_case(name));
+        if let Some(model) = seen {
+            // Judged once; its role was reached through it already.
+            if !model.through.contains(&through) {
+                model.through.push(through);
+            }
             return Ok(());
         }
         match resolver.model(name).await {
             Ok(model) => {
                 if let Some(why) = self.newer_than_call(model.created) {
-                    self.push(SubjectKind::Model, name.to_owned(), via, Some(why));
+                    self.push(SubjectKind::Model, name.to_owned(), via, Some(why), through);
                     return Ok(());
                 }
-                self.push(SubjectKind::Model, name.to_owned(), via, None);
+                self.push(SubjectKind::Model, name.to_owned(), via, None, through);
                 if let Some(role) = &model.execution_role_arn {
-                    self.role(role, Some(&format!("model {name}")));
+                    let through = Through::Model {
+                        name: name.to_owned(),
+                    };
+                    self.role(role, Some(&format!("model {name}")), through);
                 }
             }
             Err(ResolveError::Unresolvable(why)) => {
-                self.push(SubjectKind::Model, name.to_owned(), via, Some(why))
+                self.push(SubjectKind::Model, name.to_owned(), via, Some(why), through);
             }
             Err(ResolveError::Failed(error)) => return Err(error),
         }

@@ -6,7 +6,8 @@ use chrono::{DateTime, Utc};
 use model_guard_core::audit::AuditItem;
 use model_guard_core::ports::{AuditLog, PolicyStore, Recorded};
 use model_guard_core::{
-    Defaults, ErrorKind, GuardError, ParseOutcome, Resolver, Verdict, decide, resolve_subjects,
+    Defaults, ErrorKind, GuardError, Mode, ParseOutcome, Resolver, Verdict, decide,
+    resolve_subjects,
 };
 use serde_json::Value;
 
@@ -62,24 +63,93 @@ pub async fn handle<R: Resolver, P: PolicyStore, A: AuditLog>(
     }
 }
 
-/// The stack's defaults from the environment: `DEFAULT_GRACE_SECONDS` (900 when unset) and
-/// `DEFAULT_APPROVERS` (a JSON array of principal patterns; none when unset).
+/// The stack's defaults from the environment: `DEFAULT_GRACE_SECONDS` (900 when unset),
+/// `DEFAULT_APPROVERS` (a JSON array of principal patterns; none when unset) and
+/// `UNRESOLVED_ACTION` (what a subject the guard cannot resolve costs: `enforce` when unset, or
+/// `notify` or `off`).
 pub fn defaults_from_env() -> Result<Defaults, GuardError> {
+    defaults_from(|name| std::env::var(name).ok())
+}
+
+/// [`defaults_from_env`] over any source of settings.
+pub fn defaults_from(setting: impl Fn(&str) -> Option<String>) -> Result<Defaults, GuardError> {
     let config = |m: String| GuardError::new(ErrorKind::Configuration, m);
-    let grace = match std::env::var("DEFAULT_GRACE_SECONDS") {
-        Ok(v) if !v.trim().is_empty() => v
+    let get = |name: &str| setting(name).filter(|v| !v.trim().is_empty());
+    let grace = match get("DEFAULT_GRACE_SECONDS") {
+        Some(v) => v
             .trim()
             .parse::<u32>()
             .map_err(|e| config(format!("DEFAULT_GRACE_SECONDS={v:?}: {e}")))?,
-        _ => Defaults::GRACE_SECONDS,
+        None => Defaults::GRACE_SECONDS,
     };
-    let approvers: Vec<String> = match std::env::var("DEFAULT_APPROVERS") {
-        Ok(v) if !v.trim().is_empty() => serde_json::from_str(&v).map_err(|e| {
+    let approvers: Vec<String> = match get("DEFAULT_APPROVERS") {
+        Some(v) => serde_json::from_str(&v).map_err(|e| {
             config(format!(
                 "DEFAULT_APPROVERS is not a JSON array of principal patterns: {e}"
             ))
         })?,
-        _ => Vec::new(),
+        None => Vec::new(),
     };
-    Defaults::new(grace, &approvers).map_err(config)
+    let unresolved = match get("UNRESOLVED_ACTION") {
+        Some(v) => Mode::from_name(v.trim()).ok_or_else(|| {
+            config(format!(
+                "UNRESOLVED_ACTION={v:?} is not one of {}",
+                Mode::NAMES.join(", ")
+            ))
+        })?,
+        None => Mode::Enforce,
+    };
+    Ok(Defaults::new(grace, &approvers)
+        .map_err(config)?
+        .with_unresolved_mode(unresolved))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn from(pairs: &[(&str, &str)]) -> Result<Defaults, GuardError> {
+        defaults_from(|name| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        })
+    }
+
+    #[test]
+    fn settings_and_their_defaults() {
+        let d = from(&[]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            (d.grace_seconds, d.approvers.len(), d.unresolved_mode),
+            (900, 0, Mode::Enforce)
+        );
+        let d = from(&[
+            ("DEFAULT_GRACE_SECONDS", "30"),
+            ("DEFAULT_APPROVERS", r#"["arn:aws:iam::1:role/Sec"]"#),
+            ("UNRESOLVED_ACTION", "notify"),
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            (d.grace_seconds, d.approvers.len(), d.unresolved_mode),
+            (30, 1, Mode::Notify)
+        );
+        for (key, value, expected) in [
+            (
+                "UNRESOLVED_ACTION",
+                "block",
+                "not one of off, notify, enforce",
+            ),
+            ("DEFAULT_GRACE_SECONDS", "soon", "DEFAULT_GRACE_SECONDS"),
+            ("DEFAULT_APPROVERS", "x", "not a JSON array"),
+        ] {
+            match from(&[(key, value)]) {
+                Ok(_) => panic!("{key}={value} accepted"),
+                Err(e) => {
+                    assert_eq!(e.kind, ErrorKind::Configuration);
+                    assert!(e.message.contains(expected), "{e}");
+                }
+            }
+        }
+    }
 }

@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 
 use model_guard_aws::policy_store::DynamoPolicyStore;
 use model_guard_aws::sagemaker::SageMakerResolver;
-use model_guard_core::{Catalog, CatalogResolver, Defaults, PolicySet, Verdict, parse_event_slice};
+use model_guard_core::{
+    Catalog, CatalogResolver, Defaults, Mode, PolicySet, Verdict, parse_event_slice,
+};
 
 use crate::aws::Aws;
 use crate::failure::Failure;
@@ -33,6 +35,10 @@ pub struct ExplainArgs {
     /// Approver pattern for bindings that name none (repeatable).
     #[arg(long = "default-approver", value_name = "PATTERN")]
     default_approvers: Vec<String>,
+    /// What a subject that cannot be resolved costs (the stack's modelGuard:unresolvedAction).
+    #[arg(long, value_name = "MODE", default_value = "enforce",
+          value_parser = clap::builder::PossibleValuesParser::new(Mode::NAMES))]
+    unresolved_action: String,
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, Failure> {
@@ -47,7 +53,8 @@ fn bad(path: &Path, what: impl std::fmt::Display) -> Failure {
 pub async fn run(aws: &mut Aws, args: &ExplainArgs) -> Result<String, Failure> {
     let event = read(&args.event)?;
     let outcome = parse_event_slice(&event).map_err(|e| bad(&args.event, e))?;
-    let defaults = crate::defaults(args.default_grace, &args.default_approvers)?;
+    let defaults = crate::defaults(args.default_grace, &args.default_approvers)?
+        .with_unresolved_mode(Mode::from_name(&args.unresolved_action).unwrap_or_default());
 
     let policy = match &args.policy {
         Some(path) => {

@@ -97,9 +97,12 @@ fn without_a_catalog_nothing_resolves_and_the_guard_fails_closed() {
     let v: serde_json::Value =
         serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(v["decision"], "violation");
-    assert_eq!(v["action"], "notify");
-    // The example default item sets no grace: the --default-grace value applies.
+    // Enforced, though the example's default item is notify-only: what the guard cannot see
+    // costs the stack's unresolved action.
+    assert_eq!(v["action"], "enforce");
+    // Nothing resolved, so no binding sets the grace: the --default-grace value applies.
     assert_eq!(v["graceSeconds"], 42);
+    assert_eq!(v["approvers"][0]["binding"], "unresolved");
     assert_eq!(v["subjects"][0]["kind"], "endpoint-config");
     assert_eq!(v["subjects"][0]["resolved"], false);
     let reasons = v["reasons"].to_string();
@@ -107,6 +110,43 @@ fn without_a_catalog_nothing_resolves_and_the_guard_fails_closed() {
         reasons.contains("could not be resolved (no catalog given)"),
         "{reasons}"
     );
+}
+
+#[test]
+fn the_unresolved_action_may_be_lowered_as_the_stack_setting_does() {
+    for (mode, action) in [
+        ("notify", "notify"),
+        ("off", "none"),
+        ("enforce", "enforce"),
+    ] {
+        let out = guardctl(&[
+            "explain",
+            "--event",
+            path(&events().join("covered-create-endpoint-config-gone.json")),
+            "--policy",
+            path(&events().join("example/policy.json")),
+            "--unresolved-action",
+            mode,
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let v: serde_json::Value =
+            serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            (&v["decision"], &v["action"]),
+            (&"violation".into(), &action.into())
+        );
+    }
+    let out = guardctl(&[
+        "explain",
+        "--event",
+        path(&events().join("covered-create-endpoint-config-gone.json")),
+        "--policy",
+        path(&events().join("example/policy.json")),
+        "--unresolved-action",
+        "block",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("block"), "{}", stderr(&out));
 }
 
 #[test]
