@@ -9,16 +9,23 @@ use aws_lambda_events::event::lambda_function_urls::{
 use aws_lambda_events::http::HeaderMap;
 use aws_lambda_events::http::header::{CONTENT_TYPE, HeaderValue};
 use chrono::{DateTime, Utc};
-use model_guard_core::approval::{ApprovalDecision, ApproveRequest, Refusal, check_approval};
+use model_guard_core::GuardError;
+use model_guard_core::approval::{
+    ApprovalDecision, ApproveRequest, Refusal, TargetKind, check_approval,
+};
 use model_guard_core::audit::{ApprovalRecord, AuditItem, AuditState, resource_key};
 use model_guard_core::error::ENFORCE_NOW_ERROR;
-use model_guard_core::ports::{AuditLog, TaskResponder, TaskResponseError};
-use model_guard_core::{GuardError, canonical_arn};
+use model_guard_core::ports::{
+    AuditLog, RoleDirectory, TaskResponder, TaskResponseError, look_up_role_path,
+};
+use model_guard_core::principal::Caller;
 use serde_json::{Value, json};
 
-pub struct Ports<A, T> {
+pub struct Ports<A, T, D> {
     pub audit: A,
     pub tasks: T,
+    /// IAM, for the path of the caller's role (the authorizer gives only its session ARN).
+    pub roles: D,
 }
 
 /// The answer, as status and JSON body.
@@ -68,9 +75,9 @@ impl Answer {
 
 /// The Function URL event in (as JSON), the answer out. Never an error: every failure is an
 /// answer with a status and a reason.
-pub async fn handle<A: AuditLog, T: TaskResponder>(
+pub async fn handle<A: AuditLog, T: TaskResponder, D: RoleDirectory>(
     event: Value,
-    ports: &Ports<A, T>,
+    ports: &Ports<A, T, D>,
     now: DateTime<Utc>,
 ) -> Answer {
     let request: LambdaFunctionUrlRequest = match serde_json::from_value(event) {
@@ -103,7 +110,14 @@ pub async fn handle<A: AuditLog, T: TaskResponder>(
             format!("{caller_arn} is a federated user session; approve with a role or IAM user"),
         );
     }
-    let caller = canonical_arn(&caller_arn);
+    // The path of the caller's role is part of who it is (a look-alike of an Identity Center
+    // role at another path is someone else): IAM says, for this account's roles.
+    let account = request.request_context.account_id.as_deref();
+    let caller = match look_up_role_path(Caller::from_arn(&caller_arn), account, &ports.roles).await
+    {
+        Ok(caller) => caller,
+        Err(e) => return Answer::failed(&e),
+    };
 
     let body = match body_bytes(&request) {
         Ok(b) => b,
@@ -114,13 +128,19 @@ pub async fn handle<A: AuditLog, T: TaskResponder>(
         Err(why) => return Answer::refused(400, why),
     };
 
-    let item = match find(&ports.audit, &approval_request.target).await {
+    let item = match find(
+        &ports.audit,
+        &approval_request.target,
+        approval_request.target_kind,
+    )
+    .await
+    {
         Ok(Ok(item)) => item,
         Ok(Err(answer)) => return answer,
         Err(e) => return Answer::failed(&e),
     };
     if let Err(refusal) = check_approval(&caller, &item) {
-        tracing::warn!(event_id = %item.event_id, caller = %caller, reason = %refusal.reason, "refused");
+        tracing::warn!(event_id = %item.event_id, caller = %caller.principal, reason = %refusal.reason, "refused");
         return Answer::from_refusal(refusal);
     }
     let Some(token) = item.task_token.clone() else {
@@ -135,7 +155,8 @@ pub async fn handle<A: AuditLog, T: TaskResponder>(
 
     let record = ApprovalRecord {
         decision: approval_request.decision,
-        by: caller.clone(),
+        by: caller.principal.clone(),
+        person: caller.person(),
         caller_arn,
         at: now,
         reason: approval_request.reason.clone(),
@@ -163,7 +184,7 @@ pub async fn handle<A: AuditLog, T: TaskResponder>(
             ports.tasks.succeed(&token, &output).await
         }
         ApprovalDecision::EnforceNow => {
-            let cause = format!("enforce-now by {caller}: {}", record.reason);
+            let cause = format!("enforce-now by {}: {}", record.by, record.reason);
             ports.tasks.fail(&token, ENFORCE_NOW_ERROR, &cause).await
         }
     };
@@ -172,7 +193,7 @@ pub async fn handle<A: AuditLog, T: TaskResponder>(
             tracing::info!(
                 event_id = %item.event_id,
                 decision = record.decision.as_str(),
-                by = %caller,
+                by = %record.by,
                 reason = %record.reason,
                 "decided"
             );
@@ -182,7 +203,8 @@ pub async fn handle<A: AuditLog, T: TaskResponder>(
                     "outcome": record.decision.as_str(),
                     "eventId": item.event_id,
                     "resource": item.verdict.resource,
-                    "by": caller,
+                    "by": record.by,
+                    "person": record.person,
                 }),
             }
         }
@@ -228,24 +250,60 @@ fn body_bytes(request: &LambdaFunctionUrlRequest) -> Result<Vec<u8>, String> {
     }
 }
 
-/// The item a target names: an eventId, or the one pending event of a resource ARN or name.
+/// The item a target names: an eventId, or the one pending event of a resource ARN or name. A
+/// target that is both (an endpoint named like another event's id) is refused with both named,
+/// unless the request says which kind it is.
 async fn find<A: AuditLog>(
     audit: &A,
     target: &str,
+    kind: Option<TargetKind>,
 ) -> Result<Result<AuditItem, Answer>, GuardError> {
-    if let Some(item) = audit.get(target).await? {
-        return Ok(Ok(item));
+    let by_event = match kind {
+        Some(TargetKind::Resource) => None,
+        _ => audit.get(target).await?,
+    };
+    let items = match kind {
+        Some(TargetKind::Event) => Vec::new(),
+        _ => audit.for_resource(&resource_key(target)).await?,
+    };
+    if let Some(event) = by_event {
+        if items.is_empty() {
+            return Ok(Ok(event));
+        }
+        let events: Vec<&str> = items.iter().map(|i| i.event_id.as_str()).collect();
+        return Ok(Err(Answer::refused(
+            409,
+            format!(
+                "{target:?} could mean two things: event {} ({} {}, {}), or the {} named \
+                 {target:?} (events {}); say which (guardctl --event or --resource; \
+                 \"targetKind\" in the request)",
+                event.event_id,
+                event.resource_type,
+                event
+                    .verdict
+                    .resource
+                    .as_ref()
+                    .map_or("?", |r| r.name.as_str()),
+                event.state,
+                items[0].resource_type,
+                events.join(", ")
+            ),
+        )));
     }
-    let items = audit.for_resource(&resource_key(target)).await?;
     let pending: Vec<&AuditItem> = items
         .iter()
         .filter(|i| i.state == AuditState::Pending)
         .collect();
+    let what = match kind {
+        Some(TargetKind::Event) => "event",
+        Some(TargetKind::Resource) => "resource",
+        None => "event or resource",
+    };
     Ok(match (pending.as_slice(), items.first()) {
         ([one], _) => Ok((*one).clone()),
         ([], None) => Err(Answer::refused(
             404,
-            format!("no event or resource {target:?} is known to Model Guard"),
+            format!("no {what} {target:?} is known to Model Guard"),
         )),
         ([], Some(latest)) => Err(Answer::refused(
             409,

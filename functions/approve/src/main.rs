@@ -1,6 +1,7 @@
 use approve::{Ports, handle};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use model_guard_aws::audit_store::DynamoAuditLog;
+use model_guard_aws::iam::IamRoles;
 use model_guard_aws::sfn::StepFunctionsTasks;
 use model_guard_aws::{env_var, init_logging, sdk_config, serve_init_error};
 use serde_json::Value;
@@ -16,6 +17,7 @@ async fn main() -> Result<(), Error> {
     let ports = Ports {
         audit: DynamoAuditLog::new(aws_sdk_dynamodb::Client::new(&config), table),
         tasks: StepFunctionsTasks::new(aws_sdk_sfn::Client::new(&config)),
+        roles: IamRoles::new(aws_sdk_iam::Client::new(&config)),
     };
     let ports = &ports;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {

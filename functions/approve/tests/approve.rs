@@ -8,6 +8,7 @@ use std::time::Duration;
 use approve::{Answer, Ports, handle};
 use aws_config::SdkConfig;
 use model_guard_aws::audit_store::DynamoAuditLog;
+use model_guard_aws::iam::IamRoles;
 use model_guard_aws::sfn::StepFunctionsTasks;
 use model_guard_core::Verdict;
 use model_guard_core::audit::{AuditItem, AuditState};
@@ -20,7 +21,7 @@ use serde_json::{Value, json};
 struct World {
     config: SdkConfig,
     decisions: String,
-    ports: Ports<DynamoAuditLog, StepFunctionsTasks>,
+    ports: Ports<DynamoAuditLog, StepFunctionsTasks, IamRoles>,
 }
 
 async fn world() -> World {
@@ -29,6 +30,7 @@ async fn world() -> World {
     let ports = Ports {
         audit: DynamoAuditLog::new(aws_sdk_dynamodb::Client::new(&config), &decisions),
         tasks: StepFunctionsTasks::new(aws_sdk_sfn::Client::new(&config)),
+        roles: IamRoles::new(aws_sdk_iam::Client::new(&config)),
     };
     World {
         config,
@@ -46,9 +48,26 @@ struct Pending {
 
 impl World {
     async fn pending_with(&self, approvers: Value, resource: &str, timeout: u32) -> Pending {
-        let event_id = unique("evt");
+        self.pending_by(approvers, resource, timeout, None, &unique("evt"))
+            .await
+    }
+
+    /// A pending violation by `deployer` (principal and person), under `event_id`.
+    async fn pending_by(
+        &self,
+        approvers: Value,
+        resource: &str,
+        timeout: u32,
+        deployer: Option<(&str, &str)>,
+        event_id: &str,
+    ) -> Pending {
+        let event_id = event_id.to_owned();
         let mut verdict = violation(&event_id, "endpoint", resource, "enforce", 60);
         verdict["approvers"] = approvers;
+        if let Some((principal, person)) = deployer {
+            verdict["principal"] = json!(principal);
+            verdict["person"] = json!(person);
+        }
         let typed: Verdict = serde_json::from_value(verdict).unwrap();
         let now = chrono::Utc::now();
         self.ports
@@ -364,4 +383,143 @@ async fn malformed_requests_are_refused_with_a_reason() {
     }
     assert_eq!(w.status(&p.execution, 0).await.0, "RUNNING");
     assert!(w.item(&p.event_id).await.get("approval").is_none());
+}
+
+/// An IAM role in the testbed, at `path`; returns its ARN as IAM gives it.
+async fn iam_role(config: &SdkConfig, path: &str, name: &str) -> String {
+    let iam = aws_sdk_iam::Client::new(config);
+    match iam
+        .create_role()
+        .role_name(name)
+        .path(path)
+        .assume_role_policy_document("{}")
+        .send()
+        .await
+    {
+        Ok(out) => out.role().unwrap().arn().to_owned(),
+        Err(_) => iam
+            .get_role()
+            .role_name(name)
+            .send()
+            .await
+            .unwrap()
+            .role()
+            .unwrap()
+            .arn()
+            .to_owned(),
+    }
+}
+
+const SSO_PATH: &str = "/aws-reserved/sso.amazonaws.com/us-east-1/";
+
+fn admins() -> Value {
+    json!([{"binding": "model#fraud-*", "anyOf": ["arn:aws:iam::*:role/AWSReservedSSO_MLPlatformAdmin_*"]}])
+}
+
+#[tokio::test]
+async fn the_same_identity_center_user_cannot_approve_under_another_permission_set() {
+    // Attack: alice deploys as DataScience, then approves her own deployment as MLPlatformAdmin.
+    let w = world().await;
+    let suffix = unique("h").replace('-', "");
+    let ds = iam_role(
+        &w.config,
+        SSO_PATH,
+        &format!("AWSReservedSSO_DataScience_{suffix}"),
+    )
+    .await;
+    let admin_name = format!("AWSReservedSSO_MLPlatformAdmin_{suffix}");
+    let admin = iam_role(&w.config, SSO_PATH, &admin_name).await;
+    assert!(admin.contains(SSO_PATH), "{admin}");
+    let p = w
+        .pending_by(
+            admins(),
+            &unique("ep"),
+            300,
+            Some((&ds, "identity-center-user:alice@example.com")),
+            &unique("evt"),
+        )
+        .await;
+    let alice = format!("arn:aws:sts::{ACCOUNT}:assumed-role/{admin_name}/alice@example.com");
+    let answer = w.call(&alice, body(&p.event_id, "approve")).await;
+    assert_eq!(answer.status, 403, "{answer:?}");
+    let reason = answer.body["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("the same person (identity-center-user:alice@example.com)"),
+        "{reason}"
+    );
+    assert_eq!(w.status(&p.execution, 0).await.0, "RUNNING");
+
+    // Near-miss: bob, under the same permission set, may; the audit keeps his role (with its
+    // path, from IAM) and him.
+    let bob = format!("arn:aws:sts::{ACCOUNT}:assumed-role/{admin_name}/bob@example.com");
+    let answer = w.call(&bob, body(&p.event_id, "approve")).await;
+    assert_eq!(answer.status, 200, "{answer:?}");
+    let approval = &w.item(&p.event_id).await["approval"];
+    assert_eq!(approval["by"], admin.as_str());
+    assert_eq!(approval["person"], "identity-center-user:bob@example.com");
+}
+
+#[tokio::test]
+async fn a_look_alike_of_an_identity_center_role_cannot_approve() {
+    // Attack: anyone who may create roles makes /AWSReservedSSO_MLPlatformAdmin_x and approves.
+    let w = world().await;
+    let look_alike = format!(
+        "AWSReservedSSO_MLPlatformAdmin_{}",
+        unique("x").replace('-', "")
+    );
+    iam_role(&w.config, "/", &look_alike).await;
+    let p = w
+        .pending_by(admins(), &unique("ep"), 300, None, &unique("evt"))
+        .await;
+    let mallory = format!("arn:aws:sts::{ACCOUNT}:assumed-role/{look_alike}/carol@example.com");
+    let answer = w.call(&mallory, body(&p.event_id, "approve")).await;
+    assert_eq!(answer.status, 403, "{answer:?}");
+    assert!(
+        answer.body["reason"]
+            .as_str()
+            .unwrap()
+            .contains("is not an approver"),
+        "{answer:?}"
+    );
+    assert_eq!(w.status(&p.execution, 0).await.0, "RUNNING");
+}
+
+#[tokio::test]
+async fn a_target_that_names_an_event_and_a_resource_is_refused_with_both_named() {
+    // Attack: an endpoint named like another pending event's id, so that approving "the
+    // endpoint" approves that event instead.
+    let w = world().await;
+    let victim = w.pending().await;
+    let look_alike = w
+        .pending_by(
+            json!([{"binding": "model#fraud-*", "anyOf": [format!("arn:aws:iam::{ACCOUNT}:role/SecurityOps*")]}]),
+            &victim.event_id,
+            300,
+            None,
+            &unique("evt"),
+        )
+        .await;
+    let answer = w.call(&approver(), body(&victim.event_id, "approve")).await;
+    assert_eq!(answer.status, 409, "{answer:?}");
+    let reason = answer.body["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("could mean two things")
+            && reason.contains(&victim.event_id)
+            && reason.contains(&look_alike.event_id),
+        "{reason}"
+    );
+    assert_eq!(w.status(&victim.execution, 0).await.0, "RUNNING");
+    assert_eq!(w.status(&look_alike.execution, 0).await.0, "RUNNING");
+
+    // Saying which settles it.
+    let mut by_resource = body(&victim.event_id, "approve");
+    by_resource["targetKind"] = json!("resource");
+    let answer = w.call(&approver(), by_resource).await;
+    assert_eq!(answer.status, 200, "{answer:?}");
+    assert_eq!(answer.body["eventId"], look_alike.event_id.as_str());
+    let mut by_event = body(&victim.event_id, "enforce-now");
+    by_event["targetKind"] = json!("event");
+    let answer = w.call(&approver(), by_event).await;
+    assert_eq!(answer.status, 200, "{answer:?}");
+    assert_eq!(answer.body["eventId"], victim.event_id.as_str());
 }

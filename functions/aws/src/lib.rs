@@ -16,6 +16,8 @@ pub mod audit_store;
 pub mod checkpoint;
 #[cfg(feature = "cloudtrail")]
 pub mod cloudtrail;
+#[cfg(feature = "iam")]
+pub mod iam;
 #[cfg(feature = "dynamodb")]
 pub mod policy_store;
 #[cfg(feature = "sagemaker")]

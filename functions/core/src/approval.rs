@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::audit::{AuditItem, AuditState};
-use crate::glob::{Pattern, fold};
+use crate::principal::{Caller, PrincipalPattern, same_caller};
 
 /// The longest reason kept; longer ones are refused rather than cut.
 pub const MAX_REASON_LEN: usize = 1000;
@@ -30,12 +30,26 @@ impl ApprovalDecision {
     }
 }
 
+/// What an approval's target names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TargetKind {
+    /// An eventId.
+    Event,
+    /// A resource name or ARN: its single pending event.
+    Resource,
+}
+
 /// The body `guardctl approve` / `enforce-now` sends to the approval Function URL.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ApproveRequest {
     /// An eventId, or a resource ARN or name (then the single pending event for it).
     pub target: String,
+    /// What `target` is; without it, a target that names both an event and a resource is
+    /// refused with both named.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_kind: Option<TargetKind>,
     pub decision: ApprovalDecision,
     pub reason: String,
 }
@@ -92,34 +106,42 @@ impl Refusal {
     }
 }
 
-/// May `caller` (a canonical principal) decide on this item? Every pattern set of the verdict's
-/// `approvers` must have a pattern the caller matches; the caller must not be the principal who
-/// made the call; and the item must still be pending.
-pub fn check_approval(caller: &str, item: &AuditItem) -> Result<(), Refusal> {
+/// May `caller` decide on this item? Every pattern set of the verdict's `approvers` must have a
+/// pattern the caller matches; the caller must not be, by what AWS proves, the one who made the
+/// call (the same role or user, the same person behind another role, the same source identity);
+/// and the item must still be pending.
+pub fn check_approval(caller: &Caller, item: &AuditItem) -> Result<(), Refusal> {
     let verdict = &item.verdict;
-    if let Some(principal) = &verdict.principal
-        && fold(principal) == fold(caller)
+    let who = &caller.principal;
+    if let Some(deployer) = verdict.deployer()
+        && let Some(shared) = same_caller(&deployer, caller)
     {
         return Err(Refusal::forbidden(format!(
-            "{caller} made the call being judged (event {}): no one approves their own deployment, \
-             nor does anyone else acting as the same principal",
+            "{who} may not decide on event {}: {shared} made the call being judged, and no one \
+             approves their own deployment, under that role or any other",
             item.event_id
         )));
     }
-    let folded_caller = fold(caller);
+    let form = caller.form();
     for set in &verdict.approvers {
         if !set
             .any_of
             .iter()
-            .any(|p| Pattern::new(p.as_str()).matches_folded(&folded_caller))
+            .any(|p| PrincipalPattern::new(p).matches(&form))
         {
             let patterns = if set.any_of.is_empty() {
                 "no one (it names no approvers and the stack sets no default approvers)".to_owned()
             } else {
                 set.any_of.join(", ")
             };
+            let path = if caller.path_unknown {
+                " (its role's path could not be looked up, so patterns with a path and IAM \
+                 Identity Center names do not match it)"
+            } else {
+                ""
+            };
             return Err(Refusal::forbidden(format!(
-                "{caller} is not an approver for binding {}: it accepts {patterns}",
+                "{who}{path} is not an approver for binding {}: it accepts {patterns}",
                 set.binding
             )));
         }
@@ -140,6 +162,175 @@ pub fn check_approval(caller: &str, item: &AuditItem) -> Result<(), Refusal> {
             "event {} is not pending approval: it is {state}",
             item.event_id
         ))),
+    }
+}
+
+#[cfg(test)]
+mod check_tests {
+    //! The approval rules, without AWS: who may decide on which item.
+    use super::*;
+    use crate::contract::{
+        Action, ApproverSet, Decision, ResourceRef, ResourceType, Verdict, Version1,
+    };
+
+    const SSO: &str = "arn:aws:iam::1:role/aws-reserved/sso.amazonaws.com/eu-west-1";
+    const ADMINS: &str = "arn:aws:iam::*:role/AWSReservedSSO_Admin_*";
+    const LEADS: &str = "arn:aws:iam::1:role/Lead";
+
+    fn item(principal: &str, person: Option<&str>, sets: &[&[&str]]) -> AuditItem {
+        let verdict = Verdict {
+            version: Version1,
+            event_id: Some("e-1".into()),
+            event_name: Some("CreateEndpoint".into()),
+            event_time: None,
+            account: None,
+            region: None,
+            decision: Decision::Violation,
+            action: Action::Enforce,
+            grace_seconds: 60,
+            principal: Some(principal.into()),
+            person: person.map(str::to_owned),
+            source_identity: None,
+            resource: Some(ResourceRef {
+                resource_type: ResourceType::Endpoint,
+                name: "ep".into(),
+                arn: None,
+            }),
+            subjects: Vec::new(),
+            approvers: sets
+                .iter()
+                .enumerate()
+                .map(|(i, any_of)| ApproverSet {
+                    binding: format!("model#m{i}"),
+                    any_of: any_of.iter().map(|p| (*p).to_owned()).collect(),
+                })
+                .collect(),
+            reasons: vec!["r".into()],
+        };
+        let mut item = AuditItem::for_verdict(&verdict, chrono::DateTime::UNIX_EPOCH)
+            .unwrap_or_else(|| panic!("not audited"));
+        item.state = AuditState::Pending;
+        item
+    }
+
+    /// An Identity Center session of `permission_set` for `user`, its path looked up in IAM.
+    fn sso(permission_set: &str, user: &str) -> Caller {
+        let role = format!("AWSReservedSSO_{permission_set}_0a1b");
+        Caller::from_arn(&format!("arn:aws:sts::1:assumed-role/{role}/{user}"))
+            .with_role_arn(&format!("{SSO}/{role}"))
+    }
+
+    fn refusal(caller: &Caller, item: &AuditItem) -> Refusal {
+        match check_approval(caller, item) {
+            Ok(()) => panic!("{} was allowed to decide", caller.principal),
+            Err(r) => r,
+        }
+    }
+
+    #[test]
+    fn an_approver_of_every_violated_binding_may_decide() {
+        let item = item(
+            "arn:aws:iam::1:role/DataScientist",
+            None,
+            &[&[ADMINS], &[ADMINS, LEADS]],
+        );
+        assert_eq!(check_approval(&sso("Admin", "carol"), &item), Ok(()));
+        // A lead matches the second set but not the first.
+        let lead = Caller::from_arn("arn:aws:sts::1:assumed-role/Lead/x");
+        let r = refusal(&lead, &item);
+        assert_eq!(r.status, 403);
+        assert!(
+            r.reason.contains("not an approver for binding model#m0"),
+            "{}",
+            r.reason
+        );
+    }
+
+    #[test]
+    fn the_deployers_role_under_any_session_is_refused() {
+        let item = item("arn:aws:iam::1:role/team/DataScientist", None, &[&["*"]]);
+        let again = Caller::from_arn("arn:aws:sts::1:assumed-role/DataScientist/another-session");
+        let r = refusal(&again, &item);
+        assert_eq!(r.status, 403);
+        assert!(r.reason.contains("the same role or user"), "{}", r.reason);
+    }
+
+    #[test]
+    fn the_same_identity_center_user_under_another_permission_set_is_refused() {
+        let deployer = sso("DataScience", "alice@example.com");
+        let item = item(
+            &deployer.principal,
+            deployer.person().as_deref(),
+            &[&[ADMINS]],
+        );
+        let r = refusal(&sso("Admin", "alice@example.com"), &item);
+        assert_eq!(r.status, 403);
+        assert!(
+            r.reason
+                .contains("the same person (identity-center-user:alice@example.com)"),
+            "{}",
+            r.reason
+        );
+        // Someone else under that permission set may.
+        assert_eq!(
+            check_approval(&sso("Admin", "bob@example.com"), &item),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn a_session_name_chosen_by_the_caller_proves_no_person() {
+        // alice deploys as Runner and "alice" approves as Lead: two roles, not shown to be one
+        // person (a near-miss that must stay allowed).
+        let item = item("arn:aws:iam::1:role/Runner", None, &[&[LEADS]]);
+        let lead = Caller::from_arn("arn:aws:sts::1:assumed-role/Lead/alice");
+        assert_eq!(check_approval(&lead, &item), Ok(()));
+    }
+
+    #[test]
+    fn a_look_alike_of_an_identity_center_role_is_no_approver() {
+        let item = item("arn:aws:iam::1:role/DataScientist", None, &[&[ADMINS]]);
+        let impostor = Caller::from_arn("arn:aws:sts::1:assumed-role/AWSReservedSSO_Admin_x/eve")
+            .with_role_arn("arn:aws:iam::1:role/AWSReservedSSO_Admin_x");
+        assert_eq!(refusal(&impostor, &item).status, 403);
+        // Nor a real one whose path could not be looked up.
+        let unknown = Caller::from_arn("arn:aws:sts::1:assumed-role/AWSReservedSSO_Admin_0a1b/c");
+        let r = refusal(&unknown, &item);
+        assert!(
+            r.reason.contains("path could not be looked up"),
+            "{}",
+            r.reason
+        );
+    }
+
+    #[test]
+    fn only_a_pending_undecided_item_with_approvers_can_be_decided() {
+        let carol = sso("Admin", "carol");
+        let mut pending = item("arn:aws:iam::1:role/DataScientist", None, &[&[ADMINS]]);
+        for state in [
+            AuditState::Evaluated,
+            AuditState::Enforced,
+            AuditState::Approved,
+        ] {
+            pending.state = state;
+            let r = refusal(&carol, &pending);
+            assert_eq!(r.status, 409, "{state}");
+            assert!(r.reason.contains(state.as_str()), "{}", r.reason);
+        }
+        pending.state = AuditState::Pending;
+        pending.approval = Some(crate::audit::ApprovalRecord {
+            decision: ApprovalDecision::Approve,
+            by: "x".into(),
+            person: None,
+            caller_arn: "x".into(),
+            at: chrono::DateTime::UNIX_EPOCH,
+            reason: "r".into(),
+        });
+        assert!(refusal(&carol, &pending).reason.contains("already decided"));
+        let none = item("arn:aws:iam::1:role/DataScientist", None, &[]);
+        assert!(refusal(&carol, &none).reason.contains("names no approvers"));
+        let empty = item("arn:aws:iam::1:role/DataScientist", None, &[&[]]);
+        assert!(refusal(&carol, &empty).reason.contains("accepts no one"));
     }
 }
 

@@ -119,8 +119,11 @@ pub mod timestamp {
 #[serde(rename_all = "camelCase")]
 pub struct ApprovalRecord {
     pub decision: crate::approval::ApprovalDecision,
-    /// The caller's canonical principal.
+    /// The caller's canonical principal (a role with its path, as IAM gives it).
     pub by: String,
+    /// The person behind the caller, where AWS establishes one (see `Verdict::person`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub person: Option<String>,
     /// The caller's ARN as the Function URL saw it (the session, for an assumed role).
     pub caller_arn: String,
     #[serde(with = "timestamp")]
@@ -158,6 +161,9 @@ pub struct AuditItem {
     /// index's key, for lookups by name.
     pub resource_key: String,
     pub principal: String,
+    /// The person behind the principal, where AWS establishes one (the verdict's `person`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub person: Option<String>,
     pub event_time: Option<String>,
     #[serde(with = "timestamp")]
     pub decided_at: DateTime<Utc>,
@@ -196,6 +202,7 @@ impl AuditItem {
             resource_type: resource.resource_type,
             resource_key: resource_key(&resource.name),
             principal: verdict.principal.clone().unwrap_or_default(),
+            person: verdict.person.clone(),
             event_time: verdict.event_time.clone(),
             decided_at: now,
             updated_at: now,

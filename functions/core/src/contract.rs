@@ -5,6 +5,8 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::principal::{Caller, CallerRecord};
+
 /// The contract version, serialised as `1`; any other number is refused on input, so a step never
 /// silently reads a contract it does not know.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -121,8 +123,38 @@ pub struct Request {
     pub account: Option<String>,
     pub region: Option<String>,
     pub principal: String,
+    /// The principal is a role whose path the event did not give (an STS session ARN alone):
+    /// Evaluate looks it up in IAM.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub principal_path_unknown: bool,
+    /// An assumed role's session name (who it is for only where IAM Identity Center set it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<String>,
+    /// The session's source identity, where it carries one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_identity: Option<String>,
     pub resource: ResourceRef,
     pub targets: Vec<Target>,
+}
+
+impl Request {
+    /// The caller, as the principal rules see it.
+    pub fn caller(&self) -> Caller {
+        Caller {
+            principal: self.principal.clone(),
+            path_unknown: self.principal_path_unknown,
+            session: self.session.clone(),
+            source_identity: self.source_identity.clone(),
+        }
+    }
+
+    /// The request with the caller as found (e.g. with its role's path looked up).
+    pub fn set_caller(&mut self, caller: Caller) {
+        self.principal = caller.principal;
+        self.principal_path_unknown = caller.path_unknown;
+        self.session = caller.session;
+        self.source_identity = caller.source_identity;
+    }
 }
 
 /// ParseEvent's output: a request to evaluate, or an event ignored with its reasons.
@@ -229,6 +261,13 @@ pub struct Verdict {
     pub action: Action,
     pub grace_seconds: u32,
     pub principal: Option<String>,
+    /// The person behind the principal, where AWS establishes one: `identity-center-user:<name>`
+    /// or an IAM user's ARN (docs/design.md, "The caller"). Approvals compare it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub person: Option<String>,
+    /// The caller's source identity, where its session carries one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_identity: Option<String>,
     pub resource: Option<ResourceRef>,
     pub subjects: Vec<SubjectVerdict>,
     pub approvers: Vec<ApproverSet>,
@@ -236,6 +275,15 @@ pub struct Verdict {
 }
 
 impl Verdict {
+    /// What the verdict keeps of the deployer, for the self-approval rule.
+    pub fn deployer(&self) -> Option<CallerRecord> {
+        Some(CallerRecord {
+            principal: self.principal.clone()?,
+            person: self.person.clone(),
+            source_identity: self.source_identity.clone(),
+        })
+    }
+
     /// The invariants every verdict keeps; `Err` names the first one broken.
     pub fn check_well_formed(&self) -> Result<(), String> {
         if self.reasons.is_empty() {

@@ -7,15 +7,15 @@ use crate::contract::{
     Action, ApproverSet, Decision, Request, ResolvedSubject, SubjectKind, SubjectVerdict, Through,
     Verdict, Version1,
 };
-use crate::glob::{Pattern, fold};
+use crate::glob::fold;
 use crate::policy::{BindingKey, MAX_GRACE_SECONDS, Mode, PolicyItem, PolicySet, UNRESOLVED_PK};
-use crate::principal::principal_pattern;
+use crate::principal::PrincipalPattern;
 
 /// The stack's settings that apply where a binding sets none.
 #[derive(Debug, Clone)]
 pub struct Defaults {
     pub grace_seconds: u32,
-    pub approvers: Vec<Pattern>,
+    pub approvers: Vec<PrincipalPattern>,
     /// What a subject the guard cannot resolve costs (`modelGuard:unresolvedAction`): `enforce`
     /// unless the stack lowers it.
     pub unresolved_mode: Mode,
@@ -33,9 +33,7 @@ impl Defaults {
         let approvers = approvers
             .iter()
             .map(|a| {
-                principal_pattern(a)
-                    .map(Pattern::new)
-                    .map_err(|e| format!("default approver {a:?}: {e}"))
+                PrincipalPattern::principal(a).map_err(|e| format!("default approver {a:?}: {e}"))
             })
             .collect::<Result<_, _>>()?;
         Ok(Defaults {
@@ -88,7 +86,8 @@ pub fn decide(
     policy: &PolicySet,
     defaults: &Defaults,
 ) -> Verdict {
-    let caller = fold(&request.principal);
+    let who = request.caller();
+    let caller = who.form();
     let implicit;
     let default = match policy.default_item() {
         Some(item) => item,
@@ -103,7 +102,7 @@ pub fn decide(
             if s.unnamed {
                 None
             } else {
-                policy.binding_for(s.kind, &fold(&s.name))
+                policy.binding_for(s.kind, &s.name)
             }
         })
         .collect();
@@ -312,6 +311,14 @@ pub fn decide(
         }
     };
     reasons.insert(0, headline);
+    if who.path_unknown {
+        reasons.push(format!(
+            "the caller's role path is not known (the event names only its session, and IAM \
+             did not say): {} is matched only by patterns without a path, and not as an IAM \
+             Identity Center role",
+            request.principal
+        ));
+    }
 
     Verdict {
         version: Version1,
@@ -324,6 +331,8 @@ pub fn decide(
         action,
         grace_seconds,
         principal: Some(request.principal.clone()),
+        person: who.person(),
+        source_identity: request.source_identity.clone(),
         resource: Some(request.resource.clone()),
         subjects: verdicts,
         approvers,
@@ -405,6 +414,9 @@ mod tests {
             account: Some("111122223333".into()),
             region: Some("eu-west-1".into()),
             principal: C.into(),
+            principal_path_unknown: false,
+            session: None,
+            source_identity: None,
             resource: ResourceRef {
                 resource_type: ResourceType::Endpoint,
                 name: "ep".into(),
@@ -855,7 +867,7 @@ mod tests {
                 },
                 ApproverSet {
                     binding: "model#N".into(),
-                    any_of: vec!["arn:aws:iam::1:role/Security".into()]
+                    any_of: vec!["arn:aws:iam::1:role/sec/Security".into()]
                 },
             ]
         );

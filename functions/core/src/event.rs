@@ -157,6 +157,8 @@ fn ignored(known: Known, reason: String) -> ParseOutcome {
             action: Action::None,
             grace_seconds: 0,
             principal: None,
+            person: None,
+            source_identity: None,
             resource: None,
             subjects: Vec::new(),
             approvers: Vec::new(),
@@ -288,6 +290,7 @@ fn interpret(envelope: Envelope) -> ParseOutcome {
         Err(why) => return ignored(known, format!("resource not identifiable: {why}")),
     };
     let targets = targets_of(call, detail.request_parameters.as_ref());
+    let caller = principal_of(&detail.user_identity);
     ParseOutcome::Request {
         request: Request {
             version: Version1,
@@ -296,7 +299,10 @@ fn interpret(envelope: Envelope) -> ParseOutcome {
             event_time: known.event_time,
             account: known.account,
             region: known.region,
-            principal: principal_of(&detail.user_identity),
+            principal: caller.principal,
+            principal_path_unknown: caller.path_unknown,
+            session: caller.session,
+            source_identity: caller.source_identity,
             resource,
             targets,
         },

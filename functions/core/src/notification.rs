@@ -166,6 +166,9 @@ pub fn render(input: &NotifyInput, context: &NotifyContext) -> Notification {
     let mut text = String::new();
     let _ = writeln!(text, "{headline}\n");
     let _ = writeln!(text, "Caller:    {principal}");
+    if let Some(person) = &verdict.person {
+        let _ = writeln!(text, "Person:    {person}");
+    }
     let _ = writeln!(
         text,
         "Call:      {} ({}, account {}, {})",
@@ -225,8 +228,9 @@ pub fn render(input: &NotifyInput, context: &NotifyContext) -> Notification {
             if let Some(approval) = &context.approval {
                 let _ = writeln!(
                     text,
-                    "\nApproved by {} at {}: {}",
+                    "\nApproved by {}{} at {}: {}",
                     approval.by,
+                    by_person(approval),
                     when(&approval.at),
                     approval.reason
                 );
@@ -240,8 +244,9 @@ pub fn render(input: &NotifyInput, context: &NotifyContext) -> Notification {
             {
                 let _ = writeln!(
                     text,
-                    "\nEnforced early by {} at {}: {}",
+                    "\nEnforced early by {}{} at {}: {}",
                     approval.by,
+                    by_person(approval),
                     when(&approval.at),
                     approval.reason
                 );
@@ -333,6 +338,15 @@ pub fn sns_subject(text: &str) -> String {
         subject.push_str("...");
     }
     subject
+}
+
+/// ` (person …)` after an approver's principal, where the person is known.
+fn by_person(approval: &crate::audit::ApprovalRecord) -> String {
+    approval
+        .person
+        .as_ref()
+        .map(|p| format!(" ({p})"))
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

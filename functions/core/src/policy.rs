@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::contract::SubjectKind;
 use crate::glob::Pattern;
-use crate::principal::{principal_pattern, role_key_pattern};
+use crate::principal::{PatternShape, PrincipalForm, PrincipalPattern};
 
 /// The `pk` under which a verdict names the guard's own binding for unresolvable subjects.
 pub const UNRESOLVED_PK: &str = "unresolved";
@@ -72,7 +72,7 @@ pub struct PolicyItemRecord {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BindingKey {
     Model(Pattern),
-    Role(Pattern),
+    Role(PrincipalPattern),
     Default,
     /// Not a policy item: the guard's own binding for a subject it cannot resolve (see
     /// `decide`). No stored item can have it (`unresolved` is not a key a policy item may use).
@@ -84,10 +84,10 @@ pub enum BindingKey {
 pub struct PolicyItem {
     pub pk: String,
     pub key: BindingKey,
-    pub principals: Vec<Pattern>,
+    pub principals: Vec<PrincipalPattern>,
     pub mode: Mode,
     pub grace_seconds: Option<u32>,
-    pub approvers: Option<Vec<Pattern>>,
+    pub approvers: Option<Vec<PrincipalPattern>>,
     pub description: Option<String>,
 }
 
@@ -166,8 +166,7 @@ impl PolicyItem {
             }
             BindingKey::Model(Pattern::new(name))
         } else if let Some(arn) = record.pk.strip_prefix("role#") {
-            let canonical = role_key_pattern(arn).map_err(|e| error("pk", e))?;
-            BindingKey::Role(Pattern::new(canonical))
+            BindingKey::Role(PrincipalPattern::role_key(arn).map_err(|e| error("pk", e))?)
         } else {
             return Err(error(
                 "pk",
@@ -176,13 +175,13 @@ impl PolicyItem {
                     .to_owned(),
             ));
         };
-        let patterns = |field: &str, list: &[String]| -> Result<Vec<Pattern>, PolicyError> {
+        let patterns = |field: &str,
+                        list: &[String]|
+         -> Result<Vec<PrincipalPattern>, PolicyError> {
             list.iter()
                 .enumerate()
                 .map(|(i, p)| {
-                    principal_pattern(p)
-                        .map(Pattern::new)
-                        .map_err(|e| error(&format!("{field}[{i}]"), e))
+                    PrincipalPattern::principal(p).map_err(|e| error(&format!("{field}[{i}]"), e))
                 })
                 .collect()
         };
@@ -211,18 +210,16 @@ impl PolicyItem {
     }
 
     /// Whether the caller is one of this item's principals.
-    pub fn allows(&self, folded_principal: &str) -> bool {
-        self.principals
-            .iter()
-            .any(|p| p.matches_folded(folded_principal))
+    pub fn allows(&self, caller: &PrincipalForm) -> bool {
+        self.principals.iter().any(|p| p.matches(caller))
     }
 
-    /// The identity of the binding, for duplicate detection: two items that canonicalise to the
-    /// same key (case, or a role path, aside) are one binding written twice.
+    /// The identity of the binding, for duplicate detection: two items whose keys differ only in
+    /// case are one binding written twice.
     fn identity(&self) -> String {
         match &self.key {
             BindingKey::Model(p) => format!("model#{}", p.folded()),
-            BindingKey::Role(p) => format!("role#{}", p.folded()),
+            BindingKey::Role(p) => format!("role#{}", p.glob().folded()),
             BindingKey::Default => "default".to_owned(),
             BindingKey::Unresolved => UNRESOLVED_PK.to_owned(),
         }
@@ -288,39 +285,72 @@ fn role_name(text: &str) -> Option<&str> {
     (!partition.contains('/') && !account.contains('/') && !name.contains('/')).then_some(name)
 }
 
-/// Exact names and globs of one key kind.
+/// Model names and globs.
 #[derive(Debug, Default)]
-struct KeyIndex {
+struct ModelIndex {
     exact: HashMap<String, usize>,
+    by_prefix: PrefixIndex,
+}
+
+impl ModelIndex {
+    fn insert(&mut self, pattern: &Pattern, index: usize) {
+        if pattern.is_glob() {
+            self.by_prefix.insert(pattern.folded_prefix(), index);
+        } else {
+            self.exact.insert(pattern.folded().to_owned(), index);
+        }
+    }
+}
+
+/// Role ARN patterns, by what a role can be found by: exact ARNs with their path, exact names at
+/// any path, globs by their literal prefix or (role names at any path) by their name's.
+#[derive(Debug, Default)]
+struct RoleIndex {
+    exact_with_path: HashMap<String, usize>,
+    exact_any_path: HashMap<String, usize>,
     /// Globs by the literal prefix of the whole pattern.
     by_prefix: PrefixIndex,
-    /// Role ARN globs by the literal prefix of their role name (see [`role_name`]).
+    /// Role ARN globs without a path by the literal prefix of their role name (see
+    /// [`role_name`]).
     by_role_name: PrefixIndex,
 }
 
-impl KeyIndex {
-    fn insert(&mut self, pattern: &Pattern, index: usize) {
-        if !pattern.is_glob() {
-            self.exact.insert(pattern.folded().to_owned(), index);
-            return;
-        }
-        match role_name(pattern.folded()) {
-            Some(name) => {
-                let prefix_len = name.find(['*', '?']).unwrap_or(name.len());
-                self.by_role_name.insert(&name[..prefix_len], index);
+impl RoleIndex {
+    fn insert(&mut self, pattern: &PrincipalPattern, index: usize) {
+        let glob = pattern.glob();
+        match (pattern.shape(), glob.is_glob()) {
+            (PatternShape::RoleWithPath, false) => {
+                self.exact_with_path.insert(glob.folded().to_owned(), index);
             }
-            None => self.by_prefix.insert(pattern.folded_prefix(), index),
+            (PatternShape::RoleAnyPath, false) => {
+                self.exact_any_path.insert(glob.folded().to_owned(), index);
+            }
+            (PatternShape::RoleAnyPath, true) => match role_name(glob.folded()) {
+                Some(name) => {
+                    let prefix_len = name.find(['*', '?']).unwrap_or(name.len());
+                    self.by_role_name.insert(&name[..prefix_len], index);
+                }
+                None => self.by_prefix.insert(glob.folded_prefix(), index),
+            },
+            _ => self.by_prefix.insert(glob.folded_prefix(), index),
         }
     }
 
-    /// Every glob that may match `text` (a superset of those that do).
-    fn candidates<'a>(&'a self, text: &'a str) -> Box<dyn Iterator<Item = usize> + 'a> {
-        let whole = self.by_prefix.candidates(text);
-        match role_name(text) {
-            Some(name) => Box::new(whole.chain(self.by_role_name.candidates(name))),
-            // Not a well-formed role ARN: the name index says nothing, so try all of them.
-            None => Box::new(whole.chain(self.by_role_name.all())),
+    /// Every pattern that may match `role` (a superset of those that do).
+    fn candidates<'a>(&'a self, role: &'a PrincipalForm) -> Vec<usize> {
+        let full = role.folded();
+        let mut found: Vec<usize> = self.by_prefix.candidates(full).collect();
+        // Not a role ARN: only patterns that are not role ARNs can match it, all by prefix.
+        if let Some(pathless) = role.pathless() {
+            found.extend(self.exact_with_path.get(full).copied());
+            found.extend(self.exact_any_path.get(pathless).copied());
+            found.extend(self.by_prefix.candidates(pathless));
+            match role_name(pathless) {
+                Some(name) => found.extend(self.by_role_name.candidates(name)),
+                None => found.extend(self.by_role_name.all()),
+            }
         }
+        found
     }
 }
 
@@ -328,8 +358,8 @@ impl KeyIndex {
 #[derive(Debug, Default)]
 pub struct PolicySet {
     items: Vec<PolicyItem>,
-    models: KeyIndex,
-    roles: KeyIndex,
+    models: ModelIndex,
+    roles: RoleIndex,
     default: Option<usize>,
 }
 
@@ -390,43 +420,64 @@ impl PolicySet {
         self.default.map(|i| &self.items[i])
     }
 
-    /// The most specific binding of a subject (DESIGN.md rule 2): an exact name beats a glob;
-    /// among globs, more literal characters wins; a tie goes to the smallest `pk` in byte order.
-    /// `folded_name` is the subject's name ASCII-lower-cased.
-    pub fn binding_for(&self, kind: SubjectKind, folded_name: &str) -> Option<&PolicyItem> {
-        let index = match kind {
-            SubjectKind::Model => &self.models,
-            SubjectKind::Role => &self.roles,
+    /// The most specific binding of a subject (docs/design.md, rule 2): an exact name beats a
+    /// glob; among several, more literal characters wins; a tie goes to the smallest `pk` in
+    /// byte order. A role is matched as principals are (its path counts where a key gives one).
+    pub fn binding_for(&self, kind: SubjectKind, name: &str) -> Option<&PolicyItem> {
+        let candidates: Vec<usize> = match kind {
+            SubjectKind::Model => {
+                let folded = name.to_ascii_lowercase();
+                if let Some(&i) = self.models.exact.get(&folded) {
+                    return Some(&self.items[i]);
+                }
+                self.models
+                    .by_prefix
+                    .candidates(&folded)
+                    .filter(|&i| match &self.items[i].key {
+                        BindingKey::Model(p) => p.matches_folded(&folded),
+                        _ => false,
+                    })
+                    .collect()
+            }
+            SubjectKind::Role => {
+                // An execution role's ARN is the one SageMaker assumes: its path is real.
+                let form = PrincipalForm::new(name, true);
+                self.roles
+                    .candidates(&form)
+                    .into_iter()
+                    .filter(|&i| match &self.items[i].key {
+                        BindingKey::Role(p) => p.matches(&form),
+                        _ => false,
+                    })
+                    .collect()
+            }
             SubjectKind::EndpointConfig | SubjectKind::InferenceComponent => return None,
         };
-        if let Some(&i) = index.exact.get(folded_name) {
-            return Some(&self.items[i]);
-        }
-        let mut best: Option<&PolicyItem> = None;
-        for i in index.candidates(folded_name) {
-            let item = &self.items[i];
-            let pattern = match &item.key {
-                BindingKey::Model(p) | BindingKey::Role(p) => p,
-                BindingKey::Default | BindingKey::Unresolved => continue,
-            };
-            if pattern.matches_folded(folded_name) && best.is_none_or(|b| more_specific(item, b)) {
-                best = Some(item);
-            }
-        }
-        best
+        candidates
+            .into_iter()
+            .map(|i| &self.items[i])
+            .reduce(|best, item| {
+                if more_specific(item, best) {
+                    item
+                } else {
+                    best
+                }
+            })
     }
 }
 
-fn literal_chars(item: &PolicyItem) -> usize {
+/// How specific a key is: exact before glob, then by literal characters.
+fn specificity(item: &PolicyItem) -> (bool, usize) {
     match &item.key {
-        BindingKey::Model(p) | BindingKey::Role(p) => p.literal_chars(),
-        BindingKey::Default | BindingKey::Unresolved => 0,
+        BindingKey::Model(p) => (!p.is_glob(), p.literal_chars()),
+        BindingKey::Role(p) => (!p.glob().is_glob(), p.glob().literal_chars()),
+        BindingKey::Default | BindingKey::Unresolved => (false, 0),
     }
 }
 
 fn more_specific(a: &PolicyItem, b: &PolicyItem) -> bool {
-    (literal_chars(a), std::cmp::Reverse(a.pk.as_bytes()))
-        > (literal_chars(b), std::cmp::Reverse(b.pk.as_bytes()))
+    (specificity(a), std::cmp::Reverse(a.pk.as_bytes()))
+        > (specificity(b), std::cmp::Reverse(b.pk.as_bytes()))
 }
 
 #[cfg(test)]
@@ -449,8 +500,7 @@ mod tests {
     }
 
     fn bound(set: &PolicySet, kind: SubjectKind, name: &str) -> Option<String> {
-        set.binding_for(kind, &name.to_ascii_lowercase())
-            .map(|i| i.pk.clone())
+        set.binding_for(kind, name).map(|i| i.pk.clone())
     }
 
     #[test]
@@ -516,6 +566,9 @@ mod tests {
             "arn:aws:iam::*:role/*:x",
             "arn:aws:iam::1:role/ml*er",
             "arn:aws:iam::2:role/ML*",
+            "arn:aws:iam::1:role/teams/ml/*",
+            "arn:aws:iam::1:role/teams/ml/MLDeployer",
+            "arn:aws:iam::*:role/*/ML*",
         ];
         let items: Vec<Value> = patterns
             .iter()
@@ -531,40 +584,28 @@ mod tests {
             "notanarn",
             "arn:aws:iam::1:role/",
             "arn:aws:iam::1:role/*:x",
+            "arn:aws:iam::1:role/teams/ml/MLDeployer",
+            "arn:aws:iam::1:role/teams/other/MLDeployer",
+            "arn:aws:iam::1:role/a/b/c/MLx",
             "",
         ];
         for text in texts {
-            let folded = text.to_ascii_lowercase();
-            let scanned = s
-                .items()
-                .iter()
-                .filter(|i| match &i.key {
-                    BindingKey::Role(p) => p.matches_folded(&folded),
-                    _ => false,
-                })
-                .fold(None::<&PolicyItem>, |best, i| match best {
-                    Some(b) if !more_specific(i, b) => Some(b),
-                    _ => Some(i),
-                })
-                .map(|i| i.pk.clone());
-            assert_eq!(bound(&s, SubjectKind::Role, text), scanned, "{text}");
+            assert_eq!(bound(&s, SubjectKind::Role, text), scan(&s, text), "{text}");
         }
     }
 
+    /// The binding a plain scan of every role item finds.
     fn scan(s: &PolicySet, text: &str) -> Option<String> {
-        let folded = text.to_ascii_lowercase();
+        let form = PrincipalForm::new(text, true);
         s.items()
             .iter()
             .filter(|i| match &i.key {
-                BindingKey::Role(p) | BindingKey::Model(p) => p.matches_folded(&folded),
-                BindingKey::Default | BindingKey::Unresolved => false,
+                BindingKey::Role(p) => p.matches(&form),
+                _ => false,
             })
-            .fold(None::<&PolicyItem>, |best, i| {
-                let exact = |x: &PolicyItem| matches!(&x.key, BindingKey::Role(p) | BindingKey::Model(p) if !p.is_glob());
-                match best {
-                    Some(b) if exact(b) || (!exact(i) && !more_specific(i, b)) => Some(b),
-                    _ => Some(i),
-                }
+            .fold(None::<&PolicyItem>, |best, i| match best {
+                Some(b) if !more_specific(i, b) => Some(b),
+                _ => Some(i),
             })
             .map(|i| i.pk.clone())
     }
@@ -573,7 +614,7 @@ mod tests {
         #[test]
         fn index_agrees_with_a_full_scan_on_random_role_patterns(
             names in proptest::collection::vec(
-                "arn:(aws|\\*):iam::(1|2|\\*):role/[ab*?:]{1,5}|[*?][ab*?:/]{0,5}",
+                "arn:(aws|\\*):iam::(1|2|\\*):role/[ab/*?:]{0,4}[ab*?:]|[*?][ab*?:/]{0,5}",
                 1..8,
             ),
             text in "(arn:aws:iam::(1|2):role/)?[ab:/*]{0,6}",
@@ -591,11 +632,35 @@ mod tests {
     }
 
     #[test]
-    fn role_keys_lose_their_path() {
+    fn a_role_key_with_a_path_binds_only_that_path_and_beats_one_without() {
         let s = set(json!([
             {"pk": "role#arn:aws:iam::111122223333:role/service-role/Exec", "principals": []},
+            {"pk": "role#arn:aws:iam::111122223333:role/Exec", "principals": []},
+            {"pk": "role#arn:aws:iam::111122223333:role/Other", "principals": []},
         ]));
-        assert!(bound(&s, SubjectKind::Role, "arn:aws:iam::111122223333:role/Exec").is_some());
+        assert_eq!(
+            bound(
+                &s,
+                SubjectKind::Role,
+                "arn:aws:iam::111122223333:role/service-role/Exec"
+            )
+            .as_deref(),
+            Some("role#arn:aws:iam::111122223333:role/service-role/Exec")
+        );
+        assert_eq!(
+            bound(&s, SubjectKind::Role, "arn:aws:iam::111122223333:role/Exec").as_deref(),
+            Some("role#arn:aws:iam::111122223333:role/Exec")
+        );
+        // A key without a path binds the role at any path.
+        assert_eq!(
+            bound(
+                &s,
+                SubjectKind::Role,
+                "arn:aws:iam::111122223333:role/x/Other"
+            )
+            .as_deref(),
+            Some("role#arn:aws:iam::111122223333:role/Other")
+        );
     }
 
     #[test]
@@ -654,7 +719,7 @@ mod tests {
             ),
             (
                 json!([{"pk": "role#arn:aws:iam::1:role/p/X", "principals": []},
-                    {"pk": "role#arn:aws:iam::1:role/X", "principals": []}]),
+                    {"pk": "role#arn:aws:iam::1:role/P/x", "principals": []}]),
                 "duplicate pk",
             ),
             (

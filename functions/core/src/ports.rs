@@ -10,9 +10,10 @@ use serde_json::Value;
 use crate::audit::{ApprovalRecord, AuditItem, AuditState, FailureRecord};
 use crate::contract::Verdict;
 use crate::enforcement::EnforcementResult;
-use crate::error::GuardError;
+use crate::error::{ErrorKind, GuardError};
 use crate::notification::Notification;
 use crate::policy::PolicySet;
+use crate::principal::Caller;
 
 /// Where the policy items live (the policy table).
 pub trait PolicyStore {
@@ -156,4 +157,40 @@ pub trait TriageStarter {
 pub trait SweepCheckpoint {
     fn last_end(&self) -> impl Future<Output = Result<Option<DateTime<Utc>>, GuardError>> + Send;
     fn save_end(&self, end: DateTime<Utc>) -> impl Future<Output = Result<(), GuardError>> + Send;
+}
+
+/// IAM's roles in this account: a role's ARN, path included, by its name; `None` when there is
+/// no such role.
+pub trait RoleDirectory {
+    fn role_arn(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<String>, GuardError>> + Send;
+}
+
+/// The caller with its role's path looked up where nothing gave it, for a role of `account`
+/// (IAM answers for this account's roles only). What IAM cannot say (no such role, access
+/// denied) leaves the path unknown, which only patterns without a path and not of IAM Identity
+/// Center's form match; a failure that may pass (throttling, a 5xx) is returned, to be retried.
+pub async fn look_up_role_path<D: RoleDirectory>(
+    caller: Caller,
+    account: Option<&str>,
+    roles: &D,
+) -> Result<Caller, GuardError> {
+    let own_role = caller
+        .role_account()
+        .is_some_and(|a| account.is_some_and(|own| own == a));
+    let Some(name) = caller
+        .role_name()
+        .filter(|_| caller.path_unknown && own_role)
+    else {
+        return Ok(caller);
+    };
+    match roles.role_arn(name).await {
+        Ok(Some(arn)) => Ok(caller.with_role_arn(&arn)),
+        Ok(None) => Ok(caller),
+        Err(e) if matches!(e.kind, ErrorKind::Throttled | ErrorKind::Unavailable) => Err(e),
+        // The adapter logs it; the verdict or refusal says the path is unknown.
+        Err(_) => Ok(caller),
+    }
 }

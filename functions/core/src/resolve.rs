@@ -274,6 +274,9 @@ mod tests {
             account: None,
             region: None,
             principal: "p".into(),
+            principal_path_unknown: false,
+            session: None,
+            source_identity: None,
             resource: ResourceRef {
                 resource_type: ResourceType::TransformJob,
                 name: "t".into(),
@@ -288,7 +291,7 @@ mod tests {
     fn a_model_recreated_after_the_call_is_not_resolved() {
         let before = subjects("2026-11-20T10:15:30.900Z");
         assert_eq!(before.len(), 2, "{before:?}");
-        assert_eq!(before[1].name, "arn:aws:iam::1:role/Exec");
+        assert_eq!(before[1].name, "arn:aws:iam::1:role/p/Exec");
         assert!(before.iter().all(|s| s.unresolved.is_none()));
         let after = subjects("2026-11-20T10:16:00Z");
         assert_eq!(after.len(), 1, "{after:?}");

@@ -29,7 +29,8 @@ fn verdict(action: &str) -> Verdict {
         "decision": "violation",
         "action": action,
         "graceSeconds": 600,
-        "principal": "arn:aws:iam::111122223333:role/DataScientist",
+        "principal": "arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_DataScience_9f8e",
+        "person": "identity-center-user:dan@example.com",
         "resource": {"type": "endpoint", "name": "fraud-scratch",
                      "arn": "arn:aws:sagemaker:eu-west-1:111122223333:endpoint/fraud-scratch"},
         "subjects": [{"kind": "model", "name": "fraud-v3", "via": "endpoint config fraud-v3-config",
@@ -45,7 +46,8 @@ fn verdict(action: &str) -> Verdict {
 fn approval(decision: ApprovalDecision) -> ApprovalRecord {
     ApprovalRecord {
         decision,
-        by: "arn:aws:iam::111122223333:role/AWSReservedSSO_MLPlatformAdmin_0123".into(),
+        by: "arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_MLPlatformAdmin_0123".into(),
+        person: Some("identity-center-user:alice@example.com".into()),
         caller_arn:
             "arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_MLPlatformAdmin_0123/alice"
                 .into(),

@@ -43,6 +43,7 @@ async fn main() {
         resolver: SageMakerResolver::new(aws_sdk_sagemaker::Client::new(&fresh)),
         policies: DynamoPolicyStore::new(dynamodb.clone(), &policy_table, 60),
         audit: DynamoAuditLog::new(dynamodb, &decisions),
+        roles: model_guard_aws::iam::IamRoles::new(aws_sdk_iam::Client::new(&fresh)),
         defaults: Defaults::default(),
     };
     let mut times = Vec::with_capacity(runs + 1);

@@ -4,24 +4,26 @@
 
 use chrono::{DateTime, Utc};
 use model_guard_core::audit::AuditItem;
-use model_guard_core::ports::{AuditLog, PolicyStore, Recorded};
+use model_guard_core::ports::{AuditLog, PolicyStore, Recorded, RoleDirectory, look_up_role_path};
 use model_guard_core::{
     Defaults, ErrorKind, GuardError, Mode, ParseOutcome, Resolver, Verdict, decide,
     resolve_subjects,
 };
 use serde_json::Value;
 
-pub struct Ports<R, P, A> {
+pub struct Ports<R, P, A, D> {
     pub resolver: R,
     pub policies: P,
     pub audit: A,
+    /// IAM, for the path of a caller's role when the event gave none.
+    pub roles: D,
     pub defaults: Defaults,
 }
 
 /// ParseEvent's output in, the verdict out.
-pub async fn handle<R: Resolver, P: PolicyStore, A: AuditLog>(
+pub async fn handle<R: Resolver, P: PolicyStore, A: AuditLog, D: RoleDirectory>(
     input: Value,
-    ports: &Ports<R, P, A>,
+    ports: &Ports<R, P, A, D>,
     now: DateTime<Utc>,
 ) -> Result<Verdict, GuardError> {
     let outcome: ParseOutcome = serde_path_to_error::deserialize(input).map_err(|e| {
@@ -30,11 +32,14 @@ pub async fn handle<R: Resolver, P: PolicyStore, A: AuditLog>(
             format!("not ParseEvent's output: {}: {}", e.path(), e.inner()),
         )
     })?;
-    let request = match outcome {
-        // Ignored events are not audited (DESIGN.md, "Audit").
+    let mut request = match outcome {
+        // Ignored events are not audited (docs/design.md, "Audit").
         ParseOutcome::Ignored { verdict } => return Ok(verdict),
         ParseOutcome::Request { request } => request,
     };
+    // Only for a caller whose role path the event did not give (an empty session issuer).
+    let caller = look_up_role_path(request.caller(), request.account.as_deref(), &ports.roles);
+    request.set_caller(caller.await?);
     let policy = ports.policies.policies().await?;
     let subjects = resolve_subjects(&request, &ports.resolver).await?;
     let verdict = decide(&request, &subjects, &policy, &ports.defaults);

@@ -2,6 +2,7 @@ use aws_config::SdkConfig;
 use evaluate::{Ports, defaults_from_env, handle};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use model_guard_aws::audit_store::DynamoAuditLog;
+use model_guard_aws::iam::IamRoles;
 use model_guard_aws::policy_store::{DynamoPolicyStore, MAX_CACHE_SECONDS};
 use model_guard_aws::sagemaker::SageMakerResolver;
 use model_guard_aws::{
@@ -10,7 +11,7 @@ use model_guard_aws::{
 use model_guard_core::GuardError;
 use serde_json::Value;
 
-type LivePorts = Ports<SageMakerResolver, DynamoPolicyStore, DynamoAuditLog>;
+type LivePorts = Ports<SageMakerResolver, DynamoPolicyStore, DynamoAuditLog, IamRoles>;
 
 fn ports(config: &SdkConfig) -> Result<LivePorts, GuardError> {
     let dynamodb = aws_sdk_dynamodb::Client::new(config);
@@ -22,6 +23,7 @@ fn ports(config: &SdkConfig) -> Result<LivePorts, GuardError> {
             env_number("POLICY_CACHE_SECONDS", MAX_CACHE_SECONDS)?,
         ),
         audit: DynamoAuditLog::new(dynamodb, env_var("DECISIONS_TABLE")?),
+        roles: IamRoles::new(aws_sdk_iam::Client::new(config)),
         defaults: defaults_from_env()?,
     })
 }

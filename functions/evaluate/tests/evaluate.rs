@@ -8,6 +8,7 @@ use std::sync::Arc;
 use aws_config::SdkConfig;
 use evaluate::{Ports, handle};
 use model_guard_aws::audit_store::DynamoAuditLog;
+use model_guard_aws::iam::IamRoles;
 use model_guard_aws::policy_store::DynamoPolicyStore;
 use model_guard_aws::sagemaker::SageMakerResolver;
 use model_guard_core::ports::PolicyStore;
@@ -18,7 +19,7 @@ use model_guard_testkit::{
 };
 use serde_json::{Value, json};
 
-type TestPorts = Ports<SageMakerResolver, DynamoPolicyStore, DynamoAuditLog>;
+type TestPorts = Ports<SageMakerResolver, DynamoPolicyStore, DynamoAuditLog, IamRoles>;
 
 struct World {
     config: SdkConfig,
@@ -46,6 +47,7 @@ async fn world(policy: Value) -> World {
         resolver: SageMakerResolver::new(aws_sdk_sagemaker::Client::new(&config)),
         policies: DynamoPolicyStore::new(dynamodb.clone(), &policy_table, 0),
         audit: DynamoAuditLog::new(dynamodb, &decisions),
+        roles: IamRoles::new(aws_sdk_iam::Client::new(&config)),
         defaults: Defaults::new(900, &[role_arn("SecurityOps")]).unwrap(),
     };
     World {
@@ -209,7 +211,7 @@ async fn a_duplicate_delivery_returns_the_stored_verdict_and_changes_nothing() {
 }
 
 #[tokio::test]
-async fn an_endpoint_config_that_is_gone_fails_closed_on_the_default() {
+async fn an_endpoint_config_that_is_gone_is_enforced_whatever_the_default_says() {
     let w = world(policy()).await;
     let event_id = unique("evt");
     let verdict = w
@@ -222,7 +224,10 @@ async fn an_endpoint_config_that_is_gone_fails_closed_on_the_default() {
         .await
         .unwrap();
     assert_eq!(verdict["decision"], "violation", "{verdict:#}");
-    assert_eq!(verdict["subjects"][0]["binding"], "default");
+    // The default item allows MLDeployer and is notify-only: neither matters for what the guard
+    // cannot see.
+    assert_eq!(verdict["action"], "enforce", "{verdict:#}");
+    assert_eq!(verdict["subjects"][0]["binding"], "unresolved");
     assert_eq!(verdict["subjects"][0]["resolved"], false);
     let reasons = verdict["reasons"].to_string();
     assert!(
@@ -309,4 +314,46 @@ async fn the_policy_cache_keeps_a_set_for_its_lifetime_and_no_longer() {
     // A longer cache than 60 s is not possible.
     assert_eq!(model_guard_aws::policy_store::MAX_CACHE_SECONDS, 60);
     let _ = ACCOUNT;
+}
+
+#[tokio::test]
+async fn a_callers_role_path_the_event_left_out_is_looked_up_in_iam() {
+    // A console event with an empty session issuer names the role only by its session ARN. The
+    // binding allows the role at its path only: without IAM's answer, this would be a violation.
+    let runner = unique("Runner");
+    let arn = aws_sdk_iam::Client::new(&config().await)
+        .create_role()
+        .role_name(&runner)
+        .path("/teams/ml/")
+        .assume_role_policy_document("{}")
+        .send()
+        .await
+        .unwrap()
+        .role()
+        .unwrap()
+        .arn()
+        .to_owned();
+    let w = world(json!([
+        {"pk": "model#fraud-*", "principals": [format!("arn:aws:iam::{ACCOUNT}:role/teams/ml/*")]},
+        {"pk": "default", "principals": [], "mode": "enforce"}
+    ]))
+    .await;
+    let config = w.deployable(&unique("fraud-v3")).await;
+    let mut event = create_endpoint_event(&unique("evt"), &runner, &unique("ep"), &config);
+    event["detail"]["userIdentity"]["sessionContext"] = json!({"sessionIssuer": {}});
+    let verdict = w.evaluate(&event).await.unwrap();
+    assert_eq!(verdict["decision"], "allow", "{verdict:#}");
+    assert_eq!(verdict["principal"], arn.as_str());
+
+    // A role IAM does not know keeps an unknown path, and the path-only binding does not match.
+    let mut ghost = create_endpoint_event(&unique("evt"), &unique("Ghost"), &unique("ep"), &config);
+    ghost["detail"]["userIdentity"]["sessionContext"] = json!({"sessionIssuer": {}});
+    let verdict = w.evaluate(&ghost).await.unwrap();
+    assert_eq!(verdict["decision"], "violation", "{verdict:#}");
+    assert!(
+        verdict["reasons"]
+            .to_string()
+            .contains("role path is not known"),
+        "{verdict:#}"
+    );
 }

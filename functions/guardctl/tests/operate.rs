@@ -133,15 +133,15 @@ async fn put_shows_the_change_writes_only_valid_items_and_dry_run_writes_nothing
     );
     assert_eq!(p.export().as_array().unwrap()[1], changed);
 
-    // The same binding under another spelling of its key would be a duplicate the Lambdas refuse.
+    // The same binding under another spelling of its key (case) would be a duplicate the Lambdas
+    // refuse. (With a path, `role/team/Exec`, it is another binding: only that path.)
     let role = json!({"pk": format!("role#arn:aws:iam::{ACCOUNT}:role/Exec"), "principals": []});
     assert_eq!(
         p.run(&["policy", "put", file(&role).to_str().unwrap()])
             .code,
         0
     );
-    let twin =
-        json!({"pk": format!("role#arn:aws:iam::{ACCOUNT}:role/team/EXEC"), "principals": []});
+    let twin = json!({"pk": format!("role#arn:aws:iam::{ACCOUNT}:role/EXEC"), "principals": []});
     let refused = p.run(&["policy", "put", file(&twin).to_str().unwrap()]);
     assert_eq!(refused.code, 2);
     assert!(
@@ -345,6 +345,7 @@ async fn audit_trail(config: &SdkConfig) -> String {
         &ApprovalRecord {
             decision: model_guard_core::approval::ApprovalDecision::Approve,
             by: format!("arn:aws:iam::{ACCOUNT}:role/SecurityOps"),
+            person: None,
             caller_arn: format!("arn:aws:sts::{ACCOUNT}:assumed-role/SecurityOps/carol"),
             at: later,
             reason: "CAB-1234 approved change".to_owned(),

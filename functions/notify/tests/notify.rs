@@ -180,6 +180,7 @@ async fn an_approved_violation_names_the_approver() {
     let approval = ApprovalRecord {
         decision: ApprovalDecision::Approve,
         by: "arn:aws:iam::123456789012:role/SecurityOps".into(),
+        person: None,
         caller_arn: "arn:aws:sts::123456789012:assumed-role/SecurityOps/carol".into(),
         at: chrono::Utc::now(),
         reason: "agreed with the risk team".into(),
