@@ -30,7 +30,9 @@ pub async fn decide(
 ) -> Result<String, Failure> {
     let url = aws.approval_url().await?;
     let body =
-        json!({"target": args.target, "decision": decision, "reason": args.reason}).to_string();
+        json!({"target": args.target, "targetKind": args.target_kind(), "decision": decision,
+               "reason": args.reason})
+        .to_string();
     let (status, answer) = post_signed(aws, &url, body).await?;
     let text = |key: &str| {
         answer

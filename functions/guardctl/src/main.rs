@@ -133,6 +133,24 @@ pub struct DecideArgs {
     /// Why; recorded in the audit trail.
     #[arg(long)]
     pub reason: String,
+    /// TARGET is an event ID (needed when a resource has the same name).
+    #[arg(long, conflicts_with = "resource")]
+    pub event: bool,
+    /// TARGET is a resource name or ARN (needed when an event has the same ID).
+    #[arg(long)]
+    pub resource: bool,
+}
+
+impl DecideArgs {
+    /// What the request says the target is: `null` lets the function refuse a target that
+    /// could mean two things.
+    pub fn target_kind(&self) -> Option<&'static str> {
+        match (self.event, self.resource) {
+            (true, _) => Some("event"),
+            (_, true) => Some("resource"),
+            _ => None,
+        }
+    }
 }
 
 fn main() -> ExitCode {

@@ -600,6 +600,30 @@ async fn approve_and_enforce_now_are_signed_calls_whose_refusals_are_shown_as_th
         "{}",
         unknown.stderr
     );
+    // --event and --resource say which kind the target is, and the function looks only there.
+    let as_event = decide(
+        &security_ops,
+        &["approve", "evt-nobody", "--event", "--reason", "x"],
+    );
+    assert!(
+        as_event.stderr.contains("no event \"evt-nobody\""),
+        "{}",
+        as_event.stderr
+    );
+    let as_resource = decide(
+        &security_ops,
+        &["approve", "evt-nobody", "--resource", "--reason", "x"],
+    );
+    assert!(
+        as_resource.stderr.contains("no resource \"evt-nobody\""),
+        "{}",
+        as_resource.stderr
+    );
+    let both = decide(
+        &security_ops,
+        &["approve", "x", "--event", "--resource", "--reason", "x"],
+    );
+    assert_eq!(both.code, 2, "{}", both.stderr);
     let [(k, key), _] = security_ops.clone();
     let forged = [
         (k, key),
