@@ -48,6 +48,7 @@ fn bench(c: &mut Criterion) {
     let resolver =
         CatalogResolver::new(Catalog::from_json(&catalog).unwrap_or_else(|e| panic!("{e}")));
     let defaults = Defaults::default();
+    let lookups = resolver.lookups();
 
     let mut group = c.benchmark_group("create_endpoint");
     group.bench_function("serde_json_value", |b| {
@@ -63,7 +64,7 @@ fn bench(c: &mut Criterion) {
             b.iter(|| {
                 let outcome =
                     parse_event_slice(black_box(&bytes)).unwrap_or_else(|e| panic!("{e}"));
-                pollster::block_on(explain(outcome, &resolver, &policy, &defaults)).ok()
+                pollster::block_on(explain(outcome, &lookups, &policy, &defaults)).ok()
             })
         });
     }

@@ -1,7 +1,12 @@
-//! A catalog file standing in for what SageMaker would answer (`guardctl explain --catalog`):
-//! `{"endpointConfigs": {"CONFIG": {"models": [..], "executionRoleArn": ".."}},
-//!   "models": {"MODEL": {"executionRoleArn": ".."}},
-//!   "inferenceComponents": {"IC": {"modelName": ".."}}}` (every section optional).
+//! A catalog file standing in for what SageMaker and the records table would answer (`guardctl
+//! explain --catalog`):
+//! `{"endpointConfigs": {"CONFIG": {"models": [..], "executionRoleArn": "..", "creationTime": ".."}},
+//!   "models": {"MODEL": {"executionRoleArn": "..", "creationTime": ".."}},
+//!   "inferenceComponents": {"IC": {"modelName": ".."}},
+//!   "deployed": {"training-job/NAME": [{"kind": "role", "arn": ".."}]},
+//!   "records": [{"version": 1, "kind": "endpoint-config", "name": .., "op": "create", ..}]}`
+//! (every section optional). `deployed` is what a resource's own describe says it uses (targets,
+//! as ParseEvent writes them); `records` are records as the records table keeps them.
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::{Future, ready};
@@ -9,8 +14,13 @@ use std::future::{Future, ready};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
+use crate::contract::{ResourceRef, Target};
+use crate::error::{ErrorKind, GuardError};
+use crate::ports::RecordStore;
+use crate::records::{RecordKind, ResourceRecord};
 use crate::resolve::{
-    EndpointConfigInfo, InferenceComponentInfo, ModelInfo, ResolveError, Resolver,
+    EndpointConfigInfo, InferenceComponentInfo, Lookups, ModelInfo, Recovered, Recovery,
+    ResolveError, Resolver,
 };
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -22,6 +32,11 @@ pub struct Catalog {
     pub models: BTreeMap<String, CatalogModel>,
     #[serde(default)]
     pub inference_components: BTreeMap<String, CatalogInferenceComponent>,
+    /// `TYPE/NAME` (as verdicts name resource types) to what its describe says it uses.
+    #[serde(default)]
+    pub deployed: BTreeMap<String, Vec<Target>>,
+    #[serde(default)]
+    pub records: Vec<ResourceRecord>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -30,7 +45,8 @@ pub struct CatalogEndpointConfig {
     pub models: Vec<String>,
     #[serde(default)]
     pub execution_role_arn: Option<String>,
-    /// When it was created (RFC 3339), as DescribeEndpointConfig's `CreationTime`.
+    /// When it was created (RFC 3339), as DescribeEndpointConfig's `CreationTime`; when absent,
+    /// long before any call.
     #[serde(default)]
     pub creation_time: Option<DateTime<Utc>>,
 }
@@ -40,7 +56,8 @@ pub struct CatalogEndpointConfig {
 pub struct CatalogModel {
     #[serde(default)]
     pub execution_role_arn: Option<String>,
-    /// When it was created (RFC 3339), as DescribeModel's `CreationTime`.
+    /// When it was created (RFC 3339), as DescribeModel's `CreationTime`; when absent, long
+    /// before any call.
     #[serde(default)]
     pub creation_time: Option<DateTime<Utc>>,
 }
@@ -91,6 +108,8 @@ pub struct CatalogResolver {
     endpoint_configs: HashMap<String, EndpointConfigInfo>,
     models: HashMap<String, ModelInfo>,
     inference_components: HashMap<String, InferenceComponentInfo>,
+    deployed: HashMap<String, Vec<Target>>,
+    records: Vec<ResourceRecord>,
     /// What a lookup of an absent name says.
     absent: String,
 }
@@ -106,7 +125,7 @@ impl CatalogResolver {
                     let info = EndpointConfigInfo {
                         models: c.models,
                         execution_role_arn: c.execution_role_arn,
-                        created: c.creation_time,
+                        created: Some(c.creation_time.unwrap_or(DateTime::UNIX_EPOCH)),
                     };
                     (fold(name), info)
                 })
@@ -119,7 +138,7 @@ impl CatalogResolver {
                         fold(name),
                         ModelInfo {
                             execution_role_arn: m.execution_role_arn,
-                            created: m.creation_time,
+                            created: Some(m.creation_time.unwrap_or(DateTime::UNIX_EPOCH)),
                         },
                     )
                 })
@@ -136,7 +155,24 @@ impl CatalogResolver {
                     )
                 })
                 .collect(),
+            deployed: catalog
+                .deployed
+                .into_iter()
+                .map(|(key, targets)| (fold(key), targets))
+                .collect(),
+            records: catalog.records,
             absent: "not found in the catalog".to_owned(),
+        }
+    }
+
+    /// Lookups over this catalog alone: its describes and its records, waiting for no record
+    /// (a catalog is all there is).
+    pub fn lookups(&self) -> Lookups<'_, CatalogResolver, CatalogResolver> {
+        Lookups {
+            resolver: self,
+            records: self,
+            now: chrono::Utc::now(),
+            record_wait: chrono::Duration::zero(),
         }
     }
 
@@ -172,5 +208,50 @@ impl Resolver for CatalogResolver {
         name: &str,
     ) -> impl Future<Output = Result<InferenceComponentInfo, ResolveError>> + Send {
         ready(self.find(&self.inference_components, name))
+    }
+}
+
+impl Recovery for CatalogResolver {
+    fn deployed(
+        &self,
+        resource: &ResourceRef,
+    ) -> impl Future<Output = Result<Recovered, ResolveError>> + Send {
+        let key = format!("{}/{}", resource.resource_type, resource.name).to_ascii_lowercase();
+        ready(
+            self.find(&self.deployed, &key)
+                .map(|targets| Recovered {
+                    targets,
+                    source: format!("the catalog's {key}"),
+                }),
+        )
+    }
+}
+
+impl RecordStore for CatalogResolver {
+    fn put(&self, _record: &ResourceRecord) -> impl Future<Output = Result<(), GuardError>> + Send {
+        ready(Err(GuardError::new(
+            ErrorKind::InvalidInput,
+            "a catalog is read-only".to_owned(),
+        )))
+    }
+
+    fn history(
+        &self,
+        kind: RecordKind,
+        name: &str,
+    ) -> impl Future<Output = Result<Vec<ResourceRecord>, GuardError>> + Send {
+        ready(Ok(self
+            .records
+            .iter()
+            .filter(|r| r.kind == kind && r.name.eq_ignore_ascii_case(name))
+            .cloned()
+            .collect()))
+    }
+
+    fn contains(
+        &self,
+        record: &ResourceRecord,
+    ) -> impl Future<Output = Result<bool, GuardError>> + Send {
+        ready(Ok(self.records.contains(record)))
     }
 }

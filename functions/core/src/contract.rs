@@ -6,6 +6,7 @@ use std::fmt;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::principal::{Caller, CallerRecord};
+use crate::records::ResourceRecord;
 
 /// The contract version, serialised as `1`; any other number is refused on input, so a step never
 /// silently reads a contract it does not know.
@@ -162,6 +163,9 @@ impl Request {
 #[serde(tag = "outcome", rename_all = "lowercase")]
 pub enum ParseOutcome {
     Request { request: Request },
+    /// A recorded call (CreateModel, CreateEndpointConfig, and their deletes): kept for judging
+    /// later deployments, not judged itself.
+    Record { record: ResourceRecord },
     Ignored { verdict: Verdict },
 }
 

@@ -2,6 +2,7 @@
 //! here and a fixture under `tests/events/`.
 
 use crate::contract::{ResourceType, SubjectKind};
+use crate::records::{RecordKind, RecordOp};
 
 /// Where, in `requestParameters`, a call names a subject. Paths are dotted; a segment ending in
 /// `[]` walks every element of an array.
@@ -149,6 +150,74 @@ pub const COVERED_CALLS: &[CoveredCall] = &[
     },
 ];
 
+/// A call whose content is recorded (docs/design.md, "Records"): what a model or an endpoint
+/// config contained when it was created, and when it was deleted, so that a deployment is
+/// judged by the version current at its call.
+#[derive(Debug, Clone, Copy)]
+pub struct RecordedCall {
+    pub event_name: &'static str,
+    pub kind: RecordKind,
+    pub op: RecordOp,
+    /// The name in `requestParameters`.
+    pub name_field: &'static str,
+    /// The ARN in `responseElements` (a create's; also the name's fallback).
+    pub arn_field: Option<&'static str>,
+    /// For a create: where, in `requestParameters`, the content names its models (a config's
+    /// production and shadow variants).
+    pub models: &'static [&'static str],
+}
+
+pub const RECORDED_CALLS: &[RecordedCall] = &[
+    RecordedCall {
+        event_name: "CreateModel",
+        kind: RecordKind::Model,
+        op: RecordOp::Create,
+        name_field: "modelName",
+        arn_field: Some("modelArn"),
+        models: &[],
+    },
+    RecordedCall {
+        event_name: "DeleteModel",
+        kind: RecordKind::Model,
+        op: RecordOp::Delete,
+        name_field: "modelName",
+        arn_field: None,
+        models: &[],
+    },
+    RecordedCall {
+        event_name: "CreateEndpointConfig",
+        kind: RecordKind::EndpointConfig,
+        op: RecordOp::Create,
+        name_field: "endpointConfigName",
+        arn_field: Some("endpointConfigArn"),
+        models: &[
+            "productionVariants[].modelName",
+            "shadowProductionVariants[].modelName",
+        ],
+    },
+    RecordedCall {
+        event_name: "DeleteEndpointConfig",
+        kind: RecordKind::EndpointConfig,
+        op: RecordOp::Delete,
+        name_field: "endpointConfigName",
+        arn_field: None,
+        models: &[],
+    },
+];
+
+/// The recorded call of an eventName, if it is one.
+pub fn recorded_call(event_name: &str) -> Option<&'static RecordedCall> {
+    RECORDED_CALLS.iter().find(|c| c.event_name == event_name)
+}
+
+/// Every eventName the EventBridge rule takes: the covered calls and the recorded ones.
+pub fn rule_event_names() -> impl Iterator<Item = &'static str> {
+    COVERED_CALLS
+        .iter()
+        .map(|c| c.event_name)
+        .chain(RECORDED_CALLS.iter().map(|c| c.event_name))
+}
+
 /// The covered call of an eventName, if it is one.
 pub fn covered_call(event_name: &str) -> Option<&'static CoveredCall> {
     COVERED_CALLS.iter().find(|c| c.event_name == event_name)
@@ -166,5 +235,10 @@ mod tests {
             }
         }
         assert_eq!(COVERED_CALLS.len(), 8);
+        let names: Vec<&str> = rule_event_names().collect();
+        for (i, a) in names.iter().enumerate() {
+            assert!(!names[i + 1..].contains(a), "{a} twice");
+        }
+        assert_eq!(names.len(), 12);
     }
 }

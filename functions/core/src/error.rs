@@ -14,6 +14,9 @@ pub enum ErrorKind {
     Throttled,
     /// AWS or the network failed in a way that may pass (5xx, timeout); retry later.
     Unavailable,
+    /// A record a deployment is judged by has not arrived yet (EventBridge does not order
+    /// events); the triage retries a bounded number of times.
+    RecordsPending,
     /// The function's role may not do what it must: fix the stack's IAM.
     AccessDenied,
     /// The policy table holds an item that does not validate; it names the item and field.
@@ -27,11 +30,12 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
-    pub const ALL: [ErrorKind; 9] = [
+    pub const ALL: [ErrorKind; 10] = [
         ErrorKind::InvalidInput,
         ErrorKind::ResourceBusy,
         ErrorKind::Throttled,
         ErrorKind::Unavailable,
+        ErrorKind::RecordsPending,
         ErrorKind::AccessDenied,
         ErrorKind::PolicyInvalid,
         ErrorKind::AuditConflict,
@@ -45,6 +49,7 @@ impl ErrorKind {
             ErrorKind::ResourceBusy => "ModelGuard.ResourceBusy",
             ErrorKind::Throttled => "ModelGuard.Throttled",
             ErrorKind::Unavailable => "ModelGuard.Unavailable",
+            ErrorKind::RecordsPending => "ModelGuard.RecordsPending",
             ErrorKind::AccessDenied => "ModelGuard.AccessDenied",
             ErrorKind::PolicyInvalid => "ModelGuard.PolicyInvalid",
             ErrorKind::AuditConflict => "ModelGuard.AuditConflict",

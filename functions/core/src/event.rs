@@ -2,13 +2,17 @@
 //! ignored verdict that says why.
 
 use aws_lambda_events::event::cloudwatch_events::CloudWatchEvent;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::contract::{
     Action, Decision, ParseOutcome, Request, ResourceRef, Target, Verdict, Version1,
 };
-use crate::covered::{CoveredCall, Leads, SubjectPath, WhenNoSubject, covered_call};
+use crate::covered::{
+    CoveredCall, Leads, RecordedCall, SubjectPath, WhenNoSubject, covered_call, recorded_call,
+};
+use crate::records::{RecordContent, RecordOp, ResourceRecord};
 use crate::lenient::{Field, JsonKind};
 use crate::principal::{MAX_ARN_LEN, UserIdentity, canonical_arn, principal_of, truncate_chars};
 
@@ -256,6 +260,9 @@ fn interpret(envelope: Envelope) -> ParseOutcome {
             return ignored(known, format!("detail.eventName {problem}"));
         }
     };
+    if let Some(recorded) = recorded_call(event_name) {
+        return record_of(recorded, &detail, known, envelope.id.as_deref());
+    }
     let Some(call) = covered_call(event_name) else {
         let name = truncate_chars(event_name, MAX_QUOTED);
         let reason = if detail.read_only.present() == Some(&true) {
@@ -268,22 +275,9 @@ fn interpret(envelope: Envelope) -> ParseOutcome {
     if let Some(code) = failure(&detail) {
         return ignored(known, code);
     }
-    // The CloudTrail eventID keys the audit item and the enforcement; EventBridge's own id is as
-    // unique, so a record without one is still decided.
-    let Some(event_id) = known
-        .event_id
-        .as_deref()
-        .or(envelope.id.as_deref().filter(|id| !id.is_empty()))
-        .map(execution_name)
-    else {
-        let problem = field_problem(&detail.event_id);
-        return ignored(
-            known,
-            format!(
-                "detail.eventID {problem}, and the envelope has no id: the event cannot be \
-                 audited or de-duplicated"
-            ),
-        );
+    let event_id = match event_id_of(&known, &detail, envelope.id.as_deref()) {
+        Ok(id) => id,
+        Err(why) => return ignored(known, why),
     };
     let resource = match resource_of(call, &detail) {
         Ok(resource) => resource,
@@ -305,6 +299,117 @@ fn interpret(envelope: Envelope) -> ParseOutcome {
             source_identity: caller.source_identity,
             resource,
             targets,
+        },
+    }
+}
+
+/// The CloudTrail eventID, which keys the audit item and the enforcement; EventBridge's own id is
+/// as unique, so a record without one is still decided.
+fn event_id_of(
+    known: &Known,
+    detail: &CloudTrailDetail,
+    envelope_id: Option<&str>,
+) -> Result<String, String> {
+    known
+        .event_id
+        .as_deref()
+        .or(envelope_id.filter(|id| !id.is_empty()))
+        .map(execution_name)
+        .ok_or_else(|| {
+            format!(
+                "detail.eventID {}, and the envelope has no id: the event cannot be audited or \
+                 de-duplicated",
+                field_problem(&detail.event_id)
+            )
+        })
+}
+
+/// A recorded call's record: its name, its time and, for a create, its content as given.
+fn record_of(
+    call: &RecordedCall,
+    detail: &CloudTrailDetail,
+    known: Known,
+    envelope_id: Option<&str>,
+) -> ParseOutcome {
+    if let Some(code) = failure(detail) {
+        return ignored(known, code);
+    }
+    let event_id = match event_id_of(&known, detail, envelope_id) {
+        Ok(id) => id,
+        Err(why) => return ignored(known, why),
+    };
+    let Some(event_time) = detail
+        .event_time
+        .as_str()
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&Utc))
+    else {
+        let problem = field_problem(&detail.event_time);
+        return ignored(
+            known,
+            format!(
+                "detail.eventTime {problem}: a {} cannot be recorded without the time of the call",
+                call.event_name
+            ),
+        );
+    };
+    let params = detail.request_parameters.as_ref().filter(|p| p.is_object());
+    let from_params = params
+        .map(|p| usable_string(p.get(call.name_field), MAX_NAME_LEN))
+        .unwrap_or_else(|| Err("is missing (requestParameters is missing)".to_owned()));
+    let from_arn = call.arn_field.and_then(|field| {
+        let arn = detail.response_elements.as_ref()?.get(field);
+        let arn = usable_string(arn, MAX_ARN_LEN).ok()?;
+        let name = arn.rsplit_once('/')?.1;
+        (!name.is_empty()).then(|| name.to_owned())
+    });
+    let name = match (from_params, from_arn) {
+        (Ok(name), _) => name,
+        (Err(_), Some(name)) => name,
+        (Err(problem), None) => {
+            return ignored(
+                known,
+                format!(
+                    "cannot be recorded: requestParameters.{} {problem}",
+                    call.name_field
+                ),
+            );
+        }
+    };
+    let content = match (call.op, params) {
+        (RecordOp::Create, Some(params)) => {
+            let mut models = Vec::new();
+            for path in call.models {
+                let mut found = Vec::new();
+                walk(params, path, String::new(), &mut found);
+                models.extend(found.into_iter().filter_map(|f| match f {
+                    Found::Name(name) => Some(name),
+                    Found::Unusable { .. } => None,
+                }));
+            }
+            let mut given = params.clone();
+            if let Some(object) = given.as_object_mut() {
+                object.remove("tags");
+            }
+            Some(RecordContent {
+                execution_role_arn: usable_string(params.get("executionRoleArn"), MAX_ARN_LEN)
+                    .ok(),
+                models,
+                given,
+            })
+        }
+        _ => None,
+    };
+    ParseOutcome::Record {
+        record: ResourceRecord {
+            version: Version1,
+            kind: call.kind,
+            name,
+            op: call.op,
+            event_id,
+            event_time,
+            principal: principal_of(&detail.user_identity).principal,
+            content,
         },
     }
 }

@@ -20,6 +20,7 @@ pub mod notification;
 pub mod policy;
 pub mod ports;
 pub mod principal;
+pub mod records;
 pub mod resolve;
 pub mod sweep;
 
@@ -31,21 +32,36 @@ pub use error::{ErrorKind, GuardError};
 pub use event::{NotJson, parse_event_slice, parse_event_value};
 pub use policy::{Mode, PolicyError, PolicyItem, PolicyItemRecord, PolicySet};
 pub use principal::{canonical_arn, canonical_pattern};
-pub use resolve::{Resolver, resolve_subjects};
+pub use ports::RecordStore;
+pub use resolve::{Lookups, Recovery, Resolution, Resolver, resolve_subjects};
 
-/// Parse, resolve and decide in one go: the verdict for an event. `Err` only when a describe
-/// failed in a way that may pass (see [`resolve::ResolveError::Failed`]).
-pub async fn explain<R: Resolver>(
+/// Parse, resolve and decide in one go: the verdict for an event. `Err` when a describe failed
+/// in a way that may pass (see [`resolve::ResolveError::Failed`]), or a record the decision needs
+/// has not arrived within the wait.
+pub async fn explain<R: Resolver + Recovery, S: RecordStore>(
     outcome: ParseOutcome,
-    resolver: &R,
+    lookups: &Lookups<'_, R, S>,
     policy: &PolicySet,
     defaults: &Defaults,
 ) -> Result<Verdict, GuardError> {
     match outcome {
         ParseOutcome::Ignored { verdict } => Ok(verdict),
+        ParseOutcome::Record { record } => Ok(record.as_verdict()),
         ParseOutcome::Request { request } => {
-            let subjects = resolve_subjects(&request, resolver).await?;
-            Ok(decide(&request, &subjects, policy, defaults))
+            let resolution = resolve_subjects(&request, lookups).await?;
+            Ok(decide_resolved(&request, &resolution, policy, defaults))
         }
     }
+}
+
+/// [`decide`] over a [`Resolution`], with what resolution learnt among the reasons.
+pub fn decide_resolved(
+    request: &Request,
+    resolution: &Resolution,
+    policy: &PolicySet,
+    defaults: &Defaults,
+) -> Verdict {
+    let mut verdict = decide(request, &resolution.subjects, policy, defaults);
+    verdict.reasons.extend(resolution.notes.iter().cloned());
+    verdict
 }

@@ -14,6 +14,7 @@ use crate::error::{ErrorKind, GuardError};
 use crate::notification::Notification;
 use crate::policy::PolicySet;
 use crate::principal::Caller;
+use crate::records::{RecordKind, ResourceRecord};
 
 /// Where the policy items live (the policy table).
 pub trait PolicyStore {
@@ -193,4 +194,23 @@ pub async fn look_up_role_path<D: RoleDirectory>(
         // The adapter logs it; the verdict or refusal says the path is unknown.
         Err(_) => Ok(caller),
     }
+}
+
+/// The records table: what each model and endpoint config contained when created.
+pub trait RecordStore {
+    /// Keeps a record (idempotent: a duplicate delivery writes the same item).
+    fn put(&self, record: &ResourceRecord) -> impl Future<Output = Result<(), GuardError>> + Send;
+
+    /// Every record of a name, in any order.
+    fn history(
+        &self,
+        kind: RecordKind,
+        name: &str,
+    ) -> impl Future<Output = Result<Vec<ResourceRecord>, GuardError>> + Send;
+
+    /// Whether this record is kept already (the sweep's question).
+    fn contains(
+        &self,
+        record: &ResourceRecord,
+    ) -> impl Future<Output = Result<bool, GuardError>> + Send;
 }

@@ -1,13 +1,19 @@
-//! Resolving a request's targets into subjects (DESIGN.md rule 1). What SageMaker would answer is
-//! behind [`Resolver`]: the Lambda resolves through SageMaker, the CLI from a catalog file.
+//! Resolving a request's targets into subjects (docs/design.md, rule 1), each model and endpoint
+//! config as it was at the call (see [`crate::records`]). What SageMaker would answer is behind
+//! [`Resolver`] and [`Recovery`], the records behind [`RecordStore`]: the Lambda asks SageMaker
+//! and DynamoDB, the CLI a catalog file.
 
 use std::future::Future;
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::contract::{Request, ResolvedSubject, SubjectKind, Target, Through};
-use crate::error::GuardError;
+use crate::contract::{Request, ResolvedSubject, ResourceRef, SubjectKind, Target, Through};
+use crate::error::{ErrorKind, GuardError};
+use crate::ports::RecordStore;
 use crate::principal::canonical_arn;
+use crate::records::{
+    AtCall, Now, RecordContent, RecordKind, Version, versions_at_call, whole_second,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct EndpointConfigInfo {
@@ -52,76 +58,80 @@ pub trait Resolver {
     ) -> impl Future<Output = Result<InferenceComponentInfo, ResolveError>> + Send;
 }
 
+/// What a deployed resource says it uses, for an event that lost it (CloudTrail leaves out
+/// `requestParameters` that are too large).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recovered {
+    pub targets: Vec<Target>,
+    /// Where it came from, for the reasons: e.g. `DescribeTrainingJob's RoleArn`.
+    pub source: String,
+}
+
+/// Describes the resource a request created or changed: what it uses, as its own describe says.
+pub trait Recovery {
+    fn deployed(
+        &self,
+        resource: &ResourceRef,
+    ) -> impl Future<Output = Result<Recovered, ResolveError>> + Send;
+}
+
+/// Where resolution looks: SageMaker's describes, the records of what models and configs
+/// contained, and how long a missing record is waited for.
+pub struct Lookups<'a, R, S> {
+    pub resolver: &'a R,
+    pub records: &'a S,
+    pub now: DateTime<Utc>,
+    /// A record a deployment needs and that has not arrived is waited for (an error the triage
+    /// retries) until this long after the call; after it, what the records cannot settle is
+    /// unresolvable.
+    pub record_wait: Duration,
+}
+
+/// A request's subjects, and what was learnt on the way (records used, what was recovered from
+/// where), for the verdict's reasons.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Resolution {
+    pub subjects: Vec<ResolvedSubject>,
+    pub notes: Vec<String>,
+}
+
 /// The subjects of a request: every model it deploys and every execution role involved, each
-/// once, in the order found. What cannot be resolved is a subject with `unresolved` set; a
-/// describe that failed in a way that may pass fails the whole resolution.
-pub async fn resolve_subjects<R: Resolver>(
+/// once, in the order found, with each model and endpoint config judged as it was at the call.
+/// What cannot be resolved is a subject with `unresolved` set; a describe that failed in a way
+/// that may pass, or a record not yet arrived (within the wait), fails the whole resolution.
+pub async fn resolve_subjects<R: Resolver + Recovery, S: RecordStore>(
     request: &Request,
-    resolver: &R,
-) -> Result<Vec<ResolvedSubject>, GuardError> {
+    lookups: &Lookups<'_, R, S>,
+) -> Result<Resolution, GuardError> {
+    let call_time = request
+        .event_time
+        .as_deref()
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&Utc));
     let mut subjects = Subjects {
         list: Vec::new(),
-        call_time: request
-            .event_time
-            .as_deref()
-            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-            .map(|t| t.with_timezone(&Utc)),
+        notes: Vec::new(),
+        call_time,
+        lookups,
     };
-    for target in &request.targets {
+    let targets = subjects.recover(request).await?;
+    for target in &targets {
         match target {
-            Target::EndpointConfig { name } => match resolver.endpoint_config(name).await {
-                Ok(config) => {
-                    if let Some(why) = subjects.newer_than_call(config.created) {
-                        subjects.push(
-                            SubjectKind::EndpointConfig,
-                            name.clone(),
-                            None,
-                            Some(why),
-                            Through::Request,
-                        );
-                        continue;
-                    }
-                    let via = format!("endpoint config {name}");
-                    let through = Through::EndpointConfig {
-                        name: name.clone(),
-                        models: config.models.clone(),
-                    };
-                    if let Some(role) = &config.execution_role_arn {
-                        subjects.role(role, Some(&via), through.clone());
-                    }
-                    for model in &config.models {
-                        subjects
-                            .model(resolver, model, Some(&via), through.clone())
-                            .await?;
-                    }
-                }
-                Err(ResolveError::Unresolvable(why)) => {
-                    subjects.push(
-                        SubjectKind::EndpointConfig,
-                        name.clone(),
-                        None,
-                        Some(why),
-                        Through::Request,
-                    );
-                }
-                Err(ResolveError::Failed(error)) => return Err(error),
-            },
+            Target::EndpointConfig { name } => subjects.endpoint_config(name).await?,
             Target::Model { name } => {
                 subjects
-                    .model(resolver, name, None, Through::Request)
+                    .model(name, None, Through::Request)
                     .await?
             }
             Target::Role { arn } => subjects.role(arn, None, Through::Request),
             Target::InferenceComponentModel { name } => {
-                match resolver.inference_component(name).await {
+                match lookups.resolver.inference_component(name).await {
                     Ok(InferenceComponentInfo {
                         model_name: Some(model),
                     }) => {
                         let via = format!("inference component {name}");
                         let through = Through::InferenceComponent { name: name.clone() };
-                        subjects
-                            .model(resolver, &model, Some(&via), through)
-                            .await?;
+                        subjects.model(&model, Some(&via), through).await?;
                     }
                     Ok(InferenceComponentInfo { model_name: None }) => subjects.push(
                         SubjectKind::InferenceComponent,
@@ -154,27 +164,253 @@ pub async fn resolve_subjects<R: Resolver>(
             }),
         }
     }
-    Ok(subjects.list)
+    Ok(Resolution {
+        subjects: subjects.list,
+        notes: subjects.notes,
+    })
 }
 
-struct Subjects {
+struct Subjects<'a, 'b, R, S> {
     list: Vec<ResolvedSubject>,
+    notes: Vec<String>,
     call_time: Option<DateTime<Utc>>,
+    lookups: &'a Lookups<'b, R, S>,
 }
 
-impl Subjects {
-    /// Why a resource created after the call cannot be what the call deployed: it was deleted and
-    /// re-created under the same name since, and describing it now would judge the wrong thing.
-    /// CloudTrail's `eventTime` has whole seconds, hence the second of slack.
-    fn newer_than_call(&self, created: Option<DateTime<Utc>>) -> Option<String> {
-        let (created, call) = (created?, self.call_time?);
-        (created > call + Duration::seconds(1)).then(|| {
-            format!(
-                "created at {}, after the call at {}: re-created since, so not what the call used",
-                created.to_rfc3339(),
-                call.to_rfc3339()
-            )
-        })
+/// What a name was at the call.
+enum AtTheCall<T> {
+    /// Every version that may have been current, each with how it was known (`None`: the
+    /// describe, as usual) or why its content is unknown.
+    Versions(Vec<Result<(T, Option<String>), String>>),
+    Unresolvable(String),
+}
+
+/// A model's or config's content as a describe gives it, or as its record kept it.
+trait Content: Sized {
+    const KIND: RecordKind;
+    fn created(&self) -> Option<DateTime<Utc>>;
+    fn from_record(content: &RecordContent) -> Self;
+}
+
+impl Content for EndpointConfigInfo {
+    const KIND: RecordKind = RecordKind::EndpointConfig;
+    fn created(&self) -> Option<DateTime<Utc>> {
+        self.created
+    }
+    fn from_record(content: &RecordContent) -> Self {
+        EndpointConfigInfo {
+            models: content.models.clone(),
+            execution_role_arn: content.execution_role_arn.clone(),
+            created: None,
+        }
+    }
+}
+
+impl Content for ModelInfo {
+    const KIND: RecordKind = RecordKind::Model;
+    fn created(&self) -> Option<DateTime<Utc>> {
+        self.created
+    }
+    fn from_record(content: &RecordContent) -> Self {
+        ModelInfo {
+            execution_role_arn: content.execution_role_arn.clone(),
+            created: None,
+        }
+    }
+}
+
+fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+impl<R: Resolver + Recovery, S: RecordStore> Subjects<'_, '_, R, S> {
+    /// The request's targets, with what the event lost recovered from the resource itself.
+    async fn recover(&mut self, request: &Request) -> Result<Vec<Target>, GuardError> {
+        let unreadable = |t: &Target| matches!(t, Target::Unreadable { .. });
+        if !request.targets.iter().any(unreadable) {
+            return Ok(request.targets.clone());
+        }
+        match self.lookups.resolver.deployed(&request.resource).await {
+            Ok(recovered) if !recovered.targets.is_empty() => {
+                let lost: Vec<String> = request
+                    .targets
+                    .iter()
+                    .filter_map(|t| match t {
+                        Target::Unreadable { field, problem, .. } => {
+                            Some(format!("{field} {problem}"))
+                        }
+                        _ => None,
+                    })
+                    .collect();
+                self.notes.push(format!(
+                    "the event lost what the call used ({}): recovered from {}",
+                    lost.join("; "),
+                    recovered.source
+                ));
+                let mut targets: Vec<Target> = request
+                    .targets
+                    .iter()
+                    .filter(|t| !unreadable(t))
+                    .cloned()
+                    .collect();
+                for target in recovered.targets {
+                    if !targets.contains(&target) {
+                        targets.push(target);
+                    }
+                }
+                Ok(targets)
+            }
+            Ok(_) => Ok(request.targets.clone()),
+            Err(ResolveError::Unresolvable(why)) => {
+                self.notes.push(format!(
+                    "the event lost what the call used, and the {} itself could not say: {why}",
+                    request.resource.resource_type
+                ));
+                Ok(request.targets.clone())
+            }
+            Err(ResolveError::Failed(e)) => Err(e),
+        }
+    }
+
+    /// What `name` was at the call: as described now when it existed before the call's second
+    /// (and exists still, so it was current at the call), else by its records.
+    async fn at_the_call<T: Content>(
+        &mut self,
+        name: &str,
+        described: Result<T, ResolveError>,
+    ) -> Result<AtTheCall<T>, GuardError> {
+        let (described, problem) = match described {
+            Ok(info) => {
+                let problem = match (info.created(), self.call_time) {
+                    (Some(created), Some(call)) if created < whole_second(call) => {
+                        return Ok(AtTheCall::Versions(vec![Ok((info, None))]));
+                    }
+                    (Some(created), _) => format!(
+                        "it was created at {}, within or after the second of the call, so it may \
+                         not be what the call used",
+                        rfc3339(created)
+                    ),
+                    (None, _) => "SageMaker gives no creation time".to_owned(),
+                };
+                (Some(info), problem)
+            }
+            Err(ResolveError::Unresolvable(why)) => (None, why),
+            Err(ResolveError::Failed(e)) => return Err(e),
+        };
+        let Some(call) = self.call_time else {
+            // No call time to place it by (CloudTrail always gives one): as described, if at all.
+            return Ok(match described {
+                Some(info) => AtTheCall::Versions(vec![Ok((info, None))]),
+                None => AtTheCall::Unresolvable(problem),
+            });
+        };
+        let history = self.lookups.records.history(T::KIND, name).await?;
+        let now = match described.as_ref().map(Content::created) {
+            Some(Some(created)) => Now::CreatedAt(created),
+            Some(None) => Now::Exists,
+            None => Now::Gone,
+        };
+        match versions_at_call(&history, call, now) {
+            AtCall::Versions(versions) => {
+                let how = versions
+                    .iter()
+                    .map(|v| match v {
+                        Version::Recorded(r) | Version::Described(r) => r.describe(),
+                    })
+                    .collect::<Vec<_>>();
+                self.notes.push(if how.len() == 1 {
+                    format!(
+                        "{} {name}: {problem}; judged by what it was at the call, the record of {}",
+                        T::KIND,
+                        how[0]
+                    )
+                } else {
+                    format!(
+                        "{} {name}: {problem}, and it was created again within the second of the \
+                         call; judged by every version that may have been current: {}",
+                        T::KIND,
+                        how.join("; ")
+                    )
+                });
+                let mut out = Vec::with_capacity(versions.len());
+                let mut described = described;
+                for version in versions {
+                    out.push(match version {
+                        Version::Recorded(r) => match &r.content {
+                            Some(content) => Ok((T::from_record(content), Some(r.describe()))),
+                            None => Err(format!(
+                                "the record of {} has no content (the event's requestParameters \
+                                 were left out) and it is not the version SageMaker describes",
+                                r.describe()
+                            )),
+                        },
+                        Version::Described(r) => match described.take() {
+                            Some(info) => Ok((info, Some(format!("{}, as described", r.describe())))),
+                            None => Err(format!("the record of {} has no content", r.describe())),
+                        },
+                    });
+                }
+                Ok(AtTheCall::Versions(out))
+            }
+            AtCall::Incomplete(why) => {
+                let waited = self.lookups.now.signed_duration_since(whole_second(call));
+                if waited < self.lookups.record_wait {
+                    Err(GuardError::new(
+                        ErrorKind::RecordsPending,
+                        format!("{} {name}: {why}; waiting for its records", T::KIND),
+                    ))
+                } else {
+                    Ok(AtTheCall::Unresolvable(format!(
+                        "{problem}; the records cannot say what it was at the call: {why}"
+                    )))
+                }
+            }
+        }
+    }
+
+    async fn endpoint_config(&mut self, name: &str) -> Result<(), GuardError> {
+        let described = self.lookups.resolver.endpoint_config(name).await;
+        match self.at_the_call(name, described).await? {
+            AtTheCall::Versions(versions) => {
+                for version in versions {
+                    let (config, recorded) = match version {
+                        Ok(v) => v,
+                        Err(why) => {
+                            self.push(
+                                SubjectKind::EndpointConfig,
+                                name.to_owned(),
+                                None,
+                                Some(why),
+                                Through::Request,
+                            );
+                            continue;
+                        }
+                    };
+                    let via = match &recorded {
+                        Some(record) => format!("endpoint config {name}, {record}"),
+                        None => format!("endpoint config {name}"),
+                    };
+                    let through = Through::EndpointConfig {
+                        name: name.to_owned(),
+                        models: config.models.clone(),
+                    };
+                    if let Some(role) = &config.execution_role_arn {
+                        self.role(role, Some(&via), through.clone());
+                    }
+                    for model in &config.models {
+                        self.model(model, Some(&via), through.clone()).await?;
+                    }
+                }
+            }
+            AtTheCall::Unresolvable(why) => self.push(
+                SubjectKind::EndpointConfig,
+                name.to_owned(),
+                None,
+                Some(why),
+                Through::Request,
+            ),
+        }
+        Ok(())
     }
 
     /// Adds a subject, or, when it is already there (names compare without ASCII case), the new
@@ -196,6 +432,10 @@ impl Subjects {
                 if !subject.through.contains(&through) {
                     subject.through.push(through);
                 }
+                // What could not be resolved one way is unresolved, whatever another way found.
+                if subject.unresolved.is_none() {
+                    subject.unresolved = unresolved;
+                }
             }
             None => {
                 self.list.push(ResolvedSubject {
@@ -214,9 +454,8 @@ impl Subjects {
         self.push(SubjectKind::Role, canonical_arn(arn), via, None, through);
     }
 
-    async fn model<R: Resolver>(
+    async fn model(
         &mut self,
-        resolver: &R,
         name: &str,
         via: Option<&str>,
         through: Through,
@@ -232,24 +471,43 @@ impl Subjects {
             }
             return Ok(());
         }
-        match resolver.model(name).await {
-            Ok(model) => {
-                if let Some(why) = self.newer_than_call(model.created) {
-                    self.push(SubjectKind::Model, name.to_owned(), via, Some(why), through);
-                    return Ok(());
-                }
-                self.push(SubjectKind::Model, name.to_owned(), via, None, through);
-                if let Some(role) = &model.execution_role_arn {
-                    let through = Through::Model {
-                        name: name.to_owned(),
-                    };
-                    self.role(role, Some(&format!("model {name}")), through);
+        let described = self.lookups.resolver.model(name).await;
+        match self.at_the_call(name, described).await? {
+            AtTheCall::Versions(versions) => {
+                for version in versions {
+                    match version {
+                        Ok((model, recorded)) => {
+                            self.push(
+                                SubjectKind::Model,
+                                name.to_owned(),
+                                via,
+                                None,
+                                through.clone(),
+                            );
+                            if let Some(role) = &model.execution_role_arn {
+                                let role_via = match &recorded {
+                                    Some(record) => format!("model {name}, {record}"),
+                                    None => format!("model {name}"),
+                                };
+                                let through = Through::Model {
+                                    name: name.to_owned(),
+                                };
+                                self.role(role, Some(&role_via), through);
+                            }
+                        }
+                        Err(why) => self.push(
+                            SubjectKind::Model,
+                            name.to_owned(),
+                            via,
+                            Some(why),
+                            through.clone(),
+                        ),
+                    }
                 }
             }
-            Err(ResolveError::Unresolvable(why)) => {
+            AtTheCall::Unresolvable(why) => {
                 self.push(SubjectKind::Model, name.to_owned(), via, Some(why), through);
             }
-            Err(ResolveError::Failed(error)) => return Err(error),
         }
         Ok(())
     }
@@ -259,11 +517,9 @@ impl Subjects {
 mod tests {
     use super::*;
     use crate::catalog::{Catalog, CatalogResolver};
-    use crate::contract::{ResourceRef, ResourceType, Version1};
+    use crate::contract::{ResourceType, Version1};
 
-    fn subjects(model_created: &str) -> Vec<ResolvedSubject> {
-        let catalog = serde_json::json!({"models": {"m": {
-            "executionRoleArn": "arn:aws:iam::1:role/p/Exec", "creationTime": model_created}}});
+    fn resolve(catalog: serde_json::Value, targets: Vec<Target>, wait: i64) -> Result<Resolution, GuardError> {
         let resolver =
             CatalogResolver::new(Catalog::from_json(&catalog).unwrap_or_else(|e| panic!("{e}")));
         let request = Request {
@@ -282,24 +538,80 @@ mod tests {
                 name: "t".into(),
                 arn: None,
             },
-            targets: vec![Target::Model { name: "M".into() }],
+            targets,
         };
-        pollster::block_on(resolve_subjects(&request, &resolver)).unwrap_or_else(|e| panic!("{e}"))
+        let lookups = Lookups {
+            resolver: &resolver,
+            records: &resolver,
+            now: DateTime::parse_from_rfc3339("2026-11-20T10:15:35Z")
+                .unwrap_or_else(|e| panic!("{e}"))
+                .with_timezone(&Utc),
+            record_wait: Duration::seconds(wait),
+        };
+        pollster::block_on(resolve_subjects(&request, &lookups))
+    }
+
+    fn model_created(created: &str) -> Vec<ResolvedSubject> {
+        let catalog = serde_json::json!({"models": {"m": {
+            "executionRoleArn": "arn:aws:iam::1:role/p/Exec", "creationTime": created}}});
+        resolve(catalog, vec![Target::Model { name: "M".into() }], 0)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .subjects
     }
 
     #[test]
-    fn a_model_recreated_after_the_call_is_not_resolved() {
-        let before = subjects("2026-11-20T10:15:30.900Z");
+    fn a_model_that_existed_before_the_calls_second_is_what_the_call_used() {
+        let before = model_created("2026-11-20T10:15:29.900Z");
         assert_eq!(before.len(), 2, "{before:?}");
         assert_eq!(before[1].name, "arn:aws:iam::1:role/p/Exec");
         assert!(before.iter().all(|s| s.unresolved.is_none()));
-        let after = subjects("2026-11-20T10:16:00Z");
-        assert_eq!(after.len(), 1, "{after:?}");
+    }
+
+    #[test]
+    fn a_model_created_within_or_after_the_calls_second_without_records_is_unresolved() {
+        for created in ["2026-11-20T10:15:30.900Z", "2026-11-20T10:16:00Z"] {
+            let after = model_created(created);
+            assert_eq!(after.len(), 1, "{after:?}");
+            assert!(
+                after[0]
+                    .unresolved
+                    .as_deref()
+                    .is_some_and(|w| w.contains("the records cannot say")),
+                "{after:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_missing_record_is_waited_for_within_the_wait_only() {
+        let catalog = serde_json::json!({"models": {"m": {"creationTime": "2026-11-20T10:15:30.5Z"}}});
+        let waiting = resolve(catalog.clone(), vec![Target::Model { name: "m".into() }], 60);
         assert!(
-            after[0]
-                .unresolved
-                .as_deref()
-                .is_some_and(|w| w.contains("re-created since"))
+            waiting.as_ref().is_err_and(|e| e.kind == ErrorKind::RecordsPending),
+            "{waiting:?}"
         );
+        let given_up = resolve(catalog, vec![Target::Model { name: "m".into() }], 5);
+        assert!(given_up.is_ok_and(|r| r.subjects[0].unresolved.is_some()));
+    }
+
+    #[test]
+    fn what_the_event_lost_is_recovered_from_the_resource() {
+        let catalog = serde_json::json!({
+            "models": {"m": {"executionRoleArn": "arn:aws:iam::1:role/Exec",
+                             "creationTime": "2026-11-01T00:00:00Z"}},
+            "deployed": {"transform-job/t": [{"kind": "model", "name": "m"}]}});
+        let lost = Target::Unreadable {
+            expected: SubjectKind::Model,
+            field: "requestParameters".into(),
+            problem: "is missing".into(),
+        };
+        let r = resolve(catalog, vec![lost.clone()], 0).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.subjects.len(), 2, "{r:?}");
+        assert!(r.subjects.iter().all(|s| s.unresolved.is_none()));
+        assert!(r.notes[0].contains("recovered from the catalog's transform-job/t"), "{r:?}");
+        // Nothing to recover from: the lost field stays unresolved, and the notes say why.
+        let r = resolve(serde_json::json!({}), vec![lost], 0).unwrap_or_else(|e| panic!("{e}"));
+        assert!(r.subjects[0].unresolved.is_some() && r.subjects[0].unnamed);
+        assert!(r.notes[0].contains("could not say"), "{r:?}");
     }
 }

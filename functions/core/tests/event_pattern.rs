@@ -1,13 +1,13 @@
-//! The EventBridge rule's pattern (`statemachine/event-pattern.json`) names exactly the covered
-//! calls of the one table, `COVERED_CALLS`: adding a row without the pattern (or the other way
-//! round) fails here. How the pattern matches the fixtures is tested with moto's matcher in
+//! The EventBridge rule's pattern (`statemachine/event-pattern.json`) names exactly the calls of
+//! the one table, `COVERED_CALLS` and `RECORDED_CALLS`: adding a row without the pattern (or the
+//! other way round) fails here. How the pattern matches the fixtures is tested with moto's matcher in
 //! `tests/testbed/test_event_pattern.py`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeSet;
 
-use model_guard_core::COVERED_CALLS;
+use model_guard_core::covered::rule_event_names;
 
 #[test]
 fn the_pattern_names_exactly_the_covered_calls() {
@@ -23,7 +23,7 @@ fn the_pattern_names_exactly_the_covered_calls() {
         .iter()
         .map(|v| v.as_str().unwrap())
         .collect();
-    let covered: BTreeSet<&str> = COVERED_CALLS.iter().map(|c| c.event_name).collect();
+    let covered: BTreeSet<&str> = rule_event_names().collect();
     assert_eq!(in_pattern, covered);
     assert_eq!(pattern["source"], serde_json::json!(["aws.sagemaker"]));
     assert_eq!(

@@ -44,7 +44,7 @@ fn every_fixture_parsed_and_decided() {
         let value: Value = serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(parse_event_value(&value), parsed, "{}", path.display());
 
-        let verdict = pollster::block_on(explain(parsed.clone(), &resolver, &policy, &defaults))
+        let verdict = pollster::block_on(explain(parsed.clone(), &resolver.lookups(), &policy, &defaults))
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         verdict
             .check_well_formed()
@@ -62,6 +62,12 @@ fn every_fixture_parsed_and_decided() {
             assert!(
                 matches!(parsed, ParseOutcome::Request { .. }),
                 "{name} was not decided"
+            );
+        }
+        if category == "recorded" {
+            assert!(
+                matches!(parsed, ParseOutcome::Record { .. }),
+                "{name} was not recorded"
             );
         }
         insta::assert_json_snapshot!("outcome", json!({"parsed": parsed, "verdict": verdict}));
@@ -84,18 +90,19 @@ fn corpus_covers_every_category_and_call() {
         "readonly",
         "other",
         "malformed",
+        "recorded",
     ] {
         assert!(
             names.iter().any(|n| n.starts_with(&format!("{category}-"))),
             "no {category} fixture"
         );
     }
-    // Every covered call has at least one fixture that names it.
-    for call in model_guard_core::COVERED_CALLS {
+    // Every covered and recorded call has at least one fixture that names it.
+    for event_name in model_guard_core::covered::rule_event_names() {
         let found = names.iter().any(|n| {
             let event = read_json(&events_dir().join(n));
-            event["detail"]["eventName"] == call.event_name
+            event["detail"]["eventName"] == event_name
         });
-        assert!(found, "no fixture for {}", call.event_name);
+        assert!(found, "no fixture for {event_name}");
     }
 }

@@ -68,7 +68,7 @@ fn world() -> &'static World {
 
 fn verdict_of(outcome: ParseOutcome) -> Verdict {
     let w = world();
-    pollster::block_on(explain(outcome, &w.resolver, &w.policy, &w.defaults))
+    pollster::block_on(explain(outcome, &w.resolver.lookups(), &w.policy, &w.defaults))
         .unwrap_or_else(|e| panic!("a catalog never fails a describe: {e}"))
 }
 
