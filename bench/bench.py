@@ -36,7 +36,7 @@ from io import BytesIO
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 EVENTS = ROOT / "tests" / "events"
-FUNCTIONS = ["parse-event", "evaluate", "enforce", "notify", "approve", "sweep"]
+FUNCTIONS = ["parse-event", "record", "evaluate", "enforce", "notify", "approve", "sweep"]
 ACCOUNT = "123456789012"
 
 # Published prices, us-east-1, from the AWS pricing pages as last read (2025; there is no internet
@@ -373,6 +373,16 @@ def cold_starts(stack, target: pathlib.Path, spawns: int, per_spawn: int, first_
     # The schedule's event: one LookupEvents per covered call, the checkpoint read and written.
     inputs["sweep"] = [{"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}] * total
     run("sweep")
+    # ParseEvent's record of a CreateModel: one PutItem.
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    inputs["record"] = [{"outcome": "record", "record": {
+        "version": 1, "kind": "model", "name": f"bench-model-{i}", "op": "create",
+        "eventId": str(uuid.uuid4()), "eventTime": now,
+        "principal": f"arn:aws:iam::{ACCOUNT}:role/MLDeployer",
+        "content": {"executionRoleArn": f"arn:aws:iam::{ACCOUNT}:role/Exec",
+                    "given": {"modelName": f"bench-model-{i}", "primaryContainer": {"image": "img:1"}}}}}
+        for i in range(total)]
+    run("record")
     return out
 
 

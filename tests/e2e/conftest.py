@@ -17,7 +17,7 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
-FUNCTIONS = ["parse-event", "evaluate", "enforce", "notify", "approve", "sweep"]
+FUNCTIONS = ["parse-event", "record", "evaluate", "enforce", "notify", "approve", "sweep"]
 
 
 def client(service: str):
@@ -51,6 +51,7 @@ class Stack:
         self.sqs = client("sqs")
         self.policy_table = os.environ["POLICY_TABLE"]
         self.decisions_table = os.environ["DECISIONS_TABLE"]
+        self.records_table = os.environ["RECORDS_TABLE"]
         self.topic_arn = os.environ["TOPIC_ARN"]
         self.inbox: dict[str, list[dict]] = {}
 
@@ -109,6 +110,11 @@ class Stack:
                     "Projection": {"ProjectionType": "ALL"}}
                     for index, key in (("byResource", "resourceKey"), ("byState", "state"))],
             )
+        if self.records_table not in existing:
+            self.ddb.create_table(
+                TableName=self.records_table, BillingMode="PAY_PER_REQUEST",
+                KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+                AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in ("pk", "sk")])
 
     # --- what a scenario does ---------------------------------------------------------------
 
@@ -118,17 +124,53 @@ class Stack:
         self.ddb.put_item(TableName=self.policy_table,
                           Item={k: serializer.serialize(v) for k, v in item.items()})
 
-    def endpoint(self, prefix: str, model_prefix: str) -> tuple[str, str, str]:
-        """A model, an endpoint config and an endpoint; returns their names."""
-        model = f"{model_prefix}-{uuid.uuid4().hex[:6]}"
-        self.sm.create_model(ModelName=model, ExecutionRoleArn=f"arn:aws:iam::{ACCOUNT}:role/Exec",
-                             PrimaryContainer={"Image": "img:1"})
-        config = f"cfg-{uuid.uuid4().hex[:6]}"
-        self.sm.create_endpoint_config(EndpointConfigName=config, ProductionVariants=[{
-            "VariantName": "v0", "ModelName": model, "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}])
+    def endpoint(self, prefix: str, model_prefix: str, caller: str = "MLDeployer") -> tuple[str, str, str]:
+        """A model, an endpoint config and an endpoint; returns their names. The CreateModel and
+        CreateEndpointConfig calls reach the triage as EventBridge delivers them, so their records
+        are kept (a deployment within the second of its config's creation is judged by them)."""
+        model = self.model(model_prefix, caller)
+        config = self.endpoint_config([model], caller)
         endpoint = f"{prefix}-{uuid.uuid4().hex[:6]}"
         self.sm.create_endpoint(EndpointName=endpoint, EndpointConfigName=config)
         return model, config, endpoint
+
+    def model(self, prefix: str, caller: str = "MLDeployer", role_name: str = "Exec") -> str:
+        model = f"{prefix}-{uuid.uuid4().hex[:6]}"
+        role_arn = f"arn:aws:iam::{ACCOUNT}:role/{role_name}"
+        self.sm.create_model(ModelName=model, ExecutionRoleArn=role_arn, PrimaryContainer={"Image": "img:1"})
+        recorded = self.submit(call(str(uuid.uuid4()), caller, "CreateModel",
+                                    {"modelName": model, "executionRoleArn": role_arn,
+                                     "primaryContainer": {"image": "img:1"}},
+                                    {"modelArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model/{model}"}))
+        assert recorded["status"] == "SUCCEEDED", recorded
+        return model
+
+    def endpoint_config(self, models: list[str], caller: str = "MLDeployer", name: str | None = None,
+                        record: bool = True) -> str:
+        config = name or f"cfg-{uuid.uuid4().hex[:6]}"
+        variants = [{"VariantName": f"v{i}", "ModelName": m, "InitialInstanceCount": 1,
+                     "InstanceType": "ml.m5.large"} for i, m in enumerate(models)]
+        self.sm.create_endpoint_config(EndpointConfigName=config, ProductionVariants=variants)
+        if record:
+            self.record_config(config, models, caller)
+        return config
+
+    def record_config(self, config: str, models: list[str], caller: str = "MLDeployer", event_name: str = "CreateEndpointConfig") -> None:
+        """The CreateEndpointConfig (or DeleteEndpointConfig) event, through the triage."""
+        params = {"endpointConfigName": config}
+        response = None
+        if event_name == "CreateEndpointConfig":
+            params["productionVariants"] = [{"variantName": f"v{i}", "modelName": m} for i, m in enumerate(models)]
+            response = {"endpointConfigArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint-config/{config}"}
+        recorded = self.submit(call(str(uuid.uuid4()), caller, event_name, params, response))
+        assert recorded["status"] == "SUCCEEDED", recorded
+
+    def records(self, kind: str, name: str) -> list[dict]:
+        from boto3.dynamodb.types import TypeDeserializer
+        items = self.ddb.query(TableName=self.records_table, KeyConditionExpression="pk = :k",
+                               ExpressionAttributeValues={":k": {"S": f"{kind}#{name.lower()}"}},
+                               ConsistentRead=True)["Items"]
+        return [{k: TypeDeserializer().deserialize(v) for k, v in i.items()} for i in items]
 
     def endpoint_status(self, name: str) -> str | None:
         try:

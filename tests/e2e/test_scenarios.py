@@ -172,18 +172,82 @@ def test_10_an_enforcement_that_keeps_failing_alerts_and_fails(stack):
     assert item["failure"]["error"] == "ModelGuard.AccessDenied"
 
 
-def test_11_an_endpoint_config_gone_before_evaluation_fails_closed(stack):
-    # No default binding allows DataScientist, and the config cannot be resolved: a violation of
-    # `default` (notify-only unless the operator set it to enforce).
-    event_id = str(uuid.uuid4())
-    assert stack.submit(event(event_id, "DataScientist", f"ep-{event_id[:6]}", "deleted-config"))["status"] == "SUCCEEDED"
-    assert stack.wait(stack.enforcement(event_id), 30)["status"] == "SUCCEEDED"
+def test_11_a_model_deleted_right_after_the_call_is_enforced_whatever_the_default_says(stack):
+    # The attack: deploy, then delete a model the guard has no record of (SageMaker allows it and
+    # the endpoint keeps serving), so that it cannot be resolved. The default item here is
+    # notify-only; what the guard cannot see is enforced anyway, as quickly as the quickest
+    # binding of what it could see (2 s).
+    stack.policy({"pk": "model#known-*", "principals": [MLDEPLOYER], "mode": "enforce", "graceSeconds": 2})
+    stack.policy({"pk": "default", "principals": [MLDEPLOYER], "mode": "notify"})
+    known = stack.model("known")
+    unknown = f"unrecorded-{uuid.uuid4().hex[:6]}"
+    stack.sm.create_model(ModelName=unknown, ExecutionRoleArn=f"arn:aws:iam::{ACCOUNT}:role/Exec",
+                          PrimaryContainer={"Image": "img:1"})
+    config = stack.endpoint_config([known, unknown])
+    endpoint = f"ep-{uuid.uuid4().hex[:6]}"
+    stack.sm.create_endpoint(EndpointName=endpoint, EndpointConfigName=config)
+    delivered = event(str(uuid.uuid4()), "MLDeployer", endpoint, config)
+    stack.sm.delete_model(ModelName=unknown)
+    event_id = delivered["detail"]["eventID"]
+    assert stack.submit(delivered)["status"] == "SUCCEEDED"
+    assert stack.wait(stack.enforcement(event_id), 60)["status"] == "SUCCEEDED"
     item = stack.audit(event_id)
-    assert item["verdict"]["decision"] == "violation"
-    assert item["verdict"]["subjects"][0]["binding"] == "default"
-    assert item["verdict"]["subjects"][0]["resolved"] is False
-    assert item["state"] == "notified"
-    assert [m["kind"] for m in stack.messages(event_id)] == ["violation-notify-only"]
+    verdict = item["verdict"]
+    assert (verdict["decision"], verdict["action"], verdict["graceSeconds"]) == ("violation", "enforce", 2), verdict
+    gone = next(s for s in verdict["subjects"] if s["name"] == unknown)
+    assert (gone["binding"], gone["resolved"]) == ("unresolved", False), gone
+    assert item["state"] == "enforced"
+    assert stack.endpoint_status(endpoint) is None
+    assert [m["kind"] for m in stack.messages(event_id)] == ["violation-pending", "enforced"]
+
+
+def test_13_a_config_re_created_with_allowed_content_after_the_call_is_judged_as_deployed(stack):
+    # The attack: deploy a config serving a forbidden model, then delete the config and create it
+    # again under the same name with an allowed model, before Evaluate describes it.
+    stack.policy({"pk": "model#racy-*", "principals": [MLDEPLOYER], "mode": "enforce", "graceSeconds": 0})
+    stack.policy({"pk": "model#fine-*", "principals": [f"arn:aws:iam::{ACCOUNT}:role/DataScientist"]})
+    forbidden = stack.model("racy", "DataScientist")
+    allowed = stack.model("fine", "DataScientist")
+    config = stack.endpoint_config([forbidden], "DataScientist")
+    endpoint = f"ep-{uuid.uuid4().hex[:6]}"
+    stack.sm.create_endpoint(EndpointName=endpoint, EndpointConfigName=config)
+    delivered = event(str(uuid.uuid4()), "DataScientist", endpoint, config)
+    stack.sm.delete_endpoint_config(EndpointConfigName=config)
+    stack.record_config(config, [], "DataScientist", "DeleteEndpointConfig")
+    stack.endpoint_config([allowed], "DataScientist", name=config)
+    assert stack.sm.describe_endpoint_config(EndpointConfigName=config)["ProductionVariants"][0]["ModelName"] == allowed
+    assert len(stack.records("endpoint-config", config)) == 3
+
+    event_id = delivered["detail"]["eventID"]
+    assert stack.submit(delivered)["status"] == "SUCCEEDED"
+    assert stack.wait(stack.enforcement(event_id), 60)["status"] == "SUCCEEDED"
+    verdict = stack.audit(event_id)["verdict"]
+    assert (verdict["decision"], verdict["action"]) == ("violation", "enforce"), verdict
+    assert forbidden in [s["name"] for s in verdict["subjects"]], verdict
+    assert stack.endpoint_status(endpoint) is None
+    assert [m["kind"] for m in stack.messages(event_id)] == ["enforced"]
+
+
+def test_14_a_pipeline_within_one_second_stays_allowed(stack):
+    # The near-miss: CreateModel, CreateEndpointConfig and CreateEndpoint in the same second.
+    # Describing the config shows it was created within the call's second; its records say it
+    # is what the call used.
+    stack.policy({"pk": "model#quick-*", "principals": [MLDEPLOYER], "mode": "enforce", "graceSeconds": 0})
+    for _ in range(3):
+        _, config, endpoint = stack.endpoint("ep", "quick")
+        created = stack.sm.describe_endpoint_config(EndpointConfigName=config)["CreationTime"]
+        delivered = event(str(uuid.uuid4()), "MLDeployer", endpoint, config)
+        if delivered["detail"]["eventTime"] == created.strftime("%Y-%m-%dT%H:%M:%SZ"):
+            break
+    else:
+        raise AssertionError("three tries and never within one second")
+    event_id = delivered["detail"]["eventID"]
+    assert stack.submit(delivered)["status"] == "SUCCEEDED"
+    item = stack.audit(event_id)
+    assert item["state"] == "allowed", item["verdict"]["reasons"]
+    assert any("judged by what it was at the call" in r for r in item["verdict"]["reasons"]), item["verdict"]["reasons"]
+    assert stack.endpoint_status(endpoint) == "InService"
+    assert stack.messages(event_id) == []
 
 
 def test_8_violating_jobs_are_stopped(stack):
@@ -193,8 +257,7 @@ def test_8_violating_jobs_are_stopped(stack):
     role_arn = f"arn:aws:iam::{ACCOUNT}:role/{role_name}"
     stack.policy({"pk": f"role#{role_arn}", "principals": [MLDEPLOYER], "mode": "enforce", "graceSeconds": 0})
     sm = stack.sm
-    model = f"jobs-model-{uuid.uuid4().hex[:6]}"
-    sm.create_model(ModelName=model, ExecutionRoleArn=role_arn, PrimaryContainer={"Image": "img:1"})
+    model = stack.model("jobs-model", role_name=role_name)
     name = lambda p: f"{p}-{uuid.uuid4().hex[:6]}"  # noqa: E731
     training, transform, processing, tuning = name("tj"), name("xj"), name("pj"), name("hj")
     resources = {"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 1}

@@ -20,6 +20,8 @@ pub mod cloudtrail;
 pub mod iam;
 #[cfg(feature = "dynamodb")]
 pub mod policy_store;
+#[cfg(feature = "dynamodb")]
+pub mod records_store;
 #[cfg(feature = "sagemaker")]
 pub mod sagemaker;
 #[cfg(feature = "sfn")]
@@ -46,6 +48,14 @@ pub mod decisions_table {
     /// The item where the sweep keeps the end of its last window. It has neither index's key,
     /// so neither index holds it, and no CloudTrail eventID (a UUID) can collide with it.
     pub const SWEEP_CHECKPOINT_KEY: &str = "sweep#checkpoint";
+}
+
+/// The records table's schema, shared with the CDK stack and the tests.
+pub mod records_table {
+    /// The partition key: `model#NAME` or `endpoint-config#NAME`, the name case-folded.
+    pub const KEY: &str = "pk";
+    /// The sort key: `eventTime#eventId`, so every call is its own item.
+    pub const SORT: &str = "sk";
 }
 
 /// The policy table's schema.

@@ -215,15 +215,13 @@ impl Recovery for CatalogResolver {
     fn deployed(
         &self,
         resource: &ResourceRef,
+        _call: Option<DateTime<Utc>>,
     ) -> impl Future<Output = Result<Recovered, ResolveError>> + Send {
         let key = format!("{}/{}", resource.resource_type, resource.name).to_ascii_lowercase();
-        ready(
-            self.find(&self.deployed, &key)
-                .map(|targets| Recovered {
-                    targets,
-                    source: format!("the catalog's {key}"),
-                }),
-        )
+        ready(self.find(&self.deployed, &key).map(|targets| Recovered {
+            targets,
+            source: format!("the catalog's {key}"),
+        }))
     }
 }
 

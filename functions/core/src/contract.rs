@@ -162,11 +162,17 @@ impl Request {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "lowercase")]
 pub enum ParseOutcome {
-    Request { request: Request },
+    Request {
+        request: Request,
+    },
     /// A recorded call (CreateModel, CreateEndpointConfig, and their deletes): kept for judging
     /// later deployments, not judged itself.
-    Record { record: ResourceRecord },
-    Ignored { verdict: Verdict },
+    Record {
+        record: ResourceRecord,
+    },
+    Ignored {
+        verdict: Verdict,
+    },
 }
 
 /// A subject after resolution: a model or role by name, or what could not be resolved.

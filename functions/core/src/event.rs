@@ -12,9 +12,9 @@ use crate::contract::{
 use crate::covered::{
     CoveredCall, Leads, RecordedCall, SubjectPath, WhenNoSubject, covered_call, recorded_call,
 };
-use crate::records::{RecordContent, RecordOp, ResourceRecord};
 use crate::lenient::{Field, JsonKind};
 use crate::principal::{MAX_ARN_LEN, UserIdentity, canonical_arn, principal_of, truncate_chars};
+use crate::records::{RecordContent, RecordOp, ResourceRecord};
 
 /// No SageMaker name is longer than 63 characters; allow some slack, but a name longer than this
 /// is not a name, and would only bloat every message that carries it.
@@ -392,8 +392,7 @@ fn record_of(
                 object.remove("tags");
             }
             Some(RecordContent {
-                execution_role_arn: usable_string(params.get("executionRoleArn"), MAX_ARN_LEN)
-                    .ok(),
+                execution_role_arn: usable_string(params.get("executionRoleArn"), MAX_ARN_LEN).ok(),
                 models,
                 given,
             })

@@ -31,8 +31,8 @@ pub use decide::{Defaults, decide};
 pub use error::{ErrorKind, GuardError};
 pub use event::{NotJson, parse_event_slice, parse_event_value};
 pub use policy::{Mode, PolicyError, PolicyItem, PolicyItemRecord, PolicySet};
-pub use principal::{canonical_arn, canonical_pattern};
 pub use ports::RecordStore;
+pub use principal::{canonical_arn, canonical_pattern};
 pub use resolve::{Lookups, Recovery, Resolution, Resolver, resolve_subjects};
 
 /// Parse, resolve and decide in one go: the verdict for an event. `Err` when a describe failed

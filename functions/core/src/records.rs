@@ -141,7 +141,13 @@ impl ResourceRecord {
         Verdict {
             version: Version1,
             event_id: Some(self.event_id.clone()),
-            event_name: Some(self.describe().split(' ').next().unwrap_or_default().to_owned()),
+            event_name: Some(
+                self.describe()
+                    .split(' ')
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned(),
+            ),
             event_time: Some(
                 self.event_time
                     .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
@@ -333,7 +339,11 @@ mod tests {
     #[test]
     fn a_pipeline_within_one_second_is_judged_by_its_one_version() {
         let records = [create("2026-11-20T10:15:30Z", "c1")];
-        let at_call = versions_at_call(&records, at(CALL), Now::CreatedAt(at("2026-11-20T10:15:30.400Z")));
+        let at_call = versions_at_call(
+            &records,
+            at(CALL),
+            Now::CreatedAt(at("2026-11-20T10:15:30.400Z")),
+        );
         assert_eq!(ids(&at_call), ["c1"]);
     }
 
@@ -346,15 +356,26 @@ mod tests {
             delete("2026-11-20T10:15:30Z", "d1"),
             create("2026-11-20T10:15:30Z", "allowed"),
         ];
-        let at_call = versions_at_call(&records, at(CALL), Now::CreatedAt(at("2026-11-20T10:15:30.900Z")));
+        let at_call = versions_at_call(
+            &records,
+            at(CALL),
+            Now::CreatedAt(at("2026-11-20T10:15:30.900Z")),
+        );
         assert_eq!(ids(&at_call), ["forbidden", "allowed"]);
     }
 
     #[test]
     fn the_records_of_a_re_creation_not_yet_arrived_are_waited_for() {
         let old = [create("2026-11-20T10:00:00Z", "forbidden")];
-        let at_call = versions_at_call(&old, at(CALL), Now::CreatedAt(at("2026-11-20T10:15:30.900Z")));
-        assert!(ids(&at_call)[0].contains("that create is not on record"), "{at_call:?}");
+        let at_call = versions_at_call(
+            &old,
+            at(CALL),
+            Now::CreatedAt(at("2026-11-20T10:15:30.900Z")),
+        );
+        assert!(
+            ids(&at_call)[0].contains("that create is not on record"),
+            "{at_call:?}"
+        );
         // Created after the call, before the delete record arrived.
         let at_call = versions_at_call(&old, at(CALL), Now::CreatedAt(at("2026-11-20T10:20:00Z")));
         assert!(ids(&at_call)[0].contains("created again"), "{at_call:?}");
@@ -372,9 +393,16 @@ mod tests {
             delete("2026-11-20T10:16:00Z", "d1"),
             create("2026-11-20T10:16:00Z", "later"),
         ];
-        let at_call = versions_at_call(&records, at(CALL), Now::CreatedAt(at("2026-11-20T10:16:00.100Z")));
+        let at_call = versions_at_call(
+            &records,
+            at(CALL),
+            Now::CreatedAt(at("2026-11-20T10:16:00.100Z")),
+        );
         assert_eq!(ids(&at_call), ["used"]);
-        let gone = [create("2026-11-20T10:00:00Z", "used"), delete("2026-11-20T10:15:31Z", "d")];
+        let gone = [
+            create("2026-11-20T10:00:00Z", "used"),
+            delete("2026-11-20T10:15:31Z", "d"),
+        ];
         assert_eq!(ids(&versions_at_call(&gone, at(CALL), Now::Gone)), ["used"]);
     }
 
@@ -387,7 +415,11 @@ mod tests {
             // Its delete never arrived; the third create shows it was gone before the call.
             create("2026-11-20T10:00:00Z", "third"),
         ];
-        let at_call = versions_at_call(&records, at(CALL), Now::CreatedAt(at("2026-11-20T10:00:00.500Z")));
+        let at_call = versions_at_call(
+            &records,
+            at(CALL),
+            Now::CreatedAt(at("2026-11-20T10:00:00.500Z")),
+        );
         assert_eq!(ids(&at_call), ["third"]);
     }
 
@@ -396,15 +428,29 @@ mod tests {
         let mut bare = create("2026-11-20T10:15:30Z", "c1");
         bare.content = None;
         let records = [bare];
-        let at_call = versions_at_call(&records, at(CALL), Now::CreatedAt(at("2026-11-20T10:15:30.400Z")));
+        let at_call = versions_at_call(
+            &records,
+            at(CALL),
+            Now::CreatedAt(at("2026-11-20T10:15:30.400Z")),
+        );
         assert_eq!(ids(&at_call), ["described:c1"]);
         // Not when the name was created again since: the content is unknown.
         let mut bare = create("2026-11-20T10:00:00Z", "c1");
         bare.content = None;
-        let records = [bare, delete("2026-11-20T10:16:00Z", "d"), create("2026-11-20T10:16:00Z", "c2")];
-        let at_call = versions_at_call(&records, at(CALL), Now::CreatedAt(at("2026-11-20T10:16:00.100Z")));
+        let records = [
+            bare,
+            delete("2026-11-20T10:16:00Z", "d"),
+            create("2026-11-20T10:16:00Z", "c2"),
+        ];
+        let at_call = versions_at_call(
+            &records,
+            at(CALL),
+            Now::CreatedAt(at("2026-11-20T10:16:00.100Z")),
+        );
         assert_eq!(ids(&at_call), ["c1"]);
-        assert!(matches!(&at_call, AtCall::Versions(v) if matches!(v[0], Version::Recorded(r) if r.content.is_none())));
+        assert!(
+            matches!(&at_call, AtCall::Versions(v) if matches!(v[0], Version::Recorded(r) if r.content.is_none()))
+        );
     }
 
     #[test]

@@ -68,10 +68,13 @@ pub struct Recovered {
 }
 
 /// Describes the resource a request created or changed: what it uses, as its own describe says.
+/// A resource created after the second of the call (`call`) is another one under the same name,
+/// and says nothing about the call: unresolvable.
 pub trait Recovery {
     fn deployed(
         &self,
         resource: &ResourceRef,
+        call: Option<DateTime<Utc>>,
     ) -> impl Future<Output = Result<Recovered, ResolveError>> + Send;
 }
 
@@ -118,11 +121,7 @@ pub async fn resolve_subjects<R: Resolver + Recovery, S: RecordStore>(
     for target in &targets {
         match target {
             Target::EndpointConfig { name } => subjects.endpoint_config(name).await?,
-            Target::Model { name } => {
-                subjects
-                    .model(name, None, Through::Request)
-                    .await?
-            }
+            Target::Model { name } => subjects.model(name, None, Through::Request).await?,
             Target::Role { arn } => subjects.role(arn, None, Through::Request),
             Target::InferenceComponentModel { name } => {
                 match lookups.resolver.inference_component(name).await {
@@ -230,7 +229,11 @@ impl<R: Resolver + Recovery, S: RecordStore> Subjects<'_, '_, R, S> {
         if !request.targets.iter().any(unreadable) {
             return Ok(request.targets.clone());
         }
-        match self.lookups.resolver.deployed(&request.resource).await {
+        let deployed = self
+            .lookups
+            .resolver
+            .deployed(&request.resource, self.call_time);
+        match deployed.await {
             Ok(recovered) if !recovered.targets.is_empty() => {
                 let lost: Vec<String> = request
                     .targets
@@ -345,7 +348,9 @@ impl<R: Resolver + Recovery, S: RecordStore> Subjects<'_, '_, R, S> {
                             )),
                         },
                         Version::Described(r) => match described.take() {
-                            Some(info) => Ok((info, Some(format!("{}, as described", r.describe())))),
+                            Some(info) => {
+                                Ok((info, Some(format!("{}, as described", r.describe()))))
+                            }
                             None => Err(format!("the record of {} has no content", r.describe())),
                         },
                     });
@@ -519,7 +524,11 @@ mod tests {
     use crate::catalog::{Catalog, CatalogResolver};
     use crate::contract::{ResourceType, Version1};
 
-    fn resolve(catalog: serde_json::Value, targets: Vec<Target>, wait: i64) -> Result<Resolution, GuardError> {
+    fn resolve(
+        catalog: serde_json::Value,
+        targets: Vec<Target>,
+        wait: i64,
+    ) -> Result<Resolution, GuardError> {
         let resolver =
             CatalogResolver::new(Catalog::from_json(&catalog).unwrap_or_else(|e| panic!("{e}")));
         let request = Request {
@@ -584,10 +593,17 @@ mod tests {
 
     #[test]
     fn a_missing_record_is_waited_for_within_the_wait_only() {
-        let catalog = serde_json::json!({"models": {"m": {"creationTime": "2026-11-20T10:15:30.5Z"}}});
-        let waiting = resolve(catalog.clone(), vec![Target::Model { name: "m".into() }], 60);
+        let catalog =
+            serde_json::json!({"models": {"m": {"creationTime": "2026-11-20T10:15:30.5Z"}}});
+        let waiting = resolve(
+            catalog.clone(),
+            vec![Target::Model { name: "m".into() }],
+            60,
+        );
         assert!(
-            waiting.as_ref().is_err_and(|e| e.kind == ErrorKind::RecordsPending),
+            waiting
+                .as_ref()
+                .is_err_and(|e| e.kind == ErrorKind::RecordsPending),
             "{waiting:?}"
         );
         let given_up = resolve(catalog, vec![Target::Model { name: "m".into() }], 5);
@@ -608,7 +624,10 @@ mod tests {
         let r = resolve(catalog, vec![lost.clone()], 0).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(r.subjects.len(), 2, "{r:?}");
         assert!(r.subjects.iter().all(|s| s.unresolved.is_none()));
-        assert!(r.notes[0].contains("recovered from the catalog's transform-job/t"), "{r:?}");
+        assert!(
+            r.notes[0].contains("recovered from the catalog's transform-job/t"),
+            "{r:?}"
+        );
         // Nothing to recover from: the lost field stays unresolved, and the notes say why.
         let r = resolve(serde_json::json!({}), vec![lost], 0).unwrap_or_else(|e| panic!("{e}"));
         assert!(r.subjects[0].unresolved.is_some() && r.subjects[0].unnamed);

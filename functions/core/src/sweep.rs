@@ -10,7 +10,7 @@
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use serde_json::{Value, json};
 
-use crate::covered::covered_call;
+use crate::covered::{covered_call, recorded_call};
 
 /// LookupEvents answers for the last 90 days only.
 pub const MAX_LOOKBACK_DAYS: i64 = 90;
@@ -70,8 +70,8 @@ pub fn skip_reason(record: &Value) -> Option<String> {
         other => return Some(format!("eventSource is {other:?}, not SageMaker")),
     }
     let name = text("eventName").unwrap_or_default();
-    if covered_call(name).is_none() {
-        return Some(format!("{name:?} is not a covered call"));
+    if covered_call(name).is_none() && recorded_call(name).is_none() {
+        return Some(format!("{name:?} is not a covered or recorded call"));
     }
     // The rule matches only calls without an errorCode (or with an empty one).
     if let Some(code) = text("errorCode").filter(|c| !c.is_empty()) {
@@ -127,6 +127,9 @@ pub struct SweepReport {
     /// Events submitted again because their audit item was left `evaluated` (among `submitted`).
     #[serde(default)]
     pub resubmitted: usize,
+    /// Recorded calls (CreateModel, …) already in the records table.
+    #[serde(default)]
+    pub already_recorded: usize,
     /// Records that could not be handled (an unreadable audit item, an input Step Functions
     /// refuses): logged and counted, never allowed to stop the sweep.
     #[serde(default)]

@@ -44,8 +44,13 @@ fn every_fixture_parsed_and_decided() {
         let value: Value = serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(parse_event_value(&value), parsed, "{}", path.display());
 
-        let verdict = pollster::block_on(explain(parsed.clone(), &resolver.lookups(), &policy, &defaults))
-            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let verdict = pollster::block_on(explain(
+            parsed.clone(),
+            &resolver.lookups(),
+            &policy,
+            &defaults,
+        ))
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         verdict
             .check_well_formed()
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()));

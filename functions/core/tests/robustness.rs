@@ -68,8 +68,13 @@ fn world() -> &'static World {
 
 fn verdict_of(outcome: ParseOutcome) -> Verdict {
     let w = world();
-    pollster::block_on(explain(outcome, &w.resolver.lookups(), &w.policy, &w.defaults))
-        .unwrap_or_else(|e| panic!("a catalog never fails a describe: {e}"))
+    pollster::block_on(explain(
+        outcome,
+        &w.resolver.lookups(),
+        &w.policy,
+        &w.defaults,
+    ))
+    .unwrap_or_else(|e| panic!("a catalog never fails a describe: {e}"))
 }
 
 fn check(verdict: &Verdict) -> Result<(), TestCaseError> {

@@ -42,8 +42,13 @@ async fn main() {
     let ports = Ports {
         resolver: SageMakerResolver::new(aws_sdk_sagemaker::Client::new(&fresh)),
         policies: DynamoPolicyStore::new(dynamodb.clone(), &policy_table, 60),
-        audit: DynamoAuditLog::new(dynamodb, &decisions),
+        audit: DynamoAuditLog::new(dynamodb.clone(), &decisions),
         roles: model_guard_aws::iam::IamRoles::new(aws_sdk_iam::Client::new(&fresh)),
+        records: model_guard_aws::records_store::DynamoRecords::new(
+            dynamodb,
+            model_guard_testkit::records_table(&config).await,
+        ),
+        record_wait: chrono::Duration::zero(),
         defaults: Defaults::default(),
     };
     let mut times = Vec::with_capacity(runs + 1);

@@ -4,28 +4,64 @@
 
 use chrono::{DateTime, Utc};
 use model_guard_core::audit::AuditItem;
-use model_guard_core::ports::{AuditLog, PolicyStore, Recorded, RoleDirectory, look_up_role_path};
+use model_guard_core::ports::{
+    AuditLog, PolicyStore, RecordStore, Recorded, RoleDirectory, look_up_role_path,
+};
 use model_guard_core::{
-    Defaults, ErrorKind, GuardError, Mode, ParseOutcome, Resolver, Verdict, decide,
-    resolve_subjects,
+    Defaults, ErrorKind, GuardError, Lookups, Mode, ParseOutcome, Recovery, Resolver, Verdict,
+    decide_resolved, resolve_subjects,
 };
 use serde_json::Value;
 
-pub struct Ports<R, P, A, D> {
+pub struct Ports<R, P, A, D, S> {
     pub resolver: R,
     pub policies: P,
     pub audit: A,
     /// IAM, for the path of a caller's role when the event gave none.
     pub roles: D,
+    /// The records table: what each model and endpoint config contained at creation.
+    pub records: S,
+    /// How long after a call a record it needs is waited for (`RECORD_WAIT_SECONDS`).
+    pub record_wait: chrono::Duration,
     pub defaults: Defaults,
 }
 
+/// How long a missing record is waited for when `RECORD_WAIT_SECONDS` is unset: EventBridge
+/// delivers most CloudTrail events within a minute or two; the triage's retries for
+/// `ModelGuard.RecordsPending` outlast it (statemachine/triage.asl.json).
+pub const RECORD_WAIT_SECONDS: u32 = 90;
+/// The longest wait the triage's retries cover (2, 4, … 64 s apart: the last try 126 s after the
+/// first), inside an Express execution's five minutes; tests/statemachine checks the two agree.
+pub const MAX_RECORD_WAIT_SECONDS: u32 = 120;
+
+/// `RECORD_WAIT_SECONDS` from the environment, checked.
+pub fn record_wait_from_env() -> Result<chrono::Duration, GuardError> {
+    let seconds: u32 = model_guard_aws::env_number("RECORD_WAIT_SECONDS", RECORD_WAIT_SECONDS)?;
+    if seconds > MAX_RECORD_WAIT_SECONDS {
+        return Err(GuardError::new(
+            ErrorKind::Configuration,
+            format!(
+                "RECORD_WAIT_SECONDS={seconds} is longer than the triage's retries wait \
+                 ({MAX_RECORD_WAIT_SECONDS} s)"
+            ),
+        ));
+    }
+    Ok(chrono::Duration::seconds(i64::from(seconds)))
+}
+
 /// ParseEvent's output in, the verdict out.
-pub async fn handle<R: Resolver, P: PolicyStore, A: AuditLog, D: RoleDirectory>(
+pub async fn handle<R, P, A, D, S>(
     input: Value,
-    ports: &Ports<R, P, A, D>,
+    ports: &Ports<R, P, A, D, S>,
     now: DateTime<Utc>,
-) -> Result<Verdict, GuardError> {
+) -> Result<Verdict, GuardError>
+where
+    R: Resolver + Recovery,
+    P: PolicyStore,
+    A: AuditLog,
+    D: RoleDirectory,
+    S: RecordStore,
+{
     let outcome: ParseOutcome = serde_path_to_error::deserialize(input).map_err(|e| {
         GuardError::new(
             ErrorKind::InvalidInput,
@@ -35,14 +71,22 @@ pub async fn handle<R: Resolver, P: PolicyStore, A: AuditLog, D: RoleDirectory>(
     let mut request = match outcome {
         // Ignored events are not audited (docs/design.md, "Audit").
         ParseOutcome::Ignored { verdict } => return Ok(verdict),
+        // The triage sends records to Record; one that arrives here is not judged either.
+        ParseOutcome::Record { record } => return Ok(record.as_verdict()),
         ParseOutcome::Request { request } => request,
     };
     // Only for a caller whose role path the event did not give (an empty session issuer).
     let caller = look_up_role_path(request.caller(), request.account.as_deref(), &ports.roles);
     request.set_caller(caller.await?);
     let policy = ports.policies.policies().await?;
-    let subjects = resolve_subjects(&request, &ports.resolver).await?;
-    let verdict = decide(&request, &subjects, &policy, &ports.defaults);
+    let lookups = Lookups {
+        resolver: &ports.resolver,
+        records: &ports.records,
+        now,
+        record_wait: ports.record_wait,
+    };
+    let resolution = resolve_subjects(&request, &lookups).await?;
+    let verdict = decide_resolved(&request, &resolution, &policy, &ports.defaults);
     let Some(item) = AuditItem::for_verdict(&verdict, now) else {
         return Ok(verdict);
     };

@@ -1,9 +1,10 @@
 use aws_config::SdkConfig;
-use evaluate::{Ports, defaults_from_env, handle};
+use evaluate::{Ports, defaults_from_env, handle, record_wait_from_env};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use model_guard_aws::audit_store::DynamoAuditLog;
 use model_guard_aws::iam::IamRoles;
 use model_guard_aws::policy_store::{DynamoPolicyStore, MAX_CACHE_SECONDS};
+use model_guard_aws::records_store::DynamoRecords;
 use model_guard_aws::sagemaker::SageMakerResolver;
 use model_guard_aws::{
     diagnostic, env_number, env_var, init_logging, sdk_config, serve_init_error,
@@ -11,7 +12,8 @@ use model_guard_aws::{
 use model_guard_core::GuardError;
 use serde_json::Value;
 
-type LivePorts = Ports<SageMakerResolver, DynamoPolicyStore, DynamoAuditLog, IamRoles>;
+type LivePorts =
+    Ports<SageMakerResolver, DynamoPolicyStore, DynamoAuditLog, IamRoles, DynamoRecords>;
 
 fn ports(config: &SdkConfig) -> Result<LivePorts, GuardError> {
     let dynamodb = aws_sdk_dynamodb::Client::new(config);
@@ -22,8 +24,10 @@ fn ports(config: &SdkConfig) -> Result<LivePorts, GuardError> {
             env_var("POLICY_TABLE")?,
             env_number("POLICY_CACHE_SECONDS", MAX_CACHE_SECONDS)?,
         ),
-        audit: DynamoAuditLog::new(dynamodb, env_var("DECISIONS_TABLE")?),
+        audit: DynamoAuditLog::new(dynamodb.clone(), env_var("DECISIONS_TABLE")?),
         roles: IamRoles::new(aws_sdk_iam::Client::new(config)),
+        records: DynamoRecords::new(dynamodb, env_var("RECORDS_TABLE")?),
+        record_wait: record_wait_from_env()?,
         defaults: defaults_from_env()?,
     })
 }

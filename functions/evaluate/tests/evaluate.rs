@@ -10,16 +10,19 @@ use evaluate::{Ports, handle};
 use model_guard_aws::audit_store::DynamoAuditLog;
 use model_guard_aws::iam::IamRoles;
 use model_guard_aws::policy_store::DynamoPolicyStore;
+use model_guard_aws::records_store::DynamoRecords;
 use model_guard_aws::sagemaker::SageMakerResolver;
-use model_guard_core::ports::PolicyStore;
+use model_guard_core::ports::{PolicyStore, RecordStore};
 use model_guard_core::{Defaults, ErrorKind, parse_event_value};
 use model_guard_testkit::{
-    ACCOUNT, SageMakerKit, audit_item, config, create_endpoint_event, decisions_table,
-    policy_table, put_policy, role_arn, unique,
+    ACCOUNT, SageMakerKit, audit_item, config, create_endpoint_config_event, create_endpoint_event,
+    create_model_event, decisions_table, policy_table, put_policy, record_of, records_table,
+    role_arn, unique,
 };
 use serde_json::{Value, json};
 
-type TestPorts = Ports<SageMakerResolver, DynamoPolicyStore, DynamoAuditLog, IamRoles>;
+type TestPorts =
+    Ports<SageMakerResolver, DynamoPolicyStore, DynamoAuditLog, IamRoles, DynamoRecords>;
 
 struct World {
     config: SdkConfig,
@@ -42,12 +45,16 @@ async fn world(policy: Value) -> World {
     let config = config().await;
     let policy_table = policy_table(&config, &policy).await;
     let decisions = decisions_table(&config).await;
+    let records = records_table(&config).await;
     let dynamodb = aws_sdk_dynamodb::Client::new(&config);
     let ports = Ports {
         resolver: SageMakerResolver::new(aws_sdk_sagemaker::Client::new(&config)),
         policies: DynamoPolicyStore::new(dynamodb.clone(), &policy_table, 0),
-        audit: DynamoAuditLog::new(dynamodb, &decisions),
+        audit: DynamoAuditLog::new(dynamodb.clone(), &decisions),
         roles: IamRoles::new(aws_sdk_iam::Client::new(&config)),
+        records: DynamoRecords::new(dynamodb.clone(), &records),
+        // No waiting unless a test says so: a missing record is at once unresolvable.
+        record_wait: chrono::Duration::zero(),
         defaults: Defaults::new(900, &[role_arn("SecurityOps")]).unwrap(),
     };
     World {
@@ -60,12 +67,46 @@ async fn world(policy: Value) -> World {
 }
 
 impl World {
-    /// An endpoint config for `model` (made with execution role `Exec`); returns its name.
+    /// An endpoint config for `model` (made with execution role `Exec`), with the records of both
+    /// as the Record function keeps them; returns its name.
     async fn deployable(&self, model: &str) -> String {
         self.kit.model(model, "Exec").await;
+        self.keep(&create_model_event(
+            &unique("evt"),
+            "MLDeployer",
+            model,
+            "Exec",
+        ))
+        .await;
         let config = unique("cfg");
         self.kit.endpoint_config(&config, &[model]).await;
+        self.keep(&create_endpoint_config_event(
+            &unique("evt"),
+            "MLDeployer",
+            &config,
+            &[model],
+        ))
+        .await;
         config
+    }
+
+    /// When SageMaker says an endpoint config was created.
+    async fn created(&self, config: &str) -> chrono::DateTime<chrono::Utc> {
+        let out = self
+            .kit
+            .client
+            .describe_endpoint_config()
+            .endpoint_config_name(config)
+            .send()
+            .await
+            .unwrap();
+        let t = out.creation_time().unwrap();
+        chrono::DateTime::from_timestamp(t.secs(), t.subsec_nanos()).unwrap()
+    }
+
+    /// Keeps a recorded call's record, as the Record function does.
+    async fn keep(&self, event: &Value) {
+        self.ports.records.put(&record_of(event)).await.unwrap();
     }
 
     async fn evaluate(&self, event: &Value) -> Result<Value, model_guard_core::GuardError> {
@@ -354,6 +395,220 @@ async fn a_callers_role_path_the_event_left_out_is_looked_up_in_iam() {
         verdict["reasons"]
             .to_string()
             .contains("role path is not known"),
+        "{verdict:#}"
+    );
+}
+
+/// A CreateEndpoint event at `at` (whole seconds, as CloudTrail writes `eventTime`).
+fn endpoint_event_at(caller: &str, config: &str, at: chrono::DateTime<chrono::Utc>) -> Value {
+    let mut event = create_endpoint_event(&unique("evt"), caller, &unique("ep"), config);
+    let time = at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    event["detail"]["eventTime"] = json!(time);
+    event["time"] = json!(time);
+    event
+}
+
+#[tokio::test]
+async fn a_config_re_created_with_allowed_content_right_after_the_call_is_judged_as_deployed() {
+    // Attack: CreateEndpoint with a config serving a forbidden model, then within the second
+    // DeleteEndpointConfig and CreateEndpointConfig under the same name with an allowed model.
+    // Evaluate describes the new config; the records say what the call deployed.
+    let w = world(json!([
+        {"pk": "model#fraud-*", "principals": [role_arn("MLDeployer")], "mode": "enforce", "graceSeconds": 60},
+        {"pk": "model#scratch-*", "principals": [role_arn("DataScientist")]},
+        {"pk": "default", "principals": [], "mode": "notify"}
+    ]))
+    .await;
+    let (forbidden, allowed) = (unique("fraud-v3"), unique("scratch"));
+    for model in [&forbidden, &allowed] {
+        w.kit.model(model, "Exec").await;
+        w.keep(&create_model_event(
+            &unique("evt"),
+            "DataScientist",
+            model,
+            "Exec",
+        ))
+        .await;
+    }
+    let config = unique("cfg");
+    w.kit.endpoint_config(&config, &[&forbidden]).await;
+    w.keep(&create_endpoint_config_event(
+        &unique("evt"),
+        "DataScientist",
+        &config,
+        &[&forbidden],
+    ))
+    .await;
+    let call = chrono::Utc::now();
+    // Within the call's second: gone, and back with the allowed model.
+    w.kit
+        .client
+        .delete_endpoint_config()
+        .endpoint_config_name(&config)
+        .send()
+        .await
+        .unwrap();
+    let mut deleted = model_guard_testkit::cloudtrail_event(
+        &unique("evt"),
+        "DeleteEndpointConfig",
+        "DataScientist",
+        json!({"endpointConfigName": config}),
+        json!(null),
+    );
+    deleted["detail"]["eventTime"] = json!(call.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+    w.keep(&deleted).await;
+    w.kit.endpoint_config(&config, &[&allowed]).await;
+    let mut recreated =
+        create_endpoint_config_event(&unique("evt"), "DataScientist", &config, &[&allowed]);
+    recreated["detail"]["eventTime"] = deleted["detail"]["eventTime"].clone();
+    w.keep(&recreated).await;
+
+    let verdict = w
+        .evaluate(&endpoint_event_at("DataScientist", &config, call))
+        .await
+        .unwrap();
+    assert_eq!(verdict["decision"], "violation", "{verdict:#}");
+    assert_eq!(verdict["action"], "enforce", "{verdict:#}");
+    let names: Vec<&str> = verdict["subjects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["name"].as_str())
+        .collect();
+    assert!(names.contains(&forbidden.as_str()), "{names:?}");
+    assert!(
+        verdict["reasons"]
+            .to_string()
+            .contains("every version that may have been current"),
+        "{verdict:#}"
+    );
+}
+
+#[tokio::test]
+async fn a_pipeline_that_creates_model_config_and_endpoint_within_one_second_stays_allowed() {
+    let w = world(policy()).await;
+    // deployable() keeps both records with the current second, as CloudTrail would; the call
+    // comes right after, most often within the same second (and then only the records tell).
+    let config = w.deployable(&unique("fraud-v3")).await;
+    let call = chrono::Utc::now();
+    let verdict = w
+        .evaluate(&endpoint_event_at("MLDeployer", &config, call))
+        .await
+        .unwrap();
+    assert_eq!(verdict["decision"], "allow", "{verdict:#}");
+}
+
+#[tokio::test]
+async fn records_not_yet_arrived_are_waited_for_then_the_guard_fails_closed() {
+    let mut w = world(policy()).await;
+    let model = unique("fraud-v3");
+    w.kit.model(&model, "Exec").await;
+    let config = unique("cfg");
+    w.kit.endpoint_config(&config, &[&model]).await;
+    // The call in the second the config was made: only its records can say it is what was used.
+    let call = w.created(&config).await;
+    let event = endpoint_event_at("MLDeployer", &config, call);
+    // Within the wait: an error the triage retries.
+    w.ports.record_wait = chrono::Duration::seconds(60);
+    let pending = w.evaluate(&event).await.unwrap_err();
+    assert_eq!(pending.kind, ErrorKind::RecordsPending, "{pending}");
+    assert_eq!(pending.error_type(), "ModelGuard.RecordsPending");
+    // The records arrive: allowed.
+    w.keep(&create_model_event(
+        &unique("evt"),
+        "MLDeployer",
+        &model,
+        "Exec",
+    ))
+    .await;
+    w.keep(&create_endpoint_config_event(
+        &unique("evt"),
+        "MLDeployer",
+        &config,
+        &[&model],
+    ))
+    .await;
+    let verdict = w.evaluate(&event).await.unwrap();
+    assert_eq!(verdict["decision"], "allow", "{verdict:#}");
+
+    // They never arrive: after the wait, a violation, whatever the (notify) default says.
+    let other = unique("cfg");
+    w.kit.endpoint_config(&other, &[&model]).await;
+    w.ports.record_wait = chrono::Duration::zero();
+    let call = w.created(&other).await;
+    let verdict = w
+        .evaluate(&endpoint_event_at("MLDeployer", &other, call))
+        .await
+        .unwrap();
+    assert_eq!(
+        (&verdict["decision"], &verdict["action"]),
+        (&json!("violation"), &json!("enforce")),
+        "{verdict:#}"
+    );
+}
+
+#[tokio::test]
+async fn what_the_event_lost_is_recovered_from_the_job_itself() {
+    // Attack: hyperparameters large enough that CloudTrail leaves requestParameters out.
+    let w = world(json!([
+        {"pk": format!("role#{}", role_arn("service-role/Prod")), "principals": [role_arn("MLDeployer")],
+         "mode": "enforce", "graceSeconds": 0},
+        {"pk": "default", "principals": ["*"], "mode": "notify"}
+    ]))
+    .await;
+    let job = unique("tj");
+    w.kit
+        .client
+        .create_training_job()
+        .training_job_name(&job)
+        .role_arn(role_arn("service-role/Prod"))
+        .algorithm_specification(
+            aws_sdk_sagemaker::types::AlgorithmSpecification::builder()
+                .training_image("img:1")
+                .training_input_mode(aws_sdk_sagemaker::types::TrainingInputMode::File)
+                .build(),
+        )
+        .output_data_config(
+            aws_sdk_sagemaker::types::OutputDataConfig::builder()
+                .s3_output_path("s3://b/o")
+                .build(),
+        )
+        .resource_config(
+            aws_sdk_sagemaker::types::ResourceConfig::builder()
+                .instance_type(aws_sdk_sagemaker::types::TrainingInstanceType::MlM5Large)
+                .instance_count(1)
+                .volume_size_in_gb(1)
+                .build(),
+        )
+        .stopping_condition(
+            aws_sdk_sagemaker::types::StoppingCondition::builder()
+                .max_runtime_in_seconds(60)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let event = model_guard_testkit::cloudtrail_event(
+        &unique("evt"),
+        "CreateTrainingJob",
+        "DataScientist",
+        json!(null),
+        json!({"trainingJobArn": format!("arn:aws:sagemaker:us-east-1:{ACCOUNT}:training-job/{job}")}),
+    );
+    let verdict = w.evaluate(&event).await.unwrap();
+    assert_eq!(
+        (
+            &verdict["decision"],
+            &verdict["action"],
+            &verdict["graceSeconds"]
+        ),
+        (&json!("violation"), &json!("enforce"), &json!(0)),
+        "{verdict:#}"
+    );
+    assert!(
+        verdict["reasons"]
+            .to_string()
+            .contains("DescribeTrainingJob's RoleArn"),
         "{verdict:#}"
     );
 }

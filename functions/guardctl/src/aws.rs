@@ -32,6 +32,11 @@ const DECISIONS_TABLE: Name = Name {
     env: "MODEL_GUARD_DECISIONS_TABLE",
     output: "DecisionsTableName",
 };
+const RECORDS_TABLE: Name = Name {
+    flag: "--records-table",
+    env: "MODEL_GUARD_RECORDS_TABLE",
+    output: "RecordsTableName",
+};
 const APPROVAL_URL: Name = Name {
     flag: "--approval-url",
     env: "MODEL_GUARD_APPROVAL_URL",
@@ -67,6 +72,11 @@ impl Aws {
     pub async fn decisions_table(&mut self) -> Result<String, Failure> {
         let given = self.global.decisions_table.clone();
         self.name(given, &DECISIONS_TABLE).await
+    }
+
+    pub async fn records_table(&mut self) -> Result<String, Failure> {
+        let given = self.global.records_table.clone();
+        self.name(given, &RECORDS_TABLE).await
     }
 
     pub async fn approval_url(&mut self) -> Result<String, Failure> {

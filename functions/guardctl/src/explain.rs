@@ -5,9 +5,10 @@
 use std::path::{Path, PathBuf};
 
 use model_guard_aws::policy_store::DynamoPolicyStore;
+use model_guard_aws::records_store::DynamoRecords;
 use model_guard_aws::sagemaker::SageMakerResolver;
 use model_guard_core::{
-    Catalog, CatalogResolver, Defaults, Mode, PolicySet, Verdict, parse_event_slice,
+    Catalog, CatalogResolver, Defaults, Lookups, Mode, PolicySet, Verdict, parse_event_slice,
 };
 
 use crate::aws::Aws;
@@ -21,12 +22,13 @@ pub struct ExplainArgs {
     /// The policy: a JSON array of policy items. With --live, the policy table instead.
     #[arg(long, value_name = "POLICY.json", required_unless_present = "live")]
     policy: Option<PathBuf>,
-    /// What SageMaker would answer about endpoint configs, models and inference components.
-    /// Without it nothing resolves, and a request that needs resolving fails closed.
+    /// What SageMaker and the records table would answer about endpoint configs, models,
+    /// inference components and deployed resources (tests/events/example/catalog.json shows the
+    /// shape). Without it nothing resolves, and a request that needs resolving fails closed.
     #[arg(long, value_name = "CATALOG.json", conflicts_with = "live")]
     catalog: Option<PathBuf>,
-    /// Resolve subjects through SageMaker and read the policy table (unless --policy is given),
-    /// with the configured AWS credentials; read-only.
+    /// Resolve subjects through SageMaker and the records table and read the policy table
+    /// (unless --policy is given), with the configured AWS credentials; read-only.
     #[arg(long)]
     live: bool,
     /// Grace period, in seconds, for bindings that set none.
@@ -73,7 +75,15 @@ pub async fn run(aws: &mut Aws, args: &ExplainArgs) -> Result<String, Failure> {
 
     let verdict: Verdict = if args.live {
         let resolver = SageMakerResolver::new(aws_sdk_sagemaker::Client::new(aws.config().await));
-        model_guard_core::explain(outcome, &resolver, &policy, &defaults)
+        let records = DynamoRecords::new(aws.dynamodb().await, aws.records_table().await?);
+        // After the fact: what the records cannot settle now, they never will.
+        let lookups = Lookups {
+            resolver: &resolver,
+            records: &records,
+            now: chrono::Utc::now(),
+            record_wait: chrono::Duration::zero(),
+        };
+        model_guard_core::explain(outcome, &lookups, &policy, &defaults)
             .await
             .map_err(|e| Failure::Aws(e.to_string()))?
     } else {
@@ -85,7 +95,7 @@ pub async fn run(aws: &mut Aws, args: &ExplainArgs) -> Result<String, Failure> {
             None => CatalogResolver::nothing("no catalog given"),
         };
         // The catalog answers every describe, so the only error is one a catalog never gives.
-        model_guard_core::explain(outcome, &resolver, &policy, &defaults)
+        model_guard_core::explain(outcome, &resolver.lookups(), &policy, &defaults)
             .await
             .map_err(|e| Failure::BadInput(e.to_string()))?
     };

@@ -59,6 +59,14 @@ pub struct Global {
         value_name = "TABLE"
     )]
     pub decisions_table: Option<String>,
+    /// The records table (what models and endpoint configs contained when created).
+    #[arg(
+        long,
+        global = true,
+        env = "MODEL_GUARD_RECORDS_TABLE",
+        value_name = "TABLE"
+    )]
+    pub records_table: Option<String>,
     /// The approval function's URL.
     #[arg(
         long,

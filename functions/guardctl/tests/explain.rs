@@ -107,7 +107,7 @@ fn without_a_catalog_nothing_resolves_and_the_guard_fails_closed() {
     assert_eq!(v["subjects"][0]["resolved"], false);
     let reasons = v["reasons"].to_string();
     assert!(
-        reasons.contains("could not be resolved (no catalog given)"),
+        reasons.contains("could not be resolved (no catalog given;"),
         "{reasons}"
     );
 }

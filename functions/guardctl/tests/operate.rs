@@ -710,6 +710,27 @@ async fn explain_live_resolves_through_sagemaker_and_reads_the_policy_table() {
     let endpoint_config = unique("cfg");
     kit.model(&model, "Exec").await;
     kit.endpoint_config(&endpoint_config, &[&model]).await;
+    // Made within the call's second: judged by their records, as the Record function keeps them.
+    let records = model_guard_testkit::records_table(&config).await;
+    let store = model_guard_aws::records_store::DynamoRecords::new(
+        aws_sdk_dynamodb::Client::new(&config),
+        &records,
+    );
+    use model_guard_core::ports::RecordStore;
+    for event in [
+        model_guard_testkit::create_model_event(&unique("evt"), "MLDeployer", &model, "Exec"),
+        model_guard_testkit::create_endpoint_config_event(
+            &unique("evt"),
+            "MLDeployer",
+            &endpoint_config,
+            &[&model],
+        ),
+    ] {
+        store
+            .put(&model_guard_testkit::record_of(&event))
+            .await
+            .unwrap();
+    }
     let p = Policies::new(&config, json!([fraud_item()])).await;
     let event = file(&model_guard_testkit::create_endpoint_event(
         "evt-live",
@@ -717,14 +738,20 @@ async fn explain_live_resolves_through_sagemaker_and_reads_the_policy_table() {
         "fraud-endpoint",
         &endpoint_config,
     ));
-    let live = p.run(&[
-        "explain",
-        "--live",
-        "--event",
-        event.to_str().unwrap(),
-        "--default-grace",
-        "60",
-    ]);
+    let live = run_with(
+        &[
+            ("MODEL_GUARD_POLICY_TABLE", p.table.as_str()),
+            ("MODEL_GUARD_RECORDS_TABLE", records.as_str()),
+        ],
+        &[
+            "explain",
+            "--live",
+            "--event",
+            event.to_str().unwrap(),
+            "--default-grace",
+            "60",
+        ],
+    );
     assert_eq!(live.code, 0, "{}", live.stderr);
     let verdict: Value = serde_json::from_str(&live.stdout).unwrap();
     // The model came from SageMaker (the event names only the config), the binding from the table.

@@ -1,5 +1,5 @@
 //! ParseEvent: an EventBridge "AWS API Call via CloudTrail" event in; a typed request to evaluate,
-//! or an ignored verdict with its reasons, out. Pure: no AWS call.
+//! a record to keep, or an ignored verdict with its reasons, out. Pure: no AWS call.
 
 use model_guard_core::{ParseOutcome, parse_event_value};
 use serde_json::Value;
@@ -14,6 +14,13 @@ pub fn handle(event: &Value) -> ParseOutcome {
             principal = %request.principal,
             resource = %request.resource.name,
             "request"
+        ),
+        ParseOutcome::Record { record } => tracing::info!(
+            event_id = %record.event_id,
+            kind = record.kind.as_str(),
+            name = %record.name,
+            op = ?record.op,
+            "record"
         ),
         ParseOutcome::Ignored { verdict } => tracing::info!(
             event_id = verdict.event_id.as_deref().unwrap_or(""),

@@ -6,6 +6,7 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 use model_guard_aws::audit_store::DynamoAuditLog;
 use model_guard_aws::checkpoint::DynamoCheckpoint;
 use model_guard_aws::cloudtrail::CloudTrailHistory;
+use model_guard_aws::records_store::DynamoRecords;
 use model_guard_aws::sfn::TriageMachine;
 use model_guard_aws::{
     diagnostic, env_number, env_var, init_logging, sdk_config, serve_init_error,
@@ -14,7 +15,8 @@ use model_guard_core::GuardError;
 use serde_json::Value;
 use sweep::{Ports, Reach, handle};
 
-type SweepPorts = Ports<CloudTrailHistory, DynamoAuditLog, TriageMachine, DynamoCheckpoint>;
+type SweepPorts =
+    Ports<CloudTrailHistory, DynamoAuditLog, TriageMachine, DynamoCheckpoint, DynamoRecords>;
 
 fn ports(config: &SdkConfig) -> Result<(SweepPorts, Reach), GuardError> {
     let decisions = env_var("DECISIONS_TABLE")?;
@@ -35,6 +37,10 @@ fn ports(config: &SdkConfig) -> Result<(SweepPorts, Reach), GuardError> {
             env_var("TRIAGE_STATE_MACHINE_ARN")?,
         ),
         checkpoint: DynamoCheckpoint::new(aws_sdk_dynamodb::Client::new(config), decisions),
+        records: DynamoRecords::new(
+            aws_sdk_dynamodb::Client::new(config),
+            env_var("RECORDS_TABLE")?,
+        ),
     };
     let reach = Reach {
         overlap: minutes("SWEEP_OVERLAP_MINUTES", 20)?,

@@ -12,16 +12,20 @@ use chrono::{DateTime, Duration, Utc};
 use model_guard_aws::audit_store::DynamoAuditLog;
 use model_guard_aws::checkpoint::DynamoCheckpoint;
 use model_guard_aws::cloudtrail::CloudTrailHistory;
+use model_guard_aws::records_store::DynamoRecords;
 use model_guard_aws::sfn::TriageMachine;
 use model_guard_core::Verdict;
 use model_guard_core::audit::AuditItem;
 use model_guard_core::ports::{AuditLog, SweepCheckpoint};
 use model_guard_core::sweep::time_text;
-use model_guard_testkit::{ACCOUNT, config, decisions_table, role_arn, unique, violation};
+use model_guard_testkit::{
+    ACCOUNT, config, decisions_table, records_table, role_arn, unique, violation,
+};
 use serde_json::{Value, json};
 use sweep::{Ports, Reach, handle};
 
-type SweepPorts = Ports<CloudTrailHistory, DynamoAuditLog, TriageMachine, DynamoCheckpoint>;
+type SweepPorts =
+    Ports<CloudTrailHistory, DynamoAuditLog, TriageMachine, DynamoCheckpoint, DynamoRecords>;
 
 const REACH: Reach = Reach {
     overlap: Duration::minutes(20),
@@ -97,11 +101,13 @@ async fn triage_machine(config: &SdkConfig) -> String {
 }
 
 async fn ports(config: &SdkConfig, decisions: &str, triage_arn: &str) -> SweepPorts {
+    let records = records_table(config).await;
     Ports {
         history: CloudTrailHistory::new(aws_sdk_cloudtrail::Client::new(config), StdDuration::ZERO),
         audit: DynamoAuditLog::new(aws_sdk_dynamodb::Client::new(config), decisions),
         triage: TriageMachine::new(aws_sdk_sfn::Client::new(config), triage_arn),
         checkpoint: DynamoCheckpoint::new(aws_sdk_dynamodb::Client::new(config), decisions),
+        records: DynamoRecords::new(aws_sdk_dynamodb::Client::new(config), records),
     }
 }
 
@@ -272,4 +278,49 @@ async fn an_item_left_evaluated_is_submitted_again_after_ten_minutes() {
         (1, 1),
         "{report:?}"
     );
+}
+
+#[tokio::test]
+async fn missed_records_are_submitted_and_kept_ones_are_not() {
+    use model_guard_core::ports::RecordStore;
+    use model_guard_core::{ParseOutcome, parse_event_value};
+
+    let config = config().await;
+    let decisions = decisions_table(&config).await;
+    let triage = triage_machine(&config).await;
+    let p = ports(&config, &decisions, &triage).await;
+    let now = an_hour_of_its_own();
+    let model = |minutes: i64| {
+        let name = unique("m");
+        record(
+            "CreateModel",
+            now - Duration::minutes(minutes),
+            json!({"requestParameters": {"modelName": name, "executionRoleArn": role_arn("Exec")},
+                   "responseElements": {"modelArn": format!("arn:aws:sagemaker:us-east-1:{ACCOUNT}:model/{name}")}}),
+        )
+    };
+    let (kept, missed) = (model(4), model(6));
+    let deleted = record(
+        "DeleteEndpointConfig",
+        now - Duration::minutes(8),
+        json!({"requestParameters": {"endpointConfigName": unique("cfg")}, "responseElements": null}),
+    );
+    register(&[kept.clone(), missed.clone(), deleted.clone()]);
+    // One of them already reached the records table through EventBridge.
+    let envelope = model_guard_core::sweep::eventbridge_envelope(&kept);
+    let ParseOutcome::Record { record } = parse_event_value(&envelope) else {
+        panic!("not a record")
+    };
+    p.records.put(&record).await.unwrap();
+
+    let report = handle(&p, REACH, now).await.unwrap();
+    assert_eq!(report.already_recorded, 1, "{report:?}");
+    let mut submitted = report.submitted.clone();
+    submitted.sort();
+    let mut expected = vec![
+        missed["eventID"].as_str().unwrap().to_owned(),
+        deleted["eventID"].as_str().unwrap().to_owned(),
+    ];
+    expected.sort();
+    assert_eq!(submitted, expected, "{report:?}");
 }

@@ -91,6 +91,40 @@ pub async fn put_policy(config: &SdkConfig, table: &str, item: &Value) {
         .unwrap();
 }
 
+/// A records table with the schema the stack creates.
+pub async fn records_table(config: &SdkConfig) -> String {
+    let name = unique("records");
+    create_records_table(config, &name).await;
+    name
+}
+
+/// The records table the functions under `cargo lambda watch` use (`RECORDS_TABLE` in
+/// `.testbed/env`), created if it is not there yet.
+pub async fn shared_records_table(config: &SdkConfig) -> String {
+    let name = std::env::var("RECORDS_TABLE").expect("RECORDS_TABLE: source .testbed/env");
+    let client = aws_sdk_dynamodb::Client::new(config);
+    let tables = client.list_tables().send().await.unwrap();
+    if !tables.table_names().contains(&name) {
+        create_records_table(config, &name).await;
+    }
+    name
+}
+
+async fn create_records_table(config: &SdkConfig, name: &str) {
+    use model_guard_aws::records_table::{KEY, SORT};
+    aws_sdk_dynamodb::Client::new(config)
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .key_schema(key(KEY, KeyType::Hash))
+        .key_schema(key(SORT, KeyType::Range))
+        .attribute_definitions(string_attribute(KEY))
+        .attribute_definitions(string_attribute(SORT))
+        .send()
+        .await
+        .unwrap();
+}
+
 /// A decisions table with the schema the stack creates.
 pub async fn decisions_table(config: &SdkConfig) -> String {
     let name = unique("decisions");
@@ -653,6 +687,50 @@ pub fn create_endpoint_event(
         serde_json::json!({"endpointName": endpoint, "endpointConfigName": config}),
         serde_json::json!({"endpointArn": format!("arn:aws:sagemaker:us-east-1:{ACCOUNT}:endpoint/{}", endpoint.to_lowercase())}),
     )
+}
+
+/// The CreateModel event for a model made by [`SageMakerKit::model`] (execution role `role`).
+pub fn create_model_event(event_id: &str, caller_role: &str, name: &str, role: &str) -> Value {
+    cloudtrail_event(
+        event_id,
+        "CreateModel",
+        caller_role,
+        serde_json::json!({"modelName": name, "executionRoleArn": role_arn(role),
+                           "primaryContainer": {"image": "img:1"}}),
+        serde_json::json!({"modelArn": format!("arn:aws:sagemaker:us-east-1:{ACCOUNT}:model/{}", name.to_lowercase())}),
+    )
+}
+
+/// The CreateEndpointConfig event for a config made by [`SageMakerKit::endpoint_config`].
+pub fn create_endpoint_config_event(
+    event_id: &str,
+    caller_role: &str,
+    name: &str,
+    models: &[&str],
+) -> Value {
+    let variants: Vec<Value> = models
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            serde_json::json!({"variantName": format!("v{i}"), "modelName": m,
+                                          "initialInstanceCount": 1, "instanceType": "ml.m5.large"})
+        })
+        .collect();
+    cloudtrail_event(
+        event_id,
+        "CreateEndpointConfig",
+        caller_role,
+        serde_json::json!({"endpointConfigName": name, "productionVariants": variants}),
+        serde_json::json!({"endpointConfigArn": format!("arn:aws:sagemaker:us-east-1:{ACCOUNT}:endpoint-config/{}", name.to_lowercase())}),
+    )
+}
+
+/// The record ParseEvent makes of a recorded call's event.
+pub fn record_of(event: &Value) -> model_guard_core::records::ResourceRecord {
+    match model_guard_core::parse_event_value(event) {
+        model_guard_core::ParseOutcome::Record { record } => record,
+        other => panic!("not a recorded call: {other:?}"),
+    }
 }
 
 /// A Step Functions execution waiting on a `.waitForTaskToken` task, as AwaitApproval does: its

@@ -1,0 +1,109 @@
+//! The records table: every CreateModel and CreateEndpointConfig with its content as given, and
+//! every delete of them; one partition per name (`model#NAME`, `endpoint-config#NAME`, case
+//! folded), one item per call (`eventTime#eventId`), so a name created again is another record.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::AttributeValue;
+use model_guard_core::ports::RecordStore;
+use model_guard_core::records::{RecordKind, ResourceRecord};
+use model_guard_core::{ErrorKind, GuardError};
+
+use crate::records_table::{KEY, SORT};
+use crate::sdk_error;
+
+pub struct DynamoRecords {
+    client: Client,
+    table: String,
+}
+
+impl DynamoRecords {
+    pub fn new(client: Client, table: impl Into<String>) -> DynamoRecords {
+        DynamoRecords {
+            client,
+            table: table.into(),
+        }
+    }
+
+    fn key(record: &ResourceRecord) -> [(String, AttributeValue); 2] {
+        [
+            (
+                KEY.to_owned(),
+                AttributeValue::S(ResourceRecord::partition_key(record.kind, &record.name)),
+            ),
+            (SORT.to_owned(), AttributeValue::S(record.sort_key())),
+        ]
+    }
+}
+
+impl RecordStore for DynamoRecords {
+    async fn put(&self, record: &ResourceRecord) -> Result<(), GuardError> {
+        let mut item: HashMap<String, AttributeValue> = serde_dynamo::to_item(record)
+            .map_err(|e| GuardError::new(ErrorKind::InvalidInput, format!("record: {e}")))?;
+        item.extend(Self::key(record));
+        // The same call always makes the same item: a duplicate delivery rewrites it unchanged.
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|e| sdk_error(&format!("PutItem {}", self.table), &e))?;
+        Ok(())
+    }
+
+    async fn history(
+        &self,
+        kind: RecordKind,
+        name: &str,
+    ) -> Result<Vec<ResourceRecord>, GuardError> {
+        let mut pages = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#key = :key")
+            .expression_attribute_names("#key", KEY)
+            .expression_attribute_values(
+                ":key",
+                AttributeValue::S(ResourceRecord::partition_key(kind, name)),
+            )
+            .consistent_read(true)
+            .into_paginator()
+            .send();
+        let mut records = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| sdk_error(&format!("Query {}", self.table), &e))?;
+            for item in page.items() {
+                let record: ResourceRecord =
+                    serde_dynamo::from_item(item.clone()).map_err(|e| {
+                        GuardError::new(
+                            ErrorKind::InvalidInput,
+                            format!(
+                                "records table {} holds an item that is not a record: {e}",
+                                self.table
+                            ),
+                        )
+                    })?;
+                records.push(record);
+            }
+        }
+        Ok(records)
+    }
+
+    async fn contains(&self, record: &ResourceRecord) -> Result<bool, GuardError> {
+        let [(k, kv), (s, sv)] = Self::key(record);
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(k, kv)
+            .key(s, sv)
+            .projection_expression("#key")
+            .expression_attribute_names("#key", KEY)
+            .send()
+            .await
+            .map_err(|e| sdk_error(&format!("GetItem {}", self.table), &e))?;
+        Ok(out.item.is_some())
+    }
+}

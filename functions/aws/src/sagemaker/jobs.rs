@@ -1,0 +1,249 @@
+//! Training, transform, processing and tuning jobs: stopping them, and what a job says it uses.
+
+use model_guard_core::contract::{ResourceRef, ResourceType};
+use model_guard_core::enforcement::{EnforcementOutcome, EnforcementResult};
+use model_guard_core::{ErrorKind, GuardError};
+
+use model_guard_core::contract::Target;
+use model_guard_core::principal::canonical_arn;
+use model_guard_core::resolve::ResolveError;
+
+use super::{SageMakerEnforcer, Uses, is_not_found, resolve_error};
+use crate::error::service_code;
+use crate::sdk_error;
+
+impl SageMakerEnforcer {
+    /// Stops a job; a stop refused because the job is not running is confirmed with a describe.
+    pub(super) async fn job(
+        &self,
+        resource: &ResourceRef,
+    ) -> Result<EnforcementResult, GuardError> {
+        let name = resource.name.as_str();
+        let kind = resource.resource_type;
+        // The four Stop*Job calls differ only in names: (refused by SageMaker?, error).
+        macro_rules! stop {
+            ($call:ident, $field:ident, $op:literal) => {
+                self.sagemaker
+                    .$call()
+                    .$field(name)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| {
+                        (
+                            is_refusal(&e),
+                            sdk_error(&format!(concat!($op, " {}"), name), &e),
+                        )
+                    })
+            };
+        }
+        let stop = match kind {
+            ResourceType::TrainingJob => {
+                stop!(stop_training_job, training_job_name, "StopTrainingJob")
+            }
+            ResourceType::TransformJob => {
+                stop!(stop_transform_job, transform_job_name, "StopTransformJob")
+            }
+            ResourceType::ProcessingJob => {
+                stop!(
+                    stop_processing_job,
+                    processing_job_name,
+                    "StopProcessingJob"
+                )
+            }
+            ResourceType::HyperParameterTuningJob => stop!(
+                stop_hyper_parameter_tuning_job,
+                hyper_parameter_tuning_job_name,
+                "StopHyperParameterTuningJob"
+            ),
+            ResourceType::Endpoint | ResourceType::InferenceComponent => {
+                return Err(GuardError::new(
+                    ErrorKind::InvalidInput,
+                    format!("{kind} is not a job"),
+                ));
+            }
+        };
+        match stop {
+            Ok(()) => Ok(Self::result(
+                resource,
+                EnforcementOutcome::Stopped,
+                Some("Stopping".to_owned()),
+            )),
+            Err((true, refused)) => match self.job_status(kind, name).await? {
+                None => Ok(Self::result(
+                    resource,
+                    EnforcementOutcome::AlreadyGone,
+                    None,
+                )),
+                Some(status)
+                    if matches!(
+                        status.as_str(),
+                        "Completed" | "Failed" | "Stopped" | "Stopping"
+                    ) =>
+                {
+                    Ok(Self::result(
+                        resource,
+                        EnforcementOutcome::AlreadyStopped,
+                        Some(status),
+                    ))
+                }
+                Some(_) => Err(refused),
+            },
+            Err((false, error)) => Err(error),
+        }
+    }
+
+    /// The job's status, or `None` when it does not exist.
+    async fn job_status(
+        &self,
+        kind: ResourceType,
+        name: &str,
+    ) -> Result<Option<String>, GuardError> {
+        macro_rules! describe {
+            ($call:ident, $field:ident, $status:ident, $op:literal) => {
+                match self.sagemaker.$call().$field(name).send().await {
+                    Ok(out) => Ok(out.$status().map(|s| s.as_str().to_owned())),
+                    Err(e) if is_not_found(&e) => Ok(None),
+                    Err(e) => Err(sdk_error(&format!(concat!($op, " {}"), name), &e)),
+                }
+            };
+        }
+        match kind {
+            ResourceType::TrainingJob => describe!(
+                describe_training_job,
+                training_job_name,
+                training_job_status,
+                "DescribeTrainingJob"
+            ),
+            ResourceType::TransformJob => describe!(
+                describe_transform_job,
+                transform_job_name,
+                transform_job_status,
+                "DescribeTransformJob"
+            ),
+            ResourceType::ProcessingJob => describe!(
+                describe_processing_job,
+                processing_job_name,
+                processing_job_status,
+                "DescribeProcessingJob"
+            ),
+            ResourceType::HyperParameterTuningJob => describe!(
+                describe_hyper_parameter_tuning_job,
+                hyper_parameter_tuning_job_name,
+                hyper_parameter_tuning_job_status,
+                "DescribeHyperParameterTuningJob"
+            ),
+            ResourceType::Endpoint | ResourceType::InferenceComponent => Ok(None),
+        }
+    }
+}
+
+/// A stop SageMaker refused because of the job's state or existence (ValidationException,
+/// ResourceNotFound), to be confirmed with a describe.
+fn is_refusal<E, R>(error: &aws_smithy_runtime_api::client::result::SdkError<E, R>) -> bool
+where
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata,
+{
+    matches!(
+        service_code(error),
+        Some("ValidationException" | "ResourceNotFound")
+    )
+}
+
+/// What a job runs with: its execution role (a tuning job's, every training definition's), or a
+/// transform job's model. A job's name is never used twice, so this is what its call made.
+pub(super) async fn job_uses(
+    client: &aws_sdk_sagemaker::Client,
+    kind: ResourceType,
+    name: &str,
+) -> Result<Uses, ResolveError> {
+    let role = |arn: &str| Target::Role {
+        arn: canonical_arn(arn),
+    };
+    let what = format!("{kind} {name}");
+    let (targets, source, created) = match kind {
+        ResourceType::TrainingJob => {
+            let out = client
+                .describe_training_job()
+                .training_job_name(name)
+                .send()
+                .await
+                .map_err(|e| resolve_error(&what, &e))?;
+            let targets = out.role_arn().map(role).into_iter().collect();
+            (
+                targets,
+                "DescribeTrainingJob's RoleArn",
+                out.creation_time().cloned(),
+            )
+        }
+        ResourceType::ProcessingJob => {
+            let out = client
+                .describe_processing_job()
+                .processing_job_name(name)
+                .send()
+                .await
+                .map_err(|e| resolve_error(&what, &e))?;
+            let targets = out.role_arn().map(role).into_iter().collect();
+            (
+                targets,
+                "DescribeProcessingJob's RoleArn",
+                out.creation_time().cloned(),
+            )
+        }
+        ResourceType::TransformJob => {
+            let out = client
+                .describe_transform_job()
+                .transform_job_name(name)
+                .send()
+                .await
+                .map_err(|e| resolve_error(&what, &e))?;
+            let targets = out
+                .model_name()
+                .map(|m| Target::Model { name: m.to_owned() })
+                .into_iter()
+                .collect();
+            (
+                targets,
+                "DescribeTransformJob's ModelName",
+                out.creation_time().cloned(),
+            )
+        }
+        ResourceType::HyperParameterTuningJob => {
+            let out = client
+                .describe_hyper_parameter_tuning_job()
+                .hyper_parameter_tuning_job_name(name)
+                .send()
+                .await
+                .map_err(|e| resolve_error(&what, &e))?;
+            let mut targets: Vec<Target> = Vec::new();
+            let roles = out
+                .training_job_definition()
+                .and_then(|d| d.role_arn())
+                .into_iter()
+                .chain(
+                    out.training_job_definitions()
+                        .iter()
+                        .filter_map(|d| d.role_arn()),
+                );
+            for arn in roles {
+                let target = role(arn);
+                if !targets.contains(&target) {
+                    targets.push(target);
+                }
+            }
+            (
+                targets,
+                "DescribeHyperParameterTuningJob's TrainingJobDefinition(s) RoleArn",
+                out.creation_time().cloned(),
+            )
+        }
+        ResourceType::Endpoint | ResourceType::InferenceComponent => {
+            return Err(ResolveError::Unresolvable(format!("{kind} is not a job")));
+        }
+    };
+    Ok(Uses {
+        targets,
+        source: format!("{source} of {what}"),
+        created: super::time(created.as_ref()),
+    })
+}

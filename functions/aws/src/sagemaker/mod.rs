@@ -1,0 +1,249 @@
+//! SageMaker: the resolver (what a deployment uses), the recovery of what an event lost (what a
+//! deployed resource says it uses), and the enforcer (stop or delete it). One module per family:
+//! [`endpoints`] (endpoints and inference components), [`jobs`] (training, transform, processing
+//! and tuning jobs); this one holds what they share.
+
+mod endpoints;
+mod jobs;
+
+use std::time::Duration;
+
+use aws_sdk_applicationautoscaling::Client as AutoScaling;
+use aws_sdk_sagemaker::Client as SageMaker;
+use chrono::{DateTime, Utc};
+use model_guard_core::contract::{ResourceRef, ResourceType, Verdict, Version1};
+use model_guard_core::enforcement::{EnforcementOutcome, EnforcementResult};
+use model_guard_core::ports::Enforcer;
+use model_guard_core::records::whole_second;
+use model_guard_core::resolve::{
+    EndpointConfigInfo, InferenceComponentInfo, ModelInfo, Recovered, Recovery, ResolveError,
+    Resolver,
+};
+use model_guard_core::{ErrorKind, GuardError};
+
+use crate::error::{service_code, service_message};
+use crate::sdk_error;
+
+pub(crate) fn time(t: Option<&aws_smithy_types::DateTime>) -> Option<DateTime<Utc>> {
+    let t = t?;
+    DateTime::from_timestamp(t.secs(), t.subsec_nanos())
+}
+
+/// SageMaker answers "no such resource" with a ValidationException ("Could not find …") or, for
+/// some describes, ResourceNotFound.
+pub(crate) fn is_not_found<E, R>(
+    error: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
+) -> bool
+where
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata,
+{
+    match service_code(error) {
+        Some("ResourceNotFound") => true,
+        Some("ValidationException") => {
+            let message = service_message(error).to_ascii_lowercase();
+            message.contains("could not find") || message.contains("not found")
+        }
+        _ => false,
+    }
+}
+
+/// A describe failure, as the resolver reports it: what cannot be resolved (not found, denied,
+/// invalid) makes an unresolved subject; what may pass fails the evaluation.
+pub(crate) fn resolve_error<E>(
+    what: &str,
+    error: &aws_smithy_runtime_api::client::result::SdkError<
+        E,
+        aws_smithy_runtime_api::http::Response,
+    >,
+) -> ResolveError
+where
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
+{
+    if is_not_found(error) {
+        return ResolveError::Unresolvable(format!("{what} was not found"));
+    }
+    let guard = sdk_error(&format!("describing {what}"), error);
+    match guard.kind {
+        // Worth another try: the evaluation fails and is retried.
+        ErrorKind::Throttled | ErrorKind::Unavailable => ResolveError::Failed(guard),
+        // Anything else (denied, invalid, an expired token, a code we do not know) is an answer
+        // that will not change: the subject is unresolved and the guard fails closed.
+        _ => ResolveError::Unresolvable(guard.message),
+    }
+}
+
+/// A resource created after the call cannot be what the call made: the name was reused since
+/// (the one the call made is gone). CloudTrail's `eventTime` has whole seconds, hence the slack.
+pub(crate) fn created_after_call(created: Option<DateTime<Utc>>, verdict: &Verdict) -> bool {
+    let call = verdict
+        .event_time
+        .as_deref()
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok());
+    match (created, call) {
+        (Some(created), Some(call)) => {
+            created > call.with_timezone(&Utc) + chrono::Duration::seconds(1)
+        }
+        _ => false,
+    }
+}
+
+/// Resolves subjects through SageMaker's describe calls.
+pub struct SageMakerResolver {
+    client: SageMaker,
+}
+
+impl SageMakerResolver {
+    pub fn new(client: SageMaker) -> SageMakerResolver {
+        SageMakerResolver { client }
+    }
+}
+
+/// What a deployed resource says it uses, and when it was created.
+struct Uses {
+    targets: Vec<model_guard_core::contract::Target>,
+    source: String,
+    created: Option<DateTime<Utc>>,
+}
+
+impl Recovery for SageMakerResolver {
+    async fn deployed(
+        &self,
+        resource: &ResourceRef,
+        call: Option<DateTime<Utc>>,
+    ) -> Result<Recovered, ResolveError> {
+        let name = resource.name.as_str();
+        let Uses {
+            targets,
+            source,
+            created,
+        } = match resource.resource_type {
+            ResourceType::Endpoint => endpoints::endpoint_uses(&self.client, name).await?,
+            ResourceType::InferenceComponent => {
+                endpoints::inference_component_uses(&self.client, name).await?
+            }
+            kind => jobs::job_uses(&self.client, kind, name).await?,
+        };
+        if let (Some(created), Some(call)) = (created, call)
+            && whole_second(created) > whole_second(call)
+        {
+            return Err(ResolveError::Unresolvable(format!(
+                "{} {name} was created at {}, after the call: another one under the same name",
+                resource.resource_type,
+                created.to_rfc3339()
+            )));
+        }
+        Ok(Recovered { targets, source })
+    }
+}
+
+impl Resolver for SageMakerResolver {
+    async fn endpoint_config(&self, name: &str) -> Result<EndpointConfigInfo, ResolveError> {
+        let out = self
+            .client
+            .describe_endpoint_config()
+            .endpoint_config_name(name)
+            .send()
+            .await
+            .map_err(|e| resolve_error(&format!("endpoint config {name}"), &e))?;
+        Ok(EndpointConfigInfo {
+            models: out
+                .production_variants()
+                .iter()
+                .filter_map(|v| v.model_name())
+                .chain(
+                    out.shadow_production_variants()
+                        .iter()
+                        .filter_map(|v| v.model_name()),
+                )
+                .map(str::to_owned)
+                .collect(),
+            execution_role_arn: out.execution_role_arn().map(str::to_owned),
+            created: time(out.creation_time()),
+        })
+    }
+
+    async fn model(&self, name: &str) -> Result<ModelInfo, ResolveError> {
+        let out = self
+            .client
+            .describe_model()
+            .model_name(name)
+            .send()
+            .await
+            .map_err(|e| resolve_error(&format!("model {name}"), &e))?;
+        Ok(ModelInfo {
+            execution_role_arn: out.execution_role_arn().map(str::to_owned),
+            created: time(out.creation_time()),
+        })
+    }
+
+    async fn inference_component(
+        &self,
+        name: &str,
+    ) -> Result<InferenceComponentInfo, ResolveError> {
+        let out = self
+            .client
+            .describe_inference_component()
+            .inference_component_name(name)
+            .send()
+            .await
+            .map_err(|e| resolve_error(&format!("inference component {name}"), &e))?;
+        Ok(InferenceComponentInfo {
+            model_name: out
+                .specification()
+                .and_then(|s| s.model_name())
+                .map(str::to_owned),
+        })
+    }
+}
+
+/// How long Enforce waits, within one invocation, for an endpoint's inference components to go
+/// before it reports the endpoint busy (the state machine then retries).
+const COMPONENTS_GONE_WAIT: Duration = Duration::from_secs(30);
+
+/// Stops or deletes through SageMaker, clearing what blocks an endpoint's deletion first.
+pub struct SageMakerEnforcer {
+    sagemaker: SageMaker,
+    autoscaling: AutoScaling,
+    poll_interval: Duration,
+}
+
+impl SageMakerEnforcer {
+    pub fn new(sagemaker: SageMaker, autoscaling: AutoScaling) -> SageMakerEnforcer {
+        SageMakerEnforcer {
+            sagemaker,
+            autoscaling,
+            poll_interval: Duration::from_secs(2),
+        }
+    }
+
+    fn result(
+        resource: &ResourceRef,
+        outcome: EnforcementOutcome,
+        status: Option<String>,
+    ) -> EnforcementResult {
+        EnforcementResult {
+            version: Version1,
+            outcome,
+            resource: resource.clone(),
+            deregistered_scalable_targets: Vec::new(),
+            deleted_inference_components: Vec::new(),
+            status,
+        }
+    }
+}
+
+impl Enforcer for SageMakerEnforcer {
+    async fn enforce(&self, verdict: &Verdict) -> Result<EnforcementResult, GuardError> {
+        let Some(resource) = &verdict.resource else {
+            return Err(GuardError::new(
+                ErrorKind::InvalidInput,
+                "the verdict names no resource to enforce on",
+            ));
+        };
+        match resource.resource_type {
+            ResourceType::Endpoint => self.endpoint(resource, verdict).await,
+            ResourceType::InferenceComponent => self.inference_component(resource, verdict).await,
+            _ => self.job(resource).await,
+        }
+    }
+}

@@ -1,0 +1,195 @@
+//! How many AWS calls Evaluate makes per event, counted by an interceptor on the real SDK clients
+//! against the testbed: an allowed deployment of resources that existed before the call costs
+//! what it cost before records existed (its describes, the policy Scan, the audit PutItem); only
+//! a deployment that needs the records (or a role path) pays for them.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::{Arc, Mutex};
+
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+use evaluate::{Ports, handle};
+use model_guard_aws::audit_store::DynamoAuditLog;
+use model_guard_aws::iam::IamRoles;
+use model_guard_aws::policy_store::DynamoPolicyStore;
+use model_guard_aws::records_store::DynamoRecords;
+use model_guard_aws::sagemaker::SageMakerResolver;
+use model_guard_core::ports::RecordStore;
+use model_guard_core::{Defaults, parse_event_value};
+use model_guard_testkit::{
+    SageMakerKit, config, create_endpoint_config_event, create_endpoint_event, create_model_event,
+    decisions_table, policy_table, record_of, records_table, role_arn, unique,
+};
+use serde_json::{Value, json};
+
+/// The operations the clients sent, by their `X-Amz-Target` (`SageMaker.DescribeModel`, …) or,
+/// for query-protocol services (IAM), their `Action`.
+#[derive(Debug, Clone, Default)]
+struct Calls(Arc<Mutex<Vec<String>>>);
+
+impl Intercept for Calls {
+    fn name(&self) -> &'static str {
+        "Calls"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let request = context.request();
+        let target = match request.headers().get("x-amz-target") {
+            Some(target) => target.to_owned(),
+            None => {
+                let body = request.body().bytes().unwrap_or_default();
+                let body = String::from_utf8_lossy(body);
+                body.split('&')
+                    .find_map(|p| p.strip_prefix("Action="))
+                    .unwrap_or("?")
+                    .to_owned()
+            }
+        };
+        self.0.lock().unwrap().push(target);
+        Ok(())
+    }
+}
+
+impl Calls {
+    fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.0.lock().unwrap())
+    }
+}
+
+type CountedPorts =
+    Ports<SageMakerResolver, DynamoPolicyStore, DynamoAuditLog, IamRoles, DynamoRecords>;
+
+async fn counted() -> (CountedPorts, Calls) {
+    let config = config().await;
+    let calls = Calls::default();
+    let sagemaker = aws_sdk_sagemaker::Client::from_conf(
+        aws_sdk_sagemaker::config::Builder::from(&config)
+            .interceptor(calls.clone())
+            .build(),
+    );
+    let dynamodb = aws_sdk_dynamodb::Client::from_conf(
+        aws_sdk_dynamodb::config::Builder::from(&config)
+            .interceptor(calls.clone())
+            .build(),
+    );
+    let iam = aws_sdk_iam::Client::from_conf(
+        aws_sdk_iam::config::Builder::from(&config)
+            .interceptor(calls.clone())
+            .build(),
+    );
+    let policy = json!([
+        {"pk": "model#fraud-*", "principals": [role_arn("MLDeployer")], "mode": "enforce"},
+        {"pk": "default", "principals": [], "mode": "notify"}
+    ]);
+    let ports = Ports {
+        resolver: SageMakerResolver::new(sagemaker),
+        // No policy cache, as in the testbed: one Scan per event.
+        policies: DynamoPolicyStore::new(dynamodb.clone(), policy_table(&config, &policy).await, 0),
+        audit: DynamoAuditLog::new(dynamodb.clone(), decisions_table(&config).await),
+        roles: IamRoles::new(iam),
+        records: DynamoRecords::new(dynamodb, records_table(&config).await),
+        record_wait: chrono::Duration::zero(),
+        defaults: Defaults::default(),
+    };
+    (ports, calls)
+}
+
+async fn evaluate(ports: &CountedPorts, event: &Value) -> Value {
+    let input = serde_json::to_value(parse_event_value(event)).unwrap();
+    serde_json::to_value(handle(input, ports, chrono::Utc::now()).await.unwrap()).unwrap()
+}
+
+fn at(event: &mut Value, t: chrono::DateTime<chrono::Utc>) {
+    let text = t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    event["detail"]["eventTime"] = json!(text);
+    event["time"] = json!(text);
+}
+
+#[tokio::test]
+async fn an_allowed_deployment_of_resources_made_before_the_call_makes_no_more_calls() {
+    let (ports, calls) = counted().await;
+    let kit = SageMakerKit::new(&config().await);
+    let model = unique("fraud-v3");
+    kit.model(&model, "Exec").await;
+    let cfg = unique("cfg");
+    kit.endpoint_config(&cfg, &[&model]).await;
+    calls.take();
+    // The call comes two seconds after both were made.
+    let mut event = create_endpoint_event(&unique("evt"), "MLDeployer", &unique("ep"), &cfg);
+    at(
+        &mut event,
+        chrono::Utc::now() + chrono::Duration::seconds(2),
+    );
+    let verdict = evaluate(&ports, &event).await;
+    assert_eq!(verdict["decision"], "allow", "{verdict:#}");
+    // What it was before this issue: the two describes, the Scan, the PutItem. No records Query,
+    // no GetRole.
+    assert_eq!(
+        calls.take(),
+        [
+            "DynamoDB_20120810.Scan",
+            "SageMaker.DescribeEndpointConfig",
+            "SageMaker.DescribeModel",
+            "DynamoDB_20120810.PutItem",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn only_what_needs_the_records_or_a_role_path_pays_for_them() {
+    let (ports, calls) = counted().await;
+    let kit = SageMakerKit::new(&config().await);
+    let model = unique("fraud-v3");
+    kit.model(&model, "Exec").await;
+    ports
+        .records
+        .put(&record_of(&create_model_event(
+            &unique("evt"),
+            "MLDeployer",
+            &model,
+            "Exec",
+        )))
+        .await
+        .unwrap();
+    let cfg = unique("cfg");
+    kit.endpoint_config(&cfg, &[&model]).await;
+    ports
+        .records
+        .put(&record_of(&create_endpoint_config_event(
+            &unique("evt"),
+            "MLDeployer",
+            &cfg,
+            &[&model],
+        )))
+        .await
+        .unwrap();
+    calls.take();
+    // Within the second of their creation: both are looked up in the records.
+    let mut event = create_endpoint_event(&unique("evt"), "MLDeployer", &unique("ep"), &cfg);
+    at(&mut event, chrono::Utc::now());
+    // And the caller's role path is not in the event.
+    event["detail"]["userIdentity"]["sessionContext"] = json!({"sessionIssuer": {}});
+    let verdict = evaluate(&ports, &event).await;
+    assert_eq!(verdict["decision"], "allow", "{verdict:#}");
+    assert_eq!(
+        calls.take(),
+        [
+            "GetRole",
+            "DynamoDB_20120810.Scan",
+            "SageMaker.DescribeEndpointConfig",
+            "DynamoDB_20120810.Query",
+            "SageMaker.DescribeModel",
+            "DynamoDB_20120810.Query",
+            "DynamoDB_20120810.PutItem",
+        ]
+    );
+}
