@@ -33,7 +33,16 @@ export interface ModelGuardSettings {
    * already record every decision.
    */
   readonly triageLogLevel?: TriageLogLevel;
+  /**
+   * What a subject the guard cannot resolve (a config or model gone, a describe denied, an event
+   * that lost its parameters) costs: `enforce` (the default), or lowered to `notify` or `off`.
+   * It applies whatever the `default` policy item says.
+   */
+  readonly unresolvedAction?: UnresolvedAction;
 }
+
+export const UNRESOLVED_ACTIONS = ['enforce', 'notify', 'off'] as const;
+export type UnresolvedAction = (typeof UNRESOLVED_ACTIONS)[number];
 
 export const TRIAGE_LOG_LEVELS = ['ERROR', 'ALL'] as const;
 export type TriageLogLevel = (typeof TRIAGE_LOG_LEVELS)[number];
@@ -49,6 +58,7 @@ const KEYS = [
   'logRetentionDays',
   'sweepIntervalMinutes',
   'triageLogLevel',
+  'unresolvedAction',
 ] as const;
 
 export const MAX_GRACE_SECONDS = 2_592_000;
@@ -82,6 +92,7 @@ export function resolveSettings(raw: ModelGuardSettings): ResolvedSettings {
     logRetentionDays: integer('logRetentionDays', raw.logRetentionDays, 365, 1, 3653),
     sweepIntervalMinutes: integer('sweepIntervalMinutes', raw.sweepIntervalMinutes, 15, 5, 1440),
     triageLogLevel: oneOf('triageLogLevel', raw.triageLogLevel, 'ERROR', TRIAGE_LOG_LEVELS),
+    unresolvedAction: oneOf('unresolvedAction', raw.unresolvedAction, 'enforce', UNRESOLVED_ACTIONS),
   };
 }
 

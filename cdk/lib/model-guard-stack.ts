@@ -1,4 +1,4 @@
-// Model Guard's stack: the policy and decisions tables, the alert topic, the five functions, the
+// Model Guard's stack: the policy, decisions and records tables, the alert topic, the functions, the
 // two state machines and the EventBridge rule from statemachine/, the approval URL, the alarms,
 // and (unless the account has one) the trail that makes CloudTrail events reach EventBridge.
 //
@@ -35,6 +35,9 @@ export const DECISIONS_KEY = 'eventId';
 export const RESOURCE_INDEX = 'byResource';
 export const STATE_INDEX = 'byState';
 export const SWEEP_CHECKPOINT_KEY = 'sweep#checkpoint';
+/** The records table's keys (functions/aws/src/lib.rs `records_table`). */
+export const RECORDS_KEY = 'pk';
+export const RECORDS_SORT = 'sk';
 
 export interface ModelGuardProps extends StackProps, ModelGuardSettings {}
 
@@ -46,11 +49,13 @@ export interface ModelGuardProps extends StackProps, ModelGuardSettings {}
  */
 const SIZING: Record<string, { memoryMb: number; timeoutSeconds: number }> = {
   'parse-event': { memoryMb: 128, timeoutSeconds: 10 }, // no AWS calls
-  evaluate: { memoryMb: 128, timeoutSeconds: 60 }, // up to 4 describes, a Scan, a PutItem
+  record: { memoryMb: 128, timeoutSeconds: 30 }, // a PutItem
+  // A GetRole, a describe of the resource, up to 4 describes and records Queries, a Scan, a PutItem.
+  evaluate: { memoryMb: 128, timeoutSeconds: 60 },
   enforce: { memoryMb: 128, timeoutSeconds: 90 }, // deregister, delete, wait ≤ 30 s
   notify: { memoryMb: 128, timeoutSeconds: 30 }, // a Publish and an UpdateItem
   approve: { memoryMb: 128, timeoutSeconds: 30 }, // a Query, an UpdateItem, a SendTask*
-  // 8 eventNames × pages of LookupEvents at 2 per second, a GetItem and maybe a StartExecution each.
+  // 12 eventNames × pages of LookupEvents at 2 per second, a GetItem and maybe a StartExecution each.
   sweep: { memoryMb: 128, timeoutSeconds: 300 },
 };
 
@@ -93,6 +98,17 @@ export class ModelGuardStack extends Stack {
           sortKey: { name: 'decidedAt', type: dynamodb.AttributeType.STRING },
         },
       ],
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: dynamodb.TableEncryptionV2.awsManagedKey(),
+      deletionProtection: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    // What each model and endpoint config contained when it was created, one item per call, so
+    // that a deployment is judged by the version current at its call. Kept like the audit trail.
+    const records = new dynamodb.TableV2(this, 'Records', {
+      partitionKey: { name: RECORDS_KEY, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: RECORDS_SORT, type: dynamodb.AttributeType.STRING },
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       encryption: dynamodb.TableEncryptionV2.awsManagedKey(),
       deletionProtection: true,
@@ -172,11 +188,22 @@ export class ModelGuardStack extends Stack {
     };
 
     const parseEvent = fn('parse-event', {}, []);
+    const record = fn('record', { RECORDS_TABLE: records.tableName }, [
+      new iam.PolicyStatement({
+        sid: 'KeepRecords',
+        actions: ['dynamodb:PutItem'],
+        resources: [records.tableArn],
+      }),
+    ]);
+    // IAM role ARNs: a caller's role path, where the event names only the session.
+    const roleArns = `arn:${Aws.PARTITION}:iam::${Aws.ACCOUNT_ID}:role/*`;
     const evaluate = fn('evaluate', {
       POLICY_TABLE: policies.tableName,
       DECISIONS_TABLE: decisions.tableName,
+      RECORDS_TABLE: records.tableName,
       DEFAULT_GRACE_SECONDS: String(settings.defaultGraceSeconds),
       DEFAULT_APPROVERS: JSON.stringify(settings.defaultApprovers),
+      UNRESOLVED_ACTION: settings.unresolvedAction,
     }, [
       new iam.PolicyStatement({
         sid: 'ReadPolicies',
@@ -197,6 +224,31 @@ export class ModelGuardStack extends Stack {
           arn('sagemaker', 'model/*'),
           arn('sagemaker', 'inference-component/*'),
         ],
+      }),
+      new iam.PolicyStatement({
+        // What an event lost (requestParameters CloudTrail left out), from the resource itself.
+        sid: 'RecoverFromTheResource',
+        actions: [
+          'sagemaker:DescribeEndpoint', 'sagemaker:DescribeTrainingJob', 'sagemaker:DescribeTransformJob',
+          'sagemaker:DescribeProcessingJob', 'sagemaker:DescribeHyperParameterTuningJob',
+        ],
+        resources: [
+          arn('sagemaker', 'endpoint/*'),
+          arn('sagemaker', 'training-job/*'),
+          arn('sagemaker', 'transform-job/*'),
+          arn('sagemaker', 'processing-job/*'),
+          arn('sagemaker', 'hyper-parameter-tuning-job/*'),
+        ],
+      }),
+      new iam.PolicyStatement({
+        sid: 'ReadRecords',
+        actions: ['dynamodb:Query'],
+        resources: [records.tableArn],
+      }),
+      new iam.PolicyStatement({
+        sid: 'LookUpRolePaths',
+        actions: ['iam:GetRole'],
+        resources: [roleArns],
       }),
     ]);
     const enforce = fn('enforce', {}, [
@@ -261,6 +313,12 @@ export class ModelGuardStack extends Stack {
     ]);
     const approve = fn('approve', { DECISIONS_TABLE: decisions.tableName }, [
       new iam.PolicyStatement({
+        // The approver's role path: the authorizer gives only the session's ARN.
+        sid: 'LookUpRolePaths',
+        actions: ['iam:GetRole'],
+        resources: [roleArns],
+      }),
+      new iam.PolicyStatement({
         sid: 'FindTargets',
         actions: ['dynamodb:Query'],
         resources: [`${decisions.tableArn}/index/${RESOURCE_INDEX}`],
@@ -320,9 +378,10 @@ export class ModelGuardStack extends Stack {
     const triage = machine('Triage', 'triage.asl.json', sfn.StateMachineType.EXPRESS,
       settings.triageLogLevel === 'ALL' ? sfn.LogLevel.ALL : sfn.LogLevel.ERROR, true, {
       ParseEventFunctionArn: parseEvent.functionArn,
+      RecordFunctionArn: record.functionArn,
       EvaluateFunctionArn: evaluate.functionArn,
       EnforcementStateMachineArn: enforcement.stateMachineArn,
-    }, [parseEvent, evaluate]);
+    }, [parseEvent, record, evaluate]);
     for (const m of [enforcement, triage]) {
       Validations.of(m.role).acknowledge({
         id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
@@ -352,6 +411,7 @@ export class ModelGuardStack extends Stack {
     // item to the triage (duplicates are harmless).
     const sweep = fn('sweep', {
       DECISIONS_TABLE: decisions.tableName,
+      RECORDS_TABLE: records.tableName,
       TRIAGE_STATE_MACHINE_ARN: triage.stateMachineArn,
     }, [
       new iam.PolicyStatement({
@@ -372,6 +432,12 @@ export class ModelGuardStack extends Stack {
         actions: ['dynamodb:PutItem'],
         resources: [decisions.tableArn],
         conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [SWEEP_CHECKPOINT_KEY] } },
+      }),
+      new iam.PolicyStatement({
+        // Is a missed CreateModel (…) on record already.
+        sid: 'CheckRecords',
+        actions: ['dynamodb:GetItem'],
+        resources: [records.tableArn],
       }),
       new iam.PolicyStatement({
         sid: 'SubmitMissedEvents',
@@ -399,7 +465,7 @@ export class ModelGuardStack extends Stack {
     // An event EventBridge could not hand over is a deployment nobody checked: retry for the
     // whole day EventBridge allows, then keep it in the queue (and alarm) for replay.
     new events.Rule(this, 'SageMakerCalls', {
-      description: 'Covered SageMaker calls, from CloudTrail, to the Model Guard triage',
+      description: 'Covered and recorded SageMaker calls, from CloudTrail, to the Model Guard triage',
       eventPattern: JSON.parse(readFileSync(path.join(STATEMACHINE_DIR, 'event-pattern.json'), 'utf8')),
       targets: [new targets.SfnStateMachine(triage, {
         deadLetterQueue: deadLetters,
@@ -575,6 +641,7 @@ export class ModelGuardStack extends Stack {
     // ---- Outputs (guardctl reads these by stack name) ----------------------------------------------------
     new CfnOutput(this, 'PolicyTableName', { value: policies.tableName });
     new CfnOutput(this, 'DecisionsTableName', { value: decisions.tableName });
+    new CfnOutput(this, 'RecordsTableName', { value: records.tableName });
     new CfnOutput(this, 'AlertTopicArn', { value: topic.topicArn });
     new CfnOutput(this, 'ApprovalUrl', { value: approvalUrl.url });
     new CfnOutput(this, 'TriageStateMachineArn', { value: triage.stateMachineArn });

@@ -14,6 +14,7 @@ test('defaults: grace 900, no approvers or e-mails, a trail, the default policy 
     logRetentionDays: 365,
     sweepIntervalMinutes: 15,
     triageLogLevel: 'ERROR',
+    unresolvedAction: 'enforce',
   });
 });
 
@@ -25,6 +26,7 @@ test('context from the command line arrives as strings and is parsed', () => {
     'modelGuard:createTrail': 'false',
     'modelGuard:seedDefaultPolicy': 'false',
     'modelGuard:triageLogLevel': 'ALL',
+    'modelGuard:unresolvedAction': 'notify',
     'unrelated': 'ignored',
   };
   assert.deepEqual(resolveSettings(settingsFromContext((k) => context[k])), {
@@ -37,6 +39,7 @@ test('context from the command line arrives as strings and is parsed', () => {
     logRetentionDays: 365,
     sweepIntervalMinutes: 15,
     triageLogLevel: 'ALL',
+    unresolvedAction: 'notify',
   });
 });
 
@@ -54,6 +57,7 @@ test('a bad setting stops the synth with a message naming the key and the value'
     [{ logRetentionDays: 0 }, /^modelGuard:logRetentionDays: 0 is outside 1\.\.3653$/],
     [{ sweepIntervalMinutes: 1 }, /^modelGuard:sweepIntervalMinutes: 1 is outside 5\.\.1440$/],
     [{ triageLogLevel: 'all' }, /^modelGuard:triageLogLevel: "all" is not one of ERROR, ALL$/],
+    [{ unresolvedAction: 'block' }, /^modelGuard:unresolvedAction: "block" is not one of enforce, notify, off$/],
   ];
   for (const [settings, message] of cases) {
     assert.throws(() => resolveSettings(settings as any), (e: unknown) =>

@@ -11,7 +11,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { ModelGuardProps, ModelGuardStack } from '../lib/model-guard-stack';
 
 const ROOT = path.join(__dirname, '..', '..');
-const FUNCTIONS = ['parse-event', 'evaluate', 'enforce', 'notify', 'approve', 'sweep'];
+const FUNCTIONS = ['parse-event', 'record', 'evaluate', 'enforce', 'notify', 'approve', 'sweep'];
 
 function app(): App {
   return new App({ context: { 'aws:cdk:bundling-stacks': [] }, outdir: mkdtempSync(path.join(tmpdir(), 'cdk-')) });
@@ -69,12 +69,22 @@ const STEP_FUNCTIONS_TRACING = 'Allow xray:PutTraceSegments,xray:PutTelemetryRec
 // The whole of what each role may do. A change here is a change of privilege: review it as such.
 const EXPECTED_STATEMENTS: Record<string, string[]> = {
   ParseEventRole: ['Allow logs:CreateLogStream,logs:PutLogEvents on ParseEventLogs.Arn'],
+  RecordRole: [
+    'Allow logs:CreateLogStream,logs:PutLogEvents on RecordLogs.Arn',
+    'Allow dynamodb:PutItem on Records.Arn',
+  ],
   EvaluateRole: [
     'Allow logs:CreateLogStream,logs:PutLogEvents on EvaluateLogs.Arn',
     'Allow dynamodb:Scan on Policies.Arn',
     'Allow dynamodb:PutItem,dynamodb:GetItem on Decisions.Arn',
     'Allow sagemaker:DescribeEndpointConfig,sagemaker:DescribeModel,sagemaker:DescribeInferenceComponent on '
       + `${SM}:endpoint-config/* ${SM}:model/* ${SM}:inference-component/*`,
+    'Allow sagemaker:DescribeEndpoint,sagemaker:DescribeTrainingJob,sagemaker:DescribeTransformJob,'
+      + 'sagemaker:DescribeProcessingJob,sagemaker:DescribeHyperParameterTuningJob on '
+      + `${SM}:endpoint/* ${SM}:training-job/* ${SM}:transform-job/* ${SM}:processing-job/* `
+      + `${SM}:hyper-parameter-tuning-job/*`,
+    'Allow dynamodb:Query on Records.Arn',
+    'Allow iam:GetRole on arn:${Partition}:iam::${AccountId}:role/*',
   ],
   EnforceRole: [
     'Allow logs:CreateLogStream,logs:PutLogEvents on EnforceLogs.Arn',
@@ -96,6 +106,7 @@ const EXPECTED_STATEMENTS: Record<string, string[]> = {
   ],
   ApproveRole: [
     'Allow logs:CreateLogStream,logs:PutLogEvents on ApproveLogs.Arn',
+    'Allow iam:GetRole on arn:${Partition}:iam::${AccountId}:role/*',
     'Allow dynamodb:Query on Decisions.Arn/index/byResource',
     'Allow dynamodb:GetItem,dynamodb:UpdateItem on Decisions.Arn',
     'Allow states:SendTaskSuccess,states:SendTaskFailure on *',
@@ -106,7 +117,7 @@ const EXPECTED_STATEMENTS: Record<string, string[]> = {
     STEP_FUNCTIONS_TRACING,
   ],
   TriageRole: [
-    'Allow lambda:InvokeFunction on ParseEvent.Arn Evaluate.Arn',
+    'Allow lambda:InvokeFunction on ParseEvent.Arn Record.Arn Evaluate.Arn',
     STEP_FUNCTIONS_LOGGING,
     STEP_FUNCTIONS_TRACING,
     'Allow states:StartExecution on Enforcement',
@@ -117,6 +128,7 @@ const EXPECTED_STATEMENTS: Record<string, string[]> = {
     'Allow cloudtrail:LookupEvents on *',
     'Allow dynamodb:GetItem on Decisions.Arn',
     'Allow dynamodb:PutItem on Decisions.Arn if ForAllValues:StringEquals dynamodb:LeadingKeys sweep#checkpoint',
+    'Allow dynamodb:GetItem on Records.Arn',
     'Allow states:StartExecution on Triage',
   ],
   SeedDefaultPolicyRole: [
@@ -258,7 +270,7 @@ test("the rule's pattern is the file's, delivered to the triage with retries and
 test('the tables keep their data, encrypted, with the indexes guardctl and approve query', () => {
   const t = template();
   const tables = ofType(t, 'AWS::DynamoDB::GlobalTable');
-  assert.equal(tables.length, 2);
+  assert.equal(tables.length, 3);
   for (const [id, table] of tables) {
     assert.equal(table.DeletionPolicy, 'Retain', id);
     assert.deepEqual(table.Properties.SSESpecification, { SSEEnabled: true, SSEType: 'KMS' }, id);
@@ -269,6 +281,10 @@ test('the tables keep their data, encrypted, with the indexes guardctl and appro
   }
   t.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
     KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+  });
+  // The records: every version of a name in one partition, one item per call.
+  t.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+    KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }],
   });
   t.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
     KeySchema: [{ AttributeName: 'eventId', KeyType: 'HASH' }],
@@ -301,8 +317,15 @@ test('each function: arm64 provided.al2023, sized, JSON logs into its own retain
   t.hasResourceProperties('AWS::Lambda::Function', { Description: 'Model Guard enforce', Timeout: 90 });
   t.hasResourceProperties('AWS::Lambda::Function', {
     Description: 'Model Guard evaluate',
-    Environment: { Variables: Match.objectLike({ DEFAULT_GRACE_SECONDS: '900', DEFAULT_APPROVERS: '[]' }) },
+    Environment: { Variables: Match.objectLike({
+      DEFAULT_GRACE_SECONDS: '900', DEFAULT_APPROVERS: '[]', UNRESOLVED_ACTION: 'enforce' }) },
   });
+  for (const name of ['record', 'evaluate', 'sweep']) {
+    t.hasResourceProperties('AWS::Lambda::Function', {
+      Description: `Model Guard ${name}`,
+      Environment: { Variables: Match.objectLike({ RECORDS_TABLE: Match.anyValue() }) },
+    });
+  }
 });
 
 test('settings reach the functions, the topic and the approval URL', () => {
@@ -311,11 +334,13 @@ test('settings reach the functions, the topic and the approval URL', () => {
     defaultApprovers: ['arn:aws:iam::*:role/SecurityOps*'],
     notificationEmails: ['ops@example.com', 'ml@example.com'],
     approvalInvokers: ['arn:aws:iam::123456789012:role/Approver'],
+    unresolvedAction: 'notify',
   });
   t.hasResourceProperties('AWS::Lambda::Function', {
     Description: 'Model Guard evaluate',
     Environment: { Variables: Match.objectLike({
-      DEFAULT_GRACE_SECONDS: '60', DEFAULT_APPROVERS: '["arn:aws:iam::*:role/SecurityOps*"]' }) },
+      DEFAULT_GRACE_SECONDS: '60', DEFAULT_APPROVERS: '["arn:aws:iam::*:role/SecurityOps*"]',
+      UNRESOLVED_ACTION: 'notify' }) },
   });
   const emails = ofType(t, 'AWS::SNS::Subscription').map(([, s]) => [s.Properties.Protocol, s.Properties.Endpoint]);
   assert.deepEqual(emails.sort(), [['email', 'ml@example.com'], ['email', 'ops@example.com']]);
@@ -375,7 +400,7 @@ test('alarms on failed executions, dead letters and function errors, all to the 
   const ids = alarms.map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort();
   assert.deepEqual(ids, [
     'ApproveErrors', 'DeadLettersWaiting', 'EnforceErrors', 'EnforcementExecutionsFailed', 'EvaluateErrors',
-    'NotifyErrors', 'ParseEventErrors', 'SweepErrors', 'TriageExecutionsFailed']);
+    'NotifyErrors', 'ParseEventErrors', 'RecordErrors', 'SweepErrors', 'TriageExecutionsFailed']);
   for (const [id, alarm] of alarms) {
     assert.deepEqual(alarm.Properties.AlarmActions.map(render), ['Alerts'], id);
     assert.equal(alarm.Properties.Threshold, 1, id);
@@ -428,11 +453,12 @@ test('the sweep runs on a schedule', () => {
     .find(([, f]) => f.Properties.Description === 'Model Guard sweep')![1].Properties.Environment.Variables;
   assert.equal(render(sweepEnv.TRIAGE_STATE_MACHINE_ARN), 'Triage');
   assert.equal(render(sweepEnv.DECISIONS_TABLE), 'Decisions');
+  assert.equal(render(sweepEnv.RECORDS_TABLE), 'Records');
 });
 
 test('outputs name what guardctl and operators need', () => {
   const outputs = template().toJSON().Outputs;
   assert.deepEqual(Object.keys(outputs).sort(), [
     'AlertTopicArn', 'ApprovalUrl', 'DecisionsTableName', 'EnforcementStateMachineArn', 'PolicyTableName',
-    'TriageStateMachineArn']);
+    'RecordsTableName', 'TriageStateMachineArn']);
 });

@@ -331,3 +331,28 @@ impl Verdict {
         Ok(())
     }
 }
+
+/// Evaluate's output: the verdict, or, while a record the decision needs has not arrived, its
+/// input back with how long the triage waits before asking again (docs/design.md, "Records").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Evaluated {
+    WaitForRecords(WaitForRecords),
+    Verdict(Verdict),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WaitForRecords {
+    pub wait_for_records: RecordWait,
+    /// Evaluate's input, as it was: what the triage gives Evaluate again after the wait.
+    #[serde(flatten)]
+    pub input: ParseOutcome,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordWait {
+    pub seconds: u32,
+    pub reason: String,
+}

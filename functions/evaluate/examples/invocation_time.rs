@@ -63,6 +63,9 @@ async fn main() {
         let started = Instant::now();
         let verdict = handle(input, &ports, chrono::Utc::now()).await.unwrap();
         times.push(started.elapsed().as_secs_f64() * 1000.0);
+        let model_guard_core::Evaluated::Verdict(verdict) = verdict else {
+            panic!("waiting for records: {verdict:?}")
+        };
         assert_eq!(verdict.decision, model_guard_core::Decision::Violation);
     }
     let first = times.remove(0);

@@ -8,8 +8,8 @@ use model_guard_core::ports::{
     AuditLog, PolicyStore, RecordStore, Recorded, RoleDirectory, look_up_role_path,
 };
 use model_guard_core::{
-    Defaults, ErrorKind, GuardError, Lookups, Mode, ParseOutcome, Recovery, Resolver, Verdict,
-    decide_resolved, resolve_subjects,
+    Defaults, ErrorKind, Evaluated, GuardError, Lookups, Mode, ParseOutcome, RecordWait, Recovery,
+    Request, Resolver, WaitForRecords, decide_resolved, resolve_subjects,
 };
 use serde_json::Value;
 
@@ -27,12 +27,11 @@ pub struct Ports<R, P, A, D, S> {
 }
 
 /// How long a missing record is waited for when `RECORD_WAIT_SECONDS` is unset: EventBridge
-/// delivers most CloudTrail events within a minute or two; the triage's retries for
-/// `ModelGuard.RecordsPending` outlast it (statemachine/triage.asl.json).
+/// delivers most CloudTrail events within a minute or two.
 pub const RECORD_WAIT_SECONDS: u32 = 90;
-/// The longest wait the triage's retries cover (2, 4, … 64 s apart: the last try 126 s after the
-/// first), inside an Express execution's five minutes; tests/statemachine checks the two agree.
-pub const MAX_RECORD_WAIT_SECONDS: u32 = 120;
+/// The longest wait: with the triage's retries, well inside an Express execution's five minutes
+/// (tests/statemachine checks it).
+pub const MAX_RECORD_WAIT_SECONDS: u32 = 150;
 
 /// `RECORD_WAIT_SECONDS` from the environment, checked.
 pub fn record_wait_from_env() -> Result<chrono::Duration, GuardError> {
@@ -41,7 +40,7 @@ pub fn record_wait_from_env() -> Result<chrono::Duration, GuardError> {
         return Err(GuardError::new(
             ErrorKind::Configuration,
             format!(
-                "RECORD_WAIT_SECONDS={seconds} is longer than the triage's retries wait \
+                "RECORD_WAIT_SECONDS={seconds} is longer than an Express triage run allows \
                  ({MAX_RECORD_WAIT_SECONDS} s)"
             ),
         ));
@@ -49,12 +48,13 @@ pub fn record_wait_from_env() -> Result<chrono::Duration, GuardError> {
     Ok(chrono::Duration::seconds(i64::from(seconds)))
 }
 
-/// ParseEvent's output in, the verdict out.
+/// ParseEvent's output in; the verdict out, or, while a record the decision needs has not
+/// arrived (within `record_wait` of the call), the input back with how long to wait.
 pub async fn handle<R, P, A, D, S>(
     input: Value,
     ports: &Ports<R, P, A, D, S>,
     now: DateTime<Utc>,
-) -> Result<Verdict, GuardError>
+) -> Result<Evaluated, GuardError>
 where
     R: Resolver + Recovery,
     P: PolicyStore,
@@ -70,11 +70,12 @@ where
     })?;
     let mut request = match outcome {
         // Ignored events are not audited (docs/design.md, "Audit").
-        ParseOutcome::Ignored { verdict } => return Ok(verdict),
+        ParseOutcome::Ignored { verdict } => return Ok(Evaluated::Verdict(verdict)),
         // The triage sends records to Record; one that arrives here is not judged either.
-        ParseOutcome::Record { record } => return Ok(record.as_verdict()),
+        ParseOutcome::Record { record } => return Ok(Evaluated::Verdict(record.as_verdict())),
         ParseOutcome::Request { request } => request,
     };
+    let input = request.clone();
     // Only for a caller whose role path the event did not give (an empty session issuer).
     let caller = look_up_role_path(request.caller(), request.account.as_deref(), &ports.roles);
     request.set_caller(caller.await?);
@@ -85,10 +86,24 @@ where
         now,
         record_wait: ports.record_wait,
     };
-    let resolution = resolve_subjects(&request, &lookups).await?;
+    let resolution = match resolve_subjects(&request, &lookups).await {
+        Ok(resolution) => resolution,
+        Err(e) if e.kind == ErrorKind::RecordsPending => {
+            let seconds = wait_seconds(&request, now, ports.record_wait);
+            tracing::info!(event_id = %request.event_id, seconds, reason = %e.message, "waiting for records");
+            return Ok(Evaluated::WaitForRecords(WaitForRecords {
+                wait_for_records: RecordWait {
+                    seconds,
+                    reason: e.message,
+                },
+                input: ParseOutcome::Request { request: input },
+            }));
+        }
+        Err(e) => return Err(e),
+    };
     let verdict = decide_resolved(&request, &resolution, &policy, &ports.defaults);
     let Some(item) = AuditItem::for_verdict(&verdict, now) else {
-        return Ok(verdict);
+        return Ok(Evaluated::Verdict(verdict));
     };
     match ports.audit.record(&item).await? {
         Recorded::Created => {
@@ -99,7 +114,7 @@ where
                 state = %item.state,
                 "decided"
             );
-            Ok(verdict)
+            Ok(Evaluated::Verdict(verdict))
         }
         Recorded::Existing(existing) => {
             tracing::info!(
@@ -107,9 +122,23 @@ where
                 state = %existing.state,
                 "decided before (a duplicate delivery): returning the stored verdict"
             );
-            Ok(existing.verdict)
+            Ok(Evaluated::Verdict(existing.verdict))
         }
     }
+}
+
+/// How long the triage waits before asking again: about as long as it has waited so far (2 s at
+/// first, at most 30 s), and no later than the end of the wait, when the records that have not
+/// come are given up on.
+fn wait_seconds(request: &Request, now: DateTime<Utc>, record_wait: chrono::Duration) -> u32 {
+    let call = request
+        .event_time
+        .as_deref()
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        .map_or(now, |t| t.with_timezone(&Utc));
+    let waited = now.signed_duration_since(call).num_seconds().max(0);
+    let left = (record_wait.num_seconds() - waited).max(1);
+    u32::try_from(waited.clamp(2, 30).min(left)).unwrap_or(2)
 }
 
 /// The stack's defaults from the environment: `DEFAULT_GRACE_SECONDS` (900 when unset),

@@ -110,8 +110,12 @@ impl World {
     }
 
     async fn evaluate(&self, event: &Value) -> Result<Value, model_guard_core::GuardError> {
-        let parsed = serde_json::to_value(parse_event_value(event)).unwrap();
-        handle(parsed, &self.ports, chrono::Utc::now())
+        self.evaluate_input(serde_json::to_value(parse_event_value(event)).unwrap())
+            .await
+    }
+
+    async fn evaluate_input(&self, input: Value) -> Result<Value, model_guard_core::GuardError> {
+        handle(input, &self.ports, chrono::Utc::now())
             .await
             .map(|v| serde_json::to_value(v).unwrap())
     }
@@ -508,11 +512,31 @@ async fn records_not_yet_arrived_are_waited_for_then_the_guard_fails_closed() {
     // The call in the second the config was made: only its records can say it is what was used.
     let call = w.created(&config).await;
     let event = endpoint_event_at("MLDeployer", &config, call);
-    // Within the wait: an error the triage retries.
+    // Within the wait: the input back, with how long the triage waits before asking again, and
+    // nothing audited yet.
     w.ports.record_wait = chrono::Duration::seconds(60);
-    let pending = w.evaluate(&event).await.unwrap_err();
-    assert_eq!(pending.kind, ErrorKind::RecordsPending, "{pending}");
-    assert_eq!(pending.error_type(), "ModelGuard.RecordsPending");
+    let pending = w.evaluate(&event).await.unwrap();
+    let wait = &pending["waitForRecords"];
+    assert!(
+        (1..=30).contains(&wait["seconds"].as_u64().unwrap()),
+        "{pending:#}"
+    );
+    assert!(
+        wait["reason"].as_str().unwrap().contains("not on record"),
+        "{pending:#}"
+    );
+    assert_eq!(
+        pending["request"],
+        serde_json::to_value(parse_event_value(&event)).unwrap()["request"],
+        "the input, as it was, for the next try"
+    );
+    let event_id = event["detail"]["eventID"].as_str().unwrap();
+    assert!(
+        audit_item(&w.config, &w.decisions, event_id)
+            .await
+            .is_none()
+    );
+    // The next try, with the triage's payload as it is (waitForRecords and all).
     // The records arrive: allowed.
     w.keep(&create_model_event(
         &unique("evt"),
@@ -528,7 +552,7 @@ async fn records_not_yet_arrived_are_waited_for_then_the_guard_fails_closed() {
         &[&model],
     ))
     .await;
-    let verdict = w.evaluate(&event).await.unwrap();
+    let verdict = w.evaluate_input(pending).await.unwrap();
     assert_eq!(verdict["decision"], "allow", "{verdict:#}");
 
     // They never arrive: after the wait, a violation, whatever the (notify) default says.
