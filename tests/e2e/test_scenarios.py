@@ -32,7 +32,7 @@ def test_2_a_violating_endpoint_is_deleted_when_the_grace_elapses(stack):
     assert triage["status"] == "SUCCEEDED", triage
     run = stack.wait(stack.enforcement(event_id), 60)
     assert run["status"] == "SUCCEEDED", run
-    assert stack.endpoint_status(endpoint) is None
+    assert stack.endpoint_status(endpoint) is None, stack.audit(event_id)
     kinds = [m["kind"] for m in stack.messages(event_id)]
     assert kinds == ["violation-pending", "enforced"], kinds
     item = stack.audit(event_id)

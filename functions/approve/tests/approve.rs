@@ -442,6 +442,10 @@ async fn the_same_identity_center_user_cannot_approve_under_another_permission_s
     let alice = format!("arn:aws:sts::{ACCOUNT}:assumed-role/{admin_name}/alice@example.com");
     let answer = w.call(&alice, body(&p.event_id, "approve")).await;
     assert_eq!(answer.status, 403, "{answer:?}");
+    let (suffix_, event_) = (suffix.clone(), p.event_id.clone());
+    insta::assert_json_snapshot!(answer.body, {".reason" => insta::dynamic_redaction(move |v, _| {
+        v.as_str().unwrap().replace(&suffix_, "SUFFIX").replace(&event_, "EVENT")
+    })});
     let reason = answer.body["reason"].as_str().unwrap();
     assert!(
         reason.contains("the same person (identity-center-user:alice@example.com)"),
@@ -501,6 +505,18 @@ async fn a_target_that_names_an_event_and_a_resource_is_refused_with_both_named(
         .await;
     let answer = w.call(&approver(), body(&victim.event_id, "approve")).await;
     assert_eq!(answer.status, 409, "{answer:?}");
+    let (victim_, look_alike_, resource_) = (
+        victim.event_id.clone(),
+        look_alike.event_id.clone(),
+        victim.resource.clone(),
+    );
+    insta::assert_json_snapshot!(answer.body, {".reason" => insta::dynamic_redaction(move |v, _| {
+        v.as_str()
+            .unwrap()
+            .replace(&resource_, "VICTIM-RESOURCE")
+            .replace(&victim_, "VICTIM-EVENT")
+            .replace(&look_alike_, "OTHER-EVENT")
+    })});
     let reason = answer.body["reason"].as_str().unwrap();
     assert!(
         reason.contains("could mean two things")

@@ -10,6 +10,7 @@ use model_guard_core::ports::RecordStore;
 use model_guard_core::records::{RecordKind, ResourceRecord};
 use model_guard_core::{ErrorKind, GuardError};
 
+use crate::error::service_code;
 use crate::records_table::{KEY, SORT};
 use crate::sdk_error;
 
@@ -42,15 +43,29 @@ impl RecordStore for DynamoRecords {
         let mut item: HashMap<String, AttributeValue> = serde_dynamo::to_item(record)
             .map_err(|e| GuardError::new(ErrorKind::InvalidInput, format!("record: {e}")))?;
         item.extend(Self::key(record));
-        // The same call always makes the same item: a duplicate delivery rewrites it unchanged.
-        self.client
+        // The first write of a call's record stands: a duplicate delivery would write the same
+        // item, and nothing else may replace what was recorded (a later write under the same
+        // key is not the call's).
+        let put = self
+            .client
             .put_item()
             .table_name(&self.table)
             .set_item(Some(item))
+            .condition_expression("attribute_not_exists(#key)")
+            .expression_attribute_names("#key", KEY)
             .send()
-            .await
-            .map_err(|e| sdk_error(&format!("PutItem {}", self.table), &e))?;
-        Ok(())
+            .await;
+        match put {
+            Ok(_) => Ok(()),
+            Err(e) if service_code(&e) == Some("ConditionalCheckFailedException") => {
+                tracing::info!(
+                    event_id = %record.event_id,
+                    "already recorded: the first record of a call stands"
+                );
+                Ok(())
+            }
+            Err(e) => Err(sdk_error(&format!("PutItem {}", self.table), &e)),
+        }
     }
 
     async fn history(

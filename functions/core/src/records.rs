@@ -212,34 +212,54 @@ pub enum Now {
 ///
 /// A create in second `c` may have been current unless something else happened to the name
 /// strictly between `c` and `call` (a delete, or another create, which needs a delete first):
-/// within one second, order is unknown, so both sides of a same-second re-creation are kept. The
-/// records are complete enough only when the version described now has its create on record,
-/// and, if it came after the call (or the name is gone), the version at the call's end has its
-/// delete on record too.
+/// within one second, order is unknown, so both sides of a same-second re-creation are kept.
+///
+/// The records are complete enough only when:
+/// - the version described now has its create on record (in its second, or the one before:
+///   CloudTrail's clock and SageMaker's stamp the same call apart);
+/// - if it came after the call (or the name is gone), the version the call used has its delete
+///   on record too;
+/// - the deletes on record, and what exists now, need no version whose create is not on record
+///   (one that existed before Model Guard saw it) — or that version ended before the call.
 pub fn versions_at_call(records: &[ResourceRecord], call: DateTime<Utc>, now: Now) -> AtCall<'_> {
     let call = whole_second(call);
     let creates = || records.iter().filter(|r| r.op == RecordOp::Create);
+    // Every second something happened to the name, ascending.
+    let mut seconds: Vec<DateTime<Utc>> = records.iter().map(ResourceRecord::second).collect();
+    seconds.sort_unstable();
+    seconds.dedup();
+    // Whether something happened strictly between `after` and the call.
+    let between = |after: DateTime<Utc>| {
+        let next = seconds.partition_point(|s| *s <= after);
+        seconds.get(next).is_some_and(|s| *s < call)
+    };
     let candidates: Vec<&ResourceRecord> = creates()
-        .filter(|c| c.second() <= call)
-        .filter(|c| {
-            !records
-                .iter()
-                .any(|e| c.second() < e.second() && e.second() < call)
-        })
+        .filter(|c| c.second() <= call && !between(c.second()))
         .collect();
     let deleted_since = || {
         records
             .iter()
             .any(|r| r.op == RecordOp::Delete && r.second() >= call)
     };
+    if let Some(end) = unrecorded_version_end(records, now).filter(|d| *d >= call) {
+        return AtCall::Incomplete(format!(
+            "it was deleted at {}, and a version whose create is not on record (made before Model \
+             Guard saw it) may be the one the call used",
+            end.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        ));
+    }
     let described = match now {
         Now::CreatedAt(t) => Some(whole_second(t)),
         Now::Exists | Now::Gone => None,
     };
+    // The create of the version described now: in its second, or the one before.
+    let is_described = |c: &ResourceRecord| {
+        described.is_some_and(|d| c.second() == d || c.second() + TimeDelta::seconds(1) == d)
+    };
     match (now, described) {
         (_, Some(now)) if now <= call => {
             // The version described now may be the one at the call: its create must be known.
-            if !creates().any(|c| c.second() == now) {
+            if !creates().any(is_described) {
                 return AtCall::Incomplete(format!(
                     "it was created at {}, and that create is not on record",
                     now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
@@ -270,14 +290,13 @@ pub fn versions_at_call(records: &[ResourceRecord], call: DateTime<Utc>, now: No
     if candidates.is_empty() {
         return AtCall::Incomplete("no record of a create before the call".to_owned());
     }
-    let described_second = described;
     let versions = candidates
         .into_iter()
         .map(|c| {
             // Only the version described now can stand in for a record without content, and
-            // only when no other create shares its second.
-            let alone = creates().filter(|o| o.second() == c.second()).count() == 1;
-            if c.content.is_none() && alone && described_second == Some(c.second()) {
+            // only when no other create may be it.
+            let alone = creates().filter(|o| is_described(o)).count() == 1;
+            if c.content.is_none() && alone && is_described(c) {
                 Version::Described(c)
             } else {
                 Version::Recorded(c)
@@ -285,6 +304,18 @@ pub fn versions_at_call(records: &[ResourceRecord], call: DateTime<Utc>, now: No
         })
         .collect();
     AtCall::Versions(versions)
+}
+
+/// When a version whose create is not on record may have ended: the last delete on record, if
+/// the deletes and what exists now need more versions than the creates on record give (each
+/// delete ends one version, and a name that exists now has one more).
+fn unrecorded_version_end(records: &[ResourceRecord], now: Now) -> Option<DateTime<Utc>> {
+    let creates = records.iter().filter(|r| r.op == RecordOp::Create).count();
+    let deletes = records.iter().filter(|r| r.op == RecordOp::Delete);
+    let alive = usize::from(!matches!(now, Now::Gone));
+    (alive + deletes.clone().count() > creates)
+        .then(|| deletes.map(ResourceRecord::second).max())
+        .flatten()
 }
 
 #[cfg(test)]
@@ -466,47 +497,58 @@ mod tests {
     }
 
     proptest::proptest! {
-        /// Whatever the records, a version that is certainly not the one at the call (replaced
-        /// strictly before it, or created strictly after it) is never judged, and the version
-        /// current at the call is always among those judged when the records are complete.
+        /// Whatever a name's life, the version current at the call is among those judged, or
+        /// the answer is that the records cannot tell; and with every record there, they can.
+        /// `pre_existing`: the name's first version was made before Model Guard saw it, so its
+        /// create is not on record (a config from before the guard was deployed).
         #[test]
         fn the_version_at_the_call_is_always_judged(
             // A name's life: creates and deletes alternate, each some seconds after the last.
             gaps in proptest::collection::vec(0i64..3, 1..8),
             call_offset in 0i64..12,
+            // Where in its second the call falls: before, between or after that second's events.
+            call_ms in 0i64..100,
+            pre_existing in proptest::bool::ANY,
         ) {
             let start = at("2026-11-20T10:00:00Z");
             let mut records = Vec::new();
             let mut t = start;
-            let mut live: Option<usize> = None;
-            let mut current_at_call: Option<String> = None;
-            let call = start + TimeDelta::seconds(call_offset) + TimeDelta::milliseconds(500);
+            let mut live: Option<String> = pre_existing.then(|| "pre".to_owned());
+            let mut current_at_call: Option<Option<String>> = None;
+            let call = start + TimeDelta::seconds(call_offset) + TimeDelta::milliseconds(call_ms);
             for (i, gap) in gaps.iter().enumerate() {
                 t += TimeDelta::seconds(*gap) + TimeDelta::milliseconds(10);
                 let id = format!("e{i}");
                 let op = if live.is_none() { RecordOp::Create } else { RecordOp::Delete };
                 // What was current at the instant of the call, in true order.
                 if t > call && current_at_call.is_none() {
-                    current_at_call = Some(live.map(|l| format!("e{l}")).unwrap_or_default());
+                    current_at_call = Some(live.clone());
                 }
-                live = if op == RecordOp::Create { Some(i) } else { None };
+                live = (op == RecordOp::Create).then(|| id.clone());
                 let mut r = record(op, "2026-11-20T10:00:00Z", &id, "r");
                 r.event_time = whole_second(t);
                 records.push(r);
             }
-            let current_at_call = current_at_call
-                .unwrap_or_else(|| live.map(|l| format!("e{l}")).unwrap_or_default());
-            proptest::prop_assume!(!current_at_call.is_empty());
-            let described = live.map_or(Now::Gone, |_| Now::CreatedAt(t));
+            let current_at_call = current_at_call.unwrap_or_else(|| live.clone());
+            // A deployment needs its config: a call when none existed is no case.
+            let Some(current_at_call) = current_at_call else {
+                return Ok(());
+            };
+            let described = match &live {
+                None => Now::Gone,
+                Some(id) if id == "pre" => Now::CreatedAt(start - TimeDelta::hours(1)),
+                Some(_) => Now::CreatedAt(t),
+            };
             match versions_at_call(&records, call, described) {
                 AtCall::Versions(versions) => {
                     let judged: Vec<String> = versions.iter().map(|v| match v {
                         Version::Recorded(r) | Version::Described(r) => r.event_id.clone(),
                     }).collect();
                     proptest::prop_assert!(judged.contains(&current_at_call),
-                        "{current_at_call} not in {judged:?}");
+                        "{current_at_call} not in {judged:?} ({records:?})");
                 }
-                AtCall::Incomplete(why) => proptest::prop_assert!(false, "complete records: {why}"),
+                AtCall::Incomplete(why) => proptest::prop_assert!(pre_existing,
+                    "complete records, yet: {why}"),
             }
         }
     }

@@ -285,12 +285,17 @@ impl<R: Resolver + Recovery, S: RecordStore> Subjects<'_, '_, R, S> {
         let (described, problem) = match described {
             Ok(info) => {
                 let problem = match (info.created(), self.call_time) {
-                    (Some(created), Some(call)) if created < whole_second(call) => {
+                    // It was there a whole second before the call's second began, and is there
+                    // still: what the call used, whatever the skew between CloudTrail's clock
+                    // and SageMaker's.
+                    (Some(created), Some(call))
+                        if created < whole_second(call) - Duration::seconds(1) =>
+                    {
                         return Ok(AtTheCall::Versions(vec![Ok((info, None))]));
                     }
                     (Some(created), _) => format!(
-                        "it was created at {}, within or after the second of the call, so it may \
-                         not be what the call used",
+                        "it was created at {}, too close to the call (or after it) to be sure it \
+                         is what the call used",
                         rfc3339(created)
                     ),
                     (None, _) => "SageMaker gives no creation time".to_owned(),
@@ -569,16 +574,22 @@ mod tests {
     }
 
     #[test]
-    fn a_model_that_existed_before_the_calls_second_is_what_the_call_used() {
-        let before = model_created("2026-11-20T10:15:29.900Z");
+    fn a_model_that_existed_a_second_before_the_calls_second_is_what_the_call_used() {
+        let before = model_created("2026-11-20T10:15:28.900Z");
         assert_eq!(before.len(), 2, "{before:?}");
         assert_eq!(before[1].name, "arn:aws:iam::1:role/p/Exec");
         assert!(before.iter().all(|s| s.unresolved.is_none()));
     }
 
     #[test]
-    fn a_model_created_within_or_after_the_calls_second_without_records_is_unresolved() {
-        for created in ["2026-11-20T10:15:30.900Z", "2026-11-20T10:16:00Z"] {
+    fn a_model_created_close_to_within_or_after_the_calls_second_without_records_is_unresolved() {
+        // Within a second before the call: the clocks of CloudTrail and SageMaker may differ
+        // by that much, so only the records can say.
+        for created in [
+            "2026-11-20T10:15:29.900Z",
+            "2026-11-20T10:15:30.900Z",
+            "2026-11-20T10:16:00Z",
+        ] {
             let after = model_created(created);
             assert_eq!(after.len(), 1, "{after:?}");
             assert!(

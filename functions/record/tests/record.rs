@@ -41,8 +41,12 @@ async fn creates_and_deletes_are_kept_per_call_and_read_back_by_name() {
     let first = unique("evt");
     let out = handle(parsed(create(&first)), &ports).await.unwrap();
     assert_eq!(out["recorded"]["op"], "create");
-    // A duplicate delivery changes nothing.
+    // A duplicate delivery changes nothing; nor does another content under the call's key (the
+    // first record of a call stands).
     handle(parsed(create(&first)), &ports).await.unwrap();
+    let mut forged = parsed(create(&first));
+    forged["record"]["content"]["models"] = json!(["harmless"]);
+    handle(forged, &ports).await.unwrap();
     let deleted = cloudtrail_event(
         &unique("evt"),
         "DeleteEndpointConfig",

@@ -43,12 +43,13 @@ impl SageMakerEnforcer {
         };
         let status = described.endpoint_status().cloned();
         let status_text = status.as_ref().map(|s| s.as_str().to_owned());
-        if created_after_call(time(described.creation_time()), verdict) {
+        if let Some(why) = created_after_call(time(described.creation_time()), verdict) {
             // Deleted and re-created under the same name during the grace: not ours to touch.
+            tracing::warn!(endpoint = name, reason = %why, "not the call's endpoint");
             return Ok(Self::result(
                 resource,
                 EnforcementOutcome::AlreadyGone,
-                Some("re-created after the call".to_owned()),
+                Some(why),
             ));
         }
         if status == Some(EndpointStatus::Deleting) {
@@ -255,12 +256,10 @@ impl SageMakerEnforcer {
             .send()
             .await
         {
-            Ok(out) if created_after_call(time(out.creation_time()), verdict) => {
-                return Ok(Self::result(
-                    resource,
-                    EnforcementOutcome::AlreadyGone,
-                    Some("re-created after the call".to_owned()),
-                ));
+            Ok(out) if created_after_call(time(out.creation_time()), verdict).is_some() => {
+                let why = created_after_call(time(out.creation_time()), verdict);
+                tracing::warn!(inference_component = name, reason = ?why, "not the call's component");
+                return Ok(Self::result(resource, EnforcementOutcome::AlreadyGone, why));
             }
             Ok(out) => out.inference_component_status().cloned(),
             Err(e) if is_not_found(&e) => {

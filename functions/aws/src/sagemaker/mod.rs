@@ -74,17 +74,20 @@ where
 
 /// A resource created after the call cannot be what the call made: the name was reused since
 /// (the one the call made is gone). CloudTrail's `eventTime` has whole seconds, hence the slack.
-pub(crate) fn created_after_call(created: Option<DateTime<Utc>>, verdict: &Verdict) -> bool {
+pub(crate) fn created_after_call(created: Option<DateTime<Utc>>, verdict: &Verdict) -> Option<String> {
     let call = verdict
         .event_time
         .as_deref()
-        .and_then(|t| DateTime::parse_from_rfc3339(t).ok());
-    match (created, call) {
-        (Some(created), Some(call)) => {
-            created > call.with_timezone(&Utc) + chrono::Duration::seconds(1)
-        }
-        _ => false,
-    }
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())?
+        .with_timezone(&Utc);
+    let created = created?;
+    (created > call + chrono::Duration::seconds(1)).then(|| {
+        format!(
+            "re-created after the call: created at {}, the call at {}",
+            created.to_rfc3339(),
+            call.to_rfc3339()
+        )
+    })
 }
 
 /// Resolves subjects through SageMaker's describe calls.
