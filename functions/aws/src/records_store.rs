@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 use model_guard_core::ports::RecordStore;
-use model_guard_core::records::{RecordKind, ResourceRecord};
+use model_guard_core::records::{History, MAX_HISTORY, RecordKind, ResourceRecord};
 use model_guard_core::{ErrorKind, GuardError};
 
 use crate::error::service_code;
@@ -68,28 +68,39 @@ impl RecordStore for DynamoRecords {
         }
     }
 
-    async fn history(
-        &self,
-        kind: RecordKind,
-        name: &str,
-    ) -> Result<Vec<ResourceRecord>, GuardError> {
+    async fn history(&self, kind: RecordKind, name: &str) -> Result<History, GuardError> {
+        // Newest first, and without the bulk of what was given: a decision reads the role and
+        // the models (the name field marks a record that has content).
         let mut pages = self
             .client
             .query()
             .table_name(&self.table)
             .key_condition_expression("#key = :key")
             .expression_attribute_names("#key", KEY)
+            .expression_attribute_names("#sk", SORT)
+            .expression_attribute_names("#name", "name")
+            .expression_attribute_names("#version", "version")
+            .projection_expression(
+                "#key, #sk, #version, kind, #name, op, eventId, eventTime, principal, \
+                 content.executionRoleArn, content.models, content.given.modelName, \
+                 content.given.endpointConfigName",
+            )
             .expression_attribute_values(
                 ":key",
                 AttributeValue::S(ResourceRecord::partition_key(kind, name)),
             )
+            .scan_index_forward(false)
             .consistent_read(true)
             .into_paginator()
             .send();
-        let mut records = Vec::new();
+        let mut history = History::default();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| sdk_error(&format!("Query {}", self.table), &e))?;
             for item in page.items() {
+                if history.records.len() == MAX_HISTORY {
+                    history.truncated = true;
+                    return Ok(history);
+                }
                 let record: ResourceRecord =
                     serde_dynamo::from_item(item.clone()).map_err(|e| {
                         GuardError::new(
@@ -100,10 +111,10 @@ impl RecordStore for DynamoRecords {
                             ),
                         )
                     })?;
-                records.push(record);
+                history.records.push(record);
             }
         }
-        Ok(records)
+        Ok(history)
     }
 
     async fn contains(&self, record: &ResourceRecord) -> Result<bool, GuardError> {

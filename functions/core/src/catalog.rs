@@ -17,7 +17,7 @@ use serde::Deserialize;
 use crate::contract::{ResourceRef, Target};
 use crate::error::{ErrorKind, GuardError};
 use crate::ports::RecordStore;
-use crate::records::{RecordKind, ResourceRecord};
+use crate::records::{History, RecordKind, ResourceRecord};
 use crate::resolve::{
     EndpointConfigInfo, InferenceComponentInfo, Lookups, ModelInfo, Recovered, Recovery,
     ResolveError, Resolver,
@@ -172,7 +172,7 @@ impl CatalogResolver {
             resolver: self,
             records: self,
             now: chrono::Utc::now(),
-            record_wait: chrono::Duration::zero(),
+            wait_until: chrono::DateTime::UNIX_EPOCH,
         }
     }
 
@@ -237,13 +237,16 @@ impl RecordStore for CatalogResolver {
         &self,
         kind: RecordKind,
         name: &str,
-    ) -> impl Future<Output = Result<Vec<ResourceRecord>, GuardError>> + Send {
-        ready(Ok(self
-            .records
-            .iter()
-            .filter(|r| r.kind == kind && r.name.eq_ignore_ascii_case(name))
-            .cloned()
-            .collect()))
+    ) -> impl Future<Output = Result<History, GuardError>> + Send {
+        ready(Ok(History {
+            records: self
+                .records
+                .iter()
+                .filter(|r| r.kind == kind && r.name.eq_ignore_ascii_case(name))
+                .cloned()
+                .collect(),
+            truncated: false,
+        }))
     }
 
     fn contains(

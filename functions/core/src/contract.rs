@@ -355,4 +355,18 @@ pub struct WaitForRecords {
 pub struct RecordWait {
     pub seconds: u32,
     pub reason: String,
+    /// When Evaluate first asked: the wait is counted from the call, or from here for an event
+    /// that arrives late (the sweep's), whose records may be arriving with it.
+    #[serde(with = "crate::audit::timestamp")]
+    pub since: chrono::DateTime<chrono::Utc>,
+}
+
+/// Evaluate's input: ParseEvent's output, and after a wait for records, that wait.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EvaluateInput {
+    #[serde(flatten)]
+    pub outcome: ParseOutcome,
+    #[serde(default)]
+    pub wait_for_records: Option<RecordWait>,
 }

@@ -210,12 +210,13 @@ pub fn recorded_call(event_name: &str) -> Option<&'static RecordedCall> {
     RECORDED_CALLS.iter().find(|c| c.event_name == event_name)
 }
 
-/// Every eventName the EventBridge rule takes: the covered calls and the recorded ones.
+/// Every eventName the EventBridge rule takes: the recorded calls first (the sweep submits them
+/// before the deployments that need them), then the covered ones.
 pub fn rule_event_names() -> impl Iterator<Item = &'static str> {
-    COVERED_CALLS
+    RECORDED_CALLS
         .iter()
         .map(|c| c.event_name)
-        .chain(RECORDED_CALLS.iter().map(|c| c.event_name))
+        .chain(COVERED_CALLS.iter().map(|c| c.event_name))
 }
 
 /// The covered call of an eventName, if it is one.
@@ -240,5 +241,11 @@ mod tests {
             assert!(!names[i + 1..].contains(a), "{a} twice");
         }
         assert_eq!(names.len(), 12);
+        // The sweep submits records before the deployments that need them.
+        assert!(
+            names[..RECORDED_CALLS.len()]
+                .iter()
+                .all(|n| recorded_call(n).is_some())
+        );
     }
 }

@@ -377,15 +377,19 @@ fn record_of(
         }
     };
     let content = match (call.op, params) {
-        (RecordOp::Create, Some(params)) => {
+        (RecordOp::Create, Some(params)) => 'content: {
             let mut models = Vec::new();
             for path in call.models {
                 let mut found = Vec::new();
                 walk(params, path, String::new(), &mut found);
-                models.extend(found.into_iter().filter_map(|f| match f {
-                    Found::Name(name) => Some(name),
-                    Found::Unusable { .. } => None,
-                }));
+                for f in found {
+                    match f {
+                        Found::Name(name) => models.push(name),
+                        // A model that cannot be read: the content is not known, rather than
+                        // known without it.
+                        Found::Unusable { .. } => break 'content None,
+                    }
+                }
             }
             let mut given = params.clone();
             if let Some(object) = given.as_object_mut() {

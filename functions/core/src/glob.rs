@@ -64,6 +64,11 @@ impl Pattern {
     }
 }
 
+/// IAM's wildcards over `text` as it is, case and all (IAM paths are case-sensitive).
+pub fn matches_exact(pattern: &str, text: &str) -> bool {
+    glob_match(pattern.as_bytes(), text.as_bytes())
+}
+
 /// The form [`Pattern::matches_folded`] expects.
 pub fn fold(text: &str) -> String {
     text.to_ascii_lowercase()

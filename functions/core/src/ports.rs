@@ -14,7 +14,7 @@ use crate::error::{ErrorKind, GuardError};
 use crate::notification::Notification;
 use crate::policy::PolicySet;
 use crate::principal::Caller;
-use crate::records::{RecordKind, ResourceRecord};
+use crate::records::{History, RecordKind, ResourceRecord};
 
 /// Where the policy items live (the policy table).
 pub trait PolicyStore {
@@ -201,12 +201,14 @@ pub trait RecordStore {
     /// Keeps a record (idempotent: a duplicate delivery writes the same item).
     fn put(&self, record: &ResourceRecord) -> impl Future<Output = Result<(), GuardError>> + Send;
 
-    /// Every record of a name, in any order.
+    /// The records of a name, in any order: all of them, or the newest
+    /// [`MAX_HISTORY`](crate::records::MAX_HISTORY) and `truncated`. A record's content need
+    /// only carry its execution role and models.
     fn history(
         &self,
         kind: RecordKind,
         name: &str,
-    ) -> impl Future<Output = Result<Vec<ResourceRecord>, GuardError>> + Send;
+    ) -> impl Future<Output = Result<History, GuardError>> + Send;
 
     /// Whether this record is kept already (the sweep's question).
     fn contains(

@@ -10,7 +10,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::glob::Pattern;
+use crate::glob::{Pattern, matches_exact};
 use crate::lenient::Field;
 use crate::lenient_struct;
 
@@ -334,7 +334,9 @@ pub fn role_key_pattern(pattern: &str) -> Result<String, String> {
 /// its identity source is in us-east-1
 /// (<https://docs.aws.amazon.com/singlesignon/latest/userguide/referencingpermissionsets.html>).
 const IDENTITY_CENTER_PATH: &str = "/aws-reserved/sso.amazonaws.com/";
-/// The name prefix of those roles.
+/// The name prefix of those roles, as Identity Center writes it.
+const IDENTITY_CENTER_NAME_PREFIX: &str = "AWSReservedSSO_";
+/// The same, folded: any name that starts so looks like one of them.
 const IDENTITY_CENTER_PREFIX: &str = "awsreservedsso_";
 
 /// `arn:PARTITION:iam::ACCOUNT:role/PATH/NAME`, split.
@@ -374,16 +376,31 @@ impl<'a> RoleArn<'a> {
         format!("{}/{}", self.head, self.name)
     }
 
-    /// Identity Center's name, under Identity Center's path (with or without the region).
+    /// Identity Center's name under Identity Center's path (with or without the region), written
+    /// exactly as Identity Center writes them: IAM paths are case-sensitive, so
+    /// `/AWS-RESERVED/SSO.AMAZONAWS.COM/` is anyone's.
     fn is_identity_center(&self) -> bool {
-        let path = self.path.to_ascii_lowercase();
-        self.has_identity_center_name()
-            && path.strip_prefix(IDENTITY_CENTER_PATH).is_some_and(|rest| {
-                rest.is_empty()
-                    || rest
-                        .strip_suffix('/')
-                        .is_some_and(|region| !region.is_empty() && !region.contains('/'))
-            })
+        self.name.starts_with(IDENTITY_CENTER_NAME_PREFIX)
+            && self
+                .path
+                .strip_prefix(IDENTITY_CENTER_PATH)
+                .is_some_and(|rest| {
+                    rest.is_empty()
+                        || rest
+                            .strip_suffix('/')
+                            .is_some_and(|region| !region.is_empty() && !region.contains('/'))
+                })
+    }
+
+    /// The ARN with the path as it is and the rest ASCII-lower-cased: role names and ARN parts
+    /// ignore case, paths do not.
+    fn mixed(&self) -> String {
+        format!(
+            "{}{}{}",
+            self.head.to_ascii_lowercase(),
+            self.path,
+            self.name.to_ascii_lowercase()
+        )
     }
 
     fn has_identity_center_name(&self) -> bool {
@@ -404,6 +421,8 @@ pub struct PrincipalForm {
 #[derive(Debug, Clone)]
 struct RoleForm {
     pathless: String,
+    /// The ARN with its path's case kept (see `RoleArn::mixed`).
+    mixed: String,
     name_start: usize,
     path_known: bool,
     /// A role named like Identity Center's but not (known to be) under its path: matched only by
@@ -421,6 +440,7 @@ impl PrincipalForm {
             RoleForm {
                 name_start: pathless.len() - role.name.len(),
                 pathless,
+                mixed: role.mixed(),
                 path_known,
                 look_alike: role.has_identity_center_name()
                     && !(path_known && role.is_identity_center()),
@@ -465,6 +485,8 @@ pub enum PatternShape {
 pub struct PrincipalPattern {
     glob: Pattern,
     shape: PatternShape,
+    /// For a pattern with a path: the pattern with its path's case kept (see `RoleArn::mixed`).
+    mixed: Option<String>,
 }
 
 impl PrincipalPattern {
@@ -485,9 +507,13 @@ impl PrincipalPattern {
                 _ => PatternShape::Other,
             }
         };
+        let mixed = (shape == PatternShape::RoleWithPath)
+            .then(|| RoleArn::parse(canonical).map(|r| r.mixed()))
+            .flatten();
         PrincipalPattern {
             glob: Pattern::new(canonical),
             shape,
+            mixed,
         }
     }
 
@@ -517,7 +543,11 @@ impl PrincipalPattern {
         match (self.shape, &form.role) {
             (PatternShape::Everyone, _) => true,
             (PatternShape::RoleWithPath, Some(role)) => {
-                role.path_known && self.glob.matches_folded(&form.full)
+                role.path_known
+                    && match &self.mixed {
+                        Some(pattern) => matches_exact(pattern, &role.mixed),
+                        None => self.glob.matches_folded(&form.full),
+                    }
             }
             (PatternShape::RoleAnyPath, Some(role)) => {
                 !role.look_alike && self.glob.matches_folded(&role.pathless)
@@ -824,6 +854,44 @@ mod tests {
         assert!(matches(
             "arn:aws:iam::1:role/*/AWSReservedSSO_Admin_*",
             SSO_ADMIN,
+            true
+        ));
+    }
+
+    #[test]
+    fn identity_centers_path_and_prefix_count_only_as_identity_center_writes_them() {
+        // IAM paths are case-sensitive: these are anyone's roles.
+        for look_alike in [
+            "arn:aws:iam::1:role/AWS-RESERVED/SSO.AMAZONAWS.COM/eu-west-1/AWSReservedSSO_Admin_x",
+            "arn:aws:iam::1:role/aws-reserved/sso.amazonaws.com/eu-west-1/awsreservedsso_Admin_x",
+        ] {
+            assert!(
+                !matches(
+                    "arn:aws:iam::*:role/AWSReservedSSO_Admin_*",
+                    look_alike,
+                    true
+                ),
+                "{look_alike}"
+            );
+            let c = Caller::from_arn("arn:aws:sts::1:assumed-role/AWSReservedSSO_Admin_x/alice")
+                .with_role_arn(look_alike);
+            assert_eq!(c.person(), None, "{look_alike}");
+        }
+        // A pattern's path is its case, a name's case does not matter. (A role made at Identity
+        // Center's very path is what the shipped SCP forbids: IAM does not.)
+        assert!(!matches(
+            "arn:aws:iam::*:role/aws-reserved/sso.amazonaws.com/*/AWSReservedSSO_Admin_*",
+            "arn:aws:iam::1:role/AWS-RESERVED/SSO.AMAZONAWS.COM/eu-west-1/AWSReservedSSO_Admin_x",
+            true
+        ));
+        assert!(matches(
+            "arn:aws:IAM::1:role/teams/ml/PIPELINE*",
+            "arn:aws:iam::1:role/teams/ml/PipelineRunner",
+            true
+        ));
+        assert!(!matches(
+            "arn:aws:iam::1:role/Teams/ml/*",
+            "arn:aws:iam::1:role/teams/ml/PipelineRunner",
             true
         ));
     }

@@ -58,7 +58,9 @@ pub struct RecordContent {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub models: Vec<String>,
     /// The create's `requestParameters` as CloudTrail logged them, less `tags`: containers,
-    /// images, artifacts and variants, for the rules that read them.
+    /// images, artifacts and variants, for the rules that read them. (A decision reads only the
+    /// role and the models; the records table then leaves the rest out.)
+    #[serde(default)]
     pub given: Value,
 }
 
@@ -170,6 +172,18 @@ impl ResourceRecord {
             )],
         }
     }
+}
+
+/// The most records of one name a decision reads. A name created and deleted more often than
+/// this (by someone who wants Evaluate to run out of time) cannot be placed: unresolvable.
+pub const MAX_HISTORY: usize = 2000;
+
+/// A name's records, as the records table gives them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct History {
+    pub records: Vec<ResourceRecord>,
+    /// There were more than [`MAX_HISTORY`]; these are the newest.
+    pub truncated: bool,
 }
 
 pub fn whole_second(t: DateTime<Utc>) -> DateTime<Utc> {

@@ -12,7 +12,7 @@ use crate::error::{ErrorKind, GuardError};
 use crate::ports::RecordStore;
 use crate::principal::canonical_arn;
 use crate::records::{
-    AtCall, Now, RecordContent, RecordKind, Version, versions_at_call, whole_second,
+    AtCall, MAX_HISTORY, Now, RecordContent, RecordKind, Version, versions_at_call, whole_second,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -84,10 +84,10 @@ pub struct Lookups<'a, R, S> {
     pub resolver: &'a R,
     pub records: &'a S,
     pub now: DateTime<Utc>,
-    /// A record a deployment needs and that has not arrived is waited for (an error the triage
-    /// retries) until this long after the call; after it, what the records cannot settle is
+    /// A record a deployment needs and that has not arrived is waited for (the resolution
+    /// fails with `RecordsPending`) until then; after it, what the records cannot settle is
     /// unresolvable.
-    pub record_wait: Duration,
+    pub wait_until: DateTime<Utc>,
 }
 
 /// A request's subjects, and what was learnt on the way (records used, what was recovered from
@@ -313,6 +313,12 @@ impl<R: Resolver + Recovery, S: RecordStore> Subjects<'_, '_, R, S> {
             });
         };
         let history = self.lookups.records.history(T::KIND, name).await?;
+        if history.truncated {
+            return Ok(AtTheCall::Unresolvable(format!(
+                "{problem}; it has more than {MAX_HISTORY} records, too many to place the call in"
+            )));
+        }
+        let history = history.records;
         let now = match described.as_ref().map(Content::created) {
             Some(Some(created)) => Now::CreatedAt(created),
             Some(None) => Now::Exists,
@@ -363,8 +369,7 @@ impl<R: Resolver + Recovery, S: RecordStore> Subjects<'_, '_, R, S> {
                 Ok(AtTheCall::Versions(out))
             }
             AtCall::Incomplete(why) => {
-                let waited = self.lookups.now.signed_duration_since(whole_second(call));
-                if waited < self.lookups.record_wait {
+                if self.lookups.now < self.lookups.wait_until {
                     Err(GuardError::new(
                         ErrorKind::RecordsPending,
                         format!("{} {name}: {why}; waiting for its records", T::KIND),
@@ -560,7 +565,10 @@ mod tests {
             now: DateTime::parse_from_rfc3339("2026-11-20T10:15:35Z")
                 .unwrap_or_else(|e| panic!("{e}"))
                 .with_timezone(&Utc),
-            record_wait: Duration::seconds(wait),
+            wait_until: DateTime::parse_from_rfc3339("2026-11-20T10:15:30Z")
+                .unwrap_or_else(|e| panic!("{e}"))
+                .with_timezone(&Utc)
+                + Duration::seconds(wait),
         };
         pollster::block_on(resolve_subjects(&request, &lookups))
     }

@@ -8,8 +8,8 @@ use model_guard_core::ports::{
     AuditLog, PolicyStore, RecordStore, Recorded, RoleDirectory, look_up_role_path,
 };
 use model_guard_core::{
-    Defaults, ErrorKind, Evaluated, GuardError, Lookups, Mode, ParseOutcome, RecordWait, Recovery,
-    Request, Resolver, WaitForRecords, decide_resolved, resolve_subjects,
+    Defaults, ErrorKind, EvaluateInput, Evaluated, GuardError, Lookups, Mode, ParseOutcome,
+    RecordWait, Recovery, Request, Resolver, WaitForRecords, decide_resolved, resolve_subjects,
 };
 use serde_json::Value;
 
@@ -62,41 +62,45 @@ where
     D: RoleDirectory,
     S: RecordStore,
 {
-    let outcome: ParseOutcome = serde_path_to_error::deserialize(input).map_err(|e| {
+    let input: EvaluateInput = serde_path_to_error::deserialize(input).map_err(|e| {
         GuardError::new(
             ErrorKind::InvalidInput,
             format!("not ParseEvent's output: {}: {}", e.path(), e.inner()),
         )
     })?;
-    let mut request = match outcome {
+    let since = input.wait_for_records.map_or(now, |w| w.since);
+    let mut request = match input.outcome {
         // Ignored events are not audited (docs/design.md, "Audit").
         ParseOutcome::Ignored { verdict } => return Ok(Evaluated::Verdict(verdict)),
         // The triage sends records to Record; one that arrives here is not judged either.
         ParseOutcome::Record { record } => return Ok(Evaluated::Verdict(record.as_verdict())),
         ParseOutcome::Request { request } => request,
     };
-    let input = request.clone();
+    let asked = request.clone();
     // Only for a caller whose role path the event did not give (an empty session issuer).
     let caller = look_up_role_path(request.caller(), request.account.as_deref(), &ports.roles);
     request.set_caller(caller.await?);
     let policy = ports.policies.policies().await?;
+    // Counted from the call, or from the first try if that came later (a swept event).
+    let call = call_time(&request).unwrap_or(now);
     let lookups = Lookups {
         resolver: &ports.resolver,
         records: &ports.records,
         now,
-        record_wait: ports.record_wait,
+        wait_until: call.max(since) + ports.record_wait,
     };
     let resolution = match resolve_subjects(&request, &lookups).await {
         Ok(resolution) => resolution,
         Err(e) if e.kind == ErrorKind::RecordsPending => {
-            let seconds = wait_seconds(&request, now, ports.record_wait);
+            let seconds = wait_seconds(call.max(since), now, lookups.wait_until);
             tracing::info!(event_id = %request.event_id, seconds, reason = %e.message, "waiting for records");
             return Ok(Evaluated::WaitForRecords(WaitForRecords {
                 wait_for_records: RecordWait {
                     seconds,
                     reason: e.message,
+                    since,
                 },
-                input: ParseOutcome::Request { request: input },
+                input: ParseOutcome::Request { request: asked },
             }));
         }
         Err(e) => return Err(e),
@@ -127,18 +131,18 @@ where
     }
 }
 
-/// How long the triage waits before asking again: about as long as it has waited so far (2 s at
-/// first, at most 30 s), and no later than the end of the wait, when the records that have not
-/// come are given up on.
-fn wait_seconds(request: &Request, now: DateTime<Utc>, record_wait: chrono::Duration) -> u32 {
-    let call = request
-        .event_time
-        .as_deref()
-        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-        .map_or(now, |t| t.with_timezone(&Utc));
-    let waited = now.signed_duration_since(call).num_seconds().max(0);
-    let left = (record_wait.num_seconds() - waited).max(1);
+/// How long the triage waits before asking again: about as long as it has waited since `from`
+/// (2 s at first, at most 30 s), and no later than `until`, when the records that have not come
+/// are given up on.
+fn wait_seconds(from: DateTime<Utc>, now: DateTime<Utc>, until: DateTime<Utc>) -> u32 {
+    let waited = now.signed_duration_since(from).num_seconds().max(0);
+    let left = until.signed_duration_since(now).num_seconds().max(1);
     u32::try_from(waited.clamp(2, 30).min(left)).unwrap_or(2)
+}
+
+fn call_time(request: &Request) -> Option<DateTime<Utc>> {
+    let t = DateTime::parse_from_rfc3339(request.event_time.as_deref()?).ok()?;
+    Some(t.with_timezone(&Utc))
 }
 
 /// The stack's defaults from the environment: `DEFAULT_GRACE_SECONDS` (900 when unset),

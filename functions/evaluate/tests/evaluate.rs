@@ -555,6 +555,33 @@ async fn records_not_yet_arrived_are_waited_for_then_the_guard_fails_closed() {
     let verdict = w.evaluate_input(pending).await.unwrap();
     assert_eq!(verdict["decision"], "allow", "{verdict:#}");
 
+    // A swept event arrives long after its call, perhaps with its records: the wait is counted
+    // from the first try, and the triage's payload carries when that was.
+    let late = unique("cfg");
+    w.kit.endpoint_config(&late, &[&model]).await;
+    let swept = endpoint_event_at("MLDeployer", &late, w.created(&late).await);
+    let mut payload = serde_json::to_value(parse_event_value(&swept)).unwrap();
+    let future_now = chrono::Utc::now() + chrono::Duration::hours(1);
+    let first = handle(payload.clone(), &w.ports, future_now).await.unwrap();
+    let first = serde_json::to_value(first).unwrap();
+    assert!(
+        first.get("waitForRecords").is_some(),
+        "an hour late, still waited for: {first:#}"
+    );
+    payload["waitForRecords"] = first["waitForRecords"].clone();
+    let given_up = handle(
+        payload,
+        &w.ports,
+        future_now + chrono::Duration::seconds(61),
+    )
+    .await
+    .unwrap();
+    let given_up = serde_json::to_value(given_up).unwrap();
+    assert_eq!(
+        given_up["action"], "enforce",
+        "60 s after the first try: {given_up:#}"
+    );
+
     // They never arrive: after the wait, a violation, whatever the (notify) default says.
     let other = unique("cfg");
     w.kit.endpoint_config(&other, &[&model]).await;

@@ -81,7 +81,7 @@ pub async fn run(aws: &mut Aws, args: &ExplainArgs) -> Result<String, Failure> {
             resolver: &resolver,
             records: &records,
             now: chrono::Utc::now(),
-            record_wait: chrono::Duration::zero(),
+            wait_until: chrono::DateTime::UNIX_EPOCH,
         };
         model_guard_core::explain(outcome, &lookups, &policy, &defaults)
             .await

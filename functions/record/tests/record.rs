@@ -3,20 +3,22 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use model_guard_aws::records_store::DynamoRecords;
 use model_guard_core::ports::RecordStore;
-use model_guard_core::records::{RecordKind, RecordOp};
+use model_guard_core::records::{MAX_HISTORY, RecordKind, RecordOp, ResourceRecord};
 use model_guard_core::{ErrorKind, parse_event_value};
-use model_guard_testkit::{cloudtrail_event, config, records_table, unique};
+use model_guard_testkit::{cloudtrail_event, config, record_of, records_table, unique};
 use record::{Ports, handle};
 use serde_json::json;
 
-async fn ports() -> Ports<DynamoRecords> {
+async fn ports() -> (Ports<DynamoRecords>, String) {
     let config = config().await;
     let table = records_table(&config).await;
-    Ports {
-        records: DynamoRecords::new(aws_sdk_dynamodb::Client::new(&config), table),
-    }
+    let ports = Ports {
+        records: DynamoRecords::new(aws_sdk_dynamodb::Client::new(&config), &table),
+    };
+    (ports, table)
 }
 
 fn parsed(event: serde_json::Value) -> serde_json::Value {
@@ -25,7 +27,7 @@ fn parsed(event: serde_json::Value) -> serde_json::Value {
 
 #[tokio::test]
 async fn creates_and_deletes_are_kept_per_call_and_read_back_by_name() {
-    let ports = ports().await;
+    let (ports, ports_table) = ports().await;
     let name = unique("Fraud-Config");
     let create = |id: &str| {
         cloudtrail_event(
@@ -66,6 +68,8 @@ async fn creates_and_deletes_are_kept_per_call_and_read_back_by_name() {
         .history(RecordKind::EndpointConfig, &name.to_uppercase())
         .await
         .unwrap();
+    assert!(!history.truncated);
+    let history = history.records;
     assert_eq!(history.len(), 3, "{history:#?}");
     let ops: Vec<RecordOp> = history.iter().map(|r| r.op).collect();
     assert_eq!(
@@ -74,16 +78,85 @@ async fn creates_and_deletes_are_kept_per_call_and_read_back_by_name() {
         "{ops:?}"
     );
     let kept = history.iter().find(|r| r.event_id == first).unwrap();
+    // What a decision reads: the models (the first write's, not the forged one's) and the role.
     let content = kept.content.as_ref().unwrap();
     assert_eq!(content.models, ["fraud-v3", "fraud-v4"]);
-    assert!(content.given.get("tags").is_none(), "tags are not content");
-    assert_eq!(content.given["productionVariants"][0]["variantName"], "a");
     assert!(ports.records.contains(kept).await.unwrap());
+    // The table keeps what was given, less the tags.
+    let item = aws_sdk_dynamodb::Client::new(&config().await)
+        .get_item()
+        .table_name(&ports_table)
+        .key(
+            "pk",
+            AttributeValue::S(format!("endpoint-config#{}", name.to_lowercase())),
+        )
+        .key("sk", AttributeValue::S(kept.sort_key()))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    let stored: ResourceRecord = serde_dynamo::from_item(item).unwrap();
+    let given = stored.content.unwrap().given;
+    assert!(given.get("tags").is_none(), "tags are not content");
+    assert_eq!(given["productionVariants"][0]["variantName"], "a");
+}
+
+#[tokio::test]
+async fn a_name_recorded_more_often_than_a_decision_reads_says_so() {
+    // Someone creating and deleting one name over and over must not make every decision about
+    // it read them all: the newest MAX_HISTORY, and the word that there are more.
+    let config = config().await;
+    let table = records_table(&config).await;
+    let client = aws_sdk_dynamodb::Client::new(&config);
+    let name = unique("churned");
+    let records: Vec<ResourceRecord> = (0..=MAX_HISTORY)
+        .map(|i| {
+            let event = cloudtrail_event(
+                &format!("evt-{i:05}"),
+                "DeleteEndpointConfig",
+                "DataScientist",
+                json!({"endpointConfigName": name}),
+                json!(null),
+            );
+            record_of(&event)
+        })
+        .collect();
+    for chunk in records.chunks(25) {
+        let writes = chunk
+            .iter()
+            .map(|r| {
+                let mut item: std::collections::HashMap<String, AttributeValue> =
+                    serde_dynamo::to_item(r).unwrap();
+                item.insert(
+                    "pk".into(),
+                    AttributeValue::S(ResourceRecord::partition_key(r.kind, &r.name)),
+                );
+                item.insert("sk".into(), AttributeValue::S(r.sort_key()));
+                WriteRequest::builder()
+                    .put_request(PutRequest::builder().set_item(Some(item)).build().unwrap())
+                    .build()
+            })
+            .collect();
+        client
+            .batch_write_item()
+            .request_items(&table, writes)
+            .send()
+            .await
+            .unwrap();
+    }
+    let store = DynamoRecords::new(client, &table);
+    let history = store
+        .history(RecordKind::EndpointConfig, &name)
+        .await
+        .unwrap();
+    assert!(history.truncated);
+    assert_eq!(history.records.len(), MAX_HISTORY);
 }
 
 #[tokio::test]
 async fn anything_but_a_record_is_refused() {
-    let ports = ports().await;
+    let (ports, _) = ports().await;
     let deployment = cloudtrail_event(
         &unique("evt"),
         "CreateEndpoint",

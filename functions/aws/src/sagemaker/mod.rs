@@ -74,7 +74,10 @@ where
 
 /// A resource created after the call cannot be what the call made: the name was reused since
 /// (the one the call made is gone). CloudTrail's `eventTime` has whole seconds, hence the slack.
-pub(crate) fn created_after_call(created: Option<DateTime<Utc>>, verdict: &Verdict) -> Option<String> {
+pub(crate) fn created_after_call(
+    created: Option<DateTime<Utc>>,
+    verdict: &Verdict,
+) -> Option<String> {
     let call = verdict
         .event_time
         .as_deref()
