@@ -7,7 +7,8 @@ test_launcher.py:
   real function binaries answer; a function error comes back as AWS reports it.
 - SageMaker jobs start ``InProgress`` (moto creates them ``Completed``), and the stop calls moto
   lacks (StopTrainingJob, StopTransformJob, StopHyperParameterTuningJob) exist. A stop on a job that
-  is no longer running is a ValidationException naming its status, as on AWS.
+  is no longer running is a ValidationException naming its status, as on AWS; on one that does not
+  exist, ResourceNotFound (the API reference's only documented error for the stop calls).
 - SageMaker inference components (moto has none): create, describe, list, delete; an endpoint that
   still has inference components cannot be deleted.
 - Application Auto Scaling knows inference components' scalable dimension
@@ -23,12 +24,25 @@ test_launcher.py:
   Lambda does for a missing or wrong signature, and otherwise invokes the function with the
   Function URL event Lambda builds (the caller in ``requestContext.authorizer.iam``), returning
   the function's status, headers and body.
-- Fault injection, for tests only, by resource name (no switch in production code):
-  ``fault-throttle-*``  the first two SageMaker calls naming it are throttled (the SDK retries);
-  ``fault-denied-*``    every SageMaker call that changes it is AccessDenied (describes work);
-  ``fault-busy-*``      a new endpoint or inference component stays ``Creating`` for BUSY_SECONDS;
-  ``fault-txn-*``       (a DynamoDB table) its first TransactWriteItems succeeds, every later one
-                        fails with ProvisionedThroughputExceededException.
+- Fault injection, for tests only, by resource name (no switch in production code). "Naming it":
+  a top-level string parameter of the call. Creates are spared where it says so, so a test can
+  make the resource it then breaks:
+  ``fault-throttle-*``          the first two SageMaker calls naming it (per action) are throttled:
+                                the SDK's retries absorb them;
+  ``fault-throttle-always-*``   every call naming it but a Create* is throttled;
+  ``fault-5xx-*``               the first three calls naming it (per action, Create* spared) answer
+                                500 InternalFailure: more than the SDK's three attempts absorb, so
+                                the caller fails once and a later try succeeds;
+  ``fault-denied-describe-*``   every Describe*/List* naming it is AccessDenied;
+  ``fault-denied-*``            every SageMaker call that changes it is AccessDenied (describes work);
+  ``fault-busy-*``              a new endpoint or inference component stays ``Creating`` for
+                                BUSY_SECONDS;
+  ``fault-updating-*``          a new endpoint stays ``Updating`` for LASTING_SECONDS;
+  ``fault-slow-delete-*``       a deleted endpoint or inference component is ``Deleting`` for
+                                BUSY_SECONDS, then gone;
+  ``fault-slow-stop-*``         a stopped job is ``Stopping`` for BUSY_SECONDS, then ``Stopped``;
+  ``fault-txn-*``               (a DynamoDB table) its first TransactWriteItems succeeds, every
+                                later one fails with ProvisionedThroughputExceededException.
 
 Usage: launcher.py --port PORT --lambda-url http://127.0.0.1:LAMBDA_PORT
 """
@@ -48,7 +62,12 @@ import urllib.request
 from typing import Any
 
 BUSY_SECONDS = 3.0
+# How long `fault-updating-*` endpoints stay Updating: longer than a function's whole run, so only
+# the state machine's busy retry (30 s later) finds them done.
+LASTING_SECONDS = 10.0
 THROTTLED_CALLS = 2
+# More than the SDK's three attempts absorb, fewer than a state machine retry outlasts.
+FAILING_CALLS = 3
 
 
 def main() -> None:
@@ -174,16 +193,20 @@ def add_job_stop_calls() -> None:
         def stop_backend(self, name: str) -> None:
             job = getattr(self, jobs_attribute).get(name)
             if job is None:
-                if kind == "tuning":
-                    raise ResourceNotFound(message=f"Could not find hyper parameter tuning job '{name}'.")
-                raise ValidationError(message=f"Could not find {label} job '{name}'.")
+                # The API reference lists ResourceNotFound as every Stop*Job's only error.
+                raise ResourceNotFound(message=f"Could not find {label} job '{name}'.")
+            settle_stop(job, status_attribute)
             status = getattr(job, status_attribute)
             if status != "InProgress":
                 # AWS refuses to stop a job that has finished, naming its status.
                 raise ValidationError(
                     message=f"The request was rejected because the {label} job is in status {status}."
                 )
-            setattr(job, status_attribute, "Stopped")
+            if name.startswith("fault-slow-stop-"):
+                setattr(job, status_attribute, "Stopping")
+                job._model_guard_stopping = time.time()
+            else:
+                setattr(job, status_attribute, "Stopped")
 
         def stop_response(self):  # noqa: ANN001
             getattr(self.sagemaker_backend, f"stop_{jobs_attribute[:-1]}")(self._get_param(name_parameter))
@@ -191,27 +214,82 @@ def add_job_stop_calls() -> None:
 
         return stop_backend, stop_response
 
-    for kind, (_, _, jobs_attribute, _) in JOB_KINDS.items():
+    for kind, (_, status_attribute, jobs_attribute, _) in JOB_KINDS.items():
         backend_method, response_method = make_stop(kind)
         action = f"stop_{jobs_attribute[:-1]}"
         setattr(SageMakerModelBackend, action, backend_method)
         setattr(SageMakerResponse, action, response_method)
+        # A `fault-slow-stop-*` job is Stopping for BUSY_SECONDS after its stop, then Stopped.
+        describe_name = f"describe_{jobs_attribute[:-1]}"
+        original_describe = getattr(SageMakerModelBackend, describe_name)
+
+        def describe(self, *a, __original=original_describe, __jobs=jobs_attribute,  # noqa: ANN001
+                     __status=status_attribute, **kw):
+            # moto passes the name by position for some kinds and by keyword for others.
+            job_name = a[0] if a else next(iter(kw.values()), None)
+            job = getattr(self, __jobs).get(job_name)
+            if job is not None:
+                settle_stop(job, __status)
+            return __original(self, *a, **kw)
+
+        setattr(SageMakerModelBackend, describe_name, describe)
+
+
+def settle_stop(job, status_attribute: str) -> None:  # noqa: ANN001
+    stopping = getattr(job, "_model_guard_stopping", None)
+    if stopping is not None and time.time() - stopping >= BUSY_SECONDS:
+        setattr(job, status_attribute, "Stopped")
+        job._model_guard_stopping = None
 
 
 # --- SageMaker inference components ---------------------------------------------------------------
 
 
+def inference_components(backend) -> dict[str, dict[str, Any]]:  # noqa: ANN001
+    """The inference components, kept on the backend instance so /moto-api/reset clears them with
+    everything else; one whose slow deletion has run its time is gone."""
+    if not hasattr(backend, "_model_guard_inference_components"):
+        backend._model_guard_inference_components = {}
+    found = backend._model_guard_inference_components
+    for name_, component in list(found.items()):
+        deleting = component.get("_deleting")
+        if deleting is not None and time.time() - deleting >= BUSY_SECONDS:
+            del found[name_]
+    return found
+
+
+def refuse_if_components(backend, endpoint_name: str) -> None:  # noqa: ANN001
+    """An endpoint that still has inference components cannot be deleted."""
+    from moto.sagemaker.exceptions import ValidationError
+
+    blocking = [c for c in inference_components(backend).values() if c["EndpointName"] == endpoint_name]
+    if blocking:
+        raise ValidationError(
+            message=f"Endpoint {endpoint_name} has inference components; delete them first: "
+            + ", ".join(c["InferenceComponentName"] for c in blocking)
+        )
+
+
+def inference_component_status(component: dict[str, Any]) -> str:
+    if component.get("_deleting") is not None:
+        return "Deleting"
+    if component["InferenceComponentName"].startswith("fault-busy-") and (
+        time.time() - component["CreationTime"] < BUSY_SECONDS
+    ):
+        return "Creating"
+    return "InService"
+
+
 def add_inference_components() -> None:
+    """Create, describe, list, delete. `fault-busy-*` components are Creating for BUSY_SECONDS;
+    a `fault-slow-delete-*` one is Deleting for BUSY_SECONDS after DeleteInferenceComponent."""
     from moto.core.responses import ActionResult, EmptyResult
     from moto.sagemaker.exceptions import ValidationError
     from moto.sagemaker.models import SageMakerModelBackend
     from moto.sagemaker.responses import SageMakerResponse
 
-    def components(backend) -> dict[str, dict[str, Any]]:  # noqa: ANN001
-        # Kept on the backend instance, so /moto-api/reset clears them with everything else.
-        if not hasattr(backend, "_model_guard_inference_components"):
-            backend._model_guard_inference_components = {}
-        return backend._model_guard_inference_components
+    components = inference_components
+    status = inference_component_status
 
     def not_found(name: str) -> ValidationError:
         return ValidationError(message=f'Could not find inference component "{name}".')
@@ -219,12 +297,8 @@ def add_inference_components() -> None:
     def arn(backend, name: str) -> str:  # noqa: ANN001
         return f"arn:aws:sagemaker:{backend.region_name}:{backend.account_id}:inference-component/{name}"
 
-    def status(component: dict[str, Any]) -> str:
-        if component["InferenceComponentName"].startswith("fault-busy-") and (
-            time.time() - component["CreationTime"] < BUSY_SECONDS
-        ):
-            return "Creating"
-        return "InService"
+    def public(component: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in component.items() if not k.startswith("_")}
 
     def create(self):  # noqa: ANN001
         backend = self.sagemaker_backend
@@ -259,12 +333,21 @@ def add_inference_components() -> None:
         component = components(self.sagemaker_backend).get(name)
         if component is None:
             raise not_found(name)
-        return ActionResult({**component, "InferenceComponentStatus": status(component)})
+        return ActionResult({**public(component), "InferenceComponentStatus": status(component)})
 
     def delete(self):  # noqa: ANN001
         name = self._get_param("InferenceComponentName")
-        if components(self.sagemaker_backend).pop(name, None) is None:
+        component = components(self.sagemaker_backend).get(name)
+        if component is None:
             raise not_found(name)
+        if status(component) in ("Creating", "Deleting"):
+            raise ValidationError(
+                message=f"Cannot delete inference component {name} while its status is {status(component)}."
+            )
+        if name.startswith("fault-slow-delete-"):
+            component["_deleting"] = time.time()
+        else:
+            del components(self.sagemaker_backend)[name]
         return EmptyResult()
 
     def list_(self):  # noqa: ANN001
@@ -296,19 +379,16 @@ def add_inference_components() -> None:
     original_delete_endpoint = SageMakerModelBackend.delete_endpoint
 
     def delete_endpoint(self, endpoint_name: str) -> None:  # noqa: ANN001
-        blocking = [c for c in components(self).values() if c["EndpointName"] == endpoint_name]
-        if blocking:
-            raise ValidationError(
-                message=f"Endpoint {endpoint_name} has inference components; delete them first: "
-                + ", ".join(c["InferenceComponentName"] for c in blocking)
-            )
+        refuse_if_components(self, endpoint_name)
         original_delete_endpoint(self, endpoint_name)
 
     SageMakerModelBackend.delete_endpoint = delete_endpoint
 
 
 def busy_endpoints() -> None:
-    """`fault-busy-*` endpoints stay Creating for a moment, as real ones do for minutes."""
+    """Endpoints that are busy as real ones are for minutes: `fault-busy-*` Creating for
+    BUSY_SECONDS, `fault-updating-*` Updating for LASTING_SECONDS (both after creation), and a
+    `fault-slow-delete-*` one Deleting for BUSY_SECONDS after DeleteEndpoint, then gone."""
     from moto.sagemaker.exceptions import ValidationError
     from moto.sagemaker.models import FakeEndpoint, SageMakerModelBackend
 
@@ -317,35 +397,59 @@ def busy_endpoints() -> None:
     def init(self, *a, **kw):  # noqa: ANN001
         original_init(self, *a, **kw)
         self._model_guard_created = time.time()
+        self._model_guard_deleting = None
         if self.endpoint_name.startswith("fault-busy-"):
             self.endpoint_status = "Creating"
+        elif self.endpoint_name.startswith("fault-updating-"):
+            self.endpoint_status = "Updating"
 
     FakeEndpoint.__init__ = init
 
-    def settle(endpoint) -> None:  # noqa: ANN001
-        if endpoint.endpoint_status == "Creating" and time.time() - endpoint._model_guard_created >= BUSY_SECONDS:
+    def settle(backend, endpoint_name: str) -> None:  # noqa: ANN001
+        endpoint = backend.endpoints.get(endpoint_name)
+        if endpoint is None:
+            return
+        age = time.time() - endpoint._model_guard_created
+        if endpoint.endpoint_status == "Creating" and age >= BUSY_SECONDS or \
+                endpoint.endpoint_status == "Updating" and age >= LASTING_SECONDS:
             endpoint.endpoint_status = "InService"
+        deleting = endpoint._model_guard_deleting
+        if deleting is not None and time.time() - deleting >= BUSY_SECONDS:
+            del backend.endpoints[endpoint_name]
 
     original_describe = SageMakerModelBackend.describe_endpoint
 
     def describe_endpoint(self, endpoint_name: str):  # noqa: ANN001
-        if endpoint_name in self.endpoints:
-            settle(self.endpoints[endpoint_name])
+        settle(self, endpoint_name)
         return original_describe(self, endpoint_name)
 
     SageMakerModelBackend.describe_endpoint = describe_endpoint
 
+    original_list = SageMakerModelBackend.list_endpoints
+
+    def list_endpoints(self, *a, **kw):  # noqa: ANN001
+        for endpoint_name in list(self.endpoints):
+            settle(self, endpoint_name)
+        return original_list(self, *a, **kw)
+
+    SageMakerModelBackend.list_endpoints = list_endpoints
+
     previous_delete = SageMakerModelBackend.delete_endpoint
 
     def delete_endpoint(self, endpoint_name: str) -> None:  # noqa: ANN001
+        settle(self, endpoint_name)
         endpoint = self.endpoints.get(endpoint_name)
         if endpoint is not None:
-            settle(endpoint)
-            if endpoint.endpoint_status in ("Creating", "Updating"):
+            if endpoint.endpoint_status in ("Creating", "Updating", "Deleting"):
                 # The wording is ours; what matters is that AWS refuses it.
                 raise ValidationError(
                     message=f"Cannot delete endpoint {endpoint_name} while its status is {endpoint.endpoint_status}."
                 )
+            if endpoint_name.startswith("fault-slow-delete-"):
+                refuse_if_components(self, endpoint_name)
+                endpoint.endpoint_status = "Deleting"
+                endpoint._model_guard_deleting = time.time()
+                return
         previous_delete(self, endpoint_name)
 
     SageMakerModelBackend.delete_endpoint = delete_endpoint
@@ -424,7 +528,7 @@ class FaultInjection:
                 kind, message = fault
                 payload = json.dumps({"__type": kind, "message": message}).encode()
                 start_response(
-                    "400 Bad Request",
+                    "500 Internal Server Error" if kind == "InternalFailure" else "400 Bad Request",
                     [("Content-Type", "application/x-amz-json-1.1"), ("x-amzn-ErrorType", kind),
                      ("Content-Length", str(len(payload)))],
                 )
@@ -440,8 +544,22 @@ class FaultInjection:
         except ValueError:
             return None
         names = [v for v in parameters.values() if isinstance(v, str) and v.startswith("fault-")] if isinstance(parameters, dict) else []
+        changing = not action.startswith("Create")
         for name in names:
-            if name.startswith("fault-throttle-"):
+            if name.startswith("fault-throttle-always-") and changing:
+                return "ThrottlingException", "Rate exceeded"
+            if name.startswith("fault-5xx-") and changing:
+                with self.lock:
+                    seen = self.throttled.get((action, name), 0)
+                    self.throttled[(action, name)] = seen + 1
+                if seen < FAILING_CALLS:
+                    return "InternalFailure", "We encountered an internal error. Please try again."
+            if name.startswith("fault-denied-describe-") and action.startswith(("Describe", "List")):
+                return (
+                    "AccessDeniedException",
+                    f"User: arn:aws:sts::123456789012:assumed-role/evaluate/x is not authorized to perform: sagemaker:{action} on resource {name}",
+                )
+            if name.startswith("fault-throttle-") and not name.startswith("fault-throttle-always-"):
                 with self.lock:
                     seen = self.throttled.get((action, name), 0)
                     self.throttled[(action, name)] = seen + 1

@@ -119,6 +119,7 @@ def test_jobs_start_in_progress_and_stop_as_on_aws(sm):
     assert "in status Stopped" in refused.value.response["Error"]["Message"]
     with pytest.raises(botocore.exceptions.ClientError) as missing:
         sm.stop_training_job(TrainingJobName=name("none"))
+    assert missing.value.response["Error"]["Code"] == "ResourceNotFound", missing.value.response
     assert "Could not find" in missing.value.response["Error"]["Message"]
 
 
@@ -163,8 +164,19 @@ def test_every_job_kind_can_be_stopped(sm):
         assert status() == "InProgress"
         stop()
         assert status() == "Stopped"
-        with pytest.raises(botocore.exceptions.ClientError):
+        with pytest.raises(botocore.exceptions.ClientError) as again:
             stop()
+        assert again.value.response["Error"]["Code"] == "ValidationException", again.value.response
+        assert "in status Stopped" in again.value.response["Error"]["Message"]
+    missing = [
+        lambda: sm.stop_transform_job(TransformJobName=name("none")),
+        lambda: sm.stop_processing_job(ProcessingJobName=name("none")),
+        lambda: sm.stop_hyper_parameter_tuning_job(HyperParameterTuningJobName=name("none")),
+    ]
+    for stop in missing:
+        with pytest.raises(botocore.exceptions.ClientError) as gone:
+            stop()
+        assert gone.value.response["Error"]["Code"] == "ResourceNotFound", gone.value.response
 
 
 # --- Inference components ---------------------------------------------------------------------------
@@ -180,6 +192,10 @@ def test_inference_components_exist_and_block_their_endpoint(sm):
     )
     described = sm.describe_inference_component(InferenceComponentName=component)
     assert described["Specification"]["ModelName"] == model
+    # CreationTime is when it was made, as a timestamp the SDKs parse.
+    import datetime as dt
+    age = dt.datetime.now(dt.timezone.utc) - described["CreationTime"]
+    assert dt.timedelta(0) <= age < dt.timedelta(seconds=30), described["CreationTime"]
     assert described["InferenceComponentStatus"] == "InService"
     listed = sm.list_inference_components(EndpointNameEquals=endpoint_name)["InferenceComponents"]
     assert [c["InferenceComponentName"] for c in listed] == [component]
@@ -329,15 +345,24 @@ def test_lookup_events_answers_from_registered_records_by_name_and_window_newest
     assert {e["EventName"] for e in events} == {"CreateEndpoint"}
 
 
-def signed_post(url: str, body: bytes, key_id: str, secret: str, region: str = "us-east-1"):
+def signed_post(url: str, body: bytes, key_id: str, secret: str, region: str = "us-east-1",
+                service: str = "lambda", skew: float = 0, send: bytes | None = None):
+    """POSTs `body` signed with SigV4 (for `service` in `region`, `skew` seconds off the clock);
+    `send` replaces the body after signing."""
+    import datetime as dt
     import urllib.error
     import urllib.request
+    from unittest import mock
+
     from botocore.auth import SigV4Auth
     from botocore.awsrequest import AWSRequest
     from botocore.credentials import Credentials
     request = AWSRequest(method="POST", url=url, data=body, headers={"Content-Type": "application/json"})
-    SigV4Auth(Credentials(key_id, secret), "lambda", region).add_auth(request)
-    prepared = urllib.request.Request(url, data=body, headers=dict(request.headers.items()), method="POST")
+    signed_at = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) + dt.timedelta(seconds=skew)
+    with mock.patch("botocore.auth.get_current_datetime", return_value=signed_at):
+        SigV4Auth(Credentials(key_id, secret), service, region).add_auth(request)
+    prepared = urllib.request.Request(url, data=send if send is not None else body,
+                                      headers=dict(request.headers.items()), method="POST")
     try:
         with urllib.request.urlopen(prepared) as response:
             return response.status, json.loads(response.read())
@@ -358,8 +383,155 @@ def test_the_function_url_stand_in_checks_the_signature_and_passes_the_caller():
     assert signed_post(url, b"{}", key_id, "wrong")[0] == 403
     assert signed_post(url, b"{}", "AKIAUNKNOWN0000000000", "s3cret")[0] == 403
     assert signed_post(url, b"{}", key_id, "s3cret", region="eu-west-1")[0] == 403, "signed for another region"
+    assert signed_post(url, b"{}", key_id, "s3cret", service="sagemaker")[0] == 403, "signed for another service"
+    assert signed_post(url, b"{}", key_id, "s3cret", skew=-16 * 60)[0] == 403, "signed 16 minutes ago"
+    assert signed_post(url, b"{}", key_id, "s3cret", skew=16 * 60)[0] == 403, "signed 16 minutes ahead"
+    assert signed_post(url, b'{"target": 7}', key_id, "s3cret", skew=-10 * 60)[0] == 400, "10 minutes is within"
+    # The signature covers the body: the same signed request with another body is refused.
+    assert signed_post(url, b'{"target": 7}', key_id, "s3cret", send=b'{"target": 8}')[0] == 403
     import urllib.error
     import urllib.request
     with pytest.raises(urllib.error.HTTPError) as unsigned:
         urllib.request.urlopen(urllib.request.Request(url, data=b"{}", method="POST"))
     assert unsigned.value.code == 403
+
+
+def component(sm, prefix: str) -> tuple[str, str]:
+    """An endpoint with one inference component named `prefix-…`; returns both names."""
+    endpoint_name = name("ep")
+    model = endpoint(sm, endpoint_name)
+    component_name = name(prefix)
+    sm.create_inference_component(
+        InferenceComponentName=component_name, EndpointName=endpoint_name, VariantName="v0",
+        Specification={"ModelName": model}, RuntimeConfig={"CopyCount": 1},
+    )
+    return endpoint_name, component_name
+
+
+def test_fault_busy_inference_components_are_creating_for_a_moment(sm):
+    _, busy = component(sm, "fault-busy-ic")
+    assert sm.describe_inference_component(InferenceComponentName=busy)["InferenceComponentStatus"] == "Creating"
+    with pytest.raises(botocore.exceptions.ClientError) as refused:
+        sm.delete_inference_component(InferenceComponentName=busy)
+    assert "while its status is Creating" in refused.value.response["Error"]["Message"]
+    time.sleep(3.2)
+    assert sm.describe_inference_component(InferenceComponentName=busy)["InferenceComponentStatus"] == "InService"
+
+
+def unretried(service: str):
+    return boto3.client(service, endpoint_url=os.environ["AWS_ENDPOINT_URL"], region_name="us-east-1",
+                        config=botocore.config.Config(retries={"total_max_attempts": 1}))
+
+
+def codes(call, times: int) -> list[str]:
+    found = []
+    for _ in range(times):
+        try:
+            call()
+            found.append("ok")
+        except botocore.exceptions.ClientError as e:
+            found.append(f"{e.response['ResponseMetadata']['HTTPStatusCode']} {e.response['Error']['Code']}")
+    return found
+
+
+def test_fault_throttle_always_throttles_every_call_but_the_create(sm):
+    job = name("fault-throttle-always-tj")
+    training_job(unretried("sagemaker"), job)  # the create is spared, at the first attempt
+    describe = lambda: unretried("sagemaker").describe_training_job(TrainingJobName=job)  # noqa: E731
+    assert codes(describe, 5) == ["400 ThrottlingException"] * 5
+    stop = lambda: unretried("sagemaker").stop_training_job(TrainingJobName=job)  # noqa: E731
+    assert codes(stop, 1) == ["400 ThrottlingException"]
+
+
+def test_fault_5xx_fails_three_calls_with_500_then_lets_through(sm):
+    job = name("fault-5xx-tj")
+    training_job(unretried("sagemaker"), job)
+    describe = lambda: unretried("sagemaker").describe_training_job(TrainingJobName=job)  # noqa: E731
+    assert codes(describe, 4) == ["500 InternalFailure"] * 3 + ["ok"]
+    # Counted per action: the stop has three failures of its own.
+    stop = lambda: unretried("sagemaker").stop_training_job(TrainingJobName=job)  # noqa: E731
+    assert codes(stop, 4) == ["500 InternalFailure"] * 3 + ["ok"]
+
+
+def test_fault_denied_describe_refuses_describes_and_lists(sm):
+    endpoint_name = name("fault-denied-describe-ep")
+    endpoint(sm, endpoint_name)  # created: creates are not refused
+    describe = lambda: sm.describe_endpoint(EndpointName=endpoint_name)  # noqa: E731
+    listed = lambda: sm.list_inference_components(EndpointNameEquals=endpoint_name)  # noqa: E731
+    assert codes(describe, 1) == codes(listed, 1) == ["400 AccessDeniedException"]
+    other = name("ep")
+    endpoint(sm, other)
+    assert sm.describe_endpoint(EndpointName=other)["EndpointStatus"] == "InService"
+
+
+def test_fault_updating_endpoints_stay_updating_past_a_functions_run(sm):
+    endpoint_name = name("fault-updating-ep")
+    endpoint(sm, endpoint_name)
+    time.sleep(3.2)  # longer than fault-busy-* lasts
+    assert sm.describe_endpoint(EndpointName=endpoint_name)["EndpointStatus"] == "Updating"
+    with pytest.raises(botocore.exceptions.ClientError) as refused:
+        sm.delete_endpoint(EndpointName=endpoint_name)
+    assert "while its status is Updating" in refused.value.response["Error"]["Message"]
+
+
+def test_fault_slow_delete_endpoints_are_deleting_for_a_moment_then_gone(sm):
+    endpoint_name = name("fault-slow-delete-ep")
+    endpoint(sm, endpoint_name)
+    sm.delete_endpoint(EndpointName=endpoint_name)
+    assert sm.describe_endpoint(EndpointName=endpoint_name)["EndpointStatus"] == "Deleting"
+    assert endpoint_name in [e["EndpointName"] for e in sm.list_endpoints()["Endpoints"]]
+    with pytest.raises(botocore.exceptions.ClientError) as again:
+        sm.delete_endpoint(EndpointName=endpoint_name)
+    assert "while its status is Deleting" in again.value.response["Error"]["Message"]
+    time.sleep(3.2)
+    with pytest.raises(botocore.exceptions.ClientError) as gone:
+        sm.describe_endpoint(EndpointName=endpoint_name)
+    assert "Could not find endpoint" in gone.value.response["Error"]["Message"]
+
+
+def test_fault_slow_delete_inference_components_block_their_endpoint_until_gone(sm):
+    endpoint_name, slow = component(sm, "fault-slow-delete-ic")
+    sm.delete_inference_component(InferenceComponentName=slow)
+    assert sm.describe_inference_component(InferenceComponentName=slow)["InferenceComponentStatus"] == "Deleting"
+    listed = sm.list_inference_components(EndpointNameEquals=endpoint_name)["InferenceComponents"]
+    assert [(c["InferenceComponentName"], c["InferenceComponentStatus"]) for c in listed] == [(slow, "Deleting")]
+    with pytest.raises(botocore.exceptions.ClientError) as blocked:
+        sm.delete_endpoint(EndpointName=endpoint_name)
+    assert slow in blocked.value.response["Error"]["Message"]
+    time.sleep(3.2)
+    assert sm.list_inference_components(EndpointNameEquals=endpoint_name)["InferenceComponents"] == []
+    sm.delete_endpoint(EndpointName=endpoint_name)
+
+
+def test_fault_slow_stop_jobs_are_stopping_for_a_moment_then_stopped(sm):
+    job = name("fault-slow-stop-tj")
+    training_job(sm, job)
+    sm.stop_training_job(TrainingJobName=job)
+    assert sm.describe_training_job(TrainingJobName=job)["TrainingJobStatus"] == "Stopping"
+    with pytest.raises(botocore.exceptions.ClientError) as again:
+        sm.stop_training_job(TrainingJobName=job)
+    assert "in status Stopping" in again.value.response["Error"]["Message"]
+    time.sleep(3.2)
+    assert sm.describe_training_job(TrainingJobName=job)["TrainingJobStatus"] == "Stopped"
+
+
+def test_fault_txn_tables_take_one_transaction_then_refuse_every_other():
+    ddb = unretried("dynamodb")
+    tables = {}
+    for prefix in ("fault-txn-t", "t"):
+        tables[prefix] = name(prefix)
+        ddb.create_table(TableName=tables[prefix], BillingMode="PAY_PER_REQUEST",
+                         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}])
+
+    def write(table: str, key: str):
+        return lambda: ddb.transact_write_items(TransactItems=[
+            {"Put": {"TableName": table, "Item": {"pk": {"S": key}}}}])
+
+    faulty = tables["fault-txn-t"]
+    results = [codes(write(faulty, f"k{i}"), 1)[0] for i in range(3)]
+    assert results == ["ok", "400 ProvisionedThroughputExceededException",
+                       "400 ProvisionedThroughputExceededException"]
+    assert [codes(write(tables["t"], f"k{i}"), 1)[0] for i in range(3)] == ["ok"] * 3
+    # Only the first write happened.
+    assert ddb.scan(TableName=faulty)["Count"] == 1
