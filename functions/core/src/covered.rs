@@ -5,7 +5,8 @@ use crate::contract::{ResourceType, SubjectKind};
 use crate::records::{RecordKind, RecordOp};
 
 /// Where, in `requestParameters`, a call names a subject. Paths are dotted; a segment ending in
-/// `[]` walks every element of an array.
+/// `[]` walks every element of an array; a last segment ending in `!` must be there whenever the
+/// object holding it is (a required field: one missing is unreadable, not absent).
 #[derive(Debug, Clone, Copy)]
 pub struct SubjectPath {
     pub leads_to: Leads,
@@ -143,8 +144,9 @@ pub const COVERED_CALLS: &[CoveredCall] = &[
         name_field: "hyperParameterTuningJobName",
         arn_field: "hyperParameterTuningJobArn",
         subjects: &[
-            at(Leads::Role, "trainingJobDefinition.roleArn"),
-            at(Leads::Role, "trainingJobDefinitions[].roleArn"),
+            // RoleArn is required in every definition: one without is unreadable, not absent.
+            at(Leads::Role, "trainingJobDefinition.roleArn!"),
+            at(Leads::Role, "trainingJobDefinitions[].roleArn!"),
         ],
         when_no_subject: WhenNoSubject::FailClosed,
     },

@@ -512,6 +512,11 @@ fn walk(root: &Value, path: &str, at: String, out: &mut Vec<Found>) {
         Some((segment, rest)) => (segment, Some(rest)),
         None => (path, None),
     };
+    // `name!`: where the object holding it is there, the field must be too.
+    let (segment, required) = match segment.strip_suffix('!') {
+        Some(segment) => (segment, true),
+        None => (segment, false),
+    };
     let (key, each) = match segment.strip_suffix("[]") {
         Some(key) => (key, true),
         None => (segment, false),
@@ -521,12 +526,16 @@ fn walk(root: &Value, path: &str, at: String, out: &mut Vec<Found>) {
     } else {
         format!("{at}.{key}")
     };
-    let Some(value) = root.as_object().and_then(|o| o.get(key)) else {
+    let value = root.as_object().and_then(|o| o.get(key));
+    let Some(value) = value.filter(|v| !v.is_null()) else {
+        if required {
+            out.push(Found::Unusable {
+                problem: kind_problem(value, JsonKind::String),
+                field: here,
+            });
+        }
         return;
     };
-    if value.is_null() {
-        return;
-    }
     let visit = |value: &Value, here: String, out: &mut Vec<Found>| match rest {
         Some(rest) => match value {
             Value::Object(_) => walk(value, rest, here, out),
@@ -595,7 +604,7 @@ fn targets_of(call: &CoveredCall, params: Option<&Value>) -> Vec<Target> {
         if let (true, Some(subject)) = (targets.is_empty(), fallback) {
             targets.push(Target::Unreadable {
                 expected: subject.leads_to.subject_kind(),
-                field: format!("requestParameters.{}", subject.path),
+                field: format!("requestParameters.{}", subject.path.replace('!', "")),
                 problem: "is missing".to_owned(),
             });
         }

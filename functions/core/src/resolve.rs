@@ -293,7 +293,8 @@ impl<R: Resolver + Recovery, S: RecordStore> Subjects<'_, '_, R, S> {
                     {
                         return Ok(AtTheCall::Versions(vec![Ok((info, None))]));
                     }
-                    (Some(created), _) => format!(
+                    (Some(created), None) => format!("it was created at {}", rfc3339(created)),
+                    (Some(created), Some(_)) => format!(
                         "it was created at {}, too close to the call (or after it) to be sure it \
                          is what the call used",
                         rfc3339(created)
@@ -306,11 +307,11 @@ impl<R: Resolver + Recovery, S: RecordStore> Subjects<'_, '_, R, S> {
             Err(ResolveError::Failed(e)) => return Err(e),
         };
         let Some(call) = self.call_time else {
-            // No call time to place it by (CloudTrail always gives one): as described, if at all.
-            return Ok(match described {
-                Some(info) => AtTheCall::Versions(vec![Ok((info, None))]),
-                None => AtTheCall::Unresolvable(problem),
-            });
+            // CloudTrail always gives the call's time; without it nothing shows that what is
+            // there now (if anything) is what the call used.
+            return Ok(AtTheCall::Unresolvable(format!(
+                "{problem}; the event has no usable eventTime to place the call by"
+            )));
         };
         let history = self.lookups.records.history(T::KIND, name).await?;
         if history.truncated {

@@ -1,8 +1,10 @@
 //! Robustness: arbitrary JSON, mutated fixtures and arbitrary bytes through parse + resolve +
 //! decide. Nothing panics, and every verdict is well formed and survives a serde round trip.
+//! And safety: a violating call with any field removed or corrupted is never allowed.
 
 use std::path::{Path, PathBuf};
 
+use model_guard_core::contract::Decision;
 use model_guard_core::{
     Catalog, CatalogResolver, Defaults, ParseOutcome, PolicySet, Verdict, explain,
     parse_event_slice, parse_event_value,
@@ -64,6 +66,61 @@ fn world() -> &'static World {
             fixtures: fixtures.into_iter().map(|(_, v)| v).collect(),
         }
     })
+}
+
+/// The covered calls that are violations as they are: the safety property's starting points.
+fn violating() -> &'static [Value] {
+    static VIOLATING: std::sync::OnceLock<Vec<Value>> = std::sync::OnceLock::new();
+    VIOLATING.get_or_init(|| {
+        let found: Vec<Value> = world()
+            .fixtures
+            .iter()
+            .filter(|doc| {
+                let outcome = parse_event_value(doc);
+                matches!(outcome, ParseOutcome::Request { .. })
+                    && verdict_of(outcome).decision == Decision::Violation
+            })
+            .cloned()
+            .collect();
+        assert!(found.len() >= 20, "only {} violating fixtures", found.len());
+        found
+    })
+}
+
+/// What says which call an event is and whether it succeeded: change one of these and the event
+/// is another (or a failed, or a service's) call, which the guard may ignore.
+const CALL_IDENTITY: &[&str] = &[
+    "/source",
+    "/detail-type",
+    "/id",
+    "/detail",
+    "/detail/eventSource",
+    "/detail/eventName",
+    "/detail/eventType",
+    "/detail/eventID",
+    "/detail/errorCode",
+    "/detail/errorMessage",
+];
+
+/// A value that means nothing: never a name, an ARN or a word the policy knows.
+fn junk() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::from),
+        Just(Value::String(String::new())),
+        "[a-z0-9 ]{1,12}".prop_map(|s| Value::String(format!("junk {s}"))),
+        Just(Value::Array(Vec::new())),
+        Just(Value::Object(Map::new())),
+    ]
+}
+
+fn corruption() -> impl Strategy<Value = Mutation> {
+    prop_oneof![
+        2 => any::<Index>().prop_map(Mutation::RemoveField),
+        2 => (any::<Index>(), junk()).prop_map(|(i, v)| Mutation::Replace(i, v)),
+        1 => any::<Index>().prop_map(Mutation::Retype),
+    ]
 }
 
 fn verdict_of(outcome: ParseOutcome) -> Verdict {
@@ -160,6 +217,9 @@ fn pointers(value: &Value, at: String, out: &mut Vec<String>) {
 #[derive(Debug, Clone)]
 enum Mutation {
     Remove(Index),
+    /// Removes an object's member (never an array's element: fewer variants or definitions make
+    /// another call, not a corrupted one).
+    RemoveField(Index),
     Replace(Index, Value),
     Retype(Index),
 }
@@ -169,7 +229,8 @@ fn mutate(doc: &mut Value, mutation: &Mutation) {
     pointers(doc, String::new(), &mut all);
     let pick = |i: &Index| all[i.index(all.len())].clone();
     match mutation {
-        Mutation::Remove(i) => {
+        Mutation::Remove(i) | Mutation::RemoveField(i) => {
+            let fields_only = matches!(mutation, Mutation::RemoveField(_));
             let pointer = pick(i);
             if let Some((parent, last)) = pointer.rsplit_once('/') {
                 let last = last.replace("~1", "/").replace("~0", "~");
@@ -177,7 +238,7 @@ fn mutate(doc: &mut Value, mutation: &Mutation) {
                     Some(Value::Object(map)) => {
                         map.remove(&last);
                     }
-                    Some(Value::Array(items)) => {
+                    Some(Value::Array(items)) if !fields_only => {
                         if let Ok(n) = last.parse::<usize>()
                             && n < items.len()
                         {
@@ -240,6 +301,39 @@ proptest! {
         check(&verdict_of(parse_event_value(&doc)))?;
     }
 
+    /// Safety: a violating covered call with fields removed or corrupted is never allowed. It
+    /// may be ignored only when its resource can no longer be identified, or when what was
+    /// corrupted says which call it is (then it is another call, a failed one or a service's).
+    #[test]
+    fn a_violation_with_any_field_removed_or_corrupted_is_never_allowed(
+        fixture in any::<Index>(),
+        corruptions in prop::collection::vec(corruption(), 1..4),
+    ) {
+        let violating = violating();
+        let original = &violating[fixture.index(violating.len())];
+        let mut doc = original.clone();
+        for c in &corruptions {
+            mutate(&mut doc, c);
+        }
+        let verdict = verdict_of(parse_event_value(&doc));
+        prop_assert_ne!(verdict.decision, Decision::Allow, "{}\n{:?}", doc, verdict);
+        if verdict.decision == Decision::Ignored {
+            let identity_changed = CALL_IDENTITY
+                .iter()
+                .any(|p| original.pointer(p) != doc.pointer(p));
+            let unidentifiable = verdict
+                .reasons
+                .iter()
+                .any(|r| r.starts_with("resource not identifiable"));
+            prop_assert!(
+                identity_changed || unidentifiable || !doc.is_object(),
+                "ignored although the same call on an identifiable resource: {}\n{:?}",
+                doc,
+                verdict
+            );
+        }
+    }
+
     #[test]
     fn arbitrary_bytes_are_not_json_or_a_well_formed_verdict(
         bytes in prop::collection::vec(any::<u8>(), 0..256),
@@ -249,3 +343,4 @@ proptest! {
         }
     }
 }
+
