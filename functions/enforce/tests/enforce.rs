@@ -292,3 +292,130 @@ async fn anything_but_an_enforce_violation_is_refused_and_nothing_is_touched() {
         Some("InService")
     );
 }
+
+#[tokio::test]
+async fn throttling_that_outlasts_the_sdk_fails_as_model_guard_throttled() {
+    let (enforcer, kit, _) = enforcer().await;
+    let name = unique("fault-throttle-always-tj");
+    kit.training_job(&name, "Exec").await;
+    let throttled = enforce::handle(input("training-job", &name), &enforcer)
+        .await
+        .unwrap_err();
+    // The state machine retries this error type (tests/statemachine checks each Task does).
+    assert_eq!(throttled.error_type(), "ModelGuard.Throttled", "{throttled}");
+    assert!(throttled.message.contains("StopTrainingJob"), "{throttled}");
+}
+
+#[tokio::test]
+async fn a_5xx_that_outlasts_the_sdk_fails_as_unavailable_and_a_later_try_stops_the_job() {
+    let (enforcer, kit, _) = enforcer().await;
+    let name = unique("fault-5xx-tj");
+    kit.training_job(&name, "Exec").await;
+    let unavailable = enforce::handle(input("training-job", &name), &enforcer)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        unavailable.error_type(),
+        "ModelGuard.Unavailable",
+        "{unavailable}"
+    );
+    // The testbed fails three calls; the SDK made three attempts, so the next try goes through.
+    let result = enforce::handle(input("training-job", &name), &enforcer)
+        .await
+        .unwrap();
+    assert_eq!(result.outcome.as_str(), "stopped");
+}
+
+#[tokio::test]
+async fn a_denied_describe_fails_closed_and_is_never_taken_for_gone() {
+    let (enforcer, kit, _) = enforcer().await;
+    let name = unique("fault-denied-describe-ep");
+    endpoint(&kit, &name).await;
+    let denied = enforce::handle(input("endpoint", &name), &enforcer)
+        .await
+        .unwrap_err();
+    assert_eq!(denied.error_type(), "ModelGuard.AccessDenied", "{denied}");
+    assert!(denied.message.contains("DescribeEndpoint"), "{denied}");
+    for resource_type in ["training-job", "inference-component"] {
+        let name = unique("fault-denied-describe-x");
+        let refused = enforce::handle(input(resource_type, &name), &enforcer)
+            .await
+            .unwrap_err();
+        assert_eq!(refused.error_type(), "ModelGuard.AccessDenied", "{refused}");
+    }
+}
+
+#[tokio::test]
+async fn an_updating_endpoint_is_busy() {
+    let (enforcer, kit, _) = enforcer().await;
+    let name = unique("fault-updating-ep");
+    endpoint(&kit, &name).await;
+    let busy = enforce::handle(input("endpoint", &name), &enforcer)
+        .await
+        .unwrap_err();
+    assert_eq!(busy.error_type(), "ModelGuard.ResourceBusy", "{busy}");
+    assert!(busy.message.contains("Updating"), "{busy}");
+    assert_eq!(
+        kit.endpoint_status(&name).await.as_deref(),
+        Some("Updating")
+    );
+}
+
+#[tokio::test]
+async fn an_endpoint_already_deleting_counts_as_deleted() {
+    let (enforcer, kit, _) = enforcer().await;
+    let name = unique("fault-slow-delete-ep");
+    endpoint(&kit, &name).await;
+    let first = enforce::handle(input("endpoint", &name), &enforcer)
+        .await
+        .unwrap();
+    assert_eq!(first.outcome.as_str(), "deleted");
+    assert_eq!(
+        kit.endpoint_status(&name).await.as_deref(),
+        Some("Deleting")
+    );
+    // A retry (or a second delivery) while SageMaker deletes it: nothing more to do.
+    let again = enforce::handle(input("endpoint", &name), &enforcer)
+        .await
+        .unwrap();
+    assert_eq!(again.outcome.as_str(), "deleted");
+    assert_eq!(again.status.as_deref(), Some("Deleting"));
+    tokio::time::sleep(Duration::from_millis(3500)).await;
+    assert_eq!(kit.endpoint_status(&name).await, None);
+}
+
+#[tokio::test]
+async fn an_endpoint_waits_for_its_inference_components_to_be_deleted() {
+    let (enforcer, kit, _) = enforcer().await;
+    let endpoint_name = unique("ep");
+    let model = endpoint(&kit, &endpoint_name).await;
+    let component = unique("fault-slow-delete-ic");
+    kit.inference_component(&component, &endpoint_name, &model)
+        .await;
+    // The component is Deleting for 3 s, and the testbed refuses DeleteEndpoint meanwhile: the
+    // endpoint is deleted only if the enforcer waited.
+    let result = enforce::handle(input("endpoint", &endpoint_name), &enforcer)
+        .await
+        .unwrap();
+    assert_eq!(result.outcome.as_str(), "deleted");
+    assert_eq!(result.deleted_inference_components, [component.clone()]);
+    assert!(!kit.inference_component_exists(&component).await);
+    assert_eq!(kit.endpoint_status(&endpoint_name).await, None);
+}
+
+#[tokio::test]
+async fn a_stopping_job_is_already_stopped() {
+    let (enforcer, kit, _) = enforcer().await;
+    let name = unique("fault-slow-stop-tj");
+    kit.training_job(&name, "Exec").await;
+    let first = enforce::handle(input("training-job", &name), &enforcer)
+        .await
+        .unwrap();
+    assert_eq!(first.outcome.as_str(), "stopped");
+    assert_eq!(kit.job_status("training", &name).await, "Stopping");
+    let again = enforce::handle(input("training-job", &name), &enforcer)
+        .await
+        .unwrap();
+    assert_eq!(again.outcome.as_str(), "already-stopped");
+    assert_eq!(again.status.as_deref(), Some("Stopping"));
+}

@@ -361,6 +361,8 @@ impl SageMakerKit {
             .unwrap();
     }
 
+    /// The endpoint's status; `None` only when SageMaker says it does not exist (any other
+    /// failure fails the test: a throttled describe is no proof of a deletion).
     pub async fn endpoint_status(&self, name: &str) -> Option<String> {
         match self
             .client
@@ -369,8 +371,13 @@ impl SageMakerKit {
             .send()
             .await
         {
-            Ok(out) => out.endpoint_status().map(|s| s.as_str().to_owned()),
-            Err(_) => None,
+            Ok(out) => Some(
+                out.endpoint_status()
+                    .map(|s| s.as_str().to_owned())
+                    .unwrap_or_else(|| panic!("endpoint {name} has no status")),
+            ),
+            Err(e) if not_found(&e) => None,
+            Err(e) => panic!("DescribeEndpoint {name} failed: {e:?}"),
         }
     }
 
@@ -398,13 +405,19 @@ impl SageMakerKit {
             .unwrap();
     }
 
+    /// Whether the inference component exists; only SageMaker's "not found" says it does not.
     pub async fn inference_component_exists(&self, name: &str) -> bool {
-        self.client
+        match self
+            .client
             .describe_inference_component()
             .inference_component_name(name)
             .send()
             .await
-            .is_ok()
+        {
+            Ok(_) => true,
+            Err(e) if not_found(&e) => false,
+            Err(e) => panic!("DescribeInferenceComponent {name} failed: {e:?}"),
+        }
     }
 
     pub async fn training_job(&self, name: &str, role: &str) {
@@ -595,6 +608,25 @@ impl SageMakerKit {
                 .to_owned(),
             other => panic!("unknown job kind {other}"),
         }
+    }
+}
+
+/// SageMaker's answer for a resource that does not exist: a ValidationException saying it
+/// could not be found (or ResourceNotFound), nothing else.
+fn not_found<E, R>(error: &aws_sdk_sagemaker::error::SdkError<E, R>) -> bool
+where
+    E: aws_sdk_sagemaker::error::ProvideErrorMetadata,
+{
+    let aws_sdk_sagemaker::error::SdkError::ServiceError(service) = error else {
+        return false;
+    };
+    let err = service.err();
+    match err.code() {
+        Some("ResourceNotFound") => true,
+        Some("ValidationException") => err
+            .message()
+            .is_some_and(|m| m.to_ascii_lowercase().contains("could not find")),
+        _ => false,
     }
 }
 
