@@ -373,15 +373,40 @@ mod tests {
                 Err(e) => assert!(e.contains(expected), "{e:?} lacks {expected:?}"),
             }
         }
-        let long = format!(
-            r#"{{"target":"e","decision":"approve","reason":"{}"}}"#,
-            "x".repeat(MAX_REASON_LEN + 1)
-        );
-        assert!(ApproveRequest::from_body(long.as_bytes()).is_err());
-        let long_target = format!(
-            r#"{{"target":"{}","decision":"approve","reason":"r"}}"#,
-            "e".repeat(MAX_TARGET_LEN + 1)
-        );
-        assert!(ApproveRequest::from_body(long_target.as_bytes()).is_err());
+        // The limits themselves are allowed; one more is refused. The reason counts characters
+        // (a multi-byte one counts once), the target bytes.
+        let reason = |n: usize| {
+            format!(
+                r#"{{"target":"e","decision":"approve","reason":"{}"}}"#,
+                "é".repeat(n)
+            )
+        };
+        assert!(ApproveRequest::from_body(reason(MAX_REASON_LEN).as_bytes()).is_ok());
+        match ApproveRequest::from_body(reason(MAX_REASON_LEN + 1).as_bytes()) {
+            Err(e) => assert!(e.starts_with("reason: longer than"), "{e}"),
+            Ok(r) => panic!("{} characters accepted", r.reason.chars().count()),
+        }
+        let target = |n: usize| {
+            format!(
+                r#"{{"target":"{}","decision":"approve","reason":"r"}}"#,
+                "e".repeat(n)
+            )
+        };
+        assert!(ApproveRequest::from_body(target(MAX_TARGET_LEN).as_bytes()).is_ok());
+        match ApproveRequest::from_body(target(MAX_TARGET_LEN + 1).as_bytes()) {
+            Err(e) => assert!(e.starts_with("target: longer than"), "{e}"),
+            Ok(r) => panic!("{} bytes accepted", r.target.len()),
+        }
+    }
+
+    #[test]
+    fn a_decisions_name_is_the_one_the_request_body_uses() {
+        for decision in [ApprovalDecision::Approve, ApprovalDecision::EnforceNow] {
+            assert_eq!(
+                serde_json::to_value(decision).ok(),
+                Some(serde_json::Value::from(decision.as_str()))
+            );
+        }
+        assert_eq!(ApprovalDecision::EnforceNow.as_str(), "enforce-now");
     }
 }

@@ -674,6 +674,23 @@ mod tests {
     }
 
     #[test]
+    fn a_role_with_no_known_way_to_it_is_never_vouched_for() {
+        // Fail closed: a role subject that says nothing of how it was reached is judged as the
+        // request naming it.
+        let mut nowhere = role_of(R, "M");
+        nowhere.through.clear();
+        let v = verdict(
+            json!([
+                {"pk": "model#M", "principals": [C]},
+                {"pk": "default", "principals": [X], "mode": "enforce"},
+            ]),
+            &[model("M"), nowhere],
+        );
+        assert_eq!(violated(&v), ["default"]);
+        assert!(v.subjects[1].vouched_by.is_empty(), "{:?}", v.subjects[1]);
+    }
+
+    #[test]
     fn a_role_reached_two_ways_is_vouched_for_only_if_both_are() {
         let items = json!([
             {"pk": "model#M", "principals": [C]},

@@ -741,6 +741,65 @@ mod tests {
     }
 
     #[test]
+    fn a_mode_is_read_by_the_name_it_is_written_with() {
+        for name in Mode::NAMES {
+            assert_eq!(Mode::from_name(name).map(Mode::as_str), Some(name));
+        }
+        assert_eq!(Mode::from_name("enforce"), Some(Mode::Enforce));
+        assert_eq!(Mode::from_name("off"), Some(Mode::Off));
+        for bad in ["", "Enforce", "block", " notify"] {
+            assert_eq!(Mode::from_name(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn the_longest_grace_is_thirty_days_exactly() {
+        let grace = |g: u64| {
+            PolicyItem::from_value(
+                "",
+                &json!({"pk": "default", "principals": [], "graceSeconds": g}),
+            )
+        };
+        assert!(grace(u64::from(MAX_GRACE_SECONDS)).is_ok());
+        let e = grace(u64::from(MAX_GRACE_SECONDS) + 1).err();
+        assert!(
+            e.as_ref()
+                .is_some_and(|e| e.message.contains("out of range")),
+            "{e:?}"
+        );
+    }
+
+    /// The role index narrows by name: a role finds the globs its name could match, not all of
+    /// them (the index is what keeps a 10,000-item policy fast; see bench/).
+    #[test]
+    fn the_role_index_narrows_globs_by_role_name() {
+        let s = set(json!([
+            {"pk": "role#arn:aws:iam::*:role/Team*", "principals": []},
+            {"pk": "role#arn:aws:iam::*:role/Other*", "principals": []},
+            {"pk": "role#arn:aws:iam::1:role/T*", "principals": []},
+        ]));
+        let pk = |i: usize| s.items()[i].pk.as_str();
+        let candidates = |role: &str| {
+            let form = crate::principal::PrincipalForm::new(role, true);
+            let mut found: Vec<&str> = s.roles.candidates(&form).into_iter().map(pk).collect();
+            found.sort_unstable();
+            found
+        };
+        assert_eq!(
+            candidates("arn:aws:iam::1:role/TeamA"),
+            ["role#arn:aws:iam::*:role/Team*", "role#arn:aws:iam::1:role/T*"]
+        );
+        assert_eq!(
+            candidates("arn:aws:iam::1:role/ml/TeamA"),
+            ["role#arn:aws:iam::*:role/Team*", "role#arn:aws:iam::1:role/T*"]
+        );
+        assert_eq!(
+            candidates("arn:aws:iam::1:role/Other"),
+            ["role#arn:aws:iam::*:role/Other*"]
+        );
+    }
+
+    #[test]
     fn defaults_of_an_item() {
         let s = set(json!([{"pk": "default", "principals": ["*"]}]));
         let d = s
