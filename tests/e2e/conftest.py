@@ -173,10 +173,14 @@ class Stack:
         return [{k: TypeDeserializer().deserialize(v) for k, v in i.items()} for i in items]
 
     def endpoint_status(self, name: str) -> str | None:
+        """The endpoint's status; None only when SageMaker says it does not exist (a throttled
+        or failed describe is no proof of a deletion, and fails the test)."""
         try:
             return self.sm.describe_endpoint(EndpointName=name)["EndpointStatus"]
-        except self.sm.exceptions.ClientError:
-            return None
+        except self.sm.exceptions.ClientError as error:
+            if not_found(error):
+                return None
+            raise
 
     def submit(self, event: dict) -> dict:
         """Starts the triage machine as the EventBridge rule would, and waits for it."""
@@ -196,11 +200,32 @@ class Stack:
         return f"{self.enforcement_arn.replace(':stateMachine:', ':execution:')}:{event_id}"
 
     def enforcements(self, event_id: str) -> list[dict]:
-        """The enforcement executions for an event: at most one, by its name."""
-        try:
-            return [self.sfn.describe_execution(executionArn=self.enforcement(event_id))]
-        except self.sfn.exceptions.ExecutionDoesNotExist:
-            return []
+        """Every enforcement execution about an event, whatever it is named: each execution's
+        input is read (Step Functions keeps names unique, so looking one up by name could never
+        find a second)."""
+        found = []
+        for page in self.sfn.get_paginator("list_executions").paginate(stateMachineArn=self.enforcement_arn):
+            for execution in page["executions"]:
+                described = self.sfn.describe_execution(executionArn=execution["executionArn"])
+                if json.loads(described.get("input") or "{}").get("verdict", {}).get("eventId") == event_id:
+                    found.append(described)
+        return found
+
+    def history(self, execution_arn: str) -> list[dict]:
+        """An execution's events, oldest first."""
+        events = []
+        for page in self.sfn.get_paginator("get_execution_history").paginate(executionArn=execution_arn):
+            events.extend(page["events"])
+        return events
+
+    def task_errors(self, execution_arn: str) -> list[str]:
+        """The error of every failed task attempt in an execution (the retried ones included)."""
+        errors = []
+        for e in self.history(execution_arn):
+            for key in ("taskFailedEventDetails", "lambdaFunctionFailedEventDetails"):
+                if key in e:
+                    errors.append(e[key].get("error", ""))
+        return errors
 
     def audit(self, event_id: str) -> dict | None:
         from boto3.dynamodb.types import TypeDeserializer
@@ -224,6 +249,13 @@ class Stack:
                 return self.inbox.get(event_id, [])
             if not got:
                 time.sleep(0.2)
+
+
+def not_found(error) -> bool:  # noqa: ANN001
+    """SageMaker's answer for what does not exist, and nothing else."""
+    details = error.response.get("Error", {})
+    return details.get("Code") == "ResourceNotFound" or (
+        details.get("Code") == "ValidationException" and "could not find" in details.get("Message", "").lower())
 
 
 @pytest.fixture(scope="session")

@@ -38,6 +38,15 @@ def test_2_a_violating_endpoint_is_deleted_when_the_grace_elapses(stack):
     item = stack.audit(event_id)
     assert item["state"] == "enforced"
     assert item["enforcement"]["outcome"] == "deleted"
+    # The grace was honoured: the enforcement came no sooner than 2 s after the pending alert.
+    pending_at = at(next(h["at"] for h in item["history"] if h["state"] == "pending"))
+    enforced_at = at(next(h["at"] for h in item["history"] if h["state"] == "enforced"))
+    assert enforced_at - pending_at >= 2.0, item["history"]
+
+
+def at(stamp: str) -> float:
+    import datetime as dt
+    return dt.datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
 
 
 def test_6_a_notify_only_binding_keeps_the_endpoint_with_one_alert(stack):
@@ -52,27 +61,32 @@ def test_6_a_notify_only_binding_keeps_the_endpoint_with_one_alert(stack):
 
 
 def approve(stack, caller_arn: str, target: str, decision: str, reason: str = "e2e") -> dict:
-    """The approval Function URL, stood in for by invoking the function with the request Lambda
-    would build (IAM auth: the signed caller in the authorizer context)."""
-    import json
+    """A request to the approval Function URL (the testbed's stand-in, AWS_IAM auth), signed with
+    SigV4 by keys registered for `caller_arn`, as guardctl sends it: the function learns who
+    asks only from the verified signature."""
+    import os
+    import urllib.error
+    import urllib.request
 
-    request = {
-        "version": "2.0", "rawPath": "/", "rawQueryString": "", "headers": {"content-type": "application/json"},
-        "requestContext": {
-            "accountId": ACCOUNT, "apiId": "url", "domainName": "url.lambda-url.us-east-1.on.aws",
-            "domainPrefix": "url", "requestId": str(uuid.uuid4()), "routeKey": "$default", "stage": "$default",
-            "time": "28/Nov/2026:00:00:00 +0000", "timeEpoch": 0,
-            "authorizer": {"iam": {"accessKey": "ASIA", "accountId": ACCOUNT, "callerId": "AROA:x",
-                                   "userArn": caller_arn, "userId": "AROA:x"}},
-            "http": {"method": "POST", "path": "/", "protocol": "HTTP/1.1", "sourceIp": "203.0.113.9",
-                     "userAgent": "guardctl"},
-        },
-        "body": json.dumps({"target": target, "decision": decision, "reason": reason}),
-        "isBase64Encoded": False,
-    }
-    response = stack.lam.invoke(FunctionName="approve", Payload=json.dumps(request))
-    answer = json.loads(response["Payload"].read())
-    return {"status": answer["statusCode"], "body": json.loads(answer["body"])}
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    key_id, secret = "ASIA" + uuid.uuid4().hex[:16].upper(), uuid.uuid4().hex
+    register = urllib.request.Request(
+        os.environ["AWS_ENDPOINT_URL"] + "/testbed/iam/keys", method="POST",
+        data=json.dumps({"accessKeyId": key_id, "secretAccessKey": secret, "arn": caller_arn}).encode())
+    urllib.request.urlopen(register).read()
+    url = os.environ["AWS_ENDPOINT_URL"] + "/lambda-url/approve/"
+    body = json.dumps({"target": target, "decision": decision, "reason": reason}).encode()
+    request = AWSRequest(method="POST", url=url, data=body, headers={"Content-Type": "application/json"})
+    SigV4Auth(Credentials(key_id, secret), "lambda", "us-east-1").add_auth(request)
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, data=body, method="POST",
+                                                           headers=dict(request.headers.items()))) as answer:
+            return {"status": answer.status, "body": json.loads(answer.read())}
+    except urllib.error.HTTPError as refused:
+        return {"status": refused.code, "body": json.loads(refused.read())}
 
 
 def pending(stack, event_id: str) -> None:
@@ -151,9 +165,13 @@ def test_7_a_duplicate_delivery_makes_one_enforcement_and_one_set_of_alerts(stac
     again = stack.submit(delivered)
     assert again["status"] == "SUCCEEDED", again
     assert "ExecutionAlreadyExists" in json.loads(again["output"])["duplicate"]["Error"], again
+    # Every enforcement execution whose input is about this event, whatever its name: one.
     assert len(stack.enforcements(event_id)) == 1
     assert [m["kind"] for m in stack.messages(event_id)] == ["enforced"]
     assert stack.endpoint_status(endpoint) is None
+    item = stack.audit(event_id)
+    assert (item["state"], item["enforcement"]["outcome"]) == ("enforced", "deleted"), item
+    assert [h["state"] for h in item["history"]].count("enforced") == 1, item["history"]
 
 
 def test_10_an_enforcement_that_keeps_failing_alerts_and_fails(stack):
@@ -366,3 +384,100 @@ def test_12_a_call_eventbridge_never_delivered_is_found_by_the_sweep_and_enforce
     assert event_id not in again["submitted"], again
     assert again["alreadyAudited"] >= 1, again
     assert again["start"] < report["end"], (report, again)
+
+
+def test_15_a_5xx_that_outlasts_the_sdk_is_retried_by_the_state_machine(stack):
+    # The testbed fails the first three calls of each action naming the endpoint with a 500: the
+    # SDK's three attempts give up, Enforce fails with ModelGuard.Unavailable, and the state
+    # machine's retry finishes the job.
+    stack.policy({"pk": "model#flaky-*", "principals": [MLDEPLOYER], "mode": "enforce", "graceSeconds": 0})
+    _, config, endpoint = stack.endpoint("fault-5xx-ep", "flaky")
+    event_id = str(uuid.uuid4())
+    assert stack.submit(event(event_id, "DataScientist", endpoint, config))["status"] == "SUCCEEDED"
+    run = stack.wait(stack.enforcement(event_id), 120)
+    assert run["status"] == "SUCCEEDED", run
+    errors = stack.task_errors(run["executionArn"])
+    assert "ModelGuard.Unavailable" in errors, errors
+    assert stack.endpoint_status(endpoint) is None
+    assert stack.audit(event_id)["state"] == "enforced"
+    assert [m["kind"] for m in stack.messages(event_id)] == ["enforced"]
+
+
+def test_16_a_model_the_guard_may_not_describe_fails_closed(stack):
+    # Evaluate is refused DescribeModel on one of the config's models (and it has no record of
+    # it): what it cannot see is a violation, enforced as fast as the binding it could see.
+    stack.policy({"pk": "model#seen-*", "principals": [MLDEPLOYER], "mode": "enforce", "graceSeconds": 0})
+    seen = stack.model("seen")
+    hidden = f"fault-denied-describe-m-{uuid.uuid4().hex[:6]}"
+    stack.sm.create_model(ModelName=hidden, ExecutionRoleArn=f"arn:aws:iam::{ACCOUNT}:role/Exec",
+                          PrimaryContainer={"Image": "img:1"})
+    config = stack.endpoint_config([seen, hidden])
+    endpoint = f"ep-{uuid.uuid4().hex[:6]}"
+    stack.sm.create_endpoint(EndpointName=endpoint, EndpointConfigName=config)
+    event_id = str(uuid.uuid4())
+    assert stack.submit(event(event_id, "MLDeployer", endpoint, config))["status"] == "SUCCEEDED"
+    assert stack.wait(stack.enforcement(event_id), 60)["status"] == "SUCCEEDED"
+    item = stack.audit(event_id)
+    subject = next(s for s in item["verdict"]["subjects"] if s["name"] == hidden)
+    assert (subject["binding"], subject["resolved"]) == ("unresolved", False), subject
+    assert any("AccessDenied" in r for r in item["verdict"]["reasons"]), item["verdict"]["reasons"]
+    assert item["state"] == "enforced"
+    assert stack.endpoint_status(endpoint) is None
+
+
+def test_17_an_endpoint_busy_updating_is_deleted_by_the_busy_retry(stack):
+    # Updating for 10 s: Enforce answers ModelGuard.ResourceBusy, and the state machine tries
+    # again 30 s later, when it is InService.
+    stack.policy({"pk": "model#busy-*", "principals": [MLDEPLOYER], "mode": "enforce", "graceSeconds": 0})
+    _, config, endpoint = stack.endpoint("fault-updating-ep", "busy")
+    event_id = str(uuid.uuid4())
+    assert stack.submit(event(event_id, "DataScientist", endpoint, config))["status"] == "SUCCEEDED"
+    run = stack.wait(stack.enforcement(event_id), 120)
+    assert run["status"] == "SUCCEEDED", run
+    assert stack.task_errors(run["executionArn"]).count("ModelGuard.ResourceBusy") >= 1, run
+    assert stack.endpoint_status(endpoint) is None
+    item = stack.audit(event_id)
+    assert (item["state"], item["enforcement"]["outcome"]) == ("enforced", "deleted"), item
+
+
+def test_18_inference_components_are_waited_for_and_a_deleting_endpoint_is_deleted(stack):
+    # The component is Deleting for 3 s after its delete, and the testbed refuses to delete the
+    # endpoint meanwhile: Enforce waits for it, then deletes the endpoint, which stays Deleting
+    # for 3 s more.
+    stack.policy({"pk": "model#slow-*", "principals": [MLDEPLOYER], "mode": "enforce", "graceSeconds": 0})
+    model, config, endpoint = stack.endpoint("fault-slow-delete-ep", "slow")
+    component = f"fault-slow-delete-ic-{uuid.uuid4().hex[:6]}"
+    stack.sm.create_inference_component(InferenceComponentName=component, EndpointName=endpoint,
+                                        VariantName="v0", Specification={"ModelName": model},
+                                        RuntimeConfig={"CopyCount": 1})
+    event_id = str(uuid.uuid4())
+    assert stack.submit(event(event_id, "DataScientist", endpoint, config))["status"] == "SUCCEEDED"
+    assert stack.wait(stack.enforcement(event_id), 90)["status"] == "SUCCEEDED"
+    item = stack.audit(event_id)
+    assert (item["state"], item["enforcement"]["outcome"]) == ("enforced", "deleted"), item
+    assert item["enforcement"]["deletedInferenceComponents"] == [component], item["enforcement"]
+    assert stack.endpoint_status(endpoint) in ("Deleting", None)
+
+
+def test_19_a_job_left_stopping_is_stopped(stack):
+    from conftest import call
+
+    role_name = f"slow-{uuid.uuid4().hex[:6]}"
+    role_arn = f"arn:aws:iam::{ACCOUNT}:role/{role_name}"
+    stack.policy({"pk": f"role#{role_arn}", "principals": [MLDEPLOYER], "mode": "enforce", "graceSeconds": 0})
+    job = f"fault-slow-stop-tj-{uuid.uuid4().hex[:6]}"
+    stack.sm.create_training_job(
+        TrainingJobName=job, RoleArn=role_arn,
+        AlgorithmSpecification={"TrainingImage": "img:1", "TrainingInputMode": "File"},
+        OutputDataConfig={"S3OutputPath": "s3://b/o"},
+        ResourceConfig={"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 1},
+        StoppingCondition={"MaxRuntimeInSeconds": 60})
+    event_id = str(uuid.uuid4())
+    arn = f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:training-job/{job}"
+    assert stack.submit(call(event_id, "DataScientist", "CreateTrainingJob",
+                             {"trainingJobName": job, "roleArn": role_arn},
+                             {"trainingJobArn": arn}))["status"] == "SUCCEEDED"
+    assert stack.wait(stack.enforcement(event_id), 60)["status"] == "SUCCEEDED"
+    assert stack.sm.describe_training_job(TrainingJobName=job)["TrainingJobStatus"] == "Stopping"
+    item = stack.audit(event_id)
+    assert (item["state"], item["enforcement"]["outcome"]) == ("enforced", "stopped"), item
