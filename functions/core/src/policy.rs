@@ -741,6 +741,24 @@ mod tests {
     }
 
     #[test]
+    fn an_exact_key_beats_a_glob_with_as_many_literal_characters() {
+        let s = set(json!([
+            {"pk": "model#ab*", "principals": []},
+            {"pk": "model#ab", "principals": []},
+            {"pk": "role#arn:aws:iam::1:role/Ab*", "principals": []},
+            {"pk": "role#arn:aws:iam::1:role/Ab", "principals": []},
+        ]));
+        assert_eq!(
+            bound(&s, SubjectKind::Model, "ab").as_deref(),
+            Some("model#ab")
+        );
+        assert_eq!(
+            bound(&s, SubjectKind::Role, "arn:aws:iam::1:role/Ab").as_deref(),
+            Some("role#arn:aws:iam::1:role/Ab")
+        );
+    }
+
+    #[test]
     fn a_mode_is_read_by_the_name_it_is_written_with() {
         for name in Mode::NAMES {
             assert_eq!(Mode::from_name(name).map(Mode::as_str), Some(name));

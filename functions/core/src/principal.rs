@@ -217,7 +217,6 @@ pub fn principal_of(identity: &Field<UserIdentity>) -> Caller {
             }
         }
         Some("FederatedUser") => issuer_arn.or(arn).map(Caller::from_arn),
-        Some("IAMUser") => arn.map(Caller::from_arn),
         Some("Root") => arn.map(Caller::from_arn).or_else(|| {
             identity
                 .account_id
@@ -230,6 +229,7 @@ pub fn principal_of(identity: &Field<UserIdentity>) -> Caller {
             .non_empty()
             .filter(|s| s.len() <= 256)
             .map(|s| unknown(format!("service:{s}"))),
+        // IAMUser, and whatever CloudTrail adds: the ARN it gives.
         _ => arn.map(Caller::from_arn),
     };
     match chosen {
@@ -977,6 +977,55 @@ mod tests {
             person: person.map(str::to_owned),
             source_identity: source.map(str::to_owned),
         }
+    }
+
+    #[test]
+    fn a_roles_name_and_account_for_the_iam_lookup() {
+        let c = Caller::from_arn("arn:aws:sts::111122223333:assumed-role/MLDeployer/s");
+        assert_eq!(c.role_name(), Some("MLDeployer"));
+        assert_eq!(c.role_account(), Some("111122223333"));
+        let pathed = Caller::from_arn("arn:aws:iam::444455556666:role/teams/ml/Runner");
+        assert_eq!(
+            (pathed.role_name(), pathed.role_account()),
+            (Some("Runner"), Some("444455556666"))
+        );
+        for not_a_role in [
+            "arn:aws:iam::1:user/alice",
+            "arn:aws:iam::1:root",
+            "unknown:missing",
+        ] {
+            let c = Caller::from_arn(not_a_role);
+            assert_eq!((c.role_name(), c.role_account()), (None, None), "{not_a_role}");
+        }
+    }
+
+    #[test]
+    fn only_iam_users_and_identity_center_users_are_persons() {
+        assert_eq!(
+            Caller::from_arn("arn:aws:iam::1:user/ops/alice").person().as_deref(),
+            Some("arn:aws:iam::1:user/ops/alice")
+        );
+        for nobody in [
+            "arn:aws:iam::1:root",
+            "arn:aws:iam::1:group/admins",
+            "arn:aws:sts::1:federated-user/alice",
+            "arn:aws:s3:::user/alice",
+            "unknown:missing",
+        ] {
+            assert_eq!(Caller::from_arn(nobody).person(), None, "{nobody}");
+        }
+    }
+
+    #[test]
+    fn session_names_are_kept_only_when_present_and_short() {
+        let session = |name: &str| {
+            Caller::from_arn(&format!("arn:aws:sts::1:assumed-role/R/{name}")).session
+        };
+        assert_eq!(session("alice").as_deref(), Some("alice"));
+        let longest = "a".repeat(MAX_SESSION_LEN);
+        assert_eq!(session(&longest), Some(longest.clone()));
+        assert_eq!(session(&format!("{longest}a")), None);
+        assert_eq!(session(""), None);
     }
 
     #[test]
