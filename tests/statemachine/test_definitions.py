@@ -103,3 +103,51 @@ def test_records_are_waited_for_in_a_wait_state_inside_an_express_run():
     # The last wait ends at most 30 s past the wait's end (Evaluate's largest step).
     assert default <= longest and longest + 30 + retries < 270, (default, longest, retries)
     assert not any("ModelGuard.RecordsPending" in r["ErrorEquals"] for r in states["Evaluate"]["Retry"])
+
+
+# The functions that call AWS, and so can fail with what may pass (functions/core/src/error.rs):
+# every task that invokes one retries ModelGuard.Throttled and ModelGuard.Unavailable for long
+# enough to outlast a throttling burst. ParseEvent calls nothing.
+CALLS_AWS = {"RecordFunctionArn", "EvaluateFunctionArn", "EnforceFunctionArn", "NotifyFunctionArn"}
+TRANSIENT = {"ModelGuard.Throttled", "ModelGuard.Unavailable"}
+# What never passes by itself: retrying it only delays the alert.
+PERMANENT = {"ModelGuard.AccessDenied", "ModelGuard.InvalidInput", "ModelGuard.AwsError",
+             "ModelGuard.EnforcementFailed", "States.ALL", "States.TaskFailed"}
+
+
+def function_of(state: dict) -> str | None:
+    name = state.get("Parameters", {}).get("FunctionName", "")
+    found = re.fullmatch(r"\$\{(\w+)\}", name)
+    return found.group(1) if found else None
+
+
+def test_every_task_that_calls_aws_retries_throttling_and_unavailability():
+    seen = set()
+    for name, _, doc in definitions():
+        for state_name, state in doc["States"].items():
+            function = function_of(state)
+            if state["Type"] != "Task" or function not in CALLS_AWS:
+                continue
+            seen.add(function)
+            retries = [r for r in state.get("Retry", []) if TRANSIENT & set(r["ErrorEquals"])]
+            retried = {e for r in retries for e in r["ErrorEquals"]}
+            assert TRANSIENT <= retried, (name, state_name, retried)
+            waited = sum(r["IntervalSeconds"] * r.get("BackoffRate", 2) ** i
+                         for r in retries for i in range(r["MaxAttempts"]))
+            assert waited >= 30, (name, state_name, f"{waited} s of retries outlast no throttling burst")
+    assert seen == CALLS_AWS, CALLS_AWS - seen
+
+
+def test_nothing_permanent_is_retried():
+    for name, _, doc in definitions():
+        for state_name, state in doc["States"].items():
+            for retry in state.get("Retry", []):
+                assert not PERMANENT & set(retry["ErrorEquals"]), (name, state_name, retry["ErrorEquals"])
+
+
+def test_error_types_in_the_definitions_are_ones_the_functions_raise():
+    source = (ROOT / "functions/core/src/error.rs").read_text()
+    raised = set(re.findall(r'"(ModelGuard\.\w+)"', source))
+    for name, text, _ in definitions():
+        used = set(re.findall(r'"(ModelGuard\.\w+)"', text)) - {"ModelGuard.EnforcementFailed"}
+        assert used <= raised, (name, used - raised)
