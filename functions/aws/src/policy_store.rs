@@ -36,6 +36,11 @@ impl DynamoPolicyStore {
         }
     }
 
+    /// How long a loaded policy is kept: what `new` was given, capped.
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
     /// Reads and validates every item; the first invalid one is an error naming it and its field.
     pub async fn load(&self) -> Result<PolicySet, GuardError> {
         let values = scan_items(&self.client, &self.table).await?;

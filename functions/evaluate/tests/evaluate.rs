@@ -356,9 +356,36 @@ async fn the_policy_cache_keeps_a_set_for_its_lifetime_and_no_longer() {
         "within 60 s the cached set is used"
     );
     assert_eq!(uncached.policies().await.unwrap().items().len(), 2);
-    // A longer cache than 60 s is not possible.
-    assert_eq!(model_guard_aws::policy_store::MAX_CACHE_SECONDS, 60);
     let _ = ACCOUNT;
+}
+
+#[tokio::test]
+async fn the_policy_cache_expires_and_is_capped_at_a_minute() {
+    let config = config().await;
+    let table = policy_table(&config, &json!([{"pk": "default", "principals": ["*"]}])).await;
+    let client = aws_sdk_dynamodb::Client::new(&config);
+    let short = DynamoPolicyStore::new(client.clone(), &table, 1);
+    let first = short.policies().await.unwrap();
+    put_policy(
+        &config,
+        &table,
+        &json!({"pk": "model#m", "principals": ["*"]}),
+    )
+    .await;
+    assert!(Arc::ptr_eq(&first, &short.policies().await.unwrap()));
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    let fresh = short.policies().await.unwrap();
+    assert!(!Arc::ptr_eq(&first, &fresh), "kept past its second");
+    assert_eq!(fresh.items().len(), 2, "the edit is read once the cache expires");
+    // Whatever the setting, a policy edit reaches every container within a minute.
+    for asked in [60, 61, 3600, u64::MAX] {
+        let store = DynamoPolicyStore::new(client.clone(), &table, asked);
+        assert_eq!(store.ttl(), std::time::Duration::from_secs(60), "{asked}");
+    }
+    assert_eq!(
+        DynamoPolicyStore::new(client, &table, 59).ttl(),
+        std::time::Duration::from_secs(59)
+    );
 }
 
 #[tokio::test]
