@@ -980,6 +980,18 @@ mod tests {
     }
 
     #[test]
+    fn a_pattern_may_be_as_long_as_an_arn_and_no_longer() {
+        let at = |n: usize| format!("arn:aws:iam::1:role/{}", "a".repeat(n - 20));
+        assert_eq!(at(MAX_ARN_LEN).len(), MAX_ARN_LEN);
+        assert!(canonical_pattern(&at(MAX_ARN_LEN)).is_ok());
+        let refused = canonical_pattern(&at(MAX_ARN_LEN + 1));
+        assert!(
+            refused.as_ref().is_err_and(|e| e.contains("longer than any ARN")),
+            "{refused:?}"
+        );
+    }
+
+    #[test]
     fn a_roles_name_and_account_for_the_iam_lookup() {
         let c = Caller::from_arn("arn:aws:sts::111122223333:assumed-role/MLDeployer/s");
         assert_eq!(c.role_name(), Some("MLDeployer"));
