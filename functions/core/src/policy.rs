@@ -805,11 +805,17 @@ mod tests {
         };
         assert_eq!(
             candidates("arn:aws:iam::1:role/TeamA"),
-            ["role#arn:aws:iam::*:role/Team*", "role#arn:aws:iam::1:role/T*"]
+            [
+                "role#arn:aws:iam::*:role/Team*",
+                "role#arn:aws:iam::1:role/T*"
+            ]
         );
         assert_eq!(
             candidates("arn:aws:iam::1:role/ml/TeamA"),
-            ["role#arn:aws:iam::*:role/Team*", "role#arn:aws:iam::1:role/T*"]
+            [
+                "role#arn:aws:iam::*:role/Team*",
+                "role#arn:aws:iam::1:role/T*"
+            ]
         );
         assert_eq!(
             candidates("arn:aws:iam::1:role/Other"),

@@ -986,7 +986,9 @@ mod tests {
         assert!(canonical_pattern(&at(MAX_ARN_LEN)).is_ok());
         let refused = canonical_pattern(&at(MAX_ARN_LEN + 1));
         assert!(
-            refused.as_ref().is_err_and(|e| e.contains("longer than any ARN")),
+            refused
+                .as_ref()
+                .is_err_and(|e| e.contains("longer than any ARN")),
             "{refused:?}"
         );
     }
@@ -1007,14 +1009,20 @@ mod tests {
             "unknown:missing",
         ] {
             let c = Caller::from_arn(not_a_role);
-            assert_eq!((c.role_name(), c.role_account()), (None, None), "{not_a_role}");
+            assert_eq!(
+                (c.role_name(), c.role_account()),
+                (None, None),
+                "{not_a_role}"
+            );
         }
     }
 
     #[test]
     fn only_iam_users_and_identity_center_users_are_persons() {
         assert_eq!(
-            Caller::from_arn("arn:aws:iam::1:user/ops/alice").person().as_deref(),
+            Caller::from_arn("arn:aws:iam::1:user/ops/alice")
+                .person()
+                .as_deref(),
             Some("arn:aws:iam::1:user/ops/alice")
         );
         for nobody in [
@@ -1030,9 +1038,8 @@ mod tests {
 
     #[test]
     fn session_names_are_kept_only_when_present_and_short() {
-        let session = |name: &str| {
-            Caller::from_arn(&format!("arn:aws:sts::1:assumed-role/R/{name}")).session
-        };
+        let session =
+            |name: &str| Caller::from_arn(&format!("arn:aws:sts::1:assumed-role/R/{name}")).session;
         assert_eq!(session("alice").as_deref(), Some("alice"));
         let longest = "a".repeat(MAX_SESSION_LEN);
         assert_eq!(session(&longest), Some(longest.clone()));

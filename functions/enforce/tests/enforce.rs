@@ -302,7 +302,11 @@ async fn throttling_that_outlasts_the_sdk_fails_as_model_guard_throttled() {
         .await
         .unwrap_err();
     // The state machine retries this error type (tests/statemachine checks each Task does).
-    assert_eq!(throttled.error_type(), "ModelGuard.Throttled", "{throttled}");
+    assert_eq!(
+        throttled.error_type(),
+        "ModelGuard.Throttled",
+        "{throttled}"
+    );
     assert!(throttled.message.contains("StopTrainingJob"), "{throttled}");
 }
 
@@ -398,7 +402,10 @@ async fn an_endpoint_waits_for_its_inference_components_to_be_deleted() {
         .await
         .unwrap();
     assert_eq!(result.outcome.as_str(), "deleted");
-    assert_eq!(result.deleted_inference_components, [component.clone()]);
+    assert_eq!(
+        result.deleted_inference_components,
+        std::slice::from_ref(&component)
+    );
     assert!(!kit.inference_component_exists(&component).await);
     assert_eq!(kit.endpoint_status(&endpoint_name).await, None);
 }

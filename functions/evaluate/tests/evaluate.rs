@@ -376,7 +376,11 @@ async fn the_policy_cache_expires_and_is_capped_at_a_minute() {
     tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
     let fresh = short.policies().await.unwrap();
     assert!(!Arc::ptr_eq(&first, &fresh), "kept past its second");
-    assert_eq!(fresh.items().len(), 2, "the edit is read once the cache expires");
+    assert_eq!(
+        fresh.items().len(),
+        2,
+        "the edit is read once the cache expires"
+    );
     // Whatever the setting, a policy edit reaches every container within a minute.
     for asked in [60, 61, 3600, u64::MAX] {
         let store = DynamoPolicyStore::new(client.clone(), &table, asked);
