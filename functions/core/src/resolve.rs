@@ -583,6 +583,47 @@ mod tests {
     }
 
     #[test]
+    fn exactly_one_second_before_the_calls_second_is_too_close() {
+        // The margin is strict: a create stamped at 10:15:29.000 for a call at 10:15:30 could be
+        // a second late on SageMaker's clock.
+        let at_the_margin = model_created("2026-11-20T10:15:29.000Z");
+        assert!(at_the_margin[0].unresolved.is_some(), "{at_the_margin:?}");
+        let just_before = model_created("2026-11-20T10:15:28.999Z");
+        assert!(just_before[0].unresolved.is_none(), "{just_before:?}");
+    }
+
+    #[test]
+    fn a_model_reached_twice_is_judged_once_with_both_ways() {
+        let catalog = serde_json::json!({
+            "models": {"m": {"executionRoleArn": "arn:aws:iam::1:role/Exec",
+                             "creationTime": "2026-11-20T10:00:00Z"}},
+            "inferenceComponents": {"ic": {"modelName": "m"}}});
+        let subjects = resolve(
+            catalog,
+            vec![
+                Target::Model { name: "M".into() },
+                Target::InferenceComponentModel { name: "ic".into() },
+                Target::Model { name: "m".into() },
+            ],
+            0,
+        )
+        .unwrap_or_else(|e| panic!("{e}"))
+        .subjects;
+        let models: Vec<&ResolvedSubject> = subjects
+            .iter()
+            .filter(|s| s.kind == SubjectKind::Model)
+            .collect();
+        assert_eq!(models.len(), 1, "{subjects:?}");
+        assert_eq!(
+            models[0].through,
+            [
+                Through::Request,
+                Through::InferenceComponent { name: "ic".into() }
+            ]
+        );
+    }
+
+    #[test]
     fn a_model_that_existed_a_second_before_the_calls_second_is_what_the_call_used() {
         let before = model_created("2026-11-20T10:15:28.900Z");
         assert_eq!(before.len(), 2, "{before:?}");
