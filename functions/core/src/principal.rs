@@ -423,7 +423,6 @@ struct RoleForm {
     pathless: String,
     /// The ARN with its path's case kept (see `RoleArn::mixed`).
     mixed: String,
-    name_start: usize,
     path_known: bool,
     /// A role named like Identity Center's but not (known to be) under its path: matched only by
     /// patterns that give its path.
@@ -438,7 +437,6 @@ impl PrincipalForm {
         let role = RoleArn::parse(principal).map(|role| {
             let pathless = role.pathless().to_ascii_lowercase();
             RoleForm {
-                name_start: pathless.len() - role.name.len(),
                 pathless,
                 mixed: role.mixed(),
                 path_known,
@@ -452,11 +450,6 @@ impl PrincipalForm {
     /// The folded principal, path included where known.
     pub fn folded(&self) -> &str {
         &self.full
-    }
-
-    /// The folded role name, where this is a role.
-    pub fn role_name(&self) -> Option<&str> {
-        self.role.as_ref().map(|r| &r.pathless[r.name_start..])
     }
 
     /// The folded path-less role ARN, where this is a role.

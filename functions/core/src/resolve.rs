@@ -583,6 +583,24 @@ mod tests {
     }
 
     #[test]
+    fn a_resource_that_says_it_uses_nothing_leaves_what_the_event_lost_unresolved() {
+        // Recovery that finds nothing must not drop the unreadable subject (that would judge
+        // the call by what was left, and could allow it).
+        let catalog = serde_json::json!({"deployed": {"transform-job/t": []}});
+        let lost = Target::Unreadable {
+            expected: SubjectKind::Model,
+            field: "requestParameters".into(),
+            problem: "is missing".into(),
+        };
+        let resolution = resolve(catalog, vec![lost], 0).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(resolution.subjects.len(), 1, "{resolution:?}");
+        assert!(
+            resolution.subjects[0].unresolved.is_some(),
+            "{resolution:?}"
+        );
+    }
+
+    #[test]
     fn exactly_one_second_before_the_calls_second_is_too_close() {
         // The margin is strict: a create stamped at 10:15:29.000 for a call at 10:15:30 could be
         // a second late on SageMaker's clock.
