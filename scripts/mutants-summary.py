@@ -37,15 +37,18 @@ def main() -> None:
     out, explained_path = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
     caught, missed = entries(out / "caught.txt"), entries(out / "missed.txt")
     timeout, unviable = entries(out / "timeout.txt"), entries(out / "unviable.txt")
+    # With --iterate, what earlier runs caught (or found unviable) is not tried again.
+    earlier = entries(out / "previously_caught.txt")
     explained = explanations(explained_path)
     tested = len(caught) + len(missed) + len(timeout)
     print("# Mutation testing: the core's rules\n")
     print("Written by `scripts/mutants` (cargo-mutants over `functions/core`'s decide, resolve, approval,")
     print("principal and policy, with the core's own tests); not in CI. Reasons for the mutants the tests")
     print("cannot catch are kept in `bench/mutants-explained.md`.\n")
-    print("| mutants | caught | missed | timed out | unviable |")
-    print("|---:|---:|---:|---:|---:|")
-    print(f"| {tested + len(unviable)} | {len(caught)} | {len(missed)} | {len(timeout)} | {len(unviable)} |\n")
+    print("| mutants | caught or unviable in earlier runs | caught | missed | timed out | unviable |")
+    print("|---:|---:|---:|---:|---:|---:|")
+    print(f"| {len(earlier) + tested + len(unviable)} | {len(earlier)} | {len(caught)} | {len(missed)} "
+          f"| {len(timeout)} | {len(unviable)} |\n")
     unexplained = 0
     if missed or timeout:
         print("## Missed and timed-out mutants\n")
