@@ -568,19 +568,33 @@ async fn records_not_yet_arrived_are_waited_for_then_the_guard_fails_closed() {
             .is_none()
     );
     // The next try, with the triage's payload as it is (waitForRecords and all).
-    // The records arrive: allowed.
-    w.keep(&create_model_event(
-        &unique("evt"),
-        "MLDeployer",
-        &model,
-        "Exec",
+    // The records arrive, stamped with the seconds of the calls that made them (not with now:
+    // on a loaded machine that can be seconds later): allowed.
+    let model_created = w
+        .kit
+        .client
+        .describe_model()
+        .model_name(&model)
+        .send()
+        .await
+        .unwrap()
+        .creation_time()
+        .map(|t| chrono::DateTime::from_timestamp(t.secs(), t.subsec_nanos()).unwrap())
+        .unwrap();
+    let stamped = |mut event: Value, at: chrono::DateTime<chrono::Utc>| {
+        let time = at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        event["detail"]["eventTime"] = json!(time);
+        event["time"] = json!(time);
+        event
+    };
+    w.keep(&stamped(
+        create_model_event(&unique("evt"), "MLDeployer", &model, "Exec"),
+        model_created,
     ))
     .await;
-    w.keep(&create_endpoint_config_event(
-        &unique("evt"),
-        "MLDeployer",
-        &config,
-        &[&model],
+    w.keep(&stamped(
+        create_endpoint_config_event(&unique("evt"), "MLDeployer", &config, &[&model]),
+        call,
     ))
     .await;
     let verdict = w.evaluate_input(pending).await.unwrap();
