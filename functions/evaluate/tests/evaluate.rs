@@ -436,7 +436,14 @@ async fn a_callers_role_path_the_event_left_out_is_looked_up_in_iam() {
 
 /// A CreateEndpoint event at `at` (whole seconds, as CloudTrail writes `eventTime`).
 fn endpoint_event_at(caller: &str, config: &str, at: chrono::DateTime<chrono::Utc>) -> Value {
-    let mut event = create_endpoint_event(&unique("evt"), caller, &unique("ep"), config);
+    stamped(
+        create_endpoint_event(&unique("evt"), caller, &unique("ep"), config),
+        at,
+    )
+}
+
+/// `event` as made at `at` (whole seconds, as CloudTrail writes `eventTime`).
+fn stamped(mut event: Value, at: chrono::DateTime<chrono::Utc>) -> Value {
     let time = at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     event["detail"]["eventTime"] = json!(time);
     event["time"] = json!(time);
@@ -581,12 +588,6 @@ async fn records_not_yet_arrived_are_waited_for_then_the_guard_fails_closed() {
         .creation_time()
         .map(|t| chrono::DateTime::from_timestamp(t.secs(), t.subsec_nanos()).unwrap())
         .unwrap();
-    let stamped = |mut event: Value, at: chrono::DateTime<chrono::Utc>| {
-        let time = at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-        event["detail"]["eventTime"] = json!(time);
-        event["time"] = json!(time);
-        event
-    };
     w.keep(&stamped(
         create_model_event(&unique("evt"), "MLDeployer", &model, "Exec"),
         model_created,
