@@ -5,12 +5,14 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use chrono::{DateTime, Utc};
+use model_guard_core::approval::ApprovalDecision;
 use model_guard_core::audit::{ApprovalRecord, AuditItem, AuditState, Transition, timestamp};
 use model_guard_core::ports::{Advance, AuditLog, Recorded};
 use model_guard_core::{ErrorKind, GuardError};
 use serde::Serialize;
 
-use crate::decisions_table::{KEY, RESOURCE_INDEX, RESOURCE_INDEX_KEY};
+use crate::decisions_table::{KEY, RESOURCE_INDEX, RESOURCE_INDEX_KEY, STATE_INDEX, STATE_INDEX_KEY};
 use crate::error::service_code;
 use crate::sdk_error;
 
@@ -65,7 +67,11 @@ impl DynamoAuditLog {
             .update_item()
             .table_name(&self.table)
             .key(k, v)
-            .update_expression("SET taskToken = :token, deadline = :deadline, updatedAt = :at")
+            .update_expression(if advance.deadline.is_some() {
+                "SET taskToken = :token, deadline = :deadline, updatedAt = :at"
+            } else {
+                "SET taskToken = :token, updatedAt = :at"
+            })
             .condition_expression("#state = :pending AND attribute_not_exists(approval)")
             .expression_attribute_names("#state", "state")
             .expression_attribute_values(":pending", value("state", &AuditState::Pending)?)
@@ -74,11 +80,12 @@ impl DynamoAuditLog {
         if let Some(token) = &advance.task_token {
             update = update.expression_attribute_values(":token", AttributeValue::S(token.clone()));
         }
-        let deadline = advance.deadline.unwrap_or(advance.at);
-        update = update.expression_attribute_values(
-            ":deadline",
-            AttributeValue::S(timestamp::format(&deadline)),
-        );
+        if let Some(deadline) = &advance.deadline {
+            update = update.expression_attribute_values(
+                ":deadline",
+                AttributeValue::S(timestamp::format(deadline)),
+            );
+        }
         match update.send().await {
             Ok(out) => read_item(&self.table, out.attributes.unwrap_or_default()),
             // An approver decided in between: that decision stands, on the old token.
@@ -220,6 +227,13 @@ impl AuditLog for DynamoAuditLog {
                 format!("no item moves to {}", advance.to),
             ));
         }
+        let mut condition = format!("#state IN ({})", condition.join(", "));
+        // An item is approved only with the approval function's record on it: a task success
+        // from anyone else holding the token does not approve.
+        if advance.to == AuditState::Approved {
+            condition.push_str(" AND approval.decision = :approve");
+            values.insert(":approve".into(), value("decision", &ApprovalDecision::Approve)?);
+        }
         let mut expression = format!("SET {}", set.join(", "));
         if !remove.is_empty() {
             expression.push_str(&format!(" REMOVE {}", remove.join(", ")));
@@ -231,7 +245,7 @@ impl AuditLog for DynamoAuditLog {
             .table_name(&self.table)
             .key(k, v)
             .update_expression(expression)
-            .condition_expression(format!("#state IN ({})", condition.join(", ")))
+            .condition_expression(condition)
             .expression_attribute_names("#state", "state")
             .set_expression_attribute_values(Some(values))
             .return_values(ReturnValue::AllNew)
@@ -253,6 +267,18 @@ impl AuditLog for DynamoAuditLog {
                         self.renew_token(event_id, advance).await
                     }
                     Some(item) if item.state == advance.to => Ok(item),
+                    Some(item)
+                        if advance.to == AuditState::Approved
+                            && item.state == AuditState::Pending =>
+                    {
+                        Err(GuardError::new(
+                            ErrorKind::ApprovalNotRecorded,
+                            format!(
+                                "event {event_id}: the approval task was answered, but the \
+                                 approval function recorded no approval"
+                            ),
+                        ))
+                    }
                     Some(item) => Err(GuardError::new(
                         ErrorKind::AuditConflict,
                         format!(
@@ -318,5 +344,100 @@ impl AuditLog for DynamoAuditLog {
             Err(e) if service_code(&e) == Some(CONDITION_FAILED) => Ok(()),
             Err(e) => Err(sdk_error(&format!("UpdateItem {}", self.table), &e)),
         }
+    }
+
+    async fn claim(
+        &self,
+        event_id: &str,
+        execution: &str,
+        deadline: DateTime<Utc>,
+        at: DateTime<Utc>,
+    ) -> Result<Option<AuditItem>, GuardError> {
+        let (k, v) = Self::key(event_id);
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(k, v)
+            .update_expression(
+                "SET execution = :me, deadline = if_not_exists(deadline, :deadline), updatedAt = :at",
+            )
+            .condition_expression(
+                "#state IN (:evaluated, :pending) AND (attribute_not_exists(execution) OR execution = :me)",
+            )
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":me", AttributeValue::S(execution.to_owned()))
+            .expression_attribute_values(
+                ":deadline",
+                AttributeValue::S(timestamp::format(&deadline)),
+            )
+            .expression_attribute_values(":at", AttributeValue::S(timestamp::format(&at)))
+            .expression_attribute_values(":evaluated", value("state", &AuditState::Evaluated)?)
+            .expression_attribute_values(":pending", value("state", &AuditState::Pending)?)
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match update {
+            Ok(out) => read_item(&self.table, out.attributes.unwrap_or_default()).map(Some),
+            Err(e) if service_code(&e) == Some(CONDITION_FAILED) => Ok(None),
+            Err(e) => Err(sdk_error(&format!("UpdateItem {}", self.table), &e)),
+        }
+    }
+
+    async fn hand_over(
+        &self,
+        event_id: &str,
+        from: Option<&str>,
+        to: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, GuardError> {
+        let (k, v) = Self::key(event_id);
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(k, v)
+            .update_expression("SET execution = :to, updatedAt = :at")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":to", AttributeValue::S(to.to_owned()))
+            .expression_attribute_values(":at", AttributeValue::S(timestamp::format(&at)))
+            .expression_attribute_values(":evaluated", value("state", &AuditState::Evaluated)?)
+            .expression_attribute_values(":pending", value("state", &AuditState::Pending)?);
+        update = match from {
+            Some(from) => update
+                .condition_expression("#state IN (:evaluated, :pending) AND execution = :from")
+                .expression_attribute_values(":from", AttributeValue::S(from.to_owned())),
+            None => update.condition_expression(
+                "#state IN (:evaluated, :pending) AND attribute_not_exists(execution)",
+            ),
+        };
+        match update.send().await {
+            Ok(_) => Ok(true),
+            Err(e) if service_code(&e) == Some(CONDITION_FAILED) => Ok(false),
+            Err(e) => Err(sdk_error(&format!("UpdateItem {}", self.table), &e)),
+        }
+    }
+
+    async fn in_state(&self, state: AuditState) -> Result<Vec<AuditItem>, GuardError> {
+        let pages = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(STATE_INDEX)
+            .key_condition_expression("#k = :k")
+            .expression_attribute_names("#k", STATE_INDEX_KEY)
+            .expression_attribute_values(":k", value("state", &state)?)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Vec<_>>()
+            .await;
+        pages
+            .into_iter()
+            .map(|item| {
+                let item = item.map_err(|e| sdk_error(&format!("Query {}", self.table), &e))?;
+                read_item(&self.table, item)
+            })
+            .collect()
     }
 }

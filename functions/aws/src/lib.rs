@@ -18,6 +18,8 @@ pub mod checkpoint;
 pub mod cloudtrail;
 #[cfg(feature = "iam")]
 pub mod iam;
+#[cfg(feature = "kms")]
+pub mod kms;
 #[cfg(feature = "dynamodb")]
 pub mod policy_store;
 #[cfg(feature = "dynamodb")]
@@ -28,6 +30,8 @@ pub mod sagemaker;
 pub mod sfn;
 #[cfg(feature = "sns")]
 pub mod sns;
+#[cfg(feature = "sts-proof")]
+pub mod sts_proof;
 
 pub use error::sdk_error;
 pub use lambda::{

@@ -101,3 +101,67 @@ impl model_guard_core::ports::TriageStarter for TriageMachine {
             })
     }
 }
+
+/// The enforcement machine's executions, for the sweep's watch.
+pub struct EnforcementExecutions {
+    client: Client,
+    machine_arn: String,
+}
+
+impl EnforcementExecutions {
+    pub fn new(client: Client, machine_arn: impl Into<String>) -> EnforcementExecutions {
+        EnforcementExecutions {
+            client,
+            machine_arn: machine_arn.into(),
+        }
+    }
+
+    /// `arn:…:stateMachine:NAME` → `arn:…:execution:NAME:EXECUTION`.
+    fn execution_arn(&self, name: &str) -> String {
+        format!(
+            "{}:{name}",
+            self.machine_arn.replacen(":stateMachine:", ":execution:", 1)
+        )
+    }
+}
+
+impl model_guard_core::ports::EnforcementMachine for EnforcementExecutions {
+    async fn status(
+        &self,
+        name: &str,
+    ) -> Result<Option<model_guard_core::sweep::ExecutionStatus>, model_guard_core::GuardError> {
+        use model_guard_core::sweep::ExecutionStatus;
+        let arn = self.execution_arn(name);
+        match self.client.describe_execution().execution_arn(&arn).send().await {
+            Ok(out) => Ok(Some(match out.status() {
+                aws_sdk_sfn::types::ExecutionStatus::Running => ExecutionStatus::Running,
+                other => ExecutionStatus::Ended(other.as_str().to_owned()),
+            })),
+            Err(e) if service_code(&e) == Some("ExecutionDoesNotExist") => Ok(None),
+            Err(e) => Err(sdk_error(&format!("DescribeExecution {arn}"), &e)),
+        }
+    }
+
+    async fn start(
+        &self,
+        name: &str,
+        input: &Value,
+    ) -> Result<bool, model_guard_core::GuardError> {
+        match self
+            .client
+            .start_execution()
+            .state_machine_arn(&self.machine_arn)
+            .name(name)
+            .input(input.to_string())
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e) if service_code(&e) == Some("ExecutionAlreadyExists") => Ok(false),
+            Err(e) => Err(sdk_error(
+                &format!("StartExecution {} {name}", self.machine_arn),
+                &e,
+            )),
+        }
+    }
+}

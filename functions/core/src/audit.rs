@@ -177,7 +177,12 @@ pub struct AuditItem {
         with = "timestamp::option"
     )]
     pub deadline: Option<DateTime<Utc>>,
-    /// The AwaitApproval task's token: set with `pending`, removed when the item leaves it.
+    /// The enforcement execution that acts for this event (its name): set by its Claim step;
+    /// no other execution may act (`custody`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution: Option<String>,
+    /// The AwaitApproval task's token, encrypted (`ports::TokenVault`): set with `pending`,
+    /// removed when the item leaves it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub task_token: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -208,6 +213,7 @@ impl AuditItem {
             updated_at: now,
             verdict: verdict.clone(),
             deadline: None,
+            execution: None,
             task_token: None,
             approval: None,
             enforcement: None,

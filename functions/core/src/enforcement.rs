@@ -2,14 +2,16 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::contract::{ResourceRef, ResourceType, Verdict, Version1};
+use crate::contract::{ResourceRef, ResourceType, Version1};
 
-/// The enforcement machine hands Enforce the verdict it got from Evaluate.
+/// What the enforcement machine asks Enforce: an event and the execution asking. Enforce acts on
+/// the verdict recorded for that event, never on one it is handed (`custody`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct EnforceInput {
     pub version: Version1,
-    pub verdict: Verdict,
+    pub event_id: String,
+    pub execution: String,
 }
 
 /// What became of the resource.

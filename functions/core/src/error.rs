@@ -27,10 +27,19 @@ pub enum ErrorKind {
     Configuration,
     /// Any other failure reported by AWS; the message carries AWS's error code.
     AwsError,
+    /// No decision is recorded yet for the event an enforcement execution is named by (Evaluate
+    /// has not written it): the enforcement machine's Claim retries.
+    Undecided,
+    /// Enforce was asked before the grace period ended, with no enforce-now on record: the
+    /// machine waits for the deadline.
+    NotDue,
+    /// The approval task succeeded but the approval function recorded no approval: someone else
+    /// answered the task token. The machine alerts and enforces.
+    ApprovalNotRecorded,
 }
 
 impl ErrorKind {
-    pub const ALL: [ErrorKind; 10] = [
+    pub const ALL: [ErrorKind; 13] = [
         ErrorKind::InvalidInput,
         ErrorKind::ResourceBusy,
         ErrorKind::Throttled,
@@ -41,6 +50,9 @@ impl ErrorKind {
         ErrorKind::AuditConflict,
         ErrorKind::Configuration,
         ErrorKind::AwsError,
+        ErrorKind::Undecided,
+        ErrorKind::NotDue,
+        ErrorKind::ApprovalNotRecorded,
     ];
 
     pub fn error_type(self) -> &'static str {
@@ -55,6 +67,9 @@ impl ErrorKind {
             ErrorKind::AuditConflict => "ModelGuard.AuditConflict",
             ErrorKind::Configuration => "ModelGuard.Configuration",
             ErrorKind::AwsError => "ModelGuard.AwsError",
+            ErrorKind::Undecided => "ModelGuard.Undecided",
+            ErrorKind::NotDue => "ModelGuard.NotDue",
+            ErrorKind::ApprovalNotRecorded => "ModelGuard.ApprovalNotRecorded",
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod audit;
 pub mod catalog;
 pub mod contract;
 pub mod covered;
+pub mod custody;
 pub mod decide;
 pub mod enforcement;
 pub mod error;

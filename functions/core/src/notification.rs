@@ -25,6 +25,9 @@ pub enum NotificationKind {
     Enforced,
     /// Enforcement failed; someone must look.
     EnforcementFailed,
+    /// Someone worked around the guard, or tried to: a forged approval, an execution the guard did
+    /// not start, an enforcement stopped from outside (`TamperAlert`).
+    Tamper,
 }
 
 impl NotificationKind {
@@ -35,37 +38,108 @@ impl NotificationKind {
             NotificationKind::Approved => "approved",
             NotificationKind::Enforced => "enforced",
             NotificationKind::EnforcementFailed => "enforcement-failed",
+            NotificationKind::Tamper => "tamper",
         }
     }
 
-    /// The audit state the item moves to when this notification goes out.
-    pub fn audit_state(self) -> AuditState {
+    /// The audit state the Notify step moves the item to when this notification goes out:
+    /// `None` where it moves nothing (`enforced` is moved by Enforce itself, which has the
+    /// evidence; a tamper alert moves nothing).
+    pub fn audit_state(self) -> Option<AuditState> {
         match self {
-            NotificationKind::ViolationPending => AuditState::Pending,
-            NotificationKind::ViolationNotifyOnly => AuditState::Notified,
-            NotificationKind::Approved => AuditState::Approved,
-            NotificationKind::Enforced => AuditState::Enforced,
-            NotificationKind::EnforcementFailed => AuditState::Failed,
+            NotificationKind::ViolationPending => Some(AuditState::Pending),
+            NotificationKind::ViolationNotifyOnly => Some(AuditState::Notified),
+            NotificationKind::Approved => Some(AuditState::Approved),
+            NotificationKind::Enforced | NotificationKind::Tamper => None,
+            NotificationKind::EnforcementFailed => Some(AuditState::Failed),
         }
     }
 }
 
-/// The Notify step's input, as the enforcement machine builds it.
+/// The Notify step's input, as the enforcement machine builds it: the kind and the event. The
+/// verdict, the deadline and Enforce's result come from the audit item, never from the input.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NotifyInput {
     pub version: Version1,
     pub kind: NotificationKind,
-    pub verdict: Verdict,
-    /// AwaitApproval's task token (`violation-pending` only): stored on the audit item.
+    pub event_id: String,
+    /// AwaitApproval's task token (`violation-pending` only): stored, encrypted, on the item.
     #[serde(default)]
     pub task_token: Option<String>,
-    /// Enforce's output (`enforced`).
-    #[serde(default)]
-    pub enforcement: Option<EnforcementResult>,
-    /// The caught error (`enforcement-failed`): Step Functions' `{Error, Cause}`.
+    /// The caught error (`enforcement-failed`, `tamper`): Step Functions' `{Error, Cause}`.
     #[serde(default)]
     pub error: Option<CaughtError>,
+}
+
+/// What someone did around the guard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TamperKind {
+    /// The approval task was answered, but not by the approval function: the approval does not
+    /// count, and the violation is enforced.
+    ApprovalNotRecorded,
+    /// An approval request whose identity proof AWS did not accept, or that was used before.
+    ApprovalProofRefused,
+    /// An enforcement execution the guard did not start, or that does not hold the event.
+    ExecutionNotTheGuards,
+    /// An enforcement execution was stopped (or ended) before the violation was settled: the
+    /// sweep started it again.
+    EnforcementRestarted,
+}
+
+impl TamperKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TamperKind::ApprovalNotRecorded => "approval-not-recorded",
+            TamperKind::ApprovalProofRefused => "approval-proof-refused",
+            TamperKind::ExecutionNotTheGuards => "execution-not-the-guards",
+            TamperKind::EnforcementRestarted => "enforcement-restarted",
+        }
+    }
+
+    fn headline(self) -> &'static str {
+        match self {
+            TamperKind::ApprovalNotRecorded => {
+                "an approval task was answered outside the approval function"
+            }
+            TamperKind::ApprovalProofRefused => "an approval request with a bad identity proof",
+            TamperKind::ExecutionNotTheGuards => "an enforcement execution the guard did not start",
+            TamperKind::EnforcementRestarted => "an enforcement was stopped; restarted",
+        }
+    }
+
+    fn consequence(self) -> &'static str {
+        match self {
+            TamperKind::ApprovalNotRecorded => {
+                "The approval does not count: Model Guard enforces when the grace period ends. \
+                 Whoever called states:SendTaskSuccess with the task token is in CloudTrail."
+            }
+            TamperKind::ApprovalProofRefused => {
+                "The request was refused; nothing was approved. AWS did not vouch for the caller \
+                 (a forged, altered, expired or replayed proof). The Function URL's caller is in \
+                 CloudTrail (lambda:InvokeFunction)."
+            }
+            TamperKind::ExecutionNotTheGuards => {
+                "That execution ends without acting; the guard's own enforcement is unaffected. \
+                 Whoever called states:StartExecution is in CloudTrail."
+            }
+            TamperKind::EnforcementRestarted => {
+                "The violation is not settled, so Model Guard started its enforcement again. \
+                 Whoever called states:StopExecution is in CloudTrail."
+            }
+        }
+    }
+}
+
+/// A tamper alert: what happened, to which event, in the guard's words.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TamperAlert {
+    pub what: TamperKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<String>,
+    pub detail: String,
 }
 
 /// An error as a Step Functions Catch hands it on.
@@ -78,13 +152,18 @@ pub struct CaughtError {
     pub cause: Option<String>,
 }
 
-/// What the notification says beyond the input: facts the Notify step looked up or computed.
+/// What the notification says beyond the kind and the verdict: facts from the audit item and the
+/// machine.
 #[derive(Debug, Clone, Default)]
 pub struct NotifyContext {
     /// When the grace period ends (`violation-pending`).
     pub deadline: Option<DateTime<Utc>>,
     /// Who decided (`approved`, and `enforced` after an enforce-now).
     pub approval: Option<ApprovalRecord>,
+    /// What Enforce did (`enforced`), as it recorded it.
+    pub enforcement: Option<EnforcementResult>,
+    /// The caught error (`enforcement-failed`).
+    pub error: Option<CaughtError>,
 }
 
 /// The JSON document sent to every protocol but e-mail.
@@ -105,7 +184,11 @@ pub struct NotificationDocument {
     pub enforcement: Option<EnforcementResult>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure: Option<FailureRecord>,
-    pub verdict: Verdict,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tamper: Option<TamperAlert>,
+    /// The violation's verdict; absent only from a tamper alert about no known event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<Verdict>,
 }
 
 /// A rendered notification, ready to publish.
@@ -121,8 +204,7 @@ pub struct Notification {
 
 const SNS_SUBJECT_MAX: usize = 100;
 
-pub fn render(input: &NotifyInput, context: &NotifyContext) -> Notification {
-    let verdict = &input.verdict;
+pub fn render(kind: NotificationKind, verdict: &Verdict, context: &NotifyContext) -> Notification {
     let event_id = verdict.event_id.as_deref().unwrap_or("(no event id)");
     let (resource_type, name) = verdict
         .resource
@@ -137,7 +219,7 @@ pub fn render(input: &NotifyInput, context: &NotifyContext) -> Notification {
         .unwrap_or("stop");
     let when = |t: &DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Secs, true);
 
-    let headline = match input.kind {
+    let headline = match kind {
         NotificationKind::ViolationPending => format!(
             "{resource_type} {name} violates policy: {verb} at {}",
             context
@@ -151,7 +233,7 @@ pub fn render(input: &NotifyInput, context: &NotifyContext) -> Notification {
         }
         NotificationKind::Approved => format!("{resource_type} {name}: violation approved, kept"),
         NotificationKind::Enforced => {
-            let outcome = input
+            let outcome = context
                 .enforcement
                 .as_ref()
                 .map(|e| e.outcome.as_str())
@@ -161,6 +243,7 @@ pub fn render(input: &NotifyInput, context: &NotifyContext) -> Notification {
         NotificationKind::EnforcementFailed => {
             format!("{resource_type} {name}: enforcement FAILED")
         }
+        NotificationKind::Tamper => format!("{resource_type} {name}: TAMPERING"),
     };
 
     let mut text = String::new();
@@ -184,7 +267,7 @@ pub fn render(input: &NotifyInput, context: &NotifyContext) -> Notification {
         let _ = writeln!(text, "  - {reason}");
     }
 
-    match input.kind {
+    match kind {
         NotificationKind::ViolationPending => {
             if let Some(deadline) = &context.deadline {
                 let _ = writeln!(
@@ -251,7 +334,7 @@ pub fn render(input: &NotifyInput, context: &NotifyContext) -> Notification {
                     approval.reason
                 );
             }
-            if let Some(result) = &input.enforcement {
+            if let Some(result) = &context.enforcement {
                 let _ = writeln!(text, "\nOutcome:   {}", result.outcome.as_str());
                 if let Some(status) = &result.status {
                     let _ = writeln!(text, "Status when acted on: {status}");
@@ -264,8 +347,9 @@ pub fn render(input: &NotifyInput, context: &NotifyContext) -> Notification {
                 }
             }
         }
+        NotificationKind::Tamper => {}
         NotificationKind::EnforcementFailed => {
-            if let Some(error) = &input.error {
+            if let Some(error) = &context.error {
                 let _ = writeln!(text, "\nError:     {}", error.error);
                 let _ = writeln!(
                     text,
@@ -282,7 +366,7 @@ pub fn render(input: &NotifyInput, context: &NotifyContext) -> Notification {
     }
 
     let mut attributes = BTreeMap::new();
-    attributes.insert("kind", input.kind.as_str().to_owned());
+    attributes.insert("kind", kind.as_str().to_owned());
     attributes.insert("resourceType", resource_type.to_owned());
     attributes.insert(
         "account",
@@ -298,15 +382,75 @@ pub fn render(input: &NotifyInput, context: &NotifyContext) -> Notification {
         text,
         document: NotificationDocument {
             version: Version1,
-            kind: input.kind,
+            kind,
             deadline: context.deadline,
             approval: context.approval.clone(),
-            enforcement: input.enforcement.clone(),
-            failure: input.error.as_ref().map(|e| FailureRecord {
+            enforcement: context.enforcement.clone(),
+            failure: context.error.as_ref().map(|e| FailureRecord {
                 error: e.error.clone(),
                 cause: e.cause.clone().unwrap_or_default(),
             }),
-            verdict: verdict.clone(),
+            tamper: None,
+            verdict: Some(verdict.clone()),
+        },
+        attributes,
+    }
+}
+
+/// A tamper alert, with the verdict of the event it is about where there is one.
+pub fn render_tamper(alert: &TamperAlert, verdict: Option<&Verdict>) -> Notification {
+    let what = alert.what;
+    let resource = verdict.and_then(|v| v.resource.as_ref());
+    let headline = match resource {
+        Some(r) => format!(
+            "TAMPERING: {}: {} {}",
+            what.headline(),
+            r.resource_type.as_str(),
+            r.name
+        ),
+        None => format!("TAMPERING: {}", what.headline()),
+    };
+    let mut text = String::new();
+    let _ = writeln!(text, "{headline}\n");
+    let _ = writeln!(text, "What:      {}", alert.detail);
+    if let Some(event_id) = &alert.event_id {
+        let _ = writeln!(text, "Event:     {event_id}");
+    }
+    if let Some(verdict) = verdict {
+        let _ = writeln!(
+            text,
+            "Deployer:  {}",
+            verdict.principal.as_deref().unwrap_or("(unknown caller)")
+        );
+        let _ = writeln!(text, "Action:    {}", action_name(verdict));
+    }
+    let _ = writeln!(text, "\n{}", what.consequence());
+
+    let mut attributes = BTreeMap::new();
+    attributes.insert("kind", NotificationKind::Tamper.as_str().to_owned());
+    attributes.insert("tamper", what.as_str().to_owned());
+    attributes.insert(
+        "resourceType",
+        resource.map_or("none", |r| r.resource_type.as_str()).to_owned(),
+    );
+    attributes.insert(
+        "account",
+        verdict
+            .and_then(|v| v.account.clone())
+            .unwrap_or_else(|| "unknown".to_owned()),
+    );
+    Notification {
+        subject: sns_subject(&format!("Model Guard: {headline}")),
+        text,
+        document: NotificationDocument {
+            version: Version1,
+            kind: NotificationKind::Tamper,
+            deadline: None,
+            approval: None,
+            enforcement: None,
+            failure: None,
+            tamper: Some(alert.clone()),
+            verdict: verdict.cloned(),
         },
         attributes,
     }

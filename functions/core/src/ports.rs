@@ -94,6 +94,49 @@ pub trait AuditLog {
         event_id: &str,
         approval: &ApprovalRecord,
     ) -> impl Future<Output = Result<(), GuardError>> + Send;
+
+    /// Takes an unsettled item (`evaluated` or `pending`) for an enforcement execution, if no
+    /// other holds it, and sets its deadline unless it has one. The item after the write, or
+    /// `None` when the condition did not hold (read the item to see why).
+    fn claim(
+        &self,
+        event_id: &str,
+        execution: &str,
+        deadline: DateTime<Utc>,
+        at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Option<AuditItem>, GuardError>> + Send;
+
+    /// Hands an unsettled item from the execution that holds it (`from`; `None`: none does) to
+    /// a restart; `false` when it is no longer so.
+    fn hand_over(
+        &self,
+        event_id: &str,
+        from: Option<&str>,
+        to: &str,
+        at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<bool, GuardError>> + Send;
+
+    /// The items in a state, oldest decision first.
+    fn in_state(
+        &self,
+        state: AuditState,
+    ) -> impl Future<Output = Result<Vec<AuditItem>, GuardError>> + Send;
+}
+
+/// Keeps the approval task token unreadable at rest: sealed by Notify before it is stored,
+/// opened by the approval function, bound to its event (a token sealed for one event does not
+/// open for another).
+pub trait TokenVault {
+    fn seal(
+        &self,
+        event_id: &str,
+        token: &str,
+    ) -> impl Future<Output = Result<String, GuardError>> + Send;
+    fn open(
+        &self,
+        event_id: &str,
+        sealed: &str,
+    ) -> impl Future<Output = Result<String, GuardError>> + Send;
 }
 
 /// Stops or deletes what a verdict found in violation.
@@ -152,6 +195,22 @@ pub trait TriageStarter {
         name: &str,
         event: &Value,
     ) -> impl Future<Output = Result<(), GuardError>> + Send;
+}
+
+/// The enforcement state machine's executions, as the sweep watches them.
+pub trait EnforcementMachine {
+    /// The status of the execution of that name; `None` when there is none.
+    fn status(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<crate::sweep::ExecutionStatus>, GuardError>> + Send;
+    /// Starts an execution; `false` when the name is taken (Step Functions keeps names for 90
+    /// days).
+    fn start(
+        &self,
+        name: &str,
+        input: &Value,
+    ) -> impl Future<Output = Result<bool, GuardError>> + Send;
 }
 
 /// Where the sweep keeps the end of the last window it finished.

@@ -136,6 +136,74 @@ pub struct SweepReport {
     pub unprocessable: usize,
     /// The eventIDs submitted to the triage machine.
     pub submitted: Vec<String>,
+    /// Enforcement executions started again because the one holding an unsettled violation was
+    /// no longer running (stopped from outside, or never started): their names.
+    #[serde(default)]
+    pub restarted: Vec<String>,
+}
+
+/// How long an unsettled item may go without any enforcement execution before the sweep starts
+/// one: the triage starts it within seconds of Evaluate's write, or retries for a few minutes.
+pub const UNSTARTED_MINUTES: i64 = 5;
+
+/// An enforcement execution's state, as Step Functions reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExecutionStatus {
+    Running,
+    /// SUCCEEDED, FAILED, TIMED_OUT or ABORTED.
+    Ended(String),
+}
+
+/// What the sweep does about an unsettled violation (`evaluated` or `pending`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WatchStep {
+    /// Its execution is running (or it is too soon to tell).
+    Fine,
+    /// Start the execution the triage should have started, under the eventID.
+    StartFirst,
+    /// Its execution ended with the violation unsettled: hand the item to a restart.
+    Restart {
+        from: Option<String>,
+        status: String,
+        next: u32,
+    },
+}
+
+/// Decides the sweep's step for an unsettled item, given the status of the execution that
+/// holds it (or, when none has claimed it, of the one named by the eventID; `None`: there is
+/// no such execution).
+pub fn watch_step(
+    item: &crate::audit::AuditItem,
+    status: Option<&ExecutionStatus>,
+    now: DateTime<Utc>,
+) -> WatchStep {
+    use crate::custody::event_of_execution;
+    if item.state.is_terminal() {
+        return WatchStep::Fine;
+    }
+    let next = item
+        .execution
+        .as_deref()
+        .and_then(|e| event_of_execution(e).1)
+        .unwrap_or(0)
+        + 1;
+    match status {
+        Some(ExecutionStatus::Running) => WatchStep::Fine,
+        Some(ExecutionStatus::Ended(status)) => WatchStep::Restart {
+            from: item.execution.clone(),
+            status: status.clone(),
+            next,
+        },
+        None if item.execution.is_some() => WatchStep::Restart {
+            from: item.execution.clone(),
+            status: "not found".to_owned(),
+            next,
+        },
+        None if now - item.decided_at >= Duration::minutes(UNSTARTED_MINUTES) => {
+            WatchStep::StartFirst
+        }
+        None => WatchStep::Fine,
+    }
 }
 
 pub fn time_text(t: DateTime<Utc>) -> String {
@@ -145,6 +213,42 @@ pub fn time_text(t: DateTime<Utc>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unsettled_violation_whose_execution_ended_is_restarted() {
+        let verdict: crate::Verdict = serde_json::from_value(json!({
+            "version": 1, "eventId": "e1", "eventName": "CreateEndpoint", "eventTime": null,
+            "account": null, "region": null, "decision": "violation", "action": "enforce",
+            "graceSeconds": 60, "principal": "p", "resource": {"type": "endpoint", "name": "ep", "arn": null},
+            "subjects": [], "approvers": [], "reasons": ["r"]
+        }))
+        .unwrap_or_else(|e| panic!("{e}"));
+        let decided = at("2026-12-02T12:00:00Z");
+        let mut item = crate::audit::AuditItem::for_verdict(&verdict, decided)
+            .unwrap_or_else(|| unreachable!());
+        let soon = decided + Duration::minutes(1);
+        let later = decided + Duration::minutes(UNSTARTED_MINUTES);
+        assert_eq!(watch_step(&item, None, soon), WatchStep::Fine);
+        assert_eq!(watch_step(&item, None, later), WatchStep::StartFirst);
+        let running = ExecutionStatus::Running;
+        assert_eq!(watch_step(&item, Some(&running), later), WatchStep::Fine);
+        let aborted = ExecutionStatus::Ended("ABORTED".into());
+        assert_eq!(
+            watch_step(&item, Some(&aborted), soon),
+            WatchStep::Restart { from: None, status: "ABORTED".into(), next: 1 }
+        );
+        item.execution = Some("e1_3".into());
+        assert_eq!(
+            watch_step(&item, Some(&aborted), soon),
+            WatchStep::Restart { from: Some("e1_3".into()), status: "ABORTED".into(), next: 4 }
+        );
+        assert_eq!(
+            watch_step(&item, None, soon),
+            WatchStep::Restart { from: Some("e1_3".into()), status: "not found".into(), next: 4 }
+        );
+        item.state = crate::audit::AuditState::Enforced;
+        assert_eq!(watch_step(&item, Some(&aborted), later), WatchStep::Fine);
+    }
 
     fn at(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s)

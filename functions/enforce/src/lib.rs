@@ -1,14 +1,25 @@
-//! Enforce: stops or deletes the resource of a violation whose action is `enforce`.
+//! Enforce: stops or deletes the resource of a violation whose action is `enforce`, on the
+//! verdict the guard recorded for the event, for the execution that holds it, once it is due
+//! (`custody::check_enforceable`); never on a verdict it is handed. Then it records what it did
+//! and moves the item to `enforced` itself, so that only an enforcement that happened ends one.
 
-use model_guard_core::contract::{Action, Decision};
+use chrono::{DateTime, Utc};
+use model_guard_core::audit::AuditState;
+use model_guard_core::custody::{check_enforceable, event_of_execution};
 use model_guard_core::enforcement::{EnforceInput, EnforcementResult};
-use model_guard_core::ports::Enforcer;
+use model_guard_core::ports::{Advance, AuditLog, Enforcer};
 use model_guard_core::{ErrorKind, GuardError};
 use serde_json::Value;
 
-pub async fn handle<E: Enforcer>(
+pub struct Ports<A, E> {
+    pub audit: A,
+    pub enforcer: E,
+}
+
+pub async fn handle<A: AuditLog, E: Enforcer>(
     input: Value,
-    enforcer: &E,
+    ports: &Ports<A, E>,
+    now: DateTime<Utc>,
 ) -> Result<EnforcementResult, GuardError> {
     let input: EnforceInput = serde_path_to_error::deserialize(input).map_err(|e| {
         GuardError::new(
@@ -16,22 +27,36 @@ pub async fn handle<E: Enforcer>(
             format!("not an enforce input: {}: {}", e.path(), e.inner()),
         )
     })?;
-    let verdict = &input.verdict;
-    // Refuse anything but an enforce verdict: a wiring mistake must never delete what was allowed.
-    if verdict.decision != Decision::Violation || verdict.action != Action::Enforce {
+    let event_id = &input.event_id;
+    if event_of_execution(&input.execution).0 != event_id {
         return Err(GuardError::new(
             ErrorKind::InvalidInput,
             format!(
-                "event {}: only a violation with action enforce is enforced (this is {:?} with action {:?})",
-                verdict.event_id.as_deref().unwrap_or("?"),
-                verdict.decision,
-                verdict.action
+                "execution {:?} is not an enforcement of event {event_id}",
+                input.execution
             ),
         ));
     }
-    let result = enforcer.enforce(verdict).await?;
+    let item = ports.audit.get(event_id).await?.ok_or_else(|| {
+        GuardError::new(
+            ErrorKind::AuditConflict,
+            format!("event {event_id} has no recorded decision: nothing is enforced"),
+        )
+    })?;
+    if let Some(done) = check_enforceable(&item, &input.execution, now)? {
+        // A retried step: it acted before.
+        if let Some(result) = &done.enforcement {
+            return Ok(result.clone());
+        }
+    }
+    let verdict = &item.verdict;
+    let result = ports.enforcer.enforce(verdict).await?;
+    let mut advance = Advance::to(AuditState::Enforced, now);
+    advance.enforcement = Some(result.clone());
+    ports.audit.advance(event_id, &advance).await?;
     tracing::info!(
-        event_id = verdict.event_id.as_deref().unwrap_or(""),
+        event_id = %event_id,
+        execution = %input.execution,
         resource_type = %result.resource.resource_type,
         resource = %result.resource.name,
         outcome = result.outcome.as_str(),

@@ -1,19 +1,35 @@
+use aws_config::SdkConfig;
+use enforce::{Ports, handle};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
+use model_guard_aws::audit_store::DynamoAuditLog;
 use model_guard_aws::sagemaker::SageMakerEnforcer;
-use model_guard_aws::{diagnostic, init_logging, sdk_config};
+use model_guard_aws::{diagnostic, env_var, init_logging, sdk_config, serve_init_error};
+use model_guard_core::GuardError;
 use serde_json::Value;
+
+fn ports(config: &SdkConfig) -> Result<Ports<DynamoAuditLog, SageMakerEnforcer>, GuardError> {
+    Ok(Ports {
+        audit: DynamoAuditLog::new(
+            aws_sdk_dynamodb::Client::new(config),
+            env_var("DECISIONS_TABLE")?,
+        ),
+        enforcer: SageMakerEnforcer::new(
+            aws_sdk_sagemaker::Client::new(config),
+            aws_sdk_applicationautoscaling::Client::new(config),
+        ),
+    })
+}
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     init_logging();
-    let config = sdk_config().await;
-    let enforcer = SageMakerEnforcer::new(
-        aws_sdk_sagemaker::Client::new(&config),
-        aws_sdk_applicationautoscaling::Client::new(&config),
-    );
-    let enforcer = &enforcer;
+    let ports = match ports(&sdk_config().await) {
+        Ok(ports) => ports,
+        Err(error) => return serve_init_error(error).await,
+    };
+    let ports = &ports;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        enforce::handle(event.payload, enforcer)
+        handle(event.payload, ports, chrono::Utc::now())
             .await
             .map_err(diagnostic)
     }))

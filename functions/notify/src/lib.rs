@@ -1,21 +1,26 @@
 //! Notify: moves the audit item to the notification's state, then publishes the notification.
-//! For `violation-pending` it stores AwaitApproval's task token on the item (the approval
-//! function answers it) and the deadline. The write comes first, so that a retried invocation
-//! finds the item moved and publishes again rather than never (at least once, never lost).
+//! It trusts nothing but the kind and the eventID in its input: the verdict, the deadline and
+//! Enforce's result come from the audit item. For `violation-pending` it stores AwaitApproval's
+//! task token on the item, sealed (`TokenVault`), for the approval function to answer. The write
+//! comes first, so that a retried invocation finds the item moved and publishes again rather than
+//! never (at least once, never lost).
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use model_guard_core::approval::ApprovalDecision;
-use model_guard_core::audit::FailureRecord;
+use model_guard_core::audit::{AuditItem, AuditState, FailureRecord};
 use model_guard_core::contract::{Action, Decision};
-use model_guard_core::notification::{NotificationKind, NotifyContext, NotifyInput, render};
-use model_guard_core::ports::{Advance, AuditLog, Notifier};
+use model_guard_core::notification::{
+    NotificationKind, NotifyContext, NotifyInput, TamperAlert, TamperKind, render, render_tamper,
+};
+use model_guard_core::ports::{Advance, AuditLog, Notifier, TokenVault};
 use model_guard_core::{ErrorKind, GuardError};
 use serde::Serialize;
 use serde_json::Value;
 
-pub struct Ports<N, A> {
+pub struct Ports<N, A, V> {
     pub notifier: N,
     pub audit: A,
+    pub vault: V,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -24,7 +29,7 @@ pub struct NotifyOutput {
     pub version: model_guard_core::Version1,
     pub kind: NotificationKind,
     pub event_id: String,
-    pub state: model_guard_core::audit::AuditState,
+    pub state: AuditState,
     pub message_id: String,
 }
 
@@ -32,14 +37,11 @@ fn invalid(message: String) -> GuardError {
     GuardError::new(ErrorKind::InvalidInput, message)
 }
 
-/// Checks that the kind fits the verdict, so a wiring mistake says so instead of sending a
-/// misleading message.
-fn check(input: &NotifyInput) -> Result<String, GuardError> {
-    let verdict = &input.verdict;
-    let event_id = verdict
-        .event_id
-        .clone()
-        .ok_or_else(|| invalid("the verdict has no eventId".to_owned()))?;
+/// Checks that the kind fits the recorded verdict, so a wiring mistake (or a direct invoke) says
+/// so instead of sending a misleading message.
+fn check(input: &NotifyInput, item: &AuditItem) -> Result<(), GuardError> {
+    let verdict = &item.verdict;
+    let event_id = &item.event_id;
     if verdict.decision != Decision::Violation {
         return Err(invalid(format!(
             "event {event_id}: only violations are notified (this is {:?})",
@@ -47,10 +49,13 @@ fn check(input: &NotifyInput) -> Result<String, GuardError> {
         )));
     }
     let expected = match input.kind {
-        NotificationKind::ViolationNotifyOnly => Action::Notify,
-        _ => Action::Enforce,
+        NotificationKind::ViolationNotifyOnly => Some(Action::Notify),
+        NotificationKind::Tamper => None,
+        _ => Some(Action::Enforce),
     };
-    if verdict.action != expected {
+    if let Some(expected) = expected
+        && verdict.action != expected
+    {
         return Err(invalid(format!(
             "event {event_id}: a {} notification is for action {expected:?}, not {:?}",
             input.kind.as_str(),
@@ -62,45 +67,82 @@ fn check(input: &NotifyInput) -> Result<String, GuardError> {
             "event {event_id}: violation-pending needs the AwaitApproval task token"
         )));
     }
-    if input.kind == NotificationKind::Enforced && input.enforcement.is_none() {
-        return Err(invalid(format!(
-            "event {event_id}: enforced needs Enforce's output"
-        )));
-    }
-    Ok(event_id)
+    Ok(())
 }
 
-pub async fn handle<N: Notifier, A: AuditLog>(
+pub async fn handle<N: Notifier, A: AuditLog, V: TokenVault>(
     input: Value,
-    ports: &Ports<N, A>,
+    ports: &Ports<N, A, V>,
     now: DateTime<Utc>,
 ) -> Result<NotifyOutput, GuardError> {
     let input: NotifyInput = serde_path_to_error::deserialize(input)
         .map_err(|e| invalid(format!("not a notify input: {}: {}", e.path(), e.inner())))?;
-    let event_id = check(&input)?;
+    let event_id = input.event_id.clone();
+    let recorded = ports.audit.get(&event_id).await?.ok_or_else(|| {
+        GuardError::new(
+            ErrorKind::AuditConflict,
+            format!("event {event_id} has no audit item"),
+        )
+    })?;
+    check(&input, &recorded)?;
 
-    let mut advance = Advance::to(input.kind.audit_state(), now);
-    if input.kind == NotificationKind::ViolationPending {
-        advance.deadline = Some(now + Duration::seconds(i64::from(input.verdict.grace_seconds)));
-        advance.task_token = input.task_token.clone();
-    }
-    advance.enforcement = input.enforcement.clone();
-    advance.failure = input.error.as_ref().map(|e| FailureRecord {
-        error: e.error.clone(),
-        cause: e.cause.clone().unwrap_or_default(),
-    });
-    let item = ports.audit.advance(&event_id, &advance).await?;
-
-    let context = NotifyContext {
-        // The stored deadline: a retry repeats the first message's time.
-        deadline: item.deadline,
-        approval: item.approval.clone().filter(|a| match input.kind {
-            NotificationKind::Approved => a.decision == ApprovalDecision::Approve,
-            NotificationKind::Enforced => a.decision == ApprovalDecision::EnforceNow,
-            _ => false,
-        }),
+    let item = match input.kind.audit_state() {
+        Some(state) => {
+            let mut advance = Advance::to(state, now);
+            if let Some(token) = &input.task_token
+                && input.kind == NotificationKind::ViolationPending
+            {
+                advance.task_token = Some(ports.vault.seal(&event_id, token).await?);
+            }
+            advance.failure = input.error.as_ref().map(|e| FailureRecord {
+                error: e.error.clone(),
+                cause: e.cause.clone().unwrap_or_default(),
+            });
+            ports.audit.advance(&event_id, &advance).await?
+        }
+        // Enforce moved the item when it acted: say what it recorded, or nothing.
+        None if input.kind == NotificationKind::Enforced => {
+            if recorded.state != AuditState::Enforced || recorded.enforcement.is_none() {
+                return Err(GuardError::new(
+                    ErrorKind::AuditConflict,
+                    format!(
+                        "event {event_id} is {}: nothing was enforced to report",
+                        recorded.state
+                    ),
+                ));
+            }
+            recorded
+        }
+        None => recorded,
     };
-    let notification = render(&input, &context);
+
+    let notification = if input.kind == NotificationKind::Tamper {
+        let alert = TamperAlert {
+            what: TamperKind::ApprovalNotRecorded,
+            event_id: Some(event_id.clone()),
+            detail: input
+                .error
+                .as_ref()
+                .and_then(|e| e.cause.clone())
+                .unwrap_or_else(|| {
+                    "the approval task succeeded with no approval on record".to_owned()
+                }),
+        };
+        render_tamper(&alert, Some(&item.verdict))
+    } else {
+        let context = NotifyContext {
+            // The stored deadline: a retry repeats the first message's time.
+            deadline: item.deadline,
+            approval: item.approval.clone().filter(|a| match input.kind {
+                NotificationKind::Approved => a.decision == ApprovalDecision::Approve,
+                NotificationKind::Enforced => a.decision == ApprovalDecision::EnforceNow,
+                _ => false,
+            }),
+            enforcement: item.enforcement.clone(),
+            error: input.error.clone(),
+        };
+        render(input.kind, &item.verdict, &context)
+    };
     let message_id = ports.notifier.publish(&notification).await?;
     tracing::info!(
         event_id = %event_id,

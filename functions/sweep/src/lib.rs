@@ -2,25 +2,44 @@
 //! one the rule would have matched and that has no audit item is submitted to the triage machine.
 //! The checkpoint moves only when every submission went through, so a failed sweep's window is
 //! asked for again next time (duplicates are harmless).
+//!
+//! Then it watches the unsettled violations: one whose enforcement execution was stopped from
+//! outside (or never started, or started by someone else and stopped) is handed to a restart,
+//! `<eventID>_<n>`, and alerted.
 
 use chrono::{DateTime, Duration, Utc};
 use model_guard_core::covered::rule_event_names;
 use model_guard_core::event::execution_name;
-use model_guard_core::ports::{AuditLog, CallHistory, RecordStore, SweepCheckpoint, TriageStarter};
+use model_guard_core::audit::{AuditItem, AuditState};
+use model_guard_core::custody::{restart_name, start_input};
+use model_guard_core::notification::{TamperAlert, TamperKind, render_tamper};
+use model_guard_core::ports::{
+    AuditLog, CallHistory, EnforcementMachine, Notifier, RecordStore, SweepCheckpoint,
+    TriageStarter,
+};
 use model_guard_core::sweep::{
-    SweepReport, eventbridge_envelope, resubmit, skip_reason, time_text, window,
+    ExecutionStatus, SweepReport, WatchStep, eventbridge_envelope, resubmit, skip_reason,
+    time_text, watch_step, window,
 };
 use model_guard_core::{ErrorKind, GuardError, ParseOutcome, parse_event_value};
 use serde_json::Value;
 
-pub struct Ports<H, A, T, C, R> {
+pub struct Ports<H, A, T, C, R, E, N> {
     pub history: H,
     pub audit: A,
     pub triage: T,
     pub checkpoint: C,
     /// The records table, for the recorded calls (which have no audit item).
     pub records: R,
+    /// The enforcement machine, whose executions the sweep watches.
+    pub enforcements: E,
+    /// For the alert when an enforcement is restarted.
+    pub notifier: N,
 }
+
+/// How many taken restart names the sweep steps over in one run (someone may have started
+/// executions under the next names and stopped them).
+const RESTART_ATTEMPTS: u32 = 5;
 
 /// How far each window reaches back.
 #[derive(Debug, Clone, Copy)]
@@ -31,8 +50,8 @@ pub struct Reach {
     pub first_lookback: Duration,
 }
 
-pub async fn handle<H, A, T, C, R>(
-    ports: &Ports<H, A, T, C, R>,
+pub async fn handle<H, A, T, C, R, E, N>(
+    ports: &Ports<H, A, T, C, R, E, N>,
     reach: Reach,
     now: DateTime<Utc>,
 ) -> Result<SweepReport, GuardError>
@@ -42,6 +61,8 @@ where
     T: TriageStarter,
     C: SweepCheckpoint,
     R: RecordStore,
+    E: EnforcementMachine,
+    N: Notifier,
 {
     let last = ports.checkpoint.last_end().await?;
     let w = window(last, now, reach.overlap, reach.first_lookback);
@@ -55,6 +76,7 @@ where
         resubmitted: 0,
         unprocessable: 0,
         submitted: Vec::new(),
+        restarted: Vec::new(),
     };
     for event_name in rule_event_names() {
         let records = ports.history.lookup(event_name, w.start, w.end).await?;
@@ -114,11 +136,103 @@ where
         }
     }
     ports.checkpoint.save_end(w.end).await?;
+    watch(ports, now, &mut report).await?;
     tracing::info!(
         start = %report.start, end = %report.end, found = report.found,
         submitted = report.submitted.len(), already_audited = report.already_audited,
         resubmitted = report.resubmitted, unprocessable = report.unprocessable,
-        "sweep done"
+        restarted = ?report.restarted, "sweep done"
     );
     Ok(report)
+}
+
+/// Every unsettled violation has a running enforcement execution, or gets one.
+async fn watch<H, A, T, C, R, E, N>(
+    ports: &Ports<H, A, T, C, R, E, N>,
+    now: DateTime<Utc>,
+    report: &mut SweepReport,
+) -> Result<(), GuardError>
+where
+    A: AuditLog,
+    E: EnforcementMachine,
+    N: Notifier,
+{
+    for state in [AuditState::Evaluated, AuditState::Pending] {
+        for item in ports.audit.in_state(state).await? {
+            let holder = item.execution.as_deref().unwrap_or(&item.event_id);
+            let status = ports.enforcements.status(holder).await?;
+            match watch_step(&item, status.as_ref(), now) {
+                WatchStep::Fine => {}
+                WatchStep::StartFirst => {
+                    let input = start_input(&item.event_id);
+                    if ports.enforcements.start(&item.event_id, &input).await? {
+                        tracing::warn!(event_id = %item.event_id, "started a missing enforcement");
+                        report.restarted.push(item.event_id.clone());
+                    }
+                }
+                WatchStep::Restart { from, status, next } => {
+                    restart(ports, &item, from, &status, next, now, report).await?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn restart<H, A, T, C, R, E, N>(
+    ports: &Ports<H, A, T, C, R, E, N>,
+    item: &AuditItem,
+    mut from: Option<String>,
+    status: &str,
+    next: u32,
+    now: DateTime<Utc>,
+    report: &mut SweepReport,
+) -> Result<(), GuardError>
+where
+    A: AuditLog,
+    E: EnforcementMachine,
+    N: Notifier,
+{
+    let event_id = &item.event_id;
+    let was = from.clone().unwrap_or_else(|| event_id.clone());
+    let input = start_input(event_id);
+    for n in next..next + RESTART_ATTEMPTS {
+        let to = restart_name(event_id, n);
+        // The hand-over comes first: the restart's Claim takes only an item handed to it.
+        if !ports.audit.hand_over(event_id, from.as_deref(), &to, now).await? {
+            tracing::info!(event_id = %event_id, "settled or handed over meanwhile");
+            return Ok(());
+        }
+        let started = ports.enforcements.start(&to, &input).await?
+            // Someone started an execution under the name; running, it claims the item and
+            // acts as the guard's own would.
+            || ports.enforcements.status(&to).await? == Some(ExecutionStatus::Running);
+        if started {
+            tracing::warn!(event_id = %event_id, was = %was, status, restarted = %to, "restarted an enforcement");
+            let alert = TamperAlert {
+                what: TamperKind::EnforcementRestarted,
+                event_id: Some(event_id.clone()),
+                detail: format!(
+                    "enforcement execution {was} is {status} while the violation is still {}; \
+                     restarted as {to}",
+                    item.state
+                ),
+            };
+            ports
+                .notifier
+                .publish(&render_tamper(&alert, Some(&item.verdict)))
+                .await?;
+            report.restarted.push(to);
+            return Ok(());
+        }
+        from = Some(to);
+    }
+    tracing::error!(event_id = %event_id, "every restart name tried was taken");
+    Err(GuardError::new(
+        ErrorKind::AuditConflict,
+        format!(
+            "event {event_id}: restart names {next} to {} were all taken; the next sweep goes on",
+            next + RESTART_ATTEMPTS - 1
+        ),
+    ))
 }

@@ -7,7 +7,8 @@ use model_guard_aws::audit_store::DynamoAuditLog;
 use model_guard_aws::checkpoint::DynamoCheckpoint;
 use model_guard_aws::cloudtrail::CloudTrailHistory;
 use model_guard_aws::records_store::DynamoRecords;
-use model_guard_aws::sfn::TriageMachine;
+use model_guard_aws::sfn::{EnforcementExecutions, TriageMachine};
+use model_guard_aws::sns::SnsNotifier;
 use model_guard_aws::{
     diagnostic, env_number, env_var, init_logging, sdk_config, serve_init_error,
 };
@@ -15,8 +16,15 @@ use model_guard_core::GuardError;
 use serde_json::Value;
 use sweep::{Ports, Reach, handle};
 
-type SweepPorts =
-    Ports<CloudTrailHistory, DynamoAuditLog, TriageMachine, DynamoCheckpoint, DynamoRecords>;
+type SweepPorts = Ports<
+    CloudTrailHistory,
+    DynamoAuditLog,
+    TriageMachine,
+    DynamoCheckpoint,
+    DynamoRecords,
+    EnforcementExecutions,
+    SnsNotifier,
+>;
 
 fn ports(config: &SdkConfig) -> Result<(SweepPorts, Reach), GuardError> {
     let decisions = env_var("DECISIONS_TABLE")?;
@@ -41,6 +49,11 @@ fn ports(config: &SdkConfig) -> Result<(SweepPorts, Reach), GuardError> {
             aws_sdk_dynamodb::Client::new(config),
             env_var("RECORDS_TABLE")?,
         ),
+        enforcements: EnforcementExecutions::new(
+            aws_sdk_sfn::Client::new(config),
+            env_var("ENFORCEMENT_STATE_MACHINE_ARN")?,
+        ),
+        notifier: SnsNotifier::new(aws_sdk_sns::Client::new(config), env_var("TOPIC_ARN")?),
     };
     let reach = Reach {
         overlap: minutes("SWEEP_OVERLAP_MINUTES", 20)?,
@@ -69,7 +82,8 @@ async fn main() -> Result<(), Error> {
         Err(error) => return serve_init_error(error).await,
     };
     let ports = &ports;
-    // The scheduled event carries nothing the sweep needs: the window comes from the checkpoint.
+    // The scheduled event (or an enforcement execution's end, from the EnforcementEnded rule)
+    // carries nothing the sweep needs: the window comes from the checkpoint.
     lambda_runtime::run(service_fn(move |_: LambdaEvent<Value>| async move {
         handle(ports, reach, chrono::Utc::now())
             .await
