@@ -36,7 +36,7 @@ from io import BytesIO
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 EVENTS = ROOT / "tests" / "events"
-FUNCTIONS = ["parse-event", "record", "evaluate", "enforce", "notify", "approve", "sweep"]
+FUNCTIONS = ["parse-event", "record", "evaluate", "claim", "enforce", "notify", "approve", "sweep"]
 ACCOUNT = "123456789012"
 
 # Published prices, us-east-1, from the AWS pricing pages as last read (2025; there is no internet

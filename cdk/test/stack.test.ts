@@ -11,7 +11,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { ModelGuardProps, ModelGuardStack } from '../lib/model-guard-stack';
 
 const ROOT = path.join(__dirname, '..', '..');
-const FUNCTIONS = ['parse-event', 'record', 'evaluate', 'enforce', 'notify', 'approve', 'sweep'];
+const FUNCTIONS = ['parse-event', 'record', 'evaluate', 'claim', 'enforce', 'notify', 'approve', 'sweep'];
 
 function app(): App {
   return new App({ context: { 'aws:cdk:bundling-stacks': [] }, outdir: mkdtempSync(path.join(tmpdir(), 'cdk-')) });

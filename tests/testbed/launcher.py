@@ -24,6 +24,11 @@ test_launcher.py:
   Lambda does for a missing or wrong signature, and otherwise invokes the function with the
   Function URL event Lambda builds (the caller in ``requestContext.authorizer.iam``), returning
   the function's status, headers and body.
+- STS ``GetCallerIdentity`` checks its SigV4 signature, in the query form (a presigned URL) and
+  in the header form, against the same registered keys, as STS does (moto's accepts anything and
+  reads no ``X-Amz-Credential``): a wrong signature, an unknown key, another region's or service's
+  scope, or an expired request is refused 403; otherwise it names the key's registered ARN, in
+  JSON when asked with ``Accept: application/json`` (as aws-iam-authenticator asks), else XML.
 - Fault injection, for tests only, by resource name (no switch in production code). "Naming it":
   a top-level string parameter of the call. Creates are spared where it says so, so a test can
   make the resource it then breaks:
@@ -619,6 +624,12 @@ class TestbedRoutes:
             return self.answer(start_response, 200, {"registered": key["accessKeyId"]})
         if path.startswith("/lambda-url/"):
             return self.function_url(environ, start_response)
+        if self.sts_scoped(environ):
+            body = self.body(environ)
+            environ["wsgi.input"] = io.BytesIO(body)
+            environ["CONTENT_LENGTH"] = str(len(body))
+            if self.action(environ, body) == "GetCallerIdentity":
+                return self.caller_identity(environ, body, start_response)
         if environ.get("HTTP_X_AMZ_TARGET") in self.LOOKUP_TARGETS:
             return self.lookup_events(json.loads(self.body(environ) or b"{}"), start_response)
         if path == "/moto-api/reset":
@@ -641,6 +652,106 @@ class TestbedRoutes:
                                               ("Content-Length", str(len(payload))),
                                               *(headers or {}).items()])
         return [payload]
+
+    @staticmethod
+    def sts_scoped(environ) -> bool:  # noqa: ANN001
+        from urllib.parse import parse_qs
+        credential = parse_qs(environ.get("QUERY_STRING", "")).get("X-Amz-Credential", [""])[0]
+        return "/sts/aws4_request" in credential or "/sts/aws4_request" in environ.get("HTTP_AUTHORIZATION", "")
+
+    @staticmethod
+    def action(environ, body: bytes) -> str:  # noqa: ANN001
+        from urllib.parse import parse_qs
+        found = parse_qs(environ.get("QUERY_STRING", "")).get("Action")
+        if not found and environ.get("REQUEST_METHOD") == "POST":
+            found = parse_qs(body.decode(errors="replace")).get("Action")
+        return (found or [""])[0]
+
+    def caller_identity(self, environ, body: bytes, start_response):  # noqa: ANN001
+        arn, error = self.verify_sigv4(environ, body)
+        if arn is None:
+            code, message = error
+            xml = (f'<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type>'
+                   f"<Code>{code}</Code><Message>{message}</Message></Error><RequestId>r</RequestId></ErrorResponse>")
+            return self.answer(start_response, 403, xml.encode(), "text/xml")
+        account = arn.split(":")[4]
+        user_id = "AROATESTBED:" + arn.rsplit("/", 1)[-1] if ":assumed-role/" in arn else "AIDATESTBED"
+        if "application/json" in environ.get("HTTP_ACCEPT", ""):
+            return self.answer(start_response, 200, {"GetCallerIdentityResponse": {
+                "GetCallerIdentityResult": {"Account": account, "Arn": arn, "UserId": user_id},
+                "ResponseMetadata": {"RequestId": str(time.time_ns())}}})
+        xml = ('<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult>'
+               f"<Arn>{arn}</Arn><UserId>{user_id}</UserId><Account>{account}</Account></GetCallerIdentityResult>"
+               "<ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></GetCallerIdentityResponse>")
+        return self.answer(start_response, 200, xml.encode(), "text/xml")
+
+    def verify_sigv4(self, environ, body: bytes) -> tuple[str | None, tuple[str, str]]:  # noqa: ANN001
+        """SigV4 as STS checks it: the registered key's ARN, or the error STS would answer."""
+        import hashlib
+        import hmac
+        from urllib.parse import parse_qsl, quote
+
+        params = parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+        headers = {k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")}
+        if environ.get("CONTENT_TYPE"):
+            headers["content-type"] = environ["CONTENT_TYPE"]
+        query = dict(params)
+        bad = ("SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided.")
+        if "X-Amz-Signature" in query:  # the query form: a presigned URL
+            credential, amz_date = query.get("X-Amz-Credential", ""), query.get("X-Amz-Date", "")
+            signed, signature = query.get("X-Amz-SignedHeaders", ""), query["X-Amz-Signature"]
+            canonical_params = [(k, v) for k, v in params if k != "X-Amz-Signature"]
+            token = query.get("X-Amz-Security-Token")
+            try:
+                expires = int(query.get("X-Amz-Expires", ""))
+            except ValueError:
+                return None, ("AuthorizationQueryParametersError", "X-Amz-Expires must be a number")
+        else:  # the header form
+            fields = dict(part.strip().split("=", 1) for part in
+                          headers.get("authorization", "").removeprefix("AWS4-HMAC-SHA256 ").split(",") if "=" in part)
+            credential, amz_date = fields.get("Credential", ""), headers.get("x-amz-date", "")
+            signed, signature = fields.get("SignedHeaders", ""), fields.get("Signature", "")
+            canonical_params, token, expires = params, headers.get("x-amz-security-token"), 900
+        scope = credential.split("/")
+        try:
+            signed_at = float(calendar.timegm(time.strptime(amz_date, "%Y%m%dT%H%M%SZ")))
+        except ValueError:
+            return None, ("IncompleteSignature", "X-Amz-Date is missing or malformed")
+        region = os.environ.get("AWS_REGION", "us-east-1")
+        if len(scope) != 5 or scope[2] != region or scope[3] != "sts" or scope[4] != "aws4_request" \
+                or not amz_date.startswith(scope[1]):
+            return None, ("SignatureDoesNotMatch", f"Credential should be scoped to a valid region ({region}) and service (sts)")
+        if time.time() > signed_at + expires or signed_at - time.time() > 900:
+            return None, ("ExpiredToken" if "X-Amz-Signature" in query else "SignatureDoesNotMatch",
+                          "Request has expired" if "X-Amz-Signature" in query else "Signature expired")
+        with self.lock:
+            key = self.keys.get(scope[0])
+        if key is None:
+            return None, ("InvalidClientTokenId", "The security token included in the request is invalid.")
+        secret, arn = key
+        del token  # signed like any other parameter or header; the key decides who it is
+
+        def encode(text: str) -> str:
+            return quote(text, safe="-_.~")
+
+        canonical_query = "&".join(f"{k}={v}" for k, v in sorted((encode(k), encode(v)) for k, v in canonical_params))
+        names = [h for h in signed.split(";") if h]
+        if "host" not in names:
+            return None, bad
+        canonical_headers = "".join(f"{h}:{' '.join(headers.get(h, '').split())}\n" for h in names)
+        canonical = "\n".join([environ["REQUEST_METHOD"], environ.get("PATH_INFO") or "/", canonical_query,
+                               canonical_headers, signed, hashlib.sha256(body).hexdigest()])
+        to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, "/".join(scope[1:]),
+                             hashlib.sha256(canonical.encode()).hexdigest()])
+
+        def mac(key_bytes: bytes, message: str) -> bytes:
+            return hmac.new(key_bytes, message.encode(), hashlib.sha256).digest()
+
+        signing_key = mac(mac(mac(mac(("AWS4" + secret).encode(), scope[1]), scope[2]), "sts"), "aws4_request")
+        expected = hmac.new(signing_key, to_sign.encode(), hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(expected, signature):
+            return None, bad
+        return arn, ("", "")
 
     def lookup_events(self, request: dict, start_response):  # noqa: ANN001
         wanted = {(a.get("AttributeKey"), a.get("AttributeValue")) for a in request.get("LookupAttributes", [])}

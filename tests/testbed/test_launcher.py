@@ -85,23 +85,14 @@ def test_invoke_runs_the_real_binary():
     assert outcome["request"]["principal"] == "arn:aws:iam::111122223333:role/DataScientist"
 
 
-def test_a_function_error_comes_back_as_aws_reports_it(sm):
+def test_a_function_error_comes_back_as_aws_reports_it():
     lam = client("lambda")
     function(lam, "enforce")
-    endpoint_name = name("fault-denied-ep")
-    endpoint(sm, endpoint_name)
-    verdict = {
-        "version": 1, "eventId": "e-1", "eventName": "CreateEndpoint", "eventTime": None,
-        "account": ACCOUNT, "region": "us-east-1", "decision": "violation", "action": "enforce",
-        "graceSeconds": 0, "principal": f"arn:aws:iam::{ACCOUNT}:role/DataScientist",
-        "resource": {"type": "endpoint", "name": endpoint_name, "arn": None},
-        "subjects": [], "approvers": [{"binding": "default", "anyOf": []}], "reasons": ["test"],
-    }
-    response = lam.invoke(FunctionName="enforce", Payload=json.dumps({"version": 1, "verdict": verdict}))
+    response = lam.invoke(FunctionName="enforce", Payload=json.dumps({"version": 1, "verdict": {}}))
     assert response["FunctionError"] == "Unhandled"
     error = json.loads(response["Payload"].read())
-    assert error["errorType"] == "ModelGuard.AccessDenied", error
-    assert "DeleteEndpoint" in error["errorMessage"]
+    assert error["errorType"] == "ModelGuard.InvalidInput", error
+    assert "not an enforce input" in error["errorMessage"], error
 
 
 # --- SageMaker jobs --------------------------------------------------------------------------------
@@ -376,7 +367,7 @@ def test_the_function_url_stand_in_checks_the_signature_and_passes_the_caller():
     arn = f"arn:aws:sts::{ACCOUNT}:assumed-role/SecurityOps/carol"
     post_to_testbed("/testbed/iam/keys", {"accessKeyId": key_id, "secretAccessKey": "s3cret", "arn": arn})
     url = os.environ["AWS_ENDPOINT_URL"] + "/lambda-url/approve/"
-    # Signed right: the real approve binary answers, and it saw a caller (else it would say 403).
+    # Signed right: the real approve binary answers (its 400: the body is no approval request).
     status, body = signed_post(url, b'{"target": 7}', key_id, "s3cret")
     assert status == 400 and body["error"] == "bad-request", body
     # A wrong secret, an unknown key, no signature at all: refused before the function runs.
@@ -535,3 +526,76 @@ def test_fault_txn_tables_take_one_transaction_then_refuse_every_other():
     assert [codes(write(tables["t"], f"k{i}"), 1)[0] for i in range(3)] == ["ok"] * 3
     # Only the first write happened.
     assert ddb.scan(TableName=faulty)["Count"] == 1
+
+
+def register_key(arn: str) -> tuple[str, str]:
+    key_id, secret = "ASIA" + uuid.uuid4().hex[:16].upper(), uuid.uuid4().hex
+    post_to_testbed("/testbed/iam/keys", {"accessKeyId": key_id, "secretAccessKey": secret, "arn": arn})
+    return key_id, secret
+
+
+def presigned_caller_identity(key_id: str, secret: str, headers: dict | None = None, region: str = "us-east-1",
+                              expires: int = 300) -> tuple[str, dict]:
+    """A presigned GetCallerIdentity, as botocore's SigV4 query signer makes it: (url, headers to send)."""
+    from botocore.auth import SigV4QueryAuth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    url = os.environ["AWS_ENDPOINT_URL"] + "/?Action=GetCallerIdentity&Version=2011-06-15"
+    request = AWSRequest(method="GET", url=url, headers=dict(headers or {}))
+    SigV4QueryAuth(Credentials(key_id, secret), "sts", region, expires=expires).add_auth(request)
+    return request.url, dict(headers or {})
+
+
+def get(url: str, headers: dict) -> tuple[int, bytes]:
+    import urllib.error
+    import urllib.request
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers)) as answer:
+            return answer.status, answer.read()
+    except urllib.error.HTTPError as refused:
+        return refused.code, refused.read()
+
+
+def test_sts_get_caller_identity_checks_a_presigned_signature_and_names_the_registered_caller():
+    arn = "arn:aws:sts::123456789012:assumed-role/SecurityOps/carol"
+    key_id, secret = register_key(arn)
+    binding = {"x-model-guard-approval": "abc"}
+    url, headers = presigned_caller_identity(key_id, secret, binding)
+    status, body = get(url, {**headers, "Accept": "application/json"})
+    assert status == 200, body
+    result = json.loads(body)["GetCallerIdentityResponse"]["GetCallerIdentityResult"]
+    assert result["Arn"] == arn and result["Account"] == "123456789012"
+    # Without Accept: application/json, STS answers XML.
+    status, body = get(url, headers)
+    assert status == 200 and b"<Arn>" + arn.encode() + b"</Arn>" in body
+    # A signed header changed, or left out: the signature no longer matches.
+    assert get(url, {"x-model-guard-approval": "abd"})[0] == 403
+    assert get(url, {})[0] == 403
+    # Another key, an unknown key, a forged signature, another region's scope, an expired URL.
+    other_id, _ = register_key("arn:aws:sts::123456789012:assumed-role/DataScientist/dan")
+    assert get(presigned_caller_identity(other_id, secret, binding)[0], headers)[0] == 403
+    unknown = presigned_caller_identity("ASIAUNKNOWN", secret, binding)[0]
+    status, body = get(unknown, headers)
+    assert status == 403 and b"InvalidClientTokenId" in body
+    forged = url[: url.index("X-Amz-Signature=") + len("X-Amz-Signature=")] + "0" * 64
+    status, body = get(forged, headers)
+    assert status == 403 and b"SignatureDoesNotMatch" in body
+    assert get(presigned_caller_identity(key_id, secret, binding, region="eu-west-1")[0], headers)[0] == 403
+    expired, _ = presigned_caller_identity(key_id, secret, binding, expires=1)
+    time.sleep(2.1)
+    status, body = get(expired, headers)
+    assert status == 403 and b"expired" in body
+
+
+def test_sts_get_caller_identity_checks_a_header_signature_too():
+    arn = "arn:aws:iam::123456789012:user/alice"
+    key_id, secret = register_key(arn)
+    sts = boto3.client("sts", endpoint_url=os.environ["AWS_ENDPOINT_URL"], region_name="us-east-1",
+                       aws_access_key_id=key_id, aws_secret_access_key=secret)
+    assert sts.get_caller_identity()["Arn"] == arn
+    wrong = boto3.client("sts", endpoint_url=os.environ["AWS_ENDPOINT_URL"], region_name="us-east-1",
+                         aws_access_key_id=key_id, aws_secret_access_key="not-" + secret)
+    with pytest.raises(botocore.exceptions.ClientError) as refused:
+        wrong.get_caller_identity()
+    assert refused.value.response["Error"]["Code"] == "SignatureDoesNotMatch"

@@ -1,7 +1,12 @@
-//! Approve: the handler behind the approval Function URL (IAM auth). An approver keeps a
-//! violating resource (`approve`) or has it enforced at once (`enforce-now`); the function checks
-//! who is asking against the verdict's approvers, refuses self-approval and anything not pending,
-//! records who, when and why on the audit item, then answers the waiting AwaitApproval task.
+//! Approve: the handler behind the approval Function URL. An approver keeps a violating resource
+//! (`approve`) or has it enforced at once (`enforce-now`). Who asks is what AWS says: the request
+//! carries a presigned `sts:GetCallerIdentity` signed with the approver's credentials and bound to
+//! this request (`model_guard_core::proof`), which the function sends to STS itself; nothing in
+//! the event (its `requestContext.authorizer` included, which anyone who may invoke the function
+//! directly can write) names the caller. A proof STS does not accept, or one used before, is
+//! refused and alerted. Then it checks the caller against the verdict's approvers, refuses
+//! self-approval and anything not pending, records who, when and why on the audit item, and
+//! answers the waiting AwaitApproval task with the token it unseals.
 
 use aws_lambda_events::event::lambda_function_urls::{
     LambdaFunctionUrlRequest, LambdaFunctionUrlResponse,
@@ -15,17 +20,26 @@ use model_guard_core::approval::{
 };
 use model_guard_core::audit::{ApprovalRecord, AuditItem, AuditState, resource_key};
 use model_guard_core::error::ENFORCE_NOW_ERROR;
+use model_guard_core::notification::{TamperAlert, TamperKind, render_tamper};
 use model_guard_core::ports::{
-    AuditLog, RoleDirectory, TaskResponder, TaskResponseError, look_up_role_path,
+    AuditLog, CallerVerifier, Notifier, ProofError, RoleDirectory, TaskResponder,
+    TaskResponseError, TokenVault, look_up_role_path,
 };
+use model_guard_core::proof::check_proof;
 use model_guard_core::principal::Caller;
 use serde_json::{Value, json};
 
-pub struct Ports<A, T, D> {
+pub struct Ports<A, T, D, S, V, N> {
     pub audit: A,
     pub tasks: T,
-    /// IAM, for the path of the caller's role (the authorizer gives only its session ARN).
+    /// IAM, for the path of the caller's role (STS names only its session).
     pub roles: D,
+    /// STS, which says who signed the identity proof.
+    pub sts: S,
+    /// Unseals the stored task token.
+    pub vault: V,
+    /// For the tamper alert on a forged or replayed proof.
+    pub notifier: N,
 }
 
 /// The answer, as status and JSON body.
@@ -75,11 +89,22 @@ impl Answer {
 
 /// The Function URL event in (as JSON), the answer out. Never an error: every failure is an
 /// answer with a status and a reason.
-pub async fn handle<A: AuditLog, T: TaskResponder, D: RoleDirectory>(
+/// `own_account`: the account the function runs in (from its own ARN, never the event): IAM
+/// gives role paths for its roles only.
+pub async fn handle<A, T, D, S, V, N>(
     event: Value,
-    ports: &Ports<A, T, D>,
+    ports: &Ports<A, T, D, S, V, N>,
+    own_account: Option<&str>,
     now: DateTime<Utc>,
-) -> Answer {
+) -> Answer
+where
+    A: AuditLog,
+    T: TaskResponder,
+    D: RoleDirectory,
+    S: CallerVerifier,
+    V: TokenVault,
+    N: Notifier,
+{
     let request: LambdaFunctionUrlRequest = match serde_json::from_value(event) {
         Ok(r) => r,
         Err(e) => return Answer::refused(400, format!("not a Function URL request: {e}")),
@@ -88,20 +113,27 @@ pub async fn handle<A: AuditLog, T: TaskResponder, D: RoleDirectory>(
     if !method.eq_ignore_ascii_case("POST") {
         return Answer::refused(405, format!("use POST, not {method:?}"));
     }
-    // With AWS_IAM auth, Lambda puts the signed caller here; without it there is no one to check.
-    let Some(caller_arn) = request
-        .request_context
-        .authorizer
-        .as_ref()
-        .and_then(|a| a.iam.as_ref())
-        .and_then(|iam| iam.user_arn.clone())
-        .filter(|arn| !arn.is_empty())
-    else {
-        return Answer::refused(
-            403,
-            "no IAM caller in the request: the Function URL must use AWS_IAM auth",
-        );
+    let body = match body_bytes(&request) {
+        Ok(b) => b,
+        Err(why) => return Answer::refused(400, why),
     };
+    let approval_request = match ApproveRequest::from_body(&body) {
+        Ok(r) => r,
+        Err(why) => return Answer::refused(400, why),
+    };
+    let target = approval_request.target.as_str();
+
+    // Who asks, by AWS's word: the proof's form first (no call for a malformed one), then STS.
+    let proof = match check_proof(&approval_request.proof, ports.sts.region(), now) {
+        Ok(proof) => proof,
+        Err(why) => return refuse_proof(ports, target, why).await,
+    };
+    let proven = match ports.sts.verify(&proof, &approval_request.binding()).await {
+        Ok(proven) => proven,
+        Err(ProofError::Refused(why)) => return refuse_proof(ports, target, why).await,
+        Err(ProofError::Failed(e)) => return Answer::failed(&e),
+    };
+    let caller_arn = proven.arn.clone();
     // A federated user's session ARN cannot be traced back to the IAM user CloudTrail names as
     // the deployer, so self-approval could not be ruled out: refuse.
     if caller_arn.contains(":federated-user/") {
@@ -110,22 +142,29 @@ pub async fn handle<A: AuditLog, T: TaskResponder, D: RoleDirectory>(
             format!("{caller_arn} is a federated user session; approve with a role or IAM user"),
         );
     }
+    // Each proof once: a copy of a request (from a log, a proxy) approves nothing.
+    match ports
+        .audit
+        .use_nonce(&approval_request.nonce, &caller_arn, now)
+        .await
+    {
+        Ok(true) => {}
+        Ok(false) => {
+            let why = format!(
+                "nonce {} was used before: a replayed request (by {caller_arn})",
+                approval_request.nonce
+            );
+            return refuse_proof(ports, target, why).await;
+        }
+        Err(e) => return Answer::failed(&e),
+    }
     // The path of the caller's role is part of who it is (a look-alike of an Identity Center
     // role at another path is someone else): IAM says, for this account's roles.
-    let account = request.request_context.account_id.as_deref();
-    let caller = match look_up_role_path(Caller::from_arn(&caller_arn), account, &ports.roles).await
+    let caller = match look_up_role_path(Caller::from_arn(&caller_arn), own_account, &ports.roles)
+        .await
     {
         Ok(caller) => caller,
         Err(e) => return Answer::failed(&e),
-    };
-
-    let body = match body_bytes(&request) {
-        Ok(b) => b,
-        Err(why) => return Answer::refused(400, why),
-    };
-    let approval_request = match ApproveRequest::from_body(&body) {
-        Ok(r) => r,
-        Err(why) => return Answer::refused(400, why),
     };
 
     let item = match find(
@@ -143,7 +182,7 @@ pub async fn handle<A: AuditLog, T: TaskResponder, D: RoleDirectory>(
         tracing::warn!(event_id = %item.event_id, caller = %caller.principal, reason = %refusal.reason, "refused");
         return Answer::from_refusal(refusal);
     }
-    let Some(token) = item.task_token.clone() else {
+    let Some(sealed) = item.task_token.clone() else {
         return Answer::refused(
             409,
             format!(
@@ -151,6 +190,10 @@ pub async fn handle<A: AuditLog, T: TaskResponder, D: RoleDirectory>(
                 item.event_id
             ),
         );
+    };
+    let token = match ports.vault.open(&item.event_id, &sealed).await {
+        Ok(token) => token,
+        Err(e) => return Answer::failed(&e),
     };
 
     let record = ApprovalRecord {
@@ -239,6 +282,25 @@ pub async fn handle<A: AuditLog, T: TaskResponder, D: RoleDirectory>(
             }
         }
     }
+}
+
+/// Refuses a request whose identity proof AWS did not vouch for (or that was used before), and
+/// alerts: someone tried to approve as someone else.
+async fn refuse_proof<A, T, D, S, V, N: Notifier>(
+    ports: &Ports<A, T, D, S, V, N>,
+    target: &str,
+    why: String,
+) -> Answer {
+    tracing::warn!(target, reason = %why, "identity proof refused");
+    let alert = TamperAlert {
+        what: TamperKind::ApprovalProofRefused,
+        event_id: None,
+        detail: format!("an approval request for {target:?}: {why}"),
+    };
+    if let Err(e) = ports.notifier.publish(&render_tamper(&alert, None)).await {
+        tracing::error!(error = %e, "could not alert the refused proof");
+    }
+    Answer::refused(403, format!("the identity proof was refused: {why}"))
 }
 
 fn body_bytes(request: &LambdaFunctionUrlRequest) -> Result<Vec<u8>, String> {

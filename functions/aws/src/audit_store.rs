@@ -23,6 +23,9 @@ pub struct DynamoAuditLog {
 
 const CONDITION_FAILED: &str = "ConditionalCheckFailedException";
 
+/// The key prefix of a used approval nonce (`#` is in no CloudTrail eventID).
+pub const NONCE_PREFIX: &str = "approval-nonce#";
+
 fn value<T: Serialize>(what: &str, v: &T) -> Result<AttributeValue, GuardError> {
     serde_dynamo::to_attribute_value(v)
         .map_err(|e| GuardError::new(ErrorKind::InvalidInput, format!("cannot store {what}: {e}")))
@@ -439,5 +442,25 @@ impl AuditLog for DynamoAuditLog {
                 read_item(&self.table, item)
             })
             .collect()
+    }
+
+    async fn use_nonce(&self, nonce: &str, by: &str, at: DateTime<Utc>) -> Result<bool, GuardError> {
+        // Beside the audit items, under a key no eventID can take, in neither index.
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item(KEY, AttributeValue::S(format!("{NONCE_PREFIX}{nonce}")))
+            .item("usedBy", AttributeValue::S(by.to_owned()))
+            .item("usedAt", AttributeValue::S(timestamp::format(&at)))
+            .condition_expression("attribute_not_exists(#key)")
+            .expression_attribute_names("#key", KEY)
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(true),
+            Err(e) if service_code(&e) == Some(CONDITION_FAILED) => Ok(false),
+            Err(e) => Err(sdk_error(&format!("PutItem {}", self.table), &e)),
+        }
     }
 }

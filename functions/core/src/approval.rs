@@ -52,9 +52,29 @@ pub struct ApproveRequest {
     pub target_kind: Option<TargetKind>,
     pub decision: ApprovalDecision,
     pub reason: String,
+    /// 128 random bits in hex, used once: the approval function records it.
+    pub nonce: String,
+    /// The approver's identity proof: the query string of a presigned `sts:GetCallerIdentity`
+    /// that signs this request's binding (`proof`). Only the query: the function chooses where
+    /// it is sent.
+    pub proof: String,
 }
 
 impl ApproveRequest {
+    /// What the identity proof must sign for this request (`proof::binding`).
+    pub fn binding(&self) -> String {
+        crate::proof::binding(
+            &self.target,
+            self.target_kind.map(|k| match k {
+                TargetKind::Event => "event",
+                TargetKind::Resource => "resource",
+            }),
+            self.decision.as_str(),
+            &self.reason,
+            &self.nonce,
+        )
+    }
+
     /// Reads and checks a request body; `Err` says what is wrong, for a 400.
     pub fn from_body(body: &[u8]) -> Result<ApproveRequest, String> {
         let mut deserializer = serde_json::Deserializer::from_slice(body);
@@ -78,6 +98,9 @@ impl ApproveRequest {
         }
         if request.reason.chars().count() > MAX_REASON_LEN {
             return Err(format!("reason: longer than {MAX_REASON_LEN} characters"));
+        }
+        if !crate::proof::valid_nonce(&request.nonce) {
+            return Err("nonce: give 128 random bits as 32 lowercase hex digits".to_owned());
         }
         Ok(request)
     }
@@ -341,29 +364,37 @@ mod tests {
     #[test]
     fn bodies_are_checked_field_by_field() {
         let ok = ApproveRequest::from_body(
-            br#"{"target":"e-1","decision":"enforce-now","reason":"bad model"}"#,
+            br#"{"target":"e-1","decision":"enforce-now","reason":"bad model","nonce":"0123456789abcdef0123456789abcdef","proof":"p"}"#,
         );
         assert_eq!(ok.map(|r| r.decision), Ok(ApprovalDecision::EnforceNow));
-        let cases: [(&[u8], &str); 6] = [
+        let cases: [(&[u8], &str); 8] = [
+            (
+                br#"{"target":"e","decision":"approve","reason":"r","nonce":"1","proof":"p"}"#,
+                "nonce:",
+            ),
+            (
+                br#"{"target":"e","decision":"approve","reason":"r","nonce":"0123456789abcdef0123456789abcdef"}"#,
+                "missing field `proof`",
+            ),
             (b"not json", "not an approval request"),
             (
-                br#"{"target":"e","decision":"yes","reason":"r"}"#,
+                br#"{"target":"e","decision":"yes","reason":"r","nonce":"0123456789abcdef0123456789abcdef","proof":"p"}"#,
                 "decision",
             ),
             (
-                br#"{"target":"e","decision":"approve"}"#,
+                br#"{"target":"e","decision":"approve","nonce":"0123456789abcdef0123456789abcdef","proof":"p"}"#,
                 "missing field `reason`",
             ),
             (
-                br#"{"target":" ","decision":"approve","reason":"r"}"#,
+                br#"{"target":" ","decision":"approve","reason":"r","nonce":"0123456789abcdef0123456789abcdef","proof":"p"}"#,
                 "target: empty",
             ),
             (
-                br#"{"target":"e","decision":"approve","reason":""}"#,
+                br#"{"target":"e","decision":"approve","reason":"","nonce":"0123456789abcdef0123456789abcdef","proof":"p"}"#,
                 "reason: empty",
             ),
             (
-                br#"{"target":"e","decision":"approve","reason":"r","x":1}"#,
+                br#"{"target":"e","decision":"approve","reason":"r","nonce":"0123456789abcdef0123456789abcdef","proof":"p","x":1}"#,
                 "unknown field",
             ),
         ];
@@ -377,7 +408,7 @@ mod tests {
         // (a multi-byte one counts once), the target bytes.
         let reason = |n: usize| {
             format!(
-                r#"{{"target":"e","decision":"approve","reason":"{}"}}"#,
+                r#"{{"target":"e","decision":"approve","reason":"{}","nonce":"0123456789abcdef0123456789abcdef","proof":"p"}}"#,
                 "é".repeat(n)
             )
         };
@@ -388,7 +419,7 @@ mod tests {
         }
         let target = |n: usize| {
             format!(
-                r#"{{"target":"{}","decision":"approve","reason":"r"}}"#,
+                r#"{{"target":"{}","decision":"approve","reason":"r","nonce":"0123456789abcdef0123456789abcdef","proof":"p"}}"#,
                 "e".repeat(n)
             )
         };

@@ -21,6 +21,7 @@ pub mod notification;
 pub mod policy;
 pub mod ports;
 pub mod principal;
+pub mod proof;
 pub mod records;
 pub mod resolve;
 pub mod sweep;

@@ -116,11 +116,40 @@ pub trait AuditLog {
         at: DateTime<Utc>,
     ) -> impl Future<Output = Result<bool, GuardError>> + Send;
 
+    /// Records an approval request's nonce as used; `false` when it was used before (a replay).
+    fn use_nonce(
+        &self,
+        nonce: &str,
+        by: &str,
+        at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<bool, GuardError>> + Send;
+
     /// The items in a state, oldest decision first.
     fn in_state(
         &self,
         state: AuditState,
     ) -> impl Future<Output = Result<Vec<AuditItem>, GuardError>> + Send;
+}
+
+/// Why an identity proof names no caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProofError {
+    /// STS refused it (a bad or expired signature, an unknown key): forged, or tampered with.
+    Refused(String),
+    /// STS could not be asked (network, 5xx, throttling): try again.
+    Failed(GuardError),
+}
+
+/// Sends a checked identity proof to STS, at the endpoint the guard resolves, with the binding
+/// header the guard computes, and says whom STS names.
+pub trait CallerVerifier {
+    /// The region whose STS endpoint the proof must be signed for.
+    fn region(&self) -> &str;
+    fn verify(
+        &self,
+        proof: &crate::proof::CheckedProof,
+        binding: &str,
+    ) -> impl Future<Output = Result<crate::proof::ProvenCaller, ProofError>> + Send;
 }
 
 /// Keeps the approval task token unreadable at rest: sealed by Notify before it is stored,

@@ -6,27 +6,59 @@
 use std::time::Duration;
 
 use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
+use aws_config::SdkConfig;
+use enforce::Ports;
+use model_guard_aws::audit_store::DynamoAuditLog;
 use model_guard_aws::sagemaker::SageMakerEnforcer;
 use model_guard_core::ErrorKind;
-use model_guard_testkit::{SageMakerKit, config, unique, violation};
+use model_guard_testkit::{SageMakerKit, config, decisions_table, held_item, unique, violation};
 use serde_json::{Value, json};
 
-async fn enforcer() -> (
-    SageMakerEnforcer,
-    SageMakerKit,
-    aws_sdk_applicationautoscaling::Client,
-) {
+struct Enforcement {
+    ports: Ports<DynamoAuditLog, SageMakerEnforcer>,
+    config: SdkConfig,
+    decisions: String,
+}
+
+impl Enforcement {
+    /// Enforce's input for a violation on the resource, recorded and held as Claim leaves it,
+    /// with its grace period over.
+    async fn input(&self, resource_type: &str, name: &str) -> Value {
+        let verdict = violation(&unique("e"), resource_type, name, "enforce", 0);
+        self.input_for(&verdict).await
+    }
+
+    async fn input_for(&self, verdict: &Value) -> Value {
+        held_item(&self.config, &self.decisions, verdict, chrono::Duration::seconds(-1)).await
+    }
+}
+
+async fn enforcer() -> (Enforcement, SageMakerKit, aws_sdk_applicationautoscaling::Client) {
     let config = config().await;
     let autoscaling = aws_sdk_applicationautoscaling::Client::new(&config);
+    let decisions = decisions_table(&config).await;
     (
-        SageMakerEnforcer::new(aws_sdk_sagemaker::Client::new(&config), autoscaling.clone()),
+        Enforcement {
+            ports: Ports {
+                audit: DynamoAuditLog::new(aws_sdk_dynamodb::Client::new(&config), &decisions),
+                enforcer: SageMakerEnforcer::new(
+                    aws_sdk_sagemaker::Client::new(&config),
+                    autoscaling.clone(),
+                ),
+            },
+            config: config.clone(),
+            decisions,
+        },
         SageMakerKit::new(&config),
         autoscaling,
     )
 }
 
-fn input(resource_type: &str, name: &str) -> Value {
-    json!({"version": 1, "verdict": violation("e-1", resource_type, name, "enforce", 0)})
+async fn run(
+    e: &Enforcement,
+    input: Value,
+) -> Result<model_guard_core::enforcement::EnforcementResult, model_guard_core::GuardError> {
+    enforce::handle(input, &e.ports, chrono::Utc::now()).await
 }
 
 async fn endpoint(kit: &SageMakerKit, name: &str) -> String {
@@ -56,7 +88,7 @@ async fn an_endpoint_is_deleted_after_its_autoscaling_and_inference_components()
         .await
         .unwrap();
 
-    let result = enforce::handle(input("endpoint", &name), &enforcer)
+    let result = run(&enforcer, enforcer.input("endpoint", &name).await)
         .await
         .unwrap();
 
@@ -94,12 +126,14 @@ async fn an_endpoint_re_created_after_the_call_is_left_alone() {
     let name = unique("ep");
     endpoint(&kit, &name).await;
     // The call was an hour ago: the endpoint there now is another one under the same name.
-    let mut input = input("endpoint", &name);
-    input["verdict"]["eventTime"] = json!(
+    let mut verdict = violation(&unique("e"), "endpoint", &name, "enforce", 0);
+    verdict["eventTime"] = json!(
         (chrono::Utc::now() - chrono::Duration::hours(1))
             .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
     );
-    let result = enforce::handle(input, &enforcer).await.unwrap();
+    let result = run(&enforcer, enforcer.input_for(&verdict).await)
+        .await
+        .unwrap();
     assert_eq!(result.outcome.as_str(), "already-gone");
     assert!(
         result
@@ -117,7 +151,7 @@ async fn an_endpoint_re_created_after_the_call_is_left_alone() {
 #[tokio::test]
 async fn an_endpoint_already_gone_is_success_after_a_describe() {
     let (enforcer, _, _) = enforcer().await;
-    let result = enforce::handle(input("endpoint", &unique("never-made")), &enforcer)
+    let result = run(&enforcer, enforcer.input("endpoint", &unique("never-made")).await)
         .await
         .unwrap();
     assert_eq!(result.outcome.as_str(), "already-gone");
@@ -128,7 +162,7 @@ async fn a_creating_endpoint_is_busy_until_it_settles() {
     let (enforcer, kit, _) = enforcer().await;
     let name = unique("fault-busy-ep");
     endpoint(&kit, &name).await;
-    let busy = enforce::handle(input("endpoint", &name), &enforcer)
+    let busy = run(&enforcer, enforcer.input("endpoint", &name).await)
         .await
         .unwrap_err();
     assert_eq!(busy.kind, ErrorKind::ResourceBusy, "{busy}");
@@ -140,7 +174,7 @@ async fn a_creating_endpoint_is_busy_until_it_settles() {
     );
 
     tokio::time::sleep(Duration::from_secs(4)).await;
-    let result = enforce::handle(input("endpoint", &name), &enforcer)
+    let result = run(&enforcer, enforcer.input("endpoint", &name).await)
         .await
         .unwrap();
     assert_eq!(result.outcome.as_str(), "deleted");
@@ -156,12 +190,12 @@ async fn a_creating_inference_component_is_busy() {
     let component = unique("fault-busy-ic");
     kit.inference_component(&component, &endpoint_name, &model)
         .await;
-    let busy = enforce::handle(input("inference-component", &component), &enforcer)
+    let busy = run(&enforcer, enforcer.input("inference-component", &component).await)
         .await
         .unwrap_err();
     assert_eq!(busy.kind, ErrorKind::ResourceBusy, "{busy}");
     // Deleting the endpoint waits for its components too.
-    let busy = enforce::handle(input("endpoint", &endpoint_name), &enforcer)
+    let busy = run(&enforcer, enforcer.input("endpoint", &endpoint_name).await)
         .await
         .unwrap_err();
     assert_eq!(busy.kind, ErrorKind::ResourceBusy, "{busy}");
@@ -176,7 +210,7 @@ async fn an_inference_component_is_deleted() {
     let component = unique("ic");
     kit.inference_component(&component, &endpoint_name, &model)
         .await;
-    let result = enforce::handle(input("inference-component", &component), &enforcer)
+    let result = run(&enforcer, enforcer.input("inference-component", &component).await)
         .await
         .unwrap();
     assert_eq!(result.outcome.as_str(), "deleted");
@@ -186,7 +220,7 @@ async fn an_inference_component_is_deleted() {
         Some("InService"),
         "only the component goes"
     );
-    let again = enforce::handle(input("inference-component", &component), &enforcer)
+    let again = run(&enforcer, enforcer.input("inference-component", &component).await)
         .await
         .unwrap();
     assert_eq!(again.outcome.as_str(), "already-gone");
@@ -213,13 +247,13 @@ async fn running_jobs_are_stopped_and_a_second_stop_is_already_stopped() {
         assert_eq!(kit.job_status(kind, name).await, "InProgress", "{kind}");
     }
     for (kind, resource_type, name) in &jobs {
-        let result = enforce::handle(input(resource_type, name), &enforcer)
+        let result = run(&enforcer, enforcer.input(resource_type, name).await)
             .await
             .unwrap();
         assert_eq!(result.outcome.as_str(), "stopped", "{kind}");
         assert_eq!(kit.job_status(kind, name).await, "Stopped", "{kind}");
 
-        let again = enforce::handle(input(resource_type, name), &enforcer)
+        let again = run(&enforcer, enforcer.input(resource_type, name).await)
             .await
             .unwrap();
         assert_eq!(again.outcome.as_str(), "already-stopped", "{kind}");
@@ -236,7 +270,7 @@ async fn a_job_that_never_existed_is_already_gone() {
         "processing-job",
         "hyper-parameter-tuning-job",
     ] {
-        let result = enforce::handle(input(resource_type, &unique("nope")), &enforcer)
+        let result = run(&enforcer, enforcer.input(resource_type, &unique("nope")).await)
             .await
             .unwrap();
         assert_eq!(result.outcome.as_str(), "already-gone", "{resource_type}");
@@ -248,7 +282,7 @@ async fn access_denied_fails_with_its_own_error_type_and_leaves_the_endpoint() {
     let (enforcer, kit, _) = enforcer().await;
     let name = unique("fault-denied-ep");
     endpoint(&kit, &name).await;
-    let denied = enforce::handle(input("endpoint", &name), &enforcer)
+    let denied = run(&enforcer, enforcer.input("endpoint", &name).await)
         .await
         .unwrap_err();
     assert_eq!(denied.error_type(), "ModelGuard.AccessDenied", "{denied}");
@@ -266,7 +300,7 @@ async fn throttling_is_retried_by_the_sdk() {
     kit.training_job(&name, "Exec").await;
     // The testbed throttles the first two StopTrainingJob calls; the SDK's standard retry
     // (three attempts) gets through on the third.
-    let result = enforce::handle(input("training-job", &name), &enforcer)
+    let result = run(&enforcer, enforcer.input("training-job", &name).await)
         .await
         .unwrap();
     assert_eq!(result.outcome.as_str(), "stopped");
@@ -278,13 +312,17 @@ async fn anything_but_an_enforce_violation_is_refused_and_nothing_is_touched() {
     let (enforcer, kit, _) = enforcer().await;
     let name = unique("ep");
     endpoint(&kit, &name).await;
-    let mut notify_only = input("endpoint", &name);
-    notify_only["verdict"]["action"] = json!("notify");
-    let mut allowed = input("endpoint", &name);
-    allowed["verdict"]["decision"] = json!("allow");
-    allowed["verdict"]["action"] = json!("none");
-    for bad in [notify_only, allowed, json!({"version": 2}), json!("text")] {
-        let refused = enforce::handle(bad.clone(), &enforcer).await.unwrap_err();
+    let mut notify_only = violation(&unique("e"), "endpoint", &name, "notify", 0);
+    notify_only["action"] = json!("notify");
+    let mut allowed = violation(&unique("e"), "endpoint", &name, "none", 0);
+    allowed["decision"] = json!("allow");
+    for recorded in [notify_only, allowed] {
+        let input = enforcer.input_for(&recorded).await;
+        let refused = run(&enforcer, input).await.unwrap_err();
+        assert_eq!(refused.kind, ErrorKind::InvalidInput, "{recorded}: {refused}");
+    }
+    for bad in [json!({"version": 2}), json!("text")] {
+        let refused = run(&enforcer, bad.clone()).await.unwrap_err();
         assert_eq!(refused.kind, ErrorKind::InvalidInput, "{bad}: {refused}");
     }
     assert_eq!(
@@ -298,7 +336,7 @@ async fn throttling_that_outlasts_the_sdk_fails_as_model_guard_throttled() {
     let (enforcer, kit, _) = enforcer().await;
     let name = unique("fault-throttle-always-tj");
     kit.training_job(&name, "Exec").await;
-    let throttled = enforce::handle(input("training-job", &name), &enforcer)
+    let throttled = run(&enforcer, enforcer.input("training-job", &name).await)
         .await
         .unwrap_err();
     // The state machine retries this error type (tests/statemachine checks each Task does).
@@ -315,7 +353,7 @@ async fn a_5xx_that_outlasts_the_sdk_fails_as_unavailable_and_a_later_try_stops_
     let (enforcer, kit, _) = enforcer().await;
     let name = unique("fault-5xx-tj");
     kit.training_job(&name, "Exec").await;
-    let unavailable = enforce::handle(input("training-job", &name), &enforcer)
+    let unavailable = run(&enforcer, enforcer.input("training-job", &name).await)
         .await
         .unwrap_err();
     assert_eq!(
@@ -324,7 +362,7 @@ async fn a_5xx_that_outlasts_the_sdk_fails_as_unavailable_and_a_later_try_stops_
         "{unavailable}"
     );
     // The testbed fails three calls; the SDK made three attempts, so the next try goes through.
-    let result = enforce::handle(input("training-job", &name), &enforcer)
+    let result = run(&enforcer, enforcer.input("training-job", &name).await)
         .await
         .unwrap();
     assert_eq!(result.outcome.as_str(), "stopped");
@@ -335,14 +373,14 @@ async fn a_denied_describe_fails_closed_and_is_never_taken_for_gone() {
     let (enforcer, kit, _) = enforcer().await;
     let name = unique("fault-denied-describe-ep");
     endpoint(&kit, &name).await;
-    let denied = enforce::handle(input("endpoint", &name), &enforcer)
+    let denied = run(&enforcer, enforcer.input("endpoint", &name).await)
         .await
         .unwrap_err();
     assert_eq!(denied.error_type(), "ModelGuard.AccessDenied", "{denied}");
     assert!(denied.message.contains("DescribeEndpoint"), "{denied}");
     for resource_type in ["training-job", "inference-component"] {
         let name = unique("fault-denied-describe-x");
-        let refused = enforce::handle(input(resource_type, &name), &enforcer)
+        let refused = run(&enforcer, enforcer.input(resource_type, &name).await)
             .await
             .unwrap_err();
         assert_eq!(refused.error_type(), "ModelGuard.AccessDenied", "{refused}");
@@ -354,7 +392,7 @@ async fn an_updating_endpoint_is_busy() {
     let (enforcer, kit, _) = enforcer().await;
     let name = unique("fault-updating-ep");
     endpoint(&kit, &name).await;
-    let busy = enforce::handle(input("endpoint", &name), &enforcer)
+    let busy = run(&enforcer, enforcer.input("endpoint", &name).await)
         .await
         .unwrap_err();
     assert_eq!(busy.error_type(), "ModelGuard.ResourceBusy", "{busy}");
@@ -370,7 +408,7 @@ async fn an_endpoint_already_deleting_counts_as_deleted() {
     let (enforcer, kit, _) = enforcer().await;
     let name = unique("fault-slow-delete-ep");
     endpoint(&kit, &name).await;
-    let first = enforce::handle(input("endpoint", &name), &enforcer)
+    let first = run(&enforcer, enforcer.input("endpoint", &name).await)
         .await
         .unwrap();
     assert_eq!(first.outcome.as_str(), "deleted");
@@ -379,7 +417,7 @@ async fn an_endpoint_already_deleting_counts_as_deleted() {
         Some("Deleting")
     );
     // A retry (or a second delivery) while SageMaker deletes it: nothing more to do.
-    let again = enforce::handle(input("endpoint", &name), &enforcer)
+    let again = run(&enforcer, enforcer.input("endpoint", &name).await)
         .await
         .unwrap();
     assert_eq!(again.outcome.as_str(), "deleted");
@@ -398,7 +436,7 @@ async fn an_endpoint_waits_for_its_inference_components_to_be_deleted() {
         .await;
     // The component is Deleting for 3 s, and the testbed refuses DeleteEndpoint meanwhile: the
     // endpoint is deleted only if the enforcer waited.
-    let result = enforce::handle(input("endpoint", &endpoint_name), &enforcer)
+    let result = run(&enforcer, enforcer.input("endpoint", &endpoint_name).await)
         .await
         .unwrap();
     assert_eq!(result.outcome.as_str(), "deleted");
@@ -415,14 +453,82 @@ async fn a_stopping_job_is_already_stopped() {
     let (enforcer, kit, _) = enforcer().await;
     let name = unique("fault-slow-stop-tj");
     kit.training_job(&name, "Exec").await;
-    let first = enforce::handle(input("training-job", &name), &enforcer)
+    let first = run(&enforcer, enforcer.input("training-job", &name).await)
         .await
         .unwrap();
     assert_eq!(first.outcome.as_str(), "stopped");
     assert_eq!(kit.job_status("training", &name).await, "Stopping");
-    let again = enforce::handle(input("training-job", &name), &enforcer)
+    let again = run(&enforcer, enforcer.input("training-job", &name).await)
         .await
         .unwrap();
     assert_eq!(again.outcome.as_str(), "already-stopped");
     assert_eq!(again.status.as_deref(), Some("Stopping"));
+}
+
+/// The attack: someone allowed to invoke Enforce (PowerUserAccess is) hands it a made-up verdict
+/// to delete an endpoint the guard never found in violation, or names a real violation before
+/// its grace period ends, or for an execution that does not hold it. Before the fix Enforce
+/// acted on the verdict in its input.
+#[tokio::test]
+async fn a_direct_invoke_acts_only_on_a_recorded_due_violation_for_its_holder() {
+    let (enforcer, kit, _) = enforcer().await;
+    let name = unique("ep");
+    endpoint(&kit, &name).await;
+    let made_up = violation(&unique("e"), "endpoint", &name, "enforce", 0);
+    let event_id = made_up["eventId"].as_str().unwrap().to_owned();
+    let cases = [
+        // The old contract: a verdict in the input.
+        (json!({"version": 1, "verdict": made_up}), ErrorKind::InvalidInput),
+        // An eventID the guard never decided.
+        (
+            json!({"version": 1, "eventId": event_id, "execution": event_id}),
+            ErrorKind::AuditConflict,
+        ),
+        // An execution named for another event.
+        (
+            json!({"version": 1, "eventId": event_id, "execution": "other-event"}),
+            ErrorKind::InvalidInput,
+        ),
+    ];
+    for (input, kind) in cases {
+        let refused = run(&enforcer, input.clone()).await.unwrap_err();
+        assert_eq!(refused.kind, kind, "{input}: {refused}");
+    }
+    // A real violation, its grace period running: not due.
+    let pending = violation(&unique("e"), "endpoint", &name, "enforce", 600);
+    let early = held_item(
+        &enforcer.config,
+        &enforcer.decisions,
+        &pending,
+        chrono::Duration::seconds(600),
+    )
+    .await;
+    let refused = run(&enforcer, early.clone()).await.unwrap_err();
+    assert_eq!(refused.kind, ErrorKind::NotDue, "{refused}");
+    // Due, but asked for by an execution that does not hold it (a restart name).
+    let due = enforcer.input("endpoint", &name).await;
+    let mut other = due.clone();
+    other["execution"] = json!(format!("{}_7", due["eventId"].as_str().unwrap()));
+    let refused = run(&enforcer, other).await.unwrap_err();
+    assert_eq!(refused.kind, ErrorKind::AuditConflict, "{refused}");
+    assert_eq!(
+        kit.endpoint_status(&name).await.as_deref(),
+        Some("InService"),
+        "nothing was touched"
+    );
+    // The holder, once due: enforced, the item moved to enforced with the result; a retried
+    // step answers the recorded result without acting again.
+    let result = run(&enforcer, due.clone()).await.unwrap();
+    assert_eq!(result.outcome.as_str(), "deleted");
+    let item = model_guard_testkit::audit_item(
+        &enforcer.config,
+        &enforcer.decisions,
+        due["eventId"].as_str().unwrap(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(item["state"], "enforced");
+    assert_eq!(item["enforcement"]["outcome"], "deleted");
+    let again = run(&enforcer, due).await.unwrap();
+    assert_eq!(again, result);
 }

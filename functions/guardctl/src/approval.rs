@@ -1,6 +1,8 @@
 //! `guardctl approve` and `guardctl enforce-now`: a SigV4-signed POST to the approval function's
-//! URL (AWS_IAM auth) with the caller's own credentials. The function decides; its answer, refusal
-//! reasons included, is shown as it is.
+//! URL (AWS_IAM auth) with the caller's own credentials, carrying an identity proof: a presigned
+//! `sts:GetCallerIdentity`, signed with the same credentials, bound to this request's target,
+//! decision, reason and a fresh nonce (`model_guard_core::proof`). The function asks STS who
+//! signed it. Its answer, refusal reasons included, is shown as it is.
 
 use std::time::{Duration, SystemTime};
 
@@ -13,6 +15,9 @@ use hyper::body::Bytes;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use serde_json::{Value, json};
+
+use model_guard_aws::sts_proof::{presign_caller_identity, sts_endpoint};
+use model_guard_core::approval::{ApprovalDecision, ApproveRequest, TargetKind};
 
 use crate::DecideArgs;
 use crate::aws::Aws;
@@ -29,11 +34,40 @@ pub async fn decide(
     json: bool,
 ) -> Result<String, Failure> {
     let url = aws.approval_url().await?;
-    let body =
-        json!({"target": args.target, "targetKind": args.target_kind(), "decision": decision,
-               "reason": args.reason})
-        .to_string();
-    let (status, answer) = post_signed(aws, &url, body).await?;
+    let signer = Signer::for_url(aws, &url).await?;
+    let mut nonce = [0u8; 16];
+    getrandom::fill(&mut nonce)
+        .map_err(|e| Failure::Aws(format!("no randomness for the nonce: {e}")))?;
+    let mut request = ApproveRequest {
+        target: args.target.clone(),
+        target_kind: args.target_kind().map(|k| match k {
+            "event" => TargetKind::Event,
+            _ => TargetKind::Resource,
+        }),
+        decision: match decision {
+            "approve" => ApprovalDecision::Approve,
+            _ => ApprovalDecision::EnforceNow,
+        },
+        reason: args.reason.clone(),
+        nonce: nonce.iter().map(|b| format!("{b:02x}")).collect(),
+        proof: String::new(),
+    };
+    // The function sends the proof to STS in its own region: sign for that endpoint.
+    let config = aws.config().await;
+    let endpoint = sts_endpoint(&signer.region, config.endpoint_url())
+        .await
+        .map_err(|e| Failure::BadInput(e.message))?;
+    request.proof = presign_caller_identity(
+        &signer.identity,
+        &signer.region,
+        &endpoint,
+        &request.binding(),
+        SystemTime::now(),
+    )
+    .map_err(|e| Failure::BadInput(e.message))?;
+    let body = serde_json::to_string(&request)
+        .map_err(|e| Failure::BadInput(format!("approval request: {e}")))?;
+    let (status, answer) = post_signed(&signer, &url, body).await?;
     let text = |key: &str| {
         answer
             .get(key)
@@ -76,45 +110,66 @@ pub async fn decide(
     }
 }
 
-/// POSTs `body` to `url`, signed with the SDK configuration's credentials and region.
-async fn post_signed(aws: &mut Aws, url: &str, body: String) -> Result<(u16, Value), Failure> {
-    let uri: http::Uri = url
-        .parse()
-        .map_err(|e| Failure::BadInput(format!("approval URL {url:?}: {e}")))?;
-    let host = uri
-        .authority()
-        .map(|a| a.as_str().to_owned())
-        .ok_or_else(|| Failure::BadInput(format!("approval URL {url:?} has no host")))?;
-    let config = aws.config().await;
-    // A Function URL names its region (<id>.lambda-url.<region>.on.aws): sign for that one, which
-    // need not be the profile's. Elsewhere (a proxy, the testbed) the configured region.
-    let region = match url_region(&host) {
-        Some(region) => region.to_owned(),
-        None => config
-            .region()
-            .ok_or_else(|| {
-                Failure::BadInput("no AWS region: set AWS_REGION or a profile's region".to_owned())
-            })?
-            .to_string(),
-    };
-    let credentials = config
-        .credentials_provider()
-        .ok_or_else(|| Failure::BadInput("no AWS credentials configured".to_owned()))?
-        .provide_credentials()
-        .await
-        .map_err(|e| Failure::Aws(format!("cannot get AWS credentials: {e}")))?;
-    let identity: Identity = credentials.into();
+/// The caller's credentials, and the region of the approval function (where its STS is).
+struct Signer {
+    identity: Identity,
+    region: String,
+    host: String,
+    uri: http::Uri,
+}
+
+impl Signer {
+    async fn for_url(aws: &mut Aws, url: &str) -> Result<Signer, Failure> {
+        let uri: http::Uri = url
+            .parse()
+            .map_err(|e| Failure::BadInput(format!("approval URL {url:?}: {e}")))?;
+        let host = uri
+            .authority()
+            .map(|a| a.as_str().to_owned())
+            .ok_or_else(|| Failure::BadInput(format!("approval URL {url:?} has no host")))?;
+        let config = aws.config().await;
+        // A Function URL names its region (<id>.lambda-url.<region>.on.aws): sign for that one,
+        // which need not be the profile's. Elsewhere (a proxy, the testbed) the configured region.
+        let region = match url_region(&host) {
+            Some(region) => region.to_owned(),
+            None => config
+                .region()
+                .ok_or_else(|| {
+                    Failure::BadInput(
+                        "no AWS region: set AWS_REGION or a profile's region".to_owned(),
+                    )
+                })?
+                .to_string(),
+        };
+        let credentials = config
+            .credentials_provider()
+            .ok_or_else(|| Failure::BadInput("no AWS credentials configured".to_owned()))?
+            .provide_credentials()
+            .await
+            .map_err(|e| Failure::Aws(format!("cannot get AWS credentials: {e}")))?;
+        Ok(Signer {
+            identity: credentials.into(),
+            region,
+            host,
+            uri,
+        })
+    }
+}
+
+/// POSTs `body` to `url`, signed (service `lambda`) with the caller's credentials.
+async fn post_signed(signer: &Signer, url: &str, body: String) -> Result<(u16, Value), Failure> {
+    let (uri, host, region, identity) = (&signer.uri, &signer.host, &signer.region, &signer.identity);
 
     let mut request = http::Request::builder()
         .method("POST")
         .uri(uri.clone())
-        .header("host", &host)
+        .header("host", host)
         .header("content-type", "application/json")
         .body(body.clone())
         .map_err(|e| Failure::BadInput(format!("approval request: {e}")))?;
     let params = v4::SigningParams::builder()
-        .identity(&identity)
-        .region(&region)
+        .identity(identity)
+        .region(region)
         .name(SERVICE)
         .time(SystemTime::now())
         .settings(SigningSettings::default())

@@ -184,6 +184,44 @@ async fn create_decisions_table(config: &SdkConfig, name: &str) {
     }
 }
 
+/// The key that seals task tokens (`TOKEN_KEY_ID` in `.testbed/env`, an alias), created if it
+/// is not there yet. Returns the alias.
+pub async fn token_key(config: &SdkConfig) -> String {
+    let alias = std::env::var("TOKEN_KEY_ID").expect("TOKEN_KEY_ID: source .testbed/env");
+    let kms = aws_sdk_kms::Client::new(config);
+    let aliases = kms.list_aliases().send().await.unwrap();
+    if aliases.aliases().iter().any(|a| a.alias_name() == Some(alias.as_str())) {
+        return alias;
+    }
+    let key = kms.create_key().description("task tokens").send().await.unwrap();
+    let key_id = key.key_metadata().unwrap().key_id().to_owned();
+    let created = kms.create_alias().alias_name(&alias).target_key_id(key_id).send().await;
+    // Another test may have made it a moment ago.
+    if let Err(e) = created {
+        let text = format!("{e:?}");
+        assert!(text.contains("AlreadyExists"), "CreateAlias {alias}: {text}");
+    }
+    alias
+}
+
+/// An audit item for `verdict` (a JSON verdict), held by the execution named by its eventID,
+/// with its deadline `deadline_in` from now (negative: passed), written to `table`: what Claim
+/// leaves for Enforce. Returns Enforce's input for it.
+pub async fn held_item(config: &SdkConfig, table: &str, verdict: &Value, deadline_in: chrono::Duration) -> Value {
+    use model_guard_core::ports::AuditLog;
+    let typed: model_guard_core::Verdict = serde_json::from_value(verdict.clone()).unwrap();
+    let now = chrono::Utc::now();
+    let mut item = model_guard_core::audit::AuditItem::for_verdict(&typed, now).unwrap();
+    item.execution = Some(item.event_id.clone());
+    item.deadline = Some(now + deadline_in);
+    let audit = model_guard_aws::audit_store::DynamoAuditLog::new(
+        aws_sdk_dynamodb::Client::new(config),
+        table,
+    );
+    audit.record(&item).await.unwrap();
+    serde_json::json!({"version": 1, "eventId": item.event_id, "execution": item.event_id})
+}
+
 /// The raw audit item, as stored.
 pub async fn audit_item(config: &SdkConfig, table: &str, event_id: &str) -> Option<Value> {
     let out = aws_sdk_dynamodb::Client::new(config)
