@@ -121,16 +121,15 @@ where
         Ok(r) => r,
         Err(why) => return Answer::refused(400, why),
     };
-    let target = approval_request.target.as_str();
 
     // Who asks, by AWS's word: the proof's form first (no call for a malformed one), then STS.
     let proof = match check_proof(&approval_request.proof, ports.sts.region(), now) {
         Ok(proof) => proof,
-        Err(why) => return refuse_proof(ports, target, why).await,
+        Err(why) => return refuse_proof(ports, &approval_request, why).await,
     };
     let proven = match ports.sts.verify(&proof, &approval_request.binding()).await {
         Ok(proven) => proven,
-        Err(ProofError::Refused(why)) => return refuse_proof(ports, target, why).await,
+        Err(ProofError::Refused(why)) => return refuse_proof(ports, &approval_request, why).await,
         Err(ProofError::Failed(e)) => return Answer::failed(&e),
     };
     let caller_arn = proven.arn.clone();
@@ -154,7 +153,7 @@ where
                 "nonce {} was used before: a replayed request (by {caller_arn})",
                 approval_request.nonce
             );
-            return refuse_proof(ports, target, why).await;
+            return refuse_proof(ports, &approval_request, why).await;
         }
         Err(e) => return Answer::failed(&e),
     }
@@ -288,14 +287,19 @@ where
 /// alerts: someone tried to approve as someone else.
 async fn refuse_proof<A, T, D, S, V, N: Notifier>(
     ports: &Ports<A, T, D, S, V, N>,
-    target: &str,
+    request: &ApproveRequest,
     why: String,
 ) -> Answer {
-    tracing::warn!(target, reason = %why, "identity proof refused");
+    let target = request.target.as_str();
+    tracing::warn!(target, nonce = %request.nonce, reason = %why, "identity proof refused");
     let alert = TamperAlert {
         what: TamperKind::ApprovalProofRefused,
         event_id: None,
-        detail: format!("an approval request for {target:?}: {why}"),
+        detail: format!(
+            "a request to {} {target:?} (nonce {}): {why}",
+            request.decision.as_str(),
+            request.nonce
+        ),
     };
     if let Err(e) = ports.notifier.publish(&render_tamper(&alert, None)).await {
         tracing::error!(error = %e, "could not alert the refused proof");

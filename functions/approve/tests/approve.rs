@@ -7,36 +7,94 @@ use std::time::Duration;
 
 use approve::{Answer, Ports, handle};
 use aws_config::SdkConfig;
+use aws_credential_types::Credentials;
 use model_guard_aws::audit_store::DynamoAuditLog;
 use model_guard_aws::iam::IamRoles;
+use model_guard_aws::kms::KmsTokenVault;
 use model_guard_aws::sfn::StepFunctionsTasks;
+use model_guard_aws::sns::SnsNotifier;
+use model_guard_aws::sts_proof::{StsCallerVerifier, presign_caller_identity, sts_endpoint};
 use model_guard_core::Verdict;
 use model_guard_core::audit::{AuditItem, AuditState};
-use model_guard_core::ports::{Advance, AuditLog};
+use model_guard_core::ports::{Advance, AuditLog, TokenVault};
 use model_guard_testkit::{
-    ACCOUNT, audit_item, config, decisions_table, finished, unique, violation, waiting_task,
+    ACCOUNT, Inbox, audit_item, config, decisions_table, finished, inbox, register_key,
+    token_key, unique, violation, waiting_task,
 };
 use serde_json::{Value, json};
+
+type ApprovePorts = Ports<
+    DynamoAuditLog,
+    StepFunctionsTasks,
+    IamRoles,
+    StsCallerVerifier,
+    KmsTokenVault,
+    SnsNotifier,
+>;
 
 struct World {
     config: SdkConfig,
     decisions: String,
-    ports: Ports<DynamoAuditLog, StepFunctionsTasks, IamRoles>,
+    ports: ApprovePorts,
+    /// Where tamper alerts go.
+    alerts: Inbox,
+    sts: http::Uri,
 }
 
 async fn world() -> World {
     let config = config().await;
     let decisions = decisions_table(&config).await;
+    let alerts = inbox(&config).await;
+    let sts = sts_endpoint("us-east-1", config.endpoint_url()).await.unwrap();
     let ports = Ports {
         audit: DynamoAuditLog::new(aws_sdk_dynamodb::Client::new(&config), &decisions),
         tasks: StepFunctionsTasks::new(aws_sdk_sfn::Client::new(&config)),
         roles: IamRoles::new(aws_sdk_iam::Client::new(&config)),
+        sts: StsCallerVerifier::new("us-east-1", sts.clone()).unwrap(),
+        vault: KmsTokenVault::new(aws_sdk_kms::Client::new(&config), token_key(&config).await),
+        notifier: SnsNotifier::new(aws_sdk_sns::Client::new(&config), &alerts.topic_arn),
     };
     World {
         config,
         decisions,
         ports,
+        alerts,
+        sts,
     }
+}
+
+/// What guardctl adds to a request body: a fresh nonce and the identity proof, presigned with
+/// the keys of `signer` (registered for its ARN).
+fn prove(sts: &http::Uri, signer: &(String, String), body: &mut Value) {
+    let nonce = format!("{:032x}", rand_nonce());
+    body["nonce"] = json!(nonce);
+    let request: model_guard_core::approval::ApproveRequest = serde_json::from_value(
+        json!({"target": body["target"], "targetKind": body.get("targetKind"),
+               "decision": body["decision"], "reason": body["reason"], "nonce": nonce, "proof": ""}),
+    )
+    .unwrap();
+    let identity = Credentials::new(&signer.0, &signer.1, None, None, "test").into();
+    body["proof"] = json!(
+        presign_caller_identity(
+            &identity,
+            "us-east-1",
+            sts,
+            &request.binding(),
+            std::time::SystemTime::now()
+        )
+        .unwrap()
+    );
+}
+
+/// A nonce no other call uses (tests need no randomness, only uniqueness).
+fn rand_nonce() -> u128 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    (now << 16) ^ u128::from(NEXT.fetch_add(1, Ordering::Relaxed)) ^ (u128::from(std::process::id()) << 100)
 }
 
 /// A violation pending approval, with a real waiting execution behind its token.
@@ -77,7 +135,7 @@ impl World {
             .unwrap();
         let (execution, token) = waiting_task(&self.config, timeout).await;
         let mut advance = Advance::to(AuditState::Pending, now);
-        advance.task_token = Some(token);
+        advance.task_token = Some(self.ports.vault.seal(&event_id, &token).await.unwrap());
         advance.deadline = Some(now + chrono::Duration::seconds(60));
         self.ports.audit.advance(&event_id, &advance).await.unwrap();
         Pending {
@@ -96,10 +154,20 @@ impl World {
         .await
     }
 
-    async fn call(&self, caller_arn: &str, body: Value) -> Answer {
+    /// A request as guardctl sends it, proven with keys registered for `caller_arn`. The
+    /// authorizer names someone else: the function must not look at it.
+    async fn call(&self, caller_arn: &str, mut body: Value) -> Answer {
+        let signer = register_key(caller_arn).await;
+        prove(&self.sts, &signer, &mut body);
+        self.send(&body).await
+    }
+
+    async fn send(&self, body: &Value) -> Answer {
+        let nobody = format!("arn:aws:sts::{ACCOUNT}:assumed-role/Nobody/n");
         handle(
-            url_request("POST", Some(caller_arn), &body.to_string()),
+            url_request("POST", Some(&nobody), &body.to_string()),
             &self.ports,
+            Some(ACCOUNT),
             chrono::Utc::now(),
         )
         .await
@@ -349,38 +417,35 @@ async fn malformed_requests_are_refused_with_a_reason() {
             url_request(
                 "POST",
                 Some(&approver()),
-                &json!({"target": p.event_id, "decision": "approve", "reason": " "}).to_string(),
+                &json!({"target": p.event_id, "decision": "approve", "reason": " ",
+                        "nonce": "0123456789abcdef0123456789abcdef", "proof": "p"})
+                .to_string(),
             ),
             400,
             "reason: empty",
         ),
         (url_request("GET", Some(&approver()), ""), 405, "use POST"),
         (
-            url_request("POST", None, &body(&p.event_id, "approve").to_string()),
-            403,
-            "AWS_IAM",
-        ),
-        (
             json!({"requestContext": "nope"}),
             400,
             "not a Function URL request",
         ),
-        (
-            url_request(
-                "POST",
-                Some(&format!("arn:aws:sts::{ACCOUNT}:federated-user/carol")),
-                &body(&p.event_id, "approve").to_string(),
-            ),
-            403,
-            "federated user",
-        ),
     ];
     for (request, status, expected) in cases {
-        let answer = handle(request.clone(), &w.ports, chrono::Utc::now()).await;
+        let answer = handle(request.clone(), &w.ports, Some(ACCOUNT), chrono::Utc::now()).await;
         assert_eq!(answer.status, status, "{request}: {answer:?}");
         let reason = answer.body["reason"].as_str().unwrap();
         assert!(reason.contains(expected), "{reason:?} lacks {expected:?}");
     }
+    // A federated user's session: STS vouches for it, the function still refuses it.
+    let federated = w
+        .call(
+            &format!("arn:aws:sts::{ACCOUNT}:federated-user/carol"),
+            body(&p.event_id, "approve"),
+        )
+        .await;
+    assert_eq!(federated.status, 403, "{federated:?}");
+    assert!(federated.body["reason"].as_str().unwrap().contains("federated user"));
     assert_eq!(w.status(&p.execution, 0).await.0, "RUNNING");
     assert!(w.item(&p.event_id).await.get("approval").is_none());
 }
@@ -538,4 +603,71 @@ async fn a_target_that_names_an_event_and_a_resource_is_refused_with_both_named(
     let answer = w.call(&approver(), by_event).await;
     assert_eq!(answer.status, 200, "{answer:?}");
     assert_eq!(answer.body["eventId"], victim.event_id.as_str());
+}
+
+/// The attack: anyone allowed `lambda:InvokeFunction` on the approval function invokes it
+/// directly with a Function URL event whose authorizer names an approver. Before the fix the
+/// function took its caller from there and approved.
+#[tokio::test]
+async fn a_made_up_caller_in_the_event_approves_nothing_and_is_alerted() {
+    let w = world().await;
+    let p = w.pending().await;
+    let forged = url_request("POST", Some(&approver()), &body(&p.event_id, "approve").to_string());
+    let answer = handle(forged, &w.ports, Some(ACCOUNT), chrono::Utc::now()).await;
+    assert_eq!(answer.status, 400, "no proof: {answer:?}");
+    // With a proof made up, or signed with a key STS does not know: refused, and alerted.
+    let mut made_up = body(&p.event_id, "approve");
+    prove(&w.sts, &("ASIAUNKNOWNKEY000000".into(), "guess".into()), &mut made_up);
+    let answer = w.send(&made_up).await;
+    assert_eq!(answer.status, 403, "{answer:?}");
+    let alerts = w.alerts.expect(1, Duration::from_secs(10)).await;
+    assert_eq!(alerts[0].message["tamper"]["what"], "approval-proof-refused");
+    assert_eq!(w.status(&p.execution, 0).await.0, "RUNNING");
+    assert!(w.item(&p.event_id).await.get("approval").is_none());
+}
+
+/// A proof is the approver's for one request only: another target, decision or reason with the
+/// same proof does not match its signature; the same request again reuses its nonce; a proof
+/// whose form is wrong (another action, another host's headers) is refused before STS is asked.
+#[tokio::test]
+async fn a_proof_cannot_be_moved_altered_or_replayed() {
+    let w = world().await;
+    let p = w.pending().await;
+    let other = w.pending().await;
+    let signer = register_key(&approver()).await;
+    let mut signed = body(&p.event_id, "enforce-now");
+    prove(&w.sts, &signer, &mut signed);
+    for (field, value) in [
+        ("target", json!(other.event_id)),
+        ("decision", json!("approve")),
+        ("reason", json!("something else")),
+        ("nonce", json!("00000000000000000000000000000000")),
+    ] {
+        let mut moved = signed.clone();
+        moved[field] = value;
+        let answer = w.send(&moved).await;
+        assert_eq!(answer.status, 403, "{field}: {answer:?}");
+        assert!(
+            answer.body["reason"].as_str().unwrap().contains("STS refused"),
+            "{field}: {answer:?}"
+        );
+        let alerts = w.alerts.expect(1, Duration::from_secs(10)).await;
+        assert_eq!(alerts[0].message["tamper"]["what"], "approval-proof-refused");
+    }
+    let mut smuggled = signed.clone();
+    smuggled["proof"] = json!(format!("{}&Action=AssumeRole", signed["proof"].as_str().unwrap()));
+    let answer = w.send(&smuggled).await;
+    assert_eq!(answer.status, 403, "{answer:?}");
+    assert!(answer.body["reason"].as_str().unwrap().contains("more than once"));
+    w.alerts.expect(1, Duration::from_secs(10)).await;
+
+    // The request as signed works once; the same bytes again are a replay.
+    let answer = w.send(&signed).await;
+    assert_eq!(answer.status, 200, "{answer:?}");
+    let replay = w.send(&signed).await;
+    assert_eq!(replay.status, 403, "{replay:?}");
+    assert!(replay.body["reason"].as_str().unwrap().contains("used before"));
+    let alerts = w.alerts.expect(1, Duration::from_secs(10)).await;
+    assert_eq!(alerts[0].message["tamper"]["what"], "approval-proof-refused");
+    assert_eq!(w.status(&other.execution, 0).await.0, "RUNNING");
 }

@@ -100,12 +100,10 @@ impl TamperKind {
 
     fn headline(self) -> &'static str {
         match self {
-            TamperKind::ApprovalNotRecorded => {
-                "an approval task was answered outside the approval function"
-            }
-            TamperKind::ApprovalProofRefused => "an approval request with a bad identity proof",
-            TamperKind::ExecutionNotTheGuards => "an enforcement execution the guard did not start",
-            TamperKind::EnforcementRestarted => "an enforcement was stopped; restarted",
+            TamperKind::ApprovalNotRecorded => "approval not made by the approval function",
+            TamperKind::ApprovalProofRefused => "approval request with a bad identity proof",
+            TamperKind::ExecutionNotTheGuards => "enforcement run the guard did not start",
+            TamperKind::EnforcementRestarted => "enforcement stopped, restarted",
         }
     }
 

@@ -8,7 +8,7 @@ use model_guard_core::approval::ApprovalDecision;
 use model_guard_core::audit::ApprovalRecord;
 use model_guard_core::enforcement::{EnforcementOutcome, EnforcementResult};
 use model_guard_core::notification::{
-    CaughtError, NotificationKind, NotifyContext, NotifyInput, render,
+    CaughtError, NotificationKind, NotifyContext, TamperAlert, TamperKind, render, render_tamper,
 };
 use model_guard_core::{Verdict, Version1};
 
@@ -56,49 +56,41 @@ fn approval(decision: ApprovalDecision) -> ApprovalRecord {
     }
 }
 
-fn input(kind: NotificationKind, action: &str) -> NotifyInput {
-    NotifyInput {
-        version: Version1,
-        kind,
-        verdict: verdict(action),
-        task_token: None,
-        enforcement: None,
-        error: None,
-    }
-}
-
 #[test]
 fn every_kind_renders_as_pinned() {
     let deadline = at("2026-11-20T10:25:31Z");
     let resource = verdict("enforce").resource.unwrap();
+    let at_deadline = NotifyContext {
+        deadline: Some(deadline),
+        ..NotifyContext::default()
+    };
     let cases = [
         (
             "violation-pending",
-            NotifyInput {
-                task_token: Some("token".into()),
-                ..input(NotificationKind::ViolationPending, "enforce")
-            },
-            NotifyContext {
-                deadline: Some(deadline),
-                approval: None,
-            },
+            NotificationKind::ViolationPending,
+            "enforce",
+            at_deadline.clone(),
         ),
         (
             "violation-notify-only",
-            input(NotificationKind::ViolationNotifyOnly, "notify"),
+            NotificationKind::ViolationNotifyOnly,
+            "notify",
             NotifyContext::default(),
         ),
         (
             "approved",
-            input(NotificationKind::Approved, "enforce"),
+            NotificationKind::Approved,
+            "enforce",
             NotifyContext {
-                deadline: Some(deadline),
                 approval: Some(approval(ApprovalDecision::Approve)),
+                ..at_deadline.clone()
             },
         ),
         (
             "enforced",
-            NotifyInput {
+            NotificationKind::Enforced,
+            "enforce",
+            NotifyContext {
                 enforcement: Some(EnforcementResult {
                     version: Version1,
                     outcome: EnforcementOutcome::Deleted,
@@ -109,16 +101,15 @@ fn every_kind_renders_as_pinned() {
                     deleted_inference_components: vec![],
                     status: Some("InService".into()),
                 }),
-                ..input(NotificationKind::Enforced, "enforce")
-            },
-            NotifyContext {
-                deadline: Some(deadline),
-                approval: None,
+                ..at_deadline.clone()
             },
         ),
         (
             "enforced-now",
-            NotifyInput {
+            NotificationKind::Enforced,
+            "enforce",
+            NotifyContext {
+                approval: Some(approval(ApprovalDecision::EnforceNow)),
                 enforcement: Some(EnforcementResult {
                     version: Version1,
                     outcome: EnforcementOutcome::AlreadyGone,
@@ -127,16 +118,14 @@ fn every_kind_renders_as_pinned() {
                     deleted_inference_components: vec![],
                     status: None,
                 }),
-                ..input(NotificationKind::Enforced, "enforce")
-            },
-            NotifyContext {
-                deadline: Some(deadline),
-                approval: Some(approval(ApprovalDecision::EnforceNow)),
+                ..at_deadline.clone()
             },
         ),
         (
             "enforcement-failed",
-            NotifyInput {
+            NotificationKind::EnforcementFailed,
+            "enforce",
+            NotifyContext {
                 error: Some(CaughtError {
                     error: "ModelGuard.AccessDenied".into(),
                     cause: Some(
@@ -144,18 +133,14 @@ fn every_kind_renders_as_pinned() {
                             .into(),
                     ),
                 }),
-                ..input(NotificationKind::EnforcementFailed, "enforce")
-            },
-            NotifyContext {
-                deadline: Some(deadline),
-                approval: None,
+                ..at_deadline.clone()
             },
         ),
     ];
-    for (name, input, context) in cases {
-        let notification = render(&input, &context);
+    for (name, kind, action, context) in cases {
+        let notification = render(kind, &verdict(action), &context);
         assert!(notification.subject.len() <= 100, "{name}");
-        assert_eq!(notification.attributes["kind"], input.kind.as_str());
+        assert_eq!(notification.attributes["kind"], kind.as_str());
         insta::assert_snapshot!(
             format!("{name}-text"),
             format!("Subject: {}\n\n{}", notification.subject, notification.text)
@@ -171,16 +156,61 @@ fn every_kind_renders_as_pinned() {
 }
 
 #[test]
+fn every_tamper_alert_renders_as_pinned() {
+    let cases = [
+        (
+            TamperKind::ApprovalNotRecorded,
+            Some(verdict("enforce")),
+            "event 00000005-00e1-4c1d-9e2f-5a6b7c8d9e0f: the approval task was answered, but the approval function recorded no approval",
+        ),
+        (
+            TamperKind::ApprovalProofRefused,
+            None,
+            "an approval request for \"fraud-scratch\": STS refused the identity proof (403): SignatureDoesNotMatch",
+        ),
+        (
+            TamperKind::ExecutionNotTheGuards,
+            Some(verdict("enforce")),
+            "execution 00000005-00e1-4c1d-9e2f-5a6b7c8d9e0f_4: event 00000005-00e1-4c1d-9e2f-5a6b7c8d9e0f is held by execution 00000005-00e1-4c1d-9e2f-5a6b7c8d9e0f",
+        ),
+        (
+            TamperKind::EnforcementRestarted,
+            Some(verdict("enforce")),
+            "enforcement execution 00000005-00e1-4c1d-9e2f-5a6b7c8d9e0f is ABORTED while the violation is still pending; restarted as 00000005-00e1-4c1d-9e2f-5a6b7c8d9e0f_1",
+        ),
+    ];
+    for (what, verdict, detail) in cases {
+        let alert = TamperAlert {
+            what,
+            event_id: verdict.as_ref().and_then(|v| v.event_id.clone()),
+            detail: detail.into(),
+        };
+        let notification = render_tamper(&alert, verdict.as_ref());
+        assert!(notification.subject.len() <= 100);
+        assert_eq!(notification.attributes["kind"], "tamper");
+        assert_eq!(notification.attributes["tamper"], what.as_str());
+        insta::assert_snapshot!(
+            format!("tamper-{}-text", what.as_str()),
+            format!("Subject: {}\n\n{}", notification.subject, notification.text)
+        );
+        insta::assert_json_snapshot!(
+            format!("tamper-{}-json", what.as_str()),
+            serde_json::json!({
+                "attributes": notification.attributes,
+                "document": notification.document,
+            })
+        );
+    }
+}
+
+#[test]
 fn the_pending_text_carries_the_exact_commands() {
-    let input = NotifyInput {
-        task_token: Some("t".into()),
-        ..input(NotificationKind::ViolationPending, "enforce")
-    };
     let text = render(
-        &input,
+        NotificationKind::ViolationPending,
+        &verdict("enforce"),
         &NotifyContext {
             deadline: Some(at("2026-11-20T10:25:31Z")),
-            approval: None,
+            ..NotifyContext::default()
         },
     )
     .text;

@@ -131,8 +131,11 @@ pub async fn handle<N: Notifier, A: AuditLog, V: TokenVault>(
         render_tamper(&alert, Some(&item.verdict))
     } else {
         let context = NotifyContext {
-            // The stored deadline: a retry repeats the first message's time.
-            deadline: item.deadline,
+            // The stored deadline (a retry repeats the first message's time); a notify-only
+            // violation has none to tell.
+            deadline: item
+                .deadline
+                .filter(|_| input.kind != NotificationKind::ViolationNotifyOnly),
             approval: item.approval.clone().filter(|a| match input.kind {
                 NotificationKind::Approved => a.decision == ApprovalDecision::Approve,
                 NotificationKind::Enforced => a.decision == ApprovalDecision::EnforceNow,

@@ -7,12 +7,16 @@ use std::time::Duration;
 
 use aws_config::SdkConfig;
 use model_guard_aws::audit_store::DynamoAuditLog;
+use model_guard_aws::kms::KmsTokenVault;
 use model_guard_aws::sns::SnsNotifier;
 use model_guard_core::approval::ApprovalDecision;
-use model_guard_core::audit::{ApprovalRecord, AuditItem};
-use model_guard_core::ports::AuditLog;
+use model_guard_core::audit::{ApprovalRecord, AuditItem, AuditState};
+use model_guard_core::enforcement::EnforcementResult;
+use model_guard_core::ports::{Advance, AuditLog, TokenVault};
 use model_guard_core::{ErrorKind, Verdict};
-use model_guard_testkit::{Inbox, audit_item, config, decisions_table, inbox, unique, violation};
+use model_guard_testkit::{
+    Inbox, audit_item, config, decisions_table, inbox, token_key, unique, violation,
+};
 use notify::{Ports, handle};
 use serde_json::{Value, json};
 
@@ -20,7 +24,7 @@ struct World {
     config: SdkConfig,
     decisions: String,
     inbox: Inbox,
-    ports: Ports<SnsNotifier, DynamoAuditLog>,
+    ports: Ports<SnsNotifier, DynamoAuditLog, KmsTokenVault>,
 }
 
 async fn world() -> World {
@@ -30,6 +34,7 @@ async fn world() -> World {
     let ports = Ports {
         notifier: SnsNotifier::new(aws_sdk_sns::Client::new(&config), &inbox.topic_arn),
         audit: DynamoAuditLog::new(aws_sdk_dynamodb::Client::new(&config), &decisions),
+        vault: KmsTokenVault::new(aws_sdk_kms::Client::new(&config), token_key(&config).await),
     };
     World {
         config,
@@ -40,14 +45,28 @@ async fn world() -> World {
 }
 
 impl World {
-    /// An audit item as Evaluate leaves it for the enforcement machine; returns the verdict.
+    /// An audit item as Evaluate leaves it and Claim takes it (deadline now + 30 s); returns
+    /// the verdict.
     async fn evaluated(&self, action: &str) -> Value {
         let event_id = unique("evt");
         let verdict = violation(&event_id, "endpoint", "fraud-scratch", action, 30);
         let typed: Verdict = serde_json::from_value(verdict.clone()).unwrap();
-        let item = AuditItem::for_verdict(&typed, chrono::Utc::now()).unwrap();
+        let now = chrono::Utc::now();
+        let item = AuditItem::for_verdict(&typed, now).unwrap();
         self.ports.audit.record(&item).await.unwrap();
+        let deadline = now + chrono::Duration::seconds(30);
+        let claimed = self.ports.audit.claim(&event_id, &event_id, deadline, now).await;
+        assert!(claimed.unwrap().is_some());
         verdict
+    }
+
+    /// What Enforce does when it acts: the item moves to enforced with its result.
+    async fn enforced(&self, verdict: &Value, outcome: Value) {
+        let mut advance = Advance::to(AuditState::Enforced, chrono::Utc::now());
+        let result: EnforcementResult = serde_json::from_value(outcome).unwrap();
+        advance.enforcement = Some(result);
+        let event_id = verdict["eventId"].as_str().unwrap();
+        self.ports.audit.advance(event_id, &advance).await.unwrap();
     }
 
     async fn notify(&self, input: Value) -> Result<Value, model_guard_core::GuardError> {
@@ -68,7 +87,7 @@ impl World {
 }
 
 fn input(kind: &str, verdict: &Value) -> Value {
-    json!({"version": 1, "kind": kind, "verdict": verdict})
+    json!({"version": 1, "kind": kind, "eventId": verdict["eventId"]})
 }
 
 /// The audit item, with what differs between runs redacted.
@@ -84,6 +103,8 @@ macro_rules! snapshot_item {
             ".deadline" => "[time]",
             ".history[].at" => "[time]",
             ".approval.at" => "[time]",
+            ".execution" => "[event-id]",
+            ".taskToken" => "[sealed]",
         });
     };
 }
@@ -109,28 +130,28 @@ macro_rules! snapshot_message {
 }
 
 #[tokio::test]
-async fn a_pending_violation_stores_the_token_and_deadline_then_alerts() {
+async fn a_pending_violation_stores_the_token_sealed_keeps_the_deadline_then_alerts() {
     let w = world().await;
     let verdict = w.evaluated("enforce").await;
+    let event_id = verdict["eventId"].as_str().unwrap();
+    let claimed = w.item(&verdict).await;
     let mut request = input("violation-pending", &verdict);
     request["taskToken"] = json!("token-1");
-    let before = chrono::Utc::now();
     let output = w.notify(request.clone()).await.unwrap();
     assert_eq!(output["state"], "pending");
 
     let item = w.item(&verdict).await;
-    assert_eq!(item["taskToken"], "token-1");
-    let deadline =
-        chrono::DateTime::parse_from_rfc3339(item["deadline"].as_str().unwrap()).unwrap();
-    let grace = deadline.signed_duration_since(before).num_seconds();
-    assert!(
-        (29..=31).contains(&grace),
-        "deadline is now + 30 s grace, was {grace} s"
-    );
+    // No readable copy of the token: what is stored opens, with the key, for this event only.
+    let sealed = item["taskToken"].as_str().unwrap();
+    assert!(!sealed.contains("token-1"), "{sealed}");
+    assert_eq!(w.ports.vault.open(event_id, sealed).await.unwrap(), "token-1");
+    assert!(w.ports.vault.open("another-event", sealed).await.is_err());
+    assert_eq!(item["deadline"], claimed["deadline"], "Claim's deadline stands");
     snapshot_item!("audit-pending", item);
 
     let received = w.inbox.expect(1, Duration::from_secs(10)).await;
     assert_eq!(received[0].message["deadline"], item["deadline"]);
+    assert!(!received[0].message.to_string().contains("token-1"));
     snapshot_message!("message-violation-pending", &received[0]);
 
     // A retried invocation: the item stays as it was (one history entry), the alert goes again.
@@ -140,14 +161,14 @@ async fn a_pending_violation_stores_the_token_and_deadline_then_alerts() {
     assert_eq!(again["deadline"], item["deadline"]);
     w.inbox.expect(1, Duration::from_secs(10)).await;
 
-    // A retried AwaitApproval brings a new token (and restarts its timer): the item keeps that
-    // one, so an approval reaches the task that is waiting.
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    // A retried AwaitApproval (or a restarted execution) brings a new token: the item keeps
+    // that one, so an approval reaches the task that is waiting; the deadline stays.
     request["taskToken"] = json!("token-2");
     w.notify(request).await.unwrap();
     let renewed = w.item(&verdict).await;
-    assert_eq!(renewed["taskToken"], "token-2");
-    assert_ne!(renewed["deadline"], item["deadline"]);
+    let sealed = renewed["taskToken"].as_str().unwrap();
+    assert_eq!(w.ports.vault.open(event_id, sealed).await.unwrap(), "token-2");
+    assert_eq!(renewed["deadline"], item["deadline"]);
     assert_eq!(renewed["history"], item["history"]);
     w.inbox.expect(1, Duration::from_secs(10)).await;
 }
@@ -204,27 +225,65 @@ async fn an_approved_violation_names_the_approver() {
     snapshot_message!("message-approved", &received[0]);
 }
 
+/// The attack: whoever reads the token (or is handed it) answers the approval task with
+/// `states:SendTaskSuccess`. The machine's NotifyApproved then finds no approval the approval
+/// function recorded: the item stays pending, nothing is announced, and the machine enforces.
 #[tokio::test]
-async fn an_enforced_violation_carries_the_outcome() {
+async fn an_approval_the_approval_function_did_not_record_does_not_approve() {
     let w = world().await;
     let verdict = pending(&w).await;
-    let mut request = input("enforced", &verdict);
-    request["enforcement"] = json!({"version": 1, "outcome": "deleted", "resource": verdict["resource"],
-        "deregisteredScalableTargets": [], "deletedInferenceComponents": ["ic-1"], "status": "InService"});
-    w.notify(request).await.unwrap();
+    let error = w.notify(input("approved", &verdict)).await.unwrap_err();
+    assert_eq!(error.kind, ErrorKind::ApprovalNotRecorded, "{error}");
+    assert_eq!(w.item(&verdict).await["state"], "pending");
+    w.inbox.expect(0, Duration::from_secs(2)).await;
+    // The machine's tamper alert for it: the item is unchanged.
+    let mut alert = input("tamper", &verdict);
+    alert["error"] = json!({"Error": "ModelGuard.ApprovalNotRecorded", "Cause": error.message});
+    w.notify(alert).await.unwrap();
+    assert_eq!(w.item(&verdict).await["state"], "pending");
+    let received = w.inbox.expect(1, Duration::from_secs(10)).await;
+    assert_eq!(received[0].message["kind"], "tamper");
+    assert_eq!(
+        received[0].message["tamper"]["what"],
+        "approval-not-recorded"
+    );
+}
+
+#[tokio::test]
+async fn an_enforced_violation_carries_the_outcome_enforce_recorded() {
+    let w = world().await;
+    let verdict = pending(&w).await;
+    w.enforced(&verdict, json!({"version": 1, "outcome": "deleted", "resource": verdict["resource"],
+        "deregisteredScalableTargets": [], "deletedInferenceComponents": ["ic-1"], "status": "InService"}))
+        .await;
+    w.notify(input("enforced", &verdict)).await.unwrap();
     snapshot_item!("audit-enforced", w.item(&verdict).await);
     let received = w.inbox.expect(1, Duration::from_secs(10)).await;
     snapshot_message!("message-enforced", &received[0]);
+}
+
+/// A direct invoke of Notify cannot end an enforcement by announcing one: `enforced` moves no
+/// item, Enforce does when it acts.
+#[tokio::test]
+async fn enforced_is_announced_only_once_enforce_recorded_it() {
+    let w = world().await;
+    let verdict = pending(&w).await;
+    let error = w.notify(input("enforced", &verdict)).await.unwrap_err();
+    assert_eq!(error.kind, ErrorKind::AuditConflict, "{error}");
+    assert_eq!(w.item(&verdict).await["state"], "pending");
+    w.inbox.expect(0, Duration::from_secs(2)).await;
 }
 
 #[tokio::test]
 async fn grace_zero_goes_from_evaluated_straight_to_enforced() {
     let w = world().await;
     let verdict = w.evaluated("enforce").await;
-    let mut request = input("enforced", &verdict);
-    request["enforcement"] =
-        json!({"version": 1, "outcome": "already-gone", "resource": verdict["resource"]});
-    w.notify(request).await.unwrap();
+    w.enforced(
+        &verdict,
+        json!({"version": 1, "outcome": "already-gone", "resource": verdict["resource"]}),
+    )
+    .await;
+    w.notify(input("enforced", &verdict)).await.unwrap();
     assert_eq!(w.item(&verdict).await["state"], "enforced");
     w.inbox.expect(1, Duration::from_secs(10)).await;
 }
@@ -249,11 +308,11 @@ async fn a_move_out_of_order_is_refused_and_nothing_is_sent() {
     let error = w.notify(input("approved", &verdict)).await.unwrap_err();
     assert_eq!(error.kind, ErrorKind::AuditConflict, "{error}");
     assert!(error.message.contains("is evaluated"), "{error}");
-    let mut request = input("enforced", &verdict);
-    request["enforcement"] =
-        json!({"version": 1, "outcome": "deleted", "resource": verdict["resource"]});
-    w.notify(request).await.unwrap();
-    w.inbox.expect(1, Duration::from_secs(10)).await;
+    w.enforced(
+        &verdict,
+        json!({"version": 1, "outcome": "deleted", "resource": verdict["resource"]}),
+    )
+    .await;
     let mut pending = input("violation-pending", &verdict);
     pending["taskToken"] = json!("t");
     let error = w.notify(pending).await.unwrap_err();
@@ -266,15 +325,14 @@ async fn a_move_out_of_order_is_refused_and_nothing_is_sent() {
 async fn a_kind_that_does_not_fit_the_verdict_is_refused() {
     let w = world().await;
     let verdict = w.evaluated("notify").await;
+    let enforce = w.evaluated("enforce").await;
     let cases = [
         input("violation-pending", &verdict), // notify-only verdict, and no token
-        input(
-            "violation-notify-only",
-            &violation("e", "endpoint", "x", "enforce", 0),
-        ),
-        input("enforced", &violation("e", "endpoint", "x", "enforce", 0)), // no enforcement output
-        json!({"version": 1, "kind": "party", "verdict": verdict}),
+        input("violation-notify-only", &enforce), // the recorded verdict is enforce
+        input("violation-pending", &enforce),     // no token
+        json!({"version": 1, "kind": "party", "eventId": verdict["eventId"]}),
         json!({"kind": "approved"}),
+        json!({"version": 1, "kind": "approved", "verdict": verdict}), // the old contract
     ];
     for bad in cases {
         let error = w.notify(bad.clone()).await.unwrap_err();

@@ -222,6 +222,31 @@ pub async fn held_item(config: &SdkConfig, table: &str, verdict: &Value, deadlin
     serde_json::json!({"version": 1, "eventId": item.event_id, "execution": item.event_id})
 }
 
+/// Registers access keys for `arn` with the testbed (`POST /testbed/iam/keys`): SigV4 signatures
+/// made with them are the caller's, for the Function URL stand-in and STS GetCallerIdentity.
+/// Returns (access key id, secret).
+pub async fn register_key(arn: &str) -> (String, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let n = unique("k").replace('-', "");
+    let key_id = format!("ASIA{}", n.to_uppercase());
+    let secret = format!("secret-{n}-{}", std::process::id());
+    let endpoint = std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL: source .testbed/env");
+    let address = endpoint.trim_start_matches("http://").trim_end_matches('/').to_owned();
+    let body = serde_json::json!({"accessKeyId": key_id, "secretAccessKey": secret, "arn": arn})
+        .to_string();
+    let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let request = format!(
+        "POST /testbed/iam/keys HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "registering a key: {answer}");
+    (key_id, secret)
+}
+
 /// The raw audit item, as stored.
 pub async fn audit_item(config: &SdkConfig, table: &str, event_id: &str) -> Option<Value> {
     let out = aws_sdk_dynamodb::Client::new(config)
