@@ -116,6 +116,10 @@ impl EnforcementExecutions {
         }
     }
 
+    pub fn machine_arn(&self) -> &str {
+        &self.machine_arn
+    }
+
     /// `arn:…:stateMachine:NAME` → `arn:…:execution:NAME:EXECUTION`.
     fn execution_arn(&self, name: &str) -> String {
         format!(

@@ -13,19 +13,28 @@ use model_guard_aws::audit_store::DynamoAuditLog;
 use model_guard_aws::checkpoint::DynamoCheckpoint;
 use model_guard_aws::cloudtrail::CloudTrailHistory;
 use model_guard_aws::records_store::DynamoRecords;
-use model_guard_aws::sfn::TriageMachine;
+use model_guard_aws::sfn::{EnforcementExecutions, TriageMachine};
+use model_guard_aws::sns::SnsNotifier;
 use model_guard_core::Verdict;
 use model_guard_core::audit::AuditItem;
 use model_guard_core::ports::{AuditLog, SweepCheckpoint};
 use model_guard_core::sweep::time_text;
 use model_guard_testkit::{
-    ACCOUNT, config, decisions_table, records_table, role_arn, unique, violation,
+    ACCOUNT, Inbox, audit_item, config, decisions_table, inbox, records_table, role_arn, unique,
+    violation,
 };
 use serde_json::{Value, json};
 use sweep::{Ports, Reach, handle};
 
-type SweepPorts =
-    Ports<CloudTrailHistory, DynamoAuditLog, TriageMachine, DynamoCheckpoint, DynamoRecords>;
+type SweepPorts = Ports<
+    CloudTrailHistory,
+    DynamoAuditLog,
+    TriageMachine,
+    DynamoCheckpoint,
+    DynamoRecords,
+    EnforcementExecutions,
+    SnsNotifier,
+>;
 
 const REACH: Reach = Reach {
     overlap: Duration::minutes(20),
@@ -100,7 +109,32 @@ async fn triage_machine(config: &SdkConfig) -> String {
         .state_machine_arn
 }
 
+/// A stand-in for the enforcement machine: an execution runs until it is stopped.
+async fn enforcement_machine(config: &SdkConfig) -> String {
+    aws_sdk_sfn::Client::new(config)
+        .create_state_machine()
+        .name(unique("enforcement"))
+        .role_arn(role_arn("states"))
+        .definition(
+            json!({"StartAt": "Wait", "States": {"Wait": {"Type": "Wait", "Seconds": 600, "End": true}}})
+                .to_string(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .state_machine_arn
+}
+
 async fn ports(config: &SdkConfig, decisions: &str, triage_arn: &str) -> SweepPorts {
+    ports_alerting(config, decisions, triage_arn, &inbox(config).await).await
+}
+
+async fn ports_alerting(
+    config: &SdkConfig,
+    decisions: &str,
+    triage_arn: &str,
+    alerts: &Inbox,
+) -> SweepPorts {
     let records = records_table(config).await;
     Ports {
         history: CloudTrailHistory::new(aws_sdk_cloudtrail::Client::new(config), StdDuration::ZERO),
@@ -108,6 +142,11 @@ async fn ports(config: &SdkConfig, decisions: &str, triage_arn: &str) -> SweepPo
         triage: TriageMachine::new(aws_sdk_sfn::Client::new(config), triage_arn),
         checkpoint: DynamoCheckpoint::new(aws_sdk_dynamodb::Client::new(config), decisions),
         records: DynamoRecords::new(aws_sdk_dynamodb::Client::new(config), records),
+        enforcements: EnforcementExecutions::new(
+            aws_sdk_sfn::Client::new(config),
+            enforcement_machine(config).await,
+        ),
+        notifier: SnsNotifier::new(aws_sdk_sns::Client::new(config), &alerts.topic_arn),
     }
 }
 
@@ -323,4 +362,107 @@ async fn missed_records_are_submitted_and_kept_ones_are_not() {
     ];
     expected.sort();
     assert_eq!(submitted, expected, "{report:?}");
+}
+
+async fn execution(config: &SdkConfig, machine: &str, name: &str) -> String {
+    aws_sdk_sfn::Client::new(config)
+        .start_execution()
+        .state_machine_arn(machine)
+        .name(name)
+        .input("{}")
+        .send()
+        .await
+        .unwrap()
+        .execution_arn
+}
+
+async fn stop(config: &SdkConfig, execution_arn: &str) {
+    aws_sdk_sfn::Client::new(config)
+        .stop_execution()
+        .execution_arn(execution_arn)
+        .send()
+        .await
+        .unwrap();
+}
+
+async fn status(config: &SdkConfig, machine: &str, name: &str) -> Option<String> {
+    let arn = format!("{}:{name}", machine.replacen(":stateMachine:", ":execution:", 1));
+    aws_sdk_sfn::Client::new(config)
+        .describe_execution()
+        .execution_arn(arn)
+        .send()
+        .await
+        .ok()
+        .map(|d| d.status().as_str().to_owned())
+}
+
+/// The attack: someone with `states:StopExecution` stops the enforcement of a violation during
+/// its grace period (or starts an execution under its eventID first and stops that), and the
+/// violation is never enforced. The sweep finds the unsettled item without a running execution,
+/// hands it to a restart, `<eventID>_<n>`, starts it, and alerts. Before the fix nothing did.
+#[tokio::test]
+async fn a_stopped_or_squatted_enforcement_is_restarted_and_alerted() {
+    let config = config().await;
+    let decisions = decisions_table(&config).await;
+    let triage = triage_machine(&config).await;
+    let alerts = inbox(&config).await;
+    let p = ports_alerting(&config, &decisions, &triage, &alerts).await;
+    let machine = p.enforcements.machine_arn().to_owned();
+    let now = Utc::now();
+    let item = |id: &str| {
+        let verdict: Verdict =
+            serde_json::from_value(violation(id, "endpoint", "x", "enforce", 600)).unwrap();
+        AuditItem::for_verdict(&verdict, now).unwrap()
+    };
+
+    // Stopped: held by its execution, which was stopped.
+    let stopped = unique("evt");
+    p.audit.record(&item(&stopped)).await.unwrap();
+    p.audit
+        .claim(&stopped, &stopped, now + Duration::seconds(600), now)
+        .await
+        .unwrap();
+    let arn = execution(&config, &machine, &stopped).await;
+    stop(&config, &arn).await;
+    // Squatted: someone started an execution under the eventID before the guard, and stopped it;
+    // the guard's own start then found the name taken. Its first restart name is taken too.
+    let squatted = unique("evt");
+    p.audit.record(&item(&squatted)).await.unwrap();
+    let arn = execution(&config, &machine, &squatted).await;
+    stop(&config, &arn).await;
+    let arn = execution(&config, &machine, &format!("{squatted}_1")).await;
+    stop(&config, &arn).await;
+    // Running: left alone.
+    let running = unique("evt");
+    p.audit.record(&item(&running)).await.unwrap();
+    p.audit
+        .claim(&running, &running, now + Duration::seconds(600), now)
+        .await
+        .unwrap();
+    execution(&config, &machine, &running).await;
+
+    let report = handle(&p, REACH, now).await.unwrap();
+    let mut restarted = report.restarted.clone();
+    restarted.sort();
+    let mut expected = vec![format!("{stopped}_1"), format!("{squatted}_2")];
+    expected.sort();
+    assert_eq!(restarted, expected, "{report:?}");
+    for (event, holder) in [(&stopped, format!("{stopped}_1")), (&squatted, format!("{squatted}_2"))] {
+        let stored = audit_item(&config, &decisions, event).await.unwrap();
+        assert_eq!(stored["execution"], holder.as_str());
+        assert_eq!(status(&config, &machine, &holder).await.as_deref(), Some("RUNNING"));
+    }
+    let received = alerts.expect(2, StdDuration::from_secs(10)).await;
+    for alert in &received {
+        assert_eq!(alert.message["tamper"]["what"], "enforcement-restarted");
+    }
+    assert_eq!(
+        audit_item(&config, &decisions, &running).await.unwrap()["execution"],
+        running.as_str()
+    );
+
+    // The next sweep finds every unsettled violation with a running execution: nothing to do.
+    let again = handle(&p, REACH, now).await.unwrap();
+    assert!(again.restarted.is_empty(), "{again:?}");
+    alerts.expect(0, StdDuration::from_secs(1)).await;
 }

@@ -1,0 +1,155 @@
+//! Claim against the testbed: audit items in DynamoDB, alerts through SNS to an SQS inbox.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Duration;
+
+use claim::{Ports, handle};
+use model_guard_aws::audit_store::DynamoAuditLog;
+use model_guard_aws::sns::SnsNotifier;
+use model_guard_core::audit::AuditItem;
+use model_guard_core::custody::start_input;
+use model_guard_core::ports::AuditLog;
+use model_guard_core::{ErrorKind, Verdict};
+use model_guard_testkit::{Inbox, audit_item, config, decisions_table, inbox, unique, violation};
+use serde_json::{Value, json};
+
+struct World {
+    config: aws_config::SdkConfig,
+    decisions: String,
+    alerts: Inbox,
+    ports: Ports<DynamoAuditLog, SnsNotifier>,
+}
+
+async fn world() -> World {
+    let config = config().await;
+    let decisions = decisions_table(&config).await;
+    let alerts = inbox(&config).await;
+    let ports = Ports {
+        audit: DynamoAuditLog::new(aws_sdk_dynamodb::Client::new(&config), &decisions),
+        notifier: SnsNotifier::new(aws_sdk_sns::Client::new(&config), &alerts.topic_arn),
+    };
+    World {
+        config,
+        decisions,
+        alerts,
+        ports,
+    }
+}
+
+impl World {
+    /// An event Evaluate recorded: its verdict.
+    async fn decided(&self, verdict: Value) -> String {
+        let typed: Verdict = serde_json::from_value(verdict).unwrap();
+        let item = AuditItem::for_verdict(&typed, chrono::Utc::now()).unwrap();
+        self.ports.audit.record(&item).await.unwrap();
+        item.event_id
+    }
+
+    async fn claim(&self, execution: &str, input: Value) -> Result<Value, model_guard_core::GuardError> {
+        handle(
+            json!({"version": 1, "execution": execution, "input": input}),
+            &self.ports,
+            chrono::Utc::now(),
+        )
+        .await
+        .map(|o| serde_json::to_value(o).unwrap())
+    }
+
+    async fn item(&self, event_id: &str) -> Value {
+        audit_item(&self.config, &self.decisions, event_id)
+            .await
+            .unwrap()
+    }
+}
+
+#[tokio::test]
+async fn the_guards_execution_takes_the_item_and_goes_on_with_the_recorded_verdict() {
+    let w = world().await;
+    let id = w
+        .decided(violation(&unique("e"), "endpoint", "ep", "enforce", 600))
+        .await;
+    let out = w.claim(&id, start_input(&id)).await.unwrap();
+    assert_eq!(out["proceed"], true, "{out}");
+    assert_eq!(out["verdict"]["action"], "enforce");
+    let remaining = out["remainingSeconds"].as_u64().unwrap();
+    assert!((599..=601).contains(&remaining), "{out}");
+    let item = w.item(&id).await;
+    assert_eq!(item["execution"], id.as_str());
+    assert!(item["deadline"].is_string());
+    // A retried Claim keeps the deadline and the holder.
+    let again = w.claim(&id, start_input(&id)).await.unwrap();
+    assert_eq!(again["deadline"], out["deadline"]);
+    w.alerts.expect(0, Duration::from_secs(1)).await;
+}
+
+/// The attack: start the enforcement machine first, under the eventID, with an input of one's own
+/// (an allowed verdict, or a notify-only one), so that the guard's own start finds the name taken.
+/// The execution acts on the recorded verdict all the same, and the odd input is alerted.
+#[tokio::test]
+async fn an_execution_started_with_a_forged_input_acts_on_the_recorded_verdict() {
+    let w = world().await;
+    let id = w
+        .decided(violation(&unique("e"), "endpoint", "ep", "enforce", 0))
+        .await;
+    let mut forged = violation(&id, "endpoint", "ep", "none", 0);
+    forged["decision"] = json!("allow");
+    let out = w
+        .claim(&id, json!({"version": 1, "verdict": forged}))
+        .await
+        .unwrap();
+    assert_eq!(out["proceed"], true);
+    assert_eq!(out["verdict"]["decision"], "violation");
+    assert_eq!(out["verdict"]["action"], "enforce");
+    assert_eq!(out["remainingSeconds"], 0);
+    let alert = w.alerts.expect(1, Duration::from_secs(10)).await;
+    assert_eq!(alert[0].message["tamper"]["what"], "execution-not-the-guards");
+}
+
+#[tokio::test]
+async fn another_execution_for_a_held_event_ends_without_acting_and_is_alerted() {
+    let w = world().await;
+    let id = w
+        .decided(violation(&unique("e"), "endpoint", "ep", "enforce", 600))
+        .await;
+    w.claim(&id, start_input(&id)).await.unwrap();
+    for other in [format!("{id}_3"), format!("{id}_1")] {
+        let out = w.claim(&other, start_input(&id)).await.unwrap();
+        assert_eq!(out["proceed"], false, "{out}");
+        assert!(out["why"].as_str().unwrap().contains("held by"), "{out}");
+    }
+    assert_eq!(w.item(&id).await["execution"], id.as_str());
+    w.alerts.expect(2, Duration::from_secs(10)).await;
+}
+
+#[tokio::test]
+async fn a_restart_acts_only_once_handed_the_item() {
+    let w = world().await;
+    let id = w
+        .decided(violation(&unique("e"), "endpoint", "ep", "enforce", 600))
+        .await;
+    let restart = format!("{id}_1");
+    let early = w.claim(&restart, start_input(&id)).await.unwrap();
+    assert_eq!(early["proceed"], false, "{early}");
+    let now = chrono::Utc::now();
+    assert!(w.ports.audit.hand_over(&id, None, &restart, now).await.unwrap());
+    let handed = w.claim(&restart, start_input(&id)).await.unwrap();
+    assert_eq!(handed["proceed"], true, "{handed}");
+    w.alerts.expect(1, Duration::from_secs(10)).await;
+}
+
+#[tokio::test]
+async fn an_event_not_decided_yet_is_retried_and_one_not_in_violation_is_not_enforced() {
+    let w = world().await;
+    let id = unique("e");
+    let error = w.claim(&id, start_input(&id)).await.unwrap_err();
+    assert_eq!(error.kind, ErrorKind::Undecided, "{error}");
+    let mut allowed = violation(&unique("e"), "endpoint", "ep", "none", 0);
+    allowed["decision"] = json!("allow");
+    let allowed = w.decided(allowed).await;
+    let out = w.claim(&allowed, start_input(&allowed)).await.unwrap();
+    assert_eq!(out["proceed"], false, "{out}");
+    w.alerts.expect(1, Duration::from_secs(10)).await;
+    let bad = handle(json!({"version": 1}), &w.ports, chrono::Utc::now()).await;
+    assert_eq!(bad.unwrap_err().kind, ErrorKind::InvalidInput);
+}
