@@ -39,6 +39,12 @@ export interface ModelGuardSettings {
    * It applies whatever the `default` policy item says.
    */
   readonly unresolvedAction?: UnresolvedAction;
+  /**
+   * Role ARNs that may write the policy table (guardctl, the console). The table's resource
+   * policy denies writes to every other principal but the guard's own roles. Default none: no one
+   * edits policies until this is set (fail closed).
+   */
+  readonly policyAdministrators?: string[];
 }
 
 export const UNRESOLVED_ACTIONS = ['enforce', 'notify', 'off'] as const;
@@ -59,6 +65,7 @@ const KEYS = [
   'sweepIntervalMinutes',
   'triageLogLevel',
   'unresolvedAction',
+  'policyAdministrators',
 ] as const;
 
 export const MAX_GRACE_SECONDS = 2_592_000;
@@ -93,6 +100,8 @@ export function resolveSettings(raw: ModelGuardSettings): ResolvedSettings {
     sweepIntervalMinutes: integer('sweepIntervalMinutes', raw.sweepIntervalMinutes, 15, 5, 1440),
     triageLogLevel: oneOf('triageLogLevel', raw.triageLogLevel, 'ERROR', TRIAGE_LOG_LEVELS),
     unresolvedAction: oneOf('unresolvedAction', raw.unresolvedAction, 'enforce', UNRESOLVED_ACTIONS),
+    policyAdministrators: strings('policyAdministrators', raw.policyAdministrators,
+      (s) => /^arn:aws[a-z-]*:iam::\d{12}:role\/.+/.test(s), 'not an IAM role ARN'),
   };
 }
 

@@ -6,7 +6,7 @@
 // resources; the few `*` resources are the ones AWS accepts nothing else for, each with a comment.
 import { readFileSync } from 'fs';
 import * as path from 'path';
-import { Aws, CfnOutput, Duration, RemovalPolicy, Stack, StackProps, Validations } from 'aws-cdk-lib';
+import { Annotations, Aws, CfnOutput, Duration, Lazy, RemovalPolicy, Stack, StackProps, Validations } from 'aws-cdk-lib';
 import * as cloudtrail from 'aws-cdk-lib/aws-cloudtrail';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -35,6 +35,13 @@ export const DECISIONS_KEY = 'eventId';
 export const RESOURCE_INDEX = 'byResource';
 export const STATE_INDEX = 'byState';
 export const SWEEP_CHECKPOINT_KEY = 'sweep#checkpoint';
+/**
+ * The enforcement machine's name: fixed, so that the sweep's permission names its executions
+ * (`execution:<name>:*`) without a token.
+ */
+export const ENFORCEMENT_NAME = (stackName: string) => `${stackName}-Enforcement`;
+/** The key prefix of a used approval nonce (functions/aws/src/audit_store.rs `NONCE_PREFIX`). */
+export const NONCE_PREFIX = 'approval-nonce#';
 /** The records table's keys (functions/aws/src/lib.rs `records_table`). */
 export const RECORDS_KEY = 'pk';
 export const RECORDS_SORT = 'sk';
@@ -52,9 +59,11 @@ const SIZING: Record<string, { memoryMb: number; timeoutSeconds: number }> = {
   record: { memoryMb: 128, timeoutSeconds: 30 }, // a PutItem
   // A GetRole, a describe of the resource, up to 4 describes and records Queries, a Scan, a PutItem.
   evaluate: { memoryMb: 128, timeoutSeconds: 60 },
-  enforce: { memoryMb: 128, timeoutSeconds: 90 }, // deregister, delete, wait ≤ 30 s
-  notify: { memoryMb: 128, timeoutSeconds: 30 }, // a Publish and an UpdateItem
-  approve: { memoryMb: 128, timeoutSeconds: 30 }, // a Query, an UpdateItem, a SendTask*
+  claim: { memoryMb: 128, timeoutSeconds: 30 }, // a GetItem, an UpdateItem, maybe a Publish
+  enforce: { memoryMb: 128, timeoutSeconds: 90 }, // a GetItem, deregister, delete, wait ≤ 30 s, an UpdateItem
+  notify: { memoryMb: 128, timeoutSeconds: 30 }, // a GetItem, an Encrypt, an UpdateItem, a Publish
+  // GetCallerIdentity (10 s at most), a PutItem, a Query, a Decrypt, an UpdateItem, a SendTask*.
+  approve: { memoryMb: 128, timeoutSeconds: 30 },
   // 12 eventNames × pages of LookupEvents at 2 per second, a GetItem and maybe a StartExecution each.
   sweep: { memoryMb: 128, timeoutSeconds: 300 },
 };
@@ -145,6 +154,38 @@ export class ModelGuardStack extends Stack {
       topic.addSubscription(new subscriptions.EmailSubscription(email));
     }
 
+    // ---- Keys only the guard may use --------------------------------------------------------
+    // The approval task token is stored on the audit item sealed with this key: Notify encrypts,
+    // the approval function decrypts, and the key policy denies both to every other principal
+    // (PowerUserAccess includes kms:*), so reading the table gives no token.
+    const tokenKey = new kms.Key(this, 'TaskTokenKey', {
+      description: 'Model Guard: seals approval task tokens',
+      enableKeyRotation: true,
+    });
+    // The enforcement machine's definition and history (AwaitApproval's input holds the token)
+    // are encrypted with this key; reading them takes kms:Decrypt, which only the guard's roles
+    // (and CloudFormation, which deploys the machine) have.
+    const enforcementKey = new kms.Key(this, 'EnforcementStateKey', {
+      description: 'Model Guard: encrypts the enforcement state machine and its executions',
+      enableKeyRotation: true,
+    });
+    // CDK's default synthesizer deploys with this role; it must keep managing the keys' users.
+    const deployRole = `arn:${Aws.PARTITION}:iam::${Aws.ACCOUNT_ID}:role/cdk-hnb659fds-cfn-exec-role-${Aws.ACCOUNT_ID}-${Aws.REGION}`;
+    const onlyFor = (key: kms.Key, sid: string, actions: string[], roles: () => string[]) => {
+      key.addToResourcePolicy(new iam.PolicyStatement({
+        sid,
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions,
+        resources: ['*'], // In a key policy, "*" means this key.
+        conditions: {
+          ArnNotEquals: { 'aws:PrincipalArn': Lazy.list({ produce: roles }) },
+          // AWS services acting as themselves (log delivery) have no principal ARN to compare.
+          Bool: { 'aws:PrincipalIsAWSService': 'false' },
+        },
+      }));
+    };
+
     // ---- Functions ---------------------------------------------------------------------------
     const functions: Record<string, lambda.Function> = {};
     const fn = (name: string, environment: Record<string, string>, statements: iam.PolicyStatement[]) => {
@@ -187,6 +228,16 @@ export class ModelGuardStack extends Stack {
       return f;
     };
 
+    // Publishing to the encrypted alert topic (SNS encrypts with the topic's key on the
+    // publisher's behalf).
+    const alerting = () => [
+      new iam.PolicyStatement({ sid: 'PublishAlerts', actions: ['sns:Publish'], resources: [topic.topicArn] }),
+      new iam.PolicyStatement({
+        sid: 'EncryptAlerts',
+        actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+        resources: [alertsKey.keyArn],
+      }),
+    ];
     const parseEvent = fn('parse-event', {}, []);
     const record = fn('record', { RECORDS_TABLE: records.tableName }, [
       new iam.PolicyStatement({
@@ -251,7 +302,25 @@ export class ModelGuardStack extends Stack {
         resources: [roleArns],
       }),
     ]);
-    const enforce = fn('enforce', {}, [
+    const claim = fn('claim', {
+      DECISIONS_TABLE: decisions.tableName,
+      TOPIC_ARN: topic.topicArn,
+    }, [
+      new iam.PolicyStatement({
+        // The recorded verdict, and the item taken for the execution (a conditional write).
+        sid: 'ClaimDecisions',
+        actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+        resources: [decisions.tableArn],
+      }),
+      ...alerting(),
+    ]);
+    const enforce = fn('enforce', { DECISIONS_TABLE: decisions.tableName }, [
+      new iam.PolicyStatement({
+        // The recorded verdict it acts on, and the item moved to enforced with what it did.
+        sid: 'ActOnRecordedDecisions',
+        actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+        resources: [decisions.tableArn],
+      }),
       new iam.PolicyStatement({
         sid: 'DeleteEndpoints',
         actions: ['sagemaker:DescribeEndpoint', 'sagemaker:DeleteEndpoint'],
@@ -290,28 +359,46 @@ export class ModelGuardStack extends Stack {
         resources: ['*'],
       }),
     ]);
+    const tokenContext = { StringEquals: { 'kms:EncryptionContext:modelGuardPurpose': 'approval-task-token' } };
     const notify = fn('notify', {
       TOPIC_ARN: topic.topicArn,
       DECISIONS_TABLE: decisions.tableName,
+      TOKEN_KEY_ID: tokenKey.keyArn,
     }, [
-      new iam.PolicyStatement({
-        sid: 'PublishAlerts',
-        actions: ['sns:Publish'],
-        resources: [topic.topicArn],
-      }),
-      new iam.PolicyStatement({
-        // SNS encrypts with the topic's key on the publisher's behalf.
-        sid: 'EncryptAlerts',
-        actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
-        resources: [alertsKey.keyArn],
-      }),
+      ...alerting(),
       new iam.PolicyStatement({
         sid: 'AdvanceDecisions',
         actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
         resources: [decisions.tableArn],
       }),
+      new iam.PolicyStatement({
+        sid: 'SealTaskTokens',
+        actions: ['kms:Encrypt'],
+        resources: [tokenKey.keyArn],
+        conditions: tokenContext,
+      }),
     ]);
-    const approve = fn('approve', { DECISIONS_TABLE: decisions.tableName }, [
+    const approve = fn('approve', {
+      DECISIONS_TABLE: decisions.tableName,
+      TOPIC_ARN: topic.topicArn,
+      TOKEN_KEY_ID: tokenKey.keyArn,
+    }, [
+      // No permission for the approver's GetCallerIdentity: it is signed with the approver's
+      // credentials, and STS answers it for anyone.
+      new iam.PolicyStatement({
+        sid: 'OpenTaskTokens',
+        actions: ['kms:Decrypt'],
+        resources: [tokenKey.keyArn],
+        conditions: tokenContext,
+      }),
+      new iam.PolicyStatement({
+        // Each approval request's nonce once: items beside the audit items, under their own prefix.
+        sid: 'UseNonces',
+        actions: ['dynamodb:PutItem'],
+        resources: [decisions.tableArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${NONCE_PREFIX}*`] } },
+      }),
+      ...alerting(),
       new iam.PolicyStatement({
         // The approver's role path: the authorizer gives only the session's ARN.
         sid: 'LookUpRolePaths',
@@ -340,7 +427,7 @@ export class ModelGuardStack extends Stack {
     // ---- State machines ----------------------------------------------------------------------
     const machine = (id: string, file: string, type: sfn.StateMachineType, level: sfn.LogLevel,
       includeExecutionData: boolean,
-      substitutions: Record<string, string>, invokes: lambda.IFunction[]) => {
+      substitutions: Record<string, string>, invokes: lambda.IFunction[], key?: kms.IKey, name?: string) => {
       const logGroup = new logs.LogGroup(this, `${id}Logs`, {
         // Vended logs for Step Functions must go to a group under /aws/vendedlogs/.
         logGroupName: `/aws/vendedlogs/states/${this.stackName}-${id}`,
@@ -363,6 +450,8 @@ export class ModelGuardStack extends Stack {
         role,
         logs: { destination: logGroup, level, includeExecutionData },
         tracingEnabled: true,
+        encryptionConfiguration: key ? new sfn.CustomerManagedEncryptionConfiguration(key) : undefined,
+        stateMachineName: name,
       });
       return m;
     };
@@ -372,9 +461,17 @@ export class ModelGuardStack extends Stack {
     // for violations); the triage machine, which runs for every call, by default only failures.
     const enforcement = machine('Enforcement', 'enforcement.asl.json', sfn.StateMachineType.STANDARD,
       sfn.LogLevel.ALL, false, {
+      ClaimFunctionArn: claim.functionArn,
       NotifyFunctionArn: notify.functionArn,
       EnforceFunctionArn: enforce.functionArn,
-    }, [notify, enforce]);
+    }, [claim, notify, enforce], enforcementKey, ENFORCEMENT_NAME(this.stackName));
+    // Step Functions delivers the encrypted machine's logs through CloudWatch's log delivery.
+    enforcementKey.addToResourcePolicy(new iam.PolicyStatement({
+      sid: 'LogDeliveryDecrypts',
+      principals: [new iam.ServicePrincipal('delivery.logs.amazonaws.com')],
+      actions: ['kms:Decrypt'],
+      resources: ['*'], // In a key policy, "*" means this key.
+    }));
     const triage = machine('Triage', 'triage.asl.json', sfn.StateMachineType.EXPRESS,
       settings.triageLogLevel === 'ALL' ? sfn.LogLevel.ALL : sfn.LogLevel.ERROR, true, {
       ParseEventFunctionArn: parseEvent.functionArn,
@@ -409,11 +506,45 @@ export class ModelGuardStack extends Stack {
     // EventBridge delivers CloudTrail events on a best-effort basis: every few minutes the sweep
     // asks CloudTrail for the covered calls since its last run and submits the ones with no audit
     // item to the triage (duplicates are harmless).
+    const enforcementExecutions = `arn:${Aws.PARTITION}:states:${Aws.REGION}:${Aws.ACCOUNT_ID}:execution:`
+      + `${ENFORCEMENT_NAME(this.stackName)}:*`;
     const sweep = fn('sweep', {
       DECISIONS_TABLE: decisions.tableName,
       RECORDS_TABLE: records.tableName,
       TRIAGE_STATE_MACHINE_ARN: triage.stateMachineArn,
+      ENFORCEMENT_STATE_MACHINE_ARN: enforcement.stateMachineArn,
+      TOPIC_ARN: topic.topicArn,
     }, [
+      new iam.PolicyStatement({
+        // The unsettled violations, and the hand-over of one to a restart (a conditional write).
+        sid: 'WatchUnsettledDecisions',
+        actions: ['dynamodb:Query'],
+        resources: [`${decisions.tableArn}/index/${STATE_INDEX}`],
+      }),
+      new iam.PolicyStatement({
+        sid: 'HandOverToRestarts',
+        actions: ['dynamodb:UpdateItem'],
+        resources: [decisions.tableArn],
+      }),
+      new iam.PolicyStatement({
+        // Is the enforcement of each unsettled violation running; start it again if not.
+        sid: 'WatchEnforcements',
+        actions: ['states:DescribeExecution'],
+        resources: [enforcementExecutions],
+      }),
+      new iam.PolicyStatement({
+        sid: 'RestartEnforcements',
+        actions: ['states:StartExecution'],
+        resources: [enforcement.stateMachineArn],
+      }),
+      new iam.PolicyStatement({
+        // DescribeExecution of the encrypted machine decrypts its data.
+        sid: 'ReadEnforcementState',
+        actions: ['kms:Decrypt'],
+        resources: [enforcementKey.keyArn],
+        conditions: { StringEquals: { 'kms:EncryptionContext:aws:states:stateMachineArn': enforcement.stateMachineArn } },
+      }),
+      ...alerting(),
       new iam.PolicyStatement({
         // AWS requires "*": LookupEvents supports no resource-level permissions.
         sid: 'LookUpCalls',
@@ -490,6 +621,9 @@ export class ModelGuardStack extends Stack {
     enforcementEnded.addTarget({
       bind: () => ({ arn: topic.topicArn, deadLetterConfig: { arn: deadLetters.queueArn } }),
     });
+    // ... and the sweep at once, which restarts an enforcement stopped before its violation was
+    // settled (its schedule would find it too, minutes later).
+    enforcementEnded.addTarget(new targets.LambdaFunction(sweep, { retryAttempts: 2 }));
     topic.addToResourcePolicy(new iam.PolicyStatement({
       sid: 'EnforcementEndedRulePublishes',
       principals: [new iam.ServicePrincipal('events.amazonaws.com')],
@@ -638,6 +772,38 @@ export class ModelGuardStack extends Stack {
         `Model Guard: the ${name} function reported errors${periods > 1 ? ' for an hour' : ''}.`, periods);
     }
 
+    // ---- Who may write the tables, and use the keys -------------------------------------------------
+    const roleOf = (name: string) => functions[name].role!.roleArn;
+    onlyFor(tokenKey, 'OnlyNotifySealsTaskTokens', ['kms:Encrypt'], () => [roleOf('notify')]);
+    onlyFor(tokenKey, 'OnlyApproveOpensTaskTokens', ['kms:Decrypt'], () => [roleOf('approve')]);
+    onlyFor(enforcementKey, 'OnlyTheGuardReadsEnforcements', ['kms:Decrypt'],
+      () => [enforcement.role.roleArn, roleOf('sweep'), deployRole]);
+    // The data-plane writes: what a principal with DynamoDB rights (PowerUserAccess) would use to
+    // forge an approval, a verdict or a policy. A resource policy's Deny holds whatever their own
+    // IAM policies say.
+    const writes = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem',
+      'dynamodb:PartiQLInsert', 'dynamodb:PartiQLUpdate', 'dynamodb:PartiQLDelete'];
+    const onlyWrittenBy = (sid: string, writers: () => string[]) => new iam.PolicyDocument({
+      statements: [new iam.PolicyStatement({
+        sid,
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: writes,
+        // The table's own ARN would make the table depend on itself: "*" is this table here.
+        resources: ['*'],
+        conditions: { ArnNotEquals: { 'aws:PrincipalArn': Lazy.list({ produce: writers }) } },
+      })],
+    });
+    decisions.resourcePolicy = onlyWrittenBy('OnlyTheGuardWritesDecisions',
+      () => ['evaluate', 'claim', 'enforce', 'notify', 'approve', 'sweep'].map(roleOf));
+    const seedRole = this.node.tryFindChild('SeedDefaultPolicyRole') as iam.Role | undefined;
+    policies.resourcePolicy = onlyWrittenBy('OnlyAdministratorsWritePolicies',
+      () => [...settings.policyAdministrators, ...(seedRole ? [seedRole.roleArn] : [])]);
+    if (settings.policyAdministrators.length === 0) {
+      Annotations.of(policies).addWarning('modelGuard:policyAdministrators is empty: nobody can edit '
+        + 'the policy table until it names the roles that may (README "Deploy").');
+    }
+
     // ---- Outputs (guardctl reads these by stack name) ----------------------------------------------------
     new CfnOutput(this, 'PolicyTableName', { value: policies.tableName });
     new CfnOutput(this, 'DecisionsTableName', { value: decisions.tableName });
@@ -665,6 +831,9 @@ function acknowledgeWildcards(role: iam.Role, statements: iam.PolicyStatement[])
       seen.add(rendered);
       const reason = rendered === '*'
         ? `${statement.actions.join(', ')} accept no resource other than "*" (Service Authorization Reference).`
+        : rendered.includes(':states:')
+        ? `${statement.actions.join(', ')} on the executions of the guard's own enforcement machine: they are `
+          + 'named at run time by the CloudTrail eventIDs of the violations.'
         : `${statement.actions.join(', ')} on every ${rendered.split(':').pop()?.replace('/*', '')} of this account and `
           + 'region: they are created by the users being guarded, under names unknown at deploy time.';
       Validations.of(role).acknowledge({ id: `AwsSolutions::AwsSolutions-IAM5[Resource::${rendered}]`, reason });

@@ -15,6 +15,7 @@ test('defaults: grace 900, no approvers or e-mails, a trail, the default policy 
     sweepIntervalMinutes: 15,
     triageLogLevel: 'ERROR',
     unresolvedAction: 'enforce',
+    policyAdministrators: [],
   });
 });
 
@@ -27,6 +28,7 @@ test('context from the command line arrives as strings and is parsed', () => {
     'modelGuard:seedDefaultPolicy': 'false',
     'modelGuard:triageLogLevel': 'ALL',
     'modelGuard:unresolvedAction': 'notify',
+    'modelGuard:policyAdministrators': '["arn:aws:iam::111122223333:role/PolicyAdmin"]',
     'unrelated': 'ignored',
   };
   assert.deepEqual(resolveSettings(settingsFromContext((k) => context[k])), {
@@ -40,6 +42,7 @@ test('context from the command line arrives as strings and is parsed', () => {
     sweepIntervalMinutes: 15,
     triageLogLevel: 'ALL',
     unresolvedAction: 'notify',
+    policyAdministrators: ['arn:aws:iam::111122223333:role/PolicyAdmin'],
   });
 });
 

@@ -60,6 +60,8 @@ function statementsByRole(t: Template): Record<string, string[]> {
 }
 
 const SM = 'arn:${Partition}:sagemaker:${Region}:${AccountId}';
+const TOKEN_CONTEXT = 'kms:EncryptionContext:modelGuardPurpose approval-task-token';
+const ENFORCEMENT_ARN = 'arn:${Partition}:states:${Region}:${AccountId}:stateMachine:Test-Enforcement';
 const STEP_FUNCTIONS_LOGGING = 'Allow logs:CreateLogDelivery,logs:GetLogDelivery,logs:UpdateLogDelivery,'
   + 'logs:DeleteLogDelivery,logs:ListLogDeliveries,logs:PutResourcePolicy,logs:DescribeResourcePolicies,'
   + 'logs:DescribeLogGroups on *';
@@ -86,8 +88,15 @@ const EXPECTED_STATEMENTS: Record<string, string[]> = {
     'Allow dynamodb:Query on Records.Arn',
     'Allow iam:GetRole on arn:${Partition}:iam::${AccountId}:role/*',
   ],
+  ClaimRole: [
+    'Allow logs:CreateLogStream,logs:PutLogEvents on ClaimLogs.Arn',
+    'Allow dynamodb:GetItem,dynamodb:UpdateItem on Decisions.Arn',
+    'Allow sns:Publish on Alerts',
+    'Allow kms:GenerateDataKey,kms:Decrypt on AlertsKey.Arn',
+  ],
   EnforceRole: [
     'Allow logs:CreateLogStream,logs:PutLogEvents on EnforceLogs.Arn',
+    'Allow dynamodb:GetItem,dynamodb:UpdateItem on Decisions.Arn',
     `Allow sagemaker:DescribeEndpoint,sagemaker:DeleteEndpoint on ${SM}:endpoint/*`,
     `Allow sagemaker:DescribeInferenceComponent,sagemaker:DeleteInferenceComponent on ${SM}:inference-component/*`,
     'Allow sagemaker:StopTrainingJob,sagemaker:DescribeTrainingJob,sagemaker:StopTransformJob,'
@@ -103,16 +112,25 @@ const EXPECTED_STATEMENTS: Record<string, string[]> = {
     'Allow sns:Publish on Alerts',
     'Allow kms:GenerateDataKey,kms:Decrypt on AlertsKey.Arn',
     'Allow dynamodb:GetItem,dynamodb:UpdateItem on Decisions.Arn',
+    `Allow kms:Encrypt on TaskTokenKey.Arn if StringEquals ${TOKEN_CONTEXT}`,
   ],
   ApproveRole: [
     'Allow logs:CreateLogStream,logs:PutLogEvents on ApproveLogs.Arn',
+    `Allow kms:Decrypt on TaskTokenKey.Arn if StringEquals ${TOKEN_CONTEXT}`,
+    'Allow dynamodb:PutItem on Decisions.Arn if ForAllValues:StringLike dynamodb:LeadingKeys approval-nonce#*',
+    'Allow sns:Publish on Alerts',
+    'Allow kms:GenerateDataKey,kms:Decrypt on AlertsKey.Arn',
     'Allow iam:GetRole on arn:${Partition}:iam::${AccountId}:role/*',
     'Allow dynamodb:Query on Decisions.Arn/index/byResource',
     'Allow dynamodb:GetItem,dynamodb:UpdateItem on Decisions.Arn',
     'Allow states:SendTaskSuccess,states:SendTaskFailure on *',
   ],
   EnforcementRole: [
-    'Allow lambda:InvokeFunction on Notify.Arn Enforce.Arn',
+    'Allow lambda:InvokeFunction on Claim.Arn Notify.Arn Enforce.Arn',
+    'Allow kms:Decrypt,kms:GenerateDataKey on EnforcementStateKey.Arn if StringEquals '
+      + `kms:EncryptionContext:aws:states:stateMachineArn ${ENFORCEMENT_ARN}`,
+    'Allow kms:GenerateDataKey on EnforcementStateKey.Arn if StringEquals kms:EncryptionContext:SourceArn '
+      + 'arn:${Partition}:logs:${Region}:${AccountId}:*',
     STEP_FUNCTIONS_LOGGING,
     STEP_FUNCTIONS_TRACING,
   ],
@@ -125,6 +143,13 @@ const EXPECTED_STATEMENTS: Record<string, string[]> = {
   TriageEventsRole: ['Allow states:StartExecution on Triage'],
   SweepRole: [
     'Allow logs:CreateLogStream,logs:PutLogEvents on SweepLogs.Arn',
+    'Allow dynamodb:Query on Decisions.Arn/index/byState',
+    'Allow dynamodb:UpdateItem on Decisions.Arn',
+    'Allow states:DescribeExecution on arn:${Partition}:states:${Region}:${AccountId}:execution:Test-Enforcement:*',
+    'Allow states:StartExecution on Enforcement',
+    `Allow kms:Decrypt on EnforcementStateKey.Arn if StringEquals kms:EncryptionContext:aws:states:stateMachineArn Enforcement`,
+    'Allow sns:Publish on Alerts',
+    'Allow kms:GenerateDataKey,kms:Decrypt on AlertsKey.Arn',
     'Allow cloudtrail:LookupEvents on *',
     'Allow dynamodb:GetItem on Decisions.Arn',
     'Allow dynamodb:PutItem on Decisions.Arn if ForAllValues:StringEquals dynamodb:LeadingKeys sweep#checkpoint',
@@ -359,11 +384,13 @@ test('the approval URL is SigV4-only and, by default, open to the account princi
   assert.equal(urls[0][1].Properties.AuthType, 'AWS_IAM');
   assert.equal(render(urls[0][1].Properties.TargetFunctionArn), 'Approve.Arn');
   const permissions = ofType(t, 'AWS::Lambda::Permission').map(([, p]) => p.Properties);
-  // The approval function: the account's principals, through the URL. The sweep: its schedule only.
+  // The approval function: the account's principals, through the URL. The sweep: its schedule, and
+  // the end of an enforcement execution (to restart one stopped from outside).
   assert.deepEqual(permissions.map((p) => [render(p.FunctionName), p.Action, render(p.Principal),
     p.SourceArn ? render(p.SourceArn) : null]).sort(), [
     ['Approve', 'lambda:InvokeFunction', 'arn:${Partition}:iam::${AccountId}:root', null],
     ['Approve', 'lambda:InvokeFunctionUrl', 'arn:${Partition}:iam::${AccountId}:root', null],
+    ['Sweep.Arn', 'lambda:InvokeFunction', 'events.amazonaws.com', 'EnforcementEnded.Arn'],
     ['Sweep.Arn', 'lambda:InvokeFunction', 'events.amazonaws.com', 'SweepSchedule.Arn'],
   ]);
 });
@@ -399,7 +426,7 @@ test('alarms on failed executions, dead letters and function errors, all to the 
   const alarms = ofType(t, 'AWS::CloudWatch::Alarm');
   const ids = alarms.map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort();
   assert.deepEqual(ids, [
-    'ApproveErrors', 'DeadLettersWaiting', 'EnforceErrors', 'EnforcementExecutionsFailed', 'EvaluateErrors',
+    'ApproveErrors', 'ClaimErrors', 'DeadLettersWaiting', 'EnforceErrors', 'EnforcementExecutionsFailed', 'EvaluateErrors',
     'NotifyErrors', 'ParseEventErrors', 'RecordErrors', 'SweepErrors', 'TriageExecutionsFailed']);
   for (const [id, alarm] of alarms) {
     assert.deepEqual(alarm.Properties.AlarmActions.map(render), ['Alerts'], id);
@@ -461,4 +488,57 @@ test('outputs name what guardctl and operators need', () => {
   assert.deepEqual(Object.keys(outputs).sort(), [
     'AlertTopicArn', 'ApprovalUrl', 'DecisionsTableName', 'EnforcementStateMachineArn', 'PolicyTableName',
     'RecordsTableName', 'TriageStateMachineArn']);
+});
+
+// A key policy's or resource policy's Deny statements, as text: "Deny actions unless principal in
+// roles [and condition]".
+function denials(document: any): string[] {
+  return document.Statement.filter((st: any) => st.Effect === 'Deny').map((st: any) => {
+    const arns = list(st.Condition.ArnNotEquals['aws:PrincipalArn']).map(render).sort().join(' ');
+    const service = st.Condition.Bool ? ' unless an AWS service' : '';
+    return `${st.Sid}: Deny ${list(st.Action).join(',')} to ${render(st.Principal.AWS ?? st.Principal)} but ${arns}${service}`;
+  });
+}
+
+test("the task token key and the enforcement key may be used by the guard's roles only", () => {
+  const t = template();
+  const keys = Object.fromEntries(ofType(t, 'AWS::KMS::Key').map(([id, k]) => [id.replace(/[0-9A-F]{8}$/, ''), k]));
+  assert.deepEqual(denials(keys.TaskTokenKey.Properties.KeyPolicy), [
+    'OnlyNotifySealsTaskTokens: Deny kms:Encrypt to * but NotifyRole.Arn unless an AWS service',
+    'OnlyApproveOpensTaskTokens: Deny kms:Decrypt to * but ApproveRole.Arn unless an AWS service',
+  ]);
+  assert.deepEqual(denials(keys.EnforcementStateKey.Properties.KeyPolicy), [
+    'OnlyTheGuardReadsEnforcements: Deny kms:Decrypt to * but EnforcementRole.Arn SweepRole.Arn '
+      + 'arn:${Partition}:iam::${AccountId}:role/cdk-hnb659fds-cfn-exec-role-${AccountId}-${Region} unless an AWS service',
+  ]);
+  for (const key of Object.values<any>(keys)) assert.equal(key.Properties.EnableKeyRotation, true);
+  // The enforcement machine (whose history holds AwaitApproval's token) is encrypted with it;
+  // the triage machine, which holds none, keeps the AWS-owned key.
+  const machines = Object.fromEntries(ofType(t, 'AWS::StepFunctions::StateMachine')
+    .map(([id, m]) => [id.replace(/[0-9A-F]{8}$/, ''), m.Properties]));
+  assert.deepEqual(machines.Enforcement.EncryptionConfiguration.Type, 'CUSTOMER_MANAGED_KMS_KEY');
+  assert.equal(render(machines.Enforcement.EncryptionConfiguration.KmsKeyId), 'EnforcementStateKey.Arn');
+  assert.equal(machines.Triage.EncryptionConfiguration, undefined);
+  // Notify seals and approve opens with the key the stack made.
+  const env = (name: string) => ofType(t, 'AWS::Lambda::Function')
+    .find(([id]) => id.startsWith(name))![1].Properties.Environment.Variables;
+  assert.equal(render(env('Notify').TOKEN_KEY_ID), 'TaskTokenKey.Arn');
+  assert.equal(render(env('Approve').TOKEN_KEY_ID), 'TaskTokenKey.Arn');
+});
+
+test("only the guard's roles write the decisions table; only they and the administrators the policies", () => {
+  const tables = (props: ModelGuardProps) => Object.fromEntries(ofType(template(props), 'AWS::DynamoDB::GlobalTable')
+    .map(([id, table]) => [id.replace(/[0-9A-F]{8}$/, ''), table.Properties.Replicas[0].ResourcePolicy?.PolicyDocument]));
+  const writes = 'dynamodb:PutItem,dynamodb:UpdateItem,dynamodb:DeleteItem,dynamodb:BatchWriteItem,'
+    + 'dynamodb:PartiQLInsert,dynamodb:PartiQLUpdate,dynamodb:PartiQLDelete';
+  const admin = 'arn:aws:iam::111122223333:role/PolicyAdmin';
+  const t = tables({ policyAdministrators: [admin] });
+  assert.deepEqual(denials(t.Decisions), [`OnlyTheGuardWritesDecisions: Deny ${writes} to * but `
+    + 'ApproveRole.Arn ClaimRole.Arn EnforceRole.Arn EvaluateRole.Arn NotifyRole.Arn SweepRole.Arn']);
+  assert.deepEqual(denials(t.Policies), [`OnlyAdministratorsWritePolicies: Deny ${writes} to * but `
+    + `SeedDefaultPolicyRole.Arn ${admin}`]);
+  assert.equal(t.Records, undefined, 'records are written only by record, and hold no decision');
+  // No administrators: nobody but the seed writes policies (fail closed), and the synth says so.
+  assert.deepEqual(denials(tables({}).Policies), [`OnlyAdministratorsWritePolicies: Deny ${writes} to * but `
+    + 'SeedDefaultPolicyRole.Arn']);
 });

@@ -73,12 +73,19 @@ class Stack:
 
         arns = {f"{''.join(p.title() for p in n.split('-'))}FunctionArn":
                 f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{n}" for n in FUNCTIONS}
+        self.token_key()
         states_role = role("model-guard-states")
-        suffix = uuid.uuid4().hex[:8]
-        self.enforcement_arn = self.sfn.create_state_machine(
-            name=f"enforcement-{suffix}", roleArn=states_role, type="STANDARD",
+        # Both machines under the fixed names the functions are configured with (the sweep
+        # watches ENFORCEMENT_STATE_MACHINE_ARN), made afresh for this session.
+        self.enforcement_arn = os.environ["ENFORCEMENT_STATE_MACHINE_ARN"]
+        try:
+            self.sfn.delete_state_machine(stateMachineArn=self.enforcement_arn)
+        except self.sfn.exceptions.ClientError:
+            pass
+        self.sfn.create_state_machine(
+            name=self.enforcement_arn.rsplit(":", 1)[1], roleArn=states_role, type="STANDARD",
             definition=substitute((ROOT / "statemachine/enforcement.asl.json").read_text(), arns),
-        )["stateMachineArn"]
+        )
         # The triage machine under the fixed name the sweep is configured with (TRIAGE_STATE_MACHINE_ARN),
         # made afresh so it starts this session's enforcement machine (moto's UpdateStateMachine
         # keeps the old definition running).
@@ -91,6 +98,15 @@ class Stack:
             pass
         self.sfn.create_state_machine(name=self.triage_arn.rsplit(":", 1)[1], roleArn=states_role,
                                       type="EXPRESS", definition=triage)
+
+    @staticmethod
+    def token_key() -> None:
+        """The key that seals task tokens, under the alias the functions use (TOKEN_KEY_ID)."""
+        kms = client("kms")
+        alias = os.environ["TOKEN_KEY_ID"]
+        if not any(a["AliasName"] == alias for a in kms.list_aliases()["Aliases"]):
+            key = kms.create_key(Description="task tokens")["KeyMetadata"]["KeyId"]
+            kms.create_alias(AliasName=alias, TargetKeyId=key)
 
     def tables(self) -> None:
         existing = self.ddb.list_tables()["TableNames"]
@@ -200,16 +216,25 @@ class Stack:
         return f"{self.enforcement_arn.replace(':stateMachine:', ':execution:')}:{event_id}"
 
     def enforcements(self, event_id: str) -> list[dict]:
-        """Every enforcement execution about an event, whatever it is named: each execution's
-        input is read (Step Functions keeps names unique, so looking one up by name could never
-        find a second)."""
+        """Every enforcement execution about an event, whatever it is named: its restarts
+        (`<eventID>_<n>`) and any execution whose input names it (Step Functions keeps names
+        unique, so looking one up by name could never find a second)."""
         found = []
         for page in self.sfn.get_paginator("list_executions").paginate(stateMachineArn=self.enforcement_arn):
             for execution in page["executions"]:
                 described = self.sfn.describe_execution(executionArn=execution["executionArn"])
-                if json.loads(described.get("input") or "{}").get("verdict", {}).get("eventId") == event_id:
+                named = execution["name"] == event_id or execution["name"].startswith(event_id + "_")
+                if named or json.loads(described.get("input") or "{}").get("eventId") == event_id:
                     found.append(described)
         return found
+
+    def sweep(self) -> dict:
+        """Runs the sweep function once, as its schedule does."""
+        response = self.lam.invoke(FunctionName="sweep", Payload=json.dumps(
+            {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}))
+        payload = json.loads(response["Payload"].read())
+        assert "FunctionError" not in response, payload
+        return payload
 
     def history(self, execution_arn: str) -> list[dict]:
         """An execution's events, oldest first."""
@@ -242,7 +267,9 @@ class Stack:
             for message in got:
                 envelope = json.loads(message["Body"])
                 document = json.loads(envelope["Message"])
-                self.inbox.setdefault(document["verdict"]["eventId"], []).append(
+                about = (document.get("verdict") or {}).get("eventId") \
+                    or (document.get("tamper") or {}).get("eventId") or "no-event"
+                self.inbox.setdefault(about, []).append(
                     {"subject": envelope.get("Subject"), "kind": document["kind"], "document": document})
                 self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
             if not got and time.time() > deadline:

@@ -61,33 +61,49 @@ def test_6_a_notify_only_binding_keeps_the_endpoint_with_one_alert(stack):
     assert stack.audit(event_id)["state"] == "notified"
 
 
-def approve(stack, caller_arn: str, target: str, decision: str, reason: str = "e2e") -> dict:
-    """A request to the approval Function URL (the testbed's stand-in, AWS_IAM auth), signed with
-    SigV4 by keys registered for `caller_arn`, as guardctl sends it: the function learns who
-    asks only from the verified signature."""
+def register_key(caller_arn: str) -> tuple[str, str]:
+    """Access keys for `caller_arn`, registered with the testbed: the Function URL stand-in and
+    STS GetCallerIdentity take signatures made with them as the caller's."""
     import os
-    import urllib.error
     import urllib.request
-
-    from botocore.auth import SigV4Auth
-    from botocore.awsrequest import AWSRequest
-    from botocore.credentials import Credentials
 
     key_id, secret = "ASIA" + uuid.uuid4().hex[:16].upper(), uuid.uuid4().hex
     register = urllib.request.Request(
         os.environ["AWS_ENDPOINT_URL"] + "/testbed/iam/keys", method="POST",
         data=json.dumps({"accessKeyId": key_id, "secretAccessKey": secret, "arn": caller_arn}).encode())
     urllib.request.urlopen(register).read()
-    url = os.environ["AWS_ENDPOINT_URL"] + "/lambda-url/approve/"
-    body = json.dumps({"target": target, "decision": decision, "reason": reason}).encode()
-    request = AWSRequest(method="POST", url=url, data=body, headers={"Content-Type": "application/json"})
-    SigV4Auth(Credentials(key_id, secret), "lambda", "us-east-1").add_auth(request)
-    try:
-        with urllib.request.urlopen(urllib.request.Request(url, data=body, method="POST",
-                                                           headers=dict(request.headers.items()))) as answer:
-            return {"status": answer.status, "body": json.loads(answer.read())}
-    except urllib.error.HTTPError as refused:
-        return {"status": refused.code, "body": json.loads(refused.read())}
+    return key_id, secret
+
+
+def approve(stack, caller_arn: str, target: str, decision: str, reason: str = "e2e") -> dict:
+    """`guardctl approve` (or `enforce-now`), the real binary, run with credentials of
+    `caller_arn`: it signs the Function URL request and presigns the identity proof the function
+    sends to STS. Returns the function's status and answer."""
+    import os
+    import re
+    import subprocess
+
+    key_id, secret = register_key(caller_arn)
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": key_id, "AWS_SECRET_ACCESS_KEY": secret}
+    done = subprocess.run([str(guardctl()), "--json", decision, target, "--reason", reason],
+                          env=env, capture_output=True, text=True, timeout=60)
+    if done.returncode == 0:
+        return {"status": 200, "body": json.loads(done.stdout)}
+    said = re.search(r"answered (\d+) (\S+): (.*)", done.stderr, re.S)
+    assert said, done.stderr
+    return {"status": int(said.group(1)), "body": {"error": said.group(2), "reason": said.group(3).strip()}}
+
+
+def guardctl():
+    import os
+    import pathlib
+    import subprocess
+
+    root = pathlib.Path(__file__).resolve().parents[2]
+    target = pathlib.Path(os.environ.get("CARGO_TARGET_DIR", root / "target"))
+    binary = target / "debug" / "guardctl"
+    subprocess.run(["cargo", "build", "--quiet", "--locked", "--bin", "guardctl"], cwd=root, check=True)
+    return binary
 
 
 def pending(stack, event_id: str) -> None:
@@ -482,3 +498,123 @@ def test_19_a_job_left_stopping_is_stopped(stack):
     assert stack.sm.describe_training_job(TrainingJobName=job)["TrainingJobStatus"] == "Stopping"
     item = stack.audit(event_id)
     assert (item["state"], item["enforcement"]["outcome"]) == ("enforced", "stopped"), item
+
+
+# --- Attacks on the approval and enforcement paths (each fails against the code before the fix) ---
+
+
+def function_url_event(caller_arn: str, body: dict) -> dict:
+    """The Function URL event Lambda builds, with a caller of one's choosing: what anyone allowed
+    lambda:InvokeFunction on the approval function can send it directly."""
+    return {"version": "2.0", "rawPath": "/", "rawQueryString": "", "headers": {"content-type": "application/json"},
+            "requestContext": {"accountId": ACCOUNT, "apiId": "x", "domainName": "x", "http": {
+                "method": "POST", "path": "/", "protocol": "HTTP/1.1", "sourceIp": "10.0.0.1", "userAgent": "x"},
+                "authorizer": {"iam": {"accessKey": "ASIAX", "accountId": ACCOUNT, "callerId": "x",
+                                       "userArn": caller_arn, "userId": "x"}},
+                "requestId": "r", "stage": "$default", "time": "02/Dec/2026:12:00:00 +0000", "timeEpoch": 0},
+            "body": json.dumps(body), "isBase64Encoded": False}
+
+
+def test_20_a_direct_invoke_of_approve_with_a_made_up_approver_approves_nothing(stack):
+    event_id, endpoint = violation(stack, "forged", 8)
+    pending(stack, event_id)
+    lam = stack.lam
+    attempts = [
+        {"target": event_id, "decision": "approve", "reason": "me"},
+        {"target": event_id, "decision": "approve", "reason": "me", "nonce": uuid.uuid4().hex,
+         "proof": "Action=GetCallerIdentity&Version=2011-06-15&X-Amz-Algorithm=AWS4-HMAC-SHA256"
+                  f"&X-Amz-Credential=ASIAFAKE%2F{uuid.uuid4().hex[:0]}20261202%2Fus-east-1%2Fsts%2Faws4_request"},
+    ]
+    for body in attempts:
+        answer = json.loads(lam.invoke(FunctionName="approve",
+                                       Payload=json.dumps(function_url_event(SECURITY_OPS, body)))["Payload"].read())
+        assert answer["statusCode"] in (400, 403), answer
+    assert stack.audit(event_id).get("approval") is None
+    assert stack.wait(stack.enforcement(event_id), 60)["status"] == "SUCCEEDED"
+    assert stack.endpoint_status(endpoint) is None
+    assert stack.audit(event_id)["state"] == "enforced"
+    refused = [m for m in stack.messages("no-event") if m["document"]["tamper"]["what"] == "approval-proof-refused"
+               and event_id in m["document"]["tamper"]["detail"]]
+    assert len(refused) == 1, refused
+
+
+def awaited_token(stack, event_id: str) -> str:
+    """The task token as anyone who may read the enforcement execution's history finds it (on
+    AWS the machine's customer-managed key keeps it from them; moto does not encrypt)."""
+    for e in stack.history(stack.enforcement(event_id)):
+        scheduled = e.get("taskScheduledEventDetails")
+        if scheduled and "taskToken" in scheduled.get("parameters", ""):
+            return json.loads(scheduled["parameters"])["Payload"]["taskToken"]
+    raise AssertionError("no AwaitApproval task in the history")
+
+
+def test_21_a_task_success_not_from_the_approval_function_is_enforced_and_alerted(stack):
+    event_id, endpoint = violation(stack, "replayed", 8)
+    pending(stack, event_id)
+    stack.sfn.send_task_success(taskToken=awaited_token(stack, event_id), output=json.dumps({"approval": "me"}))
+    assert stack.wait(stack.enforcement(event_id), 60)["status"] == "SUCCEEDED"
+    assert stack.endpoint_status(endpoint) is None
+    item = stack.audit(event_id)
+    assert (item["state"], item.get("approval")) == ("enforced", None), item
+    kinds = [m["kind"] for m in stack.messages(event_id)]
+    assert kinds == ["violation-pending", "tamper", "enforced"], kinds
+
+
+def test_22_a_task_failure_with_any_other_error_is_enforced(stack):
+    event_id, endpoint = violation(stack, "cancelled", 8)
+    pending(stack, event_id)
+    stack.sfn.send_task_failure(taskToken=awaited_token(stack, event_id), error="Cancelled", cause="by me")
+    assert stack.wait(stack.enforcement(event_id), 60)["status"] == "SUCCEEDED"
+    assert stack.endpoint_status(endpoint) is None
+    assert stack.audit(event_id)["state"] == "enforced"
+    assert [m["kind"] for m in stack.messages(event_id)] == ["violation-pending", "enforced"]
+
+
+def test_23_a_direct_invoke_of_enforce_with_a_made_up_verdict_touches_nothing(stack):
+    stack.policy({"pk": "model#innocent-*", "principals": [MLDEPLOYER], "mode": "enforce"})
+    _, config, endpoint = stack.endpoint("ep", "innocent")
+    event_id = str(uuid.uuid4())
+    assert stack.submit(event(event_id, "MLDeployer", endpoint, config))["status"] == "SUCCEEDED"
+    assert stack.audit(event_id)["state"] == "allowed"
+    verdict = {"version": 1, "eventId": event_id, "eventName": "CreateEndpoint", "eventTime": None,
+               "account": ACCOUNT, "region": "us-east-1", "decision": "violation", "action": "enforce",
+               "graceSeconds": 0, "principal": "x", "resource": {"type": "endpoint", "name": endpoint, "arn": None},
+               "subjects": [], "approvers": [], "reasons": ["made up"]}
+    for payload in ({"version": 1, "verdict": verdict}, {"version": 1, "eventId": event_id, "execution": event_id}):
+        response = stack.lam.invoke(FunctionName="enforce", Payload=json.dumps(payload))
+        assert response.get("FunctionError") == "Unhandled", response
+    assert stack.endpoint_status(endpoint) == "InService"
+    assert stack.audit(event_id)["state"] == "allowed"
+
+
+def test_24_an_execution_squatted_under_the_event_id_enforces_the_recorded_verdict(stack):
+    stack.policy({"pk": "model#squat-*", "principals": [MLDEPLOYER], "mode": "enforce", "graceSeconds": 0})
+    _, config, endpoint = stack.endpoint("ep", "squat")
+    event_id = str(uuid.uuid4())
+    # Started first, under the eventID, with an input that says "allowed": the guard's own start
+    # then finds the name taken (the triage takes that as a duplicate).
+    forged = {"version": 1, "verdict": {"eventId": event_id, "decision": "allow", "action": "none"}}
+    stack.sfn.start_execution(stateMachineArn=stack.enforcement_arn, name=event_id, input=json.dumps(forged))
+    triage = stack.submit(event(event_id, "DataScientist", endpoint, config))
+    assert triage["status"] == "SUCCEEDED", triage
+    assert stack.wait(stack.enforcement(event_id), 60)["status"] == "SUCCEEDED"
+    assert stack.endpoint_status(endpoint) is None
+    assert stack.audit(event_id)["state"] == "enforced"
+    kinds = [m["kind"] for m in stack.messages(event_id)]
+    assert kinds == ["tamper", "enforced"], kinds
+
+
+def test_25_a_stopped_enforcement_is_restarted_by_the_sweep_and_still_enforces(stack):
+    event_id, endpoint = violation(stack, "stopped", 20)
+    pending(stack, event_id)
+    stack.sfn.stop_execution(executionArn=stack.enforcement(event_id), error="Stopped", cause="by me")
+    assert stack.wait(stack.enforcement(event_id), 10)["status"] == "ABORTED"
+    report = stack.sweep()
+    assert f"{event_id}_1" in report["restarted"], report
+    restart = stack.enforcement(f"{event_id}_1")
+    assert stack.wait(restart, 60)["status"] == "SUCCEEDED"
+    assert stack.endpoint_status(endpoint) is None
+    item = stack.audit(event_id)
+    assert (item["state"], item["execution"]) == ("enforced", f"{event_id}_1"), item
+    kinds = [m["kind"] for m in stack.messages(event_id)]
+    assert kinds == ["violation-pending", "tamper", "violation-pending", "enforced"], kinds

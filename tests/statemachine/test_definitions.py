@@ -13,6 +13,7 @@ PLACEHOLDERS = {
     "ParseEventFunctionArn",
     "RecordFunctionArn",
     "EvaluateFunctionArn",
+    "ClaimFunctionArn",
     "EnforceFunctionArn",
     "NotifyFunctionArn",
     "EnforcementStateMachineArn",
@@ -108,7 +109,7 @@ def test_records_are_waited_for_in_a_wait_state_inside_an_express_run():
 # The functions that call AWS, and so can fail with what may pass (functions/core/src/error.rs):
 # every task that invokes one retries ModelGuard.Throttled and ModelGuard.Unavailable for long
 # enough to outlast a throttling burst. ParseEvent calls nothing.
-CALLS_AWS = {"RecordFunctionArn", "EvaluateFunctionArn", "EnforceFunctionArn", "NotifyFunctionArn"}
+CALLS_AWS = {"RecordFunctionArn", "EvaluateFunctionArn", "ClaimFunctionArn", "EnforceFunctionArn", "NotifyFunctionArn"}
 TRANSIENT = {"ModelGuard.Throttled", "ModelGuard.Unavailable"}
 # What never passes by itself: retrying it only delays the alert.
 PERMANENT = {"ModelGuard.AccessDenied", "ModelGuard.InvalidInput", "ModelGuard.AwsError",
@@ -151,3 +152,37 @@ def test_error_types_in_the_definitions_are_ones_the_functions_raise():
     for name, text, _ in definitions():
         used = set(re.findall(r'"(ModelGuard\.\w+)"', text)) - {"ModelGuard.EnforcementFailed"}
         assert used <= raised, (name, used - raised)
+
+
+def test_the_enforcement_trusts_nothing_in_its_input():
+    # Claim comes first and reads the verdict by the execution's own name; no later state reads
+    # the input's verdict (every one reads Claim's output, from the decisions table); Enforce is
+    # asked by eventID and execution name, never handed a verdict.
+    _, text, doc = next(d for d in definitions() if d[0] == "enforcement")
+    states = doc["States"]
+    assert doc["StartAt"] == "Claim"
+    claim = states["Claim"]["Parameters"]["Payload"]
+    assert claim["execution.$"] == "$$.Execution.Name" and states["Claim"]["OutputPath"] == "$.Payload"
+    assert states["Enforce"]["Parameters"]["Payload"] == {
+        "version": 1, "eventId.$": "$.eventId", "execution.$": "$$.Execution.Name"}
+    for state_name, state in states.items():
+        payload = state.get("Parameters", {}).get("Payload", {})
+        assert "verdict.$" not in payload, (state_name, "Notify reads the verdict from the audit item")
+    triage = next(d for d in definitions() if d[0] == "triage")[2]["States"]
+    assert triage["StartEnforcement"]["Parameters"]["Input"] == {"version": 1, "eventId.$": "$.eventId"}
+
+
+def test_every_end_of_the_wait_but_an_approval_leads_to_enforcement():
+    _, _, doc = next(d for d in definitions() if d[0] == "enforcement")
+    states = doc["States"]
+    catches = {tuple(c["ErrorEquals"]): c["Next"] for c in states["AwaitApproval"]["Catch"]}
+    assert catches == {("ModelGuard.EnforceNow",): "Enforce", ("States.ALL",): "WaitOutGrace"}, catches
+    assert states["WaitOutGrace"] == {**states["WaitOutGrace"], "Type": "Wait", "TimestampPath": "$.deadline",
+                                      "Next": "Enforce"}
+    # A task success counts only if NotifyApproved finds the approval function's record: without
+    # it the machine alerts and enforces.
+    assert states["AwaitApproval"]["Next"] == "NotifyApproved"
+    forged = {tuple(c["ErrorEquals"]): c["Next"] for c in states["NotifyApproved"]["Catch"]}
+    assert forged == {("ModelGuard.ApprovalNotRecorded",): "NotifyForgedApproval"}
+    assert states["NotifyForgedApproval"]["Next"] == "WaitOutGrace"
+    assert all(c["Next"] == "WaitOutGrace" for c in states["NotifyForgedApproval"]["Catch"])
