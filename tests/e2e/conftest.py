@@ -204,6 +204,9 @@ class Stack:
                                        input=json.dumps(event))["executionArn"]
         return self.wait(arn, 60)
 
+    def describe(self, execution_arn: str) -> dict:
+        return self.sfn.describe_execution(executionArn=execution_arn)
+
     def wait(self, execution_arn: str, seconds: float) -> dict:
         deadline = time.time() + seconds
         while True:

@@ -13,6 +13,8 @@ test_launcher.py:
   still has inference components cannot be deleted.
 - Application Auto Scaling knows inference components' scalable dimension
   (``sagemaker:inference-component:DesiredCopyCount``), as AWS does.
+- ``StopExecution`` aborts at once, as on AWS: moto's only flags the run, which stays ``RUNNING``
+  until the task it is in (a ``.waitForTaskToken`` wait, say) ends by itself.
 - The ``states:startExecution`` integration works: moto's ASL parser hands PascalCase parameters
   to botocore, which wants lowerCamelCase.
 - CloudTrail ``LookupEvents`` (moto has none) answers from the records a test registers with
@@ -99,6 +101,7 @@ def main() -> None:
     busy_endpoints()
     inference_component_autoscaling()
     fix_start_execution_parameters()
+    stop_execution_aborts_at_once()
 
     app = TestbedRoutes(FaultInjection(DomainDispatcherApplication(create_backend_app)), args.lambda_url)
     print(f"testbed: moto on 127.0.0.1:{args.port}, Lambda -> {args.lambda_url}", flush=True)
@@ -473,6 +476,21 @@ def inference_component_autoscaling() -> None:
 
 
 # --- Step Functions: states:startExecution ----------------------------------------------------------
+
+
+def stop_execution_aborts_at_once() -> None:
+    from moto.stepfunctions.parser.api import ExecutionStatus
+    from moto.stepfunctions.parser.backend.execution import Execution
+
+    original = Execution.stop
+
+    def stop(self, stop_date, error, cause):  # noqa: ANN001
+        original(self, stop_date=stop_date, error=error, cause=cause)
+        # The worker still ends the run when its task returns; nothing after it runs.
+        self.exec_status = ExecutionStatus.ABORTED
+        self.stop_date = stop_date
+
+    Execution.stop = stop
 
 
 def fix_start_execution_parameters() -> None:

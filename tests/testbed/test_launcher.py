@@ -599,3 +599,18 @@ def test_sts_get_caller_identity_checks_a_header_signature_too():
     with pytest.raises(botocore.exceptions.ClientError) as refused:
         wrong.get_caller_identity()
     assert refused.value.response["Error"]["Code"] == "SignatureDoesNotMatch"
+
+
+def test_stop_execution_aborts_a_run_waiting_on_a_task_token_at_once():
+    sfn = client("stepfunctions")
+    definition = {"StartAt": "Wait", "States": {"Wait": {
+        "Type": "Task", "Resource": "arn:aws:states:::sns:publish.waitForTaskToken", "TimeoutSeconds": 30,
+        "Parameters": {"TopicArn": client("sns").create_topic(Name=name("t"))["TopicArn"], "Message.$": "$$.Task.Token"},
+        "Next": "After"}, "After": {"Type": "Pass", "End": True}}}
+    machine = sfn.create_state_machine(name=name("waits"), roleArn=f"arn:aws:iam::{ACCOUNT}:role/r",
+                                       definition=json.dumps(definition))["stateMachineArn"]
+    run = sfn.start_execution(stateMachineArn=machine, name=name("run"), input="{}")["executionArn"]
+    time.sleep(1)
+    assert sfn.describe_execution(executionArn=run)["status"] == "RUNNING"
+    sfn.stop_execution(executionArn=run, error="Stopped", cause="by a test")
+    assert sfn.describe_execution(executionArn=run)["status"] == "ABORTED"

@@ -489,8 +489,16 @@ async fn shared_pending(config: &SdkConfig, resource: &str) -> (String, String) 
         .await
         .unwrap();
     let (execution, token) = waiting_task(config, 300).await;
+    let vault = model_guard_aws::kms::KmsTokenVault::new(
+        aws_sdk_kms::Client::new(config),
+        model_guard_testkit::token_key(config).await,
+    );
     let mut advance = Advance::to(AuditState::Pending, now);
-    advance.task_token = Some(token);
+    advance.task_token = Some(
+        model_guard_core::ports::TokenVault::seal(&vault, &event_id, &token)
+            .await
+            .unwrap(),
+    );
     advance.deadline = Some(now + chrono::Duration::seconds(300));
     log.advance(&event_id, &advance).await.unwrap();
     (event_id, execution)
