@@ -25,8 +25,8 @@ use model_guard_core::ports::{
     AuditLog, CallerVerifier, Notifier, ProofError, RoleDirectory, TaskResponder,
     TaskResponseError, TokenVault, look_up_role_path,
 };
-use model_guard_core::proof::check_proof;
 use model_guard_core::principal::Caller;
+use model_guard_core::proof::check_proof;
 use serde_json::{Value, json};
 
 pub struct Ports<A, T, D, S, V, N> {
@@ -159,12 +159,11 @@ where
     }
     // The path of the caller's role is part of who it is (a look-alike of an Identity Center
     // role at another path is someone else): IAM says, for this account's roles.
-    let caller = match look_up_role_path(Caller::from_arn(&caller_arn), own_account, &ports.roles)
-        .await
-    {
-        Ok(caller) => caller,
-        Err(e) => return Answer::failed(&e),
-    };
+    let caller =
+        match look_up_role_path(Caller::from_arn(&caller_arn), own_account, &ports.roles).await {
+            Ok(caller) => caller,
+            Err(e) => return Answer::failed(&e),
+        };
 
     let item = match find(
         &ports.audit,

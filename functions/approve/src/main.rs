@@ -51,11 +51,21 @@ async fn main() -> Result<(), Error> {
     let ports = &ports;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         // The account is the one in this function's own ARN.
-        let own_account = event.context.invoked_function_arn.split(':').nth(4).map(str::to_owned);
+        let own_account = event
+            .context
+            .invoked_function_arn
+            .split(':')
+            .nth(4)
+            .map(str::to_owned);
         Ok::<_, std::convert::Infallible>(
-            handle(event.payload, ports, own_account.as_deref(), chrono::Utc::now())
-                .await
-                .into_response(),
+            handle(
+                event.payload,
+                ports,
+                own_account.as_deref(),
+                chrono::Utc::now(),
+            )
+            .await
+            .into_response(),
         )
     }))
     .await

@@ -18,8 +18,8 @@ use model_guard_core::Verdict;
 use model_guard_core::audit::{AuditItem, AuditState};
 use model_guard_core::ports::{Advance, AuditLog, TokenVault};
 use model_guard_testkit::{
-    ACCOUNT, Inbox, audit_item, config, decisions_table, finished, inbox, register_key,
-    token_key, unique, violation, waiting_task,
+    ACCOUNT, Inbox, audit_item, config, decisions_table, finished, inbox, register_key, token_key,
+    unique, violation, waiting_task,
 };
 use serde_json::{Value, json};
 
@@ -45,7 +45,9 @@ async fn world() -> World {
     let config = config().await;
     let decisions = decisions_table(&config).await;
     let alerts = inbox(&config).await;
-    let sts = sts_endpoint("us-east-1", config.endpoint_url()).await.unwrap();
+    let sts = sts_endpoint("us-east-1", config.endpoint_url())
+        .await
+        .unwrap();
     let ports = Ports {
         audit: DynamoAuditLog::new(aws_sdk_dynamodb::Client::new(&config), &decisions),
         tasks: StepFunctionsTasks::new(aws_sdk_sfn::Client::new(&config)),
@@ -94,7 +96,9 @@ fn rand_nonce() -> u128 {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_nanos();
-    (now << 16) ^ u128::from(NEXT.fetch_add(1, Ordering::Relaxed)) ^ (u128::from(std::process::id()) << 100)
+    (now << 16)
+        ^ u128::from(NEXT.fetch_add(1, Ordering::Relaxed))
+        ^ (u128::from(std::process::id()) << 100)
 }
 
 /// A violation pending approval, with a real waiting execution behind its token.
@@ -445,7 +449,12 @@ async fn malformed_requests_are_refused_with_a_reason() {
         )
         .await;
     assert_eq!(federated.status, 403, "{federated:?}");
-    assert!(federated.body["reason"].as_str().unwrap().contains("federated user"));
+    assert!(
+        federated.body["reason"]
+            .as_str()
+            .unwrap()
+            .contains("federated user")
+    );
     assert_eq!(w.status(&p.execution, 0).await.0, "RUNNING");
     assert!(w.item(&p.event_id).await.get("approval").is_none());
 }
@@ -612,16 +621,27 @@ async fn a_target_that_names_an_event_and_a_resource_is_refused_with_both_named(
 async fn a_made_up_caller_in_the_event_approves_nothing_and_is_alerted() {
     let w = world().await;
     let p = w.pending().await;
-    let forged = url_request("POST", Some(&approver()), &body(&p.event_id, "approve").to_string());
+    let forged = url_request(
+        "POST",
+        Some(&approver()),
+        &body(&p.event_id, "approve").to_string(),
+    );
     let answer = handle(forged, &w.ports, Some(ACCOUNT), chrono::Utc::now()).await;
     assert_eq!(answer.status, 400, "no proof: {answer:?}");
     // With a proof made up, or signed with a key STS does not know: refused, and alerted.
     let mut made_up = body(&p.event_id, "approve");
-    prove(&w.sts, &("ASIAUNKNOWNKEY000000".into(), "guess".into()), &mut made_up);
+    prove(
+        &w.sts,
+        &("ASIAUNKNOWNKEY000000".into(), "guess".into()),
+        &mut made_up,
+    );
     let answer = w.send(&made_up).await;
     assert_eq!(answer.status, 403, "{answer:?}");
     let alerts = w.alerts.expect(1, Duration::from_secs(10)).await;
-    assert_eq!(alerts[0].message["tamper"]["what"], "approval-proof-refused");
+    assert_eq!(
+        alerts[0].message["tamper"]["what"],
+        "approval-proof-refused"
+    );
     assert_eq!(w.status(&p.execution, 0).await.0, "RUNNING");
     assert!(w.item(&p.event_id).await.get("approval").is_none());
 }
@@ -648,17 +668,31 @@ async fn a_proof_cannot_be_moved_altered_or_replayed() {
         let answer = w.send(&moved).await;
         assert_eq!(answer.status, 403, "{field}: {answer:?}");
         assert!(
-            answer.body["reason"].as_str().unwrap().contains("STS refused"),
+            answer.body["reason"]
+                .as_str()
+                .unwrap()
+                .contains("STS refused"),
             "{field}: {answer:?}"
         );
         let alerts = w.alerts.expect(1, Duration::from_secs(10)).await;
-        assert_eq!(alerts[0].message["tamper"]["what"], "approval-proof-refused");
+        assert_eq!(
+            alerts[0].message["tamper"]["what"],
+            "approval-proof-refused"
+        );
     }
     let mut smuggled = signed.clone();
-    smuggled["proof"] = json!(format!("{}&Action=AssumeRole", signed["proof"].as_str().unwrap()));
+    smuggled["proof"] = json!(format!(
+        "{}&Action=AssumeRole",
+        signed["proof"].as_str().unwrap()
+    ));
     let answer = w.send(&smuggled).await;
     assert_eq!(answer.status, 403, "{answer:?}");
-    assert!(answer.body["reason"].as_str().unwrap().contains("more than once"));
+    assert!(
+        answer.body["reason"]
+            .as_str()
+            .unwrap()
+            .contains("more than once")
+    );
     w.alerts.expect(1, Duration::from_secs(10)).await;
 
     // The request as signed works once; the same bytes again are a replay.
@@ -666,8 +700,16 @@ async fn a_proof_cannot_be_moved_altered_or_replayed() {
     assert_eq!(answer.status, 200, "{answer:?}");
     let replay = w.send(&signed).await;
     assert_eq!(replay.status, 403, "{replay:?}");
-    assert!(replay.body["reason"].as_str().unwrap().contains("used before"));
+    assert!(
+        replay.body["reason"]
+            .as_str()
+            .unwrap()
+            .contains("used before")
+    );
     let alerts = w.alerts.expect(1, Duration::from_secs(10)).await;
-    assert_eq!(alerts[0].message["tamper"]["what"], "approval-proof-refused");
+    assert_eq!(
+        alerts[0].message["tamper"]["what"],
+        "approval-proof-refused"
+    );
     assert_eq!(w.status(&other.execution, 0).await.0, "RUNNING");
 }

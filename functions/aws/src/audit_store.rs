@@ -12,7 +12,9 @@ use model_guard_core::ports::{Advance, AuditLog, Recorded};
 use model_guard_core::{ErrorKind, GuardError};
 use serde::Serialize;
 
-use crate::decisions_table::{KEY, RESOURCE_INDEX, RESOURCE_INDEX_KEY, STATE_INDEX, STATE_INDEX_KEY};
+use crate::decisions_table::{
+    KEY, RESOURCE_INDEX, RESOURCE_INDEX_KEY, STATE_INDEX, STATE_INDEX_KEY,
+};
 use crate::error::service_code;
 use crate::sdk_error;
 
@@ -235,7 +237,10 @@ impl AuditLog for DynamoAuditLog {
         // from anyone else holding the token does not approve.
         if advance.to == AuditState::Approved {
             condition.push_str(" AND approval.decision = :approve");
-            values.insert(":approve".into(), value("decision", &ApprovalDecision::Approve)?);
+            values.insert(
+                ":approve".into(),
+                value("decision", &ApprovalDecision::Approve)?,
+            );
         }
         let mut expression = format!("SET {}", set.join(", "));
         if !remove.is_empty() {
@@ -444,7 +449,12 @@ impl AuditLog for DynamoAuditLog {
             .collect()
     }
 
-    async fn use_nonce(&self, nonce: &str, by: &str, at: DateTime<Utc>) -> Result<bool, GuardError> {
+    async fn use_nonce(
+        &self,
+        nonce: &str,
+        by: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, GuardError> {
         // Beside the audit items, under a key no eventID can take, in neither index.
         let put = self
             .client

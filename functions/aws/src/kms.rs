@@ -65,9 +65,9 @@ impl TokenVault for KmsTokenVault {
             .send()
             .await
             .map_err(|e| sdk_error(&format!("Decrypt with {}", self.key_id), &e))?;
-        let plain = out.plaintext.ok_or_else(|| {
-            GuardError::new(ErrorKind::AwsError, "Decrypt returned no plaintext")
-        })?;
+        let plain = out
+            .plaintext
+            .ok_or_else(|| GuardError::new(ErrorKind::AwsError, "Decrypt returned no plaintext"))?;
         String::from_utf8(plain.into_inner()).map_err(|e| {
             GuardError::new(
                 ErrorKind::AuditConflict,

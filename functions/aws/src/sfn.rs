@@ -124,7 +124,8 @@ impl EnforcementExecutions {
     fn execution_arn(&self, name: &str) -> String {
         format!(
             "{}:{name}",
-            self.machine_arn.replacen(":stateMachine:", ":execution:", 1)
+            self.machine_arn
+                .replacen(":stateMachine:", ":execution:", 1)
         )
     }
 }
@@ -133,10 +134,17 @@ impl model_guard_core::ports::EnforcementMachine for EnforcementExecutions {
     async fn status(
         &self,
         name: &str,
-    ) -> Result<Option<model_guard_core::sweep::ExecutionStatus>, model_guard_core::GuardError> {
+    ) -> Result<Option<model_guard_core::sweep::ExecutionStatus>, model_guard_core::GuardError>
+    {
         use model_guard_core::sweep::ExecutionStatus;
         let arn = self.execution_arn(name);
-        match self.client.describe_execution().execution_arn(&arn).send().await {
+        match self
+            .client
+            .describe_execution()
+            .execution_arn(&arn)
+            .send()
+            .await
+        {
             Ok(out) => Ok(Some(match out.status() {
                 aws_sdk_sfn::types::ExecutionStatus::Running => ExecutionStatus::Running,
                 other => ExecutionStatus::Ended(other.as_str().to_owned()),
@@ -146,11 +154,7 @@ impl model_guard_core::ports::EnforcementMachine for EnforcementExecutions {
         }
     }
 
-    async fn start(
-        &self,
-        name: &str,
-        input: &Value,
-    ) -> Result<bool, model_guard_core::GuardError> {
+    async fn start(&self, name: &str, input: &Value) -> Result<bool, model_guard_core::GuardError> {
         match self
             .client
             .start_execution()

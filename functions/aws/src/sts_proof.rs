@@ -32,7 +32,10 @@ fn config_error(message: String) -> GuardError {
 
 /// The regional STS endpoint for `region` (never the global one, whose signing region is
 /// us-east-1 wherever the guard runs), or the configured override.
-pub async fn sts_endpoint(region: &str, endpoint_url: Option<&str>) -> Result<http::Uri, GuardError> {
+pub async fn sts_endpoint(
+    region: &str,
+    endpoint_url: Option<&str>,
+) -> Result<http::Uri, GuardError> {
     let params = Params::builder()
         .region(region)
         .use_dual_stack(false)
@@ -56,7 +59,10 @@ pub async fn sts_endpoint(region: &str, endpoint_url: Option<&str>) -> Result<ht
 }
 
 fn host(endpoint: &http::Uri) -> String {
-    endpoint.authority().map(|a| a.as_str().to_owned()).unwrap_or_default()
+    endpoint
+        .authority()
+        .map(|a| a.as_str().to_owned())
+        .unwrap_or_default()
 }
 
 fn request_uri(endpoint: &http::Uri, query: &str) -> String {
@@ -74,7 +80,10 @@ pub fn presign_caller_identity(
     time: SystemTime,
 ) -> Result<String, GuardError> {
     let signing = |e: &dyn std::fmt::Display| {
-        GuardError::new(ErrorKind::InvalidInput, format!("cannot sign the identity proof: {e}"))
+        GuardError::new(
+            ErrorKind::InvalidInput,
+            format!("cannot sign the identity proof: {e}"),
+        )
     };
     let url = request_uri(endpoint, "Action=GetCallerIdentity&Version=2011-06-15");
     let host = host(endpoint);
@@ -93,7 +102,9 @@ pub fn presign_caller_identity(
         .into();
     let signable = SignableRequest::new("GET", &url, headers.into_iter(), SignableBody::Bytes(&[]))
         .map_err(|e| signing(&e))?;
-    let (instructions, _) = sign(signable, &params).map_err(|e| signing(&e))?.into_parts();
+    let (instructions, _) = sign(signable, &params)
+        .map_err(|e| signing(&e))?
+        .into_parts();
     let mut request = http::Request::builder()
         .method("GET")
         .uri(&url)
@@ -117,7 +128,10 @@ pub struct StsCallerVerifier {
 }
 
 impl StsCallerVerifier {
-    pub fn new(region: impl Into<String>, endpoint: http::Uri) -> Result<StsCallerVerifier, GuardError> {
+    pub fn new(
+        region: impl Into<String>,
+        endpoint: http::Uri,
+    ) -> Result<StsCallerVerifier, GuardError> {
         let connector = hyper_rustls::HttpsConnectorBuilder::new()
             .with_provider_and_native_roots(rustls::crypto::aws_lc_rs::default_provider())
             .map_err(|e| config_error(format!("cannot load the system's CA certificates: {e}")))?
@@ -142,7 +156,11 @@ impl CallerVerifier for StsCallerVerifier {
         &self.region
     }
 
-    async fn verify(&self, proof: &CheckedProof, binding: &str) -> Result<ProvenCaller, ProofError> {
+    async fn verify(
+        &self,
+        proof: &CheckedProof,
+        binding: &str,
+    ) -> Result<ProvenCaller, ProofError> {
         let failed = |m: String| ProofError::Failed(GuardError::new(ErrorKind::Unavailable, m));
         let uri = request_uri(&self.endpoint, &proof.query);
         let request = http::Request::builder()
@@ -167,7 +185,10 @@ impl CallerVerifier for StsCallerVerifier {
             200 => read_caller_identity(&body).map_err(ProofError::Refused),
             400 | 403 => Err(ProofError::Refused(format!(
                 "STS refused the identity proof ({status}): {}",
-                String::from_utf8_lossy(&body).chars().take(300).collect::<String>()
+                String::from_utf8_lossy(&body)
+                    .chars()
+                    .take(300)
+                    .collect::<String>()
             ))),
             _ => Err(failed(format!("STS answered {status}"))),
         }

@@ -48,7 +48,10 @@ pub async fn handle<A: AuditLog, N: Notifier>(
                 return Ok(standing(event_id, why));
             }
             ClaimStep::Take { deadline } => {
-                let Some(held) = ports.audit.claim(event_id, execution, deadline, now).await?
+                let Some(held) = ports
+                    .audit
+                    .claim(event_id, execution, deadline, now)
+                    .await?
                 else {
                     continue; // the item changed since it was read: decide again
                 };

@@ -46,7 +46,11 @@ impl World {
         item.event_id
     }
 
-    async fn claim(&self, execution: &str, input: Value) -> Result<Value, model_guard_core::GuardError> {
+    async fn claim(
+        &self,
+        execution: &str,
+        input: Value,
+    ) -> Result<Value, model_guard_core::GuardError> {
         handle(
             json!({"version": 1, "execution": execution, "input": input}),
             &self.ports,
@@ -103,7 +107,10 @@ async fn an_execution_started_with_a_forged_input_acts_on_the_recorded_verdict()
     assert_eq!(out["verdict"]["action"], "enforce");
     assert_eq!(out["remainingSeconds"], 0);
     let alert = w.alerts.expect(1, Duration::from_secs(10)).await;
-    assert_eq!(alert[0].message["tamper"]["what"], "execution-not-the-guards");
+    assert_eq!(
+        alert[0].message["tamper"]["what"],
+        "execution-not-the-guards"
+    );
 }
 
 #[tokio::test]
@@ -132,7 +139,13 @@ async fn a_restart_acts_only_once_handed_the_item() {
     let early = w.claim(&restart, start_input(&id)).await.unwrap();
     assert_eq!(early["proceed"], false, "{early}");
     let now = chrono::Utc::now();
-    assert!(w.ports.audit.hand_over(&id, None, &restart, now).await.unwrap());
+    assert!(
+        w.ports
+            .audit
+            .hand_over(&id, None, &restart, now)
+            .await
+            .unwrap()
+    );
     let handed = w.claim(&restart, start_input(&id)).await.unwrap();
     assert_eq!(handed["proceed"], true, "{handed}");
     w.alerts.expect(1, Duration::from_secs(10)).await;

@@ -289,7 +289,10 @@ mod tests {
         assert_eq!(event_of_execution("e1_x"), ("e1_x", None));
         assert_eq!(event_of_execution("_3"), ("_3", None));
         assert_eq!(event_of_execution("e1_"), ("e1_", None));
-        assert_eq!(event_of_execution("e1_99999999999"), ("e1_99999999999", None));
+        assert_eq!(
+            event_of_execution("e1_99999999999"),
+            ("e1_99999999999", None)
+        );
     }
 
     #[test]
@@ -385,7 +388,11 @@ mod tests {
             "within the tolerance"
         );
         assert_eq!(
-            kind(check_enforceable(&it, "e1_1", now() + Duration::seconds(600))),
+            kind(check_enforceable(
+                &it,
+                "e1_1",
+                now() + Duration::seconds(600)
+            )),
             Err(ErrorKind::AuditConflict)
         );
         let mut early = it.clone();
@@ -404,13 +411,21 @@ mod tests {
         let mut notify = it.clone();
         notify.verdict.action = Action::Notify;
         assert_eq!(
-            kind(check_enforceable(&notify, "e1", now() + Duration::seconds(900))),
+            kind(check_enforceable(
+                &notify,
+                "e1",
+                now() + Duration::seconds(900)
+            )),
             Err(ErrorKind::InvalidInput)
         );
         let mut failed = it.clone();
         failed.state = AuditState::Failed;
         assert_eq!(
-            kind(check_enforceable(&failed, "e1", now() + Duration::seconds(900))),
+            kind(check_enforceable(
+                &failed,
+                "e1",
+                now() + Duration::seconds(900)
+            )),
             Err(ErrorKind::AuditConflict)
         );
     }

@@ -429,7 +429,9 @@ pub fn render_tamper(alert: &TamperAlert, verdict: Option<&Verdict>) -> Notifica
     attributes.insert("tamper", what.as_str().to_owned());
     attributes.insert(
         "resourceType",
-        resource.map_or("none", |r| r.resource_type.as_str()).to_owned(),
+        resource
+            .map_or("none", |r| r.resource_type.as_str())
+            .to_owned(),
     );
     attributes.insert(
         "account",

@@ -61,7 +61,10 @@ const SIGV4: &AsciiSet = &NON_ALPHANUMERIC
 
 /// A nonce as guardctl makes it: 128 random bits in lowercase hex.
 pub fn valid_nonce(nonce: &str) -> bool {
-    nonce.len() == 32 && nonce.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    nonce.len() == 32
+        && nonce
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 /// The binding header's value for an approval request: SHA-256 over the request's fields, as
@@ -128,7 +131,12 @@ pub fn check_proof(query: &str, region: &str, now: DateTime<Utc>) -> Result<Chec
         }
         pairs.push((allowed, value));
     }
-    let get = |name: &str| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| v.as_str());
+    let get = |name: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.as_str())
+    };
     let need = |name: &str| get(name).ok_or_else(|| format!("parameter {name} is missing"));
     if need("Action")? != ACTION {
         return Err(format!("the only action allowed is {ACTION}"));
@@ -232,8 +240,8 @@ pub fn read_caller_identity(body: &[u8]) -> Result<ProvenCaller, String> {
     let identity = response
         .get_caller_identity_response
         .get_caller_identity_result;
-    let account_ok = identity.account.len() == 12
-        && identity.account.bytes().all(|b| b.is_ascii_digit());
+    let account_ok =
+        identity.account.len() == 12 && identity.account.bytes().all(|b| b.is_ascii_digit());
     let arn_account = identity.arn.split(':').nth(4).unwrap_or("");
     if !account_ok || arn_account != identity.account || !identity.arn.starts_with("arn:") {
         return Err(format!(
@@ -291,7 +299,10 @@ mod tests {
         // Another action, smuggled or in another case.
         refused(proof("&Action=AssumeRole"), "more than once");
         refused(proof("&action=AssumeRole"), "not allowed");
-        refused(proof("").replace("GetCallerIdentity", "AssumeRole"), "only action");
+        refused(
+            proof("").replace("GetCallerIdentity", "AssumeRole"),
+            "only action",
+        );
         // Parameter pollution (CVE-2022-2385): a second credential in another case.
         refused(proof("&x-amz-credential=eve"), "not allowed");
         refused(proof("&X-Amz-Date=20261202T115900Z"), "more than once");
@@ -320,9 +331,15 @@ mod tests {
             proof("").replace("20261202T115900Z", "20261202T120500Z"),
             "ahead",
         );
-        refused(proof("").replace("X-Amz-Expires=300", "X-Amz-Expires=86400"), "Expires");
+        refused(
+            proof("").replace("X-Amz-Expires=300", "X-Amz-Expires=86400"),
+            "Expires",
+        );
         // Another region's STS, another service's scope.
-        refused(proof("").replace("%2Fus-east-1%2F", "%2Feu-west-1%2F"), "signed for");
+        refused(
+            proof("").replace("%2Fus-east-1%2F", "%2Feu-west-1%2F"),
+            "signed for",
+        );
         refused(proof("").replace("%2Fsts%2F", "%2Fs3%2F"), "scoped");
         refused(proof("").replace(SIG, "zz"), "signature");
         refused(String::new(), "empty");

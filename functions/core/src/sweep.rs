@@ -235,16 +235,28 @@ mod tests {
         let aborted = ExecutionStatus::Ended("ABORTED".into());
         assert_eq!(
             watch_step(&item, Some(&aborted), soon),
-            WatchStep::Restart { from: None, status: "ABORTED".into(), next: 1 }
+            WatchStep::Restart {
+                from: None,
+                status: "ABORTED".into(),
+                next: 1
+            }
         );
         item.execution = Some("e1_3".into());
         assert_eq!(
             watch_step(&item, Some(&aborted), soon),
-            WatchStep::Restart { from: Some("e1_3".into()), status: "ABORTED".into(), next: 4 }
+            WatchStep::Restart {
+                from: Some("e1_3".into()),
+                status: "ABORTED".into(),
+                next: 4
+            }
         );
         assert_eq!(
             watch_step(&item, None, soon),
-            WatchStep::Restart { from: Some("e1_3".into()), status: "not found".into(), next: 4 }
+            WatchStep::Restart {
+                from: Some("e1_3".into()),
+                status: "not found".into(),
+                next: 4
+            }
         );
         item.state = crate::audit::AuditState::Enforced;
         assert_eq!(watch_step(&item, Some(&aborted), later), WatchStep::Fine);

@@ -5,8 +5,8 @@
 
 use std::time::Duration;
 
-use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
 use aws_config::SdkConfig;
+use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
 use enforce::Ports;
 use model_guard_aws::audit_store::DynamoAuditLog;
 use model_guard_aws::sagemaker::SageMakerEnforcer;
@@ -29,11 +29,21 @@ impl Enforcement {
     }
 
     async fn input_for(&self, verdict: &Value) -> Value {
-        held_item(&self.config, &self.decisions, verdict, chrono::Duration::seconds(-1)).await
+        held_item(
+            &self.config,
+            &self.decisions,
+            verdict,
+            chrono::Duration::seconds(-1),
+        )
+        .await
     }
 }
 
-async fn enforcer() -> (Enforcement, SageMakerKit, aws_sdk_applicationautoscaling::Client) {
+async fn enforcer() -> (
+    Enforcement,
+    SageMakerKit,
+    aws_sdk_applicationautoscaling::Client,
+) {
     let config = config().await;
     let autoscaling = aws_sdk_applicationautoscaling::Client::new(&config);
     let decisions = decisions_table(&config).await;
@@ -151,9 +161,12 @@ async fn an_endpoint_re_created_after_the_call_is_left_alone() {
 #[tokio::test]
 async fn an_endpoint_already_gone_is_success_after_a_describe() {
     let (enforcer, _, _) = enforcer().await;
-    let result = run(&enforcer, enforcer.input("endpoint", &unique("never-made")).await)
-        .await
-        .unwrap();
+    let result = run(
+        &enforcer,
+        enforcer.input("endpoint", &unique("never-made")).await,
+    )
+    .await
+    .unwrap();
     assert_eq!(result.outcome.as_str(), "already-gone");
 }
 
@@ -190,9 +203,12 @@ async fn a_creating_inference_component_is_busy() {
     let component = unique("fault-busy-ic");
     kit.inference_component(&component, &endpoint_name, &model)
         .await;
-    let busy = run(&enforcer, enforcer.input("inference-component", &component).await)
-        .await
-        .unwrap_err();
+    let busy = run(
+        &enforcer,
+        enforcer.input("inference-component", &component).await,
+    )
+    .await
+    .unwrap_err();
     assert_eq!(busy.kind, ErrorKind::ResourceBusy, "{busy}");
     // Deleting the endpoint waits for its components too.
     let busy = run(&enforcer, enforcer.input("endpoint", &endpoint_name).await)
@@ -210,9 +226,12 @@ async fn an_inference_component_is_deleted() {
     let component = unique("ic");
     kit.inference_component(&component, &endpoint_name, &model)
         .await;
-    let result = run(&enforcer, enforcer.input("inference-component", &component).await)
-        .await
-        .unwrap();
+    let result = run(
+        &enforcer,
+        enforcer.input("inference-component", &component).await,
+    )
+    .await
+    .unwrap();
     assert_eq!(result.outcome.as_str(), "deleted");
     assert!(!kit.inference_component_exists(&component).await);
     assert_eq!(
@@ -220,9 +239,12 @@ async fn an_inference_component_is_deleted() {
         Some("InService"),
         "only the component goes"
     );
-    let again = run(&enforcer, enforcer.input("inference-component", &component).await)
-        .await
-        .unwrap();
+    let again = run(
+        &enforcer,
+        enforcer.input("inference-component", &component).await,
+    )
+    .await
+    .unwrap();
     assert_eq!(again.outcome.as_str(), "already-gone");
 }
 
@@ -270,9 +292,12 @@ async fn a_job_that_never_existed_is_already_gone() {
         "processing-job",
         "hyper-parameter-tuning-job",
     ] {
-        let result = run(&enforcer, enforcer.input(resource_type, &unique("nope")).await)
-            .await
-            .unwrap();
+        let result = run(
+            &enforcer,
+            enforcer.input(resource_type, &unique("nope")).await,
+        )
+        .await
+        .unwrap();
         assert_eq!(result.outcome.as_str(), "already-gone", "{resource_type}");
     }
 }
@@ -319,7 +344,11 @@ async fn anything_but_an_enforce_violation_is_refused_and_nothing_is_touched() {
     for recorded in [notify_only, allowed] {
         let input = enforcer.input_for(&recorded).await;
         let refused = run(&enforcer, input).await.unwrap_err();
-        assert_eq!(refused.kind, ErrorKind::InvalidInput, "{recorded}: {refused}");
+        assert_eq!(
+            refused.kind,
+            ErrorKind::InvalidInput,
+            "{recorded}: {refused}"
+        );
     }
     for bad in [json!({"version": 2}), json!("text")] {
         let refused = run(&enforcer, bad.clone()).await.unwrap_err();
@@ -478,7 +507,10 @@ async fn a_direct_invoke_acts_only_on_a_recorded_due_violation_for_its_holder() 
     let event_id = made_up["eventId"].as_str().unwrap().to_owned();
     let cases = [
         // The old contract: a verdict in the input.
-        (json!({"version": 1, "verdict": made_up}), ErrorKind::InvalidInput),
+        (
+            json!({"version": 1, "verdict": made_up}),
+            ErrorKind::InvalidInput,
+        ),
         // An eventID the guard never decided.
         (
             json!({"version": 1, "eventId": event_id, "execution": event_id}),

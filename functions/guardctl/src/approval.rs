@@ -158,7 +158,8 @@ impl Signer {
 
 /// POSTs `body` to `url`, signed (service `lambda`) with the caller's credentials.
 async fn post_signed(signer: &Signer, url: &str, body: String) -> Result<(u16, Value), Failure> {
-    let (uri, host, region, identity) = (&signer.uri, &signer.host, &signer.region, &signer.identity);
+    let (uri, host, region, identity) =
+        (&signer.uri, &signer.host, &signer.region, &signer.identity);
 
     let mut request = http::Request::builder()
         .method("POST")

@@ -8,7 +8,9 @@ use model_guard_core::GuardError;
 use notify::{Ports, handle};
 use serde_json::Value;
 
-fn ports(config: &SdkConfig) -> Result<Ports<SnsNotifier, DynamoAuditLog, KmsTokenVault>, GuardError> {
+fn ports(
+    config: &SdkConfig,
+) -> Result<Ports<SnsNotifier, DynamoAuditLog, KmsTokenVault>, GuardError> {
     Ok(Ports {
         notifier: SnsNotifier::new(aws_sdk_sns::Client::new(config), env_var("TOPIC_ARN")?),
         audit: DynamoAuditLog::new(

@@ -55,7 +55,11 @@ impl World {
         let item = AuditItem::for_verdict(&typed, now).unwrap();
         self.ports.audit.record(&item).await.unwrap();
         let deadline = now + chrono::Duration::seconds(30);
-        let claimed = self.ports.audit.claim(&event_id, &event_id, deadline, now).await;
+        let claimed = self
+            .ports
+            .audit
+            .claim(&event_id, &event_id, deadline, now)
+            .await;
         assert!(claimed.unwrap().is_some());
         verdict
     }
@@ -144,9 +148,15 @@ async fn a_pending_violation_stores_the_token_sealed_keeps_the_deadline_then_ale
     // No readable copy of the token: what is stored opens, with the key, for this event only.
     let sealed = item["taskToken"].as_str().unwrap();
     assert!(!sealed.contains("token-1"), "{sealed}");
-    assert_eq!(w.ports.vault.open(event_id, sealed).await.unwrap(), "token-1");
+    assert_eq!(
+        w.ports.vault.open(event_id, sealed).await.unwrap(),
+        "token-1"
+    );
     assert!(w.ports.vault.open("another-event", sealed).await.is_err());
-    assert_eq!(item["deadline"], claimed["deadline"], "Claim's deadline stands");
+    assert_eq!(
+        item["deadline"], claimed["deadline"],
+        "Claim's deadline stands"
+    );
     snapshot_item!("audit-pending", item);
 
     let received = w.inbox.expect(1, Duration::from_secs(10)).await;
@@ -167,7 +177,10 @@ async fn a_pending_violation_stores_the_token_sealed_keeps_the_deadline_then_ale
     w.notify(request).await.unwrap();
     let renewed = w.item(&verdict).await;
     let sealed = renewed["taskToken"].as_str().unwrap();
-    assert_eq!(w.ports.vault.open(event_id, sealed).await.unwrap(), "token-2");
+    assert_eq!(
+        w.ports.vault.open(event_id, sealed).await.unwrap(),
+        "token-2"
+    );
     assert_eq!(renewed["deadline"], item["deadline"]);
     assert_eq!(renewed["history"], item["history"]);
     w.inbox.expect(1, Duration::from_secs(10)).await;
@@ -329,7 +342,7 @@ async fn a_kind_that_does_not_fit_the_verdict_is_refused() {
     let cases = [
         input("violation-pending", &verdict), // notify-only verdict, and no token
         input("violation-notify-only", &enforce), // the recorded verdict is enforce
-        input("violation-pending", &enforce),     // no token
+        input("violation-pending", &enforce), // no token
         json!({"version": 1, "kind": "party", "eventId": verdict["eventId"]}),
         json!({"kind": "approved"}),
         json!({"version": 1, "kind": "approved", "verdict": verdict}), // the old contract

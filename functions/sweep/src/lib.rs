@@ -8,10 +8,10 @@
 //! `<eventID>_<n>`, and alerted.
 
 use chrono::{DateTime, Duration, Utc};
-use model_guard_core::covered::rule_event_names;
-use model_guard_core::event::execution_name;
 use model_guard_core::audit::{AuditItem, AuditState};
+use model_guard_core::covered::rule_event_names;
 use model_guard_core::custody::{restart_name, start_input};
+use model_guard_core::event::execution_name;
 use model_guard_core::notification::{TamperAlert, TamperKind, render_tamper};
 use model_guard_core::ports::{
     AuditLog, CallHistory, EnforcementMachine, Notifier, RecordStore, SweepCheckpoint,
@@ -199,7 +199,11 @@ where
     for n in next..next + RESTART_ATTEMPTS {
         let to = restart_name(event_id, n);
         // The hand-over comes first: the restart's Claim takes only an item handed to it.
-        if !ports.audit.hand_over(event_id, from.as_deref(), &to, now).await? {
+        if !ports
+            .audit
+            .hand_over(event_id, from.as_deref(), &to, now)
+            .await?
+        {
             tracing::info!(event_id = %event_id, "settled or handed over meanwhile");
             return Ok(());
         }

@@ -386,7 +386,10 @@ async fn stop(config: &SdkConfig, execution_arn: &str) {
 }
 
 async fn status(config: &SdkConfig, machine: &str, name: &str) -> Option<String> {
-    let arn = format!("{}:{name}", machine.replacen(":stateMachine:", ":execution:", 1));
+    let arn = format!(
+        "{}:{name}",
+        machine.replacen(":stateMachine:", ":execution:", 1)
+    );
     aws_sdk_sfn::Client::new(config)
         .describe_execution()
         .execution_arn(arn)
@@ -447,10 +450,16 @@ async fn a_stopped_or_squatted_enforcement_is_restarted_and_alerted() {
     let mut expected = vec![format!("{stopped}_1"), format!("{squatted}_2")];
     expected.sort();
     assert_eq!(restarted, expected, "{report:?}");
-    for (event, holder) in [(&stopped, format!("{stopped}_1")), (&squatted, format!("{squatted}_2"))] {
+    for (event, holder) in [
+        (&stopped, format!("{stopped}_1")),
+        (&squatted, format!("{squatted}_2")),
+    ] {
         let stored = audit_item(&config, &decisions, event).await.unwrap();
         assert_eq!(stored["execution"], holder.as_str());
-        assert_eq!(status(&config, &machine, &holder).await.as_deref(), Some("RUNNING"));
+        assert_eq!(
+            status(&config, &machine, &holder).await.as_deref(),
+            Some("RUNNING")
+        );
     }
     let received = alerts.expect(2, StdDuration::from_secs(10)).await;
     for alert in &received {

@@ -190,16 +190,33 @@ pub async fn token_key(config: &SdkConfig) -> String {
     let alias = std::env::var("TOKEN_KEY_ID").expect("TOKEN_KEY_ID: source .testbed/env");
     let kms = aws_sdk_kms::Client::new(config);
     let aliases = kms.list_aliases().send().await.unwrap();
-    if aliases.aliases().iter().any(|a| a.alias_name() == Some(alias.as_str())) {
+    if aliases
+        .aliases()
+        .iter()
+        .any(|a| a.alias_name() == Some(alias.as_str()))
+    {
         return alias;
     }
-    let key = kms.create_key().description("task tokens").send().await.unwrap();
+    let key = kms
+        .create_key()
+        .description("task tokens")
+        .send()
+        .await
+        .unwrap();
     let key_id = key.key_metadata().unwrap().key_id().to_owned();
-    let created = kms.create_alias().alias_name(&alias).target_key_id(key_id).send().await;
+    let created = kms
+        .create_alias()
+        .alias_name(&alias)
+        .target_key_id(key_id)
+        .send()
+        .await;
     // Another test may have made it a moment ago.
     if let Err(e) = created {
         let text = format!("{e:?}");
-        assert!(text.contains("AlreadyExists"), "CreateAlias {alias}: {text}");
+        assert!(
+            text.contains("AlreadyExists"),
+            "CreateAlias {alias}: {text}"
+        );
     }
     alias
 }
@@ -207,7 +224,12 @@ pub async fn token_key(config: &SdkConfig) -> String {
 /// An audit item for `verdict` (a JSON verdict), held by the execution named by its eventID,
 /// with its deadline `deadline_in` from now (negative: passed), written to `table`: what Claim
 /// leaves for Enforce. Returns Enforce's input for it.
-pub async fn held_item(config: &SdkConfig, table: &str, verdict: &Value, deadline_in: chrono::Duration) -> Value {
+pub async fn held_item(
+    config: &SdkConfig,
+    table: &str,
+    verdict: &Value,
+    deadline_in: chrono::Duration,
+) -> Value {
     use model_guard_core::ports::AuditLog;
     let typed: model_guard_core::Verdict = serde_json::from_value(verdict.clone()).unwrap();
     let now = chrono::Utc::now();
@@ -230,8 +252,12 @@ pub async fn register_key(arn: &str) -> (String, String) {
     let n = unique("k").replace('-', "");
     let key_id = format!("ASIA{}", n.to_uppercase());
     let secret = format!("secret-{n}-{}", std::process::id());
-    let endpoint = std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL: source .testbed/env");
-    let address = endpoint.trim_start_matches("http://").trim_end_matches('/').to_owned();
+    let endpoint =
+        std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL: source .testbed/env");
+    let address = endpoint
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned();
     let body = serde_json::json!({"accessKeyId": key_id, "secretAccessKey": secret, "arn": arn})
         .to_string();
     let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
@@ -243,7 +269,10 @@ pub async fn register_key(arn: &str) -> (String, String) {
     stream.write_all(request.as_bytes()).await.unwrap();
     let mut answer = String::new();
     stream.read_to_string(&mut answer).await.unwrap();
-    assert!(answer.starts_with("HTTP/1.1 200"), "registering a key: {answer}");
+    assert!(
+        answer.starts_with("HTTP/1.1 200"),
+        "registering a key: {answer}"
+    );
     (key_id, secret)
 }
 
