@@ -271,7 +271,28 @@ def spawn_once(binary: pathlib.Path, function: str, events: list, env: dict) -> 
 
 
 def approval_request(target: str) -> dict:
-    """A Function URL request as Lambda hands it over, signed in as SecurityOps."""
+    """A Function URL request as Lambda hands it over, from SecurityOps as guardctl sends it: with a
+    nonce and an identity proof (a presigned GetCallerIdentity, signed with keys registered with the
+    testbed) that the function sends to STS."""
+    import hashlib
+    import urllib.request
+
+    from botocore.auth import SigV4QueryAuth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    endpoint = os.environ["AWS_ENDPOINT_URL"]
+    key_id, secret = "ASIA" + uuid.uuid4().hex[:16].upper(), uuid.uuid4().hex
+    urllib.request.urlopen(urllib.request.Request(endpoint + "/testbed/iam/keys", method="POST", data=json.dumps(
+        {"accessKeyId": key_id, "secretAccessKey": secret,
+         "arn": f"arn:aws:sts::{ACCOUNT}:assumed-role/SecurityOps/b"}).encode())).read()
+    nonce = uuid.uuid4().hex
+    # functions/core/src/proof.rs `binding`: SHA-256 of the fields as a JSON array.
+    fields = json.dumps(["model-guard-approval/1", target, "", "approve", "bench", nonce], separators=(",", ":"))
+    signed = AWSRequest(method="GET", url=endpoint + "/?Action=GetCallerIdentity&Version=2011-06-15",
+                        headers={"x-model-guard-approval": hashlib.sha256(fields.encode()).hexdigest()})
+    SigV4QueryAuth(Credentials(key_id, secret), "sts", "us-east-1", expires=300).add_auth(signed)
+    proof = signed.url.split("?", 1)[1]
     return {"version": "2.0", "rawPath": "/", "rawQueryString": "", "headers": {},
             "requestContext": {"http": {"method": "POST", "path": "/", "protocol": "HTTP/1.1",
                                         "sourceIp": "127.0.0.1", "userAgent": "bench"},
@@ -280,7 +301,8 @@ def approval_request(target: str) -> dict:
                                                       "callerId": "b", "userId": "b"}},
                                "accountId": ACCOUNT, "requestId": "r", "stage": "$default",
                                "time": "", "timeEpoch": 0, "domainName": "", "apiId": ""},
-            "body": json.dumps({"target": target, "decision": "approve", "reason": "bench"}),
+            "body": json.dumps({"target": target, "decision": "approve", "reason": "bench",
+                                "nonce": nonce, "proof": proof}),
             "isBase64Encoded": False}
 
 
@@ -362,12 +384,17 @@ def cold_starts(stack, target: pathlib.Path, spawns: int, per_spawn: int, first_
     if first_two_only:
         return out
     run("evaluate", UNCACHED, {"POLICY_CACHE_SECONDS": "0"})
-    inputs["enforce"] = [{"version": 1, "verdict": v} for v in verdicts]
-    results = [json.loads(a) for a in run("enforce")]
-    inputs["notify"] = [{"version": 1, "kind": "enforced", "verdict": v, "enforcement": r}
-                        for v, r in zip(verdicts, results)]
+    # The enforcement machine's steps for each violation Evaluate recorded: Claim takes the item,
+    # Enforce acts on the recorded verdict (and records what it did), Notify announces it.
+    inputs["claim"] = [{"version": 1, "execution": v["eventId"], "input": {"version": 1, "eventId": v["eventId"]}}
+                       for v in verdicts]
+    run("claim")
+    inputs["enforce"] = [{"version": 1, "eventId": v["eventId"], "execution": v["eventId"]} for v in verdicts]
+    run("enforce")
+    inputs["notify"] = [{"version": 1, "kind": "enforced", "eventId": v["eventId"]} for v in verdicts]
     run("notify")
-    # A signed-in approver naming a target that has no pending decision: a GetItem and a Query, 404.
+    # An approver, proven by STS, naming a target that has no pending decision: GetCallerIdentity,
+    # the nonce's PutItem, a GetItem and a Query, 404.
     inputs["approve"] = [approval_request(f"bench-unknown-{i}") for i in range(total)]
     run("approve")
     # The schedule's event: one LookupEvents per covered call, the checkpoint read and written.
@@ -658,9 +685,12 @@ def cost(cold: dict, b: dict | None, logging: dict) -> dict:
             "enforcement (Standard)": {"transitions": transitions * p["standard_transition"],
                                        "tracing": p["xray_trace_recorded"]},
             "enforcement logs": {"logs": log_bytes(enforcement, logging["enforcement"]) / 2**30 * p["logs_ingest_gb"]},
-            "enforce": lam("enforce"), "notify": lam("notify"),
-            # The put, then notify's update: the table, byResource, and byState twice (its key changes).
-            "dynamodb": {"writes": (3 + 4) * units(violation_bytes) * p["dynamodb_write_unit"]},
+            "claim": lam("claim"), "enforce": lam("enforce"), "notify": lam("notify"),
+            # Evaluate's put (the table and both indexes), Claim's update (the same three: every
+            # attribute is projected), Enforce's move to enforced (the table, byResource, and
+            # byState twice: its key changes); a consistent GetItem each by Claim, Enforce, Notify.
+            "dynamodb": {"writes": (3 + 3 + 4) * units(violation_bytes) * p["dynamodb_write_unit"],
+                         "reads": 3 * max(1, math.ceil(violation_bytes / 4096)) * p["dynamodb_read_unit"]},
             "sns": {"publish": p["sns_publish"]},
         }
         return allowed, violating
