@@ -61,6 +61,37 @@ impl DynamoAuditLog {
 }
 
 impl DynamoAuditLog {
+    /// Every item of an index under one key, all pages, by its sort key (`decidedAt`).
+    async fn query_index(
+        &self,
+        index: &str,
+        key_name: &str,
+        key: AttributeValue,
+        oldest_first: bool,
+    ) -> Result<Vec<AuditItem>, GuardError> {
+        let pages = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(index)
+            .key_condition_expression("#k = :k")
+            .expression_attribute_names("#k", key_name)
+            .expression_attribute_values(":k", key)
+            .scan_index_forward(oldest_first)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Vec<_>>()
+            .await;
+        pages
+            .into_iter()
+            .map(|item| {
+                let item = item.map_err(|e| sdk_error(&format!("Query {}", self.table), &e))?;
+                read_item(&self.table, item)
+            })
+            .collect()
+    }
+
     async fn renew_token(
         &self,
         event_id: &str,
@@ -150,27 +181,9 @@ impl AuditLog for DynamoAuditLog {
     }
 
     async fn for_resource(&self, resource_key: &str) -> Result<Vec<AuditItem>, GuardError> {
-        let pages = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(RESOURCE_INDEX)
-            .key_condition_expression("#k = :k")
-            .expression_attribute_names("#k", RESOURCE_INDEX_KEY)
-            .expression_attribute_values(":k", AttributeValue::S(resource_key.to_owned()))
-            .scan_index_forward(false)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Vec<_>>()
-            .await;
-        pages
-            .into_iter()
-            .map(|item| {
-                let item = item.map_err(|e| sdk_error(&format!("Query {}", self.table), &e))?;
-                read_item(&self.table, item)
-            })
-            .collect()
+        let key = AttributeValue::S(resource_key.to_owned());
+        self.query_index(RESOURCE_INDEX, RESOURCE_INDEX_KEY, key, false)
+            .await
     }
 
     async fn advance(&self, event_id: &str, advance: &Advance) -> Result<AuditItem, GuardError> {
@@ -427,26 +440,8 @@ impl AuditLog for DynamoAuditLog {
     }
 
     async fn in_state(&self, state: AuditState) -> Result<Vec<AuditItem>, GuardError> {
-        let pages = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(STATE_INDEX)
-            .key_condition_expression("#k = :k")
-            .expression_attribute_names("#k", STATE_INDEX_KEY)
-            .expression_attribute_values(":k", value("state", &state)?)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Vec<_>>()
-            .await;
-        pages
-            .into_iter()
-            .map(|item| {
-                let item = item.map_err(|e| sdk_error(&format!("Query {}", self.table), &e))?;
-                read_item(&self.table, item)
-            })
-            .collect()
+        self.query_index(STATE_INDEX, STATE_INDEX_KEY, value("state", &state)?, true)
+            .await
     }
 
     async fn use_nonce(
