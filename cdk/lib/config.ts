@@ -11,6 +11,12 @@ export interface ModelGuardSettings {
   /** E-mail addresses subscribed to the alert topic (each confirms by mail). Default none. */
   readonly notificationEmails?: string[];
   /**
+   * E-mail addresses subscribed to the guard's own alert topic: tampering, alarms, enforcement
+   * executions that failed. It has a key of its own, so breaking the violations topic silences
+   * neither. Default: the `notificationEmails`.
+   */
+  readonly guardAlertEmails?: string[];
+  /**
    * Create a management-events trail. EventBridge receives "AWS API Call via CloudTrail" events
    * only while a trail is logging; set false when the account already has one. Default true.
    */
@@ -58,6 +64,7 @@ const KEYS = [
   'defaultGraceSeconds',
   'defaultApprovers',
   'notificationEmails',
+  'guardAlertEmails',
   'createTrail',
   'seedDefaultPolicy',
   'approvalInvokers',
@@ -90,8 +97,10 @@ export function resolveSettings(raw: ModelGuardSettings): ResolvedSettings {
   return {
     defaultGraceSeconds: integer('defaultGraceSeconds', raw.defaultGraceSeconds, 900, 0, MAX_GRACE_SECONDS),
     defaultApprovers: strings('defaultApprovers', raw.defaultApprovers, (s) => s.length > 0, 'an empty pattern'),
-    notificationEmails: strings('notificationEmails', raw.notificationEmails,
-      (s) => /^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(s), 'not an e-mail address'),
+    notificationEmails: strings('notificationEmails', raw.notificationEmails, isEmail, 'not an e-mail address'),
+    guardAlertEmails: raw.guardAlertEmails === undefined
+      ? strings('notificationEmails', raw.notificationEmails, isEmail, 'not an e-mail address')
+      : strings('guardAlertEmails', raw.guardAlertEmails, isEmail, 'not an e-mail address'),
     createTrail: boolean('createTrail', raw.createTrail, true),
     seedDefaultPolicy: boolean('seedDefaultPolicy', raw.seedDefaultPolicy, true),
     approvalInvokers: strings('approvalInvokers', raw.approvalInvokers,
@@ -103,6 +112,10 @@ export function resolveSettings(raw: ModelGuardSettings): ResolvedSettings {
     policyAdministrators: strings('policyAdministrators', raw.policyAdministrators,
       (s) => /^arn:aws[a-z-]*:iam::\d{12}:role\/.+/.test(s), 'not an IAM role ARN'),
   };
+}
+
+function isEmail(s: string): boolean {
+  return /^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(s);
 }
 
 function fail(key: string, message: string): never {

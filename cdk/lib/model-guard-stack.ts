@@ -1,4 +1,4 @@
-// Model Guard's stack: the policy, decisions and records tables, the alert topic, the functions, the
+// Model Guard's stack: the policy, decisions and records tables, the two alert topics, the functions, the
 // two state machines and the EventBridge rule from statemachine/, the approval URL, the alarms,
 // and (unless the account has one) the trail that makes CloudTrail events reach EventBridge.
 //
@@ -34,6 +34,7 @@ const STATEMACHINE_DIR = path.join(ROOT, 'statemachine');
 export const DECISIONS_KEY = 'eventId';
 export const RESOURCE_INDEX = 'byResource';
 export const STATE_INDEX = 'byState';
+export const ALERT_INDEX = 'byAlertOwed';
 export const SWEEP_CHECKPOINT_KEY = 'sweep#checkpoint';
 /**
  * The enforcement machine's name: fixed, so that the sweep's permission names its executions
@@ -106,6 +107,12 @@ export class ModelGuardStack extends Stack {
           partitionKey: { name: 'state', type: dynamodb.AttributeType.STRING },
           sortKey: { name: 'decidedAt', type: dynamodb.AttributeType.STRING },
         },
+        {
+          // Sparse: only the items whose alert was not published yet. The sweep sends them.
+          indexName: ALERT_INDEX,
+          partitionKey: { name: 'alertOwed', type: dynamodb.AttributeType.STRING },
+          sortKey: { name: 'decidedAt', type: dynamodb.AttributeType.STRING },
+        },
       ],
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       encryption: dynamodb.TableEncryptionV2.awsManagedKey(),
@@ -124,35 +131,37 @@ export class ModelGuardStack extends Stack {
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
-    // ---- Alert topic -------------------------------------------------------------------------
-    const alertsKey = new kms.Key(this, 'AlertsKey', {
-      description: 'Model Guard alert topic',
-      enableKeyRotation: true,
-    });
-    // CloudWatch alarms and the EnforcementEnded rule publish to the encrypted topic as services;
-    // SNS asks KMS for a data key on their behalf, so the key must let them (as AWS documents it,
-    // without conditions; the topic policy below says which account's alarms and rules may publish).
-    alertsKey.addToResourcePolicy(new iam.PolicyStatement({
+    // ---- Alert topics -----------------------------------------------------------------------
+    // Two topics, each with its own key: violations and what became of them; and the guard's own
+    // health (tampering, alarms, failed enforcement executions). Breaking the first (its policy,
+    // its key) then silences neither the alarms nor the tamper alerts that say so.
+    const alertTopic = (id: string, keyId: string, description: string, emails: string[]) => {
+      const key = new kms.Key(this, keyId, { description: `${description} alert topic`, enableKeyRotation: true });
+      const t = new sns.Topic(this, id, { displayName: description, masterKey: key, enforceSSL: true });
+      for (const email of emails) t.addSubscription(new subscriptions.EmailSubscription(email));
+      return { topic: t, key };
+    };
+    const { topic, key: alertsKey } = alertTopic('Alerts', 'AlertsKey', 'Model Guard',
+      settings.notificationEmails);
+    const { topic: guardTopic, key: guardKey } = alertTopic('GuardAlerts', 'GuardAlertsKey',
+      'Model Guard health', settings.guardAlertEmails);
+    // CloudWatch alarms and the EnforcementEnded rule publish to the encrypted guard topic as
+    // services; SNS asks KMS for a data key on their behalf, so the key must let them (as AWS
+    // documents it, without conditions; the topic policy says which account's alarms and which
+    // rule may publish).
+    guardKey.addToResourcePolicy(new iam.PolicyStatement({
       sid: 'AlarmsAndRulesPublishToTheTopic',
       principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com'), new iam.ServicePrincipal('events.amazonaws.com')],
       actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
       resources: ['*'], // In a key policy, "*" means this key.
     }));
-    const topic = new sns.Topic(this, 'Alerts', {
-      displayName: 'Model Guard',
-      masterKey: alertsKey,
-      enforceSSL: true,
-    });
-    topic.addToResourcePolicy(new iam.PolicyStatement({
+    guardTopic.addToResourcePolicy(new iam.PolicyStatement({
       sid: 'AlarmsOfThisAccountPublish',
       principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
       actions: ['sns:Publish'],
-      resources: [topic.topicArn],
+      resources: [guardTopic.topicArn],
       conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } },
     }));
-    for (const email of settings.notificationEmails) {
-      topic.addSubscription(new subscriptions.EmailSubscription(email));
-    }
 
     // ---- Keys only the guard may use --------------------------------------------------------
     // The approval task token is stored on the audit item sealed with this key: Notify encrypts,
@@ -228,16 +237,17 @@ export class ModelGuardStack extends Stack {
       return f;
     };
 
-    // Publishing to the encrypted alert topic (SNS encrypts with the topic's key on the
-    // publisher's behalf).
-    const alerting = () => [
-      new iam.PolicyStatement({ sid: 'PublishAlerts', actions: ['sns:Publish'], resources: [topic.topicArn] }),
-      new iam.PolicyStatement({
-        sid: 'EncryptAlerts',
-        actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
-        resources: [alertsKey.keyArn],
-      }),
-    ];
+    // Publishing to an encrypted alert topic (SNS encrypts with the topic's key on the
+    // publisher's behalf). `violations`: also the violations topic (Notify and the sweep, which
+    // sends what is owed); every publisher may raise a tamper alert on the guard topic.
+    const alerting = (violations: boolean) => {
+      const topics = violations ? [topic.topicArn, guardTopic.topicArn] : [guardTopic.topicArn];
+      const keys = violations ? [alertsKey.keyArn, guardKey.keyArn] : [guardKey.keyArn];
+      return [
+        new iam.PolicyStatement({ sid: 'PublishAlerts', actions: ['sns:Publish'], resources: topics }),
+        new iam.PolicyStatement({ sid: 'EncryptAlerts', actions: ['kms:GenerateDataKey', 'kms:Decrypt'], resources: keys }),
+      ];
+    };
     const parseEvent = fn('parse-event', {}, []);
     const record = fn('record', { RECORDS_TABLE: records.tableName }, [
       new iam.PolicyStatement({
@@ -304,7 +314,7 @@ export class ModelGuardStack extends Stack {
     ]);
     const claim = fn('claim', {
       DECISIONS_TABLE: decisions.tableName,
-      TOPIC_ARN: topic.topicArn,
+      GUARD_TOPIC_ARN: guardTopic.topicArn,
     }, [
       new iam.PolicyStatement({
         // The recorded verdict, and the item taken for the execution (a conditional write).
@@ -312,7 +322,7 @@ export class ModelGuardStack extends Stack {
         actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
         resources: [decisions.tableArn],
       }),
-      ...alerting(),
+      ...alerting(false),
     ]);
     const enforce = fn('enforce', { DECISIONS_TABLE: decisions.tableName }, [
       new iam.PolicyStatement({
@@ -362,10 +372,11 @@ export class ModelGuardStack extends Stack {
     const tokenContext = { StringEquals: { 'kms:EncryptionContext:modelGuardPurpose': 'approval-task-token' } };
     const notify = fn('notify', {
       TOPIC_ARN: topic.topicArn,
+      GUARD_TOPIC_ARN: guardTopic.topicArn,
       DECISIONS_TABLE: decisions.tableName,
       TOKEN_KEY_ID: tokenKey.keyArn,
     }, [
-      ...alerting(),
+      ...alerting(true),
       new iam.PolicyStatement({
         sid: 'AdvanceDecisions',
         actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
@@ -380,7 +391,7 @@ export class ModelGuardStack extends Stack {
     ]);
     const approve = fn('approve', {
       DECISIONS_TABLE: decisions.tableName,
-      TOPIC_ARN: topic.topicArn,
+      GUARD_TOPIC_ARN: guardTopic.topicArn,
       TOKEN_KEY_ID: tokenKey.keyArn,
     }, [
       // No permission for the approver's GetCallerIdentity: it is signed with the approver's
@@ -398,7 +409,7 @@ export class ModelGuardStack extends Stack {
         resources: [decisions.tableArn],
         conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${NONCE_PREFIX}*`] } },
       }),
-      ...alerting(),
+      ...alerting(false),
       new iam.PolicyStatement({
         // The approver's role path: the authorizer gives only the session's ARN.
         sid: 'LookUpRolePaths',
@@ -514,14 +525,16 @@ export class ModelGuardStack extends Stack {
       TRIAGE_STATE_MACHINE_ARN: triage.stateMachineArn,
       ENFORCEMENT_STATE_MACHINE_ARN: enforcement.stateMachineArn,
       TOPIC_ARN: topic.topicArn,
+      GUARD_TOPIC_ARN: guardTopic.topicArn,
     }, [
       new iam.PolicyStatement({
-        // The unsettled violations, and the hand-over of one to a restart (a conditional write).
+        // The unsettled violations, and the alerts still owed.
         sid: 'WatchUnsettledDecisions',
         actions: ['dynamodb:Query'],
-        resources: [`${decisions.tableArn}/index/${STATE_INDEX}`],
+        resources: [`${decisions.tableArn}/index/${STATE_INDEX}`, `${decisions.tableArn}/index/${ALERT_INDEX}`],
       }),
       new iam.PolicyStatement({
+        // The hand-over of an item to a restart, and an owed alert marked sent (conditional writes).
         sid: 'HandOverToRestarts',
         actions: ['dynamodb:UpdateItem'],
         resources: [decisions.tableArn],
@@ -544,7 +557,7 @@ export class ModelGuardStack extends Stack {
         resources: [enforcementKey.keyArn],
         conditions: { StringEquals: { 'kms:EncryptionContext:aws:states:stateMachineArn': enforcement.stateMachineArn } },
       }),
-      ...alerting(),
+      ...alerting(true),
       new iam.PolicyStatement({
         // AWS requires "*": LookupEvents supports no resource-level permissions.
         sid: 'LookUpCalls',
@@ -619,16 +632,16 @@ export class ModelGuardStack extends Stack {
       },
     });
     enforcementEnded.addTarget({
-      bind: () => ({ arn: topic.topicArn, deadLetterConfig: { arn: deadLetters.queueArn } }),
+      bind: () => ({ arn: guardTopic.topicArn, deadLetterConfig: { arn: deadLetters.queueArn } }),
     });
     // ... and the sweep at once, which restarts an enforcement stopped before its violation was
     // settled (its schedule would find it too, minutes later).
     enforcementEnded.addTarget(new targets.LambdaFunction(sweep, { retryAttempts: 2 }));
-    topic.addToResourcePolicy(new iam.PolicyStatement({
+    guardTopic.addToResourcePolicy(new iam.PolicyStatement({
       sid: 'EnforcementEndedRulePublishes',
       principals: [new iam.ServicePrincipal('events.amazonaws.com')],
       actions: ['sns:Publish'],
-      resources: [topic.topicArn],
+      resources: [guardTopic.topicArn],
       conditions: { ArnEquals: { 'aws:SourceArn': enforcementEnded.ruleArn } },
     }));
     deadLetters.addToResourcePolicy(new iam.PolicyStatement({
@@ -736,7 +749,7 @@ export class ModelGuardStack extends Stack {
     }
 
     // ---- Alarms -------------------------------------------------------------------------------------
-    const alarmAction = new cwActions.SnsAction(topic);
+    const alarmAction = new cwActions.SnsAction(guardTopic);
     const alarm = (id: string, metric: cloudwatch.IMetric, description: string, periods = 1) => {
       const a = new cloudwatch.Alarm(this, id, {
         metric,
@@ -809,6 +822,7 @@ export class ModelGuardStack extends Stack {
     new CfnOutput(this, 'DecisionsTableName', { value: decisions.tableName });
     new CfnOutput(this, 'RecordsTableName', { value: records.tableName });
     new CfnOutput(this, 'AlertTopicArn', { value: topic.topicArn });
+    new CfnOutput(this, 'GuardAlertTopicArn', { value: guardTopic.topicArn });
     new CfnOutput(this, 'ApprovalUrl', { value: approvalUrl.url });
     new CfnOutput(this, 'TriageStateMachineArn', { value: triage.stateMachineArn });
     new CfnOutput(this, 'EnforcementStateMachineArn', { value: enforcement.stateMachineArn });

@@ -8,6 +8,7 @@ test('defaults: grace 900, no approvers or e-mails, a trail, the default policy 
     defaultGraceSeconds: 900,
     defaultApprovers: [],
     notificationEmails: [],
+    guardAlertEmails: [],
     createTrail: true,
     seedDefaultPolicy: true,
     approvalInvokers: [],
@@ -35,6 +36,7 @@ test('context from the command line arrives as strings and is parsed', () => {
     defaultGraceSeconds: 60,
     defaultApprovers: ['arn:aws:iam::*:role/SecurityOps*'],
     notificationEmails: ['ops@example.com'],
+    guardAlertEmails: ['ops@example.com'],
     createTrail: false,
     seedDefaultPolicy: false,
     approvalInvokers: [],
@@ -46,6 +48,13 @@ test('context from the command line arrives as strings and is parsed', () => {
   });
 });
 
+test('the guard topic has its own subscribers when they are given, else the notification ones', () => {
+  assert.deepEqual(resolveSettings({ notificationEmails: ['ds@example.com'], guardAlertEmails: ['sec@example.com'] })
+    .guardAlertEmails, ['sec@example.com']);
+  assert.deepEqual(resolveSettings({ notificationEmails: ['ds@example.com'], guardAlertEmails: [] })
+    .guardAlertEmails, []);
+});
+
 test('a bad setting stops the synth with a message naming the key and the value', () => {
   const cases: [object, RegExp][] = [
     [{ defaultGraceSeconds: 2_592_001 }, /^modelGuard:defaultGraceSeconds: 2592001 is outside 0\.\.2592000$/],
@@ -55,6 +64,7 @@ test('a bad setting stops the synth with a message naming the key and the value'
     [{ defaultApprovers: [''] }, /^modelGuard:defaultApprovers: \[0\] "" is an empty pattern$/],
     [{ notificationEmails: ['ops'] }, /^modelGuard:notificationEmails: \[0\] "ops" is not an e-mail address$/],
     [{ notificationEmails: [7] }, /\[0\] 7 is not a string/],
+    [{ guardAlertEmails: ['oncall'] }, /^modelGuard:guardAlertEmails: \[0\] "oncall" is not an e-mail address$/],
     [{ createTrail: 'yes' }, /^modelGuard:createTrail: "yes" is not true or false$/],
     [{ approvalInvokers: ['arn:aws:iam::123456789012:user/alice'] }, /is not an IAM role ARN/],
     [{ logRetentionDays: 0 }, /^modelGuard:logRetentionDays: 0 is outside 1\.\.3653$/],

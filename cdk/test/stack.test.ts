@@ -91,8 +91,8 @@ const EXPECTED_STATEMENTS: Record<string, string[]> = {
   ClaimRole: [
     'Allow logs:CreateLogStream,logs:PutLogEvents on ClaimLogs.Arn',
     'Allow dynamodb:GetItem,dynamodb:UpdateItem on Decisions.Arn',
-    'Allow sns:Publish on Alerts',
-    'Allow kms:GenerateDataKey,kms:Decrypt on AlertsKey.Arn',
+    'Allow sns:Publish on GuardAlerts',
+    'Allow kms:GenerateDataKey,kms:Decrypt on GuardAlertsKey.Arn',
   ],
   EnforceRole: [
     'Allow logs:CreateLogStream,logs:PutLogEvents on EnforceLogs.Arn',
@@ -109,8 +109,8 @@ const EXPECTED_STATEMENTS: Record<string, string[]> = {
   ],
   NotifyRole: [
     'Allow logs:CreateLogStream,logs:PutLogEvents on NotifyLogs.Arn',
-    'Allow sns:Publish on Alerts',
-    'Allow kms:GenerateDataKey,kms:Decrypt on AlertsKey.Arn',
+    'Allow sns:Publish on Alerts GuardAlerts',
+    'Allow kms:GenerateDataKey,kms:Decrypt on AlertsKey.Arn GuardAlertsKey.Arn',
     'Allow dynamodb:GetItem,dynamodb:UpdateItem on Decisions.Arn',
     `Allow kms:Encrypt on TaskTokenKey.Arn if StringEquals ${TOKEN_CONTEXT}`,
   ],
@@ -118,8 +118,8 @@ const EXPECTED_STATEMENTS: Record<string, string[]> = {
     'Allow logs:CreateLogStream,logs:PutLogEvents on ApproveLogs.Arn',
     `Allow kms:Decrypt on TaskTokenKey.Arn if StringEquals ${TOKEN_CONTEXT}`,
     'Allow dynamodb:PutItem on Decisions.Arn if ForAllValues:StringLike dynamodb:LeadingKeys approval-nonce#*',
-    'Allow sns:Publish on Alerts',
-    'Allow kms:GenerateDataKey,kms:Decrypt on AlertsKey.Arn',
+    'Allow sns:Publish on GuardAlerts',
+    'Allow kms:GenerateDataKey,kms:Decrypt on GuardAlertsKey.Arn',
     'Allow iam:GetRole on arn:${Partition}:iam::${AccountId}:role/*',
     'Allow dynamodb:Query on Decisions.Arn/index/byResource',
     'Allow dynamodb:GetItem,dynamodb:UpdateItem on Decisions.Arn',
@@ -143,13 +143,13 @@ const EXPECTED_STATEMENTS: Record<string, string[]> = {
   TriageEventsRole: ['Allow states:StartExecution on Triage'],
   SweepRole: [
     'Allow logs:CreateLogStream,logs:PutLogEvents on SweepLogs.Arn',
-    'Allow dynamodb:Query on Decisions.Arn/index/byState',
+    'Allow dynamodb:Query on Decisions.Arn/index/byState Decisions.Arn/index/byAlertOwed',
     'Allow dynamodb:UpdateItem on Decisions.Arn',
     'Allow states:DescribeExecution on arn:${Partition}:states:${Region}:${AccountId}:execution:Test-Enforcement:*',
     'Allow states:StartExecution on Enforcement',
     `Allow kms:Decrypt on EnforcementStateKey.Arn if StringEquals kms:EncryptionContext:aws:states:stateMachineArn Enforcement`,
-    'Allow sns:Publish on Alerts',
-    'Allow kms:GenerateDataKey,kms:Decrypt on AlertsKey.Arn',
+    'Allow sns:Publish on Alerts GuardAlerts',
+    'Allow kms:GenerateDataKey,kms:Decrypt on AlertsKey.Arn GuardAlertsKey.Arn',
     'Allow cloudtrail:LookupEvents on *',
     'Allow dynamodb:GetItem on Decisions.Arn',
     'Allow dynamodb:PutItem on Decisions.Arn if ForAllValues:StringEquals dynamodb:LeadingKeys sweep#checkpoint',
@@ -318,6 +318,9 @@ test('the tables keep their data, encrypted, with the indexes guardctl and appro
         { AttributeName: 'resourceKey', KeyType: 'HASH' }, { AttributeName: 'decidedAt', KeyType: 'RANGE' }] }),
       Match.objectLike({ IndexName: 'byState', KeySchema: [
         { AttributeName: 'state', KeyType: 'HASH' }, { AttributeName: 'decidedAt', KeyType: 'RANGE' }] }),
+      // Sparse: the items that owe an alert.
+      Match.objectLike({ IndexName: 'byAlertOwed', KeySchema: [
+        { AttributeName: 'alertOwed', KeyType: 'HASH' }, { AttributeName: 'decidedAt', KeyType: 'RANGE' }] }),
     ],
   });
 });
@@ -358,6 +361,7 @@ test('settings reach the functions, the topic and the approval URL', () => {
     defaultGraceSeconds: 60,
     defaultApprovers: ['arn:aws:iam::*:role/SecurityOps*'],
     notificationEmails: ['ops@example.com', 'ml@example.com'],
+    guardAlertEmails: ['sec@example.com'],
     approvalInvokers: ['arn:aws:iam::123456789012:role/Approver'],
     unresolvedAction: 'notify',
   });
@@ -367,8 +371,10 @@ test('settings reach the functions, the topic and the approval URL', () => {
       DEFAULT_GRACE_SECONDS: '60', DEFAULT_APPROVERS: '["arn:aws:iam::*:role/SecurityOps*"]',
       UNRESOLVED_ACTION: 'notify' }) },
   });
-  const emails = ofType(t, 'AWS::SNS::Subscription').map(([, s]) => [s.Properties.Protocol, s.Properties.Endpoint]);
-  assert.deepEqual(emails.sort(), [['email', 'ml@example.com'], ['email', 'ops@example.com']]);
+  const emails = ofType(t, 'AWS::SNS::Subscription')
+    .map(([, s]) => [render(s.Properties.TopicArn), s.Properties.Protocol, s.Properties.Endpoint]);
+  assert.deepEqual(emails.sort(), [['Alerts', 'email', 'ml@example.com'], ['Alerts', 'email', 'ops@example.com'],
+    ['GuardAlerts', 'email', 'sec@example.com']]);
   const permissions = ofType(t, 'AWS::Lambda::Permission').map(([, p]) => p.Properties)
     .filter((p) => render(p.FunctionName) === 'Approve');
   assert.deepEqual(permissions.map((p) => [p.Action, p.Principal, p.FunctionUrlAuthType ?? null, p.InvokedViaFunctionUrl ?? null]).sort(), [
@@ -395,33 +401,49 @@ test('the approval URL is SigV4-only and, by default, open to the account princi
   ]);
 });
 
-test('the topic is encrypted with a rotated key that alarms and EventBridge may use', () => {
+test('two topics, each with its own rotated key; only the guard topic takes alarms and EventBridge', () => {
   const t = template();
-  t.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
-  t.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
-  const [[, key]] = ofType(t, 'AWS::KMS::Key');
-  const services = key.Properties.KeyPolicy.Statement
+  const topics = ofType(t, 'AWS::SNS::Topic').map(([id, topic]) => [id.replace(/[0-9A-F]{8}$/, ''),
+    render(topic.Properties.KmsMasterKeyId)]);
+  assert.deepEqual(topics.sort(), [['Alerts', 'AlertsKey.Arn'], ['GuardAlerts', 'GuardAlertsKey.Arn']]);
+  const keys = Object.fromEntries(ofType(t, 'AWS::KMS::Key').map(([id, key]) => [id.replace(/[0-9A-F]{8}$/, ''), key]));
+  for (const id of ['AlertsKey', 'GuardAlertsKey']) assert.equal(keys[id].Properties.EnableKeyRotation, true, id);
+  const services = (id: string) => keys[id].Properties.KeyPolicy.Statement
     .filter((s: any) => s.Principal.Service)
     .map((s: any) => [s.Principal.Service, s.Action]);
-  assert.deepEqual(services, [
+  // Breaking the violations topic's key or policy then silences neither the alarms nor the rule.
+  assert.deepEqual(services('AlertsKey'), []);
+  assert.deepEqual(services('GuardAlertsKey'), [
     [['cloudwatch.amazonaws.com', 'events.amazonaws.com'], ['kms:Decrypt', 'kms:GenerateDataKey*']],
   ]);
   // Which alarms and rules may publish is the topic policy's: this account's alarms, and the one
   // rule; no other EventBridge rule, and only over TLS.
-  const [[, topicPolicy]] = ofType(t, 'AWS::SNS::TopicPolicy');
-  const statements = topicPolicy.Properties.PolicyDocument.Statement.map((s: any) => {
-    const [[operator, condition]] = Object.entries<any>(s.Condition);
-    const [[key, value]] = Object.entries<any>(condition);
-    return `${s.Effect} ${s.Principal === '*' ? '*' : s.Principal.Service} ${s.Action} if ${operator} ${key} ${render(value)}`;
+  const policies = Object.fromEntries(ofType(t, 'AWS::SNS::TopicPolicy').map(([, p]) => [
+    render(p.Properties.Topics[0]),
+    p.Properties.PolicyDocument.Statement.map((s: any) => {
+      const [[operator, condition]] = Object.entries<any>(s.Condition);
+      const [[key, value]] = Object.entries<any>(condition);
+      return `${s.Effect} ${s.Principal === '*' ? '*' : s.Principal.Service} ${s.Action} if ${operator} ${key} ${render(value)}`;
+    }),
+  ]));
+  assert.deepEqual(policies, {
+    Alerts: ['Deny * sns:Publish if Bool aws:SecureTransport false'],
+    GuardAlerts: [
+      'Deny * sns:Publish if Bool aws:SecureTransport false',
+      'Allow cloudwatch.amazonaws.com sns:Publish if StringEquals aws:SourceAccount ${AccountId}',
+      'Allow events.amazonaws.com sns:Publish if ArnEquals aws:SourceArn EnforcementEnded.Arn',
+    ],
   });
-  assert.deepEqual(statements, [
-    'Deny * sns:Publish if Bool aws:SecureTransport false',
-    'Allow cloudwatch.amazonaws.com sns:Publish if StringEquals aws:SourceAccount ${AccountId}',
-    'Allow events.amazonaws.com sns:Publish if ArnEquals aws:SourceArn EnforcementEnded.Arn',
-  ]);
+  // Each function is told the topics it publishes to.
+  for (const [name, variables] of [['notify', ['TOPIC_ARN', 'GUARD_TOPIC_ARN']], ['sweep', ['TOPIC_ARN', 'GUARD_TOPIC_ARN']],
+    ['claim', ['GUARD_TOPIC_ARN']], ['approve', ['GUARD_TOPIC_ARN']]] as const) {
+    const [[, f]] = ofType(t, 'AWS::Lambda::Function').filter(([, f]) => f.Properties.Description === `Model Guard ${name}`);
+    const given = Object.keys(f.Properties.Environment.Variables).filter((v) => v.endsWith('TOPIC_ARN')).sort();
+    assert.deepEqual(given, [...variables].sort(), name);
+  }
 });
 
-test('alarms on failed executions, dead letters and function errors, all to the topic', () => {
+test('alarms on failed executions, dead letters and function errors, all to the guard topic', () => {
   const t = template();
   const alarms = ofType(t, 'AWS::CloudWatch::Alarm');
   const ids = alarms.map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort();
@@ -429,7 +451,7 @@ test('alarms on failed executions, dead letters and function errors, all to the 
     'ApproveErrors', 'ClaimErrors', 'DeadLettersWaiting', 'EnforceErrors', 'EnforcementExecutionsFailed', 'EvaluateErrors',
     'NotifyErrors', 'ParseEventErrors', 'RecordErrors', 'SweepErrors', 'TriageExecutionsFailed']);
   for (const [id, alarm] of alarms) {
-    assert.deepEqual(alarm.Properties.AlarmActions.map(render), ['Alerts'], id);
+    assert.deepEqual(alarm.Properties.AlarmActions.map(render), ['GuardAlerts'], id);
     assert.equal(alarm.Properties.Threshold, 1, id);
   }
   const [[, failed]] = alarms.filter(([id]) => id.startsWith('TriageExecutionsFailed'));
@@ -438,7 +460,7 @@ test('alarms on failed executions, dead letters and function errors, all to the 
   // A failed enforcement is also named in its own alert.
   const [[, ended]] = ofType(t, 'AWS::Events::Rule').filter(([id]) => id.startsWith('EnforcementEnded'));
   assert.deepEqual(ended.Properties.EventPattern.detail.status, ['FAILED', 'TIMED_OUT', 'ABORTED']);
-  assert.equal(render(ended.Properties.Targets[0].Arn), 'Alerts');
+  assert.equal(render(ended.Properties.Targets[0].Arn), 'GuardAlerts');
 });
 
 test('a write-events trail by default, none when the account has one', () => {
@@ -486,8 +508,8 @@ test('the sweep runs on a schedule', () => {
 test('outputs name what guardctl and operators need', () => {
   const outputs = template().toJSON().Outputs;
   assert.deepEqual(Object.keys(outputs).sort(), [
-    'AlertTopicArn', 'ApprovalUrl', 'DecisionsTableName', 'EnforcementStateMachineArn', 'PolicyTableName',
-    'RecordsTableName', 'TriageStateMachineArn']);
+    'AlertTopicArn', 'ApprovalUrl', 'DecisionsTableName', 'EnforcementStateMachineArn', 'GuardAlertTopicArn',
+    'PolicyTableName', 'RecordsTableName', 'TriageStateMachineArn']);
 });
 
 // A key policy's or resource policy's Deny statements, as text: "Deny actions unless principal in

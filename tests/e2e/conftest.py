@@ -65,11 +65,13 @@ class Stack:
             except self.lam.exceptions.ResourceConflictException:
                 pass
         self.tables()
-        client("sns").create_topic(Name=self.topic_arn.rsplit(":", 1)[1])
+        self.guard_topic_arn = os.environ["GUARD_TOPIC_ARN"]
+        # One queue subscribed to both topics; each message says which topic it came by.
         queue = f"e2e-{uuid.uuid4().hex[:8]}"
         self.queue_url = self.sqs.create_queue(QueueName=queue)["QueueUrl"]
-        client("sns").subscribe(TopicArn=self.topic_arn, Protocol="sqs",
-                                Endpoint=f"arn:aws:sqs:{REGION}:{ACCOUNT}:{queue}")
+        self.queue_arn = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{queue}"
+        for topic in (self.topic_arn, self.guard_topic_arn):
+            self.mend_topic(topic)
 
         arns = {f"{''.join(p.title() for p in n.split('-'))}FunctionArn":
                 f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{n}" for n in FUNCTIONS}
@@ -99,6 +101,15 @@ class Stack:
         self.sfn.create_state_machine(name=self.triage_arn.rsplit(":", 1)[1], roleArn=states_role,
                                       type="EXPRESS", definition=triage)
 
+    def mend_topic(self, topic_arn: str) -> None:
+        """The topic, created (again) under its name, with this session's queue subscribed."""
+        client("sns").create_topic(Name=topic_arn.rsplit(":", 1)[1])
+        client("sns").subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=self.queue_arn)
+
+    def break_topic(self, topic_arn: str) -> None:
+        """What someone with sns:DeleteTopic does to the alert path."""
+        client("sns").delete_topic(TopicArn=topic_arn)
+
     @staticmethod
     def token_key() -> None:
         """The key that seals task tokens, under the alias the functions use (TOKEN_KEY_ID)."""
@@ -109,7 +120,9 @@ class Stack:
             kms.create_alias(AliasName=alias, TargetKeyId=key)
 
     def tables(self) -> None:
-        existing = self.ddb.list_tables()["TableNames"]
+        # All pages: the Rust tests leave many tables of their own behind on a shared testbed.
+        existing = [name for page in self.ddb.get_paginator("list_tables").paginate()
+                    for name in page["TableNames"]]
         if self.policy_table not in existing:
             self.ddb.create_table(TableName=self.policy_table, BillingMode="PAY_PER_REQUEST",
                                   KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
@@ -119,12 +132,13 @@ class Stack:
                 TableName=self.decisions_table, BillingMode="PAY_PER_REQUEST",
                 KeySchema=[{"AttributeName": "eventId", "KeyType": "HASH"}],
                 AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"}
-                                      for a in ("eventId", "resourceKey", "decidedAt", "state")],
+                                      for a in ("eventId", "resourceKey", "decidedAt", "state", "alertOwed")],
                 GlobalSecondaryIndexes=[{"IndexName": index, "KeySchema": [
                     {"AttributeName": key, "KeyType": "HASH"},
                     {"AttributeName": "decidedAt", "KeyType": "RANGE"}],
                     "Projection": {"ProjectionType": "ALL"}}
-                    for index, key in (("byResource", "resourceKey"), ("byState", "state"))],
+                    for index, key in (("byResource", "resourceKey"), ("byState", "state"),
+                                       ("byAlertOwed", "alertOwed"))],
             )
         if self.records_table not in existing:
             self.ddb.create_table(
@@ -273,7 +287,8 @@ class Stack:
                 about = (document.get("verdict") or {}).get("eventId") \
                     or (document.get("tamper") or {}).get("eventId") or "no-event"
                 self.inbox.setdefault(about, []).append(
-                    {"subject": envelope.get("Subject"), "kind": document["kind"], "document": document})
+                    {"subject": envelope.get("Subject"), "kind": document["kind"], "document": document,
+                     "topic": envelope.get("TopicArn")})
                 self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
             if not got and time.time() > deadline:
                 return self.inbox.get(event_id, [])

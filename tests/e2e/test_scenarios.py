@@ -4,8 +4,11 @@ resource's final state, the alerts a subscriber receives, and the audit item's t
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
+
+import pytest
 
 from conftest import ACCOUNT, event
 
@@ -94,6 +97,13 @@ def approve(stack, caller_arn: str, target: str, decision: str, reason: str = "e
     return {"status": int(said.group(1)), "body": {"error": said.group(2), "reason": said.group(3).strip()}}
 
 
+@pytest.fixture(scope="module", autouse=True)
+def built_guardctl():
+    """guardctl is built before the first scenario: a build inside one would eat its grace."""
+    guardctl()
+
+
+@functools.cache
 def guardctl():
     import os
     import pathlib
@@ -618,3 +628,30 @@ def test_25_a_stopped_enforcement_is_restarted_by_the_sweep_and_still_enforces(s
     assert (item["state"], item["execution"]) == ("enforced", f"{event_id}_1"), item
     kinds = [m["kind"] for m in stack.messages(event_id)]
     assert kinds == ["violation-pending", "tamper", "violation-pending", "enforced"], kinds
+
+
+def test_26_a_broken_alert_topic_cancels_no_enforcement_and_the_alert_is_sent_once_mended(stack):
+    # The attack: delete the violations topic (or break its policy or key), so that an
+    # enforcement's notification fails and, before, cancelled the enforcement or lost the alert.
+    stack.break_topic(stack.topic_arn)
+    try:
+        event_id, endpoint = violation(stack, "unheard", 3)
+        ended = stack.wait(stack.enforcement(event_id), 60)
+        assert (ended["status"], ended.get("error")) == ("FAILED", "ModelGuard.AlertOwed"), ended
+        assert stack.endpoint_status(endpoint) is None, "enforced all the same"
+        item = stack.audit(event_id)
+        assert (item["state"], item.get("alertOwed")) == ("enforced", "enforced"), item
+        # The guard's own topic still works: an execution squatted under a restart name is
+        # alerted while the violations topic is gone.
+        squat = stack.sfn.start_execution(stateMachineArn=stack.enforcement_arn, name=f"{event_id}_9",
+                                          input=json.dumps({"version": 1, "eventId": event_id}))
+        assert stack.wait(squat["executionArn"], 60)["status"] == "SUCCEEDED"
+        tamper = stack.messages(event_id)
+        assert [(m["kind"], m["topic"]) for m in tamper] == [("tamper", stack.guard_topic_arn)], tamper
+    finally:
+        stack.mend_topic(stack.topic_arn)
+    report = stack.sweep()
+    assert event_id in report["alertsSent"], report
+    assert stack.audit(event_id).get("alertOwed") is None
+    sent = stack.messages(event_id)[1:]
+    assert [(m["kind"], m["topic"]) for m in sent] == [("enforced", stack.topic_arn)], sent

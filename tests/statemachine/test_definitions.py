@@ -150,7 +150,8 @@ def test_error_types_in_the_definitions_are_ones_the_functions_raise():
     source = (ROOT / "functions/core/src/error.rs").read_text()
     raised = set(re.findall(r'"(ModelGuard\.\w+)"', source))
     for name, text, _ in definitions():
-        used = set(re.findall(r'"(ModelGuard\.\w+)"', text)) - {"ModelGuard.EnforcementFailed"}
+        # The machine's own Fail states' errors.
+        used = set(re.findall(r'"(ModelGuard\.\w+)"', text)) - {"ModelGuard.EnforcementFailed", "ModelGuard.AlertOwed"}
         assert used <= raised, (name, used - raised)
 
 
@@ -183,6 +184,27 @@ def test_every_end_of_the_wait_but_an_approval_leads_to_enforcement():
     # it the machine alerts and enforces.
     assert states["AwaitApproval"]["Next"] == "NotifyApproved"
     forged = {tuple(c["ErrorEquals"]): c["Next"] for c in states["NotifyApproved"]["Catch"]}
-    assert forged == {("ModelGuard.ApprovalNotRecorded",): "NotifyForgedApproval"}
+    assert forged == {("ModelGuard.ApprovalNotRecorded",): "NotifyForgedApproval", ("States.ALL",): "AlertOwed"}
     assert states["NotifyForgedApproval"]["Next"] == "WaitOutGrace"
     assert all(c["Next"] == "WaitOutGrace" for c in states["NotifyForgedApproval"]["Catch"])
+
+
+def test_a_failing_alert_cancels_no_enforcement_and_is_left_owed():
+    # Every Notify task: the one before the wait leads on to enforcement whatever happens; those
+    # after an outcome was recorded end in a Fail that says the alert is owed (the audit item
+    # records it, the sweep sends it), never in a state that undoes or skips the outcome.
+    _, _, doc = next(d for d in definitions() if d[0] == "enforcement")
+    states = doc["States"]
+    notify = {n: s for n, s in states.items()
+              if s.get("Type") == "Task" and s["Parameters"]["FunctionName"] == "${NotifyFunctionArn}"}
+    assert set(notify) == {"NotifyViolation", "AwaitApproval", "NotifyApproved", "NotifyForgedApproval",
+                           "NotifyEnforced", "NotifyFailed"}
+    for name, state in notify.items():
+        catch_all = [c["Next"] for c in state.get("Catch", []) if c["ErrorEquals"] == ["States.ALL"]]
+        assert len(catch_all) == 1, (name, "a failing alert must be caught")
+        expected = {"AwaitApproval": "WaitOutGrace", "NotifyForgedApproval": "WaitOutGrace",
+                    "NotifyFailed": "EnforcementFailed"}.get(name, "AlertOwed")
+        assert catch_all[0] == expected, (name, catch_all)
+    assert states["AlertOwed"]["Type"] == "Fail" and states["AlertOwed"]["Error"] == "ModelGuard.AlertOwed"
+    # Enforce comes before its alert, and its outcome is recorded by Enforce itself.
+    assert states["Enforce"]["Next"] == "NotifyEnforced"

@@ -37,7 +37,10 @@ async fn ports(config: &SdkConfig) -> Result<ApprovePorts, GuardError> {
         roles: IamRoles::new(aws_sdk_iam::Client::new(config)),
         sts: StsCallerVerifier::new(region, endpoint)?,
         vault: KmsTokenVault::new(aws_sdk_kms::Client::new(config), env_var("TOKEN_KEY_ID")?),
-        notifier: SnsNotifier::new(aws_sdk_sns::Client::new(config), env_var("TOPIC_ARN")?),
+        notifier: SnsNotifier::guard_only(
+            aws_sdk_sns::Client::new(config),
+            env_var("GUARD_TOPIC_ARN")?,
+        ),
     })
 }
 

@@ -54,7 +54,7 @@ async fn world() -> World {
         roles: IamRoles::new(aws_sdk_iam::Client::new(&config)),
         sts: StsCallerVerifier::new("us-east-1", sts.clone()).unwrap(),
         vault: KmsTokenVault::new(aws_sdk_kms::Client::new(&config), token_key(&config).await),
-        notifier: SnsNotifier::new(aws_sdk_sns::Client::new(&config), &alerts.topic_arn),
+        notifier: SnsNotifier::guard_only(aws_sdk_sns::Client::new(&config), &alerts.topic_arn),
     };
     World {
         config,

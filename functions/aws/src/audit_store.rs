@@ -8,12 +8,14 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use chrono::{DateTime, Utc};
 use model_guard_core::approval::ApprovalDecision;
 use model_guard_core::audit::{ApprovalRecord, AuditItem, AuditState, Transition, timestamp};
+use model_guard_core::notification::NotificationKind;
 use model_guard_core::ports::{Advance, AuditLog, Recorded};
 use model_guard_core::{ErrorKind, GuardError};
 use serde::Serialize;
 
 use crate::decisions_table::{
-    KEY, RESOURCE_INDEX, RESOURCE_INDEX_KEY, STATE_INDEX, STATE_INDEX_KEY,
+    ALERT_INDEX, ALERT_INDEX_KEY, KEY, RESOURCE_INDEX, RESOURCE_INDEX_KEY, STATE_INDEX,
+    STATE_INDEX_KEY,
 };
 use crate::error::service_code;
 use crate::sdk_error;
@@ -232,6 +234,11 @@ impl AuditLog for DynamoAuditLog {
             set.push("failure = :failure");
             values.insert(":failure".into(), value("failure", failure)?);
         }
+        // In the same write as the move: an alert is owed from the moment the state is.
+        if let Some(owed) = NotificationKind::owed_in(advance.to) {
+            set.push("alertOwed = :owed");
+            values.insert(":owed".into(), value("alertOwed", &owed)?);
+        }
         let predecessors = advance.to.predecessors();
         let mut condition = Vec::new();
         for (i, state) in predecessors.iter().enumerate() {
@@ -442,6 +449,38 @@ impl AuditLog for DynamoAuditLog {
     async fn in_state(&self, state: AuditState) -> Result<Vec<AuditItem>, GuardError> {
         self.query_index(STATE_INDEX, STATE_INDEX_KEY, value("state", &state)?, true)
             .await
+    }
+
+    async fn alert_sent(&self, event_id: &str, kind: NotificationKind) -> Result<bool, GuardError> {
+        let (k, v) = Self::key(event_id);
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(k, v)
+            .update_expression("REMOVE alertOwed")
+            .condition_expression("alertOwed = :kind")
+            .expression_attribute_values(":kind", value("alertOwed", &kind)?)
+            .send()
+            .await;
+        match update {
+            Ok(_) => Ok(true),
+            Err(e) if service_code(&e) == Some(CONDITION_FAILED) => Ok(false),
+            Err(e) => Err(sdk_error(&format!("UpdateItem {}", self.table), &e)),
+        }
+    }
+
+    async fn owing_alerts(&self) -> Result<Vec<AuditItem>, GuardError> {
+        let mut owing = Vec::new();
+        for kind in NotificationKind::OWABLE {
+            let key = value("alertOwed", &kind)?;
+            owing.extend(
+                self.query_index(ALERT_INDEX, ALERT_INDEX_KEY, key, true)
+                    .await?,
+            );
+        }
+        owing.sort_by_key(|item| item.decided_at);
+        Ok(owing)
     }
 
     async fn use_nonce(

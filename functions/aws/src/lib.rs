@@ -49,6 +49,10 @@ pub mod decisions_table {
     /// The index for lookups by state (`guardctl pending`, `history`), by time.
     pub const STATE_INDEX: &str = "byState";
     pub const STATE_INDEX_KEY: &str = "state";
+    /// The sparse index of the items that owe an alert (`alertOwed`, the kind), by decision
+    /// time: the sweep sends what a failing alert path left owed.
+    pub const ALERT_INDEX: &str = "byAlertOwed";
+    pub const ALERT_INDEX_KEY: &str = "alertOwed";
     /// The item where the sweep keeps the end of its last window. It has neither index's key,
     /// so neither index holds it, and no CloudTrail eventID (a UUID) can collide with it.
     pub const SWEEP_CHECKPOINT_KEY: &str = "sweep#checkpoint";

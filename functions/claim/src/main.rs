@@ -13,7 +13,10 @@ fn ports(config: &SdkConfig) -> Result<Ports<DynamoAuditLog, SnsNotifier>, Guard
             aws_sdk_dynamodb::Client::new(config),
             env_var("DECISIONS_TABLE")?,
         ),
-        notifier: SnsNotifier::new(aws_sdk_sns::Client::new(config), env_var("TOPIC_ARN")?),
+        notifier: SnsNotifier::guard_only(
+            aws_sdk_sns::Client::new(config),
+            env_var("GUARD_TOPIC_ARN")?,
+        ),
     })
 }
 

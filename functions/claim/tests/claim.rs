@@ -27,7 +27,7 @@ async fn world() -> World {
     let alerts = inbox(&config).await;
     let ports = Ports {
         audit: DynamoAuditLog::new(aws_sdk_dynamodb::Client::new(&config), &decisions),
-        notifier: SnsNotifier::new(aws_sdk_sns::Client::new(&config), &alerts.topic_arn),
+        notifier: SnsNotifier::guard_only(aws_sdk_sns::Client::new(&config), &alerts.topic_arn),
     };
     World {
         config,

@@ -191,6 +191,11 @@ pub struct AuditItem {
     pub enforcement: Option<EnforcementResult>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure: Option<FailureRecord>,
+    /// The alert this item's state owes and that was not published yet: set with the move to
+    /// the state (`NotificationKind::owed_in`), removed once the alert went out. The sparse
+    /// `byAlertOwed` index holds exactly the items with one; the sweep sends them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert_owed: Option<crate::notification::NotificationKind>,
     pub history: Vec<Transition>,
 }
 
@@ -218,6 +223,7 @@ impl AuditItem {
             approval: None,
             enforcement: None,
             failure: None,
+            alert_owed: None,
             history: vec![Transition { state, at: now }],
         })
     }

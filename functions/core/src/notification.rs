@@ -8,7 +8,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::approval::ApprovalDecision;
-use crate::audit::{ApprovalRecord, AuditState, FailureRecord};
+use crate::audit::{ApprovalRecord, AuditItem, AuditState, FailureRecord};
 use crate::contract::{Verdict, Version1};
 use crate::enforcement::{EnforcementResult, enforcement_verb};
 
@@ -54,6 +54,47 @@ impl NotificationKind {
             NotificationKind::EnforcementFailed => Some(AuditState::Failed),
         }
     }
+
+    /// Every kind an item can owe (`owed_in`).
+    pub const OWABLE: [NotificationKind; 5] = [
+        NotificationKind::ViolationPending,
+        NotificationKind::ViolationNotifyOnly,
+        NotificationKind::Approved,
+        NotificationKind::Enforced,
+        NotificationKind::EnforcementFailed,
+    ];
+
+    /// The alert an item owes once it has moved to `state`: recorded on the item with the move
+    /// (`alertOwed`) and cleared only once it was published, so that an alert path that fails
+    /// loses nothing (the sweep sends what is owed). A later move owes the later alert instead.
+    pub fn owed_in(state: AuditState) -> Option<NotificationKind> {
+        match state {
+            AuditState::Pending => Some(NotificationKind::ViolationPending),
+            AuditState::Notified => Some(NotificationKind::ViolationNotifyOnly),
+            AuditState::Approved => Some(NotificationKind::Approved),
+            AuditState::Enforced => Some(NotificationKind::Enforced),
+            AuditState::Failed => Some(NotificationKind::EnforcementFailed),
+            AuditState::Evaluated | AuditState::Allowed | AuditState::Audited => None,
+        }
+    }
+
+    /// The topic it goes to: the guard's own alerts (tampering, and with them the alarms) have a
+    /// topic and key of their own, so that breaking the violations topic silences neither.
+    pub fn channel(self) -> Channel {
+        match self {
+            NotificationKind::Tamper => Channel::Guard,
+            _ => Channel::Violations,
+        }
+    }
+}
+
+/// The two alert topics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    /// Violations and what became of them (`TOPIC_ARN`).
+    Violations,
+    /// The guard's own health: tampering, alarms, failed executions (`GUARD_TOPIC_ARN`).
+    Guard,
 }
 
 /// The Notify step's input, as the enforcement machine builds it: the kind and the event. The
@@ -396,6 +437,37 @@ pub fn render(kind: NotificationKind, verdict: &Verdict, context: &NotifyContext
 }
 
 /// A tamper alert, with the verdict of the event it is about where there is one.
+/// The notification of `kind` about a recorded item, every fact from the item: what the Notify
+/// step sends, and what the sweep sends again when it is still owed. `error` is the caught error
+/// the machine handed on (`enforcement-failed`); without it, the one recorded on the item.
+pub fn for_item(
+    kind: NotificationKind,
+    item: &AuditItem,
+    error: Option<&CaughtError>,
+) -> Notification {
+    let error = error.cloned().or_else(|| {
+        item.failure.as_ref().map(|f| CaughtError {
+            error: f.error.clone(),
+            cause: Some(f.cause.clone()).filter(|c| !c.is_empty()),
+        })
+    });
+    let context = NotifyContext {
+        // The stored deadline (a retry repeats the first message's time); a notify-only
+        // violation has none to tell.
+        deadline: item
+            .deadline
+            .filter(|_| kind != NotificationKind::ViolationNotifyOnly),
+        approval: item.approval.clone().filter(|a| match kind {
+            NotificationKind::Approved => a.decision == ApprovalDecision::Approve,
+            NotificationKind::Enforced => a.decision == ApprovalDecision::EnforceNow,
+            _ => false,
+        }),
+        enforcement: item.enforcement.clone(),
+        error: error.filter(|_| kind == NotificationKind::EnforcementFailed),
+    };
+    render(kind, &item.verdict, &context)
+}
+
 pub fn render_tamper(alert: &TamperAlert, verdict: Option<&Verdict>) -> Notification {
     let what = alert.what;
     let resource = verdict.and_then(|v| v.resource.as_ref());

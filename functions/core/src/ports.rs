@@ -124,6 +124,17 @@ pub trait AuditLog {
         at: DateTime<Utc>,
     ) -> impl Future<Output = Result<bool, GuardError>> + Send;
 
+    /// Marks the alert `kind` as published: removes `alertOwed` if it is still `kind` (a later
+    /// move owes a later alert, which stays owed). `false` when it was not owed (any more).
+    fn alert_sent(
+        &self,
+        event_id: &str,
+        kind: crate::notification::NotificationKind,
+    ) -> impl Future<Output = Result<bool, GuardError>> + Send;
+
+    /// The items that owe an alert (`alertOwed`), oldest decision first.
+    fn owing_alerts(&self) -> impl Future<Output = Result<Vec<AuditItem>, GuardError>> + Send;
+
     /// The items in a state, oldest decision first.
     fn in_state(
         &self,

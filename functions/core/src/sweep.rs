@@ -140,6 +140,30 @@ pub struct SweepReport {
     /// no longer running (stopped from outside, or never started): their names.
     #[serde(default)]
     pub restarted: Vec<String>,
+    /// Alerts that were owed (`alertOwed`: their publish had failed) and went out now: the
+    /// eventIDs.
+    #[serde(default)]
+    pub alerts_sent: Vec<String>,
+    /// Owed alerts that still could not be published (the sweep reports an error, so its alarm
+    /// fires on the guard topic); the next sweep tries again.
+    #[serde(default)]
+    pub alerts_still_owed: Vec<String>,
+}
+
+/// How long an owed alert is left to the execution that holds the item while it runs: its
+/// Notify step retries for about two minutes before it gives up.
+pub const ALERT_RETRY_MINUTES: i64 = 5;
+
+/// Whether the sweep sends an item's owed alert now: its execution no longer runs (it gave up
+/// on the alert), or has had long enough.
+pub fn send_owed_alert(
+    item: &crate::audit::AuditItem,
+    execution_running: bool,
+    now: DateTime<Utc>,
+) -> bool {
+    item.alert_owed.is_some()
+        && (!execution_running
+            || now.signed_duration_since(item.updated_at) > Duration::minutes(ALERT_RETRY_MINUTES))
 }
 
 /// How long an unsettled item may go without any enforcement execution before the sweep starts

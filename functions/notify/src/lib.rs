@@ -1,4 +1,5 @@
-//! Notify: moves the audit item to the notification's state, then publishes the notification.
+//! Notify: moves the audit item to the notification's state (which records the alert as owed),
+//! publishes the notification, and records it sent.
 //! It trusts nothing but the kind and the eventID in its input: the verdict, the deadline and
 //! Enforce's result come from the audit item. For `violation-pending` it stores AwaitApproval's
 //! task token on the item, sealed (`TokenVault`), for the approval function to answer. The write
@@ -6,11 +7,10 @@
 //! never (at least once, never lost).
 
 use chrono::{DateTime, Utc};
-use model_guard_core::approval::ApprovalDecision;
 use model_guard_core::audit::{AuditItem, AuditState, FailureRecord};
 use model_guard_core::contract::{Action, Decision};
 use model_guard_core::notification::{
-    NotificationKind, NotifyContext, NotifyInput, TamperAlert, TamperKind, render, render_tamper,
+    NotificationKind, NotifyInput, TamperAlert, TamperKind, for_item, render_tamper,
 };
 use model_guard_core::ports::{Advance, AuditLog, Notifier, TokenVault};
 use model_guard_core::{ErrorKind, GuardError};
@@ -130,23 +130,13 @@ pub async fn handle<N: Notifier, A: AuditLog, V: TokenVault>(
         };
         render_tamper(&alert, Some(&item.verdict))
     } else {
-        let context = NotifyContext {
-            // The stored deadline (a retry repeats the first message's time); a notify-only
-            // violation has none to tell.
-            deadline: item
-                .deadline
-                .filter(|_| input.kind != NotificationKind::ViolationNotifyOnly),
-            approval: item.approval.clone().filter(|a| match input.kind {
-                NotificationKind::Approved => a.decision == ApprovalDecision::Approve,
-                NotificationKind::Enforced => a.decision == ApprovalDecision::EnforceNow,
-                _ => false,
-            }),
-            enforcement: item.enforcement.clone(),
-            error: input.error.clone(),
-        };
-        render(input.kind, &item.verdict, &context)
+        for_item(input.kind, &item, input.error.as_ref())
     };
     let message_id = ports.notifier.publish(&notification).await?;
+    // Published: no longer owed (a failure here repeats the alert on the retry, never loses it).
+    if NotificationKind::OWABLE.contains(&input.kind) {
+        ports.audit.alert_sent(&event_id, input.kind).await?;
+    }
     tracing::info!(
         event_id = %event_id,
         kind = input.kind.as_str(),

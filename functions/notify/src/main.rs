@@ -12,7 +12,11 @@ fn ports(
     config: &SdkConfig,
 ) -> Result<Ports<SnsNotifier, DynamoAuditLog, KmsTokenVault>, GuardError> {
     Ok(Ports {
-        notifier: SnsNotifier::new(aws_sdk_sns::Client::new(config), env_var("TOPIC_ARN")?),
+        notifier: SnsNotifier::new(
+            aws_sdk_sns::Client::new(config),
+            env_var("TOPIC_ARN")?,
+            env_var("GUARD_TOPIC_ARN")?,
+        ),
         audit: DynamoAuditLog::new(
             aws_sdk_dynamodb::Client::new(config),
             env_var("DECISIONS_TABLE")?,

@@ -24,6 +24,8 @@ struct World {
     config: SdkConfig,
     decisions: String,
     inbox: Inbox,
+    /// The guard's own topic: tamper alerts.
+    guard: Inbox,
     ports: Ports<SnsNotifier, DynamoAuditLog, KmsTokenVault>,
 }
 
@@ -31,8 +33,13 @@ async fn world() -> World {
     let config = config().await;
     let decisions = decisions_table(&config).await;
     let inbox = inbox(&config).await;
+    let guard = model_guard_testkit::inbox(&config).await;
     let ports = Ports {
-        notifier: SnsNotifier::new(aws_sdk_sns::Client::new(&config), &inbox.topic_arn),
+        notifier: SnsNotifier::new(
+            aws_sdk_sns::Client::new(&config),
+            &inbox.topic_arn,
+            &guard.topic_arn,
+        ),
         audit: DynamoAuditLog::new(aws_sdk_dynamodb::Client::new(&config), &decisions),
         vault: KmsTokenVault::new(aws_sdk_kms::Client::new(&config), token_key(&config).await),
     };
@@ -40,6 +47,7 @@ async fn world() -> World {
         config,
         decisions,
         inbox,
+        guard,
         ports,
     }
 }
@@ -254,7 +262,9 @@ async fn an_approval_the_approval_function_did_not_record_does_not_approve() {
     alert["error"] = json!({"Error": "ModelGuard.ApprovalNotRecorded", "Cause": error.message});
     w.notify(alert).await.unwrap();
     assert_eq!(w.item(&verdict).await["state"], "pending");
-    let received = w.inbox.expect(1, Duration::from_secs(10)).await;
+    // On the guard's own topic, not the violations topic.
+    w.inbox.expect(0, Duration::from_secs(2)).await;
+    let received = w.guard.expect(1, Duration::from_secs(10)).await;
     assert_eq!(received[0].message["kind"], "tamper");
     assert_eq!(
         received[0].message["tamper"]["what"],
@@ -353,4 +363,78 @@ async fn a_kind_that_does_not_fit_the_verdict_is_refused() {
     }
     assert_eq!(w.item(&verdict).await["state"], "evaluated");
     w.inbox.expect(0, Duration::from_secs(2)).await;
+}
+
+/// The attack: break the violations topic (delete it, or its policy or key) so that the alert
+/// path fails. The move is recorded with the alert owed; the failed publish leaves it owed (the
+/// sweep sends it), and only a published alert clears it.
+#[tokio::test]
+async fn an_alert_that_cannot_be_published_stays_owed_until_one_is() {
+    let w = world().await;
+    let verdict = w.evaluated("enforce").await;
+    w.enforced(
+        &verdict,
+        json!({"version": 1, "outcome": "deleted", "resource": verdict["resource"]}),
+    )
+    .await;
+    assert_eq!(w.item(&verdict).await["alertOwed"], "enforced");
+    let broken = Ports {
+        notifier: SnsNotifier::new(
+            aws_sdk_sns::Client::new(&w.config),
+            "arn:aws:sns:us-east-1:123456789012:deleted-by-someone",
+            &w.guard.topic_arn,
+        ),
+        audit: DynamoAuditLog::new(aws_sdk_dynamodb::Client::new(&w.config), &w.decisions),
+        vault: KmsTokenVault::new(
+            aws_sdk_kms::Client::new(&w.config),
+            token_key(&w.config).await,
+        ),
+    };
+    let error = handle(input("enforced", &verdict), &broken, chrono::Utc::now())
+        .await
+        .unwrap_err();
+    assert!(error.message.contains("Publish"), "{error}");
+    let item = w.item(&verdict).await;
+    assert_eq!(
+        (&item["state"], &item["alertOwed"]),
+        (&json!("enforced"), &json!("enforced"))
+    );
+
+    w.notify(input("enforced", &verdict)).await.unwrap();
+    w.inbox.expect(1, Duration::from_secs(10)).await;
+    assert_eq!(w.item(&verdict).await.get("alertOwed"), None);
+}
+
+/// A later move owes the later alert: a pending alert that never went out is superseded by the
+/// enforced one, and marking the earlier one sent does not clear the later.
+#[tokio::test]
+async fn a_later_move_owes_the_later_alert() {
+    let w = world().await;
+    let verdict = w.evaluated("enforce").await;
+    let event_id = verdict["eventId"].as_str().unwrap();
+    let mut advance = Advance::to(AuditState::Pending, chrono::Utc::now());
+    advance.task_token = Some("sealed".into());
+    w.ports.audit.advance(event_id, &advance).await.unwrap();
+    assert_eq!(w.item(&verdict).await["alertOwed"], "violation-pending");
+    w.enforced(
+        &verdict,
+        json!({"version": 1, "outcome": "deleted", "resource": verdict["resource"]}),
+    )
+    .await;
+    let sent = w
+        .ports
+        .audit
+        .alert_sent(
+            event_id,
+            model_guard_core::notification::NotificationKind::ViolationPending,
+        )
+        .await
+        .unwrap();
+    assert!(!sent, "the pending alert is no longer the one owed");
+    assert_eq!(w.item(&verdict).await["alertOwed"], "enforced");
+    let owing = w.ports.audit.owing_alerts().await.unwrap();
+    assert!(
+        owing.iter().any(|i| i.event_id == event_id),
+        "in the byAlertOwed index"
+    );
 }

@@ -5,21 +5,22 @@
 //!
 //! Then it watches the unsettled violations: one whose enforcement execution was stopped from
 //! outside (or never started, or started by someone else and stopped) is handed to a restart,
-//! `<eventID>_<n>`, and alerted.
+//! `<eventID>_<n>`, and alerted. Last, it sends every alert an item still owes (its publish had
+//! failed), and reports an error while any still cannot go out.
 
 use chrono::{DateTime, Duration, Utc};
 use model_guard_core::audit::{AuditItem, AuditState};
 use model_guard_core::covered::rule_event_names;
 use model_guard_core::custody::{restart_name, start_input};
 use model_guard_core::event::execution_name;
-use model_guard_core::notification::{TamperAlert, TamperKind, render_tamper};
+use model_guard_core::notification::{TamperAlert, TamperKind, for_item, render_tamper};
 use model_guard_core::ports::{
     AuditLog, CallHistory, EnforcementMachine, Notifier, RecordStore, SweepCheckpoint,
     TriageStarter,
 };
 use model_guard_core::sweep::{
-    ExecutionStatus, SweepReport, WatchStep, eventbridge_envelope, resubmit, skip_reason,
-    time_text, watch_step, window,
+    ExecutionStatus, SweepReport, WatchStep, eventbridge_envelope, resubmit, send_owed_alert,
+    skip_reason, time_text, watch_step, window,
 };
 use model_guard_core::{ErrorKind, GuardError, ParseOutcome, parse_event_value};
 use serde_json::Value;
@@ -33,7 +34,7 @@ pub struct Ports<H, A, T, C, R, E, N> {
     pub records: R,
     /// The enforcement machine, whose executions the sweep watches.
     pub enforcements: E,
-    /// For the alert when an enforcement is restarted.
+    /// For the alert when an enforcement is restarted, and the alerts still owed.
     pub notifier: N,
 }
 
@@ -77,6 +78,8 @@ where
         unprocessable: 0,
         submitted: Vec::new(),
         restarted: Vec::new(),
+        alerts_sent: Vec::new(),
+        alerts_still_owed: Vec::new(),
     };
     for event_name in rule_event_names() {
         let records = ports.history.lookup(event_name, w.start, w.end).await?;
@@ -137,13 +140,62 @@ where
     }
     ports.checkpoint.save_end(w.end).await?;
     watch(ports, now, &mut report).await?;
+    send_owed_alerts(ports, now, &mut report).await?;
     tracing::info!(
         start = %report.start, end = %report.end, found = report.found,
         submitted = report.submitted.len(), already_audited = report.already_audited,
         resubmitted = report.resubmitted, unprocessable = report.unprocessable,
-        restarted = ?report.restarted, "sweep done"
+        restarted = ?report.restarted, alerts_sent = ?report.alerts_sent,
+        alerts_still_owed = ?report.alerts_still_owed, "sweep done"
     );
+    if !report.alerts_still_owed.is_empty() {
+        // An error, so that the sweep's alarm (on the guard topic) says the alert path is broken.
+        return Err(GuardError::new(
+            ErrorKind::Unavailable,
+            format!(
+                "{} alert(s) still cannot be published: {}",
+                report.alerts_still_owed.len(),
+                report.alerts_still_owed.join(", ")
+            ),
+        ));
+    }
     Ok(report)
+}
+
+/// Every alert an item still owes goes out: the ones a failing alert path left behind.
+async fn send_owed_alerts<H, A, T, C, R, E, N>(
+    ports: &Ports<H, A, T, C, R, E, N>,
+    now: DateTime<Utc>,
+    report: &mut SweepReport,
+) -> Result<(), GuardError>
+where
+    A: AuditLog,
+    E: EnforcementMachine,
+    N: Notifier,
+{
+    for item in ports.audit.owing_alerts().await? {
+        let Some(kind) = item.alert_owed else {
+            continue;
+        };
+        let holder = item.execution.as_deref().unwrap_or(&item.event_id);
+        let running = ports.enforcements.status(holder).await? == Some(ExecutionStatus::Running);
+        if !send_owed_alert(&item, running, now) {
+            continue;
+        }
+        let event_id = &item.event_id;
+        match ports.notifier.publish(&for_item(kind, &item, None)).await {
+            Ok(message_id) => {
+                ports.audit.alert_sent(event_id, kind).await?;
+                tracing::warn!(event_id = %event_id, kind = kind.as_str(), message_id = %message_id, "sent an owed alert");
+                report.alerts_sent.push(event_id.clone());
+            }
+            Err(e) => {
+                tracing::error!(event_id = %event_id, kind = kind.as_str(), error = %e, "an owed alert still cannot be published");
+                report.alerts_still_owed.push(event_id.clone());
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Every unsettled violation has a running enforcement execution, or gets one.

@@ -53,7 +53,11 @@ fn ports(config: &SdkConfig) -> Result<(SweepPorts, Reach), GuardError> {
             aws_sdk_sfn::Client::new(config),
             env_var("ENFORCEMENT_STATE_MACHINE_ARN")?,
         ),
-        notifier: SnsNotifier::new(aws_sdk_sns::Client::new(config), env_var("TOPIC_ARN")?),
+        notifier: SnsNotifier::new(
+            aws_sdk_sns::Client::new(config),
+            env_var("TOPIC_ARN")?,
+            env_var("GUARD_TOPIC_ARN")?,
+        ),
     };
     let reach = Reach {
         overlap: minutes("SWEEP_OVERLAP_MINUTES", 20)?,

@@ -17,7 +17,8 @@ use model_guard_aws::sfn::{EnforcementExecutions, TriageMachine};
 use model_guard_aws::sns::SnsNotifier;
 use model_guard_core::Verdict;
 use model_guard_core::audit::AuditItem;
-use model_guard_core::ports::{AuditLog, SweepCheckpoint};
+use model_guard_core::audit::AuditState;
+use model_guard_core::ports::{Advance, AuditLog, SweepCheckpoint};
 use model_guard_core::sweep::time_text;
 use model_guard_testkit::{
     ACCOUNT, Inbox, audit_item, config, decisions_table, inbox, records_table, role_arn, unique,
@@ -146,7 +147,11 @@ async fn ports_alerting(
             aws_sdk_sfn::Client::new(config),
             enforcement_machine(config).await,
         ),
-        notifier: SnsNotifier::new(aws_sdk_sns::Client::new(config), &alerts.topic_arn),
+        notifier: SnsNotifier::new(
+            aws_sdk_sns::Client::new(config),
+            &alerts.topic_arn,
+            &alerts.topic_arn,
+        ),
     }
 }
 
@@ -475,4 +480,81 @@ async fn a_stopped_or_squatted_enforcement_is_restarted_and_alerted() {
     let again = handle(&p, REACH, now).await.unwrap();
     assert!(again.restarted.is_empty(), "{again:?}");
     alerts.expect(0, StdDuration::from_secs(1)).await;
+}
+
+/// The attack: break the violations topic (delete it, change its policy, disable its key) so
+/// that no one hears of an enforcement. The enforcement goes on regardless; its alert is left
+/// owed on the item. The sweep sends an owed alert once the execution holding the item gave up
+/// on it (or after ALERT_RETRY_MINUTES), reports an error while it still cannot, and never sends
+/// one while the execution is still retrying its own Notify.
+#[tokio::test]
+async fn owed_alerts_are_sent_once_their_execution_gave_up_and_reported_while_they_cannot_be() {
+    let config = config().await;
+    let decisions = decisions_table(&config).await;
+    let triage = triage_machine(&config).await;
+    let alerts = inbox(&config).await;
+    let p = ports_alerting(&config, &decisions, &triage, &alerts).await;
+    let machine = p.enforcements.machine_arn().to_owned();
+    let now = an_hour_of_its_own();
+    let enforced = |id: &str| {
+        let verdict: Verdict =
+            serde_json::from_value(violation(id, "endpoint", "x", "enforce", 0)).unwrap();
+        AuditItem::for_verdict(&verdict, now).unwrap()
+    };
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let id = unique("evt");
+        p.audit.record(&enforced(&id)).await.unwrap();
+        p.audit.claim(&id, &id, now, now).await.unwrap();
+        let mut advance = Advance::to(AuditState::Enforced, now);
+        advance.enforcement = Some(
+            serde_json::from_value(json!({"version": 1, "outcome": "deleted",
+                "resource": {"type": "endpoint", "name": "x", "arn": null}}))
+            .unwrap(),
+        );
+        p.audit.advance(&id, &advance).await.unwrap();
+        ids.push(id);
+    }
+    let (gave_up, retrying) = (&ids[0], &ids[1]);
+    let arn = execution(&config, &machine, gave_up).await;
+    stop(&config, &arn).await;
+    execution(&config, &machine, retrying).await;
+
+    // The violations topic is broken: nothing goes out, the sweep says so, the alert stays owed.
+    let mut broken = ports_alerting(&config, &decisions, &triage, &alerts).await;
+    broken.enforcements = model_guard_aws::sfn::EnforcementExecutions::new(
+        aws_sdk_sfn::Client::new(&config),
+        machine.clone(),
+    );
+    broken.notifier = SnsNotifier::new(
+        aws_sdk_sns::Client::new(&config),
+        "arn:aws:sns:us-east-1:123456789012:deleted-by-someone",
+        &alerts.topic_arn,
+    );
+    let error = handle(&broken, REACH, now).await.unwrap_err();
+    assert!(error.message.contains(gave_up.as_str()), "{error}");
+    assert!(!error.message.contains(retrying.as_str()), "{error}");
+    let stored = audit_item(&config, &decisions, gave_up).await.unwrap();
+    assert_eq!(stored["alertOwed"], "enforced");
+
+    // Mended: the alert of the execution that gave up goes out, once; the other is left to its
+    // execution until ALERT_RETRY_MINUTES have passed.
+    let report = handle(&p, REACH, now).await.unwrap();
+    assert_eq!(report.alerts_sent, vec![gave_up.clone()], "{report:?}");
+    let received = alerts.expect(1, StdDuration::from_secs(10)).await;
+    assert_eq!(received[0].message["kind"], "enforced");
+    assert_eq!(received[0].message["verdict"]["eventId"], gave_up.as_str());
+    assert_eq!(
+        audit_item(&config, &decisions, gave_up)
+            .await
+            .unwrap()
+            .get("alertOwed"),
+        None
+    );
+    let later = now + Duration::minutes(model_guard_core::sweep::ALERT_RETRY_MINUTES + 1);
+    let report = handle(&p, REACH, later).await.unwrap();
+    assert_eq!(report.alerts_sent, vec![retrying.clone()], "{report:?}");
+    alerts.expect(1, StdDuration::from_secs(10)).await;
+    let report = handle(&p, REACH, later).await.unwrap();
+    assert!(report.alerts_sent.is_empty(), "{report:?}");
 }

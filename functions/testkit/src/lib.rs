@@ -167,6 +167,11 @@ async fn create_decisions_table(config: &SdkConfig, name: &str) {
         .attribute_definitions(string_attribute(decisions_table::RESOURCE_INDEX_KEY))
         .attribute_definitions(string_attribute(decisions_table::RESOURCE_INDEX_SORT))
         .attribute_definitions(string_attribute(decisions_table::STATE_INDEX_KEY))
+        .attribute_definitions(string_attribute(decisions_table::ALERT_INDEX_KEY))
+        .global_secondary_indexes(index(
+            decisions_table::ALERT_INDEX,
+            decisions_table::ALERT_INDEX_KEY,
+        ))
         .global_secondary_indexes(index(
             decisions_table::RESOURCE_INDEX,
             decisions_table::RESOURCE_INDEX_KEY,
