@@ -819,7 +819,7 @@ def report(r: dict) -> str:
                   f"{r.get('testbed_profile', 'debug')} builds, one instance per function, all on this machine: the "
                   "latencies below are mostly the time an event waited in the emulator.", "",
                   "From submission to the audit item's own timestamps (`decidedAt`, taken as evaluate starts deciding; "
-                  "`updatedAt` of the enforced item, taken as notify starts recording the outcome, after the endpoint's "
+                  "`updatedAt` of the enforced item, taken as Enforce records the outcome, after the endpoint's "
                   "deletion and before the alert):", "",
                   f"- allowed, submission → verdict: {spread(b['allowed_to_verdict_ms'], ' ms')}",
                   f"- violation, submission → verdict: {spread(b['violation_to_verdict_ms'], ' ms')}",
@@ -831,8 +831,8 @@ def report(r: dict) -> str:
         o = r.get("one_by_one")
         if o:
             lines += ["The same one event at a time (each waited for before the next; nothing queued), timed when a "
-                      "reader polling every 10 ms first sees the audit item, and sees it enforced (written by notify "
-                      "just before it publishes the alert):", "",
+                      "reader polling every 10 ms first sees the audit item, and sees it enforced (written by Enforce "
+                      "once the deletion was accepted, before the alert):", "",
                       f"- allowed, submission → verdict recorded: {spread(o['allowed']['verdict'], ' ms')}",
                       f"- violation, submission → verdict recorded: {spread(o['violation']['verdict'], ' ms')}",
                       f"- violation, submission → recorded enforced (endpoint deleted): {spread(o['violation']['terminal'], ' ms')}", ""]
