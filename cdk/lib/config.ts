@@ -33,6 +33,12 @@ export interface ModelGuardSettings {
   /** Minutes between sweeps for calls EventBridge did not deliver (5 to 1440). Default 15. */
   readonly sweepIntervalMinutes?: number;
   /**
+   * Seconds between enforcement attempts on a resource that is busy (Creating, Updating, …):
+   * never given up while it is there, an alert at every hand-over to a fresh execution (each 60
+   * attempts). 1 to 3600. Default 60.
+   */
+  readonly busyRetrySeconds?: number;
+  /**
    * What the triage (Express) machine logs, with execution data: `ERROR` (failed executions only)
    * or `ALL` (every state of every execution). Default `ERROR`: at `ALL` its logs are most of the
    * cost of an allowed event (bench/REPORT.md), and the audit item and the functions' own logs
@@ -70,6 +76,7 @@ const KEYS = [
   'approvalInvokers',
   'logRetentionDays',
   'sweepIntervalMinutes',
+  'busyRetrySeconds',
   'triageLogLevel',
   'unresolvedAction',
   'policyAdministrators',
@@ -107,6 +114,7 @@ export function resolveSettings(raw: ModelGuardSettings): ResolvedSettings {
       (s) => /^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/.test(s), 'not an IAM role ARN'),
     logRetentionDays: integer('logRetentionDays', raw.logRetentionDays, 365, 1, 3653),
     sweepIntervalMinutes: integer('sweepIntervalMinutes', raw.sweepIntervalMinutes, 15, 5, 1440),
+    busyRetrySeconds: integer('busyRetrySeconds', raw.busyRetrySeconds, 60, 1, 3600),
     triageLogLevel: oneOf('triageLogLevel', raw.triageLogLevel, 'ERROR', TRIAGE_LOG_LEVELS),
     unresolvedAction: oneOf('unresolvedAction', raw.unresolvedAction, 'enforce', UNRESOLVED_ACTIONS),
     policyAdministrators: strings('policyAdministrators', raw.policyAdministrators,

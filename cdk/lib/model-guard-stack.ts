@@ -278,6 +278,12 @@ export class ModelGuardStack extends Stack {
         resources: [decisions.tableArn],
       }),
       new iam.PolicyStatement({
+        // An update to a resource whose violation awaits enforcement breaks its bindings.
+        sid: 'FindViolationsAwaitingEnforcement',
+        actions: ['dynamodb:Query'],
+        resources: [`${decisions.tableArn}/index/${RESOURCE_INDEX}`],
+      }),
+      new iam.PolicyStatement({
         sid: 'ResolveSubjects',
         actions: ['sagemaker:DescribeEndpointConfig', 'sagemaker:DescribeModel', 'sagemaker:DescribeInferenceComponent'],
         resources: [
@@ -314,7 +320,9 @@ export class ModelGuardStack extends Stack {
     ]);
     const claim = fn('claim', {
       DECISIONS_TABLE: decisions.tableName,
+      TOPIC_ARN: topic.topicArn,
       GUARD_TOPIC_ARN: guardTopic.topicArn,
+      BUSY_RETRY_SECONDS: String(settings.busyRetrySeconds),
     }, [
       new iam.PolicyStatement({
         // The recorded verdict, and the item taken for the execution (a conditional write).
@@ -322,7 +330,8 @@ export class ModelGuardStack extends Stack {
         actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
         resources: [decisions.tableArn],
       }),
-      ...alerting(false),
+      // Tamper alerts, and the escalation alert of a busy enforcement's hand-over.
+      ...alerting(true),
     ]);
     const enforce = fn('enforce', { DECISIONS_TABLE: decisions.tableName }, [
       new iam.PolicyStatement({
@@ -476,6 +485,13 @@ export class ModelGuardStack extends Stack {
       NotifyFunctionArn: notify.functionArn,
       EnforceFunctionArn: enforce.functionArn,
     }, [claim, notify, enforce], enforcementKey, ENFORCEMENT_NAME(this.stackName));
+    // A busy enforcement goes on in a fresh execution, which the machine starts itself. Its own
+    // ARN by its fixed name: the machine's ARN would make its role depend on the machine.
+    enforcement.role.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'ContinueBusyEnforcements',
+      actions: ['states:StartExecution'],
+      resources: [`arn:${Aws.PARTITION}:states:${Aws.REGION}:${Aws.ACCOUNT_ID}:stateMachine:${ENFORCEMENT_NAME(this.stackName)}`],
+    }));
     // Step Functions delivers the encrypted machine's logs through CloudWatch's log delivery.
     enforcementKey.addToResourcePolicy(new iam.PolicyStatement({
       sid: 'LogDeliveryDecrypts',

@@ -79,6 +79,7 @@ const EXPECTED_STATEMENTS: Record<string, string[]> = {
     'Allow logs:CreateLogStream,logs:PutLogEvents on EvaluateLogs.Arn',
     'Allow dynamodb:Scan on Policies.Arn',
     'Allow dynamodb:PutItem,dynamodb:GetItem on Decisions.Arn',
+    'Allow dynamodb:Query on Decisions.Arn/index/byResource',
     'Allow sagemaker:DescribeEndpointConfig,sagemaker:DescribeModel,sagemaker:DescribeInferenceComponent on '
       + `${SM}:endpoint-config/* ${SM}:model/* ${SM}:inference-component/*`,
     'Allow sagemaker:DescribeEndpoint,sagemaker:DescribeTrainingJob,sagemaker:DescribeTransformJob,'
@@ -91,8 +92,8 @@ const EXPECTED_STATEMENTS: Record<string, string[]> = {
   ClaimRole: [
     'Allow logs:CreateLogStream,logs:PutLogEvents on ClaimLogs.Arn',
     'Allow dynamodb:GetItem,dynamodb:UpdateItem on Decisions.Arn',
-    'Allow sns:Publish on GuardAlerts',
-    'Allow kms:GenerateDataKey,kms:Decrypt on GuardAlertsKey.Arn',
+    'Allow sns:Publish on Alerts GuardAlerts',
+    'Allow kms:GenerateDataKey,kms:Decrypt on AlertsKey.Arn GuardAlertsKey.Arn',
   ],
   EnforceRole: [
     'Allow logs:CreateLogStream,logs:PutLogEvents on EnforceLogs.Arn',
@@ -133,6 +134,7 @@ const EXPECTED_STATEMENTS: Record<string, string[]> = {
       + 'arn:${Partition}:logs:${Region}:${AccountId}:*',
     STEP_FUNCTIONS_LOGGING,
     STEP_FUNCTIONS_TRACING,
+    `Allow states:StartExecution on ${ENFORCEMENT_ARN}`,
   ],
   TriageRole: [
     'Allow lambda:InvokeFunction on ParseEvent.Arn Record.Arn Evaluate.Arn',
@@ -364,6 +366,11 @@ test('settings reach the functions, the topic and the approval URL', () => {
     guardAlertEmails: ['sec@example.com'],
     approvalInvokers: ['arn:aws:iam::123456789012:role/Approver'],
     unresolvedAction: 'notify',
+    busyRetrySeconds: 5,
+  });
+  t.hasResourceProperties('AWS::Lambda::Function', {
+    Description: 'Model Guard claim',
+    Environment: { Variables: Match.objectLike({ BUSY_RETRY_SECONDS: '5' }) },
   });
   t.hasResourceProperties('AWS::Lambda::Function', {
     Description: 'Model Guard evaluate',
@@ -436,7 +443,7 @@ test('two topics, each with its own rotated key; only the guard topic takes alar
   });
   // Each function is told the topics it publishes to.
   for (const [name, variables] of [['notify', ['TOPIC_ARN', 'GUARD_TOPIC_ARN']], ['sweep', ['TOPIC_ARN', 'GUARD_TOPIC_ARN']],
-    ['claim', ['GUARD_TOPIC_ARN']], ['approve', ['GUARD_TOPIC_ARN']]] as const) {
+    ['claim', ['TOPIC_ARN', 'GUARD_TOPIC_ARN']], ['approve', ['GUARD_TOPIC_ARN']]] as const) {
     const [[, f]] = ofType(t, 'AWS::Lambda::Function').filter(([, f]) => f.Properties.Description === `Model Guard ${name}`);
     const given = Object.keys(f.Properties.Environment.Variables).filter((v) => v.endsWith('TOPIC_ARN')).sort();
     assert.deepEqual(given, [...variables].sort(), name);

@@ -229,6 +229,17 @@ class Stack:
                 return described
             time.sleep(0.2)
 
+    def settled(self, event_id: str, seconds: float) -> dict | None:
+        """The audit item once it is in a terminal state (or as it is after `seconds`): an
+        enforcement may go on in continuations (`<eventID>_<n>`), so its first execution's end says
+        little."""
+        deadline = time.time() + seconds
+        while True:
+            item = self.audit(event_id)
+            if item is not None and item["state"] not in ("evaluated", "pending") or time.time() > deadline:
+                return item
+            time.sleep(0.5)
+
     def enforcement(self, event_id: str) -> str:
         return f"{self.enforcement_arn.replace(':stateMachine:', ':execution:')}:{event_id}"
 

@@ -454,17 +454,18 @@ def test_16_a_model_the_guard_may_not_describe_fails_closed(stack):
 
 def test_17_an_endpoint_busy_updating_is_deleted_by_the_busy_retry(stack):
     # Updating for 10 s: Enforce answers ModelGuard.ResourceBusy, and the state machine tries
-    # again 30 s later, when it is InService.
+    # again every BUSY_RETRY_SECONDS (1 s here) until it is InService.
     stack.policy({"pk": "model#busy-*", "principals": [MLDEPLOYER], "mode": "enforce", "graceSeconds": 0})
     _, config, endpoint = stack.endpoint("fault-updating-ep", "busy")
     event_id = str(uuid.uuid4())
     assert stack.submit(event(event_id, "DataScientist", endpoint, config))["status"] == "SUCCEEDED"
-    run = stack.wait(stack.enforcement(event_id), 120)
+    item = stack.settled(event_id, 120)
+    assert (item["state"], item["enforcement"]["outcome"]) == ("enforced", "deleted"), item
+    assert item["enforcement"]["confirmed"] == "gone", item["enforcement"]
+    run = stack.wait(stack.enforcement(event_id), 30)
     assert run["status"] == "SUCCEEDED", run
     assert stack.task_errors(run["executionArn"]).count("ModelGuard.ResourceBusy") >= 1, run
     assert stack.endpoint_status(endpoint) is None
-    item = stack.audit(event_id)
-    assert (item["state"], item["enforcement"]["outcome"]) == ("enforced", "deleted"), item
 
 
 def test_18_inference_components_are_waited_for_and_a_deleting_endpoint_is_deleted(stack):
@@ -655,3 +656,84 @@ def test_26_a_broken_alert_topic_cancels_no_enforcement_and_the_alert_is_sent_on
     assert stack.audit(event_id).get("alertOwed") is None
     sent = stack.messages(event_id)[1:]
     assert [(m["kind"], m["topic"]) for m in sent] == [("enforced", stack.topic_arn)], sent
+
+
+def test_27_an_endpoint_kept_busy_past_the_old_cap_is_deleted_by_executions_that_hand_over(stack):
+    # The attack: keep the endpoint Updating (long health checks, blue/green waits, repeated
+    # UpdateEndpointWeightsAndCapacities) for longer than the guard's busy retry lasts. Before, 16
+    # attempts and the enforcement failed for good; a failed update then rolls back to the
+    # forbidden config with no new event. Here (the testbed's 1 s interval, 4 attempts per
+    # execution) the endpoint is Updating for its first 20 describes: the enforcement hands over
+    # from execution to execution, alerting each time, and deletes it once it is free.
+    import time
+
+    stack.policy({"pk": "model#starved-*", "principals": [MLDEPLOYER], "mode": "enforce", "graceSeconds": 0})
+    _, config, endpoint = stack.endpoint("fault-busy-long-ep", "starved")
+    event_id = str(uuid.uuid4())
+    assert stack.submit(event(event_id, "DataScientist", endpoint, config))["status"] == "SUCCEEDED"
+    deadline = time.time() + 180
+    while (stack.audit(event_id) or {}).get("state") != "enforced" and time.time() < deadline:
+        time.sleep(1)
+    item = stack.audit(event_id)
+    assert item["state"] == "enforced", item
+    assert stack.endpoint_status(endpoint) is None
+    runs = sorted(stack.enforcements(event_id), key=lambda r: r["startDate"])
+    names = [r["name"] for r in runs]
+    assert names == [event_id] + [f"{event_id}_{n}" for n in range(1, len(runs))], names
+    assert len(runs) >= 5, names
+    assert item["execution"] == names[-1], item
+    for run in runs[:-1]:
+        assert stack.wait(run["executionArn"], 30)["status"] == "SUCCEEDED", run
+    attempts = sum(stack.task_errors(r["executionArn"]).count("ModelGuard.ResourceBusy") for r in runs)
+    assert attempts > 16, f"{attempts} busy attempts: no more than the old cap"
+    kinds = [m["kind"] for m in stack.messages(event_id)]
+    assert kinds == ["enforcement-delayed"] * (len(runs) - 1) + ["enforced"], kinds
+
+
+def test_28_a_direct_invoke_of_notify_cannot_settle_a_violation_as_failed(stack):
+    # The attack: lambda:InvokeFunction on Notify (PowerUserAccess has it) with
+    # `enforcement-failed` and a made-up error. Before, the item became `failed` and Enforce then
+    # refused to act: the endpoint stayed. Only Enforce records a failure now.
+    event_id, endpoint = violation(stack, "forgedfail", 6)
+    pending(stack, event_id)
+    forged = {"version": 1, "kind": "enforcement-failed", "eventId": event_id,
+              "error": {"Error": "ModelGuard.AccessDenied", "Cause": "made up"}}
+    response = stack.lam.invoke(FunctionName="notify", Payload=json.dumps(forged))
+    assert response.get("FunctionError") == "Unhandled", response
+    assert stack.audit(event_id)["state"] == "pending"
+    assert stack.wait(stack.enforcement(event_id), 60)["status"] == "SUCCEEDED"
+    assert stack.endpoint_status(endpoint) is None
+    assert stack.audit(event_id)["state"] == "enforced"
+    assert [m["kind"] for m in stack.messages(event_id)] == ["violation-pending", "enforced"]
+
+
+def test_29_a_change_to_an_endpoint_awaiting_enforcement_is_a_violation_of_that_ones_bindings(stack):
+    # The attack: while a violation on the endpoint waits out its grace, keep the endpoint busy
+    # with capacity changes (UpdateEndpointWeightsAndCapacities), which alone decide nothing.
+    # Made meanwhile, it is a violation of the awaiting one's bindings, and alerted as one.
+    from conftest import call
+
+    event_id, endpoint = violation(stack, "kept-busy", 30)
+    pending(stack, event_id)
+    change_id = str(uuid.uuid4())
+    arn = f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:endpoint/{endpoint}"
+    capacity = call(change_id, "MLDeployer", "UpdateEndpointWeightsAndCapacities",
+                    {"endpointName": endpoint,
+                     "desiredWeightsAndCapacities": [{"variantName": "v0", "desiredInstanceCount": 2}]},
+                    {"endpointArn": arn})
+    assert stack.submit(capacity)["status"] == "SUCCEEDED"
+    item = stack.audit(change_id)
+    assert item is not None and item["verdict"]["decision"] == "violation", item
+    assert event_id in item["verdict"]["reasons"][0], item["verdict"]["reasons"]
+    assert item["verdict"]["graceSeconds"] <= 30
+    pending(stack, change_id)
+    assert [m["kind"] for m in stack.messages(change_id)] == ["violation-pending"]
+    # The near-miss: the same change to an endpoint with nothing awaiting enforcement.
+    _, _, other = stack.endpoint("ep", "calm")
+    calm_id = str(uuid.uuid4())
+    calm = call(calm_id, "MLDeployer", "UpdateEndpointWeightsAndCapacities",
+                {"endpointName": other, "desiredWeightsAndCapacities": [{"variantName": "v0", "desiredInstanceCount": 2}]},
+                {"endpointArn": f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:endpoint/{other}"})
+    assert stack.submit(calm)["status"] == "SUCCEEDED"
+    assert stack.audit(calm_id) is None
+    assert stack.endpoint_status(other) == "InService"

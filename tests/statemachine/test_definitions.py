@@ -58,13 +58,46 @@ def test_every_lambda_task_retries_what_aws_recommends():
                 assert LAMBDA_RETRIED <= retried, (name, state_name)
 
 
-def test_busy_resources_are_retried_for_about_an_hour():
+def test_a_busy_resource_is_never_given_up_and_each_execution_stays_under_the_history_cap():
+    # The attack: keep an endpoint Updating (long health checks, repeated updates) until the
+    # guard gives up. No Retry on ResourceBusy, whose MaxAttempts would end it; a loop through a
+    # Wait of the interval Claim gives (the stack's busyRetrySeconds), counted down, then a
+    # hand-over to a fresh execution, which the machine starts itself.
     _, _, doc = next(d for d in definitions() if d[0] == "enforcement")
-    busy = next(r for r in doc["States"]["Enforce"]["Retry"] if "ModelGuard.ResourceBusy" in r["ErrorEquals"])
-    cap = busy.get("MaxDelaySeconds", float("inf"))
-    waits = [min(cap, busy["IntervalSeconds"] * busy["BackoffRate"] ** i) for i in range(busy["MaxAttempts"])]
-    assert 3000 <= sum(waits) <= 5400, sum(waits)
-    assert max(waits) <= 300, "a resource that settles is deleted within five minutes"
+    states = doc["States"]
+    enforce = states["Enforce"]
+    assert not any("ModelGuard.ResourceBusy" in r["ErrorEquals"] for r in enforce["Retry"])
+    busy = next(c for c in enforce["Catch"] if c["ErrorEquals"] == ["ModelGuard.ResourceBusy"])
+    assert enforce["Catch"].index(busy) == 0, "caught before the catch-all that fails the enforcement"
+    assert busy["Next"] == "AttemptsLeft?"
+    left = states["AttemptsLeft?"]
+    assert left["Choices"] == [{"Variable": "$.busy.attemptsLeft", "NumericLessThanEquals": 1, "Next": "HandOver"}]
+    assert left["Default"] == "CountAttempt"
+    assert states["CountAttempt"]["Parameters"]["attemptsLeft.$"] == "States.MathAdd($.busy.attemptsLeft, -1)"
+    assert states["CountAttempt"]["Next"] == "WaitWhileBusy"
+    assert states["WaitWhileBusy"] == {"Type": "Wait", "SecondsPath": "$.busy.retrySeconds", "Next": "Enforce"}
+    assert states["HandOver"]["Parameters"]["Payload"]["handOver"] == {"error.$": "$.busyError"}
+    assert states["HandedOver?"]["Choices"][0]["Next"] == "StartContinuation"
+    start = states["StartContinuation"]
+    assert start["Parameters"]["StateMachineArn.$"] == "$$.StateMachine.Id"
+    # Claim's whole output (a "next" it leaves out when it stands would be a States.Runtime error,
+    # which no Catch takes).
+    assert states["HandOver"]["ResultSelector"] == {"claim.$": "$.Payload"}
+    assert states["HandedOver?"]["Choices"][0]["Variable"] == "$.handOver.claim.proceed"
+    assert start["Parameters"]["Name.$"] == "$.handOver.claim.next"
+    assert start["Parameters"]["Input"] == {"version": 1, "eventId.$": "$.eventId"}
+    # Whatever fails in the hand-over ends the execution as failed: the sweep restarts it.
+    for name in ("HandOver", "StartContinuation"):
+        assert [c["Next"] for c in states[name]["Catch"]] == ["ContinuationNotStarted"], name
+    assert states["ContinuationNotStarted"]["Type"] == "Fail"
+
+    # The history one execution can reach: Claim and the wait's states, plus per busy attempt
+    # Enforce (4 events, 3 more per retry it allows), the Choice, the Pass and the Wait (2 each).
+    custody = (ROOT / "functions/core/src/custody.rs").read_text()
+    most = int(re.search(r"MAX_ATTEMPTS_PER_EXECUTION: u32 = (\d+);", custody).group(1))
+    per_attempt = 4 + 3 * sum(r["MaxAttempts"] for r in enforce["Retry"]) + 3 * 2
+    before = 200  # Claim with every retry, the approval wait, the Notify steps
+    assert before + most * per_attempt < 25_000, (most, per_attempt)
 
 
 def retry_waits(state: dict) -> float:
@@ -151,7 +184,8 @@ def test_error_types_in_the_definitions_are_ones_the_functions_raise():
     raised = set(re.findall(r'"(ModelGuard\.\w+)"', source))
     for name, text, _ in definitions():
         # The machine's own Fail states' errors.
-        used = set(re.findall(r'"(ModelGuard\.\w+)"', text)) - {"ModelGuard.EnforcementFailed", "ModelGuard.AlertOwed"}
+        used = set(re.findall(r'"(ModelGuard\.\w+)"', text)) - {"ModelGuard.EnforcementFailed", "ModelGuard.AlertOwed",
+                                                                       "ModelGuard.ContinuationNotStarted"}
         assert used <= raised, (name, used - raised)
 
 
@@ -196,7 +230,7 @@ def test_a_failing_alert_cancels_no_enforcement_and_is_left_owed():
     _, _, doc = next(d for d in definitions() if d[0] == "enforcement")
     states = doc["States"]
     notify = {n: s for n, s in states.items()
-              if s.get("Type") == "Task" and s["Parameters"]["FunctionName"] == "${NotifyFunctionArn}"}
+              if s.get("Type") == "Task" and s["Parameters"].get("FunctionName") == "${NotifyFunctionArn}"}
     assert set(notify) == {"NotifyViolation", "AwaitApproval", "NotifyApproved", "NotifyForgedApproval",
                            "NotifyEnforced", "NotifyFailed"}
     for name, state in notify.items():

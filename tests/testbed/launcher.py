@@ -42,6 +42,9 @@ test_launcher.py:
                                 the caller fails once and a later try succeeds;
   ``fault-denied-describe-*``   every Describe*/List* naming it is AccessDenied;
   ``fault-denied-*``            every SageMaker call that changes it is AccessDenied (describes work);
+  ``fault-busy-long-*``         a new endpoint stays ``Updating`` for its first BUSY_LONG_DESCRIBES
+                                DescribeEndpoint calls (more attempts than the old busy retry
+                                made), then ``InService``: a resource kept busy on purpose;
   ``fault-busy-*``              a new endpoint or inference component stays ``Creating`` for
                                 BUSY_SECONDS;
   ``fault-updating-*``          a new endpoint stays ``Updating`` for LASTING_SECONDS;
@@ -72,6 +75,8 @@ BUSY_SECONDS = 3.0
 # How long `fault-updating-*` endpoints stay Updating: longer than a function's whole run, so only
 # the state machine's busy retry (30 s later) finds them done.
 LASTING_SECONDS = 10.0
+# More describes than the old busy retry's 16 attempts made before it gave up.
+BUSY_LONG_DESCRIBES = 20
 THROTTLED_CALLS = 2
 # More than the SDK's three attempts absorb, fewer than a state machine retry outlasts.
 FAILING_CALLS = 3
@@ -406,7 +411,10 @@ def busy_endpoints() -> None:
         original_init(self, *a, **kw)
         self._model_guard_created = time.time()
         self._model_guard_deleting = None
-        if self.endpoint_name.startswith("fault-busy-"):
+        self._model_guard_describes = 0
+        if self.endpoint_name.startswith("fault-busy-long-"):
+            self.endpoint_status = "Updating"
+        elif self.endpoint_name.startswith("fault-busy-"):
             self.endpoint_status = "Creating"
         elif self.endpoint_name.startswith("fault-updating-"):
             self.endpoint_status = "Updating"
@@ -418,7 +426,10 @@ def busy_endpoints() -> None:
         if endpoint is None:
             return
         age = time.time() - endpoint._model_guard_created
-        if endpoint.endpoint_status == "Creating" and age >= BUSY_SECONDS or \
+        if endpoint.endpoint_name.startswith("fault-busy-long-"):
+            if endpoint.endpoint_status == "Updating" and endpoint._model_guard_describes >= BUSY_LONG_DESCRIBES:
+                endpoint.endpoint_status = "InService"
+        elif endpoint.endpoint_status == "Creating" and age >= BUSY_SECONDS or \
                 endpoint.endpoint_status == "Updating" and age >= LASTING_SECONDS:
             endpoint.endpoint_status = "InService"
         deleting = endpoint._model_guard_deleting
@@ -428,6 +439,9 @@ def busy_endpoints() -> None:
     original_describe = SageMakerModelBackend.describe_endpoint
 
     def describe_endpoint(self, endpoint_name: str):  # noqa: ANN001
+        endpoint = self.endpoints.get(endpoint_name)
+        if endpoint is not None:
+            endpoint._model_guard_describes += 1
         settle(self, endpoint_name)
         return original_describe(self, endpoint_name)
 

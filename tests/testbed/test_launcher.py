@@ -465,6 +465,17 @@ def test_fault_updating_endpoints_stay_updating_past_a_functions_run(sm):
     assert "while its status is Updating" in refused.value.response["Error"]["Message"]
 
 
+def test_fault_busy_long_endpoints_stay_updating_for_more_describes_than_the_old_retry_made(sm):
+    endpoint_name = name("fault-busy-long-ep")
+    endpoint(sm, endpoint_name)
+    for _ in range(19):
+        assert sm.describe_endpoint(EndpointName=endpoint_name)["EndpointStatus"] == "Updating"
+    with pytest.raises(botocore.exceptions.ClientError):
+        sm.delete_endpoint(EndpointName=endpoint_name)
+    assert sm.describe_endpoint(EndpointName=endpoint_name)["EndpointStatus"] == "InService"
+    sm.delete_endpoint(EndpointName=endpoint_name)
+
+
 def test_fault_slow_delete_endpoints_are_deleting_for_a_moment_then_gone(sm):
     endpoint_name = name("fault-slow-delete-ep")
     endpoint(sm, endpoint_name)

@@ -1,5 +1,5 @@
 use aws_config::SdkConfig;
-use claim::{Ports, handle};
+use claim::{Ports, busy_retry_from_env, handle};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use model_guard_aws::audit_store::DynamoAuditLog;
 use model_guard_aws::sns::SnsNotifier;
@@ -13,10 +13,12 @@ fn ports(config: &SdkConfig) -> Result<Ports<DynamoAuditLog, SnsNotifier>, Guard
             aws_sdk_dynamodb::Client::new(config),
             env_var("DECISIONS_TABLE")?,
         ),
-        notifier: SnsNotifier::guard_only(
+        notifier: SnsNotifier::new(
             aws_sdk_sns::Client::new(config),
+            env_var("TOPIC_ARN")?,
             env_var("GUARD_TOPIC_ARN")?,
         ),
+        busy: busy_retry_from_env()?,
     })
 }
 

@@ -8,7 +8,7 @@ use claim::{Ports, handle};
 use model_guard_aws::audit_store::DynamoAuditLog;
 use model_guard_aws::sns::SnsNotifier;
 use model_guard_core::audit::AuditItem;
-use model_guard_core::custody::start_input;
+use model_guard_core::custody::{BusyRetry, start_input};
 use model_guard_core::ports::AuditLog;
 use model_guard_core::{ErrorKind, Verdict};
 use model_guard_testkit::{Inbox, audit_item, config, decisions_table, inbox, unique, violation};
@@ -27,7 +27,12 @@ async fn world() -> World {
     let alerts = inbox(&config).await;
     let ports = Ports {
         audit: DynamoAuditLog::new(aws_sdk_dynamodb::Client::new(&config), &decisions),
-        notifier: SnsNotifier::guard_only(aws_sdk_sns::Client::new(&config), &alerts.topic_arn),
+        notifier: SnsNotifier::new(
+            aws_sdk_sns::Client::new(&config),
+            &alerts.topic_arn,
+            &alerts.topic_arn,
+        ),
+        busy: BusyRetry::new(7, 3).unwrap(),
     };
     World {
         config,
@@ -53,6 +58,17 @@ impl World {
     ) -> Result<Value, model_guard_core::GuardError> {
         handle(
             json!({"version": 1, "execution": execution, "input": input}),
+            &self.ports,
+            chrono::Utc::now(),
+        )
+        .await
+        .map(|o| serde_json::to_value(o).unwrap())
+    }
+
+    async fn hand_over(&self, execution: &str) -> Result<Value, model_guard_core::GuardError> {
+        let busy = json!({"Error": "ModelGuard.ResourceBusy", "Cause": "endpoint ep is Updating"});
+        handle(
+            json!({"version": 1, "execution": execution, "handOver": {"error": busy}}),
             &self.ports,
             chrono::Utc::now(),
         )
@@ -165,4 +181,55 @@ async fn an_event_not_decided_yet_is_retried_and_one_not_in_violation_is_not_enf
     w.alerts.expect(1, Duration::from_secs(10)).await;
     let bad = handle(json!({"version": 1}), &w.ports, chrono::Utc::now()).await;
     assert_eq!(bad.unwrap_err().kind, ErrorKind::InvalidInput);
+}
+
+/// The busy loop's settings go out with every claim: the machine waits and counts by them.
+#[tokio::test]
+async fn a_claim_carries_the_busy_retry_settings() {
+    let w = world().await;
+    let id = w
+        .decided(violation(&unique("e"), "endpoint", "ep", "enforce", 0))
+        .await;
+    let out = w.claim(&id, start_input(&id)).await.unwrap();
+    assert_eq!(out["busy"], json!({"retrySeconds": 7, "attemptsLeft": 3}), "{out}");
+}
+
+/// The starvation attack's answer: an execution whose busy attempts ran out hands the item to
+/// `<eventID>_<n+1>` (which it then starts) and the owners are told; a retried hand-over starts
+/// the same continuation; no one but the holder hands an item over, and a settled one stays.
+#[tokio::test]
+async fn a_busy_enforcement_is_handed_to_its_continuation_and_alerted() {
+    let w = world().await;
+    let id = w
+        .decided(violation(&unique("e"), "endpoint", "ep", "enforce", 0))
+        .await;
+    w.claim(&id, start_input(&id)).await.unwrap();
+
+    let out = w.hand_over(&id).await.unwrap();
+    assert_eq!((&out["proceed"], &out["next"]), (&json!(true), &json!(format!("{id}_1"))), "{out}");
+    assert_eq!(w.item(&id).await["execution"], format!("{id}_1"));
+    let received = w.alerts.expect(1, Duration::from_secs(10)).await;
+    assert_eq!(received[0].message["kind"], "enforcement-delayed");
+    assert_eq!(received[0].message["delayed"]["next"], format!("{id}_1"));
+    assert_eq!(received[0].message["delayed"]["busy"], "endpoint ep is Updating");
+
+    // Retried (the machine did not see the answer): the same continuation, no second alert.
+    let again = w.hand_over(&id).await.unwrap();
+    assert_eq!(again["next"], format!("{id}_1"), "{again}");
+    w.alerts.expect(0, Duration::from_secs(1)).await;
+
+    // The continuation claims it, and hands over in its turn.
+    let claimed = w.claim(&format!("{id}_1"), start_input(&id)).await.unwrap();
+    assert_eq!(claimed["proceed"], true, "{claimed}");
+    let next = w.hand_over(&format!("{id}_1")).await.unwrap();
+    assert_eq!(next["next"], format!("{id}_2"));
+    w.alerts.expect(1, Duration::from_secs(10)).await;
+
+    // Not the holder (a squatter, or the first execution again): nothing moves.
+    for other in [format!("{id}_7"), id.clone()] {
+        let out = w.hand_over(&other).await.unwrap();
+        assert_eq!(out["proceed"], false, "{other}: {out}");
+    }
+    assert_eq!(w.item(&id).await["execution"], format!("{id}_2"));
+    w.alerts.expect(0, Duration::from_secs(1)).await;
 }

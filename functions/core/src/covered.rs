@@ -47,6 +47,11 @@ pub enum WhenNoSubject {
     DefaultDecides,
     /// Look the subject up through another field (an update that keeps its model).
     LookUp(SubjectPath),
+    /// The call changes only capacity (weights, instance or copy counts), never what the
+    /// resource serves or as whom: by itself it decides nothing (ignored), but while a violation
+    /// on the resource awaits enforcement it breaks that violation's bindings
+    /// (`custody::breaks_enforcement`).
+    CapacityOnly,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -60,6 +65,9 @@ pub struct CoveredCall {
     pub arn_field: &'static str,
     pub subjects: &'static [SubjectPath],
     pub when_no_subject: WhenNoSubject,
+    /// The call changes a resource that already exists (an update): made while a violation on
+    /// that resource awaits enforcement, it is a violation of that one's bindings.
+    pub changes_deployed: bool,
 }
 
 const fn at(leads_to: Leads, path: &'static str) -> SubjectPath {
@@ -74,6 +82,7 @@ pub const COVERED_CALLS: &[CoveredCall] = &[
         arn_field: "endpointArn",
         subjects: &[at(Leads::EndpointConfig, "endpointConfigName")],
         when_no_subject: WhenNoSubject::FailClosed,
+        changes_deployed: false,
     },
     CoveredCall {
         event_name: "UpdateEndpoint",
@@ -82,6 +91,16 @@ pub const COVERED_CALLS: &[CoveredCall] = &[
         arn_field: "endpointArn",
         subjects: &[at(Leads::EndpointConfig, "endpointConfigName")],
         when_no_subject: WhenNoSubject::FailClosed,
+        changes_deployed: true,
+    },
+    CoveredCall {
+        event_name: "UpdateEndpointWeightsAndCapacities",
+        resource_type: ResourceType::Endpoint,
+        name_field: "endpointName",
+        arn_field: "endpointArn",
+        subjects: &[],
+        when_no_subject: WhenNoSubject::CapacityOnly,
+        changes_deployed: true,
     },
     CoveredCall {
         event_name: "CreateInferenceComponent",
@@ -96,6 +115,7 @@ pub const COVERED_CALLS: &[CoveredCall] = &[
             ),
         ],
         when_no_subject: WhenNoSubject::DefaultDecides,
+        changes_deployed: false,
     },
     CoveredCall {
         event_name: "UpdateInferenceComponent",
@@ -113,6 +133,16 @@ pub const COVERED_CALLS: &[CoveredCall] = &[
             Leads::InferenceComponentModel,
             "inferenceComponentName",
         )),
+        changes_deployed: true,
+    },
+    CoveredCall {
+        event_name: "UpdateInferenceComponentRuntimeConfig",
+        resource_type: ResourceType::InferenceComponent,
+        name_field: "inferenceComponentName",
+        arn_field: "inferenceComponentArn",
+        subjects: &[],
+        when_no_subject: WhenNoSubject::CapacityOnly,
+        changes_deployed: true,
     },
     CoveredCall {
         event_name: "CreateTransformJob",
@@ -121,6 +151,7 @@ pub const COVERED_CALLS: &[CoveredCall] = &[
         arn_field: "transformJobArn",
         subjects: &[at(Leads::Model, "modelName")],
         when_no_subject: WhenNoSubject::FailClosed,
+        changes_deployed: false,
     },
     CoveredCall {
         event_name: "CreateTrainingJob",
@@ -129,6 +160,7 @@ pub const COVERED_CALLS: &[CoveredCall] = &[
         arn_field: "trainingJobArn",
         subjects: &[at(Leads::Role, "roleArn")],
         when_no_subject: WhenNoSubject::FailClosed,
+        changes_deployed: false,
     },
     CoveredCall {
         event_name: "CreateProcessingJob",
@@ -137,6 +169,7 @@ pub const COVERED_CALLS: &[CoveredCall] = &[
         arn_field: "processingJobArn",
         subjects: &[at(Leads::Role, "roleArn")],
         when_no_subject: WhenNoSubject::FailClosed,
+        changes_deployed: false,
     },
     CoveredCall {
         event_name: "CreateHyperParameterTuningJob",
@@ -149,6 +182,7 @@ pub const COVERED_CALLS: &[CoveredCall] = &[
             at(Leads::Role, "trainingJobDefinitions[].roleArn!"),
         ],
         when_no_subject: WhenNoSubject::FailClosed,
+        changes_deployed: false,
     },
 ];
 
@@ -237,12 +271,12 @@ mod tests {
                 assert_ne!(a.event_name, b.event_name);
             }
         }
-        assert_eq!(COVERED_CALLS.len(), 8);
+        assert_eq!(COVERED_CALLS.len(), 10);
         let names: Vec<&str> = rule_event_names().collect();
         for (i, a) in names.iter().enumerate() {
             assert!(!names[i + 1..].contains(a), "{a} twice");
         }
-        assert_eq!(names.len(), 12);
+        assert_eq!(names.len(), 14);
         // The sweep submits records before the deployments that need them.
         assert!(
             names[..RECORDED_CALLS.len()]

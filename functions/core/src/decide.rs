@@ -87,6 +87,11 @@ pub fn decide(
     defaults: &Defaults,
 ) -> Verdict {
     let who = request.caller();
+    if crate::covered::covered_call(&request.event_name)
+        .is_some_and(|c| matches!(c.when_no_subject, crate::covered::WhenNoSubject::CapacityOnly))
+    {
+        return capacity_change(request, &who);
+    }
     let caller = who.form();
     let implicit;
     let default = match policy.default_item() {
@@ -337,6 +342,35 @@ pub fn decide(
         subjects: verdicts,
         approvers,
         reasons,
+    }
+}
+
+/// A capacity change by itself: nothing to judge (Evaluate makes it a violation while one on the
+/// resource awaits enforcement, `custody::breaks_enforcement`).
+fn capacity_change(request: &Request, who: &crate::principal::Caller) -> Verdict {
+    Verdict {
+        version: Version1,
+        event_id: Some(request.event_id.clone()),
+        event_name: Some(request.event_name.clone()),
+        event_time: request.event_time.clone(),
+        account: request.account.clone(),
+        region: request.region.clone(),
+        decision: Decision::Ignored,
+        action: Action::None,
+        grace_seconds: 0,
+        principal: Some(request.principal.clone()),
+        person: who.person(),
+        source_identity: request.source_identity.clone(),
+        resource: Some(request.resource.clone()),
+        subjects: Vec::new(),
+        approvers: Vec::new(),
+        reasons: vec![format!(
+            "ignored: {} changes only the capacity of {} {}, not what it serves or as whom (it \
+             is a violation only while one on the resource awaits enforcement)",
+            request.event_name,
+            request.resource.resource_type.as_str(),
+            request.resource.name
+        )],
     }
 }
 

@@ -56,7 +56,14 @@ pub struct EnforcementResult {
     /// The resource's status when it was found already gone or stopped, or when it was acted on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// What a describe after the delete or stop saw (`Deleting`, `Stopping`, `Stopped`, …, or
+    /// `gone`): the end state confirmed, not assumed from an accepted call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirmed: Option<String>,
 }
+
+/// What [`EnforcementResult::confirmed`] says of a resource a describe no longer finds.
+pub const CONFIRMED_GONE: &str = "gone";
 
 /// What a resource type's enforcement is: every type DESIGN.md covers is deleted or stopped.
 pub fn enforcement_verb(resource_type: ResourceType) -> &'static str {

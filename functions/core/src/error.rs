@@ -55,6 +55,18 @@ impl ErrorKind {
         ErrorKind::ApprovalNotRecorded,
     ];
 
+    /// What the enforcement machine retries (or waits out): not a failure of the enforcement.
+    pub fn is_transient(self) -> bool {
+        matches!(
+            self,
+            ErrorKind::ResourceBusy
+                | ErrorKind::Throttled
+                | ErrorKind::Unavailable
+                | ErrorKind::NotDue
+                | ErrorKind::Undecided
+        )
+    }
+
     pub fn error_type(self) -> &'static str {
         match self {
             ErrorKind::InvalidInput => "ModelGuard.InvalidInput",

@@ -570,6 +570,10 @@ fn walk(root: &Value, path: &str, at: String, out: &mut Vec<Found>) {
 }
 
 fn targets_of(call: &CoveredCall, params: Option<&Value>) -> Vec<Target> {
+    // A capacity change names no model or role, with its parameters or without.
+    if matches!(call.when_no_subject, WhenNoSubject::CapacityOnly) {
+        return Vec::new();
+    }
     // Without requestParameters nothing says what the call deployed: fail closed, whatever the
     // row does when the parameters merely name no subject.
     let params = match params {
@@ -594,7 +598,7 @@ fn targets_of(call: &CoveredCall, params: Option<&Value>) -> Vec<Target> {
     }
     if targets.is_empty() {
         let fallback = match call.when_no_subject {
-            WhenNoSubject::DefaultDecides => return targets,
+            WhenNoSubject::DefaultDecides | WhenNoSubject::CapacityOnly => return targets,
             WhenNoSubject::LookUp(subject) => {
                 collect(params, &subject, &mut targets);
                 Some(subject)

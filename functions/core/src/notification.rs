@@ -28,6 +28,9 @@ pub enum NotificationKind {
     /// Someone worked around the guard, or tried to: a forged approval, an execution the guard did
     /// not start, an enforcement stopped from outside (`TamperAlert`).
     Tamper,
+    /// The resource has stayed busy for an execution's every attempt: enforcement goes on in a
+    /// fresh execution (the escalation alert of each hand-over; `DelayedAlert`).
+    EnforcementDelayed,
 }
 
 impl NotificationKind {
@@ -39,19 +42,23 @@ impl NotificationKind {
             NotificationKind::Enforced => "enforced",
             NotificationKind::EnforcementFailed => "enforcement-failed",
             NotificationKind::Tamper => "tamper",
+            NotificationKind::EnforcementDelayed => "enforcement-delayed",
         }
     }
 
     /// The audit state the Notify step moves the item to when this notification goes out:
-    /// `None` where it moves nothing (`enforced` is moved by Enforce itself, which has the
-    /// evidence; a tamper alert moves nothing).
+    /// `None` where it moves nothing (`enforced` and `failed` are moved by Enforce itself, which
+    /// has the evidence, so a direct invoke of Notify can end no enforcement; a tamper alert moves
+    /// nothing).
     pub fn audit_state(self) -> Option<AuditState> {
         match self {
             NotificationKind::ViolationPending => Some(AuditState::Pending),
             NotificationKind::ViolationNotifyOnly => Some(AuditState::Notified),
             NotificationKind::Approved => Some(AuditState::Approved),
-            NotificationKind::Enforced | NotificationKind::Tamper => None,
-            NotificationKind::EnforcementFailed => Some(AuditState::Failed),
+            NotificationKind::Enforced
+            | NotificationKind::Tamper
+            | NotificationKind::EnforcementDelayed => None,
+            NotificationKind::EnforcementFailed => None,
         }
     }
 
@@ -124,8 +131,8 @@ pub enum TamperKind {
     ApprovalProofRefused,
     /// An enforcement execution the guard did not start, or that does not hold the event.
     ExecutionNotTheGuards,
-    /// An enforcement execution was stopped (or ended) before the violation was settled: the
-    /// sweep started it again.
+    /// An enforcement execution was stopped (or failed, or timed out) before the violation was
+    /// settled: the sweep started it again.
     EnforcementRestarted,
 }
 
@@ -165,7 +172,8 @@ impl TamperKind {
             }
             TamperKind::EnforcementRestarted => {
                 "The violation is not settled, so Model Guard started its enforcement again. \
-                 Whoever called states:StopExecution is in CloudTrail."
+                 An execution that was stopped: whoever called states:StopExecution is in \
+                 CloudTrail. One that failed: its history says why."
             }
         }
     }
@@ -225,6 +233,8 @@ pub struct NotificationDocument {
     pub failure: Option<FailureRecord>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tamper: Option<TamperAlert>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delayed: Option<DelayedAlert>,
     /// The violation's verdict; absent only from a tamper alert about no known event.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verdict: Option<Verdict>,
@@ -283,6 +293,9 @@ pub fn render(kind: NotificationKind, verdict: &Verdict, context: &NotifyContext
             format!("{resource_type} {name}: enforcement FAILED")
         }
         NotificationKind::Tamper => format!("{resource_type} {name}: TAMPERING"),
+        NotificationKind::EnforcementDelayed => {
+            format!("{resource_type} {name}: still busy, enforcement goes on")
+        }
     };
 
     let mut text = String::new();
@@ -378,6 +391,9 @@ pub fn render(kind: NotificationKind, verdict: &Verdict, context: &NotifyContext
                 if let Some(status) = &result.status {
                     let _ = writeln!(text, "Status when acted on: {status}");
                 }
+                if let Some(confirmed) = &result.confirmed {
+                    let _ = writeln!(text, "Confirmed by a describe: {confirmed}");
+                }
                 for target in &result.deregistered_scalable_targets {
                     let _ = writeln!(text, "Deregistered autoscaling target: {target}");
                 }
@@ -386,7 +402,7 @@ pub fn render(kind: NotificationKind, verdict: &Verdict, context: &NotifyContext
                 }
             }
         }
-        NotificationKind::Tamper => {}
+        NotificationKind::Tamper | NotificationKind::EnforcementDelayed => {}
         NotificationKind::EnforcementFailed => {
             if let Some(error) = &context.error {
                 let _ = writeln!(text, "\nError:     {}", error.error);
@@ -430,6 +446,7 @@ pub fn render(kind: NotificationKind, verdict: &Verdict, context: &NotifyContext
                 cause: e.cause.clone().unwrap_or_default(),
             }),
             tamper: None,
+            delayed: None,
             verdict: Some(verdict.clone()),
         },
         attributes,
@@ -437,19 +454,13 @@ pub fn render(kind: NotificationKind, verdict: &Verdict, context: &NotifyContext
 }
 
 /// A tamper alert, with the verdict of the event it is about where there is one.
-/// The notification of `kind` about a recorded item, every fact from the item: what the Notify
-/// step sends, and what the sweep sends again when it is still owed. `error` is the caught error
-/// the machine handed on (`enforcement-failed`); without it, the one recorded on the item.
-pub fn for_item(
-    kind: NotificationKind,
-    item: &AuditItem,
-    error: Option<&CaughtError>,
-) -> Notification {
-    let error = error.cloned().or_else(|| {
-        item.failure.as_ref().map(|f| CaughtError {
-            error: f.error.clone(),
-            cause: Some(f.cause.clone()).filter(|c| !c.is_empty()),
-        })
+/// The notification of `kind` about a recorded item, every fact from the item (the failure as
+/// Enforce recorded it): what the Notify step sends, and what the sweep sends again when it is
+/// still owed.
+pub fn for_item(kind: NotificationKind, item: &AuditItem) -> Notification {
+    let error = item.failure.as_ref().map(|f| CaughtError {
+        error: f.error.clone(),
+        cause: Some(f.cause.clone()).filter(|c| !c.is_empty()),
     });
     let context = NotifyContext {
         // The stored deadline (a retry repeats the first message's time); a notify-only
@@ -466,6 +477,39 @@ pub fn for_item(
         error: error.filter(|_| kind == NotificationKind::EnforcementFailed),
     };
     render(kind, &item.verdict, &context)
+}
+
+/// An enforcement that a busy resource has held up for an execution's every attempt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DelayedAlert {
+    /// The execution that made the attempts, and the one that goes on.
+    pub execution: String,
+    pub next: String,
+    /// The last ResourceBusy's cause: what the resource is doing.
+    pub busy: String,
+    pub retry_seconds: u32,
+}
+
+/// The escalation alert of a hand-over (`EnforcementDelayed`), on the violations topic.
+pub fn render_delayed(alert: &DelayedAlert, verdict: &Verdict) -> Notification {
+    let mut notification = render(
+        NotificationKind::EnforcementDelayed,
+        verdict,
+        &NotifyContext::default(),
+    );
+    let text = &mut notification.text;
+    let _ = writeln!(text, "\nBusy:      {}", alert.busy);
+    let _ = writeln!(
+        text,
+        "\nModel Guard never gives up while the resource is there: it tries every {} s. \
+         Execution {} made its attempts; {} goes on. A resource that stays busy this long \
+         (repeated updates, long health checks) is kept so by someone: their calls are in \
+         CloudTrail.",
+        alert.retry_seconds, alert.execution, alert.next
+    );
+    notification.document.delayed = Some(alert.clone());
+    notification
 }
 
 pub fn render_tamper(alert: &TamperAlert, verdict: Option<&Verdict>) -> Notification {
@@ -522,6 +566,7 @@ pub fn render_tamper(alert: &TamperAlert, verdict: Option<&Verdict>) -> Notifica
             enforcement: None,
             failure: None,
             tamper: Some(alert.clone()),
+            delayed: None,
             verdict: verdict.cloned(),
         },
         attributes,
@@ -568,6 +613,27 @@ fn by_person(approval: &crate::audit::ApprovalRecord) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_state_with_an_alert_owes_exactly_its_alert() {
+        use AuditState::*;
+        let mut owed = Vec::new();
+        for state in [Evaluated, Allowed, Audited, Notified, Pending, Approved, Enforced, Failed] {
+            if let Some(kind) = NotificationKind::owed_in(state) {
+                assert!(NotificationKind::OWABLE.contains(&kind), "{state}");
+                // The kind that moves an item moves it to the state that owes it.
+                if let Some(moved) = kind.audit_state() {
+                    assert_eq!(moved, state, "{kind:?}");
+                }
+                owed.push(kind);
+            }
+        }
+        let mut owable = NotificationKind::OWABLE.to_vec();
+        owed.sort_by_key(|k| k.as_str());
+        owable.sort_by_key(|k| k.as_str());
+        assert_eq!(owed, owable);
+        assert_eq!(NotificationKind::owed_in(Allowed), None, "an allow alerts no one");
+    }
 
     #[test]
     fn subjects_are_what_sns_accepts() {

@@ -8,7 +8,8 @@ use model_guard_core::approval::ApprovalDecision;
 use model_guard_core::audit::ApprovalRecord;
 use model_guard_core::enforcement::{EnforcementOutcome, EnforcementResult};
 use model_guard_core::notification::{
-    CaughtError, NotificationKind, NotifyContext, TamperAlert, TamperKind, render, render_tamper,
+    CaughtError, Channel, DelayedAlert, NotificationKind, NotifyContext, TamperAlert, TamperKind,
+    render, render_delayed, render_tamper,
 };
 use model_guard_core::{Verdict, Version1};
 
@@ -100,6 +101,7 @@ fn every_kind_renders_as_pinned() {
                     ],
                     deleted_inference_components: vec![],
                     status: Some("InService".into()),
+                    confirmed: Some("Deleting".into()),
                 }),
                 ..at_deadline.clone()
             },
@@ -117,6 +119,7 @@ fn every_kind_renders_as_pinned() {
                     deregistered_scalable_targets: vec![],
                     deleted_inference_components: vec![],
                     status: None,
+                    confirmed: None,
                 }),
                 ..at_deadline.clone()
             },
@@ -223,4 +226,37 @@ fn the_pending_text_carries_the_exact_commands() {
         "{text}"
     );
     assert!(text.contains("2026-11-20T10:25:31Z"), "{text}");
+}
+
+#[test]
+fn the_escalation_alert_of_a_busy_enforcement_renders_as_pinned() {
+    let alert = DelayedAlert {
+        execution: "00000005-00e1-4c1d-9e2f-5a6b7c8d9e0f_2".into(),
+        next: "00000005-00e1-4c1d-9e2f-5a6b7c8d9e0f_3".into(),
+        busy: "endpoint fraud-scratch is Updating; it can be deleted once that ends".into(),
+        retry_seconds: 60,
+    };
+    let notification = render_delayed(&alert, &verdict("enforce"));
+    assert!(notification.subject.len() <= 100);
+    assert_eq!(notification.attributes["kind"], "enforcement-delayed");
+    assert_eq!(NotificationKind::EnforcementDelayed.channel(), Channel::Violations);
+    insta::assert_snapshot!(
+        "enforcement-delayed-text",
+        format!("Subject: {}\n\n{}", notification.subject, notification.text)
+    );
+    insta::assert_json_snapshot!(
+        "enforcement-delayed-json",
+        serde_json::json!({
+            "attributes": notification.attributes,
+            "document": notification.document,
+        })
+    );
+}
+
+#[test]
+fn only_the_guards_own_alerts_go_to_the_guard_topic() {
+    for kind in NotificationKind::OWABLE {
+        assert_eq!(kind.channel(), Channel::Violations, "{kind:?}");
+    }
+    assert_eq!(NotificationKind::Tamper.channel(), Channel::Guard);
 }

@@ -1,10 +1,12 @@
 //! Enforce: stops or deletes the resource of a violation whose action is `enforce`, on the
 //! verdict the guard recorded for the event, for the execution that holds it, once it is due
 //! (`custody::check_enforceable`); never on a verdict it is handed. Then it records what it did
-//! and moves the item to `enforced` itself, so that only an enforcement that happened ends one.
+//! and moves the item to `enforced` itself, so that only an enforcement that happened ends one;
+//! likewise `failed`, with the error, when the resource cannot be stopped or deleted for a reason
+//! no retry cures (a transient error is the machine's to retry, and records nothing).
 
 use chrono::{DateTime, Utc};
-use model_guard_core::audit::AuditState;
+use model_guard_core::audit::{AuditState, FailureRecord};
 use model_guard_core::custody::{check_enforceable, event_of_execution};
 use model_guard_core::enforcement::{EnforceInput, EnforcementResult};
 use model_guard_core::ports::{Advance, AuditLog, Enforcer};
@@ -50,7 +52,20 @@ pub async fn handle<A: AuditLog, E: Enforcer>(
         }
     }
     let verdict = &item.verdict;
-    let result = ports.enforcer.enforce(verdict).await?;
+    let result = match ports.enforcer.enforce(verdict).await {
+        Ok(result) => result,
+        Err(e) if e.kind.is_transient() => return Err(e),
+        Err(e) => {
+            let mut advance = Advance::to(AuditState::Failed, now);
+            advance.failure = Some(FailureRecord {
+                error: e.error_type().to_owned(),
+                cause: e.message.clone(),
+            });
+            ports.audit.advance(event_id, &advance).await?;
+            tracing::error!(event_id = %event_id, execution = %input.execution, error = %e, "enforcement failed");
+            return Err(e);
+        }
+    };
     let mut advance = Advance::to(AuditState::Enforced, now);
     advance.enforcement = Some(result.clone());
     ports.audit.advance(event_id, &advance).await?;

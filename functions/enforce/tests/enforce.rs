@@ -11,7 +11,9 @@ use enforce::Ports;
 use model_guard_aws::audit_store::DynamoAuditLog;
 use model_guard_aws::sagemaker::SageMakerEnforcer;
 use model_guard_core::ErrorKind;
-use model_guard_testkit::{SageMakerKit, config, decisions_table, held_item, unique, violation};
+use model_guard_testkit::{
+    SageMakerKit, audit_item, config, decisions_table, held_item, unique, violation,
+};
 use serde_json::{Value, json};
 
 struct Enforcement {
@@ -274,6 +276,8 @@ async fn running_jobs_are_stopped_and_a_second_stop_is_already_stopped() {
             .unwrap();
         assert_eq!(result.outcome.as_str(), "stopped", "{kind}");
         assert_eq!(kit.job_status(kind, name).await, "Stopped", "{kind}");
+        // Not assumed from the accepted stop: a describe said so.
+        assert_eq!(result.confirmed.as_deref(), Some("Stopped"), "{kind}");
 
         let again = run(&enforcer, enforcer.input(resource_type, name).await)
             .await
@@ -316,6 +320,36 @@ async fn access_denied_fails_with_its_own_error_type_and_leaves_the_endpoint() {
         kit.endpoint_status(&name).await.as_deref(),
         Some("InService")
     );
+}
+
+/// Enforce itself records a failure no retry cures (only it can: a direct invoke of Notify
+/// cannot settle an item as failed); a transient one records nothing, for the machine to retry.
+#[tokio::test]
+async fn a_lasting_failure_is_recorded_on_the_item_and_a_transient_one_is_not() {
+    let (enforcer, kit, _) = enforcer().await;
+    let denied = unique("fault-denied-ep");
+    endpoint(&kit, &denied).await;
+    let input = enforcer.input("endpoint", &denied).await;
+    let event_id = input["eventId"].as_str().unwrap().to_owned();
+    run(&enforcer, input).await.unwrap_err();
+    let item = audit_item(&enforcer.config, &enforcer.decisions, &event_id)
+        .await
+        .unwrap();
+    assert_eq!(item["state"], "failed", "{item}");
+    assert_eq!(item["failure"]["error"], "ModelGuard.AccessDenied");
+    assert_eq!(item["alertOwed"], "enforcement-failed");
+
+    let busy = unique("fault-updating-ep");
+    endpoint(&kit, &busy).await;
+    let input = enforcer.input("endpoint", &busy).await;
+    let event_id = input["eventId"].as_str().unwrap().to_owned();
+    let error = run(&enforcer, input).await.unwrap_err();
+    assert_eq!(error.error_type(), "ModelGuard.ResourceBusy", "{error}");
+    let item = audit_item(&enforcer.config, &enforcer.decisions, &event_id)
+        .await
+        .unwrap();
+    assert_eq!(item["state"], "evaluated", "{item}");
+    assert_eq!(item.get("failure"), None);
 }
 
 #[tokio::test]

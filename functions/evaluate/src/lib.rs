@@ -3,7 +3,9 @@
 //! was decided before returns the stored verdict: one decision per event.
 
 use chrono::{DateTime, Utc};
-use model_guard_core::audit::AuditItem;
+use model_guard_core::audit::{AuditItem, resource_key};
+use model_guard_core::covered::covered_call;
+use model_guard_core::custody::{awaiting_enforcement, breaks_enforcement};
 use model_guard_core::ports::{
     AuditLog, PolicyStore, RecordStore, Recorded, RoleDirectory, look_up_role_path,
 };
@@ -80,6 +82,18 @@ where
     // Only for a caller whose role path the event did not give (an empty session issuer).
     let caller = look_up_role_path(request.caller(), request.account.as_deref(), &ports.roles);
     request.set_caller(caller.await?);
+    // A change to a deployed resource while a violation on it awaits enforcement breaks that
+    // violation's bindings (`custody::breaks_enforcement`): one query, for updates only.
+    let changes = covered_call(&request.event_name).is_some_and(|c| c.changes_deployed);
+    let on_resource = if changes {
+        ports
+            .audit
+            .for_resource(&resource_key(&request.resource.name))
+            .await?
+    } else {
+        Vec::new()
+    };
+    let awaiting = awaiting_enforcement(&request, &on_resource);
     let policy = ports.policies.policies().await?;
     // Counted from the call, or from the first try if that came later (a swept event).
     let call = call_time(&request).unwrap_or(now);
@@ -106,6 +120,13 @@ where
         Err(e) => return Err(e),
     };
     let verdict = decide_resolved(&request, &resolution, &policy, &ports.defaults);
+    let verdict = match awaiting {
+        Some(pending) => {
+            tracing::warn!(event_id = %request.event_id, awaiting = %pending.event_id, "a change to a resource awaiting enforcement");
+            breaks_enforcement(verdict, pending, now)
+        }
+        None => verdict,
+    };
     let Some(item) = AuditItem::for_verdict(&verdict, now) else {
         return Ok(Evaluated::Verdict(verdict));
     };

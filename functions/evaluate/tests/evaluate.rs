@@ -15,9 +15,9 @@ use model_guard_aws::sagemaker::SageMakerResolver;
 use model_guard_core::ports::{PolicyStore, RecordStore};
 use model_guard_core::{Defaults, ErrorKind, parse_event_value};
 use model_guard_testkit::{
-    ACCOUNT, SageMakerKit, audit_item, config, create_endpoint_config_event, create_endpoint_event,
-    create_model_event, decisions_table, policy_table, put_policy, record_of, records_table,
-    role_arn, unique,
+    ACCOUNT, SageMakerKit, audit_item, cloudtrail_event, config, create_endpoint_config_event,
+    create_endpoint_event, create_model_event, decisions_table, policy_table, put_policy,
+    record_of, records_table, role_arn, unique,
 };
 use serde_json::{Value, json};
 
@@ -708,4 +708,69 @@ async fn what_the_event_lost_is_recovered_from_the_job_itself() {
             .contains("DescribeTrainingJob's RoleArn"),
         "{verdict:#}"
     );
+}
+
+fn capacity_event(event_id: &str, caller_role: &str, endpoint: &str) -> Value {
+    cloudtrail_event(
+        event_id,
+        "UpdateEndpointWeightsAndCapacities",
+        caller_role,
+        json!({"endpointName": endpoint,
+               "desiredWeightsAndCapacities": [{"variantName": "v0", "desiredInstanceCount": 3}]}),
+        json!({"endpointArn": format!("arn:aws:sagemaker:us-east-1:{ACCOUNT}:endpoint/{endpoint}")}),
+    )
+}
+
+/// The starvation attack's other half: while a violation on an endpoint awaits enforcement,
+/// keep it Updating with capacity changes (or swap what it serves with an update an allowed role
+/// makes). Any change to it then breaks that violation's bindings: a violation with its action,
+/// its approvers and no more grace than it has left. The near-miss stays untouched: a capacity
+/// change with nothing awaiting enforcement is ignored (and not audited).
+#[tokio::test]
+async fn a_change_to_an_endpoint_awaiting_enforcement_violates_that_enforcements_bindings() {
+    let w = world(policy()).await;
+    let model = unique("fraud-v3");
+    let config = w.deployable(&model).await;
+    let endpoint = unique("ep");
+    let first = unique("evt");
+    let verdict = w
+        .evaluate(&create_endpoint_event(&first, "DataScientist", &endpoint, &config))
+        .await
+        .unwrap();
+    assert_eq!(verdict["action"], "enforce");
+
+    // Capacity, by anyone, while the violation is unsettled.
+    let capacity = unique("evt");
+    let changed = w
+        .evaluate(&capacity_event(&capacity, "MLDeployer", &endpoint))
+        .await
+        .unwrap();
+    assert_eq!((&changed["decision"], &changed["action"]), (&json!("violation"), &json!("enforce")), "{changed}");
+    assert_eq!(changed["approvers"], verdict["approvers"]);
+    assert!(changed["graceSeconds"].as_u64().unwrap() <= 600, "{changed}");
+    let reasons = changed["reasons"].to_string();
+    assert!(reasons.contains(&first), "{reasons}");
+    assert_eq!(audit_item(&w.config, &w.decisions, &capacity).await.unwrap()["state"], "evaluated");
+
+    // An update the caller may make on its own (MLDeployer, an allowed model): a violation too.
+    let allowed_model = unique("fraud-v4");
+    let allowed_config = w.deployable(&allowed_model).await;
+    let update = cloudtrail_event(
+        &unique("evt"),
+        "UpdateEndpoint",
+        "MLDeployer",
+        json!({"endpointName": endpoint, "endpointConfigName": allowed_config}),
+        json!({"endpointArn": format!("arn:aws:sagemaker:us-east-1:{ACCOUNT}:endpoint/{endpoint}")}),
+    );
+    let updated = w.evaluate(&update).await.unwrap();
+    assert_eq!(updated["decision"], "violation", "{updated}");
+
+    // Near-misses: nothing awaits enforcement on another endpoint; ignored, not audited.
+    let other = unique("evt");
+    let alone = w
+        .evaluate(&capacity_event(&other, "DataScientist", &unique("ep")))
+        .await
+        .unwrap();
+    assert_eq!(alone["decision"], "ignored", "{alone}");
+    assert!(audit_item(&w.config, &w.decisions, &other).await.is_none());
 }

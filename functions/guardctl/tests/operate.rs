@@ -367,6 +367,7 @@ async fn audit_trail(config: &SdkConfig) -> String {
         deregistered_scalable_targets: vec![],
         deleted_inference_components: vec![],
         status: Some("InService".to_owned()),
+        confirmed: None,
     });
     log.advance("evt-4-enforced", &enforced).await.unwrap();
     let mut failed = Advance::to(AuditState::Failed, later);

@@ -7,7 +7,7 @@
 //! never (at least once, never lost).
 
 use chrono::{DateTime, Utc};
-use model_guard_core::audit::{AuditItem, AuditState, FailureRecord};
+use model_guard_core::audit::{AuditItem, AuditState};
 use model_guard_core::contract::{Action, Decision};
 use model_guard_core::notification::{
     NotificationKind, NotifyInput, TamperAlert, TamperKind, for_item, render_tamper,
@@ -46,6 +46,11 @@ fn check(input: &NotifyInput, item: &AuditItem) -> Result<(), GuardError> {
         return Err(invalid(format!(
             "event {event_id}: only violations are notified (this is {:?})",
             verdict.decision
+        )));
+    }
+    if input.kind == NotificationKind::EnforcementDelayed {
+        return Err(invalid(format!(
+            "event {event_id}: enforcement-delayed is Claim's hand-over alert, not Notify's"
         )));
     }
     let expected = match input.kind {
@@ -94,19 +99,30 @@ pub async fn handle<N: Notifier, A: AuditLog, V: TokenVault>(
             {
                 advance.task_token = Some(ports.vault.seal(&event_id, token).await?);
             }
-            advance.failure = input.error.as_ref().map(|e| FailureRecord {
-                error: e.error.clone(),
-                cause: e.cause.clone().unwrap_or_default(),
-            });
             ports.audit.advance(&event_id, &advance).await?
         }
-        // Enforce moved the item when it acted: say what it recorded, or nothing.
+        // Enforce moved the item when it acted (or failed to): say what it recorded, or nothing.
         None if input.kind == NotificationKind::Enforced => {
             if recorded.state != AuditState::Enforced || recorded.enforcement.is_none() {
                 return Err(GuardError::new(
                     ErrorKind::AuditConflict,
                     format!(
                         "event {event_id} is {}: nothing was enforced to report",
+                        recorded.state
+                    ),
+                ));
+            }
+            recorded
+        }
+        // An enforcement that failed without Enforce recording it (a Lambda or transient error
+        // the machine gave up on) stays unsettled: the execution fails, and the sweep starts it
+        // again.
+        None if input.kind == NotificationKind::EnforcementFailed => {
+            if recorded.state != AuditState::Failed || recorded.failure.is_none() {
+                return Err(GuardError::new(
+                    ErrorKind::AuditConflict,
+                    format!(
+                        "event {event_id} is {}: Enforce recorded no failure to report",
                         recorded.state
                     ),
                 ));
@@ -130,7 +146,8 @@ pub async fn handle<N: Notifier, A: AuditLog, V: TokenVault>(
         };
         render_tamper(&alert, Some(&item.verdict))
     } else {
-        for_item(input.kind, &item, input.error.as_ref())
+        // Every fact from the item (a failure as Enforce recorded it).
+        for_item(input.kind, &item)
     };
     let message_id = ports.notifier.publish(&notification).await?;
     // Published: no longer owed (a failure here repeats the alert on the retry, never loses it).

@@ -312,9 +312,17 @@ async fn grace_zero_goes_from_evaluated_straight_to_enforced() {
 }
 
 #[tokio::test]
-async fn a_failed_enforcement_records_the_error() {
+async fn a_failed_enforcement_announces_the_error_enforce_recorded() {
     let w = world().await;
     let verdict = pending(&w).await;
+    // What Enforce records when the delete is refused for good.
+    let mut advance = Advance::to(AuditState::Failed, chrono::Utc::now());
+    advance.failure = Some(model_guard_core::audit::FailureRecord {
+        error: "ModelGuard.AccessDenied".into(),
+        cause: "DeleteEndpoint fraud-scratch: AccessDeniedException: no".into(),
+    });
+    let event_id = verdict["eventId"].as_str().unwrap();
+    w.ports.audit.advance(event_id, &advance).await.unwrap();
     let mut request = input("enforcement-failed", &verdict);
     request["error"] = json!({"Error": "ModelGuard.AccessDenied", "Cause": "DeleteEndpoint fraud-scratch: AccessDeniedException: no"});
     w.notify(request).await.unwrap();
@@ -437,4 +445,21 @@ async fn a_later_move_owes_the_later_alert() {
         owing.iter().any(|i| i.event_id == event_id),
         "in the byAlertOwed index"
     );
+}
+
+/// The attack: invoke Notify directly (lambda:InvokeFunction is in PowerUserAccess) with
+/// `enforcement-failed` and a made-up error, to settle a pending violation as failed so that it
+/// is never enforced. Only Enforce records a failure: Notify refuses, the item stays pending.
+#[tokio::test]
+async fn a_direct_invoke_of_notify_cannot_mark_a_violation_failed() {
+    let w = world().await;
+    let verdict = pending(&w).await;
+    let mut forged = input("enforcement-failed", &verdict);
+    forged["error"] = json!({"Error": "ModelGuard.AccessDenied", "Cause": "made up"});
+    let error = w.notify(forged).await.unwrap_err();
+    assert_eq!(error.kind, ErrorKind::AuditConflict, "{error}");
+    let item = w.item(&verdict).await;
+    assert_eq!(item["state"], "pending");
+    assert_eq!(item.get("failure"), None);
+    w.inbox.expect(0, Duration::from_secs(2)).await;
 }

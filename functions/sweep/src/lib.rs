@@ -183,7 +183,7 @@ where
             continue;
         }
         let event_id = &item.event_id;
-        match ports.notifier.publish(&for_item(kind, &item, None)).await {
+        match ports.notifier.publish(&for_item(kind, &item)).await {
             Ok(message_id) => {
                 ports.audit.alert_sent(event_id, kind).await?;
                 tracing::warn!(event_id = %event_id, kind = kind.as_str(), message_id = %message_id, "sent an owed alert");

@@ -4,7 +4,7 @@
 use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
 use aws_sdk_sagemaker::types::{EndpointStatus, InferenceComponentStatus};
 use model_guard_core::contract::{ResourceRef, Verdict};
-use model_guard_core::enforcement::{EnforcementOutcome, EnforcementResult};
+use model_guard_core::enforcement::{CONFIRMED_GONE, EnforcementOutcome, EnforcementResult};
 use model_guard_core::{ErrorKind, GuardError};
 
 use model_guard_core::contract::Target;
@@ -171,12 +171,39 @@ impl SageMakerEnforcer {
             .send()
             .await
         {
-            Ok(_) => Ok(result),
+            Ok(_) => {}
             Err(e) if is_not_found(&e) => {
                 result.outcome = EnforcementOutcome::AlreadyGone;
-                Ok(result)
+                return Ok(result);
             }
-            Err(e) => Err(sdk_error(&format!("DeleteEndpoint {name}"), &e)),
+            Err(e) => return Err(sdk_error(&format!("DeleteEndpoint {name}"), &e)),
+        }
+        // The end state confirmed by a describe: Deleting, or gone. Anything else (the delete
+        // accepted, then overtaken) is tried again.
+        result.confirmed = Some(self.endpoint_after_delete(name).await?);
+        Ok(result)
+    }
+
+    async fn endpoint_after_delete(&self, name: &str) -> Result<String, GuardError> {
+        match self
+            .sagemaker
+            .describe_endpoint()
+            .endpoint_name(name)
+            .send()
+            .await
+        {
+            Err(e) if is_not_found(&e) => Ok(CONFIRMED_GONE.to_owned()),
+            Err(e) => Err(sdk_error(&format!("DescribeEndpoint {name}"), &e)),
+            Ok(out) if out.endpoint_status() == Some(&EndpointStatus::Deleting) => {
+                Ok(EndpointStatus::Deleting.as_str().to_owned())
+            }
+            Ok(out) => Err(GuardError::new(
+                ErrorKind::ResourceBusy,
+                format!(
+                    "endpoint {name}: DeleteEndpoint was accepted, but it is {}",
+                    out.endpoint_status().map_or("of no status", |s| s.as_str())
+                ),
+            )),
         }
     }
 
@@ -308,13 +335,45 @@ impl SageMakerEnforcer {
             .send()
             .await
         {
-            Ok(_) => Ok(result),
+            Ok(_) => {}
             Err(e) if is_not_found(&e) => {
                 result.outcome = EnforcementOutcome::AlreadyGone;
-                Ok(result)
+                return Ok(result);
             }
-            Err(e) => Err(sdk_error(&format!("DeleteInferenceComponent {name}"), &e)),
+            Err(e) => return Err(sdk_error(&format!("DeleteInferenceComponent {name}"), &e)),
         }
+        // Confirmed by a describe, as an endpoint's deletion is.
+        result.confirmed = Some(
+            match self
+                .sagemaker
+                .describe_inference_component()
+                .inference_component_name(name)
+                .send()
+                .await
+            {
+                Err(e) if is_not_found(&e) => CONFIRMED_GONE.to_owned(),
+                Err(e) => {
+                    return Err(sdk_error(&format!("DescribeInferenceComponent {name}"), &e));
+                }
+                Ok(out)
+                    if out.inference_component_status()
+                        == Some(&InferenceComponentStatus::Deleting) =>
+                {
+                    InferenceComponentStatus::Deleting.as_str().to_owned()
+                }
+                Ok(out) => {
+                    return Err(GuardError::new(
+                        ErrorKind::ResourceBusy,
+                        format!(
+                            "inference component {name}: the delete was accepted, but it is {}",
+                            out.inference_component_status()
+                                .map_or("of no status", |s| s.as_str())
+                        ),
+                    ));
+                }
+            },
+        );
+        Ok(result)
     }
 }
 

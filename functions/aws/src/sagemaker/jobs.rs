@@ -1,7 +1,7 @@
 //! Training, transform, processing and tuning jobs: stopping them, and what a job says it uses.
 
 use model_guard_core::contract::{ResourceRef, ResourceType};
-use model_guard_core::enforcement::{EnforcementOutcome, EnforcementResult};
+use model_guard_core::enforcement::{CONFIRMED_GONE, EnforcementOutcome, EnforcementResult};
 use model_guard_core::{ErrorKind, GuardError};
 
 use model_guard_core::contract::Target;
@@ -64,23 +64,31 @@ impl SageMakerEnforcer {
             }
         };
         match stop {
-            Ok(()) => Ok(Self::result(
-                resource,
-                EnforcementOutcome::Stopped,
-                Some("Stopping".to_owned()),
-            )),
+            // The end state confirmed by a describe: stopping or ended. A job still running
+            // (the stop overtaken) is tried again.
+            Ok(()) => match self.job_status(kind, name).await? {
+                None => {
+                    let mut result = Self::result(resource, EnforcementOutcome::Stopped, None);
+                    result.confirmed = Some(CONFIRMED_GONE.to_owned());
+                    Ok(result)
+                }
+                Some(status) if ended_or_stopping(&status) => {
+                    let mut result = Self::result(resource, EnforcementOutcome::Stopped, None);
+                    result.confirmed = Some(status);
+                    Ok(result)
+                }
+                Some(status) => Err(GuardError::new(
+                    ErrorKind::ResourceBusy,
+                    format!("{kind} {name}: the stop was accepted, but it is {status}"),
+                )),
+            },
             Err((true, refused)) => match self.job_status(kind, name).await? {
                 None => Ok(Self::result(
                     resource,
                     EnforcementOutcome::AlreadyGone,
                     None,
                 )),
-                Some(status)
-                    if matches!(
-                        status.as_str(),
-                        "Completed" | "Failed" | "Stopped" | "Stopping"
-                    ) =>
-                {
+                Some(status) if ended_or_stopping(&status) => {
                     Ok(Self::result(
                         resource,
                         EnforcementOutcome::AlreadyStopped,
@@ -246,4 +254,9 @@ pub(super) async fn job_uses(
         source: format!("{source} of {what}"),
         created: super::time(created.as_ref()),
     })
+}
+
+/// A job status from which it will not run on: every job type's statuses name these alike.
+fn ended_or_stopping(status: &str) -> bool {
+    matches!(status, "Completed" | "Failed" | "Stopped" | "Stopping")
 }

@@ -234,6 +234,7 @@ impl SageMakerEnforcer {
             deregistered_scalable_targets: Vec::new(),
             deleted_inference_components: Vec::new(),
             status,
+            confirmed: None,
         }
     }
 }
