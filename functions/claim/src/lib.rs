@@ -125,7 +125,11 @@ async fn hand_over<A: AuditLog, N: Notifier>(
         let alert = DelayedAlert {
             execution: execution.to_owned(),
             next: next.clone(),
-            busy: request.error.cause.clone().unwrap_or_else(|| request.error.error.clone()),
+            busy: request
+                .error
+                .cause
+                .clone()
+                .unwrap_or_else(|| request.error.error.clone()),
             retry_seconds: ports.busy.retry_seconds,
         };
         // The hand-over stands either way: a broken alert path must not stop the enforcement

@@ -191,7 +191,11 @@ async fn a_claim_carries_the_busy_retry_settings() {
         .decided(violation(&unique("e"), "endpoint", "ep", "enforce", 0))
         .await;
     let out = w.claim(&id, start_input(&id)).await.unwrap();
-    assert_eq!(out["busy"], json!({"retrySeconds": 7, "attemptsLeft": 3}), "{out}");
+    assert_eq!(
+        out["busy"],
+        json!({"retrySeconds": 7, "attemptsLeft": 3}),
+        "{out}"
+    );
 }
 
 /// The starvation attack's answer: an execution whose busy attempts ran out hands the item to
@@ -206,12 +210,19 @@ async fn a_busy_enforcement_is_handed_to_its_continuation_and_alerted() {
     w.claim(&id, start_input(&id)).await.unwrap();
 
     let out = w.hand_over(&id).await.unwrap();
-    assert_eq!((&out["proceed"], &out["next"]), (&json!(true), &json!(format!("{id}_1"))), "{out}");
+    assert_eq!(
+        (&out["proceed"], &out["next"]),
+        (&json!(true), &json!(format!("{id}_1"))),
+        "{out}"
+    );
     assert_eq!(w.item(&id).await["execution"], format!("{id}_1"));
     let received = w.alerts.expect(1, Duration::from_secs(10)).await;
     assert_eq!(received[0].message["kind"], "enforcement-delayed");
     assert_eq!(received[0].message["delayed"]["next"], format!("{id}_1"));
-    assert_eq!(received[0].message["delayed"]["busy"], "endpoint ep is Updating");
+    assert_eq!(
+        received[0].message["delayed"]["busy"],
+        "endpoint ep is Updating"
+    );
 
     // Retried (the machine did not see the answer): the same continuation, no second alert.
     let again = w.hand_over(&id).await.unwrap();

@@ -246,7 +246,8 @@ pub fn awaiting_enforcement<'a>(
     request: &crate::contract::Request,
     items: &'a [AuditItem],
 ) -> Option<&'a AuditItem> {
-    let changes = crate::covered::covered_call(&request.event_name).is_some_and(|c| c.changes_deployed);
+    let changes =
+        crate::covered::covered_call(&request.event_name).is_some_and(|c| c.changes_deployed);
     if !changes {
         return None;
     }
@@ -270,11 +271,19 @@ pub fn awaiting_enforcement<'a>(
 /// starve its enforcement, and a successful update would swap what is enforced. So it violates
 /// that violation's bindings — its action, its approvers, no more grace than it has left — and
 /// is alerted as a violation of its own, whatever it would have been alone.
-pub fn breaks_enforcement(mut verdict: Verdict, pending: &AuditItem, now: DateTime<Utc>) -> Verdict {
-    let left = pending.deadline.map_or(i64::from(pending.verdict.grace_seconds), |d| {
-        (d - now).num_seconds().max(0)
-    });
-    let grace = u32::try_from(left).unwrap_or(0).min(pending.verdict.grace_seconds);
+pub fn breaks_enforcement(
+    mut verdict: Verdict,
+    pending: &AuditItem,
+    now: DateTime<Utc>,
+) -> Verdict {
+    let left = pending
+        .deadline
+        .map_or(i64::from(pending.verdict.grace_seconds), |d| {
+            (d - now).num_seconds().max(0)
+        });
+    let grace = u32::try_from(left)
+        .unwrap_or(0)
+        .min(pending.verdict.grace_seconds);
     let resource = verdict
         .resource
         .as_ref()
@@ -289,7 +298,11 @@ pub fn breaks_enforcement(mut verdict: Verdict, pending: &AuditItem, now: DateTi
     reasons.append(&mut verdict.reasons);
     verdict.decision = Decision::Violation;
     verdict.action = pending.verdict.action;
-    verdict.grace_seconds = if verdict.action == Action::None { 0 } else { grace };
+    verdict.grace_seconds = if verdict.action == Action::None {
+        0
+    } else {
+        grace
+    };
     verdict.approvers = pending.verdict.approvers.clone();
     verdict.reasons = reasons;
     verdict
@@ -430,10 +443,7 @@ mod awaiting_tests {
     fn only_an_update_finds_an_unsettled_violation_of_another_event_on_the_same_resource() {
         let now = Utc::now();
         let items = vec![pending("e1", "Fraud-EP", 120, now)];
-        for update in [
-            "UpdateEndpoint",
-            "UpdateEndpointWeightsAndCapacities",
-        ] {
+        for update in ["UpdateEndpoint", "UpdateEndpointWeightsAndCapacities"] {
             let found = awaiting_enforcement(&change(update, "fraud-ep"), &items);
             assert_eq!(found.map(|i| i.event_id.as_str()), Some("e1"), "{update}");
         }
@@ -470,11 +480,20 @@ mod awaiting_tests {
         }))
         .unwrap_or_else(|e| panic!("{e}"));
         let verdict = breaks_enforcement(alone, &awaiting, now);
-        assert_eq!((verdict.decision, verdict.action), (Decision::Violation, Action::Enforce));
-        assert!((119..=120).contains(&verdict.grace_seconds), "{}", verdict.grace_seconds);
+        assert_eq!(
+            (verdict.decision, verdict.action),
+            (Decision::Violation, Action::Enforce)
+        );
+        assert!(
+            (119..=120).contains(&verdict.grace_seconds),
+            "{}",
+            verdict.grace_seconds
+        );
         assert_eq!(verdict.approvers, awaiting.verdict.approvers);
         assert!(verdict.reasons[0].contains("e1"), "{:?}", verdict.reasons);
-        verdict.check_well_formed().unwrap_or_else(|e| panic!("{e}"));
+        verdict
+            .check_well_formed()
+            .unwrap_or_else(|e| panic!("{e}"));
         // Past its deadline: no grace at all.
         let late = breaks_enforcement(verdict.clone(), &pending("e1", "fraud-ep", -5, now), now);
         assert_eq!(late.grace_seconds, 0);
@@ -501,10 +520,16 @@ mod hand_over_tests {
 
     #[test]
     fn the_holder_hands_over_to_the_next_name_and_a_retry_does_so_again() {
-        for (holder, asking, next) in [("e1", "e1", "e1_1"), ("e1_4", "e1_4", "e1_5"), ("e1_1", "e1", "e1_1")] {
+        for (holder, asking, next) in [
+            ("e1", "e1", "e1_1"),
+            ("e1_4", "e1_4", "e1_5"),
+            ("e1_1", "e1", "e1_1"),
+        ] {
             assert_eq!(
                 hand_over_step(Some(&held(AuditState::Pending, holder)), asking),
-                HandOverStep::Continue { next: next.to_owned() },
+                HandOverStep::Continue {
+                    next: next.to_owned()
+                },
                 "{holder} {asking}"
             );
         }
@@ -518,7 +543,10 @@ mod hand_over_tests {
             (None, "e1"),
         ] {
             assert!(
-                matches!(hand_over_step(item.as_ref(), asking), HandOverStep::Stand { .. }),
+                matches!(
+                    hand_over_step(item.as_ref(), asking),
+                    HandOverStep::Stand { .. }
+                ),
                 "{item:?} {asking}"
             );
         }
@@ -530,7 +558,10 @@ mod hand_over_tests {
         assert!(BusyRetry::new(0, 4).is_err());
         assert!(BusyRetry::new(60, 0).is_err());
         assert!(BusyRetry::new(60, BusyRetry::MAX_ATTEMPTS_PER_EXECUTION + 1).is_err());
-        assert_eq!(BusyRetry::default().attempts_left, BusyRetry::ATTEMPTS_PER_EXECUTION);
+        assert_eq!(
+            BusyRetry::default().attempts_left,
+            BusyRetry::ATTEMPTS_PER_EXECUTION
+        );
     }
 }
 

@@ -87,9 +87,12 @@ pub fn decide(
     defaults: &Defaults,
 ) -> Verdict {
     let who = request.caller();
-    if crate::covered::covered_call(&request.event_name)
-        .is_some_and(|c| matches!(c.when_no_subject, crate::covered::WhenNoSubject::CapacityOnly))
-    {
+    if crate::covered::covered_call(&request.event_name).is_some_and(|c| {
+        matches!(
+            c.when_no_subject,
+            crate::covered::WhenNoSubject::CapacityOnly
+        )
+    }) {
         return capacity_change(request, &who);
     }
     let caller = who.form();

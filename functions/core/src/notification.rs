@@ -618,7 +618,9 @@ mod tests {
     fn every_state_with_an_alert_owes_exactly_its_alert() {
         use AuditState::*;
         let mut owed = Vec::new();
-        for state in [Evaluated, Allowed, Audited, Notified, Pending, Approved, Enforced, Failed] {
+        for state in [
+            Evaluated, Allowed, Audited, Notified, Pending, Approved, Enforced, Failed,
+        ] {
             if let Some(kind) = NotificationKind::owed_in(state) {
                 assert!(NotificationKind::OWABLE.contains(&kind), "{state}");
                 // The kind that moves an item moves it to the state that owes it.
@@ -632,7 +634,11 @@ mod tests {
         owed.sort_by_key(|k| k.as_str());
         owable.sort_by_key(|k| k.as_str());
         assert_eq!(owed, owable);
-        assert_eq!(NotificationKind::owed_in(Allowed), None, "an allow alerts no one");
+        assert_eq!(
+            NotificationKind::owed_in(Allowed),
+            None,
+            "an allow alerts no one"
+        );
     }
 
     #[test]

@@ -239,7 +239,10 @@ fn the_escalation_alert_of_a_busy_enforcement_renders_as_pinned() {
     let notification = render_delayed(&alert, &verdict("enforce"));
     assert!(notification.subject.len() <= 100);
     assert_eq!(notification.attributes["kind"], "enforcement-delayed");
-    assert_eq!(NotificationKind::EnforcementDelayed.channel(), Channel::Violations);
+    assert_eq!(
+        NotificationKind::EnforcementDelayed.channel(),
+        Channel::Violations
+    );
     insta::assert_snapshot!(
         "enforcement-delayed-text",
         format!("Subject: {}\n\n{}", notification.subject, notification.text)

@@ -424,11 +424,21 @@ async fn a_5xx_that_outlasts_the_sdk_fails_as_unavailable_and_a_later_try_stops_
         "ModelGuard.Unavailable",
         "{unavailable}"
     );
-    // The testbed fails three calls; the SDK made three attempts, so the next try goes through.
+    // The testbed fails the first three calls of each action; the SDK made three attempts, so
+    // the next try's stop goes through. Its confirming describe is a new action, failed three
+    // times in its turn: unavailable again (the machine retries it), and the try after that finds
+    // the job stopped, confirmed by the describe.
+    let again = run(&enforcer, enforcer.input("training-job", &name).await)
+        .await
+        .unwrap_err();
+    assert_eq!(again.error_type(), "ModelGuard.Unavailable", "{again}");
+    assert!(again.message.contains("DescribeTrainingJob"), "{again}");
+    assert_eq!(kit.job_status("training", &name).await, "Stopped");
     let result = run(&enforcer, enforcer.input("training-job", &name).await)
         .await
         .unwrap();
-    assert_eq!(result.outcome.as_str(), "stopped");
+    assert_eq!(result.outcome.as_str(), "already-stopped");
+    assert_eq!(result.status.as_deref(), Some("Stopped"));
 }
 
 #[tokio::test]

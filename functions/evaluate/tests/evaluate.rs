@@ -734,7 +734,12 @@ async fn a_change_to_an_endpoint_awaiting_enforcement_violates_that_enforcements
     let endpoint = unique("ep");
     let first = unique("evt");
     let verdict = w
-        .evaluate(&create_endpoint_event(&first, "DataScientist", &endpoint, &config))
+        .evaluate(&create_endpoint_event(
+            &first,
+            "DataScientist",
+            &endpoint,
+            &config,
+        ))
         .await
         .unwrap();
     assert_eq!(verdict["action"], "enforce");
@@ -745,12 +750,24 @@ async fn a_change_to_an_endpoint_awaiting_enforcement_violates_that_enforcements
         .evaluate(&capacity_event(&capacity, "MLDeployer", &endpoint))
         .await
         .unwrap();
-    assert_eq!((&changed["decision"], &changed["action"]), (&json!("violation"), &json!("enforce")), "{changed}");
+    assert_eq!(
+        (&changed["decision"], &changed["action"]),
+        (&json!("violation"), &json!("enforce")),
+        "{changed}"
+    );
     assert_eq!(changed["approvers"], verdict["approvers"]);
-    assert!(changed["graceSeconds"].as_u64().unwrap() <= 600, "{changed}");
+    assert!(
+        changed["graceSeconds"].as_u64().unwrap() <= 600,
+        "{changed}"
+    );
     let reasons = changed["reasons"].to_string();
     assert!(reasons.contains(&first), "{reasons}");
-    assert_eq!(audit_item(&w.config, &w.decisions, &capacity).await.unwrap()["state"], "evaluated");
+    assert_eq!(
+        audit_item(&w.config, &w.decisions, &capacity)
+            .await
+            .unwrap()["state"],
+        "evaluated"
+    );
 
     // An update the caller may make on its own (MLDeployer, an allowed model): a violation too.
     let allowed_model = unique("fraud-v4");

@@ -88,13 +88,11 @@ impl SageMakerEnforcer {
                     EnforcementOutcome::AlreadyGone,
                     None,
                 )),
-                Some(status) if ended_or_stopping(&status) => {
-                    Ok(Self::result(
-                        resource,
-                        EnforcementOutcome::AlreadyStopped,
-                        Some(status),
-                    ))
-                }
+                Some(status) if ended_or_stopping(&status) => Ok(Self::result(
+                    resource,
+                    EnforcementOutcome::AlreadyStopped,
+                    Some(status),
+                )),
                 Some(_) => Err(refused),
             },
             Err((false, error)) => Err(error),
