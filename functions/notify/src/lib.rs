@@ -101,28 +101,24 @@ pub async fn handle<N: Notifier, A: AuditLog, V: TokenVault>(
             }
             ports.audit.advance(&event_id, &advance).await?
         }
-        // Enforce moved the item when it acted (or failed to): say what it recorded, or nothing.
-        None if input.kind == NotificationKind::Enforced => {
-            if recorded.state != AuditState::Enforced || recorded.enforcement.is_none() {
+        // Enforce moves the item when it acts, or fails to for good: say what it recorded, or
+        // nothing. An enforcement that failed without a record (a Lambda or transient error the
+        // machine gave up on) stays unsettled: the execution fails, and the sweep starts it again.
+        None if matches!(
+            input.kind,
+            NotificationKind::Enforced | NotificationKind::EnforcementFailed
+        ) =>
+        {
+            let (state, evidence) = if input.kind == NotificationKind::Enforced {
+                (AuditState::Enforced, recorded.enforcement.is_some())
+            } else {
+                (AuditState::Failed, recorded.failure.is_some())
+            };
+            if recorded.state != state || !evidence {
                 return Err(GuardError::new(
                     ErrorKind::AuditConflict,
                     format!(
-                        "event {event_id} is {}: nothing was enforced to report",
-                        recorded.state
-                    ),
-                ));
-            }
-            recorded
-        }
-        // An enforcement that failed without Enforce recording it (a Lambda or transient error
-        // the machine gave up on) stays unsettled: the execution fails, and the sweep starts it
-        // again.
-        None if input.kind == NotificationKind::EnforcementFailed => {
-            if recorded.state != AuditState::Failed || recorded.failure.is_none() {
-                return Err(GuardError::new(
-                    ErrorKind::AuditConflict,
-                    format!(
-                        "event {event_id} is {}: Enforce recorded no failure to report",
+                        "event {event_id} is {}: Enforce recorded no {state} outcome to report",
                         recorded.state
                     ),
                 ));
