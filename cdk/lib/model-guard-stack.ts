@@ -36,6 +36,9 @@ export const RESOURCE_INDEX = 'byResource';
 export const STATE_INDEX = 'byState';
 export const ALERT_INDEX = 'byAlertOwed';
 export const SWEEP_CHECKPOINT_KEY = 'sweep#checkpoint';
+/** The ledger of unsettled events: keys `undecided#<eventID>`, in the sparse index below. */
+export const UNDECIDED_PREFIX = 'undecided#';
+export const UNDECIDED_INDEX = 'byUndecided';
 /**
  * The enforcement machine's name: fixed, so that the sweep's permission names its executions
  * (`execution:<name>:*`) without a token.
@@ -112,6 +115,11 @@ export class ModelGuardStack extends Stack {
           indexName: ALERT_INDEX,
           partitionKey: { name: 'alertOwed', type: dynamodb.AttributeType.STRING },
           sortKey: { name: 'decidedAt', type: dynamodb.AttributeType.STRING },
+        },
+        {
+          // Sparse: only the ledger's entries, events seen and not settled. The sweep scans it.
+          indexName: UNDECIDED_INDEX,
+          partitionKey: { name: 'undecided', type: dynamodb.AttributeType.STRING },
         },
       ],
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
@@ -197,6 +205,7 @@ export class ModelGuardStack extends Stack {
 
     // ---- Functions ---------------------------------------------------------------------------
     const functions: Record<string, lambda.Function> = {};
+    const functionLogs: Record<string, logs.LogGroup> = {};
     const fn = (name: string, environment: Record<string, string>, statements: iam.PolicyStatement[]) => {
       const id = pascal(name);
       const logGroup = new logs.LogGroup(this, `${id}Logs`, {
@@ -233,6 +242,7 @@ export class ModelGuardStack extends Stack {
         description: `Model Guard ${name}`,
       });
       functions[name] = f;
+      functionLogs[name] = logGroup;
       acknowledgeWildcards(role, statements);
       return f;
     };
@@ -505,6 +515,7 @@ export class ModelGuardStack extends Stack {
       RecordFunctionArn: record.functionArn,
       EvaluateFunctionArn: evaluate.functionArn,
       EnforcementStateMachineArn: enforcement.stateMachineArn,
+      DecisionsTableName: decisions.tableName,
     }, [parseEvent, record, evaluate]);
     for (const m of [enforcement, triage]) {
       Validations.of(m.role).acknowledge({
@@ -528,6 +539,14 @@ export class ModelGuardStack extends Stack {
       actions: ['states:StartExecution'],
       resources: [enforcement.stateMachineArn],
     }));
+    triage.role.addToPrincipalPolicy(new iam.PolicyStatement({
+      // A failed run writes its event into the ledger; a run that ends well deletes the entry.
+      // Ledger entries only: the audit items are not the triage machine's to touch.
+      sid: 'KeepTheLedger',
+      actions: ['dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+      resources: [decisions.tableArn],
+      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${UNDECIDED_PREFIX}*`] } },
+    }));
 
     // ---- The sweep ---------------------------------------------------------------------------
     // EventBridge delivers CloudTrail events on a best-effort basis: every few minutes the sweep
@@ -543,6 +562,12 @@ export class ModelGuardStack extends Stack {
       TOPIC_ARN: topic.topicArn,
       GUARD_TOPIC_ARN: guardTopic.topicArn,
     }, [
+      new iam.PolicyStatement({
+        // The ledger of unsettled events (a sparse index: its entries only).
+        sid: 'ReadTheLedger',
+        actions: ['dynamodb:Scan'],
+        resources: [`${decisions.tableArn}/index/${UNDECIDED_INDEX}`],
+      }),
       new iam.PolicyStatement({
         // The unsettled violations, and the alerts still owed.
         sid: 'WatchUnsettledDecisions',
@@ -587,11 +612,12 @@ export class ModelGuardStack extends Stack {
         resources: [decisions.tableArn],
       }),
       new iam.PolicyStatement({
-        // It writes its checkpoint item and nothing else: the audit trail is not the sweep's.
-        sid: 'SaveCheckpoint',
+        // It creates its checkpoint item and ledger entries and nothing else: the audit trail
+        // is not the sweep's.
+        sid: 'SaveCheckpointAndLedger',
         actions: ['dynamodb:PutItem'],
         resources: [decisions.tableArn],
-        conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [SWEEP_CHECKPOINT_KEY] } },
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [SWEEP_CHECKPOINT_KEY, `${UNDECIDED_PREFIX}*`] } },
       }),
       new iam.PolicyStatement({
         // Is a missed CreateModel (…) on record already.
@@ -790,6 +816,24 @@ export class ModelGuardStack extends Stack {
         label: `${id} executions that did not succeed`,
       }), `Model Guard: an execution of the ${id.toLowerCase()} state machine failed, timed out or was aborted.`);
     }
+    // The sweep's report, from its "sweep done" log line: events no decision was made for (the
+    // ledger's failed or long-unsettled entries), and records it could not handle at all.
+    for (const [id, field, what] of [
+      ['UndecidedEvents', 'undecided', 'events are undecided: a triage failed on them (a bad policy item, '
+        + 'throttling, …) and the sweep keeps submitting them. `guardctl undecided` lists them and why.'],
+      ['UnprocessableRecords', 'unprocessable', 'records could not be processed (an input Step Functions refuses, '
+        + 'an unreadable item): see the sweep\'s log.'],
+    ] as const) {
+      const filter = new logs.MetricFilter(this, `${id}Metric`, {
+        logGroup: functionLogs.sweep,
+        metricNamespace: 'ModelGuard',
+        metricName: id,
+        filterPattern: logs.FilterPattern.stringValue('$.message', '=', 'sweep done'),
+        metricValue: `$.${field}`,
+      });
+      alarm(id, filter.metric({ period: Duration.minutes(Math.max(5, settings.sweepIntervalMinutes)), statistic: 'Maximum' }),
+        `Model Guard: ${what}`);
+    }
     alarm('DeadLettersWaiting', deadLetters.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5) }),
       'Model Guard: events EventBridge could not deliver are waiting in the dead-letter queue.');
     for (const [name, f] of Object.entries(functions)) {
@@ -824,7 +868,7 @@ export class ModelGuardStack extends Stack {
       })],
     });
     decisions.resourcePolicy = onlyWrittenBy('OnlyTheGuardWritesDecisions',
-      () => ['evaluate', 'claim', 'enforce', 'notify', 'approve', 'sweep'].map(roleOf));
+      () => [...['evaluate', 'claim', 'enforce', 'notify', 'approve', 'sweep'].map(roleOf), triage.role.roleArn]);
     const seedRole = this.node.tryFindChild('SeedDefaultPolicyRole') as iam.Role | undefined;
     policies.resourcePolicy = onlyWrittenBy('OnlyAdministratorsWritePolicies',
       () => [...settings.policyAdministrators, ...(seedRole ? [seedRole.roleArn] : [])]);

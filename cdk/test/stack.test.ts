@@ -141,10 +141,12 @@ const EXPECTED_STATEMENTS: Record<string, string[]> = {
     STEP_FUNCTIONS_LOGGING,
     STEP_FUNCTIONS_TRACING,
     'Allow states:StartExecution on Enforcement',
+    'Allow dynamodb:UpdateItem,dynamodb:DeleteItem on Decisions.Arn if ForAllValues:StringLike dynamodb:LeadingKeys undecided#*',
   ],
   TriageEventsRole: ['Allow states:StartExecution on Triage'],
   SweepRole: [
     'Allow logs:CreateLogStream,logs:PutLogEvents on SweepLogs.Arn',
+    'Allow dynamodb:Scan on Decisions.Arn/index/byUndecided',
     'Allow dynamodb:Query on Decisions.Arn/index/byState Decisions.Arn/index/byAlertOwed',
     'Allow dynamodb:UpdateItem on Decisions.Arn',
     'Allow states:DescribeExecution on arn:${Partition}:states:${Region}:${AccountId}:execution:Test-Enforcement:*',
@@ -154,7 +156,7 @@ const EXPECTED_STATEMENTS: Record<string, string[]> = {
     'Allow kms:GenerateDataKey,kms:Decrypt on AlertsKey.Arn GuardAlertsKey.Arn',
     'Allow cloudtrail:LookupEvents on *',
     'Allow dynamodb:GetItem on Decisions.Arn',
-    'Allow dynamodb:PutItem on Decisions.Arn if ForAllValues:StringEquals dynamodb:LeadingKeys sweep#checkpoint',
+    'Allow dynamodb:PutItem on Decisions.Arn if ForAllValues:StringLike dynamodb:LeadingKeys sweep#checkpoint,undecided#*',
     'Allow dynamodb:GetItem on Records.Arn',
     'Allow states:StartExecution on Triage',
   ],
@@ -323,6 +325,8 @@ test('the tables keep their data, encrypted, with the indexes guardctl and appro
       // Sparse: the items that owe an alert.
       Match.objectLike({ IndexName: 'byAlertOwed', KeySchema: [
         { AttributeName: 'alertOwed', KeyType: 'HASH' }, { AttributeName: 'decidedAt', KeyType: 'RANGE' }] }),
+      // Sparse: the ledger of events seen and not settled.
+      Match.objectLike({ IndexName: 'byUndecided', KeySchema: [{ AttributeName: 'undecided', KeyType: 'HASH' }] }),
     ],
   });
 });
@@ -456,7 +460,8 @@ test('alarms on failed executions, dead letters and function errors, all to the 
   const ids = alarms.map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort();
   assert.deepEqual(ids, [
     'ApproveErrors', 'ClaimErrors', 'DeadLettersWaiting', 'EnforceErrors', 'EnforcementExecutionsFailed', 'EvaluateErrors',
-    'NotifyErrors', 'ParseEventErrors', 'RecordErrors', 'SweepErrors', 'TriageExecutionsFailed']);
+    'NotifyErrors', 'ParseEventErrors', 'RecordErrors', 'SweepErrors', 'TriageExecutionsFailed', 'UndecidedEvents',
+    'UnprocessableRecords']);
   for (const [id, alarm] of alarms) {
     assert.deepEqual(alarm.Properties.AlarmActions.map(render), ['GuardAlerts'], id);
     assert.equal(alarm.Properties.Threshold, 1, id);
@@ -464,6 +469,17 @@ test('alarms on failed executions, dead letters and function errors, all to the 
   const [[, failed]] = alarms.filter(([id]) => id.startsWith('TriageExecutionsFailed'));
   assert.deepEqual(failed.Properties.Metrics.filter((m: any) => m.MetricStat).map((m: any) => m.MetricStat.Metric.MetricName),
     ['ExecutionsFailed', 'ExecutionsTimedOut', 'ExecutionsAborted']);
+  // The sweep's count of undecided events and unprocessable records, from its "sweep done" line.
+  const filters = Object.fromEntries(ofType(t, 'AWS::Logs::MetricFilter').map(([, f]) => [
+    f.Properties.MetricTransformations[0].MetricName, f.Properties]));
+  for (const [metric, field] of [['UndecidedEvents', 'undecided'], ['UnprocessableRecords', 'unprocessable']]) {
+    assert.equal(render(filters[metric].LogGroupName), 'SweepLogs', metric);
+    assert.equal(filters[metric].FilterPattern, '{ $.message = "sweep done" }', metric);
+    assert.equal(filters[metric].MetricTransformations[0].MetricValue, `$.${field}`, metric);
+    const [[, alarm]] = alarms.filter(([id]) => id.startsWith(metric));
+    assert.equal(alarm.Properties.MetricName, metric);
+    assert.equal(alarm.Properties.Namespace, 'ModelGuard');
+  }
   // A failed enforcement is also named in its own alert.
   const [[, ended]] = ofType(t, 'AWS::Events::Rule').filter(([id]) => id.startsWith('EnforcementEnded'));
   assert.deepEqual(ended.Properties.EventPattern.detail.status, ['FAILED', 'TIMED_OUT', 'ABORTED']);
@@ -563,7 +579,7 @@ test("only the guard's roles write the decisions table; only they and the admini
   const admin = 'arn:aws:iam::111122223333:role/PolicyAdmin';
   const t = tables({ policyAdministrators: [admin] });
   assert.deepEqual(denials(t.Decisions), [`OnlyTheGuardWritesDecisions: Deny ${writes} to * but `
-    + 'ApproveRole.Arn ClaimRole.Arn EnforceRole.Arn EvaluateRole.Arn NotifyRole.Arn SweepRole.Arn']);
+    + 'ApproveRole.Arn ClaimRole.Arn EnforceRole.Arn EvaluateRole.Arn NotifyRole.Arn SweepRole.Arn TriageRole.Arn']);
   assert.deepEqual(denials(t.Policies), [`OnlyAdministratorsWritePolicies: Deny ${writes} to * but `
     + `SeedDefaultPolicyRole.Arn ${admin}`]);
   assert.equal(t.Records, undefined, 'records are written only by record, and hold no decision');

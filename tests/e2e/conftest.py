@@ -92,7 +92,8 @@ class Stack:
         # made afresh so it starts this session's enforcement machine (moto's UpdateStateMachine
         # keeps the old definition running).
         triage = substitute((ROOT / "statemachine/triage.asl.json").read_text(),
-                            {**arns, "EnforcementStateMachineArn": self.enforcement_arn})
+                            {**arns, "EnforcementStateMachineArn": self.enforcement_arn,
+                             "DecisionsTableName": self.decisions_table})
         self.triage_arn = os.environ["TRIAGE_STATE_MACHINE_ARN"]
         try:
             self.sfn.delete_state_machine(stateMachineArn=self.triage_arn)
@@ -132,13 +133,17 @@ class Stack:
                 TableName=self.decisions_table, BillingMode="PAY_PER_REQUEST",
                 KeySchema=[{"AttributeName": "eventId", "KeyType": "HASH"}],
                 AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"}
-                                      for a in ("eventId", "resourceKey", "decidedAt", "state", "alertOwed")],
+                                      for a in ("eventId", "resourceKey", "decidedAt", "state", "alertOwed",
+                                                "undecided")],
                 GlobalSecondaryIndexes=[{"IndexName": index, "KeySchema": [
                     {"AttributeName": key, "KeyType": "HASH"},
                     {"AttributeName": "decidedAt", "KeyType": "RANGE"}],
                     "Projection": {"ProjectionType": "ALL"}}
                     for index, key in (("byResource", "resourceKey"), ("byState", "state"),
-                                       ("byAlertOwed", "alertOwed"))],
+                                       ("byAlertOwed", "alertOwed"))] + [
+                    # The ledger of unsettled events: the sweep scans it.
+                    {"IndexName": "byUndecided", "KeySchema": [{"AttributeName": "undecided", "KeyType": "HASH"}],
+                     "Projection": {"ProjectionType": "ALL"}}],
             )
         if self.records_table not in existing:
             self.ddb.create_table(

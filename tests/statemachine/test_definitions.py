@@ -17,6 +17,7 @@ PLACEHOLDERS = {
     "EnforceFunctionArn",
     "NotifyFunctionArn",
     "EnforcementStateMachineArn",
+    "DecisionsTableName",
 }
 LAMBDA_RETRIED = {
     "Lambda.ServiceException",
@@ -113,11 +114,46 @@ def test_triage_retries_fit_in_an_express_run():
     # path through the triage (a record, or a deployment) is one run.
     _, _, doc = next(d for d in definitions() if d[0] == "triage")
     states = doc["States"]
-    paths = {"record": ["ParseEvent", "Record"],
-             "deployment": ["ParseEvent", "Evaluate", "StartEnforcement"]}
+    # A failing path ends by writing the ledger entry; a settled one by deleting it.
+    paths = {"record": ["ParseEvent", "Record", "Settle"],
+             "deployment": ["ParseEvent", "Evaluate", "StartEnforcement", "Settle"],
+             "failed record": ["ParseEvent", "Record", "NoteUndecided"],
+             "failed deployment": ["ParseEvent", "Evaluate", "StartEnforcement", "NoteUndecided"]}
     for name, path in paths.items():
         worst = sum(retry_waits(states[s]) for s in path)
         assert worst < 240, f"{name}: {worst} s of retry waits leave too little of the 300 s for the work"
+
+
+def test_no_step_of_the_triage_can_lose_an_event():
+    # Every step that can fail ends, after its retries, in the ledger write and a failed run;
+    # every run that ends well deletes the entry. The key and the fields are the ones the sweep
+    # reads (functions/aws/src/lib.rs, functions/core/src/ledger.rs).
+    _, _, doc = next(d for d in definitions() if d[0] == "triage")
+    states = doc["States"]
+    ledger = {"NoteUndecided", "Settle"}
+    for name, state in states.items():
+        if state["Type"] == "Task" and name not in ledger:
+            catch_all = [c for c in state.get("Catch", []) if c["ErrorEquals"] == ["States.ALL"]]
+            assert catch_all and catch_all[-1]["Next"] == "Failed?", name
+            assert catch_all[-1]["ResultPath"] == "$.error", name
+    assert states["Failed?"]["Choices"][0]["Next"] == "NoteUndecided"
+    assert states["NoteUndecided"]["Next"] == "Undecided" and states["Undecided"]["Type"] == "Fail"
+    # Only the ledger's own steps end a run well: nothing reaches Done without passing Settled?.
+    into_done = {n for n, st in states.items()
+                 if "Done" in [st.get("Next"), st.get("Default")] + [c["Next"] for c in st.get("Catch", [])]}
+    assert into_done == {"Settled?", "Settle"}, into_done
+    assert states["Settled?"]["Choices"][0]["Next"] == "Settle"
+    prefix = re.search(r'UNDECIDED_PREFIX: &str = "([^"]+)";', (ROOT / "functions/aws/src/lib.rs").read_text()).group(1)
+    for name in ledger:
+        key = states[name]["Parameters"]["Key"]["eventId"]["S.$"]
+        assert key == f"States.Format('{prefix}{{}}', $$.Execution.Input.detail.eventID)", (name, key)
+    written = re.findall(r"(\w+) = ", states["NoteUndecided"]["Parameters"]["UpdateExpression"])
+    source = (ROOT / "functions/core/src/ledger.rs").read_text()
+    fields = {"undecided"} | {
+        re.sub(r"_(\w)", lambda m: m.group(1).upper(), f)
+        for f in re.findall(r"pub (\w+):", source.split("pub struct LedgerEntry")[1].split("\n}")[0])}
+    assert set(written) <= fields, (written, fields)
+    assert {"undecided", "envelope", "firstSeenAt", "failedAt", "failure"} <= set(written), written
 
 
 def test_records_are_waited_for_in_a_wait_state_inside_an_express_run():
@@ -185,7 +221,8 @@ def test_error_types_in_the_definitions_are_ones_the_functions_raise():
     for name, text, _ in definitions():
         # The machine's own Fail states' errors.
         used = set(re.findall(r'"(ModelGuard\.\w+)"', text)) - {"ModelGuard.EnforcementFailed", "ModelGuard.AlertOwed",
-                                                                       "ModelGuard.ContinuationNotStarted"}
+                                                                       "ModelGuard.ContinuationNotStarted",
+                                                                       "ModelGuard.TriageFailed"}
         assert used <= raised, (name, used - raised)
 
 

@@ -21,6 +21,8 @@ pub mod iam;
 #[cfg(feature = "kms")]
 pub mod kms;
 #[cfg(feature = "dynamodb")]
+pub mod ledger_store;
+#[cfg(feature = "dynamodb")]
 pub mod policy_store;
 #[cfg(feature = "dynamodb")]
 pub mod records_store;
@@ -56,6 +58,13 @@ pub mod decisions_table {
     /// The item where the sweep keeps the end of its last window. It has neither index's key,
     /// so neither index holds it, and no CloudTrail eventID (a UUID) can collide with it.
     pub const SWEEP_CHECKPOINT_KEY: &str = "sweep#checkpoint";
+    /// The key prefix of a ledger entry (an event seen and not settled): `undecided#<eventID>`.
+    /// `statemachine/triage.asl.json` writes and deletes these keys, and its role may touch no
+    /// other (`dynamodb:LeadingKeys`).
+    pub const UNDECIDED_PREFIX: &str = "undecided#";
+    /// The sparse index of the ledger entries (`undecided`, the eventID): the sweep scans it.
+    pub const UNDECIDED_INDEX: &str = "byUndecided";
+    pub const UNDECIDED_INDEX_KEY: &str = "undecided";
 }
 
 /// The records table's schema, shared with the CDK stack and the tests.

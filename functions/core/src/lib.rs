@@ -16,6 +16,7 @@ pub mod enforcement;
 pub mod error;
 pub mod event;
 pub mod glob;
+pub mod ledger;
 pub mod lenient;
 pub mod notification;
 pub mod policy;

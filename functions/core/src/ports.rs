@@ -11,6 +11,7 @@ use crate::audit::{ApprovalRecord, AuditItem, AuditState, FailureRecord};
 use crate::contract::Verdict;
 use crate::enforcement::EnforcementResult;
 use crate::error::{ErrorKind, GuardError};
+use crate::ledger::LedgerEntry;
 use crate::notification::Notification;
 use crate::policy::PolicySet;
 use crate::principal::Caller;
@@ -251,6 +252,31 @@ pub trait EnforcementMachine {
         name: &str,
         input: &Value,
     ) -> impl Future<Output = Result<bool, GuardError>> + Send;
+}
+
+/// The ledger of events seen and not yet settled (`ledger`), beside the audit items.
+pub trait EventLedger {
+    /// Writes the entry unless the event has one; `false` when it had.
+    fn note(&self, entry: &LedgerEntry) -> impl Future<Output = Result<bool, GuardError>> + Send;
+    /// Counts a submission; `false` when the entry is gone (the event was settled meanwhile).
+    fn submitted(
+        &self,
+        event_id: &str,
+        at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<bool, GuardError>> + Send;
+    /// Records why a submission failed before any triage ran (Step Functions refused it).
+    fn failed(
+        &self,
+        event_id: &str,
+        failure: &FailureRecord,
+        at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), GuardError>> + Send;
+    /// Every entry, oldest first; one that cannot be read is an error of its own, so that it
+    /// holds up none of the others.
+    #[allow(clippy::type_complexity)]
+    fn entries(
+        &self,
+    ) -> impl Future<Output = Result<Vec<Result<LedgerEntry, GuardError>>, GuardError>> + Send;
 }
 
 /// Where the sweep keeps the end of the last window it finished.

@@ -113,7 +113,7 @@ pub fn eventbridge_envelope(record: &Value) -> Value {
 }
 
 /// What one sweep did, as the sweep function returns it (and logs it).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SweepReport {
     pub start: String,
@@ -136,6 +136,18 @@ pub struct SweepReport {
     pub unprocessable: usize,
     /// The eventIDs submitted to the triage machine.
     pub submitted: Vec<String>,
+    /// Records in the window that were in the ledger already (their triage failed, or a sweep
+    /// submitted them): the ledger's schedule retries them, not the window.
+    #[serde(default)]
+    pub already_undecided: usize,
+    /// Ledger entries submitted again (their eventIDs).
+    #[serde(default)]
+    pub retried: Vec<String>,
+    /// Ledger entries that failed, or have been unsettled for longer than
+    /// [`UNDECIDED_ALARM_MINUTES`]: events no decision was made for yet. The sweep logs how many,
+    /// and the stack's alarm on that number pages the guard topic.
+    #[serde(default)]
+    pub undecided: Vec<String>,
     /// Enforcement executions started again because the one holding an unsettled violation was
     /// no longer running (stopped from outside, or never started): their names.
     #[serde(default)]
@@ -148,6 +160,18 @@ pub struct SweepReport {
     /// fires on the guard topic); the next sweep tries again.
     #[serde(default)]
     pub alerts_still_owed: Vec<String>,
+}
+
+/// How long an event may sit in the ledger without a failure before it counts as undecided: a
+/// triage run takes at most five minutes, and the sweep runs every five.
+pub const UNDECIDED_ALARM_MINUTES: i64 = 15;
+
+/// Whether a ledger entry is reported as undecided: a triage run failed on it (or Step
+/// Functions refused it), or it has been unsettled for too long.
+pub fn undecided_overdue(entry: &crate::ledger::LedgerEntry, now: DateTime<Utc>) -> bool {
+    entry.failure.is_some()
+        || now.signed_duration_since(entry.first_seen_at)
+            > Duration::minutes(UNDECIDED_ALARM_MINUTES)
 }
 
 /// How long an owed alert is left to the execution that holds the item while it runs: its

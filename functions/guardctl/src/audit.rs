@@ -1,5 +1,6 @@
 //! `guardctl pending` and `guardctl history`: the decisions table through its two indexes,
-//! `byState` (state, decidedAt) and `byResource` (resourceKey, decidedAt).
+//! `byState` (state, decidedAt) and `byResource` (resourceKey, decidedAt). `guardctl undecided`:
+//! the ledger of events seen and not decided, beside them.
 
 use std::collections::HashMap;
 
@@ -9,7 +10,10 @@ use clap::Args;
 use model_guard_aws::decisions_table::{
     RESOURCE_INDEX, RESOURCE_INDEX_KEY, RESOURCE_INDEX_SORT, STATE_INDEX, STATE_INDEX_KEY,
 };
-use model_guard_core::audit::{AuditItem, AuditState, resource_key};
+use model_guard_aws::ledger_store::DynamoLedger;
+use model_guard_core::audit::{AuditItem, AuditState, FailureRecord, resource_key};
+use model_guard_core::ledger::LedgerEntry;
+use model_guard_core::ports::EventLedger;
 use serde_json::Value;
 
 use crate::aws::Aws;
@@ -156,6 +160,109 @@ pub async fn history(
         ]);
     }
     Ok(out.render())
+}
+
+/// The ledger's entries, oldest first: events the guard saw and has not decided (a triage failed
+/// on them, or is still running), how often the sweep submitted them, and why they failed.
+pub async fn undecided(aws: &mut Aws, json: bool, now: DateTime<Utc>) -> Result<String, Failure> {
+    let table = aws.decisions_table().await?;
+    let ledger = DynamoLedger::new(aws.dynamodb().await, &table);
+    let entries = ledger
+        .entries()
+        .await
+        .map_err(|e| Failure::Aws(e.to_string()))?;
+    let mut readable = Vec::new();
+    let mut problems = Vec::new();
+    for entry in entries {
+        match entry {
+            Ok(entry) => readable.push(entry),
+            Err(e) => problems.push(e.to_string()),
+        }
+    }
+    let call = |entry: &LedgerEntry| -> (String, String) {
+        let envelope: Value = serde_json::from_str(&entry.envelope).unwrap_or(Value::Null);
+        let text = |pointer: &str| {
+            envelope
+                .pointer(pointer)
+                .and_then(Value::as_str)
+                .unwrap_or("?")
+                .to_owned()
+        };
+        (text("/detail/eventName"), text("/detail/userIdentity/arn"))
+    };
+    if json {
+        let list: Vec<Value> = readable
+            .iter()
+            .map(|entry| {
+                let mut v = serde_json::to_value(entry).unwrap_or(Value::Null);
+                if let Some(o) = v.as_object_mut() {
+                    let envelope: Value =
+                        serde_json::from_str(&entry.envelope).unwrap_or(Value::Null);
+                    o.insert("envelope".to_owned(), envelope);
+                }
+                v
+            })
+            .chain(
+                problems
+                    .iter()
+                    .map(|p| serde_json::json!({"unreadable": p})),
+            )
+            .collect();
+        return pretty(&Value::Array(list));
+    }
+    if readable.is_empty() && problems.is_empty() {
+        return Ok("no undecided events: every event the guard saw is decided".to_owned());
+    }
+    let mut out = Table::new(&[
+        "FIRST SEEN",
+        "AGE",
+        "EVENT",
+        "CALL",
+        "CALLER",
+        "ATTEMPTS",
+        "FAILURE",
+    ]);
+    for entry in &readable {
+        let (name, caller) = call(entry);
+        out.row(vec![
+            time(entry.first_seen_at),
+            duration((now - entry.first_seen_at).num_seconds()),
+            entry.event_id.clone(),
+            name,
+            caller,
+            entry.attempts.to_string(),
+            entry.failure.as_ref().map(failure_text).unwrap_or_default(),
+        ]);
+    }
+    let mut text = out.render();
+    for problem in problems {
+        text.push_str(&format!("\nunreadable ledger entry: {problem}"));
+    }
+    Ok(text)
+}
+
+/// A ledger failure in a line: the step's error, and the first line of its cause (the cause as
+/// Step Functions caught it is JSON with `Error` and `Cause`).
+fn failure_text(failure: &FailureRecord) -> String {
+    let caught: Value = serde_json::from_str(&failure.cause).unwrap_or(Value::Null);
+    let cause = caught
+        .get("Cause")
+        .and_then(Value::as_str)
+        .unwrap_or(&failure.cause);
+    // A Lambda error's cause is its own JSON ({"errorType", "errorMessage"}).
+    let inner: Value = serde_json::from_str(cause).unwrap_or(Value::Null);
+    let message = inner
+        .get("errorMessage")
+        .and_then(Value::as_str)
+        .unwrap_or(cause);
+    let line: String = message
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .take(160)
+        .collect();
+    format!("{}: {line}", failure.error)
 }
 
 fn pretty(value: &Value) -> Result<String, Failure> {

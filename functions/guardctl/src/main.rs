@@ -95,6 +95,10 @@ enum Command {
     EnforceNow(DecideArgs),
     /// The audit trail, newest first.
     History(audit::HistoryArgs),
+    /// Events seen and not decided yet (a triage failed on them): oldest first, with why. The
+    /// sweep submits each again until it is decided; fix the cause (a bad policy item, say) and
+    /// they are.
+    Undecided,
 }
 
 #[derive(Subcommand)]
@@ -191,6 +195,7 @@ fn run(command: Command, global: &Global) -> Result<String, Failure> {
             Command::Policy(command) => policy::run(&mut aws, command, global.json).await,
             Command::Pending => audit::pending(&mut aws, global.json, now).await,
             Command::History(args) => audit::history(&mut aws, &args, global.json, now).await,
+            Command::Undecided => audit::undecided(&mut aws, global.json, now).await,
             Command::Approve(args) => {
                 approval::decide(&mut aws, "approve", &args, global.json).await
             }

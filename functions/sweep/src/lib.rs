@@ -1,31 +1,36 @@
-//! The sweep's handler: for each covered eventName, the records CloudTrail has in the window; each
-//! one the rule would have matched and that has no audit item is submitted to the triage machine.
-//! The checkpoint moves only when every submission went through, so a failed sweep's window is
-//! asked for again next time (duplicates are harmless).
+//! The sweep's handler. First the ledger (`model_guard_core::ledger`): every event seen and not
+//! settled (its triage failed, or never ended) is submitted to the triage machine again, with
+//! backoff, however old it is, until the triage settles it. Then, for each covered eventName,
+//! the records CloudTrail has in the window: each one the rule would have matched and that has
+//! no audit item is written to the ledger and submitted. The checkpoint moves once every such
+//! record is in the ledger, so the window may forget what the ledger holds.
 //!
 //! Then it watches the unsettled violations: one whose enforcement execution was stopped from
 //! outside (or never started, or started by someone else and stopped) is handed to a restart,
 //! `<eventID>_<n>`, and alerted. Last, it sends every alert an item still owes (its publish had
 //! failed), and reports an error while any still cannot go out.
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, Duration, Utc};
-use model_guard_core::audit::{AuditItem, AuditState};
+use model_guard_core::audit::{AuditItem, AuditState, FailureRecord};
 use model_guard_core::covered::rule_event_names;
 use model_guard_core::custody::{restart_name, start_input};
 use model_guard_core::event::execution_name;
+use model_guard_core::ledger::LedgerEntry;
 use model_guard_core::notification::{TamperAlert, TamperKind, for_item, render_tamper};
 use model_guard_core::ports::{
-    AuditLog, CallHistory, EnforcementMachine, Notifier, RecordStore, SweepCheckpoint,
+    AuditLog, CallHistory, EnforcementMachine, EventLedger, Notifier, RecordStore, SweepCheckpoint,
     TriageStarter,
 };
 use model_guard_core::sweep::{
     ExecutionStatus, SweepReport, WatchStep, eventbridge_envelope, resubmit, send_owed_alert,
-    skip_reason, time_text, watch_step, window,
+    skip_reason, time_text, undecided_overdue, watch_step, window,
 };
 use model_guard_core::{ErrorKind, GuardError, ParseOutcome, parse_event_value};
 use serde_json::Value;
 
-pub struct Ports<H, A, T, C, R, E, N> {
+pub struct Ports<H, A, T, C, R, E, N, L> {
     pub history: H,
     pub audit: A,
     pub triage: T,
@@ -36,6 +41,8 @@ pub struct Ports<H, A, T, C, R, E, N> {
     pub enforcements: E,
     /// For the alert when an enforcement is restarted, and the alerts still owed.
     pub notifier: N,
+    /// The events seen and not settled.
+    pub ledger: L,
 }
 
 /// How many taken restart names the sweep steps over in one run (someone may have started
@@ -49,10 +56,13 @@ pub struct Reach {
     pub overlap: Duration,
     /// The first sweep's window.
     pub first_lookback: Duration,
+    /// The first wait before a ledger entry is submitted again (doubled with each attempt, at
+    /// most an hour).
+    pub undecided_retry: Duration,
 }
 
-pub async fn handle<H, A, T, C, R, E, N>(
-    ports: &Ports<H, A, T, C, R, E, N>,
+pub async fn handle<H, A, T, C, R, E, N, L>(
+    ports: &Ports<H, A, T, C, R, E, N, L>,
     reach: Reach,
     now: DateTime<Utc>,
 ) -> Result<SweepReport, GuardError>
@@ -64,23 +74,14 @@ where
     R: RecordStore,
     E: EnforcementMachine,
     N: Notifier,
+    L: EventLedger,
 {
+    let mut report = SweepReport::default();
+    let submitted_now = retry_undecided(ports, reach.undecided_retry, now, &mut report).await?;
     let last = ports.checkpoint.last_end().await?;
     let w = window(last, now, reach.overlap, reach.first_lookback);
-    let mut report = SweepReport {
-        start: time_text(w.start),
-        end: time_text(w.end),
-        found: 0,
-        skipped: 0,
-        already_audited: 0,
-        already_recorded: 0,
-        resubmitted: 0,
-        unprocessable: 0,
-        submitted: Vec::new(),
-        restarted: Vec::new(),
-        alerts_sent: Vec::new(),
-        alerts_still_owed: Vec::new(),
-    };
+    report.start = time_text(w.start);
+    report.end = time_text(w.end);
     for event_name in rule_event_names() {
         let records = ports.history.lookup(event_name, w.start, w.end).await?;
         report.found += records.len();
@@ -122,20 +123,20 @@ where
                     Err(e) => return Err(e),
                 }
             }
-            // Named for the sweep, the time and the event, so a submission is easy to find.
-            let name = execution_name(&format!("sweep-{}-{event_id}", now.timestamp_millis()));
-            match ports.triage.start(&name, &envelope).await {
-                Ok(()) => {}
-                // Step Functions refusing this input (too large, say) would refuse it every time.
-                Err(e) if e.kind == ErrorKind::InvalidInput => {
-                    tracing::error!(event_id = %event_id, error = %e, "the triage refused the event");
-                    report.unprocessable += 1;
-                    continue;
+            // Into the ledger before anything can lose it: from here on, the ledger, not the
+            // window, keeps it until the triage settles it.
+            let entry = LedgerEntry::seen(&event_id, &envelope, now);
+            if !ports.ledger.note(&entry).await? {
+                if !submitted_now.contains(&event_id) {
+                    tracing::info!(event_id = %event_id, "in the ledger already; retried on its schedule");
                 }
-                Err(e) => return Err(e),
+                report.already_undecided += 1;
+                continue;
             }
-            tracing::info!(event_id = %event_id, event_name, "submitted a missed event");
-            report.submitted.push(event_id);
+            if submit(ports, &event_id, &envelope, now, &mut report).await? {
+                tracing::info!(event_id = %event_id, event_name, "submitted a missed event");
+                report.submitted.push(event_id);
+            }
         }
     }
     ports.checkpoint.save_end(w.end).await?;
@@ -145,7 +146,8 @@ where
         start = %report.start, end = %report.end, found = report.found,
         submitted = report.submitted.len(), already_audited = report.already_audited,
         resubmitted = report.resubmitted, unprocessable = report.unprocessable,
-        restarted = ?report.restarted, alerts_sent = ?report.alerts_sent,
+        retried = ?report.retried, undecided = report.undecided.len(),
+        undecided_events = ?report.undecided, restarted = ?report.restarted, alerts_sent = ?report.alerts_sent,
         alerts_still_owed = ?report.alerts_still_owed, "sweep done"
     );
     if !report.alerts_still_owed.is_empty() {
@@ -162,9 +164,98 @@ where
     Ok(report)
 }
 
+/// Submits a ledger entry's event to the triage machine, counting the attempt first; `false` when
+/// it was not submitted (settled meanwhile, or refused by Step Functions: then the refusal is
+/// recorded on the entry, which stays, and is counted as unprocessable).
+async fn submit<H, A, T, C, R, E, N, L>(
+    ports: &Ports<H, A, T, C, R, E, N, L>,
+    event_id: &str,
+    envelope: &Value,
+    now: DateTime<Utc>,
+    report: &mut SweepReport,
+) -> Result<bool, GuardError>
+where
+    T: TriageStarter,
+    L: EventLedger,
+{
+    if !ports.ledger.submitted(event_id, now).await? {
+        tracing::info!(event_id = %event_id, "settled meanwhile");
+        return Ok(false);
+    }
+    // Named for the sweep, the time and the event, so a submission is easy to find.
+    let name = execution_name(&format!("sweep-{}-{event_id}", now.timestamp_millis()));
+    match ports.triage.start(&name, envelope).await {
+        Ok(()) => Ok(true),
+        // Step Functions refusing this input (too large, say) would refuse it every time: the
+        // entry says why, stays visible, and is tried again on its (slowing) schedule.
+        Err(e) if e.kind == ErrorKind::InvalidInput => {
+            tracing::error!(event_id = %event_id, error = %e, "the triage refused the event");
+            let failure = FailureRecord {
+                error: e.error_type().to_owned(),
+                cause: e.message.clone(),
+            };
+            ports.ledger.failed(event_id, &failure, now).await?;
+            report.unprocessable += 1;
+            Ok(false)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Every ledger entry that is due is submitted again; the ones that failed (or are long
+/// unsettled) are reported as undecided, so the alarm on them fires. Returns the eventIDs
+/// submitted.
+async fn retry_undecided<H, A, T, C, R, E, N, L>(
+    ports: &Ports<H, A, T, C, R, E, N, L>,
+    base: Duration,
+    now: DateTime<Utc>,
+    report: &mut SweepReport,
+) -> Result<HashSet<String>, GuardError>
+where
+    T: TriageStarter,
+    L: EventLedger,
+{
+    let mut submitted = HashSet::new();
+    for entry in ports.ledger.entries().await? {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(e) => {
+                tracing::error!(error = %e, "unreadable ledger entry");
+                report.unprocessable += 1;
+                continue;
+            }
+        };
+        let event_id = &entry.event_id;
+        if undecided_overdue(&entry, now) {
+            report.undecided.push(event_id.clone());
+        }
+        if !entry.due(base, now) {
+            continue;
+        }
+        let envelope = match serde_json::from_str::<Value>(&entry.envelope) {
+            Ok(envelope) => envelope,
+            Err(e) => {
+                tracing::error!(event_id = %event_id, error = %e, "a ledger entry's event is not JSON");
+                report.unprocessable += 1;
+                continue;
+            }
+        };
+        if submit(ports, event_id, &envelope, now, report).await? {
+            tracing::warn!(
+                event_id = %event_id, attempts = entry.attempts + 1,
+                failure = ?entry.failure.as_ref().map(|f| &f.error),
+                "submitted an undecided event again"
+            );
+            report.retried.push(event_id.clone());
+            submitted.insert(event_id.clone());
+        }
+    }
+    Ok(submitted)
+}
+
 /// Every alert an item still owes goes out: the ones a failing alert path left behind.
-async fn send_owed_alerts<H, A, T, C, R, E, N>(
-    ports: &Ports<H, A, T, C, R, E, N>,
+async fn send_owed_alerts<H, A, T, C, R, E, N, L>(
+    ports: &Ports<H, A, T, C, R, E, N, L>,
     now: DateTime<Utc>,
     report: &mut SweepReport,
 ) -> Result<(), GuardError>
@@ -199,8 +290,8 @@ where
 }
 
 /// Every unsettled violation has a running enforcement execution, or gets one.
-async fn watch<H, A, T, C, R, E, N>(
-    ports: &Ports<H, A, T, C, R, E, N>,
+async fn watch<H, A, T, C, R, E, N, L>(
+    ports: &Ports<H, A, T, C, R, E, N, L>,
     now: DateTime<Utc>,
     report: &mut SweepReport,
 ) -> Result<(), GuardError>
@@ -231,8 +322,8 @@ where
     Ok(())
 }
 
-async fn restart<H, A, T, C, R, E, N>(
-    ports: &Ports<H, A, T, C, R, E, N>,
+async fn restart<H, A, T, C, R, E, N, L>(
+    ports: &Ports<H, A, T, C, R, E, N, L>,
     item: &AuditItem,
     mut from: Option<String>,
     status: &str,

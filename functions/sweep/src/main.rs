@@ -6,6 +6,7 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 use model_guard_aws::audit_store::DynamoAuditLog;
 use model_guard_aws::checkpoint::DynamoCheckpoint;
 use model_guard_aws::cloudtrail::CloudTrailHistory;
+use model_guard_aws::ledger_store::DynamoLedger;
 use model_guard_aws::records_store::DynamoRecords;
 use model_guard_aws::sfn::{EnforcementExecutions, TriageMachine};
 use model_guard_aws::sns::SnsNotifier;
@@ -24,6 +25,7 @@ type SweepPorts = Ports<
     DynamoRecords,
     EnforcementExecutions,
     SnsNotifier,
+    DynamoLedger,
 >;
 
 fn ports(config: &SdkConfig) -> Result<(SweepPorts, Reach), GuardError> {
@@ -44,7 +46,8 @@ fn ports(config: &SdkConfig) -> Result<(SweepPorts, Reach), GuardError> {
             aws_sdk_sfn::Client::new(config),
             env_var("TRIAGE_STATE_MACHINE_ARN")?,
         ),
-        checkpoint: DynamoCheckpoint::new(aws_sdk_dynamodb::Client::new(config), decisions),
+        checkpoint: DynamoCheckpoint::new(aws_sdk_dynamodb::Client::new(config), &decisions),
+        ledger: DynamoLedger::new(aws_sdk_dynamodb::Client::new(config), decisions),
         records: DynamoRecords::new(
             aws_sdk_dynamodb::Client::new(config),
             env_var("RECORDS_TABLE")?,
@@ -62,6 +65,10 @@ fn ports(config: &SdkConfig) -> Result<(SweepPorts, Reach), GuardError> {
     let reach = Reach {
         overlap: minutes("SWEEP_OVERLAP_MINUTES", 20)?,
         first_lookback: minutes("SWEEP_FIRST_LOOKBACK_MINUTES", 60)?,
+        undecided_retry: chrono::Duration::seconds(i64::from(env_number::<u32>(
+            "UNDECIDED_RETRY_SECONDS",
+            300,
+        )?)),
     };
     Ok((ports, reach))
 }

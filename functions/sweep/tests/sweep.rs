@@ -12,6 +12,7 @@ use chrono::{DateTime, Duration, Utc};
 use model_guard_aws::audit_store::DynamoAuditLog;
 use model_guard_aws::checkpoint::DynamoCheckpoint;
 use model_guard_aws::cloudtrail::CloudTrailHistory;
+use model_guard_aws::ledger_store::DynamoLedger;
 use model_guard_aws::records_store::DynamoRecords;
 use model_guard_aws::sfn::{EnforcementExecutions, TriageMachine};
 use model_guard_aws::sns::SnsNotifier;
@@ -35,11 +36,13 @@ type SweepPorts = Ports<
     DynamoRecords,
     EnforcementExecutions,
     SnsNotifier,
+    DynamoLedger,
 >;
 
 const REACH: Reach = Reach {
     overlap: Duration::minutes(20),
     first_lookback: Duration::minutes(60),
+    undecided_retry: Duration::minutes(5),
 };
 
 /// A moment no other test sweeps: an hour between 2031 and 2048, picked from the clock.
@@ -152,6 +155,7 @@ async fn ports_alerting(
             &alerts.topic_arn,
             &alerts.topic_arn,
         ),
+        ledger: DynamoLedger::new(aws_sdk_dynamodb::Client::new(config), decisions),
     }
 }
 
@@ -279,13 +283,20 @@ async fn a_failed_submission_leaves_the_checkpoint_so_the_window_is_swept_again(
     assert!(error.message.contains("StartExecution"), "{error}");
     assert_eq!(p.checkpoint.last_end().await.unwrap(), None);
 
-    // With the triage back, the next sweep asks for the same window and submits the event.
+    // The event was put in the ledger before the submission failed. With the triage back, the
+    // next sweep submits it from there, and its window finds it in the ledger already.
     let triage = triage_machine(&config).await;
     let p = ports(&config, &decisions, &triage).await;
     let report = handle(&p, REACH, now + Duration::minutes(15))
         .await
         .unwrap();
-    assert_eq!(report.submitted.len(), 1, "{report:?}");
+    assert_eq!(report.retried.len(), 1, "{report:?}");
+    assert_eq!(
+        (report.submitted.len(), report.already_undecided),
+        (0, 1),
+        "{report:?}"
+    );
+    assert_eq!(submitted_inputs(&config, &triage).await.len(), 1);
 }
 
 #[tokio::test]
@@ -557,4 +568,146 @@ async fn owed_alerts_are_sent_once_their_execution_gave_up_and_reported_while_th
     alerts.expect(1, StdDuration::from_secs(10)).await;
     let report = handle(&p, REACH, later).await.unwrap();
     assert!(report.alerts_sent.is_empty(), "{report:?}");
+}
+
+/// A ledger entry as the triage machine's NoteUndecided step writes it (see
+/// statemachine/triage.asl.json): the event it was given, and why a step failed.
+async fn note_failed_triage(config: &SdkConfig, table: &str, envelope: &Value, at: &str) {
+    use aws_sdk_dynamodb::types::AttributeValue as A;
+    let id = envelope["detail"]["eventID"].as_str().unwrap();
+    let failure = A::M(
+        [
+            ("error", A::S("ModelGuard.PolicyInvalid".into())),
+            (
+                "cause",
+                A::S(json!({"Error": "ModelGuard.PolicyInvalid",
+                    "Cause": "{\"errorType\":\"ModelGuard.PolicyInvalid\",\"errorMessage\":\"policy item model#x: bad\"}"})
+                .to_string()),
+            ),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect(),
+    );
+    aws_sdk_dynamodb::Client::new(config)
+        .update_item()
+        .table_name(table)
+        .key("eventId", A::S(format!("undecided#{id}")))
+        .update_expression(
+            "SET undecided = :id, envelope = if_not_exists(envelope, :envelope), \
+             firstSeenAt = if_not_exists(firstSeenAt, :at), failedAt = :at, failure = :failure",
+        )
+        .expression_attribute_values(":id", A::S(id.to_owned()))
+        .expression_attribute_values(":envelope", A::S(envelope.to_string()))
+        .expression_attribute_values(":at", A::S(at.to_owned()))
+        .expression_attribute_values(":failure", failure)
+        .send()
+        .await
+        .unwrap();
+}
+
+/// What the triage machine's Settle step does when a run ends well.
+async fn settle(config: &SdkConfig, table: &str, event_id: &str) {
+    aws_sdk_dynamodb::Client::new(config)
+        .delete_item()
+        .table_name(table)
+        .key(
+            "eventId",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("undecided#{event_id}")),
+        )
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn an_undecided_event_is_submitted_from_the_ledger_long_after_its_window_until_settled() {
+    use model_guard_core::ports::EventLedger;
+    let config = config().await;
+    let decisions = decisions_table(&config).await;
+    let triage = triage_machine(&config).await;
+    let p = ports(&config, &decisions, &triage).await;
+    let now = an_hour_of_its_own();
+
+    // One call EventBridge never delivered (the sweep finds it); one it delivered, whose triage
+    // failed and wrote the ledger entry itself.
+    let missed = record("CreateEndpoint", now - Duration::minutes(10), json!({}));
+    let delivered = record("CreateEndpoint", now - Duration::minutes(8), json!({}));
+    register(&[missed.clone(), delivered.clone()]);
+    let missed_id = missed["eventID"].as_str().unwrap().to_owned();
+    let delivered_id = delivered["eventID"].as_str().unwrap().to_owned();
+    let delivered_envelope = json!({"version": "0", "id": "eb-1", "source": "aws.sagemaker",
+        "detail-type": "AWS API Call via CloudTrail", "detail": delivered});
+    note_failed_triage(
+        &config,
+        &decisions,
+        &delivered_envelope,
+        &time_text(now - Duration::minutes(7)),
+    )
+    .await;
+
+    let first = handle(&p, REACH, now).await.unwrap();
+    assert_eq!(first.submitted, [missed_id.as_str()], "{first:?}");
+    assert_eq!(first.retried, [delivered_id.as_str()], "{first:?}");
+    assert_eq!(
+        first.already_undecided, 1,
+        "the delivered one is the ledger's: {first:?}"
+    );
+    assert_eq!(
+        first.undecided,
+        [delivered_id.as_str()],
+        "it failed: {first:?}"
+    );
+
+    // An hour on, the window still reaches back to them (from the last end, less the overlap):
+    // it finds both in the ledger, which submits them.
+    let second = handle(&p, REACH, now + Duration::hours(1)).await.unwrap();
+    assert_eq!(
+        (second.found, second.already_undecided, second.retried.len()),
+        (2, 2, 2),
+        "{second:?}"
+    );
+
+    // Three hours on, the window has left them behind, and no run settled either: the ledger
+    // submits both again (with backoff), and both are reported undecided.
+    let later = now + Duration::hours(3);
+    let third = handle(&p, REACH, later).await.unwrap();
+    assert_eq!(third.found, 0, "the window has moved on: {third:?}");
+    let mut retried = third.retried.clone();
+    retried.sort();
+    let mut both = vec![missed_id.clone(), delivered_id.clone()];
+    both.sort();
+    assert_eq!(retried, both, "{third:?}");
+    assert_eq!(third.undecided.len(), 2, "{third:?}");
+    // Each submission is the event as it was first taken: the EventBridge envelope for the
+    // delivered one, the sweep's own for the missed one.
+    let inputs = submitted_inputs(&config, &triage).await;
+    assert_eq!(inputs.len(), 6);
+    let delivered_inputs: Vec<_> = inputs
+        .iter()
+        .filter(|i| i["detail"]["eventID"] == delivered_id.as_str())
+        .collect();
+    assert_eq!(delivered_inputs.len(), 3);
+    assert!(delivered_inputs.iter().all(|i| i["id"] == "eb-1"));
+    let entries: Vec<_> = p.ledger.entries().await.unwrap();
+    let attempts: Vec<u32> = entries
+        .iter()
+        .map(|e| e.as_ref().unwrap().attempts)
+        .collect();
+    assert_eq!(attempts, [3, 3], "{entries:?}");
+
+    // Backoff: a sweep a minute later submits nothing.
+    let soon = handle(&p, REACH, later + Duration::minutes(1))
+        .await
+        .unwrap();
+    assert!(soon.retried.is_empty(), "{soon:?}");
+
+    // A run that ends well deletes the entry: then nothing is submitted or reported again.
+    settle(&config, &decisions, &missed_id).await;
+    settle(&config, &decisions, &delivered_id).await;
+    let settled = handle(&p, REACH, later + Duration::hours(3)).await.unwrap();
+    assert!(
+        settled.retried.is_empty() && settled.undecided.is_empty(),
+        "{settled:?}"
+    );
 }

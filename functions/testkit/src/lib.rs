@@ -168,6 +168,19 @@ async fn create_decisions_table(config: &SdkConfig, name: &str) {
         .attribute_definitions(string_attribute(decisions_table::RESOURCE_INDEX_SORT))
         .attribute_definitions(string_attribute(decisions_table::STATE_INDEX_KEY))
         .attribute_definitions(string_attribute(decisions_table::ALERT_INDEX_KEY))
+        .attribute_definitions(string_attribute(decisions_table::UNDECIDED_INDEX_KEY))
+        .global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name(decisions_table::UNDECIDED_INDEX)
+                .key_schema(key(decisions_table::UNDECIDED_INDEX_KEY, KeyType::Hash))
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::All)
+                        .build(),
+                )
+                .build()
+                .unwrap(),
+        )
         .global_secondary_indexes(index(
             decisions_table::ALERT_INDEX,
             decisions_table::ALERT_INDEX_KEY,
