@@ -737,3 +737,101 @@ def test_29_a_change_to_an_endpoint_awaiting_enforcement_is_a_violation_of_that_
     assert stack.submit(calm)["status"] == "SUCCEEDED"
     assert stack.audit(calm_id) is None
     assert stack.endpoint_status(other) == "InService"
+
+
+def ledger_entry(stack, event_id: str) -> dict | None:
+    """The ledger's entry for an event (`undecided#<eventID>` in the decisions table), if any."""
+    return stack.audit(f"undecided#{event_id}")
+
+
+def register_cloudtrail(records: list[dict]) -> None:
+    import os
+    import urllib.request
+
+    urllib.request.urlopen(urllib.request.Request(
+        os.environ["AWS_ENDPOINT_URL"] + "/testbed/cloudtrail/records",
+        data=json.dumps({"records": records}).encode(), method="POST"))
+
+
+def test_30_evaluations_failing_for_longer_than_the_old_window_are_all_decided_once_fixed(stack):
+    import datetime
+    import subprocess
+    import time
+
+    stack.policy({"pk": "model#ledger-*", "principals": [MLDEPLOYER], "mode": "enforce", "graceSeconds": 0})
+    _, delivered_config, delivered_endpoint = stack.endpoint("ep", "ledger")
+    _, missed_config, missed_endpoint = stack.endpoint("ep", "ledger")
+    # CloudTrail has both calls; EventBridge delivered one.
+    delivered_id, missed_id = str(uuid.uuid4()), str(uuid.uuid4())
+    delivered = event(delivered_id, "DataScientist", delivered_endpoint, delivered_config)
+    missed = event(missed_id, "DataScientist", missed_endpoint, missed_config)
+    register_cloudtrail([delivered["detail"], missed["detail"]])
+    then = delivered["detail"]["eventTime"]
+
+    def checkpoint(minutes: float) -> None:
+        """The sweep's checkpoint, as if its last window had ended `minutes` from now."""
+        at = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(minutes=minutes)
+        stack.ddb.put_item(TableName=stack.decisions_table, Item={
+            "eventId": {"S": "sweep#checkpoint"}, "sweptUntil": {"S": at.strftime("%Y-%m-%dT%H:%M:%S.000Z")}})
+
+    # The last sweep ended a quarter of an hour ago, so the next one's window reaches the calls.
+    checkpoint(-15)
+
+    # A bad policy item: every evaluation fails until someone fixes it.
+    stack.policy({"pk": "model#broken-*", "principals": "not a list", "mode": "enforce"})
+    try:
+        run = stack.submit(delivered)
+        assert run["status"] == "FAILED" and run.get("error") == "ModelGuard.TriageFailed", run
+        entry = ledger_entry(stack, delivered_id)
+        assert entry is not None, "the failed triage left no ledger entry: the event would be lost"
+        assert entry["failure"]["error"] == "ModelGuard.PolicyInvalid", entry
+        assert json.loads(entry["envelope"]) == delivered, "the entry keeps the event as it was delivered"
+
+        def failed_since(event_id: str, since: str) -> dict:
+            deadline = time.time() + 60
+            while time.time() < deadline:
+                entry = ledger_entry(stack, event_id)
+                if entry and entry.get("failedAt", "") >= since:
+                    return entry
+                time.sleep(0.3)
+            raise AssertionError(f"no failed triage of {event_id} since {since}: {ledger_entry(stack, event_id)}")
+
+        # The sweep finds the missed call and submits it; its triage fails too.
+        started = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
+        first = sweep(stack)
+        assert missed_id in first["submitted"], first
+        assert delivered_id in first["retried"], first
+        failed_since(missed_id, started)
+        failed_since(delivered_id, started)
+
+        # Half an hour of failing evaluations later, the window has moved past them (the
+        # checkpoint stands for the clock here): the old sweep forgot them. The ledger does not.
+        checkpoint(+30)
+        started = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
+        second = sweep(stack)
+        assert second["start"] > then and second["found"] == 0, second
+        assert {missed_id, delivered_id} <= set(second["retried"]), second
+        assert {missed_id, delivered_id} <= set(second["undecided"]), "the alarm's count names them"
+        failed_since(missed_id, started)
+        failed_since(delivered_id, started)
+        # Visibly: guardctl lists both, with the cause.
+        listed = subprocess.run([str(guardctl()), "undecided"], capture_output=True, text=True, check=True).stdout
+        for event_id in (delivered_id, missed_id):
+            line = next(line for line in listed.splitlines() if event_id in line)
+            assert "ModelGuard.PolicyInvalid" in line and "CreateEndpoint" in line, listed
+        assert stack.endpoint_status(delivered_endpoint) == "InService"
+    finally:
+        stack.ddb.delete_item(TableName=stack.policy_table, Key={"pk": {"S": "model#broken-*"}})
+
+    # Fixed: the next sweep submits both again, and both are decided and enforced.
+    third = sweep(stack)
+    assert {missed_id, delivered_id} <= set(third["retried"]), third
+    for event_id, endpoint in ((delivered_id, delivered_endpoint), (missed_id, missed_endpoint)):
+        item = stack.settled(event_id, 60)
+        assert item is not None and item["state"] == "enforced", item
+        assert stack.endpoint_status(endpoint) is None
+        assert ledger_entry(stack, event_id) is None, "a settled event leaves the ledger"
+        assert [m["kind"] for m in stack.messages(event_id)] == ["enforced"]
+    fourth = sweep(stack)
+    assert not {missed_id, delivered_id} & set(fourth["retried"] + fourth["undecided"]), fourth
+    checkpoint(0)
