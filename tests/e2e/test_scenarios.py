@@ -796,6 +796,13 @@ def test_30_evaluations_failing_for_longer_than_the_old_window_are_all_decided_o
                 time.sleep(0.3)
             raise AssertionError(f"no failed triage of {event_id} since {since}: {ledger_entry(stack, event_id)}")
 
+        # Someone who read the eventID starts the triage with it and content of their own, which
+        # is ignored: that run ends well, and settles nothing.
+        forged = {**delivered, "id": str(uuid.uuid4()),
+                  "detail": {**delivered["detail"], "eventSource": "s3.amazonaws.com"}}
+        assert stack.submit(forged)["status"] == "SUCCEEDED"
+        assert ledger_entry(stack, delivered_id) is not None, "a forged run deleted the ledger entry"
+
         # The sweep finds the missed call and submits it; its triage fails too.
         started = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
         first = sweep(stack)

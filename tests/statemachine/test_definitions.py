@@ -143,6 +143,13 @@ def test_no_step_of_the_triage_can_lose_an_event():
                  if "Done" in [st.get("Next"), st.get("Default")] + [c["Next"] for c in st.get("Catch", [])]}
     assert into_done == {"Settled?", "Settle"}, into_done
     assert states["Settled?"]["Choices"][0]["Next"] == "Settle"
+    # A run settles only the entry that holds its very input, and no later failure rewrites the
+    # event an entry holds: a run started with someone's eventID and other content neither
+    # deletes nor replaces it.
+    settle = states["Settle"]["Parameters"]
+    assert settle["ConditionExpression"] == "envelope = :envelope", settle
+    assert settle["ExpressionAttributeValues"][":envelope"]["S.$"] == "States.JsonToString($$.Execution.Input)"
+    assert "envelope = if_not_exists(envelope, :envelope)" in states["NoteUndecided"]["Parameters"]["UpdateExpression"]
     prefix = re.search(r'UNDECIDED_PREFIX: &str = "([^"]+)";', (ROOT / "functions/aws/src/lib.rs").read_text()).group(1)
     for name in ledger:
         key = states[name]["Parameters"]["Key"]["eventId"]["S.$"]

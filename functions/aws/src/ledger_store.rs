@@ -110,6 +110,23 @@ impl EventLedger for DynamoLedger {
         }
     }
 
+    async fn settle(&self, event_id: &str, envelope: &str) -> Result<bool, GuardError> {
+        let delete = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key(KEY, Self::key(event_id))
+            .condition_expression("envelope = :envelope")
+            .expression_attribute_values(":envelope", AttributeValue::S(envelope.to_owned()))
+            .send()
+            .await;
+        match delete {
+            Ok(_) => Ok(true),
+            Err(e) if service_code(&e) == Some(CONDITION_FAILED) => Ok(false),
+            Err(e) => Err(sdk_error(&format!("DeleteItem {}", self.table), &e)),
+        }
+    }
+
     async fn entries(&self) -> Result<Vec<Result<LedgerEntry, GuardError>>, GuardError> {
         // A scan of the sparse index reads the ledger entries only.
         let pages = self

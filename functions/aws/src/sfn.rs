@@ -79,12 +79,12 @@ impl TriageMachine {
 }
 
 impl model_guard_core::ports::TriageStarter for TriageMachine {
-    async fn start(&self, name: &str, event: &Value) -> Result<(), model_guard_core::GuardError> {
+    async fn start(&self, name: &str, event: &str) -> Result<(), model_guard_core::GuardError> {
         self.client
             .start_execution()
             .state_machine_arn(&self.arn)
             .name(name)
-            .input(event.to_string())
+            .input(event)
             .send()
             .await
             .map(|_| ())

@@ -229,13 +229,12 @@ pub trait CallHistory {
     ) -> impl Future<Output = Result<Vec<Value>, GuardError>> + Send;
 }
 
-/// Starts the triage machine with an event, as the EventBridge rule does, under `name`.
+/// Starts the triage machine with an event, as the EventBridge rule does, under `name`. The
+/// event is JSON text, passed on exactly (a ledger entry is settled only by a run of the very
+/// text it holds).
 pub trait TriageStarter {
-    fn start(
-        &self,
-        name: &str,
-        event: &Value,
-    ) -> impl Future<Output = Result<(), GuardError>> + Send;
+    fn start(&self, name: &str, event: &str)
+    -> impl Future<Output = Result<(), GuardError>> + Send;
 }
 
 /// The enforcement state machine's executions, as the sweep watches them.
@@ -271,6 +270,13 @@ pub trait EventLedger {
         failure: &FailureRecord,
         at: DateTime<Utc>,
     ) -> impl Future<Output = Result<(), GuardError>> + Send;
+    /// Deletes the entry if it still holds `envelope` (the event is settled: decided, recorded
+    /// or ignored); `false` when it is gone or holds another text.
+    fn settle(
+        &self,
+        event_id: &str,
+        envelope: &str,
+    ) -> impl Future<Output = Result<bool, GuardError>> + Send;
     /// Every entry, oldest first; one that cannot be read is an error of its own, so that it
     /// holds up none of the others.
     #[allow(clippy::type_complexity)]

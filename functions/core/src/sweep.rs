@@ -143,6 +143,10 @@ pub struct SweepReport {
     /// Ledger entries submitted again (their eventIDs).
     #[serde(default)]
     pub retried: Vec<String>,
+    /// Ledger entries the guard's own records show settled (an audit item, a record, an event
+    /// the parser ignores), removed.
+    #[serde(default)]
+    pub settled: Vec<String>,
     /// Ledger entries that failed, or have been unsettled for longer than
     /// [`UNDECIDED_ALARM_MINUTES`]: events no decision was made for yet. The sweep logs how many,
     /// and the stack's alarm on that number pages the guard topic.

@@ -133,7 +133,7 @@ where
                 report.already_undecided += 1;
                 continue;
             }
-            if submit(ports, &event_id, &envelope, now, &mut report).await? {
+            if submit(ports, &event_id, &entry.envelope, now, &mut report).await? {
                 tracing::info!(event_id = %event_id, event_name, "submitted a missed event");
                 report.submitted.push(event_id);
             }
@@ -170,7 +170,7 @@ where
 async fn submit<H, A, T, C, R, E, N, L>(
     ports: &Ports<H, A, T, C, R, E, N, L>,
     event_id: &str,
-    envelope: &Value,
+    envelope: &str,
     now: DateTime<Utc>,
     report: &mut SweepReport,
 ) -> Result<bool, GuardError>
@@ -212,7 +212,9 @@ async fn retry_undecided<H, A, T, C, R, E, N, L>(
     report: &mut SweepReport,
 ) -> Result<HashSet<String>, GuardError>
 where
+    A: AuditLog,
     T: TriageStarter,
+    R: RecordStore,
     L: EventLedger,
 {
     let mut submitted = HashSet::new();
@@ -226,12 +228,6 @@ where
             }
         };
         let event_id = &entry.event_id;
-        if undecided_overdue(&entry, now) {
-            report.undecided.push(event_id.clone());
-        }
-        if !entry.due(base, now) {
-            continue;
-        }
         let envelope = match serde_json::from_str::<Value>(&entry.envelope) {
             Ok(envelope) => envelope,
             Err(e) => {
@@ -240,7 +236,22 @@ where
                 continue;
             }
         };
-        if submit(ports, event_id, &envelope, now, report).await? {
+        // Settled by the guard's own records (a run ended well but its delete did not go
+        // through): the entry goes, and only if it still holds the same event.
+        if settled(ports, event_id, &envelope).await? {
+            if ports.ledger.settle(event_id, &entry.envelope).await? {
+                tracing::info!(event_id = %event_id, "settled; left the ledger");
+                report.settled.push(event_id.clone());
+            }
+            continue;
+        }
+        if undecided_overdue(&entry, now) {
+            report.undecided.push(event_id.clone());
+        }
+        if !entry.due(base, now) {
+            continue;
+        }
+        if submit(ports, event_id, &entry.envelope, now, report).await? {
             tracing::warn!(
                 event_id = %event_id, attempts = entry.attempts + 1,
                 failure = ?entry.failure.as_ref().map(|f| &f.error),
@@ -251,6 +262,30 @@ where
         }
     }
     Ok(submitted)
+}
+
+/// Whether the guard's own records settle a ledger entry's event: the parser ignores it, its
+/// record is kept, or it has an audit item (Evaluate's conditional write: decided). What only
+/// Evaluate can ignore (a capacity change with nothing awaiting enforcement) is settled by its
+/// triage run alone.
+async fn settled<H, A, T, C, R, E, N, L>(
+    ports: &Ports<H, A, T, C, R, E, N, L>,
+    event_id: &str,
+    envelope: &Value,
+) -> Result<bool, GuardError>
+where
+    A: AuditLog,
+    R: RecordStore,
+{
+    match parse_event_value(envelope) {
+        ParseOutcome::Ignored { .. } => Ok(true),
+        ParseOutcome::Record { record } => ports.records.contains(&record).await,
+        ParseOutcome::Request { .. } => match ports.audit.get(event_id).await {
+            Ok(item) => Ok(item.is_some()),
+            Err(e) if e.kind == ErrorKind::AuditConflict => Ok(false),
+            Err(e) => Err(e),
+        },
+    }
 }
 
 /// Every alert an item still owes goes out: the ones a failing alert path left behind.

@@ -702,12 +702,21 @@ async fn an_undecided_event_is_submitted_from_the_ledger_long_after_its_window_u
         .unwrap();
     assert!(soon.retried.is_empty(), "{soon:?}");
 
-    // A run that ends well deletes the entry: then nothing is submitted or reported again.
-    settle(&config, &decisions, &missed_id).await;
+    // A run that ends well deletes the entry (the delivered one); one whose delete did not go
+    // through is settled by the sweep from the audit item Evaluate wrote (the missed one). Then
+    // nothing is submitted or reported again.
     settle(&config, &decisions, &delivered_id).await;
+    let verdict: Verdict =
+        serde_json::from_value(violation(&missed_id, "endpoint", "x", "enforce", 60)).unwrap();
+    p.audit
+        .record(&AuditItem::for_verdict(&verdict, later).unwrap())
+        .await
+        .unwrap();
     let settled = handle(&p, REACH, later + Duration::hours(3)).await.unwrap();
+    assert_eq!(settled.settled, [missed_id.as_str()], "{settled:?}");
     assert!(
         settled.retried.is_empty() && settled.undecided.is_empty(),
         "{settled:?}"
     );
+    assert!(p.ledger.entries().await.unwrap().is_empty());
 }
