@@ -3,7 +3,10 @@
 //! `statemachine/triage.asl.json`); this is the sweep's side.
 
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::AttributeValue;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_runtime_api::http::Response as HttpResponse;
 use chrono::{DateTime, Utc};
 use model_guard_core::audit::{FailureRecord, timestamp};
 use model_guard_core::ledger::LedgerEntry;
@@ -34,6 +37,21 @@ impl DynamoLedger {
     }
 }
 
+/// A conditional write's outcome: `false` when its condition did not hold.
+fn applied<T, E>(
+    result: Result<T, SdkError<E, HttpResponse>>,
+    doing: &str,
+) -> Result<bool, GuardError>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    match result {
+        Ok(_) => Ok(true),
+        Err(e) if service_code(&e) == Some(CONDITION_FAILED) => Ok(false),
+        Err(e) => Err(sdk_error(doing, &e)),
+    }
+}
+
 fn invalid(what: &str, e: impl std::fmt::Display) -> GuardError {
     GuardError::new(ErrorKind::InvalidInput, format!("{what}: {e}"))
 }
@@ -52,11 +70,7 @@ impl EventLedger for DynamoLedger {
             .expression_attribute_names("#key", KEY)
             .send()
             .await;
-        match put {
-            Ok(_) => Ok(true),
-            Err(e) if service_code(&e) == Some(CONDITION_FAILED) => Ok(false),
-            Err(e) => Err(sdk_error(&format!("PutItem {}", self.table), &e)),
-        }
+        applied(put, &format!("PutItem {}", self.table))
     }
 
     async fn submitted(&self, event_id: &str, at: DateTime<Utc>) -> Result<bool, GuardError> {
@@ -75,11 +89,7 @@ impl EventLedger for DynamoLedger {
             .expression_attribute_values(":at", AttributeValue::S(timestamp::format(&at)))
             .send()
             .await;
-        match update {
-            Ok(_) => Ok(true),
-            Err(e) if service_code(&e) == Some(CONDITION_FAILED) => Ok(false),
-            Err(e) => Err(sdk_error(&format!("UpdateItem {}", self.table), &e)),
-        }
+        applied(update, &format!("UpdateItem {}", self.table))
     }
 
     async fn failed(
@@ -102,12 +112,8 @@ impl EventLedger for DynamoLedger {
             .expression_attribute_values(":at", AttributeValue::S(timestamp::format(&at)))
             .send()
             .await;
-        match update {
-            // Settled meanwhile: nothing to say.
-            Ok(_) => Ok(()),
-            Err(e) if service_code(&e) == Some(CONDITION_FAILED) => Ok(()),
-            Err(e) => Err(sdk_error(&format!("UpdateItem {}", self.table), &e)),
-        }
+        // Settled meanwhile (the condition failed): nothing to say.
+        applied(update, &format!("UpdateItem {}", self.table)).map(|_| ())
     }
 
     async fn settle(&self, event_id: &str, envelope: &str) -> Result<bool, GuardError> {
@@ -120,11 +126,7 @@ impl EventLedger for DynamoLedger {
             .expression_attribute_values(":envelope", AttributeValue::S(envelope.to_owned()))
             .send()
             .await;
-        match delete {
-            Ok(_) => Ok(true),
-            Err(e) if service_code(&e) == Some(CONDITION_FAILED) => Ok(false),
-            Err(e) => Err(sdk_error(&format!("DeleteItem {}", self.table), &e)),
-        }
+        applied(delete, &format!("DeleteItem {}", self.table))
     }
 
     async fn entries(&self) -> Result<Vec<Result<LedgerEntry, GuardError>>, GuardError> {
