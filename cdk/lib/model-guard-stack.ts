@@ -6,7 +6,7 @@
 // resources; the few `*` resources are the ones AWS accepts nothing else for, each with a comment.
 import { readFileSync } from 'fs';
 import * as path from 'path';
-import { Annotations, Aws, CfnOutput, Duration, Lazy, RemovalPolicy, Stack, StackProps, Validations } from 'aws-cdk-lib';
+import { Annotations, Aws, CfnOutput, Duration, Fn, Lazy, RemovalPolicy, Stack, StackProps, Tags, Validations } from 'aws-cdk-lib';
 import * as cloudtrail from 'aws-cdk-lib/aws-cloudtrail';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -26,6 +26,7 @@ import * as cr from 'aws-cdk-lib/custom-resources';
 import { RustFunction } from 'cargo-lambda-cdk';
 import { Construct } from 'constructs';
 import { ModelGuardSettings, ResolvedSettings, resolveSettings } from './config';
+import { tamperRules } from './tamper';
 
 const ROOT = path.join(__dirname, '..', '..');
 const STATEMACHINE_DIR = path.join(ROOT, 'statemachine');
@@ -76,9 +77,23 @@ export class ModelGuardStack extends Stack {
   readonly settings: ResolvedSettings;
 
   constructor(scope: Construct, id: string, props: ModelGuardProps = {}) {
-    super(scope, id, props);
+    // Termination protection: deleting the stack is one more thing only a deliberate act does
+    // (README "Remove" says how to lift it).
+    super(scope, id, { terminationProtection: true, ...props });
     const settings = resolveSettings(props);
     this.settings = settings;
+    checkStackName(this.stackName);
+    // The guard's resources carry the stack's name as a tag, for the SCPs that protect them
+    // (cdk/scp/protect-model-guard.json), where their ARNs hold no name to match.
+    Tags.of(this).add(GUARD_TAG, this.stackName);
+    // Names the guard gives its own functions, rules, alarms and machines: `<stack>-<id>`, so that
+    // the tamper rules and the SCPs can name them (none is retained when the stack is deleted,
+    // so a later deploy under the same name finds none of them in its way).
+    const named = (suffix: string) => `${this.stackName}-${suffix}`;
+    // What changes with each creation of the stack: the UUID at the end of its ID. A resource
+    // kept after `cdk destroy` (a log group) carries it in its name, so the next deploy's does
+    // not collide with it.
+    const deployment = Fn.select(2, Fn.split('/', this.stackId));
     const retention = retentionDays(settings.logRetentionDays);
     const arn = (service: string, resource: string) =>
       `arn:${Aws.PARTITION}:${service}:${Aws.REGION}:${Aws.ACCOUNT_ID}:${resource}`;
@@ -233,6 +248,7 @@ export class ModelGuardStack extends Stack {
         timeout: Duration.seconds(sizing.timeoutSeconds),
         role,
         logGroup,
+        functionName: named(name),
         // The binaries write JSON lines with a "level" field, so Lambda's JSON format can filter
         // them by level and Logs Insights can query them; AWS_LAMBDA_LOG_LEVEL sets the filter.
         loggingFormat: lambda.LoggingFormat.JSON,
@@ -459,8 +475,10 @@ export class ModelGuardStack extends Stack {
       includeExecutionData: boolean,
       substitutions: Record<string, string>, invokes: lambda.IFunction[], key?: kms.IKey, name?: string) => {
       const logGroup = new logs.LogGroup(this, `${id}Logs`, {
-        // Vended logs for Step Functions must go to a group under /aws/vendedlogs/.
-        logGroupName: `/aws/vendedlogs/states/${this.stackName}-${id}`,
+        // Under /aws/vendedlogs/, as Step Functions recommends (its log delivery's resource
+        // policy then covers the prefix once, not each group); kept after the stack is deleted, so
+        // its name carries this deployment's stack ID.
+        logGroupName: `/aws/vendedlogs/states/${this.stackName}-${id}-${deployment}`,
         retention,
         removalPolicy: RemovalPolicy.RETAIN,
       });
@@ -516,7 +534,7 @@ export class ModelGuardStack extends Stack {
       EvaluateFunctionArn: evaluate.functionArn,
       EnforcementStateMachineArn: enforcement.stateMachineArn,
       DecisionsTableName: decisions.tableName,
-    }, [parseEvent, record, evaluate]);
+    }, [parseEvent, record, evaluate], undefined, named('Triage'));
     for (const m of [enforcement, triage]) {
       Validations.of(m.role).acknowledge({
         id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
@@ -632,6 +650,7 @@ export class ModelGuardStack extends Stack {
       }),
     ]);
     new events.Rule(this, 'SweepSchedule', {
+      ruleName: named('SweepSchedule'),
       description: 'Model Guard sweep: covered calls EventBridge did not deliver',
       schedule: events.Schedule.rate(Duration.minutes(settings.sweepIntervalMinutes)),
       targets: [new targets.LambdaFunction(sweep, { retryAttempts: 0 })],
@@ -651,6 +670,7 @@ export class ModelGuardStack extends Stack {
     // An event EventBridge could not hand over is a deployment nobody checked: retry for the
     // whole day EventBridge allows, then keep it in the queue (and alarm) for replay.
     new events.Rule(this, 'SageMakerCalls', {
+      ruleName: named('SageMakerCalls'),
       description: 'Covered and recorded SageMaker calls, from CloudTrail, to the Model Guard triage',
       eventPattern: JSON.parse(readFileSync(path.join(STATEMACHINE_DIR, 'event-pattern.json'), 'utf8')),
       targets: [new targets.SfnStateMachine(triage, {
@@ -663,6 +683,7 @@ export class ModelGuardStack extends Stack {
     // counts them): its name is the CloudTrail eventID of the call it was about. The target is
     // bound by hand so that the topic and queue policies name this rule, not all of EventBridge.
     const enforcementEnded = new events.Rule(this, 'EnforcementEnded', {
+      ruleName: named('EnforcementEnded'),
       description: 'Model Guard enforcement executions that failed, timed out or were aborted',
       eventPattern: {
         source: ['aws.states'],
@@ -679,21 +700,9 @@ export class ModelGuardStack extends Stack {
     // ... and the sweep at once, which restarts an enforcement stopped before its violation was
     // settled (its schedule would find it too, minutes later).
     enforcementEnded.addTarget(new targets.LambdaFunction(sweep, { retryAttempts: 2 }));
-    guardTopic.addToResourcePolicy(new iam.PolicyStatement({
-      sid: 'EnforcementEndedRulePublishes',
-      principals: [new iam.ServicePrincipal('events.amazonaws.com')],
-      actions: ['sns:Publish'],
-      resources: [guardTopic.topicArn],
-      conditions: { ArnEquals: { 'aws:SourceArn': enforcementEnded.ruleArn } },
-    }));
-    deadLetters.addToResourcePolicy(new iam.PolicyStatement({
-      sid: 'EnforcementEndedRuleDeadLetters',
-      principals: [new iam.ServicePrincipal('events.amazonaws.com')],
-      actions: ['sqs:SendMessage'],
-      resources: [deadLetters.queueArn],
-      conditions: { ArnEquals: { 'aws:SourceArn': enforcementEnded.ruleArn } },
-    }));
 
+    let trail: cloudtrail.Trail | undefined;
+    const trailBucketNames: string[] = [];
     if (settings.createTrail) {
       const trailBucket = new s3.Bucket(this, 'TrailBucket', {
         encryption: s3.BucketEncryption.S3_MANAGED,
@@ -706,20 +715,28 @@ export class ModelGuardStack extends Stack {
         }],
         removalPolicy: RemovalPolicy.RETAIN,
       });
-      // Write events of this region are all the rule needs; the first copy of management events
-      // is free in CloudTrail.
-      new cloudtrail.Trail(this, 'Trail', {
+      // Write events of this region are what the rules need (the first copy of management events
+      // is free in CloudTrail); global services' (IAM's) too, which reach EventBridge in us-east-1.
+      trail = new cloudtrail.Trail(this, 'Trail', {
         bucket: trailBucket,
         isMultiRegionTrail: false,
-        includeGlobalServiceEvents: false,
-        managementEvents: cloudtrail.ReadWriteType.WRITE_ONLY,
+        includeGlobalServiceEvents: true,
         enableFileValidation: true,
       });
+      // Advanced selectors: the management writes; who writes the policy table (its data events,
+      // writes only: the functions only Scan it); and every data event on the trail's own log files
+      // but CloudTrail's deliveries (PutObject, which would log themselves without end): who read
+      // or deleted them.
+      const cfnTrail = trail.node.defaultChild as cloudtrail.CfnTrail;
+      cfnTrail.eventSelectors = undefined;
+      cfnTrail.advancedEventSelectors = trailSelectors(policies.tableArn, trailBucket.bucketArn);
       Validations.of(trailBucket).acknowledge({
         id: 'AwsSolutions::AwsSolutions-S1',
-        reason: 'The bucket holds only CloudTrail log files, written by CloudTrail; reads of it are '
-          + 'recorded by CloudTrail itself, and a second bucket for access logs would need its own.',
+        reason: 'Server access logs would record who read or deleted the log files; the trail records '
+          + 'that itself (data events on this bucket\'s objects, all but CloudTrail\'s own PutObject '
+          + 'deliveries), so a second bucket for access logs would add nothing.',
       });
+      trailBucketNames.push(trailBucket.bucketName);
     }
 
     // ---- Approval URL ---------------------------------------------------------------------------
@@ -794,6 +811,7 @@ export class ModelGuardStack extends Stack {
     const alarmAction = new cwActions.SnsAction(guardTopic);
     const alarm = (id: string, metric: cloudwatch.IMetric, description: string, periods = 1) => {
       const a = new cloudwatch.Alarm(this, id, {
+        alarmName: named(id),
         metric,
         threshold: 1,
         evaluationPeriods: periods,
@@ -845,6 +863,46 @@ export class ModelGuardStack extends Stack {
         `Model Guard: the ${name} function reported errors${periods > 1 ? ' for an hour' : ''}.`, periods);
     }
 
+    // ---- Tamper rules ---------------------------------------------------------------------------------
+    // Changes to the guard's own resources, alerted at once on the guard topic (statemachine/
+    // tamper-rules.json). What a rule cannot see (a change made while it was itself switched off)
+    // the health check finds.
+    const tables = [policies, decisions, records];
+    const keys = [alertsKey, guardKey, tokenKey, enforcementKey];
+    const tamper = tamperRules(this, named, {
+      StackName: this.stackName,
+      AccountId: Aws.ACCOUNT_ID,
+      GuardTableNames: tables.map((t) => t.tableName),
+      GuardTableArns: tables.map((t) => t.tableArn),
+      PolicyTableName: policies.tableName,
+      PolicyTableArn: policies.tableArn,
+      GuardTopicArns: [topic.topicArn, guardTopic.topicArn],
+      GuardKeyIds: keys.map((k) => k.keyId),
+      GuardLogGroupNames: this.node.findAll().filter((c): c is logs.LogGroup => c instanceof logs.LogGroup)
+        .map((g) => g.logGroupName),
+      GuardRoleNames: this.node.findAll().filter((c): c is iam.Role => c instanceof iam.Role).map((r) => r.roleName),
+      GuardEventSourceMappings: [],
+      TrailBucketNames: trailBucketNames,
+      DeadLetterQueueName: deadLetters.queueName,
+    }, guardTopic, deadLetters);
+    // Which rules may publish to the guard topic and dead-letter into the queue: these, by ARN
+    // (EventBridge documents aws:SourceArn for both), not all of EventBridge.
+    const guardRules = [enforcementEnded, ...tamper].map((r) => r.ruleArn);
+    guardTopic.addToResourcePolicy(new iam.PolicyStatement({
+      sid: 'GuardRulesPublish',
+      principals: [new iam.ServicePrincipal('events.amazonaws.com')],
+      actions: ['sns:Publish'],
+      resources: [guardTopic.topicArn],
+      conditions: { ArnEquals: { 'aws:SourceArn': guardRules } },
+    }));
+    deadLetters.addToResourcePolicy(new iam.PolicyStatement({
+      sid: 'GuardRulesDeadLetter',
+      principals: [new iam.ServicePrincipal('events.amazonaws.com')],
+      actions: ['sqs:SendMessage'],
+      resources: [deadLetters.queueArn],
+      conditions: { ArnEquals: { 'aws:SourceArn': guardRules } },
+    }));
+
     // ---- Who may write the tables, and use the keys -------------------------------------------------
     const roleOf = (name: string) => functions[name].role!.roleArn;
     onlyFor(tokenKey, 'OnlyNotifySealsTaskTokens', ['kms:Encrypt'], () => [roleOf('notify')]);
@@ -872,6 +930,15 @@ export class ModelGuardStack extends Stack {
     const seedRole = this.node.tryFindChild('SeedDefaultPolicyRole') as iam.Role | undefined;
     policies.resourcePolicy = onlyWrittenBy('OnlyAdministratorsWritePolicies',
       () => [...settings.policyAdministrators, ...(seedRole ? [seedRole.roleArn] : [])]);
+    if (settings.notificationEmails.length === 0) {
+      Annotations.of(topic).addWarning('modelGuard:notificationEmails is empty: no one is subscribed to the '
+        + 'violations topic. Subscribe someone (the setting, or the AlertTopicArn output), or violations go unread.');
+    }
+    if (settings.guardAlertEmails.length === 0) {
+      Annotations.of(guardTopic).addWarning('modelGuard:guardAlertEmails (by default the notificationEmails) is '
+        + 'empty: no one is subscribed to the guard topic. Subscribe someone (the GuardAlertTopicArn output), or '
+        + 'tampering, alarms and failed enforcements go unread.');
+    }
     if (settings.policyAdministrators.length === 0) {
       Annotations.of(policies).addWarning('modelGuard:policyAdministrators is empty: nobody can edit '
         + 'the policy table until it names the roles that may (README "Deploy").');
@@ -932,4 +999,53 @@ function retentionDays(days: number): logs.RetentionDays {
   // CloudWatch Logs accepts only certain retentions: the smallest that keeps logs at least as long.
   const chosen = allowed.find((v) => v >= days) ?? allowed[allowed.length - 1];
   return chosen as logs.RetentionDays;
+}
+
+/**
+ * The trail's advanced event selectors: management writes; the policy table's write data events
+ * (who changed a policy); and the data events on the trail's own log files but CloudTrail's
+ * PutObject deliveries (who read or deleted them).
+ */
+export function trailSelectors(policyTableArn: string, bucketArn: string): cloudtrail.CfnTrail.AdvancedEventSelectorProperty[] {
+  return [
+    {
+      name: 'Management writes: the SageMaker calls, and changes to the guard',
+      fieldSelectors: [
+        { field: 'eventCategory', equalTo: ['Management'] },
+        { field: 'readOnly', equalTo: ['false'] },
+      ],
+    },
+    {
+      name: 'Writes to the policy table: who changed a policy',
+      fieldSelectors: [
+        { field: 'eventCategory', equalTo: ['Data'] },
+        { field: 'resources.type', equalTo: ['AWS::DynamoDB::Table'] },
+        { field: 'readOnly', equalTo: ['false'] },
+        { field: 'resources.ARN', equalTo: [policyTableArn] },
+      ],
+    },
+    {
+      name: 'Reads and deletions of the log files',
+      fieldSelectors: [
+        { field: 'eventCategory', equalTo: ['Data'] },
+        { field: 'resources.type', equalTo: ['AWS::S3::Object'] },
+        { field: 'resources.ARN', startsWith: [`${bucketArn}/`] },
+        { field: 'eventName', notEquals: ['PutObject'] },
+      ],
+    },
+  ];
+}
+
+/** The tag every resource of the stack carries: its name (cdk/scp/protect-model-guard.json). */
+export const GUARD_TAG = 'model-guard:stack';
+
+/**
+ * The stack's name starts the names of its functions, rules, alarms and state machines
+ * (`<stack>-<id>`), which have length limits of their own (64 for functions and rules).
+ */
+export function checkStackName(name: string): void {
+  if (!/^[A-Za-z][A-Za-z0-9-]{0,29}$/.test(name)) {
+    throw new Error(`the stack name ${JSON.stringify(name)} must be 1 to 30 letters, digits and hyphens, `
+      + 'starting with a letter: it starts the names of the guard\'s functions, rules and alarms');
+  }
 }

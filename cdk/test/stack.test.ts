@@ -6,9 +6,10 @@ import { mkdtempSync, readFileSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
 import { App, Validations } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { ModelGuardProps, ModelGuardStack } from '../lib/model-guard-stack';
+import { readTamperRules } from '../lib/tamper';
 
 const ROOT = path.join(__dirname, '..', '..');
 const FUNCTIONS = ['parse-event', 'record', 'evaluate', 'claim', 'enforce', 'notify', 'approve', 'sweep'];
@@ -60,6 +61,9 @@ function statementsByRole(t: Template): Record<string, string[]> {
 }
 
 const SM = 'arn:${Partition}:sagemaker:${Region}:${AccountId}';
+// The rules that may publish to the guard topic: the end of an enforcement, and the tamper rules.
+const GUARD_RULES = ['EnforcementEnded', ...Object.keys(readTamperRules().rules).map((r) => `Tamper${r}`)]
+  .map((r) => `${r}.Arn`).join(',');
 const TOKEN_CONTEXT = 'kms:EncryptionContext:modelGuardPurpose approval-task-token';
 const ENFORCEMENT_ARN = 'arn:${Partition}:states:${Region}:${AccountId}:stateMachine:Test-Enforcement';
 const STEP_FUNCTIONS_LOGGING = 'Allow logs:CreateLogDelivery,logs:GetLogDelivery,logs:UpdateLogDelivery,'
@@ -434,7 +438,7 @@ test('two topics, each with its own rotated key; only the guard topic takes alar
     p.Properties.PolicyDocument.Statement.map((s: any) => {
       const [[operator, condition]] = Object.entries<any>(s.Condition);
       const [[key, value]] = Object.entries<any>(condition);
-      return `${s.Effect} ${s.Principal === '*' ? '*' : s.Principal.Service} ${s.Action} if ${operator} ${key} ${render(value)}`;
+      return `${s.Effect} ${s.Principal === '*' ? '*' : s.Principal.Service} ${s.Action} if ${operator} ${key} ${list(value).map(render).join(',')}`;
     }),
   ]));
   assert.deepEqual(policies, {
@@ -442,7 +446,7 @@ test('two topics, each with its own rotated key; only the guard topic takes alar
     GuardAlerts: [
       'Deny * sns:Publish if Bool aws:SecureTransport false',
       'Allow cloudwatch.amazonaws.com sns:Publish if StringEquals aws:SourceAccount ${AccountId}',
-      'Allow events.amazonaws.com sns:Publish if ArnEquals aws:SourceArn EnforcementEnded.Arn',
+      `Allow events.amazonaws.com sns:Publish if ArnEquals aws:SourceArn ${GUARD_RULES}`,
     ],
   });
   // Each function is told the topics it publishes to.
@@ -486,12 +490,29 @@ test('alarms on failed executions, dead letters and function errors, all to the 
   assert.equal(render(ended.Properties.Targets[0].Arn), 'GuardAlerts');
 });
 
-test('a write-events trail by default, none when the account has one', () => {
+test('a trail of write management events, the policy table\'s writes and its own files\' readers', () => {
   const t = template();
-  t.hasResourceProperties('AWS::CloudTrail::Trail', {
-    IsLogging: true, EnableLogFileValidation: true,
-    EventSelectors: [{ IncludeManagementEvents: true, ReadWriteType: 'WriteOnly' }],
-  });
+  const [[, trail]] = ofType(t, 'AWS::CloudTrail::Trail');
+  assert.equal(trail.Properties.IsLogging, true);
+  assert.equal(trail.Properties.EnableLogFileValidation, true);
+  assert.equal(trail.Properties.IsMultiRegionTrail, false);
+  // IAM's events (global) reach EventBridge in us-east-1, from a trail that includes them.
+  assert.equal(trail.Properties.IncludeGlobalServiceEvents, true);
+  assert.equal(trail.Properties.EventSelectors, undefined, 'basic and advanced selectors exclude each other');
+  const selectors = trail.Properties.AdvancedEventSelectors.map((sel: any) => sel.FieldSelectors.map((f: any) => {
+    const [op, values] = Object.entries<any>(f).find(([k]) => k !== 'Field')!;
+    return `${f.Field} ${op} ${values.map(render).join(',')}`;
+  }));
+  assert.deepEqual(selectors, [
+    ['eventCategory Equals Management', 'readOnly Equals false'],
+    // Who wrote the policy table: its data events, writes only (the functions only Scan it).
+    ['eventCategory Equals Data', 'resources.type Equals AWS::DynamoDB::Table', 'readOnly Equals false',
+      'resources.ARN Equals Policies.Arn'],
+    // Who read or deleted the log files (what S1's server access logs would say); not PutObject,
+    // CloudTrail's own deliveries, which would log themselves without end.
+    ['eventCategory Equals Data', 'resources.type Equals AWS::S3::Object', 'resources.ARN StartsWith TrailBucket.Arn/',
+      'eventName NotEquals PutObject'],
+  ]);
   t.hasResourceProperties('AWS::S3::Bucket', {
     PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
   });
@@ -586,4 +607,59 @@ test("only the guard's roles write the decisions table; only they and the admini
   // No administrators: nobody but the seed writes policies (fail closed), and the synth says so.
   assert.deepEqual(denials(tables({}).Policies), [`OnlyAdministratorsWritePolicies: Deny ${writes} to * but `
     + 'SeedDefaultPolicyRole.Arn']);
+});
+
+test('termination protection is on: deleting the stack is a deliberate act', () => {
+  const a = app();
+  assert.equal(new ModelGuardStack(a, 'Protected').terminationProtection, true);
+  // The cloud assembly carries it to `cdk deploy`.
+  const artifact = a.synth().getStackByName('Protected');
+  assert.equal(artifact.terminationProtection, true);
+  // A user may still choose otherwise in code.
+  assert.equal(new ModelGuardStack(app(), 'Unprotected', { terminationProtection: false }).terminationProtection, false);
+});
+
+// `cdk destroy` keeps what is retained (tables, log groups, the trail bucket, keys); `cdk deploy`
+// under the same stack name must then find none of their names taken. A retained resource is
+// either unnamed (CloudFormation generates a name) or named with this creation's stack ID.
+test('what cdk destroy keeps never holds a name the next cdk deploy needs', () => {
+  const t = template();
+  const nameProperties = ['LogGroupName', 'TableName', 'BucketName', 'QueueName', 'TopicName', 'KeyAlias'];
+  let named = 0;
+  for (const [logical, r] of Object.entries(resources(t))) {
+    const kept = r.DeletionPolicy === 'Retain' || r.DeletionPolicy === 'RetainExceptOnCreate';
+    if (!kept) continue;
+    for (const property of nameProperties) {
+      const value = r.Properties?.[property];
+      if (value === undefined) continue;
+      named++;
+      const text = JSON.stringify(value);
+      assert.ok(text.includes('{"Fn::Select":[2,{"Fn::Split":["/",{"Ref":"AWS::StackId"}]}]}'),
+        `${logical}.${property} is a fixed name a later deploy would collide with: ${text}`);
+    }
+  }
+  assert.equal(named, 2, 'the two state machines\' log groups are the named ones');
+});
+
+test('a synth warning when no one would read the alerts', () => {
+  const warnings = (props: ModelGuardProps) => Annotations.fromStack(new ModelGuardStack(app(), 'Warned', props))
+    .findWarning('*', Match.stringLikeRegexp('no one is subscribed')).map((w) => w.id);
+  assert.deepEqual(warnings({}), ['/Warned/Alerts', '/Warned/GuardAlerts']);
+  assert.deepEqual(warnings({ notificationEmails: ['ops@example.com'] }), []);
+  assert.deepEqual(warnings({ notificationEmails: ['ops@example.com'], guardAlertEmails: [] }), ['/Warned/GuardAlerts']);
+});
+
+test('the stack name fits the names it starts (functions and rules: 64 characters)', () => {
+  for (const bad of ['1abc', 'a'.repeat(31), 'with_underscore', '']) {
+    assert.throws(() => new ModelGuardStack(app(), 'X', { stackName: bad }), /stack name/i, bad);
+  }
+  const t = template();
+  const names = ofType(t, 'AWS::Lambda::Function').filter(([, f]) => f.Properties.Runtime === 'provided.al2023')
+    .map(([, f]) => f.Properties.FunctionName).sort();
+  assert.deepEqual(names, FUNCTIONS.map((f) => `Test-${f}`).sort());
+  const machines = ofType(t, 'AWS::StepFunctions::StateMachine').map(([, m]) => m.Properties.StateMachineName).sort();
+  assert.deepEqual(machines, ['Test-Enforcement', 'Test-Triage']);
+  for (const [logical, alarm] of ofType(t, 'AWS::CloudWatch::Alarm')) {
+    assert.equal(alarm.Properties.AlarmName, `Test-${logical.replace(/[0-9A-F]{8}$/, '')}`);
+  }
 });
