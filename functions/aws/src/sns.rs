@@ -43,7 +43,7 @@ impl SnsNotifier {
     }
 
     fn topic(&self, notification: &Notification) -> Result<&str, GuardError> {
-        match notification.document.kind.channel() {
+        match notification.channel {
             Channel::Guard => Ok(&self.guard_topic),
             Channel::Violations => self.violations_topic.as_deref().ok_or_else(|| {
                 GuardError::new(

@@ -11,6 +11,8 @@ use crate::approval::ApprovalDecision;
 use crate::audit::{ApprovalRecord, AuditItem, AuditState, FailureRecord};
 use crate::contract::{Verdict, Version1};
 use crate::enforcement::{EnforcementResult, enforcement_verb};
+use crate::health::{HealthReport, report_text};
+use crate::policy_change::PolicyChange;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -31,6 +33,11 @@ pub enum NotificationKind {
     /// The resource has stayed busy for an execution's every attempt: enforcement goes on in a
     /// fresh execution (the escalation alert of each hand-over; `DelayedAlert`).
     EnforcementDelayed,
+    /// The health check's findings changed: a check started failing, or all pass again
+    /// (`HealthAlert`).
+    Health,
+    /// A policy item was created, changed or removed, field by field (`PolicyChange`).
+    PolicyChanged,
 }
 
 impl NotificationKind {
@@ -43,6 +50,8 @@ impl NotificationKind {
             NotificationKind::EnforcementFailed => "enforcement-failed",
             NotificationKind::Tamper => "tamper",
             NotificationKind::EnforcementDelayed => "enforcement-delayed",
+            NotificationKind::Health => "health",
+            NotificationKind::PolicyChanged => "policy-changed",
         }
     }
 
@@ -57,7 +66,9 @@ impl NotificationKind {
             NotificationKind::Approved => Some(AuditState::Approved),
             NotificationKind::Enforced
             | NotificationKind::Tamper
-            | NotificationKind::EnforcementDelayed => None,
+            | NotificationKind::EnforcementDelayed
+            | NotificationKind::Health
+            | NotificationKind::PolicyChanged => None,
             NotificationKind::EnforcementFailed => None,
         }
     }
@@ -89,7 +100,9 @@ impl NotificationKind {
     /// topic and key of their own, so that breaking the violations topic silences neither.
     pub fn channel(self) -> Channel {
         match self {
-            NotificationKind::Tamper => Channel::Guard,
+            NotificationKind::Tamper | NotificationKind::Health | NotificationKind::PolicyChanged => {
+                Channel::Guard
+            }
             _ => Channel::Violations,
         }
     }
@@ -134,6 +147,9 @@ pub enum TamperKind {
     /// An enforcement execution was stopped (or failed, or timed out) before the violation was
     /// settled: the sweep started it again.
     EnforcementRestarted,
+    /// One of the guard's own resources was changed (a tamper rule's alert, sent by EventBridge
+    /// itself: statemachine/tamper-rules.json).
+    GuardChanged,
 }
 
 impl TamperKind {
@@ -143,6 +159,7 @@ impl TamperKind {
             TamperKind::ApprovalProofRefused => "approval-proof-refused",
             TamperKind::ExecutionNotTheGuards => "execution-not-the-guards",
             TamperKind::EnforcementRestarted => "enforcement-restarted",
+            TamperKind::GuardChanged => "guard-changed",
         }
     }
 
@@ -152,6 +169,7 @@ impl TamperKind {
             TamperKind::ApprovalProofRefused => "approval request with a bad identity proof",
             TamperKind::ExecutionNotTheGuards => "enforcement run the guard did not start",
             TamperKind::EnforcementRestarted => "enforcement stopped, restarted",
+            TamperKind::GuardChanged => "the guard's own resources changed",
         }
     }
 
@@ -174,6 +192,11 @@ impl TamperKind {
                 "The violation is not settled, so Model Guard started its enforcement again. \
                  An execution that was stopped: whoever called states:StopExecution is in \
                  CloudTrail. One that failed: its history says why."
+            }
+            TamperKind::GuardChanged => {
+                "If this is not a deployment of Model Guard by its deployers, someone is \
+                 switching the guard off around its users. `guardctl status` shows what is \
+                 still working."
             }
         }
     }
@@ -235,6 +258,10 @@ pub struct NotificationDocument {
     pub tamper: Option<TamperAlert>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delayed: Option<DelayedAlert>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<HealthAlert>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_change: Option<PolicyChange>,
     /// The violation's verdict; absent only from a tamper alert about no known event.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verdict: Option<Verdict>,
@@ -249,6 +276,10 @@ pub struct Notification {
     pub document: NotificationDocument,
     /// Message attributes for subscription filter policies.
     pub attributes: BTreeMap<&'static str, String>,
+    /// The topic it goes to: its kind's ([`NotificationKind::channel`]), unless moved (the
+    /// health alert falls back to the violations topic when the guard topic cannot be reached).
+    #[serde(skip)]
+    pub channel: Channel,
 }
 
 const SNS_SUBJECT_MAX: usize = 100;
@@ -293,6 +324,8 @@ pub fn render(kind: NotificationKind, verdict: &Verdict, context: &NotifyContext
             format!("{resource_type} {name}: enforcement FAILED")
         }
         NotificationKind::Tamper => format!("{resource_type} {name}: TAMPERING"),
+        NotificationKind::Health => format!("{resource_type} {name}: health"),
+        NotificationKind::PolicyChanged => format!("{resource_type} {name}: policy changed"),
         NotificationKind::EnforcementDelayed => {
             format!("{resource_type} {name}: still busy, enforcement goes on")
         }
@@ -402,7 +435,10 @@ pub fn render(kind: NotificationKind, verdict: &Verdict, context: &NotifyContext
                 }
             }
         }
-        NotificationKind::Tamper | NotificationKind::EnforcementDelayed => {}
+        NotificationKind::Tamper
+        | NotificationKind::EnforcementDelayed
+        | NotificationKind::Health
+        | NotificationKind::PolicyChanged => {}
         NotificationKind::EnforcementFailed => {
             if let Some(error) = &context.error {
                 let _ = writeln!(text, "\nError:     {}", error.error);
@@ -447,9 +483,12 @@ pub fn render(kind: NotificationKind, verdict: &Verdict, context: &NotifyContext
             }),
             tamper: None,
             delayed: None,
+            health: None,
+            policy_change: None,
             verdict: Some(verdict.clone()),
         },
         attributes,
+        channel: kind.channel(),
     }
 }
 
@@ -567,9 +606,147 @@ pub fn render_tamper(alert: &TamperAlert, verdict: Option<&Verdict>) -> Notifica
             failure: None,
             tamper: Some(alert.clone()),
             delayed: None,
+            health: None,
+            policy_change: None,
             verdict: verdict.cloned(),
         },
         attributes,
+        channel: Channel::Guard,
+    }
+}
+
+/// What the health check found, and what it found the run before: its alert goes out when the
+/// failing checks change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HealthAlert {
+    pub report: HealthReport,
+    pub failing: Vec<String>,
+    pub previously_failing: Vec<String>,
+}
+
+/// The health alert: which checks fail now (or that all pass again), the whole report, and where
+/// to look.
+pub fn render_health(report: &HealthReport, previously_failing: &[String]) -> Notification {
+    let failing = report.failing();
+    let headline = if failing.is_empty() {
+        "Model Guard health: every check passes again".to_owned()
+    } else {
+        format!(
+            "Model Guard health: {} FAILING: {}",
+            if failing.len() == 1 { "1 check".to_owned() } else { format!("{} checks", failing.len()) },
+            failing.join(", ")
+        )
+    };
+    let mut text = String::new();
+    let _ = writeln!(text, "{headline}\n");
+    let _ = writeln!(
+        text,
+        "Checked at {}:\n",
+        report.at.to_rfc3339_opts(SecondsFormat::Secs, true)
+    );
+    text.push_str(&report_text(report));
+    if !previously_failing.is_empty() {
+        let _ = writeln!(text, "\nFailing at the last check: {}", previously_failing.join(", "));
+    }
+    if !failing.is_empty() {
+        let _ = writeln!(
+            text,
+            "\nWhile a check fails, Model Guard may not see or stop deployments. A change to the \
+             guard's resources that nobody deployed is tampering: the tamper alerts and CloudTrail \
+             say who made it. `guardctl status` shows these checks live."
+        );
+    }
+    let mut attributes = BTreeMap::new();
+    attributes.insert("kind", NotificationKind::Health.as_str().to_owned());
+    attributes.insert("failing", failing.len().to_string());
+    Notification {
+        subject: sns_subject(&headline),
+        text,
+        document: NotificationDocument {
+            version: Version1,
+            kind: NotificationKind::Health,
+            deadline: None,
+            approval: None,
+            enforcement: None,
+            failure: None,
+            tamper: None,
+            delayed: None,
+            health: Some(HealthAlert {
+                report: report.clone(),
+                failing,
+                previously_failing: previously_failing.to_vec(),
+            }),
+            policy_change: None,
+            verdict: None,
+        },
+        attributes,
+        channel: Channel::Guard,
+    }
+}
+
+/// A policy item created, changed or removed: each field's old and new value, and what it means.
+pub fn render_policy_change(change: &PolicyChange) -> Notification {
+    let headline = format!("Model Guard policy {} {}", change.pk, change.change.as_str());
+    let mut text = String::new();
+    let _ = writeln!(text, "{headline}\n");
+    let _ = writeln!(text, "Item:      {}", change.pk);
+    let _ = writeln!(
+        text,
+        "Change:    {}{}",
+        change.change.as_str(),
+        change
+            .at
+            .map(|at| format!(" at {}", at.to_rfc3339_opts(SecondsFormat::Secs, true)))
+            .unwrap_or_default()
+    );
+    let _ = writeln!(text, "\nField by field:");
+    let shown = |v: &Option<serde_json::Value>| {
+        v.as_ref()
+            .map_or_else(|| "(none)".to_owned(), |v| v.to_string())
+    };
+    for field in &change.fields {
+        let _ = writeln!(
+            text,
+            "  {}: {} -> {}",
+            field.field,
+            shown(&field.before),
+            shown(&field.after)
+        );
+    }
+    if !change.warnings.is_empty() {
+        let _ = writeln!(text, "\nWhat it means:");
+        for warning in &change.warnings {
+            let _ = writeln!(text, "  - {warning}");
+        }
+    }
+    let _ = writeln!(
+        text,
+        "\nWho made it: the policy-written alert for the same item and time (the table's CloudTrail \
+         data event). The functions re-read the table within a minute. Stream record {}.",
+        change.stream_event_id
+    );
+    let mut attributes = BTreeMap::new();
+    attributes.insert("kind", NotificationKind::PolicyChanged.as_str().to_owned());
+    attributes.insert("change", change.change.as_str().to_owned());
+    Notification {
+        subject: sns_subject(&headline),
+        text,
+        document: NotificationDocument {
+            version: Version1,
+            kind: NotificationKind::PolicyChanged,
+            deadline: None,
+            approval: None,
+            enforcement: None,
+            failure: None,
+            tamper: None,
+            delayed: None,
+            health: None,
+            policy_change: Some(change.clone()),
+            verdict: None,
+        },
+        attributes,
+        channel: Channel::Guard,
     }
 }
 

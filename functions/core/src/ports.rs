@@ -347,3 +347,32 @@ pub trait RecordStore {
         record: &ResourceRecord,
     ) -> impl Future<Output = Result<bool, GuardError>> + Send;
 }
+
+/// The guard's own resources, as the health check looks at them (`health`). Each answer is
+/// what AWS says now; `Ok(None)` when the resource is gone.
+pub trait GuardResources {
+    /// An EventBridge rule: its state and the ARNs of its targets.
+    fn rule(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<crate::health::RuleFact>, GuardError>> + Send;
+    /// Every trail that logs in this region (the account's, an organization's, multi-region).
+    fn trails(
+        &self,
+    ) -> impl Future<Output = Result<Vec<crate::health::TrailFact>, GuardError>> + Send;
+    /// A function's reserved concurrency (`Some(None)`: none set).
+    fn reserved_concurrency(
+        &self,
+        function: &str,
+    ) -> impl Future<Output = Result<Option<crate::health::ReservedConcurrency>, GuardError>> + Send;
+    /// An event source mapping's state.
+    fn mapping_state(
+        &self,
+        uuid: &str,
+    ) -> impl Future<Output = Result<Option<String>, GuardError>> + Send;
+    /// A topic's confirmed subscriptions.
+    fn confirmed_subscriptions(
+        &self,
+        topic: &str,
+    ) -> impl Future<Output = Result<Option<u64>, GuardError>> + Send;
+}

@@ -261,5 +261,118 @@ fn only_the_guards_own_alerts_go_to_the_guard_topic() {
     for kind in NotificationKind::OWABLE {
         assert_eq!(kind.channel(), Channel::Violations, "{kind:?}");
     }
-    assert_eq!(NotificationKind::Tamper.channel(), Channel::Guard);
+    for kind in [
+        NotificationKind::Tamper,
+        NotificationKind::Health,
+        NotificationKind::PolicyChanged,
+    ] {
+        assert_eq!(kind.channel(), Channel::Guard, "{kind:?}");
+    }
+}
+
+fn failing_report() -> model_guard_core::health::HealthReport {
+    use model_guard_core::health::{Check, CheckStatus, HealthReport};
+    let check = |name: &str, status, detail: &str| Check {
+        name: name.into(),
+        status,
+        detail: detail.into(),
+    };
+    HealthReport {
+        version: Version1,
+        at: at("2026-12-04T10:05:00Z"),
+        checks: vec![
+            check(
+                "rules",
+                CheckStatus::Fail,
+                "ModelGuard-SageMakerCalls is DISABLED",
+            ),
+            check(
+                "trail",
+                CheckStatus::Pass,
+                "ModelGuard-Trail logs this region's write management events",
+            ),
+            check(
+                "functions",
+                CheckStatus::Fail,
+                "ModelGuard-enforce is throttled to zero (reserved concurrency 0): it never runs",
+            ),
+            check(
+                "sweep",
+                CheckStatus::Warn,
+                "the sweep has not finished a run yet",
+            ),
+        ],
+    }
+}
+
+#[test]
+fn the_health_alert_renders_as_pinned_and_goes_to_the_guard_topic() {
+    use model_guard_core::notification::render_health;
+    let report = failing_report();
+    let notification = render_health(&report, &["rules".to_owned()]);
+    assert_eq!(notification.channel, Channel::Guard);
+    assert_eq!(notification.attributes["kind"], "health");
+    insta::assert_snapshot!(
+        "health-failing-text",
+        format!("Subject: {}\n\n{}", notification.subject, notification.text)
+    );
+    insta::assert_json_snapshot!(
+        "health-failing-json",
+        serde_json::json!({"attributes": notification.attributes, "document": notification.document})
+    );
+    let mut mended = report;
+    for check in &mut mended.checks {
+        check.status = model_guard_core::health::CheckStatus::Pass;
+    }
+    mended.checks[0].detail = "all 19 enabled, each with its targets".into();
+    mended.checks[2].detail = "all 10 can run".into();
+    mended.checks[3].detail = "the last sweep finished at 2026-12-04T10:00:00Z".into();
+    let notification = render_health(&mended, &["functions".to_owned(), "rules".to_owned()]);
+    insta::assert_snapshot!(
+        "health-mended-text",
+        format!("Subject: {}\n\n{}", notification.subject, notification.text)
+    );
+}
+
+#[test]
+fn the_policy_change_alert_renders_as_pinned_and_goes_to_the_guard_topic() {
+    use model_guard_core::notification::render_policy_change;
+    use model_guard_core::policy_change::policy_change;
+    let old = serde_json::json!({"pk": "default", "principals": ["arn:aws:iam::111122223333:role/MLDeployer"],
+                                 "mode": "enforce", "graceSeconds": 600});
+    let new = serde_json::json!({"pk": "default", "principals": ["*"], "mode": "notify",
+                                 "description": "temporary, for the demo"});
+    let change = policy_change(
+        "4b1c8f0e3a2d9c7b6e5f4a3b2c1d0e9f",
+        Some(at("2026-12-04T10:00:01Z")),
+        Some(&old),
+        Some(&new),
+    )
+    .unwrap();
+    let notification = render_policy_change(&change);
+    assert_eq!(notification.channel, Channel::Guard);
+    assert!(notification.subject.len() <= 100);
+    insta::assert_snapshot!(
+        "policy-changed-text",
+        format!("Subject: {}\n\n{}", notification.subject, notification.text)
+    );
+    insta::assert_json_snapshot!(
+        "policy-changed-json",
+        serde_json::json!({"attributes": notification.attributes, "document": notification.document})
+    );
+}
+
+#[test]
+fn a_tamper_alert_about_the_guards_own_resources_names_them() {
+    let alert = TamperAlert {
+        what: TamperKind::GuardChanged,
+        event_id: Some("7a3e0000-0000-4000-8000-000000000001".into()),
+        detail: "UpdateFunctionCode20150331v2 (lambda.amazonaws.com) by arn:aws:sts::111122223333:assumed-role/PowerUser/mallory".into(),
+    };
+    let notification = render_tamper(&alert, None);
+    assert_eq!(notification.attributes["tamper"], "guard-changed");
+    insta::assert_snapshot!(
+        "tamper-guard-changed-text",
+        format!("Subject: {}\n\n{}", notification.subject, notification.text)
+    );
 }
