@@ -7,12 +7,16 @@ import io
 import json
 import os
 import pathlib
+import sys
 import time
 import uuid
 import zipfile
 
 import boto3
 import pytest
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "testbed"))
+from tables import ensure_tables  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 ACCOUNT = "123456789012"
@@ -121,35 +125,7 @@ class Stack:
             kms.create_alias(AliasName=alias, TargetKeyId=key)
 
     def tables(self) -> None:
-        # All pages: the Rust tests leave many tables of their own behind on a shared testbed.
-        existing = [name for page in self.ddb.get_paginator("list_tables").paginate()
-                    for name in page["TableNames"]]
-        if self.policy_table not in existing:
-            self.ddb.create_table(TableName=self.policy_table, BillingMode="PAY_PER_REQUEST",
-                                  KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-                                  AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}])
-        if self.decisions_table not in existing:
-            self.ddb.create_table(
-                TableName=self.decisions_table, BillingMode="PAY_PER_REQUEST",
-                KeySchema=[{"AttributeName": "eventId", "KeyType": "HASH"}],
-                AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"}
-                                      for a in ("eventId", "resourceKey", "decidedAt", "state", "alertOwed",
-                                                "undecided")],
-                GlobalSecondaryIndexes=[{"IndexName": index, "KeySchema": [
-                    {"AttributeName": key, "KeyType": "HASH"},
-                    {"AttributeName": "decidedAt", "KeyType": "RANGE"}],
-                    "Projection": {"ProjectionType": "ALL"}}
-                    for index, key in (("byResource", "resourceKey"), ("byState", "state"),
-                                       ("byAlertOwed", "alertOwed"))] + [
-                    # The ledger of unsettled events: the sweep scans it.
-                    {"IndexName": "byUndecided", "KeySchema": [{"AttributeName": "undecided", "KeyType": "HASH"}],
-                     "Projection": {"ProjectionType": "ALL"}}],
-            )
-        if self.records_table not in existing:
-            self.ddb.create_table(
-                TableName=self.records_table, BillingMode="PAY_PER_REQUEST",
-                KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-                AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in ("pk", "sk")])
+        ensure_tables(self.ddb, self.policy_table, self.decisions_table, self.records_table)
 
     # --- what a scenario does ---------------------------------------------------------------
 

@@ -5,6 +5,14 @@ test_launcher.py:
 
 - Lambda ``Invoke`` is forwarded to ``cargo lambda watch`` (moto otherwise needs Docker), so the
   real function binaries answer; a function error comes back as AWS reports it.
+- So are the invocations Lambda makes itself: an SNS subscription of protocol ``lambda`` invokes
+  its function asynchronously with the event AWS builds (the message's own MessageId, Timestamp,
+  Subject, attributes and topic: moto's has fixed example values), and a DynamoDB stream's event
+  source mapping invokes its function asynchronously with each change (moto would need Docker).
+  One attempt each; a failure is logged, not retried.
+- SNS ``GetTopicAttributes`` counts a topic's subscriptions as AWS does (moto's counts are always
+  0): those SNS confirms at once (sqs, lambda, firehose, application, in the account) or that were
+  confirmed are ``SubscriptionsConfirmed``, the others ``SubscriptionsPending``.
 - SageMaker jobs start ``InProgress`` (moto creates them ``Completed``), and the stop calls moto
   lacks (StopTrainingJob, StopTransformJob, StopHyperParameterTuningJob) exist. A stop on a job that
   is no longer running is a ValidationException naming its status, as on AWS; on one that does not
@@ -100,6 +108,8 @@ def main() -> None:
     default_user_config["lambda"]["use_docker"] = False
 
     forward_lambda_invoke(args.lambda_url)
+    lambda_event_sources(args.lambda_url)
+    topic_subscription_counts()
     jobs_start_in_progress()
     add_job_stop_calls()
     add_inference_components()
@@ -149,6 +159,83 @@ def forward_lambda_invoke(lambda_url: str) -> None:
             return emulator_error(f"cargo lambda watch at {lambda_url} did not answer: {error}")
 
     LambdaSimpleBackend.invoke = invoke
+
+
+def invoke_binary(lambda_url: str, name: str, body: str) -> None:
+    """An asynchronous invocation Lambda makes for an event source: one attempt, its failure
+    logged."""
+    request = urllib.request.Request(
+        f"{lambda_url}/2015-03-31/functions/{name}/invocations",
+        data=body.encode(), headers={"Content-Type": "application/json"}, method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=900) as response:
+            response.read()
+    except urllib.error.HTTPError as error:
+        print(f"testbed: {name} failed on an event source's event: {error.read()[:2000]!r}", flush=True)
+    except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
+        print(f"testbed: {name} could not be invoked: {error}", flush=True)
+
+
+def lambda_event_sources(lambda_url: str) -> None:
+    from moto.awslambda.models import LambdaFunction
+    from moto.sns.models import Subscription
+
+    def invoke(self, body, request_headers, response_headers):  # noqa: ANN001
+        # Lambda invoking a function for an event source: the real binary, asynchronously.
+        threading.Thread(target=invoke_binary, args=(lambda_url, self.function_name, body), daemon=True).start()
+        return b""
+
+    LambdaFunction.invoke = invoke
+
+    original_publish = Subscription.publish
+
+    def publish(self, message, message_id, subject=None, message_attributes=None,  # noqa: ANN001
+                group_id=None, deduplication_id=None, message_structure=None):
+        if self.protocol != "lambda":
+            return original_publish(self, message, message_id, subject, message_attributes, group_id,
+                                    deduplication_id, message_structure)
+        if self._filter_policy_matcher is not None and not self._filter_policy_matcher.matches(
+                message_attributes, message):
+            return None
+        if message_structure == "json":
+            message = self._parse_message_structure(message, self.protocol)
+        now = time.time()
+        event = {"Records": [{
+            "EventSource": "aws:sns", "EventVersion": "1.0", "EventSubscriptionArn": self.arn,
+            "Sns": {
+                "Type": "Notification", "MessageId": message_id, "TopicArn": self.topic.arn,
+                "Subject": subject, "Message": message,
+                "Timestamp": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now * 1000) % 1000:03d}Z",
+                "SignatureVersion": "1", "Signature": "EXAMPLE", "SigningCertUrl": "EXAMPLE",
+                "UnsubscribeUrl": "EXAMPLE",
+                "MessageAttributes": {k: {"Type": v["Type"], "Value": v["Value"]}
+                                      for k, v in (message_attributes or {}).items()},
+            },
+        }]}
+        name = self.endpoint.split(":function:")[-1].split(":")[0]
+        threading.Thread(target=invoke_binary, args=(lambda_url, name, json.dumps(event)), daemon=True).start()
+        return None
+
+    Subscription.publish = publish
+
+
+# Protocols SNS confirms at once for an endpoint of the topic's own account.
+CONFIRMED_AT_ONCE = ("sqs", "lambda", "firehose", "application")
+
+
+def topic_subscription_counts() -> None:
+    from moto.sns.models import Topic
+
+    def counts(topic) -> tuple[int, int]:  # noqa: ANN001
+        subscriptions = [s for s in topic.sns_backend.subscriptions.values() if s.topic is topic]
+        confirmed = sum(1 for s in subscriptions if s.protocol in CONFIRMED_AT_ONCE or s.confirmed)
+        return confirmed, len(subscriptions) - confirmed
+
+    # moto assigns both in Topic.__init__ and never changes them: properties that ignore the
+    # assignment and count instead.
+    Topic.subscriptions_confimed = property(lambda self: counts(self)[0], lambda self, value: None)
+    Topic.subscriptions_pending = property(lambda self: counts(self)[1], lambda self, value: None)
 
 
 # --- SageMaker jobs: InProgress, and the stop calls ------------------------------------------------

@@ -625,3 +625,96 @@ def test_stop_execution_aborts_a_run_waiting_on_a_task_token_at_once():
     assert sfn.describe_execution(executionArn=run)["status"] == "RUNNING"
     sfn.stop_execution(executionArn=run, error="Stopped", cause="by a test")
     assert sfn.describe_execution(executionArn=run)["status"] == "ABORTED"
+
+
+# --- Lambda's own invocations: SNS subscriptions and DynamoDB streams -----------------------------
+
+
+def decisions_item(event_id: str, wait: float = 10.0) -> dict | None:
+    """The item under `event_id` in the functions' decisions table, once it is there."""
+    ddb = client("dynamodb")
+    deadline = time.time() + wait
+    while True:
+        item = ddb.get_item(TableName=os.environ["DECISIONS_TABLE"], Key={"eventId": {"S": event_id}},
+                            ConsistentRead=True).get("Item")
+        if item is not None or time.time() > deadline:
+            return item
+        time.sleep(0.2)
+
+
+def guard_tables() -> None:
+    from tables import ensure_tables
+    ensure_tables(client("dynamodb"), os.environ["POLICY_TABLE"], os.environ["DECISIONS_TABLE"],
+                  os.environ["RECORDS_TABLE"])
+
+
+def test_an_sns_subscription_invokes_the_real_binary_with_the_event_aws_builds():
+    # The watch binary keeps each message of a topic it is subscribed to under its MessageId:
+    # moto's own event would give every message the same example MessageId.
+    guard_tables()
+    lam, sns = client("lambda"), client("sns")
+    function(lam, "watch")
+    topic = sns.create_topic(Name=name("guard"))["TopicArn"]
+    sns.subscribe(TopicArn=topic, Protocol="lambda",
+                  Endpoint=f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:watch")
+    ids = [sns.publish(TopicArn=topic, Subject=f"subject {i}", Message=json.dumps(
+        {"kind": "tamper", "tamper": {"what": "guard-changed", "eventId": f"e-{i}", "detail": "d"}}))["MessageId"]
+        for i in range(2)]
+    assert ids[0] != ids[1]
+    for i, message_id in enumerate(ids):
+        item = decisions_item(f"guard-alert#{message_id}")
+        assert item is not None, "the binary did not keep the message"
+        assert item["summary"]["S"] == f"subject {i}"
+        assert item["about"]["S"] == f"e-{i}"
+        # SNS's Timestamp, now: not moto's 1970.
+        assert item["decidedAt"]["S"] >= time.strftime("%Y-%m-%d", time.gmtime(time.time() - 86400))
+
+
+def test_a_dynamodb_stream_mapping_invokes_the_real_binary_with_each_change():
+    # The watch binary alerts a change to a table whose stream is mapped to it on GUARD_TOPIC_ARN.
+    guard_tables()
+    lam, ddb, sns, sqs = client("lambda"), client("dynamodb"), client("sns"), client("sqs")
+    function(lam, "watch")
+    sns.create_topic(Name=os.environ["GUARD_TOPIC_ARN"].rsplit(":", 1)[1])
+    queue = name("heard")
+    url = sqs.create_queue(QueueName=queue)["QueueUrl"]
+    sns.subscribe(TopicArn=os.environ["GUARD_TOPIC_ARN"], Protocol="sqs",
+                  Endpoint=f"arn:aws:sqs:us-east-1:{ACCOUNT}:{queue}")
+    table = name("streamed")
+    stream = ddb.create_table(
+        TableName=table, BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )["TableDescription"]["LatestStreamArn"]
+    lam.create_event_source_mapping(EventSourceArn=stream, FunctionName="watch", StartingPosition="LATEST")
+    pk = name("model#launcher-test")
+    ddb.put_item(TableName=table, Item={"pk": {"S": pk}, "principals": {"L": [{"S": "*"}]}})
+    deadline, changed = time.time() + 15, []
+    while not changed and time.time() < deadline:
+        for message in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", []):
+            document = json.loads(json.loads(message["Body"])["Message"])
+            if document.get("kind") == "policy-changed" and document["policyChange"]["pk"] == pk:
+                changed.append(document)
+    assert changed, "the stream's change did not reach the binary"
+    assert changed[0]["policyChange"]["change"] == "created"
+
+
+def test_topic_attributes_count_subscriptions_as_aws_does():
+    sns, sqs = client("sns"), client("sqs")
+    topic = sns.create_topic(Name=name("counted"))["TopicArn"]
+
+    def counts() -> tuple[str, str]:
+        attributes = sns.get_topic_attributes(TopicArn=topic)["Attributes"]
+        return attributes["SubscriptionsConfirmed"], attributes["SubscriptionsPending"]
+
+    assert counts() == ("0", "0")
+    queue = name("q")
+    sqs.create_queue(QueueName=queue)
+    sqs_subscription = sns.subscribe(TopicArn=topic, Protocol="sqs",
+                                     Endpoint=f"arn:aws:sqs:us-east-1:{ACCOUNT}:{queue}")["SubscriptionArn"]
+    # An e-mail address confirms by mail: pending until then.
+    sns.subscribe(TopicArn=topic, Protocol="email", Endpoint="ops@example.com")
+    assert counts() == ("1", "1")
+    sns.unsubscribe(SubscriptionArn=sqs_subscription)
+    assert counts() == ("0", "1")

@@ -16,6 +16,10 @@ pub mod audit_store;
 pub mod checkpoint;
 #[cfg(feature = "cloudtrail")]
 pub mod cloudtrail;
+#[cfg(feature = "health")]
+pub mod guard_resources;
+#[cfg(feature = "dynamodb")]
+pub mod guard_store;
 #[cfg(feature = "iam")]
 pub mod iam;
 #[cfg(feature = "kms")]
@@ -65,6 +69,10 @@ pub mod decisions_table {
     /// The sparse index of the ledger entries (`undecided`, the eventID): the sweep scans it.
     pub const UNDECIDED_INDEX: &str = "byUndecided";
     pub const UNDECIDED_INDEX_KEY: &str = "undecided";
+    /// The item where the health check keeps the failing checks it last alerted.
+    pub const HEALTH_KEY: &str = "health#last";
+    /// The key prefix of a kept guard-topic message (`model_guard_core::guard_log`).
+    pub use model_guard_core::guard_log::GUARD_ALERT_PREFIX;
 }
 
 /// The records table's schema, shared with the CDK stack and the tests.

@@ -75,6 +75,8 @@ pub struct TrailFact {
     pub data_write_tables: Vec<String>,
     /// S3 delivery's last error (`LatestDeliveryError`): EventBridge still gets the events.
     pub delivery_error: Option<String>,
+    /// Why its status or selectors could not be read: it then counts as logging nothing.
+    pub unreadable: Option<String>,
 }
 
 impl TrailFact {
@@ -82,10 +84,12 @@ impl TrailFact {
         self.multi_region || self.home_region == region
     }
 
+    /// Whether it logs the table's write data events: by its ARN, a prefix of it (`…*`), or `*`.
     fn logs_writes_of(&self, table_arn: &str) -> bool {
-        self.data_write_tables
-            .iter()
-            .any(|t| t == "*" || t == table_arn)
+        self.data_write_tables.iter().any(|t| match t.strip_suffix('*') {
+            Some(prefix) => table_arn.starts_with(prefix),
+            None => t == table_arn,
+        })
     }
 
     fn is(&self, name_or_arn: &str) -> bool {
@@ -294,10 +298,11 @@ fn trail_check(targets: &HealthTargets, trails: &Result<Vec<TrailFact>, GuardErr
             return check_of("trail", vec![format!("the stack's trail {own} is gone")], String::new());
         };
         let mut problems = Vec::new();
-        if !trail.logging {
+        if let Some(why) = &trail.unreadable {
+            problems.push(format!("{} could not be checked ({why})", trail.name));
+        } else if !trail.logging {
             problems.push(format!("{} is not logging", trail.name));
-        }
-        if !trail.management_writes {
+        } else if !trail.management_writes {
             problems.push(format!("{} no longer logs write management events", trail.name));
         }
         if problems.is_empty() {
@@ -328,13 +333,20 @@ fn trail_check(targets: &HealthTargets, trails: &Result<Vec<TrailFact>, GuardErr
                 t.name
             ),
         ),
-        None => check_of(
-            "trail",
-            vec![format!(
+        None => {
+            let mut problem = format!(
                 "no trail logs {region}'s write management events: EventBridge gets no SageMaker calls"
-            )],
-            String::new(),
-        ),
+            );
+            for t in trails.iter().filter(|t| t.unreadable.is_some()) {
+                let _ = write!(
+                    problem,
+                    "; {} could not be checked ({})",
+                    t.name,
+                    t.unreadable.as_deref().unwrap_or_default()
+                );
+            }
+            check_of("trail", vec![problem], String::new())
+        }
     }
 }
 
@@ -578,6 +590,7 @@ mod tests {
             management_writes: true,
             data_write_tables: vec![POLICY.into()],
             delivery_error: None,
+            unreadable: None,
         }
     }
 
@@ -670,6 +683,14 @@ mod tests {
         assert_eq!(status(&facts, true, "trail").0, CheckStatus::Fail);
         // ... but without a trail of its own (createTrail=false), it does.
         assert_eq!(status(&facts, false, "trail").0, CheckStatus::Pass);
+        // A trail the check cannot read does not pass.
+        facts.trails = Ok(vec![TrailFact {
+            unreadable: Some("AccessDenied".into()),
+            ..trail()
+        }]);
+        let (s, detail) = status(&facts, true, "trail");
+        assert_eq!(s, CheckStatus::Fail);
+        assert!(detail.contains("could not be checked"), "{detail}");
         // A delivery error is worth knowing; EventBridge still gets the calls.
         facts.trails = Ok(vec![TrailFact {
             delivery_error: Some("AccessDenied".into()),
@@ -706,6 +727,16 @@ mod tests {
             ..trail()
         }]);
         assert_eq!(status(&facts, false, "policy-writers").0, CheckStatus::Pass);
+        facts.trails = Ok(vec![TrailFact {
+            data_write_tables: vec!["arn:aws:dynamodb:us-east-1:1:table/G-*".into()],
+            ..trail()
+        }]);
+        assert_eq!(status(&facts, true, "policy-writers").0, CheckStatus::Pass);
+        facts.trails = Ok(vec![TrailFact {
+            data_write_tables: vec!["arn:aws:dynamodb:us-east-1:1:table/H-*".into()],
+            ..trail()
+        }]);
+        assert_eq!(status(&facts, true, "policy-writers").0, CheckStatus::Fail);
     }
 
     #[test]

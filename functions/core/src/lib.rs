@@ -16,6 +16,7 @@ pub mod enforcement;
 pub mod error;
 pub mod event;
 pub mod glob;
+pub mod guard_log;
 pub mod health;
 pub mod ledger;
 pub mod lenient;

@@ -376,3 +376,28 @@ pub trait GuardResources {
         topic: &str,
     ) -> impl Future<Output = Result<Option<u64>, GuardError>> + Send;
 }
+
+/// What the health check found at its last run: its alert goes out when that changes.
+pub trait HealthMemory {
+    /// The failing checks of the last run that was alerted; `None` before the first.
+    fn last_failing(&self) -> impl Future<Output = Result<Option<Vec<String>>, GuardError>> + Send;
+    fn save_failing(
+        &self,
+        failing: &[String],
+        at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), GuardError>> + Send;
+}
+
+/// Where the guard topic's messages are kept (`guard_log`).
+pub trait GuardAlertLog {
+    /// Keeps it unless it is kept already (SNS may deliver a message twice); `false` then.
+    fn keep(
+        &self,
+        record: &crate::guard_log::GuardAlertRecord,
+    ) -> impl Future<Output = Result<bool, GuardError>> + Send;
+    /// The messages kept since `since`, newest first.
+    fn since(
+        &self,
+        since: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Vec<crate::guard_log::GuardAlertRecord>, GuardError>> + Send;
+}

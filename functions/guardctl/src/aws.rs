@@ -37,6 +37,11 @@ const RECORDS_TABLE: Name = Name {
     env: "MODEL_GUARD_RECORDS_TABLE",
     output: "RecordsTableName",
 };
+const HEALTH_TARGETS: Name = Name {
+    flag: "--health-targets",
+    env: "MODEL_GUARD_HEALTH_TARGETS",
+    output: "HealthTargets",
+};
 const APPROVAL_URL: Name = Name {
     flag: "--approval-url",
     env: "MODEL_GUARD_APPROVAL_URL",
@@ -77,6 +82,11 @@ impl Aws {
     pub async fn records_table(&mut self) -> Result<String, Failure> {
         let given = self.global.records_table.clone();
         self.name(given, &RECORDS_TABLE).await
+    }
+
+    pub async fn health_targets(&mut self) -> Result<String, Failure> {
+        let given = self.global.health_targets.clone();
+        self.name(given, &HEALTH_TARGETS).await
     }
 
     pub async fn approval_url(&mut self) -> Result<String, Failure> {

@@ -6,6 +6,7 @@ mod aws;
 mod explain;
 mod failure;
 mod policy;
+mod status;
 mod table;
 
 use std::path::PathBuf;
@@ -25,7 +26,8 @@ use crate::failure::Failure;
 ///
 /// Exit codes: 0 success; 1 an AWS call or the network failed; 2 bad input (a file missing, not
 /// JSON or of the wrong shape, a policy item that fails validation, bad arguments); 3 refused or
-/// not found (the approval function said no, no such policy item or event).
+/// not found (the approval function said no, no such policy item or event); 4 `status` found a
+/// failing check.
 #[derive(Parser)]
 #[command(name = "guardctl", version)]
 struct Cli {
@@ -75,6 +77,16 @@ pub struct Global {
         value_name = "URL"
     )]
     pub approval_url: Option<String>,
+    /// What `status` checks: the guard's rules, functions, trail and topics, as the stack's
+    /// HealthTargets output gives them (JSON).
+    #[arg(
+        long,
+        global = true,
+        env = "MODEL_GUARD_HEALTH_TARGETS",
+        value_name = "JSON",
+        hide_env_values = true
+    )]
+    pub health_targets: Option<String>,
     /// The time to compute "time left" from (RFC 3339); for reproducible output.
     #[arg(long, global = true, hide = true, value_name = "TIME")]
     pub now: Option<DateTime<Utc>>,
@@ -99,6 +111,11 @@ enum Command {
     /// sweep submits each again until it is decided; fix the cause (a bad policy item, say) and
     /// they are.
     Undecided,
+    /// Is the guard switched on: every health check (rules, trail, functions, policy stream,
+    /// subscribers, sweep, enforcements), run with your credentials, with the violations waiting
+    /// for approval, failures, undecided events and the guard topic's alerts (tampering among
+    /// them) of the last 24 hours. Exit code 4 when a check fails.
+    Status,
 }
 
 #[derive(Subcommand)]
@@ -169,11 +186,11 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = run(cli.command, &cli.global);
     match result {
-        Ok(output) => {
+        Ok((output, code)) => {
             if !output.is_empty() {
                 println!("{}", output.trim_end());
             }
-            ExitCode::SUCCESS
+            ExitCode::from(code)
         }
         Err(failure) => {
             eprintln!("guardctl: {failure}");
@@ -182,7 +199,8 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(command: Command, global: &Global) -> Result<String, Failure> {
+/// The command's output, and its exit code when it succeeded (0, or `status`'s 4).
+fn run(command: Command, global: &Global) -> Result<(String, u8), Failure> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -190,7 +208,8 @@ fn run(command: Command, global: &Global) -> Result<String, Failure> {
     runtime.block_on(async {
         let mut aws = aws::Aws::new(global.clone());
         let now = global.now.unwrap_or_else(Utc::now);
-        match command {
+        let output = match command {
+            Command::Status => return status::status(&mut aws, global.json, now).await,
             Command::Explain(args) => explain::run(&mut aws, &args).await,
             Command::Policy(command) => policy::run(&mut aws, command, global.json).await,
             Command::Pending => audit::pending(&mut aws, global.json, now).await,
@@ -202,7 +221,8 @@ fn run(command: Command, global: &Global) -> Result<String, Failure> {
             Command::EnforceNow(args) => {
                 approval::decide(&mut aws, "enforce-now", &args, global.json).await
             }
-        }
+        };
+        output.map(|text| (text, 0))
     })
 }
 

@@ -266,32 +266,39 @@ pub async fn held_item(
 /// made with them are the caller's, for the Function URL stand-in and STS GetCallerIdentity.
 /// Returns (access key id, secret).
 pub async fn register_key(arn: &str) -> (String, String) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let n = unique("k").replace('-', "");
     let key_id = format!("ASIA{}", n.to_uppercase());
     let secret = format!("secret-{n}-{}", std::process::id());
+    let body = serde_json::json!({"accessKeyId": key_id, "secretAccessKey": secret, "arn": arn})
+        .to_string();
+    let answer = testbed_request("POST", "/testbed/iam/keys", &body).await;
+    assert!(
+        answer.starts_with("HTTP/1.1 200"),
+        "registering a key: {answer}"
+    );
+    (key_id, secret)
+}
+
+/// A plain HTTP request to the testbed's own endpoint (a launcher route, or an S3 path-style
+/// call the SDKs here have no client for); returns the whole answer, status line first.
+pub async fn testbed_request(method: &str, path: &str, body: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let endpoint =
         std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL: source .testbed/env");
     let address = endpoint
         .trim_start_matches("http://")
         .trim_end_matches('/')
         .to_owned();
-    let body = serde_json::json!({"accessKeyId": key_id, "secretAccessKey": secret, "arn": arn})
-        .to_string();
     let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
     let request = format!(
-        "POST /testbed/iam/keys HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\n\
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\n\
          Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
     stream.write_all(request.as_bytes()).await.unwrap();
     let mut answer = String::new();
     stream.read_to_string(&mut answer).await.unwrap();
-    assert!(
-        answer.starts_with("HTTP/1.1 200"),
-        "registering a key: {answer}"
-    );
-    (key_id, secret)
+    answer
 }
 
 /// The raw audit item, as stored.
