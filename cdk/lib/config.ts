@@ -33,6 +33,11 @@ export interface ModelGuardSettings {
   /** Minutes between sweeps for calls EventBridge did not deliver (5 to 1440). Default 15. */
   readonly sweepIntervalMinutes?: number;
   /**
+   * Minutes between health checks (1 to 60). Default 5. Its alarm fires when two of three
+   * checks fail or are missing.
+   */
+  readonly healthIntervalMinutes?: number;
+  /**
    * Seconds between enforcement attempts on a resource that is busy (Creating, Updating, …):
    * never given up while it is there, an alert at every hand-over to a fresh execution (each 60
    * attempts). 1 to 3600. Default 60.
@@ -76,6 +81,7 @@ const KEYS = [
   'approvalInvokers',
   'logRetentionDays',
   'sweepIntervalMinutes',
+  'healthIntervalMinutes',
   'busyRetrySeconds',
   'triageLogLevel',
   'unresolvedAction',
@@ -114,6 +120,7 @@ export function resolveSettings(raw: ModelGuardSettings): ResolvedSettings {
       (s) => /^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/.test(s), 'not an IAM role ARN'),
     logRetentionDays: integer('logRetentionDays', raw.logRetentionDays, 365, 1, 3653),
     sweepIntervalMinutes: integer('sweepIntervalMinutes', raw.sweepIntervalMinutes, 15, 5, 1440),
+    healthIntervalMinutes: integer('healthIntervalMinutes', raw.healthIntervalMinutes, 5, 1, 60),
     busyRetrySeconds: integer('busyRetrySeconds', raw.busyRetrySeconds, 60, 1, 3600),
     triageLogLevel: oneOf('triageLogLevel', raw.triageLogLevel, 'ERROR', TRIAGE_LOG_LEVELS),
     unresolvedAction: oneOf('unresolvedAction', raw.unresolvedAction, 'enforce', UNRESOLVED_ACTIONS),

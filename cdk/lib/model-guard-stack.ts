@@ -16,6 +16,7 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as lambdaEvents from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -47,6 +48,9 @@ export const UNDECIDED_INDEX = 'byUndecided';
 export const ENFORCEMENT_NAME = (stackName: string) => `${stackName}-Enforcement`;
 /** The key prefix of a used approval nonce (functions/aws/src/audit_store.rs `NONCE_PREFIX`). */
 export const NONCE_PREFIX = 'approval-nonce#';
+/** The health check's memory, and the kept guard-topic messages (functions/aws/src/lib.rs). */
+export const HEALTH_KEY = 'health#last';
+export const GUARD_ALERT_PREFIX = 'guard-alert#';
 /** The records table's keys (functions/aws/src/lib.rs `records_table`). */
 export const RECORDS_KEY = 'pk';
 export const RECORDS_SORT = 'sk';
@@ -71,6 +75,10 @@ const SIZING: Record<string, { memoryMb: number; timeoutSeconds: number }> = {
   approve: { memoryMb: 128, timeoutSeconds: 30 },
   // 12 eventNames × pages of LookupEvents at 2 per second, a GetItem and maybe a StartExecution each.
   sweep: { memoryMb: 128, timeoutSeconds: 300 },
+  // About 40 describes (rules, trails, functions, topics), two Queries, a GetItem, maybe a Publish.
+  health: { memoryMb: 128, timeoutSeconds: 120 },
+  // One stream record (a Publish) or one guard-topic message (a PutItem) per invocation.
+  watch: { memoryMb: 128, timeoutSeconds: 30 },
 };
 
 export class ModelGuardStack extends Stack {
@@ -103,6 +111,8 @@ export class ModelGuardStack extends Stack {
     // follow each function's role.
     const policies = new dynamodb.TableV2(this, 'Policies', {
       partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+      // Each change, old and new: the watch function alerts it field by field.
+      dynamoStream: dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       encryption: dynamodb.TableEncryptionV2.awsManagedKey(),
       deletionProtection: true,
@@ -164,6 +174,7 @@ export class ModelGuardStack extends Stack {
       for (const email of emails) t.addSubscription(new subscriptions.EmailSubscription(email));
       return { topic: t, key };
     };
+    const healthRules: { name: string; targets: string[] }[] = [];
     const { topic, key: alertsKey } = alertTopic('Alerts', 'AlertsKey', 'Model Guard',
       settings.notificationEmails);
     const { topic: guardTopic, key: guardKey } = alertTopic('GuardAlerts', 'GuardAlertsKey',
@@ -655,6 +666,7 @@ export class ModelGuardStack extends Stack {
       schedule: events.Schedule.rate(Duration.minutes(settings.sweepIntervalMinutes)),
       targets: [new targets.LambdaFunction(sweep, { retryAttempts: 0 })],
     });
+    healthRules.push({ name: named('SweepSchedule'), targets: [sweep.functionArn] });
 
     // ---- Events in -----------------------------------------------------------------------------
     const deadLetters = new sqs.Queue(this, 'DeadLetters', {
@@ -669,6 +681,7 @@ export class ModelGuardStack extends Stack {
     });
     // An event EventBridge could not hand over is a deployment nobody checked: retry for the
     // whole day EventBridge allows, then keep it in the queue (and alarm) for replay.
+    healthRules.push({ name: named('SageMakerCalls'), targets: [triage.stateMachineArn] });
     new events.Rule(this, 'SageMakerCalls', {
       ruleName: named('SageMakerCalls'),
       description: 'Covered and recorded SageMaker calls, from CloudTrail, to the Model Guard triage',
@@ -700,6 +713,7 @@ export class ModelGuardStack extends Stack {
     // ... and the sweep at once, which restarts an enforcement stopped before its violation was
     // settled (its schedule would find it too, minutes later).
     enforcementEnded.addTarget(new targets.LambdaFunction(sweep, { retryAttempts: 2 }));
+    healthRules.push({ name: named('EnforcementEnded'), targets: [guardTopic.topicArn, sweep.functionArn] });
 
     let trail: cloudtrail.Trail | undefined;
     const trailBucketNames: string[] = [];
@@ -738,6 +752,126 @@ export class ModelGuardStack extends Stack {
       });
       trailBucketNames.push(trailBucket.bucketName);
     }
+
+    // ---- The guard watching itself ------------------------------------------------------------
+    // Each change to the policy table alerted field by field (its stream), and every message of
+    // the guard topic kept for `guardctl status` (a subscription).
+    const watch = fn('watch', { GUARD_TOPIC_ARN: guardTopic.topicArn, DECISIONS_TABLE: decisions.tableName }, [
+      ...alerting(false),
+      new iam.PolicyStatement({
+        sid: 'ReadPolicyStream',
+        actions: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'],
+        resources: [policies.tableStreamArn!],
+      }),
+      new iam.PolicyStatement({
+        // AWS requires "*": ListStreams supports no resource-level permissions. Lambda's poller
+        // lists the table's streams with the function's role.
+        sid: 'FindPolicyStream',
+        actions: ['dynamodb:ListStreams'],
+        resources: ['*'],
+      }),
+      new iam.PolicyStatement({
+        // The guard-topic messages, under their own prefix beside the audit items.
+        sid: 'KeepGuardAlerts',
+        actions: ['dynamodb:PutItem'],
+        resources: [decisions.tableArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${GUARD_ALERT_PREFIX}*`] } },
+      }),
+    ]);
+    // One record per invocation, retried until it is alerted or the stream forgets it (24 h);
+    // one that never succeeds is kept in the dead-letter queue (and alarms). TRIM_HORIZON: a
+    // mapping made again reads what its predecessor may have missed.
+    const policyStream = new lambda.EventSourceMapping(this, 'PolicyStream', {
+      target: watch,
+      eventSourceArn: policies.tableStreamArn!,
+      startingPosition: lambda.StartingPosition.TRIM_HORIZON,
+      batchSize: 1,
+      bisectBatchOnError: true,
+      onFailure: new lambdaEvents.SqsDlq(deadLetters),
+    });
+    guardTopic.addSubscription(new subscriptions.LambdaSubscription(watch));
+
+    // Is the guard switched on: on a schedule, and alerted when that changes (functions/health).
+    const healthTargets = Lazy.string({
+      produce: () => this.toJsonString({
+        version: 1,
+        region: Aws.REGION,
+        rules: healthRules,
+        functions: Object.keys(functions).map(named),
+        eventSourceMappings: [policyStream.eventSourceMappingId],
+        trail: trail?.trailArn ?? null,
+        policyTableArn: policies.tableArn,
+        topics: [topic.topicArn, guardTopic.topicArn],
+        sweepIntervalMinutes: settings.sweepIntervalMinutes,
+      }),
+    });
+    const functionArn = (name: string) => arn('lambda', `function:${named(name)}`);
+    const health = fn('health', {
+      HEALTH_TARGETS: healthTargets,
+      DECISIONS_TABLE: decisions.tableName,
+      TOPIC_ARN: topic.topicArn,
+      GUARD_TOPIC_ARN: guardTopic.topicArn,
+    }, [
+      new iam.PolicyStatement({
+        sid: 'ReadGuardRules',
+        actions: ['events:DescribeRule', 'events:ListTargetsByRule'],
+        resources: Lazy.list({ produce: () => healthRules.map((r) => arn('events', `rule/${r.name}`)) }),
+      }),
+      new iam.PolicyStatement({
+        // AWS requires "*": DescribeTrails supports no resource-level permissions.
+        sid: 'FindTrails',
+        actions: ['cloudtrail:DescribeTrails'],
+        resources: ['*'],
+      }),
+      new iam.PolicyStatement({
+        // Every trail that may be the one delivering this region's calls: the stack's, the
+        // account's, a multi-region one or an organization's (another account's ARN).
+        sid: 'ReadTrails',
+        actions: ['cloudtrail:GetTrailStatus', 'cloudtrail:GetEventSelectors'],
+        resources: [`arn:${Aws.PARTITION}:cloudtrail:*:*:trail/*`],
+      }),
+      new iam.PolicyStatement({
+        sid: 'ReadFunctionConcurrency',
+        actions: ['lambda:GetFunctionConcurrency'],
+        resources: Lazy.list({ produce: () => Object.keys(functions).map(functionArn) }),
+      }),
+      new iam.PolicyStatement({
+        sid: 'ReadPolicyStreamMapping',
+        actions: ['lambda:GetEventSourceMapping'],
+        resources: [arn('lambda', `event-source-mapping:${policyStream.eventSourceMappingId}`)],
+      }),
+      new iam.PolicyStatement({
+        sid: 'ReadTopics',
+        actions: ['sns:GetTopicAttributes'],
+        resources: [topic.topicArn, guardTopic.topicArn],
+      }),
+      new iam.PolicyStatement({
+        // The sweep's checkpoint, and what the last run alerted.
+        sid: 'ReadGuardState',
+        actions: ['dynamodb:GetItem'],
+        resources: [decisions.tableArn],
+      }),
+      new iam.PolicyStatement({
+        sid: 'WatchUnsettledDecisions',
+        actions: ['dynamodb:Query'],
+        resources: [`${decisions.tableArn}/index/${STATE_INDEX}`],
+      }),
+      new iam.PolicyStatement({
+        sid: 'RememberHealth',
+        actions: ['dynamodb:PutItem'],
+        resources: [decisions.tableArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [HEALTH_KEY] } },
+      }),
+      // Its alert; on the violations topic when the guard topic refuses it.
+      ...alerting(true),
+    ]);
+    new events.Rule(this, 'HealthSchedule', {
+      ruleName: named('HealthSchedule'),
+      description: 'Model Guard health check: is the guard switched on',
+      schedule: events.Schedule.rate(Duration.minutes(settings.healthIntervalMinutes)),
+      targets: [new targets.LambdaFunction(health, { retryAttempts: 0 })],
+    });
+    healthRules.push({ name: named('HealthSchedule'), targets: [functionArn('health')] });
 
     // ---- Approval URL ---------------------------------------------------------------------------
     // SigV4 only (AWS_IAM): who may call it is IAM's decision; who may approve is the function's,
@@ -809,14 +943,16 @@ export class ModelGuardStack extends Stack {
 
     // ---- Alarms -------------------------------------------------------------------------------------
     const alarmAction = new cwActions.SnsAction(guardTopic);
-    const alarm = (id: string, metric: cloudwatch.IMetric, description: string, periods = 1) => {
+    const alarm = (id: string, metric: cloudwatch.IMetric, description: string, periods = 1,
+      missing = cloudwatch.TreatMissingData.NOT_BREACHING, datapointsToAlarm?: number) => {
       const a = new cloudwatch.Alarm(this, id, {
         alarmName: named(id),
         metric,
         threshold: 1,
         evaluationPeriods: periods,
+        datapointsToAlarm,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        treatMissingData: missing,
         alarmDescription: description,
       });
       a.addAlarmAction(alarmAction);
@@ -852,6 +988,20 @@ export class ModelGuardStack extends Stack {
       alarm(id, filter.metric({ period: Duration.minutes(Math.max(5, settings.sweepIntervalMinutes)), statistic: 'Maximum' }),
         `Model Guard: ${what}`);
     }
+    // The health check's failing checks, from its "health done" line. No data is as bad as a failed
+    // check: the check itself switched off (its schedule, its function, its logs) alerts too.
+    // Two of three periods, so one late run is no alarm.
+    const healthFailed = new logs.MetricFilter(this, 'HealthChecksFailedMetric', {
+      logGroup: functionLogs.health,
+      metricNamespace: 'ModelGuard',
+      metricName: 'HealthChecksFailed',
+      filterPattern: logs.FilterPattern.stringValue('$.message', '=', 'health done'),
+      metricValue: '$.failed',
+    });
+    alarm('HealthCheckFailing', healthFailed.metric({
+      period: Duration.minutes(settings.healthIntervalMinutes), statistic: 'Maximum',
+    }), 'Model Guard: a health check fails, or the health check has stopped reporting (missing data '
+      + 'counts as failing). `guardctl status` shows every check.', 3, cloudwatch.TreatMissingData.BREACHING, 2);
     alarm('DeadLettersWaiting', deadLetters.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5) }),
       'Model Guard: events EventBridge could not deliver are waiting in the dead-letter queue.');
     for (const [name, f] of Object.entries(functions)) {
@@ -881,13 +1031,14 @@ export class ModelGuardStack extends Stack {
       GuardLogGroupNames: this.node.findAll().filter((c): c is logs.LogGroup => c instanceof logs.LogGroup)
         .map((g) => g.logGroupName),
       GuardRoleNames: this.node.findAll().filter((c): c is iam.Role => c instanceof iam.Role).map((r) => r.roleName),
-      GuardEventSourceMappings: [],
+      GuardEventSourceMappings: [policyStream.eventSourceMappingId],
       TrailBucketNames: trailBucketNames,
       DeadLetterQueueName: deadLetters.queueName,
     }, guardTopic, deadLetters);
     // Which rules may publish to the guard topic and dead-letter into the queue: these, by ARN
     // (EventBridge documents aws:SourceArn for both), not all of EventBridge.
     const guardRules = [enforcementEnded, ...tamper].map((r) => r.ruleArn);
+    healthRules.push(...tamper.map((r) => ({ name: named(r.node.id), targets: [guardTopic.topicArn] })));
     guardTopic.addToResourcePolicy(new iam.PolicyStatement({
       sid: 'GuardRulesPublish',
       principals: [new iam.ServicePrincipal('events.amazonaws.com')],
@@ -926,7 +1077,8 @@ export class ModelGuardStack extends Stack {
       })],
     });
     decisions.resourcePolicy = onlyWrittenBy('OnlyTheGuardWritesDecisions',
-      () => [...['evaluate', 'claim', 'enforce', 'notify', 'approve', 'sweep'].map(roleOf), triage.role.roleArn]);
+      () => [...['evaluate', 'claim', 'enforce', 'notify', 'approve', 'sweep', 'health', 'watch'].map(roleOf),
+        triage.role.roleArn]);
     const seedRole = this.node.tryFindChild('SeedDefaultPolicyRole') as iam.Role | undefined;
     policies.resourcePolicy = onlyWrittenBy('OnlyAdministratorsWritePolicies',
       () => [...settings.policyAdministrators, ...(seedRole ? [seedRole.roleArn] : [])]);
@@ -953,6 +1105,8 @@ export class ModelGuardStack extends Stack {
     new CfnOutput(this, 'ApprovalUrl', { value: approvalUrl.url });
     new CfnOutput(this, 'TriageStateMachineArn', { value: triage.stateMachineArn });
     new CfnOutput(this, 'EnforcementStateMachineArn', { value: enforcement.stateMachineArn });
+    // What `guardctl status` checks (and the health function, as HEALTH_TARGETS).
+    new CfnOutput(this, 'HealthTargets', { value: healthTargets });
 
   }
 }
@@ -972,6 +1126,9 @@ function acknowledgeWildcards(role: iam.Role, statements: iam.PolicyStatement[])
       seen.add(rendered);
       const reason = rendered === '*'
         ? `${statement.actions.join(', ')} accept no resource other than "*" (Service Authorization Reference).`
+        : rendered.includes(':cloudtrail:')
+        ? `${statement.actions.join(', ')} on every trail that may deliver this region's calls: the account's, `
+          + 'a multi-region or an organization trail, made outside the stack under names (and accounts) unknown here.'
         : rendered.includes(':states:')
         ? `${statement.actions.join(', ')} on the executions of the guard's own enforcement machine: they are `
           + 'named at run time by the CloudTrail eventIDs of the violations.'

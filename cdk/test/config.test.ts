@@ -14,6 +14,7 @@ test('defaults: grace 900, no approvers or e-mails, a trail, the default policy 
     approvalInvokers: [],
     logRetentionDays: 365,
     sweepIntervalMinutes: 15,
+    healthIntervalMinutes: 5,
     busyRetrySeconds: 60,
     triageLogLevel: 'ERROR',
     unresolvedAction: 'enforce',
@@ -31,6 +32,7 @@ test('context from the command line arrives as strings and is parsed', () => {
     'modelGuard:triageLogLevel': 'ALL',
     'modelGuard:unresolvedAction': 'notify',
     'modelGuard:policyAdministrators': '["arn:aws:iam::111122223333:role/PolicyAdmin"]',
+    'modelGuard:healthIntervalMinutes': '10',
     'unrelated': 'ignored',
   };
   assert.deepEqual(resolveSettings(settingsFromContext((k) => context[k])), {
@@ -43,6 +45,7 @@ test('context from the command line arrives as strings and is parsed', () => {
     approvalInvokers: [],
     logRetentionDays: 365,
     sweepIntervalMinutes: 15,
+    healthIntervalMinutes: 10,
     busyRetrySeconds: 60,
     triageLogLevel: 'ALL',
     unresolvedAction: 'notify',
@@ -72,6 +75,7 @@ test('a bad setting stops the synth with a message naming the key and the value'
     [{ logRetentionDays: 0 }, /^modelGuard:logRetentionDays: 0 is outside 1\.\.3653$/],
     [{ busyRetrySeconds: 0 }, /^modelGuard:busyRetrySeconds: 0 is outside 1\.\.3600$/],
     [{ sweepIntervalMinutes: 1 }, /^modelGuard:sweepIntervalMinutes: 1 is outside 5\.\.1440$/],
+    [{ healthIntervalMinutes: 61 }, /^modelGuard:healthIntervalMinutes: 61 is outside 1\.\.60$/],
     [{ triageLogLevel: 'all' }, /^modelGuard:triageLogLevel: "all" is not one of ERROR, ALL$/],
     [{ unresolvedAction: 'block' }, /^modelGuard:unresolvedAction: "block" is not one of enforce, notify, off$/],
   ];

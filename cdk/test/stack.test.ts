@@ -12,7 +12,7 @@ import { ModelGuardProps, ModelGuardStack } from '../lib/model-guard-stack';
 import { readTamperRules } from '../lib/tamper';
 
 const ROOT = path.join(__dirname, '..', '..');
-const FUNCTIONS = ['parse-event', 'record', 'evaluate', 'claim', 'enforce', 'notify', 'approve', 'sweep'];
+const FUNCTIONS = ['parse-event', 'record', 'evaluate', 'claim', 'enforce', 'notify', 'approve', 'sweep', 'watch', 'health'];
 
 function app(): App {
   return new App({ context: { 'aws:cdk:bundling-stacks': [] }, outdir: mkdtempSync(path.join(tmpdir(), 'cdk-')) });
@@ -164,6 +164,35 @@ const EXPECTED_STATEMENTS: Record<string, string[]> = {
     'Allow dynamodb:GetItem on Records.Arn',
     'Allow states:StartExecution on Triage',
   ],
+  WatchRole: [
+    'Allow logs:CreateLogStream,logs:PutLogEvents on WatchLogs.Arn',
+    'Allow sns:Publish on GuardAlerts',
+    'Allow kms:GenerateDataKey,kms:Decrypt on GuardAlertsKey.Arn',
+    'Allow dynamodb:DescribeStream,dynamodb:GetRecords,dynamodb:GetShardIterator on Policies.StreamArn',
+    'Allow dynamodb:ListStreams on *',
+    'Allow dynamodb:PutItem on Decisions.Arn if ForAllValues:StringLike dynamodb:LeadingKeys guard-alert#*',
+    // The event source mapping keeps a record it could never alert in the dead-letter queue.
+    'Allow sqs:SendMessage,sqs:GetQueueAttributes,sqs:GetQueueUrl on DeadLetters.Arn',
+  ],
+  HealthRole: [
+    'Allow logs:CreateLogStream,logs:PutLogEvents on HealthLogs.Arn',
+    'Allow events:DescribeRule,events:ListTargetsByRule on '
+      + ['SweepSchedule', 'SageMakerCalls', 'EnforcementEnded', 'HealthSchedule',
+        ...Object.keys(readTamperRules().rules).map((r) => `Tamper${r}`)]
+        .map((r) => `arn:\${Partition}:events:\${Region}:\${AccountId}:rule/Test-${r}`).join(' '),
+    'Allow cloudtrail:DescribeTrails on *',
+    'Allow cloudtrail:GetTrailStatus,cloudtrail:GetEventSelectors on arn:${Partition}:cloudtrail:*:*:trail/*',
+    'Allow lambda:GetFunctionConcurrency on '
+      + ['parse-event', 'record', 'evaluate', 'claim', 'enforce', 'notify', 'approve', 'sweep', 'watch', 'health']
+        .map((f) => `arn:\${Partition}:lambda:\${Region}:\${AccountId}:function:Test-${f}`).join(' '),
+    'Allow lambda:GetEventSourceMapping on arn:${Partition}:lambda:${Region}:${AccountId}:event-source-mapping:PolicyStream',
+    'Allow sns:GetTopicAttributes on Alerts GuardAlerts',
+    'Allow dynamodb:GetItem on Decisions.Arn',
+    'Allow dynamodb:Query on Decisions.Arn/index/byState',
+    'Allow dynamodb:PutItem on Decisions.Arn if ForAllValues:StringLike dynamodb:LeadingKeys health#last',
+    'Allow sns:Publish on Alerts GuardAlerts',
+    'Allow kms:GenerateDataKey,kms:Decrypt on AlertsKey.Arn GuardAlertsKey.Arn',
+  ],
   SeedDefaultPolicyRole: [
     'Allow logs:CreateLogStream,logs:PutLogEvents on SeedDefaultPolicyLogs.Arn',
     'Allow dynamodb:PutItem on Policies.Arn',
@@ -177,6 +206,8 @@ const STAR_ALLOWED: Record<string, string> = {
   'sagemaker:ListInferenceComponents': 'no resource-level permissions',
   'application-autoscaling:DescribeScalableTargets': 'no resource-level permissions',
   'cloudtrail:LookupEvents': 'no resource-level permissions',
+  'cloudtrail:DescribeTrails': 'no resource-level permissions',
+  'dynamodb:ListStreams': 'no resource-level permissions',
   'logs:CreateLogDelivery': 'Step Functions vended logs', 'logs:GetLogDelivery': 'vended logs',
   'logs:UpdateLogDelivery': 'vended logs', 'logs:DeleteLogDelivery': 'vended logs',
   'logs:ListLogDeliveries': 'vended logs', 'logs:PutResourcePolicy': 'vended logs',
@@ -386,10 +417,11 @@ test('settings reach the functions, the topic and the approval URL', () => {
       DEFAULT_GRACE_SECONDS: '60', DEFAULT_APPROVERS: '["arn:aws:iam::*:role/SecurityOps*"]',
       UNRESOLVED_ACTION: 'notify' }) },
   });
-  const emails = ofType(t, 'AWS::SNS::Subscription')
-    .map(([, s]) => [render(s.Properties.TopicArn), s.Properties.Protocol, s.Properties.Endpoint]);
-  assert.deepEqual(emails.sort(), [['Alerts', 'email', 'ml@example.com'], ['Alerts', 'email', 'ops@example.com'],
-    ['GuardAlerts', 'email', 'sec@example.com']]);
+  const subscribers = ofType(t, 'AWS::SNS::Subscription')
+    .map(([, s]) => [render(s.Properties.TopicArn), s.Properties.Protocol, render(s.Properties.Endpoint)]);
+  // The e-mails given; and the watch function, which keeps every guard-topic message.
+  assert.deepEqual(subscribers.sort(), [['Alerts', 'email', 'ml@example.com'], ['Alerts', 'email', 'ops@example.com'],
+    ['GuardAlerts', 'email', 'sec@example.com'], ['GuardAlerts', 'lambda', 'Watch.Arn']]);
   const permissions = ofType(t, 'AWS::Lambda::Permission').map(([, p]) => p.Properties)
     .filter((p) => render(p.FunctionName) === 'Approve');
   assert.deepEqual(permissions.map((p) => [p.Action, p.Principal, p.FunctionUrlAuthType ?? null, p.InvokedViaFunctionUrl ?? null]).sort(), [
@@ -406,13 +438,16 @@ test('the approval URL is SigV4-only and, by default, open to the account princi
   assert.equal(render(urls[0][1].Properties.TargetFunctionArn), 'Approve.Arn');
   const permissions = ofType(t, 'AWS::Lambda::Permission').map(([, p]) => p.Properties);
   // The approval function: the account's principals, through the URL. The sweep: its schedule, and
-  // the end of an enforcement execution (to restart one stopped from outside).
+  // the end of an enforcement execution (to restart one stopped from outside). The health check:
+  // its schedule. The watch function: the guard topic.
   assert.deepEqual(permissions.map((p) => [render(p.FunctionName), p.Action, render(p.Principal),
     p.SourceArn ? render(p.SourceArn) : null]).sort(), [
     ['Approve', 'lambda:InvokeFunction', 'arn:${Partition}:iam::${AccountId}:root', null],
     ['Approve', 'lambda:InvokeFunctionUrl', 'arn:${Partition}:iam::${AccountId}:root', null],
+    ['Health.Arn', 'lambda:InvokeFunction', 'events.amazonaws.com', 'HealthSchedule.Arn'],
     ['Sweep.Arn', 'lambda:InvokeFunction', 'events.amazonaws.com', 'EnforcementEnded.Arn'],
     ['Sweep.Arn', 'lambda:InvokeFunction', 'events.amazonaws.com', 'SweepSchedule.Arn'],
+    ['Watch.Arn', 'lambda:InvokeFunction', 'sns.amazonaws.com', 'GuardAlerts'],
   ]);
 });
 
@@ -464,8 +499,8 @@ test('alarms on failed executions, dead letters and function errors, all to the 
   const ids = alarms.map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort();
   assert.deepEqual(ids, [
     'ApproveErrors', 'ClaimErrors', 'DeadLettersWaiting', 'EnforceErrors', 'EnforcementExecutionsFailed', 'EvaluateErrors',
-    'NotifyErrors', 'ParseEventErrors', 'RecordErrors', 'SweepErrors', 'TriageExecutionsFailed', 'UndecidedEvents',
-    'UnprocessableRecords']);
+    'HealthCheckFailing', 'HealthErrors', 'NotifyErrors', 'ParseEventErrors', 'RecordErrors', 'SweepErrors',
+    'TriageExecutionsFailed', 'UndecidedEvents', 'UnprocessableRecords', 'WatchErrors']);
   for (const [id, alarm] of alarms) {
     assert.deepEqual(alarm.Properties.AlarmActions.map(render), ['GuardAlerts'], id);
     assert.equal(alarm.Properties.Threshold, 1, id);
@@ -553,7 +588,7 @@ test('outputs name what guardctl and operators need', () => {
   const outputs = template().toJSON().Outputs;
   assert.deepEqual(Object.keys(outputs).sort(), [
     'AlertTopicArn', 'ApprovalUrl', 'DecisionsTableName', 'EnforcementStateMachineArn', 'GuardAlertTopicArn',
-    'PolicyTableName', 'RecordsTableName', 'TriageStateMachineArn']);
+    'HealthTargets', 'PolicyTableName', 'RecordsTableName', 'TriageStateMachineArn']);
 });
 
 // A key policy's or resource policy's Deny statements, as text: "Deny actions unless principal in
@@ -600,7 +635,8 @@ test("only the guard's roles write the decisions table; only they and the admini
   const admin = 'arn:aws:iam::111122223333:role/PolicyAdmin';
   const t = tables({ policyAdministrators: [admin] });
   assert.deepEqual(denials(t.Decisions), [`OnlyTheGuardWritesDecisions: Deny ${writes} to * but `
-    + 'ApproveRole.Arn ClaimRole.Arn EnforceRole.Arn EvaluateRole.Arn NotifyRole.Arn SweepRole.Arn TriageRole.Arn']);
+    + 'ApproveRole.Arn ClaimRole.Arn EnforceRole.Arn EvaluateRole.Arn HealthRole.Arn NotifyRole.Arn SweepRole.Arn '
+    + 'TriageRole.Arn WatchRole.Arn']);
   assert.deepEqual(denials(t.Policies), [`OnlyAdministratorsWritePolicies: Deny ${writes} to * but `
     + `SeedDefaultPolicyRole.Arn ${admin}`]);
   assert.equal(t.Records, undefined, 'records are written only by record, and hold no decision');
@@ -662,4 +698,65 @@ test('the stack name fits the names it starts (functions and rules: 64 character
   for (const [logical, alarm] of ofType(t, 'AWS::CloudWatch::Alarm')) {
     assert.equal(alarm.Properties.AlarmName, `Test-${logical.replace(/[0-9A-F]{8}$/, '')}`);
   }
+});
+
+test('the health check: scheduled, told exactly what to check, its alarm counting silence as failure', () => {
+  const t = template({ healthIntervalMinutes: 10 });
+  const [[, schedule]] = ofType(t, 'AWS::Events::Rule').filter(([id]) => id.startsWith('HealthSchedule'));
+  assert.equal(schedule.Properties.ScheduleExpression, 'rate(10 minutes)');
+  assert.equal(render(schedule.Properties.Targets[0].Arn), 'Health.Arn');
+  // HEALTH_TARGETS is the HealthTargets output guardctl status reads: one list, two readers.
+  const [[, health]] = ofType(t, 'AWS::Lambda::Function').filter(([, f]) => f.Properties.Description === 'Model Guard health');
+  const env = health.Properties.Environment.Variables;
+  assert.deepEqual(env.HEALTH_TARGETS, t.toJSON().Outputs.HealthTargets.Value);
+  const targets = JSON.parse(render(env.HEALTH_TARGETS));
+  assert.deepEqual(targets.functions.sort(), FUNCTIONS.map((f) => `Test-${f}`).sort());
+  const rules = Object.fromEntries(targets.rules.map((r: any) => [r.name, r.targets]));
+  assert.deepEqual(rules['Test-SageMakerCalls'], ['Triage']);
+  assert.deepEqual(rules['Test-SweepSchedule'], ['Sweep.Arn']);
+  assert.deepEqual(rules['Test-EnforcementEnded'], ['GuardAlerts', 'Sweep.Arn']);
+  assert.deepEqual(rules['Test-HealthSchedule'], ['arn:${Partition}:lambda:${Region}:${AccountId}:function:Test-health']);
+  for (const id of Object.keys(readTamperRules().rules)) assert.deepEqual(rules[`Test-Tamper${id}`], ['GuardAlerts'], id);
+  assert.deepEqual(targets.eventSourceMappings, ['PolicyStream']);
+  assert.equal(targets.trail, 'Trail.Arn');
+  assert.equal(targets.policyTableArn, 'Policies.Arn');
+  assert.deepEqual(targets.topics, ['Alerts', 'GuardAlerts']);
+  assert.equal(targets.sweepIntervalMinutes, 15);
+  assert.equal(JSON.parse(render(template({ createTrail: false }).toJSON().Outputs.HealthTargets.Value)).trail, null);
+  // Its alarm: two of three periods failing, or without data (the check switched off).
+  const [[, alarm]] = ofType(t, 'AWS::CloudWatch::Alarm').filter(([id]) => id.startsWith('HealthCheckFailing'));
+  assert.equal(alarm.Properties.TreatMissingData, 'breaching');
+  assert.equal(alarm.Properties.EvaluationPeriods, 3);
+  assert.equal(alarm.Properties.DatapointsToAlarm, 2);
+  assert.equal(alarm.Properties.Period, 600);
+  assert.equal(alarm.Properties.MetricName, 'HealthChecksFailed');
+  const [[, filter]] = ofType(t, 'AWS::Logs::MetricFilter').filter(([, f]) =>
+    f.Properties.MetricTransformations[0].MetricName === 'HealthChecksFailed');
+  assert.equal(render(filter.Properties.LogGroupName), 'HealthLogs');
+  assert.equal(filter.Properties.FilterPattern, '{ $.message = "health done" }');
+  assert.equal(filter.Properties.MetricTransformations[0].MetricValue, '$.failed');
+  // Every other alarm stays quiet without data: only a missing health check is news.
+  for (const [id, a] of ofType(t, 'AWS::CloudWatch::Alarm').filter(([i]) => !i.startsWith('HealthCheckFailing'))) {
+    assert.equal(a.Properties.TreatMissingData, 'notBreaching', id);
+  }
+});
+
+test('the watch function reads the policy table\'s stream, one change at a time, and hears the guard topic', () => {
+  const t = template();
+  t.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+    KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+    StreamSpecification: { StreamViewType: 'NEW_AND_OLD_IMAGES' },
+  });
+  const [[, mapping]] = ofType(t, 'AWS::Lambda::EventSourceMapping');
+  assert.equal(render(mapping.Properties.FunctionName), 'Watch');
+  assert.equal(render(mapping.Properties.EventSourceArn), 'Policies.StreamArn');
+  assert.equal(mapping.Properties.StartingPosition, 'TRIM_HORIZON');
+  assert.equal(mapping.Properties.BatchSize, 1);
+  assert.equal(mapping.Properties.BisectBatchOnFunctionError, true);
+  assert.equal(render(mapping.Properties.DestinationConfig.OnFailure.Destination), 'DeadLetters.Arn');
+  // Retried until the record leaves the stream: no attempt count, no age limit that would drop it.
+  assert.equal(mapping.Properties.MaximumRetryAttempts, undefined);
+  assert.equal(mapping.Properties.MaximumRecordAgeInSeconds, undefined);
+  const [[, watch]] = ofType(t, 'AWS::Lambda::Function').filter(([, f]) => f.Properties.Description === 'Model Guard watch');
+  assert.deepEqual(Object.keys(watch.Properties.Environment.Variables).sort(), ['DECISIONS_TABLE', 'GUARD_TOPIC_ARN']);
 });
