@@ -21,7 +21,10 @@ from tables import ensure_tables  # noqa: E402
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
-FUNCTIONS = ["parse-event", "record", "evaluate", "claim", "enforce", "notify", "approve", "sweep"]
+FUNCTIONS = ["parse-event", "record", "evaluate", "claim", "enforce", "notify", "approve", "sweep", "health", "watch"]
+# The rule and trail the health check looks at (HEALTH_TARGETS in .testbed/env).
+RULE = "model-guard-SageMakerCalls"
+TRAIL = "model-guard-trail"
 
 
 def client(service: str):
@@ -70,6 +73,7 @@ class Stack:
                 pass
         self.tables()
         self.guard_topic_arn = os.environ["GUARD_TOPIC_ARN"]
+        self.watch_policy_stream()
         # One queue subscribed to both topics; each message says which topic it came by.
         queue = f"e2e-{uuid.uuid4().hex[:8]}"
         self.queue_url = self.sqs.create_queue(QueueName=queue)["QueueUrl"]
@@ -105,11 +109,47 @@ class Stack:
             pass
         self.sfn.create_state_machine(name=self.triage_arn.rsplit(":", 1)[1], roleArn=states_role,
                                       type="EXPRESS", definition=triage)
+        self.rule_and_trail()
+
+    def watch_policy_stream(self) -> None:
+        """The policy table's stream to the watch function, as the stack maps it."""
+        stream = self.ddb.describe_table(TableName=self.policy_table)["Table"]["LatestStreamArn"]
+        mapped = self.lam.list_event_source_mappings(EventSourceArn=stream, FunctionName="watch")
+        if not mapped["EventSourceMappings"]:
+            self.lam.create_event_source_mapping(EventSourceArn=stream, FunctionName="watch",
+                                                 StartingPosition="TRIM_HORIZON", BatchSize=1)
+
+    def rule_and_trail(self) -> None:
+        """The SageMaker rule (delivering to the triage machine) and the trail, as the stack makes
+        them: what the health check looks at. (moto's EventBridge does not deliver to Step
+        Functions: the scenarios start the triage themselves.)"""
+        events = client("events")
+        events.put_rule(Name=RULE, EventPattern=(ROOT / "statemachine/event-pattern.json").read_text())
+        events.put_targets(Rule=RULE, Targets=[{"Id": "triage", "Arn": self.triage_arn}])
+        s3, cloudtrail = client("s3"), client("cloudtrail")
+        bucket = "model-guard-trail-bucket"
+        s3.create_bucket(Bucket=bucket)
+        if not any(t["Name"] == TRAIL for t in cloudtrail.describe_trails()["trailList"]):
+            cloudtrail.create_trail(Name=TRAIL, S3BucketName=bucket)
+        cloudtrail.put_event_selectors(TrailName=TRAIL, AdvancedEventSelectors=[
+            {"FieldSelectors": [{"Field": "eventCategory", "Equals": ["Management"]},
+                                {"Field": "readOnly", "Equals": ["false"]}]},
+            {"FieldSelectors": [{"Field": "eventCategory", "Equals": ["Data"]},
+                                {"Field": "resources.type", "Equals": ["AWS::DynamoDB::Table"]},
+                                {"Field": "readOnly", "Equals": ["false"]},
+                                {"Field": "resources.ARN", "Equals": [
+                                    f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{self.policy_table}"]}]},
+        ])
+        cloudtrail.start_logging(Name=TRAIL)
 
     def mend_topic(self, topic_arn: str) -> None:
-        """The topic, created (again) under its name, with this session's queue subscribed."""
+        """The topic, created (again) under its name, with this session's queue subscribed (and the
+        watch function, to the guard topic, as the stack subscribes it)."""
         client("sns").create_topic(Name=topic_arn.rsplit(":", 1)[1])
         client("sns").subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=self.queue_arn)
+        if topic_arn == os.environ["GUARD_TOPIC_ARN"]:
+            client("sns").subscribe(TopicArn=topic_arn, Protocol="lambda",
+                                    Endpoint=f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:watch")
 
     def break_topic(self, topic_arn: str) -> None:
         """What someone with sns:DeleteTopic does to the alert path."""
@@ -237,6 +277,14 @@ class Stack:
                     found.append(described)
         return found
 
+    def health(self) -> dict:
+        """Runs the health check once, as its schedule does; returns its report."""
+        response = self.lam.invoke(FunctionName="health", Payload=json.dumps(
+            {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}))
+        payload = json.loads(response["Payload"].read())
+        assert "FunctionError" not in response, payload
+        return payload
+
     def sweep(self) -> dict:
         """Runs the sweep function once, as its schedule does."""
         response = self.lam.invoke(FunctionName="sweep", Payload=json.dumps(
@@ -277,7 +325,9 @@ class Stack:
                 envelope = json.loads(message["Body"])
                 document = json.loads(envelope["Message"])
                 about = (document.get("verdict") or {}).get("eventId") \
-                    or (document.get("tamper") or {}).get("eventId") or "no-event"
+                    or (document.get("tamper") or {}).get("eventId") \
+                    or ("policy:" + document["policyChange"]["pk"] if document.get("policyChange") else None) \
+                    or ("health" if document.get("kind") == "health" else "no-event")
                 self.inbox.setdefault(about, []).append(
                     {"subject": envelope.get("Subject"), "kind": document["kind"], "document": document,
                      "topic": envelope.get("TopicArn")})

@@ -544,7 +544,8 @@ def test_20_a_direct_invoke_of_approve_with_a_made_up_approver_approves_nothing(
     assert stack.wait(stack.enforcement(event_id), 60)["status"] == "SUCCEEDED"
     assert stack.endpoint_status(endpoint) is None
     assert stack.audit(event_id)["state"] == "enforced"
-    refused = [m for m in stack.messages("no-event") if m["document"]["tamper"]["what"] == "approval-proof-refused"
+    refused = [m for m in stack.messages("no-event")
+               if (m["document"].get("tamper") or {}).get("what") == "approval-proof-refused"
                and event_id in m["document"]["tamper"]["detail"]]
     assert len(refused) == 1, refused
 
@@ -842,3 +843,94 @@ def test_30_evaluations_failing_for_longer_than_the_old_window_are_all_decided_o
     fourth = sweep(stack)
     assert not {missed_id, delivered_id} & set(fourth["retried"] + fourth["undecided"]), fourth
     checkpoint(0)
+
+
+def test_31_the_guard_switched_off_around_its_users_is_found_alerted_and_shown_by_guardctl_status(stack):
+    """Issue 17. Someone disables the SageMaker rule, stops the trail and throttles enforce to zero
+    (each is also alerted at once by a tamper rule: moto emits no CloudTrail events, so
+    tests/testbed/test_tamper_rules.py plays those records through the rules' patterns). The
+    health check finds each, the guard topic hears of it once, and `guardctl status` shows the
+    failing checks and exits 4; mended, both say so. A policy change is alerted field by field
+    (the table's stream through the watch function), and every guard-topic alert is listed."""
+    import subprocess
+    import time
+
+    from conftest import RULE, TRAIL, client
+
+    def status() -> tuple[int, str, dict]:
+        text = subprocess.run([str(guardctl()), "status"], capture_output=True, text=True)
+        as_json = subprocess.run([str(guardctl()), "--json", "status"], capture_output=True, text=True)
+        assert text.returncode == as_json.returncode, (text.stderr, as_json.stderr)
+        return text.returncode, text.stdout, json.loads(as_json.stdout)
+
+    def health_alerts(n: int) -> list[dict]:
+        deadline = time.time() + 10
+        while len(stack.messages("health", wait=0.5)) < n and time.time() < deadline:
+            pass
+        return stack.messages("health")
+
+    sweep(stack)  # a sweep that finished just now
+    before = stack.health()
+    assert [c["name"] for c in before["checks"] if c["status"] != "pass"] == [], before
+    code, _, shown = status()
+    assert code == 0 and shown["healthy"], shown
+    alerts_before = len(stack.messages("health"))
+
+    events, cloudtrail, lam = client("events"), client("cloudtrail"), client("lambda")
+    try:
+        events.disable_rule(Name=RULE)
+        cloudtrail.stop_logging(Name=TRAIL)
+        lam.put_function_concurrency(FunctionName="enforce", ReservedConcurrentExecutions=0)
+        broken = stack.health()
+        failing = [c["name"] for c in broken["checks"] if c["status"] == "fail"]
+        assert failing == ["rules", "trail", "policy-writers", "functions"], broken
+        alerts = health_alerts(alerts_before + 1)
+        assert len(alerts) == alerts_before + 1, alerts
+        alert = alerts[-1]
+        assert alert["topic"] == stack.guard_topic_arn
+        assert alert["document"]["health"]["failing"] == failing
+        assert "FAILING" in alert["subject"]
+        # Still broken at the next run: no second alert.
+        stack.health()
+        assert len(health_alerts(alerts_before + 2)) == alerts_before + 1
+
+        code, text, shown = status()
+        assert code == 4, text
+        assert not shown["healthy"]
+        for line in ("model-guard-SageMakerCalls is DISABLED", "model-guard-trail is not logging",
+                     "enforce is throttled to zero"):
+            assert line in text, text
+        # The health alert reached the guard topic's log (the watch function is subscribed).
+        deadline = time.time() + 10
+        while time.time() < deadline and not any(
+                a["kind"] == "health" and "FAILING" in a["summary"] for a in shown["guardAlertsLast24h"]):
+            time.sleep(0.5)
+            _, text, shown = status()
+        assert any(a["kind"] == "health" and "FAILING" in a["summary"] for a in shown["guardAlertsLast24h"]), shown
+        assert "Guard alerts, last 24 h:" in text
+    finally:
+        events.enable_rule(Name=RULE)
+        cloudtrail.start_logging(Name=TRAIL)
+        lam.delete_function_concurrency(FunctionName="enforce")
+
+    mended = stack.health()
+    assert [c["name"] for c in mended["checks"] if c["status"] == "fail"] == [], mended
+    alerts = health_alerts(alerts_before + 2)
+    assert "every check passes again" in alerts[-1]["subject"], alerts[-1]
+    code, text, _ = status()
+    assert code == 0, text
+    assert "every check passes" in text
+
+    # A policy change, field by field, on the guard topic: a binding opened to everyone.
+    pk = "model#status-check-*"
+    stack.policy({"pk": pk, "principals": ["arn:aws:iam::123456789012:role/MLDeployer"], "mode": "enforce"})
+    stack.policy({"pk": pk, "principals": ["*"], "mode": "enforce"})
+    deadline = time.time() + 15
+    while len(stack.messages(f"policy:{pk}", wait=0.5)) < 2 and time.time() < deadline:
+        pass
+    changes = [m["document"]["policyChange"] for m in stack.messages(f"policy:{pk}")]
+    assert [c["change"] for c in changes] == ["created", "modified"], changes
+    assert changes[1]["fields"] == [{"field": "principals", "before": ["arn:aws:iam::123456789012:role/MLDeployer"],
+                                     "after": ["*"]}]
+    assert any("anyone may now deploy" in w for w in changes[1]["warnings"]), changes[1]
+    stack.ddb.delete_item(TableName=stack.policy_table, Key={"pk": {"S": pk}})
