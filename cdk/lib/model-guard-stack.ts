@@ -732,6 +732,7 @@ export class ModelGuardStack extends Stack {
       // Write events of this region are what the rules need (the first copy of management events
       // is free in CloudTrail); global services' (IAM's) too, which reach EventBridge in us-east-1.
       trail = new cloudtrail.Trail(this, 'Trail', {
+        trailName: named('Trail'),
         bucket: trailBucket,
         isMultiRegionTrail: false,
         includeGlobalServiceEvents: true,

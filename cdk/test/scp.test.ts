@@ -45,3 +45,81 @@ test('the SCP denies creating roles under /aws-reserved/ or with Identity Center
     assert.ok(!denied(ordinary), ordinary);
   }
 });
+
+// The SCP that backs the guard up (README "Tampering"): only the deployers change the guard's
+// resources; only the guard invokes its inner functions and starts its machines. Checked against
+// the names the stack gives its resources, so a renamed resource cannot slip out of it.
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { GUARD_TAG, ModelGuardStack } from '../lib/model-guard-stack';
+
+const PROTECT = path.join(__dirname, '..', 'scp', 'protect-model-guard.json');
+
+function guardTemplate(): any {
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  return Template.fromStack(new ModelGuardStack(app, 'ModelGuard', { notificationEmails: ['ops@example.com'] })).toJSON();
+}
+
+const protect = () => JSON.parse(readFileSync(PROTECT, 'utf8'));
+const statement = (sid: string) => protect().Statement.find((s: any) => s.Sid === sid);
+const list = (v: any) => (Array.isArray(v) ? v : [v]);
+const denies = (s: any, arn: string) => list(s.Resource).some((r: string) => matches(r, arn));
+
+test('the protecting SCP covers every named resource of the stack, and no look-alike of another', () => {
+  const t = guardTemplate();
+  const named = (type: string, property: string) => Object.values<any>(t.Resources)
+    .filter((r) => r.Type === type && typeof r.Properties?.[property] === 'string').map((r) => r.Properties[property]);
+  const arns = [
+    ...named('AWS::Lambda::Function', 'FunctionName').map((n) => `arn:aws:lambda:us-east-1:111122223333:function:${n}`),
+    ...named('AWS::StepFunctions::StateMachine', 'StateMachineName').map((n) => `arn:aws:states:us-east-1:111122223333:stateMachine:${n}`),
+    ...named('AWS::Events::Rule', 'Name').map((n) => `arn:aws:events:us-east-1:111122223333:rule/${n}`),
+    ...named('AWS::CloudWatch::Alarm', 'AlarmName').map((n) => `arn:aws:cloudwatch:us-east-1:111122223333:alarm:${n}`),
+    ...named('AWS::CloudTrail::Trail', 'TrailName').map((n) => `arn:aws:cloudtrail:us-east-1:111122223333:trail/${n}`),
+  ];
+  assert.ok(arns.length >= 40, `${arns.length}`);
+  const changes = statement('OnlyDeployersChangeTheGuardsFunctionsRulesAlarmsMachinesAndTrail');
+  for (const arn of arns) assert.ok(denies(changes, arn), arn);
+  for (const other of ['arn:aws:lambda:us-east-1:111122223333:function:ModelGuardStaging-evaluate',
+    'arn:aws:events:us-east-1:111122223333:rule/nightly-report',
+    'arn:aws:cloudtrail:us-east-1:111122223333:trail/organization-trail']) {
+    assert.ok(!denies(changes, other), other);
+  }
+  // What carries no name to match carries the stack's tag, and the second statement keys on it.
+  const tagged = statement('OnlyDeployersChangeTheGuardsTablesKeysQueueLogsRolesAndStreamMapping');
+  assert.deepEqual(Object.keys(tagged.Condition.StringLike), [`aws:ResourceTag/${GUARD_TAG}`]);
+  for (const type of ['AWS::DynamoDB::GlobalTable', 'AWS::KMS::Key', 'AWS::SQS::Queue', 'AWS::Logs::LogGroup',
+    'AWS::IAM::Role', 'AWS::Lambda::EventSourceMapping', 'AWS::SNS::Topic']) {
+    const resources = Object.values<any>(t.Resources).filter((r) => r.Type === type);
+    assert.ok(resources.length > 0, type);
+    for (const r of resources) {
+      const tags = r.Properties.Tags ?? r.Properties.Replicas?.[0]?.Tags ?? [];
+      assert.ok(tags.some((tag: any) => tag.Key === GUARD_TAG && tag.Value === 'ModelGuard'), `${type} untagged`);
+    }
+  }
+  // Every statement denies, and spares the deployers (or the guard's own roles).
+  for (const s of protect().Statement) {
+    assert.equal(s.Effect, 'Deny', s.Sid);
+    assert.ok(s.Condition.ArnNotLike['aws:PrincipalArn'].length > 0, s.Sid);
+  }
+});
+
+test('the protecting SCP lets only the guard invoke its inner functions and start its machines', () => {
+  const t = guardTemplate();
+  const functions = Object.values<any>(t.Resources)
+    .filter((r) => r.Type === 'AWS::Lambda::Function' && r.Properties.Runtime === 'provided.al2023')
+    .map((r) => r.Properties.FunctionName);
+  // Every function but the approval function, which approvers call through its URL.
+  const inner = statement('NoOneButTheGuardInvokesItsInnerFunctions');
+  assert.deepEqual(list(inner.Resource).map((r: string) => r.split(':function:')[1]).sort(),
+    functions.filter((f) => f !== 'ModelGuard-approve').sort());
+  // The roles spared are the stack's roles that start each machine (by CloudFormation's names:
+  // <stack>-<logical ID>-<suffix>).
+  const starters = (machine: string) => Object.entries<any>(t.Resources)
+    .filter(([, r]) => r.Type === 'AWS::IAM::Policy' && r.Properties.PolicyDocument.Statement.some((s: any) =>
+      list(s.Action).includes('states:StartExecution') && JSON.stringify(s.Resource).includes(machine)))
+    .flatMap(([, r]) => r.Properties.Roles.map((role: any) => role.Ref.replace(/[0-9A-F]{8}$/, ''))).sort();
+  const spared = (sid: string) => statement(sid).Condition.ArnNotLike['aws:PrincipalArn']
+    .map((p: string) => p.replace('arn:*:iam::*:role/ModelGuard-', '').replace(/\*$/, '')).sort();
+  assert.deepEqual(spared('NoOneButEventBridgeAndTheSweepStartsTheTriage'), starters('Triage'));
+  assert.deepEqual(spared('NoOneButTheGuardStartsOrStopsEnforcements'), starters('Enforcement'));
+});
