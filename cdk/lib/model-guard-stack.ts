@@ -189,12 +189,14 @@ export class ModelGuardStack extends Stack {
       actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
       resources: ['*'], // In a key policy, "*" means this key.
     }));
+    // The guard's own alarms only (they are named <stack>-<id>): the SNS guide's policy for
+    // CloudWatch alarms conditions on the alarm ARN (aws:SourceArn), which CloudWatch sends.
     guardTopic.addToResourcePolicy(new iam.PolicyStatement({
-      sid: 'AlarmsOfThisAccountPublish',
+      sid: 'GuardAlarmsPublish',
       principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
       actions: ['sns:Publish'],
       resources: [guardTopic.topicArn],
-      conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } },
+      conditions: { ArnLike: { 'aws:SourceArn': `arn:${Aws.PARTITION}:cloudwatch:${Aws.REGION}:${Aws.ACCOUNT_ID}:alarm:${this.stackName}-*` } },
     }));
 
     // ---- Keys only the guard may use --------------------------------------------------------

@@ -123,3 +123,8 @@ test('the protecting SCP lets only the guard invoke its inner functions and star
   assert.deepEqual(spared('NoOneButEventBridgeAndTheSweepStartsTheTriage'), starters('Triage'));
   assert.deepEqual(spared('NoOneButTheGuardStartsOrStopsEnforcements'), starters('Enforcement'));
 });
+
+test('the README carries each SCP as it is shipped', () => {
+  const readme = readFileSync(path.join(__dirname, '..', '..', 'README.md'), 'utf8');
+  assert.ok(readme.includes(readFileSync(PROTECT, 'utf8').trimEnd()), 'README: protect-model-guard.json differs');
+});

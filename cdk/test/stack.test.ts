@@ -480,7 +480,9 @@ test('two topics, each with its own rotated key; only the guard topic takes alar
     Alerts: ['Deny * sns:Publish if Bool aws:SecureTransport false'],
     GuardAlerts: [
       'Deny * sns:Publish if Bool aws:SecureTransport false',
-      'Allow cloudwatch.amazonaws.com sns:Publish if StringEquals aws:SourceAccount ${AccountId}',
+      // The guard's own alarms, by their ARNs' names.
+      'Allow cloudwatch.amazonaws.com sns:Publish if ArnLike aws:SourceArn '
+        + 'arn:${Partition}:cloudwatch:${Region}:${AccountId}:alarm:Test-*',
       `Allow events.amazonaws.com sns:Publish if ArnEquals aws:SourceArn ${GUARD_RULES}`,
     ],
   });
