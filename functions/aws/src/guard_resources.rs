@@ -28,7 +28,13 @@ impl AwsGuardResources {
         }
     }
 
-    async fn trail(&self, name: &str, arn: &str, home_region: &str, multi_region: bool) -> TrailFact {
+    async fn trail(
+        &self,
+        name: &str,
+        arn: &str,
+        home_region: &str,
+        multi_region: bool,
+    ) -> TrailFact {
         let mut fact = TrailFact {
             name: name.to_owned(),
             arn: arn.to_owned(),
@@ -51,7 +57,13 @@ impl AwsGuardResources {
                 return fact;
             }
         }
-        match self.cloudtrail.get_event_selectors().trail_name(arn).send().await {
+        match self
+            .cloudtrail
+            .get_event_selectors()
+            .trail_name(arn)
+            .send()
+            .await
+        {
             Ok(selectors) => {
                 let (management, tables) = if selectors.advanced_event_selectors().is_empty() {
                     basic(selectors.event_selectors())
@@ -102,7 +114,10 @@ fn basic(selectors: &[EventSelector]) -> (bool, Vec<String>) {
 }
 
 fn field<'a>(selector: &'a AdvancedEventSelector, name: &str) -> Option<&'a AdvancedFieldSelector> {
-    selector.field_selectors().iter().find(|f| f.field() == name)
+    selector
+        .field_selectors()
+        .iter()
+        .find(|f| f.field() == name)
 }
 
 /// Whether a field selector lets `value` through (no selector on the field lets everything).
@@ -110,7 +125,10 @@ fn admits(selector: Option<&AdvancedFieldSelector>, value: &str) -> bool {
     let Some(f) = selector else { return true };
     (f.equals().is_empty() || f.equals().iter().any(|v| v == value))
         && f.not_equals().iter().all(|v| v != value)
-        && (f.starts_with().is_empty() || f.starts_with().iter().any(|v| value.starts_with(v.as_str())))
+        && (f.starts_with().is_empty()
+            || f.starts_with()
+                .iter()
+                .any(|v| value.starts_with(v.as_str())))
 }
 
 /// What advanced event selectors log, as [`basic`] says it. A management selector narrowed by
@@ -128,7 +146,8 @@ fn advanced(selectors: &[AdvancedEventSelector]) -> (bool, Vec<String>) {
         {
             management = true;
         }
-        let data = field(s, "eventCategory").is_some_and(|f| f.equals().iter().any(|v| v == "Data"));
+        let data =
+            field(s, "eventCategory").is_some_and(|f| f.equals().iter().any(|v| v == "Data"));
         let dynamodb = admits(field(s, "resources.type"), "AWS::DynamoDB::Table")
             && field(s, "resources.type").is_some();
         if !(data && dynamodb && writes && admits(field(s, "eventName"), "PutItem")) {
@@ -223,7 +242,13 @@ impl GuardResources for AwsGuardResources {
     }
 
     async fn mapping_state(&self, uuid: &str) -> Result<Option<String>, GuardError> {
-        match self.lambda.get_event_source_mapping().uuid(uuid).send().await {
+        match self
+            .lambda
+            .get_event_source_mapping()
+            .uuid(uuid)
+            .send()
+            .await
+        {
             Ok(out) => Ok(Some(out.state().unwrap_or("Unknown").to_owned())),
             Err(e) if service_code(&e) == Some("ResourceNotFoundException") => Ok(None),
             Err(e) => Err(sdk_error(&format!("GetEventSourceMapping {uuid}"), &e)),
@@ -231,7 +256,13 @@ impl GuardResources for AwsGuardResources {
     }
 
     async fn confirmed_subscriptions(&self, topic: &str) -> Result<Option<u64>, GuardError> {
-        match self.sns.get_topic_attributes().topic_arn(topic).send().await {
+        match self
+            .sns
+            .get_topic_attributes()
+            .topic_arn(topic)
+            .send()
+            .await
+        {
             Ok(out) => Ok(Some(
                 out.attributes()
                     .and_then(|a| a.get("SubscriptionsConfirmed"))
@@ -318,7 +349,11 @@ mod tests {
             selector(&[
                 ("eventCategory", "equals", &["Data"]),
                 ("resources.type", "equals", &["AWS::DynamoDB::Table"]),
-                ("resources.ARN", "startsWith", &["arn:aws:dynamodb:us-east-1:1:table/G-"]),
+                (
+                    "resources.ARN",
+                    "startsWith",
+                    &["arn:aws:dynamodb:us-east-1:1:table/G-"],
+                ),
             ]),
         ]);
         assert_eq!(tables, ["*", "arn:aws:dynamodb:us-east-1:1:table/G-*"]);
@@ -346,6 +381,6 @@ mod tests {
             .include_management_events(true)
             .exclude_management_event_sources("kms.amazonaws.com")
             .build();
-        assert_eq!(basic(&[excluding]).0, false);
+        assert!(!basic(&[excluding]).0);
     }
 }

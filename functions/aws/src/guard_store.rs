@@ -76,7 +76,10 @@ impl HealthMemory for DynamoGuardStore {
 impl GuardAlertLog for DynamoGuardStore {
     async fn keep(&self, record: &GuardAlertRecord) -> Result<bool, GuardError> {
         let item = serde_dynamo::to_item(record).map_err(|e| {
-            GuardError::new(ErrorKind::InvalidInput, format!("guard alert {}: {e}", record.event_id))
+            GuardError::new(
+                ErrorKind::InvalidInput,
+                format!("guard alert {}: {e}", record.event_id),
+            )
         })?;
         let put = self
             .client

@@ -85,7 +85,10 @@ pub fn guard_alert_record(
             );
             ("alarm".to_owned(), Some(name), None, summary)
         }
-        Some(doc) if text(doc, &["detail-type"]).as_deref() == Some("Step Functions Execution Status Change") => {
+        Some(doc)
+            if text(doc, &["detail-type"]).as_deref()
+                == Some("Step Functions Execution Status Change") =>
+        {
             let name = text(doc, &["detail", "name"]).unwrap_or_default();
             let status = text(doc, &["detail", "status"]).unwrap_or_default();
             let summary = format!("enforcement execution {name} ended {status}");
@@ -135,7 +138,11 @@ mod tests {
         assert_eq!(record.event_id, "guard-alert#m-1");
         assert_eq!(record.state, "guard-alert");
         assert_eq!(
-            (record.kind.as_str(), record.what.as_deref(), record.about.as_deref()),
+            (
+                record.kind.as_str(),
+                record.what.as_deref(),
+                record.about.as_deref()
+            ),
             ("tamper", Some("guard-changed"), Some("e-1"))
         );
         assert_eq!(record.summary, "Model Guard TAMPER ALERT: DisableRule");
@@ -158,7 +165,10 @@ mod tests {
         .to_string();
         let record = guard_alert_record("m", at(), Some("ALARM: ..."), &alarm);
         assert_eq!(record.kind, "alarm");
-        assert_eq!(record.summary, "alarm G-HealthCheckFailing: OK -> ALARM: missing data");
+        assert_eq!(
+            record.summary,
+            "alarm G-HealthCheckFailing: OK -> ALARM: missing data"
+        );
         let ended = json!({"detail-type": "Step Functions Execution Status Change",
                            "detail": {"name": "e-3_2", "status": "ABORTED"}})
         .to_string();

@@ -86,10 +86,12 @@ impl TrailFact {
 
     /// Whether it logs the table's write data events: by its ARN, a prefix of it (`…*`), or `*`.
     fn logs_writes_of(&self, table_arn: &str) -> bool {
-        self.data_write_tables.iter().any(|t| match t.strip_suffix('*') {
-            Some(prefix) => table_arn.starts_with(prefix),
-            None => t == table_arn,
-        })
+        self.data_write_tables
+            .iter()
+            .any(|t| match t.strip_suffix('*') {
+                Some(prefix) => table_arn.starts_with(prefix),
+                None => t == table_arn,
+            })
     }
 
     fn is(&self, name_or_arn: &str) -> bool {
@@ -279,10 +281,7 @@ fn rules_check(targets: &HealthTargets, facts: &[Result<Option<RuleFact>, GuardE
     check_of(
         "rules",
         problems,
-        format!(
-            "all {} enabled, each with its targets",
-            targets.rules.len()
-        ),
+        format!("all {} enabled, each with its targets", targets.rules.len()),
     )
 }
 
@@ -295,7 +294,11 @@ fn trail_check(targets: &HealthTargets, trails: &Result<Vec<TrailFact>, GuardErr
     let delivers = |t: &TrailFact| t.logging && t.management_writes && t.covers(region);
     if let Some(own) = &targets.trail {
         let Some(trail) = trails.iter().find(|t| t.is(own)) else {
-            return check_of("trail", vec![format!("the stack's trail {own} is gone")], String::new());
+            return check_of(
+                "trail",
+                vec![format!("the stack's trail {own} is gone")],
+                String::new(),
+            );
         };
         let mut problems = Vec::new();
         if let Some(why) = &trail.unreadable {
@@ -303,20 +306,23 @@ fn trail_check(targets: &HealthTargets, trails: &Result<Vec<TrailFact>, GuardErr
         } else if !trail.logging {
             problems.push(format!("{} is not logging", trail.name));
         } else if !trail.management_writes {
-            problems.push(format!("{} no longer logs write management events", trail.name));
+            problems.push(format!(
+                "{} no longer logs write management events",
+                trail.name
+            ));
         }
-        if problems.is_empty() {
-            if let Some(error) = &trail.delivery_error {
-                return Check {
-                    name: "trail".to_owned(),
-                    status: CheckStatus::Warn,
-                    detail: format!(
-                        "{} is logging, but cannot deliver its log files to S3 ({error}): \
-                         EventBridge still gets the calls, the audit copy in S3 does not",
-                        trail.name
-                    ),
-                };
-            }
+        if problems.is_empty()
+            && let Some(error) = &trail.delivery_error
+        {
+            return Check {
+                name: "trail".to_owned(),
+                status: CheckStatus::Warn,
+                detail: format!(
+                    "{} is logging, but cannot deliver its log files to S3 ({error}): \
+                     EventBridge still gets the calls, the audit copy in S3 does not",
+                    trail.name
+                ),
+            };
         }
         return check_of(
             "trail",
@@ -380,7 +386,9 @@ fn policy_writers_check(
         Check {
             name: name.to_owned(),
             status: CheckStatus::Warn,
-            detail: format!("{missing} (add the selector to the account's trail: README \"Tampering\")"),
+            detail: format!(
+                "{missing} (add the selector to the account's trail: README \"Tampering\")"
+            ),
         }
     }
 }
@@ -458,7 +466,11 @@ fn sweep_check(
 ) -> Check {
     let name = "sweep";
     match swept_until {
-        Err(e) => check_of(name, vec![cannot("the sweep's checkpoint", e)], String::new()),
+        Err(e) => check_of(
+            name,
+            vec![cannot("the sweep's checkpoint", e)],
+            String::new(),
+        ),
         Ok(None) => Check {
             name: name.to_owned(),
             status: CheckStatus::Warn,
@@ -496,7 +508,13 @@ fn enforcements_check(unsettled: &Result<Vec<AuditItem>, GuardError>, now: DateT
     let name = "enforcements";
     let items = match unsettled {
         Ok(items) => items,
-        Err(e) => return check_of(name, vec![cannot("the unsettled violations", e)], String::new()),
+        Err(e) => {
+            return check_of(
+                name,
+                vec![cannot("the unsettled violations", e)],
+                String::new(),
+            );
+        }
     };
     let mut problems = Vec::new();
     for item in items {
@@ -745,7 +763,10 @@ mod tests {
         facts.functions[1] = Ok(Some(Some(0)));
         let (s, detail) = status(&facts, true, "functions");
         assert_eq!(s, CheckStatus::Fail);
-        assert!(detail.contains("G-enforce is throttled to zero"), "{detail}");
+        assert!(
+            detail.contains("G-enforce is throttled to zero"),
+            "{detail}"
+        );
         facts.functions[1] = Ok(None);
         assert_eq!(status(&facts, true, "functions").0, CheckStatus::Fail);
         facts.functions[1] = Ok(Some(Some(1)));

@@ -100,9 +100,9 @@ impl NotificationKind {
     /// topic and key of their own, so that breaking the violations topic silences neither.
     pub fn channel(self) -> Channel {
         match self {
-            NotificationKind::Tamper | NotificationKind::Health | NotificationKind::PolicyChanged => {
-                Channel::Guard
-            }
+            NotificationKind::Tamper
+            | NotificationKind::Health
+            | NotificationKind::PolicyChanged => Channel::Guard,
             _ => Channel::Violations,
         }
     }
@@ -634,7 +634,11 @@ pub fn render_health(report: &HealthReport, previously_failing: &[String]) -> No
     } else {
         format!(
             "Model Guard health: {} FAILING: {}",
-            if failing.len() == 1 { "1 check".to_owned() } else { format!("{} checks", failing.len()) },
+            if failing.len() == 1 {
+                "1 check".to_owned()
+            } else {
+                format!("{} checks", failing.len())
+            },
             failing.join(", ")
         )
     };
@@ -647,7 +651,11 @@ pub fn render_health(report: &HealthReport, previously_failing: &[String]) -> No
     );
     text.push_str(&report_text(report));
     if !previously_failing.is_empty() {
-        let _ = writeln!(text, "\nFailing at the last check: {}", previously_failing.join(", "));
+        let _ = writeln!(
+            text,
+            "\nFailing at the last check: {}",
+            previously_failing.join(", ")
+        );
     }
     if !failing.is_empty() {
         let _ = writeln!(
@@ -687,7 +695,11 @@ pub fn render_health(report: &HealthReport, previously_failing: &[String]) -> No
 
 /// A policy item created, changed or removed: each field's old and new value, and what it means.
 pub fn render_policy_change(change: &PolicyChange) -> Notification {
-    let headline = format!("Model Guard policy {} {}", change.pk, change.change.as_str());
+    let headline = format!(
+        "Model Guard policy {} {}",
+        change.pk,
+        change.change.as_str()
+    );
     let mut text = String::new();
     let _ = writeln!(text, "{headline}\n");
     let _ = writeln!(text, "Item:      {}", change.pk);

@@ -86,7 +86,9 @@ pub fn policy_change(
         (None, None) => {
             return Err(GuardError::new(
                 ErrorKind::InvalidInput,
-                format!("stream record {stream_event_id}: no image (the stream must carry NEW_AND_OLD_IMAGES)"),
+                format!(
+                    "stream record {stream_event_id}: no image (the stream must carry NEW_AND_OLD_IMAGES)"
+                ),
             ));
         }
     };
@@ -189,7 +191,8 @@ mod tests {
                          "mode": "enforce", "graceSeconds": 600, "description": "d"});
         let new = json!({"pk": "model#fraud-*", "principals": ["arn:aws:iam::1:role/MLDeployer",
                          "arn:aws:iam::1:role/Intern"], "mode": "enforce", "description": "d"});
-        let change = policy_change("s1", None, Some(&old), Some(&new)).unwrap_or_else(|e| panic!("{e}"));
+        let change =
+            policy_change("s1", None, Some(&old), Some(&new)).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(change.change, ChangeKind::Modified);
         let fields: Vec<_> = change.fields.iter().map(|f| f.field.as_str()).collect();
         assert_eq!(fields, ["graceSeconds", "principals"]);
@@ -202,7 +205,8 @@ mod tests {
     fn default_opened_to_everyone_is_said_so() {
         let old = json!({"pk": "default", "principals": [], "mode": "enforce"});
         let new = json!({"pk": "default", "principals": ["*"], "mode": "enforce"});
-        let change = policy_change("s", None, Some(&old), Some(&new)).unwrap_or_else(|e| panic!("{e}"));
+        let change =
+            policy_change("s", None, Some(&old), Some(&new)).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(change.warnings.len(), 1);
         assert!(change.warnings[0].contains("anyone may now deploy every model"));
     }
@@ -216,17 +220,38 @@ mod tests {
         assert_eq!(removed.fields.len(), 3, "every field goes");
 
         let invalid = json!({"pk": "model#x", "principals": [], "graceSeconds": 99999999});
-        let created = policy_change("s", None, None, Some(&invalid)).unwrap_or_else(|e| panic!("{e}"));
+        let created =
+            policy_change("s", None, None, Some(&invalid)).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(created.change, ChangeKind::Created);
-        assert!(created.warnings.iter().any(|w| w.contains("does not validate")), "{:?}", created.warnings);
+        assert!(
+            created
+                .warnings
+                .iter()
+                .any(|w| w.contains("does not validate")),
+            "{:?}",
+            created.warnings
+        );
 
         let enforcing = json!({"pk": "model#x", "principals": []});
         let notify = json!({"pk": "model#x", "principals": [], "mode": "notify"});
-        let lowered = policy_change("s", None, Some(&enforcing), Some(&notify)).unwrap_or_else(|e| panic!("{e}"));
-        assert!(lowered.warnings.iter().any(|w| w.contains("no longer enforces")), "{:?}", lowered.warnings);
+        let lowered = policy_change("s", None, Some(&enforcing), Some(&notify))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            lowered
+                .warnings
+                .iter()
+                .any(|w| w.contains("no longer enforces")),
+            "{:?}",
+            lowered.warnings
+        );
         let off = json!({"pk": "model#x", "principals": [], "mode": "off"});
-        let audited = policy_change("s", None, Some(&notify), Some(&off)).unwrap_or_else(|e| panic!("{e}"));
-        assert!(audited.warnings.iter().any(|w| w.contains("audit-only")), "{:?}", audited.warnings);
+        let audited =
+            policy_change("s", None, Some(&notify), Some(&off)).unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            audited.warnings.iter().any(|w| w.contains("audit-only")),
+            "{:?}",
+            audited.warnings
+        );
     }
 
     #[test]

@@ -17,7 +17,7 @@ use model_guard_core::{Defaults, ErrorKind, parse_event_value};
 use model_guard_testkit::{
     ACCOUNT, SageMakerKit, audit_item, cloudtrail_event, config, create_endpoint_config_event,
     create_endpoint_event, create_model_event, decisions_table, policy_table, put_policy,
-    record_of, records_table, role_arn, unique,
+    record_of, records_table, role_arn, stamped, unique,
 };
 use serde_json::{Value, json};
 
@@ -440,14 +440,6 @@ fn endpoint_event_at(caller: &str, config: &str, at: chrono::DateTime<chrono::Ut
         create_endpoint_event(&unique("evt"), caller, &unique("ep"), config),
         at,
     )
-}
-
-/// `event` as made at `at` (whole seconds, as CloudTrail writes `eventTime`).
-fn stamped(mut event: Value, at: chrono::DateTime<chrono::Utc>) -> Value {
-    let time = at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    event["detail"]["eventTime"] = json!(time);
-    event["time"] = json!(time);
-    event
 }
 
 #[tokio::test]

@@ -66,7 +66,11 @@ fn aws_failure(e: model_guard_core::GuardError) -> Failure {
 }
 
 /// The status screen (or JSON), and the exit code: [`UNHEALTHY`] when a check fails.
-pub async fn status(aws: &mut Aws, json: bool, now: DateTime<Utc>) -> Result<(String, u8), Failure> {
+pub async fn status(
+    aws: &mut Aws,
+    json: bool,
+    now: DateTime<Utc>,
+) -> Result<(String, u8), Failure> {
     let targets: HealthTargets = {
         let text = aws.health_targets().await?;
         serde_json::from_str(&text)
@@ -147,7 +151,11 @@ fn render(status: &Status, now: DateTime<Utc>) -> String {
     } else {
         format!(
             "Model Guard: {} FAILING ({}): it may not see or stop deployments\n\n",
-            if failing.len() == 1 { "1 check".to_owned() } else { format!("{} checks", failing.len()) },
+            if failing.len() == 1 {
+                "1 check".to_owned()
+            } else {
+                format!("{} checks", failing.len())
+            },
             failing.join(", ")
         )
     };
@@ -177,12 +185,22 @@ fn render(status: &Status, now: DateTime<Utc>) -> String {
         status.failures_last_24h.len()
     ));
     for f in &status.failures_last_24h {
-        text.push_str(&format!("\n  {}  {}  {}  {}", time(f.at), f.event_id, f.resource, f.error));
+        text.push_str(&format!(
+            "\n  {}  {}  {}  {}",
+            time(f.at),
+            f.event_id,
+            f.resource,
+            f.error
+        ));
     }
     text.push_str(&format!(
         "\nUndecided events: {}{}",
         status.undecided,
-        if status.undecided > 0 { " (guardctl undecided)" } else { "" }
+        if status.undecided > 0 {
+            " (guardctl undecided)"
+        } else {
+            ""
+        }
     ));
     let tamper = status
         .guard_alerts_last_24h
@@ -194,7 +212,12 @@ fn render(status: &Status, now: DateTime<Utc>) -> String {
         status.guard_alerts_last_24h.len()
     ));
     for a in &status.guard_alerts_last_24h {
-        text.push_str(&format!("\n  {}  {:<17} {}", time(a.decided_at), a.kind, a.summary));
+        text.push_str(&format!(
+            "\n  {}  {:<17} {}",
+            time(a.decided_at),
+            a.kind,
+            a.summary
+        ));
     }
     text
 }

@@ -726,13 +726,43 @@ async fn explain_live_resolves_through_sagemaker_and_reads_the_policy_table() {
         &records,
     );
     use model_guard_core::ports::RecordStore;
+    // Each call stamped with the second SageMaker made its resource: a test straddling a second
+    // boundary would otherwise record a create in the wrong second.
+    let sagemaker = aws_sdk_sagemaker::Client::new(&config);
+    let created = |t: Option<&aws_sdk_sagemaker::primitives::DateTime>| {
+        chrono::DateTime::from_timestamp(t.unwrap().secs(), 0).unwrap()
+    };
+    let model_at = created(
+        sagemaker
+            .describe_model()
+            .model_name(&model)
+            .send()
+            .await
+            .unwrap()
+            .creation_time(),
+    );
+    let config_at = created(
+        sagemaker
+            .describe_endpoint_config()
+            .endpoint_config_name(&endpoint_config)
+            .send()
+            .await
+            .unwrap()
+            .creation_time(),
+    );
     for event in [
-        model_guard_testkit::create_model_event(&unique("evt"), "MLDeployer", &model, "Exec"),
-        model_guard_testkit::create_endpoint_config_event(
-            &unique("evt"),
-            "MLDeployer",
-            &endpoint_config,
-            &[&model],
+        model_guard_testkit::stamped(
+            model_guard_testkit::create_model_event(&unique("evt"), "MLDeployer", &model, "Exec"),
+            model_at,
+        ),
+        model_guard_testkit::stamped(
+            model_guard_testkit::create_endpoint_config_event(
+                &unique("evt"),
+                "MLDeployer",
+                &endpoint_config,
+                &[&model],
+            ),
+            config_at,
         ),
     ] {
         store
@@ -741,11 +771,14 @@ async fn explain_live_resolves_through_sagemaker_and_reads_the_policy_table() {
             .unwrap();
     }
     let p = Policies::new(&config, json!([fraud_item()])).await;
-    let event = file(&model_guard_testkit::create_endpoint_event(
-        "evt-live",
-        "DataScientist",
-        "fraud-endpoint",
-        &endpoint_config,
+    let event = file(&model_guard_testkit::stamped(
+        model_guard_testkit::create_endpoint_event(
+            "evt-live",
+            "DataScientist",
+            "fraud-endpoint",
+            &endpoint_config,
+        ),
+        config_at,
     ));
     let live = run_with(
         &[
@@ -766,7 +799,8 @@ async fn explain_live_resolves_through_sagemaker_and_reads_the_policy_table() {
     // The model came from SageMaker (the event names only the config), the binding from the table.
     assert_eq!(
         (verdict["decision"].as_str(), verdict["action"].as_str()),
-        (Some("violation"), Some("notify"))
+        (Some("violation"), Some("notify")),
+        "{verdict:#}"
     );
     assert_eq!(verdict["graceSeconds"], 60);
     let model_subject = verdict["subjects"]

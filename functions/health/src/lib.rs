@@ -31,7 +31,14 @@ where
     N: Notifier,
     M: HealthMemory,
 {
-    let report = check(targets, &ports.resources, &ports.checkpoint, &ports.audit, now).await;
+    let report = check(
+        targets,
+        &ports.resources,
+        &ports.checkpoint,
+        &ports.audit,
+        now,
+    )
+    .await;
     let failing = report.failing();
     let warnings = report
         .checks

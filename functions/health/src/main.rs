@@ -15,9 +15,8 @@ type HealthPorts =
     Ports<AwsGuardResources, DynamoCheckpoint, DynamoAuditLog, SnsNotifier, DynamoGuardStore>;
 
 fn setup(config: &SdkConfig) -> Result<(HealthTargets, HealthPorts), GuardError> {
-    let targets = serde_json::from_str(&env_var("HEALTH_TARGETS")?).map_err(|e| {
-        GuardError::new(ErrorKind::Configuration, format!("HEALTH_TARGETS: {e}"))
-    })?;
+    let targets = serde_json::from_str(&env_var("HEALTH_TARGETS")?)
+        .map_err(|e| GuardError::new(ErrorKind::Configuration, format!("HEALTH_TARGETS: {e}")))?;
     let decisions = env_var("DECISIONS_TABLE")?;
     let dynamodb = aws_sdk_dynamodb::Client::new(config);
     let ports = Ports {

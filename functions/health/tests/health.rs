@@ -19,7 +19,9 @@ use model_guard_aws::sns::SnsNotifier;
 use model_guard_core::Version1;
 use model_guard_core::health::{CheckStatus, HealthReport, HealthTargets, RuleTargets};
 use model_guard_core::ports::SweepCheckpoint;
-use model_guard_testkit::{ACCOUNT, Inbox, config, decisions_table, inbox, testbed_request, unique};
+use model_guard_testkit::{
+    ACCOUNT, Inbox, config, decisions_table, inbox, testbed_request, unique,
+};
 
 type HealthPorts =
     Ports<AwsGuardResources, DynamoCheckpoint, DynamoAuditLog, SnsNotifier, DynamoGuardStore>;
@@ -120,8 +122,16 @@ async fn guard() -> Guard {
         .unwrap()
         .trail_arn
         .unwrap();
-    cloudtrail.start_logging().name(&trail).send().await.unwrap();
-    let policy_table = format!("arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/{}", unique("policies"));
+    cloudtrail
+        .start_logging()
+        .name(&trail)
+        .send()
+        .await
+        .unwrap();
+    let policy_table = format!(
+        "arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/{}",
+        unique("policies")
+    );
     cloudtrail
         .put_event_selectors()
         .trail_name(&trail)
@@ -242,7 +252,9 @@ async fn guard() -> Guard {
 
 impl Guard {
     async fn run(&self) -> HealthReport {
-        handle(&self.targets, &self.ports, Utc::now()).await.unwrap()
+        handle(&self.targets, &self.ports, Utc::now())
+            .await
+            .unwrap()
     }
 
     fn status(report: &HealthReport, name: &str) -> (CheckStatus, String) {
@@ -277,9 +289,16 @@ async fn each_part_of_the_guard_switched_off_fails_its_check_and_is_alerted_once
     assert!(detail.contains("DISABLED"), "{detail}");
     let alerts = g.guard.expect(1, StdDuration::from_secs(5)).await;
     assert_eq!(alerts[0].message["kind"], "health");
-    assert_eq!(alerts[0].message["health"]["failing"], serde_json::json!(["rules"]));
+    assert_eq!(
+        alerts[0].message["health"]["failing"],
+        serde_json::json!(["rules"])
+    );
     assert!(
-        alerts[0].subject.as_deref().unwrap().contains("FAILING: rules"),
+        alerts[0]
+            .subject
+            .as_deref()
+            .unwrap()
+            .contains("FAILING: rules"),
         "{alerts:?}"
     );
     // Still disabled at the next run: nothing new to tell.
@@ -297,7 +316,12 @@ async fn each_part_of_the_guard_switched_off_fails_its_check_and_is_alerted_once
         .await
         .unwrap();
     let cloudtrail = aws_sdk_cloudtrail::Client::new(&g.config);
-    cloudtrail.stop_logging().name(&g.trail).send().await.unwrap();
+    cloudtrail
+        .stop_logging()
+        .name(&g.trail)
+        .send()
+        .await
+        .unwrap();
     let lambda = aws_sdk_lambda::Client::new(&g.config);
     lambda
         .put_function_concurrency()
@@ -317,10 +341,20 @@ async fn each_part_of_the_guard_switched_off_fails_its_check_and_is_alerted_once
     // A stopped trail also records no policy writers.
     assert_eq!(
         report.failing(),
-        ["rules", "trail", "policy-writers", "functions", "policy-stream"],
+        [
+            "rules",
+            "trail",
+            "policy-writers",
+            "functions",
+            "policy-stream"
+        ],
         "{report:#?}"
     );
-    assert!(Guard::status(&report, "rules").1.contains("no longer delivers to"));
+    assert!(
+        Guard::status(&report, "rules")
+            .1
+            .contains("no longer delivers to")
+    );
     assert!(Guard::status(&report, "trail").1.contains("is not logging"));
     assert!(
         Guard::status(&report, "functions")
@@ -347,7 +381,12 @@ async fn each_part_of_the_guard_switched_off_fails_its_check_and_is_alerted_once
         .send()
         .await
         .unwrap();
-    cloudtrail.start_logging().name(&g.trail).send().await.unwrap();
+    cloudtrail
+        .start_logging()
+        .name(&g.trail)
+        .send()
+        .await
+        .unwrap();
     lambda
         .delete_function_concurrency()
         .function_name(&g.functions[1])

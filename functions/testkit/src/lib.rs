@@ -822,6 +822,15 @@ pub fn cloudtrail_event(
     })
 }
 
+/// `event` as made at `at` (whole seconds, as CloudTrail writes `eventTime`): a call stamped with
+/// the second its resource was really made, so that a test never straddles a second boundary.
+pub fn stamped(mut event: Value, at: chrono::DateTime<chrono::Utc>) -> Value {
+    let time = at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    event["detail"]["eventTime"] = serde_json::json!(time);
+    event["time"] = serde_json::json!(time);
+    event
+}
+
 /// A CreateEndpoint event.
 pub fn create_endpoint_event(
     event_id: &str,

@@ -65,7 +65,8 @@ async fn policy_changes<N: Notifier, L>(
     event: Value,
     ports: &Ports<N, L>,
 ) -> Result<WatchReport, GuardError> {
-    let batch: StreamEvent = serde_json::from_value(event).map_err(|e| invalid("stream batch", e))?;
+    let batch: StreamEvent =
+        serde_json::from_value(event).map_err(|e| invalid("stream batch", e))?;
     let mut report = WatchReport::default();
     for record in batch.records {
         let image = |item: serde_dynamo::Item| -> Result<Option<Value>, GuardError> {
@@ -78,12 +79,15 @@ async fn policy_changes<N: Notifier, L>(
         };
         let old = image(record.change.old_image.clone())?;
         let new = image(record.change.new_image.clone())?;
-        let at: Option<DateTime<Utc>> = Some(record.change.approximate_creation_date_time)
-            .filter(|t| t.timestamp() > 0);
+        let at: Option<DateTime<Utc>> =
+            Some(record.change.approximate_creation_date_time).filter(|t| t.timestamp() > 0);
         let change = policy_change(&record.event_id, at, old.as_ref(), new.as_ref())?;
         // One alert per record, each published before the next: a failure fails the batch, and
         // Lambda retries from this record (the mapping bisects and keeps what never succeeds).
-        let message_id = ports.notifier.publish(&render_policy_change(&change)).await?;
+        let message_id = ports
+            .notifier
+            .publish(&render_policy_change(&change))
+            .await?;
         tracing::warn!(
             pk = %change.pk, change = change.change.as_str(), fields = change.fields.len(),
             warnings = ?change.warnings, message_id = %message_id, "policy change alerted"
@@ -97,7 +101,8 @@ async fn keep_messages<N, L: GuardAlertLog>(
     event: Value,
     ports: &Ports<N, L>,
 ) -> Result<WatchReport, GuardError> {
-    let delivery: SnsEvent = serde_json::from_value(event).map_err(|e| invalid("SNS delivery", e))?;
+    let delivery: SnsEvent =
+        serde_json::from_value(event).map_err(|e| invalid("SNS delivery", e))?;
     let mut report = WatchReport::default();
     for record in delivery.records {
         let message = &record.sns;

@@ -150,17 +150,24 @@ async fn each_guard_topic_message_is_kept_once_and_listed_newest_first() {
                         "summary": "Model Guard TAMPER ALERT: DisableRule (events.amazonaws.com) by mallory",
                         "tamper": {"what": "guard-changed", "eventId": "e-1", "detail": "d"}});
     let first = unique("m");
-    let report = handle(sns_delivery(&first, "", &tamper), &ports).await.unwrap();
+    let report = handle(sns_delivery(&first, "", &tamper), &ports)
+        .await
+        .unwrap();
     assert_eq!(report.kept, [format!("guard-alert#{first}")]);
     // SNS may deliver a message twice: kept once.
-    let again = handle(sns_delivery(&first, "", &tamper), &ports).await.unwrap();
+    let again = handle(sns_delivery(&first, "", &tamper), &ports)
+        .await
+        .unwrap();
     assert!(again.kept.is_empty());
     let alarm = json!({"AlarmName": "G-HealthCheckFailing", "OldStateValue": "OK",
                        "NewStateValue": "ALARM", "NewStateReason": "Threshold Crossed: no datapoints"});
     tokio::time::sleep(Duration::from_millis(5)).await;
-    handle(sns_delivery(&unique("m"), "ALARM: \"G-HealthCheckFailing\"", &alarm), &ports)
-        .await
-        .unwrap();
+    handle(
+        sns_delivery(&unique("m"), "ALARM: \"G-HealthCheckFailing\"", &alarm),
+        &ports,
+    )
+    .await
+    .unwrap();
     let kept = ports.log.since(started).await.unwrap();
     let kinds: Vec<_> = kept.iter().map(|k| k.kind.as_str()).collect();
     assert_eq!(kinds, ["alarm", "tamper"], "newest first");
