@@ -9,7 +9,7 @@ from io import BytesIO
 from pathlib import Path
 
 EM_AARCH64 = 183
-FUNCTIONS = {"parse-event", "record", "evaluate", "claim", "enforce", "notify", "approve", "sweep"}
+FUNCTIONS = {"parse-event", "record", "evaluate", "claim", "enforce", "notify", "approve", "sweep", "health", "watch"}
 
 
 def elf_machine(data: bytes) -> int | None:

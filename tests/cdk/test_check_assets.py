@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 CHECK = Path(__file__).with_name("check_assets.py")
-FUNCTIONS = ["parse-event", "record", "evaluate", "claim", "enforce", "notify", "approve", "sweep"]
+FUNCTIONS = ["parse-event", "record", "evaluate", "claim", "enforce", "notify", "approve", "sweep", "health", "watch"]
 
 
 def elf(machine: int) -> bytes:
