@@ -174,7 +174,9 @@ export class ModelGuardStack extends Stack {
       for (const email of emails) t.addSubscription(new subscriptions.EmailSubscription(email));
       return { topic: t, key };
     };
-    const healthRules: { name: string; targets: string[] }[] = [];
+    // What the health check checks of each rule: groups of rules that must each deliver to the
+    // same targets (HEALTH_TARGETS must fit Lambda's 4 KB of environment).
+    const healthRules: { names: string[]; targets: string[] }[] = [];
     const { topic, key: alertsKey } = alertTopic('Alerts', 'AlertsKey', 'Model Guard',
       settings.notificationEmails);
     const { topic: guardTopic, key: guardKey } = alertTopic('GuardAlerts', 'GuardAlertsKey',
@@ -668,7 +670,7 @@ export class ModelGuardStack extends Stack {
       schedule: events.Schedule.rate(Duration.minutes(settings.sweepIntervalMinutes)),
       targets: [new targets.LambdaFunction(sweep, { retryAttempts: 0 })],
     });
-    healthRules.push({ name: named('SweepSchedule'), targets: [sweep.functionArn] });
+    healthRules.push({ names: [named('SweepSchedule')], targets: [sweep.functionArn] });
 
     // ---- Events in -----------------------------------------------------------------------------
     const deadLetters = new sqs.Queue(this, 'DeadLetters', {
@@ -683,7 +685,7 @@ export class ModelGuardStack extends Stack {
     });
     // An event EventBridge could not hand over is a deployment nobody checked: retry for the
     // whole day EventBridge allows, then keep it in the queue (and alarm) for replay.
-    healthRules.push({ name: named('SageMakerCalls'), targets: [triage.stateMachineArn] });
+    healthRules.push({ names: [named('SageMakerCalls')], targets: [triage.stateMachineArn] });
     new events.Rule(this, 'SageMakerCalls', {
       ruleName: named('SageMakerCalls'),
       description: 'Covered and recorded SageMaker calls, from CloudTrail, to the Model Guard triage',
@@ -715,7 +717,7 @@ export class ModelGuardStack extends Stack {
     // ... and the sweep at once, which restarts an enforcement stopped before its violation was
     // settled (its schedule would find it too, minutes later).
     enforcementEnded.addTarget(new targets.LambdaFunction(sweep, { retryAttempts: 2 }));
-    healthRules.push({ name: named('EnforcementEnded'), targets: [guardTopic.topicArn, sweep.functionArn] });
+    healthRules.push({ names: [named('EnforcementEnded')], targets: [guardTopic.topicArn, sweep.functionArn] });
 
     let trail: cloudtrail.Trail | undefined;
     const trailBucketNames: string[] = [];
@@ -818,7 +820,7 @@ export class ModelGuardStack extends Stack {
       new iam.PolicyStatement({
         sid: 'ReadGuardRules',
         actions: ['events:DescribeRule', 'events:ListTargetsByRule'],
-        resources: Lazy.list({ produce: () => healthRules.map((r) => arn('events', `rule/${r.name}`)) }),
+        resources: Lazy.list({ produce: () => healthRules.flatMap((r) => r.names).map((name) => arn('events', `rule/${name}`)) }),
       }),
       new iam.PolicyStatement({
         // AWS requires "*": DescribeTrails supports no resource-level permissions.
@@ -874,7 +876,7 @@ export class ModelGuardStack extends Stack {
       schedule: events.Schedule.rate(Duration.minutes(settings.healthIntervalMinutes)),
       targets: [new targets.LambdaFunction(health, { retryAttempts: 0 })],
     });
-    healthRules.push({ name: named('HealthSchedule'), targets: [functionArn('health')] });
+    healthRules.push({ names: [named('HealthSchedule')], targets: [functionArn('health')] });
 
     // ---- Approval URL ---------------------------------------------------------------------------
     // SigV4 only (AWS_IAM): who may call it is IAM's decision; who may approve is the function's,
@@ -1041,7 +1043,7 @@ export class ModelGuardStack extends Stack {
     // Which rules may publish to the guard topic and dead-letter into the queue: these, by ARN
     // (EventBridge documents aws:SourceArn for both), not all of EventBridge.
     const guardRules = [enforcementEnded, ...tamper].map((r) => r.ruleArn);
-    healthRules.push(...tamper.map((r) => ({ name: named(r.node.id), targets: [guardTopic.topicArn] })));
+    healthRules.push({ names: tamper.map((r) => named(r.node.id)), targets: [guardTopic.topicArn] });
     guardTopic.addToResourcePolicy(new iam.PolicyStatement({
       sid: 'GuardRulesPublish',
       principals: [new iam.ServicePrincipal('events.amazonaws.com')],

@@ -713,7 +713,7 @@ test('the health check: scheduled, told exactly what to check, its alarm countin
   assert.deepEqual(env.HEALTH_TARGETS, t.toJSON().Outputs.HealthTargets.Value);
   const targets = JSON.parse(render(env.HEALTH_TARGETS));
   assert.deepEqual(targets.functions.sort(), FUNCTIONS.map((f) => `Test-${f}`).sort());
-  const rules = Object.fromEntries(targets.rules.map((r: any) => [r.name, r.targets]));
+  const rules = Object.fromEntries(targets.rules.flatMap((r: any) => r.names.map((n: string) => [n, r.targets])));
   assert.deepEqual(rules['Test-SageMakerCalls'], ['Triage']);
   assert.deepEqual(rules['Test-SweepSchedule'], ['Sweep.Arn']);
   assert.deepEqual(rules['Test-EnforcementEnded'], ['GuardAlerts', 'Sweep.Arn']);

@@ -105,7 +105,10 @@ test('without the stack\'s trail, no rule about its bucket; changes to any trail
 // EventBridge's default quota for a rule's pattern is 2,048 characters. Each pattern with every
 // name at its longest: a 30-character stack name, CloudFormation's generated names
 // (<stack>-<logical id>-<13 characters>, at most 64 for roles), the longest partition and region.
-test('every rule\'s pattern fits EventBridge\'s 2,048 characters with the longest names', () => {
+// The longest a value can be once deployed: a 30-character stack name, CloudFormation's
+// generated names (<stack>-<logical id>-<13 characters>, at most 64 for roles), the longest
+// partition and region.
+function worstCase(): { t: Template; worst: (value: any) => string } {
   const stack = 'S'.repeat(30);
   const t = template({}, stack);
   const name = (logical: string, max = 255) => `${stack}-${id(logical)}-${'R'.repeat(13)}`.slice(0, max);
@@ -118,6 +121,10 @@ test('every rule\'s pattern fits EventBridge\'s 2,048 characters with the longes
       if (pseudo[value.Ref]) return pseudo[value.Ref];
       const type = resources(t)[value.Ref].Type;
       if (type === 'AWS::KMS::Key') return 'k'.repeat(36);
+      // Their Ref is an ARN, or a URL.
+      if (['AWS::SNS::Topic', 'AWS::StepFunctions::StateMachine', 'AWS::SQS::Queue'].includes(type)) {
+        return `https://sqs.ap-southeast-2.amazonaws.com.cn/arn:aws-us-gov:service:ap-southeast-2:123456789012:${name(value.Ref)}`;
+      }
       if (type === 'AWS::Lambda::EventSourceMapping') return 'u'.repeat(36);
       return name(value.Ref, type === 'AWS::IAM::Role' ? 64 : 255);
     }
@@ -128,6 +135,11 @@ test('every rule\'s pattern fits EventBridge\'s 2,048 characters with the longes
     }
     return value['Fn::Join'][1].map(worst).join(value['Fn::Join'][0]);
   };
+  return { t, worst };
+}
+
+test('every rule\'s pattern fits EventBridge\'s 2,048 characters with the longest names', () => {
+  const { t, worst } = worstCase();
   for (const [ruleName, rule] of Object.entries(resources(t)).filter(([, r]) => r.Type === 'AWS::Events::Rule')) {
     if (!rule.Properties.EventPattern) continue;
     const length = JSON.stringify(deepRender(rule.Properties.EventPattern, worst)).length;
@@ -140,3 +152,16 @@ function sortLists(value: any): any {
   if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, sortLists(v)]));
   return value;
 }
+
+// Lambda holds at most 4 KB of environment variables per function (keys and values): the health
+// check's HEALTH_TARGETS is the largest, so it is measured with the longest names.
+test('every function\'s environment fits Lambda\'s 4 KB with the longest names', () => {
+  const { t, worst } = worstCase();
+  for (const [id, f] of Object.entries(resources(t)).filter(([, r]) => r.Type === 'AWS::Lambda::Function')) {
+    const variables = f.Properties.Environment?.Variables ?? {};
+    const size = Object.entries<any>(variables)
+      .reduce((n, [key, value]) => n + key.length + JSON.stringify(deepRender(value, worst)).length - 2, 0);
+    assert.ok(size <= 4096, `${id}: ${size} bytes of environment`);
+    if (f.Properties.Description === 'Model Guard health') assert.ok(size > 1500, `${size}: not measured?`);
+  }
+});

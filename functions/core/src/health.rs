@@ -26,7 +26,8 @@ pub struct HealthTargets {
     pub version: Version1,
     /// The region the guard watches: a trail must log its write management events.
     pub region: String,
-    /// The rules that must be enabled, each with the targets it must deliver to.
+    /// The rules that must be enabled, in groups that must each deliver to the same targets
+    /// (every tamper rule to the guard topic): a Lambda's environment holds 4 KB in all.
     pub rules: Vec<RuleTargets>,
     /// The functions, none of which may be throttled to zero.
     pub functions: Vec<String>,
@@ -48,9 +49,21 @@ pub struct HealthTargets {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RuleTargets {
-    pub name: String,
-    /// ARNs the rule must deliver to (its other targets are not the check's business).
+    pub names: Vec<String>,
+    /// ARNs each of them must deliver to (their other targets are not the check's business).
     pub targets: Vec<String>,
+}
+
+impl HealthTargets {
+    /// Every rule, with the targets it must deliver to, in the order of `rules`.
+    pub fn each_rule(&self) -> impl Iterator<Item = (&str, &[String])> {
+        self.rules.iter().flat_map(|group| {
+            group
+                .names
+                .iter()
+                .map(move |name| (name.as_str(), group.targets.as_slice()))
+        })
+    }
 }
 
 /// An EventBridge rule as DescribeRule and ListTargetsByRule give it.
@@ -150,7 +163,7 @@ impl HealthReport {
 /// check fails.
 #[derive(Debug, Clone)]
 pub struct HealthFacts {
-    /// Per target rule, in the targets' order: `Ok(None)` when there is no such rule.
+    /// Per rule, in [`HealthTargets::each_rule`]'s order: `Ok(None)` when there is no such rule.
     pub rules: Vec<Result<Option<RuleFact>, GuardError>>,
     pub trails: Result<Vec<TrailFact>, GuardError>,
     /// Per function: `Ok(None)` when there is no such function.
@@ -186,9 +199,9 @@ where
     C: SweepCheckpoint,
     A: AuditLog,
 {
-    let mut rules = Vec::with_capacity(targets.rules.len());
-    for rule in &targets.rules {
-        rules.push(resources.rule(&rule.name).await);
+    let mut rules = Vec::new();
+    for (name, _) in targets.each_rule() {
+        rules.push(resources.rule(name).await);
     }
     let mut functions = Vec::with_capacity(targets.functions.len());
     for function in &targets.functions {
@@ -261,18 +274,20 @@ fn cannot(what: &str, error: &GuardError) -> String {
 
 fn rules_check(targets: &HealthTargets, facts: &[Result<Option<RuleFact>, GuardError>]) -> Check {
     let mut problems = Vec::new();
-    for (rule, fact) in targets.rules.iter().zip(facts) {
+    let mut count = 0;
+    for ((name, wanted), fact) in targets.each_rule().zip(facts) {
+        count += 1;
         match fact {
-            Err(e) => problems.push(cannot(&rule.name, e)),
-            Ok(None) => problems.push(format!("{} is gone", rule.name)),
+            Err(e) => problems.push(cannot(name, e)),
+            Ok(None) => problems.push(format!("{name} is gone")),
             Ok(Some(fact)) => {
                 // ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS delivers what ENABLED does and more.
                 if !fact.state.starts_with("ENABLED") {
-                    problems.push(format!("{} is {}", rule.name, fact.state));
+                    problems.push(format!("{name} is {}", fact.state));
                 }
-                for target in &rule.targets {
+                for target in wanted {
                     if !fact.targets.contains(target) {
-                        problems.push(format!("{} no longer delivers to {target}", rule.name));
+                        problems.push(format!("{name} no longer delivers to {target}"));
                     }
                 }
             }
@@ -281,7 +296,7 @@ fn rules_check(targets: &HealthTargets, facts: &[Result<Option<RuleFact>, GuardE
     check_of(
         "rules",
         problems,
-        format!("all {} enabled, each with its targets", targets.rules.len()),
+        format!("all {count} enabled, each with its targets"),
     )
 }
 
@@ -586,7 +601,7 @@ mod tests {
             version: Version1,
             region: "us-east-1".into(),
             rules: vec![RuleTargets {
-                name: "G-SageMakerCalls".into(),
+                names: vec!["G-SageMakerCalls".into()],
                 targets: vec![TRIAGE.into()],
             }],
             functions: vec!["G-evaluate".into(), "G-enforce".into()],

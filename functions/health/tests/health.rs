@@ -209,7 +209,7 @@ async fn guard() -> Guard {
         version: Version1,
         region: "us-east-1".into(),
         rules: vec![RuleTargets {
-            name: rule.clone(),
+            names: vec![rule.clone()],
             targets: vec![triage],
         }],
         functions: functions.clone(),
