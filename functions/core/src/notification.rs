@@ -267,6 +267,25 @@ pub struct NotificationDocument {
     pub verdict: Option<Verdict>,
 }
 
+impl NotificationDocument {
+    /// A document of `kind` that says nothing else yet.
+    fn of(kind: NotificationKind) -> NotificationDocument {
+        NotificationDocument {
+            version: Version1,
+            kind,
+            deadline: None,
+            approval: None,
+            enforcement: None,
+            failure: None,
+            tamper: None,
+            delayed: None,
+            health: None,
+            policy_change: None,
+            verdict: None,
+        }
+    }
+}
+
 /// A rendered notification, ready to publish.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Notification {
@@ -598,17 +617,9 @@ pub fn render_tamper(alert: &TamperAlert, verdict: Option<&Verdict>) -> Notifica
         subject: sns_subject(&format!("Model Guard: {headline}")),
         text,
         document: NotificationDocument {
-            version: Version1,
-            kind: NotificationKind::Tamper,
-            deadline: None,
-            approval: None,
-            enforcement: None,
-            failure: None,
             tamper: Some(alert.clone()),
-            delayed: None,
-            health: None,
-            policy_change: None,
             verdict: verdict.cloned(),
+            ..NotificationDocument::of(NotificationKind::Tamper)
         },
         attributes,
         channel: Channel::Guard,
@@ -672,21 +683,12 @@ pub fn render_health(report: &HealthReport, previously_failing: &[String]) -> No
         subject: sns_subject(&headline),
         text,
         document: NotificationDocument {
-            version: Version1,
-            kind: NotificationKind::Health,
-            deadline: None,
-            approval: None,
-            enforcement: None,
-            failure: None,
-            tamper: None,
-            delayed: None,
             health: Some(HealthAlert {
                 report: report.clone(),
                 failing,
                 previously_failing: previously_failing.to_vec(),
             }),
-            policy_change: None,
-            verdict: None,
+            ..NotificationDocument::of(NotificationKind::Health)
         },
         attributes,
         channel: Channel::Guard,
@@ -745,17 +747,8 @@ pub fn render_policy_change(change: &PolicyChange) -> Notification {
         subject: sns_subject(&headline),
         text,
         document: NotificationDocument {
-            version: Version1,
-            kind: NotificationKind::PolicyChanged,
-            deadline: None,
-            approval: None,
-            enforcement: None,
-            failure: None,
-            tamper: None,
-            delayed: None,
-            health: None,
             policy_change: Some(change.clone()),
-            verdict: None,
+            ..NotificationDocument::of(NotificationKind::PolicyChanged)
         },
         attributes,
         channel: Channel::Guard,

@@ -15,6 +15,17 @@ use model_guard_testkit::{config, decisions_table, inbox, unique};
 use serde_json::{Value, json};
 use watch::{Ports, handle};
 
+fn ports(
+    config: &aws_config::SdkConfig,
+    guard_topic: &str,
+    table: &str,
+) -> Ports<SnsNotifier, DynamoGuardStore> {
+    Ports {
+        notifier: SnsNotifier::guard_only(aws_sdk_sns::Client::new(config), guard_topic),
+        log: DynamoGuardStore::new(aws_sdk_dynamodb::Client::new(config), table),
+    }
+}
+
 /// A DynamoDB stream batch of one record, as Lambda delivers it.
 fn stream_batch(name: &str, old: Option<Value>, new: Option<Value>) -> Value {
     let mut change = json!({
@@ -53,13 +64,7 @@ fn sns_delivery(message_id: &str, subject: &str, message: &Value) -> Value {
 async fn a_policy_change_is_alerted_field_by_field_on_the_guard_topic() {
     let config = config().await;
     let guard = inbox(&config).await;
-    let ports = Ports {
-        notifier: SnsNotifier::guard_only(aws_sdk_sns::Client::new(&config), &guard.topic_arn),
-        log: DynamoGuardStore::new(
-            aws_sdk_dynamodb::Client::new(&config),
-            decisions_table(&config).await,
-        ),
-    };
+    let ports = ports(&config, &guard.topic_arn, &decisions_table(&config).await);
     let old = json!({"pk": {"S": "default"}, "principals": {"L": [{"S": "arn:aws:iam::123456789012:role/MLDeployer"}]},
                      "mode": {"S": "enforce"}, "graceSeconds": {"N": "600"}});
     let new = json!({"pk": {"S": "default"}, "principals": {"L": [{"S": "*"}]}, "mode": {"S": "enforce"}});
@@ -101,13 +106,7 @@ async fn a_policy_change_is_alerted_field_by_field_on_the_guard_topic() {
 async fn an_unreadable_record_or_a_failed_alert_fails_the_batch_so_lambda_retries_it() {
     let config = config().await;
     let guard = inbox(&config).await;
-    let ports = Ports {
-        notifier: SnsNotifier::guard_only(aws_sdk_sns::Client::new(&config), &guard.topic_arn),
-        log: DynamoGuardStore::new(
-            aws_sdk_dynamodb::Client::new(&config),
-            decisions_table(&config).await,
-        ),
-    };
+    let ports = ports(&config, &guard.topic_arn, &decisions_table(&config).await);
     // No pk in either image: refused, not guessed.
     let nameless = json!({"principals": {"L": []}});
     let error = handle(stream_batch("INSERT", None, Some(nameless)), &ports)
@@ -138,13 +137,7 @@ async fn an_unreadable_record_or_a_failed_alert_fails_the_batch_so_lambda_retrie
 async fn each_guard_topic_message_is_kept_once_and_listed_newest_first() {
     let config = config().await;
     let table = decisions_table(&config).await;
-    let ports = Ports {
-        notifier: SnsNotifier::guard_only(
-            aws_sdk_sns::Client::new(&config),
-            "arn:aws:sns:us-east-1:123456789012:unused",
-        ),
-        log: DynamoGuardStore::new(aws_sdk_dynamodb::Client::new(&config), &table),
-    };
+    let ports = ports(&config, "arn:aws:sns:us-east-1:123456789012:unused", &table);
     let started = Utc::now() - chrono::Duration::seconds(1);
     let tamper = json!({"version": 1, "kind": "tamper",
                         "summary": "Model Guard TAMPER ALERT: DisableRule (events.amazonaws.com) by mallory",
