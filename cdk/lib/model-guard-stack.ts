@@ -48,7 +48,10 @@ export const UNDECIDED_INDEX = 'byUndecided';
 export const ENFORCEMENT_NAME = (stackName: string) => `${stackName}-Enforcement`;
 /** The key prefix of a used approval nonce (functions/aws/src/audit_store.rs `NONCE_PREFIX`). */
 export const NONCE_PREFIX = 'approval-nonce#';
-/** The health check's memory, and the kept guard-topic messages (functions/aws/src/lib.rs). */
+/**
+ * The health check's memory (functions/aws/src/lib.rs `HEALTH_KEY`), and the kept guard-topic
+ * messages (functions/core/src/guard_log.rs `GUARD_ALERT_PREFIX`).
+ */
 export const HEALTH_KEY = 'health#last';
 export const GUARD_ALERT_PREFIX = 'guard-alert#';
 /** The records table's keys (functions/aws/src/lib.rs `records_table`). */

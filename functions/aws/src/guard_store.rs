@@ -10,7 +10,7 @@ use model_guard_core::guard_log::{GUARD_ALERT_STATE, GuardAlertRecord};
 use model_guard_core::ports::{GuardAlertLog, HealthMemory};
 use model_guard_core::{ErrorKind, GuardError};
 
-use crate::decisions_table::{HEALTH_KEY, KEY, STATE_INDEX, STATE_INDEX_KEY};
+use crate::decisions_table::{HEALTH_KEY, KEY, RESOURCE_INDEX_SORT, STATE_INDEX, STATE_INDEX_KEY};
 use crate::error::service_code;
 use crate::sdk_error;
 
@@ -106,8 +106,10 @@ impl GuardAlertLog for DynamoGuardStore {
             .query()
             .table_name(&self.table)
             .index_name(STATE_INDEX)
-            .key_condition_expression("#s = :s AND decidedAt >= :since")
+            .key_condition_expression("#s = :s AND #at >= :since")
             .expression_attribute_names("#s", STATE_INDEX_KEY)
+            // Both indexes sort by decidedAt.
+            .expression_attribute_names("#at", RESOURCE_INDEX_SORT)
             .expression_attribute_values(":s", AttributeValue::S(GUARD_ALERT_STATE.to_owned()))
             .expression_attribute_values(":since", AttributeValue::S(timestamp::format(&since)))
             .scan_index_forward(false)

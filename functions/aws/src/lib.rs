@@ -71,8 +71,6 @@ pub mod decisions_table {
     pub const UNDECIDED_INDEX_KEY: &str = "undecided";
     /// The item where the health check keeps the failing checks it last alerted.
     pub const HEALTH_KEY: &str = "health#last";
-    /// The key prefix of a kept guard-topic message (`model_guard_core::guard_log`).
-    pub use model_guard_core::guard_log::GUARD_ALERT_PREFIX;
 }
 
 /// The records table's schema, shared with the CDK stack and the tests.

@@ -67,6 +67,15 @@ async fn function(config: &SdkConfig, name: &str) {
         .unwrap();
 }
 
+/// The SageMaker rule's target: the triage machine.
+fn triage_target(arn: &str) -> aws_sdk_eventbridge::types::Target {
+    aws_sdk_eventbridge::types::Target::builder()
+        .id("triage")
+        .arn(arn)
+        .build()
+        .unwrap()
+}
+
 fn field(name: &str, equals: &[&str]) -> AdvancedFieldSelector {
     let mut f = AdvancedFieldSelector::builder().field(name);
     for v in equals {
@@ -96,13 +105,7 @@ async fn guard() -> Guard {
     events
         .put_targets()
         .rule(&rule)
-        .targets(
-            aws_sdk_eventbridge::types::Target::builder()
-                .id("triage")
-                .arn(&triage)
-                .build()
-                .unwrap(),
-        )
+        .targets(triage_target(&triage))
         .send()
         .await
         .unwrap();
@@ -371,13 +374,7 @@ async fn each_part_of_the_guard_switched_off_fails_its_check_and_is_alerted_once
     events
         .put_targets()
         .rule(&g.rule)
-        .targets(
-            aws_sdk_eventbridge::types::Target::builder()
-                .id("triage")
-                .arn(&g.targets.rules[0].targets[0])
-                .build()
-                .unwrap(),
-        )
+        .targets(triage_target(&g.targets.rules[0].targets[0]))
         .send()
         .await
         .unwrap();

@@ -69,16 +69,8 @@ async fn policy_changes<N: Notifier, L>(
         serde_json::from_value(event).map_err(|e| invalid("stream batch", e))?;
     let mut report = WatchReport::default();
     for record in batch.records {
-        let image = |item: serde_dynamo::Item| -> Result<Option<Value>, GuardError> {
-            if item.is_empty() {
-                return Ok(None);
-            }
-            serde_dynamo::from_item(item)
-                .map(Some)
-                .map_err(|e| invalid(&format!("stream record {}", record.event_id), e))
-        };
-        let old = image(record.change.old_image.clone())?;
-        let new = image(record.change.new_image.clone())?;
+        let old = image(&record.event_id, record.change.old_image)?;
+        let new = image(&record.event_id, record.change.new_image)?;
         let at: Option<DateTime<Utc>> =
             Some(record.change.approximate_creation_date_time).filter(|t| t.timestamp() > 0);
         let change = policy_change(&record.event_id, at, old.as_ref(), new.as_ref())?;
@@ -95,6 +87,17 @@ async fn policy_changes<N: Notifier, L>(
         report.policy_changes.push((change.pk, message_id));
     }
     Ok(report)
+}
+
+/// A stream record's image as JSON; `None` when the record has none (an insert's old image, a
+/// remove's new one).
+fn image(event_id: &str, item: serde_dynamo::Item) -> Result<Option<Value>, GuardError> {
+    if item.is_empty() {
+        return Ok(None);
+    }
+    serde_dynamo::from_item(item)
+        .map(Some)
+        .map_err(|e| invalid(&format!("stream record {event_id}"), e))
 }
 
 async fn keep_messages<N, L: GuardAlertLog>(
