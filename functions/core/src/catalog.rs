@@ -1,11 +1,14 @@
 //! A catalog file standing in for what SageMaker and the records table would answer (`guardctl
 //! explain --catalog`):
 //! `{"endpointConfigs": {"CONFIG": {"models": [..], "executionRoleArn": "..", "creationTime": ".."}},
-//!   "models": {"MODEL": {"executionRoleArn": "..", "creationTime": ".."}},
+//!   "models": {"MODEL": {"executionRoleArn": "..", "creationTime": "..", "primaryContainer": {..}}},
 //!   "inferenceComponents": {"IC": {"modelName": ".."}},
+//!   "modelPackages": {"ARN": {DescribeModelPackage's output}},
+//!   "endpoints": {"ENDPOINT": {DescribeEndpoint's output}},
 //!   "deployed": {"training-job/NAME": [{"kind": "role", "arn": ".."}]},
 //!   "records": [{"version": 1, "kind": "endpoint-config", "name": .., "op": "create", ..}]}`
-//! (every section optional). `deployed` is what a resource's own describe says it uses (targets,
+//! (every section optional). Endpoint configs, models and inference components may also be given
+//! as SageMaker's Describe* output as the AWS CLI prints it (PascalCase keys, pasted as is). `deployed` is what a resource's own describe says it uses (targets,
 //! as ParseEvent writes them); `records` are records as the records table keeps them.
 
 use std::collections::{BTreeMap, HashMap};
@@ -13,25 +16,40 @@ use std::future::{Future, ready};
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
+use serde_json::Value;
 
-use crate::contract::{ResourceRef, Target};
+use crate::content::{
+    EndpointDeployment, container, endpoint_deployments, endpoint_images, field_any_case,
+    model_containers, package_containers,
+};
+use crate::contract::{ResourceRef, ResourceType, Target};
 use crate::error::{ErrorKind, GuardError};
+use crate::policy::ContentNeeds;
 use crate::ports::RecordStore;
 use crate::records::{History, RecordKind, ResourceRecord};
 use crate::resolve::{
-    EndpointConfigInfo, InferenceComponentInfo, Lookups, ModelInfo, Recovered, Recovery,
-    ResolveError, Resolver,
+    DeployedImages, EndpointConfigInfo, InferenceComponentInfo, Lookups, ModelInfo, PackageInfo,
+    Recovered, Recovery, ResolveError, ResolvedImage, Resolver,
 };
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Catalog {
+    /// By name: the short form, or DescribeEndpointConfig's output as the AWS CLI prints it.
     #[serde(default)]
-    pub endpoint_configs: BTreeMap<String, CatalogEndpointConfig>,
+    pub endpoint_configs: BTreeMap<String, Value>,
+    /// By name: the short form, or DescribeModel's output.
     #[serde(default)]
-    pub models: BTreeMap<String, CatalogModel>,
+    pub models: BTreeMap<String, Value>,
+    /// By name: the short form, or DescribeInferenceComponent's output.
     #[serde(default)]
-    pub inference_components: BTreeMap<String, CatalogInferenceComponent>,
+    pub inference_components: BTreeMap<String, Value>,
+    /// By ARN (or name): DescribeModelPackage's output.
+    #[serde(default)]
+    pub model_packages: BTreeMap<String, Value>,
+    /// By name: DescribeEndpoint's output (what SageMaker resolved image tags to).
+    #[serde(default)]
+    pub endpoints: BTreeMap<String, Value>,
     /// `TYPE/NAME` (as verdicts name resource types) to what its describe says it uses.
     #[serde(default)]
     pub deployed: BTreeMap<String, Vec<Target>>,
@@ -39,34 +57,169 @@ pub struct Catalog {
     pub records: Vec<ResourceRecord>,
 }
 
+/// The short forms: camelCase, only these fields.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct CatalogEndpointConfig {
-    pub models: Vec<String>,
+struct ShortEndpointConfig {
+    models: Vec<String>,
     #[serde(default)]
-    pub execution_role_arn: Option<String>,
+    execution_role_arn: Option<String>,
     /// When it was created (RFC 3339), as DescribeEndpointConfig's `CreationTime`; when absent,
     /// long before any call.
     #[serde(default)]
-    pub creation_time: Option<DateTime<Utc>>,
+    creation_time: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct CatalogModel {
+struct ShortModel {
     #[serde(default)]
-    pub execution_role_arn: Option<String>,
-    /// When it was created (RFC 3339), as DescribeModel's `CreationTime`; when absent, long
-    /// before any call.
+    execution_role_arn: Option<String>,
     #[serde(default)]
-    pub creation_time: Option<DateTime<Utc>>,
+    creation_time: Option<DateTime<Utc>>,
+    #[serde(default)]
+    primary_container: Option<Value>,
+    #[serde(default)]
+    containers: Option<Value>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct CatalogInferenceComponent {
+struct ShortInferenceComponent {
     #[serde(default)]
-    pub model_name: Option<String>,
+    model_name: Option<String>,
+    #[serde(default)]
+    container: Option<Value>,
+}
+
+/// Whether a catalog entry is a Describe* output (PascalCase keys) rather than the short form.
+fn described(value: &Value) -> bool {
+    value.as_object().is_some_and(|o| {
+        o.keys()
+            .any(|k| k.starts_with(|c: char| c.is_ascii_uppercase()))
+    })
+}
+
+fn short<T: serde::de::DeserializeOwned>(value: &Value) -> Result<T, String> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        if path == "." {
+            e.into_inner().to_string()
+        } else {
+            format!("{path}: {}", e.into_inner())
+        }
+    })
+}
+
+fn text(value: &Value, key: &str) -> Option<String> {
+    field_any_case(value, key)
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+}
+
+/// `CreationTime` as the AWS CLI prints it (ISO 8601) or as epoch seconds; when absent, long
+/// before any call.
+fn creation_time(value: &Value) -> Result<DateTime<Utc>, String> {
+    match field_any_case(value, "creationTime") {
+        None => Ok(DateTime::UNIX_EPOCH),
+        Some(Value::String(t)) => DateTime::parse_from_rfc3339(t)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|e| format!("CreationTime {t:?}: {e}")),
+        Some(Value::Number(n)) => n
+            .as_f64()
+            .and_then(|secs| DateTime::from_timestamp_millis((secs * 1000.0) as i64))
+            .ok_or_else(|| format!("CreationTime {n} is out of range")),
+        Some(other) => Err(format!("CreationTime {other} is not a time")),
+    }
+}
+
+fn endpoint_config_info(value: &Value) -> Result<EndpointConfigInfo, String> {
+    if !described(value) {
+        let c: ShortEndpointConfig = short(value)?;
+        return Ok(EndpointConfigInfo {
+            models: c.models,
+            execution_role_arn: c.execution_role_arn,
+            created: Some(c.creation_time.unwrap_or(DateTime::UNIX_EPOCH)),
+        });
+    }
+    let mut models = Vec::new();
+    for section in ["ProductionVariants", "ShadowProductionVariants"] {
+        if let Some(Value::Array(variants)) = value.get(section) {
+            models.extend(variants.iter().filter_map(|v| text(v, "ModelName")));
+        }
+    }
+    Ok(EndpointConfigInfo {
+        models,
+        execution_role_arn: text(value, "ExecutionRoleArn"),
+        created: Some(creation_time(value)?),
+    })
+}
+
+fn model_info(value: &Value) -> Result<ModelInfo, String> {
+    if !described(value) {
+        let m: ShortModel = short(value)?;
+        let containers = model_containers(&serde_json::json!({
+            "primaryContainer": m.primary_container, "containers": m.containers}))
+        .map_err(|e| e.to_string())?;
+        return Ok(ModelInfo {
+            execution_role_arn: m.execution_role_arn,
+            created: Some(m.creation_time.unwrap_or(DateTime::UNIX_EPOCH)),
+            containers: Some(containers),
+        });
+    }
+    Ok(ModelInfo {
+        execution_role_arn: text(value, "ExecutionRoleArn"),
+        created: Some(creation_time(value)?),
+        containers: Some(model_containers(value).map_err(|e| e.to_string())?),
+    })
+}
+
+fn inference_component_info(
+    value: &Value,
+) -> Result<(InferenceComponentInfo, Vec<ResolvedImage>), String> {
+    let (model_name, given) = if described(value) {
+        let spec = value.get("Specification").cloned().unwrap_or(Value::Null);
+        (
+            text(&spec, "ModelName"),
+            field_any_case(&spec, "container").cloned(),
+        )
+    } else {
+        let c: ShortInferenceComponent = short(value)?;
+        (c.model_name, c.container)
+    };
+    let mut resolved = Vec::new();
+    let container = match given {
+        Some(c) => {
+            if let Some(deployed) = field_any_case(&c, "deployedImage")
+                && let (Some(specified), Some(image)) = (
+                    text(deployed, "specifiedImage"),
+                    text(deployed, "resolvedImage"),
+                )
+            {
+                resolved.push(ResolvedImage {
+                    specified,
+                    resolved: image,
+                });
+            }
+            Some(container(&c, "Specification.Container").map_err(|e| e.to_string())?)
+        }
+        None => None,
+    };
+    Ok((
+        InferenceComponentInfo {
+            model_name,
+            container,
+        },
+        resolved,
+    ))
+}
+
+fn package_info(value: &Value) -> Result<PackageInfo, String> {
+    Ok(PackageInfo {
+        group: text(value, "ModelPackageGroupName"),
+        approval: text(value, "ModelApprovalStatus"),
+        containers: package_containers(value).map_err(|e| e.to_string())?,
+    })
 }
 
 impl Catalog {
@@ -98,6 +251,8 @@ impl Catalog {
         unique("endpointConfigs", catalog.endpoint_configs.keys())?;
         unique("models", catalog.models.keys())?;
         unique("inferenceComponents", catalog.inference_components.keys())?;
+        unique("modelPackages", catalog.model_packages.keys())?;
+        unique("endpoints", catalog.endpoints.keys())?;
         Ok(catalog)
     }
 }
@@ -108,6 +263,9 @@ pub struct CatalogResolver {
     endpoint_configs: HashMap<String, EndpointConfigInfo>,
     models: HashMap<String, ModelInfo>,
     inference_components: HashMap<String, InferenceComponentInfo>,
+    component_images: HashMap<String, Vec<ResolvedImage>>,
+    packages: HashMap<String, PackageInfo>,
+    endpoints: HashMap<String, (EndpointDeployment, Option<EndpointDeployment>)>,
     deployed: HashMap<String, Vec<Target>>,
     records: Vec<ResourceRecord>,
     /// What a lookup of an absent name says.
@@ -115,64 +273,75 @@ pub struct CatalogResolver {
 }
 
 impl CatalogResolver {
-    pub fn new(catalog: Catalog) -> CatalogResolver {
-        let fold = |name: String| name.to_ascii_lowercase();
-        CatalogResolver {
-            endpoint_configs: catalog
-                .endpoint_configs
-                .into_iter()
-                .map(|(name, c)| {
-                    let info = EndpointConfigInfo {
-                        models: c.models,
-                        execution_role_arn: c.execution_role_arn,
-                        created: Some(c.creation_time.unwrap_or(DateTime::UNIX_EPOCH)),
-                    };
-                    (fold(name), info)
+    /// The resolver over a catalog; an entry that cannot be read is an error naming it.
+    pub fn try_new(catalog: Catalog) -> Result<CatalogResolver, String> {
+        fn each<T>(
+            section: &str,
+            map: BTreeMap<String, Value>,
+            read: impl Fn(&Value) -> Result<T, String>,
+        ) -> Result<HashMap<String, T>, String> {
+            map.into_iter()
+                .map(|(name, v)| {
+                    read(&v)
+                        .map(|info| (name.to_ascii_lowercase(), info))
+                        .map_err(|e| format!("at {section}.{name}: {e}"))
                 })
-                .collect(),
-            models: catalog
-                .models
-                .into_iter()
-                .map(|(name, m)| {
-                    (
-                        fold(name),
-                        ModelInfo {
-                            execution_role_arn: m.execution_role_arn,
-                            created: Some(m.creation_time.unwrap_or(DateTime::UNIX_EPOCH)),
-                        },
-                    )
-                })
-                .collect(),
-            inference_components: catalog
-                .inference_components
-                .into_iter()
-                .map(|(name, c)| {
-                    (
-                        fold(name),
-                        InferenceComponentInfo {
-                            model_name: c.model_name,
-                        },
-                    )
-                })
-                .collect(),
+                .collect()
+        }
+        let components = each(
+            "inferenceComponents",
+            catalog.inference_components,
+            inference_component_info,
+        )?;
+        let mut component_images = HashMap::new();
+        let mut inference_components = HashMap::new();
+        for (name, (info, images)) in components {
+            component_images.insert(name.clone(), images);
+            inference_components.insert(name, info);
+        }
+        Ok(CatalogResolver {
+            endpoint_configs: each(
+                "endpointConfigs",
+                catalog.endpoint_configs,
+                endpoint_config_info,
+            )?,
+            models: each("models", catalog.models, model_info)?,
+            inference_components,
+            component_images,
+            packages: each("modelPackages", catalog.model_packages, package_info)?,
+            endpoints: each("endpoints", catalog.endpoints, |v| {
+                Ok(endpoint_deployments(v))
+            })?,
             deployed: catalog
                 .deployed
                 .into_iter()
-                .map(|(key, targets)| (fold(key), targets))
+                .map(|(key, targets)| (key.to_ascii_lowercase(), targets))
                 .collect(),
             records: catalog.records,
             absent: "not found in the catalog".to_owned(),
+        })
+    }
+
+    /// The resolver over a catalog whose entries are known to be readable (tests, examples).
+    pub fn new(catalog: Catalog) -> CatalogResolver {
+        match CatalogResolver::try_new(catalog) {
+            Ok(resolver) => resolver,
+            Err(why) => CatalogResolver::nothing(&why),
         }
     }
 
     /// Lookups over this catalog alone: its describes and its records, waiting for no record
-    /// (a catalog is all there is).
+    /// (a catalog is all there is), learning everything the policy could need.
     pub fn lookups(&self) -> Lookups<'_, CatalogResolver, CatalogResolver> {
         Lookups {
             resolver: self,
             records: self,
             now: chrono::Utc::now(),
             wait_until: chrono::DateTime::UNIX_EPOCH,
+            needs: ContentNeeds {
+                packages: true,
+                resolved_images: true,
+            },
         }
     }
 
@@ -208,6 +377,36 @@ impl Resolver for CatalogResolver {
         name: &str,
     ) -> impl Future<Output = Result<InferenceComponentInfo, ResolveError>> + Send {
         ready(self.find(&self.inference_components, name))
+    }
+
+    fn model_package(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<PackageInfo, ResolveError>> + Send {
+        ready(self.find(&self.packages, name))
+    }
+
+    fn deployed_images(
+        &self,
+        resource: &ResourceRef,
+        config: Option<&str>,
+    ) -> impl Future<Output = Result<DeployedImages, ResolveError>> + Send {
+        let name = resource.name.to_ascii_lowercase();
+        ready(Ok(match resource.resource_type {
+            ResourceType::Endpoint => match self.endpoints.get(&name) {
+                Some((current, pending)) => endpoint_images(current, pending.as_ref(), config),
+                None => DeployedImages::default(),
+            },
+            ResourceType::InferenceComponent => DeployedImages {
+                images: self
+                    .component_images
+                    .get(&name)
+                    .cloned()
+                    .unwrap_or_default(),
+                source: "DescribeInferenceComponent's DeployedImage".to_owned(),
+            },
+            _ => DeployedImages::default(),
+        }))
     }
 }
 

@@ -40,11 +40,15 @@ pub enum ResourceType {
     TrainingJob,
     ProcessingJob,
     HyperParameterTuningJob,
+    /// A model, judged when it is created (CreateModel: an early warning, notify-only unless a
+    /// binding opts in).
+    Model,
 }
 
 impl ResourceType {
     pub fn as_str(self) -> &'static str {
         match self {
+            ResourceType::Model => "model",
             ResourceType::Endpoint => "endpoint",
             ResourceType::InferenceComponent => "inference-component",
             ResourceType::TransformJob => "transform-job",
@@ -72,7 +76,8 @@ pub struct ResourceRef {
 }
 
 /// What a subject is. `endpoint-config` and `inference-component` only appear for a subject that
-/// could not be resolved into the models behind it.
+/// could not be resolved into the models behind it. `image`, `data` and `package` are what a
+/// model or container runs: its content, whatever its name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum SubjectKind {
@@ -80,6 +85,23 @@ pub enum SubjectKind {
     Role,
     EndpointConfig,
     InferenceComponent,
+    /// A container image URI.
+    Image,
+    /// An S3 location of model data.
+    Data,
+    /// A model package (a version in SageMaker's model registry).
+    Package,
+}
+
+impl SubjectKind {
+    /// The content kinds: judged by `image#`, `data#` and `package#` keys, and by `default` only
+    /// when the policy has a key of the kind.
+    pub fn is_content(self) -> bool {
+        matches!(
+            self,
+            SubjectKind::Image | SubjectKind::Data | SubjectKind::Package
+        )
+    }
 }
 
 impl fmt::Display for SubjectKind {
@@ -89,6 +111,9 @@ impl fmt::Display for SubjectKind {
             SubjectKind::Role => "role",
             SubjectKind::EndpointConfig => "endpoint config",
             SubjectKind::InferenceComponent => "inference component",
+            SubjectKind::Image => "image",
+            SubjectKind::Data => "data",
+            SubjectKind::Package => "package",
         })
     }
 }
@@ -105,6 +130,14 @@ pub enum Target {
     Role { arn: String },
     /// Resolved into the model it serves (an update that does not name one, or an adapter's base).
     InferenceComponentModel { name: String },
+    /// A container image the request names itself (an inference component's bare container).
+    Image { uri: String },
+    /// Model data the request names itself; `prefix`: everything under it is served.
+    Data {
+        uri: String,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        prefix: bool,
+    },
     /// A field that should name a subject is missing or unusable: the guard fails closed.
     Unreadable {
         expected: SubjectKind,
@@ -169,6 +202,10 @@ pub enum ParseOutcome {
     /// later deployments, not judged itself.
     Record {
         record: ResourceRecord,
+        /// A recorded call that is judged too (CreateModel): the request Record hands on to
+        /// Evaluate once the record is kept.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        request: Option<Box<Request>>,
     },
     Ignored {
         verdict: Verdict,
@@ -196,6 +233,38 @@ pub struct ResolvedSubject {
     /// one; otherwise `default` judges it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub through: Vec<Through>,
+    /// An image's digest (`sha256:…`), where known: written in its URI, or what SageMaker
+    /// resolved its tag to (the reasons say which).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    /// Data: a prefix, everything under which is served (a multi-model endpoint's, or
+    /// `S3Prefix` data).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub prefix: bool,
+    /// A package's model package group, from DescribeModelPackage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// A package's `ModelApprovalStatus`, from DescribeModelPackage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<String>,
+}
+
+impl ResolvedSubject {
+    /// A subject reached one way, with nothing learnt about it yet.
+    pub fn new(kind: SubjectKind, name: String, through: Through) -> ResolvedSubject {
+        ResolvedSubject {
+            kind,
+            name,
+            via: None,
+            unresolved: None,
+            unnamed: false,
+            through: vec![through],
+            digest: None,
+            prefix: false,
+            group: None,
+            approval: None,
+        }
+    }
 }
 
 /// How the request reached a subject.
@@ -244,6 +313,11 @@ pub struct SubjectVerdict {
     /// their own: those bindings, which answer for it (it is allowed when all of them allow).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub vouched_by: Vec<String>,
+    /// Content that stands for more than one thing (a multi-model prefix serves anything under
+    /// it; an image by a tag SageMaker did not resolve may be any digest of its repository):
+    /// every other binding that could match one of those things, each of which must allow too.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub also_bound_by: Vec<String>,
     pub allowed: bool,
     pub resolved: bool,
 }

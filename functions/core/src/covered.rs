@@ -24,6 +24,10 @@ pub enum Leads {
     Role,
     /// An inference component name: the model it serves.
     InferenceComponentModel,
+    /// A container image URI named by the request itself (a bare container).
+    Image,
+    /// An S3 object of model data named by the request itself.
+    Data,
 }
 
 impl Leads {
@@ -33,6 +37,8 @@ impl Leads {
             Leads::Model => SubjectKind::Model,
             Leads::Role => SubjectKind::Role,
             Leads::InferenceComponentModel => SubjectKind::InferenceComponent,
+            Leads::Image => SubjectKind::Image,
+            Leads::Data => SubjectKind::Data,
         }
     }
 }
@@ -74,6 +80,18 @@ const fn at(leads_to: Leads, path: &'static str) -> SubjectPath {
     SubjectPath { leads_to, path }
 }
 
+/// What an inference component's specification deploys: a model, a base component's model, or a
+/// bare container (whose image is required wherever the container is given).
+const IC_SUBJECTS: &[SubjectPath] = &[
+    at(Leads::Model, "specification.modelName"),
+    at(
+        Leads::InferenceComponentModel,
+        "specification.baseInferenceComponentName",
+    ),
+    at(Leads::Image, "specification.container.image!"),
+    at(Leads::Data, "specification.container.artifactUrl"),
+];
+
 pub const COVERED_CALLS: &[CoveredCall] = &[
     CoveredCall {
         event_name: "CreateEndpoint",
@@ -107,13 +125,7 @@ pub const COVERED_CALLS: &[CoveredCall] = &[
         resource_type: ResourceType::InferenceComponent,
         name_field: "inferenceComponentName",
         arn_field: "inferenceComponentArn",
-        subjects: &[
-            at(Leads::Model, "specification.modelName"),
-            at(
-                Leads::InferenceComponentModel,
-                "specification.baseInferenceComponentName",
-            ),
-        ],
+        subjects: IC_SUBJECTS,
         when_no_subject: WhenNoSubject::DefaultDecides,
         changes_deployed: false,
     },
@@ -122,13 +134,7 @@ pub const COVERED_CALLS: &[CoveredCall] = &[
         resource_type: ResourceType::InferenceComponent,
         name_field: "inferenceComponentName",
         arn_field: "inferenceComponentArn",
-        subjects: &[
-            at(Leads::Model, "specification.modelName"),
-            at(
-                Leads::InferenceComponentModel,
-                "specification.baseInferenceComponentName",
-            ),
-        ],
+        subjects: IC_SUBJECTS,
         when_no_subject: WhenNoSubject::LookUp(at(
             Leads::InferenceComponentModel,
             "inferenceComponentName",
@@ -181,6 +187,17 @@ pub const COVERED_CALLS: &[CoveredCall] = &[
             at(Leads::Role, "trainingJobDefinition.roleArn!"),
             at(Leads::Role, "trainingJobDefinitions[].roleArn!"),
         ],
+        when_no_subject: WhenNoSubject::FailClosed,
+        changes_deployed: false,
+    },
+    // Recorded as well (RECORDED_CALLS): the request is judged once the record is kept, so the
+    // model resolves to the version the call made, content and role.
+    CoveredCall {
+        event_name: "CreateModel",
+        resource_type: ResourceType::Model,
+        name_field: "modelName",
+        arn_field: "modelArn",
+        subjects: &[at(Leads::Model, "modelName")],
         when_no_subject: WhenNoSubject::FailClosed,
         changes_deployed: false,
     },
@@ -246,13 +263,15 @@ pub fn recorded_call(event_name: &str) -> Option<&'static RecordedCall> {
     RECORDED_CALLS.iter().find(|c| c.event_name == event_name)
 }
 
-/// Every eventName the EventBridge rule takes: the recorded calls first (the sweep submits them
-/// before the deployments that need them), then the covered ones.
+/// Every eventName the EventBridge rule takes, once: the recorded calls first (the sweep submits
+/// them before the deployments that need them), then the covered ones.
 pub fn rule_event_names() -> impl Iterator<Item = &'static str> {
-    RECORDED_CALLS
-        .iter()
-        .map(|c| c.event_name)
-        .chain(COVERED_CALLS.iter().map(|c| c.event_name))
+    RECORDED_CALLS.iter().map(|c| c.event_name).chain(
+        COVERED_CALLS
+            .iter()
+            .map(|c| c.event_name)
+            .filter(|n| recorded_call(n).is_none()),
+    )
 }
 
 /// The covered call of an eventName, if it is one.
@@ -271,7 +290,7 @@ mod tests {
                 assert_ne!(a.event_name, b.event_name);
             }
         }
-        assert_eq!(COVERED_CALLS.len(), 10);
+        assert_eq!(COVERED_CALLS.len(), 11);
         let names: Vec<&str> = rule_event_names().collect();
         for (i, a) in names.iter().enumerate() {
             assert!(!names[i + 1..].contains(a), "{a} twice");

@@ -3,12 +3,16 @@
 
 use std::collections::HashMap;
 
+use crate::content::{ImageRef, is_digest_pattern};
 use crate::contract::{
-    Action, ApproverSet, Decision, Request, ResolvedSubject, SubjectKind, SubjectVerdict, Through,
-    Verdict, Version1,
+    Action, ApproverSet, Decision, Request, ResolvedSubject, ResourceType, SubjectKind,
+    SubjectVerdict, Through, Verdict, Version1,
 };
-use crate::glob::fold;
-use crate::policy::{BindingKey, MAX_GRACE_SECONDS, Mode, PolicyItem, PolicySet, UNRESOLVED_PK};
+use crate::glob::{Pattern, fold};
+use crate::policy::{
+    BindingKey, MAX_GRACE_SECONDS, Mode, Pins, PolicyItem, PolicySet, UNRESOLVED_PK,
+};
+use crate::principal::PrincipalForm;
 use crate::principal::PrincipalPattern;
 
 /// The stack's settings that apply where a binding sets none.
@@ -70,6 +74,9 @@ fn implicit_default() -> PolicyItem {
         grace_seconds: None,
         approvers: None,
         description: None,
+        pins: Pins::default(),
+        require_approved: false,
+        on_create_model: Mode::Notify,
     }
 }
 
@@ -77,6 +84,11 @@ fn implicit_default() -> PolicyItem {
 struct Judged<'a> {
     binding: Option<&'a PolicyItem>,
     vouched_by: Vec<String>,
+    /// Content that stands for more than one thing: the other bindings that judge it too.
+    also: Vec<&'a PolicyItem>,
+    /// Content: exactly the bindings it violates (its own, those it may stand for, a package
+    /// binding its approval fails); otherwise `binding` when not allowed.
+    violates: Option<Vec<&'a PolicyItem>>,
     allowed: bool,
 }
 
@@ -129,25 +141,44 @@ pub fn decide(
     // The graces of the bindings that judged resolved subjects: the unresolved rule's grace.
     let mut resolved_graces: Vec<u32> = Vec::new();
     let mut any_unresolved = false;
+    let mut judged_any = false;
     for (subject, own) in subjects.iter().zip(own.iter().copied()) {
         let label = label(subject);
         let judged = match (own, &subject.unresolved) {
+            _ if subject.kind.is_content() && subject.unresolved.is_none() => {
+                match judge_content(subject, &label, policy, default, &caller, &mut reasons) {
+                    Some(judged) => {
+                        default_decided |=
+                            judged.binding.is_some_and(|b| b.pk == default.pk) && own.is_none();
+                        judged
+                    }
+                    // No key of its kind: not judged (today's policies keep working).
+                    None => continue,
+                }
+            }
             (Some(item), _) => {
-                let allowed = item.allows(&caller);
+                let caller_allowed = item.allows(&caller);
                 reasons.push(format!(
                     "{label}: bound by {}, which {} the caller",
                     item.pk,
-                    allows(allowed)
+                    allows(caller_allowed)
                 ));
+                let content_allowed = subject.kind != SubjectKind::Model
+                    || subject.unresolved.is_some()
+                    || meets_pins(subject, item, subjects, &mut reasons);
                 Judged {
                     binding: Some(item),
                     vouched_by: Vec::new(),
-                    allowed,
+                    also: Vec::new(),
+                    violates: None,
+                    allowed: caller_allowed && content_allowed,
                 }
             }
             (None, Some(_)) => Judged {
                 binding: None,
                 vouched_by: Vec::new(),
+                also: Vec::new(),
+                violates: None,
                 allowed: false,
             },
             (None, None) => match vouched_for(subject, &vouchers) {
@@ -176,6 +207,8 @@ pub fn decide(
                     Judged {
                         binding: None,
                         vouched_by: pks,
+                        also: Vec::new(),
+                        violates: None,
                         allowed,
                     }
                 }
@@ -189,13 +222,19 @@ pub fn decide(
                     Judged {
                         binding: Some(default),
                         vouched_by: Vec::new(),
+                        also: Vec::new(),
+                        violates: None,
                         allowed,
                     }
                 }
             },
         };
+        judged_any = true;
+        for item in judged.violates.iter().flatten() {
+            push_unique(&mut violated, item);
+        }
         if let Some(item) = judged.binding {
-            if !judged.allowed {
+            if !judged.allowed && judged.violates.is_none() {
                 push_unique(&mut violated, item);
             }
             if subject.unresolved.is_none() {
@@ -220,6 +259,7 @@ pub fn decide(
             via: subject.via.clone(),
             binding,
             vouched_by: judged.vouched_by,
+            also_bound_by: judged.also.iter().map(|b| b.pk.clone()).collect(),
             allowed,
             resolved: subject.unresolved.is_none(),
         });
@@ -242,14 +282,22 @@ pub fn decide(
             ),
             approvers: policy.default_item().and_then(|d| d.approvers.clone()),
             description: None,
+            pins: Pins::default(),
+            require_approved: false,
+            on_create_model: Mode::Notify,
         };
         push_unique(&mut violated, &unresolved_item);
     }
-    if subjects.is_empty() {
+    if !judged_any {
         default_decided = true;
         let allowed = default.allows(&caller);
         reasons.push(format!(
-            "the request names no model or role; the default item {} the caller",
+            "the request names no model or role{}; the default item {} the caller",
+            if subjects.is_empty() {
+                ""
+            } else {
+                " (nor content of a kind the policy has keys for)"
+            },
             allows(allowed)
         ));
         if !allowed {
@@ -264,10 +312,30 @@ pub fn decide(
         );
     }
 
+    // CreateModel is an early warning: registry workflows create models that others deploy.
+    let create_model = request.resource.resource_type == ResourceType::Model;
+    let mode_of = |item: &PolicyItem| {
+        if create_model {
+            item.mode.min(item.on_create_model)
+        } else {
+            item.mode
+        }
+    };
     let (decision, action, grace_seconds, approvers) = if violated.is_empty() {
         (Decision::Allow, Action::None, 0, Vec::new())
     } else {
-        let strictest = violated.iter().map(|v| v.mode).max().unwrap_or(Mode::Off);
+        let strictest = violated
+            .iter()
+            .map(|v| mode_of(v))
+            .max()
+            .unwrap_or(Mode::Off);
+        if create_model {
+            reasons.push(format!(
+                "a CreateModel is an early warning: each violated binding counts as its \
+                 onCreateModel (notify unless set), at most its mode; the strictest is {}",
+                strictest.as_str()
+            ));
+        }
         let action = match strictest {
             Mode::Off => Action::None,
             Mode::Notify => Action::Notify,
@@ -278,7 +346,7 @@ pub fn decide(
             Action::None => 0,
             _ => violated
                 .iter()
-                .filter(|v| v.mode == strictest)
+                .filter(|v| mode_of(v) == strictest)
                 .map(|v| v.grace_seconds.unwrap_or(defaults.grace_seconds))
                 .min()
                 .unwrap_or(defaults.grace_seconds),
@@ -425,6 +493,226 @@ fn vouched_for<'a>(
     Some(by)
 }
 
+/// The texts an image is matched by: its URI as given and, where its digest is known,
+/// `REPOSITORY@DIGEST`.
+fn image_texts(subject: &ResolvedSubject) -> Vec<String> {
+    let mut texts = vec![subject.name.clone()];
+    if let Some(digest) = &subject.digest {
+        let by_digest = ImageRef::parse(&subject.name).by_digest(digest);
+        if by_digest != subject.name {
+            texts.push(by_digest);
+        }
+    }
+    texts
+}
+
+/// Whether an image is known by digest: written so, or resolved by SageMaker.
+fn digest_known(subject: &ResolvedSubject) -> bool {
+    subject.digest.is_some() || ImageRef::parse(&subject.name).digest.is_some()
+}
+
+/// An image, data location or package: its own binding, the bindings of what else it may stand
+/// for, else `default` when the policy has keys of its kind; `None` when nothing judges it.
+fn judge_content<'a>(
+    subject: &ResolvedSubject,
+    label: &str,
+    policy: &'a PolicySet,
+    default: &'a PolicyItem,
+    caller: &PrincipalForm,
+    reasons: &mut Vec<String>,
+) -> Option<Judged<'a>> {
+    let texts: Vec<String> = match subject.kind {
+        SubjectKind::Image => image_texts(subject),
+        SubjectKind::Package => vec![subject.group.clone().unwrap_or(subject.name.clone())],
+        _ => vec![subject.name.clone()],
+    };
+    let text_refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let own = policy.content_binding(subject.kind, &text_refs);
+    // What else it may be: anything under a prefix; any digest of an unresolved tag's repository.
+    let (under, why) = match subject.kind {
+        SubjectKind::Data if subject.prefix => (
+            Some(subject.name.clone()),
+            "it serves anything under it".to_owned(),
+        ),
+        SubjectKind::Image if !digest_known(subject) => {
+            let repository = ImageRef::parse(&subject.name).repository;
+            (
+                Some(format!("{repository}@")),
+                format!(
+                    "its tag was not resolved to a digest, so it may be any image of {repository}"
+                ),
+            )
+        }
+        _ => (None, String::new()),
+    };
+    let also: Vec<&PolicyItem> = under
+        .map(|prefix| {
+            policy
+                .content_bindings_under(subject.kind, &prefix)
+                .into_iter()
+                .filter(|b| own.is_none_or(|o| o.pk != b.pk))
+                .collect()
+        })
+        .unwrap_or_default();
+    let binding = match own {
+        Some(item) => item,
+        None if !also.is_empty() => {
+            // Judged by what it may stand for alone.
+            let violates: Vec<&PolicyItem> =
+                also.iter().copied().filter(|b| !b.allows(caller)).collect();
+            reasons.push(format!(
+                "{label}: no binding of its own, but {why}: {}",
+                listed(&also, caller)
+            ));
+            return Some(Judged {
+                binding: None,
+                vouched_by: Vec::new(),
+                also,
+                allowed: violates.is_empty(),
+                violates: Some(violates),
+            });
+        }
+        None if policy.has_keys(subject.kind) => default,
+        None => return None,
+    };
+    let caller_allowed = binding.allows(caller);
+    let mut violates: Vec<&PolicyItem> = std::iter::once(binding)
+        .chain(also.iter().copied())
+        .filter(|b| !b.allows(caller))
+        .collect();
+    let mut line = if own.is_some() {
+        format!(
+            "{label}: bound by {}, which {} the caller",
+            binding.pk,
+            allows(caller_allowed)
+        )
+    } else {
+        format!(
+            "{label}: no binding; the policy has {} keys, so the default item judges it, and {} \
+             the caller",
+            subject.kind,
+            allows(caller_allowed)
+        )
+    };
+    if !also.is_empty() {
+        line.push_str(&format!(
+            "; {why}, so these judge it too: {}",
+            listed(&also, caller)
+        ));
+    }
+    reasons.push(line);
+    if subject.kind == SubjectKind::Package {
+        let approved = subject.approval.as_deref() == Some("Approved");
+        for item in std::iter::once(binding).chain(also.iter().copied()) {
+            if matches!(item.key, BindingKey::Package(_)) && item.require_approved && !approved {
+                if !violates.iter().any(|v| v.pk == item.pk) {
+                    violates.push(item);
+                }
+                reasons.push(format!(
+                    "{label}: its ModelApprovalStatus is {}, and {} requires Approved: a \
+                     violation whoever deploys it",
+                    subject.approval.as_deref().unwrap_or("unknown"),
+                    item.pk
+                ));
+            }
+        }
+    }
+    Some(Judged {
+        binding: Some(binding),
+        vouched_by: Vec::new(),
+        also,
+        allowed: violates.is_empty(),
+        violates: Some(violates),
+    })
+}
+
+fn listed(items: &[&PolicyItem], caller: &PrincipalForm) -> String {
+    items
+        .iter()
+        .map(|item| {
+            format!(
+                "{}, which {} the caller",
+                item.pk,
+                allows(item.allows(caller))
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Whether a model's content meets its binding's pins (`images`, `data`), each failure a reason.
+/// Content that could not be resolved cannot be shown to meet them.
+fn meets_pins(
+    model: &ResolvedSubject,
+    binding: &PolicyItem,
+    subjects: &[ResolvedSubject],
+    reasons: &mut Vec<String>,
+) -> bool {
+    if binding.pins.is_empty() {
+        return true;
+    }
+    let content = subjects.iter().filter(|s| {
+        s.kind.is_content()
+            && s.through.iter().any(
+                |t| matches!(t, Through::Model { name } if name.eq_ignore_ascii_case(&model.name)),
+            )
+    });
+    let mut met = true;
+    for subject in content {
+        let (pins, field) = match subject.kind {
+            SubjectKind::Image => (&binding.pins.images, "images"),
+            SubjectKind::Data => (&binding.pins.data, "data"),
+            _ => continue,
+        };
+        let Some(pins) = pins else { continue };
+        let meets = subject.unresolved.is_none()
+            && match subject.kind {
+                SubjectKind::Image => pins.iter().any(|p| image_meets(subject, p)),
+                _ if subject.prefix => pins.iter().any(|p| p.matches_all_under(&subject.name)),
+                _ => pins.iter().any(|p| p.matches(&subject.name)),
+            };
+        if !meets {
+            met = false;
+            let how = match (subject.kind, subject.unresolved.as_deref()) {
+                (_, Some(why)) => format!("could not be resolved ({why})"),
+                (SubjectKind::Image, _) if !digest_known(subject) => {
+                    "is not among them (by a tag not resolved to a digest, it meets no digest pin)"
+                        .to_owned()
+                }
+                (SubjectKind::Data, _) if subject.prefix => {
+                    "is a prefix not wholly among them (it serves anything under it)".to_owned()
+                }
+                _ => "is not among them".to_owned(),
+            };
+            reasons.push(format!(
+                "model {}: {} pins its {field} to {}; its {} {} {how}: a violation of {} whoever \
+                 deploys it",
+                model.name,
+                binding.pk,
+                pins.iter()
+                    .map(Pattern::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                subject.kind,
+                subject.name,
+                binding.pk
+            ));
+        }
+    }
+    met
+}
+
+/// An image meets a pin: a digest pin only by a known digest; any other pin by its URI or its
+/// known digest form.
+fn image_meets(subject: &ResolvedSubject, pin: &Pattern) -> bool {
+    let texts = image_texts(subject);
+    if is_digest_pattern(pin.as_str()) {
+        digest_known(subject) && texts.iter().any(|t| t.contains('@') && pin.matches(t))
+    } else {
+        texts.iter().any(|t| pin.matches(t))
+    }
+}
+
 fn push_unique<'a>(violated: &mut Vec<&'a PolicyItem>, item: &'a PolicyItem) {
     if !violated.iter().any(|v| v.pk == item.pk) {
         violated.push(item);
@@ -464,14 +752,7 @@ mod tests {
     }
 
     fn subject(kind: SubjectKind, name: &str, through: Through) -> ResolvedSubject {
-        ResolvedSubject {
-            kind,
-            name: name.into(),
-            via: None,
-            unresolved: None,
-            unnamed: false,
-            through: vec![through],
-        }
+        ResolvedSubject::new(kind, name.into(), through)
     }
     fn model(name: &str) -> ResolvedSubject {
         subject(SubjectKind::Model, name, Through::Request)

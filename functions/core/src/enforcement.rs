@@ -68,7 +68,7 @@ pub const CONFIRMED_GONE: &str = "gone";
 /// What a resource type's enforcement is: every type DESIGN.md covers is deleted or stopped.
 pub fn enforcement_verb(resource_type: ResourceType) -> &'static str {
     match resource_type {
-        ResourceType::Endpoint | ResourceType::InferenceComponent => "delete",
+        ResourceType::Endpoint | ResourceType::InferenceComponent | ResourceType::Model => "delete",
         ResourceType::TransformJob
         | ResourceType::TrainingJob
         | ResourceType::ProcessingJob

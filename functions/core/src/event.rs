@@ -139,7 +139,7 @@ fn strip_position(message: &str) -> &str {
 }
 
 /// What could be read of an event, for an ignored verdict.
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct Known {
     event_id: Option<String>,
     event_name: Option<String>,
@@ -261,7 +261,23 @@ fn interpret(envelope: Envelope) -> ParseOutcome {
         }
     };
     if let Some(recorded) = recorded_call(event_name) {
-        return record_of(recorded, &detail, known, envelope.id.as_deref());
+        let outcome = record_of(recorded, &detail, known.clone(), envelope.id.as_deref());
+        // A recorded call that is judged too (CreateModel): its request goes with the record.
+        return match (outcome, covered_call(event_name)) {
+            (ParseOutcome::Record { record, .. }, Some(call)) => {
+                match request_of(call, &detail, known, envelope.id.as_deref()) {
+                    ParseOutcome::Request { request } => ParseOutcome::Record {
+                        record,
+                        request: Some(Box::new(request)),
+                    },
+                    _ => ParseOutcome::Record {
+                        record,
+                        request: None,
+                    },
+                }
+            }
+            (outcome, _) => outcome,
+        };
     }
     let Some(call) = covered_call(event_name) else {
         let name = truncate_chars(event_name, MAX_QUOTED);
@@ -272,14 +288,24 @@ fn interpret(envelope: Envelope) -> ParseOutcome {
         };
         return ignored(known, reason);
     };
-    if let Some(code) = failure(&detail) {
+    request_of(call, &detail, known, envelope.id.as_deref())
+}
+
+/// A covered call's request.
+fn request_of(
+    call: &CoveredCall,
+    detail: &CloudTrailDetail,
+    known: Known,
+    envelope_id: Option<&str>,
+) -> ParseOutcome {
+    if let Some(code) = failure(detail) {
         return ignored(known, code);
     }
-    let event_id = match event_id_of(&known, &detail, envelope.id.as_deref()) {
+    let event_id = match event_id_of(&known, detail, envelope_id) {
         Ok(id) => id,
         Err(why) => return ignored(known, why),
     };
-    let resource = match resource_of(call, &detail) {
+    let resource = match resource_of(call, detail) {
         Ok(resource) => resource,
         Err(why) => return ignored(known, format!("resource not identifiable: {why}")),
     };
@@ -395,15 +421,21 @@ fn record_of(
             if let Some(object) = given.as_object_mut() {
                 object.remove("tags");
             }
+            // A model's containers; one that cannot be read leaves them unknown (not empty).
+            let containers = (call.kind == crate::records::RecordKind::Model)
+                .then(|| crate::content::model_containers(params).ok())
+                .flatten();
             Some(RecordContent {
                 execution_role_arn: usable_string(params.get("executionRoleArn"), MAX_ARN_LEN).ok(),
                 models,
+                containers,
                 given,
             })
         }
         _ => None,
     };
     ParseOutcome::Record {
+        request: None,
         record: ResourceRecord {
             version: Version1,
             kind: call.kind,
@@ -628,6 +660,11 @@ fn collect(params: &Value, subject: &SubjectPath, targets: &mut Vec<Target>) {
                     arn: canonical_arn(&name),
                 },
                 Leads::InferenceComponentModel => Target::InferenceComponentModel { name },
+                Leads::Image => Target::Image { uri: name },
+                Leads::Data => Target::Data {
+                    uri: name,
+                    prefix: false,
+                },
             },
             Found::Unusable { field, problem } => Target::Unreadable {
                 expected: subject.leads_to.subject_kind(),

@@ -8,6 +8,7 @@
 pub mod approval;
 pub mod audit;
 pub mod catalog;
+pub mod content;
 pub mod contract;
 pub mod covered;
 pub mod custody;
@@ -44,17 +45,43 @@ pub use resolve::{Lookups, Recovery, Resolution, Resolver, resolve_subjects};
 /// Parse, resolve and decide in one go: the verdict for an event. `Err` when a describe failed
 /// in a way that may pass (see [`resolve::ResolveError::Failed`]), or a record the decision needs
 /// has not arrived within the wait.
-pub async fn explain<R: Resolver + Recovery, S: RecordStore>(
+pub async fn explain<R: Resolver + Recovery, S: RecordStore + Sync>(
     outcome: ParseOutcome,
     lookups: &Lookups<'_, R, S>,
     policy: &PolicySet,
     defaults: &Defaults,
 ) -> Result<Verdict, GuardError> {
+    let lookups = Lookups {
+        needs: policy.content_needs(),
+        ..*lookups
+    };
     match outcome {
         ParseOutcome::Ignored { verdict } => Ok(verdict),
-        ParseOutcome::Record { record } => Ok(record.as_verdict()),
+        ParseOutcome::Record {
+            record,
+            request: None,
+        } => Ok(record.as_verdict()),
+        // Judged as the pipeline judges it: with its own record kept first.
+        ParseOutcome::Record {
+            record,
+            request: Some(request),
+        } => {
+            let records = ports::WithRecord {
+                store: lookups.records,
+                record: &record,
+            };
+            let lookups = Lookups {
+                records: &records,
+                resolver: lookups.resolver,
+                now: lookups.now,
+                wait_until: lookups.wait_until,
+                needs: lookups.needs,
+            };
+            let resolution = resolve_subjects(&request, &lookups).await?;
+            Ok(decide_resolved(&request, &resolution, policy, defaults))
+        }
         ParseOutcome::Request { request } => {
-            let resolution = resolve_subjects(&request, lookups).await?;
+            let resolution = resolve_subjects(&request, &lookups).await?;
             Ok(decide_resolved(&request, &resolution, policy, defaults))
         }
     }

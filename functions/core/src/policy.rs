@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::contract::SubjectKind;
-use crate::glob::Pattern;
+use crate::glob::{Pattern, fold};
 use crate::principal::{PatternShape, PrincipalForm, PrincipalPattern};
 
 /// The `pk` under which a verdict names the guard's own binding for unresolvable subjects.
@@ -66,6 +66,20 @@ pub struct PolicyItemRecord {
     pub approvers: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// On a `model#` item: the images its models may run (patterns; a digest pattern is met only
+    /// by an image whose digest is known).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub images: Option<Vec<String>>,
+    /// On a `model#` item: the S3 locations its models' data may come from (patterns).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<Vec<String>>,
+    /// On a `package#` item: a package version not `Approved` violates it (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub require_approved: Option<bool>,
+    /// What a violation costs when the call is CreateModel (an early warning): `notify` unless
+    /// set; the binding's own mode is the most it can be.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_create_model: Option<Mode>,
 }
 
 /// What an item binds.
@@ -73,6 +87,12 @@ pub struct PolicyItemRecord {
 pub enum BindingKey {
     Model(Pattern),
     Role(PrincipalPattern),
+    /// Image URIs (case-sensitive).
+    Image(Pattern),
+    /// S3 locations of model data (case-sensitive).
+    Data(Pattern),
+    /// Model package groups (a package without a group: its name).
+    Package(Pattern),
     Default,
     /// Not a policy item: the guard's own binding for a subject it cannot resolve (see
     /// `decide`). No stored item can have it (`unresolved` is not a key a policy item may use).
@@ -89,6 +109,25 @@ pub struct PolicyItem {
     pub grace_seconds: Option<u32>,
     pub approvers: Option<Vec<PrincipalPattern>>,
     pub description: Option<String>,
+    /// A `model#` item's pins on its models' content.
+    pub pins: Pins,
+    /// A `package#` item: versions not `Approved` violate it.
+    pub require_approved: bool,
+    /// The most a violation costs on CreateModel.
+    pub on_create_model: Mode,
+}
+
+/// What a `model#` binding's models may run, whoever deploys them; `None`: anything.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Pins {
+    pub images: Option<Vec<Pattern>>,
+    pub data: Option<Vec<Pattern>>,
+}
+
+impl Pins {
+    pub fn is_empty(&self) -> bool {
+        self.images.is_none() && self.data.is_none()
+    }
 }
 
 /// A policy item that failed validation, naming the item and the field.
@@ -167,14 +206,63 @@ impl PolicyItem {
             BindingKey::Model(Pattern::new(name))
         } else if let Some(arn) = record.pk.strip_prefix("role#") {
             BindingKey::Role(PrincipalPattern::role_key(arn).map_err(|e| error("pk", e))?)
+        } else if let Some(image) = record.pk.strip_prefix("image#") {
+            BindingKey::Image(image_pattern(image).map_err(|e| error("pk", e))?)
+        } else if let Some(data) = record.pk.strip_prefix("data#") {
+            BindingKey::Data(data_pattern(data).map_err(|e| error("pk", e))?)
+        } else if let Some(group) = record.pk.strip_prefix("package#") {
+            if group.is_empty() {
+                return Err(error(
+                    "pk",
+                    "empty package group pattern after \"package#\"".to_owned(),
+                ));
+            }
+            BindingKey::Package(Pattern::new(group))
         } else {
             return Err(error(
                 "pk",
-                "unknown key: expected \"model#<name or glob>\", \"role#<role ARN or glob>\" or \
-                 \"default\""
+                "unknown key: expected \"model#<name or glob>\", \"role#<role ARN or glob>\", \
+                 \"image#<image URI or glob>\", \"data#<s3 URI or glob>\", \
+                 \"package#<model package group or glob>\" or \"default\""
                     .to_owned(),
             ));
         };
+        let model_key = matches!(key, BindingKey::Model(_));
+        let pin = |field: &str,
+                   list: &Option<Vec<String>>,
+                   check: fn(&str) -> Result<Pattern, String>|
+         -> Result<Option<Vec<Pattern>>, PolicyError> {
+            let Some(list) = list else { return Ok(None) };
+            if !model_key {
+                return Err(error(
+                    field,
+                    format!("pins a model's content: only a model# item has {field}"),
+                ));
+            }
+            if list.is_empty() {
+                return Err(error(
+                    field,
+                    "is empty, which no model could meet: to let no one deploy these models, \
+                     write principals: []"
+                        .to_owned(),
+                ));
+            }
+            list.iter()
+                .enumerate()
+                .map(|(i, p)| check(p).map_err(|e| error(&format!("{field}[{i}]"), e)))
+                .collect::<Result<Vec<_>, _>>()
+                .map(Some)
+        };
+        let pins = Pins {
+            images: pin("images", &record.images, image_pattern)?,
+            data: pin("data", &record.data, data_pattern)?,
+        };
+        if record.require_approved.is_some() && !matches!(key, BindingKey::Package(_)) {
+            return Err(error(
+                "requireApproved",
+                "is about a package's approval: only a package# item has it".to_owned(),
+            ));
+        }
         let patterns = |field: &str,
                         list: &[String]|
          -> Result<Vec<PrincipalPattern>, PolicyError> {
@@ -206,6 +294,9 @@ impl PolicyItem {
             grace_seconds: record.grace_seconds,
             approvers,
             description: record.description,
+            pins,
+            require_approved: record.require_approved.unwrap_or(true),
+            on_create_model: record.on_create_model.unwrap_or(Mode::Notify),
         })
     }
 
@@ -220,10 +311,33 @@ impl PolicyItem {
         match &self.key {
             BindingKey::Model(p) => format!("model#{}", p.folded()),
             BindingKey::Role(p) => format!("role#{}", p.glob().folded()),
+            // Case-sensitive: `image#r/A` and `image#r/a` are two bindings.
+            BindingKey::Image(p) => format!("image#{}", p.as_str()),
+            BindingKey::Data(p) => format!("data#{}", p.as_str()),
+            BindingKey::Package(p) => format!("package#{}", p.folded()),
             BindingKey::Default => "default".to_owned(),
             BindingKey::Unresolved => UNRESOLVED_PK.to_owned(),
         }
     }
+}
+
+/// An `image#` key or `images` pin: an image URI or glob that some image URI can match.
+fn image_pattern(text: &str) -> Result<Pattern, String> {
+    match crate::content::image_pattern_problem(text) {
+        Some(problem) => Err(format!("image pattern {text:?} {problem}")),
+        None => Ok(Pattern::case_sensitive(text)),
+    }
+}
+
+/// A `data#` key or `data` pin: an S3 URI or glob that some `s3://` location can match.
+fn data_pattern(text: &str) -> Result<Pattern, String> {
+    let pattern = Pattern::case_sensitive(text);
+    if text.is_empty() || !pattern.could_match_under("s3://") {
+        return Err(format!(
+            "data pattern {text:?} can never match an S3 location (they start with \"s3://\")"
+        ));
+    }
+    Ok(pattern)
 }
 
 /// Globs bucketed by their literal prefix, so that a lookup touches only the globs that can
@@ -285,20 +399,42 @@ fn role_name(text: &str) -> Option<&str> {
     (!partition.contains('/') && !account.contains('/') && !name.contains('/')).then_some(name)
 }
 
-/// Model names and globs.
+/// Names and globs of one kind (models, images, data, packages), in the form their patterns
+/// compare (folded, or as written for the case-sensitive kinds).
 #[derive(Debug, Default)]
-struct ModelIndex {
+struct NameIndex {
     exact: HashMap<String, usize>,
     by_prefix: PrefixIndex,
 }
 
-impl ModelIndex {
+impl NameIndex {
     fn insert(&mut self, pattern: &Pattern, index: usize) {
         if pattern.is_glob() {
             self.by_prefix.insert(pattern.folded_prefix(), index);
         } else {
             self.exact.insert(pattern.folded().to_owned(), index);
         }
+    }
+
+    /// Every item whose pattern matches `text` (already in compared form).
+    fn matching<'a>(
+        &'a self,
+        text: &'a str,
+        pattern_of: impl Fn(usize) -> Option<&'a Pattern> + 'a,
+    ) -> impl Iterator<Item = usize> + 'a {
+        self.exact.get(text).copied().into_iter().chain(
+            self.by_prefix
+                .candidates(text)
+                .filter(move |&i| pattern_of(i).is_some_and(|p| p.matches_folded(text))),
+        )
+    }
+
+    fn all(&self) -> impl Iterator<Item = usize> + '_ {
+        self.exact.values().copied().chain(self.by_prefix.all())
+    }
+
+    fn is_empty(&self) -> bool {
+        self.exact.is_empty() && self.by_prefix.buckets.is_empty()
     }
 }
 
@@ -358,9 +494,21 @@ impl RoleIndex {
 #[derive(Debug, Default)]
 pub struct PolicySet {
     items: Vec<PolicyItem>,
-    models: ModelIndex,
+    models: NameIndex,
     roles: RoleIndex,
+    images: NameIndex,
+    data: NameIndex,
+    packages: NameIndex,
     default: Option<usize>,
+}
+
+/// What the policy needs resolution to learn beyond models and roles (each costs describes).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ContentNeeds {
+    /// Describe model packages: `package#` keys, or content that packages could carry matters.
+    pub packages: bool,
+    /// Ask SageMaker what it resolved image tags to: a digest pattern is in a key or a pin.
+    pub resolved_images: bool,
 }
 
 impl PolicySet {
@@ -384,6 +532,9 @@ impl PolicySet {
             match &item.key {
                 BindingKey::Model(p) => set.models.insert(p, index),
                 BindingKey::Role(p) => set.roles.insert(p, index),
+                BindingKey::Image(p) => set.images.insert(p, index),
+                BindingKey::Data(p) => set.data.insert(p, index),
+                BindingKey::Package(p) => set.packages.insert(p, index),
                 BindingKey::Default => set.default = Some(index),
                 // `from_record` never makes one; a hand-built item would bind nothing.
                 BindingKey::Unresolved => {}
@@ -420,6 +571,95 @@ impl PolicySet {
         self.default.map(|i| &self.items[i])
     }
 
+    /// The pattern of a name-like key (model, image, data, package).
+    fn name_pattern(&self, index: usize) -> Option<&Pattern> {
+        match &self.items[index].key {
+            BindingKey::Model(p)
+            | BindingKey::Image(p)
+            | BindingKey::Data(p)
+            | BindingKey::Package(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    fn content_index(&self, kind: SubjectKind) -> Option<&NameIndex> {
+        match kind {
+            SubjectKind::Image => Some(&self.images),
+            SubjectKind::Data => Some(&self.data),
+            SubjectKind::Package => Some(&self.packages),
+            _ => None,
+        }
+    }
+
+    /// Whether the policy has a key of this content kind: only then does `default` judge an
+    /// unbound image, data location or package.
+    pub fn has_keys(&self, kind: SubjectKind) -> bool {
+        self.content_index(kind).is_some_and(|i| !i.is_empty())
+    }
+
+    /// What resolution must learn for this policy.
+    pub fn content_needs(&self) -> ContentNeeds {
+        let pinned = |f: fn(&Pins) -> bool| self.items.iter().any(|i| f(&i.pins));
+        let content_matters =
+            !self.images.is_empty() || !self.data.is_empty() || pinned(|p| !p.is_empty());
+        let digest = |p: &Pattern| crate::content::is_digest_pattern(p.as_str());
+        ContentNeeds {
+            packages: !self.packages.is_empty() || content_matters,
+            resolved_images: self
+                .images
+                .all()
+                .any(|i| self.name_pattern(i).is_some_and(digest))
+                || self
+                    .items
+                    .iter()
+                    .any(|i| i.pins.images.as_ref().is_some_and(|l| l.iter().any(digest))),
+        }
+    }
+
+    /// The most specific content binding that matches any of `texts` (an image by its URI and,
+    /// where its digest is known, by `REPOSITORY@DIGEST`).
+    pub fn content_binding(&self, kind: SubjectKind, texts: &[&str]) -> Option<&PolicyItem> {
+        let index = self.content_index(kind)?;
+        texts
+            .iter()
+            .flat_map(|text| {
+                // Packages compare without case, as SageMaker names do.
+                let text = if kind == SubjectKind::Package {
+                    fold(text)
+                } else {
+                    (*text).to_owned()
+                };
+                index
+                    .matching(&text, |i| self.name_pattern(i))
+                    .collect::<Vec<_>>()
+            })
+            .map(|i| &self.items[i])
+            .reduce(|best, item| {
+                if more_specific(item, best) {
+                    item
+                } else {
+                    best
+                }
+            })
+    }
+
+    /// Every content binding whose pattern could match something that starts with `prefix`
+    /// (what a multi-model prefix, or an image by an unresolved tag, may stand for).
+    pub fn content_bindings_under(&self, kind: SubjectKind, prefix: &str) -> Vec<&PolicyItem> {
+        let Some(index) = self.content_index(kind) else {
+            return Vec::new();
+        };
+        let mut found: Vec<usize> = index
+            .all()
+            .filter(|&i| {
+                self.name_pattern(i)
+                    .is_some_and(|p| p.could_match_under(prefix))
+            })
+            .collect();
+        found.sort_unstable();
+        found.into_iter().map(|i| &self.items[i]).collect()
+    }
+
     /// The most specific binding of a subject (docs/design.md, rule 2): an exact name beats a
     /// glob; among several, more literal characters wins; a tie goes to the smallest `pk` in
     /// byte order. A role is matched as principals are (its path counts where a key gives one).
@@ -451,6 +691,9 @@ impl PolicySet {
                     })
                     .collect()
             }
+            SubjectKind::Image | SubjectKind::Data | SubjectKind::Package => {
+                return self.content_binding(kind, &[name]);
+            }
             SubjectKind::EndpointConfig | SubjectKind::InferenceComponent => return None,
         };
         candidates
@@ -469,7 +712,10 @@ impl PolicySet {
 /// How specific a key is: exact before glob, then by literal characters.
 fn specificity(item: &PolicyItem) -> (bool, usize) {
     match &item.key {
-        BindingKey::Model(p) => (!p.is_glob(), p.literal_chars()),
+        BindingKey::Model(p)
+        | BindingKey::Image(p)
+        | BindingKey::Data(p)
+        | BindingKey::Package(p) => (!p.is_glob(), p.literal_chars()),
         BindingKey::Role(p) => (!p.glob().is_glob(), p.glob().literal_chars()),
         BindingKey::Default | BindingKey::Unresolved => (false, 0),
     }

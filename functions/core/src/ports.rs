@@ -334,7 +334,7 @@ pub trait RecordStore {
 
     /// The records of a name, in any order: all of them, or the newest
     /// [`MAX_HISTORY`](crate::records::MAX_HISTORY) and `truncated`. A record's content need
-    /// only carry its execution role and models.
+    /// only carry its execution role, models and containers.
     fn history(
         &self,
         kind: RecordKind,
@@ -346,6 +346,32 @@ pub trait RecordStore {
         &self,
         record: &ResourceRecord,
     ) -> impl Future<Output = Result<bool, GuardError>> + Send;
+}
+
+/// A record store with one more record in it: a recorded call judged as the pipeline judges it,
+/// its own record kept first (`guardctl explain` on a CreateModel).
+pub struct WithRecord<'a, S> {
+    pub store: &'a S,
+    pub record: &'a ResourceRecord,
+}
+
+impl<S: RecordStore + Sync> RecordStore for WithRecord<'_, S> {
+    async fn put(&self, record: &ResourceRecord) -> Result<(), GuardError> {
+        self.store.put(record).await
+    }
+
+    async fn history(&self, kind: RecordKind, name: &str) -> Result<History, GuardError> {
+        let mut history = self.store.history(kind, name).await?;
+        let mine = self.record.kind == kind && self.record.name.eq_ignore_ascii_case(name);
+        if mine && !history.records.contains(self.record) {
+            history.records.push(self.record.clone());
+        }
+        Ok(history)
+    }
+
+    async fn contains(&self, record: &ResourceRecord) -> Result<bool, GuardError> {
+        Ok(record == self.record || self.store.contains(record).await?)
+    }
 }
 
 /// The guard's own resources, as the health check looks at them (`health`). Each answer is

@@ -57,9 +57,13 @@ pub struct RecordContent {
     /// An endpoint config's models: those of its production and shadow variants.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub models: Vec<String>,
+    /// A model's containers: images, model data, packages. `None` where the create's were
+    /// unreadable (or the record predates them): the content is not known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub containers: Option<Vec<crate::content::ContainerContent>>,
     /// The create's `requestParameters` as CloudTrail logged them, less `tags`: containers,
-    /// images, artifacts and variants, for the rules that read them. (A decision reads only the
-    /// role and the models; the records table then leaves the rest out.)
+    /// images, artifacts and variants, as given. (A decision reads the role, the models and the
+    /// containers; the records table then leaves this out.)
     #[serde(default)]
     pub given: Value,
 }
@@ -355,6 +359,7 @@ mod tests {
             content: (op == RecordOp::Create).then(|| RecordContent {
                 execution_role_arn: Some(role.into()),
                 models: vec![format!("model-of-{id}")],
+                containers: None,
                 given: json!({}),
             }),
         }

@@ -7,8 +7,14 @@ use std::future::Future;
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::contract::{Request, ResolvedSubject, ResourceRef, SubjectKind, Target, Through};
+use std::collections::{BTreeMap, HashMap};
+
+use crate::content::{ContainerContent, DataLocation, ImageRef, is_digest, resolved_digest};
+use crate::contract::{
+    Request, ResolvedSubject, ResourceRef, ResourceType, SubjectKind, Target, Through,
+};
 use crate::error::{ErrorKind, GuardError};
+use crate::policy::ContentNeeds;
 use crate::ports::RecordStore;
 use crate::principal::canonical_arn;
 use crate::records::{
@@ -27,11 +33,39 @@ pub struct EndpointConfigInfo {
 pub struct ModelInfo {
     pub execution_role_arn: Option<String>,
     pub created: Option<DateTime<Utc>>,
+    /// Its containers' content; `None` when not known (a record without it).
+    pub containers: Option<Vec<ContainerContent>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct InferenceComponentInfo {
     pub model_name: Option<String>,
+    /// A component deployed from a bare container, without a model.
+    pub container: Option<ContainerContent>,
+}
+
+/// A model package version, as DescribeModelPackage gives it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PackageInfo {
+    pub group: Option<String>,
+    /// `ModelApprovalStatus`: `Approved`, `PendingManualApproval`, `Rejected`.
+    pub approval: Option<String>,
+    pub containers: Vec<ContainerContent>,
+}
+
+/// An image SageMaker resolved for a deployment: `SpecifiedImage` → `ResolvedImage`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolvedImage {
+    pub specified: String,
+    pub resolved: String,
+}
+
+/// What SageMaker resolved a deployment's image tags to, and where that was read.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DeployedImages {
+    pub images: Vec<ResolvedImage>,
+    /// For the reasons: e.g. `DescribeEndpoint's PendingDeploymentSummary`.
+    pub source: String,
 }
 
 /// Why a describe gave no answer.
@@ -56,6 +90,20 @@ pub trait Resolver {
         &self,
         name: &str,
     ) -> impl Future<Output = Result<InferenceComponentInfo, ResolveError>> + Send;
+    /// A model package version by ARN or name.
+    fn model_package(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<PackageInfo, ResolveError>> + Send;
+    /// What SageMaker resolved the images of `resource`'s deployment to: an endpoint's
+    /// `DeployedImages` for `config` (its pending deployment's while it is creating or updating;
+    /// none when the endpoint deploys another config), an inference component's container's
+    /// `DeployedImage`. Empty when SageMaker reports none.
+    fn deployed_images(
+        &self,
+        resource: &ResourceRef,
+        config: Option<&str>,
+    ) -> impl Future<Output = Result<DeployedImages, ResolveError>> + Send;
 }
 
 /// What a deployed resource says it uses, for an event that lost it (CloudTrail leaves out
@@ -88,7 +136,17 @@ pub struct Lookups<'a, R, S> {
     /// fails with `RecordsPending`) until then; after it, what the records cannot settle is
     /// unresolvable.
     pub wait_until: DateTime<Utc>,
+    /// What the policy needs learnt beyond models and roles (each costs describes).
+    pub needs: ContentNeeds,
 }
+
+impl<R, S> Clone for Lookups<'_, R, S> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<R, S> Copy for Lookups<'_, R, S> {}
 
 /// A request's subjects, and what was learnt on the way (records used, what was recovered from
 /// where), for the verdict's reasons.
@@ -116,23 +174,48 @@ pub async fn resolve_subjects<R: Resolver + Recovery, S: RecordStore>(
         notes: Vec::new(),
         call_time,
         lookups,
+        resolved: BTreeMap::new(),
+        packages: HashMap::new(),
     };
     let targets = subjects.recover(request).await?;
+    if lookups.needs.resolved_images {
+        subjects.deployed_images(request, &targets).await?;
+    }
     for target in &targets {
         match target {
             Target::EndpointConfig { name } => subjects.endpoint_config(name).await?,
             Target::Model { name } => subjects.model(name, None, Through::Request).await?,
             Target::Role { arn } => subjects.role(arn, None, Through::Request),
+            Target::Image { uri } => subjects.image(uri, None, Through::Request),
+            Target::Data { uri, prefix } => {
+                let data = DataLocation {
+                    uri: uri.clone(),
+                    prefix: *prefix,
+                };
+                subjects.data(&data, None, Through::Request);
+            }
             Target::InferenceComponentModel { name } => {
                 match lookups.resolver.inference_component(name).await {
                     Ok(InferenceComponentInfo {
                         model_name: Some(model),
+                        ..
                     }) => {
                         let via = format!("inference component {name}");
                         let through = Through::InferenceComponent { name: name.clone() };
                         subjects.model(&model, Some(&via), through).await?;
                     }
-                    Ok(InferenceComponentInfo { model_name: None }) => subjects.push(
+                    Ok(InferenceComponentInfo {
+                        model_name: None,
+                        container: Some(container),
+                    }) => {
+                        let via = format!("inference component {name}'s container");
+                        let through = Through::InferenceComponent { name: name.clone() };
+                        subjects.container(&container, &via, through).await?;
+                    }
+                    Ok(InferenceComponentInfo {
+                        model_name: None,
+                        container: None,
+                    }) => subjects.push(
                         SubjectKind::InferenceComponent,
                         name.clone(),
                         None,
@@ -154,12 +237,9 @@ pub async fn resolve_subjects<R: Resolver + Recovery, S: RecordStore>(
                 field,
                 problem,
             } => subjects.list.push(ResolvedSubject {
-                kind: *expected,
-                name: field.clone(),
-                via: None,
                 unresolved: Some(format!("{field} {problem}")),
                 unnamed: true,
-                through: vec![Through::Request],
+                ..ResolvedSubject::new(*expected, field.clone(), Through::Request)
             }),
         }
     }
@@ -174,6 +254,10 @@ struct Subjects<'a, 'b, R, S> {
     notes: Vec<String>,
     call_time: Option<DateTime<Utc>>,
     lookups: &'a Lookups<'b, R, S>,
+    /// Image URIs as specified → the digests SageMaker resolved them to for this deployment.
+    resolved: BTreeMap<String, Vec<String>>,
+    /// Each model package described once per event (folded name → what it is).
+    packages: HashMap<String, Result<PackageInfo, String>>,
 }
 
 /// What a name was at the call.
@@ -214,6 +298,7 @@ impl Content for ModelInfo {
         ModelInfo {
             execution_role_arn: content.execution_role_arn.clone(),
             created: None,
+            containers: content.containers.clone(),
         }
     }
 }
@@ -228,6 +313,18 @@ impl<R: Resolver + Recovery, S: RecordStore> Subjects<'_, '_, R, S> {
         let unreadable = |t: &Target| matches!(t, Target::Unreadable { .. });
         if !request.targets.iter().any(unreadable) {
             return Ok(request.targets.clone());
+        }
+        // A CreateModel's subject is the model it made, which the event names in its ARN: judged
+        // by what SageMaker and the records say it was at the call.
+        if request.resource.resource_type == ResourceType::Model {
+            self.notes.push(format!(
+                "the event lost the call's parameters: model {} is judged by what SageMaker and \
+                 the records say it was at the call",
+                request.resource.name
+            ));
+            return Ok(vec![Target::Model {
+                name: request.resource.name.clone(),
+            }]);
         }
         let deployed = self
             .lookups
@@ -429,8 +526,8 @@ impl<R: Resolver + Recovery, S: RecordStore> Subjects<'_, '_, R, S> {
         Ok(())
     }
 
-    /// Adds a subject, or, when it is already there (names compare without ASCII case), the new
-    /// way to it.
+    /// Adds a subject, or, when it is already there (names compare without ASCII case, content
+    /// as written), the new way to it.
     fn push(
         &mut self,
         kind: SubjectKind,
@@ -439,10 +536,14 @@ impl<R: Resolver + Recovery, S: RecordStore> Subjects<'_, '_, R, S> {
         unresolved: Option<String>,
         through: Through,
     ) {
-        let existing = self
-            .list
-            .iter_mut()
-            .find(|s| s.kind == kind && s.name.eq_ignore_ascii_case(&name));
+        let existing = self.list.iter_mut().find(|s| {
+            s.kind == kind
+                && if kind.is_content() {
+                    s.name == name
+                } else {
+                    s.name.eq_ignore_ascii_case(&name)
+                }
+        });
         match existing {
             Some(subject) => {
                 if !subject.through.contains(&through) {
@@ -455,15 +556,181 @@ impl<R: Resolver + Recovery, S: RecordStore> Subjects<'_, '_, R, S> {
             }
             None => {
                 self.list.push(ResolvedSubject {
-                    kind,
-                    name,
                     via: via.map(str::to_owned),
                     unresolved,
-                    unnamed: false,
-                    through: vec![through],
+                    ..ResolvedSubject::new(kind, name, through)
                 });
             }
         }
+    }
+
+    /// What SageMaker resolved the deployment's image tags to (endpoints and inference
+    /// components; transform jobs and CreateModel never resolve).
+    async fn deployed_images(
+        &mut self,
+        request: &Request,
+        targets: &[Target],
+    ) -> Result<(), GuardError> {
+        let config = match request.resource.resource_type {
+            ResourceType::Endpoint => targets.iter().find_map(|t| match t {
+                Target::EndpointConfig { name } => Some(name.as_str()),
+                _ => None,
+            }),
+            ResourceType::InferenceComponent => None,
+            _ => return Ok(()),
+        };
+        let found = self
+            .lookups
+            .resolver
+            .deployed_images(&request.resource, config);
+        match found.await {
+            Ok(deployed) => {
+                for image in deployed.images {
+                    let Some(digest) = resolved_digest(&image.resolved) else {
+                        continue;
+                    };
+                    let digests = self.resolved.entry(image.specified.clone()).or_default();
+                    if !digests.contains(&digest) {
+                        digests.push(digest);
+                    }
+                }
+                if !self.resolved.is_empty() {
+                    self.notes.push(format!(
+                        "image tags as SageMaker resolved them ({}): {}",
+                        deployed.source,
+                        self.resolved
+                            .iter()
+                            .map(|(specified, digests)| format!(
+                                "{specified} → {}",
+                                digests.join(" and ")
+                            ))
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    ));
+                }
+            }
+            Err(ResolveError::Unresolvable(why)) => self.notes.push(format!(
+                "what SageMaker resolved image tags to could not be read ({why}): a tag meets no \
+                 digest pin"
+            )),
+            Err(ResolveError::Failed(e)) => return Err(e),
+        }
+        Ok(())
+    }
+
+    /// An image: its digest where known (written in its URI, or the one SageMaker resolved its
+    /// tag to for this deployment; a tag resolved to two digests knows none).
+    fn image(&mut self, uri: &str, via: Option<&str>, through: Through) {
+        let written = ImageRef::parse(uri).digest.filter(|d| is_digest(d));
+        let digest = match (written, self.resolved.get(uri).map(Vec::as_slice)) {
+            (Some(d), _) => Some(d.to_owned()),
+            (None, Some([one])) => Some(one.clone()),
+            _ => None,
+        };
+        self.push(SubjectKind::Image, uri.to_owned(), via, None, through);
+        if let Some(subject) = self
+            .list
+            .iter_mut()
+            .find(|s| s.kind == SubjectKind::Image && s.name == uri)
+        {
+            subject.digest = subject.digest.take().or(digest);
+        }
+    }
+
+    fn data(&mut self, data: &DataLocation, via: Option<&str>, through: Through) {
+        self.push(SubjectKind::Data, data.uri.clone(), via, None, through);
+        if let Some(subject) = self
+            .list
+            .iter_mut()
+            .find(|s| s.kind == SubjectKind::Data && s.name == data.uri)
+        {
+            // Served as a prefix any one way: it serves anything under it.
+            subject.prefix |= data.prefix;
+        }
+    }
+
+    /// A container's image, data and package (and the package's own containers).
+    async fn container(
+        &mut self,
+        container: &ContainerContent,
+        via: &str,
+        through: Through,
+    ) -> Result<(), GuardError> {
+        if let Some(image) = &container.image {
+            self.image(image, Some(via), through.clone());
+        }
+        if let Some(data) = &container.data {
+            self.data(data, Some(via), through.clone());
+        }
+        if let Some(package) = &container.package {
+            self.package(package, via, through).await?;
+        }
+        Ok(())
+    }
+
+    /// A model package: described once per event, when the policy needs it (its group, its
+    /// approval, the content it carries).
+    async fn package(&mut self, name: &str, via: &str, through: Through) -> Result<(), GuardError> {
+        if !self.lookups.needs.packages {
+            self.push(
+                SubjectKind::Package,
+                name.to_owned(),
+                Some(via),
+                None,
+                through,
+            );
+            return Ok(());
+        }
+        let key = name.to_ascii_lowercase();
+        let described = match self.packages.get(&key) {
+            Some(known) => known.clone(),
+            None => {
+                let known = match self.lookups.resolver.model_package(name).await {
+                    Ok(info) => Ok(info),
+                    Err(ResolveError::Unresolvable(why)) => Err(why),
+                    Err(ResolveError::Failed(e)) => return Err(e),
+                };
+                self.packages.insert(key, known.clone());
+                known
+            }
+        };
+        match described {
+            Ok(info) => {
+                self.push(
+                    SubjectKind::Package,
+                    name.to_owned(),
+                    Some(via),
+                    None,
+                    through.clone(),
+                );
+                if let Some(subject) = self
+                    .list
+                    .iter_mut()
+                    .find(|s| s.kind == SubjectKind::Package && s.name == name)
+                {
+                    subject.group.clone_from(&info.group);
+                    subject.approval.clone_from(&info.approval);
+                }
+                let via = format!("{via}, package {name}");
+                for container in &info.containers {
+                    // A package's containers name no package of their own.
+                    if let Some(image) = &container.image {
+                        self.image(image, Some(&via), through.clone());
+                    }
+                    if let Some(data) = &container.data {
+                        self.data(data, Some(&via), through.clone());
+                    }
+                }
+            }
+            Err(why) => self.push(
+                SubjectKind::Package,
+                name.to_owned(),
+                Some(via),
+                Some(why),
+                through,
+            ),
+        }
+        Ok(())
     }
 
     fn role(&mut self, arn: &str, via: Option<&str>, through: Through) {
@@ -493,22 +760,31 @@ impl<R: Resolver + Recovery, S: RecordStore> Subjects<'_, '_, R, S> {
                 for version in versions {
                     match version {
                         Ok((model, recorded)) => {
+                            let content_needed = self.lookups.needs.packages;
+                            let unknown =
+                                (model.containers.is_none() && content_needed).then(|| {
+                                    "its containers are not known (its record keeps none)"
+                                        .to_owned()
+                                });
                             self.push(
                                 SubjectKind::Model,
                                 name.to_owned(),
                                 via,
-                                None,
+                                unknown,
                                 through.clone(),
                             );
+                            let own_via = match &recorded {
+                                Some(record) => format!("model {name}, {record}"),
+                                None => format!("model {name}"),
+                            };
+                            let own = Through::Model {
+                                name: name.to_owned(),
+                            };
                             if let Some(role) = &model.execution_role_arn {
-                                let role_via = match &recorded {
-                                    Some(record) => format!("model {name}, {record}"),
-                                    None => format!("model {name}"),
-                                };
-                                let through = Through::Model {
-                                    name: name.to_owned(),
-                                };
-                                self.role(role, Some(&role_via), through);
+                                self.role(role, Some(&own_via), own.clone());
+                            }
+                            for container in model.containers.iter().flatten() {
+                                self.container(container, &own_via, own.clone()).await?;
                             }
                         }
                         Err(why) => self.push(
@@ -570,6 +846,7 @@ mod tests {
                 .unwrap_or_else(|e| panic!("{e}"))
                 .with_timezone(&Utc)
                 + Duration::seconds(wait),
+            needs: ContentNeeds::default(),
         };
         pollster::block_on(resolve_subjects(&request, &lookups))
     }

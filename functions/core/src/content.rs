@@ -1,0 +1,438 @@
+//! What a model runs, whatever its name: container images, S3 locations of model data and model
+//! packages (docs/design.md, "Content"). Read from a container as CloudTrail logs it
+//! (`primaryContainer.modelDataUrl`), as SageMaker's describes give it (`PrimaryContainer.
+//! ModelDataUrl`, AWS CLI output pasted into a catalog) and as the SDK adapters fill it.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// One container's content.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContainerContent {
+    /// The image URI as given (by tag or by digest).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<DataLocation>,
+    /// `ModelPackageName`: a model package version's ARN (or a name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub package: Option<String>,
+}
+
+/// An S3 location of model data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DataLocation {
+    pub uri: String,
+    /// Everything under `uri` is served: a multi-model container's `ModelDataUrl`, or
+    /// `S3DataType: S3Prefix`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub prefix: bool,
+}
+
+/// A container field that is there but unusable: the content is not known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unreadable {
+    pub field: String,
+    pub problem: String,
+}
+
+impl std::fmt::Display for Unreadable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.field, self.problem)
+    }
+}
+
+/// `key` of an object, whatever the case of its letters: CloudTrail writes `modelDataUrl`,
+/// SageMaker's describes `ModelDataUrl`.
+fn field<'a>(object: &'a Value, key: &str) -> Option<&'a Value> {
+    object
+        .as_object()?
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(key))
+        .map(|(_, v)| v)
+        .filter(|v| !v.is_null())
+}
+
+fn text(object: &Value, key: &str, at: &str) -> Result<Option<String>, Unreadable> {
+    match field(object, key) {
+        None => Ok(None),
+        Some(Value::String(s)) if !s.is_empty() => Ok(Some(s.clone())),
+        Some(Value::String(_)) => Err(Unreadable {
+            field: format!("{at}.{key}"),
+            problem: "is empty".to_owned(),
+        }),
+        Some(other) => Err(Unreadable {
+            field: format!("{at}.{key}"),
+            problem: format!("is not a string ({other})")
+                .chars()
+                .take(120)
+                .collect(),
+        }),
+    }
+}
+
+/// One container (`ContainerDefinition`, an inference component's container, or a model
+/// package's): its image, its model data and its model package.
+pub fn container(object: &Value, at: &str) -> Result<ContainerContent, Unreadable> {
+    if !object.is_object() {
+        return Err(Unreadable {
+            field: at.to_owned(),
+            problem: "is not an object".to_owned(),
+        });
+    }
+    let multi_model = text(object, "mode", at)?.is_some_and(|m| m == "MultiModel");
+    let url = match text(object, "modelDataUrl", at)? {
+        Some(url) => Some(url),
+        // An inference component's container.
+        None => text(object, "artifactUrl", at)?,
+    };
+    let data = match (url, field(object, "modelDataSource")) {
+        (Some(uri), _) => Some(DataLocation {
+            uri,
+            prefix: multi_model,
+        }),
+        (None, Some(source)) => {
+            let at = format!("{at}.modelDataSource");
+            match field(source, "s3DataSource") {
+                Some(s3) => {
+                    let at = format!("{at}.s3DataSource");
+                    let uri = text(s3, "s3Uri", &at)?.ok_or_else(|| Unreadable {
+                        field: format!("{at}.s3Uri"),
+                        problem: "is missing".to_owned(),
+                    })?;
+                    let s3_prefix = text(s3, "s3DataType", &at)?.is_some_and(|t| t == "S3Prefix");
+                    Some(DataLocation {
+                        uri,
+                        prefix: multi_model || s3_prefix,
+                    })
+                }
+                // Model data from elsewhere than S3 (none today): unknown, so unreadable.
+                None => {
+                    return Err(Unreadable {
+                        field: at,
+                        problem: "names no S3 data source".to_owned(),
+                    });
+                }
+            }
+        }
+        (None, None) => None,
+    };
+    Ok(ContainerContent {
+        image: text(object, "image", at)?,
+        data,
+        package: text(object, "modelPackageName", at)?,
+    })
+}
+
+/// A model's containers: `primaryContainer` and `containers[]` (CreateModel's parameters, or
+/// DescribeModel's output).
+pub fn model_containers(model: &Value) -> Result<Vec<ContainerContent>, Unreadable> {
+    let mut out = Vec::new();
+    if let Some(primary) = field(model, "primaryContainer") {
+        out.push(container(primary, "primaryContainer")?);
+    }
+    match field(model, "containers") {
+        None => {}
+        Some(Value::Array(list)) => {
+            for (i, c) in list.iter().enumerate() {
+                out.push(container(c, &format!("containers[{i}]"))?);
+            }
+        }
+        Some(_) => {
+            return Err(Unreadable {
+                field: "containers".to_owned(),
+                problem: "is not a list".to_owned(),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// A model package's containers: `inferenceSpecification.containers[]`.
+pub fn package_containers(package: &Value) -> Result<Vec<ContainerContent>, Unreadable> {
+    let Some(spec) = field(package, "inferenceSpecification") else {
+        return Ok(Vec::new());
+    };
+    match field(spec, "containers") {
+        None => Ok(Vec::new()),
+        Some(Value::Array(list)) => list
+            .iter()
+            .enumerate()
+            .map(|(i, c)| container(c, &format!("inferenceSpecification.containers[{i}]")))
+            .collect(),
+        Some(_) => Err(Unreadable {
+            field: "inferenceSpecification.containers".to_owned(),
+            problem: "is not a list".to_owned(),
+        }),
+    }
+}
+
+/// One deployment of an endpoint as DescribeEndpoint gives it: the config and the images
+/// SageMaker resolved for its production and shadow variants.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct EndpointDeployment {
+    pub config: Option<String>,
+    pub images: Vec<crate::resolve::ResolvedImage>,
+}
+
+/// The images SageMaker resolved for a deployment of `config`: those of the pending deployment
+/// when it deploys `config` (an endpoint creating or updating), else the current one's when it
+/// does; none when the endpoint deploys another config (the call's deployment is not what is
+/// described, so what it resolved is unknown).
+pub fn endpoint_images(
+    current: &EndpointDeployment,
+    pending: Option<&EndpointDeployment>,
+    config: Option<&str>,
+) -> crate::resolve::DeployedImages {
+    let deploys = |d: &EndpointDeployment| matches!((d.config.as_deref(), config), (Some(a), Some(b)) if a.eq_ignore_ascii_case(b));
+    match pending {
+        Some(p) if deploys(p) => crate::resolve::DeployedImages {
+            images: p.images.clone(),
+            source: "DescribeEndpoint's PendingDeploymentSummary".to_owned(),
+        },
+        _ if deploys(current) => crate::resolve::DeployedImages {
+            images: current.images.clone(),
+            source: "DescribeEndpoint's DeployedImages".to_owned(),
+        },
+        _ => crate::resolve::DeployedImages {
+            images: Vec::new(),
+            source: "DescribeEndpoint: the endpoint deploys another config".to_owned(),
+        },
+    }
+}
+
+/// The resolved images of a DescribeEndpoint-shaped value's variants (`ProductionVariants[]` and
+/// `ShadowProductionVariants[]`, each `DeployedImages[]` of `SpecifiedImage`/`ResolvedImage`),
+/// whatever the case of its keys.
+pub fn variant_images(deployment: &Value) -> Vec<crate::resolve::ResolvedImage> {
+    let mut out = Vec::new();
+    for section in ["productionVariants", "shadowProductionVariants"] {
+        let Some(Value::Array(variants)) = field(deployment, section) else {
+            continue;
+        };
+        for variant in variants {
+            let Some(Value::Array(images)) = field(variant, "deployedImages") else {
+                continue;
+            };
+            for image in images {
+                let text = |k: &str| field(image, k).and_then(Value::as_str).map(str::to_owned);
+                if let (Some(specified), Some(resolved)) =
+                    (text("specifiedImage"), text("resolvedImage"))
+                {
+                    out.push(crate::resolve::ResolvedImage {
+                        specified,
+                        resolved,
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A DescribeEndpoint-shaped value's current and pending deployments.
+pub fn endpoint_deployments(endpoint: &Value) -> (EndpointDeployment, Option<EndpointDeployment>) {
+    let config = |v: &Value| {
+        field(v, "endpointConfigName")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    let current = EndpointDeployment {
+        config: config(endpoint),
+        images: variant_images(endpoint),
+    };
+    let pending = field(endpoint, "pendingDeploymentSummary").map(|p| EndpointDeployment {
+        config: config(p),
+        images: variant_images(p),
+    });
+    (current, pending)
+}
+
+/// A value's field whatever the case of its letters (for catalog readers).
+pub fn field_any_case<'a>(object: &'a Value, key: &str) -> Option<&'a Value> {
+    field(object, key)
+}
+
+/// An image URI's parts: `REPOSITORY[:TAG][@DIGEST]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageRef<'a> {
+    pub repository: &'a str,
+    pub tag: Option<&'a str>,
+    pub digest: Option<&'a str>,
+}
+
+impl<'a> ImageRef<'a> {
+    pub fn parse(uri: &'a str) -> ImageRef<'a> {
+        let (name, digest) = match uri.split_once('@') {
+            Some((name, digest)) => (name, Some(digest)),
+            None => (uri, None),
+        };
+        // A tag follows the last `:` after the last `/` (a registry's `:port` comes before it).
+        let last_slash = name.rfind('/').map_or(0, |i| i + 1);
+        let (repository, tag) = match name[last_slash..].rfind(':') {
+            Some(i) => (&name[..last_slash + i], Some(&name[last_slash + i + 1..])),
+            None => (name, None),
+        };
+        ImageRef {
+            repository,
+            tag,
+            digest,
+        }
+    }
+
+    /// The form a digest pin matches: `REPOSITORY@DIGEST`.
+    pub fn by_digest(&self, digest: &str) -> String {
+        format!("{}@{digest}", self.repository)
+    }
+}
+
+/// The digest of an image SageMaker resolved (`ResolvedImage`, `REPOSITORY@sha256:…`), if it
+/// names one.
+pub fn resolved_digest(resolved: &str) -> Option<String> {
+    let digest = ImageRef::parse(resolved).digest?;
+    is_digest(digest).then(|| digest.to_owned())
+}
+
+/// `sha256:` and 64 lower-case hex digits: the only digest ECR gives.
+pub fn is_digest(text: &str) -> bool {
+    text.strip_prefix("sha256:").is_some_and(|hex| {
+        hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    })
+}
+
+/// Why an image pattern can never match, if it cannot: a digest part (after `@`) that no
+/// `sha256:` digest fits, or white space (SageMaker's image URIs have none).
+pub fn image_pattern_problem(pattern: &str) -> Option<String> {
+    if pattern.is_empty() {
+        return Some("is empty".to_owned());
+    }
+    if pattern.chars().any(char::is_whitespace) {
+        return Some("has white space, which no image URI has".to_owned());
+    }
+    let (_, digest) = pattern.split_once('@')?;
+    let never = || {
+        Some(format!(
+            "digest part {digest:?} can never match: a digest is \"sha256:\" and 64 lower-case \
+             hex digits (a glob may stand for some of them)"
+        ))
+    };
+    if digest.contains('@') {
+        return Some("has more than one \"@\"".to_owned());
+    }
+    let Some(hex) = digest.strip_prefix("sha256:") else {
+        // `@*` is any digest; anything else must spell the algorithm out.
+        return if digest == "*" { None } else { never() };
+    };
+    if !hex
+        .bytes()
+        .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f' | b'*' | b'?'))
+    {
+        return never();
+    }
+    let fixed = hex.bytes().filter(|&b| b != b'*').count();
+    let fits = if hex.contains('*') {
+        fixed <= 64
+    } else {
+        fixed == 64
+    };
+    if fits { None } else { never() }
+}
+
+/// Whether an image pattern pins a digest: only an image whose digest is known can match it.
+pub fn is_digest_pattern(pattern: &str) -> bool {
+    pattern.contains('@')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const DIGEST: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn image_parts() {
+        let r = ImageRef::parse("1.dkr.ecr.eu-west-1.amazonaws.com/fraud:v3");
+        assert_eq!(r.repository, "1.dkr.ecr.eu-west-1.amazonaws.com/fraud");
+        assert_eq!(r.tag, Some("v3"));
+        assert_eq!(r.digest, None);
+        let r = ImageRef::parse("registry:5000/team/fraud");
+        assert_eq!((r.repository, r.tag), ("registry:5000/team/fraud", None));
+        let uri = format!("r/fraud:v3@{DIGEST}");
+        let r = ImageRef::parse(&uri);
+        assert_eq!(
+            (r.repository, r.tag, r.digest),
+            ("r/fraud", Some("v3"), Some(DIGEST))
+        );
+        assert_eq!(r.by_digest(DIGEST), format!("r/fraud@{DIGEST}"));
+    }
+
+    #[test]
+    fn digest_patterns_that_can_never_match_are_named() {
+        assert_eq!(image_pattern_problem(&format!("r/fraud@{DIGEST}")), None);
+        assert_eq!(image_pattern_problem("r/fraud@sha256:*"), None);
+        assert_eq!(image_pattern_problem("r/fraud@*"), None);
+        assert_eq!(image_pattern_problem("r/fraud:*"), None);
+        for bad in [
+            "r/fraud@sha256:ABC".to_owned(),
+            "r/fraud@sha256:0123".to_owned(),
+            format!("r/fraud@{}", DIGEST.to_uppercase()),
+            "r/fraud@md5:*".to_owned(),
+            format!("r/fraud@{DIGEST}0"),
+            "r/fraud @sha256:*".to_owned(),
+            String::new(),
+        ] {
+            assert!(image_pattern_problem(&bad).is_some(), "{bad}");
+        }
+        assert!(is_digest(DIGEST));
+        assert_eq!(
+            resolved_digest(&format!("r/fraud@{DIGEST}")),
+            Some(DIGEST.to_owned())
+        );
+        assert_eq!(resolved_digest("r/fraud:v3"), None);
+    }
+
+    #[test]
+    fn containers_as_cloudtrail_and_describe_give_them() {
+        let cloudtrail = json!({
+            "primaryContainer": {"image": "r/a:1", "modelDataUrl": "s3://b/a.tar.gz"},
+            "containers": [
+                {"image": "r/mme:1", "mode": "MultiModel", "modelDataUrl": "s3://b/mme/"},
+                {"modelDataSource": {"s3DataSource": {"s3Uri": "s3://b/llm/",
+                                                      "s3DataType": "S3Prefix"}}},
+                {"modelPackageName": "arn:aws:sagemaker:eu-west-1:1:model-package/fraud/3"}]});
+        let described = json!({
+            "PrimaryContainer": {"Image": "r/a:1", "ModelDataUrl": "s3://b/a.tar.gz"},
+            "Containers": [
+                {"Image": "r/mme:1", "Mode": "MultiModel", "ModelDataUrl": "s3://b/mme/"},
+                {"ModelDataSource": {"S3DataSource": {"S3Uri": "s3://b/llm/",
+                                                      "S3DataType": "S3Prefix"}}},
+                {"ModelPackageName": "arn:aws:sagemaker:eu-west-1:1:model-package/fraud/3"}]});
+        let a = model_containers(&cloudtrail).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(model_containers(&described), Ok(a.clone()));
+        assert_eq!(a.len(), 4);
+        assert!(!a[0].data.as_ref().is_some_and(|d| d.prefix));
+        assert!(a[1].data.as_ref().is_some_and(|d| d.prefix));
+        assert!(
+            a[2].data
+                .as_ref()
+                .is_some_and(|d| d.prefix && d.uri == "s3://b/llm/")
+        );
+        assert!(a[3].package.is_some());
+        let ic = container(
+            &json!({"image": "r/x:1", "artifactUrl": "s3://b/x.tar.gz"}),
+            "c",
+        );
+        assert_eq!(
+            ic.map(|c| c.data),
+            Ok(Some(DataLocation {
+                uri: "s3://b/x.tar.gz".into(),
+                prefix: false
+            }))
+        );
+        let bad = model_containers(&json!({"primaryContainer": {"image": 3}}));
+        assert!(bad.is_err_and(|e| e.field == "primaryContainer.image"));
+    }
+}
