@@ -69,8 +69,8 @@ impl RecordStore for DynamoRecords {
     }
 
     async fn history(&self, kind: RecordKind, name: &str) -> Result<History, GuardError> {
-        // Newest first, and without the bulk of what was given: a decision reads the role and
-        // the models (the name field marks a record that has content).
+        // Newest first, and without the bulk of what was given: a decision reads the role, the
+        // models and the containers (the name field marks a record that has content).
         let mut pages = self
             .client
             .query()
@@ -82,8 +82,8 @@ impl RecordStore for DynamoRecords {
             .expression_attribute_names("#version", "version")
             .projection_expression(
                 "#key, #sk, #version, kind, #name, op, eventId, eventTime, principal, \
-                 content.executionRoleArn, content.models, content.given.modelName, \
-                 content.given.endpointConfigName",
+                 content.executionRoleArn, content.models, content.containers, \
+                 content.given.modelName, content.given.endpointConfigName",
             )
             .expression_attribute_values(
                 ":key",

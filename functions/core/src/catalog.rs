@@ -106,7 +106,8 @@ fn short<T: serde::de::DeserializeOwned>(value: &Value) -> Result<T, String> {
         if path == "." {
             e.into_inner().to_string()
         } else {
-            format!("{path}: {}", e.into_inner())
+            // A path within the entry: `at endpointConfigs.NAME.models: …`.
+            format!(".{path}: {}", e.into_inner())
         }
     })
 }
@@ -284,7 +285,10 @@ impl CatalogResolver {
                 .map(|(name, v)| {
                     read(&v)
                         .map(|info| (name.to_ascii_lowercase(), info))
-                        .map_err(|e| format!("at {section}.{name}: {e}"))
+                        .map_err(|e| match e.strip_prefix('.') {
+                            Some(within) => format!("at {section}.{name}.{within}"),
+                            None => format!("at {section}.{name}: {e}"),
+                        })
                 })
                 .collect()
         }

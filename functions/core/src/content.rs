@@ -13,8 +13,10 @@ pub struct ContainerContent {
     /// The image URI as given (by tag or by digest).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub data: Option<DataLocation>,
+    /// Its model data: `ModelDataUrl` or `ModelDataSource`, and every
+    /// `AdditionalModelDataSources` channel.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub data: Vec<DataLocation>,
     /// `ModelPackageName`: a model package version's ARN (or a name).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub package: Option<String>,
@@ -88,41 +90,61 @@ pub fn container(object: &Value, at: &str) -> Result<ContainerContent, Unreadabl
         // An inference component's container.
         None => text(object, "artifactUrl", at)?,
     };
-    let data = match (url, field(object, "modelDataSource")) {
-        (Some(uri), _) => Some(DataLocation {
+    let mut data = Vec::new();
+    match (url, field(object, "modelDataSource")) {
+        (Some(uri), _) => data.push(DataLocation {
             uri,
             prefix: multi_model,
         }),
         (None, Some(source)) => {
-            let at = format!("{at}.modelDataSource");
-            match field(source, "s3DataSource") {
-                Some(s3) => {
-                    let at = format!("{at}.s3DataSource");
-                    let uri = text(s3, "s3Uri", &at)?.ok_or_else(|| Unreadable {
-                        field: format!("{at}.s3Uri"),
-                        problem: "is missing".to_owned(),
-                    })?;
-                    let s3_prefix = text(s3, "s3DataType", &at)?.is_some_and(|t| t == "S3Prefix");
-                    Some(DataLocation {
-                        uri,
-                        prefix: multi_model || s3_prefix,
-                    })
-                }
-                // Model data from elsewhere than S3 (none today): unknown, so unreadable.
-                None => {
-                    return Err(Unreadable {
-                        field: at,
-                        problem: "names no S3 data source".to_owned(),
-                    });
-                }
+            data.push(s3_source(
+                source,
+                &format!("{at}.modelDataSource"),
+                multi_model,
+            )?);
+        }
+        (None, None) => {}
+    }
+    match field(object, "additionalModelDataSources") {
+        None => {}
+        Some(Value::Array(list)) => {
+            for (i, source) in list.iter().enumerate() {
+                let at = format!("{at}.additionalModelDataSources[{i}]");
+                data.push(s3_source(source, &at, false)?);
             }
         }
-        (None, None) => None,
-    };
+        Some(_) => {
+            return Err(Unreadable {
+                field: format!("{at}.additionalModelDataSources"),
+                problem: "is not a list".to_owned(),
+            });
+        }
+    }
     Ok(ContainerContent {
         image: text(object, "image", at)?,
         data,
         package: text(object, "modelPackageName", at)?,
+    })
+}
+
+/// An `{s3DataSource: {s3Uri, s3DataType}}`: the location, a prefix when `S3Prefix`.
+fn s3_source(source: &Value, at: &str, multi_model: bool) -> Result<DataLocation, Unreadable> {
+    let Some(s3) = field(source, "s3DataSource") else {
+        // Model data from elsewhere than S3 (none today): unknown, so unreadable.
+        return Err(Unreadable {
+            field: at.to_owned(),
+            problem: "names no S3 data source".to_owned(),
+        });
+    };
+    let at = format!("{at}.s3DataSource");
+    let uri = text(s3, "s3Uri", &at)?.ok_or_else(|| Unreadable {
+        field: format!("{at}.s3Uri"),
+        problem: "is missing".to_owned(),
+    })?;
+    let s3_prefix = text(s3, "s3DataType", &at)?.is_some_and(|t| t == "S3Prefix");
+    Ok(DataLocation {
+        uri,
+        prefix: multi_model || s3_prefix,
     })
 }
 
@@ -413,13 +435,9 @@ mod tests {
         let a = model_containers(&cloudtrail).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(model_containers(&described), Ok(a.clone()));
         assert_eq!(a.len(), 4);
-        assert!(!a[0].data.as_ref().is_some_and(|d| d.prefix));
-        assert!(a[1].data.as_ref().is_some_and(|d| d.prefix));
-        assert!(
-            a[2].data
-                .as_ref()
-                .is_some_and(|d| d.prefix && d.uri == "s3://b/llm/")
-        );
+        assert!(!a[0].data[0].prefix);
+        assert!(a[1].data[0].prefix);
+        assert!(a[2].data[0].prefix && a[2].data[0].uri == "s3://b/llm/");
         assert!(a[3].package.is_some());
         let ic = container(
             &json!({"image": "r/x:1", "artifactUrl": "s3://b/x.tar.gz"}),
@@ -427,10 +445,23 @@ mod tests {
         );
         assert_eq!(
             ic.map(|c| c.data),
-            Ok(Some(DataLocation {
+            Ok(vec![DataLocation {
                 uri: "s3://b/x.tar.gz".into(),
                 prefix: false
-            }))
+            }])
+        );
+        let extra = container(
+            &json!({"image": "r/a:1", "additionalModelDataSources": [
+                {"channelName": "draft", "s3DataSource": {"s3Uri": "s3://b/fraud/",
+                                                          "s3DataType": "S3Prefix"}}]}),
+            "c",
+        );
+        assert_eq!(
+            extra.map(|c| c.data),
+            Ok(vec![DataLocation {
+                uri: "s3://b/fraud/".into(),
+                prefix: true
+            }])
         );
         let bad = model_containers(&json!({"primaryContainer": {"image": 3}}));
         assert!(bad.is_err_and(|e| e.field == "primaryContainer.image"));

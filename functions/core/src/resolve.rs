@@ -659,7 +659,7 @@ impl<R: Resolver + Recovery, S: RecordStore> Subjects<'_, '_, R, S> {
         if let Some(image) = &container.image {
             self.image(image, Some(via), through.clone());
         }
-        if let Some(data) = &container.data {
+        for data in &container.data {
             self.data(data, Some(via), through.clone());
         }
         if let Some(package) = &container.package {
@@ -717,7 +717,7 @@ impl<R: Resolver + Recovery, S: RecordStore> Subjects<'_, '_, R, S> {
                     if let Some(image) = &container.image {
                         self.image(image, Some(&via), through.clone());
                     }
-                    if let Some(data) = &container.data {
+                    for data in &container.data {
                         self.data(data, Some(&via), through.clone());
                     }
                 }

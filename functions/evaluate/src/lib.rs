@@ -74,8 +74,16 @@ where
     let mut request = match input.outcome {
         // Ignored events are not audited (docs/design.md, "Audit").
         ParseOutcome::Ignored { verdict } => return Ok(Evaluated::Verdict(verdict)),
-        // The triage sends records to Record; one that arrives here is not judged either.
-        ParseOutcome::Record { record } => return Ok(Evaluated::Verdict(record.as_verdict())),
+        // The triage sends records to Record, which hands on the request of a call that is
+        // judged too; a record that arrives here is judged only if it carries one.
+        ParseOutcome::Record {
+            record,
+            request: None,
+        } => return Ok(Evaluated::Verdict(record.as_verdict())),
+        ParseOutcome::Record {
+            request: Some(request),
+            ..
+        } => *request,
         ParseOutcome::Request { request } => request,
     };
     let asked = request.clone();
@@ -102,6 +110,7 @@ where
         records: &ports.records,
         now,
         wait_until: call.max(since) + ports.record_wait,
+        needs: policy.content_needs(),
     };
     let resolution = match resolve_subjects(&request, &lookups).await {
         Ok(resolution) => resolution,

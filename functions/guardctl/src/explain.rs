@@ -82,6 +82,7 @@ pub async fn run(aws: &mut Aws, args: &ExplainArgs) -> Result<String, Failure> {
             records: &records,
             now: chrono::Utc::now(),
             wait_until: chrono::DateTime::UNIX_EPOCH,
+            needs: policy.content_needs(),
         };
         model_guard_core::explain(outcome, &lookups, &policy, &defaults)
             .await
@@ -90,7 +91,9 @@ pub async fn run(aws: &mut Aws, args: &ExplainArgs) -> Result<String, Failure> {
         let resolver = match &args.catalog {
             Some(path) => {
                 let bytes = read(path)?;
-                CatalogResolver::new(read_catalog(&bytes).map_err(|e| bad(path, e))?)
+                let catalog = read_catalog(&bytes).map_err(|e| bad(path, e.clone()))?;
+                CatalogResolver::try_new(catalog)
+                    .map_err(|e| bad(path, format!("not a catalog: {e}")))?
             }
             None => CatalogResolver::nothing("no catalog given"),
         };

@@ -15,7 +15,7 @@ pub fn handle(event: &Value) -> ParseOutcome {
             resource = %request.resource.name,
             "request"
         ),
-        ParseOutcome::Record { record } => tracing::info!(
+        ParseOutcome::Record { record, .. } => tracing::info!(
             event_id = %record.event_id,
             kind = record.kind.as_str(),
             name = %record.name,

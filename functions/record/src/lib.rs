@@ -1,6 +1,7 @@
 //! Record: keeps what a CreateModel or CreateEndpointConfig contained (and when a model or config
 //! was deleted) in the records table, so that a later deployment is judged by the version that
-//! was current at its call, not by what the name points to when Evaluate runs.
+//! was current at its call, not by what the name points to when Evaluate runs. A recorded call
+//! that is judged too (CreateModel) comes out as ParseEvent's request, for Evaluate.
 
 use model_guard_core::ports::RecordStore;
 use model_guard_core::{ErrorKind, GuardError, ParseOutcome};
@@ -18,7 +19,7 @@ pub async fn handle<S: RecordStore>(input: Value, ports: &Ports<S>) -> Result<Va
             format!("not ParseEvent's output: {}: {}", e.path(), e.inner()),
         )
     })?;
-    let ParseOutcome::Record { record } = outcome else {
+    let ParseOutcome::Record { record, request } = outcome else {
         return Err(GuardError::new(
             ErrorKind::InvalidInput,
             "not a recorded call: the triage sends Record only ParseEvent's \"record\" outcomes",
@@ -32,6 +33,12 @@ pub async fn handle<S: RecordStore>(input: Value, ports: &Ports<S>) -> Result<Va
         event_id = %record.event_id,
         "recorded"
     );
+    // A recorded call that is judged too (CreateModel): Evaluate takes it from here, the record
+    // kept, so the model resolves to the version this call made.
+    if let Some(request) = request {
+        return serde_json::to_value(ParseOutcome::Request { request: *request })
+            .map_err(|e| GuardError::new(ErrorKind::InvalidInput, format!("the request: {e}")));
+    }
     Ok(json!({"recorded": {
         "kind": record.kind,
         "name": record.name,

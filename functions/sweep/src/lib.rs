@@ -97,9 +97,14 @@ where
                 .unwrap_or_default()
                 .to_owned();
             let envelope = eventbridge_envelope(&record);
-            // A recorded call has a record instead of an audit item.
-            if let ParseOutcome::Record { record } = parse_event_value(&envelope) {
-                if ports.records.contains(&record).await? {
+            // A recorded call has a record instead of an audit item (and one that is judged too,
+            // CreateModel, both).
+            if let ParseOutcome::Record { record, request } = parse_event_value(&envelope) {
+                let judged = match request {
+                    Some(_) => audited(ports, &event_id).await?,
+                    None => true,
+                };
+                if judged && ports.records.contains(&record).await? {
                     report.already_recorded += 1;
                     continue;
                 }
@@ -279,12 +284,24 @@ where
 {
     match parse_event_value(envelope) {
         ParseOutcome::Ignored { .. } => Ok(true),
-        ParseOutcome::Record { record } => ports.records.contains(&record).await,
-        ParseOutcome::Request { .. } => match ports.audit.get(event_id).await {
-            Ok(item) => Ok(item.is_some()),
-            Err(e) if e.kind == ErrorKind::AuditConflict => Ok(false),
-            Err(e) => Err(e),
-        },
+        ParseOutcome::Record { record, request } => Ok(ports.records.contains(&record).await?
+            && (request.is_none() || audited(ports, event_id).await?)),
+        ParseOutcome::Request { .. } => audited(ports, event_id).await,
+    }
+}
+
+/// Whether the event has an audit item (Evaluate decided it); an unreadable one says no.
+async fn audited<H, A, T, C, R, E, N, L>(
+    ports: &Ports<H, A, T, C, R, E, N, L>,
+    event_id: &str,
+) -> Result<bool, GuardError>
+where
+    A: AuditLog,
+{
+    match ports.audit.get(event_id).await {
+        Ok(item) => Ok(item.is_some()),
+        Err(e) if e.kind == ErrorKind::AuditConflict => Ok(false),
+        Err(e) => Err(e),
     }
 }
 

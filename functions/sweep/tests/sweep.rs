@@ -354,25 +354,42 @@ async fn missed_records_are_submitted_and_kept_ones_are_not() {
                    "responseElements": {"modelArn": format!("arn:aws:sagemaker:us-east-1:{ACCOUNT}:model/{name}")}}),
         )
     };
-    let (kept, missed) = (model(4), model(6));
+    let (unjudged, missed) = (model(4), model(6));
+    let config_name = unique("cfg");
+    let kept = record(
+        "CreateEndpointConfig",
+        now - Duration::minutes(5),
+        json!({"requestParameters": {"endpointConfigName": config_name,
+                                     "productionVariants": [{"variantName": "a", "modelName": "m"}]},
+               "responseElements": {"endpointConfigArn": format!("arn:aws:sagemaker:us-east-1:{ACCOUNT}:endpoint-config/{config_name}")}}),
+    );
     let deleted = record(
         "DeleteEndpointConfig",
         now - Duration::minutes(8),
         json!({"requestParameters": {"endpointConfigName": unique("cfg")}, "responseElements": null}),
     );
-    register(&[kept.clone(), missed.clone(), deleted.clone()]);
-    // One of them already reached the records table through EventBridge.
-    let envelope = model_guard_core::sweep::eventbridge_envelope(&kept);
-    let ParseOutcome::Record { record } = parse_event_value(&envelope) else {
-        panic!("not a record")
-    };
-    p.records.put(&record).await.unwrap();
+    register(&[
+        kept.clone(),
+        unjudged.clone(),
+        missed.clone(),
+        deleted.clone(),
+    ]);
+    // Two of them already reached the records table through EventBridge: the config is done;
+    // the CreateModel is judged too, and no audit item says it was.
+    for event in [&kept, &unjudged] {
+        let envelope = model_guard_core::sweep::eventbridge_envelope(event);
+        let ParseOutcome::Record { record, .. } = parse_event_value(&envelope) else {
+            panic!("not a record")
+        };
+        p.records.put(&record).await.unwrap();
+    }
 
     let report = handle(&p, REACH, now).await.unwrap();
     assert_eq!(report.already_recorded, 1, "{report:?}");
     let mut submitted = report.submitted.clone();
     submitted.sort();
     let mut expected = vec![
+        unjudged["eventID"].as_str().unwrap().to_owned(),
         missed["eventID"].as_str().unwrap().to_owned(),
         deleted["eventID"].as_str().unwrap().to_owned(),
     ];

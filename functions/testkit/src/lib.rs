@@ -886,7 +886,7 @@ pub fn create_endpoint_config_event(
 /// The record ParseEvent makes of a recorded call's event.
 pub fn record_of(event: &Value) -> model_guard_core::records::ResourceRecord {
     match model_guard_core::parse_event_value(event) {
-        model_guard_core::ParseOutcome::Record { record } => record,
+        model_guard_core::ParseOutcome::Record { record, .. } => record,
         other => panic!("not a recorded call: {other:?}"),
     }
 }

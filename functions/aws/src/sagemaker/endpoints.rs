@@ -444,6 +444,21 @@ pub(super) async fn inference_component_uses(
         });
         fields.push("Specification.BaseInferenceComponentName");
     }
+    if let Some(container) = spec.and_then(|s| s.container()) {
+        if let Some(image) = container.deployed_image().and_then(|d| d.specified_image()) {
+            targets.push(Target::Image {
+                uri: image.to_owned(),
+            });
+            fields.push("Specification.Container.DeployedImage.SpecifiedImage");
+        }
+        if let Some(uri) = container.artifact_url() {
+            targets.push(Target::Data {
+                uri: uri.to_owned(),
+                prefix: false,
+            });
+            fields.push("Specification.Container.ArtifactUrl");
+        }
+    }
     Ok(Uses {
         targets,
         source: format!(

@@ -56,7 +56,7 @@ impl SageMakerEnforcer {
                 hyper_parameter_tuning_job_name,
                 "StopHyperParameterTuningJob"
             ),
-            ResourceType::Endpoint | ResourceType::InferenceComponent => {
+            ResourceType::Endpoint | ResourceType::InferenceComponent | ResourceType::Model => {
                 return Err(GuardError::new(
                     ErrorKind::InvalidInput,
                     format!("{kind} is not a job"),
@@ -139,7 +139,9 @@ impl SageMakerEnforcer {
                 hyper_parameter_tuning_job_status,
                 "DescribeHyperParameterTuningJob"
             ),
-            ResourceType::Endpoint | ResourceType::InferenceComponent => Ok(None),
+            ResourceType::Endpoint | ResourceType::InferenceComponent | ResourceType::Model => {
+                Ok(None)
+            }
         }
     }
 }
@@ -243,7 +245,7 @@ pub(super) async fn job_uses(
                 out.creation_time().cloned(),
             )
         }
-        ResourceType::Endpoint | ResourceType::InferenceComponent => {
+        ResourceType::Endpoint | ResourceType::InferenceComponent | ResourceType::Model => {
             return Err(ResolveError::Unresolvable(format!("{kind} is not a job")));
         }
     };

@@ -1,23 +1,26 @@
 //! SageMaker: the resolver (what a deployment uses), the recovery of what an event lost (what a
 //! deployed resource says it uses), and the enforcer (stop or delete it). One module per family:
 //! [`endpoints`] (endpoints and inference components), [`jobs`] (training, transform, processing
-//! and tuning jobs); this one holds what they share.
+//! and tuning jobs), [`models`] (models, their content, packages and resolved images); this one
+//! holds what they share.
 
 mod endpoints;
 mod jobs;
+mod models;
 
 use std::time::Duration;
 
 use aws_sdk_applicationautoscaling::Client as AutoScaling;
 use aws_sdk_sagemaker::Client as SageMaker;
 use chrono::{DateTime, Utc};
+use model_guard_core::content::{ContainerContent, DataLocation};
 use model_guard_core::contract::{ResourceRef, ResourceType, Verdict, Version1};
 use model_guard_core::enforcement::{EnforcementOutcome, EnforcementResult};
 use model_guard_core::ports::Enforcer;
 use model_guard_core::records::whole_second;
 use model_guard_core::resolve::{
-    EndpointConfigInfo, InferenceComponentInfo, ModelInfo, Recovered, Recovery, ResolveError,
-    Resolver,
+    DeployedImages, EndpointConfigInfo, InferenceComponentInfo, ModelInfo, PackageInfo, Recovered,
+    Recovery, ResolveError, Resolver,
 };
 use model_guard_core::{ErrorKind, GuardError};
 
@@ -127,6 +130,14 @@ impl Recovery for SageMakerResolver {
             ResourceType::InferenceComponent => {
                 endpoints::inference_component_uses(&self.client, name).await?
             }
+            // A CreateModel's model is its own subject (resolve's recovery names it).
+            ResourceType::Model => Uses {
+                targets: vec![model_guard_core::contract::Target::Model {
+                    name: name.to_owned(),
+                }],
+                source: format!("model {name} itself"),
+                created: None,
+            },
             kind => jobs::job_uses(&self.client, kind, name).await?,
         };
         if let (Some(created), Some(call)) = (created, call)
@@ -179,6 +190,13 @@ impl Resolver for SageMakerResolver {
         Ok(ModelInfo {
             execution_role_arn: out.execution_role_arn().map(str::to_owned),
             created: time(out.creation_time()),
+            containers: Some(
+                out.primary_container()
+                    .into_iter()
+                    .chain(out.containers())
+                    .map(models::container)
+                    .collect(),
+            ),
         })
     }
 
@@ -193,12 +211,37 @@ impl Resolver for SageMakerResolver {
             .send()
             .await
             .map_err(|e| resolve_error(&format!("inference component {name}"), &e))?;
+        let spec = out.specification();
         Ok(InferenceComponentInfo {
-            model_name: out
-                .specification()
-                .and_then(|s| s.model_name())
-                .map(str::to_owned),
+            model_name: spec.and_then(|s| s.model_name()).map(str::to_owned),
+            container: spec.and_then(|s| s.container()).map(|c| ContainerContent {
+                image: c
+                    .deployed_image()
+                    .and_then(|d| d.specified_image())
+                    .map(str::to_owned),
+                data: c
+                    .artifact_url()
+                    .map(|uri| DataLocation {
+                        uri: uri.to_owned(),
+                        prefix: false,
+                    })
+                    .into_iter()
+                    .collect(),
+                package: None,
+            }),
         })
+    }
+
+    async fn model_package(&self, name: &str) -> Result<PackageInfo, ResolveError> {
+        self.package(name).await
+    }
+
+    async fn deployed_images(
+        &self,
+        resource: &ResourceRef,
+        config: Option<&str>,
+    ) -> Result<DeployedImages, ResolveError> {
+        self.images(resource, config).await
     }
 }
 
@@ -250,6 +293,7 @@ impl Enforcer for SageMakerEnforcer {
         match resource.resource_type {
             ResourceType::Endpoint => self.endpoint(resource, verdict).await,
             ResourceType::InferenceComponent => self.inference_component(resource, verdict).await,
+            ResourceType::Model => self.model(resource, verdict).await,
             _ => self.job(resource).await,
         }
     }
