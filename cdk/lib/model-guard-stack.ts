@@ -337,7 +337,15 @@ export class ModelGuardStack extends Stack {
         ],
       }),
       new iam.PolicyStatement({
-        // What an event lost (requestParameters CloudTrail left out), from the resource itself.
+        // A container's model package: its group, approval and content. This account's
+        // registry only; a package shared from another account is denied, so unresolved.
+        sid: 'ResolvePackages',
+        actions: ['sagemaker:DescribeModelPackage'],
+        resources: [arn('sagemaker', 'model-package/*')],
+      }),
+      new iam.PolicyStatement({
+        // What an event lost (requestParameters CloudTrail left out), from the resource itself;
+        // and what SageMaker resolved an endpoint's image tags to (DeployedImages).
         sid: 'RecoverFromTheResource',
         actions: [
           'sagemaker:DescribeEndpoint', 'sagemaker:DescribeTrainingJob', 'sagemaker:DescribeTransformJob',
@@ -388,6 +396,12 @@ export class ModelGuardStack extends Stack {
         sid: 'DeleteEndpoints',
         actions: ['sagemaker:DescribeEndpoint', 'sagemaker:DeleteEndpoint'],
         resources: [arn('sagemaker', 'endpoint/*')],
+      }),
+      new iam.PolicyStatement({
+        // A CreateModel violation whose binding opted into enforcement (onCreateModel).
+        sid: 'DeleteModels',
+        actions: ['sagemaker:DescribeModel', 'sagemaker:DeleteModel'],
+        resources: [arn('sagemaker', 'model/*')],
       }),
       new iam.PolicyStatement({
         sid: 'DeleteInferenceComponents',

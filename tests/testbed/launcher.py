@@ -20,6 +20,11 @@ test_launcher.py:
   exist, ResourceNotFound (the API reference's only documented error for the stop calls).
 - SageMaker inference components (moto has none): create, describe, list, delete; an endpoint that
   still has inference components cannot be deleted.
+- DescribeEndpoint reports what SageMaker resolved each variant's ECR images to
+  (``ProductionVariants[].DeployedImages[]``: ``SpecifiedImage``, ``ResolvedImage``,
+  ``ResolutionTime``), as AWS does for ECR images (moto reports none): a tag resolves to
+  ``REPOSITORY@sha256:<sha256 of the URI as specified>``, a digest to itself; other registries'
+  images are not resolved.
 - Application Auto Scaling knows inference components' scalable dimension
   (``sagemaker:inference-component:DesiredCopyCount``), as AWS does.
 - ``StopExecution`` aborts at once, as on AWS: moto's only flags the run, which stays ``RUNNING``
@@ -70,9 +75,12 @@ from __future__ import annotations
 
 import argparse
 import calendar
+import copy
+import hashlib
 import io
 import json
 import os
+import re
 import sys
 import threading
 import time
@@ -115,6 +123,7 @@ def main() -> None:
     add_job_stop_calls()
     add_inference_components()
     busy_endpoints()
+    deployed_images()
     inference_component_autoscaling()
     fix_start_execution_parameters()
     stop_execution_aborts_at_once()
@@ -565,6 +574,54 @@ def busy_endpoints() -> None:
         previous_delete(self, endpoint_name)
 
     SageMakerModelBackend.delete_endpoint = delete_endpoint
+
+
+ECR_IMAGE = re.compile(r"^[0-9]{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/")
+
+
+def resolved_image(specified: str) -> str | None:
+    """What SageMaker would resolve an ECR image to here: a digest stays, a tag resolves to a
+    digest derived from the URI (so a test can compute it); other registries: not resolved."""
+    if not ECR_IMAGE.match(specified):
+        return None
+    name, _, digest = specified.partition("@")
+    last = name.rfind("/")
+    colon = name.rfind(":")
+    repository = name[:colon] if colon > last else name
+    if digest:
+        return f"{repository}@{digest}"
+    return f"{repository}@sha256:{hashlib.sha256(specified.encode()).hexdigest()}"
+
+
+def deployed_images() -> None:
+    """DescribeEndpoint's DeployedImages, from the endpoint config's variants' models."""
+    from moto.sagemaker.models import SageMakerModelBackend
+
+    previous_describe = SageMakerModelBackend.describe_endpoint
+
+    def describe_endpoint(self, endpoint_name: str):  # noqa: ANN001
+        response = copy.deepcopy(previous_describe(self, endpoint_name))
+        config = self.endpoint_configs.get(response.get("EndpointConfigName", ""))
+        if config is None:
+            return response
+        models = {v.get("VariantName"): v.get("ModelName") for v in config.production_variants}
+        for variant in response.get("ProductionVariants", []):
+            model = self._models.get(models.get(variant.get("VariantName")) or "")
+            if model is None:
+                continue
+            containers = ([model.primary_container] if model.primary_container else []) + list(model.containers)
+            images = []
+            for container in containers:
+                specified = (container or {}).get("Image")
+                resolved = resolved_image(specified) if specified else None
+                if resolved:
+                    images.append({"SpecifiedImage": specified, "ResolvedImage": resolved,
+                                   "ResolutionTime": response.get("CreationTime")})
+            if images:
+                variant["DeployedImages"] = images
+        return response
+
+    SageMakerModelBackend.describe_endpoint = describe_endpoint
 
 
 def inference_component_autoscaling() -> None:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import io
+import hashlib
 import json
 import os
 import time
@@ -726,3 +727,27 @@ def test_topic_attributes_count_subscriptions_as_aws_does():
     assert counts() == ("1", "1")
     sns.unsubscribe(SubscriptionArn=sqs_subscription)
     assert counts() == ("0", "1")
+
+
+def test_describe_endpoint_reports_the_ecr_images_sagemaker_resolved(sm):
+    ecr = "111122223333.dkr.ecr.us-east-1.amazonaws.com"
+    digest = "sha256:" + "ab" * 32
+    model = name("m")
+    sm.create_model(ModelName=model, ExecutionRoleArn=ROLE, Containers=[
+        {"Image": f"{ecr}/fraud:v3"}, {"Image": f"{ecr}/side@{digest}"}, {"Image": "docker.io/library/nginx:1"}])
+    config = name("cfg")
+    sm.create_endpoint_config(EndpointConfigName=config, ProductionVariants=[
+        {"VariantName": "v0", "ModelName": model, "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}])
+    endpoint_name = name("ep")
+    sm.create_endpoint(EndpointName=endpoint_name, EndpointConfigName=config)
+    [variant] = sm.describe_endpoint(EndpointName=endpoint_name)["ProductionVariants"]
+    images = {i["SpecifiedImage"]: i["ResolvedImage"] for i in variant["DeployedImages"]}
+    tag_digest = hashlib.sha256(f"{ecr}/fraud:v3".encode()).hexdigest()
+    # A tag resolves to a digest of its repository, a digest to itself; another registry's image
+    # is not resolved (SageMaker reports ECR images only).
+    assert images == {f"{ecr}/fraud:v3": f"{ecr}/fraud@sha256:{tag_digest}",
+                      f"{ecr}/side@{digest}": f"{ecr}/side@{digest}"}
+    # An endpoint whose model has no ECR image has no DeployedImages.
+    plain = name("ep")
+    endpoint(sm, plain)
+    assert "DeployedImages" not in sm.describe_endpoint(EndpointName=plain)["ProductionVariants"][0]

@@ -193,3 +193,173 @@ async fn only_what_needs_the_records_or_a_role_path_pays_for_them() {
         ]
     );
 }
+
+/// Judging content pays only for what the policy asks: the model packages (each described once
+/// per event, however many models name it) and, for a digest pin, the endpoint's resolved images.
+#[tokio::test]
+async fn content_costs_one_describe_per_package_and_one_for_resolved_images() {
+    use aws_sdk_sagemaker::types::{
+        ContainerDefinition, InferenceSpecification, ModelApprovalStatus,
+        ModelPackageContainerDefinition, ProductionVariant,
+    };
+    let (mut ports, calls) = counted().await;
+    let config = config().await;
+    let sm = aws_sdk_sagemaker::Client::new(&config);
+    let ecr = "111122223333.dkr.ecr.us-east-1.amazonaws.com";
+    let group = unique("fraud-models");
+    sm.create_model_package_group()
+        .model_package_group_name(&group)
+        .send()
+        .await
+        .unwrap();
+    let package = sm
+        .create_model_package()
+        .model_package_group_name(&group)
+        .model_approval_status(ModelApprovalStatus::PendingManualApproval)
+        .inference_specification(
+            InferenceSpecification::builder()
+                .containers(
+                    ModelPackageContainerDefinition::builder()
+                        .image(format!("{ecr}/fraud:v7"))
+                        .model_data_url("s3://artifacts/fraud-v7/model.tar.gz")
+                        .build(),
+                )
+                .supported_content_types("text/csv")
+                .supported_response_mime_types("text/csv")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .model_package_arn
+        .unwrap();
+    // Two models from the one package, and one with an image by tag.
+    let (a, b, tagged) = (unique("fraud-a"), unique("fraud-b"), unique("fraud-c"));
+    for model in [&a, &b] {
+        sm.create_model()
+            .model_name(model)
+            .execution_role_arn(role_arn("Exec"))
+            .primary_container(
+                ContainerDefinition::builder()
+                    .model_package_name(&package)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+    sm.create_model()
+        .model_name(&tagged)
+        .execution_role_arn(role_arn("Exec"))
+        .primary_container(
+            ContainerDefinition::builder()
+                .image(format!("{ecr}/scoring:v3"))
+                .model_data_url("s3://artifacts/scoring/v3/model.tar.gz")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let cfg = unique("cfg");
+    let mut request = sm.create_endpoint_config().endpoint_config_name(&cfg);
+    for (i, model) in [&a, &b, &tagged].into_iter().enumerate() {
+        request = request.production_variants(
+            ProductionVariant::builder()
+                .variant_name(format!("v{i}"))
+                .model_name(model)
+                .initial_instance_count(1)
+                .instance_type(aws_sdk_sagemaker::types::ProductionVariantInstanceType::MlM5Large)
+                .build(),
+        );
+    }
+    request.send().await.unwrap();
+    let endpoint = unique("ep");
+    sm.create_endpoint()
+        .endpoint_name(&endpoint)
+        .endpoint_config_name(&cfg)
+        .send()
+        .await
+        .unwrap();
+    // The testbed resolves a tag to the digest of its URI (tests/testbed/launcher.py).
+    let digest = {
+        use sha2::Digest;
+        let hash = sha2::Sha256::digest(format!("{ecr}/scoring:v3").as_bytes());
+        format!(
+            "sha256:{}",
+            hash.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        )
+    };
+    let policy = json!([
+        {"pk": "model#fraud-*", "principals": [role_arn("MLDeployer")],
+         "images": [format!("{ecr}/fraud:*"), format!("{ecr}/scoring@{digest}")]},
+        {"pk": format!("package#{group}"), "principals": [role_arn("MLDeployer")]},
+        {"pk": "data#s3://artifacts/fraud-*", "principals": [role_arn("MLDeployer")]},
+        {"pk": "default", "principals": [role_arn("MLDeployer")], "mode": "notify"}
+    ]);
+    ports.policies = DynamoPolicyStore::new(
+        aws_sdk_dynamodb::Client::new(&config),
+        policy_table(&config, &policy).await,
+        0,
+    );
+    calls.take();
+    let mut event = create_endpoint_event(&unique("evt"), "MLDeployer", &endpoint, &cfg);
+    at(
+        &mut event,
+        chrono::Utc::now() + chrono::Duration::seconds(2),
+    );
+    let verdict = evaluate(&ports, &event).await;
+    // The package is not approved: a violation of its binding, whoever deploys it. The tag
+    // resolved to the pinned digest: the pin is met.
+    assert_eq!(verdict["decision"], "violation", "{verdict:#}");
+    let violated: Vec<&str> = verdict["approvers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["binding"].as_str().unwrap())
+        .collect();
+    assert_eq!(violated, [format!("package#{group}")], "{verdict:#}");
+    let subject = |kind: &str| -> Vec<&Value> {
+        verdict["subjects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["kind"] == kind)
+            .collect()
+    };
+    assert_eq!(subject("package").len(), 1, "{verdict:#}");
+    assert!(
+        subject("data")
+            .iter()
+            .any(|s| s["name"] == "s3://artifacts/fraud-v7/model.tar.gz" && s["allowed"] == true),
+        "{verdict:#}"
+    );
+    assert!(
+        verdict["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r.as_str().unwrap().contains("PendingManualApproval")),
+        "{verdict:#}"
+    );
+    assert!(
+        verdict["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r.as_str().unwrap().contains(&digest)),
+        "{verdict:#}"
+    );
+    // (This policy's store is not counted: its Scan is one, as ever.)
+    assert_eq!(
+        calls.take(),
+        [
+            "SageMaker.DescribeEndpoint",
+            "SageMaker.DescribeEndpointConfig",
+            "SageMaker.DescribeModel",
+            "SageMaker.DescribeModelPackage",
+            "SageMaker.DescribeModel",
+            "SageMaker.DescribeModel",
+            "DynamoDB_20120810.PutItem",
+        ]
+    );
+}
