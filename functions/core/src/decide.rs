@@ -497,8 +497,9 @@ fn vouched_for<'a>(
 /// `REPOSITORY@DIGEST`.
 fn image_texts(subject: &ResolvedSubject) -> Vec<String> {
     let mut texts = vec![subject.name.clone()];
-    if let Some(digest) = &subject.digest {
-        let by_digest = ImageRef::parse(&subject.name).by_digest(digest);
+    let image = ImageRef::parse(&subject.name);
+    if let Some(digest) = subject.digest.as_deref().or(image.digest) {
+        let by_digest = image.by_digest(digest);
         if by_digest != subject.name {
             texts.push(by_digest);
         }
@@ -1224,5 +1225,177 @@ mod tests {
             &[model("fraud-v3")],
         );
         assert_eq!(v.decision, Decision::Allow);
+    }
+
+    // Content: images, data, packages (issue 18).
+
+    const DIGEST: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+    fn content(kind: SubjectKind, name: &str, model: &str) -> ResolvedSubject {
+        subject(kind, name, Through::Model { name: model.into() })
+    }
+
+    fn create_model() -> Request {
+        let mut r = request();
+        r.event_name = "CreateModel".into();
+        r.resource.resource_type = ResourceType::Model;
+        r.resource.name = "m".into();
+        r
+    }
+
+    #[test]
+    fn content_of_a_kind_without_keys_is_not_judged() {
+        let subjects = [
+            model("m"),
+            content(SubjectKind::Image, "r/a:1", "m"),
+            content(SubjectKind::Data, "s3://b/fraud/model.tar.gz", "m"),
+        ];
+        let v = verdict(
+            json!([{"pk": "model#m", "principals": [C]},
+                   {"pk": "default", "principals": [], "mode": "enforce"}]),
+            &subjects,
+        );
+        assert_eq!(v.decision, Decision::Allow, "{v:#?}");
+        assert_eq!(v.subjects.len(), 1);
+        // With a key of the kind, `default` judges the unbound ones.
+        let v = verdict(
+            json!([{"pk": "model#m", "principals": [C]},
+                   {"pk": "data#s3://other/*", "principals": [C]},
+                   {"pk": "default", "principals": [X], "mode": "enforce"}]),
+            &subjects,
+        );
+        assert_eq!(v.decision, Decision::Violation, "{v:#?}");
+        assert_eq!(v.approvers[0].binding, "default");
+        assert_eq!(v.subjects.len(), 2, "the image stays unjudged: {v:#?}");
+        // A request of content alone, none judged: `default` decides, as it did.
+        let v = verdict(
+            json!([{"pk": "default", "principals": [X], "mode": "notify"}]),
+            &[subject(SubjectKind::Image, "r/a:1", Through::Request)],
+        );
+        assert_eq!(
+            (v.decision, v.action),
+            (Decision::Violation, Action::Notify)
+        );
+    }
+
+    #[test]
+    fn a_tag_not_resolved_may_be_any_digest_of_its_repository() {
+        let tag = content(SubjectKind::Image, "r/fraud:latest", "m");
+        let items = json!([
+            {"pk": "model#m", "principals": [C]},
+            {"pk": format!("image#r/fraud@{DIGEST}"), "principals": [X]},
+            {"pk": "image#r/*", "principals": [C]},
+        ]);
+        let v = verdict(items.clone(), &[model("m"), tag.clone()]);
+        assert_eq!(v.decision, Decision::Violation, "{v:#?}");
+        assert_eq!(v.subjects[1].binding.as_deref(), Some("image#r/*"));
+        assert_eq!(
+            v.subjects[1].also_bound_by,
+            [format!("image#r/fraud@{DIGEST}")]
+        );
+        // Resolved to another digest: it is not the bound one.
+        let mut resolved = tag.clone();
+        resolved.digest = Some("sha256:".to_owned() + &"f".repeat(64));
+        let v = verdict(items.clone(), &[model("m"), resolved]);
+        assert_eq!(v.decision, Decision::Allow, "{v:#?}");
+        // Resolved to the bound digest: the digest key is its own binding.
+        let mut bound = tag;
+        bound.digest = Some(DIGEST.into());
+        let v = verdict(items, &[model("m"), bound]);
+        assert_eq!(
+            v.subjects[1].binding,
+            Some(format!("image#r/fraud@{DIGEST}"))
+        );
+        assert_eq!(v.decision, Decision::Violation);
+    }
+
+    #[test]
+    fn a_digest_pin_is_met_only_by_a_known_digest() {
+        let items = json!([{"pk": "model#m", "principals": [C],
+                            "images": [format!("r/fraud@{DIGEST}")]}]);
+        let judge = |image: ResolvedSubject| verdict(items.clone(), &[model("m"), image]).decision;
+        let tag = content(SubjectKind::Image, "r/fraud:v3", "m");
+        assert_eq!(judge(tag.clone()), Decision::Violation);
+        let mut resolved = tag;
+        resolved.digest = Some(DIGEST.into());
+        assert_eq!(judge(resolved), Decision::Allow);
+        let written = content(SubjectKind::Image, &format!("r/fraud:v3@{DIGEST}"), "m");
+        assert_eq!(judge(written), Decision::Allow);
+        let other_repo = content(SubjectKind::Image, &format!("r/other@{DIGEST}"), "m");
+        assert_eq!(judge(other_repo), Decision::Violation);
+        // Content that could not be resolved cannot meet a pin.
+        let mut unknown = content(SubjectKind::Image, &format!("r/fraud@{DIGEST}"), "m");
+        unknown.unresolved = Some("denied".into());
+        assert_eq!(judge(unknown), Decision::Violation);
+        // Another model's content is not this model's.
+        let elsewhere = content(SubjectKind::Image, "r/x:1", "n");
+        assert_eq!(judge(elsewhere), Decision::Allow);
+    }
+
+    #[test]
+    fn a_data_pin_is_met_by_a_prefix_only_when_everything_under_it_is() {
+        let items = json!([{"pk": "model#m", "principals": [C], "data": ["s3://b/m/*"]}]);
+        let judge = |uri: &str, prefix: bool| {
+            let mut data = content(SubjectKind::Data, uri, "m");
+            data.prefix = prefix;
+            verdict(items.clone(), &[model("m"), data]).decision
+        };
+        assert_eq!(judge("s3://b/m/v1/model.tar.gz", false), Decision::Allow);
+        assert_eq!(judge("s3://b/m/v1/", true), Decision::Allow);
+        assert_eq!(judge("s3://b/", true), Decision::Violation);
+        assert_eq!(
+            judge("s3://b/other/model.tar.gz", false),
+            Decision::Violation
+        );
+    }
+
+    #[test]
+    fn an_unapproved_package_violates_its_binding_unless_it_does_not_require_approval() {
+        let mut package = content(SubjectKind::Package, "arn:p/fraud/7", "m");
+        package.group = Some("fraud".into());
+        package.approval = Some("PendingManualApproval".into());
+        let judge = |items: Value| verdict(items, &[model("m"), package.clone()]);
+        let v = judge(json!([{"pk": "model#m", "principals": [C]},
+                             {"pk": "package#fraud", "principals": [C]}]));
+        assert_eq!(v.decision, Decision::Violation, "{v:#?}");
+        assert_eq!(v.approvers[0].binding, "package#fraud");
+        let v = judge(json!([{"pk": "model#m", "principals": [C]},
+                             {"pk": "package#fraud", "principals": [C], "requireApproved": false}]));
+        assert_eq!(v.decision, Decision::Allow, "{v:#?}");
+    }
+
+    #[test]
+    fn create_model_is_an_early_warning_unless_a_binding_opts_in() {
+        let decide_create = |items: Value| {
+            let v = decide(
+                &create_model(),
+                &[model("m")],
+                &policy(items),
+                &Defaults::default(),
+            );
+            if let Err(e) = v.check_well_formed() {
+                panic!("{e}: {v:#?}");
+            }
+            v
+        };
+        let v = decide_create(json!([{"pk": "model#m", "principals": [X], "mode": "enforce"}]));
+        assert_eq!(v.action, Action::Notify, "{v:#?}");
+        let v = decide_create(
+            json!([{"pk": "model#m", "principals": [X], "mode": "enforce",
+                                      "onCreateModel": "enforce"}]),
+        );
+        assert_eq!(v.action, Action::Enforce, "{v:#?}");
+        // At most the binding's own mode.
+        let v = decide_create(
+            json!([{"pk": "model#m", "principals": [X], "mode": "notify",
+                                      "onCreateModel": "enforce"}]),
+        );
+        assert_eq!(v.action, Action::Notify, "{v:#?}");
+        let v =
+            decide_create(json!([{"pk": "model#m", "principals": [X], "onCreateModel": "off"}]));
+        assert_eq!(v.action, Action::None, "{v:#?}");
+        // The same binding on a deployment enforces.
+        let v = verdict(json!([{"pk": "model#m", "principals": [X]}]), &[model("m")]);
+        assert_eq!(v.action, Action::Enforce);
     }
 }

@@ -1004,6 +1004,137 @@ mod tests {
         );
     }
 
+    const DIGEST: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn content_keys_and_attributes_are_refused_naming_the_item_and_field() {
+        let refused = |item: Value, field: &str, says: &str| {
+            let e = error(json!([item]));
+            assert!(
+                e.contains(&format!("field {field}")) && e.contains(says),
+                "{e}"
+            );
+        };
+        refused(
+            json!({"pk": "role#arn:aws:iam::1:role/R", "principals": [], "images": ["r/a:*"]}),
+            "images",
+            "only a model# item",
+        );
+        refused(
+            json!({"pk": "image#r/a:*", "principals": [], "data": ["s3://b/*"]}),
+            "data",
+            "only a model# item",
+        );
+        refused(
+            json!({"pk": "model#m", "principals": [], "images": []}),
+            "images",
+            "is empty",
+        );
+        refused(
+            json!({"pk": "model#m", "principals": [], "images": ["r/a:1", "r/a@sha256:ABC"]}),
+            "images[1]",
+            "can never match",
+        );
+        refused(
+            json!({"pk": "model#m", "principals": [], "data": ["gs://b/*"]}),
+            "data[0]",
+            "can never match an S3 location",
+        );
+        refused(
+            json!({"pk": "model#m", "principals": [], "requireApproved": false}),
+            "requireApproved",
+            "only a package# item",
+        );
+        refused(json!({"pk": "image#", "principals": []}), "pk", "is empty");
+        refused(
+            json!({"pk": format!("image#r/a@{}", DIGEST.to_uppercase()), "principals": []}),
+            "pk",
+            "can never match",
+        );
+        refused(json!({"pk": "data#fraud/*", "principals": []}), "pk", "S3");
+        refused(json!({"pk": "package#", "principals": []}), "pk", "empty");
+        refused(
+            json!({"pk": "data#s3://b/*", "principals": [], "onCreateModel": "delete"}),
+            "onCreateModel",
+            "unknown variant",
+        );
+        // A glob digest, `@*`, a data glob that can reach s3://: fine.
+        set(json!([
+            {"pk": "image#r/a@sha256:*", "principals": []},
+            {"pk": "image#r/b@*", "principals": []},
+            {"pk": "data#*fraud*", "principals": []},
+            {"pk": "package#fraud-*", "principals": [], "requireApproved": false,
+             "onCreateModel": "enforce"},
+            {"pk": "model#m", "principals": [], "images": [format!("r/a@{DIGEST}")],
+             "data": ["s3://b/m/*"]},
+        ]));
+    }
+
+    #[test]
+    fn content_keys_match_case_sensitively_and_packages_do_not() {
+        let s = set(json!([
+            {"pk": "image#r/Fraud:*", "principals": []},
+            {"pk": "data#s3://b/Fraud/*", "principals": []},
+            {"pk": "package#Fraud-Models", "principals": []},
+            // Two image keys differing in case are two bindings, not a duplicate.
+            {"pk": "image#r/fraud:*", "principals": []},
+        ]));
+        assert_eq!(
+            bound(&s, SubjectKind::Image, "r/Fraud:1").as_deref(),
+            Some("image#r/Fraud:*")
+        );
+        assert_eq!(
+            bound(&s, SubjectKind::Image, "r/fraud:1").as_deref(),
+            Some("image#r/fraud:*")
+        );
+        assert_eq!(bound(&s, SubjectKind::Data, "s3://b/fraud/m.tar.gz"), None);
+        assert_eq!(
+            bound(&s, SubjectKind::Package, "fraud-models").as_deref(),
+            Some("package#Fraud-Models")
+        );
+        assert!(s.has_keys(SubjectKind::Image) && s.has_keys(SubjectKind::Package));
+        let dup = error(json!([
+            {"pk": "package#a", "principals": []}, {"pk": "package#A", "principals": []}]));
+        assert!(dup.contains("duplicate"), "{dup}");
+    }
+
+    #[test]
+    fn what_resolution_must_learn_follows_the_policy() {
+        let needs = |items: Value| set(items).content_needs();
+        assert_eq!(
+            needs(json!([{"pk": "model#m", "principals": []}])),
+            ContentNeeds::default()
+        );
+        let pinned = needs(json!([
+            {"pk": "model#m", "principals": [], "images": [format!("r/a@{DIGEST}")]}]));
+        assert!(pinned.packages && pinned.resolved_images);
+        let by_tag = needs(json!([{"pk": "image#r/a:*", "principals": []}]));
+        assert!(by_tag.packages && !by_tag.resolved_images);
+        let packages = needs(json!([{"pk": "package#p", "principals": []}]));
+        assert!(packages.packages && !packages.resolved_images);
+    }
+
+    #[test]
+    fn a_prefix_finds_every_content_key_that_could_match_under_it() {
+        let s = set(json!([
+            {"pk": "data#s3://b/fraud-*", "principals": []},
+            {"pk": "data#s3://b/research/*", "principals": []},
+            {"pk": "data#s3://other/*", "principals": []},
+        ]));
+        let under = |prefix: &str| -> Vec<String> {
+            s.content_bindings_under(SubjectKind::Data, prefix)
+                .into_iter()
+                .map(|i| i.pk.clone())
+                .collect()
+        };
+        assert_eq!(
+            under("s3://b/"),
+            ["data#s3://b/fraud-*", "data#s3://b/research/*"]
+        );
+        assert_eq!(under("s3://b/research/x/"), ["data#s3://b/research/*"]);
+        assert!(under("s3://c/").is_empty());
+    }
+
     #[test]
     fn a_mode_is_read_by_the_name_it_is_written_with() {
         for name in Mode::NAMES {
