@@ -49,6 +49,15 @@ def role(name: str) -> str:
         return iam.get_role(RoleName=name)["Role"]["Arn"]
 
 
+def camel(value):
+    """SageMaker's PascalCase parameters as CloudTrail logs them (lowerCamelCase keys)."""
+    if isinstance(value, dict):
+        return {k[:1].lower() + k[1:]: camel(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [camel(v) for v in value]
+    return value
+
+
 class Stack:
     def __init__(self) -> None:
         self.ddb = client("dynamodb")
@@ -185,13 +194,18 @@ class Stack:
         self.sm.create_endpoint(EndpointName=endpoint, EndpointConfigName=config)
         return model, config, endpoint
 
-    def model(self, prefix: str, caller: str = "MLDeployer", role_name: str = "Exec") -> str:
+    def model(self, prefix: str, caller: str = "MLDeployer", role_name: str = "Exec",
+              container: dict | None = None) -> str:
+        """A model (its container as SageMaker's API takes it, PascalCase), and its CreateModel
+        through the triage as EventBridge delivers it (camelCase, as CloudTrail logs it): recorded,
+        then judged."""
         model = f"{prefix}-{uuid.uuid4().hex[:6]}"
         role_arn = f"arn:aws:iam::{ACCOUNT}:role/{role_name}"
-        self.sm.create_model(ModelName=model, ExecutionRoleArn=role_arn, PrimaryContainer={"Image": "img:1"})
+        container = container or {"Image": "img:1"}
+        self.sm.create_model(ModelName=model, ExecutionRoleArn=role_arn, PrimaryContainer=container)
         recorded = self.submit(call(str(uuid.uuid4()), caller, "CreateModel",
                                     {"modelName": model, "executionRoleArn": role_arn,
-                                     "primaryContainer": {"image": "img:1"}},
+                                     "primaryContainer": camel(container)},
                                     {"modelArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model/{model}"}))
         assert recorded["status"] == "SUCCEEDED", recorded
         return model

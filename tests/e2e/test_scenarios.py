@@ -934,3 +934,49 @@ def test_31_the_guard_switched_off_around_its_users_is_found_alerted_and_shown_b
                                      "after": ["*"]}]
     assert any("anyone may now deploy" in w for w in changes[1]["warnings"]), changes[1]
     stack.ddb.delete_item(TableName=stack.policy_table, Key={"pk": {"S": pk}})
+
+
+def test_32_an_unapproved_package_version_on_an_endpoint_is_deleted_after_its_grace(stack):
+    # The attack: a model is just a name; what it runs can come from the model registry. A
+    # version nobody approved is deployed under a model name the deployer may use. The package
+    # binding requires an approved version whoever deploys it; the approved version next to it
+    # is the near miss that stays.
+    group = f"fraud-models-{uuid.uuid4().hex[:6]}"
+    stack.sm.create_model_package_group(ModelPackageGroupName=group)
+
+    def version(status: str) -> str:
+        return stack.sm.create_model_package(
+            ModelPackageGroupName=group, ModelApprovalStatus=status,
+            InferenceSpecification={"Containers": [{"Image": "img:fraud", "ModelDataUrl": "s3://artifacts/fraud/model.tar.gz"}],
+                                    "SupportedContentTypes": ["text/csv"],
+                                    "SupportedResponseMIMETypes": ["text/csv"]})["ModelPackageArn"]
+
+    approved, pending = version("Approved"), version("PendingManualApproval")
+    stack.policy({"pk": "model#registry-*", "principals": [MLDEPLOYER], "mode": "enforce"})
+    stack.policy({"pk": f"package#{group}", "principals": [MLDEPLOYER], "mode": "enforce", "graceSeconds": 3})
+    outcomes = {}
+    for arn in (approved, pending):
+        model = stack.model("registry", container={"ModelPackageName": arn})
+        config = stack.endpoint_config([model])
+        endpoint = f"ep-{uuid.uuid4().hex[:6]}"
+        stack.sm.create_endpoint(EndpointName=endpoint, EndpointConfigName=config)
+        delivered = event(str(uuid.uuid4()), "MLDeployer", endpoint, config)
+        assert stack.submit(delivered)["status"] == "SUCCEEDED"
+        outcomes[arn] = (delivered["detail"]["eventID"], endpoint)
+
+    event_id, endpoint = outcomes[approved]
+    assert stack.audit(event_id)["state"] == "allowed", stack.audit(event_id)["verdict"]["reasons"]
+    assert stack.endpoint_status(endpoint) == "InService"
+
+    event_id, endpoint = outcomes[pending]
+    assert stack.wait(stack.enforcement(event_id), 60)["status"] == "SUCCEEDED"
+    item = stack.audit(event_id)
+    verdict = item["verdict"]
+    assert [a["binding"] for a in verdict["approvers"]] == [f"package#{group}"], verdict
+    assert (verdict["action"], verdict["graceSeconds"]) == ("enforce", 3), verdict
+    package = next(s for s in verdict["subjects"] if s["kind"] == "package")
+    assert (package["name"], package["allowed"]) == (pending, False), package
+    assert any("PendingManualApproval" in r for r in verdict["reasons"]), verdict["reasons"]
+    assert item["state"] == "enforced"
+    assert stack.endpoint_status(endpoint) is None
+    assert [m["kind"] for m in stack.messages(event_id)] == ["violation-pending", "enforced"]
