@@ -119,8 +119,13 @@ def summary(values: list[float]) -> dict:
 def criterion(target: pathlib.Path) -> dict:
     subprocess.run(["cargo", "bench", "-p", "model-guard-core", "--bench", "parse_decide", "--",
                     "--noplot"], check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+    return criterion_group(target, "create_endpoint")
+
+
+def criterion_group(target: pathlib.Path, group: str) -> dict:
+    """One criterion group's medians, and each one's ratio to its bare serde_json parse."""
     out = {}
-    for estimates in sorted((target / "criterion" / "create_endpoint").glob("*/new/estimates.json")):
+    for estimates in sorted((target / "criterion" / group).glob("*/new/estimates.json")):
         e = json.loads(estimates.read_text())
         name = estimates.parent.parent.name
         out[name] = {"median_ns": e["median"]["point_estimate"],
@@ -746,6 +751,15 @@ def report(r: dict) -> str:
             lines.append(f"| {name} | {v['median_ns'] / 1000:.2f} µs | {v['ci95_ns'][0] / 1000:.2f}–"
                          f"{v['ci95_ns'][1] / 1000:.2f} µs | {v.get('ratio_to_serde_json', 0):.2f} |")
         lines.append("")
+        if c.get("content"):
+            lines += ["A deployment judged by its content too (`tests/events/covered-content-package-approved.json`, "
+                      f"{c['content_event_bytes']:,} bytes: a model from a registry package, with `package#`, `image#` "
+                      "and `data#` keys in the policy): the same measurements.", "",
+                      "| benchmark | median | 95% interval | × serde_json |", "|---|---|---|---|"]
+            for name, v in sorted(c["content"].items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else 99):
+                lines.append(f"| {name} | {v['median_ns'] / 1000:.2f} µs | {v['ci95_ns'][0] / 1000:.2f}–"
+                             f"{v['ci95_ns'][1] / 1000:.2f} µs | {v.get('ratio_to_serde_json', 0):.2f} |")
+            lines.append("")
     cold = r.get("cold_start")
     if cold:
         any_f = next(iter(cold.values()))
@@ -873,7 +887,9 @@ def report(r: dict) -> str:
 
 def criterion_results(target: pathlib.Path) -> dict:
     out = criterion(target)
-    return {"event_bytes": (EVENTS / "covered-create-endpoint-allowed.json").stat().st_size, "benchmarks": out}
+    return {"event_bytes": (EVENTS / "covered-create-endpoint-allowed.json").stat().st_size, "benchmarks": out,
+            "content_event_bytes": (EVENTS / "covered-content-package-approved.json").stat().st_size,
+            "content": criterion_group(target, "content")}
 
 
 def main() -> None:

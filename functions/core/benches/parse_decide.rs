@@ -1,5 +1,7 @@
 //! Parse + decide for a typical CreateEndpoint event against a 1,000-item (and a 10,000-item)
-//! policy, side by side with a bare `serde_json::from_slice::<Value>` of the same bytes.
+//! policy, side by side with a bare `serde_json::from_slice::<Value>` of the same bytes; and the
+//! same for a deployment judged by its content too (a model from a registry package: package,
+//! image by digest and data, each with keys in the policy).
 //!
 //! Run: `cargo bench -p model-guard-core --bench parse_decide`.
 
@@ -42,33 +44,38 @@ fn policy(size: usize) -> PolicySet {
 }
 
 fn bench(c: &mut Criterion) {
-    let bytes = read(&events_dir().join("covered-create-endpoint-allowed.json"));
     let catalog: Value = serde_json::from_slice(&read(&events_dir().join("example/catalog.json")))
         .unwrap_or_else(|e| panic!("{e}"));
     let resolver =
         CatalogResolver::new(Catalog::from_json(&catalog).unwrap_or_else(|e| panic!("{e}")));
     let defaults = Defaults::default();
     let lookups = resolver.lookups();
+    let policies: Vec<(usize, PolicySet)> = [1_000, 10_000].map(|n| (n, policy(n))).into();
 
-    let mut group = c.benchmark_group("create_endpoint");
-    group.bench_function("serde_json_value", |b| {
-        b.iter(|| serde_json::from_slice::<Value>(black_box(&bytes)))
-    });
-    group.bench_function("parse_only", |b| {
-        b.iter(|| parse_event_slice(black_box(&bytes)))
-    });
-    for size in [1_000, 10_000] {
-        let policy = policy(size);
-        assert_eq!(policy.items().len(), size);
-        group.bench_function(format!("parse_decide_{size}"), |b| {
-            b.iter(|| {
-                let outcome =
-                    parse_event_slice(black_box(&bytes)).unwrap_or_else(|e| panic!("{e}"));
-                pollster::block_on(explain(outcome, &lookups, &policy, &defaults)).ok()
-            })
+    for (group_name, fixture) in [
+        ("create_endpoint", "covered-create-endpoint-allowed.json"),
+        ("content", "covered-content-package-approved.json"),
+    ] {
+        let bytes = read(&events_dir().join(fixture));
+        let mut group = c.benchmark_group(group_name);
+        group.bench_function("serde_json_value", |b| {
+            b.iter(|| serde_json::from_slice::<Value>(black_box(&bytes)))
         });
+        group.bench_function("parse_only", |b| {
+            b.iter(|| parse_event_slice(black_box(&bytes)))
+        });
+        for (size, policy) in &policies {
+            assert_eq!(policy.items().len(), *size);
+            group.bench_function(format!("parse_decide_{size}"), |b| {
+                b.iter(|| {
+                    let outcome =
+                        parse_event_slice(black_box(&bytes)).unwrap_or_else(|e| panic!("{e}"));
+                    pollster::block_on(explain(outcome, &lookups, policy, &defaults)).ok()
+                })
+            });
+        }
+        group.finish();
     }
-    group.finish();
 }
 
 criterion_group!(benches, bench);

@@ -167,8 +167,42 @@ fn bad_files_exit_2_with_one_line_naming_the_file() {
         "bad-catalog.json",
         r#"{"endpointConfigs": {"c": {"models": "m"}}}"#,
     );
+    let pin_on_a_role = tmp(
+        "pin-on-a-role.json",
+        r#"[{"pk": "role#arn:aws:iam::1:role/R", "principals": [], "images": ["r/a:*"]}]"#,
+    );
+    let never_a_digest = tmp(
+        "never-a-digest.json",
+        r#"[{"pk": "model#m", "principals": [], "images": ["r/a:1", "r/a@sha256:ABC"]}]"#,
+    );
+    let bad_describe = tmp(
+        "bad-describe.json",
+        r#"{"models": {"m": {"ModelName": "m", "PrimaryContainer": {"Image": 7}}}}"#,
+    );
     let missing = Path::new("/nonexistent/event.json");
     let cases: Vec<(Vec<&str>, &Path, &str)> = vec![
+        (
+            vec!["--event", path(&event), "--policy", path(&pin_on_a_role)],
+            &pin_on_a_role,
+            "field images: pins a model's content: only a model# item has images",
+        ),
+        (
+            vec!["--event", path(&event), "--policy", path(&never_a_digest)],
+            &never_a_digest,
+            "(pk \"model#m\"), field images[1]: image pattern \"r/a@sha256:ABC\" digest part",
+        ),
+        (
+            vec![
+                "--event",
+                path(&event),
+                "--policy",
+                path(&policy),
+                "--catalog",
+                path(&bad_describe),
+            ],
+            &bad_describe,
+            "not a catalog: at models.m: primaryContainer.image is not a string",
+        ),
         (
             vec!["--event", path(missing), "--policy", path(&policy)],
             missing,
