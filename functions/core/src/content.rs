@@ -277,6 +277,109 @@ pub fn field_any_case<'a>(object: &'a Value, key: &str) -> Option<&'a Value> {
     field(object, key)
 }
 
+/// The one form of an S3 location that `data#` patterns match: `s3://BUCKET/KEY`. SageMaker also
+/// takes `https://` URLs to S3 (virtual-hosted and path style, any region, dual-stack); without
+/// this, the bound artifact behind an `https://` URL would escape a `data#s3://…` key. Their keys
+/// are percent-decoded (`fr%61ud` is `fraud`). Other URLs (S3 access points, other hosts) stay as
+/// given.
+pub fn canonical_data_uri(uri: &str) -> String {
+    let Some(rest) = strip_prefix_ignore_case(uri, "https://") else {
+        return uri.to_owned();
+    };
+    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let host = host.to_ascii_lowercase();
+    let Some(service) = host
+        .strip_suffix(".amazonaws.com")
+        .or_else(|| host.strip_suffix(".amazonaws.com.cn"))
+    else {
+        return uri.to_owned();
+    };
+    let labels: Vec<&str> = service.split('.').collect();
+    let is_s3 = |l: &str| {
+        l == "s3" || (l.starts_with("s3-") && l != "s3-accesspoint" && l != "s3-object-lambda")
+    };
+    let Some(at) = labels.iter().position(|l| is_s3(l)) else {
+        return uri.to_owned();
+    };
+    // Only what follows `s3` may be a region, `dualstack` or `s3-accelerate`'s nothing.
+    let tail_ok = labels[at + 1..].iter().all(|l| {
+        l.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    });
+    if !tail_ok {
+        return uri.to_owned();
+    }
+    let path = percent_decode(path);
+    if at == 0 {
+        // Path style: the bucket is the first segment.
+        format!("s3://{path}")
+    } else {
+        format!("s3://{}/{path}", labels[..at].join("."))
+    }
+}
+
+fn strip_prefix_ignore_case<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = text.get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| &text[prefix.len()..])
+}
+
+/// `%XX` sequences decoded (what S3 does with a URL's path); anything not a valid sequence, or
+/// not UTF-8 once decoded, is left as it is.
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if bytes[i] == b'%'
+            && let (Some(h), Some(l)) = (
+                bytes.get(i + 1).copied().and_then(hex),
+                bytes.get(i + 2).copied().and_then(hex),
+            )
+        {
+            out.push((h * 16 + l) as u8);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8(out).unwrap_or_else(|_| text.to_owned())
+}
+
+/// The one form of an image URI that `image#` patterns match: the registry host in lower case
+/// (host names ignore case; repository paths are lower case by Docker's rules, tags are not
+/// touched), ECR's FIPS and dual-stack hosts as its standard one, and an image with neither tag
+/// nor digest as `:latest`, which is what pulls it.
+pub fn canonical_image_uri(uri: &str) -> String {
+    let (host, path) = match uri.split_once('/') {
+        // A registry host has a dot or a port (or is localhost); otherwise it is a path.
+        Some((host, path)) if host.contains(['.', ':']) || host == "localhost" => (host, path),
+        _ => return with_default_tag(uri),
+    };
+    let mut host = host.to_ascii_lowercase();
+    // ACCOUNT.dkr.ecr-fips.REGION.amazonaws.com and ACCOUNT.dkr-ecr.REGION.on.aws name the
+    // registry ACCOUNT.dkr.ecr.REGION.amazonaws.com.
+    if let Some((account, rest)) = host.split_once(".dkr.ecr-fips.") {
+        host = format!("{account}.dkr.ecr.{rest}");
+    } else if let Some((account, rest)) = host.split_once(".dkr-ecr.")
+        && let Some(region) = rest.strip_suffix(".on.aws")
+    {
+        host = format!("{account}.dkr.ecr.{region}.amazonaws.com");
+    }
+    with_default_tag(&format!("{host}/{path}"))
+}
+
+fn with_default_tag(uri: &str) -> String {
+    let image = ImageRef::parse(uri);
+    if image.tag.is_none() && image.digest.is_none() {
+        format!("{uri}:latest")
+    } else {
+        uri.to_owned()
+    }
+}
+
 /// An image URI's parts: `REPOSITORY[:TAG][@DIGEST]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImageRef<'a> {
@@ -373,6 +476,61 @@ mod tests {
     use serde_json::json;
 
     const DIGEST: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn https_urls_to_s3_are_read_as_the_s3_location_they_name() {
+        let s3 = "s3://ml-artifacts/fraud-v3/model.tar.gz";
+        for url in [
+            "https://ml-artifacts.s3.eu-west-1.amazonaws.com/fraud-v3/model.tar.gz",
+            "https://ml-artifacts.s3.amazonaws.com/fraud-v3/model.tar.gz",
+            "https://ml-artifacts.s3-eu-west-1.amazonaws.com/fraud-v3/model.tar.gz",
+            "HTTPS://ML-ARTIFACTS.S3.EU-WEST-1.AMAZONAWS.COM/fraud-v3/model.tar.gz",
+            "https://ml-artifacts.s3.dualstack.eu-west-1.amazonaws.com/fraud-v3/model.tar.gz",
+            "https://s3.eu-west-1.amazonaws.com/ml-artifacts/fraud-v3/model.tar.gz",
+            "https://s3.amazonaws.com/ml-artifacts/fr%61ud-v3/model.tar.gz",
+            s3,
+        ] {
+            assert_eq!(canonical_data_uri(url), s3, "{url}");
+        }
+        assert_eq!(
+            canonical_data_uri("https://my.bucket.s3.amazonaws.com/k"),
+            "s3://my.bucket/k"
+        );
+        // Keys keep their case; other hosts and access points stay as given.
+        assert_eq!(canonical_data_uri("s3://b/Fraud"), "s3://b/Fraud");
+        for other in [
+            "https://example.com/fraud-v3/model.tar.gz",
+            "https://ap-111122223333.s3-accesspoint.eu-west-1.amazonaws.com/k",
+            "https://b.s3.eu-west-1.amazonaws.com.evil.example/k",
+        ] {
+            assert_eq!(canonical_data_uri(other), other);
+        }
+        assert_eq!(percent_decode("a%2"), "a%2");
+        assert_eq!(percent_decode("%ff"), "%ff");
+    }
+
+    #[test]
+    fn image_uris_are_read_in_one_form() {
+        let ecr = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/fraud:v3";
+        for uri in [
+            "123456789012.DKR.ECR.EU-WEST-1.AMAZONAWS.COM/fraud:v3",
+            "123456789012.dkr.ecr-fips.eu-west-1.amazonaws.com/fraud:v3",
+            "123456789012.dkr-ecr.eu-west-1.on.aws/fraud:v3",
+            ecr,
+        ] {
+            assert_eq!(canonical_image_uri(uri), ecr, "{uri}");
+        }
+        assert_eq!(
+            canonical_image_uri("123456789012.dkr.ecr.eu-west-1.amazonaws.com/fraud"),
+            "123456789012.dkr.ecr.eu-west-1.amazonaws.com/fraud:latest"
+        );
+        // Tags keep their case.
+        assert_eq!(canonical_image_uri("r.example/a:V3"), "r.example/a:V3");
+        assert_eq!(
+            canonical_image_uri("registry:5000/a"),
+            "registry:5000/a:latest"
+        );
+    }
 
     #[test]
     fn image_parts() {

@@ -500,6 +500,8 @@ pub struct PolicySet {
     data: NameIndex,
     packages: NameIndex,
     default: Option<usize>,
+    /// What resolution must learn for this policy, worked out once.
+    needs: ContentNeeds,
 }
 
 /// What the policy needs resolution to learn beyond models and roles (each costs describes).
@@ -541,6 +543,7 @@ impl PolicySet {
             }
         }
         set.items = items;
+        set.needs = set.work_out_needs();
         Ok(set)
     }
 
@@ -599,6 +602,10 @@ impl PolicySet {
 
     /// What resolution must learn for this policy.
     pub fn content_needs(&self) -> ContentNeeds {
+        self.needs
+    }
+
+    fn work_out_needs(&self) -> ContentNeeds {
         let pinned = |f: fn(&Pins) -> bool| self.items.iter().any(|i| f(&i.pins));
         let content_matters =
             !self.images.is_empty() || !self.data.is_empty() || pinned(|p| !p.is_empty());

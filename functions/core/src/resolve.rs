@@ -9,7 +9,10 @@ use chrono::{DateTime, Duration, Utc};
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::content::{ContainerContent, DataLocation, ImageRef, is_digest, resolved_digest};
+use crate::content::{
+    ContainerContent, DataLocation, ImageRef, canonical_data_uri, canonical_image_uri, is_digest,
+    resolved_digest,
+};
 use crate::contract::{
     Request, ResolvedSubject, ResourceRef, ResourceType, SubjectKind, Target, Through,
 };
@@ -300,6 +303,16 @@ impl Content for ModelInfo {
             created: None,
             containers: content.containers.clone(),
         }
+    }
+}
+
+/// How a subject was reached, and how it was written where that differs from the form it is
+/// judged in.
+fn given_as(via: Option<&str>, given: &str, canonical: &str) -> Option<String> {
+    match (via, given == canonical) {
+        (via, true) => via.map(str::to_owned),
+        (Some(via), false) => Some(format!("{via}, given as {given}")),
+        (None, false) => Some(format!("given as {given}")),
     }
 }
 
@@ -622,27 +635,44 @@ impl<R: Resolver + Recovery, S: RecordStore> Subjects<'_, '_, R, S> {
     /// tag to for this deployment; a tag resolved to two digests knows none).
     fn image(&mut self, uri: &str, via: Option<&str>, through: Through) {
         let written = ImageRef::parse(uri).digest.filter(|d| is_digest(d));
+        // SageMaker reports the image as specified.
         let digest = match (written, self.resolved.get(uri).map(Vec::as_slice)) {
             (Some(d), _) => Some(d.to_owned()),
             (None, Some([one])) => Some(one.clone()),
             _ => None,
         };
-        self.push(SubjectKind::Image, uri.to_owned(), via, None, through);
+        let name = canonical_image_uri(uri);
+        let via = given_as(via, uri, &name);
+        self.push(
+            SubjectKind::Image,
+            name.clone(),
+            via.as_deref(),
+            None,
+            through,
+        );
         if let Some(subject) = self
             .list
             .iter_mut()
-            .find(|s| s.kind == SubjectKind::Image && s.name == uri)
+            .find(|s| s.kind == SubjectKind::Image && s.name == name)
         {
             subject.digest = subject.digest.take().or(digest);
         }
     }
 
     fn data(&mut self, data: &DataLocation, via: Option<&str>, through: Through) {
-        self.push(SubjectKind::Data, data.uri.clone(), via, None, through);
+        let name = canonical_data_uri(&data.uri);
+        let via = given_as(via, &data.uri, &name);
+        self.push(
+            SubjectKind::Data,
+            name.clone(),
+            via.as_deref(),
+            None,
+            through,
+        );
         if let Some(subject) = self
             .list
             .iter_mut()
-            .find(|s| s.kind == SubjectKind::Data && s.name == data.uri)
+            .find(|s| s.kind == SubjectKind::Data && s.name == name)
         {
             // Served as a prefix any one way: it serves anything under it.
             subject.prefix |= data.prefix;
