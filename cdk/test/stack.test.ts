@@ -86,6 +86,7 @@ const EXPECTED_STATEMENTS: Record<string, string[]> = {
     'Allow dynamodb:Query on Decisions.Arn/index/byResource',
     'Allow sagemaker:DescribeEndpointConfig,sagemaker:DescribeModel,sagemaker:DescribeInferenceComponent on '
       + `${SM}:endpoint-config/* ${SM}:model/* ${SM}:inference-component/*`,
+    `Allow sagemaker:DescribeModelPackage on ${SM}:model-package/*`,
     'Allow sagemaker:DescribeEndpoint,sagemaker:DescribeTrainingJob,sagemaker:DescribeTransformJob,'
       + 'sagemaker:DescribeProcessingJob,sagemaker:DescribeHyperParameterTuningJob on '
       + `${SM}:endpoint/* ${SM}:training-job/* ${SM}:transform-job/* ${SM}:processing-job/* `
@@ -103,6 +104,7 @@ const EXPECTED_STATEMENTS: Record<string, string[]> = {
     'Allow logs:CreateLogStream,logs:PutLogEvents on EnforceLogs.Arn',
     'Allow dynamodb:GetItem,dynamodb:UpdateItem on Decisions.Arn',
     `Allow sagemaker:DescribeEndpoint,sagemaker:DeleteEndpoint on ${SM}:endpoint/*`,
+    `Allow sagemaker:DescribeModel,sagemaker:DeleteModel on ${SM}:model/*`,
     `Allow sagemaker:DescribeInferenceComponent,sagemaker:DeleteInferenceComponent on ${SM}:inference-component/*`,
     'Allow sagemaker:StopTrainingJob,sagemaker:DescribeTrainingJob,sagemaker:StopTransformJob,'
       + 'sagemaker:DescribeTransformJob,sagemaker:StopProcessingJob,sagemaker:DescribeProcessingJob,'

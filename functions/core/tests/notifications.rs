@@ -376,3 +376,36 @@ fn a_tamper_alert_about_the_guards_own_resources_names_them() {
         format!("Subject: {}\n\n{}", notification.subject, notification.text)
     );
 }
+
+/// A violation decided by content: the alert names the package, its approval and the content
+/// that decided, as the verdict's reasons do (the fixture's verdict, as Evaluate would give it).
+#[test]
+fn a_content_violation_names_the_content_that_decided() {
+    let events = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/events");
+    let read = |name: &str| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(events.join(name)).unwrap()).unwrap()
+    };
+    let policy = model_guard_core::PolicySet::from_json(&read("example/policy.json")).unwrap();
+    let resolver = model_guard_core::CatalogResolver::new(
+        model_guard_core::Catalog::from_json(&read("example/catalog.json")).unwrap(),
+    );
+    let outcome =
+        model_guard_core::parse_event_value(&read("covered-content-package-unapproved.json"));
+    let verdict = pollster::block_on(model_guard_core::explain(
+        outcome,
+        &resolver.lookups(),
+        &policy,
+        &model_guard_core::Defaults::default(),
+    ))
+    .unwrap();
+    let rendered = render(
+        NotificationKind::ViolationPending,
+        &verdict,
+        &NotifyContext {
+            deadline: Some(at("2026-11-20T10:20:31Z")),
+            ..NotifyContext::default()
+        },
+    );
+    assert!(rendered.text.contains("PendingManualApproval"), "{}", rendered.text);
+    insta::assert_snapshot!("content-violation-pending", rendered.text);
+}
