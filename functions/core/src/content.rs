@@ -533,6 +533,36 @@ mod tests {
     }
 
     #[test]
+    fn the_images_resolved_for_a_deployment_are_those_of_its_config_only() {
+        let image = |d: &str| crate::resolve::ResolvedImage {
+            specified: "r/a:1".into(),
+            resolved: format!("r/a@{d}"),
+        };
+        let deployment = |config: &str, d: &str| EndpointDeployment {
+            config: Some(config.into()),
+            images: vec![image(d)],
+        };
+        let (old, new) = (
+            deployment("old-cfg", "sha256:old"),
+            deployment("NEW-cfg", "sha256:new"),
+        );
+        // Updating to the call's config: the pending deployment's, not the current one's.
+        let got = endpoint_images(&old, Some(&new), Some("new-cfg"));
+        assert_eq!(got.images, vec![image("sha256:new")]);
+        assert!(got.source.contains("PendingDeploymentSummary"));
+        // In service with the call's config (another update pending): the current one's.
+        let got = endpoint_images(&new, Some(&old), Some("new-cfg"));
+        assert_eq!(got.images, vec![image("sha256:new")]);
+        // The endpoint deploys another config: nothing it reports is the call's.
+        assert!(
+            endpoint_images(&old, None, Some("new-cfg"))
+                .images
+                .is_empty()
+        );
+        assert!(endpoint_images(&old, None, None).images.is_empty());
+    }
+
+    #[test]
     fn image_parts() {
         let r = ImageRef::parse("1.dkr.ecr.eu-west-1.amazonaws.com/fraud:v3");
         assert_eq!(r.repository, "1.dkr.ecr.eu-west-1.amazonaws.com/fraud");

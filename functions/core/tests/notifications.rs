@@ -406,6 +406,10 @@ fn a_content_violation_names_the_content_that_decided() {
             ..NotifyContext::default()
         },
     );
-    assert!(rendered.text.contains("PendingManualApproval"), "{}", rendered.text);
+    assert!(
+        rendered.text.contains("PendingManualApproval"),
+        "{}",
+        rendered.text
+    );
     insta::assert_snapshot!("content-violation-pending", rendered.text);
 }

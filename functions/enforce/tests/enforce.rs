@@ -608,3 +608,26 @@ async fn a_direct_invoke_acts_only_on_a_recorded_due_violation_for_its_holder() 
     let again = run(&enforcer, due).await.unwrap();
     assert_eq!(again, result);
 }
+
+/// A CreateModel violation whose binding opted into enforcement (`onCreateModel: enforce`): the
+/// model is deleted, confirmed gone; a second try finds it already gone.
+#[tokio::test]
+async fn a_model_is_deleted_and_confirmed_gone() {
+    let (enforcer, kit, _) = enforcer().await;
+    let model = unique("m");
+    kit.model(&model, "Exec").await;
+    let input = enforcer.input("model", &model).await;
+    let result = run(&enforcer, input).await.unwrap();
+    assert_eq!(result.outcome.as_str(), "deleted");
+    assert_eq!(result.confirmed.as_deref(), Some("gone"));
+    let described = aws_sdk_sagemaker::Client::new(&enforcer.config)
+        .describe_model()
+        .model_name(&model)
+        .send()
+        .await;
+    assert!(described.is_err(), "{described:?}");
+    let again = run(&enforcer, enforcer.input("model", &model).await)
+        .await
+        .unwrap();
+    assert_eq!(again.outcome.as_str(), "already-gone");
+}
