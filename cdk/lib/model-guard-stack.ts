@@ -350,8 +350,10 @@ export class ModelGuardStack extends Stack {
         actions: [
           'sagemaker:DescribeEndpoint', 'sagemaker:DescribeTrainingJob', 'sagemaker:DescribeTransformJob',
           'sagemaker:DescribeProcessingJob', 'sagemaker:DescribeHyperParameterTuningJob',
+          'sagemaker:DescribeNotebookInstance',
         ],
         resources: [
+          arn('sagemaker', 'notebook-instance/*'),
           arn('sagemaker', 'endpoint/*'),
           arn('sagemaker', 'training-job/*'),
           arn('sagemaker', 'transform-job/*'),
@@ -402,6 +404,11 @@ export class ModelGuardStack extends Stack {
         sid: 'DeleteModels',
         actions: ['sagemaker:DescribeModel', 'sagemaker:DeleteModel'],
         resources: [arn('sagemaker', 'model/*')],
+      }),
+      new iam.PolicyStatement({
+        sid: 'StopNotebookInstances',
+        actions: ['sagemaker:DescribeNotebookInstance', 'sagemaker:StopNotebookInstance'],
+        resources: [arn('sagemaker', 'notebook-instance/*')],
       }),
       new iam.PolicyStatement({
         sid: 'DeleteInferenceComponents',

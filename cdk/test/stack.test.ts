@@ -88,8 +88,8 @@ const EXPECTED_STATEMENTS: Record<string, string[]> = {
       + `${SM}:endpoint-config/* ${SM}:model/* ${SM}:inference-component/*`,
     `Allow sagemaker:DescribeModelPackage on ${SM}:model-package/*`,
     'Allow sagemaker:DescribeEndpoint,sagemaker:DescribeTrainingJob,sagemaker:DescribeTransformJob,'
-      + 'sagemaker:DescribeProcessingJob,sagemaker:DescribeHyperParameterTuningJob on '
-      + `${SM}:endpoint/* ${SM}:training-job/* ${SM}:transform-job/* ${SM}:processing-job/* `
+      + 'sagemaker:DescribeProcessingJob,sagemaker:DescribeHyperParameterTuningJob,sagemaker:DescribeNotebookInstance on '
+      + `${SM}:notebook-instance/* ${SM}:endpoint/* ${SM}:training-job/* ${SM}:transform-job/* ${SM}:processing-job/* `
       + `${SM}:hyper-parameter-tuning-job/*`,
     'Allow dynamodb:Query on Records.Arn',
     'Allow iam:GetRole on arn:${Partition}:iam::${AccountId}:role/*',
@@ -105,6 +105,7 @@ const EXPECTED_STATEMENTS: Record<string, string[]> = {
     'Allow dynamodb:GetItem,dynamodb:UpdateItem on Decisions.Arn',
     `Allow sagemaker:DescribeEndpoint,sagemaker:DeleteEndpoint on ${SM}:endpoint/*`,
     `Allow sagemaker:DescribeModel,sagemaker:DeleteModel on ${SM}:model/*`,
+    `Allow sagemaker:DescribeNotebookInstance,sagemaker:StopNotebookInstance on ${SM}:notebook-instance/*`,
     `Allow sagemaker:DescribeInferenceComponent,sagemaker:DeleteInferenceComponent on ${SM}:inference-component/*`,
     'Allow sagemaker:StopTrainingJob,sagemaker:DescribeTrainingJob,sagemaker:StopTransformJob,'
       + 'sagemaker:DescribeTransformJob,sagemaker:StopProcessingJob,sagemaker:DescribeProcessingJob,'

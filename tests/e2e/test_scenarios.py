@@ -980,3 +980,39 @@ def test_32_an_unapproved_package_version_on_an_endpoint_is_deleted_after_its_gr
     assert item["state"] == "enforced"
     assert stack.endpoint_status(endpoint) is None
     assert [m["kind"] for m in stack.messages(event_id)] == ["violation-pending", "enforced"]
+
+
+def test_33_a_notebook_instance_started_with_a_bound_role_by_someone_not_allowed_is_stopped(stack):
+    # The route around a role# binding: no training job, just a notebook instance that runs
+    # under the production role. StartNotebookInstance names no role; the instance's own is
+    # described. The same start by someone allowed is the near miss that stays.
+    from conftest import call
+    prod = f"arn:aws:iam::{ACCOUNT}:role/NotebookProd-{uuid.uuid4().hex[:6]}"
+    stack.policy({"pk": f"role#{prod}", "principals": [MLDEPLOYER], "mode": "enforce", "graceSeconds": 2})
+    outcomes = {}
+    for caller in ("MLDeployer", "DataScientist"):
+        name = f"nb-{uuid.uuid4().hex[:6]}"
+        stack.sm.create_notebook_instance(NotebookInstanceName=name, InstanceType="ml.t3.medium", RoleArn=prod)
+        stack.sm.stop_notebook_instance(NotebookInstanceName=name)
+        stack.sm.start_notebook_instance(NotebookInstanceName=name)
+        delivered = call(str(uuid.uuid4()), caller, "StartNotebookInstance", {"notebookInstanceName": name}, None)
+        assert stack.submit(delivered)["status"] == "SUCCEEDED"
+        outcomes[caller] = (delivered["detail"]["eventID"], name)
+
+    def status(name: str) -> str:
+        return stack.sm.describe_notebook_instance(NotebookInstanceName=name)["NotebookInstanceStatus"]
+
+    event_id, name = outcomes["MLDeployer"]
+    assert stack.audit(event_id)["state"] == "allowed", stack.audit(event_id)["verdict"]["reasons"]
+    assert status(name) == "InService"
+
+    event_id, name = outcomes["DataScientist"]
+    assert stack.wait(stack.enforcement(event_id), 60)["status"] == "SUCCEEDED"
+    item = stack.audit(event_id)
+    verdict = item["verdict"]
+    assert [a["binding"] for a in verdict["approvers"]] == [f"role#{prod}"], verdict
+    assert any("StartNotebookInstance names no role" in r for r in verdict["reasons"]), verdict["reasons"]
+    assert item["state"] == "enforced"
+    assert item["enforcement"]["outcome"] == "stopped", item["enforcement"]
+    assert status(name) in ("Stopping", "Stopped")
+    assert [m["kind"] for m in stack.messages(event_id)] == ["violation-pending", "enforced"]

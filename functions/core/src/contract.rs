@@ -43,12 +43,14 @@ pub enum ResourceType {
     /// A model, judged when it is created (CreateModel: an early warning, notify-only unless a
     /// binding opts in).
     Model,
+    NotebookInstance,
 }
 
 impl ResourceType {
     pub fn as_str(self) -> &'static str {
         match self {
             ResourceType::Model => "model",
+            ResourceType::NotebookInstance => "notebook-instance",
             ResourceType::Endpoint => "endpoint",
             ResourceType::InferenceComponent => "inference-component",
             ResourceType::TransformJob => "transform-job",
@@ -138,6 +140,9 @@ pub enum Target {
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         prefix: bool,
     },
+    /// The resource's own execution role, as its describe says (a call that names none, such as
+    /// StartNotebookInstance, runs code under it).
+    ResourceRole,
     /// A field that should name a subject is missing or unusable: the guard fails closed.
     Unreadable {
         expected: SubjectKind,

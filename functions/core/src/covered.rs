@@ -53,6 +53,9 @@ pub enum WhenNoSubject {
     DefaultDecides,
     /// Look the subject up through another field (an update that keeps its model).
     LookUp(SubjectPath),
+    /// The call names no role, and runs code under the resource's own (StartNotebookInstance):
+    /// that role, as the resource's describe says.
+    ResourceRole,
     /// The call changes only capacity (weights, instance or copy counts), never what the
     /// resource serves or as whom: by itself it decides nothing (ignored), but while a violation
     /// on the resource awaits enforcement it breaks that violation's bindings
@@ -190,6 +193,36 @@ pub const COVERED_CALLS: &[CoveredCall] = &[
         when_no_subject: WhenNoSubject::FailClosed,
         changes_deployed: false,
     },
+    // Notebook instances: code runs under the instance's role from the moment it is in service.
+    CoveredCall {
+        event_name: "CreateNotebookInstance",
+        resource_type: ResourceType::NotebookInstance,
+        name_field: "notebookInstanceName",
+        arn_field: "notebookInstanceArn",
+        subjects: &[at(Leads::Role, "roleArn")],
+        when_no_subject: WhenNoSubject::FailClosed,
+        changes_deployed: false,
+    },
+    CoveredCall {
+        event_name: "UpdateNotebookInstance",
+        resource_type: ResourceType::NotebookInstance,
+        name_field: "notebookInstanceName",
+        arn_field: "notebookInstanceArn",
+        subjects: &[at(Leads::Role, "roleArn")],
+        // Without a new role: the instance's own (a new lifecycle configuration or instance type
+        // runs under it).
+        when_no_subject: WhenNoSubject::ResourceRole,
+        changes_deployed: true,
+    },
+    CoveredCall {
+        event_name: "StartNotebookInstance",
+        resource_type: ResourceType::NotebookInstance,
+        name_field: "notebookInstanceName",
+        arn_field: "notebookInstanceArn",
+        subjects: &[],
+        when_no_subject: WhenNoSubject::ResourceRole,
+        changes_deployed: true,
+    },
     // Recorded as well (RECORDED_CALLS): the request is judged once the record is kept, so the
     // model resolves to the version the call made, content and role.
     CoveredCall {
@@ -290,12 +323,12 @@ mod tests {
                 assert_ne!(a.event_name, b.event_name);
             }
         }
-        assert_eq!(COVERED_CALLS.len(), 11);
+        assert_eq!(COVERED_CALLS.len(), 14);
         let names: Vec<&str> = rule_event_names().collect();
         for (i, a) in names.iter().enumerate() {
             assert!(!names[i + 1..].contains(a), "{a} twice");
         }
-        assert_eq!(names.len(), 14);
+        assert_eq!(names.len(), 17);
         // The sweep submits records before the deployments that need them.
         assert!(
             names[..RECORDED_CALLS.len()]

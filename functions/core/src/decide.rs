@@ -447,6 +447,8 @@ fn capacity_change(request: &Request, who: &crate::principal::Caller) -> Verdict
 
 fn label(subject: &ResolvedSubject) -> String {
     match &subject.via {
+        // A subject the call names only through its resource ("the notebook-instance's own role").
+        _ if subject.unnamed && subject.name.starts_with("the ") => subject.name.clone(),
         _ if subject.unnamed => format!("the {} that {} should name", subject.kind, subject.name),
         Some(via) => format!("{} {} (via {via})", subject.kind, subject.name),
         None => format!("{} {}", subject.kind, subject.name),

@@ -72,6 +72,7 @@ pub fn enforcement_verb(resource_type: ResourceType) -> &'static str {
         ResourceType::TransformJob
         | ResourceType::TrainingJob
         | ResourceType::ProcessingJob
-        | ResourceType::HyperParameterTuningJob => "stop",
+        | ResourceType::HyperParameterTuningJob
+        | ResourceType::NotebookInstance => "stop",
     }
 }

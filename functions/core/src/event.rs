@@ -611,12 +611,11 @@ fn targets_of(call: &CoveredCall, params: Option<&Value>) -> Vec<Target> {
     let params = match params {
         Some(params @ Value::Object(_)) => params,
         other => {
-            let expected = call
-                .subjects
-                .first()
-                .map_or(crate::contract::SubjectKind::Model, |s| {
-                    s.leads_to.subject_kind()
-                });
+            let expected = match (call.subjects.first(), call.when_no_subject) {
+                (Some(s), _) => s.leads_to.subject_kind(),
+                (None, WhenNoSubject::ResourceRole) => crate::contract::SubjectKind::Role,
+                (None, _) => crate::contract::SubjectKind::Model,
+            };
             return vec![Target::Unreadable {
                 expected,
                 field: "requestParameters".to_owned(),
@@ -631,6 +630,7 @@ fn targets_of(call: &CoveredCall, params: Option<&Value>) -> Vec<Target> {
     if targets.is_empty() {
         let fallback = match call.when_no_subject {
             WhenNoSubject::DefaultDecides | WhenNoSubject::CapacityOnly => return targets,
+            WhenNoSubject::ResourceRole => return vec![Target::ResourceRole],
             WhenNoSubject::LookUp(subject) => {
                 collect(params, &subject, &mut targets);
                 Some(subject)

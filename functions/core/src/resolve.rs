@@ -235,6 +235,19 @@ pub async fn resolve_subjects<R: Resolver + Recovery, S: RecordStore>(
                     Err(ResolveError::Failed(error)) => return Err(error),
                 }
             }
+            // Its describe could not say (the notes say why): the role is not known.
+            Target::ResourceRole => subjects.list.push(ResolvedSubject {
+                unresolved: Some(format!(
+                    "{} names no role, and the {} {} could not say which it runs under",
+                    request.event_name, request.resource.resource_type, request.resource.name
+                )),
+                unnamed: true,
+                ..ResolvedSubject::new(
+                    SubjectKind::Role,
+                    format!("the {}'s own role", request.resource.resource_type),
+                    Through::Request,
+                )
+            }),
             Target::Unreadable {
                 expected,
                 field,
@@ -323,7 +336,7 @@ fn rfc3339(t: DateTime<Utc>) -> String {
 impl<R: Resolver + Recovery, S: RecordStore> Subjects<'_, '_, R, S> {
     /// The request's targets, with what the event lost recovered from the resource itself.
     async fn recover(&mut self, request: &Request) -> Result<Vec<Target>, GuardError> {
-        let unreadable = |t: &Target| matches!(t, Target::Unreadable { .. });
+        let unreadable = |t: &Target| matches!(t, Target::Unreadable { .. } | Target::ResourceRole);
         if !request.targets.iter().any(unreadable) {
             return Ok(request.targets.clone());
         }
@@ -355,11 +368,18 @@ impl<R: Resolver + Recovery, S: RecordStore> Subjects<'_, '_, R, S> {
                         _ => None,
                     })
                     .collect();
-                self.notes.push(format!(
-                    "the event lost what the call used ({}): recovered from {}",
-                    lost.join("; "),
-                    recovered.source
-                ));
+                self.notes.push(if lost.is_empty() {
+                    format!(
+                        "{} names no role: it runs under the {}'s own, as {} says",
+                        request.event_name, request.resource.resource_type, recovered.source
+                    )
+                } else {
+                    format!(
+                        "the event lost what the call used ({}): recovered from {}",
+                        lost.join("; "),
+                        recovered.source
+                    )
+                });
                 let mut targets: Vec<Target> = request
                     .targets
                     .iter()
@@ -375,10 +395,21 @@ impl<R: Resolver + Recovery, S: RecordStore> Subjects<'_, '_, R, S> {
             }
             Ok(_) => Ok(request.targets.clone()),
             Err(ResolveError::Unresolvable(why)) => {
-                self.notes.push(format!(
-                    "the event lost what the call used, and the {} itself could not say: {why}",
-                    request.resource.resource_type
-                ));
+                let lost = request
+                    .targets
+                    .iter()
+                    .any(|t| matches!(t, Target::Unreadable { .. }));
+                self.notes.push(if lost {
+                    format!(
+                        "the event lost what the call used, and the {} itself could not say: {why}",
+                        request.resource.resource_type
+                    )
+                } else {
+                    format!(
+                        "{} names no role, and the {} itself could not say which: {why}",
+                        request.event_name, request.resource.resource_type
+                    )
+                });
                 Ok(request.targets.clone())
             }
             Err(ResolveError::Failed(e)) => Err(e),

@@ -631,3 +631,38 @@ async fn a_model_is_deleted_and_confirmed_gone() {
         .unwrap();
     assert_eq!(again.outcome.as_str(), "already-gone");
 }
+
+/// A notebook instance in service is stopped (confirmed by a describe); a second try finds it
+/// already stopped; one that never existed is already gone.
+#[tokio::test]
+async fn a_notebook_instance_is_stopped_and_a_second_stop_is_already_stopped() {
+    let (enforcer, _, _) = enforcer().await;
+    let sm = aws_sdk_sagemaker::Client::new(&enforcer.config);
+    let name = unique("nb");
+    sm.create_notebook_instance()
+        .notebook_instance_name(&name)
+        .instance_type(aws_sdk_sagemaker::types::InstanceType::MlT3Medium)
+        .role_arn(model_guard_testkit::role_arn("Exec"))
+        .send()
+        .await
+        .unwrap();
+    let result = run(&enforcer, enforcer.input("notebook-instance", &name).await)
+        .await
+        .unwrap();
+    assert_eq!(result.outcome.as_str(), "stopped");
+    assert!(
+        matches!(result.confirmed.as_deref(), Some("Stopping" | "Stopped")),
+        "{result:?}"
+    );
+    let again = run(&enforcer, enforcer.input("notebook-instance", &name).await)
+        .await
+        .unwrap();
+    assert_eq!(again.outcome.as_str(), "already-stopped");
+    let ghost = run(
+        &enforcer,
+        enforcer.input("notebook-instance", &unique("nb")).await,
+    )
+    .await
+    .unwrap();
+    assert_eq!(ghost.outcome.as_str(), "already-gone");
+}

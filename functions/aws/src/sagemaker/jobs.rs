@@ -56,7 +56,10 @@ impl SageMakerEnforcer {
                 hyper_parameter_tuning_job_name,
                 "StopHyperParameterTuningJob"
             ),
-            ResourceType::Endpoint | ResourceType::InferenceComponent | ResourceType::Model => {
+            ResourceType::Endpoint
+            | ResourceType::InferenceComponent
+            | ResourceType::Model
+            | ResourceType::NotebookInstance => {
                 return Err(GuardError::new(
                     ErrorKind::InvalidInput,
                     format!("{kind} is not a job"),
@@ -139,9 +142,10 @@ impl SageMakerEnforcer {
                 hyper_parameter_tuning_job_status,
                 "DescribeHyperParameterTuningJob"
             ),
-            ResourceType::Endpoint | ResourceType::InferenceComponent | ResourceType::Model => {
-                Ok(None)
-            }
+            ResourceType::Endpoint
+            | ResourceType::InferenceComponent
+            | ResourceType::Model
+            | ResourceType::NotebookInstance => Ok(None),
         }
     }
 }
@@ -245,7 +249,10 @@ pub(super) async fn job_uses(
                 out.creation_time().cloned(),
             )
         }
-        ResourceType::Endpoint | ResourceType::InferenceComponent | ResourceType::Model => {
+        ResourceType::Endpoint
+        | ResourceType::InferenceComponent
+        | ResourceType::Model
+        | ResourceType::NotebookInstance => {
             return Err(ResolveError::Unresolvable(format!("{kind} is not a job")));
         }
     };

@@ -1,12 +1,13 @@
 //! SageMaker: the resolver (what a deployment uses), the recovery of what an event lost (what a
 //! deployed resource says it uses), and the enforcer (stop or delete it). One module per family:
 //! [`endpoints`] (endpoints and inference components), [`jobs`] (training, transform, processing
-//! and tuning jobs), [`models`] (models, their content, packages and resolved images); this one
-//! holds what they share.
+//! and tuning jobs), [`models`] (models, their content, packages and resolved images),
+//! [`notebooks`] (notebook instances); this one holds what they share.
 
 mod endpoints;
 mod jobs;
 mod models;
+mod notebooks;
 
 use std::time::Duration;
 
@@ -44,7 +45,10 @@ where
         Some("ResourceNotFound") => true,
         Some("ValidationException") => {
             let message = service_message(error).to_ascii_lowercase();
-            message.contains("could not find") || message.contains("not found")
+            // DescribeNotebookInstance says "RecordNotFound".
+            message.contains("could not find")
+                || message.contains("not found")
+                || message.contains("recordnotfound")
         }
         _ => false,
     }
@@ -138,6 +142,9 @@ impl Recovery for SageMakerResolver {
                 source: format!("model {name} itself"),
                 created: None,
             },
+            ResourceType::NotebookInstance => {
+                notebooks::notebook_instance_uses(&self.client, name).await?
+            }
             kind => jobs::job_uses(&self.client, kind, name).await?,
         };
         if let (Some(created), Some(call)) = (created, call)
@@ -294,6 +301,7 @@ impl Enforcer for SageMakerEnforcer {
             ResourceType::Endpoint => self.endpoint(resource, verdict).await,
             ResourceType::InferenceComponent => self.inference_component(resource, verdict).await,
             ResourceType::Model => self.model(resource, verdict).await,
+            ResourceType::NotebookInstance => self.notebook_instance(resource).await,
             _ => self.job(resource).await,
         }
     }
