@@ -48,7 +48,7 @@ impl std::fmt::Display for Unreadable {
 
 /// `key` of an object, whatever the case of its letters: CloudTrail writes `modelDataUrl`,
 /// SageMaker's describes `ModelDataUrl`.
-fn field<'a>(object: &'a Value, key: &str) -> Option<&'a Value> {
+pub fn field_any_case<'a>(object: &'a Value, key: &str) -> Option<&'a Value> {
     object
         .as_object()?
         .iter()
@@ -58,7 +58,7 @@ fn field<'a>(object: &'a Value, key: &str) -> Option<&'a Value> {
 }
 
 fn text(object: &Value, key: &str, at: &str) -> Result<Option<String>, Unreadable> {
-    match field(object, key) {
+    match field_any_case(object, key) {
         None => Ok(None),
         Some(Value::String(s)) if !s.is_empty() => Ok(Some(s.clone())),
         Some(Value::String(_)) => Err(Unreadable {
@@ -91,7 +91,7 @@ pub fn container(object: &Value, at: &str) -> Result<ContainerContent, Unreadabl
         None => text(object, "artifactUrl", at)?,
     };
     let mut data = Vec::new();
-    match (url, field(object, "modelDataSource")) {
+    match (url, field_any_case(object, "modelDataSource")) {
         (Some(uri), _) => data.push(DataLocation {
             uri,
             prefix: multi_model,
@@ -105,7 +105,7 @@ pub fn container(object: &Value, at: &str) -> Result<ContainerContent, Unreadabl
         }
         (None, None) => {}
     }
-    match field(object, "additionalModelDataSources") {
+    match field_any_case(object, "additionalModelDataSources") {
         None => {}
         Some(Value::Array(list)) => {
             for (i, source) in list.iter().enumerate() {
@@ -129,7 +129,7 @@ pub fn container(object: &Value, at: &str) -> Result<ContainerContent, Unreadabl
 
 /// An `{s3DataSource: {s3Uri, s3DataType}}`: the location, a prefix when `S3Prefix`.
 fn s3_source(source: &Value, at: &str, multi_model: bool) -> Result<DataLocation, Unreadable> {
-    let Some(s3) = field(source, "s3DataSource") else {
+    let Some(s3) = field_any_case(source, "s3DataSource") else {
         // Model data from elsewhere than S3 (none today): unknown, so unreadable.
         return Err(Unreadable {
             field: at.to_owned(),
@@ -152,10 +152,10 @@ fn s3_source(source: &Value, at: &str, multi_model: bool) -> Result<DataLocation
 /// DescribeModel's output).
 pub fn model_containers(model: &Value) -> Result<Vec<ContainerContent>, Unreadable> {
     let mut out = Vec::new();
-    if let Some(primary) = field(model, "primaryContainer") {
+    if let Some(primary) = field_any_case(model, "primaryContainer") {
         out.push(container(primary, "primaryContainer")?);
     }
-    match field(model, "containers") {
+    match field_any_case(model, "containers") {
         None => {}
         Some(Value::Array(list)) => {
             for (i, c) in list.iter().enumerate() {
@@ -174,10 +174,10 @@ pub fn model_containers(model: &Value) -> Result<Vec<ContainerContent>, Unreadab
 
 /// A model package's containers: `inferenceSpecification.containers[]`.
 pub fn package_containers(package: &Value) -> Result<Vec<ContainerContent>, Unreadable> {
-    let Some(spec) = field(package, "inferenceSpecification") else {
+    let Some(spec) = field_any_case(package, "inferenceSpecification") else {
         return Ok(Vec::new());
     };
-    match field(spec, "containers") {
+    match field_any_case(spec, "containers") {
         None => Ok(Vec::new()),
         Some(Value::Array(list)) => list
             .iter()
@@ -231,15 +231,19 @@ pub fn endpoint_images(
 pub fn variant_images(deployment: &Value) -> Vec<crate::resolve::ResolvedImage> {
     let mut out = Vec::new();
     for section in ["productionVariants", "shadowProductionVariants"] {
-        let Some(Value::Array(variants)) = field(deployment, section) else {
+        let Some(Value::Array(variants)) = field_any_case(deployment, section) else {
             continue;
         };
         for variant in variants {
-            let Some(Value::Array(images)) = field(variant, "deployedImages") else {
+            let Some(Value::Array(images)) = field_any_case(variant, "deployedImages") else {
                 continue;
             };
             for image in images {
-                let text = |k: &str| field(image, k).and_then(Value::as_str).map(str::to_owned);
+                let text = |k: &str| {
+                    field_any_case(image, k)
+                        .and_then(Value::as_str)
+                        .map(str::to_owned)
+                };
                 if let (Some(specified), Some(resolved)) =
                     (text("specifiedImage"), text("resolvedImage"))
                 {
@@ -257,7 +261,7 @@ pub fn variant_images(deployment: &Value) -> Vec<crate::resolve::ResolvedImage> 
 /// A DescribeEndpoint-shaped value's current and pending deployments.
 pub fn endpoint_deployments(endpoint: &Value) -> (EndpointDeployment, Option<EndpointDeployment>) {
     let config = |v: &Value| {
-        field(v, "endpointConfigName")
+        field_any_case(v, "endpointConfigName")
             .and_then(Value::as_str)
             .map(str::to_owned)
     };
@@ -265,16 +269,12 @@ pub fn endpoint_deployments(endpoint: &Value) -> (EndpointDeployment, Option<End
         config: config(endpoint),
         images: variant_images(endpoint),
     };
-    let pending = field(endpoint, "pendingDeploymentSummary").map(|p| EndpointDeployment {
-        config: config(p),
-        images: variant_images(p),
-    });
+    let pending =
+        field_any_case(endpoint, "pendingDeploymentSummary").map(|p| EndpointDeployment {
+            config: config(p),
+            images: variant_images(p),
+        });
     (current, pending)
-}
-
-/// A value's field whatever the case of its letters (for catalog readers).
-pub fn field_any_case<'a>(object: &'a Value, key: &str) -> Option<&'a Value> {
-    field(object, key)
 }
 
 /// The one form of an S3 location that `data#` patterns match: `s3://BUCKET/KEY`. SageMaker also

@@ -218,20 +218,24 @@ pub async fn resolve_subjects<R: Resolver + Recovery, S: RecordStore>(
                     Ok(InferenceComponentInfo {
                         model_name: None,
                         container: None,
-                    }) => subjects.push(
-                        SubjectKind::InferenceComponent,
-                        name.clone(),
-                        None,
-                        Some("it names no model".to_owned()),
-                        Through::Request,
-                    ),
-                    Err(ResolveError::Unresolvable(why)) => subjects.push(
-                        SubjectKind::InferenceComponent,
-                        name.clone(),
-                        None,
-                        Some(why),
-                        Through::Request,
-                    ),
+                    }) => {
+                        subjects.push(
+                            SubjectKind::InferenceComponent,
+                            name.clone(),
+                            None,
+                            Some("it names no model".to_owned()),
+                            Through::Request,
+                        );
+                    }
+                    Err(ResolveError::Unresolvable(why)) => {
+                        subjects.push(
+                            SubjectKind::InferenceComponent,
+                            name.clone(),
+                            None,
+                            Some(why),
+                            Through::Request,
+                        );
+                    }
                     Err(ResolveError::Failed(error)) => return Err(error),
                 }
             }
@@ -559,19 +563,21 @@ impl<R: Resolver + Recovery, S: RecordStore> Subjects<'_, '_, R, S> {
                     }
                 }
             }
-            AtTheCall::Unresolvable(why) => self.push(
-                SubjectKind::EndpointConfig,
-                name.to_owned(),
-                None,
-                Some(why),
-                Through::Request,
-            ),
+            AtTheCall::Unresolvable(why) => {
+                self.push(
+                    SubjectKind::EndpointConfig,
+                    name.to_owned(),
+                    None,
+                    Some(why),
+                    Through::Request,
+                );
+            }
         }
         Ok(())
     }
 
     /// Adds a subject, or, when it is already there (names compare without ASCII case, content
-    /// as written), the new way to it.
+    /// as written), the new way to it; either way, the subject.
     fn push(
         &mut self,
         kind: SubjectKind,
@@ -579,8 +585,8 @@ impl<R: Resolver + Recovery, S: RecordStore> Subjects<'_, '_, R, S> {
         via: Option<&str>,
         unresolved: Option<String>,
         through: Through,
-    ) {
-        let existing = self.list.iter_mut().find(|s| {
+    ) -> &mut ResolvedSubject {
+        let existing = self.list.iter().position(|s| {
             s.kind == kind
                 && if kind.is_content() {
                     s.name == name
@@ -588,8 +594,9 @@ impl<R: Resolver + Recovery, S: RecordStore> Subjects<'_, '_, R, S> {
                     s.name.eq_ignore_ascii_case(&name)
                 }
         });
-        match existing {
-            Some(subject) => {
+        let at = match existing {
+            Some(at) => {
+                let subject = &mut self.list[at];
                 if !subject.through.contains(&through) {
                     subject.through.push(through);
                 }
@@ -597,6 +604,7 @@ impl<R: Resolver + Recovery, S: RecordStore> Subjects<'_, '_, R, S> {
                 if subject.unresolved.is_none() {
                     subject.unresolved = unresolved;
                 }
+                at
             }
             None => {
                 self.list.push(ResolvedSubject {
@@ -604,8 +612,10 @@ impl<R: Resolver + Recovery, S: RecordStore> Subjects<'_, '_, R, S> {
                     unresolved,
                     ..ResolvedSubject::new(kind, name, through)
                 });
+                self.list.len() - 1
             }
-        }
+        };
+        &mut self.list[at]
     }
 
     /// What SageMaker resolved the deployment's image tags to (endpoints and inference
@@ -674,40 +684,16 @@ impl<R: Resolver + Recovery, S: RecordStore> Subjects<'_, '_, R, S> {
         };
         let name = canonical_image_uri(uri);
         let via = given_as(via, uri, &name);
-        self.push(
-            SubjectKind::Image,
-            name.clone(),
-            via.as_deref(),
-            None,
-            through,
-        );
-        if let Some(subject) = self
-            .list
-            .iter_mut()
-            .find(|s| s.kind == SubjectKind::Image && s.name == name)
-        {
-            subject.digest = subject.digest.take().or(digest);
-        }
+        let subject = self.push(SubjectKind::Image, name, via.as_deref(), None, through);
+        subject.digest = subject.digest.take().or(digest);
     }
 
     fn data(&mut self, data: &DataLocation, via: Option<&str>, through: Through) {
         let name = canonical_data_uri(&data.uri);
         let via = given_as(via, &data.uri, &name);
-        self.push(
-            SubjectKind::Data,
-            name.clone(),
-            via.as_deref(),
-            None,
-            through,
-        );
-        if let Some(subject) = self
-            .list
-            .iter_mut()
-            .find(|s| s.kind == SubjectKind::Data && s.name == name)
-        {
-            // Served as a prefix any one way: it serves anything under it.
-            subject.prefix |= data.prefix;
-        }
+        let subject = self.push(SubjectKind::Data, name, via.as_deref(), None, through);
+        // Served as a prefix any one way: it serves anything under it.
+        subject.prefix |= data.prefix;
     }
 
     /// A container's image, data and package (and the package's own containers).
@@ -757,21 +743,15 @@ impl<R: Resolver + Recovery, S: RecordStore> Subjects<'_, '_, R, S> {
         };
         match described {
             Ok(info) => {
-                self.push(
+                let package = self.push(
                     SubjectKind::Package,
                     name.to_owned(),
                     Some(via),
                     None,
                     through.clone(),
                 );
-                if let Some(subject) = self
-                    .list
-                    .iter_mut()
-                    .find(|s| s.kind == SubjectKind::Package && s.name == name)
-                {
-                    subject.group.clone_from(&info.group);
-                    subject.approval.clone_from(&info.approval);
-                }
+                package.group.clone_from(&info.group);
+                package.approval.clone_from(&info.approval);
                 let via = format!("{via}, package {name}");
                 for container in &info.containers {
                     // A package's containers name no package of their own.
@@ -783,13 +763,15 @@ impl<R: Resolver + Recovery, S: RecordStore> Subjects<'_, '_, R, S> {
                     }
                 }
             }
-            Err(why) => self.push(
-                SubjectKind::Package,
-                name.to_owned(),
-                Some(via),
-                Some(why),
-                through,
-            ),
+            Err(why) => {
+                self.push(
+                    SubjectKind::Package,
+                    name.to_owned(),
+                    Some(via),
+                    Some(why),
+                    through,
+                );
+            }
         }
         Ok(())
     }
@@ -848,13 +830,15 @@ impl<R: Resolver + Recovery, S: RecordStore> Subjects<'_, '_, R, S> {
                                 self.container(container, &own_via, own.clone()).await?;
                             }
                         }
-                        Err(why) => self.push(
-                            SubjectKind::Model,
-                            name.to_owned(),
-                            via,
-                            Some(why),
-                            through.clone(),
-                        ),
+                        Err(why) => {
+                            self.push(
+                                SubjectKind::Model,
+                                name.to_owned(),
+                                via,
+                                Some(why),
+                                through.clone(),
+                            );
+                        }
                     }
                 }
             }

@@ -333,22 +333,15 @@ async fn content_costs_one_describe_per_package_and_one_for_resolved_images() {
             .any(|s| s["name"] == "s3://artifacts/fraud-v7/model.tar.gz" && s["allowed"] == true),
         "{verdict:#}"
     );
-    assert!(
+    let a_reason_says = |text: &str| {
         verdict["reasons"]
             .as_array()
             .unwrap()
             .iter()
-            .any(|r| r.as_str().unwrap().contains("PendingManualApproval")),
-        "{verdict:#}"
-    );
-    assert!(
-        verdict["reasons"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|r| r.as_str().unwrap().contains(&digest)),
-        "{verdict:#}"
-    );
+            .any(|r| r.as_str().unwrap().contains(text))
+    };
+    assert!(a_reason_says("PendingManualApproval"), "{verdict:#}");
+    assert!(a_reason_says(&digest), "{verdict:#}");
     // (This policy's store is not counted: its Scan is one, as ever.)
     assert_eq!(
         calls.take(),

@@ -445,16 +445,15 @@ pub(super) async fn inference_component_uses(
         fields.push("Specification.BaseInferenceComponentName");
     }
     if let Some(container) = spec.and_then(|s| s.container()) {
-        if let Some(image) = container.deployed_image().and_then(|d| d.specified_image()) {
-            targets.push(Target::Image {
-                uri: image.to_owned(),
-            });
+        let content = super::models::component_container(container);
+        if let Some(uri) = content.image {
+            targets.push(Target::Image { uri });
             fields.push("Specification.Container.DeployedImage.SpecifiedImage");
         }
-        if let Some(uri) = container.artifact_url() {
+        for data in content.data {
             targets.push(Target::Data {
-                uri: uri.to_owned(),
-                prefix: false,
+                uri: data.uri,
+                prefix: data.prefix,
             });
             fields.push("Specification.Container.ArtifactUrl");
         }

@@ -14,7 +14,6 @@ use std::time::Duration;
 use aws_sdk_applicationautoscaling::Client as AutoScaling;
 use aws_sdk_sagemaker::Client as SageMaker;
 use chrono::{DateTime, Utc};
-use model_guard_core::content::{ContainerContent, DataLocation};
 use model_guard_core::contract::{ResourceRef, ResourceType, Verdict, Version1};
 use model_guard_core::enforcement::{EnforcementOutcome, EnforcementResult};
 use model_guard_core::ports::Enforcer;
@@ -221,21 +220,9 @@ impl Resolver for SageMakerResolver {
         let spec = out.specification();
         Ok(InferenceComponentInfo {
             model_name: spec.and_then(|s| s.model_name()).map(str::to_owned),
-            container: spec.and_then(|s| s.container()).map(|c| ContainerContent {
-                image: c
-                    .deployed_image()
-                    .and_then(|d| d.specified_image())
-                    .map(str::to_owned),
-                data: c
-                    .artifact_url()
-                    .map(|uri| DataLocation {
-                        uri: uri.to_owned(),
-                        prefix: false,
-                    })
-                    .into_iter()
-                    .collect(),
-                package: None,
-            }),
+            container: spec
+                .and_then(|s| s.container())
+                .map(models::component_container),
         })
     }
 

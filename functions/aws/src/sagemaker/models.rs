@@ -2,7 +2,8 @@
 //! SageMaker resolved for a deployment, and deleting a model (CreateModel's enforcement).
 
 use aws_sdk_sagemaker::types::{
-    ContainerDefinition, ContainerMode, DeployedImage, ModelDataSource, S3ModelDataType,
+    ContainerDefinition, ContainerMode, DeployedImage,
+    InferenceComponentContainerSpecificationSummary, ModelDataSource, S3ModelDataType,
 };
 use model_guard_core::content::{
     ContainerContent, DataLocation, EndpointDeployment, endpoint_images,
@@ -48,6 +49,28 @@ pub(super) fn container(c: &ContainerDefinition) -> ContainerContent {
         image: c.image().map(str::to_owned),
         data,
         package: c.model_package_name().map(str::to_owned),
+    }
+}
+
+/// An inference component's bare container, as DescribeInferenceComponent gives it (the image
+/// as specified is under its `DeployedImage`).
+pub(super) fn component_container(
+    c: &InferenceComponentContainerSpecificationSummary,
+) -> ContainerContent {
+    ContainerContent {
+        image: c
+            .deployed_image()
+            .and_then(|d| d.specified_image())
+            .map(str::to_owned),
+        data: c
+            .artifact_url()
+            .map(|uri| DataLocation {
+                uri: uri.to_owned(),
+                prefix: false,
+            })
+            .into_iter()
+            .collect(),
+        package: None,
     }
 }
 
