@@ -6,6 +6,8 @@
 //!   "modelPackages": {"ARN": {DescribeModelPackage's output}},
 //!   "endpoints": {"ENDPOINT": {DescribeEndpoint's output}},
 //!   "deployed": {"training-job/NAME": [{"kind": "role", "arn": ".."}]},
+//!   "pipelineExecutions": {"ARN": {"startedBy": "..", "sourceIdentity": "..", "steps": [ARN, ..]}},
+//!   "tags": {"RESOURCE-ARN": {"KEY": "VALUE"}},
 //!   "records": [{"version": 1, "kind": "endpoint-config", "name": .., "op": "create", ..}]}`
 //! (every section optional). Endpoint configs, models and inference components may also be given
 //! as SageMaker's Describe* output as the AWS CLI prints it (PascalCase keys, pasted as is). `deployed` is what a resource's own describe says it uses (targets,
@@ -18,12 +20,14 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::children::{ExecutionFacts, PipelineSteps};
 use crate::content::{
     EndpointDeployment, container, endpoint_deployments, endpoint_images, field_any_case,
     model_containers, package_containers,
 };
 use crate::contract::{ResourceRef, ResourceType, Target};
 use crate::error::{ErrorKind, GuardError};
+use crate::event::PIPELINE_EXECUTION_TAG;
 use crate::policy::ContentNeeds;
 use crate::ports::RecordStore;
 use crate::records::{History, RecordKind, ResourceRecord};
@@ -53,8 +57,27 @@ pub struct Catalog {
     /// `TYPE/NAME` (as verdicts name resource types) to what its describe says it uses.
     #[serde(default)]
     pub deployed: BTreeMap<String, Vec<Target>>,
+    /// By ARN: what SageMaker says of a pipeline execution (who started it, what its steps made).
+    #[serde(default)]
+    pub pipeline_executions: BTreeMap<String, CatalogExecution>,
+    /// By resource ARN: its tags, as ListTags gives them (key to value).
+    #[serde(default)]
+    pub tags: BTreeMap<String, BTreeMap<String, String>>,
     #[serde(default)]
     pub records: Vec<ResourceRecord>,
+}
+
+/// A pipeline execution: DescribePipelineExecution's `CreatedBy.IamIdentity` and the ARNs that
+/// ListPipelineExecutionSteps' metadata names.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct CatalogExecution {
+    #[serde(default)]
+    pub started_by: Option<String>,
+    #[serde(default)]
+    pub source_identity: Option<String>,
+    #[serde(default)]
+    pub steps: Vec<String>,
 }
 
 /// The short forms: camelCase, only these fields.
@@ -268,6 +291,8 @@ pub struct CatalogResolver {
     packages: HashMap<String, PackageInfo>,
     endpoints: HashMap<String, (EndpointDeployment, Option<EndpointDeployment>)>,
     deployed: HashMap<String, Vec<Target>>,
+    executions: HashMap<String, ExecutionFacts>,
+    tags: HashMap<String, BTreeMap<String, String>>,
     records: Vec<ResourceRecord>,
     /// What a lookup of an absent name says.
     absent: String,
@@ -320,6 +345,23 @@ impl CatalogResolver {
                 .deployed
                 .into_iter()
                 .map(|(key, targets)| (key.to_ascii_lowercase(), targets))
+                .collect(),
+            executions: catalog
+                .pipeline_executions
+                .into_iter()
+                .map(|(arn, e)| {
+                    let facts = ExecutionFacts {
+                        started_by: e.started_by,
+                        source_identity: e.source_identity,
+                        step_resources: e.steps,
+                    };
+                    (arn.to_ascii_lowercase(), facts)
+                })
+                .collect(),
+            tags: catalog
+                .tags
+                .into_iter()
+                .map(|(arn, tags)| (arn.to_ascii_lowercase(), tags))
                 .collect(),
             records: catalog.records,
             absent: "not found in the catalog".to_owned(),
@@ -425,6 +467,26 @@ impl Recovery for CatalogResolver {
             targets,
             source: format!("the catalog's {key}"),
         }))
+    }
+}
+
+impl PipelineSteps for CatalogResolver {
+    fn execution_tag(
+        &self,
+        resource_arn: &str,
+    ) -> impl Future<Output = Result<Option<String>, ResolveError>> + Send {
+        ready(Ok(self
+            .tags
+            .get(&resource_arn.to_ascii_lowercase())
+            .and_then(|tags| tags.get(PIPELINE_EXECUTION_TAG))
+            .cloned()))
+    }
+
+    fn execution(
+        &self,
+        execution_arn: &str,
+    ) -> impl Future<Output = Result<ExecutionFacts, ResolveError>> + Send {
+        ready(self.find(&self.executions, &execution_arn.to_ascii_lowercase()))
     }
 }
 

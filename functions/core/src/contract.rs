@@ -44,6 +44,10 @@ pub enum ResourceType {
     /// binding opts in).
     Model,
     NotebookInstance,
+    /// A pipeline: its role runs nothing until an execution starts (notify-only by nature).
+    Pipeline,
+    /// One run of a pipeline; named `PIPELINE/EXECUTION-ID` from its ARN.
+    PipelineExecution,
 }
 
 impl ResourceType {
@@ -51,6 +55,8 @@ impl ResourceType {
         match self {
             ResourceType::Model => "model",
             ResourceType::NotebookInstance => "notebook-instance",
+            ResourceType::Pipeline => "pipeline",
+            ResourceType::PipelineExecution => "pipeline-execution",
             ResourceType::Endpoint => "endpoint",
             ResourceType::InferenceComponent => "inference-component",
             ResourceType::TransformJob => "transform-job",
@@ -174,6 +180,11 @@ pub struct Request {
     pub source_identity: Option<String>,
     pub resource: ResourceRef,
     pub targets: Vec<Target>,
+    /// The pipeline execution the created resource says it is a step of (its
+    /// `sagemaker:pipeline-execution-arn` tag): a claim, checked against the execution's own
+    /// step list before it counts (`children`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pipeline_execution: Option<String>,
 }
 
 impl Request {
@@ -361,6 +372,26 @@ pub struct Verdict {
     pub subjects: Vec<SubjectVerdict>,
     pub approvers: Vec<ApproverSet>,
     pub reasons: Vec<String>,
+    /// A pipeline step's resource: the execution whose step made it, checked, and who started
+    /// that execution (`children`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_by: Option<StartedBy>,
+}
+
+/// Who is behind a pipeline step's call: the execution that ran the step and the principal that
+/// started it, as SageMaker records them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StartedBy {
+    pub pipeline_execution: String,
+    pub principal: String,
+    /// The starter's session name, where it was an assumed role's session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_identity: Option<String>,
+    /// Whether the step's subjects are allowed for that principal.
+    pub allowed: bool,
 }
 
 impl Verdict {

@@ -223,6 +223,47 @@ pub const COVERED_CALLS: &[CoveredCall] = &[
         when_no_subject: WhenNoSubject::ResourceRole,
         changes_deployed: true,
     },
+    // Pipelines: a pipeline's role runs each execution's steps. Creating or updating one runs
+    // nothing (notify-only by nature); each start or retry is judged by the role it runs under.
+    CoveredCall {
+        event_name: "CreatePipeline",
+        resource_type: ResourceType::Pipeline,
+        name_field: "pipelineName",
+        arn_field: "pipelineArn",
+        subjects: &[at(Leads::Role, "roleArn")],
+        when_no_subject: WhenNoSubject::FailClosed,
+        changes_deployed: false,
+    },
+    CoveredCall {
+        event_name: "UpdatePipeline",
+        resource_type: ResourceType::Pipeline,
+        name_field: "pipelineName",
+        arn_field: "pipelineArn",
+        subjects: &[at(Leads::Role, "roleArn")],
+        // A new definition without a new role runs under the pipeline's own.
+        when_no_subject: WhenNoSubject::ResourceRole,
+        changes_deployed: true,
+    },
+    // An execution is named from its ARN (`pipeline/NAME/execution/ID`): the request names only
+    // the pipeline, or the execution by ARN.
+    CoveredCall {
+        event_name: "StartPipelineExecution",
+        resource_type: ResourceType::PipelineExecution,
+        name_field: "pipelineName",
+        arn_field: "pipelineExecutionArn",
+        subjects: &[],
+        when_no_subject: WhenNoSubject::ResourceRole,
+        changes_deployed: false,
+    },
+    CoveredCall {
+        event_name: "RetryPipelineExecution",
+        resource_type: ResourceType::PipelineExecution,
+        name_field: "pipelineExecutionArn",
+        arn_field: "pipelineExecutionArn",
+        subjects: &[],
+        when_no_subject: WhenNoSubject::ResourceRole,
+        changes_deployed: true,
+    },
     // Recorded as well (RECORDED_CALLS): the request is judged once the record is kept, so the
     // model resolves to the version the call made, content and role.
     CoveredCall {
@@ -323,12 +364,12 @@ mod tests {
                 assert_ne!(a.event_name, b.event_name);
             }
         }
-        assert_eq!(COVERED_CALLS.len(), 14);
+        assert_eq!(COVERED_CALLS.len(), 18);
         let names: Vec<&str> = rule_event_names().collect();
         for (i, a) in names.iter().enumerate() {
             assert!(!names[i + 1..].contains(a), "{a} twice");
         }
-        assert_eq!(names.len(), 17);
+        assert_eq!(names.len(), 21);
         // The sweep submits records before the deployments that need them.
         assert!(
             names[..RECORDED_CALLS.len()]

@@ -599,6 +599,7 @@ mod tests {
             subjects: Vec::new(),
             approvers: Vec::new(),
             reasons: vec!["r".into()],
+            started_by: None,
         };
         let mut item = AuditItem::for_verdict(&verdict, now()).unwrap_or_else(|| unreachable!());
         item.state = state;

@@ -314,11 +314,21 @@ pub fn decide(
 
     // CreateModel is an early warning: registry workflows create models that others deploy.
     let create_model = request.resource.resource_type == ResourceType::Model;
+    // A resource type whose remedy is notify-only by nature is never enforced on.
+    let by_hand = match crate::enforcement::remedy(request.resource.resource_type) {
+        crate::enforcement::Remedy::NotifyOnly { by_hand } => Some(by_hand),
+        _ => None,
+    };
     let mode_of = |item: &PolicyItem| {
-        if create_model {
+        let mode = if create_model {
             item.mode.min(item.on_create_model)
         } else {
             item.mode
+        };
+        if by_hand.is_some() {
+            mode.min(Mode::Notify)
+        } else {
+            mode
         }
     };
     let (decision, action, grace_seconds, approvers) = if violated.is_empty() {
@@ -329,6 +339,12 @@ pub fn decide(
             .map(|v| mode_of(v))
             .max()
             .unwrap_or(Mode::Off);
+        if let (Some(by_hand), true) = (by_hand, strictest > Mode::Off) {
+            reasons.push(format!(
+                "a {} is notify-only by nature: {by_hand}",
+                request.resource.resource_type
+            ));
+        }
         if create_model {
             reasons.push(format!(
                 "a CreateModel is an early warning: each violated binding counts as its \
@@ -413,6 +429,7 @@ pub fn decide(
         subjects: verdicts,
         approvers,
         reasons,
+        started_by: None,
     }
 }
 
@@ -442,6 +459,7 @@ fn capacity_change(request: &Request, who: &crate::principal::Caller) -> Verdict
             request.resource.resource_type.as_str(),
             request.resource.name
         )],
+        started_by: None,
     }
 }
 
@@ -751,6 +769,7 @@ mod tests {
                 arn: None,
             },
             targets: Vec::new(),
+            pipeline_execution: None,
         }
     }
 

@@ -65,14 +65,46 @@ pub struct EnforcementResult {
 /// What [`EnforcementResult::confirmed`] says of a resource a describe no longer finds.
 pub const CONFIRMED_GONE: &str = "gone";
 
-/// What a resource type's enforcement is: every type DESIGN.md covers is deleted or stopped.
-pub fn enforcement_verb(resource_type: ResourceType) -> &'static str {
+/// What Model Guard does to a resource of a type that violates policy (one descriptor per
+/// resource type: facts the decision, the alerts and the tests reason about).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Remedy {
+    Delete,
+    Stop,
+    /// Notify-only by nature: nothing can be stopped without destroying what users keep, or
+    /// nothing runs until a later call that is judged on its own. `by_hand` tells people what to
+    /// do instead.
+    NotifyOnly {
+        by_hand: &'static str,
+    },
+}
+
+pub fn remedy(resource_type: ResourceType) -> Remedy {
     match resource_type {
-        ResourceType::Endpoint | ResourceType::InferenceComponent | ResourceType::Model => "delete",
+        ResourceType::Endpoint | ResourceType::InferenceComponent | ResourceType::Model => {
+            Remedy::Delete
+        }
         ResourceType::TransformJob
         | ResourceType::TrainingJob
         | ResourceType::ProcessingJob
         | ResourceType::HyperParameterTuningJob
-        | ResourceType::NotebookInstance => "stop",
+        | ResourceType::NotebookInstance
+        | ResourceType::PipelineExecution => Remedy::Stop,
+        // Deleting a pipeline loses its definition and its executions' history; its role runs
+        // nothing until StartPipelineExecution, which is judged (and stopped) by itself.
+        ResourceType::Pipeline => Remedy::NotifyOnly {
+            by_hand: "nothing runs until an execution starts, and each start is judged on its \
+                      own; to close the route, set the pipeline's role back \
+                      (aws sagemaker update-pipeline --role-arn ...) or delete the pipeline",
+        },
+    }
+}
+
+/// The verb of a resource type's remedy, as alerts say it.
+pub fn enforcement_verb(resource_type: ResourceType) -> &'static str {
+    match remedy(resource_type) {
+        Remedy::Delete => "delete",
+        Remedy::Stop => "stop",
+        Remedy::NotifyOnly { .. } => "leave",
     }
 }

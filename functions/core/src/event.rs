@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::contract::{
-    Action, Decision, ParseOutcome, Request, ResourceRef, Target, Verdict, Version1,
+    Action, Decision, ParseOutcome, Request, ResourceRef, ResourceType, Target, Verdict, Version1,
 };
 use crate::covered::{
     CoveredCall, Leads, RecordedCall, SubjectPath, WhenNoSubject, covered_call, recorded_call,
@@ -167,6 +167,7 @@ fn ignored(known: Known, reason: String) -> ParseOutcome {
             subjects: Vec::new(),
             approvers: Vec::new(),
             reasons: vec![reason],
+            started_by: None,
         },
     }
 }
@@ -325,8 +326,34 @@ fn request_of(
             source_identity: caller.source_identity,
             resource,
             targets,
+            pipeline_execution: pipeline_execution_tag(detail.request_parameters.as_ref()),
         },
     }
+}
+
+/// The tag SageMaker Pipelines puts on what a step creates, naming the execution.
+pub const PIPELINE_EXECUTION_TAG: &str = "sagemaker:pipeline-execution-arn";
+
+/// The execution a request's `tags` say the resource is a step of. Only a claim: anyone who
+/// creates a resource may write tags (`children` checks it against the execution's steps).
+fn pipeline_execution_tag(params: Option<&Value>) -> Option<String> {
+    params?
+        .get("tags")?
+        .as_array()?
+        .iter()
+        .find(|tag| tag.get("key").and_then(Value::as_str) == Some(PIPELINE_EXECUTION_TAG))?
+        .get("value")?
+        .as_str()
+        .filter(|arn| arn.starts_with("arn:") && arn.len() <= MAX_ARN_LEN)
+        .map(str::to_owned)
+}
+
+/// A pipeline execution's name, from its ARN (`…:pipeline/NAME/execution/ID` → `NAME/ID`).
+fn execution_name_of(arn: &str) -> Option<String> {
+    let (_, path) = arn.split_once(":pipeline/")?;
+    let (pipeline, id) = path.split_once("/execution/")?;
+    (!pipeline.is_empty() && !id.is_empty() && !id.contains('/'))
+        .then(|| format!("{pipeline}/{id}"))
 }
 
 /// The CloudTrail eventID, which keys the audit item and the enforcement; EventBridge's own id is
@@ -483,6 +510,18 @@ fn resource_of(call: &CoveredCall, detail: &CloudTrailDetail) -> Result<Resource
         Ok(_) => Err(format!("{arn_path} is not a resource ARN")),
         Err(problem) => Err(format!("{arn_path} {problem}")),
     };
+    // An execution has no name of its own: the request names its pipeline, or the execution by
+    // ARN. The response's ARN names it, and nothing else will do.
+    if call.resource_type == ResourceType::PipelineExecution {
+        let arn = arn?;
+        let name = execution_name_of(&arn)
+            .ok_or_else(|| format!("{arn_path} is not a pipeline execution's ARN"))?;
+        return Ok(ResourceRef {
+            resource_type: call.resource_type,
+            name,
+            arn: Some(arn),
+        });
+    }
     let name = match detail.request_parameters.as_ref() {
         Some(params) => usable_string(params.get(call.name_field), MAX_NAME_LEN)
             .map_err(|problem| format!("requestParameters.{} {problem}", call.name_field)),

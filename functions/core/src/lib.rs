@@ -8,6 +8,7 @@
 pub mod approval;
 pub mod audit;
 pub mod catalog;
+pub mod children;
 pub mod content;
 pub mod contract;
 pub mod covered;
@@ -32,20 +33,21 @@ pub mod resolve;
 pub mod sweep;
 
 pub use catalog::{Catalog, CatalogResolver};
+pub use children::PipelineSteps;
 pub use contract::*;
 pub use covered::{COVERED_CALLS, CoveredCall, covered_call};
 pub use decide::{Defaults, decide};
 pub use error::{ErrorKind, GuardError};
 pub use event::{NotJson, parse_event_slice, parse_event_value};
 pub use policy::{Mode, PolicyError, PolicyItem, PolicyItemRecord, PolicySet};
-pub use ports::RecordStore;
+pub use ports::{NoDirectory, RecordStore, RoleDirectory, look_up_role_path};
 pub use principal::{canonical_arn, canonical_pattern};
 pub use resolve::{Lookups, Recovery, Resolution, Resolver, resolve_subjects};
 
 /// Parse, resolve and decide in one go: the verdict for an event. `Err` when a describe failed
 /// in a way that may pass (see [`resolve::ResolveError::Failed`]), or a record the decision needs
 /// has not arrived within the wait.
-pub async fn explain<R: Resolver + Recovery, S: RecordStore + Sync>(
+pub async fn explain<R: Resolver + Recovery + PipelineSteps, S: RecordStore + Sync>(
     outcome: ParseOutcome,
     lookups: &Lookups<'_, R, S>,
     policy: &PolicySet,
@@ -78,11 +80,53 @@ pub async fn explain<R: Resolver + Recovery, S: RecordStore + Sync>(
                 needs: lookups.needs,
             };
             let resolution = resolve_subjects(&request, &lookups).await?;
-            Ok(decide_resolved(&request, &resolution, policy, defaults))
+            decide_child(
+                &request,
+                &resolution,
+                policy,
+                defaults,
+                lookups.resolver,
+                &NoDirectory,
+            )
+            .await
         }
         ParseOutcome::Request { request } => {
             let resolution = resolve_subjects(&request, &lookups).await?;
-            Ok(decide_resolved(&request, &resolution, policy, defaults))
+            decide_child(
+                &request,
+                &resolution,
+                policy,
+                defaults,
+                lookups.resolver,
+                &NoDirectory,
+            )
+            .await
+        }
+    }
+}
+
+/// [`decide_resolved`], and for a violation that a pipeline step may have made, judged again for
+/// the principal that started the execution (`children`).
+pub async fn decide_child<P: PipelineSteps, D: RoleDirectory>(
+    request: &Request,
+    resolution: &Resolution,
+    policy: &PolicySet,
+    defaults: &Defaults,
+    steps: &P,
+    roles: &D,
+) -> Result<Verdict, GuardError> {
+    let own = decide_resolved(request, resolution, policy, defaults);
+    if !children::may_be_a_step(request, &own) {
+        return Ok(own);
+    }
+    match children::parent_of(request, steps).await? {
+        None => Ok(own),
+        Some((_, Err(why))) => Ok(children::unattributed(own, why)),
+        Some((execution, Ok(starter))) => {
+            let starter = look_up_role_path(starter, request.account.as_deref(), roles).await?;
+            let request_of_starter = children::as_started_by(request, starter.clone());
+            let theirs = decide_resolved(&request_of_starter, resolution, policy, defaults);
+            Ok(children::attribute(own, theirs, &execution, &starter))
         }
     }
 }

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::approval::ApprovalDecision;
 use crate::audit::{ApprovalRecord, AuditItem, AuditState, FailureRecord};
 use crate::contract::{Verdict, Version1};
-use crate::enforcement::{EnforcementResult, enforcement_verb};
+use crate::enforcement::{EnforcementResult, Remedy, enforcement_verb, remedy};
 use crate::health::{HealthReport, report_text};
 use crate::policy_change::PolicyChange;
 
@@ -356,6 +356,18 @@ pub fn render(kind: NotificationKind, verdict: &Verdict, context: &NotifyContext
     if let Some(person) = &verdict.person {
         let _ = writeln!(text, "Person:    {person}");
     }
+    if let Some(started) = &verdict.started_by {
+        let session = started
+            .session
+            .as_deref()
+            .map(|s| format!(" (session {s})"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            text,
+            "Started:   by {}{session}, through pipeline execution {}",
+            started.principal, started.pipeline_execution
+        );
+    }
     let _ = writeln!(
         text,
         "Call:      {} ({}, account {}, {})",
@@ -405,11 +417,22 @@ pub fn render(kind: NotificationKind, verdict: &Verdict, context: &NotifyContext
             }
         }
         NotificationKind::ViolationNotifyOnly => {
-            let _ = writeln!(
-                text,
-                "\nThe binding is notify-only: nothing will be stopped. Change its mode to \
-                 `enforce` to have Model Guard act."
-            );
+            match verdict.resource.as_ref().map(|r| remedy(r.resource_type)) {
+                Some(Remedy::NotifyOnly { by_hand }) => {
+                    let _ = writeln!(
+                        text,
+                        "\nA {resource_type} is notify-only by nature: Model Guard stops nothing. \
+                     By hand: {by_hand}."
+                    );
+                }
+                _ => {
+                    let _ = writeln!(
+                        text,
+                        "\nThe binding is notify-only: nothing will be stopped. Change its mode to \
+                     `enforce` to have Model Guard act."
+                    );
+                }
+            }
         }
         NotificationKind::Approved => {
             if let Some(approval) = &context.approval {

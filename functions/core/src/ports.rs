@@ -300,6 +300,15 @@ pub trait RoleDirectory {
     ) -> impl Future<Output = Result<Option<String>, GuardError>> + Send;
 }
 
+/// A directory that knows no role (`guardctl explain` and the fixtures: the path stays unknown).
+pub struct NoDirectory;
+
+impl RoleDirectory for NoDirectory {
+    async fn role_arn(&self, _name: &str) -> Result<Option<String>, GuardError> {
+        Ok(None)
+    }
+}
+
 /// The caller with its role's path looked up where nothing gave it, for a role of `account`
 /// (IAM answers for this account's roles only). What IAM cannot say (no such role, access
 /// denied) leaves the path unknown, which only patterns without a path and not of IAM Identity

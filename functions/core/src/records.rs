@@ -174,6 +174,7 @@ impl ResourceRecord {
                  what it was at their call",
                 self.kind, self.name
             )],
+            started_by: None,
         }
     }
 }

@@ -880,6 +880,7 @@ mod tests {
                 arn: None,
             },
             targets,
+            pipeline_execution: None,
         };
         let lookups = Lookups {
             resolver: &resolver,

@@ -11,7 +11,7 @@ use model_guard_core::notification::{
     CaughtError, Channel, DelayedAlert, NotificationKind, NotifyContext, TamperAlert, TamperKind,
     render, render_delayed, render_tamper,
 };
-use model_guard_core::{Verdict, Version1};
+use model_guard_core::{ResourceRef, ResourceType, StartedBy, Verdict, Version1};
 
 fn at(text: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(text)
@@ -412,4 +412,57 @@ fn a_content_violation_names_the_content_that_decided() {
         rendered.text
     );
     insta::assert_snapshot!("content-violation-pending", rendered.text);
+}
+
+#[test]
+fn a_notify_only_resource_and_a_pipeline_step_render_as_pinned() {
+    // A pipeline is notify-only by nature: the alert says so, and what to do by hand.
+    let mut pipeline = verdict("notify");
+    pipeline.event_name = Some("CreatePipeline".into());
+    pipeline.resource = Some(ResourceRef {
+        resource_type: ResourceType::Pipeline,
+        name: "bob-train".into(),
+        arn: Some("arn:aws:sagemaker:eu-west-1:111122223333:pipeline/bob-train".into()),
+    });
+    // A step's job names the person who started its execution.
+    let mut step = verdict("enforce");
+    step.event_name = Some("CreateTrainingJob".into());
+    step.resource = Some(ResourceRef {
+        resource_type: ResourceType::TrainingJob,
+        name: "pipelines-n3b5v7c9x1z2-train-d4e5f6".into(),
+        arn: None,
+    });
+    step.started_by = Some(StartedBy {
+        pipeline_execution:
+            "arn:aws:sagemaker:eu-west-1:111122223333:pipeline/research-train/execution/n3b5v7c9x1z2"
+                .into(),
+        principal: "arn:aws:iam::111122223333:role/Contractor".into(),
+        session: Some("mallory".into()),
+        source_identity: None,
+        allowed: false,
+    });
+    let pending = NotifyContext {
+        deadline: Some(at("2026-11-20T10:25:31Z")),
+        ..NotifyContext::default()
+    };
+    for (name, kind, verdict, context) in [
+        (
+            "pipeline-notify-only-by-nature",
+            NotificationKind::ViolationNotifyOnly,
+            pipeline,
+            NotifyContext::default(),
+        ),
+        (
+            "pipeline-step-pending",
+            NotificationKind::ViolationPending,
+            step,
+            pending,
+        ),
+    ] {
+        let notification = render(kind, &verdict, &context);
+        insta::assert_snapshot!(
+            format!("{name}-text"),
+            format!("Subject: {}\n\n{}", notification.subject, notification.text)
+        );
+    }
 }

@@ -11,7 +11,8 @@ use model_guard_core::ports::{
 };
 use model_guard_core::{
     Defaults, ErrorKind, EvaluateInput, Evaluated, GuardError, Lookups, Mode, ParseOutcome,
-    RecordWait, Recovery, Request, Resolver, WaitForRecords, decide_resolved, resolve_subjects,
+    PipelineSteps, RecordWait, Recovery, Request, Resolver, WaitForRecords, decide_child,
+    resolve_subjects,
 };
 use serde_json::Value;
 
@@ -58,7 +59,7 @@ pub async fn handle<R, P, A, D, S>(
     now: DateTime<Utc>,
 ) -> Result<Evaluated, GuardError>
 where
-    R: Resolver + Recovery,
+    R: Resolver + Recovery + PipelineSteps,
     P: PolicyStore,
     A: AuditLog,
     D: RoleDirectory,
@@ -128,7 +129,17 @@ where
         }
         Err(e) => return Err(e),
     };
-    let verdict = decide_resolved(&request, &resolution, &policy, &ports.defaults);
+    // A violation that a pipeline step may have made is judged again for who started its
+    // execution, once the execution bears the step out (`children`).
+    let verdict = decide_child(
+        &request,
+        &resolution,
+        &policy,
+        &ports.defaults,
+        &ports.resolver,
+        &ports.roles,
+    )
+    .await?;
     let verdict = match awaiting {
         Some(pending) => {
             tracing::warn!(event_id = %request.event_id, awaiting = %pending.event_id, "a change to a resource awaiting enforcement");

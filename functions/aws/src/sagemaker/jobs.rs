@@ -59,7 +59,9 @@ impl SageMakerEnforcer {
             ResourceType::Endpoint
             | ResourceType::InferenceComponent
             | ResourceType::Model
-            | ResourceType::NotebookInstance => {
+            | ResourceType::NotebookInstance
+            | ResourceType::Pipeline
+            | ResourceType::PipelineExecution => {
                 return Err(GuardError::new(
                     ErrorKind::InvalidInput,
                     format!("{kind} is not a job"),
@@ -145,7 +147,9 @@ impl SageMakerEnforcer {
             ResourceType::Endpoint
             | ResourceType::InferenceComponent
             | ResourceType::Model
-            | ResourceType::NotebookInstance => Ok(None),
+            | ResourceType::NotebookInstance
+            | ResourceType::Pipeline
+            | ResourceType::PipelineExecution => Ok(None),
         }
     }
 }
@@ -252,7 +256,9 @@ pub(super) async fn job_uses(
         ResourceType::Endpoint
         | ResourceType::InferenceComponent
         | ResourceType::Model
-        | ResourceType::NotebookInstance => {
+        | ResourceType::NotebookInstance
+        | ResourceType::Pipeline
+        | ResourceType::PipelineExecution => {
             return Err(ResolveError::Unresolvable(format!("{kind} is not a job")));
         }
     };

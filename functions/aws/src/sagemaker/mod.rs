@@ -2,12 +2,14 @@
 //! deployed resource says it uses), and the enforcer (stop or delete it). One module per family:
 //! [`endpoints`] (endpoints and inference components), [`jobs`] (training, transform, processing
 //! and tuning jobs), [`models`] (models, their content, packages and resolved images),
-//! [`notebooks`] (notebook instances); this one holds what they share.
+//! [`notebooks`] (notebook instances), [`pipelines`] (pipelines, their executions and steps);
+//! this one holds what they share.
 
 mod endpoints;
 mod jobs;
 mod models;
 mod notebooks;
+mod pipelines;
 
 use std::time::Duration;
 
@@ -143,6 +145,10 @@ impl Recovery for SageMakerResolver {
             },
             ResourceType::NotebookInstance => {
                 notebooks::notebook_instance_uses(&self.client, name).await?
+            }
+            ResourceType::Pipeline => pipelines::pipeline_uses(&self.client, name).await?,
+            ResourceType::PipelineExecution => {
+                pipelines::execution_uses(&self.client, resource).await?
             }
             kind => jobs::job_uses(&self.client, kind, name).await?,
         };
@@ -289,6 +295,12 @@ impl Enforcer for SageMakerEnforcer {
             ResourceType::InferenceComponent => self.inference_component(resource, verdict).await,
             ResourceType::Model => self.model(resource, verdict).await,
             ResourceType::NotebookInstance => self.notebook_instance(resource).await,
+            ResourceType::PipelineExecution => self.pipeline_execution(resource, verdict).await,
+            // Notify-only by nature: the decision never asks for it.
+            ResourceType::Pipeline => Err(GuardError::new(
+                ErrorKind::InvalidInput,
+                format!("a pipeline ({}) is never enforced on", resource.name),
+            )),
             _ => self.job(resource).await,
         }
     }
