@@ -362,6 +362,33 @@ export class ModelGuardStack extends Stack {
         ],
       }),
       new iam.PolicyStatement({
+        // A pipeline's role (at an execution's version); who started an execution and what its
+        // steps made, to judge a step's job for that person (the children rule).
+        sid: 'ResolvePipelines',
+        actions: [
+          'sagemaker:DescribePipeline', 'sagemaker:DescribePipelineExecution',
+          'sagemaker:ListPipelineExecutionSteps',
+        ],
+        // `pipeline/*` covers a pipeline and its executions (`pipeline/NAME/execution/ID`).
+        resources: [arn('sagemaker', 'pipeline/*')],
+      }),
+      new iam.PolicyStatement({
+        // The `sagemaker:pipeline-execution-arn` tag of what a step made, when the event did not
+        // carry it: only the resource types a covered call creates.
+        sid: 'ReadStepTags',
+        actions: ['sagemaker:ListTags'],
+        resources: [
+          arn('sagemaker', 'endpoint/*'),
+          arn('sagemaker', 'inference-component/*'),
+          arn('sagemaker', 'model/*'),
+          arn('sagemaker', 'training-job/*'),
+          arn('sagemaker', 'transform-job/*'),
+          arn('sagemaker', 'processing-job/*'),
+          arn('sagemaker', 'hyper-parameter-tuning-job/*'),
+          arn('sagemaker', 'notebook-instance/*'),
+        ],
+      }),
+      new iam.PolicyStatement({
         sid: 'ReadRecords',
         actions: ['dynamodb:Query'],
         resources: [records.tableArn],
@@ -409,6 +436,11 @@ export class ModelGuardStack extends Stack {
         sid: 'StopNotebookInstances',
         actions: ['sagemaker:DescribeNotebookInstance', 'sagemaker:StopNotebookInstance'],
         resources: [arn('sagemaker', 'notebook-instance/*')],
+      }),
+      new iam.PolicyStatement({
+        sid: 'StopPipelineExecutions',
+        actions: ['sagemaker:DescribePipelineExecution', 'sagemaker:StopPipelineExecution'],
+        resources: [arn('sagemaker', 'pipeline/*')],
       }),
       new iam.PolicyStatement({
         sid: 'DeleteInferenceComponents',

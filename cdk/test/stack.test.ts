@@ -91,6 +91,11 @@ const EXPECTED_STATEMENTS: Record<string, string[]> = {
       + 'sagemaker:DescribeProcessingJob,sagemaker:DescribeHyperParameterTuningJob,sagemaker:DescribeNotebookInstance on '
       + `${SM}:notebook-instance/* ${SM}:endpoint/* ${SM}:training-job/* ${SM}:transform-job/* ${SM}:processing-job/* `
       + `${SM}:hyper-parameter-tuning-job/*`,
+    'Allow sagemaker:DescribePipeline,sagemaker:DescribePipelineExecution,sagemaker:ListPipelineExecutionSteps on '
+      + `${SM}:pipeline/*`,
+    'Allow sagemaker:ListTags on '
+      + `${SM}:endpoint/* ${SM}:inference-component/* ${SM}:model/* ${SM}:training-job/* ${SM}:transform-job/* `
+      + `${SM}:processing-job/* ${SM}:hyper-parameter-tuning-job/* ${SM}:notebook-instance/*`,
     'Allow dynamodb:Query on Records.Arn',
     'Allow iam:GetRole on arn:${Partition}:iam::${AccountId}:role/*',
   ],
@@ -106,6 +111,7 @@ const EXPECTED_STATEMENTS: Record<string, string[]> = {
     `Allow sagemaker:DescribeEndpoint,sagemaker:DeleteEndpoint on ${SM}:endpoint/*`,
     `Allow sagemaker:DescribeModel,sagemaker:DeleteModel on ${SM}:model/*`,
     `Allow sagemaker:DescribeNotebookInstance,sagemaker:StopNotebookInstance on ${SM}:notebook-instance/*`,
+    `Allow sagemaker:DescribePipelineExecution,sagemaker:StopPipelineExecution on ${SM}:pipeline/*`,
     `Allow sagemaker:DescribeInferenceComponent,sagemaker:DeleteInferenceComponent on ${SM}:inference-component/*`,
     'Allow sagemaker:StopTrainingJob,sagemaker:DescribeTrainingJob,sagemaker:StopTransformJob,'
       + 'sagemaker:DescribeTransformJob,sagemaker:StopProcessingJob,sagemaker:DescribeProcessingJob,'

@@ -1016,3 +1016,101 @@ def test_33_a_notebook_instance_started_with_a_bound_role_by_someone_not_allowed
     assert item["enforcement"]["outcome"] == "stopped", item["enforcement"]
     assert status(name) in ("Stopping", "Stopped")
     assert [m["kind"] for m in stack.messages(event_id)] == ["violation-pending", "enforced"]
+
+
+def test_34_a_pipeline_started_by_someone_not_allowed_is_stopped_and_a_step_answers_to_who_started_it(stack):
+    # A pipeline whose role is bound: StartPipelineExecution names no role, the pipeline's is
+    # described (at the execution's version). The start by someone not allowed is stopped; the
+    # same start by someone allowed is the near miss that stays.
+    import os
+
+    import boto3
+    from conftest import REGION, call
+
+    def as_caller(role: str):
+        key_id, secret = register_key(f"arn:aws:sts::{ACCOUNT}:assumed-role/{role}/s")
+        return boto3.client("sagemaker", endpoint_url=os.environ["AWS_ENDPOINT_URL"], region_name=REGION,
+                            aws_access_key_id=key_id, aws_secret_access_key=secret)
+
+    def pipeline(role_arn: str) -> str:
+        name = f"pipe-{uuid.uuid4().hex[:6]}"
+        stack.sm.create_pipeline(PipelineName=name, RoleArn=role_arn, ClientRequestToken=uuid.uuid4().hex,
+                                 PipelineDefinition=json.dumps({"Version": "2020-12-01", "Steps": []}))
+        return name
+
+    def start(caller: str, name: str) -> tuple[str, str]:
+        arn = as_caller(caller).start_pipeline_execution(
+            PipelineName=name, ClientRequestToken=uuid.uuid4().hex)["PipelineExecutionArn"]
+        delivered = call(str(uuid.uuid4()), caller, "StartPipelineExecution", {"pipelineName": name},
+                         {"pipelineExecutionArn": arn})
+        assert stack.submit(delivered)["status"] == "SUCCEEDED"
+        return delivered["detail"]["eventID"], arn
+
+    def status(arn: str) -> str:
+        return stack.sm.describe_pipeline_execution(PipelineExecutionArn=arn)["PipelineExecutionStatus"]
+
+    suffix = uuid.uuid4().hex[:6]
+    prod = f"arn:aws:iam::{ACCOUNT}:role/PipelineProd-{suffix}"
+    runner = f"PipelineRunner-{suffix}"
+    research = f"arn:aws:iam::{ACCOUNT}:role/Research-{suffix}"
+    for item in ({"pk": f"role#{prod}", "principals": [MLDEPLOYER], "mode": "enforce", "graceSeconds": 2},
+                 {"pk": f"role#arn:aws:iam::{ACCOUNT}:role/{runner}", "principals": ["*"]},
+                 {"pk": f"role#{research}", "principals": [f"arn:aws:iam::{ACCOUNT}:role/DataScientist"],
+                  "mode": "enforce", "graceSeconds": 2}):
+        stack.policy(item)
+    prod_pipeline = pipeline(prod)
+    allowed_id, allowed_arn = start("MLDeployer", prod_pipeline)
+    stopped_id, stopped_arn = start("DataScientist", prod_pipeline)
+    assert stack.audit(allowed_id)["state"] == "allowed", stack.audit(allowed_id)["verdict"]["reasons"]
+    assert status(allowed_arn) == "Executing"
+    assert stack.wait(stack.enforcement(stopped_id), 60)["status"] == "SUCCEEDED"
+    item = stack.audit(stopped_id)
+    assert [a["binding"] for a in item["verdict"]["approvers"]] == [f"role#{prod}"], item["verdict"]
+    assert item["state"] == "enforced" and item["enforcement"]["outcome"] == "stopped", item
+    assert status(stopped_arn) in ("Stopping", "Stopped")
+
+    # Steps: the pipeline's role creates each step's job, passing the research role. moto runs no
+    # steps, so the test plays SageMaker's part: it creates the job and lists it among the
+    # execution's steps. A step of an execution a data scientist started is theirs, and allowed;
+    # one of an execution a contractor started answers to the contractor, and is stopped.
+    import urllib.request
+
+    steps_pipeline = pipeline(f"arn:aws:iam::{ACCOUNT}:role/{runner}")
+    children = {}
+    for starter in ("DataScientist", "Contractor"):
+        start_id, execution = start(starter, steps_pipeline)
+        assert stack.audit(start_id)["state"] == "allowed"
+        job = f"pipelines-{execution.rsplit('/', 1)[-1]}-train-{uuid.uuid4().hex[:6]}"
+        job_arn = stack.sm.create_training_job(
+            TrainingJobName=job, RoleArn=research,
+            AlgorithmSpecification={"TrainingImage": "img:1", "TrainingInputMode": "File"},
+            OutputDataConfig={"S3OutputPath": "s3://b/o"},
+            ResourceConfig={"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 1},
+            StoppingCondition={"MaxRuntimeInSeconds": 60})["TrainingJobArn"]
+        urllib.request.urlopen(urllib.request.Request(
+            os.environ["AWS_ENDPOINT_URL"] + "/testbed/sagemaker/pipeline-steps", method="POST",
+            data=json.dumps({"executionArn": execution, "stepName": "Train",
+                             "metadata": {"TrainingJob": {"Arn": job_arn}}}).encode())).read()
+        delivered = call(str(uuid.uuid4()), runner, "CreateTrainingJob",
+                         {"trainingJobName": job, "roleArn": research,
+                          "tags": [{"key": "sagemaker:pipeline-execution-arn", "value": execution}]},
+                         {"trainingJobArn": job_arn})
+        assert stack.submit(delivered)["status"] == "SUCCEEDED"
+        children[starter] = (delivered["detail"]["eventID"], job, execution)
+
+    event_id, job, execution = children["DataScientist"]
+    item = stack.audit(event_id)
+    assert item["state"] == "allowed", item["verdict"]["reasons"]
+    assert item["verdict"]["startedBy"] == {
+        "pipelineExecution": execution, "principal": f"arn:aws:iam::{ACCOUNT}:role/DataScientist",
+        "session": "s", "allowed": True}, item["verdict"]
+    assert stack.sm.describe_training_job(TrainingJobName=job)["TrainingJobStatus"] == "InProgress"
+
+    event_id, job, execution = children["Contractor"]
+    assert stack.wait(stack.enforcement(event_id), 60)["status"] == "SUCCEEDED"
+    item = stack.audit(event_id)
+    assert item["verdict"]["startedBy"]["principal"] == f"arn:aws:iam::{ACCOUNT}:role/Contractor", item["verdict"]
+    assert any(f"which arn:aws:iam::{ACCOUNT}:role/Contractor (session s) started" in r
+               for r in item["verdict"]["reasons"]), item["verdict"]["reasons"]
+    assert item["state"] == "enforced" and item["enforcement"]["outcome"] == "stopped", item
+    assert stack.sm.describe_training_job(TrainingJobName=job)["TrainingJobStatus"] in ("Stopping", "Stopped")

@@ -125,6 +125,7 @@ def main() -> None:
     busy_endpoints()
     deployed_images()
     inference_component_autoscaling()
+    pipeline_executions()
     fix_start_execution_parameters()
     stop_execution_aborts_at_once()
 
@@ -624,6 +625,101 @@ def deployed_images() -> None:
     SageMakerModelBackend.describe_endpoint = describe_endpoint
 
 
+# --- SageMaker pipelines --------------------------------------------------------------------------
+
+# Who is calling, per request thread: the SigV4 key's registered principal (TestbedRoutes sets it),
+# for what SageMaker records as an execution's CreatedBy.
+CALLER = threading.local()
+
+
+def pipeline_executions() -> None:
+    """Executions run until stopped (moto marks them Succeeded at once), record who started them
+    as SageMaker's CreatedBy.IamIdentity does, can be stopped (Stopping, then Stopped at the next
+    describe), and list the steps the testbed played for them (moto runs no steps:
+    `/testbed/sagemaker/pipeline-steps` records what a step made, as SageMaker's step list would)."""
+    from moto.core.responses import ActionResult
+    from moto.core.utils import utcnow
+    from moto.sagemaker import models
+    from moto.sagemaker.exceptions import ValidationError
+    from moto.sagemaker.responses import SageMakerResponse
+    from moto.sagemaker.utils import get_pipeline_execution_from_arn
+
+    original_init = models.FakePipelineExecution.__init__
+
+    def init(self, *a, **kw):  # noqa: ANN001
+        original_init(self, *a, **kw)
+        self.pipeline_execution_status = "Executing"
+        self.model_guard_steps = []
+        caller = getattr(CALLER, "arn", None)
+        if caller is not None:
+            identity = {"Arn": caller, "PrincipalId": "AROATESTBED:" + caller.rsplit("/", 1)[-1]}
+            self.created_by = {"IamIdentity": identity}
+            self.last_modified_by = {"IamIdentity": identity}
+
+    models.FakePipelineExecution.__init__ = init
+
+    def settle(execution) -> None:  # noqa: ANN001
+        if execution.pipeline_execution_status == "Stopping":
+            execution.pipeline_execution_status = "Stopped"
+
+    original_describe = models.SageMakerModelBackend.describe_pipeline_execution
+
+    def describe(self, pipeline_execution_arn: str):  # noqa: ANN001
+        result = original_describe(self, pipeline_execution_arn)
+        settle(get_pipeline_execution_from_arn(self.pipelines, pipeline_execution_arn))
+        return result
+
+    models.SageMakerModelBackend.describe_pipeline_execution = describe
+
+    def stop(self):  # noqa: ANN001
+        arn = self._get_param("PipelineExecutionArn")
+        execution = get_pipeline_execution_from_arn(self.sagemaker_backend.pipelines, arn)
+        if execution.pipeline_execution_status not in ("Executing", "Stopping"):
+            # AWS refuses to stop an execution that has ended, naming its status.
+            raise ValidationError(
+                message=f"Pipeline execution {arn} is in status {execution.pipeline_execution_status}."
+            )
+        execution.pipeline_execution_status = "Stopping"
+        return ActionResult({"PipelineExecutionArn": arn})
+
+    def list_steps(self):  # noqa: ANN001
+        arn = self._get_param("PipelineExecutionArn")
+        execution = get_pipeline_execution_from_arn(self.sagemaker_backend.pipelines, arn)
+        return ActionResult({"PipelineExecutionSteps": list(execution.model_guard_steps)})
+
+    SageMakerResponse.stop_pipeline_execution = stop
+    SageMakerResponse.list_pipeline_execution_steps = list_steps
+
+    # AWS moves a pipeline's LastModifiedTime on UpdatePipeline; moto leaves it at its creation.
+    original_update = models.SageMakerModelBackend.update_pipeline
+
+    def update_pipeline(self, pipeline_name: str, **kwargs):  # noqa: ANN001
+        arn = original_update(self, pipeline_name, **kwargs)
+        self.pipelines[pipeline_name].last_modified_time = utcnow()
+        return arn
+
+    models.SageMakerModelBackend.update_pipeline = update_pipeline
+
+
+def play_pipeline_step(request: dict) -> dict:
+    """Records a step of an execution as SageMaker lists it: `{"executionArn", "stepName",
+    "metadata": {"TrainingJob": {"Arn": ...}}}`."""
+    from moto.backends import get_backend
+    from moto.sagemaker.utils import get_pipeline_execution_from_arn
+
+    arn = request["executionArn"]
+    _, _, _, region, account, _ = arn.split(":", 5)
+    backend = get_backend("sagemaker")[account][region]
+    execution = get_pipeline_execution_from_arn(backend.pipelines, arn)
+    execution.model_guard_steps.append({
+        "StepName": request["stepName"],
+        "StepStatus": "Executing",
+        "StartTime": time.time(),
+        "Metadata": request["metadata"],
+    })
+    return {"steps": len(execution.model_guard_steps)}
+
+
 def inference_component_autoscaling() -> None:
     from enum import Enum
 
@@ -801,6 +897,8 @@ class TestbedRoutes:
             with self.lock:
                 self.keys[key["accessKeyId"]] = (key["secretAccessKey"], key["arn"])
             return self.answer(start_response, 200, {"registered": key["accessKeyId"]})
+        if path == "/testbed/sagemaker/pipeline-steps" and environ["REQUEST_METHOD"] == "POST":
+            return self.answer(start_response, 200, play_pipeline_step(json.loads(self.body(environ))))
         if path.startswith("/lambda-url/"):
             return self.function_url(environ, start_response)
         if self.sts_scoped(environ):
@@ -815,7 +913,18 @@ class TestbedRoutes:
             with self.lock:
                 self.records.clear()
                 self.keys.clear()
+        CALLER.arn = self.signer(environ)
         return self.app(environ, start_response)
+
+    def signer(self, environ) -> str | None:  # noqa: ANN001
+        """The registered principal of the request's SigV4 access key (not verified: what
+        SageMaker would record as the caller, for calls the testbed plays)."""
+        found = re.search(r"Credential=([^/]+)/", environ.get("HTTP_AUTHORIZATION", ""))
+        if found is None:
+            return None
+        with self.lock:
+            key = self.keys.get(found.group(1))
+        return key[1] if key else None
 
     @staticmethod
     def body(environ) -> bytes:  # noqa: ANN001

@@ -751,3 +751,60 @@ def test_describe_endpoint_reports_the_ecr_images_sagemaker_resolved(sm):
     plain = name("ep")
     endpoint(sm, plain)
     assert "DeployedImages" not in sm.describe_endpoint(EndpointName=plain)["ProductionVariants"][0]
+
+
+# --- SageMaker pipelines ---------------------------------------------------------------------------
+
+
+def pipeline(sm, pipeline_name: str) -> None:
+    sm.create_pipeline(
+        PipelineName=pipeline_name, RoleArn=ROLE, ClientRequestToken=uuid.uuid4().hex,
+        PipelineDefinition=json.dumps({"Version": "2020-12-01", "Steps": []}),
+    )
+
+
+def test_a_pipeline_execution_runs_until_stopped_and_names_who_started_it(sm):
+    pipeline_name = name("pipe")
+    pipeline(sm, pipeline_name)
+    starter = "arn:aws:sts::123456789012:assumed-role/DataScientist/bob"
+    key_id, secret = register_key(starter)
+    as_bob = boto3.client("sagemaker", endpoint_url=os.environ["AWS_ENDPOINT_URL"], region_name="us-east-1",
+                          aws_access_key_id=key_id, aws_secret_access_key=secret)
+    arn = as_bob.start_pipeline_execution(PipelineName=pipeline_name,
+                                          ClientRequestToken=uuid.uuid4().hex)["PipelineExecutionArn"]
+    described = sm.describe_pipeline_execution(PipelineExecutionArn=arn)
+    assert described["PipelineExecutionStatus"] == "Executing"
+    assert described["CreatedBy"]["IamIdentity"]["Arn"] == starter
+    # A caller the testbed has no key for is not named, as moto leaves it.
+    other = sm.start_pipeline_execution(PipelineName=pipeline_name,
+                                        ClientRequestToken=uuid.uuid4().hex)["PipelineExecutionArn"]
+    assert "IamIdentity" not in sm.describe_pipeline_execution(PipelineExecutionArn=other)["CreatedBy"]
+    sm.stop_pipeline_execution(PipelineExecutionArn=arn, ClientRequestToken=uuid.uuid4().hex)
+    assert sm.describe_pipeline_execution(PipelineExecutionArn=arn)["PipelineExecutionStatus"] == "Stopping"
+    assert sm.describe_pipeline_execution(PipelineExecutionArn=arn)["PipelineExecutionStatus"] == "Stopped"
+    with pytest.raises(botocore.exceptions.ClientError, match="in status Stopped"):
+        sm.stop_pipeline_execution(PipelineExecutionArn=arn, ClientRequestToken=uuid.uuid4().hex)
+
+
+def test_the_steps_played_for_an_execution_are_listed_as_sagemaker_lists_them(sm):
+    pipeline_name = name("pipe")
+    pipeline(sm, pipeline_name)
+    arn = sm.start_pipeline_execution(PipelineName=pipeline_name,
+                                      ClientRequestToken=uuid.uuid4().hex)["PipelineExecutionArn"]
+    assert sm.list_pipeline_execution_steps(PipelineExecutionArn=arn)["PipelineExecutionSteps"] == []
+    job_arn = f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:training-job/{name('step')}"
+    post_to_testbed("/testbed/sagemaker/pipeline-steps",
+                    {"executionArn": arn, "stepName": "Train", "metadata": {"TrainingJob": {"Arn": job_arn}}})
+    steps = sm.list_pipeline_execution_steps(PipelineExecutionArn=arn)["PipelineExecutionSteps"]
+    assert [(s["StepName"], s["Metadata"]["TrainingJob"]["Arn"]) for s in steps] == [("Train", job_arn)]
+
+
+def test_an_update_moves_a_pipelines_last_modified_time_as_on_aws(sm):
+    pipeline_name = name("pipe")
+    pipeline(sm, pipeline_name)
+    created = sm.describe_pipeline(PipelineName=pipeline_name)["LastModifiedTime"]
+    time.sleep(1.1)
+    sm.update_pipeline(PipelineName=pipeline_name, RoleArn=f"arn:aws:iam::{ACCOUNT}:role/Other")
+    described = sm.describe_pipeline(PipelineName=pipeline_name)
+    assert described["RoleArn"].endswith("role/Other")
+    assert described["LastModifiedTime"] > created

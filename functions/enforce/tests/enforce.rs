@@ -666,3 +666,57 @@ async fn a_notebook_instance_is_stopped_and_a_second_stop_is_already_stopped() {
     .unwrap();
     assert_eq!(ghost.outcome.as_str(), "already-gone");
 }
+
+/// An executing pipeline execution is stopped (confirmed by a describe); a second try finds it
+/// already stopped; one whose pipeline never existed is already gone.
+#[tokio::test]
+async fn a_pipeline_execution_is_stopped_and_a_second_stop_is_already_stopped() {
+    let (enforcer, _, _) = enforcer().await;
+    let sm = aws_sdk_sagemaker::Client::new(&enforcer.config);
+    let pipeline = unique("pipe");
+    sm.create_pipeline()
+        .pipeline_name(&pipeline)
+        .role_arn(model_guard_testkit::role_arn("Exec"))
+        .pipeline_definition(r#"{"Version": "2020-12-01", "Steps": []}"#)
+        .client_request_token(unique("token-0123456789abcdef0123456789"))
+        .send()
+        .await
+        .unwrap();
+    let arn = sm
+        .start_pipeline_execution()
+        .pipeline_name(&pipeline)
+        .client_request_token(unique("token-0123456789abcdef0123456789"))
+        .send()
+        .await
+        .unwrap()
+        .pipeline_execution_arn
+        .unwrap();
+    let input = |arn: String| {
+        let mut verdict = model_guard_testkit::violation(
+            &unique("e"),
+            "pipeline-execution",
+            arn.split_once(":pipeline/").map_or("", |(_, n)| n),
+            "enforce",
+            0,
+        );
+        verdict["resource"]["arn"] = serde_json::json!(arn);
+        verdict
+    };
+    let result = run(&enforcer, enforcer.input_for(&input(arn.clone())).await)
+        .await
+        .unwrap();
+    assert_eq!(result.outcome.as_str(), "stopped");
+    assert!(
+        matches!(result.confirmed.as_deref(), Some("Stopping" | "Stopped")),
+        "{result:?}"
+    );
+    let again = run(&enforcer, enforcer.input_for(&input(arn.clone())).await)
+        .await
+        .unwrap();
+    assert_eq!(again.outcome.as_str(), "already-stopped");
+    let ghost = arn.replace(&pipeline, &unique("pipe"));
+    let ghost = run(&enforcer, enforcer.input_for(&input(ghost)).await)
+        .await
+        .unwrap();
+    assert_eq!(ghost.outcome.as_str(), "already-gone");
+}

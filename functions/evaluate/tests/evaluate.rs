@@ -783,3 +783,95 @@ async fn a_change_to_an_endpoint_awaiting_enforcement_violates_that_enforcements
     assert_eq!(alone["decision"], "ignored", "{alone}");
     assert!(audit_item(&w.config, &w.decisions, &other).await.is_none());
 }
+
+/// A pipeline execution runs under its pipeline's role as it was at the start. Switching the
+/// pipeline to a harmless role right after starting it must not launder the start: the pipeline
+/// changed after the execution began and the execution names no version, so the role is
+/// unresolved and the guard fails closed. The start of the unchanged pipeline is judged by the
+/// role it describes (the near misses: MLDeployer allowed, DataScientist stopped).
+#[tokio::test]
+async fn a_pipeline_switched_to_another_role_after_its_start_cannot_launder_the_start() {
+    let prod = role_arn(&unique("PipelineProd"));
+    let world = world(json!([
+        {"pk": format!("role#{prod}"), "principals": [role_arn("MLDeployer")], "mode": "enforce"},
+        {"pk": "default", "principals": ["*"]}
+    ]))
+    .await;
+    let sm = &world.kit.client;
+    let start = |caller: &'static str, pipeline: String| async move {
+        let arn = sm
+            .start_pipeline_execution()
+            .pipeline_name(&pipeline)
+            .client_request_token(unique("token-0123456789abcdef0123456789"))
+            .send()
+            .await
+            .unwrap()
+            .pipeline_execution_arn
+            .unwrap();
+        cloudtrail_event(
+            &unique("evt"),
+            "StartPipelineExecution",
+            caller,
+            json!({"pipelineName": pipeline}),
+            json!({"pipelineExecutionArn": arn}),
+        )
+    };
+    let mut pipelines = Vec::new();
+    for _ in 0..2 {
+        let name = unique("pipe");
+        sm.create_pipeline()
+            .pipeline_name(&name)
+            .role_arn(&prod)
+            .pipeline_definition(r#"{"Version": "2020-12-01", "Steps": []}"#)
+            .client_request_token(unique("token-0123456789abcdef0123456789"))
+            .send()
+            .await
+            .unwrap();
+        pipelines.push(name);
+    }
+    let verdict = |v: Value| {
+        (
+            v["decision"].clone(),
+            v["action"].clone(),
+            v["reasons"].clone(),
+        )
+    };
+
+    let allowed = world
+        .evaluate(&start("MLDeployer", pipelines[0].clone()).await)
+        .await
+        .unwrap();
+    assert_eq!(verdict(allowed.clone()).0, "allow", "{allowed}");
+    let stopped = world
+        .evaluate(&start("DataScientist", pipelines[0].clone()).await)
+        .await
+        .unwrap();
+    assert_eq!(
+        (verdict(stopped.clone()).0, verdict(stopped.clone()).1),
+        (json!("violation"), json!("enforce")),
+        "{stopped}"
+    );
+
+    // The laundering: start, then switch the pipeline to a role the policy does not bind.
+    let laundered = start("DataScientist", pipelines[1].clone()).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    sm.update_pipeline()
+        .pipeline_name(&pipelines[1])
+        .role_arn(role_arn("Harmless"))
+        .send()
+        .await
+        .unwrap();
+    let v = world.evaluate(&laundered).await.unwrap();
+    assert_eq!(
+        (v["decision"].clone(), v["action"].clone()),
+        (json!("violation"), json!("enforce")),
+        "{v}"
+    );
+    assert!(
+        v["reasons"]
+            .to_string()
+            .contains("after the execution started"),
+        "{}",
+        v["reasons"]
+    );
+}

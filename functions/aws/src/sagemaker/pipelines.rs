@@ -66,9 +66,13 @@ pub(super) async fn execution_uses(
     };
     let started = time(execution.creation_time());
     let version = execution.pipeline_version_id();
+    // DescribePipeline takes a name or an ARN; the name is what every implementation takes.
+    let name = pipeline
+        .split_once(":pipeline/")
+        .map_or(pipeline, |(_, name)| name);
     let out = client
         .describe_pipeline()
-        .pipeline_name(pipeline)
+        .pipeline_name(name)
         .set_pipeline_version_id(version)
         .send()
         .await
