@@ -48,6 +48,14 @@ pub enum ResourceType {
     Pipeline,
     /// One run of a pipeline; named `PIPELINE/EXECUTION-ID` from its ARN.
     PipelineExecution,
+    /// A Studio domain, named by its ID (`d-…`).
+    Domain,
+    /// A Studio user profile, named `DOMAIN/PROFILE`.
+    UserProfile,
+    /// A Studio space, named `DOMAIN/SPACE`.
+    Space,
+    /// A Studio app, named `DOMAIN/user-profile/PROFILE/TYPE/APP` or `DOMAIN/space/SPACE/TYPE/APP`.
+    App,
 }
 
 impl ResourceType {
@@ -57,6 +65,10 @@ impl ResourceType {
             ResourceType::NotebookInstance => "notebook-instance",
             ResourceType::Pipeline => "pipeline",
             ResourceType::PipelineExecution => "pipeline-execution",
+            ResourceType::Domain => "domain",
+            ResourceType::UserProfile => "user-profile",
+            ResourceType::Space => "space",
+            ResourceType::App => "app",
             ResourceType::Endpoint => "endpoint",
             ResourceType::InferenceComponent => "inference-component",
             ResourceType::TransformJob => "transform-job",

@@ -95,6 +95,12 @@ const IC_SUBJECTS: &[SubjectPath] = &[
     at(Leads::Data, "specification.container.artifactUrl"),
 ];
 
+/// The roles a domain gives its profiles and shared spaces by default.
+const STUDIO_DEFAULT_ROLES: &[SubjectPath] = &[
+    at(Leads::Role, "defaultUserSettings.executionRole"),
+    at(Leads::Role, "defaultSpaceSettings.executionRole"),
+];
+
 pub const COVERED_CALLS: &[CoveredCall] = &[
     CoveredCall {
         event_name: "CreateEndpoint",
@@ -264,6 +270,88 @@ pub const COVERED_CALLS: &[CoveredCall] = &[
         when_no_subject: WhenNoSubject::ResourceRole,
         changes_deployed: true,
     },
+    // Studio: a domain's defaults, a profile's role, a space's owner decide the role an app runs
+    // under. Domains, profiles and spaces are notify-only by nature (deleting one deletes users'
+    // files); an app is judged by the role of its profile or space, and deleted. Studio
+    // resources are named from the request's IDs (`event::studio_name`).
+    CoveredCall {
+        event_name: "CreateDomain",
+        resource_type: ResourceType::Domain,
+        name_field: "domainName",
+        arn_field: "domainArn",
+        subjects: STUDIO_DEFAULT_ROLES,
+        when_no_subject: WhenNoSubject::ResourceRole,
+        changes_deployed: false,
+    },
+    CoveredCall {
+        event_name: "UpdateDomain",
+        resource_type: ResourceType::Domain,
+        name_field: "domainId",
+        arn_field: "domainArn",
+        subjects: STUDIO_DEFAULT_ROLES,
+        // Other settings (lifecycle configurations, images) change what runs under its roles.
+        when_no_subject: WhenNoSubject::ResourceRole,
+        changes_deployed: true,
+    },
+    CoveredCall {
+        event_name: "CreateUserProfile",
+        resource_type: ResourceType::UserProfile,
+        name_field: "userProfileName",
+        arn_field: "userProfileArn",
+        subjects: &[at(Leads::Role, "userSettings.executionRole")],
+        // Without one of its own, a profile runs under the domain's default.
+        when_no_subject: WhenNoSubject::ResourceRole,
+        changes_deployed: false,
+    },
+    CoveredCall {
+        event_name: "UpdateUserProfile",
+        resource_type: ResourceType::UserProfile,
+        name_field: "userProfileName",
+        arn_field: "userProfileArn",
+        subjects: &[at(Leads::Role, "userSettings.executionRole")],
+        when_no_subject: WhenNoSubject::ResourceRole,
+        changes_deployed: true,
+    },
+    CoveredCall {
+        event_name: "CreateSpace",
+        resource_type: ResourceType::Space,
+        name_field: "spaceName",
+        arn_field: "spaceArn",
+        subjects: &[],
+        // A private space's apps run under its owner's role, a shared one's under the domain's
+        // default space role.
+        when_no_subject: WhenNoSubject::ResourceRole,
+        changes_deployed: false,
+    },
+    CoveredCall {
+        event_name: "CreateApp",
+        resource_type: ResourceType::App,
+        name_field: "appName",
+        arn_field: "appArn",
+        subjects: &[],
+        when_no_subject: WhenNoSubject::ResourceRole,
+        changes_deployed: false,
+    },
+    // Presigned access: the caller gets a session in the instance or the profile's apps, acting
+    // with its role. The response carries only the URL.
+    CoveredCall {
+        event_name: "CreatePresignedDomainUrl",
+        resource_type: ResourceType::UserProfile,
+        name_field: "userProfileName",
+        arn_field: "userProfileArn",
+        subjects: &[],
+        when_no_subject: WhenNoSubject::ResourceRole,
+        changes_deployed: false,
+    },
+    CoveredCall {
+        event_name: "CreatePresignedNotebookInstanceUrl",
+        resource_type: ResourceType::NotebookInstance,
+        name_field: "notebookInstanceName",
+        arn_field: "notebookInstanceArn",
+        subjects: &[],
+        when_no_subject: WhenNoSubject::ResourceRole,
+        changes_deployed: false,
+    },
     // Recorded as well (RECORDED_CALLS): the request is judged once the record is kept, so the
     // model resolves to the version the call made, content and role.
     CoveredCall {
@@ -364,12 +452,12 @@ mod tests {
                 assert_ne!(a.event_name, b.event_name);
             }
         }
-        assert_eq!(COVERED_CALLS.len(), 18);
+        assert_eq!(COVERED_CALLS.len(), 26);
         let names: Vec<&str> = rule_event_names().collect();
         for (i, a) in names.iter().enumerate() {
             assert!(!names[i + 1..].contains(a), "{a} twice");
         }
-        assert_eq!(names.len(), 21);
+        assert_eq!(names.len(), 29);
         // The sweep submits records before the deployments that need them.
         assert!(
             names[..RECORDED_CALLS.len()]

@@ -81,9 +81,11 @@ pub enum Remedy {
 
 pub fn remedy(resource_type: ResourceType) -> Remedy {
     match resource_type {
-        ResourceType::Endpoint | ResourceType::InferenceComponent | ResourceType::Model => {
-            Remedy::Delete
-        }
+        // An app holds no user data (the profile's or space's storage outlives it).
+        ResourceType::Endpoint
+        | ResourceType::InferenceComponent
+        | ResourceType::Model
+        | ResourceType::App => Remedy::Delete,
         ResourceType::TransformJob
         | ResourceType::TrainingJob
         | ResourceType::ProcessingJob
@@ -96,6 +98,23 @@ pub fn remedy(resource_type: ResourceType) -> Remedy {
             by_hand: "nothing runs until an execution starts, and each start is judged on its \
                       own; to close the route, set the pipeline's role back \
                       (aws sagemaker update-pipeline --role-arn ...) or delete the pipeline",
+        },
+        // Deleting a domain, a profile or a space deletes its users' files (EFS home
+        // directories, a space's volume); their apps are judged (and deleted) when created.
+        ResourceType::Domain => Remedy::NotifyOnly {
+            by_hand: "deleting a domain deletes its users' home directories; set its default \
+                      execution roles back (aws sagemaker update-domain --domain-id ... \
+                      --default-user-settings ExecutionRole=...); each app a profile then \
+                      creates is judged on its own",
+        },
+        ResourceType::UserProfile => Remedy::NotifyOnly {
+            by_hand: "deleting a user profile deletes its home directory; set its execution \
+                      role back (aws sagemaker update-user-profile ... --user-settings \
+                      ExecutionRole=...) and delete the apps it runs (aws sagemaker delete-app)",
+        },
+        ResourceType::Space => Remedy::NotifyOnly {
+            by_hand: "deleting a space deletes its storage; each app created in it is judged \
+                      (and deleted) on its own; delete the space by hand if it should not exist",
         },
     }
 }

@@ -522,10 +522,40 @@ fn resource_of(call: &CoveredCall, detail: &CloudTrailDetail) -> Result<Resource
             arn: Some(arn),
         });
     }
+    // Studio resources are named by all their IDs, from the request (a CreateApp's ARN cannot
+    // tell a profile's app from a space's; a presigned URL's response has no ARN).
+    let params = detail.request_parameters.as_ref().filter(|p| p.is_object());
+    let studio = match (call.resource_type, params) {
+        (ResourceType::App, Some(p)) => Some(crate::studio::app_name(p)),
+        (ResourceType::UserProfile, Some(p)) => {
+            Some(crate::studio::in_domain_name(p, "userProfileName"))
+        }
+        (ResourceType::Space, Some(p)) => Some(crate::studio::in_domain_name(p, "spaceName")),
+        // A created domain's ID is in its ARN only.
+        (ResourceType::Domain, Some(p)) if call.name_field == "domainId" => {
+            Some(crate::studio::domain_id(p))
+        }
+        (ResourceType::App | ResourceType::UserProfile | ResourceType::Space, None) => {
+            Some(Err("requestParameters is missing".to_owned()))
+        }
+        _ => None,
+    };
+    if let Some(name) = studio {
+        return Ok(ResourceRef {
+            resource_type: call.resource_type,
+            name: name?,
+            arn: arn.ok(),
+        });
+    }
     let name = match detail.request_parameters.as_ref() {
         Some(params) => usable_string(params.get(call.name_field), MAX_NAME_LEN)
             .map_err(|problem| format!("requestParameters.{} {problem}", call.name_field)),
         None => Err("requestParameters is missing".to_owned()),
+    };
+    // A created domain is named by its ID, which only its ARN (`…:domain/d-…`) gives.
+    let name = match (call.resource_type, &arn) {
+        (ResourceType::Domain, Ok(arn)) => Ok(arn.rsplit('/').next().unwrap_or(arn).to_owned()),
+        _ => name,
     };
     let name = match (name, &arn) {
         (Ok(name), _) => name,

@@ -356,6 +356,12 @@ pub fn render(kind: NotificationKind, verdict: &Verdict, context: &NotifyContext
     if let Some(person) = &verdict.person {
         let _ = writeln!(text, "Person:    {person}");
     }
+    // A Studio domain with ExecutionRoleIdentityConfig=USER_PROFILE_NAME sets the source
+    // identity of its profiles' role sessions to the profile's name: who acted, under a shared
+    // role. Shown, not trusted for decisions (whoever may set it on AssumeRole can choose it).
+    if let Some(source) = &verdict.source_identity {
+        let _ = writeln!(text, "Source:    {source} (the session's source identity)");
+    }
     if let Some(started) = &verdict.started_by {
         let session = started
             .session

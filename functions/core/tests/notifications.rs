@@ -419,6 +419,8 @@ fn a_notify_only_resource_and_a_pipeline_step_render_as_pinned() {
     // A pipeline is notify-only by nature: the alert says so, and what to do by hand.
     let mut pipeline = verdict("notify");
     pipeline.event_name = Some("CreatePipeline".into());
+    // Studio's source identity (the user profile behind a shared execution role) is shown.
+    pipeline.source_identity = Some("bob".into());
     pipeline.resource = Some(ResourceRef {
         resource_type: ResourceType::Pipeline,
         name: "bob-train".into(),

@@ -61,7 +61,11 @@ impl SageMakerEnforcer {
             | ResourceType::Model
             | ResourceType::NotebookInstance
             | ResourceType::Pipeline
-            | ResourceType::PipelineExecution => {
+            | ResourceType::PipelineExecution
+            | ResourceType::Domain
+            | ResourceType::UserProfile
+            | ResourceType::Space
+            | ResourceType::App => {
                 return Err(GuardError::new(
                     ErrorKind::InvalidInput,
                     format!("{kind} is not a job"),
@@ -149,7 +153,11 @@ impl SageMakerEnforcer {
             | ResourceType::Model
             | ResourceType::NotebookInstance
             | ResourceType::Pipeline
-            | ResourceType::PipelineExecution => Ok(None),
+            | ResourceType::PipelineExecution
+            | ResourceType::Domain
+            | ResourceType::UserProfile
+            | ResourceType::Space
+            | ResourceType::App => Ok(None),
         }
     }
 }
@@ -258,7 +266,11 @@ pub(super) async fn job_uses(
         | ResourceType::Model
         | ResourceType::NotebookInstance
         | ResourceType::Pipeline
-        | ResourceType::PipelineExecution => {
+        | ResourceType::PipelineExecution
+        | ResourceType::Domain
+        | ResourceType::UserProfile
+        | ResourceType::Space
+        | ResourceType::App => {
             return Err(ResolveError::Unresolvable(format!("{kind} is not a job")));
         }
     };

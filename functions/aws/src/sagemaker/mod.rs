@@ -2,14 +2,15 @@
 //! deployed resource says it uses), and the enforcer (stop or delete it). One module per family:
 //! [`endpoints`] (endpoints and inference components), [`jobs`] (training, transform, processing
 //! and tuning jobs), [`models`] (models, their content, packages and resolved images),
-//! [`notebooks`] (notebook instances), [`pipelines`] (pipelines, their executions and steps);
-//! this one holds what they share.
+//! [`notebooks`] (notebook instances), [`pipelines`] (pipelines, their executions and steps),
+//! [`studio`] (domains, user profiles, spaces and apps); this one holds what they share.
 
 mod endpoints;
 mod jobs;
 mod models;
 mod notebooks;
 mod pipelines;
+mod studio;
 
 use std::time::Duration;
 
@@ -150,6 +151,10 @@ impl Recovery for SageMakerResolver {
             ResourceType::PipelineExecution => {
                 pipelines::execution_uses(&self.client, resource).await?
             }
+            ResourceType::Domain => studio::domain_uses(&self.client, name).await?,
+            ResourceType::UserProfile => studio::user_profile_uses(&self.client, name).await?,
+            ResourceType::Space => studio::space_uses(&self.client, name).await?,
+            ResourceType::App => studio::app_uses(&self.client, name).await?,
             kind => jobs::job_uses(&self.client, kind, name).await?,
         };
         if let (Some(created), Some(call)) = (created, call)
@@ -296,10 +301,17 @@ impl Enforcer for SageMakerEnforcer {
             ResourceType::Model => self.model(resource, verdict).await,
             ResourceType::NotebookInstance => self.notebook_instance(resource).await,
             ResourceType::PipelineExecution => self.pipeline_execution(resource, verdict).await,
-            // Notify-only by nature: the decision never asks for it.
-            ResourceType::Pipeline => Err(GuardError::new(
+            ResourceType::App => self.app(resource).await,
+            // Notify-only by nature: the decision never asks for them.
+            ResourceType::Pipeline
+            | ResourceType::Domain
+            | ResourceType::UserProfile
+            | ResourceType::Space => Err(GuardError::new(
                 ErrorKind::InvalidInput,
-                format!("a pipeline ({}) is never enforced on", resource.name),
+                format!(
+                    "a {} ({}) is never enforced on",
+                    resource.resource_type, resource.name
+                ),
             )),
             _ => self.job(resource).await,
         }
