@@ -373,8 +373,21 @@ export class ModelGuardStack extends Stack {
         resources: [arn('sagemaker', 'pipeline/*')],
       }),
       new iam.PolicyStatement({
+        // The role a Studio profile, space or app runs under: its own, its owner's, or its
+        // domain's default.
+        sid: 'ResolveStudio',
+        actions: [
+          'sagemaker:DescribeDomain', 'sagemaker:DescribeUserProfile', 'sagemaker:DescribeSpace',
+        ],
+        resources: [
+          arn('sagemaker', 'domain/*'),
+          arn('sagemaker', 'user-profile/*'),
+          arn('sagemaker', 'space/*'),
+        ],
+      }),
+      new iam.PolicyStatement({
         // The `sagemaker:pipeline-execution-arn` tag of what a step made, when the event did not
-        // carry it: only the resource types a covered call creates.
+        // carry it: only the resource types a pipeline step makes (`children::made_by_steps`).
         sid: 'ReadStepTags',
         actions: ['sagemaker:ListTags'],
         resources: [
@@ -385,7 +398,6 @@ export class ModelGuardStack extends Stack {
           arn('sagemaker', 'transform-job/*'),
           arn('sagemaker', 'processing-job/*'),
           arn('sagemaker', 'hyper-parameter-tuning-job/*'),
-          arn('sagemaker', 'notebook-instance/*'),
         ],
       }),
       new iam.PolicyStatement({
@@ -436,6 +448,11 @@ export class ModelGuardStack extends Stack {
         sid: 'StopNotebookInstances',
         actions: ['sagemaker:DescribeNotebookInstance', 'sagemaker:StopNotebookInstance'],
         resources: [arn('sagemaker', 'notebook-instance/*')],
+      }),
+      new iam.PolicyStatement({
+        sid: 'DeleteStudioApps',
+        actions: ['sagemaker:DescribeApp', 'sagemaker:DeleteApp'],
+        resources: [arn('sagemaker', 'app/*')],
       }),
       new iam.PolicyStatement({
         sid: 'StopPipelineExecutions',
@@ -742,7 +759,7 @@ export class ModelGuardStack extends Stack {
     // An event EventBridge could not hand over is a deployment nobody checked: retry for the
     // whole day EventBridge allows, then keep it in the queue (and alarm) for replay.
     healthRules.push({ names: [named('SageMakerCalls')], targets: [triage.stateMachineArn] });
-    new events.Rule(this, 'SageMakerCalls', {
+    const sageMakerCalls = new events.Rule(this, 'SageMakerCalls', {
       ruleName: named('SageMakerCalls'),
       description: 'Covered and recorded SageMaker calls, from CloudTrail, to the Model Guard triage',
       eventPattern: JSON.parse(readFileSync(path.join(STATEMACHINE_DIR, 'event-pattern.json'), 'utf8')),
@@ -752,6 +769,12 @@ export class ModelGuardStack extends Stack {
         maxEventAge: Duration.hours(24),
       })],
     });
+    // CreatePresignedDomainUrl and CreatePresignedNotebookInstanceUrl give their caller a session
+    // under an execution role; CloudTrail may record them as read-only, which a rule in the
+    // ENABLED state never receives. This state receives read-only management events too; the
+    // pattern still names only the covered calls, so only those two more reach the triage (one
+    // Express run each).
+    (sageMakerCalls.node.defaultChild as events.CfnRule).state = 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS';
     // An enforcement execution that ends badly is named in its own alert (the alarm below only
     // counts them): its name is the CloudTrail eventID of the call it was about. The target is
     // bound by hand so that the topic and queue policies name this rule, not all of EventBridge.

@@ -93,9 +93,11 @@ const EXPECTED_STATEMENTS: Record<string, string[]> = {
       + `${SM}:hyper-parameter-tuning-job/*`,
     'Allow sagemaker:DescribePipeline,sagemaker:DescribePipelineExecution,sagemaker:ListPipelineExecutionSteps on '
       + `${SM}:pipeline/*`,
+    'Allow sagemaker:DescribeDomain,sagemaker:DescribeUserProfile,sagemaker:DescribeSpace on '
+      + `${SM}:domain/* ${SM}:user-profile/* ${SM}:space/*`,
     'Allow sagemaker:ListTags on '
       + `${SM}:endpoint/* ${SM}:inference-component/* ${SM}:model/* ${SM}:training-job/* ${SM}:transform-job/* `
-      + `${SM}:processing-job/* ${SM}:hyper-parameter-tuning-job/* ${SM}:notebook-instance/*`,
+      + `${SM}:processing-job/* ${SM}:hyper-parameter-tuning-job/*`,
     'Allow dynamodb:Query on Records.Arn',
     'Allow iam:GetRole on arn:${Partition}:iam::${AccountId}:role/*',
   ],
@@ -111,6 +113,7 @@ const EXPECTED_STATEMENTS: Record<string, string[]> = {
     `Allow sagemaker:DescribeEndpoint,sagemaker:DeleteEndpoint on ${SM}:endpoint/*`,
     `Allow sagemaker:DescribeModel,sagemaker:DeleteModel on ${SM}:model/*`,
     `Allow sagemaker:DescribeNotebookInstance,sagemaker:StopNotebookInstance on ${SM}:notebook-instance/*`,
+    `Allow sagemaker:DescribeApp,sagemaker:DeleteApp on ${SM}:app/*`,
     `Allow sagemaker:DescribePipelineExecution,sagemaker:StopPipelineExecution on ${SM}:pipeline/*`,
     `Allow sagemaker:DescribeInferenceComponent,sagemaker:DeleteInferenceComponent on ${SM}:inference-component/*`,
     'Allow sagemaker:StopTrainingJob,sagemaker:DescribeTrainingJob,sagemaker:StopTransformJob,'
@@ -333,6 +336,8 @@ test("the rule's pattern is the file's, delivered to the triage with retries and
   const t = template();
   const [[, rule]] = ofType(t, 'AWS::Events::Rule').filter(([id]) => id.startsWith('SageMakerCalls'));
   assert.deepEqual(rule.Properties.EventPattern, pattern);
+  // The presigned URL calls may be recorded as read-only: the rule receives those too.
+  assert.equal(rule.Properties.State, 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS');
   const [target] = rule.Properties.Targets;
   assert.equal(render(target.Arn), 'Triage');
   assert.equal(render(target.DeadLetterConfig.Arn), 'DeadLetters.Arn');

@@ -1114,3 +1114,48 @@ def test_34_a_pipeline_started_by_someone_not_allowed_is_stopped_and_a_step_answ
                for r in item["verdict"]["reasons"]), item["verdict"]["reasons"]
     assert item["state"] == "enforced" and item["enforcement"]["outcome"] == "stopped", item
     assert stack.sm.describe_training_job(TrainingJobName=job)["TrainingJobStatus"] in ("Stopping", "Stopped")
+
+
+def test_35_a_studio_app_of_a_profile_with_a_bound_role_created_by_someone_not_allowed_is_deleted(stack):
+    # The Studio route: a user profile runs under the production role; CreateApp names no role,
+    # the profile's is described. The app created by someone not allowed is deleted; the same call
+    # by someone allowed is the near miss that stays. A profile that sets no role runs under its
+    # domain's default.
+    from conftest import call
+
+    suffix = uuid.uuid4().hex[:6]
+    prod = f"arn:aws:iam::{ACCOUNT}:role/StudioProd-{suffix}"
+    stack.policy({"pk": f"role#{prod}", "principals": [MLDEPLOYER], "mode": "enforce", "graceSeconds": 2})
+    domain_arn = stack.sm.create_domain(
+        DomainName=f"studio-{suffix}", AuthMode="IAM", SubnetIds=["subnet-1"], VpcId="vpc-1",
+        DefaultUserSettings={"ExecutionRole": prod})["DomainArn"]
+    domain = domain_arn.rsplit("/", 1)[-1]
+    stack.sm.create_user_profile(DomainId=domain, UserProfileName="fraud-deployer",
+                                 UserSettings={"ExecutionRole": prod})
+    stack.sm.create_user_profile(DomainId=domain, UserProfileName="inherits")
+    apps = {}
+    for caller, profile in (("MLDeployer", "fraud-deployer"), ("DataScientist", "fraud-deployer"),
+                            ("DataScientist", "inherits")):
+        app = {"DomainId": domain, "UserProfileName": profile, "AppType": "JupyterLab",
+               "AppName": f"{caller.lower()}-lab"}
+        app_arn = stack.sm.create_app(**app)["AppArn"]
+        delivered = call(str(uuid.uuid4()), caller, "CreateApp",
+                         {"domainId": domain, "userProfileName": profile, "appType": "JupyterLab",
+                          "appName": app["AppName"]}, {"appArn": app_arn})
+        assert stack.submit(delivered)["status"] == "SUCCEEDED"
+        apps[(caller, profile)] = (delivered["detail"]["eventID"], app)
+
+    event_id, app = apps[("MLDeployer", "fraud-deployer")]
+    assert stack.audit(event_id)["state"] == "allowed", stack.audit(event_id)["verdict"]["reasons"]
+    assert stack.sm.describe_app(**app)["Status"] == "InService"
+
+    for key in (("DataScientist", "fraud-deployer"), ("DataScientist", "inherits")):
+        event_id, app = apps[key]
+        assert stack.wait(stack.enforcement(event_id), 60)["status"] == "SUCCEEDED"
+        item = stack.audit(event_id)
+        assert [a["binding"] for a in item["verdict"]["approvers"]] == [f"role#{prod}"], item["verdict"]
+        assert item["verdict"]["resource"]["name"] == f"{domain}/user-profile/{key[1]}/JupyterLab/{app['AppName']}"
+        assert item["state"] == "enforced" and item["enforcement"]["outcome"] == "deleted", item
+        assert stack.sm.describe_app(**app)["Status"] in ("Deleting", "Deleted")
+    reasons = stack.audit(apps[("DataScientist", "inherits")][0])["verdict"]["reasons"]
+    assert any("sets none" in r and "default" in r for r in reasons), reasons

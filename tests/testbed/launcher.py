@@ -126,6 +126,7 @@ def main() -> None:
     deployed_images()
     inference_component_autoscaling()
     pipeline_executions()
+    studio()
     fix_start_execution_parameters()
     stop_execution_aborts_at_once()
 
@@ -699,6 +700,102 @@ def pipeline_executions() -> None:
         return arn
 
     models.SageMakerModelBackend.update_pipeline = update_pipeline
+
+
+# --- SageMaker Studio -----------------------------------------------------------------------------
+
+
+def studio() -> None:
+    """User profiles and apps (moto has domains only): CreateUserProfile, DescribeUserProfile,
+    CreateApp (InService at once), DescribeApp and DeleteApp (Deleting, then Deleted at the next
+    describe, as AWS reports a deleted app for a while)."""
+    from moto.core.responses import ActionResult, EmptyResult
+    from moto.sagemaker.exceptions import ResourceNotFound, ValidationError
+    from moto.sagemaker.responses import SageMakerResponse
+
+    def store(backend, kind: str) -> dict:  # noqa: ANN001
+        # Kept on the backend instance so /moto-api/reset clears them with everything else.
+        attribute = f"_model_guard_{kind}"
+        if not hasattr(backend, attribute):
+            setattr(backend, attribute, {})
+        return getattr(backend, attribute)
+
+    def domain(self, domain_id: str):  # noqa: ANN001
+        found = self.sagemaker_backend.domains.get(domain_id)
+        if found is None:
+            raise ValidationError(message=f"Could not find domain '{domain_id}'.")
+        return found
+
+    def arn(backend, kind: str, path: str) -> str:  # noqa: ANN001
+        return f"arn:aws:sagemaker:{backend.region_name}:{backend.account_id}:{kind}/{path}"
+
+    def create_user_profile(self):  # noqa: ANN001
+        domain_id, name = self._get_param("DomainId"), self._get_param("UserProfileName")
+        domain(self, domain_id)
+        profiles = store(self.sagemaker_backend, "user_profiles")
+        if (domain_id, name) in profiles:
+            raise ValidationError(message=f"User profile {name} already exists in domain {domain_id}.")
+        profile_arn = arn(self.sagemaker_backend, "user-profile", f"{domain_id}/{name}")
+        profiles[(domain_id, name)] = {
+            "DomainId": domain_id, "UserProfileName": name, "UserProfileArn": profile_arn,
+            "Status": "InService", "UserSettings": self._get_param("UserSettings") or {},
+            "CreationTime": time.time(), "LastModifiedTime": time.time(),
+        }
+        return ActionResult({"UserProfileArn": profile_arn})
+
+    def describe_user_profile(self):  # noqa: ANN001
+        key = (self._get_param("DomainId"), self._get_param("UserProfileName"))
+        profile = store(self.sagemaker_backend, "user_profiles").get(key)
+        if profile is None:
+            raise ResourceNotFound(message=f"User profile {key[1]} does not exist in domain {key[0]}.")
+        return ActionResult(profile)
+
+    def app_key(self) -> tuple:  # noqa: ANN001
+        return (self._get_param("DomainId"), self._get_param("UserProfileName"), self._get_param("SpaceName"),
+                self._get_param("AppType"), self._get_param("AppName"))
+
+    def settle(app: dict) -> None:
+        if app["Status"] == "Deleting":
+            app["Status"] = "Deleted"
+
+    def create_app(self):  # noqa: ANN001
+        key = app_key(self)
+        domain_id, profile, space, app_type, name = key
+        domain(self, domain_id)
+        if profile is not None and (domain_id, profile) not in store(self.sagemaker_backend, "user_profiles"):
+            raise ResourceNotFound(message=f"User profile {profile} does not exist in domain {domain_id}.")
+        apps = store(self.sagemaker_backend, "apps")
+        if key in apps and apps[key]["Status"] not in ("Deleted", "Failed"):
+            raise ValidationError(message=f"App {name} already exists.")
+        app_arn = arn(self.sagemaker_backend, "app",
+                      f"{domain_id}/{profile or space}/{app_type.lower()}/{name.lower()}")
+        apps[key] = {
+            "AppArn": app_arn, "AppType": app_type, "AppName": name, "DomainId": domain_id,
+            **({"UserProfileName": profile} if profile else {"SpaceName": space}),
+            "Status": "InService", "CreationTime": time.time(),
+        }
+        return ActionResult({"AppArn": app_arn})
+
+    def describe_app(self):  # noqa: ANN001
+        app = store(self.sagemaker_backend, "apps").get(app_key(self))
+        if app is None:
+            raise ResourceNotFound(message="App does not exist.")
+        result = dict(app)
+        settle(app)
+        return ActionResult(result)
+
+    def delete_app(self):  # noqa: ANN001
+        app = store(self.sagemaker_backend, "apps").get(app_key(self))
+        if app is None or app["Status"] in ("Deleted", "Deleting"):
+            raise ResourceNotFound(message="App does not exist.")
+        app["Status"] = "Deleting"
+        return EmptyResult()
+
+    SageMakerResponse.create_user_profile = create_user_profile
+    SageMakerResponse.describe_user_profile = describe_user_profile
+    SageMakerResponse.create_app = create_app
+    SageMakerResponse.describe_app = describe_app
+    SageMakerResponse.delete_app = delete_app
 
 
 def play_pipeline_step(request: dict) -> dict:

@@ -808,3 +808,30 @@ def test_an_update_moves_a_pipelines_last_modified_time_as_on_aws(sm):
     described = sm.describe_pipeline(PipelineName=pipeline_name)
     assert described["RoleArn"].endswith("role/Other")
     assert described["LastModifiedTime"] > created
+
+
+# --- SageMaker Studio ------------------------------------------------------------------------------
+
+
+def test_studio_profiles_and_apps_behave_as_on_aws(sm):
+    domain_id = sm.create_domain(
+        DomainName=name("dom"), AuthMode="IAM", DefaultUserSettings={"ExecutionRole": ROLE},
+        SubnetIds=["subnet-1"], VpcId="vpc-1")["DomainArn"].rsplit("/", 1)[-1]
+    prod = f"arn:aws:iam::{ACCOUNT}:role/Prod"
+    profile_arn = sm.create_user_profile(DomainId=domain_id, UserProfileName="alice",
+                                         UserSettings={"ExecutionRole": prod})["UserProfileArn"]
+    assert profile_arn.endswith(f":user-profile/{domain_id}/alice")
+    assert sm.describe_user_profile(DomainId=domain_id, UserProfileName="alice")["UserSettings"] == {
+        "ExecutionRole": prod}
+    with pytest.raises(botocore.exceptions.ClientError, match="ResourceNotFound"):
+        sm.describe_user_profile(DomainId=domain_id, UserProfileName="nobody")
+    with pytest.raises(botocore.exceptions.ClientError, match="ResourceNotFound"):
+        sm.create_app(DomainId=domain_id, UserProfileName="nobody", AppType="JupyterLab", AppName="default")
+    app = {"DomainId": domain_id, "UserProfileName": "alice", "AppType": "JupyterLab", "AppName": "default"}
+    assert sm.create_app(**app)["AppArn"].endswith(f":app/{domain_id}/alice/jupyterlab/default")
+    assert sm.describe_app(**app)["Status"] == "InService"
+    sm.delete_app(**app)
+    assert sm.describe_app(**app)["Status"] == "Deleting"
+    assert sm.describe_app(**app)["Status"] == "Deleted"
+    with pytest.raises(botocore.exceptions.ClientError, match="ResourceNotFound"):
+        sm.delete_app(**app)

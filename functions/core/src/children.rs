@@ -7,7 +7,7 @@
 
 use std::future::Future;
 
-use crate::contract::{Decision, Request, StartedBy, Verdict};
+use crate::contract::{Decision, Request, ResourceType, StartedBy, Verdict};
 use crate::error::GuardError;
 use crate::principal::Caller;
 use crate::resolve::ResolveError;
@@ -37,16 +37,27 @@ pub trait PipelineSteps {
     ) -> impl Future<Output = Result<ExecutionFacts, ResolveError>> + Send;
 }
 
+/// Whether a pipeline step can make a resource of this type (SageMaker Pipelines' step types:
+/// training, processing, transform, tuning, model, endpoint and inference component steps).
+pub fn made_by_steps(resource_type: ResourceType) -> bool {
+    matches!(
+        resource_type,
+        ResourceType::TrainingJob
+            | ResourceType::ProcessingJob
+            | ResourceType::TransformJob
+            | ResourceType::HyperParameterTuningJob
+            | ResourceType::Model
+            | ResourceType::Endpoint
+            | ResourceType::InferenceComponent
+    )
+}
+
 /// Whether a verdict is worth asking a parent about: a violation of something a step could have
-/// made (pipelines and their executions are not made by steps).
+/// made.
 pub fn may_be_a_step(request: &Request, verdict: &Verdict) -> bool {
-    use crate::contract::ResourceType;
     verdict.decision == Decision::Violation
         && request.resource.arn.is_some()
-        && !matches!(
-            request.resource.resource_type,
-            ResourceType::Pipeline | ResourceType::PipelineExecution
-        )
+        && made_by_steps(request.resource.resource_type)
 }
 
 /// The principal that started `execution`, if the execution's facts bear out that the resource
@@ -168,7 +179,7 @@ pub fn unattributed(mut own: Verdict, why: String) -> Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::contract::{ResourceRef, ResourceType, Version1};
+    use crate::contract::{ResourceRef, Version1};
 
     fn request() -> Request {
         Request {

@@ -720,3 +720,62 @@ async fn a_pipeline_execution_is_stopped_and_a_second_stop_is_already_stopped() 
         .unwrap();
     assert_eq!(ghost.outcome.as_str(), "already-gone");
 }
+
+/// A Studio app in service is deleted (confirmed by a describe); a second try finds it already
+/// gone, as does one that never existed.
+#[tokio::test]
+async fn a_studio_app_is_deleted_and_a_second_delete_finds_it_gone() {
+    use aws_sdk_sagemaker::types::{AppType, AuthMode, UserSettings};
+    let (enforcer, _, _) = enforcer().await;
+    let sm = aws_sdk_sagemaker::Client::new(&enforcer.config);
+    let domain = sm
+        .create_domain()
+        .domain_name(unique("dom"))
+        .auth_mode(AuthMode::Iam)
+        .default_user_settings(
+            UserSettings::builder()
+                .execution_role(model_guard_testkit::role_arn("Exec"))
+                .build(),
+        )
+        .subnet_ids("subnet-1")
+        .vpc_id("vpc-1")
+        .send()
+        .await
+        .unwrap()
+        .domain_arn
+        .unwrap();
+    let domain = domain.rsplit('/').next().unwrap().to_owned();
+    let profile = unique("alice");
+    sm.create_user_profile()
+        .domain_id(&domain)
+        .user_profile_name(&profile)
+        .send()
+        .await
+        .unwrap();
+    sm.create_app()
+        .domain_id(&domain)
+        .user_profile_name(&profile)
+        .app_type(AppType::JupyterLab)
+        .app_name("default")
+        .send()
+        .await
+        .unwrap();
+    let name = format!("{domain}/user-profile/{profile}/JupyterLab/default");
+    let result = run(&enforcer, enforcer.input("app", &name).await)
+        .await
+        .unwrap();
+    assert_eq!(result.outcome.as_str(), "deleted");
+    assert!(
+        matches!(result.confirmed.as_deref(), Some("Deleting" | "Deleted")),
+        "{result:?}"
+    );
+    let again = run(&enforcer, enforcer.input("app", &name).await)
+        .await
+        .unwrap();
+    assert_eq!(again.outcome.as_str(), "already-gone");
+    let ghost = format!("{domain}/user-profile/{profile}/JupyterLab/never");
+    let ghost = run(&enforcer, enforcer.input("app", &ghost).await)
+        .await
+        .unwrap();
+    assert_eq!(ghost.outcome.as_str(), "already-gone");
+}
