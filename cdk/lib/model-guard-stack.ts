@@ -373,6 +373,13 @@ export class ModelGuardStack extends Stack {
         resources: [arn('sagemaker', 'pipeline/*')],
       }),
       new iam.PolicyStatement({
+        // The notebook instances that use a changed lifecycle configuration. `*`: a List* call
+        // acts on no resource, and IAM accepts no other resource for it.
+        sid: 'FindLifecycleConfigUsers',
+        actions: ['sagemaker:ListNotebookInstances'],
+        resources: ['*'],
+      }),
+      new iam.PolicyStatement({
         // The role a Studio profile, space or app runs under: its own, its owner's, or its
         // domain's default.
         sid: 'ResolveStudio',

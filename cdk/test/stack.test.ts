@@ -93,6 +93,7 @@ const EXPECTED_STATEMENTS: Record<string, string[]> = {
       + `${SM}:hyper-parameter-tuning-job/*`,
     'Allow sagemaker:DescribePipeline,sagemaker:DescribePipelineExecution,sagemaker:ListPipelineExecutionSteps on '
       + `${SM}:pipeline/*`,
+    'Allow sagemaker:ListNotebookInstances on *',
     'Allow sagemaker:DescribeDomain,sagemaker:DescribeUserProfile,sagemaker:DescribeSpace on '
       + `${SM}:domain/* ${SM}:user-profile/* ${SM}:space/*`,
     'Allow sagemaker:ListTags on '
@@ -216,6 +217,7 @@ const STAR_ALLOWED: Record<string, string> = {
   'states:SendTaskSuccess': 'takes a task token, not an ARN',
   'states:SendTaskFailure': 'takes a task token, not an ARN',
   'sagemaker:ListInferenceComponents': 'no resource-level permissions',
+  'sagemaker:ListNotebookInstances': 'no resource-level permissions',
   'application-autoscaling:DescribeScalableTargets': 'no resource-level permissions',
   'cloudtrail:LookupEvents': 'no resource-level permissions',
   'cloudtrail:DescribeTrails': 'no resource-level permissions',

@@ -48,6 +48,9 @@ pub enum ResourceType {
     Pipeline,
     /// One run of a pipeline; named `PIPELINE/EXECUTION-ID` from its ARN.
     PipelineExecution,
+    /// A notebook instance lifecycle configuration: scripts run as root, under the role of every
+    /// instance that uses it, at their next start.
+    NotebookLifecycleConfig,
     /// A Studio domain, named by its ID (`d-…`).
     Domain,
     /// A Studio user profile, named `DOMAIN/PROFILE`.
@@ -65,6 +68,7 @@ impl ResourceType {
             ResourceType::NotebookInstance => "notebook-instance",
             ResourceType::Pipeline => "pipeline",
             ResourceType::PipelineExecution => "pipeline-execution",
+            ResourceType::NotebookLifecycleConfig => "notebook-lifecycle-config",
             ResourceType::Domain => "domain",
             ResourceType::UserProfile => "user-profile",
             ResourceType::Space => "space",
@@ -76,6 +80,19 @@ impl ResourceType {
             ResourceType::ProcessingJob => "processing-job",
             ResourceType::HyperParameterTuningJob => "hyper-parameter-tuning-job",
         }
+    }
+}
+
+impl ResourceType {
+    /// Whether a resource of this type may legitimately run under no role: a lifecycle
+    /// configuration no instance uses, a domain that sets no defaults. For the others (whose
+    /// describe always names a role) a describe naming none could not say, and the guard fails
+    /// closed.
+    pub fn may_run_under_no_role(self) -> bool {
+        matches!(
+            self,
+            ResourceType::NotebookLifecycleConfig | ResourceType::Domain
+        )
     }
 }
 

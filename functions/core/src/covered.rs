@@ -229,6 +229,18 @@ pub const COVERED_CALLS: &[CoveredCall] = &[
         when_no_subject: WhenNoSubject::ResourceRole,
         changes_deployed: true,
     },
+    // A lifecycle configuration's scripts run as root on every instance that uses it, under
+    // that instance's role: changing one is judged by those roles (none: nothing runs it).
+    // Creating one runs nothing until an instance is created or updated to use it (judged then).
+    CoveredCall {
+        event_name: "UpdateNotebookInstanceLifecycleConfig",
+        resource_type: ResourceType::NotebookLifecycleConfig,
+        name_field: "notebookInstanceLifecycleConfigName",
+        arn_field: "notebookInstanceLifecycleConfigArn",
+        subjects: &[],
+        when_no_subject: WhenNoSubject::ResourceRole,
+        changes_deployed: true,
+    },
     // Pipelines: a pipeline's role runs each execution's steps. Creating or updating one runs
     // nothing (notify-only by nature); each start or retry is judged by the role it runs under.
     CoveredCall {
@@ -452,12 +464,12 @@ mod tests {
                 assert_ne!(a.event_name, b.event_name);
             }
         }
-        assert_eq!(COVERED_CALLS.len(), 26);
+        assert_eq!(COVERED_CALLS.len(), 27);
         let names: Vec<&str> = rule_event_names().collect();
         for (i, a) in names.iter().enumerate() {
             assert!(!names[i + 1..].contains(a), "{a} twice");
         }
-        assert_eq!(names.len(), 29);
+        assert_eq!(names.len(), 30);
         // The sweep submits records before the deployments that need them.
         assert!(
             names[..RECORDED_CALLS.len()]

@@ -112,6 +112,14 @@ pub fn remedy(resource_type: ResourceType) -> Remedy {
                       role back (aws sagemaker update-user-profile ... --user-settings \
                       ExecutionRole=...) and delete the apps it runs (aws sagemaker delete-app)",
         },
+        // Its scripts run at the next start of each instance that uses it, started by whoever
+        // may; nothing runs them now, and deleting the configuration would not undo the change.
+        ResourceType::NotebookLifecycleConfig => Remedy::NotifyOnly {
+            by_hand: "its scripts run, under each instance's role, the next time an instance that \
+                      uses it starts; put the scripts back (aws sagemaker \
+                      update-notebook-instance-lifecycle-config) before anyone starts those \
+                      instances",
+        },
         ResourceType::Space => Remedy::NotifyOnly {
             by_hand: "deleting a space deletes its storage; each app created in it is judged \
                       (and deleted) on its own; delete the space by hand if it should not exist",

@@ -397,6 +397,22 @@ impl<R: Resolver + Recovery, S: RecordStore> Subjects<'_, '_, R, S> {
                 }
                 Ok(targets)
             }
+            // A resource that may run under no role says it does (a lifecycle configuration no
+            // instance uses): a call that named none has no subject; the default item decides.
+            // Elsewhere a describe without a role is a describe that could not say (fail closed).
+            Ok(recovered)
+                if request.resource.resource_type.may_run_under_no_role()
+                    && request
+                        .targets
+                        .iter()
+                        .all(|t| matches!(t, Target::ResourceRole)) =>
+            {
+                self.notes.push(format!(
+                    "{} names no role, and nothing runs under one: {}",
+                    request.event_name, recovered.source
+                ));
+                Ok(Vec::new())
+            }
             Ok(_) => Ok(request.targets.clone()),
             Err(ResolveError::Unresolvable(why)) => {
                 let lost = request

@@ -62,6 +62,7 @@ impl SageMakerEnforcer {
             | ResourceType::NotebookInstance
             | ResourceType::Pipeline
             | ResourceType::PipelineExecution
+            | ResourceType::NotebookLifecycleConfig
             | ResourceType::Domain
             | ResourceType::UserProfile
             | ResourceType::Space
@@ -154,6 +155,7 @@ impl SageMakerEnforcer {
             | ResourceType::NotebookInstance
             | ResourceType::Pipeline
             | ResourceType::PipelineExecution
+            | ResourceType::NotebookLifecycleConfig
             | ResourceType::Domain
             | ResourceType::UserProfile
             | ResourceType::Space
@@ -267,6 +269,7 @@ pub(super) async fn job_uses(
         | ResourceType::NotebookInstance
         | ResourceType::Pipeline
         | ResourceType::PipelineExecution
+        | ResourceType::NotebookLifecycleConfig
         | ResourceType::Domain
         | ResourceType::UserProfile
         | ResourceType::Space

@@ -151,6 +151,9 @@ impl Recovery for SageMakerResolver {
             ResourceType::PipelineExecution => {
                 pipelines::execution_uses(&self.client, resource).await?
             }
+            ResourceType::NotebookLifecycleConfig => {
+                notebooks::lifecycle_config_uses(&self.client, name).await?
+            }
             ResourceType::Domain => studio::domain_uses(&self.client, name).await?,
             ResourceType::UserProfile => studio::user_profile_uses(&self.client, name).await?,
             ResourceType::Space => studio::space_uses(&self.client, name).await?,
@@ -304,6 +307,7 @@ impl Enforcer for SageMakerEnforcer {
             ResourceType::App => self.app(resource).await,
             // Notify-only by nature: the decision never asks for them.
             ResourceType::Pipeline
+            | ResourceType::NotebookLifecycleConfig
             | ResourceType::Domain
             | ResourceType::UserProfile
             | ResourceType::Space => Err(GuardError::new(

@@ -35,6 +35,51 @@ pub(super) async fn notebook_instance_uses(
     })
 }
 
+/// The roles of the notebook instances that use a lifecycle configuration (ListNotebookInstances
+/// filtered by the name, then each one's DescribeNotebookInstance): what its scripts run under.
+pub(super) async fn lifecycle_config_uses(
+    client: &aws_sdk_sagemaker::Client,
+    name: &str,
+) -> Result<Uses, ResolveError> {
+    let mut instances = Vec::new();
+    let mut pages = client
+        .list_notebook_instances()
+        .notebook_instance_lifecycle_config_name_contains(name)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page =
+            page.map_err(|e| resolve_error(&format!("the notebook instances using {name}"), &e))?;
+        // "Contains" matches other names too: only this configuration's users count.
+        instances.extend(
+            page.notebook_instances()
+                .iter()
+                .filter(|i| i.notebook_instance_lifecycle_config_name() == Some(name))
+                .filter_map(|i| i.notebook_instance_name().map(str::to_owned)),
+        );
+    }
+    let mut targets: Vec<Target> = Vec::new();
+    for instance in &instances {
+        for target in notebook_instance_uses(client, instance).await?.targets {
+            if !targets.contains(&target) {
+                targets.push(target);
+            }
+        }
+    }
+    Ok(Uses {
+        targets,
+        source: if instances.is_empty() {
+            format!("no notebook instance uses lifecycle configuration {name}")
+        } else {
+            format!(
+                "the RoleArn of the notebook instances that use {name} ({})",
+                instances.join(", ")
+            )
+        },
+        created: None,
+    })
+}
+
 impl SageMakerEnforcer {
     /// Stops a notebook instance: in service, it is stopped (and the stop confirmed by a
     /// describe); pending or updating, it is busy (tried again); stopping or stopped, it is
