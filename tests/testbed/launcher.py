@@ -127,6 +127,7 @@ def main() -> None:
     inference_component_autoscaling()
     pipeline_executions()
     studio()
+    list_tags_of_every_resource()
     fix_start_execution_parameters()
     stop_execution_aborts_at_once()
 
@@ -796,6 +797,25 @@ def studio() -> None:
     SageMakerResponse.create_app = create_app
     SageMakerResponse.describe_app = describe_app
     SageMakerResponse.delete_app = delete_app
+
+
+def list_tags_of_every_resource() -> None:
+    """ListTags answers for every resource it knows, as AWS does: moto fails with a 500 on a
+    resource kept without tags (transform jobs) or one it does not find, where AWS answers the
+    tags (none) or a ValidationException."""
+    from moto.sagemaker.exceptions import ValidationError
+    from moto.sagemaker.models import SageMakerModelBackend
+
+    def list_tags(self, arn: str, **_: Any) -> tuple[list, None]:  # noqa: ANN001
+        try:
+            resource = self._get_resource_from_arn(arn)
+        except (AttributeError, ValueError):
+            resource = None
+        if resource is None:
+            raise ValidationError(message=f"Could not find resource {arn}.")
+        return list(getattr(resource, "tags", None) or []), None
+
+    SageMakerModelBackend.list_tags = list_tags
 
 
 def play_pipeline_step(request: dict) -> dict:

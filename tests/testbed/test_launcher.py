@@ -835,3 +835,22 @@ def test_studio_profiles_and_apps_behave_as_on_aws(sm):
     assert sm.describe_app(**app)["Status"] == "Deleted"
     with pytest.raises(botocore.exceptions.ClientError, match="ResourceNotFound"):
         sm.delete_app(**app)
+
+
+def test_list_tags_answers_for_every_resource_as_aws_does(sm):
+    job = name("tj")
+    training_job(sm, job)
+    arn = sm.describe_training_job(TrainingJobName=job)["TrainingJobArn"]
+    sm.add_tags(ResourceArn=arn, Tags=[{"Key": "sagemaker:pipeline-execution-arn", "Value": "x"}])
+    assert sm.list_tags(ResourceArn=arn)["Tags"] == [{"Key": "sagemaker:pipeline-execution-arn", "Value": "x"}]
+    transform = name("xj")
+    sm.create_transform_job(
+        TransformJobName=transform, ModelName=endpoint(sm, name("ep2")),
+        TransformInput={"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://b/i"}}},
+        TransformOutput={"S3OutputPath": "s3://b/o"},
+        TransformResources={"InstanceType": "ml.m5.large", "InstanceCount": 1})
+    transform_arn = sm.describe_transform_job(TransformJobName=transform)["TransformJobArn"]
+    assert sm.list_tags(ResourceArn=transform_arn)["Tags"] == []
+    missing = arn.replace(job, name("never"))
+    with pytest.raises(botocore.exceptions.ClientError, match="ValidationException"):
+        sm.list_tags(ResourceArn=missing)
