@@ -6,7 +6,7 @@
 //!   "modelPackages": {"ARN": {DescribeModelPackage's output}},
 //!   "endpoints": {"ENDPOINT": {DescribeEndpoint's output}},
 //!   "deployed": {"training-job/NAME": [{"kind": "role", "arn": ".."}]},
-//!   "pipelineExecutions": {"ARN": {"startedBy": "..", "sourceIdentity": "..", "steps": [ARN, ..]}},
+//!   "pipelineExecutions": {"ARN": {"startedBy": "..", "modifiedBy": "..", "steps": [ARN, ..]}},
 //!   "tags": {"RESOURCE-ARN": {"KEY": "VALUE"}},
 //!   "records": [{"version": 1, "kind": "endpoint-config", "name": .., "op": "create", ..}]}`
 //! (every section optional). Endpoint configs, models and inference components may also be given
@@ -76,6 +76,9 @@ pub struct CatalogExecution {
     pub started_by: Option<String>,
     #[serde(default)]
     pub source_identity: Option<String>,
+    /// `LastModifiedBy.IamIdentity.Arn`; when absent, the starter.
+    #[serde(default)]
+    pub modified_by: Option<String>,
     #[serde(default)]
     pub steps: Vec<String>,
 }
@@ -351,6 +354,7 @@ impl CatalogResolver {
                 .into_iter()
                 .map(|(arn, e)| {
                     let facts = ExecutionFacts {
+                        modified_by: e.modified_by.or_else(|| e.started_by.clone()),
                         started_by: e.started_by,
                         source_identity: e.source_identity,
                         step_resources: e.steps,

@@ -19,6 +19,8 @@ pub struct ExecutionFacts {
     pub started_by: Option<String>,
     /// `CreatedBy.IamIdentity.SourceIdentity`.
     pub source_identity: Option<String>,
+    /// `LastModifiedBy.IamIdentity.Arn`: who last changed it (a retry, for one).
+    pub modified_by: Option<String>,
     /// The ARNs of what its steps made (ListPipelineExecutionSteps' metadata).
     pub step_resources: Vec<String>,
 }
@@ -86,6 +88,13 @@ pub fn starter(
              judged as its own caller"
         ));
     };
+    // A retry re-runs steps for whoever retried: the starter alone does not answer for them.
+    if let Some(modified_by) = facts.modified_by.filter(|m| *m != started_by) {
+        return Err(format!(
+            "pipeline execution {execution}, whose step it is, was started by {started_by} but \
+             last changed (retried) by {modified_by}: judged as its own caller"
+        ));
+    }
     let mut caller = Caller::from_arn(&started_by);
     caller.source_identity = facts.source_identity;
     Ok(caller)
@@ -215,6 +224,7 @@ mod tests {
         let facts = |steps: Vec<String>, by: Option<&str>| ExecutionFacts {
             started_by: by.map(str::to_owned),
             source_identity: Some("alice".into()),
+            modified_by: by.map(str::to_owned),
             step_resources: steps,
         };
         let alice = "arn:aws:sts::111122223333:assumed-role/MLDeployer/alice";
@@ -226,7 +236,12 @@ mod tests {
             }
             Err(why) => panic!("{why}"),
         }
+        let retried = ExecutionFacts {
+            modified_by: Some("arn:aws:sts::111122223333:assumed-role/Contractor/m".into()),
+            ..facts(vec![arn.clone()], Some(alice))
+        };
         let refused = [
+            starter(&r, EXECUTION, Ok(retried)),
             starter(
                 &r,
                 EXECUTION,
@@ -236,7 +251,9 @@ mod tests {
             starter(&r, EXECUTION, Err("not found".into())),
         ];
         let whys: Vec<String> = refused.into_iter().filter_map(Result::err).collect();
-        assert_eq!(whys.len(), 3);
+        assert_eq!(whys.len(), 4);
+        assert!(whys[0].contains("last changed (retried) by"), "{}", whys[0]);
+        let whys = &whys[1..];
         assert!(
             whys[0].contains("whose steps do not name it"),
             "{}",

@@ -56,17 +56,8 @@ impl SageMakerEnforcer {
                 hyper_parameter_tuning_job_name,
                 "StopHyperParameterTuningJob"
             ),
-            ResourceType::Endpoint
-            | ResourceType::InferenceComponent
-            | ResourceType::Model
-            | ResourceType::NotebookInstance
-            | ResourceType::Pipeline
-            | ResourceType::PipelineExecution
-            | ResourceType::NotebookLifecycleConfig
-            | ResourceType::Domain
-            | ResourceType::UserProfile
-            | ResourceType::Space
-            | ResourceType::App => {
+            // Not a job: each other family has its own module.
+            _ => {
                 return Err(GuardError::new(
                     ErrorKind::InvalidInput,
                     format!("{kind} is not a job"),
@@ -149,17 +140,8 @@ impl SageMakerEnforcer {
                 hyper_parameter_tuning_job_status,
                 "DescribeHyperParameterTuningJob"
             ),
-            ResourceType::Endpoint
-            | ResourceType::InferenceComponent
-            | ResourceType::Model
-            | ResourceType::NotebookInstance
-            | ResourceType::Pipeline
-            | ResourceType::PipelineExecution
-            | ResourceType::NotebookLifecycleConfig
-            | ResourceType::Domain
-            | ResourceType::UserProfile
-            | ResourceType::Space
-            | ResourceType::App => Ok(None),
+            // Not a job: each other family has its own module.
+            _ => Ok(None),
         }
     }
 }
@@ -263,17 +245,8 @@ pub(super) async fn job_uses(
                 out.creation_time().cloned(),
             )
         }
-        ResourceType::Endpoint
-        | ResourceType::InferenceComponent
-        | ResourceType::Model
-        | ResourceType::NotebookInstance
-        | ResourceType::Pipeline
-        | ResourceType::PipelineExecution
-        | ResourceType::NotebookLifecycleConfig
-        | ResourceType::Domain
-        | ResourceType::UserProfile
-        | ResourceType::Space
-        | ResourceType::App => {
+        // Not a job: each other family has its own module.
+        _ => {
             return Err(ResolveError::Unresolvable(format!("{kind} is not a job")));
         }
     };

@@ -155,6 +155,11 @@ impl PipelineSteps for SageMakerResolver {
             source_identity: identity
                 .and_then(|i| i.source_identity())
                 .map(str::to_owned),
+            modified_by: out
+                .last_modified_by()
+                .and_then(|c| c.iam_identity())
+                .and_then(|i| i.arn())
+                .map(str::to_owned),
             step_resources: Vec::new(),
         };
         let mut pages = self
