@@ -350,15 +350,15 @@ export class ModelGuardStack extends Stack {
         actions: [
           'sagemaker:DescribeEndpoint', 'sagemaker:DescribeTrainingJob', 'sagemaker:DescribeTransformJob',
           'sagemaker:DescribeProcessingJob', 'sagemaker:DescribeHyperParameterTuningJob',
-          'sagemaker:DescribeNotebookInstance',
+          'sagemaker:DescribeNotebookInstance', 'sagemaker:DescribeAutoMLJobV2',
+          'sagemaker:DescribeCompilationJob', 'sagemaker:DescribeEdgePackagingJob',
+          'sagemaker:DescribeLabelingJob', 'sagemaker:DescribeInferenceRecommendationsJob',
+          'sagemaker:DescribeOptimizationJob',
         ],
         resources: [
           arn('sagemaker', 'notebook-instance/*'),
           arn('sagemaker', 'endpoint/*'),
-          arn('sagemaker', 'training-job/*'),
-          arn('sagemaker', 'transform-job/*'),
-          arn('sagemaker', 'processing-job/*'),
-          arn('sagemaker', 'hyper-parameter-tuning-job/*'),
+          ...JOB_TYPES.map((type) => arn('sagemaker', `${type}/*`)),
         ],
       }),
       new iam.PolicyStatement({
@@ -405,6 +405,7 @@ export class ModelGuardStack extends Stack {
           arn('sagemaker', 'transform-job/*'),
           arn('sagemaker', 'processing-job/*'),
           arn('sagemaker', 'hyper-parameter-tuning-job/*'),
+          arn('sagemaker', 'automl-job/*'),
         ],
       }),
       new iam.PolicyStatement({
@@ -478,13 +479,14 @@ export class ModelGuardStack extends Stack {
           'sagemaker:StopTransformJob', 'sagemaker:DescribeTransformJob',
           'sagemaker:StopProcessingJob', 'sagemaker:DescribeProcessingJob',
           'sagemaker:StopHyperParameterTuningJob', 'sagemaker:DescribeHyperParameterTuningJob',
+          'sagemaker:StopAutoMLJob', 'sagemaker:DescribeAutoMLJobV2',
+          'sagemaker:StopCompilationJob', 'sagemaker:DescribeCompilationJob',
+          'sagemaker:StopEdgePackagingJob', 'sagemaker:DescribeEdgePackagingJob',
+          'sagemaker:StopLabelingJob', 'sagemaker:DescribeLabelingJob',
+          'sagemaker:StopInferenceRecommendationsJob', 'sagemaker:DescribeInferenceRecommendationsJob',
+          'sagemaker:StopOptimizationJob', 'sagemaker:DescribeOptimizationJob',
         ],
-        resources: [
-          arn('sagemaker', 'training-job/*'),
-          arn('sagemaker', 'transform-job/*'),
-          arn('sagemaker', 'processing-job/*'),
-          arn('sagemaker', 'hyper-parameter-tuning-job/*'),
-        ],
+        resources: JOB_TYPES.map((type) => arn('sagemaker', `${type}/*`)),
       }),
       new iam.PolicyStatement({
         sid: 'DeregisterAutoscaling',
@@ -1201,6 +1203,13 @@ export class ModelGuardStack extends Stack {
 
   }
 }
+
+// The job types Model Guard stops (their ARNs' resource types), in the order of the core's table.
+const JOB_TYPES = [
+  'training-job', 'transform-job', 'processing-job', 'hyper-parameter-tuning-job', 'automl-job',
+  'compilation-job', 'edge-packaging-job', 'labeling-job', 'inference-recommendations-job',
+  'optimization-job',
+];
 
 // Each wildcard resource a function's statements name, acknowledged with its reason: SageMaker and
 // Application Auto Scaling resources belong to the users being guarded, so the statement names

@@ -88,9 +88,12 @@ const EXPECTED_STATEMENTS: Record<string, string[]> = {
       + `${SM}:endpoint-config/* ${SM}:model/* ${SM}:inference-component/*`,
     `Allow sagemaker:DescribeModelPackage on ${SM}:model-package/*`,
     'Allow sagemaker:DescribeEndpoint,sagemaker:DescribeTrainingJob,sagemaker:DescribeTransformJob,'
-      + 'sagemaker:DescribeProcessingJob,sagemaker:DescribeHyperParameterTuningJob,sagemaker:DescribeNotebookInstance on '
+      + 'sagemaker:DescribeProcessingJob,sagemaker:DescribeHyperParameterTuningJob,sagemaker:DescribeNotebookInstance,'
+      + 'sagemaker:DescribeAutoMLJobV2,sagemaker:DescribeCompilationJob,sagemaker:DescribeEdgePackagingJob,'
+      + 'sagemaker:DescribeLabelingJob,sagemaker:DescribeInferenceRecommendationsJob,sagemaker:DescribeOptimizationJob on '
       + `${SM}:notebook-instance/* ${SM}:endpoint/* ${SM}:training-job/* ${SM}:transform-job/* ${SM}:processing-job/* `
-      + `${SM}:hyper-parameter-tuning-job/*`,
+      + `${SM}:hyper-parameter-tuning-job/* ${SM}:automl-job/* ${SM}:compilation-job/* ${SM}:edge-packaging-job/* `
+      + `${SM}:labeling-job/* ${SM}:inference-recommendations-job/* ${SM}:optimization-job/*`,
     'Allow sagemaker:DescribePipeline,sagemaker:DescribePipelineExecution,sagemaker:ListPipelineExecutionSteps on '
       + `${SM}:pipeline/*`,
     'Allow sagemaker:ListNotebookInstances on *',
@@ -98,7 +101,7 @@ const EXPECTED_STATEMENTS: Record<string, string[]> = {
       + `${SM}:domain/* ${SM}:user-profile/* ${SM}:space/*`,
     'Allow sagemaker:ListTags on '
       + `${SM}:endpoint/* ${SM}:inference-component/* ${SM}:model/* ${SM}:training-job/* ${SM}:transform-job/* `
-      + `${SM}:processing-job/* ${SM}:hyper-parameter-tuning-job/*`,
+      + `${SM}:processing-job/* ${SM}:hyper-parameter-tuning-job/* ${SM}:automl-job/*`,
     'Allow dynamodb:Query on Records.Arn',
     'Allow iam:GetRole on arn:${Partition}:iam::${AccountId}:role/*',
   ],
@@ -119,8 +122,15 @@ const EXPECTED_STATEMENTS: Record<string, string[]> = {
     `Allow sagemaker:DescribeInferenceComponent,sagemaker:DeleteInferenceComponent on ${SM}:inference-component/*`,
     'Allow sagemaker:StopTrainingJob,sagemaker:DescribeTrainingJob,sagemaker:StopTransformJob,'
       + 'sagemaker:DescribeTransformJob,sagemaker:StopProcessingJob,sagemaker:DescribeProcessingJob,'
-      + 'sagemaker:StopHyperParameterTuningJob,sagemaker:DescribeHyperParameterTuningJob on '
-      + `${SM}:training-job/* ${SM}:transform-job/* ${SM}:processing-job/* ${SM}:hyper-parameter-tuning-job/*`,
+      + 'sagemaker:StopHyperParameterTuningJob,sagemaker:DescribeHyperParameterTuningJob,'
+      + 'sagemaker:StopAutoMLJob,sagemaker:DescribeAutoMLJobV2,sagemaker:StopCompilationJob,'
+      + 'sagemaker:DescribeCompilationJob,sagemaker:StopEdgePackagingJob,sagemaker:DescribeEdgePackagingJob,'
+      + 'sagemaker:StopLabelingJob,sagemaker:DescribeLabelingJob,sagemaker:StopInferenceRecommendationsJob,'
+      + 'sagemaker:DescribeInferenceRecommendationsJob,sagemaker:StopOptimizationJob,'
+      + 'sagemaker:DescribeOptimizationJob on '
+      + `${SM}:training-job/* ${SM}:transform-job/* ${SM}:processing-job/* ${SM}:hyper-parameter-tuning-job/* `
+      + `${SM}:automl-job/* ${SM}:compilation-job/* ${SM}:edge-packaging-job/* ${SM}:labeling-job/* `
+      + `${SM}:inference-recommendations-job/* ${SM}:optimization-job/*`,
     'Allow application-autoscaling:DeregisterScalableTarget on '
       + 'arn:${Partition}:application-autoscaling:${Region}:${AccountId}:scalable-target/*',
     'Allow sagemaker:ListInferenceComponents,application-autoscaling:DescribeScalableTargets on *',

@@ -305,6 +305,7 @@ def test_8_violating_jobs_are_stopped(stack):
     model = stack.model("jobs-model", role_name=role_name)
     name = lambda p: f"{p}-{uuid.uuid4().hex[:6]}"  # noqa: E731
     training, transform, processing, tuning = name("tj"), name("xj"), name("pj"), name("hj")
+    compilation = name("cj")
     resources = {"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 1}
     sm.create_training_job(TrainingJobName=training, RoleArn=role_arn,
                            AlgorithmSpecification={"TrainingImage": "img:1", "TrainingInputMode": "File"},
@@ -324,6 +325,12 @@ def test_8_violating_jobs_are_stopped(stack):
                                "AlgorithmSpecification": {"TrainingImage": "img:1", "TrainingInputMode": "File"},
                                "OutputDataConfig": {"S3OutputPath": "s3://b/o"}, "ResourceConfig": resources,
                                "StoppingCondition": {"MaxRuntimeInSeconds": 60}})
+    # One of the other jobs that run code under a role (issue 20), spelling its statuses in capitals.
+    sm.create_compilation_job(
+        CompilationJobName=compilation, RoleArn=role_arn,
+        InputConfig={"S3Uri": "s3://b/model.tar.gz", "DataInputConfig": '{"x": [1, 3]}', "Framework": "PYTORCH"},
+        OutputConfig={"S3OutputLocation": "s3://b/out", "TargetDevice": "ml_c5"},
+        StoppingCondition={"MaxRuntimeInSeconds": 900})
     arn = lambda kind, n: f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:{kind}/{n}"  # noqa: E731
     calls = [
         ("CreateTrainingJob", {"trainingJobName": training, "roleArn": role_arn},
@@ -340,13 +347,16 @@ def test_8_violating_jobs_are_stopped(stack):
          {"hyperParameterTuningJobArn": arn("hyper-parameter-tuning-job", tuning)},
          lambda: sm.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=tuning)[
              "HyperParameterTuningJobStatus"]),
+        ("CreateCompilationJob", {"compilationJobName": compilation, "roleArn": role_arn},
+         {"compilationJobArn": arn("compilation-job", compilation)},
+         lambda: sm.describe_compilation_job(CompilationJobName=compilation)["CompilationJobStatus"]),
     ]
     for event_name, request, response, status in calls:
-        assert status() == "InProgress", event_name
+        assert status().lower() == "inprogress", event_name
         event_id = str(uuid.uuid4())
         assert stack.submit(call(event_id, "DataScientist", event_name, request, response))["status"] == "SUCCEEDED"
         assert stack.wait(stack.enforcement(event_id), 60)["status"] == "SUCCEEDED", event_name
-        assert status() == "Stopped", event_name
+        assert status().lower() == "stopped", event_name
         assert [m["kind"] for m in stack.messages(event_id)] == ["enforced"], event_name
         item = stack.audit(event_id)
         assert (item["state"], item["enforcement"]["outcome"]) == ("enforced", "stopped"), event_name

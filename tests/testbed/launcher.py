@@ -266,19 +266,24 @@ JOB_KINDS = {
         "hyper_parameter_tuning_jobs",
         "HyperParameterTuningJobName",
     ),
+    "compilation": ("CompilationJob", "compilation_job_status", "compilation_jobs", "CompilationJobName"),
 }
+# How each kind spells running, stopping and stopped (compilation jobs in capitals, as on AWS).
+STATUS_WORDS = {"compilation": ("INPROGRESS", "STOPPING", "STOPPED")}
+DEFAULT_STATUS_WORDS = ("InProgress", "Stopping", "Stopped")
 
 
 def jobs_start_in_progress() -> None:
     from moto.sagemaker import models
 
-    for class_name, status_attribute, _, _ in JOB_KINDS.values():
+    for kind, (class_name, status_attribute, _, _) in JOB_KINDS.items():
         cls = getattr(models, class_name)
         original_init = cls.__init__
+        running = STATUS_WORDS.get(kind, DEFAULT_STATUS_WORDS)[0]
 
-        def init(self, *a, __original=original_init, __status=status_attribute, **kw):  # noqa: ANN001
+        def init(self, *a, __original=original_init, __status=status_attribute, __running=running, **kw):  # noqa: ANN001
             __original(self, *a, **kw)
-            setattr(self, __status, "InProgress")
+            setattr(self, __status, __running)
             if hasattr(self, "secondary_status"):
                 self.secondary_status = "Training"
 
@@ -303,6 +308,7 @@ def add_job_stop_calls() -> None:
 
     def make_stop(kind: str):
         _, status_attribute, jobs_attribute, name_parameter = JOB_KINDS[kind]
+        running, stopping, stopped = STATUS_WORDS.get(kind, DEFAULT_STATUS_WORDS)
         label = {"tuning": "hyper parameter tuning"}.get(kind, kind)
 
         def stop_backend(self, name: str) -> None:
@@ -312,16 +318,16 @@ def add_job_stop_calls() -> None:
                 raise ResourceNotFound(message=f"Could not find {label} job '{name}'.")
             settle_stop(job, status_attribute)
             status = getattr(job, status_attribute)
-            if status != "InProgress":
+            if status != running:
                 # AWS refuses to stop a job that has finished, naming its status.
                 raise ValidationError(
                     message=f"The request was rejected because the {label} job is in status {status}."
                 )
             if name.startswith("fault-slow-stop-"):
-                setattr(job, status_attribute, "Stopping")
-                job._model_guard_stopping = time.time()
+                setattr(job, status_attribute, stopping)
+                job._model_guard_stopping = (time.time(), stopped)
             else:
-                setattr(job, status_attribute, "Stopped")
+                setattr(job, status_attribute, stopped)
 
         def stop_response(self):  # noqa: ANN001
             getattr(self.sagemaker_backend, f"stop_{jobs_attribute[:-1]}")(self._get_param(name_parameter))
@@ -352,8 +358,8 @@ def add_job_stop_calls() -> None:
 
 def settle_stop(job, status_attribute: str) -> None:  # noqa: ANN001
     stopping = getattr(job, "_model_guard_stopping", None)
-    if stopping is not None and time.time() - stopping >= BUSY_SECONDS:
-        setattr(job, status_attribute, "Stopped")
+    if stopping is not None and time.time() - stopping[0] >= BUSY_SECONDS:
+        setattr(job, status_attribute, stopping[1])
         job._model_guard_stopping = None
 
 

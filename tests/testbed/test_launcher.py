@@ -854,3 +854,24 @@ def test_list_tags_answers_for_every_resource_as_aws_does(sm):
     missing = arn.replace(job, name("never"))
     with pytest.raises(botocore.exceptions.ClientError, match="ValidationException"):
         sm.list_tags(ResourceArn=missing)
+
+
+def test_a_compilation_job_runs_until_stopped_in_capitals_as_on_aws(sm):
+    job = name("cj")
+    sm.create_compilation_job(
+        CompilationJobName=job, RoleArn=ROLE,
+        InputConfig={"S3Uri": "s3://b/model.tar.gz", "DataInputConfig": '{"data": [1, 3, 224, 224]}',
+                     "Framework": "PYTORCH"},
+        OutputConfig={"S3OutputLocation": "s3://b/out", "TargetDevice": "ml_c5"},
+        StoppingCondition={"MaxRuntimeInSeconds": 900})
+
+    def status() -> str:
+        return sm.describe_compilation_job(CompilationJobName=job)["CompilationJobStatus"]
+
+    assert status() == "INPROGRESS"
+    sm.stop_compilation_job(CompilationJobName=job)
+    assert status() == "STOPPED"
+    with pytest.raises(botocore.exceptions.ClientError, match="in status STOPPED"):
+        sm.stop_compilation_job(CompilationJobName=job)
+    with pytest.raises(botocore.exceptions.ClientError, match="ResourceNotFound"):
+        sm.stop_compilation_job(CompilationJobName=name("none"))

@@ -40,7 +40,8 @@ pub trait PipelineSteps {
 }
 
 /// Whether a pipeline step can make a resource of this type (SageMaker Pipelines' step types:
-/// training, processing, transform, tuning, model, endpoint and inference component steps).
+/// training, processing, transform, tuning, AutoML, model, endpoint and inference component
+/// steps).
 pub fn made_by_steps(resource_type: ResourceType) -> bool {
     matches!(
         resource_type,
@@ -48,6 +49,7 @@ pub fn made_by_steps(resource_type: ResourceType) -> bool {
             | ResourceType::ProcessingJob
             | ResourceType::TransformJob
             | ResourceType::HyperParameterTuningJob
+            | ResourceType::AutoMlJob
             | ResourceType::Model
             | ResourceType::Endpoint
             | ResourceType::InferenceComponent

@@ -40,6 +40,13 @@ pub enum ResourceType {
     TrainingJob,
     ProcessingJob,
     HyperParameterTuningJob,
+    /// An AutoML job (CreateAutoMLJob and CreateAutoMLJobV2 alike).
+    AutoMlJob,
+    CompilationJob,
+    EdgePackagingJob,
+    LabelingJob,
+    InferenceRecommendationsJob,
+    OptimizationJob,
     /// A model, judged when it is created (CreateModel: an early warning, notify-only unless a
     /// binding opts in).
     Model,
@@ -79,6 +86,12 @@ impl ResourceType {
             ResourceType::TrainingJob => "training-job",
             ResourceType::ProcessingJob => "processing-job",
             ResourceType::HyperParameterTuningJob => "hyper-parameter-tuning-job",
+            ResourceType::AutoMlJob => "automl-job",
+            ResourceType::CompilationJob => "compilation-job",
+            ResourceType::EdgePackagingJob => "edge-packaging-job",
+            ResourceType::LabelingJob => "labeling-job",
+            ResourceType::InferenceRecommendationsJob => "inference-recommendations-job",
+            ResourceType::OptimizationJob => "optimization-job",
         }
     }
 }

@@ -199,6 +199,81 @@ pub const COVERED_CALLS: &[CoveredCall] = &[
         when_no_subject: WhenNoSubject::FailClosed,
         changes_deployed: false,
     },
+    // The other jobs that run code under an execution role (issue 20): each is judged by its
+    // `roleArn` (required), and by the model it deploys or optimizes where it names one.
+    CoveredCall {
+        event_name: "CreateAutoMLJob",
+        resource_type: ResourceType::AutoMlJob,
+        name_field: "autoMLJobName",
+        arn_field: "autoMLJobArn",
+        subjects: &[at(Leads::Role, "roleArn")],
+        when_no_subject: WhenNoSubject::FailClosed,
+        changes_deployed: false,
+    },
+    CoveredCall {
+        event_name: "CreateAutoMLJobV2",
+        resource_type: ResourceType::AutoMlJob,
+        name_field: "autoMLJobName",
+        arn_field: "autoMLJobArn",
+        subjects: &[at(Leads::Role, "roleArn")],
+        when_no_subject: WhenNoSubject::FailClosed,
+        changes_deployed: false,
+    },
+    CoveredCall {
+        event_name: "CreateCompilationJob",
+        resource_type: ResourceType::CompilationJob,
+        name_field: "compilationJobName",
+        arn_field: "compilationJobArn",
+        subjects: &[at(Leads::Role, "roleArn")],
+        when_no_subject: WhenNoSubject::FailClosed,
+        changes_deployed: false,
+    },
+    CoveredCall {
+        event_name: "CreateEdgePackagingJob",
+        resource_type: ResourceType::EdgePackagingJob,
+        name_field: "edgePackagingJobName",
+        arn_field: "edgePackagingJobArn",
+        subjects: &[at(Leads::Role, "roleArn")],
+        when_no_subject: WhenNoSubject::FailClosed,
+        changes_deployed: false,
+    },
+    CoveredCall {
+        event_name: "CreateLabelingJob",
+        resource_type: ResourceType::LabelingJob,
+        name_field: "labelingJobName",
+        arn_field: "labelingJobArn",
+        subjects: &[at(Leads::Role, "roleArn")],
+        when_no_subject: WhenNoSubject::FailClosed,
+        changes_deployed: false,
+    },
+    // An inference recommendations job deploys the model it benchmarks to endpoints of its own.
+    CoveredCall {
+        event_name: "CreateInferenceRecommendationsJob",
+        resource_type: ResourceType::InferenceRecommendationsJob,
+        name_field: "jobName",
+        arn_field: "jobArn",
+        subjects: &[
+            at(Leads::Role, "roleArn!"),
+            at(Leads::Model, "inputConfig.modelName"),
+        ],
+        // Or a model package version (`inputConfig.modelPackageVersionArn`; ONE_OF).
+        when_no_subject: WhenNoSubject::FailClosed,
+        changes_deployed: false,
+    },
+    // An optimization job runs the model data it optimizes.
+    CoveredCall {
+        event_name: "CreateOptimizationJob",
+        resource_type: ResourceType::OptimizationJob,
+        name_field: "optimizationJobName",
+        arn_field: "optimizationJobArn",
+        subjects: &[
+            at(Leads::Role, "roleArn!"),
+            at(Leads::Data, "modelSource.s3.s3Uri!"),
+            at(Leads::Model, "modelSource.sageMakerModel.modelName!"),
+        ],
+        when_no_subject: WhenNoSubject::FailClosed,
+        changes_deployed: false,
+    },
     // Notebook instances: code runs under the instance's role from the moment it is in service.
     CoveredCall {
         event_name: "CreateNotebookInstance",
@@ -377,6 +452,33 @@ pub const COVERED_CALLS: &[CoveredCall] = &[
     },
 ];
 
+/// An object the API requires, which must name its subject through one of its members: one
+/// that is missing, or holds none of them, is unreadable (the guard fails closed), not a call
+/// without that subject.
+#[derive(Debug, Clone, Copy)]
+pub struct OneOf {
+    pub event_name: &'static str,
+    /// Dotted, from `requestParameters`.
+    pub object: &'static str,
+    pub members: &'static [&'static str],
+    pub leads_to: Leads,
+}
+
+pub const ONE_OF: &[OneOf] = &[
+    OneOf {
+        event_name: "CreateInferenceRecommendationsJob",
+        object: "inputConfig",
+        members: &["modelName", "modelPackageVersionArn"],
+        leads_to: Leads::Model,
+    },
+    OneOf {
+        event_name: "CreateOptimizationJob",
+        object: "modelSource",
+        members: &["s3", "sageMakerModel"],
+        leads_to: Leads::Data,
+    },
+];
+
 /// A call whose content is recorded (docs/design.md, "Records"): what a model or an endpoint
 /// config contained when it was created, and when it was deleted, so that a deployment is
 /// judged by the version current at its call.
@@ -464,12 +566,12 @@ mod tests {
                 assert_ne!(a.event_name, b.event_name);
             }
         }
-        assert_eq!(COVERED_CALLS.len(), 27);
+        assert_eq!(COVERED_CALLS.len(), 34);
         let names: Vec<&str> = rule_event_names().collect();
         for (i, a) in names.iter().enumerate() {
             assert!(!names[i + 1..].contains(a), "{a} twice");
         }
-        assert_eq!(names.len(), 30);
+        assert_eq!(names.len(), 37);
         // The sweep submits records before the deployments that need them.
         assert!(
             names[..RECORDED_CALLS.len()]

@@ -90,6 +90,12 @@ pub fn remedy(resource_type: ResourceType) -> Remedy {
         | ResourceType::TrainingJob
         | ResourceType::ProcessingJob
         | ResourceType::HyperParameterTuningJob
+        | ResourceType::AutoMlJob
+        | ResourceType::CompilationJob
+        | ResourceType::EdgePackagingJob
+        | ResourceType::LabelingJob
+        | ResourceType::InferenceRecommendationsJob
+        | ResourceType::OptimizationJob
         | ResourceType::NotebookInstance
         | ResourceType::PipelineExecution => Remedy::Stop,
         // Deleting a pipeline loses its definition and its executions' history; its role runs

@@ -10,7 +10,8 @@ use crate::contract::{
     Action, Decision, ParseOutcome, Request, ResourceRef, ResourceType, Target, Verdict, Version1,
 };
 use crate::covered::{
-    CoveredCall, Leads, RecordedCall, SubjectPath, WhenNoSubject, covered_call, recorded_call,
+    CoveredCall, Leads, ONE_OF, RecordedCall, SubjectPath, WhenNoSubject, covered_call,
+    recorded_call,
 };
 use crate::lenient::{Field, JsonKind};
 use crate::principal::{MAX_ARN_LEN, UserIdentity, canonical_arn, principal_of, truncate_chars};
@@ -695,6 +696,28 @@ fn targets_of(call: &CoveredCall, params: Option<&Value>) -> Vec<Target> {
     let mut targets = Vec::new();
     for subject in call.subjects {
         collect(params, subject, &mut targets);
+    }
+    for one_of in ONE_OF.iter().filter(|o| o.event_name == call.event_name) {
+        let object = one_of
+            .object
+            .split('.')
+            .try_fold(params, |v, key| v.get(key).filter(|v| !v.is_null()));
+        let problem = match object {
+            None => Some("is missing".to_owned()),
+            Some(Value::Object(members)) => (!one_of
+                .members
+                .iter()
+                .any(|m| members.get(*m).is_some_and(|v| !v.is_null())))
+            .then(|| format!("names none of {}", one_of.members.join(", "))),
+            Some(other) => Some(kind_problem(Some(other), JsonKind::Object)),
+        };
+        if let Some(problem) = problem {
+            targets.push(Target::Unreadable {
+                expected: one_of.leads_to.subject_kind(),
+                field: format!("requestParameters.{}", one_of.object),
+                problem,
+            });
+        }
     }
     if targets.is_empty() {
         let fallback = match call.when_no_subject {

@@ -1,4 +1,6 @@
-//! Training, transform, processing and tuning jobs: stopping them, and what a job says it uses.
+//! Jobs — training, transform, processing, tuning, AutoML, compilation, edge packaging, labeling,
+//! inference recommendations and optimization: stopping them, and what a job says it uses. Their
+//! calls differ only in names, so each is a line of the macros below.
 
 use model_guard_core::contract::{ResourceRef, ResourceType};
 use model_guard_core::enforcement::{CONFIRMED_GONE, EnforcementOutcome, EnforcementResult};
@@ -55,6 +57,30 @@ impl SageMakerEnforcer {
                 stop_hyper_parameter_tuning_job,
                 hyper_parameter_tuning_job_name,
                 "StopHyperParameterTuningJob"
+            ),
+            ResourceType::AutoMlJob => stop!(stop_auto_ml_job, auto_ml_job_name, "StopAutoMLJob"),
+            ResourceType::CompilationJob => stop!(
+                stop_compilation_job,
+                compilation_job_name,
+                "StopCompilationJob"
+            ),
+            ResourceType::EdgePackagingJob => stop!(
+                stop_edge_packaging_job,
+                edge_packaging_job_name,
+                "StopEdgePackagingJob"
+            ),
+            ResourceType::LabelingJob => {
+                stop!(stop_labeling_job, labeling_job_name, "StopLabelingJob")
+            }
+            ResourceType::InferenceRecommendationsJob => stop!(
+                stop_inference_recommendations_job,
+                job_name,
+                "StopInferenceRecommendationsJob"
+            ),
+            ResourceType::OptimizationJob => stop!(
+                stop_optimization_job,
+                optimization_job_name,
+                "StopOptimizationJob"
             ),
             // Not a job: each other family has its own module.
             _ => {
@@ -140,6 +166,43 @@ impl SageMakerEnforcer {
                 hyper_parameter_tuning_job_status,
                 "DescribeHyperParameterTuningJob"
             ),
+            // DescribeAutoMLJobV2 answers for jobs made by either call.
+            ResourceType::AutoMlJob => describe!(
+                describe_auto_ml_job_v2,
+                auto_ml_job_name,
+                auto_ml_job_status,
+                "DescribeAutoMLJobV2"
+            ),
+            ResourceType::CompilationJob => describe!(
+                describe_compilation_job,
+                compilation_job_name,
+                compilation_job_status,
+                "DescribeCompilationJob"
+            ),
+            ResourceType::EdgePackagingJob => describe!(
+                describe_edge_packaging_job,
+                edge_packaging_job_name,
+                edge_packaging_job_status,
+                "DescribeEdgePackagingJob"
+            ),
+            ResourceType::LabelingJob => describe!(
+                describe_labeling_job,
+                labeling_job_name,
+                labeling_job_status,
+                "DescribeLabelingJob"
+            ),
+            ResourceType::InferenceRecommendationsJob => describe!(
+                describe_inference_recommendations_job,
+                job_name,
+                status,
+                "DescribeInferenceRecommendationsJob"
+            ),
+            ResourceType::OptimizationJob => describe!(
+                describe_optimization_job,
+                optimization_job_name,
+                optimization_job_status,
+                "DescribeOptimizationJob"
+            ),
             // Not a job: each other family has its own module.
             _ => Ok(None),
         }
@@ -169,7 +232,58 @@ pub(super) async fn job_uses(
         arn: canonical_arn(arn),
     };
     let what = format!("{kind} {name}");
+    // A job whose describe names its execution role, and nothing else the guard judges.
+    macro_rules! role_of {
+        ($call:ident, $field:ident, $op:literal) => {{
+            let out = client
+                .$call()
+                .$field(name)
+                .send()
+                .await
+                .map_err(|e| resolve_error(&what, &e))?;
+            let targets = out.role_arn().map(role).into_iter().collect();
+            (
+                targets,
+                concat!($op, "'s RoleArn"),
+                out.creation_time().cloned(),
+            )
+        }};
+    }
     let (targets, source, created) = match kind {
+        ResourceType::AutoMlJob => {
+            role_of!(
+                describe_auto_ml_job_v2,
+                auto_ml_job_name,
+                "DescribeAutoMLJobV2"
+            )
+        }
+        ResourceType::CompilationJob => role_of!(
+            describe_compilation_job,
+            compilation_job_name,
+            "DescribeCompilationJob"
+        ),
+        ResourceType::EdgePackagingJob => role_of!(
+            describe_edge_packaging_job,
+            edge_packaging_job_name,
+            "DescribeEdgePackagingJob"
+        ),
+        ResourceType::LabelingJob => {
+            role_of!(
+                describe_labeling_job,
+                labeling_job_name,
+                "DescribeLabelingJob"
+            )
+        }
+        ResourceType::InferenceRecommendationsJob => role_of!(
+            describe_inference_recommendations_job,
+            job_name,
+            "DescribeInferenceRecommendationsJob"
+        ),
+        ResourceType::OptimizationJob => role_of!(
+            describe_optimization_job,
+            optimization_job_name,
+            "DescribeOptimizationJob"
+        ),
         ResourceType::TrainingJob => {
             let out = client
                 .describe_training_job()
@@ -257,7 +371,40 @@ pub(super) async fn job_uses(
     })
 }
 
-/// A job status from which it will not run on: every job type's statuses name these alike.
+/// A job status from which it will not run on. Job types spell them differently (`Completed`,
+/// `COMPLETED`; inference recommendations also `DELETING`, `DELETED`): compared without case.
 fn ended_or_stopping(status: &str) -> bool {
-    matches!(status, "Completed" | "Failed" | "Stopped" | "Stopping")
+    matches!(
+        status.to_ascii_lowercase().as_str(),
+        "completed" | "failed" | "stopped" | "stopping" | "deleting" | "deleted"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ended_or_stopping;
+
+    #[test]
+    fn every_job_types_spelling_of_an_end_is_an_end() {
+        for ended in [
+            "Completed",
+            "Failed",
+            "Stopped",
+            "Stopping",
+            "COMPLETED",
+            "STOPPED",
+            "DELETED",
+        ] {
+            assert!(ended_or_stopping(ended), "{ended}");
+        }
+        for running in [
+            "InProgress",
+            "INPROGRESS",
+            "IN_PROGRESS",
+            "Starting",
+            "PENDING",
+        ] {
+            assert!(!ended_or_stopping(running), "{running}");
+        }
+    }
 }
