@@ -380,6 +380,23 @@ export class ModelGuardStack extends Stack {
         resources: ['*'],
       }),
       new iam.PolicyStatement({
+        // The role a monitoring schedule's jobs run under: its inline definition's, or its named
+        // definition's.
+        sid: 'ResolveMonitoring',
+        actions: [
+          'sagemaker:DescribeMonitoringSchedule', 'sagemaker:DescribeDataQualityJobDefinition',
+          'sagemaker:DescribeModelQualityJobDefinition', 'sagemaker:DescribeModelBiasJobDefinition',
+          'sagemaker:DescribeModelExplainabilityJobDefinition',
+        ],
+        resources: [
+          arn('sagemaker', 'monitoring-schedule/*'),
+          arn('sagemaker', 'data-quality-job-definition/*'),
+          arn('sagemaker', 'model-quality-job-definition/*'),
+          arn('sagemaker', 'model-bias-job-definition/*'),
+          arn('sagemaker', 'model-explainability-job-definition/*'),
+        ],
+      }),
+      new iam.PolicyStatement({
         // The role a Studio profile, space or app runs under: its own, its owner's, or its
         // domain's default.
         sid: 'ResolveStudio',
@@ -456,6 +473,11 @@ export class ModelGuardStack extends Stack {
         sid: 'StopNotebookInstances',
         actions: ['sagemaker:DescribeNotebookInstance', 'sagemaker:StopNotebookInstance'],
         resources: [arn('sagemaker', 'notebook-instance/*')],
+      }),
+      new iam.PolicyStatement({
+        sid: 'StopMonitoringSchedules',
+        actions: ['sagemaker:DescribeMonitoringSchedule', 'sagemaker:StopMonitoringSchedule'],
+        resources: [arn('sagemaker', 'monitoring-schedule/*')],
       }),
       new iam.PolicyStatement({
         sid: 'DeleteStudioApps',

@@ -97,6 +97,11 @@ const EXPECTED_STATEMENTS: Record<string, string[]> = {
     'Allow sagemaker:DescribePipeline,sagemaker:DescribePipelineExecution,sagemaker:ListPipelineExecutionSteps on '
       + `${SM}:pipeline/*`,
     'Allow sagemaker:ListNotebookInstances on *',
+    'Allow sagemaker:DescribeMonitoringSchedule,sagemaker:DescribeDataQualityJobDefinition,'
+      + 'sagemaker:DescribeModelQualityJobDefinition,sagemaker:DescribeModelBiasJobDefinition,'
+      + 'sagemaker:DescribeModelExplainabilityJobDefinition on '
+      + `${SM}:monitoring-schedule/* ${SM}:data-quality-job-definition/* ${SM}:model-quality-job-definition/* `
+      + `${SM}:model-bias-job-definition/* ${SM}:model-explainability-job-definition/*`,
     'Allow sagemaker:DescribeDomain,sagemaker:DescribeUserProfile,sagemaker:DescribeSpace on '
       + `${SM}:domain/* ${SM}:user-profile/* ${SM}:space/*`,
     'Allow sagemaker:ListTags on '
@@ -117,6 +122,7 @@ const EXPECTED_STATEMENTS: Record<string, string[]> = {
     `Allow sagemaker:DescribeEndpoint,sagemaker:DeleteEndpoint on ${SM}:endpoint/*`,
     `Allow sagemaker:DescribeModel,sagemaker:DeleteModel on ${SM}:model/*`,
     `Allow sagemaker:DescribeNotebookInstance,sagemaker:StopNotebookInstance on ${SM}:notebook-instance/*`,
+    `Allow sagemaker:DescribeMonitoringSchedule,sagemaker:StopMonitoringSchedule on ${SM}:monitoring-schedule/*`,
     `Allow sagemaker:DescribeApp,sagemaker:DeleteApp on ${SM}:app/*`,
     `Allow sagemaker:DescribePipelineExecution,sagemaker:StopPipelineExecution on ${SM}:pipeline/*`,
     `Allow sagemaker:DescribeInferenceComponent,sagemaker:DeleteInferenceComponent on ${SM}:inference-component/*`,

@@ -1169,3 +1169,49 @@ def test_35_a_studio_app_of_a_profile_with_a_bound_role_created_by_someone_not_a
         assert stack.sm.describe_app(**app)["Status"] in ("Deleting", "Deleted")
     reasons = stack.audit(apps[("DataScientist", "inherits")][0])["verdict"]["reasons"]
     assert any("sets none" in r and "default" in r for r in reasons), reasons
+
+
+def test_36_a_monitoring_schedule_running_a_bound_role_created_by_someone_not_allowed_is_stopped(stack):
+    # Model monitoring as a route to a role: the schedule names a job definition, whose role its
+    # jobs run under (described). The schedule created by someone not allowed is stopped; the same
+    # call by someone allowed is the near miss that stays.
+    from conftest import call
+
+    suffix = uuid.uuid4().hex[:6]
+    prod = f"arn:aws:iam::{ACCOUNT}:role/MonitorProd-{suffix}"
+    stack.policy({"pk": f"role#{prod}", "principals": [MLDEPLOYER], "mode": "enforce", "graceSeconds": 2})
+    definition = f"dq-{suffix}"
+    stack.sm.create_data_quality_job_definition(
+        JobDefinitionName=definition, RoleArn=prod,
+        DataQualityAppSpecification={"ImageUri": "img:1"},
+        DataQualityJobInput={"EndpointInput": {"EndpointName": "ep", "LocalPath": "/opt/ml/processing/input"}},
+        DataQualityJobOutputConfig={"MonitoringOutputs": [{"S3Output": {
+            "S3Uri": "s3://b/o", "LocalPath": "/opt/ml/processing/output"}}]},
+        JobResources={"ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.large", "VolumeSizeInGB": 1}})
+    schedules = {}
+    for caller in ("MLDeployer", "DataScientist"):
+        name = f"ms-{caller.lower()}-{suffix}"
+        config = {"ScheduleConfig": {"ScheduleExpression": "cron(0 * ? * * *)"},
+                  "MonitoringJobDefinitionName": definition, "MonitoringType": "DataQuality"}
+        arn = stack.sm.create_monitoring_schedule(MonitoringScheduleName=name,
+                                                  MonitoringScheduleConfig=config)["MonitoringScheduleArn"]
+        delivered = call(str(uuid.uuid4()), caller, "CreateMonitoringSchedule",
+                         {"monitoringScheduleName": name, "monitoringScheduleConfig": {
+                             "monitoringJobDefinitionName": definition, "monitoringType": "DataQuality"}},
+                         {"monitoringScheduleArn": arn})
+        assert stack.submit(delivered)["status"] == "SUCCEEDED"
+        schedules[caller] = (delivered["detail"]["eventID"], name)
+
+    def status(name: str) -> str:
+        return stack.sm.describe_monitoring_schedule(MonitoringScheduleName=name)["MonitoringScheduleStatus"]
+
+    event_id, name = schedules["MLDeployer"]
+    assert stack.audit(event_id)["state"] == "allowed", stack.audit(event_id)["verdict"]["reasons"]
+    assert status(name) == "Scheduled"
+    event_id, name = schedules["DataScientist"]
+    assert stack.wait(stack.enforcement(event_id), 60)["status"] == "SUCCEEDED"
+    item = stack.audit(event_id)
+    assert [a["binding"] for a in item["verdict"]["approvers"]] == [f"role#{prod}"], item["verdict"]
+    assert any(f"job definition {definition}" in r for r in item["verdict"]["reasons"]), item["verdict"]["reasons"]
+    assert item["state"] == "enforced" and item["enforcement"]["outcome"] == "stopped", item
+    assert status(name) == "Stopped"

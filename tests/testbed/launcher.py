@@ -128,6 +128,7 @@ def main() -> None:
     pipeline_executions()
     studio()
     list_tags_of_every_resource()
+    monitoring_schedules()
     fix_start_execution_parameters()
     stop_execution_aborts_at_once()
 
@@ -803,6 +804,56 @@ def studio() -> None:
     SageMakerResponse.create_app = create_app
     SageMakerResponse.describe_app = describe_app
     SageMakerResponse.delete_app = delete_app
+
+
+def monitoring_schedules() -> None:
+    """Create, describe and stop a monitoring schedule (moto has none): Scheduled once created,
+    Stopped once stopped; a stop of one that is not scheduled is refused, as on AWS."""
+    from moto.core.responses import ActionResult, EmptyResult
+    from moto.sagemaker.exceptions import ResourceNotFound, ValidationError
+    from moto.sagemaker.responses import SageMakerResponse
+
+    def schedules(backend) -> dict:  # noqa: ANN001
+        if not hasattr(backend, "_model_guard_schedules"):
+            backend._model_guard_schedules = {}
+        return backend._model_guard_schedules
+
+    def create(self):  # noqa: ANN001
+        backend = self.sagemaker_backend
+        name = self._get_param("MonitoringScheduleName")
+        if name in schedules(backend):
+            raise ValidationError(message=f"Monitoring schedule {name} already exists.")
+        arn = f"arn:aws:sagemaker:{backend.region_name}:{backend.account_id}:monitoring-schedule/{name}"
+        config = self._get_param("MonitoringScheduleConfig") or {}
+        schedules(backend)[name] = {
+            "MonitoringScheduleArn": arn, "MonitoringScheduleName": name,
+            "MonitoringScheduleStatus": "Scheduled", "MonitoringScheduleConfig": config,
+            "MonitoringType": config.get("MonitoringType", "DataQuality"),
+            "CreationTime": time.time(), "LastModifiedTime": time.time(),
+        }
+        return ActionResult({"MonitoringScheduleArn": arn})
+
+    def found(self) -> dict:  # noqa: ANN001
+        name = self._get_param("MonitoringScheduleName")
+        schedule = schedules(self.sagemaker_backend).get(name)
+        if schedule is None:
+            raise ResourceNotFound(message=f"Monitoring schedule {name} does not exist.")
+        return schedule
+
+    def describe(self):  # noqa: ANN001
+        return ActionResult(dict(found(self)))
+
+    def stop(self):  # noqa: ANN001
+        schedule = found(self)
+        if schedule["MonitoringScheduleStatus"] != "Scheduled":
+            raise ValidationError(
+                message=f"Monitoring schedule is in status {schedule['MonitoringScheduleStatus']}.")
+        schedule["MonitoringScheduleStatus"] = "Stopped"
+        return EmptyResult()
+
+    SageMakerResponse.create_monitoring_schedule = create
+    SageMakerResponse.describe_monitoring_schedule = describe
+    SageMakerResponse.stop_monitoring_schedule = stop
 
 
 def list_tags_of_every_resource() -> None:

@@ -875,3 +875,21 @@ def test_a_compilation_job_runs_until_stopped_in_capitals_as_on_aws(sm):
         sm.stop_compilation_job(CompilationJobName=job)
     with pytest.raises(botocore.exceptions.ClientError, match="ResourceNotFound"):
         sm.stop_compilation_job(CompilationJobName=name("none"))
+
+
+def test_a_monitoring_schedule_is_scheduled_until_stopped_as_on_aws(sm):
+    schedule = name("ms")
+    config = {"ScheduleConfig": {"ScheduleExpression": "cron(0 * ? * * *)"},
+              "MonitoringJobDefinitionName": "dq", "MonitoringType": "DataQuality"}
+    arn = sm.create_monitoring_schedule(MonitoringScheduleName=schedule,
+                                        MonitoringScheduleConfig=config)["MonitoringScheduleArn"]
+    assert arn.endswith(f":monitoring-schedule/{schedule}")
+    described = sm.describe_monitoring_schedule(MonitoringScheduleName=schedule)
+    assert described["MonitoringScheduleStatus"] == "Scheduled"
+    assert described["MonitoringScheduleConfig"]["MonitoringJobDefinitionName"] == "dq"
+    sm.stop_monitoring_schedule(MonitoringScheduleName=schedule)
+    assert sm.describe_monitoring_schedule(MonitoringScheduleName=schedule)["MonitoringScheduleStatus"] == "Stopped"
+    with pytest.raises(botocore.exceptions.ClientError, match="in status Stopped"):
+        sm.stop_monitoring_schedule(MonitoringScheduleName=schedule)
+    with pytest.raises(botocore.exceptions.ClientError, match="ResourceNotFound"):
+        sm.describe_monitoring_schedule(MonitoringScheduleName=name("none"))

@@ -47,6 +47,11 @@ pub enum ResourceType {
     LabelingJob,
     InferenceRecommendationsJob,
     OptimizationJob,
+    /// A model monitoring schedule: it starts a monitoring job under its definition's role on
+    /// every run.
+    MonitoringSchedule,
+    /// A data-quality, model-quality, bias or explainability job definition: a schedule runs it.
+    MonitoringJobDefinition,
     /// A model, judged when it is created (CreateModel: an early warning, notify-only unless a
     /// binding opts in).
     Model,
@@ -92,6 +97,8 @@ impl ResourceType {
             ResourceType::LabelingJob => "labeling-job",
             ResourceType::InferenceRecommendationsJob => "inference-recommendations-job",
             ResourceType::OptimizationJob => "optimization-job",
+            ResourceType::MonitoringSchedule => "monitoring-schedule",
+            ResourceType::MonitoringJobDefinition => "monitoring-job-definition",
         }
     }
 }

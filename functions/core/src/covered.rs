@@ -274,6 +274,69 @@ pub const COVERED_CALLS: &[CoveredCall] = &[
         when_no_subject: WhenNoSubject::FailClosed,
         changes_deployed: false,
     },
+    // Model monitoring: a schedule starts a job under its definition's role on every run; the
+    // definition is inline or named (its describe says its role). Definitions run nothing by
+    // themselves (notify-only by nature).
+    CoveredCall {
+        event_name: "CreateMonitoringSchedule",
+        resource_type: ResourceType::MonitoringSchedule,
+        name_field: "monitoringScheduleName",
+        arn_field: "monitoringScheduleArn",
+        subjects: &[at(
+            Leads::Role,
+            "monitoringScheduleConfig.monitoringJobDefinition.roleArn!",
+        )],
+        when_no_subject: WhenNoSubject::ResourceRole,
+        changes_deployed: false,
+    },
+    CoveredCall {
+        event_name: "UpdateMonitoringSchedule",
+        resource_type: ResourceType::MonitoringSchedule,
+        name_field: "monitoringScheduleName",
+        arn_field: "monitoringScheduleArn",
+        subjects: &[at(
+            Leads::Role,
+            "monitoringScheduleConfig.monitoringJobDefinition.roleArn!",
+        )],
+        when_no_subject: WhenNoSubject::ResourceRole,
+        changes_deployed: true,
+    },
+    CoveredCall {
+        event_name: "CreateDataQualityJobDefinition",
+        resource_type: ResourceType::MonitoringJobDefinition,
+        name_field: "jobDefinitionName",
+        arn_field: "jobDefinitionArn",
+        subjects: &[at(Leads::Role, "roleArn")],
+        when_no_subject: WhenNoSubject::FailClosed,
+        changes_deployed: false,
+    },
+    CoveredCall {
+        event_name: "CreateModelQualityJobDefinition",
+        resource_type: ResourceType::MonitoringJobDefinition,
+        name_field: "jobDefinitionName",
+        arn_field: "jobDefinitionArn",
+        subjects: &[at(Leads::Role, "roleArn")],
+        when_no_subject: WhenNoSubject::FailClosed,
+        changes_deployed: false,
+    },
+    CoveredCall {
+        event_name: "CreateModelBiasJobDefinition",
+        resource_type: ResourceType::MonitoringJobDefinition,
+        name_field: "jobDefinitionName",
+        arn_field: "jobDefinitionArn",
+        subjects: &[at(Leads::Role, "roleArn")],
+        when_no_subject: WhenNoSubject::FailClosed,
+        changes_deployed: false,
+    },
+    CoveredCall {
+        event_name: "CreateModelExplainabilityJobDefinition",
+        resource_type: ResourceType::MonitoringJobDefinition,
+        name_field: "jobDefinitionName",
+        arn_field: "jobDefinitionArn",
+        subjects: &[at(Leads::Role, "roleArn")],
+        when_no_subject: WhenNoSubject::FailClosed,
+        changes_deployed: false,
+    },
     // Notebook instances: code runs under the instance's role from the moment it is in service.
     CoveredCall {
         event_name: "CreateNotebookInstance",
@@ -566,12 +629,12 @@ mod tests {
                 assert_ne!(a.event_name, b.event_name);
             }
         }
-        assert_eq!(COVERED_CALLS.len(), 34);
+        assert_eq!(COVERED_CALLS.len(), 40);
         let names: Vec<&str> = rule_event_names().collect();
         for (i, a) in names.iter().enumerate() {
             assert!(!names[i + 1..].contains(a), "{a} twice");
         }
-        assert_eq!(names.len(), 37);
+        assert_eq!(names.len(), 43);
         // The sweep submits records before the deployments that need them.
         assert!(
             names[..RECORDED_CALLS.len()]

@@ -96,6 +96,7 @@ pub fn remedy(resource_type: ResourceType) -> Remedy {
         | ResourceType::LabelingJob
         | ResourceType::InferenceRecommendationsJob
         | ResourceType::OptimizationJob
+        | ResourceType::MonitoringSchedule
         | ResourceType::NotebookInstance
         | ResourceType::PipelineExecution => Remedy::Stop,
         // Deleting a pipeline loses its definition and its executions' history; its role runs
@@ -125,6 +126,13 @@ pub fn remedy(resource_type: ResourceType) -> Remedy {
                       uses it starts; put the scripts back (aws sagemaker \
                       update-notebook-instance-lifecycle-config) before anyone starts those \
                       instances",
+        },
+        // A definition runs nothing until a schedule uses it (the schedule is judged then, by
+        // the definition's role); deleting it would not stop a schedule already using it.
+        ResourceType::MonitoringJobDefinition => Remedy::NotifyOnly {
+            by_hand: "a job definition runs nothing until a monitoring schedule uses it, and each \
+                      schedule that does is judged (and stopped) on its own; delete the \
+                      definition by hand if it should not exist",
         },
         ResourceType::Space => Remedy::NotifyOnly {
             by_hand: "deleting a space deletes its storage; each app created in it is judged \

@@ -779,3 +779,46 @@ async fn a_studio_app_is_deleted_and_a_second_delete_finds_it_gone() {
         .unwrap();
     assert_eq!(ghost.outcome.as_str(), "already-gone");
 }
+
+/// A scheduled monitoring schedule is stopped (confirmed by a describe); a second try finds it
+/// already stopped; one that never existed is already gone.
+#[tokio::test]
+async fn a_monitoring_schedule_is_stopped_and_a_second_stop_is_already_stopped() {
+    use aws_sdk_sagemaker::types::{MonitoringScheduleConfig, MonitoringType};
+    let (enforcer, _, _) = enforcer().await;
+    let sm = aws_sdk_sagemaker::Client::new(&enforcer.config);
+    let name = unique("ms");
+    sm.create_monitoring_schedule()
+        .monitoring_schedule_name(&name)
+        .monitoring_schedule_config(
+            MonitoringScheduleConfig::builder()
+                .monitoring_job_definition_name("dq")
+                .monitoring_type(MonitoringType::DataQuality)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let result = run(
+        &enforcer,
+        enforcer.input("monitoring-schedule", &name).await,
+    )
+    .await
+    .unwrap();
+    assert_eq!(result.outcome.as_str(), "stopped");
+    assert_eq!(result.confirmed.as_deref(), Some("Stopped"), "{result:?}");
+    let again = run(
+        &enforcer,
+        enforcer.input("monitoring-schedule", &name).await,
+    )
+    .await
+    .unwrap();
+    assert_eq!(again.outcome.as_str(), "already-stopped");
+    let ghost = run(
+        &enforcer,
+        enforcer.input("monitoring-schedule", &unique("ms")).await,
+    )
+    .await
+    .unwrap();
+    assert_eq!(ghost.outcome.as_str(), "already-gone");
+}

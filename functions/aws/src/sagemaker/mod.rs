@@ -3,11 +3,13 @@
 //! [`endpoints`] (endpoints and inference components), [`jobs`] (training, transform, processing
 //! and tuning jobs), [`models`] (models, their content, packages and resolved images),
 //! [`notebooks`] (notebook instances), [`pipelines`] (pipelines, their executions and steps),
-//! [`studio`] (domains, user profiles, spaces and apps); this one holds what they share.
+//! [`studio`] (domains, user profiles, spaces and apps), [`monitoring`] (monitoring schedules);
+//! this one holds what they share.
 
 mod endpoints;
 mod jobs;
 mod models;
+mod monitoring;
 mod notebooks;
 mod pipelines;
 mod studio;
@@ -153,6 +155,9 @@ impl Recovery for SageMakerResolver {
             }
             ResourceType::NotebookLifecycleConfig => {
                 notebooks::lifecycle_config_uses(&self.client, name).await?
+            }
+            ResourceType::MonitoringSchedule => {
+                monitoring::schedule_uses(&self.client, name).await?
             }
             ResourceType::Domain => studio::domain_uses(&self.client, name).await?,
             ResourceType::UserProfile => studio::user_profile_uses(&self.client, name).await?,
@@ -305,9 +310,11 @@ impl Enforcer for SageMakerEnforcer {
             ResourceType::NotebookInstance => self.notebook_instance(resource).await,
             ResourceType::PipelineExecution => self.pipeline_execution(resource, verdict).await,
             ResourceType::App => self.app(resource).await,
+            ResourceType::MonitoringSchedule => self.monitoring_schedule(resource).await,
             // Notify-only by nature: the decision never asks for them.
             ResourceType::Pipeline
             | ResourceType::NotebookLifecycleConfig
+            | ResourceType::MonitoringJobDefinition
             | ResourceType::Domain
             | ResourceType::UserProfile
             | ResourceType::Space => Err(GuardError::new(
