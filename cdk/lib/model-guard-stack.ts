@@ -397,6 +397,12 @@ export class ModelGuardStack extends Stack {
         ],
       }),
       new iam.PolicyStatement({
+        // The role an MLflow tracking server runs under (a start names none).
+        sid: 'ResolveTrackingServers',
+        actions: ['sagemaker:DescribeMlflowTrackingServer'],
+        resources: [arn('sagemaker', 'mlflow-tracking-server/*')],
+      }),
+      new iam.PolicyStatement({
         // The role a Studio profile, space or app runs under: its own, its owner's, or its
         // domain's default.
         sid: 'ResolveStudio',
@@ -478,6 +484,11 @@ export class ModelGuardStack extends Stack {
         sid: 'StopMonitoringSchedules',
         actions: ['sagemaker:DescribeMonitoringSchedule', 'sagemaker:StopMonitoringSchedule'],
         resources: [arn('sagemaker', 'monitoring-schedule/*')],
+      }),
+      new iam.PolicyStatement({
+        sid: 'StopTrackingServers',
+        actions: ['sagemaker:DescribeMlflowTrackingServer', 'sagemaker:StopMlflowTrackingServer'],
+        resources: [arn('sagemaker', 'mlflow-tracking-server/*')],
       }),
       new iam.PolicyStatement({
         sid: 'DeleteStudioApps',

@@ -129,6 +129,7 @@ def main() -> None:
     studio()
     list_tags_of_every_resource()
     monitoring_schedules()
+    mlflow_tracking_servers()
     fix_start_execution_parameters()
     stop_execution_aborts_at_once()
 
@@ -854,6 +855,56 @@ def monitoring_schedules() -> None:
     SageMakerResponse.create_monitoring_schedule = create
     SageMakerResponse.describe_monitoring_schedule = describe
     SageMakerResponse.stop_monitoring_schedule = stop
+
+
+def mlflow_tracking_servers() -> None:
+    """Create, describe and stop an MLflow tracking server (moto has none): Created once made,
+    Stopping after a stop, then Stopped at the next describe; a stop of one not running is
+    refused, as on AWS."""
+    from moto.core.responses import ActionResult
+    from moto.sagemaker.exceptions import ResourceNotFound, ValidationError
+    from moto.sagemaker.responses import SageMakerResponse
+
+    def servers(backend) -> dict:  # noqa: ANN001
+        if not hasattr(backend, "_model_guard_tracking_servers"):
+            backend._model_guard_tracking_servers = {}
+        return backend._model_guard_tracking_servers
+
+    def create(self):  # noqa: ANN001
+        backend = self.sagemaker_backend
+        name = self._get_param("TrackingServerName")
+        arn = f"arn:aws:sagemaker:{backend.region_name}:{backend.account_id}:mlflow-tracking-server/{name}"
+        servers(backend)[name] = {
+            "TrackingServerArn": arn, "TrackingServerName": name, "TrackingServerStatus": "Created",
+            "RoleArn": self._get_param("RoleArn"), "ArtifactStoreUri": self._get_param("ArtifactStoreUri"),
+            "CreationTime": time.time(),
+        }
+        return ActionResult({"TrackingServerArn": arn})
+
+    def found(self) -> dict:  # noqa: ANN001
+        name = self._get_param("TrackingServerName")
+        server = servers(self.sagemaker_backend).get(name)
+        if server is None:
+            raise ResourceNotFound(message=f"Tracking server {name} does not exist.")
+        return server
+
+    def describe(self):  # noqa: ANN001
+        server = found(self)
+        result = dict(server)
+        if server["TrackingServerStatus"] == "Stopping":
+            server["TrackingServerStatus"] = "Stopped"
+        return ActionResult(result)
+
+    def stop(self):  # noqa: ANN001
+        server = found(self)
+        if server["TrackingServerStatus"] not in ("Created", "Started", "Updated"):
+            raise ValidationError(message=f"Tracking server is in status {server['TrackingServerStatus']}.")
+        server["TrackingServerStatus"] = "Stopping"
+        return ActionResult({"TrackingServerArn": server["TrackingServerArn"]})
+
+    SageMakerResponse.create_mlflow_tracking_server = create
+    SageMakerResponse.describe_mlflow_tracking_server = describe
+    SageMakerResponse.stop_mlflow_tracking_server = stop
 
 
 def list_tags_of_every_resource() -> None:

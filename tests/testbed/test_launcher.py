@@ -893,3 +893,21 @@ def test_a_monitoring_schedule_is_scheduled_until_stopped_as_on_aws(sm):
         sm.stop_monitoring_schedule(MonitoringScheduleName=schedule)
     with pytest.raises(botocore.exceptions.ClientError, match="ResourceNotFound"):
         sm.describe_monitoring_schedule(MonitoringScheduleName=name("none"))
+
+
+def test_an_mlflow_tracking_server_runs_until_stopped_as_on_aws(sm):
+    server = name("mlf")
+    sm.create_mlflow_tracking_server(TrackingServerName=server, ArtifactStoreUri="s3://b/mlflow", RoleArn=ROLE)
+
+    def status() -> str:
+        return sm.describe_mlflow_tracking_server(TrackingServerName=server)["TrackingServerStatus"]
+
+    assert status() == "Created"
+    assert sm.describe_mlflow_tracking_server(TrackingServerName=server)["RoleArn"] == ROLE
+    sm.stop_mlflow_tracking_server(TrackingServerName=server)
+    assert status() == "Stopping"
+    assert status() == "Stopped"
+    with pytest.raises(botocore.exceptions.ClientError, match="in status Stopped"):
+        sm.stop_mlflow_tracking_server(TrackingServerName=server)
+    with pytest.raises(botocore.exceptions.ClientError, match="ResourceNotFound"):
+        sm.describe_mlflow_tracking_server(TrackingServerName=name("none"))

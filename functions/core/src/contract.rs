@@ -52,6 +52,12 @@ pub enum ResourceType {
     MonitoringSchedule,
     /// A data-quality, model-quality, bias or explainability job definition: a schedule runs it.
     MonitoringJobDefinition,
+    /// A managed MLflow tracking server: it runs under its role while started.
+    MlflowTrackingServer,
+    /// A partner AI app (Comet, Deepchecks, Fiddler, Lakera): it acts with its execution role.
+    PartnerApp,
+    /// An Augmented AI flow definition: the human loops started against it act with its role.
+    FlowDefinition,
     /// A model, judged when it is created (CreateModel: an early warning, notify-only unless a
     /// binding opts in).
     Model,
@@ -99,6 +105,9 @@ impl ResourceType {
             ResourceType::OptimizationJob => "optimization-job",
             ResourceType::MonitoringSchedule => "monitoring-schedule",
             ResourceType::MonitoringJobDefinition => "monitoring-job-definition",
+            ResourceType::MlflowTrackingServer => "mlflow-tracking-server",
+            ResourceType::PartnerApp => "partner-app",
+            ResourceType::FlowDefinition => "flow-definition",
         }
     }
 }

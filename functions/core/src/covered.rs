@@ -337,6 +337,43 @@ pub const COVERED_CALLS: &[CoveredCall] = &[
         when_no_subject: WhenNoSubject::FailClosed,
         changes_deployed: false,
     },
+    // An MLflow tracking server runs under its role while started; a start names none.
+    CoveredCall {
+        event_name: "CreateMlflowTrackingServer",
+        resource_type: ResourceType::MlflowTrackingServer,
+        name_field: "trackingServerName",
+        arn_field: "trackingServerArn",
+        subjects: &[at(Leads::Role, "roleArn")],
+        when_no_subject: WhenNoSubject::FailClosed,
+        changes_deployed: false,
+    },
+    CoveredCall {
+        event_name: "StartMlflowTrackingServer",
+        resource_type: ResourceType::MlflowTrackingServer,
+        name_field: "trackingServerName",
+        arn_field: "trackingServerArn",
+        subjects: &[],
+        when_no_subject: WhenNoSubject::ResourceRole,
+        changes_deployed: true,
+    },
+    CoveredCall {
+        event_name: "CreatePartnerApp",
+        resource_type: ResourceType::PartnerApp,
+        name_field: "name",
+        arn_field: "arn",
+        subjects: &[at(Leads::Role, "executionRoleArn")],
+        when_no_subject: WhenNoSubject::FailClosed,
+        changes_deployed: false,
+    },
+    CoveredCall {
+        event_name: "CreateFlowDefinition",
+        resource_type: ResourceType::FlowDefinition,
+        name_field: "flowDefinitionName",
+        arn_field: "flowDefinitionArn",
+        subjects: &[at(Leads::Role, "roleArn")],
+        when_no_subject: WhenNoSubject::FailClosed,
+        changes_deployed: false,
+    },
     // Notebook instances: code runs under the instance's role from the moment it is in service.
     CoveredCall {
         event_name: "CreateNotebookInstance",
@@ -629,12 +666,12 @@ mod tests {
                 assert_ne!(a.event_name, b.event_name);
             }
         }
-        assert_eq!(COVERED_CALLS.len(), 40);
+        assert_eq!(COVERED_CALLS.len(), 44);
         let names: Vec<&str> = rule_event_names().collect();
         for (i, a) in names.iter().enumerate() {
             assert!(!names[i + 1..].contains(a), "{a} twice");
         }
-        assert_eq!(names.len(), 43);
+        assert_eq!(names.len(), 47);
         // The sweep submits records before the deployments that need them.
         assert!(
             names[..RECORDED_CALLS.len()]

@@ -97,6 +97,7 @@ pub fn remedy(resource_type: ResourceType) -> Remedy {
         | ResourceType::InferenceRecommendationsJob
         | ResourceType::OptimizationJob
         | ResourceType::MonitoringSchedule
+        | ResourceType::MlflowTrackingServer
         | ResourceType::NotebookInstance
         | ResourceType::PipelineExecution => Remedy::Stop,
         // Deleting a pipeline loses its definition and its executions' history; its role runs
@@ -133,6 +134,16 @@ pub fn remedy(resource_type: ResourceType) -> Remedy {
             by_hand: "a job definition runs nothing until a monitoring schedule uses it, and each \
                       schedule that does is judged (and stopped) on its own; delete the \
                       definition by hand if it should not exist",
+        },
+        ResourceType::PartnerApp => Remedy::NotifyOnly {
+            by_hand: "deleting a partner app deletes what its users keep in it; change its \
+                      execution role (aws sagemaker update-partner-app) or delete it by hand",
+        },
+        // Human loops run in Augmented AI (sagemaker-a2i-runtime), which no rule here watches.
+        ResourceType::FlowDefinition => Remedy::NotifyOnly {
+            by_hand: "a flow definition runs nothing itself; the human loops started against it \
+                      act with its role: delete it (aws sagemaker delete-flow-definition) if it \
+                      should not exist",
         },
         ResourceType::Space => Remedy::NotifyOnly {
             by_hand: "deleting a space deletes its storage; each app created in it is judged \

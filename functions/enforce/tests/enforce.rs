@@ -822,3 +822,46 @@ async fn a_monitoring_schedule_is_stopped_and_a_second_stop_is_already_stopped()
     .unwrap();
     assert_eq!(ghost.outcome.as_str(), "already-gone");
 }
+
+/// A running MLflow tracking server is stopped (confirmed by a describe); a second try finds it
+/// already stopped; one that never existed is already gone.
+#[tokio::test]
+async fn an_mlflow_tracking_server_is_stopped_and_a_second_stop_is_already_stopped() {
+    let (enforcer, _, _) = enforcer().await;
+    let sm = aws_sdk_sagemaker::Client::new(&enforcer.config);
+    let name = unique("mlf");
+    sm.create_mlflow_tracking_server()
+        .tracking_server_name(&name)
+        .artifact_store_uri("s3://b/mlflow")
+        .role_arn(model_guard_testkit::role_arn("Exec"))
+        .send()
+        .await
+        .unwrap();
+    let result = run(
+        &enforcer,
+        enforcer.input("mlflow-tracking-server", &name).await,
+    )
+    .await
+    .unwrap();
+    assert_eq!(result.outcome.as_str(), "stopped");
+    assert!(
+        matches!(result.confirmed.as_deref(), Some("Stopping" | "Stopped")),
+        "{result:?}"
+    );
+    let again = run(
+        &enforcer,
+        enforcer.input("mlflow-tracking-server", &name).await,
+    )
+    .await
+    .unwrap();
+    assert_eq!(again.outcome.as_str(), "already-stopped");
+    let ghost = run(
+        &enforcer,
+        enforcer
+            .input("mlflow-tracking-server", &unique("mlf"))
+            .await,
+    )
+    .await
+    .unwrap();
+    assert_eq!(ghost.outcome.as_str(), "already-gone");
+}

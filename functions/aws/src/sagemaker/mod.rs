@@ -3,11 +3,12 @@
 //! [`endpoints`] (endpoints and inference components), [`jobs`] (training, transform, processing
 //! and tuning jobs), [`models`] (models, their content, packages and resolved images),
 //! [`notebooks`] (notebook instances), [`pipelines`] (pipelines, their executions and steps),
-//! [`studio`] (domains, user profiles, spaces and apps), [`monitoring`] (monitoring schedules);
-//! this one holds what they share.
+//! [`studio`] (domains, user profiles, spaces and apps), [`monitoring`] (monitoring schedules),
+//! [`mlflow`] (MLflow tracking servers); this one holds what they share.
 
 mod endpoints;
 mod jobs;
+mod mlflow;
 mod models;
 mod monitoring;
 mod notebooks;
@@ -158,6 +159,9 @@ impl Recovery for SageMakerResolver {
             }
             ResourceType::MonitoringSchedule => {
                 monitoring::schedule_uses(&self.client, name).await?
+            }
+            ResourceType::MlflowTrackingServer => {
+                mlflow::tracking_server_uses(&self.client, name).await?
             }
             ResourceType::Domain => studio::domain_uses(&self.client, name).await?,
             ResourceType::UserProfile => studio::user_profile_uses(&self.client, name).await?,
@@ -311,10 +315,13 @@ impl Enforcer for SageMakerEnforcer {
             ResourceType::PipelineExecution => self.pipeline_execution(resource, verdict).await,
             ResourceType::App => self.app(resource).await,
             ResourceType::MonitoringSchedule => self.monitoring_schedule(resource).await,
+            ResourceType::MlflowTrackingServer => self.tracking_server(resource).await,
             // Notify-only by nature: the decision never asks for them.
             ResourceType::Pipeline
             | ResourceType::NotebookLifecycleConfig
             | ResourceType::MonitoringJobDefinition
+            | ResourceType::PartnerApp
+            | ResourceType::FlowDefinition
             | ResourceType::Domain
             | ResourceType::UserProfile
             | ResourceType::Space => Err(GuardError::new(
