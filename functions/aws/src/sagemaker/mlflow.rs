@@ -3,13 +3,13 @@
 
 use aws_sdk_sagemaker::Client;
 use aws_sdk_sagemaker::types::TrackingServerStatus;
-use model_guard_core::contract::{ResourceRef, Target};
-use model_guard_core::enforcement::{CONFIRMED_GONE, EnforcementOutcome, EnforcementResult};
-use model_guard_core::principal::canonical_arn;
+use model_guard_core::GuardError;
+use model_guard_core::contract::ResourceRef;
+use model_guard_core::enforcement::{EnforcementOutcome, EnforcementResult};
 use model_guard_core::resolve::ResolveError;
-use model_guard_core::{ErrorKind, GuardError};
 
-use super::{SageMakerEnforcer, Uses, is_not_found, resolve_error, time};
+use super::remedy::{Before, Statuses, call_failed};
+use super::{SageMakerEnforcer, Uses, is_not_found, resolve_error, role_targets, time};
 use crate::sdk_error;
 
 /// DescribeMlflowTrackingServer's `RoleArn`: what a server runs under.
@@ -24,13 +24,7 @@ pub(super) async fn tracking_server_uses(
         .await
         .map_err(|e| resolve_error(&format!("MLflow tracking server {name}"), &e))?;
     Ok(Uses {
-        targets: out
-            .role_arn()
-            .map(|arn| Target::Role {
-                arn: canonical_arn(arn),
-            })
-            .into_iter()
-            .collect(),
+        targets: role_targets([out.role_arn()]),
         source: format!("DescribeMlflowTrackingServer {name}'s RoleArn"),
         created: time(out.creation_time()),
     })
@@ -46,66 +40,39 @@ impl SageMakerEnforcer {
     ) -> Result<EnforcementResult, GuardError> {
         use TrackingServerStatus as S;
         let name = resource.name.as_str();
-        let status = self.tracking_server_status(name).await?;
-        let text = status.as_ref().map(|s| s.as_str().to_owned());
-        match status {
-            None | Some(S::Deleting) => {
-                return Ok(Self::result(
-                    resource,
-                    EnforcementOutcome::AlreadyGone,
-                    text,
-                ));
-            }
-            Some(S::Stopping | S::Stopped | S::CreateFailed | S::StartFailed) => {
-                return Ok(Self::result(
-                    resource,
-                    EnforcementOutcome::AlreadyStopped,
-                    text,
-                ));
-            }
-            Some(S::Creating | S::Starting | S::Updating | S::MaintenanceInProgress) => {
-                return Err(GuardError::new(
-                    ErrorKind::ResourceBusy,
-                    format!(
-                        "MLflow tracking server {name} is {}; it can be stopped once that ends",
-                        text.as_deref().unwrap_or("busy")
-                    ),
-                ));
-            }
-            Some(_) => {}
-        }
-        match self
-            .sagemaker
-            .stop_mlflow_tracking_server()
-            .tracking_server_name(name)
-            .send()
-            .await
-        {
-            Ok(_) => {}
-            Err(e) if is_not_found(&e) => {
-                return Ok(Self::result(
-                    resource,
-                    EnforcementOutcome::AlreadyGone,
-                    None,
-                ));
-            }
-            Err(e) => return Err(sdk_error(&format!("StopMlflowTrackingServer {name}"), &e)),
-        }
-        let mut result = Self::result(resource, EnforcementOutcome::Stopped, text);
-        result.confirmed = match self.tracking_server_status(name).await? {
-            Some(s @ (S::Stopping | S::Stopped)) => Some(s.as_str().to_owned()),
-            None => Some(CONFIRMED_GONE.to_owned()),
-            Some(other) => {
-                return Err(GuardError::new(
-                    ErrorKind::ResourceBusy,
-                    format!(
-                        "MLflow tracking server {name} is {} after StopMlflowTrackingServer",
-                        other.as_str()
-                    ),
-                ));
-            }
+        let call = "StopMlflowTrackingServer";
+        let stop = async {
+            let stopped = self
+                .sagemaker
+                .stop_mlflow_tracking_server()
+                .tracking_server_name(name);
+            stopped
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| call_failed(&format!("{call} {name}"), &e))
         };
-        Ok(result)
+        let statuses = Statuses {
+            label: S::as_str,
+            before: |s| match s {
+                S::Deleting => Before::Gone,
+                S::Stopping | S::Stopped | S::CreateFailed | S::StartFailed => Before::Ended,
+                S::Creating | S::Starting | S::Updating | S::MaintenanceInProgress => {
+                    Before::Busy("that ends")
+                }
+                _ => Before::Ready,
+            },
+            confirms: |s| matches!(s, S::Stopping | S::Stopped),
+        };
+        let status = || self.tracking_server_status(name);
+        self.apply(
+            resource,
+            (call, EnforcementOutcome::Stopped),
+            statuses,
+            status,
+            stop,
+        )
+        .await
     }
 
     async fn tracking_server_status(

@@ -13,6 +13,7 @@ mod models;
 mod monitoring;
 mod notebooks;
 mod pipelines;
+mod remedy;
 mod studio;
 
 use std::time::Duration;
@@ -20,7 +21,7 @@ use std::time::Duration;
 use aws_sdk_applicationautoscaling::Client as AutoScaling;
 use aws_sdk_sagemaker::Client as SageMaker;
 use chrono::{DateTime, Utc};
-use model_guard_core::contract::{ResourceRef, ResourceType, Verdict, Version1};
+use model_guard_core::contract::{ResourceRef, ResourceType, Target, Verdict, Version1};
 use model_guard_core::enforcement::{EnforcementOutcome, EnforcementResult};
 use model_guard_core::ports::Enforcer;
 use model_guard_core::records::whole_second;
@@ -114,6 +115,20 @@ impl SageMakerResolver {
     pub fn new(client: SageMaker) -> SageMakerResolver {
         SageMakerResolver { client }
     }
+}
+
+/// The execution roles a describe names, canonical and each once.
+fn role_targets<'a>(arns: impl IntoIterator<Item = Option<&'a str>>) -> Vec<Target> {
+    let mut targets: Vec<Target> = Vec::new();
+    for arn in arns.into_iter().flatten() {
+        let target = Target::Role {
+            arn: model_guard_core::principal::canonical_arn(arn),
+        };
+        if !targets.contains(&target) {
+            targets.push(target);
+        }
+    }
+    targets
 }
 
 /// What a deployed resource says it uses, and when it was created.

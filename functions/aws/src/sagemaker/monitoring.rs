@@ -3,13 +3,13 @@
 
 use aws_sdk_sagemaker::Client;
 use aws_sdk_sagemaker::types::{MonitoringType, ScheduleStatus};
-use model_guard_core::contract::{ResourceRef, Target};
-use model_guard_core::enforcement::{CONFIRMED_GONE, EnforcementOutcome, EnforcementResult};
-use model_guard_core::principal::canonical_arn;
+use model_guard_core::GuardError;
+use model_guard_core::contract::ResourceRef;
+use model_guard_core::enforcement::{EnforcementOutcome, EnforcementResult};
 use model_guard_core::resolve::ResolveError;
-use model_guard_core::{ErrorKind, GuardError};
 
-use super::{SageMakerEnforcer, Uses, is_not_found, resolve_error, time};
+use super::remedy::{Before, Statuses, call_failed};
+use super::{SageMakerEnforcer, Uses, is_not_found, resolve_error, role_targets, time};
 use crate::sdk_error;
 
 /// The role of a named job definition of `kind`, as its describe says.
@@ -88,12 +88,7 @@ pub(super) async fn schedule_uses(client: &Client, name: &str) -> Result<Uses, R
         ),
     };
     Ok(Uses {
-        targets: role
-            .map(|arn| Target::Role {
-                arn: canonical_arn(&arn),
-            })
-            .into_iter()
-            .collect(),
+        targets: role_targets([role.as_deref()]),
         source,
         created: time(out.creation_time()),
     })
@@ -107,65 +102,36 @@ impl SageMakerEnforcer {
         resource: &ResourceRef,
     ) -> Result<EnforcementResult, GuardError> {
         let name = resource.name.as_str();
-        let status = self.schedule_status(name).await?;
-        let text = status.as_ref().map(|s| s.as_str().to_owned());
-        match status {
-            None => {
-                return Ok(Self::result(
-                    resource,
-                    EnforcementOutcome::AlreadyGone,
-                    None,
-                ));
-            }
-            Some(ScheduleStatus::Stopped | ScheduleStatus::Failed) => {
-                return Ok(Self::result(
-                    resource,
-                    EnforcementOutcome::AlreadyStopped,
-                    text,
-                ));
-            }
-            Some(ScheduleStatus::Pending) => {
-                return Err(GuardError::new(
-                    ErrorKind::ResourceBusy,
-                    format!(
-                        "monitoring schedule {name} is Pending; it can be stopped once scheduled"
-                    ),
-                ));
-            }
-            Some(_) => {}
-        }
-        match self
-            .sagemaker
-            .stop_monitoring_schedule()
-            .monitoring_schedule_name(name)
-            .send()
-            .await
-        {
-            Ok(_) => {}
-            Err(e) if is_not_found(&e) => {
-                return Ok(Self::result(
-                    resource,
-                    EnforcementOutcome::AlreadyGone,
-                    None,
-                ));
-            }
-            Err(e) => return Err(sdk_error(&format!("StopMonitoringSchedule {name}"), &e)),
-        }
-        let mut result = Self::result(resource, EnforcementOutcome::Stopped, text);
-        result.confirmed = match self.schedule_status(name).await? {
-            Some(s @ ScheduleStatus::Stopped) => Some(s.as_str().to_owned()),
-            None => Some(CONFIRMED_GONE.to_owned()),
-            Some(other) => {
-                return Err(GuardError::new(
-                    ErrorKind::ResourceBusy,
-                    format!(
-                        "monitoring schedule {name} is {} after StopMonitoringSchedule",
-                        other.as_str()
-                    ),
-                ));
-            }
+        let call = "StopMonitoringSchedule";
+        let stop = async {
+            let stopped = self
+                .sagemaker
+                .stop_monitoring_schedule()
+                .monitoring_schedule_name(name);
+            stopped
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| call_failed(&format!("{call} {name}"), &e))
         };
-        Ok(result)
+        let statuses = Statuses {
+            label: ScheduleStatus::as_str,
+            before: |s| match s {
+                ScheduleStatus::Stopped | ScheduleStatus::Failed => Before::Ended,
+                ScheduleStatus::Pending => Before::Busy("scheduled"),
+                _ => Before::Ready,
+            },
+            confirms: |s| matches!(s, ScheduleStatus::Stopped),
+        };
+        let status = || self.schedule_status(name);
+        self.apply(
+            resource,
+            (call, EnforcementOutcome::Stopped),
+            statuses,
+            status,
+            stop,
+        )
+        .await
     }
 
     async fn schedule_status(&self, name: &str) -> Result<Option<ScheduleStatus>, GuardError> {

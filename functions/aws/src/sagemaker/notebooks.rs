@@ -2,13 +2,13 @@
 //! role a notebook instance says it runs under.
 
 use aws_sdk_sagemaker::types::NotebookInstanceStatus;
+use model_guard_core::GuardError;
 use model_guard_core::contract::{ResourceRef, Target};
 use model_guard_core::enforcement::{EnforcementOutcome, EnforcementResult};
-use model_guard_core::principal::canonical_arn;
 use model_guard_core::resolve::ResolveError;
-use model_guard_core::{ErrorKind, GuardError};
 
-use super::{SageMakerEnforcer, Uses, is_not_found, resolve_error, time};
+use super::remedy::{Before, Statuses, call_failed};
+use super::{SageMakerEnforcer, Uses, is_not_found, resolve_error, role_targets, time};
 use crate::sdk_error;
 
 /// DescribeNotebookInstance's `RoleArn`: what an instance runs under.
@@ -23,13 +23,7 @@ pub(super) async fn notebook_instance_uses(
         .await
         .map_err(|e| resolve_error(&format!("notebook instance {name}"), &e))?;
     Ok(Uses {
-        targets: out
-            .role_arn()
-            .map(|arn| Target::Role {
-                arn: canonical_arn(arn),
-            })
-            .into_iter()
-            .collect(),
+        targets: role_targets([out.role_arn()]),
         source: format!("DescribeNotebookInstance {name}'s RoleArn"),
         created: time(out.creation_time()),
     })
@@ -88,69 +82,38 @@ impl SageMakerEnforcer {
         &self,
         resource: &ResourceRef,
     ) -> Result<EnforcementResult, GuardError> {
+        use NotebookInstanceStatus as S;
         let name = resource.name.as_str();
-        let status = self.notebook_status(name).await?;
-        let text = status.as_ref().map(|s| s.as_str().to_owned());
-        match status {
-            None => {
-                return Ok(Self::result(
-                    resource,
-                    EnforcementOutcome::AlreadyGone,
-                    None,
-                ));
-            }
-            Some(NotebookInstanceStatus::Stopping | NotebookInstanceStatus::Stopped) => {
-                return Ok(Self::result(
-                    resource,
-                    EnforcementOutcome::AlreadyStopped,
-                    text,
-                ));
-            }
-            Some(NotebookInstanceStatus::InService) => {}
-            Some(_) => {
-                return Err(GuardError::new(
-                    ErrorKind::ResourceBusy,
-                    format!(
-                        "notebook instance {name} is {}; it can be stopped once in service",
-                        text.as_deref().unwrap_or("busy")
-                    ),
-                ));
-            }
-        }
-        match self
-            .sagemaker
-            .stop_notebook_instance()
-            .notebook_instance_name(name)
-            .send()
-            .await
-        {
-            Ok(_) => {}
-            Err(e) if is_not_found(&e) => {
-                return Ok(Self::result(
-                    resource,
-                    EnforcementOutcome::AlreadyGone,
-                    None,
-                ));
-            }
-            Err(e) => return Err(sdk_error(&format!("StopNotebookInstance {name}"), &e)),
-        }
-        let mut result = Self::result(resource, EnforcementOutcome::Stopped, text);
-        result.confirmed = match self.notebook_status(name).await? {
-            Some(s @ (NotebookInstanceStatus::Stopping | NotebookInstanceStatus::Stopped)) => {
-                Some(s.as_str().to_owned())
-            }
-            None => Some(model_guard_core::enforcement::CONFIRMED_GONE.to_owned()),
-            Some(other) => {
-                return Err(GuardError::new(
-                    ErrorKind::ResourceBusy,
-                    format!(
-                        "notebook instance {name} is {} after StopNotebookInstance",
-                        other.as_str()
-                    ),
-                ));
-            }
+        let call = "StopNotebookInstance";
+        let stop = async {
+            let stopped = self
+                .sagemaker
+                .stop_notebook_instance()
+                .notebook_instance_name(name);
+            stopped
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| call_failed(&format!("{call} {name}"), &e))
         };
-        Ok(result)
+        let statuses = Statuses {
+            label: S::as_str,
+            before: |s| match s {
+                S::Stopping | S::Stopped => Before::Ended,
+                S::InService => Before::Ready,
+                _ => Before::Busy("in service"),
+            },
+            confirms: |s| matches!(s, S::Stopping | S::Stopped),
+        };
+        let status = || self.notebook_status(name);
+        self.apply(
+            resource,
+            (call, EnforcementOutcome::Stopped),
+            statuses,
+            status,
+            stop,
+        )
+        .await
     }
 
     async fn notebook_status(

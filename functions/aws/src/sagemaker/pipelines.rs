@@ -3,24 +3,18 @@
 
 use aws_sdk_sagemaker::types::{PipelineExecutionStatus, PipelineExecutionStepMetadata};
 use model_guard_core::children::{ExecutionFacts, PipelineSteps};
-use model_guard_core::contract::{ResourceRef, Target, Verdict};
-use model_guard_core::enforcement::{CONFIRMED_GONE, EnforcementOutcome, EnforcementResult};
+use model_guard_core::contract::{ResourceRef, Verdict};
+use model_guard_core::enforcement::{EnforcementOutcome, EnforcementResult};
 use model_guard_core::event::PIPELINE_EXECUTION_TAG;
-use model_guard_core::principal::canonical_arn;
 use model_guard_core::records::whole_second;
 use model_guard_core::resolve::ResolveError;
 use model_guard_core::{ErrorKind, GuardError};
 
-use super::{SageMakerEnforcer, SageMakerResolver, Uses, is_not_found, resolve_error, time};
+use super::remedy::{Before, Statuses, call_failed};
+use super::{
+    SageMakerEnforcer, SageMakerResolver, Uses, is_not_found, resolve_error, role_targets, time,
+};
 use crate::sdk_error;
-
-fn role_target(arn: Option<&str>) -> Vec<Target> {
-    arn.map(|arn| Target::Role {
-        arn: canonical_arn(arn),
-    })
-    .into_iter()
-    .collect()
-}
 
 /// DescribePipeline's `RoleArn`: what a pipeline's executions run under.
 pub(super) async fn pipeline_uses(
@@ -34,7 +28,7 @@ pub(super) async fn pipeline_uses(
         .await
         .map_err(|e| resolve_error(&format!("pipeline {name}"), &e))?;
     Ok(Uses {
-        targets: role_target(out.role_arn()),
+        targets: role_targets([out.role_arn()]),
         source: format!("DescribePipeline {name}'s RoleArn"),
         created: time(out.creation_time()),
     })
@@ -89,7 +83,7 @@ pub(super) async fn execution_uses(
         )));
     }
     Ok(Uses {
-        targets: role_target(out.role_arn()),
+        targets: role_targets([out.role_arn()]),
         source: match version {
             Some(v) => format!("DescribePipeline {pipeline} (version {v})'s RoleArn"),
             None => format!("DescribePipeline {pipeline}'s RoleArn"),
@@ -202,66 +196,43 @@ impl SageMakerEnforcer {
         resource: &ResourceRef,
         verdict: &Verdict,
     ) -> Result<EnforcementResult, GuardError> {
+        use PipelineExecutionStatus as S;
         let Some(arn) = resource.arn.as_deref() else {
             return Err(GuardError::new(
                 ErrorKind::InvalidInput,
                 format!("pipeline execution {} has no ARN to stop", resource.name),
             ));
         };
-        let status = self.execution_status(arn).await?;
-        let text = status.as_ref().map(|s| s.as_str().to_owned());
-        match status {
-            None => {
-                return Ok(Self::result(
-                    resource,
-                    EnforcementOutcome::AlreadyGone,
-                    None,
-                ));
-            }
-            Some(PipelineExecutionStatus::Executing) => {}
-            Some(_) => {
-                return Ok(Self::result(
-                    resource,
-                    EnforcementOutcome::AlreadyStopped,
-                    text,
-                ));
-            }
-        }
-        match self
-            .sagemaker
-            .stop_pipeline_execution()
-            .pipeline_execution_arn(arn)
-            .client_request_token(stop_token(verdict.event_id.as_deref()))
-            .send()
-            .await
-        {
-            Ok(_) => {}
-            Err(e) if is_not_found(&e) => {
-                return Ok(Self::result(
-                    resource,
-                    EnforcementOutcome::AlreadyGone,
-                    None,
-                ));
-            }
-            Err(e) => return Err(sdk_error(&format!("StopPipelineExecution {arn}"), &e)),
-        }
-        let mut result = Self::result(resource, EnforcementOutcome::Stopped, text);
-        result.confirmed = match self.execution_status(arn).await? {
-            Some(s @ (PipelineExecutionStatus::Stopping | PipelineExecutionStatus::Stopped)) => {
-                Some(s.as_str().to_owned())
-            }
-            None => Some(CONFIRMED_GONE.to_owned()),
-            Some(other) => {
-                return Err(GuardError::new(
-                    ErrorKind::ResourceBusy,
-                    format!(
-                        "pipeline execution {arn} is {} after StopPipelineExecution",
-                        other.as_str()
-                    ),
-                ));
-            }
+        let call = "StopPipelineExecution";
+        let stop = async {
+            let stopped = self
+                .sagemaker
+                .stop_pipeline_execution()
+                .pipeline_execution_arn(arn)
+                .client_request_token(stop_token(verdict.event_id.as_deref()));
+            stopped
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| call_failed(&format!("{call} {arn}"), &e))
         };
-        Ok(result)
+        let statuses = Statuses {
+            label: S::as_str,
+            before: |s| match s {
+                S::Executing => Before::Ready,
+                _ => Before::Ended,
+            },
+            confirms: |s| matches!(s, S::Stopping | S::Stopped),
+        };
+        let status = || self.execution_status(arn);
+        self.apply(
+            resource,
+            (call, EnforcementOutcome::Stopped),
+            statuses,
+            status,
+            stop,
+        )
+        .await
     }
 
     async fn execution_status(
