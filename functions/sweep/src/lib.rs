@@ -325,6 +325,12 @@ where
         if !send_owed_alert(&item, running, now) {
             continue;
         }
+        // The item was read before its execution's status: an execution that has ended since
+        // sent its alert (and cleared it) before it ended. Read it again to send it once.
+        let item = match ports.audit.get(&item.event_id).await? {
+            Some(fresh) if fresh.alert_owed == Some(kind) => fresh,
+            _ => continue,
+        };
         let event_id = &item.event_id;
         match ports.notifier.publish(&for_item(kind, &item)).await {
             Ok(message_id) => {
