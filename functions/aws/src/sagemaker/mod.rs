@@ -86,7 +86,9 @@ where
 }
 
 /// A resource created after the call cannot be what the call made: the name was reused since
-/// (the one the call made is gone). CloudTrail's `eventTime` has whole seconds, hence the slack.
+/// (the one the call made is gone). CloudTrail's `eventTime` has whole seconds: a call recorded
+/// at second T began before T+1 and may have created the resource during T+1, so only a
+/// creation in a later second than T+1 is another resource.
 pub(crate) fn created_after_call(
     created: Option<DateTime<Utc>>,
     verdict: &Verdict,
@@ -97,7 +99,7 @@ pub(crate) fn created_after_call(
         .and_then(|t| DateTime::parse_from_rfc3339(t).ok())?
         .with_timezone(&Utc);
     let created = created?;
-    (created > call + chrono::Duration::seconds(1)).then(|| {
+    (whole_second(created) > call + chrono::Duration::seconds(1)).then(|| {
         format!(
             "re-created after the call: created at {}, the call at {}",
             created.to_rfc3339(),
@@ -348,5 +350,37 @@ impl Enforcer for SageMakerEnforcer {
             )),
             _ => self.job(resource).await,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_resource_created_in_the_second_after_the_recorded_call_is_the_calls() {
+        let verdict = Verdict {
+            event_time: Some("2026-12-04T10:20:41Z".into()),
+            ..serde_json::from_value(serde_json::json!({
+                "version": 1, "decision": "allow", "action": "none", "graceSeconds": 0,
+                "subjects": [], "approvers": [], "reasons": ["r"]
+            }))
+            .unwrap_or_else(|e| panic!("{e}"))
+        };
+        let at = |t: &str| {
+            DateTime::parse_from_rfc3339(t)
+                .ok()
+                .map(|t| t.with_timezone(&Utc))
+        };
+        // Seen in CI: a call at 41.99 s is recorded as 41, its endpoint created at 42.001 s.
+        assert_eq!(
+            created_after_call(at("2026-12-04T10:20:42.001Z"), &verdict),
+            None
+        );
+        assert_eq!(
+            created_after_call(at("2026-12-04T10:20:42.999Z"), &verdict),
+            None
+        );
+        assert!(created_after_call(at("2026-12-04T10:20:43.000Z"), &verdict).is_some());
     }
 }
