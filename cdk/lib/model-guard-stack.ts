@@ -403,6 +403,12 @@ export class ModelGuardStack extends Stack {
         resources: [arn('sagemaker', 'mlflow-tracking-server/*')],
       }),
       new iam.PolicyStatement({
+        // The roles a HyperPod cluster's instance groups run under (an event that lost them).
+        sid: 'ResolveClusters',
+        actions: ['sagemaker:DescribeCluster'],
+        resources: [arn('sagemaker', 'cluster/*')],
+      }),
+      new iam.PolicyStatement({
         // The role a Studio profile, space or app runs under: its own, its owner's, or its
         // domain's default.
         sid: 'ResolveStudio',
@@ -489,6 +495,11 @@ export class ModelGuardStack extends Stack {
         sid: 'StopTrackingServers',
         actions: ['sagemaker:DescribeMlflowTrackingServer', 'sagemaker:StopMlflowTrackingServer'],
         resources: [arn('sagemaker', 'mlflow-tracking-server/*')],
+      }),
+      new iam.PolicyStatement({
+        sid: 'DeleteClusters',
+        actions: ['sagemaker:DescribeCluster', 'sagemaker:DeleteCluster'],
+        resources: [arn('sagemaker', 'cluster/*')],
       }),
       new iam.PolicyStatement({
         sid: 'DeleteStudioApps',

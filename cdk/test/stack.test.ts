@@ -103,6 +103,7 @@ const EXPECTED_STATEMENTS: Record<string, string[]> = {
       + `${SM}:monitoring-schedule/* ${SM}:data-quality-job-definition/* ${SM}:model-quality-job-definition/* `
       + `${SM}:model-bias-job-definition/* ${SM}:model-explainability-job-definition/*`,
     `Allow sagemaker:DescribeMlflowTrackingServer on ${SM}:mlflow-tracking-server/*`,
+    `Allow sagemaker:DescribeCluster on ${SM}:cluster/*`,
     'Allow sagemaker:DescribeDomain,sagemaker:DescribeUserProfile,sagemaker:DescribeSpace on '
       + `${SM}:domain/* ${SM}:user-profile/* ${SM}:space/*`,
     'Allow sagemaker:ListTags on '
@@ -125,6 +126,7 @@ const EXPECTED_STATEMENTS: Record<string, string[]> = {
     `Allow sagemaker:DescribeNotebookInstance,sagemaker:StopNotebookInstance on ${SM}:notebook-instance/*`,
     `Allow sagemaker:DescribeMonitoringSchedule,sagemaker:StopMonitoringSchedule on ${SM}:monitoring-schedule/*`,
     `Allow sagemaker:DescribeMlflowTrackingServer,sagemaker:StopMlflowTrackingServer on ${SM}:mlflow-tracking-server/*`,
+    `Allow sagemaker:DescribeCluster,sagemaker:DeleteCluster on ${SM}:cluster/*`,
     `Allow sagemaker:DescribeApp,sagemaker:DeleteApp on ${SM}:app/*`,
     `Allow sagemaker:DescribePipelineExecution,sagemaker:StopPipelineExecution on ${SM}:pipeline/*`,
     `Allow sagemaker:DescribeInferenceComponent,sagemaker:DeleteInferenceComponent on ${SM}:inference-component/*`,

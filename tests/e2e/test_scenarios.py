@@ -1215,3 +1215,53 @@ def test_36_a_monitoring_schedule_running_a_bound_role_created_by_someone_not_al
     assert any(f"job definition {definition}" in r for r in item["verdict"]["reasons"]), item["verdict"]["reasons"]
     assert item["state"] == "enforced" and item["enforcement"]["outcome"] == "stopped", item
     assert status(name) == "Stopped"
+
+
+def test_37_a_hyperpod_cluster_with_a_group_under_a_bound_role_created_by_someone_not_allowed_is_deleted(stack):
+    # HyperPod as a route to a role: each instance group's nodes run under its execution role. The
+    # cluster created by someone not allowed is deleted whole (not its group scaled to zero); the
+    # same call by someone allowed stays; an update that only deletes a group starts nothing.
+    from conftest import call
+
+    suffix = uuid.uuid4().hex[:6]
+    prod = f"arn:aws:iam::{ACCOUNT}:role/HyperPodProd-{suffix}"
+    stack.policy({"pk": f"role#{prod}", "principals": [MLDEPLOYER], "mode": "enforce", "graceSeconds": 2})
+
+    def group(name: str) -> dict:
+        return {"InstanceGroupName": name, "InstanceType": "ml.g5.8xlarge", "InstanceCount": 1,
+                "ThreadsPerCore": 1, "ExecutionRole": prod,
+                "LifeCycleConfig": {"SourceS3Uri": "s3://sagemaker-lifecycle/hp/", "OnCreate": "on_create.sh"}}
+
+    clusters = {}
+    for caller in ("MLDeployer", "DataScientist"):
+        name = f"hp-{caller.lower()}-{suffix}"
+        arn = stack.sm.create_cluster(ClusterName=name, InstanceGroups=[group("workers")])["ClusterArn"]
+        delivered = call(str(uuid.uuid4()), caller, "CreateCluster",
+                         {"clusterName": name, "instanceGroups": [
+                             {"instanceGroupName": "workers", "instanceType": "ml.g5.8xlarge", "instanceCount": 1,
+                              "executionRole": prod}]},
+                         {"clusterArn": arn})
+        assert stack.submit(delivered)["status"] == "SUCCEEDED"
+        clusters[caller] = (delivered["detail"]["eventID"], name, arn)
+
+    def exists(name: str) -> bool:
+        return any(c["ClusterName"] == name for c in stack.sm.list_clusters()["ClusterSummaries"])
+
+    event_id, name, arn = clusters["MLDeployer"]
+    assert stack.audit(event_id)["state"] == "allowed", stack.audit(event_id)["verdict"]["reasons"]
+    assert exists(name)
+    # Someone not allowed deleting a group of the allowed cluster starts nothing under its role.
+    delivered = call(str(uuid.uuid4()), "DataScientist", "UpdateCluster",
+                     {"clusterName": arn, "instanceGroups": [], "instanceGroupsToDelete": ["spare"]},
+                     {"clusterArn": arn})
+    result = stack.submit(delivered)
+    assert result["status"] == "SUCCEEDED", result
+    assert stack.audit(delivered["detail"]["eventID"]) is None, "ignored calls are not audited"
+    event_id, name, arn = clusters["DataScientist"]
+    assert stack.wait(stack.enforcement(event_id), 60)["status"] == "SUCCEEDED"
+    item = stack.audit(event_id)
+    assert item["verdict"]["resource"]["name"] == arn, item["verdict"]
+    assert [a["binding"] for a in item["verdict"]["approvers"]] == [f"role#{prod}"], item["verdict"]
+    assert item["state"] == "enforced" and item["enforcement"]["outcome"] == "deleted", item
+    assert not exists(name)
+    assert exists(clusters["MLDeployer"][1])

@@ -58,6 +58,9 @@ pub enum ResourceType {
     PartnerApp,
     /// An Augmented AI flow definition: the human loops started against it act with its role.
     FlowDefinition,
+    /// A SageMaker HyperPod cluster: each instance group's nodes run its lifecycle scripts and
+    /// workloads under the group's execution role.
+    Cluster,
     /// A model, judged when it is created (CreateModel: an early warning, notify-only unless a
     /// binding opts in).
     Model,
@@ -108,6 +111,7 @@ impl ResourceType {
             ResourceType::MlflowTrackingServer => "mlflow-tracking-server",
             ResourceType::PartnerApp => "partner-app",
             ResourceType::FlowDefinition => "flow-definition",
+            ResourceType::Cluster => "cluster",
         }
     }
 }

@@ -61,6 +61,10 @@ pub enum WhenNoSubject {
     /// on the resource awaits enforcement it breaks that violation's bindings
     /// (`custody::breaks_enforcement`).
     CapacityOnly,
+    /// Like [`WhenNoSubject::CapacityOnly`] when the call names no subject (an UpdateCluster
+    /// that only deletes instance groups or changes node recovery starts nothing under any
+    /// role); judged by its subjects when it names some.
+    StartsNothing,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -99,6 +103,12 @@ const IC_SUBJECTS: &[SubjectPath] = &[
 const STUDIO_DEFAULT_ROLES: &[SubjectPath] = &[
     at(Leads::Role, "defaultUserSettings.executionRole"),
     at(Leads::Role, "defaultSpaceSettings.executionRole"),
+];
+
+/// The roles a HyperPod cluster's instance groups run under.
+const CLUSTER_ROLES: &[SubjectPath] = &[
+    at(Leads::Role, "instanceGroups[].executionRole!"),
+    at(Leads::Role, "restrictedInstanceGroups[].executionRole!"),
 ];
 
 pub const COVERED_CALLS: &[CoveredCall] = &[
@@ -373,6 +383,28 @@ pub const COVERED_CALLS: &[CoveredCall] = &[
         subjects: &[at(Leads::Role, "roleArn")],
         when_no_subject: WhenNoSubject::FailClosed,
         changes_deployed: false,
+    },
+    // SageMaker HyperPod: each instance group's nodes run its lifecycle scripts and workloads
+    // under the group's `executionRole` (required in every group, restricted ones too). An
+    // update names only the groups it adds or changes; one that names none (it deletes groups,
+    // or changes node recovery) starts nothing under any role.
+    CoveredCall {
+        event_name: "CreateCluster",
+        resource_type: ResourceType::Cluster,
+        name_field: "clusterName",
+        arn_field: "clusterArn",
+        subjects: CLUSTER_ROLES,
+        when_no_subject: WhenNoSubject::FailClosed,
+        changes_deployed: false,
+    },
+    CoveredCall {
+        event_name: "UpdateCluster",
+        resource_type: ResourceType::Cluster,
+        name_field: "clusterName",
+        arn_field: "clusterArn",
+        subjects: CLUSTER_ROLES,
+        when_no_subject: WhenNoSubject::StartsNothing,
+        changes_deployed: true,
     },
     // Notebook instances: code runs under the instance's role from the moment it is in service.
     CoveredCall {
@@ -666,12 +698,12 @@ mod tests {
                 assert_ne!(a.event_name, b.event_name);
             }
         }
-        assert_eq!(COVERED_CALLS.len(), 44);
+        assert_eq!(COVERED_CALLS.len(), 46);
         let names: Vec<&str> = rule_event_names().collect();
         for (i, a) in names.iter().enumerate() {
             assert!(!names[i + 1..].contains(a), "{a} twice");
         }
-        assert_eq!(names.len(), 47);
+        assert_eq!(names.len(), 49);
         // The sweep submits records before the deployments that need them.
         assert!(
             names[..RECORDED_CALLS.len()]

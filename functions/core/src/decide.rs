@@ -99,13 +99,23 @@ pub fn decide(
     defaults: &Defaults,
 ) -> Verdict {
     let who = request.caller();
-    if crate::covered::covered_call(&request.event_name).is_some_and(|c| {
-        matches!(
-            c.when_no_subject,
-            crate::covered::WhenNoSubject::CapacityOnly
-        )
-    }) {
-        return capacity_change(request, &who);
+    use crate::covered::WhenNoSubject;
+    match crate::covered::covered_call(&request.event_name).map(|c| c.when_no_subject) {
+        Some(WhenNoSubject::CapacityOnly) => {
+            return capacity_change(
+                request,
+                &who,
+                "changes only the capacity of {}, not what it serves or as whom",
+            );
+        }
+        Some(WhenNoSubject::StartsNothing) if subjects.is_empty() => {
+            return capacity_change(
+                request,
+                &who,
+                "names nothing that runs under a role: it starts nothing new on {}",
+            );
+        }
+        _ => {}
     }
     let caller = who.form();
     let implicit;
@@ -435,7 +445,13 @@ pub fn decide(
 
 /// A capacity change by itself: nothing to judge (Evaluate makes it a violation while one on the
 /// resource awaits enforcement, `custody::breaks_enforcement`).
-fn capacity_change(request: &Request, who: &crate::principal::Caller) -> Verdict {
+/// `what` says what the call does to `{}`, the resource.
+fn capacity_change(request: &Request, who: &crate::principal::Caller, what: &str) -> Verdict {
+    let resource = format!(
+        "{} {}",
+        request.resource.resource_type.as_str(),
+        request.resource.name
+    );
     Verdict {
         version: Version1,
         event_id: Some(request.event_id.clone()),
@@ -453,11 +469,10 @@ fn capacity_change(request: &Request, who: &crate::principal::Caller) -> Verdict
         subjects: Vec::new(),
         approvers: Vec::new(),
         reasons: vec![format!(
-            "ignored: {} changes only the capacity of {} {}, not what it serves or as whom (it \
-             is a violation only while one on the resource awaits enforcement)",
+            "ignored: {} {} (it is a violation only while one on the resource awaits \
+             enforcement)",
             request.event_name,
-            request.resource.resource_type.as_str(),
-            request.resource.name
+            what.replace("{}", &resource)
         )],
         started_by: None,
     }

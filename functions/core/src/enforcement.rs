@@ -85,7 +85,11 @@ pub fn remedy(resource_type: ResourceType) -> Remedy {
         ResourceType::Endpoint
         | ResourceType::InferenceComponent
         | ResourceType::Model
-        | ResourceType::App => Remedy::Delete,
+        | ResourceType::App
+        // Not scaling the group to zero: the group (its role and lifecycle scripts) would stay,
+        // and HyperPod's own autoscaling or node recovery can bring its nodes back without a
+        // call anyone makes; the update that would scale it is itself a covered call.
+        | ResourceType::Cluster => Remedy::Delete,
         ResourceType::TransformJob
         | ResourceType::TrainingJob
         | ResourceType::ProcessingJob

@@ -553,9 +553,12 @@ fn resource_of(call: &CoveredCall, detail: &CloudTrailDetail) -> Result<Resource
             .map_err(|problem| format!("requestParameters.{} {problem}", call.name_field)),
         None => Err("requestParameters is missing".to_owned()),
     };
-    // A created domain is named by its ID, which only its ARN (`…:domain/d-…`) gives.
+    // A created domain is named by its ID, which only its ARN (`…:domain/d-…`) gives. A HyperPod
+    // cluster by its ARN (`…:cluster/ID`): a request may name it by name or ARN, and a cluster
+    // re-created under the same name has another ID.
     let name = match (call.resource_type, &arn) {
         (ResourceType::Domain, Ok(arn)) => Ok(arn.rsplit('/').next().unwrap_or(arn).to_owned()),
+        (ResourceType::Cluster, Ok(arn)) => Ok(arn.clone()),
         _ => name,
     };
     let name = match (name, &arn) {
@@ -721,7 +724,9 @@ fn targets_of(call: &CoveredCall, params: Option<&Value>) -> Vec<Target> {
     }
     if targets.is_empty() {
         let fallback = match call.when_no_subject {
-            WhenNoSubject::DefaultDecides | WhenNoSubject::CapacityOnly => return targets,
+            WhenNoSubject::DefaultDecides
+            | WhenNoSubject::CapacityOnly
+            | WhenNoSubject::StartsNothing => return targets,
             WhenNoSubject::ResourceRole => return vec![Target::ResourceRole],
             WhenNoSubject::LookUp(subject) => {
                 collect(params, &subject, &mut targets);

@@ -865,3 +865,80 @@ async fn an_mlflow_tracking_server_is_stopped_and_a_second_stop_is_already_stopp
     .unwrap();
     assert_eq!(ghost.outcome.as_str(), "already-gone");
 }
+
+/// A HyperPod cluster, named by its ARN as the guard names it.
+async fn hyperpod_cluster(sm: &aws_sdk_sagemaker::Client, name: &str) -> String {
+    use aws_sdk_sagemaker::types::{ClusterInstanceGroupSpecification, ClusterLifeCycleConfig};
+    let group = ClusterInstanceGroupSpecification::builder()
+        .instance_group_name("workers")
+        .instance_type("ml.g5.8xlarge".into())
+        .instance_count(1)
+        .threads_per_core(1)
+        .execution_role(model_guard_testkit::role_arn("Exec"))
+        .life_cycle_config(
+            ClusterLifeCycleConfig::builder()
+                .source_s3_uri("s3://sagemaker-lifecycle/hyperpod/")
+                .on_create("on_create.sh")
+                .build(),
+        )
+        .build();
+    let created = sm
+        .create_cluster()
+        .cluster_name(name)
+        .instance_groups(group)
+        .send()
+        .await
+        .unwrap();
+    created.cluster_arn().unwrap().to_owned()
+}
+
+/// A cluster is deleted (a describe then finds it deleting or gone); a second try finds it
+/// already gone; one created after the call is another cluster, left alone.
+#[tokio::test]
+async fn a_hyperpod_cluster_is_deleted_and_one_re_created_after_the_call_is_left_alone() {
+    let (enforcer, _, _) = enforcer().await;
+    let sm = aws_sdk_sagemaker::Client::new(&enforcer.config);
+    let arn = hyperpod_cluster(&sm, &unique("hp")).await;
+    let result = run(&enforcer, enforcer.input("cluster", &arn).await)
+        .await
+        .unwrap();
+    assert_eq!(result.outcome.as_str(), "deleted");
+    assert_eq!(result.status.as_deref(), Some("InService"));
+    assert!(
+        matches!(result.confirmed.as_deref(), Some("Deleting" | "gone")),
+        "{result:?}"
+    );
+    let again = run(&enforcer, enforcer.input("cluster", &arn).await)
+        .await
+        .unwrap();
+    assert_eq!(again.outcome.as_str(), "already-gone");
+
+    let name = unique("hp");
+    let arn = hyperpod_cluster(&sm, &name).await;
+    let mut verdict = violation(&unique("e"), "cluster", &arn, "enforce", 0);
+    verdict["eventTime"] = json!(
+        (chrono::Utc::now() - chrono::Duration::hours(1))
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    );
+    let result = run(&enforcer, enforcer.input_for(&verdict).await)
+        .await
+        .unwrap();
+    assert_eq!(result.outcome.as_str(), "already-gone");
+    assert!(
+        result
+            .status
+            .as_deref()
+            .is_some_and(|s| s.starts_with("re-created after the call")),
+        "{result:?}"
+    );
+    let still = sm
+        .describe_cluster()
+        .cluster_name(&arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        still.cluster_status().map(|s| s.as_str()),
+        Some("InService")
+    );
+}

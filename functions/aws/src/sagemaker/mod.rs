@@ -4,8 +4,10 @@
 //! and tuning jobs), [`models`] (models, their content, packages and resolved images),
 //! [`notebooks`] (notebook instances), [`pipelines`] (pipelines, their executions and steps),
 //! [`studio`] (domains, user profiles, spaces and apps), [`monitoring`] (monitoring schedules),
-//! [`mlflow`] (MLflow tracking servers); this one holds what they share.
+//! [`mlflow`] (MLflow tracking servers), [`clusters`] (HyperPod clusters); this one holds what
+//! they share.
 
+mod clusters;
 mod endpoints;
 mod jobs;
 mod mlflow;
@@ -180,6 +182,7 @@ impl Recovery for SageMakerResolver {
             ResourceType::MlflowTrackingServer => {
                 mlflow::tracking_server_uses(&self.client, name).await?
             }
+            ResourceType::Cluster => clusters::cluster_uses(&self.client, name).await?,
             ResourceType::Domain => studio::domain_uses(&self.client, name).await?,
             ResourceType::UserProfile => studio::user_profile_uses(&self.client, name).await?,
             ResourceType::Space => studio::space_uses(&self.client, name).await?,
@@ -333,6 +336,7 @@ impl Enforcer for SageMakerEnforcer {
             ResourceType::App => self.app(resource).await,
             ResourceType::MonitoringSchedule => self.monitoring_schedule(resource).await,
             ResourceType::MlflowTrackingServer => self.tracking_server(resource).await,
+            ResourceType::Cluster => self.cluster(resource, verdict).await,
             // Notify-only by nature: the decision never asks for them.
             ResourceType::Pipeline
             | ResourceType::NotebookLifecycleConfig
