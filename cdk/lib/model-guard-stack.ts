@@ -409,6 +409,12 @@ export class ModelGuardStack extends Stack {
         resources: [arn('sagemaker', 'cluster/*')],
       }),
       new iam.PolicyStatement({
+        // An experiment's role and variants, and what a promotion deploys (its shadow variants).
+        sid: 'ResolveInferenceExperiments',
+        actions: ['sagemaker:DescribeInferenceExperiment'],
+        resources: [arn('sagemaker', 'inference-experiment/*')],
+      }),
+      new iam.PolicyStatement({
         // The role a Studio profile, space or app runs under: its own, its owner's, or its
         // domain's default.
         sid: 'ResolveStudio',
@@ -500,6 +506,13 @@ export class ModelGuardStack extends Stack {
         sid: 'DeleteClusters',
         actions: ['sagemaker:DescribeCluster', 'sagemaker:DeleteCluster'],
         resources: [arn('sagemaker', 'cluster/*')],
+      }),
+      new iam.PolicyStatement({
+        // Stop an experiment; a promotion's endpoint (which its describe names) is deleted under
+        // the endpoints' statement.
+        sid: 'StopInferenceExperiments',
+        actions: ['sagemaker:DescribeInferenceExperiment', 'sagemaker:StopInferenceExperiment'],
+        resources: [arn('sagemaker', 'inference-experiment/*')],
       }),
       new iam.PolicyStatement({
         sid: 'DeleteStudioApps',

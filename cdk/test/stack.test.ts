@@ -104,6 +104,7 @@ const EXPECTED_STATEMENTS: Record<string, string[]> = {
       + `${SM}:model-bias-job-definition/* ${SM}:model-explainability-job-definition/*`,
     `Allow sagemaker:DescribeMlflowTrackingServer on ${SM}:mlflow-tracking-server/*`,
     `Allow sagemaker:DescribeCluster on ${SM}:cluster/*`,
+    `Allow sagemaker:DescribeInferenceExperiment on ${SM}:inference-experiment/*`,
     'Allow sagemaker:DescribeDomain,sagemaker:DescribeUserProfile,sagemaker:DescribeSpace on '
       + `${SM}:domain/* ${SM}:user-profile/* ${SM}:space/*`,
     'Allow sagemaker:ListTags on '
@@ -127,6 +128,7 @@ const EXPECTED_STATEMENTS: Record<string, string[]> = {
     `Allow sagemaker:DescribeMonitoringSchedule,sagemaker:StopMonitoringSchedule on ${SM}:monitoring-schedule/*`,
     `Allow sagemaker:DescribeMlflowTrackingServer,sagemaker:StopMlflowTrackingServer on ${SM}:mlflow-tracking-server/*`,
     `Allow sagemaker:DescribeCluster,sagemaker:DeleteCluster on ${SM}:cluster/*`,
+    `Allow sagemaker:DescribeInferenceExperiment,sagemaker:StopInferenceExperiment on ${SM}:inference-experiment/*`,
     `Allow sagemaker:DescribeApp,sagemaker:DeleteApp on ${SM}:app/*`,
     `Allow sagemaker:DescribePipelineExecution,sagemaker:StopPipelineExecution on ${SM}:pipeline/*`,
     `Allow sagemaker:DescribeInferenceComponent,sagemaker:DeleteInferenceComponent on ${SM}:inference-component/*`,

@@ -331,6 +331,15 @@ def test_8_violating_jobs_are_stopped(stack):
         InputConfig={"S3Uri": "s3://b/model.tar.gz", "DataInputConfig": '{"x": [1, 3]}', "Framework": "PYTORCH"},
         OutputConfig={"S3OutputLocation": "s3://b/out", "TargetDevice": "ml_c5"},
         StoppingCondition={"MaxRuntimeInSeconds": 900})
+    automl = name("aj")
+    sm.create_auto_ml_job_v2(
+        AutoMLJobName=automl, RoleArn=role_arn,
+        AutoMLJobInputDataConfig=[{"ChannelType": "training", "ContentType": "text/csv;header=present",
+                                   "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://b/in"}}}],
+        OutputDataConfig={"S3OutputPath": "s3://b/out"},
+        AutoMLProblemTypeConfig={"TabularJobConfig": {
+            "TargetAttributeName": "y", "ProblemType": "BinaryClassification",
+            "CompletionCriteria": {"MaxCandidates": 1}}})
     arn = lambda kind, n: f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:{kind}/{n}"  # noqa: E731
     calls = [
         ("CreateTrainingJob", {"trainingJobName": training, "roleArn": role_arn},
@@ -350,6 +359,9 @@ def test_8_violating_jobs_are_stopped(stack):
         ("CreateCompilationJob", {"compilationJobName": compilation, "roleArn": role_arn},
          {"compilationJobArn": arn("compilation-job", compilation)},
          lambda: sm.describe_compilation_job(CompilationJobName=compilation)["CompilationJobStatus"]),
+        ("CreateAutoMLJobV2", {"autoMLJobName": automl, "roleArn": role_arn},
+         {"autoMLJobArn": arn("automl-job", automl)},
+         lambda: sm.describe_auto_ml_job_v2(AutoMLJobName=automl)["AutoMLJobStatus"]),
     ]
     for event_name, request, response, status in calls:
         assert status().lower() == "inprogress", event_name
@@ -1265,3 +1277,68 @@ def test_37_a_hyperpod_cluster_with_a_group_under_a_bound_role_created_by_someon
     assert item["state"] == "enforced" and item["enforcement"]["outcome"] == "deleted", item
     assert not exists(name)
     assert exists(clusters["MLDeployer"][1])
+
+
+def test_38_a_shadow_test_of_a_bound_model_started_by_someone_not_allowed_is_stopped_keeping_production(stack):
+    # An inference experiment as a route to a model: SageMaker puts its shadow variant beside a live
+    # endpoint's production variant. The experiment by someone not allowed the shadow model is
+    # stopped with the shadow removed and production retained; the same experiment by someone
+    # allowed stays; a stop that promotes nothing deploys nothing.
+    from conftest import call
+
+    suffix = uuid.uuid4().hex[:6]
+    scientist = f"arn:aws:iam::{ACCOUNT}:role/DataScientist"
+    role_name = f"IeExec-{suffix}"
+    role = f"arn:aws:iam::{ACCOUNT}:role/{role_name}"
+    stack.policy({"pk": f"role#{role}", "principals": [MLDEPLOYER, scientist], "mode": "enforce"})
+    stack.policy({"pk": f"model#ieprod-{suffix}*", "principals": [MLDEPLOYER, scientist], "mode": "enforce"})
+    stack.policy({"pk": f"model#ieshadow-{suffix}*", "principals": [MLDEPLOYER], "mode": "enforce",
+                  "graceSeconds": 2})
+    production = stack.model(f"ieprod-{suffix}", role_name=role_name)
+    config = stack.endpoint_config([production])
+    endpoint = f"ie-{suffix}"
+    stack.sm.create_endpoint(EndpointName=endpoint, EndpointConfigName=config)
+    shadow = stack.model(f"ieshadow-{suffix}", role_name=role_name)
+    infra = {"InfrastructureType": "RealTimeInference",
+             "RealTimeInferenceConfig": {"InstanceType": "ml.m5.xlarge", "InstanceCount": 1}}
+    variants = [{"ModelName": production, "VariantName": "production", "InfrastructureConfig": infra},
+                {"ModelName": shadow, "VariantName": "shadow", "InfrastructureConfig": infra}]
+    shadow_mode = {"SourceModelVariantName": "production",
+                   "ShadowModelVariants": [{"ShadowModelVariantName": "shadow", "SamplingPercentage": 50}]}
+    experiments = {}
+    for caller in ("MLDeployer", "DataScientist"):
+        name = f"ie-{caller.lower()}-{suffix}"
+        arn = stack.sm.create_inference_experiment(
+            Name=name, Type="ShadowMode", RoleArn=role, EndpointName=endpoint, ModelVariants=variants,
+            ShadowModeConfig=shadow_mode)["InferenceExperimentArn"]
+        delivered = call(str(uuid.uuid4()), caller, "CreateInferenceExperiment",
+                         {"name": name, "type": "ShadowMode", "roleArn": role, "endpointName": endpoint,
+                          "modelVariants": [{"modelName": production, "variantName": "production"},
+                                            {"modelName": shadow, "variantName": "shadow"}]},
+                         {"inferenceExperimentArn": arn})
+        assert stack.submit(delivered)["status"] == "SUCCEEDED"
+        experiments[caller] = (delivered["detail"]["eventID"], name, arn)
+
+    def described(name: str) -> dict:
+        return stack.sm.describe_inference_experiment(Name=name)
+
+    event_id, name, _ = experiments["MLDeployer"]
+    assert stack.audit(event_id)["state"] == "allowed", stack.audit(event_id)["verdict"]["reasons"]
+    assert described(name)["Status"] == "Running"
+    event_id, name, arn = experiments["DataScientist"]
+    assert stack.wait(stack.enforcement(event_id), 60)["status"] == "SUCCEEDED"
+    item = stack.audit(event_id)
+    assert [a["binding"] for a in item["verdict"]["approvers"]] == [f"model#ieshadow-{suffix}*"], item["verdict"]
+    assert item["state"] == "enforced" and item["enforcement"]["outcome"] == "stopped", item
+    after = described(name)
+    assert after["Status"] == "Cancelled"
+    assert [(v["VariantName"], v["Status"]) for v in after["ModelVariants"]] == [
+        ("production", "InService"), ("shadow", "Deleted")]
+    assert stack.endpoint_status(endpoint) == "InService"
+    # The near miss: stopping the allowed experiment without a promotion deploys nothing.
+    _, allowed, allowed_arn = experiments["MLDeployer"]
+    stop = call(str(uuid.uuid4()), "DataScientist", "StopInferenceExperiment",
+                {"name": allowed, "modelVariantActions": {"production": "Retain", "shadow": "Remove"}},
+                {"inferenceExperimentArn": allowed_arn})
+    assert stack.submit(stop)["status"] == "SUCCEEDED"
+    assert stack.audit(stop["detail"]["eventID"]) is None, "a stop that promotes nothing is ignored"

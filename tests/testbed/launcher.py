@@ -130,6 +130,7 @@ def main() -> None:
     list_tags_of_every_resource()
     monitoring_schedules()
     mlflow_tracking_servers()
+    inference_experiments()
     fix_start_execution_parameters()
     stop_execution_aborts_at_once()
 
@@ -269,7 +270,10 @@ JOB_KINDS = {
         "HyperParameterTuningJobName",
     ),
     "compilation": ("CompilationJob", "compilation_job_status", "compilation_jobs", "CompilationJobName"),
+    "automl": ("AutoMLJob", "auto_ml_job_status", "auto_ml_jobs", "AutoMLJobName"),
 }
+# The backend's describe, where it is not `describe_<job>` (moto describes AutoML jobs by V2 only).
+DESCRIBE_NAMES = {"automl": "describe_auto_ml_job_v2"}
 # How each kind spells running, stopping and stopped (compilation jobs in capitals, as on AWS).
 STATUS_WORDS = {"compilation": ("INPROGRESS", "STOPPING", "STOPPED")}
 DEFAULT_STATUS_WORDS = ("InProgress", "Stopping", "Stopped")
@@ -343,7 +347,7 @@ def add_job_stop_calls() -> None:
         setattr(SageMakerModelBackend, action, backend_method)
         setattr(SageMakerResponse, action, response_method)
         # A `fault-slow-stop-*` job is Stopping for BUSY_SECONDS after its stop, then Stopped.
-        describe_name = f"describe_{jobs_attribute[:-1]}"
+        describe_name = DESCRIBE_NAMES.get(kind, f"describe_{jobs_attribute[:-1]}")
         original_describe = getattr(SageMakerModelBackend, describe_name)
 
         def describe(self, *a, __original=original_describe, __jobs=jobs_attribute,  # noqa: ANN001
@@ -905,6 +909,68 @@ def mlflow_tracking_servers() -> None:
     SageMakerResponse.create_mlflow_tracking_server = create
     SageMakerResponse.describe_mlflow_tracking_server = describe
     SageMakerResponse.stop_mlflow_tracking_server = stop
+
+
+def inference_experiments() -> None:
+    """Create, describe and stop an inference experiment (moto has none): Running once made,
+    Stopping after a stop, then the stop's desired state (Cancelled or Completed) at the next
+    describe; a variant the stop removes is Deleted, one it retains or promotes stays InService. A stop must give every variant an action, and one not running is refused, as on
+    AWS. The endpoint is not changed: moto's endpoints do not run experiments."""
+    from moto.core.responses import ActionResult
+    from moto.sagemaker.exceptions import ResourceNotFound, ValidationError
+    from moto.sagemaker.responses import SageMakerResponse
+
+    def experiments(backend) -> dict:  # noqa: ANN001
+        if not hasattr(backend, "_model_guard_inference_experiments"):
+            backend._model_guard_inference_experiments = {}
+        return backend._model_guard_inference_experiments
+
+    def create(self):  # noqa: ANN001
+        backend = self.sagemaker_backend
+        name = self._get_param("Name")
+        arn = f"arn:aws:sagemaker:{backend.region_name}:{backend.account_id}:inference-experiment/{name}"
+        variants = [dict(v, Status="InService") for v in self._get_param("ModelVariants") or []]
+        experiments(backend)[name] = {
+            "Arn": arn, "Name": name, "Type": self._get_param("Type"), "Status": "Running",
+            "RoleArn": self._get_param("RoleArn"),
+            "EndpointMetadata": {"EndpointName": self._get_param("EndpointName")},
+            "ModelVariants": variants, "ShadowModeConfig": self._get_param("ShadowModeConfig"),
+            "CreationTime": time.time(),
+        }
+        return ActionResult({"InferenceExperimentArn": arn})
+
+    def found(self) -> dict:  # noqa: ANN001
+        name = self._get_param("Name")
+        experiment = experiments(self.sagemaker_backend).get(name)
+        if experiment is None:
+            raise ResourceNotFound(message=f"Inference experiment {name} does not exist.")
+        return experiment
+
+    def describe(self):  # noqa: ANN001
+        experiment = found(self)
+        result = dict(experiment)
+        result.pop("_desired", None)
+        if experiment["Status"] == "Stopping":
+            experiment["Status"] = experiment.get("_desired") or "Completed"
+        return ActionResult(result)
+
+    def stop(self):  # noqa: ANN001
+        experiment = found(self)
+        if experiment["Status"] not in ("Created", "Running"):
+            raise ValidationError(message=f"Inference experiment is in status {experiment['Status']}.")
+        actions = self._get_param("ModelVariantActions") or {}
+        names = {v["VariantName"] for v in experiment["ModelVariants"]}
+        if set(actions) != names:
+            raise ValidationError(message="ModelVariantActions must name every variant.")
+        for variant in experiment["ModelVariants"]:
+            variant["Status"] = "Deleted" if actions[variant["VariantName"]] == "Remove" else "InService"
+        experiment["Status"] = "Stopping"
+        experiment["_desired"] = self._get_param("DesiredState")
+        return ActionResult({"InferenceExperimentArn": experiment["Arn"]})
+
+    SageMakerResponse.create_inference_experiment = create
+    SageMakerResponse.describe_inference_experiment = describe
+    SageMakerResponse.stop_inference_experiment = stop
 
 
 def list_tags_of_every_resource() -> None:

@@ -877,6 +877,32 @@ def test_a_compilation_job_runs_until_stopped_in_capitals_as_on_aws(sm):
         sm.stop_compilation_job(CompilationJobName=name("none"))
 
 
+def create_automl_job(sm, job: str, role: str) -> None:  # noqa: ANN001
+    sm.create_auto_ml_job_v2(
+        AutoMLJobName=job, RoleArn=role,
+        AutoMLJobInputDataConfig=[{"ChannelType": "training", "ContentType": "text/csv;header=present",
+                                   "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://b/in"}}}],
+        OutputDataConfig={"S3OutputPath": "s3://b/out"},
+        AutoMLProblemTypeConfig={"TabularJobConfig": {
+            "TargetAttributeName": "y", "ProblemType": "BinaryClassification",
+            "CompletionCriteria": {"MaxCandidates": 1}}})
+
+
+def test_an_automl_job_runs_until_stopped_as_on_aws(sm):
+    job = name("aj")
+    create_automl_job(sm, job, ROLE)
+
+    def status() -> str:
+        return sm.describe_auto_ml_job_v2(AutoMLJobName=job)["AutoMLJobStatus"]
+
+    assert status() == "InProgress"
+    sm.stop_auto_ml_job(AutoMLJobName=job)
+    assert status() == "Stopped"
+    with pytest.raises(botocore.exceptions.ClientError, match="in status Stopped"):
+        sm.stop_auto_ml_job(AutoMLJobName=job)
+    with pytest.raises(botocore.exceptions.ClientError, match="ResourceNotFound"):
+        sm.stop_auto_ml_job(AutoMLJobName=name("none"))
+
 def test_a_monitoring_schedule_is_scheduled_until_stopped_as_on_aws(sm):
     schedule = name("ms")
     config = {"ScheduleConfig": {"ScheduleExpression": "cron(0 * ? * * *)"},
@@ -911,3 +937,37 @@ def test_an_mlflow_tracking_server_runs_until_stopped_as_on_aws(sm):
         sm.stop_mlflow_tracking_server(TrackingServerName=server)
     with pytest.raises(botocore.exceptions.ClientError, match="ResourceNotFound"):
         sm.describe_mlflow_tracking_server(TrackingServerName=name("none"))
+
+
+def experiment_variants() -> list[dict]:
+    infra = {"InfrastructureType": "RealTimeInference",
+             "RealTimeInferenceConfig": {"InstanceType": "ml.m5.xlarge", "InstanceCount": 1}}
+    return [{"ModelName": "prod-model", "VariantName": "production", "InfrastructureConfig": infra},
+            {"ModelName": "shadow-model", "VariantName": "shadow", "InfrastructureConfig": infra}]
+
+
+def test_an_inference_experiment_runs_until_stopped_and_a_removed_variant_is_deleted(sm):
+    experiment = name("ie")
+    sm.create_inference_experiment(
+        Name=experiment, Type="ShadowMode", RoleArn=ROLE, EndpointName="ep",
+        ModelVariants=experiment_variants(),
+        ShadowModeConfig={"SourceModelVariantName": "production",
+                          "ShadowModelVariants": [{"ShadowModelVariantName": "shadow", "SamplingPercentage": 50}]})
+
+    def described() -> dict:
+        return sm.describe_inference_experiment(Name=experiment)
+
+    assert described()["Status"] == "Running"
+    assert described()["EndpointMetadata"]["EndpointName"] == "ep"
+    with pytest.raises(botocore.exceptions.ClientError, match="every variant"):
+        sm.stop_inference_experiment(Name=experiment, ModelVariantActions={"shadow": "Remove"})
+    sm.stop_inference_experiment(Name=experiment, ModelVariantActions={"production": "Retain", "shadow": "Remove"},
+                                 DesiredState="Cancelled")
+    assert described()["Status"] == "Stopping"
+    after = described()
+    assert after["Status"] == "Cancelled"
+    assert [v["Status"] for v in after["ModelVariants"]] == ["InService", "Deleted"]
+    with pytest.raises(botocore.exceptions.ClientError, match="in status Cancelled"):
+        sm.stop_inference_experiment(Name=experiment, ModelVariantActions={"production": "Retain", "shadow": "Remove"})
+    with pytest.raises(botocore.exceptions.ClientError, match="ResourceNotFound"):
+        sm.describe_inference_experiment(Name=name("none"))

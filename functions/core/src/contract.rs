@@ -61,6 +61,12 @@ pub enum ResourceType {
     /// A SageMaker HyperPod cluster: each instance group's nodes run its lifecycle scripts and
     /// workloads under the group's execution role.
     Cluster,
+    /// An inference experiment: shadow models beside a live endpoint's production variant, under
+    /// the experiment's role.
+    InferenceExperiment,
+    /// The endpoint on which a stopped inference experiment promoted a shadow variant, named by
+    /// the experiment (the stop names no endpoint; the experiment's describe does).
+    PromotedEndpoint,
     /// A model, judged when it is created (CreateModel: an early warning, notify-only unless a
     /// binding opts in).
     Model,
@@ -112,6 +118,8 @@ impl ResourceType {
             ResourceType::PartnerApp => "partner-app",
             ResourceType::FlowDefinition => "flow-definition",
             ResourceType::Cluster => "cluster",
+            ResourceType::InferenceExperiment => "inference-experiment",
+            ResourceType::PromotedEndpoint => "promoted-endpoint",
         }
     }
 }

@@ -406,6 +406,32 @@ pub const COVERED_CALLS: &[CoveredCall] = &[
         when_no_subject: WhenNoSubject::StartsNothing,
         changes_deployed: true,
     },
+    // Inference experiments: shadow models on a live endpoint, deployed by SageMaker under the
+    // experiment's role (the endpoint is updated to a config holding every variant named). A
+    // stop that promotes a shadow variant deploys it as production: judged by the models it
+    // deploys (`desiredModelVariants`, else the experiment's shadow variants, described); a stop
+    // that promotes nothing deploys nothing (PROMOTIONS).
+    CoveredCall {
+        event_name: "CreateInferenceExperiment",
+        resource_type: ResourceType::InferenceExperiment,
+        name_field: "name",
+        arn_field: "inferenceExperimentArn",
+        subjects: &[
+            at(Leads::Role, "roleArn!"),
+            at(Leads::Model, "modelVariants[].modelName!"),
+        ],
+        when_no_subject: WhenNoSubject::FailClosed,
+        changes_deployed: false,
+    },
+    CoveredCall {
+        event_name: "StopInferenceExperiment",
+        resource_type: ResourceType::PromotedEndpoint,
+        name_field: "name",
+        arn_field: "inferenceExperimentArn",
+        subjects: &[at(Leads::Model, "desiredModelVariants[].modelName!")],
+        when_no_subject: WhenNoSubject::StartsNothing,
+        changes_deployed: true,
+    },
     // Notebook instances: code runs under the instance's role from the moment it is in service.
     CoveredCall {
         event_name: "CreateNotebookInstance",
@@ -590,13 +616,20 @@ pub const COVERED_CALLS: &[CoveredCall] = &[
 #[derive(Debug, Clone, Copy)]
 pub struct OneOf {
     pub event_name: &'static str,
-    /// Dotted, from `requestParameters`.
+    /// Dotted, from `requestParameters`; empty: `requestParameters` itself (a required member).
     pub object: &'static str,
     pub members: &'static [&'static str],
     pub leads_to: Leads,
 }
 
 pub const ONE_OF: &[OneOf] = &[
+    // Its variants are required (one or two): without them the models are unknown, not absent.
+    OneOf {
+        event_name: "CreateInferenceExperiment",
+        object: "",
+        members: &["modelVariants"],
+        leads_to: Leads::Model,
+    },
     OneOf {
         event_name: "CreateInferenceRecommendationsJob",
         object: "inputConfig",
@@ -610,6 +643,25 @@ pub const ONE_OF: &[OneOf] = &[
         leads_to: Leads::Data,
     },
 ];
+
+/// A call that deploys only when a map in its request holds a value (StopInferenceExperiment's
+/// `modelVariantActions`, a `Promote`): without one it deploys nothing, and with one and no
+/// subject named, what the resource says it would deploy is the subject (`Target::ResourceRole`,
+/// described).
+#[derive(Debug, Clone, Copy)]
+pub struct Promotion {
+    pub event_name: &'static str,
+    /// Dotted, from `requestParameters`; required by the API.
+    pub map: &'static str,
+    /// Compared without case.
+    pub value: &'static str,
+}
+
+pub const PROMOTIONS: &[Promotion] = &[Promotion {
+    event_name: "StopInferenceExperiment",
+    map: "modelVariantActions",
+    value: "Promote",
+}];
 
 /// A call whose content is recorded (docs/design.md, "Records"): what a model or an endpoint
 /// config contained when it was created, and when it was deleted, so that a deployment is
@@ -698,12 +750,12 @@ mod tests {
                 assert_ne!(a.event_name, b.event_name);
             }
         }
-        assert_eq!(COVERED_CALLS.len(), 46);
+        assert_eq!(COVERED_CALLS.len(), 48);
         let names: Vec<&str> = rule_event_names().collect();
         for (i, a) in names.iter().enumerate() {
             assert!(!names[i + 1..].contains(a), "{a} twice");
         }
-        assert_eq!(names.len(), 49);
+        assert_eq!(names.len(), 51);
         // The sweep submits records before the deployments that need them.
         assert!(
             names[..RECORDED_CALLS.len()]

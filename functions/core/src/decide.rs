@@ -112,7 +112,7 @@ pub fn decide(
             return capacity_change(
                 request,
                 &who,
-                "names nothing that runs under a role: it starts nothing new on {}",
+                "neither deploys a model nor starts anything under a role on {}",
             );
         }
         _ => {}

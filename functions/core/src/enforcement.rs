@@ -89,7 +89,9 @@ pub fn remedy(resource_type: ResourceType) -> Remedy {
         // Not scaling the group to zero: the group (its role and lifecycle scripts) would stay,
         // and HyperPod's own autoscaling or node recovery can bring its nodes back without a
         // call anyone makes; the update that would scale it is itself a covered call.
-        | ResourceType::Cluster => Remedy::Delete,
+        | ResourceType::Cluster
+        // As a violating UpdateEndpoint: the endpoint now serves what the promotion deployed.
+        | ResourceType::PromotedEndpoint => Remedy::Delete,
         ResourceType::TransformJob
         | ResourceType::TrainingJob
         | ResourceType::ProcessingJob
@@ -102,6 +104,8 @@ pub fn remedy(resource_type: ResourceType) -> Remedy {
         | ResourceType::OptimizationJob
         | ResourceType::MonitoringSchedule
         | ResourceType::MlflowTrackingServer
+        // Its shadow variants are removed; the production variant keeps serving.
+        | ResourceType::InferenceExperiment
         | ResourceType::NotebookInstance
         | ResourceType::PipelineExecution => Remedy::Stop,
         // Deleting a pipeline loses its definition and its executions' history; its role runs

@@ -10,7 +10,7 @@ use crate::contract::{
     Action, Decision, ParseOutcome, Request, ResourceRef, ResourceType, Target, Verdict, Version1,
 };
 use crate::covered::{
-    CoveredCall, Leads, ONE_OF, RecordedCall, SubjectPath, WhenNoSubject, covered_call,
+    CoveredCall, Leads, ONE_OF, PROMOTIONS, RecordedCall, SubjectPath, WhenNoSubject, covered_call,
     recorded_call,
 };
 use crate::lenient::{Field, JsonKind};
@@ -696,28 +696,68 @@ fn targets_of(call: &CoveredCall, params: Option<&Value>) -> Vec<Target> {
             }];
         }
     };
+    let promotion = PROMOTIONS.iter().find(|p| p.event_name == call.event_name);
+    if let Some(promotion) = promotion {
+        let map = promotion
+            .map
+            .split('.')
+            .try_fold(params, |v, key| v.get(key).filter(|v| !v.is_null()));
+        match map {
+            Some(Value::Object(actions)) => {
+                let promotes = actions.values().any(|v| {
+                    v.as_str()
+                        .is_some_and(|a| a.eq_ignore_ascii_case(promotion.value))
+                });
+                if !promotes {
+                    return Vec::new();
+                }
+            }
+            other => {
+                return vec![Target::Unreadable {
+                    expected: crate::contract::SubjectKind::Model,
+                    field: format!("requestParameters.{}", promotion.map),
+                    problem: kind_problem(other, JsonKind::Object),
+                }];
+            }
+        }
+    }
     let mut targets = Vec::new();
     for subject in call.subjects {
         collect(params, subject, &mut targets);
     }
+    // A promotion that names no model deploys what the resource says.
+    if promotion.is_some() && targets.is_empty() {
+        return vec![Target::ResourceRole];
+    }
     for one_of in ONE_OF.iter().filter(|o| o.event_name == call.event_name) {
-        let object = one_of
-            .object
-            .split('.')
-            .try_fold(params, |v, key| v.get(key).filter(|v| !v.is_null()));
+        let object = match one_of.object {
+            "" => Some(params),
+            path => path
+                .split('.')
+                .try_fold(params, |v, key| v.get(key).filter(|v| !v.is_null())),
+        };
         let problem = match object {
             None => Some("is missing".to_owned()),
             Some(Value::Object(members)) => (!one_of
                 .members
                 .iter()
-                .any(|m| members.get(*m).is_some_and(|v| !v.is_null())))
+                // An empty list names nothing either.
+                .any(|m| {
+                    members
+                        .get(*m)
+                        .is_some_and(|v| !v.is_null() && v.as_array().is_none_or(|a| !a.is_empty()))
+                }))
             .then(|| format!("names none of {}", one_of.members.join(", "))),
             Some(other) => Some(kind_problem(Some(other), JsonKind::Object)),
         };
         if let Some(problem) = problem {
+            let field = match one_of.object {
+                "" => "requestParameters".to_owned(),
+                path => format!("requestParameters.{path}"),
+            };
             targets.push(Target::Unreadable {
                 expected: one_of.leads_to.subject_kind(),
-                field: format!("requestParameters.{}", one_of.object),
+                field,
                 problem,
             });
         }

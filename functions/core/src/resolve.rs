@@ -373,10 +373,18 @@ impl<R: Resolver + Recovery, S: RecordStore> Subjects<'_, '_, R, S> {
                     })
                     .collect();
                 self.notes.push(if lost.is_empty() {
-                    format!(
-                        "{} names no role: it runs under the {}'s own, as {} says",
-                        request.event_name, request.resource.resource_type, recovered.source
-                    )
+                    // A promotion names no model when it deploys the shadow variants as they are.
+                    if request.resource.resource_type == ResourceType::PromotedEndpoint {
+                        format!(
+                            "{} names no model: it promotes what {} says",
+                            request.event_name, recovered.source
+                        )
+                    } else {
+                        format!(
+                            "{} names no role: it runs under the {}'s own, as {} says",
+                            request.event_name, request.resource.resource_type, recovered.source
+                        )
+                    }
                 } else {
                     format!(
                         "the event lost what the call used ({}): recovered from {}",

@@ -942,3 +942,115 @@ async fn a_hyperpod_cluster_is_deleted_and_one_re_created_after_the_call_is_left
         Some("InService")
     );
 }
+
+/// A shadow-mode inference experiment on `endpoint`: `production` serves, `shadow` is tried.
+async fn inference_experiment(sm: &aws_sdk_sagemaker::Client, name: &str, endpoint: &str) {
+    use aws_sdk_sagemaker::types::{
+        InferenceExperimentType, ModelInfrastructureConfig, ModelInfrastructureType,
+        ModelVariantConfig, RealTimeInferenceConfig, ShadowModeConfig, ShadowModelVariantConfig,
+    };
+    let infra = ModelInfrastructureConfig::builder()
+        .infrastructure_type(ModelInfrastructureType::RealTimeInference)
+        .real_time_inference_config(
+            RealTimeInferenceConfig::builder()
+                .instance_type("ml.m5.xlarge".into())
+                .instance_count(1)
+                .build(),
+        )
+        .build();
+    let variant = |model: &str, variant: &str| {
+        ModelVariantConfig::builder()
+            .model_name(model)
+            .variant_name(variant)
+            .infrastructure_config(infra.clone())
+            .build()
+    };
+    sm.create_inference_experiment()
+        .name(name)
+        .r#type(InferenceExperimentType::ShadowMode)
+        .role_arn(model_guard_testkit::role_arn("Exec"))
+        .endpoint_name(endpoint)
+        .model_variants(variant("prod-model", "production"))
+        .model_variants(variant("shadow-model", "shadow"))
+        .shadow_mode_config(
+            ShadowModeConfig::builder()
+                .source_model_variant_name("production")
+                .shadow_model_variants(
+                    ShadowModelVariantConfig::builder()
+                        .shadow_model_variant_name("shadow")
+                        .sampling_percentage(50)
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+}
+
+/// A running experiment is stopped with its shadow variant removed and its production variant
+/// kept; a second try finds it already stopped. A promotion's endpoint is deleted.
+#[tokio::test]
+async fn an_inference_experiment_is_stopped_keeping_production_and_a_promotions_endpoint_is_deleted()
+ {
+    let (enforcer, kit, _) = enforcer().await;
+    let sm = aws_sdk_sagemaker::Client::new(&enforcer.config);
+    let name = unique("ie");
+    inference_experiment(&sm, &name, "ep").await;
+    let result = run(
+        &enforcer,
+        enforcer.input("inference-experiment", &name).await,
+    )
+    .await
+    .unwrap();
+    assert_eq!(result.outcome.as_str(), "stopped");
+    assert_eq!(result.confirmed.as_deref(), Some("Stopping"), "{result:?}");
+    let after = sm
+        .describe_inference_experiment()
+        .name(&name)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(after.status().map(|s| s.as_str()), Some("Cancelled"));
+    let statuses: Vec<(&str, &str)> = after
+        .model_variants()
+        .iter()
+        .map(|v| {
+            (
+                v.variant_name().unwrap_or_default(),
+                v.status().map(|s| s.as_str()).unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        statuses,
+        [("production", "InService"), ("shadow", "Deleted")]
+    );
+    let again = run(
+        &enforcer,
+        enforcer.input("inference-experiment", &name).await,
+    )
+    .await
+    .unwrap();
+    assert_eq!(again.outcome.as_str(), "already-stopped");
+
+    let promoted = unique("ie");
+    let endpoint_name = unique("ep");
+    endpoint(&kit, &endpoint_name).await;
+    inference_experiment(&sm, &promoted, &endpoint_name).await;
+    let result = run(
+        &enforcer,
+        enforcer.input("promoted-endpoint", &promoted).await,
+    )
+    .await
+    .unwrap();
+    assert_eq!(result.outcome.as_str(), "deleted", "{result:?}");
+    assert!(
+        result
+            .status
+            .as_deref()
+            .is_some_and(|s| s.starts_with(&format!("endpoint {endpoint_name}"))),
+        "{result:?}"
+    );
+    assert_eq!(kit.endpoint_status(&endpoint_name).await, None);
+}

@@ -4,11 +4,12 @@
 //! and tuning jobs), [`models`] (models, their content, packages and resolved images),
 //! [`notebooks`] (notebook instances), [`pipelines`] (pipelines, their executions and steps),
 //! [`studio`] (domains, user profiles, spaces and apps), [`monitoring`] (monitoring schedules),
-//! [`mlflow`] (MLflow tracking servers), [`clusters`] (HyperPod clusters); this one holds what
-//! they share.
+//! [`mlflow`] (MLflow tracking servers), [`clusters`] (HyperPod clusters), [`experiments`]
+//! (inference experiments); this one holds what they share.
 
 mod clusters;
 mod endpoints;
+mod experiments;
 mod jobs;
 mod mlflow;
 mod models;
@@ -183,6 +184,9 @@ impl Recovery for SageMakerResolver {
                 mlflow::tracking_server_uses(&self.client, name).await?
             }
             ResourceType::Cluster => clusters::cluster_uses(&self.client, name).await?,
+            ResourceType::InferenceExperiment | ResourceType::PromotedEndpoint => {
+                experiments::experiment_uses(&self.client, resource).await?
+            }
             ResourceType::Domain => studio::domain_uses(&self.client, name).await?,
             ResourceType::UserProfile => studio::user_profile_uses(&self.client, name).await?,
             ResourceType::Space => studio::space_uses(&self.client, name).await?,
@@ -337,6 +341,8 @@ impl Enforcer for SageMakerEnforcer {
             ResourceType::MonitoringSchedule => self.monitoring_schedule(resource).await,
             ResourceType::MlflowTrackingServer => self.tracking_server(resource).await,
             ResourceType::Cluster => self.cluster(resource, verdict).await,
+            ResourceType::InferenceExperiment => self.inference_experiment(resource).await,
+            ResourceType::PromotedEndpoint => self.promoted_endpoint(resource, verdict).await,
             // Notify-only by nature: the decision never asks for them.
             ResourceType::Pipeline
             | ResourceType::NotebookLifecycleConfig
