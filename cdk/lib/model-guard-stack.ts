@@ -380,6 +380,14 @@ export class ModelGuardStack extends Stack {
         resources: ['*'],
       }),
       new iam.PolicyStatement({
+        // The AutoML job whose deployment names a violating endpoint (its describe is under the
+        // jobs' statement). `*`: a List* call acts on no resource, and IAM accepts no other
+        // resource for it.
+        sid: 'FindAutoMLDeployers',
+        actions: ['sagemaker:ListAutoMLJobs'],
+        resources: ['*'],
+      }),
+      new iam.PolicyStatement({
         // The role a monitoring schedule's jobs run under: its inline definition's, or its named
         // definition's.
         sid: 'ResolveMonitoring',

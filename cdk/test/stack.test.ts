@@ -97,6 +97,7 @@ const EXPECTED_STATEMENTS: Record<string, string[]> = {
     'Allow sagemaker:DescribePipeline,sagemaker:DescribePipelineExecution,sagemaker:ListPipelineExecutionSteps on '
       + `${SM}:pipeline/*`,
     'Allow sagemaker:ListNotebookInstances on *',
+    'Allow sagemaker:ListAutoMLJobs on *',
     'Allow sagemaker:DescribeMonitoringSchedule,sagemaker:DescribeDataQualityJobDefinition,'
       + 'sagemaker:DescribeModelQualityJobDefinition,sagemaker:DescribeModelBiasJobDefinition,'
       + 'sagemaker:DescribeModelExplainabilityJobDefinition on '
@@ -240,6 +241,7 @@ const STAR_ALLOWED: Record<string, string> = {
   'states:SendTaskFailure': 'takes a task token, not an ARN',
   'sagemaker:ListInferenceComponents': 'no resource-level permissions',
   'sagemaker:ListNotebookInstances': 'no resource-level permissions',
+  'sagemaker:ListAutoMLJobs': 'no resource-level permissions',
   'application-autoscaling:DescribeScalableTargets': 'no resource-level permissions',
   'cloudtrail:LookupEvents': 'no resource-level permissions',
   'cloudtrail:DescribeTrails': 'no resource-level permissions',

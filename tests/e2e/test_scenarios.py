@@ -1124,7 +1124,7 @@ def test_34_a_pipeline_started_by_someone_not_allowed_is_stopped_and_a_step_answ
     item = stack.audit(event_id)
     assert item["state"] == "allowed", item["verdict"]["reasons"]
     assert item["verdict"]["startedBy"] == {
-        "pipelineExecution": execution, "principal": f"arn:aws:iam::{ACCOUNT}:role/DataScientist",
+        "parent": execution, "principal": f"arn:aws:iam::{ACCOUNT}:role/DataScientist",
         "session": "s", "allowed": True}, item["verdict"]
     assert stack.sm.describe_training_job(TrainingJobName=job)["TrainingJobStatus"] == "InProgress"
 
@@ -1342,3 +1342,66 @@ def test_38_a_shadow_test_of_a_bound_model_started_by_someone_not_allowed_is_sto
                 {"inferenceExperimentArn": allowed_arn})
     assert stack.submit(stop)["status"] == "SUCCEEDED"
     assert stack.audit(stop["detail"]["eventID"]) is None, "a stop that promotes nothing is ignored"
+
+
+def test_39_an_endpoint_an_automl_job_deploys_answers_to_who_created_the_job_and_a_borrowed_name_does_not(stack):
+    # AutoML deploys its best candidate itself (ModelDeployConfig), under the job's role: that
+    # endpoint is the job's child, allowed because the person who created the job may deploy it
+    # (the guard's own record of the CreateAutoMLJobV2 says who). Someone else creating the
+    # endpoint another job names, as themselves, borrows nothing: deleted.
+    from conftest import REGION, call
+
+    suffix = uuid.uuid4().hex[:6]
+    scientist = f"arn:aws:iam::{ACCOUNT}:role/DataScientist"
+    exec_role = f"AutoExec-{suffix}"
+    exec_arn = f"arn:aws:iam::{ACCOUNT}:role/{exec_role}"
+    for pk in (f"role#{exec_arn}", f"model#apbest-{suffix}*"):
+        stack.policy({"pk": pk, "principals": [scientist], "mode": "enforce", "graceSeconds": 2})
+    endpoints = {}
+    for job_suffix in ("own", "borrowed"):
+        job, endpoint = f"ap-{job_suffix}-{suffix}", f"ap-{job_suffix}-ep-{suffix}"
+        arn = stack.sm.create_auto_ml_job_v2(
+            AutoMLJobName=job, RoleArn=exec_arn,
+            AutoMLJobInputDataConfig=[{"ChannelType": "training", "ContentType": "text/csv;header=present",
+                                       "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://b/in"}}}],
+            OutputDataConfig={"S3OutputPath": "s3://b/out"},
+            AutoMLProblemTypeConfig={"TabularJobConfig": {
+                "TargetAttributeName": "y", "ProblemType": "BinaryClassification",
+                "CompletionCriteria": {"MaxCandidates": 1}}},
+            ModelDeployConfig={"AutoGenerateEndpointName": False, "EndpointName": endpoint})["AutoMLJobArn"]
+        created = call(str(uuid.uuid4()), "DataScientist", "CreateAutoMLJobV2",
+                       {"autoMLJobName": job, "roleArn": exec_arn,
+                        "modelDeployConfig": {"autoGenerateEndpointName": False, "endpointName": endpoint}},
+                       {"autoMLJobArn": arn})
+        assert stack.submit(created)["status"] == "SUCCEEDED"
+        assert stack.audit(created["detail"]["eventID"])["state"] == "allowed"
+        endpoints[job_suffix] = (endpoint, arn)
+
+    def deploy(endpoint: str, caller: str) -> str:
+        model = stack.model(f"apbest-{suffix}", caller=caller, role_name=exec_role)
+        config = stack.endpoint_config([model], caller=caller)
+        stack.sm.create_endpoint(EndpointName=endpoint, EndpointConfigName=config)
+        event_id = str(uuid.uuid4())
+        delivered = call(event_id, caller, "CreateEndpoint",
+                         {"endpointName": endpoint, "endpointConfigName": config},
+                         {"endpointArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/{endpoint}"})
+        assert stack.submit(delivered)["status"] == "SUCCEEDED"
+        return event_id
+
+    # The job's own deployment: under its role, as AutoML makes it.
+    endpoint, job_arn = endpoints["own"]
+    event_id = deploy(endpoint, exec_role)
+    item = stack.audit(event_id)
+    assert item["state"] == "allowed", item["verdict"]["reasons"]
+    assert item["verdict"]["startedBy"]["parent"] == job_arn, item["verdict"]
+    assert item["verdict"]["startedBy"]["principal"] == scientist, item["verdict"]
+    assert stack.endpoint_status(endpoint) == "InService"
+    # The other job's endpoint name, taken first by a contractor calling as themselves.
+    endpoint, _ = endpoints["borrowed"]
+    event_id = deploy(endpoint, "Contractor")
+    assert stack.wait(stack.enforcement(event_id), 60)["status"] == "SUCCEEDED"
+    item = stack.audit(event_id)
+    assert "startedBy" not in item["verdict"], item["verdict"]
+    assert any("not by the job's role" in r for r in item["verdict"]["reasons"]), item["verdict"]["reasons"]
+    assert item["state"] == "enforced" and item["enforcement"]["outcome"] == "deleted", item
+    assert stack.endpoint_status(endpoint) is None

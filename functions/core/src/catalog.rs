@@ -7,6 +7,8 @@
 //!   "endpoints": {"ENDPOINT": {DescribeEndpoint's output}},
 //!   "deployed": {"training-job/NAME": [{"kind": "role", "arn": ".."}]},
 //!   "pipelineExecutions": {"ARN": {"startedBy": "..", "modifiedBy": "..", "steps": [ARN, ..]}},
+//!   "automlJobs": {"NAME": {"arn": "..", "roleArn": "..", "deployedEndpoint": "..",
+//!                           "askedEndpoint": "..", "creationTime": ".."}},
 //!   "tags": {"RESOURCE-ARN": {"KEY": "VALUE"}},
 //!   "records": [{"version": 1, "kind": "endpoint-config", "name": .., "op": "create", ..}]}`
 //! (every section optional). Endpoint configs, models and inference components may also be given
@@ -20,7 +22,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::children::{ExecutionFacts, PipelineSteps};
+use crate::children::{AutoMlDeployments, AutoMlFacts, ExecutionFacts, PipelineSteps};
 use crate::content::{
     EndpointDeployment, container, endpoint_deployments, endpoint_images, field_any_case,
     model_containers, package_containers,
@@ -60,11 +62,30 @@ pub struct Catalog {
     /// By ARN: what SageMaker says of a pipeline execution (who started it, what its steps made).
     #[serde(default)]
     pub pipeline_executions: BTreeMap<String, CatalogExecution>,
+    /// By name: what DescribeAutoMLJobV2 says of an AutoML job's deployment.
+    #[serde(default)]
+    pub automl_jobs: BTreeMap<String, CatalogAutoMlJob>,
     /// By resource ARN: its tags, as ListTags gives them (key to value).
     #[serde(default)]
     pub tags: BTreeMap<String, BTreeMap<String, String>>,
     #[serde(default)]
     pub records: Vec<ResourceRecord>,
+}
+
+/// An AutoML job: DescribeAutoMLJobV2's `AutoMLJobArn`, `RoleArn`, `ModelDeployResult` and
+/// `ModelDeployConfig` endpoint names, and `CreationTime`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct CatalogAutoMlJob {
+    pub arn: String,
+    #[serde(default)]
+    pub role_arn: Option<String>,
+    #[serde(default)]
+    pub deployed_endpoint: Option<String>,
+    #[serde(default)]
+    pub asked_endpoint: Option<String>,
+    #[serde(default)]
+    pub creation_time: Option<DateTime<Utc>>,
 }
 
 /// A pipeline execution: DescribePipelineExecution's `CreatedBy.IamIdentity` and the ARNs that
@@ -295,6 +316,7 @@ pub struct CatalogResolver {
     endpoints: HashMap<String, (EndpointDeployment, Option<EndpointDeployment>)>,
     deployed: HashMap<String, Vec<Target>>,
     executions: HashMap<String, ExecutionFacts>,
+    automl_jobs: Vec<AutoMlFacts>,
     tags: HashMap<String, BTreeMap<String, String>>,
     records: Vec<ResourceRecord>,
     /// What a lookup of an absent name says.
@@ -360,6 +382,18 @@ impl CatalogResolver {
                         step_resources: e.steps,
                     };
                     (arn.to_ascii_lowercase(), facts)
+                })
+                .collect(),
+            automl_jobs: catalog
+                .automl_jobs
+                .into_iter()
+                .map(|(name, j)| AutoMlFacts {
+                    job_name: name,
+                    job_arn: j.arn,
+                    role_arn: j.role_arn,
+                    deployed_endpoint: j.deployed_endpoint,
+                    asked_endpoint: j.asked_endpoint,
+                    created: j.creation_time,
                 })
                 .collect(),
             tags: catalog
@@ -491,6 +525,24 @@ impl PipelineSteps for CatalogResolver {
         execution_arn: &str,
     ) -> impl Future<Output = Result<ExecutionFacts, ResolveError>> + Send {
         ready(self.find(&self.executions, &execution_arn.to_ascii_lowercase()))
+    }
+}
+
+impl AutoMlDeployments for CatalogResolver {
+    fn deployer_of(
+        &self,
+        endpoint: &str,
+        _since: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Option<AutoMlFacts>, ResolveError>> + Send {
+        let names = |n: &Option<String>| {
+            n.as_deref()
+                .is_some_and(|n| n.eq_ignore_ascii_case(endpoint))
+        };
+        ready(Ok(self
+            .automl_jobs
+            .iter()
+            .find(|j| names(&j.deployed_endpoint) || names(&j.asked_endpoint))
+            .cloned()))
     }
 }
 

@@ -4,12 +4,22 @@
 //! started its execution. The link is checked, never taken on trust: the request's (or the
 //! resource's) `sagemaker:pipeline-execution-arn` tag names an execution, and that execution's
 //! own step list, which only SageMaker writes, must name the resource.
+//!
+//! An AutoML job deploys its best candidate to an endpoint of its own (`ModelDeployConfig`), under
+//! its role: that endpoint answers to who created the job. The link is checked the same way: the
+//! job's own describe must name the endpoint, the endpoint's caller must be the job's role, and
+//! the creator is who the guard recorded at the CreateAutoMLJob call (the records table, which
+//! only the guard writes), never what anyone else says.
 
 use std::future::Future;
 
-use crate::contract::{Decision, Request, ResourceType, StartedBy, Verdict};
+use chrono::{DateTime, Utc};
+
+use crate::contract::{Decision, Request, ResourceType, StartedBy, Verdict, is_automl_job_arn};
 use crate::error::GuardError;
+use crate::ports::RecordStore;
 use crate::principal::Caller;
+use crate::records::{RecordKind, RecordOp, ResourceRecord, whole_second};
 use crate::resolve::ResolveError;
 
 /// What SageMaker says of a pipeline execution.
@@ -37,6 +47,135 @@ pub trait PipelineSteps {
         &self,
         execution_arn: &str,
     ) -> impl Future<Output = Result<ExecutionFacts, ResolveError>> + Send;
+}
+
+/// What SageMaker says of an AutoML job whose deployment may have made an endpoint.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AutoMlFacts {
+    pub job_name: String,
+    pub job_arn: String,
+    /// DescribeAutoMLJobV2's `RoleArn`: what the job, and its deployment, run under.
+    pub role_arn: Option<String>,
+    /// `ModelDeployResult.EndpointName`: the endpoint it deployed (SageMaker writes it).
+    pub deployed_endpoint: Option<String>,
+    /// `ModelDeployConfig.EndpointName`: the endpoint it was asked to deploy.
+    pub asked_endpoint: Option<String>,
+    pub created: Option<DateTime<Utc>>,
+}
+
+/// AutoML jobs, as SageMaker describes them.
+pub trait AutoMlDeployments {
+    /// The AutoML job whose deployment names `endpoint` (its result, else its configuration),
+    /// among the jobs active since `since`.
+    fn deployer_of(
+        &self,
+        endpoint: &str,
+        since: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Option<AutoMlFacts>, ResolveError>> + Send;
+}
+
+/// How far back a deployed endpoint's AutoML job is looked for: the deployment is the job's
+/// last stage, so the job was still running (or had just ended) then.
+pub const AUTOML_LOOKBACK_HOURS: i64 = 6;
+
+/// Who created the AutoML job that deployed the endpoint, if SageMaker's describe and the
+/// guard's record of the job's creation bear the link out; otherwise why the endpoint is judged
+/// as its own caller.
+pub fn automl_starter(
+    request: &Request,
+    facts: &AutoMlFacts,
+    created: &[ResourceRecord],
+) -> Result<Caller, String> {
+    let job = &facts.job_arn;
+    let endpoint = request.resource.name.as_str();
+    let names = |n: &Option<String>| {
+        n.as_deref()
+            .is_some_and(|n| n.eq_ignore_ascii_case(endpoint))
+    };
+    let named = match &facts.deployed_endpoint {
+        Some(_) => names(&facts.deployed_endpoint),
+        None => names(&facts.asked_endpoint),
+    };
+    if !named {
+        return Err(format!(
+            "AutoML job {job} does not name this endpoint as its deployment: judged as its own \
+             caller"
+        ));
+    }
+    // AutoML deploys under the job's role; anyone else calling is not the job.
+    let caller = request.caller();
+    let role = facts.role_arn.as_deref().map(Caller::from_arn);
+    let same_role = role.as_ref().is_some_and(|r| {
+        r.role_name() == caller.role_name()
+            && r.role_name().is_some()
+            && r.role_account() == caller.role_account()
+    });
+    if !same_role {
+        return Err(format!(
+            "AutoML job {job} names this endpoint, but it was created by {}, not by the job's \
+             role ({}): judged as its own caller",
+            request.principal,
+            facts.role_arn.as_deref().unwrap_or("none described")
+        ));
+    }
+    let call = request
+        .event_time
+        .as_deref()
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&Utc));
+    let record = created
+        .iter()
+        .filter(|r| r.kind == RecordKind::AutoMlJob && r.op == RecordOp::Create)
+        .filter(|r| call.is_none_or(|c| r.event_time <= c))
+        .max_by_key(|r| r.event_time);
+    let Some(record) = record else {
+        return Err(format!(
+            "the guard holds no record of AutoML job {job}'s creation: judged as its own caller"
+        ));
+    };
+    // A job created later than the call the guard recorded is another job under the name.
+    if let Some(created) = facts.created
+        && whole_second(created) > whole_second(record.event_time) + chrono::Duration::seconds(1)
+    {
+        return Err(format!(
+            "AutoML job {job} was created at {}, after the CreateAutoMLJob the guard recorded \
+             (event {}): judged as its own caller",
+            created.to_rfc3339(),
+            record.event_id
+        ));
+    }
+    let mut starter = Caller::from_arn(&record.principal);
+    // The record keeps the caller as the event gave it; Evaluate looks up a role's path.
+    starter.path_unknown = starter.role_name().is_some();
+    Ok(starter)
+}
+
+/// The AutoML job a violating endpoint may have been deployed by, and who created it or why
+/// that does not count. `None`: no job names it.
+pub async fn automl_parent_of<A: AutoMlDeployments, S: RecordStore>(
+    request: &Request,
+    jobs: &A,
+    records: &S,
+) -> Result<Option<(String, Result<Caller, String>)>, GuardError> {
+    if request.resource.resource_type != ResourceType::Endpoint {
+        return Ok(None);
+    }
+    let call = request
+        .event_time
+        .as_deref()
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        .map_or_else(Utc::now, |t| t.with_timezone(&Utc));
+    let since = call - chrono::Duration::hours(AUTOML_LOOKBACK_HOURS);
+    let facts = match jobs.deployer_of(&request.resource.name, since).await {
+        Ok(Some(facts)) => facts,
+        Ok(None) | Err(ResolveError::Unresolvable(_)) => return Ok(None),
+        Err(ResolveError::Failed(e)) => return Err(e),
+    };
+    let history = records
+        .history(RecordKind::AutoMlJob, &facts.job_name)
+        .await?;
+    let starter = automl_starter(request, &facts, &history.records);
+    Ok(Some((facts.job_arn, starter)))
 }
 
 /// Whether a pipeline step can make a resource of this type (SageMaker Pipelines' step types:
@@ -141,10 +280,10 @@ pub fn as_started_by(request: &Request, starter: Caller) -> Request {
 
 /// The child's verdict: `own` (its caller's) unless `for_starter` (the same request judged for
 /// the starter) allows it; either way it names the execution and who started it.
-pub fn attribute(own: Verdict, for_starter: Verdict, execution: &str, starter: &Caller) -> Verdict {
+pub fn attribute(own: Verdict, for_starter: Verdict, parent: &str, starter: &Caller) -> Verdict {
     let allowed = for_starter.decision == Decision::Allow;
     let started_by = StartedBy {
-        pipeline_execution: execution.to_owned(),
+        parent: parent.to_owned(),
         principal: starter.principal.clone(),
         session: starter.session.clone(),
         source_identity: starter.source_identity.clone(),
@@ -155,10 +294,17 @@ pub fn attribute(own: Verdict, for_starter: Verdict, execution: &str, starter: &
         .as_deref()
         .map(|s| format!(" (session {s})"))
         .unwrap_or_default();
-    let said = format!(
-        "a step of pipeline execution {execution}, which {}{session} started",
-        starter.principal
-    );
+    let said = if is_automl_job_arn(parent) {
+        format!(
+            "deployed by AutoML job {parent}, which {}{session} created",
+            starter.principal
+        )
+    } else {
+        format!(
+            "a step of pipeline execution {parent}, which {}{session} started",
+            starter.principal
+        )
+    };
     if allowed {
         let mut verdict = for_starter;
         // The call is still the child's caller's; the starter is who answers for it.
@@ -271,6 +417,107 @@ mod tests {
             "{}",
             whys[2]
         );
+        assert!(whys.iter().all(|w| w.ends_with("judged as its own caller")));
+    }
+
+    fn endpoint_request(caller: &str) -> Request {
+        let mut r = request();
+        r.event_name = "CreateEndpoint".into();
+        r.event_time = Some("2026-11-20T12:40:05Z".into());
+        r.resource = ResourceRef {
+            resource_type: ResourceType::Endpoint,
+            name: "churn-ep".into(),
+            arn: Some("arn:aws:sagemaker:eu-west-1:111122223333:endpoint/churn-ep".into()),
+        };
+        r.set_caller(Caller::from_arn(caller));
+        r
+    }
+
+    const JOB_ROLE: &str = "arn:aws:iam::111122223333:role/service-role/AutopilotExec";
+
+    fn job(deployed: Option<&str>, asked: Option<&str>, created: &str) -> AutoMlFacts {
+        AutoMlFacts {
+            job_name: "autopilot-churn".into(),
+            job_arn: "arn:aws:sagemaker:eu-west-1:111122223333:automl-job/autopilot-churn".into(),
+            role_arn: Some(JOB_ROLE.into()),
+            deployed_endpoint: deployed.map(str::to_owned),
+            asked_endpoint: asked.map(str::to_owned),
+            created: DateTime::parse_from_rfc3339(created)
+                .ok()
+                .map(|t| t.with_timezone(&Utc)),
+        }
+    }
+
+    fn created_by(principal: &str, at: &str) -> ResourceRecord {
+        ResourceRecord {
+            version: Version1,
+            kind: RecordKind::AutoMlJob,
+            name: "autopilot-churn".into(),
+            op: RecordOp::Create,
+            event_id: "create-event".into(),
+            event_time: DateTime::parse_from_rfc3339(at)
+                .map(|t| t.with_timezone(&Utc))
+                .unwrap_or_default(),
+            principal: principal.into(),
+            content: None,
+        }
+    }
+
+    #[test]
+    fn an_automl_endpoint_answers_to_the_recorded_creator_only_when_the_job_bears_it_out() {
+        let by_job =
+            endpoint_request("arn:aws:sts::111122223333:assumed-role/AutopilotExec/SageMaker");
+        let alice = "arn:aws:iam::111122223333:role/DataScientist";
+        let record = [created_by(alice, "2026-11-20T10:02:10Z")];
+        let ok = |facts: &AutoMlFacts, records: &[ResourceRecord]| {
+            automl_starter(&by_job, facts, records)
+        };
+        // Named by its result, or (not yet deployed) by its configuration, any case.
+        for facts in [
+            job(Some("churn-ep"), Some("churn-ep"), "2026-11-20T10:02:11Z"),
+            job(None, Some("CHURN-EP"), "2026-11-20T10:02:11Z"),
+        ] {
+            match ok(&facts, &record) {
+                Ok(starter) => assert_eq!(starter.principal, alice),
+                Err(why) => panic!("{why}"),
+            }
+        }
+        let refused = [
+            // The result names another endpoint: the configuration no longer counts.
+            ok(
+                &job(Some("other-ep"), Some("churn-ep"), "2026-11-20T10:02:11Z"),
+                &record,
+            ),
+            // Someone calling as themselves, not as the job's role.
+            automl_starter(
+                &endpoint_request("arn:aws:sts::111122223333:assumed-role/Contractor/mallory"),
+                &job(Some("churn-ep"), None, "2026-11-20T10:02:11Z"),
+                &record,
+            ),
+            // No record of the job's creation.
+            ok(&job(Some("churn-ep"), None, "2026-11-20T10:02:11Z"), &[]),
+            // A job created under the name after the creation the guard recorded.
+            ok(
+                &job(Some("churn-ep"), None, "2026-11-20T11:00:00Z"),
+                &record,
+            ),
+            // A record made after the endpoint's call is not its job's.
+            ok(
+                &job(Some("churn-ep"), None, "2026-11-20T10:02:11Z"),
+                &[created_by(alice, "2026-11-20T13:00:00Z")],
+            ),
+        ];
+        let whys: Vec<String> = refused.into_iter().filter_map(Result::err).collect();
+        assert_eq!(whys.len(), 5, "{whys:?}");
+        assert!(
+            whys[0].contains("does not name this endpoint"),
+            "{}",
+            whys[0]
+        );
+        assert!(whys[1].contains("not by the job's role"), "{}", whys[1]);
+        assert!(whys[2].contains("no record"), "{}", whys[2]);
+        assert!(whys[3].contains("after the CreateAutoMLJob"), "{}", whys[3]);
+        assert!(whys[4].contains("no record"), "{}", whys[4]);
         assert!(whys.iter().all(|w| w.ends_with("judged as its own caller")));
     }
 }

@@ -453,7 +453,9 @@ pub struct Verdict {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StartedBy {
-    pub pipeline_execution: String,
+    /// The parent's ARN: a pipeline execution, or an AutoML job (`…:automl-job/NAME`).
+    #[serde(alias = "pipelineExecution")]
+    pub parent: String,
     pub principal: String,
     /// The starter's session name, where it was an assumed role's session.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -462,6 +464,22 @@ pub struct StartedBy {
     pub source_identity: Option<String>,
     /// Whether the step's subjects are allowed for that principal.
     pub allowed: bool,
+}
+
+impl StartedBy {
+    /// How alerts name the parent.
+    pub fn through(&self) -> String {
+        if is_automl_job_arn(&self.parent) {
+            format!("AutoML job {}", self.parent)
+        } else {
+            format!("pipeline execution {}", self.parent)
+        }
+    }
+}
+
+/// Whether an ARN is an AutoML job's (`arn:…:sagemaker:…:automl-job/NAME`).
+pub fn is_automl_job_arn(arn: &str) -> bool {
+    arn.starts_with("arn:") && arn.contains(":automl-job/")
 }
 
 impl Verdict {

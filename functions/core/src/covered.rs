@@ -681,6 +681,24 @@ pub struct RecordedCall {
 }
 
 pub const RECORDED_CALLS: &[RecordedCall] = &[
+    // Who created an AutoML job, as the guard saw it: the endpoint the job deploys answers to
+    // them (`children`). Judged too (COVERED_CALLS).
+    RecordedCall {
+        event_name: "CreateAutoMLJob",
+        kind: RecordKind::AutoMlJob,
+        op: RecordOp::Create,
+        name_field: "autoMLJobName",
+        arn_field: Some("autoMLJobArn"),
+        models: &[],
+    },
+    RecordedCall {
+        event_name: "CreateAutoMLJobV2",
+        kind: RecordKind::AutoMlJob,
+        op: RecordOp::Create,
+        name_field: "autoMLJobName",
+        arn_field: Some("autoMLJobArn"),
+        models: &[],
+    },
     RecordedCall {
         event_name: "CreateModel",
         kind: RecordKind::Model,

@@ -34,7 +34,7 @@ pub mod studio;
 pub mod sweep;
 
 pub use catalog::{Catalog, CatalogResolver};
-pub use children::PipelineSteps;
+pub use children::{AutoMlDeployments, PipelineSteps};
 pub use contract::*;
 pub use covered::{COVERED_CALLS, CoveredCall, covered_call};
 pub use decide::{Defaults, decide};
@@ -48,7 +48,10 @@ pub use resolve::{Lookups, Recovery, Resolution, Resolver, resolve_subjects};
 /// Parse, resolve and decide in one go: the verdict for an event. `Err` when a describe failed
 /// in a way that may pass (see [`resolve::ResolveError::Failed`]), or a record the decision needs
 /// has not arrived within the wait.
-pub async fn explain<R: Resolver + Recovery + PipelineSteps, S: RecordStore + Sync>(
+pub async fn explain<
+    R: Resolver + Recovery + PipelineSteps + AutoMlDeployments,
+    S: RecordStore + Sync,
+>(
     outcome: ParseOutcome,
     lookups: &Lookups<'_, R, S>,
     policy: &PolicySet,
@@ -88,6 +91,7 @@ pub async fn explain<R: Resolver + Recovery + PipelineSteps, S: RecordStore + Sy
                 defaults,
                 lookups.resolver,
                 &NoDirectory,
+                &records,
             )
             .await
         }
@@ -100,6 +104,7 @@ pub async fn explain<R: Resolver + Recovery + PipelineSteps, S: RecordStore + Sy
                 defaults,
                 lookups.resolver,
                 &NoDirectory,
+                lookups.records,
             )
             .await
         }
@@ -108,26 +113,36 @@ pub async fn explain<R: Resolver + Recovery + PipelineSteps, S: RecordStore + Sy
 
 /// [`decide_resolved`], and for a violation that a pipeline step may have made, judged again for
 /// the principal that started the execution (`children`).
-pub async fn decide_child<P: PipelineSteps, D: RoleDirectory>(
+pub async fn decide_child<P, D, S>(
     request: &Request,
     resolution: &Resolution,
     policy: &PolicySet,
     defaults: &Defaults,
-    steps: &P,
+    parents: &P,
     roles: &D,
-) -> Result<Verdict, GuardError> {
+    records: &S,
+) -> Result<Verdict, GuardError>
+where
+    P: PipelineSteps + AutoMlDeployments,
+    D: RoleDirectory,
+    S: RecordStore,
+{
     let own = decide_resolved(request, resolution, policy, defaults);
     if !children::may_be_a_step(request, &own) {
         return Ok(own);
     }
-    match children::parent_of(request, steps).await? {
+    let parent = match children::parent_of(request, parents).await? {
+        Some(parent) => Some(parent),
+        None => children::automl_parent_of(request, parents, records).await?,
+    };
+    match parent {
         None => Ok(own),
         Some((_, Err(why))) => Ok(children::unattributed(own, why)),
-        Some((execution, Ok(starter))) => {
+        Some((parent, Ok(starter))) => {
             let starter = look_up_role_path(starter, request.account.as_deref(), roles).await?;
             let request_of_starter = children::as_started_by(request, starter.clone());
             let theirs = decide_resolved(&request_of_starter, resolution, policy, defaults);
-            Ok(children::attribute(own, theirs, &execution, &starter))
+            Ok(children::attribute(own, theirs, &parent, &starter))
         }
     }
 }

@@ -370,8 +370,9 @@ pub fn render(kind: NotificationKind, verdict: &Verdict, context: &NotifyContext
             .unwrap_or_default();
         let _ = writeln!(
             text,
-            "Started:   by {}{session}, through pipeline execution {}",
-            started.principal, started.pipeline_execution
+            "Started:   by {}{session}, through {}",
+            started.principal,
+            started.through()
         );
     }
     let _ = writeln!(

@@ -20,6 +20,10 @@ use crate::contract::{Action, Decision, Verdict, Version1};
 pub enum RecordKind {
     Model,
     EndpointConfig,
+    /// An AutoML job: who created it, and what it was asked to deploy (the parent of the
+    /// endpoint it deploys, `children`).
+    #[serde(rename = "automl-job")]
+    AutoMlJob,
 }
 
 impl RecordKind {
@@ -27,6 +31,7 @@ impl RecordKind {
         match self {
             RecordKind::Model => "model",
             RecordKind::EndpointConfig => "endpoint-config",
+            RecordKind::AutoMlJob => "automl-job",
         }
     }
 }
@@ -36,6 +41,7 @@ impl std::fmt::Display for RecordKind {
         f.write_str(match self {
             RecordKind::Model => "model",
             RecordKind::EndpointConfig => "endpoint config",
+            RecordKind::AutoMlJob => "AutoML job",
         })
     }
 }
@@ -115,6 +121,9 @@ impl ResourceRecord {
             (RecordKind::Model, RecordOp::Delete) => "DeleteModel",
             (RecordKind::EndpointConfig, RecordOp::Create) => "CreateEndpointConfig",
             (RecordKind::EndpointConfig, RecordOp::Delete) => "DeleteEndpointConfig",
+            (RecordKind::AutoMlJob, RecordOp::Create) => "CreateAutoMLJob",
+            // AutoML jobs are not deleted, only stopped.
+            (RecordKind::AutoMlJob, RecordOp::Delete) => "an AutoML job's deletion",
         };
         format!(
             "{call} at {} (event {})",

@@ -435,7 +435,7 @@ fn a_notify_only_resource_and_a_pipeline_step_render_as_pinned() {
         arn: None,
     });
     step.started_by = Some(StartedBy {
-        pipeline_execution:
+        parent:
             "arn:aws:sagemaker:eu-west-1:111122223333:pipeline/research-train/execution/n3b5v7c9x1z2"
                 .into(),
         principal: "arn:aws:iam::111122223333:role/Contractor".into(),

@@ -10,9 +10,9 @@ use model_guard_core::ports::{
     AuditLog, PolicyStore, RecordStore, Recorded, RoleDirectory, look_up_role_path,
 };
 use model_guard_core::{
-    Defaults, ErrorKind, EvaluateInput, Evaluated, GuardError, Lookups, Mode, ParseOutcome,
-    PipelineSteps, RecordWait, Recovery, Request, Resolver, WaitForRecords, decide_child,
-    resolve_subjects,
+    AutoMlDeployments, Defaults, ErrorKind, EvaluateInput, Evaluated, GuardError, Lookups, Mode,
+    ParseOutcome, PipelineSteps, RecordWait, Recovery, Request, Resolver, WaitForRecords,
+    decide_child, resolve_subjects,
 };
 use serde_json::Value;
 
@@ -59,7 +59,7 @@ pub async fn handle<R, P, A, D, S>(
     now: DateTime<Utc>,
 ) -> Result<Evaluated, GuardError>
 where
-    R: Resolver + Recovery + PipelineSteps,
+    R: Resolver + Recovery + PipelineSteps + AutoMlDeployments,
     P: PolicyStore,
     A: AuditLog,
     D: RoleDirectory,
@@ -138,6 +138,7 @@ where
         &ports.defaults,
         &ports.resolver,
         &ports.roles,
+        &ports.records,
     )
     .await?;
     let verdict = match awaiting {

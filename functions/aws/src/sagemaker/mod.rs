@@ -5,8 +5,10 @@
 //! [`notebooks`] (notebook instances), [`pipelines`] (pipelines, their executions and steps),
 //! [`studio`] (domains, user profiles, spaces and apps), [`monitoring`] (monitoring schedules),
 //! [`mlflow`] (MLflow tracking servers), [`clusters`] (HyperPod clusters), [`experiments`]
-//! (inference experiments); this one holds what they share.
+//! (inference experiments), [`automl`] (AutoML jobs as parents of the endpoints they deploy); this
+//! one holds what they share.
 
+mod automl;
 mod clusters;
 mod endpoints;
 mod experiments;

@@ -1,0 +1,63 @@
+//! AutoML jobs as parents: which job's deployment names an endpoint (`children`).
+
+use aws_sdk_sagemaker::types::{AutoMlSortBy, AutoMlSortOrder};
+use chrono::{DateTime, Utc};
+use model_guard_core::AutoMlDeployments;
+use model_guard_core::children::AutoMlFacts;
+use model_guard_core::resolve::ResolveError;
+
+use super::{SageMakerResolver, resolve_error, time};
+
+/// The newest jobs looked at, and of those, how many are described: a deployment is the last
+/// stage of a job that is running or has just ended.
+const LISTED: i32 = 100;
+const DESCRIBED: usize = 25;
+
+impl AutoMlDeployments for SageMakerResolver {
+    async fn deployer_of(
+        &self,
+        endpoint: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Option<AutoMlFacts>, ResolveError> {
+        let listed = self
+            .client
+            .list_auto_ml_jobs()
+            .sort_by(AutoMlSortBy::CreationTime)
+            .sort_order(AutoMlSortOrder::Descending)
+            .max_results(LISTED)
+            .send()
+            .await
+            .map_err(|e| resolve_error("AutoML jobs", &e))?;
+        // Filtered here rather than by LastModifiedTimeAfter: one request, read the same way
+        // by every endpoint SageMaker answers from.
+        let recent = listed
+            .auto_ml_job_summaries()
+            .iter()
+            .filter(|j| time(j.last_modified_time()).is_none_or(|t| t >= since))
+            .filter_map(|j| j.auto_ml_job_name())
+            .take(DESCRIBED);
+        let names = |n: Option<&str>| n.is_some_and(|n| n.eq_ignore_ascii_case(endpoint));
+        for name in recent {
+            let out = self
+                .client
+                .describe_auto_ml_job_v2()
+                .auto_ml_job_name(name)
+                .send()
+                .await
+                .map_err(|e| resolve_error(&format!("AutoML job {name}"), &e))?;
+            let deployed = out.model_deploy_result().and_then(|r| r.endpoint_name());
+            let asked = out.model_deploy_config().and_then(|c| c.endpoint_name());
+            if let (true, Some(arn)) = (names(deployed) || names(asked), out.auto_ml_job_arn()) {
+                return Ok(Some(AutoMlFacts {
+                    job_name: name.to_owned(),
+                    job_arn: arn.to_owned(),
+                    role_arn: out.role_arn().map(str::to_owned),
+                    deployed_endpoint: deployed.map(str::to_owned),
+                    asked_endpoint: asked.map(str::to_owned),
+                    created: time(out.creation_time()),
+                }));
+            }
+        }
+        Ok(None)
+    }
+}
