@@ -84,6 +84,8 @@ pub enum ResourceType {
     UserProfile,
     /// A Studio space, named `DOMAIN/SPACE`.
     Space,
+    /// A model package version, named by its ARN: its approval is judged (notify-only by nature).
+    ModelPackage,
     /// A Studio app, named `DOMAIN/user-profile/PROFILE/TYPE/APP` or `DOMAIN/space/SPACE/TYPE/APP`.
     App,
 }
@@ -120,6 +122,7 @@ impl ResourceType {
             ResourceType::Cluster => "cluster",
             ResourceType::InferenceExperiment => "inference-experiment",
             ResourceType::PromotedEndpoint => "promoted-endpoint",
+            ResourceType::ModelPackage => "model-package",
         }
     }
 }
@@ -216,6 +219,8 @@ pub enum Target {
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         prefix: bool,
     },
+    /// A model package version the request names itself (an approval).
+    Package { name: String },
     /// The resource's own execution role, as its describe says (a call that names none, such as
     /// StartNotebookInstance, runs code under it).
     ResourceRole,

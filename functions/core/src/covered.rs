@@ -28,6 +28,8 @@ pub enum Leads {
     Image,
     /// An S3 object of model data named by the request itself.
     Data,
+    /// A model package version named by the request itself.
+    Package,
 }
 
 impl Leads {
@@ -39,6 +41,7 @@ impl Leads {
             Leads::InferenceComponentModel => SubjectKind::InferenceComponent,
             Leads::Image => SubjectKind::Image,
             Leads::Data => SubjectKind::Data,
+            Leads::Package => SubjectKind::Package,
         }
     }
 }
@@ -410,7 +413,7 @@ pub const COVERED_CALLS: &[CoveredCall] = &[
     // experiment's role (the endpoint is updated to a config holding every variant named). A
     // stop that promotes a shadow variant deploys it as production: judged by the models it
     // deploys (`desiredModelVariants`, else the experiment's shadow variants, described); a stop
-    // that promotes nothing deploys nothing (PROMOTIONS).
+    // that promotes nothing deploys nothing (GATES).
     CoveredCall {
         event_name: "CreateInferenceExperiment",
         resource_type: ResourceType::InferenceExperiment,
@@ -431,6 +434,18 @@ pub const COVERED_CALLS: &[CoveredCall] = &[
         subjects: &[at(Leads::Model, "desiredModelVariants[].modelName!")],
         when_no_subject: WhenNoSubject::StartsNothing,
         changes_deployed: true,
+    },
+    // The model registry's gate: a `package#` binding with `requireApproved` lets a version be
+    // deployed once it is Approved. Who approves is judged by the version's bindings (the
+    // package's, and its content's); an update that approves nothing is not judged (GATES).
+    CoveredCall {
+        event_name: "UpdateModelPackage",
+        resource_type: ResourceType::ModelPackage,
+        name_field: "modelPackageArn",
+        arn_field: "modelPackageArn",
+        subjects: &[at(Leads::Package, "modelPackageArn!")],
+        when_no_subject: WhenNoSubject::StartsNothing,
+        changes_deployed: false,
     },
     // Notebook instances: code runs under the instance's role from the moment it is in service.
     CoveredCall {
@@ -644,24 +659,37 @@ pub const ONE_OF: &[OneOf] = &[
     },
 ];
 
-/// A call that deploys only when a map in its request holds a value (StopInferenceExperiment's
-/// `modelVariantActions`, a `Promote`): without one it deploys nothing, and with one and no
-/// subject named, what the resource says it would deploy is the subject (`Target::ResourceRole`,
-/// described).
+/// A call that deploys or approves only when a field of its request holds a value (a string, or
+/// a map one of whose values is it): without it the call is not judged; with it and no subject
+/// named, what the resource says is the subject (`Target::ResourceRole`, described).
 #[derive(Debug, Clone, Copy)]
-pub struct Promotion {
+pub struct Gate {
     pub event_name: &'static str,
-    /// Dotted, from `requestParameters`; required by the API.
-    pub map: &'static str,
+    /// Dotted, from `requestParameters`.
+    pub path: &'static str,
     /// Compared without case.
     pub value: &'static str,
+    /// The API requires the field: one missing or unusable is unreadable (fail closed), not a
+    /// call without the value.
+    pub required: bool,
 }
 
-pub const PROMOTIONS: &[Promotion] = &[Promotion {
-    event_name: "StopInferenceExperiment",
-    map: "modelVariantActions",
-    value: "Promote",
-}];
+pub const GATES: &[Gate] = &[
+    // A stop that promotes a shadow variant deploys it as production.
+    Gate {
+        event_name: "StopInferenceExperiment",
+        path: "modelVariantActions",
+        value: "Promote",
+        required: true,
+    },
+    // Approving a version opens the `requireApproved` gate (who set ModelApprovalStatus).
+    Gate {
+        event_name: "UpdateModelPackage",
+        path: "modelApprovalStatus",
+        value: "Approved",
+        required: false,
+    },
+];
 
 /// A call whose content is recorded (docs/design.md, "Records"): what a model or an endpoint
 /// config contained when it was created, and when it was deleted, so that a deployment is
@@ -768,12 +796,12 @@ mod tests {
                 assert_ne!(a.event_name, b.event_name);
             }
         }
-        assert_eq!(COVERED_CALLS.len(), 48);
+        assert_eq!(COVERED_CALLS.len(), 49);
         let names: Vec<&str> = rule_event_names().collect();
         for (i, a) in names.iter().enumerate() {
             assert!(!names[i + 1..].contains(a), "{a} twice");
         }
-        assert_eq!(names.len(), 51);
+        assert_eq!(names.len(), 52);
         // The sweep submits records before the deployments that need them.
         assert!(
             names[..RECORDED_CALLS.len()]

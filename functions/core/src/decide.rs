@@ -469,10 +469,15 @@ fn capacity_change(request: &Request, who: &crate::principal::Caller, what: &str
         subjects: Vec::new(),
         approvers: Vec::new(),
         reasons: vec![format!(
-            "ignored: {} {} (it is a violation only while one on the resource awaits \
-             enforcement)",
+            "ignored: {} {}{}",
             request.event_name,
-            what.replace("{}", &resource)
+            what.replace("{}", &resource),
+            if crate::covered::covered_call(&request.event_name).is_some_and(|c| c.changes_deployed)
+            {
+                " (it is a violation only while one on the resource awaits enforcement)"
+            } else {
+                ""
+            }
         )],
         started_by: None,
     }

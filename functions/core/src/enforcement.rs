@@ -153,6 +153,13 @@ pub fn remedy(resource_type: ResourceType) -> Remedy {
                       act with its role: delete it (aws sagemaker delete-flow-definition) if it \
                       should not exist",
         },
+        // An approval deploys nothing; each deployment of the version is judged on its own.
+        ResourceType::ModelPackage => Remedy::NotifyOnly {
+            by_hand: "an approval deploys nothing, and each deployment of the version is judged \
+                      on its own; if it should not be approved, set it back (aws sagemaker \
+                      update-model-package --model-package-arn ... --model-approval-status \
+                      PendingManualApproval)",
+        },
         ResourceType::Space => Remedy::NotifyOnly {
             by_hand: "deleting a space deletes its storage; each app created in it is judged \
                       (and deleted) on its own; delete the space by hand if it should not exist",

@@ -10,7 +10,7 @@ use crate::contract::{
     Action, Decision, ParseOutcome, Request, ResourceRef, ResourceType, Target, Verdict, Version1,
 };
 use crate::covered::{
-    CoveredCall, Leads, ONE_OF, PROMOTIONS, RecordedCall, SubjectPath, WhenNoSubject, covered_call,
+    CoveredCall, GATES, Leads, ONE_OF, RecordedCall, SubjectPath, WhenNoSubject, covered_call,
     recorded_call,
 };
 use crate::lenient::{Field, JsonKind};
@@ -696,27 +696,35 @@ fn targets_of(call: &CoveredCall, params: Option<&Value>) -> Vec<Target> {
             }];
         }
     };
-    let promotion = PROMOTIONS.iter().find(|p| p.event_name == call.event_name);
-    if let Some(promotion) = promotion {
-        let map = promotion
-            .map
+    let gate = GATES.iter().find(|g| g.event_name == call.event_name);
+    if let Some(gate) = gate {
+        let field = gate
+            .path
             .split('.')
             .try_fold(params, |v, key| v.get(key).filter(|v| !v.is_null()));
-        match map {
-            Some(Value::Object(actions)) => {
-                let promotes = actions.values().any(|v| {
-                    v.as_str()
-                        .is_some_and(|a| a.eq_ignore_ascii_case(promotion.value))
-                });
-                if !promotes {
-                    return Vec::new();
-                }
-            }
+        let holds = |v: &Value| {
+            v.as_str()
+                .is_some_and(|a| a.eq_ignore_ascii_case(gate.value))
+        };
+        match field {
+            Some(Value::Object(map)) if map.values().any(holds) => {}
+            Some(v) if holds(v) => {}
+            Some(Value::Object(_) | Value::String(_)) => return Vec::new(),
+            None if !gate.required => return Vec::new(),
             other => {
+                let subject = call
+                    .subjects
+                    .first()
+                    .map_or(crate::contract::SubjectKind::Model, |s| {
+                        s.leads_to.subject_kind()
+                    });
                 return vec![Target::Unreadable {
-                    expected: crate::contract::SubjectKind::Model,
-                    field: format!("requestParameters.{}", promotion.map),
-                    problem: kind_problem(other, JsonKind::Object),
+                    expected: subject,
+                    field: format!("requestParameters.{}", gate.path),
+                    problem: match other {
+                        None => "is missing".to_owned(),
+                        Some(_) => "is neither a string nor an object".to_owned(),
+                    },
                 }];
             }
         }
@@ -725,8 +733,8 @@ fn targets_of(call: &CoveredCall, params: Option<&Value>) -> Vec<Target> {
     for subject in call.subjects {
         collect(params, subject, &mut targets);
     }
-    // A promotion that names no model deploys what the resource says.
-    if promotion.is_some() && targets.is_empty() {
+    // A gated call that names no subject acts on what the resource says.
+    if gate.is_some() && targets.is_empty() {
         return vec![Target::ResourceRole];
     }
     for one_of in ONE_OF.iter().filter(|o| o.event_name == call.event_name) {
@@ -802,6 +810,7 @@ fn collect(params: &Value, subject: &SubjectPath, targets: &mut Vec<Target>) {
                     uri: name,
                     prefix: false,
                 },
+                Leads::Package => Target::Package { name },
             },
             Found::Unusable { field, problem } => Target::Unreadable {
                 expected: subject.leads_to.subject_kind(),

@@ -197,6 +197,9 @@ pub async fn resolve_subjects<R: Resolver + Recovery, S: RecordStore>(
                 };
                 subjects.data(&data, None, Through::Request);
             }
+            Target::Package { name } => {
+                subjects.package(name, None, Through::Request).await?;
+            }
             Target::InferenceComponentModel { name } => {
                 match lookups.resolver.inference_component(name).await {
                     Ok(InferenceComponentInfo {
@@ -734,22 +737,21 @@ impl<R: Resolver + Recovery, S: RecordStore> Subjects<'_, '_, R, S> {
             self.data(data, Some(via), through.clone());
         }
         if let Some(package) = &container.package {
-            self.package(package, via, through).await?;
+            self.package(package, Some(via), through).await?;
         }
         Ok(())
     }
 
     /// A model package: described once per event, when the policy needs it (its group, its
     /// approval, the content it carries).
-    async fn package(&mut self, name: &str, via: &str, through: Through) -> Result<(), GuardError> {
+    async fn package(
+        &mut self,
+        name: &str,
+        via: Option<&str>,
+        through: Through,
+    ) -> Result<(), GuardError> {
         if !self.lookups.needs.packages {
-            self.push(
-                SubjectKind::Package,
-                name.to_owned(),
-                Some(via),
-                None,
-                through,
-            );
+            self.push(SubjectKind::Package, name.to_owned(), via, None, through);
             return Ok(());
         }
         let key = name.to_ascii_lowercase();
@@ -770,13 +772,16 @@ impl<R: Resolver + Recovery, S: RecordStore> Subjects<'_, '_, R, S> {
                 let package = self.push(
                     SubjectKind::Package,
                     name.to_owned(),
-                    Some(via),
+                    via,
                     None,
                     through.clone(),
                 );
                 package.group.clone_from(&info.group);
                 package.approval.clone_from(&info.approval);
-                let via = format!("{via}, package {name}");
+                let via = match via {
+                    Some(via) => format!("{via}, package {name}"),
+                    None => format!("package {name}"),
+                };
                 for container in &info.containers {
                     // A package's containers name no package of their own.
                     if let Some(image) = &container.image {
@@ -791,7 +796,7 @@ impl<R: Resolver + Recovery, S: RecordStore> Subjects<'_, '_, R, S> {
                 self.push(
                     SubjectKind::Package,
                     name.to_owned(),
-                    Some(via),
+                    via,
                     Some(why),
                     through,
                 );

@@ -186,6 +186,14 @@ impl Recovery for SageMakerResolver {
                 mlflow::tracking_server_uses(&self.client, name).await?
             }
             ResourceType::Cluster => clusters::cluster_uses(&self.client, name).await?,
+            // An approval's subject is the version it approves (named by its ARN).
+            ResourceType::ModelPackage => Uses {
+                targets: vec![Target::Package {
+                    name: name.to_owned(),
+                }],
+                source: format!("model package {name} itself"),
+                created: None,
+            },
             ResourceType::InferenceExperiment | ResourceType::PromotedEndpoint => {
                 experiments::experiment_uses(&self.client, resource).await?
             }
@@ -351,6 +359,7 @@ impl Enforcer for SageMakerEnforcer {
             | ResourceType::MonitoringJobDefinition
             | ResourceType::PartnerApp
             | ResourceType::FlowDefinition
+            | ResourceType::ModelPackage
             | ResourceType::Domain
             | ResourceType::UserProfile
             | ResourceType::Space => Err(GuardError::new(
