@@ -1405,3 +1405,70 @@ def test_39_an_endpoint_an_automl_job_deploys_answers_to_who_created_the_job_and
     assert any("not by the job's role" in r for r in item["verdict"]["reasons"]), item["verdict"]["reasons"]
     assert item["state"] == "enforced" and item["enforcement"]["outcome"] == "deleted", item
     assert stack.endpoint_status(endpoint) is None
+
+
+def test_40_a_monitoring_run_answers_to_who_set_its_schedule(stack):
+    # A schedule starts a processing job under its definition's role on every run: the run is the
+    # schedule's child, allowed because the person who set the schedule may use that role (the
+    # guard's record of the CreateMonitoringSchedule says who). A job that merely runs under the
+    # same role, which no schedule's run it is, answers for itself: stopped.
+    import json
+    import os
+    import urllib.request
+
+    from conftest import REGION, call
+
+    suffix = uuid.uuid4().hex[:6]
+    scientist = f"arn:aws:iam::{ACCOUNT}:role/DataScientist"
+    exec_role = f"MonExec-{suffix}"
+    exec_arn = f"arn:aws:iam::{ACCOUNT}:role/{exec_role}"
+    stack.policy({"pk": f"role#{exec_arn}", "principals": [scientist], "mode": "enforce", "graceSeconds": 2})
+    schedule = f"ms-{suffix}"
+    config = {"ScheduleConfig": {"ScheduleExpression": "cron(0 * ? * * *)"},
+              "MonitoringJobDefinition": {
+                  "MonitoringInputs": [{"EndpointInput": {"EndpointName": "ep", "LocalPath": "/opt/ml/processing/input"}}],
+                  "MonitoringOutputConfig": {"MonitoringOutputs": [{"S3Output": {
+                      "S3Uri": "s3://b/o", "LocalPath": "/opt/ml/processing/output"}}]},
+                  "MonitoringResources": {"ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.large",
+                                                            "VolumeSizeInGB": 1}},
+                  "MonitoringAppSpecification": {"ImageUri": "img:1"}, "RoleArn": exec_arn}}
+    schedule_arn = stack.sm.create_monitoring_schedule(
+        MonitoringScheduleName=schedule, MonitoringScheduleConfig=config)["MonitoringScheduleArn"]
+    created = call(str(uuid.uuid4()), "DataScientist", "CreateMonitoringSchedule",
+                   {"monitoringScheduleName": schedule, "monitoringScheduleConfig": {
+                       "monitoringJobDefinition": {"roleArn": exec_arn}}},
+                   {"monitoringScheduleArn": schedule_arn})
+    assert stack.submit(created)["status"] == "SUCCEEDED"
+    assert stack.audit(created["detail"]["eventID"])["state"] == "allowed"
+
+    def run(job: str, of_schedule: bool) -> str:
+        stack.sm.create_processing_job(
+            ProcessingJobName=job, RoleArn=exec_arn, AppSpecification={"ImageUri": "img:1"},
+            ProcessingResources={"ClusterConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1,
+                                                   "VolumeSizeInGB": 1}})
+        if of_schedule:
+            urllib.request.urlopen(urllib.request.Request(
+                os.environ["AWS_ENDPOINT_URL"] + "/testbed/sagemaker/monitoring-runs", method="POST",
+                data=json.dumps({"processingJobName": job, "scheduleArn": schedule_arn}).encode())).read()
+        event_id = str(uuid.uuid4())
+        delivered = call(event_id, exec_role, "CreateProcessingJob", {"processingJobName": job, "roleArn": exec_arn},
+                         {"processingJobArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:processing-job/{job}"})
+        assert stack.submit(delivered)["status"] == "SUCCEEDED"
+        return event_id
+
+    def status(job: str) -> str:
+        return stack.sm.describe_processing_job(ProcessingJobName=job)["ProcessingJobStatus"]
+
+    job = f"model-monitoring-{suffix}"
+    item = stack.audit(run(job, of_schedule=True))
+    assert item["state"] == "allowed", item["verdict"]["reasons"]
+    assert item["verdict"]["startedBy"]["parent"] == schedule_arn, item["verdict"]
+    assert item["verdict"]["startedBy"]["principal"] == scientist, item["verdict"]
+    assert status(job) == "InProgress"
+    other = f"not-a-run-{suffix}"
+    event_id = run(other, of_schedule=False)
+    assert stack.wait(stack.enforcement(event_id), 60)["status"] == "SUCCEEDED"
+    item = stack.audit(event_id)
+    assert "startedBy" not in item["verdict"], item["verdict"]
+    assert item["state"] == "enforced" and item["enforcement"]["outcome"] == "stopped", item
+    assert status(other) == "Stopped"

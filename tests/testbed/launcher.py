@@ -1011,6 +1011,19 @@ def play_pipeline_step(request: dict) -> dict:
     return {"steps": len(execution.model_guard_steps)}
 
 
+def play_monitoring_run(request: dict) -> dict:
+    """Marks a processing job as a run of a monitoring schedule, as SageMaker does for the jobs a
+    schedule starts (DescribeProcessingJob's `MonitoringScheduleArn`, which no caller can set):
+    `{"processingJobName", "scheduleArn"}`."""
+    from moto.backends import get_backend
+
+    arn = request["scheduleArn"]
+    _, _, _, region, account, _ = arn.split(":", 5)
+    backend = get_backend("sagemaker")[account][region]
+    job = backend.processing_jobs[request["processingJobName"]]
+    job.monitoring_schedule_arn = arn
+    return {"processingJob": request["processingJobName"], "scheduleArn": arn}
+
 def inference_component_autoscaling() -> None:
     from enum import Enum
 
@@ -1190,6 +1203,8 @@ class TestbedRoutes:
             return self.answer(start_response, 200, {"registered": key["accessKeyId"]})
         if path == "/testbed/sagemaker/pipeline-steps" and environ["REQUEST_METHOD"] == "POST":
             return self.answer(start_response, 200, play_pipeline_step(json.loads(self.body(environ))))
+        if path == "/testbed/sagemaker/monitoring-runs" and environ["REQUEST_METHOD"] == "POST":
+            return self.answer(start_response, 200, play_monitoring_run(json.loads(self.body(environ))))
         if path.startswith("/lambda-url/"):
             return self.function_url(environ, start_response)
         if self.sts_scoped(environ):

@@ -971,3 +971,14 @@ def test_an_inference_experiment_runs_until_stopped_and_a_removed_variant_is_del
         sm.stop_inference_experiment(Name=experiment, ModelVariantActions={"production": "Retain", "shadow": "Remove"})
     with pytest.raises(botocore.exceptions.ClientError, match="ResourceNotFound"):
         sm.describe_inference_experiment(Name=name("none"))
+
+
+def test_a_processing_job_played_as_a_monitoring_run_names_its_schedule_as_sagemaker_does(sm):
+    job = name("mon-run")
+    sm.create_processing_job(ProcessingJobName=job, RoleArn=ROLE, AppSpecification={"ImageUri": "img:1"},
+                             ProcessingResources={"ClusterConfig": {
+                                 "InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 1}})
+    assert "MonitoringScheduleArn" not in sm.describe_processing_job(ProcessingJobName=job)
+    schedule = f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:monitoring-schedule/{name('ms')}"
+    post_to_testbed("/testbed/sagemaker/monitoring-runs", {"processingJobName": job, "scheduleArn": schedule})
+    assert sm.describe_processing_job(ProcessingJobName=job)["MonitoringScheduleArn"] == schedule

@@ -9,6 +9,7 @@
 //!   "pipelineExecutions": {"ARN": {"startedBy": "..", "modifiedBy": "..", "steps": [ARN, ..]}},
 //!   "automlJobs": {"NAME": {"arn": "..", "roleArn": "..", "deployedEndpoint": "..",
 //!                           "askedEndpoint": "..", "creationTime": ".."}},
+//!   "monitoringRuns": {"PROCESSING-JOB": "MONITORING-SCHEDULE-ARN"},
 //!   "tags": {"RESOURCE-ARN": {"KEY": "VALUE"}},
 //!   "records": [{"version": 1, "kind": "endpoint-config", "name": .., "op": "create", ..}]}`
 //! (every section optional). Endpoint configs, models and inference components may also be given
@@ -22,7 +23,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::children::{AutoMlDeployments, AutoMlFacts, ExecutionFacts, PipelineSteps};
+use crate::children::{AutoMlFacts, ExecutionFacts, JobParents, PipelineSteps};
 use crate::content::{
     EndpointDeployment, container, endpoint_deployments, endpoint_images, field_any_case,
     model_containers, package_containers,
@@ -65,6 +66,9 @@ pub struct Catalog {
     /// By name: what DescribeAutoMLJobV2 says of an AutoML job's deployment.
     #[serde(default)]
     pub automl_jobs: BTreeMap<String, CatalogAutoMlJob>,
+    /// By processing job name: DescribeProcessingJob's `MonitoringScheduleArn`.
+    #[serde(default)]
+    pub monitoring_runs: BTreeMap<String, String>,
     /// By resource ARN: its tags, as ListTags gives them (key to value).
     #[serde(default)]
     pub tags: BTreeMap<String, BTreeMap<String, String>>,
@@ -317,6 +321,7 @@ pub struct CatalogResolver {
     deployed: HashMap<String, Vec<Target>>,
     executions: HashMap<String, ExecutionFacts>,
     automl_jobs: Vec<AutoMlFacts>,
+    monitoring_runs: HashMap<String, String>,
     tags: HashMap<String, BTreeMap<String, String>>,
     records: Vec<ResourceRecord>,
     /// What a lookup of an absent name says.
@@ -395,6 +400,11 @@ impl CatalogResolver {
                     asked_endpoint: j.asked_endpoint,
                     created: j.creation_time,
                 })
+                .collect(),
+            monitoring_runs: catalog
+                .monitoring_runs
+                .into_iter()
+                .map(|(job, schedule)| (job.to_ascii_lowercase(), schedule))
                 .collect(),
             tags: catalog
                 .tags
@@ -528,7 +538,7 @@ impl PipelineSteps for CatalogResolver {
     }
 }
 
-impl AutoMlDeployments for CatalogResolver {
+impl JobParents for CatalogResolver {
     fn deployer_of(
         &self,
         endpoint: &str,
@@ -542,6 +552,16 @@ impl AutoMlDeployments for CatalogResolver {
             .automl_jobs
             .iter()
             .find(|j| names(&j.deployed_endpoint) || names(&j.asked_endpoint))
+            .cloned()))
+    }
+
+    fn schedule_of(
+        &self,
+        processing_job: &str,
+    ) -> impl Future<Output = Result<Option<String>, ResolveError>> + Send {
+        ready(Ok(self
+            .monitoring_runs
+            .get(&processing_job.to_ascii_lowercase())
             .cloned()))
     }
 }

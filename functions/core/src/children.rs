@@ -10,12 +10,16 @@
 //! job's own describe must name the endpoint, the endpoint's caller must be the job's role, and
 //! the creator is who the guard recorded at the CreateAutoMLJob call (the records table, which
 //! only the guard writes), never what anyone else says.
+//!
+//! A monitoring schedule starts a processing job under its definition's role on every run; the
+//! job's own describe names the schedule (`MonitoringScheduleArn`, which only SageMaker sets),
+//! and the job answers to who last created or changed the schedule, as the guard recorded it.
 
 use std::future::Future;
 
 use chrono::{DateTime, Utc};
 
-use crate::contract::{Decision, Request, ResourceType, StartedBy, Verdict, is_automl_job_arn};
+use crate::contract::{Decision, Request, ResourceType, StartedBy, Verdict, parent_kind};
 use crate::error::GuardError;
 use crate::ports::RecordStore;
 use crate::principal::Caller;
@@ -63,8 +67,8 @@ pub struct AutoMlFacts {
     pub created: Option<DateTime<Utc>>,
 }
 
-/// AutoML jobs, as SageMaker describes them.
-pub trait AutoMlDeployments {
+/// The jobs that make resources of their own, as SageMaker describes them.
+pub trait JobParents {
     /// The AutoML job whose deployment names `endpoint` (its result, else its configuration),
     /// among the jobs active since `since`.
     fn deployer_of(
@@ -72,6 +76,13 @@ pub trait AutoMlDeployments {
         endpoint: &str,
         since: DateTime<Utc>,
     ) -> impl Future<Output = Result<Option<AutoMlFacts>, ResolveError>> + Send;
+
+    /// The monitoring schedule a processing job is a run of: its describe's
+    /// `MonitoringScheduleArn`.
+    fn schedule_of(
+        &self,
+        processing_job: &str,
+    ) -> impl Future<Output = Result<Option<String>, ResolveError>> + Send;
 }
 
 /// How far back a deployed endpoint's AutoML job is looked for: the deployment is the job's
@@ -152,7 +163,7 @@ pub fn automl_starter(
 
 /// The AutoML job a violating endpoint may have been deployed by, and who created it or why
 /// that does not count. `None`: no job names it.
-pub async fn automl_parent_of<A: AutoMlDeployments, S: RecordStore>(
+pub async fn automl_parent_of<A: JobParents, S: RecordStore>(
     request: &Request,
     jobs: &A,
     records: &S,
@@ -176,6 +187,69 @@ pub async fn automl_parent_of<A: AutoMlDeployments, S: RecordStore>(
         .await?;
     let starter = automl_starter(request, &facts, &history.records);
     Ok(Some((facts.job_arn, starter)))
+}
+
+/// Who last created or changed the monitoring schedule a processing job is a run of, as the
+/// guard recorded it, or why the job is judged as its own caller.
+pub fn schedule_starter(
+    request: &Request,
+    schedule: &str,
+    recorded: &[ResourceRecord],
+) -> Result<Caller, String> {
+    let call = request
+        .event_time
+        .as_deref()
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&Utc));
+    let record = recorded
+        .iter()
+        .filter(|r| r.kind == RecordKind::MonitoringSchedule && r.op == RecordOp::Create)
+        .filter(|r| call.is_none_or(|c| r.event_time <= c))
+        .max_by_key(|r| r.event_time);
+    let Some(record) = record else {
+        return Err(format!(
+            "it is a run of monitoring schedule {schedule}, of whose creation the guard holds no \
+             record: judged as its own caller"
+        ));
+    };
+    let mut starter = Caller::from_arn(&record.principal);
+    starter.path_unknown = starter.role_name().is_some();
+    Ok(starter)
+}
+
+/// The monitoring schedule a violating processing job is a run of, and who last set it or why
+/// that does not count. `None`: it is no schedule's run.
+pub async fn schedule_parent_of<J: JobParents, S: RecordStore>(
+    request: &Request,
+    jobs: &J,
+    records: &S,
+) -> Result<Option<(String, Result<Caller, String>)>, GuardError> {
+    if request.resource.resource_type != ResourceType::ProcessingJob {
+        return Ok(None);
+    }
+    let schedule = match jobs.schedule_of(&request.resource.name).await {
+        Ok(Some(schedule)) => schedule,
+        Ok(None) | Err(ResolveError::Unresolvable(_)) => return Ok(None),
+        Err(ResolveError::Failed(e)) => return Err(e),
+    };
+    let Some(name) = schedule
+        .rsplit_once('/')
+        .map(|(_, n)| n)
+        .filter(|n| !n.is_empty())
+    else {
+        return Ok(Some((
+            schedule.clone(),
+            Err(format!(
+                "its describe names monitoring schedule {schedule:?}, not a schedule's ARN: \
+                 judged as its own caller"
+            )),
+        )));
+    };
+    let history = records
+        .history(RecordKind::MonitoringSchedule, name)
+        .await?;
+    let starter = schedule_starter(request, &schedule, &history.records);
+    Ok(Some((schedule, starter)))
 }
 
 /// Whether a pipeline step can make a resource of this type (SageMaker Pipelines' step types:
@@ -294,16 +368,19 @@ pub fn attribute(own: Verdict, for_starter: Verdict, parent: &str, starter: &Cal
         .as_deref()
         .map(|s| format!(" (session {s})"))
         .unwrap_or_default();
-    let said = if is_automl_job_arn(parent) {
-        format!(
+    let said = match parent_kind(parent) {
+        "AutoML job" => format!(
             "deployed by AutoML job {parent}, which {}{session} created",
             starter.principal
-        )
-    } else {
-        format!(
+        ),
+        "monitoring schedule" => format!(
+            "a run of monitoring schedule {parent}, which {}{session} last created or changed",
+            starter.principal
+        ),
+        _ => format!(
             "a step of pipeline execution {parent}, which {}{session} started",
             starter.principal
-        )
+        ),
     };
     if allowed {
         let mut verdict = for_starter;
@@ -519,5 +596,37 @@ mod tests {
         assert!(whys[3].contains("after the CreateAutoMLJob"), "{}", whys[3]);
         assert!(whys[4].contains("no record"), "{}", whys[4]);
         assert!(whys.iter().all(|w| w.ends_with("judged as its own caller")));
+    }
+
+    #[test]
+    fn a_monitoring_run_answers_to_who_last_set_its_schedule_as_recorded() {
+        let mut run = request();
+        run.event_name = "CreateProcessingJob".into();
+        run.event_time = Some("2026-11-20T13:00:04Z".into());
+        let schedule = "arn:aws:sagemaker:eu-west-1:111122223333:monitoring-schedule/churn-dq";
+        let set = |principal: &str, at: &str| ResourceRecord {
+            kind: RecordKind::MonitoringSchedule,
+            name: "churn-dq".into(),
+            ..created_by(principal, at)
+        };
+        let alice = "arn:aws:iam::111122223333:role/DataScientist";
+        let bob = "arn:aws:iam::111122223333:role/Contractor";
+        // The newest version before the run: bob's change made before it, not alice's creation.
+        let records = [
+            set(alice, "2026-11-20T09:30:00Z"),
+            set(bob, "2026-11-20T12:00:00Z"),
+            set(alice, "2026-11-20T14:00:00Z"),
+        ];
+        match schedule_starter(&run, schedule, &records) {
+            Ok(starter) => assert_eq!(starter.principal, bob),
+            Err(why) => panic!("{why}"),
+        }
+        // Only an AutoML job's record, or none: judged as its own caller.
+        for records in [vec![created_by(alice, "2026-11-20T09:30:00Z")], Vec::new()] {
+            match schedule_starter(&run, schedule, &records) {
+                Err(why) => assert!(why.ends_with("judged as its own caller"), "{why}"),
+                Ok(starter) => panic!("{starter:?}"),
+            }
+        }
     }
 }

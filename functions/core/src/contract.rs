@@ -84,6 +84,9 @@ pub enum ResourceType {
     UserProfile,
     /// A Studio space, named `DOMAIN/SPACE`.
     Space,
+    /// A SageMaker project: a CloudFormation template provider's stack is made under the role
+    /// the call names.
+    Project,
     /// A model package version, named by its ARN: its approval is judged (notify-only by nature).
     ModelPackage,
     /// A Studio app, named `DOMAIN/user-profile/PROFILE/TYPE/APP` or `DOMAIN/space/SPACE/TYPE/APP`.
@@ -123,6 +126,7 @@ impl ResourceType {
             ResourceType::InferenceExperiment => "inference-experiment",
             ResourceType::PromotedEndpoint => "promoted-endpoint",
             ResourceType::ModelPackage => "model-package",
+            ResourceType::Project => "project",
         }
     }
 }
@@ -474,17 +478,20 @@ pub struct StartedBy {
 impl StartedBy {
     /// How alerts name the parent.
     pub fn through(&self) -> String {
-        if is_automl_job_arn(&self.parent) {
-            format!("AutoML job {}", self.parent)
-        } else {
-            format!("pipeline execution {}", self.parent)
-        }
+        format!("{} {}", parent_kind(&self.parent), self.parent)
     }
 }
 
-/// Whether an ARN is an AutoML job's (`arn:…:sagemaker:…:automl-job/NAME`).
-pub fn is_automl_job_arn(arn: &str) -> bool {
-    arn.starts_with("arn:") && arn.contains(":automl-job/")
+/// What kind of parent an ARN names: an AutoML job (`…:automl-job/NAME`), a monitoring schedule
+/// (`…:monitoring-schedule/NAME`), else a pipeline execution.
+pub fn parent_kind(arn: &str) -> &'static str {
+    if arn.contains(":automl-job/") {
+        "AutoML job"
+    } else if arn.contains(":monitoring-schedule/") {
+        "monitoring schedule"
+    } else {
+        "pipeline execution"
+    }
 }
 
 impl Verdict {

@@ -435,6 +435,21 @@ pub const COVERED_CALLS: &[CoveredCall] = &[
         when_no_subject: WhenNoSubject::StartsNothing,
         changes_deployed: true,
     },
+    // A project's CloudFormation template provider makes its stack under the role it names; a
+    // Service Catalog project names none (the portfolio's launch constraint, set by its admin,
+    // decides), and the default item decides.
+    CoveredCall {
+        event_name: "CreateProject",
+        resource_type: ResourceType::Project,
+        name_field: "projectName",
+        arn_field: "projectArn",
+        subjects: &[at(
+            Leads::Role,
+            "templateProviders[].cfnTemplateProvider.roleARN",
+        )],
+        when_no_subject: WhenNoSubject::DefaultDecides,
+        changes_deployed: false,
+    },
     // The model registry's gate: a `package#` binding with `requireApproved` lets a version be
     // deployed once it is Approved. Who approves is judged by the version's bindings (the
     // package's, and its content's); an update that approves nothing is not judged (GATES).
@@ -709,6 +724,24 @@ pub struct RecordedCall {
 }
 
 pub const RECORDED_CALLS: &[RecordedCall] = &[
+    // Who last set what a monitoring schedule runs: the processing jobs it starts answer to
+    // them (`children`). A create and an update alike are a version. Judged too.
+    RecordedCall {
+        event_name: "CreateMonitoringSchedule",
+        kind: RecordKind::MonitoringSchedule,
+        op: RecordOp::Create,
+        name_field: "monitoringScheduleName",
+        arn_field: Some("monitoringScheduleArn"),
+        models: &[],
+    },
+    RecordedCall {
+        event_name: "UpdateMonitoringSchedule",
+        kind: RecordKind::MonitoringSchedule,
+        op: RecordOp::Create,
+        name_field: "monitoringScheduleName",
+        arn_field: Some("monitoringScheduleArn"),
+        models: &[],
+    },
     // Who created an AutoML job, as the guard saw it: the endpoint the job deploys answers to
     // them (`children`). Judged too (COVERED_CALLS).
     RecordedCall {
@@ -796,12 +829,12 @@ mod tests {
                 assert_ne!(a.event_name, b.event_name);
             }
         }
-        assert_eq!(COVERED_CALLS.len(), 49);
+        assert_eq!(COVERED_CALLS.len(), 50);
         let names: Vec<&str> = rule_event_names().collect();
         for (i, a) in names.iter().enumerate() {
             assert!(!names[i + 1..].contains(a), "{a} twice");
         }
-        assert_eq!(names.len(), 52);
+        assert_eq!(names.len(), 53);
         // The sweep submits records before the deployments that need them.
         assert!(
             names[..RECORDED_CALLS.len()]

@@ -153,6 +153,15 @@ pub fn remedy(resource_type: ResourceType) -> Remedy {
                       act with its role: delete it (aws sagemaker delete-flow-definition) if it \
                       should not exist",
         },
+        // The stack has acted with the role by the time anyone is told; deleting the project
+        // deletes its stack and all it made (the team's pipelines, registry, repositories). What
+        // the stack makes in SageMaker is judged call by call, as its role's.
+        ResourceType::Project => Remedy::NotifyOnly {
+            by_hand: "CloudFormation made the project's stack with that role; review what it made \
+                      (aws cloudformation describe-stack-resources) and delete the project \
+                      (aws sagemaker delete-project) if it should not exist; each SageMaker \
+                      resource the stack made was judged on its own, as its role's",
+        },
         // An approval deploys nothing; each deployment of the version is judged on its own.
         ResourceType::ModelPackage => Remedy::NotifyOnly {
             by_hand: "an approval deploys nothing, and each deployment of the version is judged \

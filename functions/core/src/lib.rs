@@ -34,7 +34,7 @@ pub mod studio;
 pub mod sweep;
 
 pub use catalog::{Catalog, CatalogResolver};
-pub use children::{AutoMlDeployments, PipelineSteps};
+pub use children::{JobParents, PipelineSteps};
 pub use contract::*;
 pub use covered::{COVERED_CALLS, CoveredCall, covered_call};
 pub use decide::{Defaults, decide};
@@ -48,10 +48,7 @@ pub use resolve::{Lookups, Recovery, Resolution, Resolver, resolve_subjects};
 /// Parse, resolve and decide in one go: the verdict for an event. `Err` when a describe failed
 /// in a way that may pass (see [`resolve::ResolveError::Failed`]), or a record the decision needs
 /// has not arrived within the wait.
-pub async fn explain<
-    R: Resolver + Recovery + PipelineSteps + AutoMlDeployments,
-    S: RecordStore + Sync,
->(
+pub async fn explain<R: Resolver + Recovery + PipelineSteps + JobParents, S: RecordStore + Sync>(
     outcome: ParseOutcome,
     lookups: &Lookups<'_, R, S>,
     policy: &PolicySet,
@@ -123,7 +120,7 @@ pub async fn decide_child<P, D, S>(
     records: &S,
 ) -> Result<Verdict, GuardError>
 where
-    P: PipelineSteps + AutoMlDeployments,
+    P: PipelineSteps + JobParents,
     D: RoleDirectory,
     S: RecordStore,
 {
@@ -133,7 +130,10 @@ where
     }
     let parent = match children::parent_of(request, parents).await? {
         Some(parent) => Some(parent),
-        None => children::automl_parent_of(request, parents, records).await?,
+        None => match children::automl_parent_of(request, parents, records).await? {
+            Some(parent) => Some(parent),
+            None => children::schedule_parent_of(request, parents, records).await?,
+        },
     };
     match parent {
         None => Ok(own),

@@ -24,6 +24,9 @@ pub enum RecordKind {
     /// endpoint it deploys, `children`).
     #[serde(rename = "automl-job")]
     AutoMlJob,
+    /// A monitoring schedule: who last created or changed it (the parent of the processing jobs
+    /// it runs, `children`).
+    MonitoringSchedule,
 }
 
 impl RecordKind {
@@ -32,6 +35,7 @@ impl RecordKind {
             RecordKind::Model => "model",
             RecordKind::EndpointConfig => "endpoint-config",
             RecordKind::AutoMlJob => "automl-job",
+            RecordKind::MonitoringSchedule => "monitoring-schedule",
         }
     }
 }
@@ -42,6 +46,7 @@ impl std::fmt::Display for RecordKind {
             RecordKind::Model => "model",
             RecordKind::EndpointConfig => "endpoint config",
             RecordKind::AutoMlJob => "AutoML job",
+            RecordKind::MonitoringSchedule => "monitoring schedule",
         })
     }
 }
@@ -124,6 +129,9 @@ impl ResourceRecord {
             (RecordKind::AutoMlJob, RecordOp::Create) => "CreateAutoMLJob",
             // AutoML jobs are not deleted, only stopped.
             (RecordKind::AutoMlJob, RecordOp::Delete) => "an AutoML job's deletion",
+            // A create or an update: either sets what the schedule runs.
+            (RecordKind::MonitoringSchedule, RecordOp::Create) => "Create/UpdateMonitoringSchedule",
+            (RecordKind::MonitoringSchedule, RecordOp::Delete) => "DeleteMonitoringSchedule",
         };
         format!(
             "{call} at {} (event {})",

@@ -10,7 +10,7 @@ use model_guard_core::ports::{
     AuditLog, PolicyStore, RecordStore, Recorded, RoleDirectory, look_up_role_path,
 };
 use model_guard_core::{
-    AutoMlDeployments, Defaults, ErrorKind, EvaluateInput, Evaluated, GuardError, Lookups, Mode,
+    Defaults, ErrorKind, EvaluateInput, Evaluated, GuardError, JobParents, Lookups, Mode,
     ParseOutcome, PipelineSteps, RecordWait, Recovery, Request, Resolver, WaitForRecords,
     decide_child, resolve_subjects,
 };
@@ -59,7 +59,7 @@ pub async fn handle<R, P, A, D, S>(
     now: DateTime<Utc>,
 ) -> Result<Evaluated, GuardError>
 where
-    R: Resolver + Recovery + PipelineSteps + AutoMlDeployments,
+    R: Resolver + Recovery + PipelineSteps + JobParents,
     P: PolicyStore,
     A: AuditLog,
     D: RoleDirectory,

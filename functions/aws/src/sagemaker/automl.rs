@@ -1,8 +1,9 @@
-//! AutoML jobs as parents: which job's deployment names an endpoint (`children`).
+//! Jobs as parents (`children`): which AutoML job's deployment names an endpoint, and which
+//! monitoring schedule a processing job is a run of.
 
 use aws_sdk_sagemaker::types::{AutoMlSortBy, AutoMlSortOrder};
 use chrono::{DateTime, Utc};
-use model_guard_core::AutoMlDeployments;
+use model_guard_core::JobParents;
 use model_guard_core::children::AutoMlFacts;
 use model_guard_core::resolve::ResolveError;
 
@@ -13,7 +14,7 @@ use super::{SageMakerResolver, resolve_error, time};
 const LISTED: i32 = 100;
 const DESCRIBED: usize = 25;
 
-impl AutoMlDeployments for SageMakerResolver {
+impl JobParents for SageMakerResolver {
     async fn deployer_of(
         &self,
         endpoint: &str,
@@ -59,5 +60,16 @@ impl AutoMlDeployments for SageMakerResolver {
             }
         }
         Ok(None)
+    }
+
+    async fn schedule_of(&self, processing_job: &str) -> Result<Option<String>, ResolveError> {
+        let out = self
+            .client
+            .describe_processing_job()
+            .processing_job_name(processing_job)
+            .send()
+            .await
+            .map_err(|e| resolve_error(&format!("processing job {processing_job}"), &e))?;
+        Ok(out.monitoring_schedule_arn().map(str::to_owned))
     }
 }

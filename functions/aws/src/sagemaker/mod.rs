@@ -186,6 +186,12 @@ impl Recovery for SageMakerResolver {
                 mlflow::tracking_server_uses(&self.client, name).await?
             }
             ResourceType::Cluster => clusters::cluster_uses(&self.client, name).await?,
+            // A project's role is in its call only (DescribeProject does not repeat it).
+            ResourceType::Project => Uses {
+                targets: Vec::new(),
+                source: format!("project {name}"),
+                created: None,
+            },
             // An approval's subject is the version it approves (named by its ARN).
             ResourceType::ModelPackage => Uses {
                 targets: vec![Target::Package {
@@ -360,6 +366,7 @@ impl Enforcer for SageMakerEnforcer {
             | ResourceType::PartnerApp
             | ResourceType::FlowDefinition
             | ResourceType::ModelPackage
+            | ResourceType::Project
             | ResourceType::Domain
             | ResourceType::UserProfile
             | ResourceType::Space => Err(GuardError::new(
