@@ -453,6 +453,16 @@ pub const COVERED_CALLS: &[CoveredCall] = &[
     // The model registry's gate: a `package#` binding with `requireApproved` lets a version be
     // deployed once it is Approved. Who approves is judged by the version's bindings (the
     // package's, and its content's); an update that approves nothing is not judged (GATES).
+    // A version created already Approved opens the gate as an approval does.
+    CoveredCall {
+        event_name: "CreateModelPackage",
+        resource_type: ResourceType::ModelPackage,
+        name_field: "modelPackageArn",
+        arn_field: "modelPackageArn",
+        subjects: &[],
+        when_no_subject: WhenNoSubject::StartsNothing,
+        changes_deployed: false,
+    },
     CoveredCall {
         event_name: "UpdateModelPackage",
         resource_type: ResourceType::ModelPackage,
@@ -697,9 +707,16 @@ pub const GATES: &[Gate] = &[
         value: "Promote",
         required: true,
     },
-    // Approving a version opens the `requireApproved` gate (who set ModelApprovalStatus).
+    // Approving a version opens the `requireApproved` gate (who set ModelApprovalStatus), and
+    // so does creating one already approved.
     Gate {
         event_name: "UpdateModelPackage",
+        path: "modelApprovalStatus",
+        value: "Approved",
+        required: false,
+    },
+    Gate {
+        event_name: "CreateModelPackage",
         path: "modelApprovalStatus",
         value: "Approved",
         required: false,
@@ -829,12 +846,12 @@ mod tests {
                 assert_ne!(a.event_name, b.event_name);
             }
         }
-        assert_eq!(COVERED_CALLS.len(), 50);
+        assert_eq!(COVERED_CALLS.len(), 51);
         let names: Vec<&str> = rule_event_names().collect();
         for (i, a) in names.iter().enumerate() {
             assert!(!names[i + 1..].contains(a), "{a} twice");
         }
-        assert_eq!(names.len(), 53);
+        assert_eq!(names.len(), 54);
         // The sweep submits records before the deployments that need them.
         assert!(
             names[..RECORDED_CALLS.len()]

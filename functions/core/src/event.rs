@@ -559,6 +559,9 @@ fn resource_of(call: &CoveredCall, detail: &CloudTrailDetail) -> Result<Resource
     let name = match (call.resource_type, &arn) {
         (ResourceType::Domain, Ok(arn)) => Ok(arn.rsplit('/').next().unwrap_or(arn).to_owned()),
         (ResourceType::Cluster, Ok(arn)) => Ok(arn.clone()),
+        // A model package version by its ARN (`…:model-package/GROUP/VERSION`): a create names
+        // only its group.
+        (ResourceType::ModelPackage, Ok(arn)) => Ok(arn.clone()),
         _ => name,
     };
     let name = match (name, &arn) {

@@ -382,6 +382,12 @@ impl<R: Resolver + Recovery, S: RecordStore> Subjects<'_, '_, R, S> {
                             "{} names no model: it promotes what {} says",
                             request.event_name, recovered.source
                         )
+                    } else if request.resource.resource_type == ResourceType::ModelPackage {
+                        format!(
+                            "{} names the version it approves in its response only: judged as \
+                             {} says",
+                            request.event_name, recovered.source
+                        )
                     } else {
                         format!(
                             "{} names no role: it runs under the {}'s own, as {} says",
