@@ -1360,7 +1360,7 @@ def test_39_an_endpoint_an_automl_job_deploys_answers_to_who_created_the_job_and
     for pk in (f"role#{exec_arn}", f"model#apbest-{suffix}*"):
         stack.policy({"pk": pk, "principals": [scientist], "mode": "enforce", "graceSeconds": 2})
     endpoints = {}
-    for job_suffix in ("own", "borrowed"):
+    for job_suffix in ("own", "borrowed", "raced"):
         job, endpoint = f"ap-{job_suffix}-{suffix}", f"ap-{job_suffix}-ep-{suffix}"
         arn = stack.sm.create_auto_ml_job_v2(
             AutoMLJobName=job, RoleArn=exec_arn,
@@ -1379,8 +1379,8 @@ def test_39_an_endpoint_an_automl_job_deploys_answers_to_who_created_the_job_and
         assert stack.audit(created["detail"]["eventID"])["state"] == "allowed"
         endpoints[job_suffix] = (endpoint, arn)
 
-    def deploy(endpoint: str, caller: str) -> str:
-        model = stack.model(f"apbest-{suffix}", caller=caller, role_name=exec_role)
+    def deploy(endpoint: str, caller: str, container: dict | None = None) -> str:
+        model = stack.model(f"apbest-{suffix}", caller=caller, role_name=exec_role, container=container)
         config = stack.endpoint_config([model], caller=caller)
         stack.sm.create_endpoint(EndpointName=endpoint, EndpointConfigName=config)
         event_id = str(uuid.uuid4())
@@ -1390,9 +1390,15 @@ def test_39_an_endpoint_an_automl_job_deploys_answers_to_who_created_the_job_and
         assert stack.submit(delivered)["status"] == "SUCCEEDED"
         return event_id
 
-    # The job's own deployment: under its role, as AutoML makes it.
+    def best_candidate(job_arn: str) -> dict:
+        """The container AutoML deploys: its best candidate's, as the job's describe gives it."""
+        described = stack.sm.describe_auto_ml_job_v2(AutoMLJobName=job_arn.rsplit("/", 1)[1])
+        first = described["BestCandidate"]["InferenceContainers"][0]
+        return {"Image": first["Image"], "ModelDataUrl": first["ModelDataUrl"]}
+
+    # The job's own deployment: under its role, as AutoML makes it, serving its best candidate.
     endpoint, job_arn = endpoints["own"]
-    event_id = deploy(endpoint, exec_role)
+    event_id = deploy(endpoint, exec_role, best_candidate(job_arn))
     item = stack.audit(event_id)
     assert item["state"] == "allowed", item["verdict"]["reasons"]
     assert item["verdict"]["startedBy"]["parent"] == job_arn, item["verdict"]
@@ -1405,6 +1411,17 @@ def test_39_an_endpoint_an_automl_job_deploys_answers_to_who_created_the_job_and
     item = stack.audit(event_id)
     assert "startedBy" not in item["verdict"], item["verdict"]
     assert any("not by the job's role" in r for r in item["verdict"]["reasons"]), item["verdict"]["reasons"]
+    assert item["state"] == "enforced" and item["enforcement"]["outcome"] == "deleted", item
+    assert stack.endpoint_status(endpoint) is None
+    # Someone who can act as the job's role (a notebook running under it) takes the endpoint a
+    # third job will deploy, before it does, serving a model of their own: not the job's
+    # deployment, judged as the role itself, and deleted.
+    endpoint, _ = endpoints["raced"]
+    event_id = deploy(endpoint, exec_role, {"Image": "img:1", "ModelDataUrl": f"s3://b/mine-{suffix}/model.tar.gz"})
+    assert stack.wait(stack.enforcement(event_id), 60)["status"] == "SUCCEEDED"
+    item = stack.audit(event_id)
+    assert "startedBy" not in item["verdict"], item["verdict"]
+    assert any("not the job's best candidate" in r for r in item["verdict"]["reasons"]), item["verdict"]["reasons"]
     assert item["state"] == "enforced" and item["enforcement"]["outcome"] == "deleted", item
     assert stack.endpoint_status(endpoint) is None
 

@@ -8,7 +8,8 @@
 //!   "deployed": {"training-job/NAME": [{"kind": "role", "arn": ".."}]},
 //!   "pipelineExecutions": {"ARN": {"startedBy": "..", "modifiedBy": "..", "steps": [ARN, ..]}},
 //!   "automlJobs": {"NAME": {"arn": "..", "roleArn": "..", "deployedEndpoint": "..",
-//!                           "askedEndpoint": "..", "creationTime": ".."}},
+//!                           "askedEndpoint": "..", "creationTime": "..",
+//!                           "bestCandidate": [{"Image": "..", "ModelDataUrl": ".."}]}},
 //!   "monitoringRuns": {"PROCESSING-JOB": "MONITORING-SCHEDULE-ARN"},
 //!   "tags": {"RESOURCE-ARN": {"KEY": "VALUE"}},
 //!   "records": [{"version": 1, "kind": "endpoint-config", "name": .., "op": "create", ..}]}`
@@ -90,6 +91,9 @@ pub struct CatalogAutoMlJob {
     pub asked_endpoint: Option<String>,
     #[serde(default)]
     pub creation_time: Option<DateTime<Utc>>,
+    /// `BestCandidate.InferenceContainers`, as container definitions.
+    #[serde(default)]
+    pub best_candidate: Vec<Value>,
 }
 
 /// A pipeline execution: DescribePipelineExecution's `CreatedBy.IamIdentity` and the ARNs that
@@ -392,15 +396,27 @@ impl CatalogResolver {
             automl_jobs: catalog
                 .automl_jobs
                 .into_iter()
-                .map(|(name, j)| AutoMlFacts {
-                    job_name: name,
-                    job_arn: j.arn,
-                    role_arn: j.role_arn,
-                    deployed_endpoint: j.deployed_endpoint,
-                    asked_endpoint: j.asked_endpoint,
-                    created: j.creation_time,
+                .map(|(name, j)| {
+                    let candidate = j
+                        .best_candidate
+                        .iter()
+                        .enumerate()
+                        .map(|(i, c)| {
+                            container(c, &format!("automlJobs.{name}.bestCandidate[{i}]"))
+                        })
+                        .collect::<Result<Vec<_>, _>>()
+                        .map_err(|e| e.to_string())?;
+                    Ok(AutoMlFacts {
+                        job_name: name,
+                        job_arn: j.arn,
+                        role_arn: j.role_arn,
+                        deployed_endpoint: j.deployed_endpoint,
+                        asked_endpoint: j.asked_endpoint,
+                        created: j.creation_time,
+                        candidate,
+                    })
                 })
-                .collect(),
+                .collect::<Result<_, String>>()?,
             monitoring_runs: catalog
                 .monitoring_runs
                 .into_iter()
@@ -539,20 +555,23 @@ impl PipelineSteps for CatalogResolver {
 }
 
 impl JobParents for CatalogResolver {
-    fn deployer_of(
+    fn deployers_of(
         &self,
         endpoint: &str,
         _since: DateTime<Utc>,
-    ) -> impl Future<Output = Result<Option<AutoMlFacts>, ResolveError>> + Send {
+    ) -> impl Future<Output = Result<Vec<AutoMlFacts>, ResolveError>> + Send {
         let names = |n: &Option<String>| {
             n.as_deref()
                 .is_some_and(|n| n.eq_ignore_ascii_case(endpoint))
         };
-        ready(Ok(self
+        let mut jobs: Vec<AutoMlFacts> = self
             .automl_jobs
             .iter()
-            .find(|j| names(&j.deployed_endpoint) || names(&j.asked_endpoint))
-            .cloned()))
+            .filter(|j| names(&j.deployed_endpoint) || names(&j.asked_endpoint))
+            .cloned()
+            .collect();
+        jobs.sort_by_key(|j| std::cmp::Reverse(j.created));
+        ready(Ok(jobs))
     }
 
     fn schedule_of(

@@ -19,12 +19,15 @@ use std::future::Future;
 
 use chrono::{DateTime, Utc};
 
-use crate::contract::{Decision, Request, ResourceType, StartedBy, Verdict, parent_kind};
+use crate::content::{ContainerContent, canonical_data_uri, canonical_image_uri};
+use crate::contract::{
+    Decision, Request, ResourceType, StartedBy, SubjectKind, Through, Verdict, parent_kind,
+};
 use crate::error::GuardError;
 use crate::ports::RecordStore;
 use crate::principal::Caller;
 use crate::records::{RecordKind, RecordOp, ResourceRecord, whole_second};
-use crate::resolve::ResolveError;
+use crate::resolve::{Resolution, ResolveError};
 
 /// What SageMaker says of a pipeline execution.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -65,17 +68,21 @@ pub struct AutoMlFacts {
     /// `ModelDeployConfig.EndpointName`: the endpoint it was asked to deploy.
     pub asked_endpoint: Option<String>,
     pub created: Option<DateTime<Utc>>,
+    /// `BestCandidate`'s inference containers (every processing unit's): what its deployment
+    /// serves. Empty until the job has chosen one.
+    pub candidate: Vec<ContainerContent>,
 }
 
 /// The jobs that make resources of their own, as SageMaker describes them.
 pub trait JobParents {
-    /// The AutoML job whose deployment names `endpoint` (its result, else its configuration),
-    /// among the jobs active since `since`.
-    fn deployer_of(
+    /// Every AutoML job whose deployment names `endpoint` (its result, else its
+    /// configuration), among the jobs active since `since`, newest first: a job anyone can
+    /// create naming the endpoint must not hide the one that deployed it.
+    fn deployers_of(
         &self,
         endpoint: &str,
         since: DateTime<Utc>,
-    ) -> impl Future<Output = Result<Option<AutoMlFacts>, ResolveError>> + Send;
+    ) -> impl Future<Output = Result<Vec<AutoMlFacts>, ResolveError>> + Send;
 
     /// The monitoring schedule a processing job is a run of: its describe's
     /// `MonitoringScheduleArn`.
@@ -94,11 +101,20 @@ pub const AUTOML_LOOKBACK_HOURS: i64 = 6;
 /// as its own caller.
 pub fn automl_starter(
     request: &Request,
+    serves: &Resolution,
     facts: &AutoMlFacts,
     created: &[ResourceRecord],
 ) -> Result<Caller, String> {
     let job = &facts.job_arn;
     let endpoint = request.resource.name.as_str();
+    // AutoML's deployment creates its endpoint; a later change to it is not the job's.
+    if request.event_name != "CreateEndpoint" {
+        return Err(format!(
+            "{} is not how AutoML job {job} deploys (it creates its endpoint): judged as its own \
+             caller",
+            request.event_name
+        ));
+    }
     let names = |n: &Option<String>| {
         n.as_deref()
             .is_some_and(|n| n.eq_ignore_ascii_case(endpoint))
@@ -129,11 +145,10 @@ pub fn automl_starter(
             facts.role_arn.as_deref().unwrap_or("none described")
         ));
     }
-    let call = request
-        .event_time
-        .as_deref()
-        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-        .map(|t| t.with_timezone(&Utc));
+    // Anyone who can act as the job's role could create the endpoint the job was asked to
+    // deploy, before it does: only the job's own best candidate is the job's deployment.
+    serves_the_candidate(serves, facts)?;
+    let call = request.call_time();
     let record = created
         .iter()
         .filter(|r| r.kind == RecordKind::AutoMlJob && r.op == RecordOp::Create)
@@ -161,32 +176,109 @@ pub fn automl_starter(
     Ok(starter)
 }
 
+/// Whether the endpoint serves the job's best candidate and nothing else: every model it
+/// deploys is resolved and serves model data, and every image, data location and package
+/// reached is among the candidate's containers.
+fn serves_the_candidate(serves: &Resolution, facts: &AutoMlFacts) -> Result<(), String> {
+    let job = &facts.job_arn;
+    if facts.candidate.is_empty() {
+        return Err(format!(
+            "AutoML job {job} has chosen no best candidate, so nothing it deploys can be this \
+             endpoint's: judged as its own caller"
+        ));
+    }
+    let images: Vec<String> = facts
+        .candidate
+        .iter()
+        .filter_map(|c| c.image.as_deref().map(canonical_image_uri))
+        .collect();
+    let data: Vec<String> = facts
+        .candidate
+        .iter()
+        .flat_map(|c| c.data.iter().map(|d| canonical_data_uri(&d.uri)))
+        .collect();
+    let foreign = |why: String| {
+        Err(format!(
+            "AutoML job {job} names this endpoint, but {why}, not the job's best candidate: \
+             judged as its own caller"
+        ))
+    };
+    let mut models = 0;
+    for subject in &serves.subjects {
+        let name = &subject.name;
+        match subject.kind {
+            SubjectKind::Model => {
+                models += 1;
+                if let Some(why) = &subject.unresolved {
+                    return foreign(format!("what model {name} serves is not known ({why})"));
+                }
+                let model = Through::Model { name: name.clone() };
+                let serves_data = serves
+                    .subjects
+                    .iter()
+                    .any(|s| s.kind == SubjectKind::Data && s.through.contains(&model));
+                if !serves_data {
+                    return foreign(format!("model {name} serves no model data the guard knows"));
+                }
+            }
+            SubjectKind::Image if !images.contains(name) => {
+                return foreign(format!("it runs image {name}"));
+            }
+            SubjectKind::Data if !data.contains(name) => {
+                return foreign(format!("it serves {name}"));
+            }
+            SubjectKind::Package | SubjectKind::InferenceComponent => {
+                return foreign(format!("it serves {name}"));
+            }
+            _ => {}
+        }
+    }
+    if models == 0 {
+        return foreign("it deploys no model the guard could describe".to_owned());
+    }
+    Ok(())
+}
+
 /// The AutoML job a violating endpoint may have been deployed by, and who created it or why
-/// that does not count. `None`: no job names it.
+/// that does not count. `None`: no job names it. Of several jobs naming it, the first whose
+/// link holds; else the newest's reason.
 pub async fn automl_parent_of<A: JobParents, S: RecordStore>(
     request: &Request,
+    serves: &Resolution,
     jobs: &A,
     records: &S,
 ) -> Result<Option<(String, Result<Caller, String>)>, GuardError> {
     if request.resource.resource_type != ResourceType::Endpoint {
         return Ok(None);
     }
-    let call = request
-        .event_time
-        .as_deref()
-        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-        .map_or_else(Utc::now, |t| t.with_timezone(&Utc));
+    let call = request.call_time().unwrap_or_else(Utc::now);
     let since = call - chrono::Duration::hours(AUTOML_LOOKBACK_HOURS);
-    let facts = match jobs.deployer_of(&request.resource.name, since).await {
-        Ok(Some(facts)) => facts,
-        Ok(None) | Err(ResolveError::Unresolvable(_)) => return Ok(None),
+    let candidates = match jobs.deployers_of(&request.resource.name, since).await {
+        Ok(jobs) => jobs,
+        Err(ResolveError::Unresolvable(_)) => return Ok(None),
         Err(ResolveError::Failed(e)) => return Err(e),
     };
-    let history = records
-        .history(RecordKind::AutoMlJob, &facts.job_name)
-        .await?;
-    let starter = automl_starter(request, &facts, &history.records);
-    Ok(Some((facts.job_arn, starter)))
+    // The reason given is the deploying job's (SageMaker wrote that its result is this
+    // endpoint), else the newest's.
+    let mut refused: Option<(bool, String, String)> = None;
+    for facts in candidates {
+        let history = records
+            .history(RecordKind::AutoMlJob, &facts.job_name)
+            .await?;
+        match automl_starter(request, serves, &facts, &history.records) {
+            Ok(starter) => return Ok(Some((facts.job_arn, Ok(starter)))),
+            Err(why) => {
+                let deployed = facts
+                    .deployed_endpoint
+                    .as_deref()
+                    .is_some_and(|e| e.eq_ignore_ascii_case(&request.resource.name));
+                if refused.as_ref().is_none_or(|(d, _, _)| deployed && !d) {
+                    refused = Some((deployed, facts.job_arn, why));
+                }
+            }
+        }
+    }
+    Ok(refused.map(|(_, job, why)| (job, Err(why))))
 }
 
 /// Who last created or changed the monitoring schedule a processing job is a run of, as the
@@ -196,11 +288,7 @@ pub fn schedule_starter(
     schedule: &str,
     recorded: &[ResourceRecord],
 ) -> Result<Caller, String> {
-    let call = request
-        .event_time
-        .as_deref()
-        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-        .map(|t| t.with_timezone(&Utc));
+    let call = request.call_time();
     let record = recorded
         .iter()
         .filter(|r| r.kind == RecordKind::MonitoringSchedule && r.op == RecordOp::Create)
@@ -413,7 +501,8 @@ pub fn unattributed(mut own: Verdict, why: String) -> Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::contract::{ResourceRef, Version1};
+    use crate::content::DataLocation;
+    use crate::contract::{ResolvedSubject, ResourceRef, Version1};
 
     fn request() -> Request {
         Request {
@@ -522,6 +611,31 @@ mod tests {
             created: DateTime::parse_from_rfc3339(created)
                 .ok()
                 .map(|t| t.with_timezone(&Utc)),
+            candidate: vec![ContainerContent {
+                image: Some(CANDIDATE_IMAGE.into()),
+                data: vec![DataLocation {
+                    uri: CANDIDATE_DATA.into(),
+                    prefix: false,
+                }],
+                package: None,
+            }],
+        }
+    }
+
+    const CANDIDATE_IMAGE: &str =
+        "683313688378.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-xgboost:1.7-1";
+    const CANDIDATE_DATA: &str = "s3://automl-111122223333/autopilot-churn/best/model.tar.gz";
+
+    /// What an endpoint serving one model with this image and data resolves to.
+    fn serving(model: &str, image: &str, data: &str) -> Resolution {
+        let own = Through::Model { name: model.into() };
+        Resolution {
+            subjects: vec![
+                ResolvedSubject::new(SubjectKind::Model, model.into(), Through::Request),
+                ResolvedSubject::new(SubjectKind::Image, canonical_image_uri(image), own.clone()),
+                ResolvedSubject::new(SubjectKind::Data, canonical_data_uri(data), own),
+            ],
+            notes: Vec::new(),
         }
     }
 
@@ -546,8 +660,9 @@ mod tests {
             endpoint_request("arn:aws:sts::111122223333:assumed-role/AutopilotExec/SageMaker");
         let alice = "arn:aws:iam::111122223333:role/DataScientist";
         let record = [created_by(alice, "2026-11-20T10:02:10Z")];
+        let best = serving("churn-best", CANDIDATE_IMAGE, CANDIDATE_DATA);
         let ok = |facts: &AutoMlFacts, records: &[ResourceRecord]| {
-            automl_starter(&by_job, facts, records)
+            automl_starter(&by_job, &best, facts, records)
         };
         // Named by its result, or (not yet deployed) by its configuration, any case.
         for facts in [
@@ -568,6 +683,7 @@ mod tests {
             // Someone calling as themselves, not as the job's role.
             automl_starter(
                 &endpoint_request("arn:aws:sts::111122223333:assumed-role/Contractor/mallory"),
+                &best,
                 &job(Some("churn-ep"), None, "2026-11-20T10:02:11Z"),
                 &record,
             ),
@@ -586,6 +702,7 @@ mod tests {
         ];
         let whys: Vec<String> = refused.into_iter().filter_map(Result::err).collect();
         assert_eq!(whys.len(), 5, "{whys:?}");
+        assert_candidate_refusals(&by_job, &record);
         assert!(
             whys[0].contains("does not name this endpoint"),
             "{}",
@@ -596,6 +713,70 @@ mod tests {
         assert!(whys[3].contains("after the CreateAutoMLJob"), "{}", whys[3]);
         assert!(whys[4].contains("no record"), "{}", whys[4]);
         assert!(whys.iter().all(|w| w.ends_with("judged as its own caller")));
+    }
+
+    /// Someone who can act as the job's role creates the endpoint the job was asked to deploy,
+    /// before it does, serving what they like: only the job's best candidate is its deployment.
+    fn assert_candidate_refusals(by_job: &Request, record: &[ResourceRecord]) {
+        let asked = job(None, Some("churn-ep"), "2026-11-20T10:02:11Z");
+        let mut unchosen = asked.clone();
+        unchosen.candidate.clear();
+        let mut unresolved = serving("churn-best", CANDIDATE_IMAGE, CANDIDATE_DATA);
+        unresolved.subjects[0].unresolved = Some("not found".into());
+        let mut no_data = serving("churn-best", CANDIDATE_IMAGE, CANDIDATE_DATA);
+        no_data.subjects.truncate(2);
+        let fraud = "s3://ml-artifacts-111122223333/fraud-v3/model.tar.gz";
+        let mut updated = by_job.clone();
+        updated.event_name = "UpdateEndpoint".into();
+        let best = serving("churn-best", CANDIDATE_IMAGE, CANDIDATE_DATA);
+        let cases = [
+            (
+                by_job,
+                serving("fraud-v3", CANDIDATE_IMAGE, fraud),
+                &asked,
+                "it serves s3://",
+            ),
+            (
+                by_job,
+                serving(
+                    "churn-best",
+                    "111122223333.dkr.ecr.eu-west-1.amazonaws.com/x:1",
+                    CANDIDATE_DATA,
+                ),
+                &asked,
+                "it runs image",
+            ),
+            (
+                by_job,
+                best.clone(),
+                &unchosen,
+                "has chosen no best candidate",
+            ),
+            (by_job, unresolved, &asked, "is not known (not found)"),
+            (by_job, no_data, &asked, "serves no model data"),
+            (by_job, Resolution::default(), &asked, "deploys no model"),
+            (&updated, best.clone(), &asked, "UpdateEndpoint is not how"),
+        ];
+        for (request, serves, facts, expected) in cases {
+            match automl_starter(request, &serves, facts, record) {
+                Err(why) => {
+                    assert!(why.contains(expected), "{expected:?} not in {why}");
+                    assert!(why.ends_with("judged as its own caller"), "{why}");
+                }
+                Ok(starter) => panic!("{expected}: attributed to {starter:?}"),
+            }
+        }
+        // The same candidate, with the data written another way, is the candidate.
+        let https = "https://automl-111122223333.s3.eu-west-1.amazonaws.com/autopilot-churn/best/model.tar.gz";
+        assert!(
+            automl_starter(
+                by_job,
+                &serving("churn-best", CANDIDATE_IMAGE, https),
+                &asked,
+                record
+            )
+            .is_ok()
+        );
     }
 
     #[test]

@@ -277,6 +277,14 @@ impl Request {
         }
     }
 
+    /// When the call was made; `None` when the event gave no readable time.
+    pub fn call_time(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.event_time
+            .as_deref()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.with_timezone(&chrono::Utc))
+    }
+
     /// The request with the caller as found (e.g. with its role's path looked up).
     pub fn set_caller(&mut self, caller: Caller) {
         self.principal = caller.principal;

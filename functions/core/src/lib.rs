@@ -130,7 +130,7 @@ where
     }
     let parent = match children::parent_of(request, parents).await? {
         Some(parent) => Some(parent),
-        None => match children::automl_parent_of(request, parents, records).await? {
+        None => match children::automl_parent_of(request, resolution, parents, records).await? {
             Some(parent) => Some(parent),
             None => children::schedule_parent_of(request, parents, records).await?,
         },

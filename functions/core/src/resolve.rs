@@ -167,11 +167,7 @@ pub async fn resolve_subjects<R: Resolver + Recovery, S: RecordStore>(
     request: &Request,
     lookups: &Lookups<'_, R, S>,
 ) -> Result<Resolution, GuardError> {
-    let call_time = request
-        .event_time
-        .as_deref()
-        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-        .map(|t| t.with_timezone(&Utc));
+    let call_time = request.call_time();
     let mut subjects = Subjects {
         list: Vec::new(),
         notes: Vec::new(),

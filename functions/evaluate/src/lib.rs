@@ -11,8 +11,8 @@ use model_guard_core::ports::{
 };
 use model_guard_core::{
     Defaults, ErrorKind, EvaluateInput, Evaluated, GuardError, JobParents, Lookups, Mode,
-    ParseOutcome, PipelineSteps, RecordWait, Recovery, Request, Resolver, WaitForRecords,
-    decide_child, resolve_subjects,
+    ParseOutcome, PipelineSteps, RecordWait, Recovery, Resolver, WaitForRecords, decide_child,
+    resolve_subjects,
 };
 use serde_json::Value;
 
@@ -105,7 +105,7 @@ where
     let awaiting = awaiting_enforcement(&request, &on_resource);
     let policy = ports.policies.policies().await?;
     // Counted from the call, or from the first try if that came later (a swept event).
-    let call = call_time(&request).unwrap_or(now);
+    let call = request.call_time().unwrap_or(now);
     let lookups = Lookups {
         resolver: &ports.resolver,
         records: &ports.records,
@@ -180,11 +180,6 @@ fn wait_seconds(from: DateTime<Utc>, now: DateTime<Utc>, until: DateTime<Utc>) -
     let waited = now.signed_duration_since(from).num_seconds().max(0);
     let left = until.signed_duration_since(now).num_seconds().max(1);
     u32::try_from(waited.clamp(2, 30).min(left)).unwrap_or(2)
-}
-
-fn call_time(request: &Request) -> Option<DateTime<Utc>> {
-    let t = DateTime::parse_from_rfc3339(request.event_time.as_deref()?).ok()?;
-    Some(t.with_timezone(&Utc))
 }
 
 /// The stack's defaults from the environment: `DEFAULT_GRACE_SECONDS` (900 when unset),

@@ -1,10 +1,12 @@
 //! Jobs as parents (`children`): which AutoML job's deployment names an endpoint, and which
 //! monitoring schedule a processing job is a run of.
 
+use aws_sdk_sagemaker::types::{AutoMlCandidate, AutoMlContainerDefinition};
 use aws_sdk_sagemaker::types::{AutoMlSortBy, AutoMlSortOrder};
 use chrono::{DateTime, Utc};
 use model_guard_core::JobParents;
 use model_guard_core::children::AutoMlFacts;
+use model_guard_core::content::{ContainerContent, DataLocation};
 use model_guard_core::resolve::ResolveError;
 
 use super::{SageMakerResolver, resolve_error, time};
@@ -15,11 +17,11 @@ const LISTED: i32 = 100;
 const DESCRIBED: usize = 25;
 
 impl JobParents for SageMakerResolver {
-    async fn deployer_of(
+    async fn deployers_of(
         &self,
         endpoint: &str,
         since: DateTime<Utc>,
-    ) -> Result<Option<AutoMlFacts>, ResolveError> {
+    ) -> Result<Vec<AutoMlFacts>, ResolveError> {
         let listed = self
             .client
             .list_auto_ml_jobs()
@@ -38,6 +40,7 @@ impl JobParents for SageMakerResolver {
             .filter_map(|j| j.auto_ml_job_name())
             .take(DESCRIBED);
         let names = |n: Option<&str>| n.is_some_and(|n| n.eq_ignore_ascii_case(endpoint));
+        let mut found = Vec::new();
         for name in recent {
             let out = self
                 .client
@@ -49,17 +52,18 @@ impl JobParents for SageMakerResolver {
             let deployed = out.model_deploy_result().and_then(|r| r.endpoint_name());
             let asked = out.model_deploy_config().and_then(|c| c.endpoint_name());
             if let (true, Some(arn)) = (names(deployed) || names(asked), out.auto_ml_job_arn()) {
-                return Ok(Some(AutoMlFacts {
+                found.push(AutoMlFacts {
                     job_name: name.to_owned(),
                     job_arn: arn.to_owned(),
                     role_arn: out.role_arn().map(str::to_owned),
                     deployed_endpoint: deployed.map(str::to_owned),
                     asked_endpoint: asked.map(str::to_owned),
                     created: time(out.creation_time()),
-                }));
+                    candidate: out.best_candidate().map(candidate).unwrap_or_default(),
+                });
             }
         }
-        Ok(None)
+        Ok(found)
     }
 
     async fn schedule_of(&self, processing_job: &str) -> Result<Option<String>, ResolveError> {
@@ -72,4 +76,29 @@ impl JobParents for SageMakerResolver {
             .map_err(|e| resolve_error(&format!("processing job {processing_job}"), &e))?;
         Ok(out.monitoring_schedule_arn().map(str::to_owned))
     }
+}
+
+/// A candidate's inference containers, every processing unit's (V2 image and text jobs list
+/// them per unit): what deploying it serves.
+fn candidate(best: &AutoMlCandidate) -> Vec<ContainerContent> {
+    let per_unit = best
+        .inference_container_definitions()
+        .into_iter()
+        .flat_map(|units| units.values().flatten());
+    best.inference_containers()
+        .iter()
+        .chain(per_unit)
+        .map(|c: &AutoMlContainerDefinition| ContainerContent {
+            image: c.image().map(str::to_owned),
+            data: c
+                .model_data_url()
+                .map(|uri| DataLocation {
+                    uri: uri.to_owned(),
+                    prefix: false,
+                })
+                .into_iter()
+                .collect(),
+            package: None,
+        })
+        .collect()
 }
