@@ -1295,7 +1295,7 @@ def test_38_a_shadow_test_of_a_bound_model_started_by_someone_not_allowed_is_sto
     stack.policy({"pk": f"role#{role}", "principals": [MLDEPLOYER, scientist], "mode": "enforce"})
     stack.policy({"pk": f"model#ieprod-{suffix}*", "principals": [MLDEPLOYER, scientist], "mode": "enforce"})
     stack.policy({"pk": f"model#ieshadow-{suffix}*", "principals": [MLDEPLOYER], "mode": "enforce",
-                  "graceSeconds": 2})
+                  "graceSeconds": 5})
     production = stack.model(f"ieprod-{suffix}", role_name=role_name)
     config = stack.endpoint_config([production])
     endpoint = f"ie-{suffix}"
@@ -1344,6 +1344,28 @@ def test_38_a_shadow_test_of_a_bound_model_started_by_someone_not_allowed_is_sto
                 {"inferenceExperimentArn": allowed_arn})
     assert stack.submit(stop)["status"] == "SUCCEEDED"
     assert stack.audit(stop["detail"]["eventID"]) is None, "a stop that promotes nothing is ignored"
+    # The attack: promote the shadow the caller may not deploy onto the live endpoint, then
+    # delete the experiment during the grace, so that nothing names the endpoint any more. The
+    # verdict is about the endpoint itself (the experiment's describe named it at evaluation),
+    # so the endpoint is deleted as for a violating UpdateEndpoint.
+    promoted = f"ie-promoted-{suffix}"
+    promoted_arn = stack.sm.create_inference_experiment(
+        Name=promoted, Type="ShadowMode", RoleArn=role, EndpointName=endpoint, ModelVariants=variants,
+        ShadowModeConfig=shadow_mode)["InferenceExperimentArn"]
+    actions = {"production": "Remove", "shadow": "Promote"}
+    stack.sm.stop_inference_experiment(Name=promoted, ModelVariantActions=actions, DesiredState="Completed")
+    promote = call(str(uuid.uuid4()), "DataScientist", "StopInferenceExperiment",
+                   {"name": promoted, "modelVariantActions": actions, "desiredState": "Completed"},
+                   {"inferenceExperimentArn": promoted_arn})
+    assert stack.submit(promote)["status"] == "SUCCEEDED"
+    assert described(promoted)["Status"] == "Completed"
+    stack.sm.delete_inference_experiment(Name=promoted)
+    event_id = promote["detail"]["eventID"]
+    assert stack.wait(stack.enforcement(event_id), 60)["status"] == "SUCCEEDED"
+    item = stack.audit(event_id)
+    assert item["verdict"]["resource"]["type"] == "endpoint" and item["verdict"]["resource"]["name"] == endpoint, item["verdict"]
+    assert item["state"] == "enforced" and item["enforcement"]["outcome"] == "deleted", item
+    assert stack.endpoint_status(endpoint) is None
 
 
 def test_39_an_endpoint_an_automl_job_deploys_answers_to_who_created_the_job_and_a_borrowed_name_does_not(stack):

@@ -912,10 +912,11 @@ def mlflow_tracking_servers() -> None:
 
 
 def inference_experiments() -> None:
-    """Create, describe and stop an inference experiment (moto has none): Running once made,
+    """Create, describe, stop and delete an inference experiment (moto has none): Running once made,
     Stopping after a stop, then the stop's desired state (Cancelled or Completed) at the next
     describe; a variant the stop removes is Deleted, one it retains or promotes stays InService. A stop must give every variant an action, and one not running is refused, as on
-    AWS. The endpoint is not changed: moto's endpoints do not run experiments."""
+    AWS; only a Completed or Cancelled one can be deleted. The endpoint is not changed: moto's
+    endpoints do not run experiments."""
     from moto.core.responses import ActionResult
     from moto.sagemaker.exceptions import ResourceNotFound, ValidationError
     from moto.sagemaker.responses import SageMakerResponse
@@ -968,9 +969,17 @@ def inference_experiments() -> None:
         experiment["_desired"] = self._get_param("DesiredState")
         return ActionResult({"InferenceExperimentArn": experiment["Arn"]})
 
+    def delete(self):  # noqa: ANN001
+        experiment = found(self)
+        if experiment["Status"] not in ("Completed", "Cancelled"):
+            raise ValidationError(message=f"Inference experiment is in status {experiment['Status']}.")
+        del experiments(self.sagemaker_backend)[experiment["Name"]]
+        return ActionResult({"InferenceExperimentArn": experiment["Arn"]})
+
     SageMakerResponse.create_inference_experiment = create
     SageMakerResponse.describe_inference_experiment = describe
     SageMakerResponse.stop_inference_experiment = stop
+    SageMakerResponse.delete_inference_experiment = delete
 
 
 def list_tags_of_every_resource() -> None:

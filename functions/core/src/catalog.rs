@@ -11,6 +11,7 @@
 //!                           "askedEndpoint": "..", "creationTime": "..",
 //!                           "bestCandidate": [{"Image": "..", "ModelDataUrl": ".."}]}},
 //!   "monitoringRuns": {"PROCESSING-JOB": "MONITORING-SCHEDULE-ARN"},
+//!   "experimentEndpoints": {"INFERENCE-EXPERIMENT": "ENDPOINT"},
 //!   "tags": {"RESOURCE-ARN": {"KEY": "VALUE"}},
 //!   "records": [{"version": 1, "kind": "endpoint-config", "name": .., "op": "create", ..}]}`
 //! (every section optional). Endpoint configs, models and inference components may also be given
@@ -70,6 +71,10 @@ pub struct Catalog {
     /// By processing job name: DescribeProcessingJob's `MonitoringScheduleArn`.
     #[serde(default)]
     pub monitoring_runs: BTreeMap<String, String>,
+    /// By inference experiment name: DescribeInferenceExperiment's
+    /// `EndpointMetadata.EndpointName`.
+    #[serde(default)]
+    pub experiment_endpoints: BTreeMap<String, String>,
     /// By resource ARN: its tags, as ListTags gives them (key to value).
     #[serde(default)]
     pub tags: BTreeMap<String, BTreeMap<String, String>>,
@@ -326,6 +331,7 @@ pub struct CatalogResolver {
     executions: HashMap<String, ExecutionFacts>,
     automl_jobs: Vec<AutoMlFacts>,
     monitoring_runs: HashMap<String, String>,
+    experiment_endpoints: HashMap<String, String>,
     tags: HashMap<String, BTreeMap<String, String>>,
     records: Vec<ResourceRecord>,
     /// What a lookup of an absent name says.
@@ -421,6 +427,11 @@ impl CatalogResolver {
                 .monitoring_runs
                 .into_iter()
                 .map(|(job, schedule)| (job.to_ascii_lowercase(), schedule))
+                .collect(),
+            experiment_endpoints: catalog
+                .experiment_endpoints
+                .into_iter()
+                .map(|(experiment, endpoint)| (experiment.to_ascii_lowercase(), endpoint))
                 .collect(),
             tags: catalog
                 .tags
@@ -527,9 +538,21 @@ impl Recovery for CatalogResolver {
         _call: Option<DateTime<Utc>>,
     ) -> impl Future<Output = Result<Recovered, ResolveError>> + Send {
         let key = format!("{}/{}", resource.resource_type, resource.name).to_ascii_lowercase();
+        let acts_on = (resource.resource_type == ResourceType::PromotedEndpoint)
+            .then(|| {
+                self.experiment_endpoints
+                    .get(&resource.name.to_ascii_lowercase())
+            })
+            .flatten()
+            .map(|endpoint| ResourceRef {
+                resource_type: ResourceType::Endpoint,
+                name: endpoint.clone(),
+                arn: None,
+            });
         ready(self.find(&self.deployed, &key).map(|targets| Recovered {
             targets,
             source: format!("the catalog's {key}"),
+            acts_on,
         }))
     }
 }

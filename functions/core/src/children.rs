@@ -635,7 +635,7 @@ mod tests {
                 ResolvedSubject::new(SubjectKind::Image, canonical_image_uri(image), own.clone()),
                 ResolvedSubject::new(SubjectKind::Data, canonical_data_uri(data), own),
             ],
-            notes: Vec::new(),
+            ..Resolution::default()
         }
     }
 

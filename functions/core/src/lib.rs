@@ -156,5 +156,8 @@ pub fn decide_resolved(
 ) -> Verdict {
     let mut verdict = decide(request, &resolution.subjects, policy, defaults);
     verdict.reasons.extend(resolution.notes.iter().cloned());
+    if let Some(on) = &resolution.acts_on {
+        verdict.resource = Some(on.clone());
+    }
     verdict
 }

@@ -116,6 +116,9 @@ pub struct Recovered {
     pub targets: Vec<Target>,
     /// Where it came from, for the reasons: e.g. `DescribeTrainingJob's RoleArn`.
     pub source: String,
+    /// Where the call's change lands, when that is another resource than the one it names: a
+    /// promotion's endpoint (the experiment's describe names it).
+    pub acts_on: Option<ResourceRef>,
 }
 
 /// Describes the resource a request created or changed: what it uses, as its own describe says.
@@ -157,6 +160,9 @@ impl<R, S> Copy for Lookups<'_, R, S> {}
 pub struct Resolution {
     pub subjects: Vec<ResolvedSubject>,
     pub notes: Vec<String>,
+    /// The resource the verdict is about, when it is not the one the request names
+    /// ([`Recovered::acts_on`]).
+    pub acts_on: Option<ResourceRef>,
 }
 
 /// The subjects of a request: every model it deploys and every execution role involved, each
@@ -175,6 +181,7 @@ pub async fn resolve_subjects<R: Resolver + Recovery, S: RecordStore>(
         lookups,
         resolved: BTreeMap::new(),
         packages: HashMap::new(),
+        acts_on: None,
     };
     let targets = subjects.recover(request).await?;
     if lookups.needs.resolved_images {
@@ -265,6 +272,7 @@ pub async fn resolve_subjects<R: Resolver + Recovery, S: RecordStore>(
     Ok(Resolution {
         subjects: subjects.list,
         notes: subjects.notes,
+        acts_on: subjects.acts_on,
     })
 }
 
@@ -277,6 +285,7 @@ struct Subjects<'a, 'b, R, S> {
     resolved: BTreeMap<String, Vec<String>>,
     /// Each model package described once per event (folded name → what it is).
     packages: HashMap<String, Result<PackageInfo, String>>,
+    acts_on: Option<ResourceRef>,
 }
 
 /// What a name was at the call.
@@ -340,6 +349,9 @@ impl<R: Resolver + Recovery, S: RecordStore> Subjects<'_, '_, R, S> {
     /// The request's targets, with what the event lost recovered from the resource itself.
     async fn recover(&mut self, request: &Request) -> Result<Vec<Target>, GuardError> {
         let unreadable = |t: &Target| matches!(t, Target::Unreadable { .. } | Target::ResourceRole);
+        if request.resource.resource_type == ResourceType::PromotedEndpoint {
+            return self.promotion(request).await;
+        }
         if !request.targets.iter().any(unreadable) {
             return Ok(request.targets.clone());
         }
@@ -372,13 +384,7 @@ impl<R: Resolver + Recovery, S: RecordStore> Subjects<'_, '_, R, S> {
                     })
                     .collect();
                 self.notes.push(if lost.is_empty() {
-                    // A promotion names no model when it deploys the shadow variants as they are.
-                    if request.resource.resource_type == ResourceType::PromotedEndpoint {
-                        format!(
-                            "{} names no model: it promotes what {} says",
-                            request.event_name, recovered.source
-                        )
-                    } else if request.resource.resource_type == ResourceType::ModelPackage {
+                    if request.resource.resource_type == ResourceType::ModelPackage {
                         format!(
                             "{} names the version it approves in its response only: judged as \
                              {} says",
@@ -447,6 +453,85 @@ impl<R: Resolver + Recovery, S: RecordStore> Subjects<'_, '_, R, S> {
             }
             Err(ResolveError::Failed(e)) => Err(e),
         }
+    }
+
+    /// A promotion deploys the models it names, and, whatever it names, the experiment's
+    /// shadows may be among them: both are judged. The experiment's describe says which
+    /// endpoint it lands on, and the verdict is about that endpoint: deleting the experiment
+    /// during the grace then hides nothing, and the endpoint's custody covers it.
+    async fn promotion(&mut self, request: &Request) -> Result<Vec<Target>, GuardError> {
+        // No target: the gate (a Promote action) is shut, and nothing is deployed.
+        if request.targets.is_empty() {
+            return Ok(Vec::new());
+        }
+        let lost: Vec<String> = request
+            .targets
+            .iter()
+            .filter_map(|t| match t {
+                Target::Unreadable { field, problem, .. } => Some(format!("{field} {problem}")),
+                _ => None,
+            })
+            .collect();
+        let mut targets: Vec<Target> = request
+            .targets
+            .iter()
+            .filter(|t| !matches!(t, Target::ResourceRole | Target::Unreadable { .. }))
+            .cloned()
+            .collect();
+        let named = !targets.is_empty();
+        let described = self
+            .lookups
+            .resolver
+            .deployed(&request.resource, self.call_time);
+        let recovered = match described.await {
+            Ok(recovered) => recovered,
+            Err(ResolveError::Unresolvable(why)) => {
+                self.notes.push(format!(
+                    "the inference experiment could not say what it promotes, or onto which \
+                     endpoint: {why}"
+                ));
+                return Ok(request.targets.clone());
+            }
+            Err(ResolveError::Failed(e)) => return Err(e),
+        };
+        // The endpoint lives where its experiment does: its ARN is the experiment's, retyped.
+        self.acts_on = recovered.acts_on.clone().map(|mut on| {
+            on.arn = on.arn.or_else(|| {
+                let arn = request.resource.arn.as_deref()?;
+                let (prefix, _) = arn.split_once(":inference-experiment/")?;
+                Some(format!("{prefix}:endpoint/{}", on.name))
+            });
+            on
+        });
+        for target in recovered.targets {
+            if !targets.contains(&target) {
+                targets.push(target);
+            }
+        }
+        if !lost.is_empty() {
+            self.notes.push(format!(
+                "the event lost what the call used ({}): recovered from {}",
+                lost.join("; "),
+                recovered.source
+            ));
+        }
+        let onto = match &recovered.acts_on {
+            Some(on) => format!("onto {} {}", on.resource_type, on.name),
+            None => "onto no endpoint the experiment names (the guard acts on the experiment)"
+                .to_owned(),
+        };
+        self.notes.push(if named {
+            format!(
+                "{} promotes {onto}, judged with the shadows {} says",
+                request.event_name, recovered.source
+            )
+        } else {
+            format!(
+                "{} names no model: it promotes {onto} what {} says",
+                request.event_name, recovered.source
+            )
+        });
+        Ok(targets)
     }
 
     /// What `name` was at the call: as described now when it existed before the call's second

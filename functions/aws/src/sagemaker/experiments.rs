@@ -32,42 +32,63 @@ fn shadow_models(out: &DescribeInferenceExperimentOutput) -> Vec<String> {
         .collect()
 }
 
-/// DescribeInferenceExperiment: for the experiment, its role and every variant's model; for a
-/// promotion, the shadow variants' models (what a promotion deploys).
-pub(super) async fn experiment_uses(
+async fn describe(
     client: &Client,
-    resource: &ResourceRef,
-) -> Result<Uses, ResolveError> {
-    let name = resource.name.as_str();
-    let out = client
+    name: &str,
+) -> Result<DescribeInferenceExperimentOutput, ResolveError> {
+    client
         .describe_inference_experiment()
         .name(name)
         .send()
         .await
-        .map_err(|e| resolve_error(&format!("inference experiment {name}"), &e))?;
-    let models = |names: Vec<String>| names.into_iter().map(|name| Target::Model { name });
-    let (targets, source) = if resource.resource_type == ResourceType::PromotedEndpoint {
-        (
-            models(shadow_models(&out)).collect(),
-            format!("DescribeInferenceExperiment {name}'s shadow variants"),
-        )
-    } else {
-        let mut targets = role_targets([out.role_arn()]);
-        let all = out
-            .model_variants()
+        .map_err(|e| resolve_error(&format!("inference experiment {name}"), &e))
+}
+
+fn models(names: impl IntoIterator<Item = String>) -> Vec<Target> {
+    names
+        .into_iter()
+        .map(|name| Target::Model { name })
+        .collect()
+}
+
+/// DescribeInferenceExperiment: the experiment's role and every variant's model.
+pub(super) async fn experiment_uses(client: &Client, name: &str) -> Result<Uses, ResolveError> {
+    let out = describe(client, name).await?;
+    let mut targets = role_targets([out.role_arn()]);
+    targets.extend(models(
+        out.model_variants()
             .iter()
-            .filter_map(|v| v.model_name().map(str::to_owned));
-        targets.extend(models(all.collect()));
-        (
-            targets,
-            format!("DescribeInferenceExperiment {name}'s RoleArn and variants"),
-        )
-    };
+            .filter_map(|v| v.model_name().map(str::to_owned)),
+    ));
     Ok(Uses {
         targets,
-        source,
+        source: format!("DescribeInferenceExperiment {name}'s RoleArn and variants"),
         created: time(out.creation_time()),
     })
+}
+
+/// DescribeInferenceExperiment, for a promotion: the shadow variants' models (what a promotion
+/// deploys), and the endpoint it deploys them on (`EndpointMetadata.EndpointName`).
+pub(super) async fn promotion_uses(
+    client: &Client,
+    name: &str,
+) -> Result<(Uses, Option<ResourceRef>), ResolveError> {
+    let out = describe(client, name).await?;
+    let endpoint = out
+        .endpoint_metadata()
+        .and_then(|m| m.endpoint_name())
+        .filter(|e| !e.is_empty())
+        .map(|e| ResourceRef {
+            resource_type: ResourceType::Endpoint,
+            name: e.to_owned(),
+            arn: None,
+        });
+    let uses = Uses {
+        targets: models(shadow_models(&out)),
+        source: format!("DescribeInferenceExperiment {name}'s shadow variants"),
+        created: time(out.creation_time()),
+    };
+    Ok((uses, endpoint))
 }
 
 impl SageMakerEnforcer {

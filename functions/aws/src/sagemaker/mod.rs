@@ -152,6 +152,7 @@ impl Recovery for SageMakerResolver {
         call: Option<DateTime<Utc>>,
     ) -> Result<Recovered, ResolveError> {
         let name = resource.name.as_str();
+        let mut acts_on = None;
         let Uses {
             targets,
             source,
@@ -200,8 +201,13 @@ impl Recovery for SageMakerResolver {
                 source: format!("model package {name} itself"),
                 created: None,
             },
-            ResourceType::InferenceExperiment | ResourceType::PromotedEndpoint => {
-                experiments::experiment_uses(&self.client, resource).await?
+            ResourceType::InferenceExperiment => {
+                experiments::experiment_uses(&self.client, name).await?
+            }
+            ResourceType::PromotedEndpoint => {
+                let (uses, endpoint) = experiments::promotion_uses(&self.client, name).await?;
+                acts_on = endpoint;
+                uses
             }
             ResourceType::Domain => studio::domain_uses(&self.client, name).await?,
             ResourceType::UserProfile => studio::user_profile_uses(&self.client, name).await?,
@@ -218,7 +224,11 @@ impl Recovery for SageMakerResolver {
                 created.to_rfc3339()
             )));
         }
-        Ok(Recovered { targets, source })
+        Ok(Recovered {
+            targets,
+            source,
+            acts_on,
+        })
     }
 }
 
