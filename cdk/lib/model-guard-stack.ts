@@ -417,7 +417,14 @@ export class ModelGuardStack extends Stack {
         resources: [arn('sagemaker', 'cluster/*')],
       }),
       new iam.PolicyStatement({
-        // An experiment's role and variants, and what a promotion deploys (its shadow variants).
+        // The role a project's template providers re-run their stacks under (UpdateProject).
+        sid: 'ResolveProjects',
+        actions: ['sagemaker:DescribeProject'],
+        resources: [arn('sagemaker', 'project/*')],
+      }),
+      new iam.PolicyStatement({
+        // An experiment's role and variants, what a promotion deploys (its shadow variants), and
+        // the endpoint it deploys on.
         sid: 'ResolveInferenceExperiments',
         actions: ['sagemaker:DescribeInferenceExperiment'],
         resources: [arn('sagemaker', 'inference-experiment/*')],

@@ -105,6 +105,7 @@ const EXPECTED_STATEMENTS: Record<string, string[]> = {
       + `${SM}:model-bias-job-definition/* ${SM}:model-explainability-job-definition/*`,
     `Allow sagemaker:DescribeMlflowTrackingServer on ${SM}:mlflow-tracking-server/*`,
     `Allow sagemaker:DescribeCluster on ${SM}:cluster/*`,
+    `Allow sagemaker:DescribeProject on ${SM}:project/*`,
     `Allow sagemaker:DescribeInferenceExperiment on ${SM}:inference-experiment/*`,
     'Allow sagemaker:DescribeDomain,sagemaker:DescribeUserProfile,sagemaker:DescribeSpace on '
       + `${SM}:domain/* ${SM}:user-profile/* ${SM}:space/*`,

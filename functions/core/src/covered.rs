@@ -409,6 +409,18 @@ pub const COVERED_CALLS: &[CoveredCall] = &[
         when_no_subject: WhenNoSubject::StartsNothing,
         changes_deployed: true,
     },
+    // New node software (an AMI) on the groups' nodes, under the roles already judged: nothing
+    // new runs under a role, but the cluster is SystemUpdating meanwhile, which a delete waits
+    // out: a violation while one on the cluster awaits enforcement.
+    CoveredCall {
+        event_name: "UpdateClusterSoftware",
+        resource_type: ResourceType::Cluster,
+        name_field: "clusterName",
+        arn_field: "clusterArn",
+        subjects: &[],
+        when_no_subject: WhenNoSubject::StartsNothing,
+        changes_deployed: true,
+    },
     // Inference experiments: shadow models on a live endpoint, deployed by SageMaker under the
     // experiment's role (the endpoint is updated to a config holding every variant named). A
     // stop that promotes a shadow variant deploys it as production: judged by the models it
@@ -425,6 +437,18 @@ pub const COVERED_CALLS: &[CoveredCall] = &[
         ],
         when_no_subject: WhenNoSubject::FailClosed,
         changes_deployed: false,
+    },
+    // An update replaces the variants' models (deployed as the create's are); one that names
+    // none changes the schedule or the data capture, and deploys nothing. It also keeps the
+    // experiment Updating, which a stop waits out: a violation while one awaits enforcement.
+    CoveredCall {
+        event_name: "UpdateInferenceExperiment",
+        resource_type: ResourceType::InferenceExperiment,
+        name_field: "name",
+        arn_field: "inferenceExperimentArn",
+        subjects: &[at(Leads::Model, "modelVariants[].modelName!")],
+        when_no_subject: WhenNoSubject::StartsNothing,
+        changes_deployed: true,
     },
     CoveredCall {
         event_name: "StopInferenceExperiment",
@@ -449,6 +473,19 @@ pub const COVERED_CALLS: &[CoveredCall] = &[
         )],
         when_no_subject: WhenNoSubject::DefaultDecides,
         changes_deployed: false,
+    },
+    // An update of a template provider re-runs its stack under the role the project was
+    // created with (DescribeProject's TemplateProviderDetails): judged by it (GATES); any other
+    // update (its description, tags, a Service Catalog product, whose launch constraint its
+    // admin set) is not judged.
+    CoveredCall {
+        event_name: "UpdateProject",
+        resource_type: ResourceType::Project,
+        name_field: "projectName",
+        arn_field: "projectArn",
+        subjects: &[],
+        when_no_subject: WhenNoSubject::StartsNothing,
+        changes_deployed: true,
     },
     // The model registry's gate: a `package#` binding with `requireApproved` lets a version be
     // deployed once it is Approved. Who approves is judged by the version's bindings (the
@@ -685,8 +722,9 @@ pub const ONE_OF: &[OneOf] = &[
 ];
 
 /// A call that deploys or approves only when a field of its request holds a value (a string, or
-/// a map one of whose values is it): without it the call is not judged; with it and no subject
-/// named, what the resource says is the subject (`Target::ResourceRole`, described).
+/// a map one of whose values is it; [`ANY_VALUE`]: anything but empty): without it the call is
+/// not judged; with it and no subject named, what the resource says is the subject
+/// (`Target::ResourceRole`, described).
 #[derive(Debug, Clone, Copy)]
 pub struct Gate {
     pub event_name: &'static str,
@@ -699,7 +737,17 @@ pub struct Gate {
     pub required: bool,
 }
 
+/// A gate's value that any present, non-empty field holds.
+pub const ANY_VALUE: &str = "*";
+
 pub const GATES: &[Gate] = &[
+    // A project's template re-run: under the role its provider was created with.
+    Gate {
+        event_name: "UpdateProject",
+        path: "templateProvidersToUpdate",
+        value: ANY_VALUE,
+        required: false,
+    },
     // A stop that promotes a shadow variant deploys it as production.
     Gate {
         event_name: "StopInferenceExperiment",
@@ -846,12 +894,12 @@ mod tests {
                 assert_ne!(a.event_name, b.event_name);
             }
         }
-        assert_eq!(COVERED_CALLS.len(), 51);
+        assert_eq!(COVERED_CALLS.len(), 54);
         let names: Vec<&str> = rule_event_names().collect();
         for (i, a) in names.iter().enumerate() {
             assert!(!names[i + 1..].contains(a), "{a} twice");
         }
-        assert_eq!(names.len(), 54);
+        assert_eq!(names.len(), 57);
         // The sweep submits records before the deployments that need them.
         assert!(
             names[..RECORDED_CALLS.len()]

@@ -10,8 +10,8 @@ use crate::contract::{
     Action, Decision, ParseOutcome, Request, ResourceRef, ResourceType, Target, Verdict, Version1,
 };
 use crate::covered::{
-    CoveredCall, GATES, Leads, ONE_OF, RecordedCall, SubjectPath, WhenNoSubject, covered_call,
-    recorded_call,
+    ANY_VALUE, CoveredCall, GATES, Leads, ONE_OF, RecordedCall, SubjectPath, WhenNoSubject,
+    covered_call, recorded_call,
 };
 use crate::lenient::{Field, JsonKind};
 use crate::principal::{MAX_ARN_LEN, UserIdentity, canonical_arn, principal_of, truncate_chars};
@@ -709,7 +709,15 @@ fn targets_of(call: &CoveredCall, params: Option<&Value>) -> Vec<Target> {
             v.as_str()
                 .is_some_and(|a| a.eq_ignore_ascii_case(gate.value))
         };
+        let present = |v: &Value| match v {
+            Value::Array(a) => !a.is_empty(),
+            Value::Object(m) => !m.is_empty(),
+            Value::String(s) => !s.is_empty(),
+            _ => true,
+        };
         match field {
+            Some(v) if gate.value == ANY_VALUE && present(v) => {}
+            Some(_) if gate.value == ANY_VALUE => return Vec::new(),
             Some(Value::Object(map)) if map.values().any(holds) => {}
             Some(v) if holds(v) => {}
             Some(Value::Object(_) | Value::String(_)) => return Vec::new(),

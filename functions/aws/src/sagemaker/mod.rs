@@ -187,12 +187,7 @@ impl Recovery for SageMakerResolver {
                 mlflow::tracking_server_uses(&self.client, name).await?
             }
             ResourceType::Cluster => clusters::cluster_uses(&self.client, name).await?,
-            // A project's role is in its call only (DescribeProject does not repeat it).
-            ResourceType::Project => Uses {
-                targets: Vec::new(),
-                source: format!("project {name}"),
-                created: None,
-            },
+            ResourceType::Project => pipelines::project_uses(&self.client, name).await?,
             // An approval's subject is the version it approves (named by its ARN).
             ResourceType::ModelPackage => Uses {
                 targets: vec![Target::Package {

@@ -1,5 +1,6 @@
-//! Pipelines: the role a pipeline, or one of its executions, runs under; who started an
-//! execution and what its steps made (for the children rule); stopping an execution.
+//! Pipelines and projects: the role a pipeline, or one of its executions, runs under; who
+//! started an execution and what its steps made (for the children rule); stopping an execution;
+//! the role a project's templates run under.
 
 use aws_sdk_sagemaker::types::{PipelineExecutionStatus, PipelineExecutionStepMetadata};
 use model_guard_core::children::{ExecutionFacts, PipelineSteps};
@@ -30,6 +31,29 @@ pub(super) async fn pipeline_uses(
     Ok(Uses {
         targets: role_targets([out.role_arn()]),
         source: format!("DescribePipeline {name}'s RoleArn"),
+        created: time(out.creation_time()),
+    })
+}
+
+/// DescribeProject's template providers' `RoleArn`: what an update of its templates re-runs
+/// their stacks under.
+pub(super) async fn project_uses(
+    client: &aws_sdk_sagemaker::Client,
+    name: &str,
+) -> Result<Uses, ResolveError> {
+    let out = client
+        .describe_project()
+        .project_name(name)
+        .send()
+        .await
+        .map_err(|e| resolve_error(&format!("project {name}"), &e))?;
+    let roles = out
+        .template_provider_details()
+        .iter()
+        .map(|p| p.cfn_template_provider_detail().and_then(|c| c.role_arn()));
+    Ok(Uses {
+        targets: role_targets(roles),
+        source: format!("DescribeProject {name}'s template providers' RoleArn"),
         created: time(out.creation_time()),
     })
 }
