@@ -112,6 +112,9 @@ const STUDIO_DEFAULT_ROLES: &[SubjectPath] = &[
 const CLUSTER_ROLES: &[SubjectPath] = &[
     at(Leads::Role, "instanceGroups[].executionRole!"),
     at(Leads::Role, "restrictedInstanceGroups[].executionRole!"),
+    // The role HyperPod assumes to scale an EKS-orchestrated cluster's nodes (Karpenter): a
+    // role handed to SageMaker like any execution role.
+    at(Leads::Role, "clusterRole"),
 ];
 
 pub const COVERED_CALLS: &[CoveredCall] = &[

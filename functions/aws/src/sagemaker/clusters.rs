@@ -29,8 +29,8 @@ pub(super) async fn cluster_uses(client: &Client, name: &str) -> Result<Uses, Re
         .iter()
         .map(|g| g.execution_role());
     Ok(Uses {
-        targets: role_targets(groups.chain(restricted)),
-        source: format!("DescribeCluster {name}'s instance groups' ExecutionRole"),
+        targets: role_targets(groups.chain(restricted).chain([out.cluster_role()])),
+        source: format!("DescribeCluster {name}'s instance groups' ExecutionRole and ClusterRole"),
         created: time(out.creation_time()),
     })
 }
