@@ -214,10 +214,26 @@ fn pointers(value: &Value, at: String, out: &mut Vec<String>) {
     out.push(at);
 }
 
-/// Fields a call may leave out (an inference component's container without an artifact: the
-/// image holds the model): removing one makes another call, not a corrupted one.
-const OPTIONAL_CONTENT: &[&str] =
-    &["/detail/requestParameters/specification/container/artifactUrl"];
+/// Fields a call may leave out, by call (an inference component's container without an
+/// artifact: the image holds the model; a cluster without a `clusterRole`: it does not scale; an
+/// experiment's update that sets no variants): removing one makes another call, not a corrupted
+/// one.
+const OPTIONAL_CONTENT: &[(&str, &str)] = &[
+    (
+        "CreateInferenceComponent",
+        "/detail/requestParameters/specification/container/artifactUrl",
+    ),
+    (
+        "UpdateInferenceComponent",
+        "/detail/requestParameters/specification/container/artifactUrl",
+    ),
+    ("CreateCluster", "/detail/requestParameters/clusterRole"),
+    ("UpdateCluster", "/detail/requestParameters/clusterRole"),
+    (
+        "UpdateInferenceExperiment",
+        "/detail/requestParameters/modelVariants",
+    ),
+];
 
 #[derive(Debug, Clone)]
 enum Mutation {
@@ -322,8 +338,11 @@ proptest! {
         }
         // Content a call may legitimately leave out: without it, it is another call.
         // (A null is read as absent, as serde reads it.)
-        let removed = |p: &&str| {
-            original.pointer(p).is_some() && doc.pointer(p).is_none_or(serde_json::Value::is_null)
+        let event = original.pointer("/detail/eventName").and_then(Value::as_str);
+        let removed = |(call, p): &(&str, &str)| {
+            event == Some(*call)
+                && original.pointer(p).is_some()
+                && doc.pointer(p).is_none_or(serde_json::Value::is_null)
         };
         prop_assume!(!OPTIONAL_CONTENT.iter().any(removed));
         let verdict = verdict_of(parse_event_value(&doc));
