@@ -9,7 +9,8 @@
 //!   "pipelineExecutions": {"ARN": {"startedBy": "..", "modifiedBy": "..", "steps": [ARN, ..]}},
 //!   "automlJobs": {"NAME": {"arn": "..", "roleArn": "..", "deployedEndpoint": "..",
 //!                           "askedEndpoint": "..", "creationTime": "..",
-//!                           "bestCandidate": [{"Image": "..", "ModelDataUrl": ".."}]}},
+//!                           "bestCandidate": [{"Image": "..", "ModelDataUrl": ".."}],
+//!                           "namingPending": false}},
 //!   "monitoringRuns": {"PROCESSING-JOB": "MONITORING-SCHEDULE-ARN"},
 //!   "experimentEndpoints": {"INFERENCE-EXPERIMENT": "ENDPOINT"},
 //!   "tags": {"RESOURCE-ARN": {"KEY": "VALUE"}},
@@ -99,6 +100,9 @@ pub struct CatalogAutoMlJob {
     /// `BestCandidate.InferenceContainers`, as container definitions.
     #[serde(default)]
     pub best_candidate: Vec<Value>,
+    /// In progress, deploying to a name SageMaker generates, and none written yet.
+    #[serde(default)]
+    pub naming_pending: bool,
 }
 
 /// A pipeline execution: DescribePipelineExecution's `CreatedBy.IamIdentity` and the ARNs that
@@ -420,6 +424,7 @@ impl CatalogResolver {
                         asked_endpoint: j.asked_endpoint,
                         created: j.creation_time,
                         candidate,
+                        naming_pending: j.naming_pending,
                     })
                 })
                 .collect::<Result<_, String>>()?,
@@ -590,7 +595,7 @@ impl JobParents for CatalogResolver {
         let mut jobs: Vec<AutoMlFacts> = self
             .automl_jobs
             .iter()
-            .filter(|j| names(&j.deployed_endpoint) || names(&j.asked_endpoint))
+            .filter(|j| j.naming_pending || names(&j.deployed_endpoint) || names(&j.asked_endpoint))
             .cloned()
             .collect();
         jobs.sort_by_key(|j| std::cmp::Reverse(j.created));

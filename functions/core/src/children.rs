@@ -23,7 +23,7 @@ use crate::content::{ContainerContent, canonical_data_uri, canonical_image_uri};
 use crate::contract::{
     Decision, Request, ResourceType, StartedBy, SubjectKind, Through, Verdict, parent_kind,
 };
-use crate::error::GuardError;
+use crate::error::{ErrorKind, GuardError};
 use crate::ports::RecordStore;
 use crate::principal::Caller;
 use crate::records::{RecordKind, RecordOp, ResourceRecord, whole_second};
@@ -71,13 +71,17 @@ pub struct AutoMlFacts {
     /// `BestCandidate`'s inference containers (every processing unit's): what its deployment
     /// serves. Empty until the job has chosen one.
     pub candidate: Vec<ContainerContent>,
+    /// `ModelDeployConfig.AutoGenerateEndpointName`, and the job still in progress with no
+    /// result: it may be deploying to an endpoint no describe names yet.
+    pub naming_pending: bool,
 }
 
 /// The jobs that make resources of their own, as SageMaker describes them.
 pub trait JobParents {
     /// Every AutoML job whose deployment names `endpoint` (its result, else its
     /// configuration), among the jobs active since `since`, newest first: a job anyone can
-    /// create naming the endpoint must not hide the one that deployed it.
+    /// create naming the endpoint must not hide the one that deployed it. Also every job whose
+    /// generated endpoint name is not written yet ([`AutoMlFacts::naming_pending`]).
     fn deployers_of(
         &self,
         endpoint: &str,
@@ -261,7 +265,39 @@ pub async fn automl_parent_of<A: JobParents, S: RecordStore>(
     // The reason given is the deploying job's (SageMaker wrote that its result is this
     // endpoint), else the newest's.
     let mut refused: Option<(bool, String, String)> = None;
-    for facts in candidates {
+    let names = |n: &Option<String>| {
+        n.as_deref()
+            .is_some_and(|n| n.eq_ignore_ascii_case(&request.resource.name))
+    };
+    // A job deploying under the caller's role to a name SageMaker generates, not yet written to
+    // its describe: this endpoint may be it. Waited for (as a record is), not judged without.
+    let caller = request.caller();
+    let pending = candidates.iter().cloned().find(|j| {
+        j.naming_pending
+            && request.event_name == "CreateEndpoint"
+            && j.role_arn
+                .as_deref()
+                .map(Caller::from_arn)
+                .is_some_and(|r| {
+                    r.role_name().is_some()
+                        && r.role_name() == caller.role_name()
+                        && r.role_account() == caller.role_account()
+                })
+    });
+    if let (Some(job), true) = (&pending, serves.may_wait) {
+        return Err(GuardError::new(
+            ErrorKind::RecordsPending,
+            format!(
+                "AutoML job {} is deploying under the caller's role to an endpoint whose name \
+                 SageMaker generates, and its describe does not name one yet",
+                job.job_arn
+            ),
+        ));
+    }
+    for facts in candidates
+        .into_iter()
+        .filter(|j| names(&j.deployed_endpoint) || names(&j.asked_endpoint))
+    {
         let history = records
             .history(RecordKind::AutoMlJob, &facts.job_name)
             .await?;
@@ -277,6 +313,16 @@ pub async fn automl_parent_of<A: JobParents, S: RecordStore>(
                 }
             }
         }
+    }
+    if let (None, Some(job)) = (&refused, pending) {
+        return Ok(Some((
+            job.job_arn.clone(),
+            Err(format!(
+                "AutoML job {} was still deploying under the caller's role to a generated \
+                 endpoint name when the wait ran out, and named none: judged as its own caller",
+                job.job_arn
+            )),
+        )));
     }
     Ok(refused.map(|(_, job, why)| (job, Err(why))))
 }
@@ -611,6 +657,7 @@ mod tests {
             created: DateTime::parse_from_rfc3339(created)
                 .ok()
                 .map(|t| t.with_timezone(&Utc)),
+            naming_pending: false,
             candidate: vec![ContainerContent {
                 image: Some(CANDIDATE_IMAGE.into()),
                 data: vec![DataLocation {
@@ -777,6 +824,49 @@ mod tests {
             )
             .is_ok()
         );
+    }
+
+    /// AutoML deploying to a name SageMaker generates writes the name to its describe only when
+    /// done: the endpoint its role creates meanwhile is waited for, not judged as the role's
+    /// (which would stop a legitimate deployment), and judged as its own caller once the wait
+    /// is over.
+    #[test]
+    fn an_endpoint_a_job_may_be_deploying_to_a_generated_name_is_waited_for() {
+        use crate::catalog::{Catalog, CatalogResolver};
+        let catalog = |role: &str| {
+            let json = serde_json::json!({"automlJobs": {"autopilot-auto": {
+                "arn": "arn:aws:sagemaker:eu-west-1:111122223333:automl-job/autopilot-auto",
+                "roleArn": role, "namingPending": true,
+                "creationTime": "2026-11-20T10:02:11Z"}}});
+            CatalogResolver::new(Catalog::from_json(&json).unwrap_or_else(|e| panic!("{e}")))
+        };
+        let by_job =
+            endpoint_request("arn:aws:sts::111122223333:assumed-role/AutopilotExec/SageMaker");
+        let serves = |may_wait| Resolution {
+            may_wait,
+            ..serving("churn-best", CANDIDATE_IMAGE, CANDIDATE_DATA)
+        };
+        let jobs = catalog(JOB_ROLE);
+        let parent = |request: &Request, serves: Resolution, jobs: &CatalogResolver| {
+            pollster::block_on(automl_parent_of(request, &serves, jobs, jobs))
+        };
+        match parent(&by_job, serves(true), &jobs) {
+            Err(e) => assert_eq!(e.kind, ErrorKind::RecordsPending, "{e:?}"),
+            Ok(found) => panic!("not waited for: {found:?}"),
+        }
+        match parent(&by_job, serves(false), &jobs) {
+            Ok(Some((_, Err(why)))) => assert!(why.contains("when the wait ran out"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+        // Another role's endpoint, or a job under another role: nothing to wait for.
+        let mallory = endpoint_request("arn:aws:sts::111122223333:assumed-role/Contractor/mallory");
+        let other = catalog("arn:aws:iam::111122223333:role/OtherExec");
+        for (request, jobs) in [(&mallory, &jobs), (&by_job, &other)] {
+            match parent(request, serves(true), jobs) {
+                Ok(None) => {}
+                other => panic!("{other:?}"),
+            }
+        }
     }
 
     #[test]

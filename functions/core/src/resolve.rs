@@ -163,6 +163,9 @@ pub struct Resolution {
     /// The resource the verdict is about, when it is not the one the request names
     /// ([`Recovered::acts_on`]).
     pub acts_on: Option<ResourceRef>,
+    /// The evaluation may still wait for SageMaker to catch up (within the records' wait): what
+    /// is not written yet may be waited for rather than judged without.
+    pub may_wait: bool,
 }
 
 /// The subjects of a request: every model it deploys and every execution role involved, each
@@ -273,6 +276,7 @@ pub async fn resolve_subjects<R: Resolver + Recovery, S: RecordStore>(
         subjects: subjects.list,
         notes: subjects.notes,
         acts_on: subjects.acts_on,
+        may_wait: lookups.now < lookups.wait_until,
     })
 }
 

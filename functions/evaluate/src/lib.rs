@@ -113,8 +113,24 @@ where
         wait_until: call.max(since) + ports.record_wait,
         needs: policy.content_needs(),
     };
-    let resolution = match resolve_subjects(&request, &lookups).await {
-        Ok(resolution) => resolution,
+    // A violation that a pipeline step or a job may have made is judged again for who started
+    // it, once SageMaker bears the link out (`children`). What is not written yet (a record, an
+    // AutoML job's generated endpoint name) is waited for, within the wait.
+    let decided = async {
+        let resolution = resolve_subjects(&request, &lookups).await?;
+        decide_child(
+            &request,
+            &resolution,
+            &policy,
+            &ports.defaults,
+            &ports.resolver,
+            &ports.roles,
+            &ports.records,
+        )
+        .await
+    };
+    let verdict = match decided.await {
+        Ok(verdict) => verdict,
         Err(e) if e.kind == ErrorKind::RecordsPending => {
             let seconds = wait_seconds(call.max(since), now, lookups.wait_until);
             tracing::info!(event_id = %request.event_id, seconds, reason = %e.message, "waiting for records");
@@ -129,18 +145,6 @@ where
         }
         Err(e) => return Err(e),
     };
-    // A violation that a pipeline step may have made is judged again for who started its
-    // execution, once the execution bears the step out (`children`).
-    let verdict = decide_child(
-        &request,
-        &resolution,
-        &policy,
-        &ports.defaults,
-        &ports.resolver,
-        &ports.roles,
-        &ports.records,
-    )
-    .await?;
     let verdict = match awaiting {
         Some(pending) => {
             tracing::warn!(event_id = %request.event_id, awaiting = %pending.event_id, "a change to a resource awaiting enforcement");

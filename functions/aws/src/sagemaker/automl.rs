@@ -1,7 +1,7 @@
 //! Jobs as parents (`children`): which AutoML job's deployment names an endpoint, and which
 //! monitoring schedule a processing job is a run of.
 
-use aws_sdk_sagemaker::types::{AutoMlCandidate, AutoMlContainerDefinition};
+use aws_sdk_sagemaker::types::{AutoMlCandidate, AutoMlContainerDefinition, AutoMlJobStatus};
 use aws_sdk_sagemaker::types::{AutoMlSortBy, AutoMlSortOrder};
 use chrono::{DateTime, Utc};
 use model_guard_core::JobParents;
@@ -51,7 +51,15 @@ impl JobParents for SageMakerResolver {
                 .map_err(|e| resolve_error(&format!("AutoML job {name}"), &e))?;
             let deployed = out.model_deploy_result().and_then(|r| r.endpoint_name());
             let asked = out.model_deploy_config().and_then(|c| c.endpoint_name());
-            if let (true, Some(arn)) = (names(deployed) || names(asked), out.auto_ml_job_arn()) {
+            // Deploying to a generated name that its describe does not give yet.
+            let naming_pending = deployed.is_none()
+                && out
+                    .model_deploy_config()
+                    .and_then(|c| c.auto_generate_endpoint_name())
+                    .unwrap_or(false)
+                && out.auto_ml_job_status() == Some(&AutoMlJobStatus::InProgress);
+            let linked = names(deployed) || names(asked) || naming_pending;
+            if let (true, Some(arn)) = (linked, out.auto_ml_job_arn()) {
                 found.push(AutoMlFacts {
                     job_name: name.to_owned(),
                     job_arn: arn.to_owned(),
@@ -60,6 +68,7 @@ impl JobParents for SageMakerResolver {
                     asked_endpoint: asked.map(str::to_owned),
                     created: time(out.creation_time()),
                     candidate: out.best_candidate().map(candidate).unwrap_or_default(),
+                    naming_pending,
                 });
             }
         }
