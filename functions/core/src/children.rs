@@ -272,18 +272,21 @@ pub async fn automl_parent_of<A: JobParents, S: RecordStore>(
     // A job deploying under the caller's role to a name SageMaker generates, not yet written to
     // its describe: this endpoint may be it. Waited for (as a record is), not judged without.
     let caller = request.caller();
-    let pending = candidates.iter().cloned().find(|j| {
-        j.naming_pending
-            && request.event_name == "CreateEndpoint"
-            && j.role_arn
-                .as_deref()
-                .map(Caller::from_arn)
-                .is_some_and(|r| {
-                    r.role_name().is_some()
-                        && r.role_name() == caller.role_name()
-                        && r.role_account() == caller.role_account()
-                })
-    });
+    let pending = candidates
+        .iter()
+        .find(|j| {
+            j.naming_pending
+                && request.event_name == "CreateEndpoint"
+                && j.role_arn
+                    .as_deref()
+                    .map(Caller::from_arn)
+                    .is_some_and(|r| {
+                        r.role_name().is_some()
+                            && r.role_name() == caller.role_name()
+                            && r.role_account() == caller.role_account()
+                    })
+        })
+        .cloned();
     if let (Some(job), true) = (&pending, serves.may_wait) {
         return Err(GuardError::new(
             ErrorKind::RecordsPending,
