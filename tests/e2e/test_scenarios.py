@@ -1295,7 +1295,7 @@ def test_38_a_shadow_test_of_a_bound_model_started_by_someone_not_allowed_is_sto
     stack.policy({"pk": f"role#{role}", "principals": [MLDEPLOYER, scientist], "mode": "enforce"})
     stack.policy({"pk": f"model#ieprod-{suffix}*", "principals": [MLDEPLOYER, scientist], "mode": "enforce"})
     stack.policy({"pk": f"model#ieshadow-{suffix}*", "principals": [MLDEPLOYER], "mode": "enforce",
-                  "graceSeconds": 5})
+                  "graceSeconds": 10})
     production = stack.model(f"ieprod-{suffix}", role_name=role_name)
     config = stack.endpoint_config([production])
     endpoint = f"ie-{suffix}"
@@ -1358,13 +1358,39 @@ def test_38_a_shadow_test_of_a_bound_model_started_by_someone_not_allowed_is_sto
                    {"name": promoted, "modelVariantActions": actions, "desiredState": "Completed"},
                    {"inferenceExperimentArn": promoted_arn})
     assert stack.submit(promote)["status"] == "SUCCEEDED"
+    event_id = promote["detail"]["eventID"]
+    # Meanwhile the endpoint is in the promotion's custody: a capacity change to it, which alone
+    # decides nothing, is a violation of the promotion's bindings.
+    change_id = str(uuid.uuid4())
+    capacity = call(change_id, "DataScientist", "UpdateEndpointWeightsAndCapacities",
+                    {"endpointName": endpoint,
+                     "desiredWeightsAndCapacities": [{"variantName": "shadow", "desiredInstanceCount": 2}]},
+                    {"endpointArn": promoted_arn.replace(f"inference-experiment/{promoted}", f"endpoint/{endpoint}")})
+    assert stack.submit(capacity)["status"] == "SUCCEEDED"
+    change = stack.audit(change_id)
+    assert change is not None and change["verdict"]["decision"] == "violation", change
+    assert event_id in change["verdict"]["reasons"][0], change["verdict"]["reasons"]
+    # So is a promotion onto it by someone the shadow is allowed for: the change lands on the
+    # endpoint in custody, not on the experiment it names.
+    second = f"ie-second-{suffix}"
+    second_arn = stack.sm.create_inference_experiment(
+        Name=second, Type="ShadowMode", RoleArn=role, EndpointName=endpoint, ModelVariants=variants,
+        ShadowModeConfig=shadow_mode)["InferenceExperimentArn"]
+    stack.sm.stop_inference_experiment(Name=second, ModelVariantActions=actions, DesiredState="Completed")
+    allowed_promote = call(str(uuid.uuid4()), "MLDeployer", "StopInferenceExperiment",
+                           {"name": second, "modelVariantActions": actions, "desiredState": "Completed"},
+                           {"inferenceExperimentArn": second_arn})
+    assert stack.submit(allowed_promote)["status"] == "SUCCEEDED"
+    second_item = stack.audit(allowed_promote["detail"]["eventID"])
+    assert second_item is not None and second_item["verdict"]["decision"] == "violation", second_item
+    assert any(event_id in r or change_id in r for r in second_item["verdict"]["reasons"][:1]), second_item["verdict"]["reasons"]
     assert described(promoted)["Status"] == "Completed"
     stack.sm.delete_inference_experiment(Name=promoted)
-    event_id = promote["detail"]["eventID"]
     assert stack.wait(stack.enforcement(event_id), 60)["status"] == "SUCCEEDED"
     item = stack.audit(event_id)
     assert item["verdict"]["resource"]["type"] == "endpoint" and item["verdict"]["resource"]["name"] == endpoint, item["verdict"]
-    assert item["state"] == "enforced" and item["enforcement"]["outcome"] == "deleted", item
+    # The capacity change's enforcement may reach the endpoint first: deleted either way.
+    assert item["state"] == "enforced" and item["enforcement"]["outcome"] in ("deleted", "already-gone"), item
     assert stack.endpoint_status(endpoint) is None
 
 

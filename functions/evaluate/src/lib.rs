@@ -91,18 +91,6 @@ where
     // Only for a caller whose role path the event did not give (an empty session issuer).
     let caller = look_up_role_path(request.caller(), request.account.as_deref(), &ports.roles);
     request.set_caller(caller.await?);
-    // A change to a deployed resource while a violation on it awaits enforcement breaks that
-    // violation's bindings (`custody::breaks_enforcement`): one query, for updates only.
-    let changes = covered_call(&request.event_name).is_some_and(|c| c.changes_deployed);
-    let on_resource = if changes {
-        ports
-            .audit
-            .for_resource(&resource_key(&request.resource.name))
-            .await?
-    } else {
-        Vec::new()
-    };
-    let awaiting = awaiting_enforcement(&request, &on_resource);
     let policy = ports.policies.policies().await?;
     // Counted from the call, or from the first try if that came later (a swept event).
     let call = request.call_time().unwrap_or(now);
@@ -145,6 +133,23 @@ where
         }
         Err(e) => return Err(e),
     };
+    // A change to a deployed resource while a violation on it awaits enforcement breaks that
+    // violation's bindings (`custody::breaks_enforcement`): one query, for updates only. The
+    // resource is the verdict's (a promotion's endpoint, not its experiment).
+    let changes = covered_call(&request.event_name).is_some_and(|c| c.changes_deployed);
+    let mut changed = request.clone();
+    if let Some(on) = &verdict.resource {
+        changed.resource = on.clone();
+    }
+    let on_resource = if changes {
+        ports
+            .audit
+            .for_resource(&resource_key(&changed.resource.name))
+            .await?
+    } else {
+        Vec::new()
+    };
+    let awaiting = awaiting_enforcement(&changed, &on_resource);
     let verdict = match awaiting {
         Some(pending) => {
             tracing::warn!(event_id = %request.event_id, awaiting = %pending.event_id, "a change to a resource awaiting enforcement");
