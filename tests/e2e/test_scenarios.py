@@ -1539,3 +1539,70 @@ def test_40_a_monitoring_run_answers_to_who_set_its_schedule(stack):
     assert "startedBy" not in item["verdict"], item["verdict"]
     assert item["state"] == "enforced" and item["enforcement"]["outcome"] == "stopped", item
     assert status(other) == "Stopped"
+
+
+def test_41_an_automl_endpoint_with_a_generated_name_is_waited_for_not_judged_as_the_role(stack):
+    # AutoML deploying to a name SageMaker generates writes the name to the job's describe only
+    # once deployed. The endpoint the job's role creates meanwhile is not judged as the role's
+    # (which would delete a legitimate deployment): Evaluate waits, as for a record, and once the
+    # job names the endpoint it answers to the job's creator.
+    import json
+    import os
+    import time
+    import urllib.request
+
+    from conftest import REGION, call
+
+    suffix = uuid.uuid4().hex[:6]
+    scientist = f"arn:aws:iam::{ACCOUNT}:role/DataScientist"
+    exec_role = f"AutoGen-{suffix}"
+    exec_arn = f"arn:aws:iam::{ACCOUNT}:role/{exec_role}"
+    for pk in (f"role#{exec_arn}", f"model#apgen-{suffix}*"):
+        stack.policy({"pk": pk, "principals": [scientist], "mode": "enforce", "graceSeconds": 2})
+    job = f"apgen-{suffix}"
+    job_arn = stack.sm.create_auto_ml_job_v2(
+        AutoMLJobName=job, RoleArn=exec_arn,
+        AutoMLJobInputDataConfig=[{"ChannelType": "training", "ContentType": "text/csv;header=present",
+                                   "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://b/in"}}}],
+        OutputDataConfig={"S3OutputPath": "s3://b/out"},
+        AutoMLProblemTypeConfig={"TabularJobConfig": {"TargetAttributeName": "y", "ProblemType": "BinaryClassification",
+                                                       "CompletionCriteria": {"MaxCandidates": 1}}},
+        ModelDeployConfig={"AutoGenerateEndpointName": False, "EndpointName": "placeholder"})["AutoMLJobArn"]
+
+    def play(**deployment) -> None:
+        urllib.request.urlopen(urllib.request.Request(
+            os.environ["AWS_ENDPOINT_URL"] + "/testbed/sagemaker/automl-deployments", method="POST",
+            data=json.dumps({"jobArn": job_arn, **deployment}).encode())).read()
+
+    play()
+    created = call(str(uuid.uuid4()), "DataScientist", "CreateAutoMLJobV2",
+                   {"autoMLJobName": job, "roleArn": exec_arn, "modelDeployConfig": {"autoGenerateEndpointName": True}},
+                   {"autoMLJobArn": job_arn})
+    assert stack.submit(created)["status"] == "SUCCEEDED"
+    # The deployment, under the job's role, of its best candidate, to a generated name.
+    best = stack.sm.describe_auto_ml_job_v2(AutoMLJobName=job)["BestCandidate"]["InferenceContainers"][0]
+    model = stack.model(f"apgen-{suffix}", caller=exec_role, role_name=exec_role,
+                        container={"Image": best["Image"], "ModelDataUrl": best["ModelDataUrl"]})
+    config = stack.endpoint_config([model], caller=exec_role)
+    endpoint = f"{job}-endpoint-{uuid.uuid4().hex[:8]}"
+    stack.sm.create_endpoint(EndpointName=endpoint, EndpointConfigName=config)
+    event_id = str(uuid.uuid4())
+    delivered = call(event_id, exec_role, "CreateEndpoint", {"endpointName": endpoint, "endpointConfigName": config},
+                     {"endpointArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/{endpoint}"})
+    execution = stack.sfn.start_execution(stateMachineArn=stack.triage_arn, name=f"t-{uuid.uuid4().hex}",
+                                          input=json.dumps(delivered))["executionArn"]
+    # It waits (the job names no endpoint yet), and nothing is decided meanwhile.
+    deadline = time.time() + 30
+    while not any(e.get("stateEnteredEventDetails", {}).get("name") == "WaitForRecords"
+                  for e in stack.history(execution)):
+        assert time.time() < deadline, stack.history(execution)
+        time.sleep(0.2)
+    assert stack.audit(event_id) is None, "decided before the job named its endpoint"
+    # SageMaker writes the generated name to the job's describe.
+    play(endpointName=endpoint)
+    assert stack.wait(execution, 60)["status"] == "SUCCEEDED"
+    item = stack.audit(event_id)
+    assert item["state"] == "allowed", item["verdict"]["reasons"]
+    assert item["verdict"]["startedBy"]["parent"] == job_arn, item["verdict"]
+    assert item["verdict"]["startedBy"]["principal"] == scientist, item["verdict"]
+    assert stack.endpoint_status(endpoint) == "InService"

@@ -34,6 +34,9 @@ test_launcher.py:
 - CloudTrail ``LookupEvents`` (moto has none) answers from the records a test registers with
   ``POST /testbed/cloudtrail/records`` (``{"records": [...]}``): by EventName, by time window,
   newest first, in pages, as CloudTrail does. Nothing is recorded by itself.
+- ``POST /testbed/sagemaker/automl-deployments`` plays an AutoML job deploying to a name SageMaker
+  generates (moto cannot make one): ``{"jobArn"}`` in progress with no result, then
+  ``{"jobArn", "endpointName"}`` deployed there.
 - A stand-in for Lambda Function URLs with AWS_IAM auth, at ``/lambda-url/<function>/``: it checks
   the request's SigV4 signature (service ``lambda``) against the keys a test registers with
   ``POST /testbed/iam/keys`` (``{"accessKeyId", "secretAccessKey", "arn"}``), answers 403 as
@@ -1033,6 +1036,23 @@ def play_monitoring_run(request: dict) -> dict:
     job.monitoring_schedule_arn = arn
     return {"processingJob": request["processingJobName"], "scheduleArn": arn}
 
+def play_automl_deployment(request: dict) -> dict:
+    """An AutoML job deploying its best candidate to a name SageMaker generates, as its describe
+    shows it (moto cannot create one): `{"jobArn"}` in progress with no result yet, then
+    `{"jobArn", "endpointName"}` deployed there."""
+    from moto.backends import get_backend
+
+    arn = request["jobArn"]
+    _, _, _, region, account, resource = arn.split(":", 5)
+    backend = get_backend("sagemaker")[account][region]
+    job = backend.auto_ml_jobs[resource.split("/", 1)[1]]
+    job.model_deploy_config = {"AutoGenerateEndpointName": True}
+    endpoint = request.get("endpointName")
+    job.auto_ml_job_status = "InProgress" if endpoint is None else "Completed"
+    job.model_deploy_result = None if endpoint is None else {"EndpointName": endpoint}
+    return {"job": arn, "endpointName": endpoint}
+
+
 def inference_component_autoscaling() -> None:
     from enum import Enum
 
@@ -1214,6 +1234,8 @@ class TestbedRoutes:
             return self.answer(start_response, 200, play_pipeline_step(json.loads(self.body(environ))))
         if path == "/testbed/sagemaker/monitoring-runs" and environ["REQUEST_METHOD"] == "POST":
             return self.answer(start_response, 200, play_monitoring_run(json.loads(self.body(environ))))
+        if path == "/testbed/sagemaker/automl-deployments" and environ["REQUEST_METHOD"] == "POST":
+            return self.answer(start_response, 200, play_automl_deployment(json.loads(self.body(environ))))
         if path.startswith("/lambda-url/"):
             return self.function_url(environ, start_response)
         if self.sts_scoped(environ):

@@ -971,6 +971,38 @@ def test_an_inference_experiment_runs_until_stopped_and_a_removed_variant_is_del
         sm.stop_inference_experiment(Name=experiment, ModelVariantActions={"production": "Retain", "shadow": "Remove"})
     with pytest.raises(botocore.exceptions.ClientError, match="ResourceNotFound"):
         sm.describe_inference_experiment(Name=name("none"))
+    # Only an ended experiment can be deleted, as on AWS; then nothing describes it.
+    running = name("ie-running")
+    sm.create_inference_experiment(
+        Name=running, Type="ShadowMode", RoleArn=ROLE, EndpointName="ep", ModelVariants=experiment_variants(),
+        ShadowModeConfig={"SourceModelVariantName": "production",
+                          "ShadowModelVariants": [{"ShadowModelVariantName": "shadow", "SamplingPercentage": 50}]})
+    with pytest.raises(botocore.exceptions.ClientError, match="in status Running"):
+        sm.delete_inference_experiment(Name=running)
+    sm.delete_inference_experiment(Name=experiment)
+    with pytest.raises(botocore.exceptions.ClientError, match="ResourceNotFound"):
+        sm.describe_inference_experiment(Name=experiment)
+
+
+def test_an_automl_job_played_as_deploying_to_a_generated_name_names_it_only_once_deployed(sm):
+    job = name("ap-auto")
+    arn = sm.create_auto_ml_job_v2(
+        AutoMLJobName=job, RoleArn=ROLE,
+        AutoMLJobInputDataConfig=[{"ChannelType": "training", "ContentType": "text/csv;header=present",
+                                   "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://b/in"}}}],
+        OutputDataConfig={"S3OutputPath": "s3://b/out"},
+        AutoMLProblemTypeConfig={"TabularJobConfig": {"TargetAttributeName": "y", "ProblemType": "BinaryClassification",
+                                                       "CompletionCriteria": {"MaxCandidates": 1}}},
+        ModelDeployConfig={"AutoGenerateEndpointName": False, "EndpointName": "placeholder"})["AutoMLJobArn"]
+    post_to_testbed("/testbed/sagemaker/automl-deployments", {"jobArn": arn})
+    deploying = sm.describe_auto_ml_job_v2(AutoMLJobName=job)
+    assert deploying["AutoMLJobStatus"] == "InProgress"
+    assert deploying["ModelDeployConfig"] == {"AutoGenerateEndpointName": True}
+    assert "ModelDeployResult" not in deploying
+    post_to_testbed("/testbed/sagemaker/automl-deployments", {"jobArn": arn, "endpointName": "ap-auto-ep"})
+    deployed = sm.describe_auto_ml_job_v2(AutoMLJobName=job)
+    assert deployed["AutoMLJobStatus"] == "Completed"
+    assert deployed["ModelDeployResult"] == {"EndpointName": "ap-auto-ep"}
 
 
 def test_a_processing_job_played_as_a_monitoring_run_names_its_schedule_as_sagemaker_does(sm):
