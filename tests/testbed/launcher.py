@@ -918,10 +918,12 @@ def inference_experiments() -> None:
     """Create, describe, stop and delete an inference experiment (moto has none): Running once made,
     Stopping after a stop, then the stop's desired state (Cancelled or Completed) at the next
     describe; a variant the stop removes is Deleted, one it retains or promotes stays InService. A stop must give every variant an action, and one not running is refused, as on
-    AWS; only a Completed or Cancelled one can be deleted. The endpoint is not changed: moto's
-    endpoints do not run experiments."""
+    AWS. Only an ended (Completed or Cancelled) one can be deleted here, else a ConflictException
+    (the error the API documents; whether AWS lets a running one go is not documented, and the
+    guard depends on neither). The endpoint is not changed: moto's endpoints do not run
+    experiments."""
     from moto.core.responses import ActionResult
-    from moto.sagemaker.exceptions import ResourceNotFound, ValidationError
+    from moto.sagemaker.exceptions import ConflictException, ResourceNotFound, ValidationError
     from moto.sagemaker.responses import SageMakerResponse
 
     def experiments(backend) -> dict:  # noqa: ANN001
@@ -975,7 +977,7 @@ def inference_experiments() -> None:
     def delete(self):  # noqa: ANN001
         experiment = found(self)
         if experiment["Status"] not in ("Completed", "Cancelled"):
-            raise ValidationError(message=f"Inference experiment is in status {experiment['Status']}.")
+            raise ConflictException(message=f"Inference experiment is in status {experiment['Status']}.")
         del experiments(self.sagemaker_backend)[experiment["Name"]]
         return ActionResult({"InferenceExperimentArn": experiment["Arn"]})
 

@@ -219,7 +219,8 @@ async fn an_off_binding_violation_is_audited_and_nothing_else() {
         .unwrap();
     assert_eq!(
         (verdict["decision"].as_str(), verdict["action"].as_str()),
-        (Some("violation"), Some("none"))
+        (Some("violation"), Some("none")),
+        "{verdict:#}"
     );
     let item = audit_item(&w.config, &w.decisions, &event_id)
         .await
