@@ -977,7 +977,7 @@ def test_an_inference_experiment_runs_until_stopped_and_a_removed_variant_is_del
         Name=running, Type="ShadowMode", RoleArn=ROLE, EndpointName="ep", ModelVariants=experiment_variants(),
         ShadowModeConfig={"SourceModelVariantName": "production",
                           "ShadowModelVariants": [{"ShadowModelVariantName": "shadow", "SamplingPercentage": 50}]})
-    with pytest.raises(botocore.exceptions.ClientError, match="in status Running"):
+    with pytest.raises(botocore.exceptions.ClientError, match="ConflictException"):
         sm.delete_inference_experiment(Name=running)
     sm.delete_inference_experiment(Name=experiment)
     with pytest.raises(botocore.exceptions.ClientError, match="ResourceNotFound"):
