@@ -427,7 +427,8 @@ pub const COVERED_CALLS: &[CoveredCall] = &[
     // Inference experiments: shadow models on a live endpoint, deployed by SageMaker under the
     // experiment's role (the endpoint is updated to a config holding every variant named). A
     // stop that promotes a shadow variant deploys it as production: judged by the models it
-    // deploys (`desiredModelVariants`, else the experiment's shadow variants, described); a stop
+    // deploys (`desiredModelVariants` and the experiment's shadow variants, described), on the
+    // experiment's endpoint (the verdict is about it); a stop
     // that promotes nothing deploys nothing (GATES).
     CoveredCall {
         event_name: "CreateInferenceExperiment",

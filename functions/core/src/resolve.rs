@@ -512,6 +512,15 @@ impl<R: Resolver + Recovery, S: RecordStore> Subjects<'_, '_, R, S> {
                 targets.push(target);
             }
         }
+        // It promotes, yet nothing says what: judged as what could not be resolved (fail closed),
+        // never as a call that deploys nothing.
+        if targets.is_empty() {
+            self.notes.push(format!(
+                "{} promotes, but neither it nor {} names a model",
+                request.event_name, recovered.source
+            ));
+            return Ok(request.targets.clone());
+        }
         if !lost.is_empty() {
             self.notes.push(format!(
                 "the event lost what the call used ({}): recovered from {}",
