@@ -1053,4 +1053,24 @@ async fn an_inference_experiment_is_stopped_keeping_production_and_a_promotions_
         "{result:?}"
     );
     assert_eq!(kit.endpoint_status(&endpoint_name).await, None);
+
+    // An experiment re-created under the name after the promotion, on an endpoint (anyone's)
+    // older than the call: not where the promotion landed. Nothing is deleted; the enforcement
+    // fails, loudly.
+    let recreated = unique("ie");
+    let bystander = unique("ep");
+    endpoint(&kit, &bystander).await;
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let verdict = violation(&unique("e"), "promoted-endpoint", &recreated, "enforce", 0);
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    inference_experiment(&sm, &recreated, &bystander).await;
+    let failed = run(&enforcer, enforcer.input_for(&verdict).await).await;
+    match failed {
+        Err(e) => assert!(e.message.contains("is not the call's"), "{e:?}"),
+        Ok(result) => panic!("acted on another experiment's endpoint: {result:?}"),
+    }
+    assert_eq!(
+        kit.endpoint_status(&bystander).await.as_deref(),
+        Some("InService")
+    );
 }

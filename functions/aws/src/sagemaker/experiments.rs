@@ -11,7 +11,9 @@ use model_guard_core::resolve::ResolveError;
 use model_guard_core::{ErrorKind, GuardError};
 
 use super::remedy::{Before, Statuses, call_failed};
-use super::{SageMakerEnforcer, Uses, is_not_found, resolve_error, role_targets, time};
+use super::{
+    SageMakerEnforcer, Uses, created_after_call, is_not_found, resolve_error, role_targets, time,
+};
 use crate::sdk_error;
 
 /// The names of an experiment's shadow variants' models.
@@ -195,6 +197,17 @@ impl SageMakerEnforcer {
                 ));
             }
         };
+        // Re-created under the name after the call: another experiment, whose endpoint says
+        // nothing of where the promotion landed (and may be anyone's).
+        if let Some(why) = created_after_call(time(out.creation_time()), verdict) {
+            return Err(GuardError::new(
+                ErrorKind::AwsError,
+                format!(
+                    "inference experiment {name} is not the call's ({why}): the endpoint its \
+                     promotion deployed on cannot be found to delete"
+                ),
+            ));
+        }
         let Some(endpoint) = out.endpoint_metadata().and_then(|m| m.endpoint_name()) else {
             return Err(GuardError::new(
                 ErrorKind::AwsError,
