@@ -62,7 +62,24 @@ export interface ModelGuardSettings {
    * edits policies until this is set (fail closed).
    */
   readonly policyAdministrators?: string[];
+  /**
+   * The stack-wide enforcement setting written at the first deploy (the policy table's
+   * `enforcement` item; later deploys never overwrite it): `observe` (every violation decided,
+   * audited and alerted, nothing stopped or deleted) or `enforce`. Default `observe`, for the
+   * first days while the policy is tuned (README "First day"); switch with
+   * `guardctl enforcement enforce`, no deploy needed.
+   */
+  readonly enforcement?: StackEnforcement;
+  /**
+   * Hours between drift scans (1 to 168): what exists now is judged against the policy, and a
+   * violation that was not there at the last scan (a policy change, a model re-pointed) is
+   * alerted, once. Default 24.
+   */
+  readonly driftScanIntervalHours?: number;
 }
+
+export const ENFORCEMENT_SETTINGS = ['observe', 'enforce'] as const;
+export type StackEnforcement = (typeof ENFORCEMENT_SETTINGS)[number];
 
 export const UNRESOLVED_ACTIONS = ['enforce', 'notify', 'off'] as const;
 export type UnresolvedAction = (typeof UNRESOLVED_ACTIONS)[number];
@@ -86,6 +103,8 @@ const KEYS = [
   'triageLogLevel',
   'unresolvedAction',
   'policyAdministrators',
+  'enforcement',
+  'driftScanIntervalHours',
 ] as const;
 
 export const MAX_GRACE_SECONDS = 2_592_000;
@@ -126,6 +145,8 @@ export function resolveSettings(raw: ModelGuardSettings): ResolvedSettings {
     unresolvedAction: oneOf('unresolvedAction', raw.unresolvedAction, 'enforce', UNRESOLVED_ACTIONS),
     policyAdministrators: strings('policyAdministrators', raw.policyAdministrators,
       (s) => /^arn:aws[a-z-]*:iam::\d{12}:role\/.+/.test(s), 'not an IAM role ARN'),
+    enforcement: oneOf('enforcement', raw.enforcement, 'observe', ENFORCEMENT_SETTINGS),
+    driftScanIntervalHours: integer('driftScanIntervalHours', raw.driftScanIntervalHours, 24, 1, 168),
   };
 }
 

@@ -1061,50 +1061,64 @@ export class ModelGuardStack extends Stack {
       });
     });
 
-    // ---- Seeded default policy -------------------------------------------------------------------
-    if (settings.seedDefaultPolicy) {
-      // CDK's one-off SDK-call function; its own role and log group, so that it gets no managed
-      // policy and writes only where it should.
-      const seedLogs = new logs.LogGroup(this, 'SeedDefaultPolicyLogs', { retention, removalPolicy: RemovalPolicy.RETAIN });
-      const seedRole = new iam.Role(this, 'SeedDefaultPolicyRole', {
-        assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-        description: 'Model Guard: seeds the default policy item once',
-      });
-      seedRole.addToPolicy(new iam.PolicyStatement({
-        sid: 'WriteOwnLogs',
-        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-        resources: [seedLogs.logGroupArn],
-      }));
-      seedRole.addToPolicy(new iam.PolicyStatement({
-        sid: 'SeedDefaultPolicy',
-        actions: ['dynamodb:PutItem'],
-        resources: [policies.tableArn],
-      }));
-      new cr.AwsCustomResource(this, 'SeedDefaultPolicy', {
+    // ---- Seeded policy items ----------------------------------------------------------------------
+    // CDK's one-off SDK-call function; its own role and log group, so that it gets no managed
+    // policy and writes only where it should. Each item is written once, at the first deploy; an
+    // operator's later edits are never overwritten (nor removed on delete).
+    const seedLogs = new logs.LogGroup(this, 'SeedDefaultPolicyLogs', { retention, removalPolicy: RemovalPolicy.RETAIN });
+    const seedRole = new iam.Role(this, 'SeedDefaultPolicyRole', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: 'Model Guard: seeds the default policy item and the enforcement setting once',
+    });
+    seedRole.addToPolicy(new iam.PolicyStatement({
+      sid: 'WriteOwnLogs',
+      actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      resources: [seedLogs.logGroupArn],
+    }));
+    seedRole.addToPolicy(new iam.PolicyStatement({
+      sid: 'SeedDefaultPolicy',
+      actions: ['dynamodb:PutItem'],
+      resources: [policies.tableArn],
+    }));
+    const seed = (id: string, physicalId: string, item: Record<string, unknown>) =>
+      new cr.AwsCustomResource(this, id, {
         installLatestAwsSdk: false,
         role: seedRole,
         logGroup: seedLogs,
-        // Created once; an operator's later edits are never overwritten (nor removed on delete).
         onCreate: {
           service: 'DynamoDB',
           action: 'putItem',
           parameters: {
             TableName: policies.tableName,
-            Item: {
-              pk: { S: 'default' },
-              principals: { L: [] },
-              mode: { S: 'notify' },
-              description: {
-                S: 'Seeded by the stack: requests no other binding covers are reported, not stopped. Edit to enforce.',
-              },
-            },
+            Item: item,
             ConditionExpression: 'attribute_not_exists(pk)',
           },
-          physicalResourceId: cr.PhysicalResourceId.of('model-guard-default-policy'),
+          physicalResourceId: cr.PhysicalResourceId.of(physicalId),
           ignoreErrorCodesMatching: 'ConditionalCheckFailedException',
         },
       });
+    if (settings.seedDefaultPolicy) {
+      seed('SeedDefaultPolicy', 'model-guard-default-policy', {
+        pk: { S: 'default' },
+        principals: { L: [] },
+        mode: { S: 'notify' },
+        description: {
+          S: 'Seeded by the stack: requests no other binding covers are reported, not stopped. Edit to enforce.',
+        },
+      });
     }
+    // The stack-wide enforcement setting (README "First day"): `observe` at a first deploy by
+    // default; switched with `guardctl enforcement enforce`, without a deploy. Without the item
+    // the guard enforces, so deleting it cannot switch enforcement off.
+    seed('SeedEnforcementSetting', 'model-guard-enforcement-setting', {
+      pk: { S: 'enforcement' },
+      mode: { S: settings.enforcement },
+      description: {
+        S: settings.enforcement === 'observe'
+          ? 'Seeded by the stack: violations are alerted, nothing is stopped. `guardctl enforcement enforce` to enforce.'
+          : 'Seeded by the stack: violations are stopped or deleted after their grace.',
+      },
+    });
 
     // ---- Alarms -------------------------------------------------------------------------------------
     const alarmAction = new cwActions.SnsAction(guardTopic);

@@ -19,6 +19,8 @@ test('defaults: grace 900, no approvers or e-mails, a trail, the default policy 
     triageLogLevel: 'ERROR',
     unresolvedAction: 'enforce',
     policyAdministrators: [],
+    enforcement: 'observe',
+    driftScanIntervalHours: 24,
   });
 });
 
@@ -33,6 +35,8 @@ test('context from the command line arrives as strings and is parsed', () => {
     'modelGuard:unresolvedAction': 'notify',
     'modelGuard:policyAdministrators': '["arn:aws:iam::111122223333:role/PolicyAdmin"]',
     'modelGuard:healthIntervalMinutes': '10',
+    'modelGuard:enforcement': 'enforce',
+    'modelGuard:driftScanIntervalHours': '6',
     'unrelated': 'ignored',
   };
   assert.deepEqual(resolveSettings(settingsFromContext((k) => context[k])), {
@@ -50,6 +54,8 @@ test('context from the command line arrives as strings and is parsed', () => {
     triageLogLevel: 'ALL',
     unresolvedAction: 'notify',
     policyAdministrators: ['arn:aws:iam::111122223333:role/PolicyAdmin'],
+    enforcement: 'enforce',
+    driftScanIntervalHours: 6,
   });
 });
 
@@ -78,6 +84,8 @@ test('a bad setting stops the synth with a message naming the key and the value'
     [{ healthIntervalMinutes: 61 }, /^modelGuard:healthIntervalMinutes: 61 is outside 1\.\.60$/],
     [{ triageLogLevel: 'all' }, /^modelGuard:triageLogLevel: "all" is not one of ERROR, ALL$/],
     [{ unresolvedAction: 'block' }, /^modelGuard:unresolvedAction: "block" is not one of enforce, notify, off$/],
+    [{ enforcement: 'notify' }, /^modelGuard:enforcement: "notify" is not one of observe, enforce$/],
+    [{ driftScanIntervalHours: 0 }, /^modelGuard:driftScanIntervalHours: 0 is outside 1\.\.168$/],
   ];
   for (const [settings, message] of cases) {
     assert.throws(() => resolveSettings(settings as any), (e: unknown) =>

@@ -599,20 +599,29 @@ test('a trail of write management events, the policy table\'s writes and its own
   without.resourceCountIs('AWS::S3::Bucket', 0);
 });
 
-test('the default policy is seeded once as notify-only, never overwriting an edit', () => {
-  const t = template();
-  const [[, seed]] = ofType(t, 'Custom::AWS');
-  const create = JSON.parse(render(seed.Properties.Create));
-  assert.equal(create.action, 'putItem');
-  assert.deepEqual(create.parameters.Item, {
+test('the default policy and the enforcement setting are seeded once, never overwriting an edit', () => {
+  const seeds = (props: ModelGuardProps = {}) => Object.fromEntries(ofType(template(props), 'Custom::AWS')
+    .map(([id, seed]) => [id.replace(/[0-9A-F]{8}$/, ''), seed.Properties]));
+  const all = seeds();
+  assert.deepEqual(Object.keys(all).sort(), ['SeedDefaultPolicy', 'SeedEnforcementSetting']);
+  for (const seed of Object.values(all)) {
+    const create = JSON.parse(render(seed.Create));
+    assert.equal(create.action, 'putItem');
+    assert.equal(create.parameters.ConditionExpression, 'attribute_not_exists(pk)');
+    assert.equal(create.ignoreErrorCodesMatching, 'ConditionalCheckFailedException');
+    assert.equal(seed.Update, undefined);
+    assert.equal(seed.Delete, undefined);
+  }
+  assert.deepEqual(JSON.parse(render(all.SeedDefaultPolicy.Create)).parameters.Item, {
     pk: { S: 'default' }, principals: { L: [] }, mode: { S: 'notify' },
     description: { S: 'Seeded by the stack: requests no other binding covers are reported, not stopped. Edit to enforce.' },
   });
-  assert.equal(create.parameters.ConditionExpression, 'attribute_not_exists(pk)');
-  assert.equal(create.ignoreErrorCodesMatching, 'ConditionalCheckFailedException');
-  assert.equal(seed.Properties.Update, undefined);
-  assert.equal(seed.Properties.Delete, undefined);
-  template({ seedDefaultPolicy: false }).resourceCountIs('Custom::AWS', 0);
+  // A first deploy observes (README "First day"); the setting chooses enforce from the start.
+  const mode = (props: ModelGuardProps) =>
+    JSON.parse(render(seeds(props).SeedEnforcementSetting.Create)).parameters.Item.mode.S;
+  assert.equal(mode({}), 'observe');
+  assert.equal(mode({ enforcement: 'enforce' }), 'enforce');
+  assert.deepEqual(Object.keys(seeds({ seedDefaultPolicy: false })), ['SeedEnforcementSetting']);
 });
 
 test('the sweep runs on a schedule', () => {

@@ -1,13 +1,14 @@
 //! Two things the guard keeps about itself beside the audit items in the decisions table: what
 //! the health check last alerted (`health#last`), and the guard topic's messages
-//! (`guard-alert#<MessageId>`, in the `byState` index under the state `guard-alert`).
+//! (`guard-alert#<MessageId>`, in the `byState` index under the state `guard-alert`); and what
+//! the drift scan alerted (`drift#<finding key>`).
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use model_guard_core::audit::timestamp;
 use model_guard_core::guard_log::{GUARD_ALERT_STATE, GuardAlertRecord};
-use model_guard_core::ports::{GuardAlertLog, HealthMemory};
+use model_guard_core::ports::{DriftMemory, GuardAlertLog, HealthMemory};
 use model_guard_core::{ErrorKind, GuardError};
 
 use crate::decisions_table::{HEALTH_KEY, KEY, RESOURCE_INDEX_SORT, STATE_INDEX, STATE_INDEX_KEY};
@@ -130,5 +131,43 @@ impl GuardAlertLog for DynamoGuardStore {
                 })
             })
             .collect()
+    }
+}
+
+/// The drift scan's memory item of a finding.
+fn drift_key(key: &str) -> String {
+    format!("drift#{key}")
+}
+
+impl DriftMemory for DynamoGuardStore {
+    async fn alerted(&self, key: &str) -> Result<bool, GuardError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(KEY, AttributeValue::S(drift_key(key)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| sdk_error(&format!("GetItem {} {}", self.table, drift_key(key)), &e))?;
+        Ok(out.item.is_some())
+    }
+
+    async fn remember(
+        &self,
+        key: &str,
+        resource: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), GuardError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item(KEY, AttributeValue::S(drift_key(key)))
+            .item("resource", AttributeValue::S(resource.to_owned()))
+            .item(AT, AttributeValue::S(timestamp::format(&at)))
+            .send()
+            .await
+            .map_err(|e| sdk_error(&format!("PutItem {} {}", self.table, drift_key(key)), &e))?;
+        Ok(())
     }
 }

@@ -230,6 +230,7 @@ mod check_tests {
                 .collect(),
             reasons: vec!["r".into()],
             started_by: None,
+            observed: false,
         };
         let mut item = AuditItem::for_verdict(&verdict, chrono::DateTime::UNIX_EPOCH)
             .unwrap_or_else(|| panic!("not audited"));

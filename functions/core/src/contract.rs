@@ -463,6 +463,10 @@ pub struct Verdict {
     /// that execution (`children`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started_by: Option<StartedBy>,
+    /// Decided while the stack observes (`decide::observing`): the policy asked for
+    /// enforcement, and the action was lowered to `notify`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub observed: bool,
 }
 
 /// Who is behind a pipeline step's call: the execution that ran the step and the principal that

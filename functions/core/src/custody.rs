@@ -600,6 +600,7 @@ mod tests {
             approvers: Vec::new(),
             reasons: vec!["r".into()],
             started_by: None,
+            observed: false,
         };
         let mut item = AuditItem::for_verdict(&verdict, now()).unwrap_or_else(|| unreachable!());
         item.state = state;

@@ -10,7 +10,8 @@ use crate::contract::{
 };
 use crate::glob::{Pattern, fold};
 use crate::policy::{
-    BindingKey, MAX_GRACE_SECONDS, Mode, Pins, PolicyItem, PolicySet, UNRESOLVED_PK,
+    BindingKey, MAX_GRACE_SECONDS, Mode, Pins, PolicyItem, PolicySet, StackEnforcement,
+    UNRESOLVED_PK,
 };
 use crate::principal::PrincipalForm;
 use crate::principal::PrincipalPattern;
@@ -90,6 +91,40 @@ struct Judged<'a> {
     /// binding its approval fails); otherwise `binding` when not allowed.
     violates: Option<Vec<&'a PolicyItem>>,
     allowed: bool,
+}
+
+/// The verdict as the stack's enforcement setting lets it stand: while the stack observes, a
+/// violation the policy would enforce is notify-only, marked `observed`, and its reasons say what
+/// enforce mode would have done. The setting at the decision counts: a violation decided while
+/// observing is never enforced later, one decided before keeps its enforcement.
+pub fn observing(setting: StackEnforcement, mut verdict: Verdict) -> Verdict {
+    if setting != StackEnforcement::Observe
+        || verdict.decision != Decision::Violation
+        || verdict.action != Action::Enforce
+    {
+        return verdict;
+    }
+    let (verb, resource) = verdict.resource.as_ref().map_or_else(
+        || ("stop", "the resource".to_owned()),
+        |r| {
+            (
+                crate::enforcement::enforcement_verb(r.resource_type),
+                format!("{} {}", r.resource_type.as_str(), r.name),
+            )
+        },
+    );
+    verdict.action = Action::Notify;
+    verdict.observed = true;
+    // First: the headline that follows says what the policy asks.
+    verdict.reasons.insert(
+        0,
+        format!(
+            "observe mode (the stack's enforcement setting): nothing is stopped; in enforce mode \
+         Model Guard would {verb} {resource} after {} s unless an approver kept it",
+            verdict.grace_seconds
+        ),
+    );
+    verdict
 }
 
 pub fn decide(
@@ -440,6 +475,7 @@ pub fn decide(
         approvers,
         reasons,
         started_by: None,
+        observed: false,
     }
 }
 
@@ -480,6 +516,7 @@ fn capacity_change(request: &Request, who: &crate::principal::Caller, what: &str
             }
         )],
         started_by: None,
+        observed: false,
     }
 }
 

@@ -169,6 +169,7 @@ fn ignored(known: Known, reason: String) -> ParseOutcome {
             approvers: Vec::new(),
             reasons: vec![reason],
             started_by: None,
+            observed: false,
         },
     }
 }

@@ -38,6 +38,10 @@ pub enum NotificationKind {
     Health,
     /// A policy item was created, changed or removed, field by field (`PolicyChange`).
     PolicyChanged,
+    /// The drift scan found a resource that violates the policy now and did not at the drift
+    /// scans before (a policy change, a model re-pointed, a call the guard never saw). Sent by
+    /// the scan function alone, once per finding.
+    DriftFound,
 }
 
 impl NotificationKind {
@@ -52,6 +56,7 @@ impl NotificationKind {
             NotificationKind::EnforcementDelayed => "enforcement-delayed",
             NotificationKind::Health => "health",
             NotificationKind::PolicyChanged => "policy-changed",
+            NotificationKind::DriftFound => "drift-found",
         }
     }
 
@@ -68,7 +73,8 @@ impl NotificationKind {
             | NotificationKind::Tamper
             | NotificationKind::EnforcementDelayed
             | NotificationKind::Health
-            | NotificationKind::PolicyChanged => None,
+            | NotificationKind::PolicyChanged
+            | NotificationKind::DriftFound => None,
             NotificationKind::EnforcementFailed => None,
         }
     }
@@ -327,6 +333,9 @@ pub fn render(kind: NotificationKind, verdict: &Verdict, context: &NotifyContext
                 .map(when)
                 .unwrap_or_else(|| "once approval times out".to_owned())
         ),
+        NotificationKind::ViolationNotifyOnly if verdict.observed => {
+            format!("{resource_type} {name} violates policy (observe mode: would {verb})")
+        }
         NotificationKind::ViolationNotifyOnly => {
             format!("{resource_type} {name} violates policy (notify only)")
         }
@@ -345,6 +354,9 @@ pub fn render(kind: NotificationKind, verdict: &Verdict, context: &NotifyContext
         NotificationKind::Tamper => format!("{resource_type} {name}: TAMPERING"),
         NotificationKind::Health => format!("{resource_type} {name}: health"),
         NotificationKind::PolicyChanged => format!("{resource_type} {name}: policy changed"),
+        NotificationKind::DriftFound => {
+            format!("{resource_type} {name} violates policy now (found by the drift scan)")
+        }
         NotificationKind::EnforcementDelayed => {
             format!("{resource_type} {name}: still busy, enforcement goes on")
         }
@@ -384,7 +396,12 @@ pub fn render(kind: NotificationKind, verdict: &Verdict, context: &NotifyContext
         verdict.region.as_deref().unwrap_or("?"),
     );
     let _ = writeln!(text, "Event:     {event_id}");
-    let _ = writeln!(text, "Action:    {}", action_name(verdict));
+    let observed = if verdict.observed {
+        " (observe mode: the policy says enforce)"
+    } else {
+        ""
+    };
+    let _ = writeln!(text, "Action:    {}{observed}", action_name(verdict));
     let _ = writeln!(text, "\nWhy:");
     for reason in &verdict.reasons {
         let _ = writeln!(text, "  - {reason}");
@@ -422,6 +439,16 @@ pub fn render(kind: NotificationKind, verdict: &Verdict, context: &NotifyContext
                 };
                 let _ = writeln!(text, "  {}: {patterns}", set.binding);
             }
+        }
+        NotificationKind::ViolationNotifyOnly if verdict.observed => {
+            let _ = writeln!(
+                text,
+                "\nObserve mode: nothing was stopped. In enforce mode Model Guard would {verb} \
+                 the {resource_type} after {} s unless an approver kept it. The stack observes \
+                 while the policy table's `enforcement` item says so; to enforce:\n  guardctl \
+                 enforcement enforce",
+                verdict.grace_seconds
+            );
         }
         NotificationKind::ViolationNotifyOnly => {
             match verdict.resource.as_ref().map(|r| remedy(r.resource_type)) {
@@ -483,6 +510,15 @@ pub fn render(kind: NotificationKind, verdict: &Verdict, context: &NotifyContext
                     let _ = writeln!(text, "Deleted inference component: {component}");
                 }
             }
+        }
+        NotificationKind::DriftFound => {
+            let _ = writeln!(
+                text,
+                "\nThe drift scan stops nothing and alerts each finding once. To have Model Guard \
+                 enforce it (after its grace, unless an approver keeps it):\n  guardctl scan \
+                 --enforce\nTo end it: change what the {resource_type} runs, or the policy. \
+                 Every finding:\n  guardctl scan"
+            );
         }
         NotificationKind::Tamper
         | NotificationKind::EnforcementDelayed
@@ -624,7 +660,12 @@ pub fn render_tamper(alert: &TamperAlert, verdict: Option<&Verdict>) -> Notifica
             "Deployer:  {}",
             verdict.principal.as_deref().unwrap_or("(unknown caller)")
         );
-        let _ = writeln!(text, "Action:    {}", action_name(verdict));
+        let observed = if verdict.observed {
+            " (observe mode: the policy says enforce)"
+        } else {
+            ""
+        };
+        let _ = writeln!(text, "Action:    {}{observed}", action_name(verdict));
     }
     let _ = writeln!(text, "\n{}", what.consequence());
 

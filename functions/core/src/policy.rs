@@ -14,6 +14,50 @@ use crate::principal::{PatternShape, PrincipalForm, PrincipalPattern};
 /// The `pk` under which a verdict names the guard's own binding for unresolvable subjects.
 pub const UNRESOLVED_PK: &str = "unresolved";
 
+/// The `pk` of the stack-wide enforcement setting: `{"pk": "enforcement", "mode": "observe"}`.
+pub const ENFORCEMENT_PK: &str = "enforcement";
+
+/// The stack-wide enforcement setting (the `enforcement` item of the policy table): under
+/// `observe`, every verdict is decided, audited and alerted as usual, and nothing is stopped or
+/// deleted. Without the item the guard enforces (fail closed: deleting the item cannot switch
+/// enforcement off); the stack writes it once, at the first deploy (`modelGuard:enforcement`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum StackEnforcement {
+    Observe,
+    #[default]
+    Enforce,
+}
+
+impl StackEnforcement {
+    pub const NAMES: [&'static str; 2] = ["observe", "enforce"];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StackEnforcement::Observe => "observe",
+            StackEnforcement::Enforce => "enforce",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<StackEnforcement> {
+        match name {
+            "observe" => Some(StackEnforcement::Observe),
+            "enforce" => Some(StackEnforcement::Enforce),
+            _ => None,
+        }
+    }
+}
+
+/// The `enforcement` item as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct EnforcementRecord {
+    pk: String,
+    mode: String,
+    #[serde(default)]
+    description: Option<String>,
+}
+
 /// Longest grace period a binding may set: 30 days.
 pub const MAX_GRACE_SECONDS: u32 = 2_592_000;
 
@@ -94,6 +138,9 @@ pub enum BindingKey {
     /// Model package groups (a package without a group: its name).
     Package(Pattern),
     Default,
+    /// Not a binding: the stack-wide enforcement setting (`enforcement`), kept among the items
+    /// so that it is read, validated, listed and its changes alerted as theirs are.
+    Enforcement(StackEnforcement),
     /// Not a policy item: the guard's own binding for a subject it cannot resolve (see
     /// `decide`). No stored item can have it (`unresolved` is not a key a policy item may use).
     Unresolved,
@@ -175,12 +222,51 @@ impl PolicyItem {
         if !value.is_object() {
             return Err(error(None, "an item is a JSON object".to_owned()));
         }
+        if pk.as_deref() == Some(ENFORCEMENT_PK) {
+            return PolicyItem::enforcement_setting(value)
+                .map_err(|(field, message)| error(field.map(str::to_owned), message));
+        }
         let record: PolicyItemRecord = serde_path_to_error::deserialize(value).map_err(|e| {
             let path = e.path().to_string();
             let field = (path != ".").then_some(path);
             error(field, e.into_inner().to_string())
         })?;
         PolicyItem::from_record(position, record)
+    }
+
+    /// The `enforcement` item: `mode` is `observe` or `enforce`; nothing else but a description.
+    fn enforcement_setting(value: &Value) -> Result<PolicyItem, (Option<&'static str>, String)> {
+        let record: EnforcementRecord = serde_json::from_value(value.clone()).map_err(|e| {
+            (
+                None,
+                format!(
+                    "the enforcement setting is {{\"pk\": \"enforcement\", \"mode\": \"observe\" or \
+                     \"enforce\", \"description\": optional}}: {e}"
+                ),
+            )
+        })?;
+        let Some(setting) = StackEnforcement::from_name(&record.mode) else {
+            return Err((
+                Some("mode"),
+                format!(
+                    "{:?} is not one of {} (the enforcement setting's modes)",
+                    record.mode,
+                    StackEnforcement::NAMES.join(", ")
+                ),
+            ));
+        };
+        Ok(PolicyItem {
+            pk: record.pk,
+            key: BindingKey::Enforcement(setting),
+            principals: Vec::new(),
+            mode: Mode::Off,
+            grace_seconds: None,
+            approvers: None,
+            description: record.description,
+            pins: Pins::default(),
+            require_approved: false,
+            on_create_model: Mode::Off,
+        })
     }
 
     /// Validates a record: key prefix and pattern, every principal and approver pattern, grace.
@@ -223,7 +309,8 @@ impl PolicyItem {
                 "pk",
                 "unknown key: expected \"model#<name or glob>\", \"role#<role ARN or glob>\", \
                  \"image#<image URI or glob>\", \"data#<s3 URI or glob>\", \
-                 \"package#<model package group or glob>\" or \"default\""
+                 \"package#<model package group or glob>\", \"default\" or \"enforcement\" \
+                 (the stack-wide setting)"
                     .to_owned(),
             ));
         };
@@ -316,6 +403,7 @@ impl PolicyItem {
             BindingKey::Data(p) => format!("data#{}", p.as_str()),
             BindingKey::Package(p) => format!("package#{}", p.folded()),
             BindingKey::Default => "default".to_owned(),
+            BindingKey::Enforcement(_) => ENFORCEMENT_PK.to_owned(),
             BindingKey::Unresolved => UNRESOLVED_PK.to_owned(),
         }
     }
@@ -500,6 +588,8 @@ pub struct PolicySet {
     data: NameIndex,
     packages: NameIndex,
     default: Option<usize>,
+    /// The `enforcement` item's setting, when the table holds one.
+    enforcement: Option<StackEnforcement>,
     /// What resolution must learn for this policy, worked out once.
     needs: ContentNeeds,
 }
@@ -538,6 +628,7 @@ impl PolicySet {
                 BindingKey::Data(p) => set.data.insert(p, index),
                 BindingKey::Package(p) => set.packages.insert(p, index),
                 BindingKey::Default => set.default = Some(index),
+                BindingKey::Enforcement(setting) => set.enforcement = Some(*setting),
                 // `from_record` never makes one; a hand-built item would bind nothing.
                 BindingKey::Unresolved => {}
             }
@@ -564,6 +655,11 @@ impl PolicySet {
             .map(|(i, v)| PolicyItem::from_value(&format!(".[{i}]"), v))
             .collect::<Result<Vec<_>, _>>()?;
         PolicySet::new(items)
+    }
+
+    /// The stack-wide enforcement setting: the `enforcement` item's, else `enforce`.
+    pub fn enforcement(&self) -> StackEnforcement {
+        self.enforcement.unwrap_or_default()
     }
 
     pub fn items(&self) -> &[PolicyItem] {
@@ -724,7 +820,7 @@ fn specificity(item: &PolicyItem) -> (bool, usize) {
         | BindingKey::Data(p)
         | BindingKey::Package(p) => (!p.is_glob(), p.literal_chars()),
         BindingKey::Role(p) => (!p.glob().is_glob(), p.glob().literal_chars()),
-        BindingKey::Default | BindingKey::Unresolved => (false, 0),
+        BindingKey::Default | BindingKey::Enforcement(_) | BindingKey::Unresolved => (false, 0),
     }
 }
 
@@ -737,6 +833,47 @@ fn more_specific(a: &PolicyItem, b: &PolicyItem) -> bool {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn the_enforcement_setting_is_read_and_checked() {
+        let set = |v: Value| PolicySet::from_json(&v);
+        let observing = set(
+            json!([{"pk": "enforcement", "mode": "observe", "description": "d"},
+                                   {"pk": "default", "principals": []}]),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(observing.enforcement(), StackEnforcement::Observe);
+        // It binds nothing: the default still answers for everything.
+        assert!(
+            observing
+                .binding_for(SubjectKind::Model, "enforcement")
+                .is_none()
+        );
+        assert_eq!(
+            observing.default_item().map(|i| i.pk.as_str()),
+            Some("default")
+        );
+        let absent =
+            set(json!([{"pk": "default", "principals": []}])).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            absent.enforcement(),
+            StackEnforcement::Enforce,
+            "fail closed without the item"
+        );
+        for (bad, said) in [
+            (json!({"pk": "enforcement", "mode": "notify"}), "field mode"),
+            (
+                json!({"pk": "enforcement", "mode": "observe", "principals": []}),
+                "unknown field",
+            ),
+            (json!({"pk": "enforcement"}), "missing field"),
+        ] {
+            match set(json!([bad])) {
+                Ok(_) => panic!("{bad} accepted"),
+                Err(e) => assert!(e.to_string().contains(said), "{e}"),
+            }
+        }
+    }
 
     fn set(items: Value) -> PolicySet {
         match PolicySet::from_json(&items) {

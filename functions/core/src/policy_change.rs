@@ -125,6 +125,9 @@ pub fn policy_change(
 
 fn warnings(pk: &str, change: ChangeKind, old: Option<&Value>, new: Option<&Value>) -> Vec<String> {
     let mut out = Vec::new();
+    if pk == crate::policy::ENFORCEMENT_PK {
+        return enforcement_warnings(new);
+    }
     let is_default = pk == "default";
     let Some(new) = new else {
         out.push(if is_default {
@@ -179,6 +182,35 @@ fn warnings(pk: &str, change: ChangeKind, old: Option<&Value>, new: Option<&Valu
     out
 }
 
+/// What a change to the stack-wide enforcement setting means.
+fn enforcement_warnings(new: Option<&Value>) -> Vec<String> {
+    let Some(new) = new else {
+        return vec![
+            "the enforcement setting is gone: Model Guard enforces (without the item, violations \
+             are stopped or deleted after their grace)"
+                .to_owned(),
+        ];
+    };
+    if let Err(e) = PolicyItem::from_value("", new) {
+        return vec![format!(
+            "the item does not validate ({e}): every evaluation fails closed \
+             (ModelGuard.PolicyInvalid) until it is fixed"
+        )];
+    }
+    match new.get("mode").and_then(Value::as_str) {
+        Some("observe") => vec![
+            "Model Guard now only observes: every violation is decided, audited and alerted, and \
+             nothing is stopped or deleted until the setting is enforce again"
+                .to_owned(),
+        ],
+        _ => vec![
+            "Model Guard enforces: violations decided from now on are stopped or deleted after \
+             their grace (those decided while observing stay notify-only)"
+                .to_owned(),
+        ],
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -199,6 +231,27 @@ mod tests {
         assert_eq!(change.fields[0].after, None);
         assert_eq!(change.fields[0].before, Some(json!(600)));
         assert!(change.warnings.is_empty(), "{:?}", change.warnings);
+    }
+
+    #[test]
+    fn switching_the_stack_to_observe_and_back_is_said_so() {
+        let observe = json!({"pk": "enforcement", "mode": "observe"});
+        let enforce = json!({"pk": "enforcement", "mode": "enforce"});
+        let said = |old: Option<&Value>, new: Option<&Value>| {
+            policy_change("s1", None, old, new)
+                .unwrap_or_else(|e| panic!("{e}"))
+                .warnings
+                .join(" | ")
+        };
+        assert!(
+            said(Some(&enforce), Some(&observe)).contains("only observes"),
+            "{}",
+            said(Some(&enforce), Some(&observe))
+        );
+        assert!(said(Some(&observe), Some(&enforce)).contains("Model Guard enforces"));
+        assert!(said(Some(&observe), None).contains("setting is gone: Model Guard enforces"));
+        let bad = json!({"pk": "enforcement", "mode": "notify"});
+        assert!(said(Some(&observe), Some(&bad)).contains("fails closed"));
     }
 
     #[test]

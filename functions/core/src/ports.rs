@@ -436,3 +436,18 @@ pub trait GuardAlertLog {
         since: DateTime<Utc>,
     ) -> impl Future<Output = Result<Vec<crate::guard_log::GuardAlertRecord>, GuardError>> + Send;
 }
+
+/// What the drift scan alerted before (`drift#<finding key>` items of the decisions table):
+/// each finding is alerted once.
+pub trait DriftMemory {
+    /// Whether the finding was alerted by an earlier drift scan.
+    fn alerted(&self, key: &str) -> impl Future<Output = Result<bool, GuardError>> + Send;
+    /// Remembers that it was alerted (after the alert went out: a failure here costs a second
+    /// alert, never a lost one).
+    fn remember(
+        &self,
+        key: &str,
+        resource: &str,
+        at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), GuardError>> + Send;
+}

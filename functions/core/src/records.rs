@@ -192,6 +192,7 @@ impl ResourceRecord {
                 self.kind, self.name
             )],
             started_by: None,
+            observed: false,
         }
     }
 }

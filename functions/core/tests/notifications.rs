@@ -6,11 +6,13 @@
 use chrono::{DateTime, Utc};
 use model_guard_core::approval::ApprovalDecision;
 use model_guard_core::audit::ApprovalRecord;
+use model_guard_core::decide::observing;
 use model_guard_core::enforcement::{EnforcementOutcome, EnforcementResult};
 use model_guard_core::notification::{
     CaughtError, Channel, DelayedAlert, NotificationKind, NotifyContext, TamperAlert, TamperKind,
     render, render_delayed, render_tamper,
 };
+use model_guard_core::policy::StackEnforcement;
 use model_guard_core::{ResourceRef, ResourceType, StartedBy, Verdict, Version1};
 
 fn at(text: &str) -> DateTime<Utc> {
@@ -447,7 +449,28 @@ fn a_notify_only_resource_and_a_pipeline_step_render_as_pinned() {
         deadline: Some(at("2026-11-20T10:25:31Z")),
         ..NotifyContext::default()
     };
+    // Observe mode: an enforce verdict becomes notify-only, and says what would have been done.
+    let observed = observing(StackEnforcement::Observe, verdict("enforce"));
+    assert_eq!(
+        (observed.action, observed.observed),
+        (model_guard_core::Action::Notify, true)
+    );
+    // Enforce mode, or a verdict that enforces nothing, is left as it was.
+    assert_eq!(
+        observing(StackEnforcement::Enforce, verdict("enforce")),
+        verdict("enforce")
+    );
+    assert_eq!(
+        observing(StackEnforcement::Observe, verdict("notify")),
+        verdict("notify")
+    );
     for (name, kind, verdict, context) in [
+        (
+            "observe-mode-would-delete",
+            NotificationKind::ViolationNotifyOnly,
+            observed,
+            NotifyContext::default(),
+        ),
         (
             "pipeline-notify-only-by-nature",
             NotificationKind::ViolationNotifyOnly,

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use model_guard_core::audit::{AuditItem, resource_key};
 use model_guard_core::covered::covered_call;
 use model_guard_core::custody::{awaiting_enforcement, breaks_enforcement};
+use model_guard_core::decide::observing;
 use model_guard_core::ports::{
     AuditLog, PolicyStore, RecordStore, Recorded, RoleDirectory, look_up_role_path,
 };
@@ -157,6 +158,8 @@ where
         }
         None => verdict,
     };
+    // The stack-wide setting at the decision: while observing, nothing is enforced.
+    let verdict = observing(policy.enforcement(), verdict);
     let Some(item) = AuditItem::for_verdict(&verdict, now) else {
         return Ok(Evaluated::Verdict(verdict));
     };

@@ -204,6 +204,61 @@ async fn a_violation_is_audited_as_evaluated_for_the_enforcement_machine() {
 }
 
 #[tokio::test]
+async fn under_observe_mode_an_enforce_violation_is_notify_only_and_says_what_would_happen() {
+    let mut observing = policy();
+    if let Some(items) = observing.as_array_mut() {
+        items.push(json!({"pk": "enforcement", "mode": "observe"}));
+    }
+    let w = world(observing).await;
+    let config = w.deployable(&unique("fraud-v3")).await;
+    let event_id = unique("evt");
+    let endpoint = unique("ep");
+    let verdict = w
+        .evaluate(&create_endpoint_event(
+            &event_id,
+            "DataScientist",
+            &endpoint,
+            &config,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            verdict["decision"].as_str(),
+            verdict["action"].as_str(),
+            verdict["observed"].as_bool()
+        ),
+        (Some("violation"), Some("notify"), Some(true)),
+        "{verdict:#}"
+    );
+    assert!(
+        verdict["reasons"][0]
+            .as_str()
+            .is_some_and(|r| r.contains(&format!("would delete endpoint {endpoint}"))),
+        "{verdict:#}"
+    );
+    // Audited as a notify-only violation: the enforcement machine sends one alert and acts on
+    // nothing.
+    let item = audit_item(&w.config, &w.decisions, &event_id)
+        .await
+        .unwrap();
+    assert_eq!(item["state"], "evaluated");
+    assert_eq!(item["verdict"], verdict);
+    // The allowed near miss stays allowed, and says nothing of observing.
+    let allowed = w
+        .evaluate(&create_endpoint_event(
+            &unique("evt"),
+            "MLDeployer",
+            &unique("ep"),
+            &config,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(allowed["decision"], "allow", "{allowed:#}");
+    assert!(allowed.get("observed").is_none(), "{allowed:#}");
+}
+
+#[tokio::test]
 async fn an_off_binding_violation_is_audited_and_nothing_else() {
     let w = world(policy()).await;
     let config = w.deployable(&unique("scratch-a")).await;

@@ -48,6 +48,12 @@ const APPROVAL_URL: Name = Name {
     output: "ApprovalUrl",
 };
 
+const SCAN_FUNCTION: Name = Name {
+    flag: "--scan-function",
+    env: "MODEL_GUARD_SCAN_FUNCTION",
+    output: "ScanFunctionName",
+};
+
 impl Aws {
     pub fn new(global: Global) -> Aws {
         Aws {
@@ -87,6 +93,11 @@ impl Aws {
     pub async fn health_targets(&mut self) -> Result<String, Failure> {
         let given = self.global.health_targets.clone();
         self.name(given, &HEALTH_TARGETS).await
+    }
+
+    pub async fn scan_function(&mut self) -> Result<String, Failure> {
+        let given = self.global.scan_function.clone();
+        self.name(given, &SCAN_FUNCTION).await
     }
 
     pub async fn approval_url(&mut self) -> Result<String, Failure> {

@@ -6,6 +6,7 @@ mod aws;
 mod explain;
 mod failure;
 mod policy;
+mod scan;
 mod status;
 mod table;
 
@@ -15,6 +16,7 @@ use std::process::ExitCode;
 use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand};
 use model_guard_core::Defaults;
+use model_guard_core::policy::StackEnforcement;
 
 use crate::failure::Failure;
 
@@ -77,6 +79,14 @@ pub struct Global {
         value_name = "URL"
     )]
     pub approval_url: Option<String>,
+    /// The scan function (`scan --enforce`).
+    #[arg(
+        long,
+        global = true,
+        env = "MODEL_GUARD_SCAN_FUNCTION",
+        value_name = "NAME"
+    )]
+    pub scan_function: Option<String>,
     /// What `status` checks: the guard's rules, functions, trail and topics, as the stack's
     /// HealthTargets output gives them (JSON).
     #[arg(
@@ -111,6 +121,20 @@ enum Command {
     /// sweep submits each again until it is decided; fix the cause (a bad policy item, say) and
     /// they are.
     Undecided,
+    /// What exists now (endpoints, inference components, running jobs, notebook instances,
+    /// Studio apps, pipelines and their running executions, clusters, …), each judged against
+    /// the policy as the guard would judge the latest call that set it (who made that call:
+    /// CloudTrail, 90 days). Grouped by outcome: violation, unattributed, approved, allowed.
+    /// Read-only, unless --enforce. Exit code 130 when interrupted (what was judged is printed).
+    Scan(scan::ScanArgs),
+    /// The stack-wide enforcement setting: without an argument, what it is; `observe` (every
+    /// violation decided, audited and alerted, nothing stopped or deleted) or `enforce` to switch
+    /// it (the policy table's `enforcement` item; it applies to decisions from then on, within a
+    /// minute, and the change is alerted like any policy change).
+    Enforcement {
+        #[arg(value_parser = ["observe", "enforce"])]
+        set: Option<String>,
+    },
     /// Is the guard switched on: every health check (rules, trail, functions, policy stream,
     /// subscribers, sweep, enforcements), run with your credentials, with the violations waiting
     /// for approval, failures, undecided events and the guard topic's alerts (tampering among
@@ -210,11 +234,16 @@ fn run(command: Command, global: &Global) -> Result<(String, u8), Failure> {
         let now = global.now.unwrap_or_else(Utc::now);
         let output = match command {
             Command::Status => return status::status(&mut aws, global.json, now).await,
+            Command::Scan(args) => return scan::scan(&mut aws, &args, global.json, now).await,
             Command::Explain(args) => explain::run(&mut aws, &args).await,
             Command::Policy(command) => policy::run(&mut aws, command, global.json).await,
             Command::Pending => audit::pending(&mut aws, global.json, now).await,
             Command::History(args) => audit::history(&mut aws, &args, global.json, now).await,
             Command::Undecided => audit::undecided(&mut aws, global.json, now).await,
+            Command::Enforcement { set } => {
+                let set = set.as_deref().and_then(StackEnforcement::from_name);
+                policy::enforcement(&mut aws, set, global.json).await
+            }
             Command::Approve(args) => {
                 approval::decide(&mut aws, "approve", &args, global.json).await
             }

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use model_guard_aws::policy_store::scan_items;
+use model_guard_core::policy::{ENFORCEMENT_PK, StackEnforcement};
 use model_guard_core::{ErrorKind, PolicyItem, PolicySet};
 use serde_json::{Value, json};
 
@@ -238,16 +239,81 @@ fn change(before: Option<&Value>, after: Option<&Value>) -> &'static str {
 }
 
 async fn put(store: &Store, file: &Path, dry_run: bool, json: bool) -> Result<String, Failure> {
-    let value = read_json(file)?;
-    let item = PolicyItem::from_value(&file.display().to_string(), &value)
-        .map_err(|e| Failure::BadInput(e.to_string()))?;
-    check_size(&file.display().to_string(), &value)?;
+    put_value(
+        store,
+        &file.display().to_string(),
+        read_json(file)?,
+        dry_run,
+        json,
+    )
+    .await
+}
+
+/// `guardctl enforcement`: the stack-wide setting (the policy table's `enforcement` item), shown,
+/// or written as `policy put` writes an item.
+pub async fn enforcement(
+    aws: &mut Aws,
+    set: Option<StackEnforcement>,
+    json: bool,
+) -> Result<String, Failure> {
+    let store = Store {
+        client: aws.dynamodb().await,
+        table: aws.policy_table().await?,
+    };
+    let Some(setting) = set else {
+        let item = store.get(ENFORCEMENT_PK).await?;
+        let mode = item
+            .as_ref()
+            .and_then(|i| i.get("mode"))
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        if json {
+            return pretty(
+                &json!({"item": item, "enforcement": mode.as_deref().unwrap_or("enforce")}),
+            );
+        }
+        return Ok(match mode {
+            Some(mode) if mode == "observe" => format!(
+                "observe: every violation is decided, audited and alerted; nothing is stopped or \
+                 deleted (policy table {}, item {ENFORCEMENT_PK})",
+                store.table
+            ),
+            Some(mode) => format!(
+                "{mode}: violations are stopped or deleted after their grace (policy table {}, \
+                 item {ENFORCEMENT_PK})",
+                store.table
+            ),
+            None => format!(
+                "enforce: the policy table {} has no {ENFORCEMENT_PK} item, and without it the \
+                 guard enforces",
+                store.table
+            ),
+        });
+    };
+    let value = json!({
+        "pk": ENFORCEMENT_PK,
+        "mode": setting.as_str(),
+        "description": "set by guardctl enforcement",
+    });
+    put_value(&store, "guardctl enforcement", value, false, json).await
+}
+
+async fn put_value(
+    store: &Store,
+    position: &str,
+    value: Value,
+    dry_run: bool,
+    json: bool,
+) -> Result<String, Failure> {
+    let item =
+        PolicyItem::from_value(position, &value).map_err(|e| Failure::BadInput(e.to_string()))?;
+    check_size(position, &value)?;
     let all = store.all().await?;
     let before = all.iter().find(|v| pk_of(v) == item.pk).cloned();
     // The same binding under another spelling of its pk would be a duplicate the Lambdas refuse.
     let mut set = valid_others(&store.table, &all, &BTreeSet::from([item.pk.as_str()]));
     set.push(item.clone());
-    PolicySet::new(set).map_err(|e| Failure::BadInput(format!("{}: {e}", file.display())))?;
+    PolicySet::new(set).map_err(|e| Failure::BadInput(format!("{position}: {e}")))?;
 
     let written = !dry_run && before.as_ref() != Some(&value);
     if written {

@@ -53,6 +53,11 @@ fn check(input: &NotifyInput, item: &AuditItem) -> Result<(), GuardError> {
             "event {event_id}: enforcement-delayed is Claim's hand-over alert, not Notify's"
         )));
     }
+    if input.kind == NotificationKind::DriftFound {
+        return Err(invalid(format!(
+            "event {event_id}: drift-found is the scan function's alert, not Notify's"
+        )));
+    }
     let expected = match input.kind {
         NotificationKind::ViolationNotifyOnly => Some(Action::Notify),
         NotificationKind::Tamper => None,

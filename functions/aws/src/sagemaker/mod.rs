@@ -12,6 +12,7 @@ mod automl;
 mod clusters;
 mod endpoints;
 mod experiments;
+mod inventory;
 mod jobs;
 mod mlflow;
 mod models;

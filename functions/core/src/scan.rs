@@ -1,0 +1,862 @@
+//! The scan (docs/design.md, "The scan"): what exists now and Model Guard covers, each resource
+//! judged as Evaluate would judge the latest call that set its current state. `guardctl scan`
+//! runs it with the operator's credentials and reports; the scan function runs it for the drift
+//! scan (alerting what newly violates) and for `guardctl scan --enforce` (recording each
+//! violation and starting its enforcement). Both use [`run`] over the same ports.
+//!
+//! "Who" is the principal of the newest successful covered call that set what the resource
+//! runs (one with subjects: not a capacity change), as CloudTrail's LookupEvents keeps it for
+//! 90 days; a resource whose call is older, or that was created after the newest call
+//! CloudTrail shows (re-created under the same name, its own call not visible yet), is
+//! `unattributed`: reported with what it runs, never enforced by a scan.
+
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::audit::{AuditItem, AuditState};
+use crate::contract::{Decision, ParseOutcome, Request, ResourceRef, ResourceType, Verdict};
+use crate::covered::{COVERED_CALLS, WhenNoSubject};
+use crate::decide::{Defaults, observing};
+use crate::error::{ErrorKind, GuardError};
+use crate::event::parse_event_value;
+use crate::glob::fold;
+use crate::policy::PolicySet;
+use crate::ports::{AuditLog, CallHistory, RecordStore, RoleDirectory};
+use crate::resolve::{Lookups, Recovery, ResolveError, Resolver, resolve_subjects};
+use crate::sweep::{eventbridge_envelope, skip_reason};
+use crate::{JobParents, PipelineSteps, decide_child};
+
+/// How far back "who" is looked for: CloudTrail's LookupEvents keeps 90 days.
+pub const LOOKBACK_DAYS: i64 = 90;
+
+/// The resource types the scan lists, in the order it reports them. Left out: what runs nothing
+/// of its own (model packages, projects, lifecycle configs, job definitions, flow definitions,
+/// partner apps, domains, profiles and spaces: what runs under them — apps, jobs, notebooks — is
+/// listed), and the jobs the testbed cannot make (edge packaging, labeling, recommendations,
+/// optimization: docs/design.md says so).
+pub const SCANNED: &[ResourceType] = &[
+    ResourceType::Endpoint,
+    ResourceType::InferenceComponent,
+    ResourceType::InferenceExperiment,
+    ResourceType::TrainingJob,
+    ResourceType::ProcessingJob,
+    ResourceType::TransformJob,
+    ResourceType::HyperParameterTuningJob,
+    ResourceType::AutoMlJob,
+    ResourceType::CompilationJob,
+    ResourceType::NotebookInstance,
+    ResourceType::App,
+    ResourceType::Pipeline,
+    ResourceType::PipelineExecution,
+    ResourceType::Cluster,
+    ResourceType::MonitoringSchedule,
+    ResourceType::MlflowTrackingServer,
+];
+
+/// A resource the inventory listed: one that exists and runs (a job in progress, an endpoint
+/// not being deleted, …), named as the covered calls name it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Listed {
+    pub resource: ResourceRef,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+}
+
+/// What exists now, by resource type (SageMaker's List calls, every page).
+pub trait Inventory {
+    fn list(
+        &self,
+        resource_type: ResourceType,
+    ) -> impl Future<Output = Result<Vec<Listed>, GuardError>> + Send;
+}
+
+/// The covered calls that may set what a resource of these types runs: every covered row of the
+/// type but the capacity-only ones (a record of such a call that names no subject is skipped
+/// too, by [`Attribution::add`]).
+pub fn setting_calls(types: &[ResourceType]) -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = COVERED_CALLS
+        .iter()
+        .filter(|c| types.contains(&c.resource_type))
+        .filter(|c| !matches!(c.when_no_subject, WhenNoSubject::CapacityOnly))
+        .map(|c| c.event_name)
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    names
+}
+
+/// Who set each resource's current state: the newest setting call per resource.
+#[derive(Debug, Default)]
+pub struct Attribution {
+    latest: HashMap<(ResourceType, String), Request>,
+}
+
+impl Attribution {
+    /// A CloudTrail record (LookupEvents' `CloudTrailEvent`), read exactly as the sweep submits
+    /// one and ParseEvent parses it. Kept when it is a successful covered call that names what a
+    /// resource runs, and newer than what is kept for that resource; `false` otherwise.
+    pub fn add(&mut self, record: &serde_json::Value) -> bool {
+        if skip_reason(record).is_some() {
+            return false;
+        }
+        let request = match parse_event_value(&eventbridge_envelope(record)) {
+            ParseOutcome::Request { request } => request,
+            ParseOutcome::Record {
+                request: Some(request),
+                ..
+            } => *request,
+            _ => return false,
+        };
+        if request.targets.is_empty() {
+            return false;
+        }
+        let key = (request.resource.resource_type, fold(&request.resource.name));
+        let newer = self.latest.get(&key).is_none_or(|kept| {
+            (kept.call_time(), &kept.event_id) < (request.call_time(), &request.event_id)
+        });
+        if newer {
+            self.latest.insert(key, request);
+        }
+        newer
+    }
+
+    /// The newest setting call of `resource`, if CloudTrail still keeps it.
+    pub fn of(&self, resource: &ResourceRef) -> Option<&Request> {
+        self.latest
+            .get(&(resource.resource_type, fold(&resource.name)))
+    }
+}
+
+/// How a resource stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    /// Its latest call would be a violation under the policy now.
+    Violation,
+    /// Nobody to judge: the call that set it is older than CloudTrail keeps, or not visible yet.
+    Unattributed,
+    /// A violation an approver kept (the guard's own audit item for its call says so).
+    Approved,
+    Allowed,
+    /// Nothing to judge (e.g. what it runs is decided by nothing the policy binds).
+    Ignored,
+    /// Gone since it was listed.
+    Gone,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Violation => "violation",
+            Outcome::Unattributed => "unattributed",
+            Outcome::Approved => "approved",
+            Outcome::Allowed => "allowed",
+            Outcome::Ignored => "ignored",
+            Outcome::Gone => "gone",
+        }
+    }
+}
+
+/// One resource, judged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Finding {
+    /// Stable while the resource, the call that set it, what it runs and the verdict stay the
+    /// same: `scan-<hash>`. It keys the audit item `--enforce` writes (and names its
+    /// enforcement execution), and the drift scan's memory of what it alerted.
+    pub key: String,
+    pub outcome: Outcome,
+    pub resource: ResourceRef,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// The principal of the call that set its state; `None`: unknown.
+    pub who: Option<String>,
+    /// That call: its eventName, eventID and time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call: Option<CallRef>,
+    /// One line: why it stands so.
+    pub why: String,
+    /// What it runs: `model fraud-v3`, `role arn:…` (unresolved ones say why).
+    pub subjects: Vec<String>,
+    /// The verdict of its call as Evaluate would give it now (observe mode applied).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<Verdict>,
+    /// The guard's own decision on that call, when it has one that settles or holds the
+    /// violation (approved, or its enforcement under way).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided_before: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CallRef {
+    pub event_name: String,
+    pub event_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_time: Option<String>,
+}
+
+/// What the scan could not do: a family it could not list, a CloudTrail lookup, a resource it
+/// could not describe. The report is then incomplete, and says so.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Problem {
+    pub what: String,
+    pub error: String,
+}
+
+/// A scan's result. `complete` is false when something could not be listed, looked up or
+/// judged, or the scan was cut short (interrupted, out of time).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    #[serde(with = "crate::audit::timestamp")]
+    pub scanned_at: DateTime<Utc>,
+    pub complete: bool,
+    pub listed: usize,
+    pub counts: BTreeMap<Outcome, usize>,
+    pub findings: Vec<Finding>,
+    pub problems: Vec<Problem>,
+}
+
+impl Report {
+    pub fn new(now: DateTime<Utc>) -> Report {
+        Report {
+            scanned_at: now,
+            complete: false,
+            listed: 0,
+            counts: BTreeMap::new(),
+            findings: Vec::new(),
+            problems: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, finding: Finding) {
+        *self.counts.entry(finding.outcome).or_default() += 1;
+        self.findings.push(finding);
+    }
+
+    /// Findings grouped by outcome (violations first), each group by type and name.
+    pub fn sort(&mut self) {
+        self.findings.sort_by(|a, b| {
+            (
+                a.outcome,
+                a.resource.resource_type.as_str(),
+                &a.resource.name,
+            )
+                .cmp(&(
+                    b.outcome,
+                    b.resource.resource_type.as_str(),
+                    &b.resource.name,
+                ))
+        });
+    }
+}
+
+/// What the scan reports as it goes (guardctl prints it on stderr).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Progress {
+    Listed {
+        resource_type: ResourceType,
+        count: usize,
+    },
+    LookedUp {
+        event_name: &'static str,
+        records: usize,
+    },
+    Judged {
+        done: usize,
+        of: usize,
+    },
+}
+
+/// Everything [`run`] reads.
+pub struct ScanPorts<'a, I, H, R, S, D, A> {
+    pub inventory: &'a I,
+    pub history: &'a H,
+    pub resolver: &'a R,
+    pub records: &'a S,
+    pub roles: &'a D,
+    pub audit: &'a A,
+}
+
+/// Lists `types`, finds who set each resource, and judges each against `policy`, filling
+/// `report` as it goes (so that a scan cut short keeps what it found). Stops judging at
+/// `deadline`, if given. A failure that concerns one family, one lookup or one resource is a
+/// [`Problem`] and the scan goes on.
+#[allow(clippy::too_many_arguments)]
+pub async fn run<I, H, R, S, D, A>(
+    ports: &ScanPorts<'_, I, H, R, S, D, A>,
+    types: &[ResourceType],
+    policy: &PolicySet,
+    defaults: &Defaults,
+    now: DateTime<Utc>,
+    deadline: Option<DateTime<Utc>>,
+    report: &mut Report,
+    progress: &mut (dyn FnMut(Progress) + Send),
+) where
+    I: Inventory,
+    H: CallHistory,
+    R: Resolver + Recovery + PipelineSteps + JobParents + Sync,
+    S: RecordStore + Sync,
+    D: RoleDirectory + Sync,
+    A: AuditLog,
+{
+    let mut complete = true;
+    let mut listed = Vec::new();
+    for &resource_type in types {
+        match ports.inventory.list(resource_type).await {
+            Ok(found) => {
+                progress(Progress::Listed {
+                    resource_type,
+                    count: found.len(),
+                });
+                listed.extend(found);
+            }
+            Err(e) => {
+                complete = false;
+                report.problems.push(Problem {
+                    what: format!("listing {resource_type}s"),
+                    error: e.message,
+                });
+            }
+        }
+    }
+    report.listed = listed.len();
+    let present: Vec<ResourceType> = types
+        .iter()
+        .copied()
+        .filter(|t| listed.iter().any(|l| l.resource.resource_type == *t))
+        .collect();
+    let mut attribution = Attribution::default();
+    for event_name in setting_calls(&present) {
+        match ports
+            .history
+            .lookup(event_name, now - Duration::days(LOOKBACK_DAYS), now)
+            .await
+        {
+            Ok(records) => {
+                progress(Progress::LookedUp {
+                    event_name,
+                    records: records.len(),
+                });
+                for record in &records {
+                    attribution.add(record);
+                }
+            }
+            Err(e) => {
+                complete = false;
+                report.problems.push(Problem {
+                    what: format!("CloudTrail LookupEvents {event_name} (who is unknown where only it would say)"),
+                    error: e.message,
+                });
+            }
+        }
+    }
+    let judge = Judge {
+        resolver: ports.resolver,
+        records: ports.records,
+        roles: ports.roles,
+        policy,
+        defaults,
+        now,
+    };
+    let total = listed.len();
+    for (done, item) in listed.iter().enumerate() {
+        if deadline.is_some_and(|d| Utc::now() >= d) {
+            complete = false;
+            report.problems.push(Problem {
+                what: format!("judging ({} of {total} not judged)", total - done),
+                error: "out of time".to_owned(),
+            });
+            break;
+        }
+        let attributed = attribution.of(&item.resource);
+        let prior = match attributed {
+            Some(call) => match ports.audit.get(&call.event_id).await {
+                Ok(prior) => prior,
+                Err(e) => {
+                    complete = false;
+                    report.problems.push(Problem {
+                        what: format!("the guard's decision on {}", call.event_id),
+                        error: e.message,
+                    });
+                    continue;
+                }
+            },
+            None => None,
+        };
+        match judge.judge(item, attributed, prior.as_ref()).await {
+            Ok(finding) => report.push(finding),
+            Err(e) => {
+                complete = false;
+                report.problems.push(Problem {
+                    what: format!("{} {}", item.resource.resource_type, item.resource.name),
+                    error: e.message,
+                });
+            }
+        }
+        progress(Progress::Judged {
+            done: done + 1,
+            of: total,
+        });
+    }
+    report.complete = complete;
+    report.sort();
+}
+
+/// Judges one resource, as Evaluate judges a call.
+pub struct Judge<'a, R, S, D> {
+    pub resolver: &'a R,
+    pub records: &'a S,
+    pub roles: &'a D,
+    pub policy: &'a PolicySet,
+    pub defaults: &'a Defaults,
+    pub now: DateTime<Utc>,
+}
+
+impl<R, S, D> Judge<'_, R, S, D>
+where
+    R: Resolver + Recovery + PipelineSteps + JobParents + Sync,
+    S: RecordStore + Sync,
+    D: RoleDirectory + Sync,
+{
+    /// `attributed`: the newest call that set it; `prior`: the guard's audit item for that call.
+    pub async fn judge(
+        &self,
+        listed: &Listed,
+        attributed: Option<&Request>,
+        prior: Option<&AuditItem>,
+    ) -> Result<Finding, GuardError> {
+        let resource = &listed.resource;
+        let call = attributed.and_then(Request::call_time);
+        let mut unattributed_why = attributed
+            .is_none()
+            .then(|| format!("no call that set it in CloudTrail's last {LOOKBACK_DAYS} days"));
+        let recovered = match self.resolver.deployed(resource, call).await {
+            Ok(recovered) => recovered,
+            Err(ResolveError::Failed(e)) => return Err(e),
+            Err(ResolveError::Unresolvable(why)) if attributed.is_some() => {
+                // Created after the newest call CloudTrail shows: re-created under the same
+                // name, its own call not visible yet. Who made this one is not known.
+                match self.resolver.deployed(resource, None).await {
+                    Ok(recovered) => {
+                        unattributed_why = Some(why);
+                        recovered
+                    }
+                    Err(ResolveError::Failed(e)) => return Err(e),
+                    Err(ResolveError::Unresolvable(why)) => return Ok(gone(listed, why)),
+                }
+            }
+            Err(ResolveError::Unresolvable(why)) => return Ok(gone(listed, why)),
+        };
+        let mut request = match (attributed, &unattributed_why) {
+            (Some(call), None) => call.clone(),
+            _ => unknown_request(resource),
+        };
+        request.targets = recovered.targets;
+        let lookups = Lookups {
+            resolver: self.resolver,
+            records: self.records,
+            now: self.now,
+            // Nothing is waited for: what exists now is judged as it is.
+            wait_until: self.now,
+            needs: self.policy.content_needs(),
+        };
+        let resolution = resolve_subjects(&request, &lookups).await?;
+        let subjects: Vec<String> = resolution
+            .subjects
+            .iter()
+            .map(|s| match &s.unresolved {
+                Some(why) => format!("{} {} (unresolved: {why})", s.kind, s.name),
+                None => format!("{} {}", s.kind, s.name),
+            })
+            .collect();
+        if let Some(why) = unattributed_why {
+            let key = finding_key(resource, None, &subjects, None);
+            return Ok(Finding {
+                key,
+                outcome: Outcome::Unattributed,
+                resource: resource.clone(),
+                status: listed.status.clone(),
+                who: None,
+                call: None,
+                why: format!("who set it is unknown: {why}"),
+                subjects,
+                verdict: None,
+                decided_before: None,
+            });
+        }
+        let verdict = decide_child(
+            &request,
+            &resolution,
+            self.policy,
+            self.defaults,
+            self.resolver,
+            self.roles,
+            self.records,
+        )
+        .await?;
+        let mut verdict = observing(self.policy.enforcement(), verdict);
+        let call_ref = CallRef {
+            event_name: request.event_name.clone(),
+            event_id: request.event_id.clone(),
+            event_time: request.event_time.clone(),
+        };
+        let key = finding_key(
+            resource,
+            Some(&call_ref.event_id),
+            &subjects,
+            Some(&verdict),
+        );
+        verdict.event_id = Some(key.clone());
+        verdict.reasons.push(format!(
+            "found by a scan at {}: {} exists now, set by {} ({}, event {})",
+            crate::sweep::time_text(self.now),
+            resource_text(resource),
+            request.event_name,
+            request.event_time.as_deref().unwrap_or("time unknown"),
+            request.event_id
+        ));
+        let (outcome, decided_before) = match verdict.decision {
+            Decision::Allow => (Outcome::Allowed, None),
+            Decision::Ignored => (Outcome::Ignored, None),
+            Decision::Violation => match prior {
+                Some(item) if item.state == AuditState::Approved => (
+                    Outcome::Approved,
+                    Some(format!(
+                        "event {} was approved{}",
+                        item.event_id,
+                        item.approval
+                            .as_ref()
+                            .map(|a| format!(" by {}: {}", a.by, a.reason))
+                            .unwrap_or_default()
+                    )),
+                ),
+                Some(item) if !item.state.is_terminal() => (
+                    Outcome::Violation,
+                    Some(format!(
+                        "event {} is {}: its enforcement is under way",
+                        item.event_id, item.state
+                    )),
+                ),
+                _ => (Outcome::Violation, None),
+            },
+        };
+        let why = verdict
+            .reasons
+            .first()
+            .cloned()
+            .unwrap_or_else(|| outcome.as_str().to_owned());
+        Ok(Finding {
+            key,
+            outcome,
+            resource: resource.clone(),
+            status: listed.status.clone(),
+            who: Some(request.principal.clone()),
+            call: Some(call_ref),
+            why,
+            subjects,
+            verdict: Some(verdict),
+            decided_before,
+        })
+    }
+}
+
+fn resource_text(resource: &ResourceRef) -> String {
+    format!("{} {}", resource.resource_type.as_str(), resource.name)
+}
+
+fn gone(listed: &Listed, why: String) -> Finding {
+    Finding {
+        key: finding_key(&listed.resource, None, &[], None),
+        outcome: Outcome::Gone,
+        resource: listed.resource.clone(),
+        status: listed.status.clone(),
+        who: None,
+        call: None,
+        why: format!("could not be described after it was listed: {why}"),
+        subjects: Vec::new(),
+        verdict: None,
+        decided_before: None,
+    }
+}
+
+/// A request for a resource whose call is not known: its type's first covered call, by nobody.
+fn unknown_request(resource: &ResourceRef) -> Request {
+    let event_name = COVERED_CALLS
+        .iter()
+        .find(|c| c.resource_type == resource.resource_type)
+        .map_or("", |c| c.event_name);
+    Request {
+        version: crate::contract::Version1,
+        event_id: String::new(),
+        event_name: event_name.to_owned(),
+        event_time: None,
+        account: None,
+        region: None,
+        principal: "unknown".to_owned(),
+        principal_path_unknown: true,
+        session: None,
+        source_identity: None,
+        resource: resource.clone(),
+        targets: Vec::new(),
+        pipeline_execution: None,
+    }
+}
+
+/// `scan-<hash>`: of the resource, the call that set it, what it runs and how each subject was
+/// judged. The same finding, scan after scan, has the same key; a change to any of them (a
+/// model re-pointed, a new call, a policy change that judges a subject otherwise) makes a new one.
+pub fn finding_key(
+    resource: &ResourceRef,
+    call: Option<&str>,
+    subjects: &[String],
+    verdict: Option<&Verdict>,
+) -> String {
+    let mut hash = Sha256::new();
+    let mut part = |text: &str| {
+        hash.update(text.len().to_le_bytes());
+        hash.update(text.as_bytes());
+    };
+    part(resource.resource_type.as_str());
+    part(&fold(&resource.name));
+    part(call.unwrap_or("unknown"));
+    for subject in subjects {
+        part(subject);
+    }
+    if let Some(verdict) = verdict {
+        part(&format!("{:?}/{:?}", verdict.decision, verdict.action));
+        for s in &verdict.subjects {
+            part(&format!(
+                "{}|{}|{}|{}",
+                s.kind,
+                s.name,
+                s.binding.as_deref().unwrap_or("-"),
+                s.allowed
+            ));
+        }
+    }
+    let digest = hash.finalize();
+    let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    format!("scan-{hex}")
+}
+
+/// Refuses a key that is not a scan finding's (what the scan function accepts from outside).
+pub fn check_key(key: &str) -> Result<(), GuardError> {
+    let valid = key
+        .strip_prefix("scan-")
+        .is_some_and(|h| h.len() == 32 && h.bytes().all(|b| b.is_ascii_hexdigit()));
+    if valid {
+        Ok(())
+    } else {
+        Err(GuardError::new(
+            ErrorKind::InvalidInput,
+            format!("{key:?} is not a scan finding's key"),
+        ))
+    }
+}
+
+/// What the scan function is asked to do. Nothing in it is trusted beyond choosing the work: the
+/// function lists, looks up and judges by itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ScanRequest {
+    pub mode: ScanMode,
+    /// The resource types to scan; all of [`SCANNED`] when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub types: Option<Vec<ResourceType>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ScanMode {
+    /// Alert each violation not alerted by a drift scan before (the schedule's).
+    Drift,
+    /// Record each violation and start its enforcement (`guardctl scan --enforce`).
+    Enforce,
+}
+
+/// The scan function's answer: the report (verdicts left out, for size) and what it did with
+/// each violation, by finding key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScanResponse {
+    pub mode: ScanMode,
+    pub report: Report,
+    /// Drift: alerted now (new since the drift scans before).
+    #[serde(default)]
+    pub alerted: Vec<String>,
+    /// Enforce: recorded now, and their enforcement started.
+    #[serde(default)]
+    pub started: Vec<String>,
+    /// Already recorded or alerted by an earlier scan: nothing new was started or sent.
+    #[serde(default)]
+    pub known: Vec<String>,
+    /// Violations not acted on, and why (approved, its call's enforcement under way).
+    #[serde(default)]
+    pub skipped: Vec<String>,
+}
+
+/// The types a request names, each one the scan lists; all of them when it names none.
+pub fn scanned_types(types: Option<&[ResourceType]>) -> Result<Vec<ResourceType>, GuardError> {
+    let Some(types) = types else {
+        return Ok(SCANNED.to_vec());
+    };
+    if let Some(other) = types.iter().find(|t| !SCANNED.contains(t)) {
+        return Err(GuardError::new(
+            ErrorKind::InvalidInput,
+            format!(
+                "the scan does not list {other}s; it lists {}",
+                SCANNED
+                    .iter()
+                    .map(|t| t.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ));
+    }
+    Ok(SCANNED
+        .iter()
+        .copied()
+        .filter(|t| types.contains(t))
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    fn record(id: &str, name: &str, at: &str, who: &str, params: Value) -> Value {
+        json!({
+            "eventVersion": "1.09",
+            "userIdentity": {"type": "AssumedRole",
+                "arn": format!("arn:aws:sts::111122223333:assumed-role/{who}/s"),
+                "accountId": "111122223333",
+                "sessionContext": {"sessionIssuer": {"type": "Role",
+                    "arn": format!("arn:aws:iam::111122223333:role/{who}"),
+                    "accountId": "111122223333", "userName": who}}},
+            "eventTime": at, "eventSource": "sagemaker.amazonaws.com", "eventName": name,
+            "awsRegion": "eu-west-1", "requestParameters": params,
+            "responseElements": {"endpointArn": "arn:aws:sagemaker:eu-west-1:111122223333:endpoint/sentiment"},
+            "eventID": id, "eventType": "AwsApiCall", "recipientAccountId": "111122223333"
+        })
+    }
+
+    fn endpoint(name: &str) -> ResourceRef {
+        ResourceRef {
+            resource_type: ResourceType::Endpoint,
+            name: name.to_owned(),
+            arn: None,
+        }
+    }
+
+    #[test]
+    fn who_set_a_resource_is_the_newest_call_that_named_what_it_runs() {
+        let mut who = Attribution::default();
+        let create = json!({"endpointName": "sentiment", "endpointConfigName": "c1"});
+        let update = json!({"endpointName": "Sentiment", "endpointConfigName": "c2"});
+        assert!(who.add(&record(
+            "e2",
+            "UpdateEndpoint",
+            "2026-11-20T10:00:00Z",
+            "Bob",
+            update
+        )));
+        // Older: it does not replace the newer call, whatever order CloudTrail answers in.
+        assert!(!who.add(&record(
+            "e1",
+            "CreateEndpoint",
+            "2026-11-19T10:00:00Z",
+            "Alice",
+            create
+        )));
+        // A capacity change sets nothing, and a failed call made nothing.
+        let capacity = json!({"endpointName": "sentiment",
+                              "desiredWeightsAndCapacities": [{"variantName": "v", "desiredWeight": 1}]});
+        assert!(!who.add(&record(
+            "e3",
+            "UpdateEndpointWeightsAndCapacities",
+            "2026-11-21T10:00:00Z",
+            "Carol",
+            capacity
+        )));
+        let mut failed = record(
+            "e4",
+            "UpdateEndpoint",
+            "2026-11-22T10:00:00Z",
+            "Mallory",
+            json!({"endpointName": "sentiment", "endpointConfigName": "c3"}),
+        );
+        failed["errorCode"] = json!("ValidationException");
+        assert!(!who.add(&failed));
+        // Another service's call is not SageMaker's.
+        let mut other = record(
+            "e5",
+            "UpdateEndpoint",
+            "2026-11-23T10:00:00Z",
+            "Mallory",
+            json!({"endpointName": "sentiment", "endpointConfigName": "c4"}),
+        );
+        other["eventSource"] = json!("s3.amazonaws.com");
+        assert!(!who.add(&other));
+        let found = who
+            .of(&endpoint("SENTIMENT"))
+            .map(|r| (r.event_id.as_str(), r.principal.as_str()));
+        assert_eq!(found, Some(("e2", "arn:aws:iam::111122223333:role/Bob")));
+        assert!(who.of(&endpoint("other")).is_none());
+    }
+
+    #[test]
+    fn the_setting_calls_leave_out_capacity_changes() {
+        let calls = setting_calls(&[ResourceType::Endpoint]);
+        assert!(
+            calls.contains(&"CreateEndpoint") && calls.contains(&"UpdateEndpoint"),
+            "{calls:?}"
+        );
+        assert!(
+            !calls.contains(&"UpdateEndpointWeightsAndCapacities"),
+            "{calls:?}"
+        );
+        assert!(setting_calls(&[]).is_empty());
+    }
+
+    #[test]
+    fn a_finding_key_is_stable_and_changes_with_what_it_is_about() {
+        let subjects = vec!["model fraud-v3".to_owned()];
+        let key = finding_key(&endpoint("a"), Some("e1"), &subjects, None);
+        assert_eq!(
+            key,
+            finding_key(&endpoint("A"), Some("e1"), &subjects, None)
+        );
+        assert!(check_key(&key).is_ok(), "{key}");
+        for other in [
+            finding_key(&endpoint("b"), Some("e1"), &subjects, None),
+            finding_key(&endpoint("a"), Some("e2"), &subjects, None),
+            finding_key(&endpoint("a"), None, &subjects, None),
+            finding_key(
+                &endpoint("a"),
+                Some("e1"),
+                &["model fraud-v4".to_owned()],
+                None,
+            ),
+        ] {
+            assert_ne!(key, other);
+        }
+        for bad in [
+            "scan-xyz",
+            "e1",
+            "scan-0123456789abcdef0123456789abcdeg",
+            "",
+        ] {
+            assert!(check_key(bad).is_err(), "{bad}");
+        }
+    }
+}
