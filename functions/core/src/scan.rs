@@ -457,7 +457,7 @@ where
         };
         let mut request = match (attributed, &unattributed_why) {
             (Some(call), None) => call.clone(),
-            _ => unknown_request(resource),
+            _ => unknown_request(resource, self.now),
         };
         request.targets = recovered.targets;
         let lookups = Lookups {
@@ -587,8 +587,9 @@ fn gone(listed: &Listed, why: String) -> Finding {
     }
 }
 
-/// A request for a resource whose call is not known: its type's first covered call, by nobody.
-fn unknown_request(resource: &ResourceRef) -> Request {
+/// A request for a resource whose call is not known: its type's first covered call, by nobody,
+/// placed at the scan (what it runs is judged as it is now).
+fn unknown_request(resource: &ResourceRef, now: DateTime<Utc>) -> Request {
     let event_name = COVERED_CALLS
         .iter()
         .find(|c| c.resource_type == resource.resource_type)
@@ -597,7 +598,7 @@ fn unknown_request(resource: &ResourceRef) -> Request {
         version: crate::contract::Version1,
         event_id: String::new(),
         event_name: event_name.to_owned(),
-        event_time: None,
+        event_time: Some(crate::sweep::time_text(now)),
         account: None,
         region: None,
         principal: "unknown".to_owned(),

@@ -171,14 +171,15 @@ where
                         .start(&finding.key, &start_input(&finding.key))
                         .await?;
                 tracing::info!(key = %finding.key, started, "scan violation recorded");
-                if started {
-                    response.started.push(finding.key.clone());
-                } else if matches!(recorded, Recorded::Created) && !runs {
-                    response
+                match recorded {
+                    // Started by this scan.
+                    Recorded::Created if started => response.started.push(finding.key.clone()),
+                    Recorded::Created if !runs => response
                         .skipped
-                        .push(format!("{}: audit-only (mode off)", finding.key));
-                } else {
-                    response.known.push(finding.key.clone());
+                        .push(format!("{}: audit-only (mode off)", finding.key)),
+                    // Recorded by an earlier scan (a start repeated for an execution that runs
+                    // is Step Functions' no-op; it matters only when a scan stopped before it).
+                    _ => response.known.push(finding.key.clone()),
                 }
             }
         }

@@ -955,3 +955,156 @@ pub async fn finished(config: &SdkConfig, execution: &str, wait: Duration) -> (S
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
 }
+
+/// A region of the testbed's own, for a scan: every endpoint there is deleted and every
+/// training job stopped first, so that the scan sees only what the test makes. Each test that
+/// scans uses a region no other test uses.
+pub async fn clean_region(config: &SdkConfig, region: &str) -> SdkConfig {
+    let regional = config
+        .to_builder()
+        .region(aws_config::Region::new(region.to_owned()))
+        .build();
+    let client = aws_sdk_sagemaker::Client::new(&regional);
+    let endpoints = client
+        .list_endpoints()
+        .max_results(100)
+        .send()
+        .await
+        .unwrap();
+    for e in endpoints.endpoints() {
+        if let Some(name) = e.endpoint_name() {
+            let _ = client.delete_endpoint().endpoint_name(name).send().await;
+        }
+    }
+    let jobs = client
+        .list_training_jobs()
+        .max_results(100)
+        .send()
+        .await
+        .unwrap();
+    for j in jobs.training_job_summaries() {
+        if let Some(name) = j.training_job_name() {
+            let _ = client
+                .stop_training_job()
+                .training_job_name(name)
+                .send()
+                .await;
+        }
+    }
+    regional
+}
+
+/// Registers CloudTrail records for LookupEvents (the testbed's `/testbed/cloudtrail/records`).
+pub async fn register_records(records: &[Value]) {
+    let body = serde_json::json!({"records": records}).to_string();
+    let answer = testbed_request("POST", "/testbed/cloudtrail/records", &body).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+}
+
+/// The CloudTrail record (LookupEvents' `CloudTrailEvent`) of a call in `region` at `at`.
+pub fn cloudtrail_record(
+    event_name: &str,
+    caller_role: &str,
+    region: &str,
+    at: chrono::DateTime<chrono::Utc>,
+    request_parameters: Value,
+    response_elements: Value,
+) -> Value {
+    let mut event = stamped(
+        cloudtrail_event(
+            &unique("evt"),
+            event_name,
+            caller_role,
+            request_parameters,
+            response_elements,
+        ),
+        at,
+    );
+    event["detail"]["awsRegion"] = serde_json::json!(region);
+    event["detail"].take()
+}
+
+/// What a scan test finds, and the records that say who made it. `token` makes the names the
+/// test's own: `bad-<token>` (an endpoint serving `fraud-v3-<token>`, made by DataScientist),
+/// `ok-<token>` (a research model, by DataScientist), `promoted-<token>` (the fraud model, made
+/// by DataScientist and last updated by MLDeployer), `legacy-<token>` (the fraud model, no call
+/// in CloudTrail), `train-<token>` (a job under the Prod role, by DataScientist) and
+/// `train-ok-<token>` (the same, by MLDeployer).
+pub async fn scan_world(regional: &SdkConfig, region: &str, token: &str) {
+    let kit = SageMakerKit::new(regional);
+    let fraud = format!("fraud-v3-{token}");
+    let research = format!("research-{token}");
+    kit.model(&fraud, "Exec").await;
+    kit.model(&research, "Exec").await;
+    let fraud_config = format!("fraud-cfg-{token}");
+    let research_config = format!("research-cfg-{token}");
+    kit.endpoint_config(&fraud_config, &[&fraud]).await;
+    kit.endpoint_config(&research_config, &[&research]).await;
+    let endpoint = |name: &str| format!("{name}-{token}");
+    for (name, config) in [
+        ("bad", &fraud_config),
+        ("ok", &research_config),
+        ("promoted", &fraud_config),
+        ("legacy", &fraud_config),
+    ] {
+        kit.endpoint(&endpoint(name), config).await;
+    }
+    kit.training_job(&format!("train-{token}"), "Prod").await;
+    kit.training_job(&format!("train-ok-{token}"), "Prod").await;
+    // Called after the resources were made, as real calls are: a config made in the second of
+    // the call could be another one than the call used.
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let now = chrono::Utc::now();
+    let arn = |kind: &str, name: &str| {
+        format!(
+            "arn:aws:sagemaker:{region}:{ACCOUNT}:{kind}/{}",
+            name.to_lowercase()
+        )
+    };
+    let create = |who: &str, name: &str, config: &str, at| {
+        cloudtrail_record(
+            "CreateEndpoint",
+            who,
+            region,
+            at,
+            serde_json::json!({"endpointName": endpoint(name), "endpointConfigName": config}),
+            serde_json::json!({"endpointArn": arn("endpoint", &endpoint(name))}),
+        )
+    };
+    let train = |who: &str, name: &str| {
+        cloudtrail_record(
+            "CreateTrainingJob",
+            who,
+            region,
+            now,
+            serde_json::json!({"trainingJobName": name, "roleArn": role_arn("Prod")}),
+            serde_json::json!({"trainingJobArn": arn("training-job", name)}),
+        )
+    };
+    let mut update = create("MLDeployer", "promoted", &fraud_config, now);
+    update["eventName"] = serde_json::json!("UpdateEndpoint");
+    register_records(&[
+        create("DataScientist", "bad", &fraud_config, now),
+        create("DataScientist", "ok", &research_config, now),
+        create(
+            "DataScientist",
+            "promoted",
+            &fraud_config,
+            now - chrono::Duration::hours(1),
+        ),
+        update,
+        train("DataScientist", &format!("train-{token}")),
+        train("MLDeployer", &format!("train-ok-{token}")),
+    ])
+    .await;
+}
+
+/// The scan tests' policy: fraud models and the Prod role are MLDeployer's; anything else
+/// DataScientist may deploy too.
+pub fn scan_policy() -> Value {
+    serde_json::json!([
+        {"pk": "model#fraud-*", "principals": [role_arn("MLDeployer")], "graceSeconds": 600},
+        {"pk": "role#arn:aws:iam::123456789012:role/Prod", "principals": [role_arn("MLDeployer")]},
+        {"pk": "default", "principals": [role_arn("MLDeployer"), role_arn("DataScientist")]}
+    ])
+}
