@@ -82,6 +82,9 @@ const SIZING: Record<string, { memoryMb: number; timeoutSeconds: number }> = {
   health: { memoryMb: 128, timeoutSeconds: 120 },
   // One stream record (a Publish) or one guard-topic message (a PutItem) per invocation.
   watch: { memoryMb: 128, timeoutSeconds: 30 },
+  // Lists, LookupEvents (2 a second) and about three describes per resource: bench/REPORT.md
+  // measured 1,200 resources; judging stops 30 s before the timeout and reports what it did.
+  scan: { memoryMb: 128, timeoutSeconds: 900 },
 };
 
 export class ModelGuardStack extends Stack {
@@ -302,31 +305,9 @@ export class ModelGuardStack extends Stack {
     ]);
     // IAM role ARNs: a caller's role path, where the event names only the session.
     const roleArns = `arn:${Aws.PARTITION}:iam::${Aws.ACCOUNT_ID}:role/*`;
-    const evaluate = fn('evaluate', {
-      POLICY_TABLE: policies.tableName,
-      DECISIONS_TABLE: decisions.tableName,
-      RECORDS_TABLE: records.tableName,
-      DEFAULT_GRACE_SECONDS: String(settings.defaultGraceSeconds),
-      DEFAULT_APPROVERS: JSON.stringify(settings.defaultApprovers),
-      UNRESOLVED_ACTION: settings.unresolvedAction,
-    }, [
-      new iam.PolicyStatement({
-        sid: 'ReadPolicies',
-        actions: ['dynamodb:Scan'],
-        resources: [policies.tableArn],
-      }),
-      new iam.PolicyStatement({
-        // A conditional put; a duplicate delivery reads the item back.
-        sid: 'RecordDecisions',
-        actions: ['dynamodb:PutItem', 'dynamodb:GetItem'],
-        resources: [decisions.tableArn],
-      }),
-      new iam.PolicyStatement({
-        // An update to a resource whose violation awaits enforcement breaks its bindings.
-        sid: 'FindViolationsAwaitingEnforcement',
-        actions: ['dynamodb:Query'],
-        resources: [`${decisions.tableArn}/index/${RESOURCE_INDEX}`],
-      }),
+    // What a decision reads: SageMaker's describes, the records, IAM's role paths. Evaluate's, and
+    // the scan's (which judges what exists as Evaluate judges a call).
+    const resolving = (): iam.PolicyStatement[] => [
       new iam.PolicyStatement({
         sid: 'ResolveSubjects',
         actions: ['sagemaker:DescribeEndpointConfig', 'sagemaker:DescribeModel', 'sagemaker:DescribeInferenceComponent'],
@@ -468,6 +449,50 @@ export class ModelGuardStack extends Stack {
         actions: ['iam:GetRole'],
         resources: [roleArns],
       }),
+    ];
+    // The scan reads what Evaluate reads, of whatever exists: Evaluate's SageMaker describes as one
+    // statement on the account's SageMaker resources in this region (read-only; as many
+    // statements as Evaluate's would overflow the role's inline policy), the rest as Evaluate's.
+    const scanReads = (): iam.PolicyStatement[] => {
+      const statements = resolving();
+      const onSageMaker = (st: iam.PolicyStatement) =>
+        st.resources.length > 0 && st.resources.every((r) => r.includes(':sagemaker:'));
+      const describes = [...new Set(statements.filter(onSageMaker).flatMap((st) => st.actions))].sort();
+      return [
+        new iam.PolicyStatement({
+          sid: 'DescribeWhatExists',
+          actions: describes,
+          resources: [arn('sagemaker', '*')],
+        }),
+        ...statements.filter((st) => !onSageMaker(st)),
+      ];
+    };
+    const evaluate = fn('evaluate', {
+      POLICY_TABLE: policies.tableName,
+      DECISIONS_TABLE: decisions.tableName,
+      RECORDS_TABLE: records.tableName,
+      DEFAULT_GRACE_SECONDS: String(settings.defaultGraceSeconds),
+      DEFAULT_APPROVERS: JSON.stringify(settings.defaultApprovers),
+      UNRESOLVED_ACTION: settings.unresolvedAction,
+    }, [
+      new iam.PolicyStatement({
+        sid: 'ReadPolicies',
+        actions: ['dynamodb:Scan'],
+        resources: [policies.tableArn],
+      }),
+      new iam.PolicyStatement({
+        // A conditional put; a duplicate delivery reads the item back.
+        sid: 'RecordDecisions',
+        actions: ['dynamodb:PutItem', 'dynamodb:GetItem'],
+        resources: [decisions.tableArn],
+      }),
+      new iam.PolicyStatement({
+        // An update to a resource whose violation awaits enforcement breaks its bindings.
+        sid: 'FindViolationsAwaitingEnforcement',
+        actions: ['dynamodb:Query'],
+        resources: [`${decisions.tableArn}/index/${RESOURCE_INDEX}`],
+      }),
+      ...resolving(),
     ]);
     const claim = fn('claim', {
       DECISIONS_TABLE: decisions.tableName,
@@ -825,6 +850,83 @@ export class ModelGuardStack extends Stack {
       targets: [new targets.LambdaFunction(sweep, { retryAttempts: 0 })],
     });
     healthRules.push({ names: [named('SweepSchedule')], targets: [sweep.functionArn] });
+
+    // ---- The scan ----------------------------------------------------------------------------
+    // What exists now, judged as Evaluate judges a call: the drift scan on a schedule (each new
+    // violation alerted once), and `guardctl scan --enforce` (each violation recorded and its
+    // enforcement started). It trusts nothing in its input but the choice of work.
+    const scanFunction = fn('scan', {
+      POLICY_TABLE: policies.tableName,
+      DECISIONS_TABLE: decisions.tableName,
+      RECORDS_TABLE: records.tableName,
+      ENFORCEMENT_STATE_MACHINE_ARN: enforcement.stateMachineArn,
+      TOPIC_ARN: topic.topicArn,
+      GUARD_TOPIC_ARN: guardTopic.topicArn,
+      DEFAULT_GRACE_SECONDS: String(settings.defaultGraceSeconds),
+      DEFAULT_APPROVERS: JSON.stringify(settings.defaultApprovers),
+      UNRESOLVED_ACTION: settings.unresolvedAction,
+    }, [
+      new iam.PolicyStatement({
+        sid: 'ReadPolicies',
+        actions: ['dynamodb:Scan'],
+        resources: [policies.tableArn],
+      }),
+      new iam.PolicyStatement({
+        // The guard's decision on a resource's call (approved? its enforcement under way?), and
+        // what the drift scan alerted before.
+        sid: 'CheckDecisions',
+        actions: ['dynamodb:GetItem'],
+        resources: [decisions.tableArn],
+      }),
+      new iam.PolicyStatement({
+        // It writes its own findings' audit items (`scan-<hash>`, a conditional put) and the
+        // drift scan's memory (`drift#scan-<hash>`), and nothing else of the audit trail.
+        sid: 'RecordFindings',
+        actions: ['dynamodb:PutItem'],
+        resources: [decisions.tableArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['scan-*', 'drift#scan-*'] } },
+      }),
+      new iam.PolicyStatement({
+        // What exists now. AWS requires "*": a List* call acts on no resource, and IAM accepts no
+        // other resource for it.
+        sid: 'ListWhatExists',
+        actions: [
+          'sagemaker:ListEndpoints', 'sagemaker:ListInferenceComponents', 'sagemaker:ListInferenceExperiments',
+          'sagemaker:ListTrainingJobs', 'sagemaker:ListProcessingJobs', 'sagemaker:ListTransformJobs',
+          'sagemaker:ListHyperParameterTuningJobs', 'sagemaker:ListAutoMLJobs', 'sagemaker:ListCompilationJobs',
+          'sagemaker:ListNotebookInstances', 'sagemaker:ListApps', 'sagemaker:ListPipelines',
+          'sagemaker:ListPipelineExecutions', 'sagemaker:ListClusters', 'sagemaker:ListMonitoringSchedules',
+          'sagemaker:ListMlflowTrackingServers',
+        ],
+        resources: ['*'],
+      }),
+      new iam.PolicyStatement({
+        // Who made each resource's latest call. AWS requires "*": LookupEvents supports no
+        // resource-level permissions.
+        sid: 'LookUpCalls',
+        actions: ['cloudtrail:LookupEvents'],
+        resources: ['*'],
+      }),
+      new iam.PolicyStatement({
+        sid: 'StartEnforcements',
+        actions: ['states:StartExecution'],
+        resources: [enforcement.stateMachineArn],
+      }),
+      // The drift scan's alerts.
+      ...alerting(true),
+      ...scanReads(),
+    ]);
+    new events.Rule(this, 'DriftScanSchedule', {
+      ruleName: named('DriftScanSchedule'),
+      description: 'Model Guard drift scan: what exists now and newly violates the policy',
+      schedule: events.Schedule.rate(Duration.hours(settings.driftScanIntervalHours)),
+      targets: [new targets.LambdaFunction(scanFunction, { retryAttempts: 0 })],
+    });
+    healthRules.push({ names: [named('DriftScanSchedule')], targets: [scanFunction.functionArn] });
+    new CfnOutput(this, 'ScanFunctionName', {
+      value: scanFunction.functionName,
+      description: 'guardctl scan --enforce invokes it (MODEL_GUARD_SCAN_FUNCTION)',
+    });
 
     // ---- Events in -----------------------------------------------------------------------------
     const deadLetters = new sqs.Queue(this, 'DeadLetters', {
@@ -1256,11 +1358,10 @@ export class ModelGuardStack extends Stack {
       })],
     });
     decisions.resourcePolicy = onlyWrittenBy('OnlyTheGuardWritesDecisions',
-      () => [...['evaluate', 'claim', 'enforce', 'notify', 'approve', 'sweep', 'health', 'watch'].map(roleOf),
+      () => [...['evaluate', 'claim', 'enforce', 'notify', 'approve', 'sweep', 'health', 'watch', 'scan'].map(roleOf),
         triage.role.roleArn]);
-    const seedRole = this.node.tryFindChild('SeedDefaultPolicyRole') as iam.Role | undefined;
     policies.resourcePolicy = onlyWrittenBy('OnlyAdministratorsWritePolicies',
-      () => [...settings.policyAdministrators, ...(seedRole ? [seedRole.roleArn] : [])]);
+      () => [...settings.policyAdministrators, seedRole.roleArn]);
     if (settings.notificationEmails.length === 0) {
       Annotations.of(topic).addWarning('modelGuard:notificationEmails is empty: no one is subscribed to the '
         + 'violations topic. Subscribe someone (the setting, or the AlertTopicArn output), or violations go unread.');

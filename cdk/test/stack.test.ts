@@ -12,7 +12,7 @@ import { ModelGuardProps, ModelGuardStack } from '../lib/model-guard-stack';
 import { readTamperRules } from '../lib/tamper';
 
 const ROOT = path.join(__dirname, '..', '..');
-const FUNCTIONS = ['parse-event', 'record', 'evaluate', 'claim', 'enforce', 'notify', 'approve', 'sweep', 'watch', 'health'];
+const FUNCTIONS = ['parse-event', 'record', 'evaluate', 'claim', 'enforce', 'notify', 'approve', 'sweep', 'scan', 'watch', 'health'];
 
 function app(): App {
   return new App({ context: { 'aws:cdk:bundling-stacks': [] }, outdir: mkdtempSync(path.join(tmpdir(), 'cdk-')) });
@@ -73,17 +73,8 @@ const STEP_FUNCTIONS_TRACING = 'Allow xray:PutTraceSegments,xray:PutTelemetryRec
   + 'xray:GetSamplingTargets on *';
 
 // The whole of what each role may do. A change here is a change of privilege: review it as such.
-const EXPECTED_STATEMENTS: Record<string, string[]> = {
-  ParseEventRole: ['Allow logs:CreateLogStream,logs:PutLogEvents on ParseEventLogs.Arn'],
-  RecordRole: [
-    'Allow logs:CreateLogStream,logs:PutLogEvents on RecordLogs.Arn',
-    'Allow dynamodb:PutItem on Records.Arn',
-  ],
-  EvaluateRole: [
-    'Allow logs:CreateLogStream,logs:PutLogEvents on EvaluateLogs.Arn',
-    'Allow dynamodb:Scan on Policies.Arn',
-    'Allow dynamodb:PutItem,dynamodb:GetItem on Decisions.Arn',
-    'Allow dynamodb:Query on Decisions.Arn/index/byResource',
+// What a decision reads (Evaluate's role, and the scan's): describes, the records, role paths.
+const RESOLVING = [
     'Allow sagemaker:DescribeEndpointConfig,sagemaker:DescribeModel,sagemaker:DescribeInferenceComponent on '
       + `${SM}:endpoint-config/* ${SM}:model/* ${SM}:inference-component/*`,
     `Allow sagemaker:DescribeModelPackage on ${SM}:model-package/*`,
@@ -114,6 +105,20 @@ const EXPECTED_STATEMENTS: Record<string, string[]> = {
       + `${SM}:processing-job/* ${SM}:hyper-parameter-tuning-job/* ${SM}:automl-job/*`,
     'Allow dynamodb:Query on Records.Arn',
     'Allow iam:GetRole on arn:${Partition}:iam::${AccountId}:role/*',
+];
+
+const EXPECTED_STATEMENTS: Record<string, string[]> = {
+  ParseEventRole: ['Allow logs:CreateLogStream,logs:PutLogEvents on ParseEventLogs.Arn'],
+  RecordRole: [
+    'Allow logs:CreateLogStream,logs:PutLogEvents on RecordLogs.Arn',
+    'Allow dynamodb:PutItem on Records.Arn',
+  ],
+  EvaluateRole: [
+    'Allow logs:CreateLogStream,logs:PutLogEvents on EvaluateLogs.Arn',
+    'Allow dynamodb:Scan on Policies.Arn',
+    'Allow dynamodb:PutItem,dynamodb:GetItem on Decisions.Arn',
+    'Allow dynamodb:Query on Decisions.Arn/index/byResource',
+    ...RESOLVING,
   ],
   ClaimRole: [
     'Allow logs:CreateLogStream,logs:PutLogEvents on ClaimLogs.Arn',
@@ -201,6 +206,25 @@ const EXPECTED_STATEMENTS: Record<string, string[]> = {
     'Allow dynamodb:GetItem on Records.Arn',
     'Allow states:StartExecution on Triage',
   ],
+  ScanRole: [
+    'Allow logs:CreateLogStream,logs:PutLogEvents on ScanLogs.Arn',
+    'Allow dynamodb:Scan on Policies.Arn',
+    'Allow dynamodb:GetItem on Decisions.Arn',
+    'Allow dynamodb:PutItem on Decisions.Arn if ForAllValues:StringLike dynamodb:LeadingKeys scan-*,drift#scan-*',
+    'Allow sagemaker:ListEndpoints,sagemaker:ListInferenceComponents,sagemaker:ListInferenceExperiments,'
+      + 'sagemaker:ListTrainingJobs,sagemaker:ListProcessingJobs,sagemaker:ListTransformJobs,'
+      + 'sagemaker:ListHyperParameterTuningJobs,sagemaker:ListAutoMLJobs,sagemaker:ListCompilationJobs,'
+      + 'sagemaker:ListNotebookInstances,sagemaker:ListApps,sagemaker:ListPipelines,sagemaker:ListPipelineExecutions,'
+      + 'sagemaker:ListClusters,sagemaker:ListMonitoringSchedules,sagemaker:ListMlflowTrackingServers on *',
+    'Allow cloudtrail:LookupEvents on *',
+    'Allow states:StartExecution on Enforcement',
+    'Allow sns:Publish on Alerts GuardAlerts',
+    'Allow kms:GenerateDataKey,kms:Decrypt on AlertsKey.Arn GuardAlertsKey.Arn',
+    // What a decision reads, as Evaluate's role: its SageMaker describes in one statement.
+    `Allow ${[...new Set(RESOLVING.filter((st) => st.includes(':sagemaker:')).flatMap((st) =>
+      st.slice('Allow '.length, st.indexOf(' on ')).split(',')))].sort().join(',')} on ${SM}:*`,
+    ...RESOLVING.filter((st) => !st.includes(':sagemaker:')),
+  ],
   WatchRole: [
     'Allow logs:CreateLogStream,logs:PutLogEvents on WatchLogs.Arn',
     'Allow sns:Publish on GuardAlerts',
@@ -214,13 +238,13 @@ const EXPECTED_STATEMENTS: Record<string, string[]> = {
   HealthRole: [
     'Allow logs:CreateLogStream,logs:PutLogEvents on HealthLogs.Arn',
     'Allow events:DescribeRule,events:ListTargetsByRule on '
-      + ['SweepSchedule', 'SageMakerCalls', 'EnforcementEnded', 'HealthSchedule',
+      + ['SweepSchedule', 'DriftScanSchedule', 'SageMakerCalls', 'EnforcementEnded', 'HealthSchedule',
         ...Object.keys(readTamperRules().rules).map((r) => `Tamper${r}`)]
         .map((r) => `arn:\${Partition}:events:\${Region}:\${AccountId}:rule/Test-${r}`).join(' '),
     'Allow cloudtrail:DescribeTrails on *',
     'Allow cloudtrail:GetTrailStatus,cloudtrail:GetEventSelectors on arn:${Partition}:cloudtrail:*:*:trail/*',
     'Allow lambda:GetFunctionConcurrency on '
-      + ['parse-event', 'record', 'evaluate', 'claim', 'enforce', 'notify', 'approve', 'sweep', 'watch', 'health']
+      + ['parse-event', 'record', 'evaluate', 'claim', 'enforce', 'notify', 'approve', 'sweep', 'scan', 'watch', 'health']
         .map((f) => `arn:\${Partition}:lambda:\${Region}:\${AccountId}:function:Test-${f}`).join(' '),
     'Allow lambda:GetEventSourceMapping on arn:${Partition}:lambda:${Region}:${AccountId}:event-source-mapping:PolicyStream',
     'Allow sns:GetTopicAttributes on Alerts GuardAlerts',
@@ -243,6 +267,10 @@ const STAR_ALLOWED: Record<string, string> = {
   'sagemaker:ListInferenceComponents': 'no resource-level permissions',
   'sagemaker:ListNotebookInstances': 'no resource-level permissions',
   'sagemaker:ListAutoMLJobs': 'no resource-level permissions',
+  // The scan's inventory: List* calls act on no resource.
+  ...Object.fromEntries(['Endpoints', 'InferenceExperiments', 'TrainingJobs', 'ProcessingJobs', 'TransformJobs',
+    'HyperParameterTuningJobs', 'CompilationJobs', 'Apps', 'Pipelines', 'PipelineExecutions', 'Clusters',
+    'MonitoringSchedules', 'MlflowTrackingServers'].map((what) => [`sagemaker:List${what}`, 'no resource-level permissions'])),
   'application-autoscaling:DescribeScalableTargets': 'no resource-level permissions',
   'cloudtrail:LookupEvents': 'no resource-level permissions',
   'cloudtrail:DescribeTrails': 'no resource-level permissions',
@@ -416,7 +444,9 @@ test('each function: arm64 provided.al2023, sized, JSON logs into its own retain
   for (const [id, f] of fns) {
     assert.deepEqual(f.Properties.Architectures, ['arm64'], id);
     assert.equal(f.Properties.MemorySize, 128, id);
-    assert.ok(f.Properties.Timeout >= 10 && f.Properties.Timeout <= 300, id);
+    // The scan has Lambda's longest timeout: a large account's scan takes minutes (bench/REPORT.md).
+    const longest = f.Properties.Description === 'Model Guard scan' ? 900 : 300;
+    assert.ok(f.Properties.Timeout >= 10 && f.Properties.Timeout <= longest, id);
     assert.equal(f.Properties.LoggingConfig.LogFormat, 'JSON', id);
     const group = Object.entries(groups).find(([gid]) => gid.startsWith(render(f.Properties.LoggingConfig.LogGroup)));
     assert.ok(group, `${id} has no log group of its own`);
@@ -480,12 +510,14 @@ test('the approval URL is SigV4-only and, by default, open to the account princi
   const permissions = ofType(t, 'AWS::Lambda::Permission').map(([, p]) => p.Properties);
   // The approval function: the account's principals, through the URL. The sweep: its schedule, and
   // the end of an enforcement execution (to restart one stopped from outside). The health check:
-  // its schedule. The watch function: the guard topic.
+  // its schedule. The scan: its drift schedule (operators invoke it with their own IAM rights). The
+  // watch function: the guard topic.
   assert.deepEqual(permissions.map((p) => [render(p.FunctionName), p.Action, render(p.Principal),
     p.SourceArn ? render(p.SourceArn) : null]).sort(), [
     ['Approve', 'lambda:InvokeFunction', 'arn:${Partition}:iam::${AccountId}:root', null],
     ['Approve', 'lambda:InvokeFunctionUrl', 'arn:${Partition}:iam::${AccountId}:root', null],
     ['Health.Arn', 'lambda:InvokeFunction', 'events.amazonaws.com', 'HealthSchedule.Arn'],
+    ['Scan.Arn', 'lambda:InvokeFunction', 'events.amazonaws.com', 'DriftScanSchedule.Arn'],
     ['Sweep.Arn', 'lambda:InvokeFunction', 'events.amazonaws.com', 'EnforcementEnded.Arn'],
     ['Sweep.Arn', 'lambda:InvokeFunction', 'events.amazonaws.com', 'SweepSchedule.Arn'],
     ['Watch.Arn', 'lambda:InvokeFunction', 'sns.amazonaws.com', 'GuardAlerts'],
@@ -542,7 +574,7 @@ test('alarms on failed executions, dead letters and function errors, all to the 
   const ids = alarms.map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort();
   assert.deepEqual(ids, [
     'ApproveErrors', 'ClaimErrors', 'DeadLettersWaiting', 'EnforceErrors', 'EnforcementExecutionsFailed', 'EvaluateErrors',
-    'HealthCheckFailing', 'HealthErrors', 'NotifyErrors', 'ParseEventErrors', 'RecordErrors', 'SweepErrors',
+    'HealthCheckFailing', 'HealthErrors', 'NotifyErrors', 'ParseEventErrors', 'RecordErrors', 'ScanErrors', 'SweepErrors',
     'TriageExecutionsFailed', 'UndecidedEvents', 'UnprocessableRecords', 'WatchErrors']);
   for (const [id, alarm] of alarms) {
     assert.deepEqual(alarm.Properties.AlarmActions.map(render), ['GuardAlerts'], id);
@@ -640,7 +672,7 @@ test('outputs name what guardctl and operators need', () => {
   const outputs = template().toJSON().Outputs;
   assert.deepEqual(Object.keys(outputs).sort(), [
     'AlertTopicArn', 'ApprovalUrl', 'DecisionsTableName', 'EnforcementStateMachineArn', 'GuardAlertTopicArn',
-    'HealthTargets', 'PolicyTableName', 'RecordsTableName', 'TriageStateMachineArn']);
+    'HealthTargets', 'PolicyTableName', 'RecordsTableName', 'ScanFunctionName', 'TriageStateMachineArn']);
 });
 
 // A key policy's or resource policy's Deny statements, as text: "Deny actions unless principal in
@@ -687,8 +719,8 @@ test("only the guard's roles write the decisions table; only they and the admini
   const admin = 'arn:aws:iam::111122223333:role/PolicyAdmin';
   const t = tables({ policyAdministrators: [admin] });
   assert.deepEqual(denials(t.Decisions), [`OnlyTheGuardWritesDecisions: Deny ${writes} to * but `
-    + 'ApproveRole.Arn ClaimRole.Arn EnforceRole.Arn EvaluateRole.Arn HealthRole.Arn NotifyRole.Arn SweepRole.Arn '
-    + 'TriageRole.Arn WatchRole.Arn']);
+    + 'ApproveRole.Arn ClaimRole.Arn EnforceRole.Arn EvaluateRole.Arn HealthRole.Arn NotifyRole.Arn ScanRole.Arn '
+    + 'SweepRole.Arn TriageRole.Arn WatchRole.Arn']);
   assert.deepEqual(denials(t.Policies), [`OnlyAdministratorsWritePolicies: Deny ${writes} to * but `
     + `SeedDefaultPolicyRole.Arn ${admin}`]);
   assert.equal(t.Records, undefined, 'records are written only by record, and hold no decision');
@@ -766,6 +798,7 @@ test('the health check: scheduled, told exactly what to check, its alarm countin
   const rules = Object.fromEntries(targets.rules.flatMap((r: any) => r.names.map((n: string) => [n, r.targets])));
   assert.deepEqual(rules['Test-SageMakerCalls'], ['Triage']);
   assert.deepEqual(rules['Test-SweepSchedule'], ['Sweep.Arn']);
+  assert.deepEqual(rules['Test-DriftScanSchedule'], ['Scan.Arn']);
   assert.deepEqual(rules['Test-EnforcementEnded'], ['GuardAlerts', 'Sweep.Arn']);
   assert.deepEqual(rules['Test-HealthSchedule'], ['arn:${Partition}:lambda:${Region}:${AccountId}:function:Test-health']);
   for (const id of Object.keys(readTamperRules().rules)) assert.deepEqual(rules[`Test-Tamper${id}`], ['GuardAlerts'], id);
