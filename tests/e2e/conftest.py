@@ -21,7 +21,7 @@ from tables import ensure_tables  # noqa: E402
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
-FUNCTIONS = ["parse-event", "record", "evaluate", "claim", "enforce", "notify", "approve", "sweep", "health", "watch"]
+FUNCTIONS = ["parse-event", "record", "evaluate", "claim", "enforce", "notify", "approve", "sweep", "health", "watch", "scan"]
 # The rule and trail the health check looks at (HEALTH_TARGETS in .testbed/env).
 RULE = "model-guard-SageMakerCalls"
 TRAIL = "model-guard-trail"

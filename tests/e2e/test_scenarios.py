@@ -1606,3 +1606,56 @@ def test_41_an_automl_endpoint_with_a_generated_name_is_waited_for_not_judged_as
     assert item["verdict"]["startedBy"]["parent"] == job_arn, item["verdict"]
     assert item["verdict"]["startedBy"]["principal"] == scientist, item["verdict"]
     assert stack.endpoint_status(endpoint) == "InService"
+
+
+def run_guardctl(*args: str) -> tuple[int, str, str]:
+    """guardctl, the real binary, with the testbed's names (.testbed/env) and credentials."""
+    import subprocess
+    done = subprocess.run([str(guardctl()), *args], capture_output=True, text=True, timeout=900)
+    return done.returncode, done.stdout, done.stderr
+
+
+def test_42_observe_mode_alerts_what_it_would_delete_and_keeps_it_until_switched_to_enforce(stack):
+    stack.policy({"pk": "model#observed-*", "principals": [MLDEPLOYER], "mode": "enforce", "graceSeconds": 0})
+    code, out, err = run_guardctl("enforcement", "observe")
+    assert code == 0, err
+    assert "only observes" not in out and "observe" in out, out
+    try:
+        assert run_guardctl("enforcement")[1].startswith("observe:")
+        # Observing: the violation is decided, audited and alerted as would-delete; nothing is deleted.
+        _, config, kept = stack.endpoint("ep", "observed")
+        observed = str(uuid.uuid4())
+        assert stack.submit(event(observed, "DataScientist", kept, config))["status"] == "SUCCEEDED"
+        assert stack.wait(stack.enforcement(observed), 30)["status"] == "SUCCEEDED"
+        assert stack.endpoint_status(kept) == "InService"
+        sent = stack.messages(observed)
+        assert [m["kind"] for m in sent] == ["violation-notify-only"], sent
+        assert "observe mode: would delete" in sent[0]["subject"], sent[0]["subject"]
+        item = stack.audit(observed)
+        assert item["state"] == "notified"
+        assert (item["verdict"]["action"], item["verdict"].get("observed")) == ("notify", True)
+
+        # Switched to enforce (no deploy): the next violation is enforced.
+        code, out, err = run_guardctl("enforcement", "enforce")
+        assert code == 0, err
+        _, config, deleted = stack.endpoint("ep", "observed")
+        enforced = str(uuid.uuid4())
+        assert stack.submit(event(enforced, "DataScientist", deleted, config))["status"] == "SUCCEEDED"
+        assert stack.wait(stack.enforcement(enforced), 60)["status"] == "SUCCEEDED"
+        assert stack.endpoint_status(deleted) is None, stack.audit(enforced)
+        assert stack.audit(enforced)["state"] == "enforced"
+        # The one decided while observing stays as it was decided.
+        assert stack.endpoint_status(kept) == "InService"
+    finally:
+        run_guardctl("policy", "rm", "enforcement")
+
+
+def test_43_guardctl_scan_enforce_asks_the_scan_function(stack):
+    # The guard's own function scans (here one type, which no scenario makes) and answers.
+    code, out, err = run_guardctl("scan", "--enforce", "--resource-type", "compilation-job")
+    assert code == 0, err
+    assert "Scanned 0 resource(s)" in out and "Complete." in out, out
+    assert "Enforcement: 0 started now" in out, out
+    # What is not the scan's to list is refused before anything is asked.
+    code, _, err = run_guardctl("scan", "--enforce", "--resource-type", "domain")
+    assert code == 2 and "does not list domains" in err, err

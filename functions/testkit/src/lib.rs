@@ -1028,7 +1028,8 @@ pub fn cloudtrail_record(
 /// test's own: `bad-<token>` (an endpoint serving `fraud-v3-<token>`, made by DataScientist),
 /// `ok-<token>` (a research model, by DataScientist), `promoted-<token>` (the fraud model, made
 /// by DataScientist and last updated by MLDeployer), `legacy-<token>` (the fraud model, no call
-/// in CloudTrail), `train-<token>` (a job under the Prod role, by DataScientist) and
+/// in CloudTrail), `reborn-<token>` (the fraud model; CloudTrail shows only MLDeployer's call
+/// that made an earlier endpoint of that name, an hour before this one was made), `train-<token>` (a job under the Prod role, by DataScientist) and
 /// `train-ok-<token>` (the same, by MLDeployer).
 pub async fn scan_world(regional: &SdkConfig, region: &str, token: &str) {
     let kit = SageMakerKit::new(regional);
@@ -1046,6 +1047,7 @@ pub async fn scan_world(regional: &SdkConfig, region: &str, token: &str) {
         ("ok", &research_config),
         ("promoted", &fraud_config),
         ("legacy", &fraud_config),
+        ("reborn", &fraud_config),
     ] {
         kit.endpoint(&endpoint(name), config).await;
     }
@@ -1093,6 +1095,13 @@ pub async fn scan_world(regional: &SdkConfig, region: &str, token: &str) {
             now - chrono::Duration::hours(1),
         ),
         update,
+        // Deleted and re-made since, its own call not visible yet: not MLDeployer's.
+        create(
+            "MLDeployer",
+            "reborn",
+            &fraud_config,
+            now - chrono::Duration::hours(1),
+        ),
         train("DataScientist", &format!("train-{token}")),
         train("MLDeployer", &format!("train-ok-{token}")),
     ])
