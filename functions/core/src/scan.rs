@@ -683,8 +683,8 @@ pub enum ScanMode {
     Enforce,
 }
 
-/// The scan function's answer: the report (verdicts left out, for size) and what it did with
-/// each violation, by finding key.
+/// The scan function's answer: the report (for size: verdicts left out, allowed and ignored
+/// resources counted but not listed) and what it did with each violation, by finding key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ScanResponse {

@@ -92,7 +92,7 @@ pub async fn scan(
         }
     };
     let defaults = crate::defaults(args.default_grace, &[])?.with_unresolved_mode(Mode::Enforce);
-    let resolver = SageMakerResolver::new(sagemaker);
+    let resolver = SageMakerResolver::remembering(sagemaker);
     let history = CloudTrailHistory::new(cloudtrail, Duration::from_millis(args.lookup_pace_ms));
     let records = DynamoRecords::new(aws.dynamodb().await, aws.records_table().await?);
     let audit = DynamoAuditLog::new(aws.dynamodb().await, aws.decisions_table().await?);

@@ -184,7 +184,12 @@ where
             }
         }
     }
-    // The answer goes back to guardctl (6 MB at most): the verdicts stay in the audit items.
+    // The answer goes back to guardctl (6 MB at most): the verdicts stay in the audit items, and
+    // the allowed and ignored resources are counted, not listed.
+    response
+        .report
+        .findings
+        .retain(|f| !matches!(f.outcome, Outcome::Allowed | Outcome::Ignored));
     for finding in &mut response.report.findings {
         finding.verdict = None;
     }

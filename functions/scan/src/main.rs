@@ -48,7 +48,7 @@ fn ports(config: &SdkConfig) -> Result<LivePorts, GuardError> {
             .build(),
     );
     Ok(Ports {
-        sagemaker: SageMakerResolver::new(sagemaker),
+        sagemaker: SageMakerResolver::remembering(sagemaker),
         history: CloudTrailHistory::new(
             cloudtrail,
             StdDuration::from_millis(env_number("LOOKUP_PACE_MS", 500)?),
@@ -81,17 +81,20 @@ const MARGIN_SECONDS: i64 = 30;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     init_logging();
-    let ports = match ports(&sdk_config().await) {
-        Ok(ports) => ports,
-        Err(error) => return serve_init_error(error).await,
-    };
-    let ports = &ports;
+    let config = sdk_config().await;
+    if let Err(error) = ports(&config) {
+        return serve_init_error(error).await;
+    }
+    let config = &config;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let deadline = chrono::DateTime::from_timestamp_millis(
             i64::try_from(event.context.deadline).unwrap_or(i64::MAX),
         )
         .map(|d| d - chrono::Duration::seconds(MARGIN_SECONDS));
-        handle(event.payload, ports, chrono::Utc::now(), deadline)
+        // Fresh ports for each scan (the clients are cheap handles on the shared config): what one
+        // scan remembered of models and configs, and the policy it read, are not the next one's.
+        let ports = ports(config).map_err(diagnostic)?;
+        handle(event.payload, &ports, chrono::Utc::now(), deadline)
             .await
             .map_err(diagnostic)
     }))

@@ -115,7 +115,7 @@ async fn enforce_starts_each_violation_once_and_drift_alerts_each_new_one_once()
     let alerts = inbox(&config).await;
     let dynamodb = aws_sdk_dynamodb::Client::new(&config);
     let ports = Ports {
-        sagemaker: SageMakerResolver::new(aws_sdk_sagemaker::Client::new(&regional)),
+        sagemaker: SageMakerResolver::remembering(aws_sdk_sagemaker::Client::new(&regional)),
         history: CloudTrailHistory::new(
             aws_sdk_cloudtrail::Client::new(&regional),
             StdDuration::ZERO,

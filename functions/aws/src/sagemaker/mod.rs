@@ -117,11 +117,47 @@ pub(crate) fn created_after_call(
 /// Resolves subjects through SageMaker's describe calls.
 pub struct SageMakerResolver {
     client: SageMaker,
+    /// A scan's memory of the endpoint configs and models it described (`remembering`).
+    memo: Option<Memo>,
+}
+
+/// Endpoint configs and models by folded name: SageMaker cannot change either once made, so
+/// within one scan a second describe would say the same (one re-made meanwhile under the name is
+/// judged as the one the first describe saw). Failures that may pass are not kept.
+#[derive(Default)]
+struct Memo {
+    configs: Remembered<EndpointConfigInfo>,
+    models: Remembered<ModelInfo>,
+}
+
+type Remembered<T> = std::sync::Mutex<std::collections::HashMap<String, Result<T, ResolveError>>>;
+
+fn recall<T: Clone>(memo: Option<&Remembered<T>>, name: &str) -> Option<Result<T, ResolveError>> {
+    let memo = memo?.lock().ok()?;
+    memo.get(&model_guard_core::glob::fold(name)).cloned()
+}
+
+fn keep<T: Clone>(memo: Option<&Remembered<T>>, name: &str, answer: &Result<T, ResolveError>) {
+    if matches!(answer, Err(ResolveError::Failed(_))) {
+        return;
+    }
+    if let Some(Ok(mut memo)) = memo.map(std::sync::Mutex::lock) {
+        memo.insert(model_guard_core::glob::fold(name), answer.clone());
+    }
 }
 
 impl SageMakerResolver {
     pub fn new(client: SageMaker) -> SageMakerResolver {
-        SageMakerResolver { client }
+        SageMakerResolver { client, memo: None }
+    }
+
+    /// For a scan: each endpoint config and model is described once (a thousand endpoints that
+    /// serve five models make five DescribeModel calls, not a thousand).
+    pub fn remembering(client: SageMaker) -> SageMakerResolver {
+        SageMakerResolver {
+            client,
+            memo: Some(Memo::default()),
+        }
     }
 }
 
@@ -228,8 +264,11 @@ impl Recovery for SageMakerResolver {
     }
 }
 
-impl Resolver for SageMakerResolver {
-    async fn endpoint_config(&self, name: &str) -> Result<EndpointConfigInfo, ResolveError> {
+impl SageMakerResolver {
+    async fn describe_endpoint_config(
+        &self,
+        name: &str,
+    ) -> Result<EndpointConfigInfo, ResolveError> {
         let out = self
             .client
             .describe_endpoint_config()
@@ -254,7 +293,7 @@ impl Resolver for SageMakerResolver {
         })
     }
 
-    async fn model(&self, name: &str) -> Result<ModelInfo, ResolveError> {
+    async fn describe_model(&self, name: &str) -> Result<ModelInfo, ResolveError> {
         let out = self
             .client
             .describe_model()
@@ -273,6 +312,28 @@ impl Resolver for SageMakerResolver {
                     .collect(),
             ),
         })
+    }
+}
+
+impl Resolver for SageMakerResolver {
+    async fn endpoint_config(&self, name: &str) -> Result<EndpointConfigInfo, ResolveError> {
+        let memo = self.memo.as_ref().map(|m| &m.configs);
+        if let Some(known) = recall(memo, name) {
+            return known;
+        }
+        let answer = self.describe_endpoint_config(name).await;
+        keep(memo, name, &answer);
+        answer
+    }
+
+    async fn model(&self, name: &str) -> Result<ModelInfo, ResolveError> {
+        let memo = self.memo.as_ref().map(|m| &m.models);
+        if let Some(known) = recall(memo, name) {
+            return known;
+        }
+        let answer = self.describe_model(name).await;
+        keep(memo, name, &answer);
+        answer
     }
 
     async fn inference_component(
