@@ -17,15 +17,17 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::audit::{AuditItem, AuditState};
-use crate::contract::{Decision, ParseOutcome, Request, ResourceRef, ResourceType, Verdict};
+use crate::audit::AuditState;
+use crate::contract::{
+    Decision, ParseOutcome, Request, ResourceRef, ResourceType, Target, Verdict,
+};
 use crate::covered::{COVERED_CALLS, WhenNoSubject};
 use crate::decide::{Defaults, observing};
 use crate::error::{ErrorKind, GuardError};
 use crate::event::parse_event_value;
 use crate::glob::fold;
 use crate::policy::PolicySet;
-use crate::ports::{AuditLog, CallHistory, RecordStore, RoleDirectory};
+use crate::ports::{AuditLog, CallHistory, RecordStore, RoleDirectory, look_up_role_path};
 use crate::resolve::{Lookups, Recovery, ResolveError, Resolver, resolve_subjects};
 use crate::sweep::{eventbridge_envelope, skip_reason};
 use crate::{JobParents, PipelineSteps, decide_child};
@@ -93,7 +95,7 @@ pub fn setting_calls(types: &[ResourceType]) -> Vec<&'static str> {
 /// Who set each resource's current state: the newest setting call per resource.
 #[derive(Debug, Default)]
 pub struct Attribution {
-    latest: HashMap<(ResourceType, String), Request>,
+    calls: HashMap<(ResourceType, String), Vec<Request>>,
 }
 
 impl Attribution {
@@ -116,20 +118,45 @@ impl Attribution {
             return false;
         }
         let key = (request.resource.resource_type, fold(&request.resource.name));
-        let newer = self.latest.get(&key).is_none_or(|kept| {
-            (kept.call_time(), &kept.event_id) < (request.call_time(), &request.event_id)
-        });
-        if newer {
-            self.latest.insert(key, request);
+        let calls = self.calls.entry(key).or_default();
+        if calls.iter().any(|c| c.event_id == request.event_id) {
+            return false;
         }
-        newer
+        calls.push(request);
+        // Newest first, whatever order CloudTrail answered in.
+        calls.sort_by(|a, b| (b.call_time(), &b.event_id).cmp(&(a.call_time(), &a.event_id)));
+        true
     }
 
-    /// The newest setting call of `resource`, if CloudTrail still keeps it.
-    pub fn of(&self, resource: &ResourceRef) -> Option<&Request> {
-        self.latest
+    /// The calls CloudTrail still keeps that named what `resource` runs, newest first.
+    pub fn of(&self, resource: &ResourceRef) -> Vec<&Request> {
+        self.calls
             .get(&(resource.resource_type, fold(&resource.name)))
+            .map(|calls| calls.iter().collect())
+            .unwrap_or_default()
     }
+}
+
+/// Whether `call` set what runs now: every target it names is among the resource's current
+/// ones. A newer call that names other content did not (an UpdateEndpoint that SageMaker accepted
+/// and then rolled back), and must not answer for what runs: neither to blame its caller for
+/// someone else's deployment nor to let an allowed caller's failed update vouch for it. A call
+/// whose targets the event lost cannot be checked, and answers for nothing.
+fn sets_what_runs(call: &Request, current: &[Target]) -> bool {
+    let same = |a: &Target, b: &Target| fold(&format!("{a:?}")) == fold(&format!("{b:?}"));
+    let named: Vec<&Target> = call
+        .targets
+        .iter()
+        .filter(|t| !matches!(t, Target::Unreadable { .. } | Target::ResourceRole))
+        .collect();
+    let lost = call
+        .targets
+        .iter()
+        .any(|t| matches!(t, Target::Unreadable { .. }));
+    if lost {
+        return false;
+    }
+    named.iter().all(|t| current.iter().any(|c| same(t, c)))
 }
 
 /// How a resource stands.
@@ -362,6 +389,7 @@ pub async fn run<I, H, R, S, D, A>(
         resolver: ports.resolver,
         records: ports.records,
         roles: ports.roles,
+        audit: ports.audit,
         policy,
         defaults,
         now,
@@ -376,22 +404,8 @@ pub async fn run<I, H, R, S, D, A>(
             });
             break;
         }
-        let attributed = attribution.of(&item.resource);
-        let prior = match attributed {
-            Some(call) => match ports.audit.get(&call.event_id).await {
-                Ok(prior) => prior,
-                Err(e) => {
-                    complete = false;
-                    report.problems.push(Problem {
-                        what: format!("the guard's decision on {}", call.event_id),
-                        error: e.message,
-                    });
-                    continue;
-                }
-            },
-            None => None,
-        };
-        match judge.judge(item, attributed, prior.as_ref()).await {
+        let calls = attribution.of(&item.resource);
+        match judge.judge(item, &calls).await {
             Ok(finding) => report.push(finding),
             Err(e) => {
                 complete = false;
@@ -411,30 +425,32 @@ pub async fn run<I, H, R, S, D, A>(
 }
 
 /// Judges one resource, as Evaluate judges a call.
-pub struct Judge<'a, R, S, D> {
+pub struct Judge<'a, R, S, D, A> {
     pub resolver: &'a R,
     pub records: &'a S,
     pub roles: &'a D,
+    /// The guard's own decisions: what it decided on the call that set the resource.
+    pub audit: &'a A,
     pub policy: &'a PolicySet,
     pub defaults: &'a Defaults,
     pub now: DateTime<Utc>,
 }
 
-impl<R, S, D> Judge<'_, R, S, D>
+impl<R, S, D, A> Judge<'_, R, S, D, A>
 where
     R: Resolver + Recovery + PipelineSteps + JobParents + Sync,
     S: RecordStore + Sync,
     D: RoleDirectory + Sync,
+    A: AuditLog,
 {
-    /// `attributed`: the newest call that set it; `prior`: the guard's audit item for that call.
-    pub async fn judge(
-        &self,
-        listed: &Listed,
-        attributed: Option<&Request>,
-        prior: Option<&AuditItem>,
-    ) -> Result<Finding, GuardError> {
+    /// `calls`: the calls CloudTrail keeps that named what it runs, newest first.
+    pub async fn judge(&self, listed: &Listed, calls: &[&Request]) -> Result<Finding, GuardError> {
         let resource = &listed.resource;
-        let call = attributed.and_then(Request::call_time);
+        let attributed = calls.first().copied();
+        // CloudTrail's eventTime has whole seconds: a resource made during the next second may
+        // still be the call's (as `created_after_call` allows).
+        let after = |c: &Request| c.call_time().map(|t| t + Duration::seconds(1));
+        let call = attributed.and_then(after);
         let mut unattributed_why = attributed
             .is_none()
             .then(|| format!("no call that set it in CloudTrail's last {LOOKBACK_DAYS} days"));
@@ -455,10 +471,50 @@ where
             }
             Err(ResolveError::Unresolvable(why)) => return Ok(gone(listed, why)),
         };
-        let mut request = match (attributed, &unattributed_why) {
-            (Some(call), None) => call.clone(),
+        // The newest call that set what runs now; an older one must also be older than the
+        // resource, or it made an earlier one of the name.
+        let mut chosen = None;
+        if unattributed_why.is_none() {
+            chosen = calls
+                .iter()
+                .copied()
+                .find(|c| sets_what_runs(c, &recovered.targets));
+            match chosen {
+                None => {
+                    unattributed_why = Some(
+                        "no call CloudTrail keeps names what it runs now (a newer call that named \
+                         other content was accepted and did not last)"
+                            .to_owned(),
+                    );
+                }
+                Some(c) if !std::ptr::eq(c, calls[0]) => {
+                    match self.resolver.deployed(resource, after(c)).await {
+                        Ok(_) => {}
+                        Err(ResolveError::Failed(e)) => return Err(e),
+                        Err(ResolveError::Unresolvable(why)) => {
+                            unattributed_why = Some(why);
+                            chosen = None;
+                        }
+                    }
+                }
+                Some(_) => {}
+            }
+        }
+        let mut request = match (chosen, &unattributed_why) {
+            (Some(call), None) => {
+                let mut call = call.clone();
+                // As Evaluate: the caller's role path where the event did not give it.
+                let caller = look_up_role_path(call.caller(), call.account.as_deref(), self.roles);
+                call.set_caller(caller.await?);
+                call
+            }
             _ => unknown_request(resource, self.now),
         };
+        let prior = match chosen.filter(|_| unattributed_why.is_none()) {
+            Some(c) => self.audit.get(&c.event_id).await?,
+            None => None,
+        };
+        let prior = prior.as_ref();
         request.targets = recovered.targets;
         let lookups = Lookups {
             resolver: self.resolver,
@@ -771,14 +827,17 @@ mod tests {
             "Bob",
             update
         )));
-        // Older: it does not replace the newer call, whatever order CloudTrail answers in.
-        assert!(!who.add(&record(
+        // Older: kept behind the newer call, whatever order CloudTrail answers in; the same
+        // record twice is kept once.
+        let older = record(
             "e1",
             "CreateEndpoint",
             "2026-11-19T10:00:00Z",
             "Alice",
-            create
-        )));
+            create,
+        );
+        assert!(who.add(&older));
+        assert!(!who.add(&older));
         // A capacity change sets nothing, and a failed call made nothing.
         let capacity = json!({"endpointName": "sentiment",
                               "desiredWeightsAndCapacities": [{"variantName": "v", "desiredWeight": 1}]});
@@ -808,11 +867,19 @@ mod tests {
         );
         other["eventSource"] = json!("s3.amazonaws.com");
         assert!(!who.add(&other));
-        let found = who
+        let found: Vec<_> = who
             .of(&endpoint("SENTIMENT"))
-            .map(|r| (r.event_id.as_str(), r.principal.as_str()));
-        assert_eq!(found, Some(("e2", "arn:aws:iam::111122223333:role/Bob")));
-        assert!(who.of(&endpoint("other")).is_none());
+            .iter()
+            .map(|r| (r.event_id.as_str(), r.principal.as_str()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("e2", "arn:aws:iam::111122223333:role/Bob"),
+                ("e1", "arn:aws:iam::111122223333:role/Alice")
+            ]
+        );
+        assert!(who.of(&endpoint("other")).is_empty());
     }
 
     #[test]

@@ -102,8 +102,8 @@ async fn a_scan_reports_violations_unattributed_and_allowed_as_pinned() {
     };
     let (table, progress) = scan(&[]);
     // Progress goes to stderr, the report to stdout.
-    assert!(progress.contains("listed 5 endpoint(s)"), "{progress}");
-    assert!(progress.contains("judged 7 of 7"), "{progress}");
+    assert!(progress.contains("listed 6 endpoint(s)"), "{progress}");
+    assert!(progress.contains("judged 8 of 8"), "{progress}");
     insta::assert_snapshot!("scan_table", redact(&table, &token));
 
     let (json, _) = scan(&["--json"]);
@@ -112,7 +112,7 @@ async fn a_scan_reports_violations_unattributed_and_allowed_as_pinned() {
     insta::assert_json_snapshot!("scan_json", report);
 
     // What a policy change would find, before it is made: with fraud models allowed to no one,
-    // the endpoint MLDeployer last updated violates too.
+    // the endpoints MLDeployer made or last updated violate too.
     let stricter = std::env::temp_dir().join(format!("stricter-{token}.json"));
     let mut items = scan_policy();
     items[0]["principals"] = serde_json::json!([]);
@@ -130,6 +130,7 @@ async fn a_scan_reports_violations_unattributed_and_allowed_as_pinned() {
         violating,
         [
             format!("bad-{token}"),
+            format!("kept-{token}"),
             format!("promoted-{token}"),
             format!("train-{token}")
         ]

@@ -1029,7 +1029,9 @@ pub fn cloudtrail_record(
 /// `ok-<token>` (a research model, by DataScientist), `promoted-<token>` (the fraud model, made
 /// by DataScientist and last updated by MLDeployer), `legacy-<token>` (the fraud model, no call
 /// in CloudTrail), `reborn-<token>` (the fraud model; CloudTrail shows only MLDeployer's call
-/// that made an earlier endpoint of that name, an hour before this one was made), `train-<token>` (a job under the Prod role, by DataScientist) and
+/// that made an earlier endpoint of that name, an hour before this one was made), `kept-<token>`
+/// (the fraud model, made by MLDeployer; DataScientist's newer UpdateEndpoint to the research
+/// config was accepted and rolled back, so the endpoint still serves MLDeployer's), `train-<token>` (a job under the Prod role, by DataScientist) and
 /// `train-ok-<token>` (the same, by MLDeployer).
 pub async fn scan_world(regional: &SdkConfig, region: &str, token: &str) {
     let kit = SageMakerKit::new(regional);
@@ -1048,6 +1050,7 @@ pub async fn scan_world(regional: &SdkConfig, region: &str, token: &str) {
         ("promoted", &fraud_config),
         ("legacy", &fraud_config),
         ("reborn", &fraud_config),
+        ("kept", &fraud_config),
     ] {
         kit.endpoint(&endpoint(name), config).await;
     }
@@ -1055,7 +1058,7 @@ pub async fn scan_world(regional: &SdkConfig, region: &str, token: &str) {
     kit.training_job(&format!("train-ok-{token}"), "Prod").await;
     // Called after the resources were made, as real calls are: a config made in the second of
     // the call could be another one than the call used.
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    tokio::time::sleep(Duration::from_millis(3100)).await;
     let now = chrono::Utc::now();
     let arn = |kind: &str, name: &str| {
         format!(
@@ -1085,6 +1088,8 @@ pub async fn scan_world(regional: &SdkConfig, region: &str, token: &str) {
     };
     let mut update = create("MLDeployer", "promoted", &fraud_config, now);
     update["eventName"] = serde_json::json!("UpdateEndpoint");
+    let mut rolled_back = create("DataScientist", "kept", &research_config, now);
+    rolled_back["eventName"] = serde_json::json!("UpdateEndpoint");
     register_records(&[
         create("DataScientist", "bad", &fraud_config, now),
         create("DataScientist", "ok", &research_config, now),
@@ -1102,6 +1107,13 @@ pub async fn scan_world(regional: &SdkConfig, region: &str, token: &str) {
             &fraud_config,
             now - chrono::Duration::hours(1),
         ),
+        create(
+            "MLDeployer",
+            "kept",
+            &fraud_config,
+            now - chrono::Duration::seconds(1),
+        ),
+        rolled_back,
         train("DataScientist", &format!("train-{token}")),
         train("MLDeployer", &format!("train-ok-{token}")),
     ])
