@@ -52,26 +52,32 @@ fn bad(path: &Path, what: impl std::fmt::Display) -> Failure {
     Failure::BadInput(format!("{}: {what}", path.display()))
 }
 
-pub async fn run(aws: &mut Aws, args: &ExplainArgs) -> Result<String, Failure> {
-    let event = read(&args.event)?;
-    let outcome = parse_event_slice(&event).map_err(|e| bad(&args.event, e))?;
-    let defaults = crate::defaults(args.default_grace, &args.default_approvers)?
-        .with_unresolved_mode(Mode::from_name(&args.unresolved_action).unwrap_or_default());
-
-    let policy = match &args.policy {
+/// The policy from a POLICY.json file, or else from the policy table (validated as the Lambdas
+/// validate it): what `explain` and `scan` judge against.
+pub async fn load_policy(aws: &mut Aws, file: Option<&Path>) -> Result<PolicySet, Failure> {
+    match file {
         Some(path) => {
             let value: serde_json::Value = serde_json::from_slice(&read(path)?)
                 .map_err(|e| bad(path, format!("not JSON: {e}")))?;
-            PolicySet::from_json(&value).map_err(|e| bad(path, e))?
+            PolicySet::from_json(&value).map_err(|e| bad(path, e))
         }
         None => {
             let table = aws.policy_table().await?;
             DynamoPolicyStore::new(aws.dynamodb().await, &table, 0)
                 .load()
                 .await
-                .map_err(|e| Failure::Aws(e.to_string()))?
+                .map_err(|e| Failure::Aws(e.to_string()))
         }
-    };
+    }
+}
+
+pub async fn run(aws: &mut Aws, args: &ExplainArgs) -> Result<String, Failure> {
+    let event = read(&args.event)?;
+    let outcome = parse_event_slice(&event).map_err(|e| bad(&args.event, e))?;
+    let defaults = crate::defaults(args.default_grace, &args.default_approvers)?
+        .with_unresolved_mode(Mode::from_name(&args.unresolved_action).unwrap_or_default());
+
+    let policy = load_policy(aws, args.policy.as_deref()).await?;
 
     let verdict: Verdict = if args.live {
         let resolver = SageMakerResolver::new(aws_sdk_sagemaker::Client::new(aws.config().await));

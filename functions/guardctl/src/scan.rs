@@ -10,7 +10,6 @@ use aws_config::retry::RetryConfig;
 use model_guard_aws::audit_store::DynamoAuditLog;
 use model_guard_aws::cloudtrail::CloudTrailHistory;
 use model_guard_aws::iam::IamRoles;
-use model_guard_aws::policy_store::DynamoPolicyStore;
 use model_guard_aws::records_store::DynamoRecords;
 use model_guard_aws::sagemaker::SageMakerResolver;
 use model_guard_core::contract::ResourceType;
@@ -18,7 +17,7 @@ use model_guard_core::scan::{
     Finding, Outcome, Progress, Report, ScanMode, ScanPorts, ScanRequest, ScanResponse, run,
     scanned_types,
 };
-use model_guard_core::{Defaults, Mode, PolicySet};
+use model_guard_core::{Defaults, Mode};
 
 use crate::aws::Aws;
 use crate::failure::Failure;
@@ -74,23 +73,7 @@ pub async fn scan(
             .retry_config(RetryConfig::standard().with_max_attempts(8))
             .build(),
     );
-    let policy = match &args.policy {
-        Some(path) => {
-            let bytes = std::fs::read(path)
-                .map_err(|e| Failure::BadInput(format!("{}: cannot read: {e}", path.display())))?;
-            let value: serde_json::Value = serde_json::from_slice(&bytes)
-                .map_err(|e| Failure::BadInput(format!("{}: not JSON: {e}", path.display())))?;
-            PolicySet::from_json(&value)
-                .map_err(|e| Failure::BadInput(format!("{}: {e}", path.display())))?
-        }
-        None => {
-            let table = aws.policy_table().await?;
-            DynamoPolicyStore::new(aws.dynamodb().await, &table, 0)
-                .load()
-                .await
-                .map_err(|e| Failure::Aws(e.to_string()))?
-        }
-    };
+    let policy = crate::explain::load_policy(aws, args.policy.as_deref()).await?;
     let defaults = crate::defaults(args.default_grace, &[])?.with_unresolved_mode(Mode::Enforce);
     let resolver = SageMakerResolver::remembering(sagemaker);
     let history = CloudTrailHistory::new(cloudtrail, Duration::from_millis(args.lookup_pace_ms));
