@@ -522,6 +522,14 @@ export class ModelGuardStack extends Stack {
         resources: [arn('sagemaker', 'endpoint/*')],
       }),
       new iam.PolicyStatement({
+        // A violating UpdateEndpoint is rolled back to its last allowed config, once that config
+        // and its models are shown to be the ones allowed. UpdateEndpoint is authorized on the
+        // endpoint and on the config it deploys.
+        sid: 'RollBackEndpoints',
+        actions: ['sagemaker:UpdateEndpoint', 'sagemaker:DescribeEndpointConfig'],
+        resources: [arn('sagemaker', 'endpoint/*'), arn('sagemaker', 'endpoint-config/*')],
+      }),
+      new iam.PolicyStatement({
         // A CreateModel violation whose binding opted into enforcement (onCreateModel).
         sid: 'DeleteModels',
         actions: ['sagemaker:DescribeModel', 'sagemaker:DeleteModel'],
@@ -598,6 +606,8 @@ export class ModelGuardStack extends Stack {
         resources: ['*'],
       }),
     ]);
+    // An UpdateEndpoint by the enforce function's role may be the guard's own rollback.
+    evaluate.addEnvironment('ENFORCE_ROLE_ARN', enforce.role!.roleArn);
     const tokenContext = { StringEquals: { 'kms:EncryptionContext:modelGuardPurpose': 'approval-task-token' } };
     const notify = fn('notify', {
       TOPIC_ARN: topic.topicArn,
@@ -865,6 +875,8 @@ export class ModelGuardStack extends Stack {
       DEFAULT_GRACE_SECONDS: String(settings.defaultGraceSeconds),
       DEFAULT_APPROVERS: JSON.stringify(settings.defaultApprovers),
       UNRESOLVED_ACTION: settings.unresolvedAction,
+      // Its UpdateEndpoint calls are the guard's rollbacks: they answer for nothing in the scan.
+      ENFORCE_ROLE_ARN: enforce.role!.roleArn,
     }, [
       new iam.PolicyStatement({
         sid: 'ReadPolicies',
@@ -923,6 +935,12 @@ export class ModelGuardStack extends Stack {
       targets: [new targets.LambdaFunction(scanFunction, { retryAttempts: 0 })],
     });
     healthRules.push({ names: [named('DriftScanSchedule')], targets: [scanFunction.functionArn] });
+    // One scan at a time: two would alert the same drift twice, and a flood of invocations costs
+    // one function's time. A schedule's event met by a running scan waits in Lambda's queue
+    // (throttled events are retried for up to 6 hours); a failed scan is not run again, the next
+    // one is. Who may invoke it at all is the SCP's (OnlyScanOperatorsInvokeTheScan).
+    (scanFunction.node.defaultChild as lambda.CfnFunction).reservedConcurrentExecutions = 1;
+    scanFunction.configureAsyncInvoke({ retryAttempts: 0 });
     new CfnOutput(this, 'ScanFunctionName', {
       value: scanFunction.functionName,
       description: 'guardctl scan --enforce invokes it (MODEL_GUARD_SCAN_FUNCTION)',
@@ -1164,9 +1182,10 @@ export class ModelGuardStack extends Stack {
     });
 
     // ---- Seeded policy items ----------------------------------------------------------------------
-    // CDK's one-off SDK-call function; its own role and log group, so that it gets no managed
-    // policy and writes only where it should. Each item is written once, at the first deploy; an
-    // operator's later edits are never overwritten (nor removed on delete).
+    // CDK's one-off SDK-call function; its own role, log group and name (the SCP lets only the
+    // deployers invoke it: it writes to the policy table whatever its event says), so that it gets
+    // no managed policy and writes only where it should. Each item is written once, at the first
+    // deploy; an operator's later edits are never overwritten (nor removed on delete).
     const seedLogs = new logs.LogGroup(this, 'SeedDefaultPolicyLogs', { retention, removalPolicy: RemovalPolicy.RETAIN });
     const seedRole = new iam.Role(this, 'SeedDefaultPolicyRole', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
@@ -1179,48 +1198,72 @@ export class ModelGuardStack extends Stack {
     }));
     seedRole.addToPolicy(new iam.PolicyStatement({
       sid: 'SeedDefaultPolicy',
-      actions: ['dynamodb:PutItem'],
+      actions: ['dynamodb:PutItem', 'dynamodb:ConditionCheckItem'],
       resources: [policies.tableArn],
     }));
-    const seed = (id: string, physicalId: string, item: Record<string, unknown>) =>
+    const seed = (id: string, physicalId: string, call: { action: string, parameters: Record<string, unknown>, ignore: string }) =>
       new cr.AwsCustomResource(this, id, {
         installLatestAwsSdk: false,
         role: seedRole,
         logGroup: seedLogs,
+        functionName: named('seed'),
         onCreate: {
           service: 'DynamoDB',
-          action: 'putItem',
-          parameters: {
-            TableName: policies.tableName,
-            Item: item,
-            ConditionExpression: 'attribute_not_exists(pk)',
-          },
+          action: call.action,
+          parameters: call.parameters,
           physicalResourceId: cr.PhysicalResourceId.of(physicalId),
-          ignoreErrorCodesMatching: 'ConditionalCheckFailedException',
+          ignoreErrorCodesMatching: call.ignore,
         },
       });
+    const once = (item: Record<string, unknown>) => ({
+      action: 'putItem',
+      parameters: { TableName: policies.tableName, Item: item, ConditionExpression: 'attribute_not_exists(pk)' },
+      ignore: 'ConditionalCheckFailedException',
+    });
+    // The stack-wide enforcement setting (README "First day"): `observe` at a first deploy by
+    // default; switched with `guardctl enforcement enforce`, without a deploy. Without the item
+    // the guard enforces, so deleting it cannot switch enforcement off. Written only into a table
+    // without a `default` item: an upgrade of a stack that already guards (its default item
+    // seeded or written) keeps enforcing, rather than quietly switch to observe.
+    // The seeds' logical IDs changed with the function's name: CloudFormation refuses to change
+    // an existing custom resource's ServiceToken, so an upgrade creates them anew (their writes
+    // are conditional: a second Create changes nothing) and deletes the old ones.
+    const enforcementSeed = seed('SeedEnforcementSettingOnce', 'model-guard-enforcement-setting', {
+      action: 'transactWriteItems',
+      parameters: {
+        TransactItems: [
+          { ConditionCheck: { TableName: policies.tableName, Key: { pk: { S: 'default' } }, ConditionExpression: 'attribute_not_exists(pk)' } },
+          {
+            Put: {
+              TableName: policies.tableName,
+              ConditionExpression: 'attribute_not_exists(pk)',
+              Item: {
+                pk: { S: 'enforcement' },
+                mode: { S: settings.enforcement },
+                description: {
+                  S: settings.enforcement === 'observe'
+                    ? 'Seeded by the stack: violations are alerted, nothing is stopped. `guardctl enforcement enforce` to enforce.'
+                    : 'Seeded by the stack: violations are stopped or deleted after their grace.',
+                },
+              },
+            },
+          },
+        ],
+      },
+      ignore: 'TransactionCanceledException',
+    });
     if (settings.seedDefaultPolicy) {
-      seed('SeedDefaultPolicy', 'model-guard-default-policy', {
+      const defaultSeed = seed('SeedDefaultPolicyOnce', 'model-guard-default-policy', once({
         pk: { S: 'default' },
         principals: { L: [] },
         mode: { S: 'notify' },
         description: {
           S: 'Seeded by the stack: requests no other binding covers are reported, not stopped. Edit to enforce.',
         },
-      });
+      }));
+      // After the setting, whose write looks for a `default` item.
+      defaultSeed.node.addDependency(enforcementSeed);
     }
-    // The stack-wide enforcement setting (README "First day"): `observe` at a first deploy by
-    // default; switched with `guardctl enforcement enforce`, without a deploy. Without the item
-    // the guard enforces, so deleting it cannot switch enforcement off.
-    seed('SeedEnforcementSetting', 'model-guard-enforcement-setting', {
-      pk: { S: 'enforcement' },
-      mode: { S: settings.enforcement },
-      description: {
-        S: settings.enforcement === 'observe'
-          ? 'Seeded by the stack: violations are alerted, nothing is stopped. `guardctl enforcement enforce` to enforce.'
-          : 'Seeded by the stack: violations are stopped or deleted after their grace.',
-      },
-    });
 
     // ---- Alarms -------------------------------------------------------------------------------------
     const alarmAction = new cwActions.SnsAction(guardTopic);

@@ -53,14 +53,19 @@ import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { GUARD_TAG, ModelGuardStack } from '../lib/model-guard-stack';
 
+// Two SCPs, each under Organizations' 5,120 characters: who may change the guard, and who may
+// call its functions and machines.
 const PROTECT = path.join(__dirname, '..', 'scp', 'protect-model-guard.json');
+const CALLERS = path.join(__dirname, '..', 'scp', 'model-guard-callers.json');
 
 function guardTemplate(): any {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
   return Template.fromStack(new ModelGuardStack(app, 'ModelGuard', { notificationEmails: ['ops@example.com'] })).toJSON();
 }
 
-const protect = () => JSON.parse(readFileSync(PROTECT, 'utf8'));
+const protect = () => ({
+  Statement: [PROTECT, CALLERS].flatMap((file) => JSON.parse(readFileSync(file, 'utf8')).Statement),
+});
 const statement = (sid: string) => protect().Statement.find((s: any) => s.Sid === sid);
 const list = (v: any) => (Array.isArray(v) ? v : [v]);
 const denies = (s: any, arn: string) => list(s.Resource).some((r: string) => matches(r, arn));
@@ -111,7 +116,7 @@ test('the protecting SCP lets only the guard invoke its inner functions and star
   // Every function but the approval function, which approvers call through its URL, and the scan
   // function, which operators invoke (`guardctl scan --enforce`; it judges by itself).
   const inner = statement('NoOneButTheGuardInvokesItsInnerFunctions');
-  assert.deepEqual(list(inner.Resource).map((r: string) => r.split(':function:')[1]).sort(),
+  assert.deepEqual([...new Set(list(inner.Resource).map((r: string) => r.split(':function:')[1].replace(/:\*$/, '')))].sort(),
     functions.filter((f) => f !== 'ModelGuard-approve' && f !== 'ModelGuard-scan').sort());
   // The roles spared are the stack's roles that start each machine (by CloudFormation's names:
   // <stack>-<logical ID>-<suffix>).
@@ -121,11 +126,33 @@ test('the protecting SCP lets only the guard invoke its inner functions and star
     .flatMap(([, r]) => r.Properties.Roles.map((role: any) => role.Ref.replace(/[0-9A-F]{8}$/, ''))).sort();
   const spared = (sid: string) => statement(sid).Condition.ArnNotLike['aws:PrincipalArn']
     .map((p: string) => p.replace('arn:*:iam::*:role/ModelGuard-', '').replace(/\*$/, '')).sort();
+  // The scan: its operators and the deployers. The seed (CDK's custom resource function, which
+  // writes to the policy table whatever its event says): the deployers alone.
+  const every = Object.values<any>(t.Resources).filter((r) => r.Type === 'AWS::Lambda::Function')
+    .map((r) => r.Properties.FunctionName);
+  const invokeDenied = (name: string) => protect().Statement.filter((s: any) => list(s.Action).includes('lambda:InvokeFunction')
+    && denies(s, `arn:aws:lambda:us-east-1:111122223333:function:${name}`)).map((s: any) => s.Sid);
+  for (const name of every) {
+    const expected = name === 'ModelGuard-approve' ? [] // its URL's callers: the function's own check
+      : name === 'ModelGuard-scan' ? ['OnlyScanOperatorsInvokeTheScan']
+        : name === 'ModelGuard-seed' ? ['OnlyTheDeployersInvokeTheSeed']
+          : ['NoOneButTheGuardInvokesItsInnerFunctions'];
+    assert.deepEqual(invokeDenied(name), expected, name);
+    // An invoke that names a qualifier is judged against the qualified ARN.
+    assert.deepEqual(invokeDenied(`${name}:$LATEST`), expected, `${name}:$LATEST`);
+  }
+  assert.ok(every.includes('ModelGuard-seed') && every.includes('ModelGuard-scan'));
+  const deployers = statement('OnlyDeployersChangeTheGuardsFunctionsRulesAlarmsMachinesAndTrail').Condition.ArnNotLike['aws:PrincipalArn'];
+  assert.deepEqual(statement('OnlyTheDeployersInvokeTheSeed').Condition.ArnNotLike['aws:PrincipalArn'], deployers);
+  assert.deepEqual(statement('OnlyScanOperatorsInvokeTheScan').Condition.ArnNotLike['aws:PrincipalArn'],
+    ['arn:*:iam::*:role/ModelGuardDeployer', 'arn:*:iam::*:role/ModelGuardScanOperator']);
   assert.deepEqual(spared('NoOneButEventBridgeAndTheSweepStartsTheTriage'), starters('Triage'));
   assert.deepEqual(spared('NoOneButTheGuardStartsOrStopsEnforcements'), starters('Enforcement'));
 });
 
 test('the README carries each SCP as it is shipped', () => {
   const readme = readFileSync(path.join(__dirname, '..', '..', 'README.md'), 'utf8');
-  assert.ok(readme.includes(readFileSync(PROTECT, 'utf8').trimEnd()), 'README: protect-model-guard.json differs');
+  for (const file of [PROTECT, CALLERS]) {
+    assert.ok(readme.includes(readFileSync(file, 'utf8').trimEnd()), `README: ${path.basename(file)} differs`);
+  }
 });

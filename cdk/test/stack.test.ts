@@ -130,6 +130,7 @@ const EXPECTED_STATEMENTS: Record<string, string[]> = {
     'Allow logs:CreateLogStream,logs:PutLogEvents on EnforceLogs.Arn',
     'Allow dynamodb:GetItem,dynamodb:UpdateItem on Decisions.Arn',
     `Allow sagemaker:DescribeEndpoint,sagemaker:DeleteEndpoint on ${SM}:endpoint/*`,
+    `Allow sagemaker:UpdateEndpoint,sagemaker:DescribeEndpointConfig on ${SM}:endpoint/* ${SM}:endpoint-config/*`,
     `Allow sagemaker:DescribeModel,sagemaker:DeleteModel on ${SM}:model/*`,
     `Allow sagemaker:DescribeNotebookInstance,sagemaker:StopNotebookInstance on ${SM}:notebook-instance/*`,
     `Allow sagemaker:DescribeMonitoringSchedule,sagemaker:StopMonitoringSchedule on ${SM}:monitoring-schedule/*`,
@@ -256,7 +257,7 @@ const EXPECTED_STATEMENTS: Record<string, string[]> = {
   ],
   SeedDefaultPolicyRole: [
     'Allow logs:CreateLogStream,logs:PutLogEvents on SeedDefaultPolicyLogs.Arn',
-    'Allow dynamodb:PutItem on Policies.Arn',
+    'Allow dynamodb:PutItem,dynamodb:ConditionCheckItem on Policies.Arn',
   ],
 };
 
@@ -460,6 +461,15 @@ test('each function: arm64 provided.al2023, sized, JSON logs into its own retain
     Environment: { Variables: Match.objectLike({
       DEFAULT_GRACE_SECONDS: '900', DEFAULT_APPROVERS: '[]', UNRESOLVED_ACTION: 'enforce' }) },
   });
+  // Evaluate knows the enforce function's role: an UpdateEndpoint it made may be its rollback.
+  const enforceRole = Object.keys(t.findResources('AWS::IAM::Role')).find((id) => id.startsWith('EnforceRole'));
+  assert.ok(enforceRole);
+  for (const name of ['evaluate', 'scan']) {
+    t.hasResourceProperties('AWS::Lambda::Function', {
+      Description: `Model Guard ${name}`,
+      Environment: { Variables: Match.objectLike({ ENFORCE_ROLE_ARN: { 'Fn::GetAtt': [enforceRole, 'Arn'] } }) },
+    });
+  }
   for (const name of ['record', 'evaluate', 'sweep']) {
     t.hasResourceProperties('AWS::Lambda::Function', {
       Description: `Model Guard ${name}`,
@@ -632,28 +642,55 @@ test('a trail of write management events, the policy table\'s writes and its own
 });
 
 test('the default policy and the enforcement setting are seeded once, never overwriting an edit', () => {
-  const seeds = (props: ModelGuardProps = {}) => Object.fromEntries(ofType(template(props), 'Custom::AWS')
-    .map(([id, seed]) => [id.replace(/[0-9A-F]{8}$/, ''), seed.Properties]));
+  const seeded = (props: ModelGuardProps = {}) => ofType(template(props), 'Custom::AWS')
+    .map(([id, seed]) => [id.replace(/[0-9A-F]{8}$/, ''), seed] as [string, any]);
+  const seeds = (props: ModelGuardProps = {}) => Object.fromEntries(seeded(props).map(([id, seed]) => [id, seed.Properties]));
+  const create = (seed: any) => JSON.parse(render(seed.Create));
   const all = seeds();
-  assert.deepEqual(Object.keys(all).sort(), ['SeedDefaultPolicy', 'SeedEnforcementSetting']);
+  assert.deepEqual(Object.keys(all).sort(), ['SeedDefaultPolicyOnce', 'SeedEnforcementSettingOnce']);
   for (const seed of Object.values(all)) {
-    const create = JSON.parse(render(seed.Create));
-    assert.equal(create.action, 'putItem');
-    assert.equal(create.parameters.ConditionExpression, 'attribute_not_exists(pk)');
-    assert.equal(create.ignoreErrorCodesMatching, 'ConditionalCheckFailedException');
     assert.equal(seed.Update, undefined);
     assert.equal(seed.Delete, undefined);
   }
-  assert.deepEqual(JSON.parse(render(all.SeedDefaultPolicy.Create)).parameters.Item, {
+  const policy = create(all.SeedDefaultPolicyOnce);
+  assert.equal(policy.action, 'putItem');
+  assert.equal(policy.parameters.ConditionExpression, 'attribute_not_exists(pk)');
+  assert.equal(policy.ignoreErrorCodesMatching, 'ConditionalCheckFailedException');
+  assert.deepEqual(policy.parameters.Item, {
     pk: { S: 'default' }, principals: { L: [] }, mode: { S: 'notify' },
     description: { S: 'Seeded by the stack: requests no other binding covers are reported, not stopped. Edit to enforce.' },
   });
+  // The setting: written only where it is not, into a table without a `default` item (an
+  // upgrade of a stack that guards already keeps enforcing), before the default item is seeded.
+  const setting = create(all.SeedEnforcementSettingOnce);
+  assert.equal(setting.action, 'transactWriteItems');
+  assert.equal(setting.ignoreErrorCodesMatching, 'TransactionCanceledException');
+  const [check, put] = setting.parameters.TransactItems;
+  assert.deepEqual(check.ConditionCheck.Key, { pk: { S: 'default' } });
+  assert.equal(check.ConditionCheck.ConditionExpression, 'attribute_not_exists(pk)');
+  assert.equal(put.Put.ConditionExpression, 'attribute_not_exists(pk)');
+  const [, defaultSeed] = seeded().find(([id]) => id === 'SeedDefaultPolicyOnce')!;
+  const [settingId] = ofType(template(), 'Custom::AWS').find(([id]) => id.startsWith('SeedEnforcementSettingOnce'))!;
+  assert.ok((defaultSeed.DependsOn ?? []).includes(settingId), JSON.stringify(defaultSeed.DependsOn));
   // A first deploy observes (README "First day"); the setting chooses enforce from the start.
   const mode = (props: ModelGuardProps) =>
-    JSON.parse(render(seeds(props).SeedEnforcementSetting.Create)).parameters.Item.mode.S;
+    create(seeds(props).SeedEnforcementSettingOnce).parameters.TransactItems[1].Put.Item.mode.S;
   assert.equal(mode({}), 'observe');
   assert.equal(mode({ enforcement: 'enforce' }), 'enforce');
-  assert.deepEqual(Object.keys(seeds({ seedDefaultPolicy: false })), ['SeedEnforcementSetting']);
+  assert.deepEqual(Object.keys(seeds({ seedDefaultPolicy: false })), ['SeedEnforcementSettingOnce']);
+  // The seed function has a name the SCP can deny invoking.
+  const names = ofType(template(), 'AWS::Lambda::Function').map(([, f]) => f.Properties.FunctionName);
+  assert.ok(names.includes('Test-seed'), JSON.stringify(names));
+});
+
+test('one scan runs at a time, and a failed one is not run again', () => {
+  const t = template();
+  const [, scan] = ofType(t, 'AWS::Lambda::Function').find(([, f]) => f.Properties.FunctionName === 'Test-scan')!;
+  assert.equal(scan.Properties.ReservedConcurrentExecutions, 1);
+  const configs = ofType(t, 'AWS::Lambda::EventInvokeConfig')
+    .filter(([, c]) => JSON.stringify(c.Properties.FunctionName).includes('Scan'));
+  assert.equal(configs.length, 1);
+  assert.equal(configs[0][1].Properties.MaximumRetryAttempts, 0);
 });
 
 test('the sweep runs on a schedule', () => {

@@ -28,3 +28,11 @@ def test_the_validator_refuses_what_is_malformed():
         document = json.dumps({"Version": "2012-10-17", "Statement": [statement]})
         with pytest.raises(Exception):
             IAMPolicyDocumentValidator(document).validate()
+
+
+@pytest.mark.parametrize("path", SCPS, ids=lambda p: p.name)
+def test_each_scp_fits_organizations_quota(path: pathlib.Path):
+    # AWS Organizations: an SCP document has at most 5,120 characters, white space included; the
+    # README attaches each minified (`jq -c`), and so it must fit.
+    minified = json.dumps(json.loads(path.read_text()), separators=(",", ":"))
+    assert len(minified) <= 5120, f"{path.name}: {len(minified)} characters minified"

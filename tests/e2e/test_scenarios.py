@@ -1659,3 +1659,87 @@ def test_43_guardctl_scan_enforce_asks_the_scan_function(stack):
     # What is not the scan's to list is refused before anything is asked.
     code, _, err = run_guardctl("scan", "--enforce", "--resource-type", "domain")
     assert code == 2 and "does not list domains" in err, err
+
+
+# The enforce function's role on the testbed (ENFORCE_ROLE_ARN in scripts/testbed).
+ENFORCER_ROLE = "ModelGuard-EnforceRole-testbed"
+
+
+def update_endpoint_call(event_id: str, caller: str, endpoint: str, config: str) -> dict:
+    from conftest import REGION, call
+
+    return call(event_id, caller, "UpdateEndpoint", {"endpointName": endpoint, "endpointConfigName": config},
+                {"endpointArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/{endpoint.lower()}"})
+
+
+def violating_update(stack, prefix: str) -> tuple[str, str, str, str]:
+    """An endpoint deployed by MLDeployer (allowed), then updated by DataScientist to a config of
+    another model the binding keeps to MLDeployer; both calls through the triage. Returns the
+    endpoint, the allowed config, the forbidden one and the update's event."""
+    stack.policy({"pk": f"model#{prefix}-*", "principals": [MLDEPLOYER], "mode": "enforce", "graceSeconds": 2})
+    _, allowed_config, endpoint = stack.endpoint("ep", prefix)
+    created = str(uuid.uuid4())
+    assert stack.submit(event(created, "MLDeployer", endpoint, allowed_config))["status"] == "SUCCEEDED"
+    assert stack.audit(created)["state"] == "allowed"
+    forbidden = stack.endpoint_config([stack.model(prefix)])
+    stack.sm.update_endpoint(EndpointName=endpoint, EndpointConfigName=forbidden)
+    updated = str(uuid.uuid4())
+    assert stack.submit(update_endpoint_call(updated, "DataScientist", endpoint, forbidden))["status"] == "SUCCEEDED"
+    assert stack.audit(updated)["verdict"]["rollbackTo"]["eventId"] == created, stack.audit(updated)
+    return endpoint, allowed_config, forbidden, updated
+
+
+def serving(stack, endpoint: str) -> tuple[str, str]:
+    import time
+
+    for _ in range(50):
+        described = stack.sm.describe_endpoint(EndpointName=endpoint)
+        if described["EndpointStatus"] != "Updating":
+            return described["EndpointStatus"], described["EndpointConfigName"]
+        time.sleep(0.2)
+    raise AssertionError(f"{endpoint} is still Updating")
+
+
+def test_44_a_violating_update_is_rolled_back_and_the_guards_own_update_starts_nothing(stack):
+    endpoint, allowed_config, _, updated = violating_update(stack, "rollback")
+    run = stack.wait(stack.enforcement(updated), 60)
+    assert run["status"] == "SUCCEEDED", run
+    # Production keeps serving: back on the allowed config, InService.
+    assert serving(stack, endpoint) == ("InService", allowed_config)
+    item = stack.audit(updated)
+    assert item["state"] == "enforced"
+    assert item["enforcement"]["outcome"] == "rolled-back"
+    assert item["enforcement"]["restored"]["config"]["name"] == allowed_config
+    assert item["rollback"]["config"] == allowed_config
+    messages = stack.messages(updated)
+    assert [m["kind"] for m in messages] == ["violation-pending", "enforced"], messages
+    assert "roll back" in messages[0]["subject"], messages[0]
+    assert messages[1]["subject"].endswith(": rolled-back"), messages[1]
+    assert messages[1]["document"]["enforcement"]["restored"]["config"]["name"] == allowed_config, messages[1]
+
+    # The guard's own UpdateEndpoint arrives as an event like any other: allowed, nothing started.
+    own = str(uuid.uuid4())
+    assert stack.submit(update_endpoint_call(own, ENFORCER_ROLE, endpoint, allowed_config))["status"] == "SUCCEEDED"
+    assert stack.audit(own)["state"] == "allowed", stack.audit(own)
+    assert "own rollback" in stack.audit(own)["verdict"]["reasons"][0]
+    assert stack.enforcements(own) == []
+    assert stack.messages(own) == []
+
+    # A forged "rollback" by anyone else: judged as any update (DataScientist may not deploy it).
+    forged = str(uuid.uuid4())
+    assert stack.submit(update_endpoint_call(forged, "DataScientist", endpoint, allowed_config))["status"] == "SUCCEEDED"
+    assert stack.audit(forged)["verdict"]["decision"] == "violation", stack.audit(forged)
+
+
+def test_45_a_violating_update_whose_allowed_config_is_gone_is_deleted(stack):
+    endpoint, allowed_config, _, updated = violating_update(stack, "nogoback")
+    stack.sm.delete_endpoint_config(EndpointConfigName=allowed_config)
+    run = stack.wait(stack.enforcement(updated), 60)
+    assert run["status"] == "SUCCEEDED", run
+    assert stack.endpoint_status(endpoint) is None
+    item = stack.audit(updated)
+    assert item["enforcement"]["outcome"] == "deleted"
+    assert f"endpoint config {allowed_config} is gone" in item["enforcement"]["notRolledBack"], item
+    messages = stack.messages(updated)
+    assert [m["kind"] for m in messages] == ["violation-pending", "enforced"], messages
+    assert messages[1]["document"]["enforcement"]["notRolledBack"] == item["enforcement"]["notRolledBack"], messages[1]

@@ -20,6 +20,9 @@ test_launcher.py:
   exist, ResourceNotFound (the API reference's only documented error for the stop calls).
 - SageMaker inference components (moto has none): create, describe, list, delete; an endpoint that
   still has inference components cannot be deleted.
+- SageMaker ``UpdateEndpoint`` (moto has none): the endpoint is ``Updating`` for UPDATE_SECONDS,
+  serving its old config, then ``InService`` on the new one (``LastModifiedTime`` set at the call
+  and at the end); refused for an endpoint that is not ``InService``, as on AWS.
 - DescribeEndpoint reports what SageMaker resolved each variant's ECR images to
   (``ProductionVariants[].DeployedImages[]``: ``SpecifiedImage``, ``ResolvedImage``,
   ``ResolutionTime``), as AWS does for ECR images (moto reports none): a tag resolves to
@@ -65,6 +68,8 @@ test_launcher.py:
   ``fault-busy-*``              a new endpoint or inference component stays ``Creating`` for
                                 BUSY_SECONDS;
   ``fault-updating-*``          a new endpoint stays ``Updating`` for LASTING_SECONDS;
+  ``fault-refuse-update-*``     an UpdateEndpoint of an InService endpoint is refused with a
+                                ValidationException, as when a model's artifact is gone;
   ``fault-slow-delete-*``       a deleted endpoint or inference component is ``Deleting`` for
                                 BUSY_SECONDS, then gone;
   ``fault-slow-stop-*``         a stopped job is ``Stopping`` for BUSY_SECONDS, then ``Stopped``;
@@ -92,6 +97,8 @@ import urllib.request
 from typing import Any
 
 BUSY_SECONDS = 3.0
+# How long an UpdateEndpoint keeps the endpoint Updating (minutes on AWS).
+UPDATE_SECONDS = 1.0
 # How long `fault-updating-*` endpoints stay Updating: longer than a function's whole run, so only
 # the state machine's busy retry (30 s later) finds them done.
 LASTING_SECONDS = 10.0
@@ -518,9 +525,15 @@ def add_inference_components() -> None:
 def busy_endpoints() -> None:
     """Endpoints that are busy as real ones are for minutes: `fault-busy-*` Creating for
     BUSY_SECONDS, `fault-updating-*` Updating for LASTING_SECONDS (both after creation), and a
-    `fault-slow-delete-*` one Deleting for BUSY_SECONDS after DeleteEndpoint, then gone."""
+    `fault-slow-delete-*` one Deleting for BUSY_SECONDS after DeleteEndpoint, then gone. And
+    UpdateEndpoint (moto has none): Updating for UPDATE_SECONDS, serving the old config until then
+    (DescribeEndpoint's EndpointConfigName names it), then InService on the new one; refused, as
+    on AWS, for an endpoint that is not InService or a config that does not exist."""
+    from moto.core.responses import ActionResult
+    from moto.core.utils import utcnow
     from moto.sagemaker.exceptions import ValidationError
     from moto.sagemaker.models import FakeEndpoint, SageMakerModelBackend
+    from moto.sagemaker.responses import SageMakerResponse
 
     original_init = FakeEndpoint.__init__
 
@@ -541,6 +554,17 @@ def busy_endpoints() -> None:
     def settle(backend, endpoint_name: str) -> None:  # noqa: ANN001
         endpoint = backend.endpoints.get(endpoint_name)
         if endpoint is None:
+            return
+        update = getattr(endpoint, "_model_guard_update", None)
+        if update is not None:
+            # An UpdateEndpoint under way: the old config serves until it is done.
+            began, config = update
+            if time.time() - began >= UPDATE_SECONDS:
+                endpoint.endpoint_config_name = config["EndpointConfigName"]
+                endpoint.production_variants = endpoint._process_production_variants(config["ProductionVariants"])
+                endpoint.endpoint_status = "InService"
+                endpoint.last_modified_time = utcnow()
+                endpoint._model_guard_update = None
             return
         age = time.time() - endpoint._model_guard_created
         if endpoint.endpoint_name.startswith("fault-busy-long-"):
@@ -592,6 +616,35 @@ def busy_endpoints() -> None:
         previous_delete(self, endpoint_name)
 
     SageMakerModelBackend.delete_endpoint = delete_endpoint
+
+    def update_endpoint(self, endpoint_name: str, endpoint_config_name: str) -> str:  # noqa: ANN001
+        settle(self, endpoint_name)
+        endpoint = self.endpoints.get(endpoint_name)
+        if endpoint is None:
+            raise ValidationError(message=f"Could not find endpoint \"{endpoint_name}\".")
+        if endpoint.endpoint_status != "InService":
+            # AWS refuses an update of an endpoint that is not InService (one under way included).
+            raise ValidationError(
+                message=f"Cannot update in-progress endpoint \"{endpoint.arn}\"."
+                if endpoint.endpoint_status == "Updating"
+                else f"Cannot update endpoint {endpoint_name} while its status is {endpoint.endpoint_status}."
+            )
+        config = self.describe_endpoint_config(endpoint_config_name)
+        if endpoint_name.startswith("fault-refuse-update-"):
+            # What AWS answers when a model's artifact is gone (the wording is ours).
+            raise ValidationError(message="Could not find model data at s3://testbed/removed/model.tar.gz.")
+        endpoint.endpoint_status = "Updating"
+        endpoint.last_modified_time = utcnow()
+        endpoint._model_guard_update = (time.time(), config)
+        return endpoint.arn
+
+    def update_response(self):  # noqa: ANN001
+        arn = self.sagemaker_backend.update_endpoint(
+            self._get_param("EndpointName"), self._get_param("EndpointConfigName"))
+        return ActionResult({"EndpointArn": arn})
+
+    SageMakerModelBackend.update_endpoint = update_endpoint
+    SageMakerResponse.update_endpoint = update_response
 
 
 ECR_IMAGE = re.compile(r"^[0-9]{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/")

@@ -1014,3 +1014,31 @@ def test_a_processing_job_played_as_a_monitoring_run_names_its_schedule_as_sagem
     schedule = f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:monitoring-schedule/{name('ms')}"
     post_to_testbed("/testbed/sagemaker/monitoring-runs", {"processingJobName": job, "scheduleArn": schedule})
     assert sm.describe_processing_job(ProcessingJobName=job)["MonitoringScheduleArn"] == schedule
+
+
+def test_update_endpoint_serves_the_old_config_while_updating_then_the_new_one(sm):
+    endpoint_name = name("ep")
+    endpoint(sm, endpoint_name)
+    old = sm.describe_endpoint(EndpointName=endpoint_name)["EndpointConfigName"]
+    model = name("m")
+    sm.create_model(ModelName=model, ExecutionRoleArn=f"arn:aws:iam::{ACCOUNT}:role/Exec",
+                    PrimaryContainer={"Image": "img:2"})
+    new = name("cfg")
+    sm.create_endpoint_config(EndpointConfigName=new, ProductionVariants=[
+        {"VariantName": "v", "ModelName": model, "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}])
+    before = sm.describe_endpoint(EndpointName=endpoint_name)["LastModifiedTime"]
+    time.sleep(1.1)
+    sm.update_endpoint(EndpointName=endpoint_name, EndpointConfigName=new)
+    updating = sm.describe_endpoint(EndpointName=endpoint_name)
+    assert (updating["EndpointStatus"], updating["EndpointConfigName"]) == ("Updating", old)
+    assert updating["LastModifiedTime"] > before
+    # AWS refuses an update while one is under way, and of a config that does not exist.
+    with pytest.raises(botocore.exceptions.ClientError) as refused:
+        sm.update_endpoint(EndpointName=endpoint_name, EndpointConfigName=old)
+    assert "Cannot update in-progress endpoint" in refused.value.response["Error"]["Message"]
+    time.sleep(1.2)
+    done = sm.describe_endpoint(EndpointName=endpoint_name)
+    assert (done["EndpointStatus"], done["EndpointConfigName"]) == ("InService", new)
+    with pytest.raises(botocore.exceptions.ClientError) as missing:
+        sm.update_endpoint(EndpointName=endpoint_name, EndpointConfigName=name("no-such-cfg"))
+    assert "Could not find endpoint configuration" in missing.value.response["Error"]["Message"]

@@ -7,7 +7,9 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use chrono::{DateTime, Utc};
 use model_guard_core::approval::ApprovalDecision;
-use model_guard_core::audit::{ApprovalRecord, AuditItem, AuditState, Transition, timestamp};
+use model_guard_core::audit::{
+    ApprovalRecord, AuditItem, AuditState, RollbackRecord, Transition, timestamp,
+};
 use model_guard_core::notification::NotificationKind;
 use model_guard_core::ports::{Advance, AuditLog, Recorded};
 use model_guard_core::{ErrorKind, GuardError};
@@ -346,6 +348,46 @@ impl AuditLog for DynamoAuditLog {
         match update {
             Ok(_) => Ok(true),
             Err(e) if service_code(&e) == Some(CONDITION_FAILED) => Ok(false),
+            Err(e) => Err(sdk_error(&format!("UpdateItem {}", self.table), &e)),
+        }
+    }
+
+    async fn note_rollback(
+        &self,
+        event_id: &str,
+        execution: &str,
+        record: &RollbackRecord,
+    ) -> Result<RollbackRecord, GuardError> {
+        let (k, v) = Self::key(event_id);
+        // The first attempt's record stays: the calls of every attempt are the guard's.
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(k, v)
+            .update_expression("SET #rollback = if_not_exists(#rollback, :rollback)")
+            .condition_expression("#execution = :execution")
+            .expression_attribute_names("#rollback", "rollback")
+            .expression_attribute_names("#execution", "execution")
+            .expression_attribute_values(":rollback", value("rollback", record)?)
+            .expression_attribute_values(":execution", AttributeValue::S(execution.to_owned()))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match update {
+            Ok(out) => {
+                let item = read_item(&self.table, out.attributes.unwrap_or_default())?;
+                item.rollback.ok_or_else(|| {
+                    GuardError::new(
+                        ErrorKind::AuditConflict,
+                        format!("event {event_id}: the rollback record was not kept"),
+                    )
+                })
+            }
+            Err(e) if service_code(&e) == Some(CONDITION_FAILED) => Err(GuardError::new(
+                ErrorKind::AuditConflict,
+                format!("event {event_id} is not held by {execution}: no rollback is begun"),
+            )),
             Err(e) => Err(sdk_error(&format!("UpdateItem {}", self.table), &e)),
         }
     }

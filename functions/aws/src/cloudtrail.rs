@@ -1,4 +1,4 @@
-//! CloudTrail's LookupEvents, for the sweep. LookupEvents allows 2 requests per second per account
+//! CloudTrail's LookupEvents, for the sweep and the scan: the records of successful calls. LookupEvents allows 2 requests per second per account
 //! and region: requests are paced, and the SDK's retry (configured by the sweep's main) absorbs
 //! the throttling that remains.
 
@@ -32,6 +32,7 @@ impl CallHistory for CloudTrailHistory {
         event_name: &str,
         start: DateTime<Utc>,
         end: DateTime<Utc>,
+        until: Option<DateTime<Utc>>,
     ) -> Result<Vec<Value>, GuardError> {
         let attribute = LookupAttribute::builder()
             .attribute_key(LookupAttributeKey::EventName)
@@ -40,7 +41,19 @@ impl CallHistory for CloudTrailHistory {
             .map_err(|e| GuardError::new(ErrorKind::InvalidInput, e.to_string()))?;
         let mut records = Vec::new();
         let mut token: Option<String> = None;
+        let mut pages = 0usize;
         loop {
+            if until.is_some_and(|u| Utc::now() >= u) {
+                return Err(GuardError::new(
+                    ErrorKind::Unavailable,
+                    format!(
+                        "LookupEvents {event_name}: out of time after {pages} pages ({} records \
+                         of successful calls)",
+                        records.len()
+                    ),
+                ));
+            }
+            pages += 1;
             tokio::time::sleep(self.pace).await;
             let page = self
                 .client
@@ -57,6 +70,9 @@ impl CallHistory for CloudTrailHistory {
                     continue;
                 };
                 match serde_json::from_str::<Value>(text) {
+                    // A failed call changed nothing and the rule never matches one: only
+                    // successful calls are kept, so a flood of failing calls costs no memory.
+                    Ok(record) if failed(&record) => {}
                     Ok(record) => records.push(record),
                     // One unreadable record must not hide the others: log it and go on.
                     Err(e) => tracing::warn!(
@@ -73,4 +89,12 @@ impl CallHistory for CloudTrailHistory {
         }
         Ok(records)
     }
+}
+
+/// CloudTrail records a failed call with its `errorCode`.
+fn failed(record: &Value) -> bool {
+    record
+        .get("errorCode")
+        .and_then(Value::as_str)
+        .is_some_and(|code| !code.is_empty())
 }

@@ -231,6 +231,8 @@ mod check_tests {
             reasons: vec!["r".into()],
             started_by: None,
             observed: false,
+            restorable: None,
+            rollback_to: None,
         };
         let mut item = AuditItem::for_verdict(&verdict, chrono::DateTime::UNIX_EPOCH)
             .unwrap_or_else(|| panic!("not audited"));

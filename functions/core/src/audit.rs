@@ -139,6 +139,20 @@ pub struct FailureRecord {
     pub cause: String,
 }
 
+/// What Enforce writes on a violation's item before it updates the endpoint back to its last
+/// allowed config: Evaluate allows the UpdateEndpoint that follows only when the enforce
+/// function's role made it *and* such a record names the endpoint and config, written no later
+/// than the call (docs/design.md, "Rolling back a violating update"). Kept from the first
+/// attempt: a retried rollback's call is the guard's too.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RollbackRecord {
+    pub endpoint: String,
+    pub config: String,
+    #[serde(with = "timestamp")]
+    pub at: DateTime<Utc>,
+}
+
 /// One move of the state, for the item's history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -191,6 +205,9 @@ pub struct AuditItem {
     pub enforcement: Option<EnforcementResult>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure: Option<FailureRecord>,
+    /// A rollback Enforce began (`RollbackRecord`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollback: Option<RollbackRecord>,
     /// The alert this item's state owes and that was not published yet: set with the move to
     /// the state (`NotificationKind::owed_in`), removed once the alert went out. The sparse
     /// `byAlertOwed` index holds exactly the items with one; the sweep sends them.
@@ -223,6 +240,7 @@ impl AuditItem {
             approval: None,
             enforcement: None,
             failure: None,
+            rollback: None,
             alert_owed: None,
             history: vec![Transition { state, at: now }],
         })

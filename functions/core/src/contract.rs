@@ -467,6 +467,70 @@ pub struct Verdict {
     /// enforcement, and the action was lowered to `notify`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub observed: bool,
+    /// On an allowed deployment: what it put in place, which a later violating update is rolled
+    /// back to. SageMaker keeps an endpoint's previous config only while an update is under way,
+    /// so the guard's own record is the source.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restorable: Option<Box<Restorable>>,
+    /// On a violating UpdateEndpoint: the endpoint's last allowed deployment (its event), and
+    /// what it deployed, judged allowed again at the decision. Enforce updates the endpoint back
+    /// to it rather than delete it, when its config is still the one allowed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollback_to: Option<Box<RollbackTo>>,
+}
+
+/// What a violating update would be rolled back to (`Verdict::rollback_to`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RollbackTo {
+    /// The allowed deployment's event.
+    pub event_id: String,
+    pub config: Restorable,
+    /// When the allowed deployment was made (its call's time): a config or model made after it
+    /// is not what was allowed, and is never restored.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::audit::timestamp::option"
+    )]
+    pub deployed_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl Restorable {
+    /// The endpoint config it restores.
+    pub fn config_name(&self) -> &str {
+        match self {
+            Restorable::EndpointConfig { name, .. } => name,
+        }
+    }
+}
+
+impl RollbackTo {
+    /// The endpoint config it restores.
+    pub fn config_name(&self) -> &str {
+        self.config.config_name()
+    }
+}
+
+/// What an allowed deployment put in place (`Verdict::restorable`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Restorable {
+    /// The endpoint config an allowed CreateEndpoint or UpdateEndpoint deployed: its name, its
+    /// models, and when it was created where its describe said. Configs cannot change, so one of
+    /// that name created at another time, or after the allowed call, is another config (deleted
+    /// and re-created), and is never restored.
+    #[serde(rename_all = "camelCase")]
+    EndpointConfig {
+        name: String,
+        models: Vec<String>,
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            with = "crate::audit::timestamp::option"
+        )]
+        created: Option<chrono::DateTime<chrono::Utc>>,
+    },
 }
 
 /// Who is behind a pipeline step's call: the execution that ran the step and the principal that

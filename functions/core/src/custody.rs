@@ -305,6 +305,9 @@ pub fn breaks_enforcement(
     };
     verdict.approvers = pending.verdict.approvers.clone();
     verdict.reasons = reasons;
+    // Enforced as the awaited violation is: rolled back to what it would be (a capacity change
+    // by autoscaling during the grace must not turn a rollback into a deletion).
+    verdict.rollback_to = pending.verdict.rollback_to.clone();
     verdict
 }
 
@@ -497,6 +500,17 @@ mod awaiting_tests {
         // Past its deadline: no grace at all.
         let late = breaks_enforcement(verdict.clone(), &pending("e1", "fraud-ep", -5, now), now);
         assert_eq!(late.grace_seconds, 0);
+        // An awaited rollback stays a rollback (autoscaling's capacity change during the grace
+        // must not turn it into a deletion).
+        assert_eq!(verdict.rollback_to, None);
+        let mut rolling_back = pending("e1", "fraud-ep", 120, now);
+        let to: crate::contract::RollbackTo = serde_json::from_value(json!({
+            "eventId": "e0", "config": {"kind": "endpoint-config", "name": "cfg", "models": ["m"]}
+        }))
+        .unwrap_or_else(|e| panic!("{e}"));
+        rolling_back.verdict.rollback_to = Some(Box::new(to.clone()));
+        let change = breaks_enforcement(verdict, &rolling_back, now);
+        assert_eq!(change.rollback_to.as_deref(), Some(&to));
     }
 }
 
@@ -601,6 +615,8 @@ mod tests {
             reasons: vec!["r".into()],
             started_by: None,
             observed: false,
+            restorable: None,
+            rollback_to: None,
         };
         let mut item = AuditItem::for_verdict(&verdict, now()).unwrap_or_else(|| unreachable!());
         item.state = state;

@@ -78,6 +78,7 @@ fn implicit_default() -> PolicyItem {
         pins: Pins::default(),
         require_approved: false,
         on_create_model: Mode::Notify,
+        on_update: crate::policy::OnUpdate::default(),
     }
 }
 
@@ -108,7 +109,12 @@ pub fn observing(setting: StackEnforcement, mut verdict: Verdict) -> Verdict {
         || ("stop", "the resource".to_owned()),
         |r| {
             (
-                crate::enforcement::enforcement_verb(r.resource_type),
+                // A violating update that enforce mode would roll back (`rollback_to`).
+                if verdict.rollback_to.is_some() {
+                    "roll back"
+                } else {
+                    crate::enforcement::enforcement_verb(r.resource_type)
+                },
                 format!("{} {}", r.resource_type.as_str(), r.name),
             )
         },
@@ -330,6 +336,7 @@ pub fn decide(
             pins: Pins::default(),
             require_approved: false,
             on_create_model: Mode::Notify,
+            on_update: crate::policy::OnUpdate::default(),
         };
         push_unique(&mut violated, &unresolved_item);
     }
@@ -476,6 +483,8 @@ pub fn decide(
         reasons,
         started_by: None,
         observed: false,
+        restorable: None,
+        rollback_to: None,
     }
 }
 
@@ -517,6 +526,8 @@ fn capacity_change(request: &Request, who: &crate::principal::Caller, what: &str
         )],
         started_by: None,
         observed: false,
+        restorable: None,
+        rollback_to: None,
     }
 }
 

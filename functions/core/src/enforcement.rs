@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::contract::{ResourceRef, ResourceType, Version1};
+use crate::contract::{ResourceRef, ResourceType, RollbackTo, Version1};
 
 /// What the enforcement machine asks Enforce: an event and the execution asking. Enforce acts on
 /// the verdict recorded for that event, never on one it is handed (`custody`).
@@ -26,6 +26,9 @@ pub enum EnforcementOutcome {
     AlreadyGone,
     /// A describe confirmed the job had already finished (completed, failed or stopped).
     AlreadyStopped,
+    /// The endpoint was updated back to its last allowed config, and a describe confirmed it
+    /// serves that config (`EnforcementResult::restored`).
+    RolledBack,
 }
 
 impl EnforcementOutcome {
@@ -35,6 +38,7 @@ impl EnforcementOutcome {
             EnforcementOutcome::Stopped => "stopped",
             EnforcementOutcome::AlreadyGone => "already-gone",
             EnforcementOutcome::AlreadyStopped => "already-stopped",
+            EnforcementOutcome::RolledBack => "rolled-back",
         }
     }
 }
@@ -60,6 +64,12 @@ pub struct EnforcementResult {
     /// `gone`): the end state confirmed, not assumed from an accepted call.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub confirmed: Option<String>,
+    /// Rolled back: the allowed deployment whose config the endpoint serves again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restored: Option<RollbackTo>,
+    /// The verdict asked for a rollback, and the endpoint was deleted instead: why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_rolled_back: Option<String>,
 }
 
 /// What [`EnforcementResult::confirmed`] says of a resource a describe no longer finds.

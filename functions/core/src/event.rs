@@ -170,6 +170,8 @@ fn ignored(known: Known, reason: String) -> ParseOutcome {
             reasons: vec![reason],
             started_by: None,
             observed: false,
+            restorable: None,
+            rollback_to: None,
         },
     }
 }

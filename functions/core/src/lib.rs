@@ -30,6 +30,7 @@ pub mod principal;
 pub mod proof;
 pub mod records;
 pub mod resolve;
+pub mod rollback;
 pub mod scan;
 pub mod studio;
 pub mod sweep;

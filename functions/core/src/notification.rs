@@ -13,6 +13,7 @@ use crate::contract::{Verdict, Version1};
 use crate::enforcement::{EnforcementResult, Remedy, enforcement_verb, remedy};
 use crate::health::{HealthReport, report_text};
 use crate::policy_change::PolicyChange;
+use crate::scan::ScanAttention;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -42,6 +43,9 @@ pub enum NotificationKind {
     /// scans before (a policy change, a model re-pointed, a call the guard never saw). Sent by
     /// the scan function alone, once per finding.
     DriftFound,
+    /// What a drift scan could not judge, on the guard topic: resources nobody can be credited
+    /// with (new since the drift scans before), and what it could not do (`ScanAttention`).
+    ScanAttention,
 }
 
 impl NotificationKind {
@@ -57,6 +61,7 @@ impl NotificationKind {
             NotificationKind::Health => "health",
             NotificationKind::PolicyChanged => "policy-changed",
             NotificationKind::DriftFound => "drift-found",
+            NotificationKind::ScanAttention => "scan-attention",
         }
     }
 
@@ -74,7 +79,8 @@ impl NotificationKind {
             | NotificationKind::EnforcementDelayed
             | NotificationKind::Health
             | NotificationKind::PolicyChanged
-            | NotificationKind::DriftFound => None,
+            | NotificationKind::DriftFound
+            | NotificationKind::ScanAttention => None,
             NotificationKind::EnforcementFailed => None,
         }
     }
@@ -108,7 +114,8 @@ impl NotificationKind {
         match self {
             NotificationKind::Tamper
             | NotificationKind::Health
-            | NotificationKind::PolicyChanged => Channel::Guard,
+            | NotificationKind::PolicyChanged
+            | NotificationKind::ScanAttention => Channel::Guard,
             _ => Channel::Violations,
         }
     }
@@ -268,6 +275,8 @@ pub struct NotificationDocument {
     pub health: Option<HealthAlert>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy_change: Option<PolicyChange>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scan: Option<ScanAttention>,
     /// The violation's verdict; absent only from a tamper alert about no known event.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verdict: Option<Verdict>,
@@ -287,6 +296,7 @@ impl NotificationDocument {
             delayed: None,
             health: None,
             policy_change: None,
+            scan: None,
             verdict: None,
         }
     }
@@ -317,11 +327,15 @@ pub fn render(kind: NotificationKind, verdict: &Verdict, context: &NotifyContext
         .map(|r| (r.resource_type.as_str(), r.name.as_str()))
         .unwrap_or(("resource", "(unnamed)"));
     let principal = verdict.principal.as_deref().unwrap_or("(unknown caller)");
-    let verb = verdict
-        .resource
-        .as_ref()
-        .map(|r| enforcement_verb(r.resource_type))
-        .unwrap_or("stop");
+    let verb = if verdict.rollback_to.is_some() {
+        "roll back"
+    } else {
+        verdict
+            .resource
+            .as_ref()
+            .map(|r| enforcement_verb(r.resource_type))
+            .unwrap_or("stop")
+    };
     let when = |t: &DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Secs, true);
 
     let headline = match kind {
@@ -354,6 +368,7 @@ pub fn render(kind: NotificationKind, verdict: &Verdict, context: &NotifyContext
         NotificationKind::Tamper => format!("{resource_type} {name}: TAMPERING"),
         NotificationKind::Health => format!("{resource_type} {name}: health"),
         NotificationKind::PolicyChanged => format!("{resource_type} {name}: policy changed"),
+        NotificationKind::ScanAttention => format!("{resource_type} {name}: scan attention"),
         NotificationKind::DriftFound => {
             format!("{resource_type} {name} violates policy now (found by the drift scan)")
         }
@@ -409,6 +424,16 @@ pub fn render(kind: NotificationKind, verdict: &Verdict, context: &NotifyContext
 
     match kind {
         NotificationKind::ViolationPending => {
+            if let Some(to) = &verdict.rollback_to {
+                let _ = writeln!(
+                    text,
+                    "\nRolling back updates the {resource_type} to endpoint config {}, which the \
+                     allowed deployment {} deployed; if that config or one of its models is gone \
+                     or was made again by then, Model Guard deletes the {resource_type} instead.",
+                    to.config_name(),
+                    to.event_id
+                );
+            }
             if let Some(deadline) = &context.deadline {
                 let _ = writeln!(
                     text,
@@ -428,7 +453,11 @@ pub fn render(kind: NotificationKind, verdict: &Verdict, context: &NotifyContext
                 text,
                 "  guardctl approve {event_id} --reason \"<why it may stay>\""
             );
-            let _ = writeln!(text, "To {verb} it now:");
+            if verdict.rollback_to.is_some() {
+                let _ = writeln!(text, "To roll it back now:");
+            } else {
+                let _ = writeln!(text, "To {verb} it now:");
+            }
             let _ = writeln!(text, "  guardctl enforce-now {event_id} --reason \"<why>\"");
             let _ = writeln!(text, "Who may decide (a pattern on every line must match):");
             for set in &verdict.approvers {
@@ -497,6 +526,17 @@ pub fn render(kind: NotificationKind, verdict: &Verdict, context: &NotifyContext
             }
             if let Some(result) = &context.enforcement {
                 let _ = writeln!(text, "\nOutcome:   {}", result.outcome.as_str());
+                if let Some(to) = &result.restored {
+                    let _ = writeln!(
+                        text,
+                        "Restored:  endpoint config {}, deployed by the allowed call {}",
+                        to.config_name(),
+                        to.event_id
+                    );
+                }
+                if let Some(why) = &result.not_rolled_back {
+                    let _ = writeln!(text, "Not rolled back, deleted instead: {why}");
+                }
                 if let Some(status) = &result.status {
                     let _ = writeln!(text, "Status when acted on: {status}");
                 }
@@ -523,7 +563,8 @@ pub fn render(kind: NotificationKind, verdict: &Verdict, context: &NotifyContext
         NotificationKind::Tamper
         | NotificationKind::EnforcementDelayed
         | NotificationKind::Health
-        | NotificationKind::PolicyChanged => {}
+        | NotificationKind::PolicyChanged
+        | NotificationKind::ScanAttention => {}
         NotificationKind::EnforcementFailed => {
             if let Some(error) = &context.error {
                 let _ = writeln!(text, "\nError:     {}", error.error);
@@ -570,6 +611,7 @@ pub fn render(kind: NotificationKind, verdict: &Verdict, context: &NotifyContext
             delayed: None,
             health: None,
             policy_change: None,
+            scan: None,
             verdict: Some(verdict.clone()),
         },
         attributes,
@@ -820,6 +862,131 @@ pub fn render_policy_change(change: &PolicyChange) -> Notification {
         document: NotificationDocument {
             policy_change: Some(change.clone()),
             ..NotificationDocument::of(NotificationKind::PolicyChanged)
+        },
+        attributes,
+        channel: Channel::Guard,
+    }
+}
+
+/// The drift scan's alert on what it could not judge: resources nobody can be credited with, each
+/// listed once, and what the scan could not do (every incomplete scan says so).
+pub fn render_scan_attention(attention: &ScanAttention) -> Notification {
+    let unattributed = attention.unattributed.len() + attention.more_unattributed;
+    let mut parts = Vec::new();
+    if unattributed > 0 {
+        parts.push(format!(
+            "{unattributed} {} nobody can be credited with",
+            if unattributed == 1 {
+                "resource"
+            } else {
+                "resources"
+            }
+        ));
+    }
+    let unsure = attention.unsure.len() + attention.more_unsure;
+    if unsure > 0 {
+        parts.push(format!(
+            "{unsure} {} of unsure cause",
+            if unsure == 1 {
+                "violation"
+            } else {
+                "violations"
+            }
+        ));
+    }
+    if !attention.complete {
+        parts.push("the scan was INCOMPLETE".to_owned());
+    }
+    let headline = format!("Model Guard drift scan: {}", parts.join("; "));
+    let mut text = String::new();
+    let _ = writeln!(text, "{headline}\n");
+    let _ = writeln!(
+        text,
+        "Scanned at {}.",
+        attention
+            .scanned_at
+            .to_rfc3339_opts(SecondsFormat::Secs, true)
+    );
+    if unattributed > 0 {
+        let _ = writeln!(
+            text,
+            "\nWho set these is unknown (the call that set what each runs is older than \
+             CloudTrail's 90 days, or not among its records), so the guard cannot judge them \
+             against the policy, nor stop them. Each is listed once. Find out who owns each, \
+             and re-deploy or delete what nobody owns:"
+        );
+        for finding in &attention.unattributed {
+            let _ = writeln!(
+                text,
+                "  {} {}: {}\n    {}",
+                finding.resource.resource_type,
+                finding.resource.name,
+                if finding.subjects.is_empty() {
+                    "runs nothing the guard resolved".to_owned()
+                } else {
+                    finding.subjects.join(", ")
+                },
+                finding.why
+            );
+        }
+        if attention.more_unattributed > 0 {
+            let _ = writeln!(
+                text,
+                "  … and {} more: `guardctl scan` lists every one.",
+                attention.more_unattributed
+            );
+        }
+    }
+    if unsure > 0 {
+        let _ = writeln!(
+            text,
+            "\nViolations of unsure cause: the newest call found makes each a violation, but a \
+             CloudTrail lookup of its calls failed, and a call it would have shown may be who \
+             set what runs. Not enforced; told of at every scan until one completes:"
+        );
+        for finding in &attention.unsure {
+            let _ = writeln!(
+                text,
+                "  {} {}: {}\n    {}",
+                finding.resource.resource_type,
+                finding.resource.name,
+                finding.subjects.join(", "),
+                finding.why
+            );
+        }
+        if attention.more_unsure > 0 {
+            let _ = writeln!(text, "  … and {} more.", attention.more_unsure);
+        }
+    }
+    if !attention.complete {
+        let _ = writeln!(
+            text,
+            "\nThe scan could not finish. What it could not list, look up or judge was not \
+             checked, and no alert says whether it violates:"
+        );
+        for problem in &attention.problems {
+            let _ = writeln!(text, "  {}: {}", problem.what, problem.error);
+        }
+        if attention.more_problems > 0 {
+            let _ = writeln!(text, "  … and {} more.", attention.more_problems);
+        }
+        let _ = writeln!(
+            text,
+            "The next scheduled scan tries again, and says so again while it cannot finish. \
+             `guardctl scan` runs the same scan with your own rights."
+        );
+    }
+    let mut attributes = BTreeMap::new();
+    attributes.insert("kind", NotificationKind::ScanAttention.as_str().to_owned());
+    attributes.insert("unattributed", unattributed.to_string());
+    attributes.insert("unsure", unsure.to_string());
+    attributes.insert("complete", attention.complete.to_string());
+    Notification {
+        subject: sns_subject(&headline),
+        text,
+        document: NotificationDocument {
+            scan: Some(attention.clone()),
+            ..NotificationDocument::of(NotificationKind::ScanAttention)
         },
         attributes,
         channel: Channel::Guard,

@@ -124,6 +124,22 @@ pub struct PolicyItemRecord {
     /// set; the binding's own mode is the most it can be.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_create_model: Option<Mode>,
+    /// What enforcing a violating UpdateEndpoint of this binding does: `rollback` (the default:
+    /// back to the endpoint's last allowed config) or `delete`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_update: Option<OnUpdate>,
+}
+
+/// What enforcing a violating update of a deployed endpoint does (`onUpdate`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnUpdate {
+    /// Update the endpoint back to its last allowed config, where one is on record, still
+    /// exists and is allowed now; otherwise delete it.
+    #[default]
+    Rollback,
+    /// Delete the endpoint, as for a violating CreateEndpoint.
+    Delete,
 }
 
 /// What an item binds.
@@ -162,6 +178,8 @@ pub struct PolicyItem {
     pub require_approved: bool,
     /// The most a violation costs on CreateModel.
     pub on_create_model: Mode,
+    /// What enforcing a violating UpdateEndpoint does.
+    pub on_update: OnUpdate,
 }
 
 /// What a `model#` binding's models may run, whoever deploys them; `None`: anything.
@@ -266,6 +284,7 @@ impl PolicyItem {
             pins: Pins::default(),
             require_approved: false,
             on_create_model: Mode::Off,
+            on_update: OnUpdate::default(),
         })
     }
 
@@ -384,6 +403,7 @@ impl PolicyItem {
             pins,
             require_approved: record.require_approved.unwrap_or(true),
             on_create_model: record.on_create_model.unwrap_or(Mode::Notify),
+            on_update: record.on_update.unwrap_or_default(),
         })
     }
 

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use crate::audit::{ApprovalRecord, AuditItem, AuditState, FailureRecord};
-use crate::contract::Verdict;
+use crate::contract::{RollbackTo, Verdict};
 use crate::enforcement::EnforcementResult;
 use crate::error::{ErrorKind, GuardError};
 use crate::ledger::LedgerEntry;
@@ -88,6 +88,16 @@ pub trait AuditLog {
         event_id: &str,
         approval: &ApprovalRecord,
     ) -> impl Future<Output = Result<bool, GuardError>> + Send;
+
+    /// Writes on the item held by `execution` that Enforce is about to roll its endpoint back
+    /// (`RollbackRecord`), unless a record is there already; the record on the item after the
+    /// write. Refused (`AuditConflict`) when `execution` does not hold the item.
+    fn note_rollback(
+        &self,
+        event_id: &str,
+        execution: &str,
+        record: &crate::audit::RollbackRecord,
+    ) -> impl Future<Output = Result<crate::audit::RollbackRecord, GuardError>> + Send;
 
     /// Takes back a recorded decision that could not be delivered (the wait had ended).
     fn withdraw_approval(
@@ -182,10 +192,42 @@ pub trait TokenVault {
 
 /// Stops or deletes what a verdict found in violation.
 pub trait Enforcer {
+    /// Stops or deletes the verdict's resource.
     fn enforce(
         &self,
         verdict: &Verdict,
     ) -> impl Future<Output = Result<EnforcementResult, GuardError>> + Send;
+
+    /// Where rolling the verdict's endpoint back to `to` stands: done (or nothing left to do),
+    /// ready for the update, or refused with why (the endpoint is then deleted). `attempt` is the
+    /// rollback record of an earlier attempt, if any. A busy endpoint is `ResourceBusy`.
+    fn rollback_state(
+        &self,
+        verdict: &Verdict,
+        to: &RollbackTo,
+        attempt: Option<&crate::audit::RollbackRecord>,
+    ) -> impl Future<Output = Result<RollbackState, GuardError>> + Send;
+
+    /// Updates the verdict's endpoint back to `to` and confirms it serves it; `ResourceBusy`
+    /// while the update is under way.
+    fn roll_back(
+        &self,
+        verdict: &Verdict,
+        to: &RollbackTo,
+    ) -> impl Future<Output = Result<EnforcementResult, GuardError>> + Send;
+}
+
+/// [`Enforcer::rollback_state`]'s answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RollbackState {
+    /// Nothing left to do: rolled back (a retried step, or SageMaker undid the update itself),
+    /// or the endpoint is gone or re-created.
+    Done(Box<EnforcementResult>),
+    /// The endpoint can take the update now.
+    Ready,
+    /// It cannot be rolled back (the config gone, re-created, or not what was allowed; the
+    /// endpoint failed; an earlier rollback did not take): why. It is deleted instead.
+    Refused(String),
 }
 
 /// Publishes a notification; returns the message id.
@@ -219,13 +261,16 @@ pub trait TaskResponder {
     ) -> impl Future<Output = Result<(), TaskResponseError>> + Send;
 }
 
-/// CloudTrail's record of calls (LookupEvents): the records of one eventName in a time window.
+/// CloudTrail's record of calls (LookupEvents): the records of one eventName's successful calls
+/// in a time window (a failed call changed nothing). A lookup still paging at `until` fails (out
+/// of time) rather than run on: a flood of calls must not make its caller overrun.
 pub trait CallHistory {
     fn lookup(
         &self,
         event_name: &str,
         start: DateTime<Utc>,
         end: DateTime<Utc>,
+        until: Option<DateTime<Utc>>,
     ) -> impl Future<Output = Result<Vec<Value>, GuardError>> + Send;
 }
 

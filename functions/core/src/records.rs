@@ -193,6 +193,8 @@ impl ResourceRecord {
             )],
             started_by: None,
             observed: false,
+            restorable: None,
+            rollback_to: None,
         }
     }
 }

@@ -166,6 +166,20 @@ pub struct Resolution {
     /// The evaluation may still wait for SageMaker to catch up (within the records' wait): what
     /// is not written yet may be waited for rather than judged without.
     pub may_wait: bool,
+    /// Each endpoint config the request deploys, as it was known at the call: what an allowed
+    /// deployment is rolled back to (`Restorable`).
+    pub configs: Vec<ConfigAtTheCall>,
+}
+
+/// An endpoint config as the resolution knew it at the call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigAtTheCall {
+    pub name: String,
+    /// The models of its variants.
+    pub models: Vec<String>,
+    /// Its creation time, where its describe gave it (a config known from its record was made
+    /// in the second of the call, or deleted or re-created since).
+    pub created: Option<DateTime<Utc>>,
 }
 
 /// The subjects of a request: every model it deploys and every execution role involved, each
@@ -185,6 +199,7 @@ pub async fn resolve_subjects<R: Resolver + Recovery, S: RecordStore>(
         resolved: BTreeMap::new(),
         packages: HashMap::new(),
         acts_on: None,
+        configs: Vec::new(),
     };
     let targets = subjects.recover(request).await?;
     if lookups.needs.resolved_images {
@@ -277,6 +292,7 @@ pub async fn resolve_subjects<R: Resolver + Recovery, S: RecordStore>(
         notes: subjects.notes,
         acts_on: subjects.acts_on,
         may_wait: lookups.now < lookups.wait_until,
+        configs: subjects.configs,
     })
 }
 
@@ -290,6 +306,7 @@ struct Subjects<'a, 'b, R, S> {
     /// Each model package described once per event (folded name → what it is).
     packages: HashMap<String, Result<PackageInfo, String>>,
     acts_on: Option<ResourceRef>,
+    configs: Vec<ConfigAtTheCall>,
 }
 
 /// What a name was at the call.
@@ -674,6 +691,11 @@ impl<R: Resolver + Recovery, S: RecordStore> Subjects<'_, '_, R, S> {
                             continue;
                         }
                     };
+                    self.configs.push(ConfigAtTheCall {
+                        name: name.to_owned(),
+                        models: config.models.clone(),
+                        created: config.created.filter(|_| recorded.is_none()),
+                    });
                     let via = match &recorded {
                         Some(record) => format!("endpoint config {name}, {record}"),
                         None => format!("endpoint config {name}"),

@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 
 use crate::audit::AuditState;
 use crate::contract::{
-    Decision, ParseOutcome, Request, ResourceRef, ResourceType, Target, Verdict,
+    Decision, ParseOutcome, Request, ResolvedSubject, ResourceRef, ResourceType, Target, Verdict,
 };
 use crate::covered::{COVERED_CALLS, WhenNoSubject};
 use crate::decide::{Defaults, observing};
@@ -96,9 +96,20 @@ pub fn setting_calls(types: &[ResourceType]) -> Vec<&'static str> {
 #[derive(Debug, Default)]
 pub struct Attribution {
     calls: HashMap<(ResourceType, String), Vec<Request>>,
+    /// The enforce function's role, where the scan knows it (`ENFORCE_ROLE_ARN`); otherwise a
+    /// role named as the stack's default names it (`ENFORCER_ROLE_PREFIX`).
+    enforcer: Option<String>,
 }
 
 impl Attribution {
+    /// An attribution that knows the guard's enforce role exactly.
+    pub fn with_enforcer(enforcer: Option<&str>) -> Attribution {
+        Attribution {
+            calls: HashMap::new(),
+            enforcer: enforcer.map(str::to_owned),
+        }
+    }
+
     /// A CloudTrail record (LookupEvents' `CloudTrailEvent`), read exactly as the sweep submits
     /// one and ParseEvent parses it. Kept when it is a successful covered call that names what a
     /// resource runs, and newer than what is kept for that resource; `false` otherwise.
@@ -114,7 +125,7 @@ impl Attribution {
             } => *request,
             _ => return false,
         };
-        if request.targets.is_empty() {
+        if request.targets.is_empty() || is_guards_rollback(&request, self.enforcer.as_deref()) {
             return false;
         }
         let key = (request.resource.resource_type, fold(&request.resource.name));
@@ -135,6 +146,33 @@ impl Attribution {
             .map(|calls| calls.iter().collect())
             .unwrap_or_default()
     }
+}
+
+/// The role name the stack's enforce function runs as begins with this (CDK names it after the
+/// stack, `ModelGuard`, and the construct, `EnforceRole`; the SCP keeps others from making roles
+/// named `ModelGuard-*`).
+pub const ENFORCER_ROLE_PREFIX: &str = "ModelGuard-EnforceRole";
+
+/// An UpdateEndpoint by the guard's enforce function: a rollback, which restores what an earlier
+/// allowed call deployed. That call, still in the history, answers for what runs; the rollback
+/// answers for nothing (credited to the guard's role, an allowed endpoint would be judged a
+/// violation, and a scan `--enforce` would delete it). Leaving out a call can only hand what runs
+/// to an older call that named the same content, or leave it unattributed (never enforced): so a
+/// role that merely borrows the name gains nothing.
+fn is_guards_rollback(call: &Request, enforcer: Option<&str>) -> bool {
+    if call.event_name != "UpdateEndpoint" {
+        return false;
+    }
+    if let Some(enforcer) = enforcer {
+        return call.principal == enforcer;
+    }
+    call.principal
+        .split_once(":role/")
+        .is_some_and(|(_, path)| {
+            path.rsplit('/')
+                .next()
+                .is_some_and(|name| name.starts_with(ENFORCER_ROLE_PREFIX))
+        })
 }
 
 /// Whether `call` set what runs now: every target it names is among the resource's current
@@ -217,6 +255,10 @@ pub struct Finding {
     /// violation (approved, or its enforcement under way).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decided_before: Option<String>,
+    /// Unattributed because a CloudTrail lookup failed, and a violation of the newest call
+    /// found: told of at every scan until a complete one credits it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unsure: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -310,6 +352,8 @@ pub struct ScanPorts<'a, I, H, R, S, D, A> {
     pub records: &'a S,
     pub roles: &'a D,
     pub audit: &'a A,
+    /// The enforce function's role, where known: its UpdateEndpoint calls are rollbacks.
+    pub enforcer_role: Option<&'a str>,
 }
 
 /// Lists `types`, finds who set each resource, and judges each against `policy`, filling
@@ -360,11 +404,37 @@ pub async fn run<I, H, R, S, D, A>(
         .copied()
         .filter(|t| listed.iter().any(|l| l.resource.resource_type == *t))
         .collect();
-    let mut attribution = Attribution::default();
+    let mut attribution = Attribution::with_enforcer(ports.enforcer_role);
+    // The types a failed lookup leaves unsure of who set them: a newer call it would have shown
+    // may be who set what runs, so none of them is a violation of whom the kept calls name.
+    let mut unsure: Vec<ResourceType> = Vec::new();
+    let out_of_time = |deadline: Option<DateTime<Utc>>| deadline.is_some_and(|d| Utc::now() >= d);
     for event_name in setting_calls(&present) {
+        if out_of_time(deadline) {
+            report.problems.push(Problem {
+                what: format!("CloudTrail LookupEvents {event_name} and the calls after it"),
+                error: "out of time: nothing was judged".to_owned(),
+            });
+            report.complete = false;
+            report.sort();
+            return;
+        }
+        let failed = |unsure: &mut Vec<ResourceType>| {
+            unsure.extend(
+                COVERED_CALLS
+                    .iter()
+                    .filter(|c| c.event_name == event_name)
+                    .map(|c| c.resource_type),
+            );
+        };
         match ports
             .history
-            .lookup(event_name, now - Duration::days(LOOKBACK_DAYS), now)
+            .lookup(
+                event_name,
+                now - Duration::days(LOOKBACK_DAYS),
+                now,
+                deadline,
+            )
             .await
         {
             Ok(records) => {
@@ -378,8 +448,12 @@ pub async fn run<I, H, R, S, D, A>(
             }
             Err(e) => {
                 complete = false;
+                failed(&mut unsure);
                 report.problems.push(Problem {
-                    what: format!("CloudTrail LookupEvents {event_name} (who is unknown where only it would say)"),
+                    what: format!(
+                        "CloudTrail LookupEvents {event_name} (who set a resource it may have \
+                         set is unsure, and none of them is judged a violation)"
+                    ),
                     error: e.message,
                 });
             }
@@ -396,7 +470,7 @@ pub async fn run<I, H, R, S, D, A>(
     };
     let total = listed.len();
     for (done, item) in listed.iter().enumerate() {
-        if deadline.is_some_and(|d| Utc::now() >= d) {
+        if out_of_time(deadline) {
             complete = false;
             report.problems.push(Problem {
                 what: format!("judging ({} of {total} not judged)", total - done),
@@ -406,6 +480,12 @@ pub async fn run<I, H, R, S, D, A>(
         }
         let calls = attribution.of(&item.resource);
         match judge.judge(item, &calls).await {
+            Ok(finding)
+                if finding.outcome == Outcome::Violation
+                    && unsure.contains(&item.resource.resource_type) =>
+            {
+                report.push(unsure_who(finding));
+            }
             Ok(finding) => report.push(finding),
             Err(e) => {
                 complete = false;
@@ -534,7 +614,7 @@ where
             })
             .collect();
         if let Some(why) = unattributed_why {
-            let key = finding_key(resource, None, &subjects, None);
+            let key = finding_key(resource, None, &resolution.subjects, None);
             return Ok(Finding {
                 key,
                 outcome: Outcome::Unattributed,
@@ -546,6 +626,7 @@ where
                 subjects,
                 verdict: None,
                 decided_before: None,
+                unsure: false,
             });
         }
         let verdict = decide_child(
@@ -567,7 +648,7 @@ where
         let key = finding_key(
             resource,
             Some(&call_ref.event_id),
-            &subjects,
+            &resolution.subjects,
             Some(&verdict),
         );
         verdict.event_id = Some(key.clone());
@@ -579,10 +660,25 @@ where
             request.event_time.as_deref().unwrap_or("time unknown"),
             request.event_id
         ));
+        // An approver may have kept the call's own violation, or an earlier scan's finding. The
+        // call's item settles it when it was approved or is still under way; one that ended
+        // otherwise (notified under observe mode, audited, enforced before a re-creation) must
+        // not hide an approval of the scan's finding.
+        let prior = match prior {
+            Some(item) if item.state == AuditState::Approved || !item.state.is_terminal() => {
+                Some(item.clone())
+            }
+            _ if verdict.decision == Decision::Violation => self
+                .audit
+                .get(&key)
+                .await?
+                .filter(|item| item.state == AuditState::Approved),
+            _ => None,
+        };
         let (outcome, decided_before) = match verdict.decision {
             Decision::Allow => (Outcome::Allowed, None),
             Decision::Ignored => (Outcome::Ignored, None),
-            Decision::Violation => match prior {
+            Decision::Violation => match &prior {
                 Some(item) if item.state == AuditState::Approved => (
                     Outcome::Approved,
                     Some(format!(
@@ -620,7 +716,34 @@ where
             subjects,
             verdict: Some(verdict),
             decided_before,
+            unsure: false,
         })
+    }
+}
+
+/// A violation of a type whose CloudTrail lookup failed: a call the lookup would have shown may
+/// be who set what runs (an allowed update of the same content), so it is not judged the
+/// caller's. Told of as unattributed, never enforced.
+fn unsure_who(finding: Finding) -> Finding {
+    let why = format!(
+        "who set it is unsure: a CloudTrail lookup of its calls failed (the newest call found, \
+         {} by {}, would make it a violation)",
+        finding
+            .call
+            .as_ref()
+            .map_or("unknown", |c| c.event_name.as_str()),
+        finding.who.as_deref().unwrap_or("unknown")
+    );
+    Finding {
+        key: hash_key(&["unsure".to_owned(), finding.key.clone()]),
+        outcome: Outcome::Unattributed,
+        why,
+        who: None,
+        call: None,
+        verdict: None,
+        decided_before: None,
+        unsure: true,
+        ..finding
     }
 }
 
@@ -640,6 +763,7 @@ fn gone(listed: &Listed, why: String) -> Finding {
         subjects: Vec::new(),
         verdict: None,
         decided_before: None,
+        unsure: false,
     }
 }
 
@@ -667,55 +791,122 @@ fn unknown_request(resource: &ResourceRef, now: DateTime<Utc>) -> Request {
     }
 }
 
-/// `scan-<hash>`: of the resource, the call that set it, what it runs and how each subject was
-/// judged. The same finding, scan after scan, has the same key; a change to any of them (a
-/// model re-pointed, a new call, a policy change that judges a subject otherwise) makes a new one.
+/// `scan-<hash>`: of the resource, the call that set it, what it runs (each subject, and whether
+/// it was resolved), and the decision, the action and the subjects not allowed. The same finding,
+/// scan after scan, has the same key. A model re-pointed, a new call, a policy change that makes
+/// it a violation or makes another subject offend, or a switch out of observe mode (the action
+/// becomes `enforce`) makes a new one. A policy edit that judges the same subjects under other
+/// bindings does not: an approval is of a resource, a call and what it runs, and must outlive a
+/// rename of the binding that judged it.
 pub fn finding_key(
     resource: &ResourceRef,
     call: Option<&str>,
-    subjects: &[String],
+    subjects: &[ResolvedSubject],
     verdict: Option<&Verdict>,
 ) -> String {
-    let mut hash = Sha256::new();
-    let mut part = |text: &str| {
-        hash.update(text.len().to_le_bytes());
-        hash.update(text.as_bytes());
-    };
-    part(resource.resource_type.as_str());
-    part(&fold(&resource.name));
-    part(call.unwrap_or("unknown"));
+    let mut parts = vec![
+        resource.resource_type.as_str().to_owned(),
+        fold(&resource.name),
+        call.unwrap_or("unknown").to_owned(),
+    ];
     for subject in subjects {
-        part(subject);
+        // Whether it was resolved, not why not: the why may carry an error's text (a request
+        // ID), which must not make every scan a new finding.
+        parts.push(format!(
+            "{} {} {} {}",
+            subject.kind,
+            subject.name,
+            subject.digest.as_deref().unwrap_or("-"),
+            if subject.unresolved.is_some() {
+                "unresolved"
+            } else {
+                "resolved"
+            }
+        ));
     }
     if let Some(verdict) = verdict {
-        part(&format!("{:?}/{:?}", verdict.decision, verdict.action));
-        for s in &verdict.subjects {
-            part(&format!(
-                "{}|{}|{}|{}",
-                s.kind,
-                s.name,
-                s.binding.as_deref().unwrap_or("-"),
-                s.allowed
-            ));
-        }
+        parts.push(format!("{:?}/{:?}", verdict.decision, verdict.action));
+        let mut offending: Vec<String> = verdict
+            .subjects
+            .iter()
+            .filter(|s| !s.allowed)
+            .map(|s| format!("not allowed: {} {}", s.kind, s.name))
+            .collect();
+        offending.sort();
+        offending.dedup();
+        parts.extend(offending);
+    }
+    hash_key(&parts)
+}
+
+/// `scan-` and 32 hex digits of the SHA-256 of `parts`, each length-prefixed (no two lists of
+/// parts hash alike by moving a boundary).
+fn hash_key(parts: &[String]) -> String {
+    let mut hash = Sha256::new();
+    for part in parts {
+        hash.update(part.len().to_le_bytes());
+        hash.update(part.as_bytes());
     }
     let digest = hash.finalize();
     let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
     format!("scan-{hex}")
 }
 
-/// Refuses a key that is not a scan finding's (what the scan function accepts from outside).
-pub fn check_key(key: &str) -> Result<(), GuardError> {
-    let valid = key
-        .strip_prefix("scan-")
-        .is_some_and(|h| h.len() == 32 && h.bytes().all(|b| b.is_ascii_hexdigit()));
-    if valid {
-        Ok(())
-    } else {
-        Err(GuardError::new(
-            ErrorKind::InvalidInput,
-            format!("{key:?} is not a scan finding's key"),
-        ))
+/// How many resources of each list, and problems, one [`ScanAttention`] lists (SNS takes
+/// 256 KB, and the alert carries each twice: as text and in its document).
+pub const ATTENTION_LISTED: usize = 20;
+
+/// What a drift scan could not judge, for the guard topic (`scan-attention`): the resources
+/// nobody can be credited with that no drift scan told of before; and, when the scan was
+/// incomplete, why, with every violation it is unsure of (told of at every such scan: a lookup
+/// that keeps failing must not make a violation quiet).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScanAttention {
+    #[serde(with = "crate::audit::timestamp")]
+    pub scanned_at: DateTime<Utc>,
+    pub complete: bool,
+    /// At most [`ATTENTION_LISTED`]; `more_unattributed` counts the others.
+    pub unattributed: Vec<Finding>,
+    pub more_unattributed: usize,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unsure: Vec<Finding>,
+    #[serde(default)]
+    pub more_unsure: usize,
+    pub problems: Vec<Problem>,
+    pub more_problems: usize,
+}
+
+impl ScanAttention {
+    /// What a drift scan owes the guard topic, if anything: `new_unattributed` are the
+    /// unattributed findings not told of before (unsure ones are the report's, every time).
+    pub fn of(report: &Report, new_unattributed: &[&Finding]) -> Option<ScanAttention> {
+        if report.complete && new_unattributed.is_empty() {
+            return None;
+        }
+        let unsure: Vec<&Finding> = report.findings.iter().filter(|f| f.unsure).collect();
+        let first = |list: &[&Finding]| -> Vec<Finding> {
+            list.iter()
+                .take(ATTENTION_LISTED)
+                .map(|f| (*f).clone())
+                .collect()
+        };
+        let more = |n: usize| n.saturating_sub(ATTENTION_LISTED);
+        Some(ScanAttention {
+            scanned_at: report.scanned_at,
+            complete: report.complete,
+            unattributed: first(new_unattributed),
+            more_unattributed: more(new_unattributed.len()),
+            unsure: first(&unsure),
+            more_unsure: more(unsure.len()),
+            problems: report
+                .problems
+                .iter()
+                .take(ATTENTION_LISTED)
+                .cloned()
+                .collect(),
+            more_problems: more(report.problems.len()),
+        })
     }
 }
 
@@ -758,6 +949,11 @@ pub struct ScanResponse {
     /// Violations not acted on, and why (approved, its call's enforcement under way).
     #[serde(default)]
     pub skipped: Vec<String>,
+    /// Drift: the guard topic was told of what the scan could not judge (resources nobody can be
+    /// credited with, new since the drift scans before, whose keys are among `alerted`; or an
+    /// incomplete scan).
+    #[serde(default)]
+    pub attention: bool,
 }
 
 /// The types a request names, each one the scan lists; all of them when it names none.
@@ -867,6 +1063,14 @@ mod tests {
         );
         other["eventSource"] = json!("s3.amazonaws.com");
         assert!(!who.add(&other));
+        // The guard's own rollback answers for nothing: the call whose config it restored does.
+        assert!(!who.add(&record(
+            "e6",
+            "UpdateEndpoint",
+            "2026-11-24T10:00:00Z",
+            "ModelGuard-EnforceRole1A2B3C-XYZ",
+            json!({"endpointName": "sentiment", "endpointConfigName": "c2"}),
+        )));
         let found: Vec<_> = who
             .of(&endpoint("SENTIMENT"))
             .iter()
@@ -880,6 +1084,25 @@ mod tests {
             ]
         );
         assert!(who.of(&endpoint("other")).is_empty());
+        // Where the scan knows the enforce role exactly, only that role's rollbacks are left
+        // out, whatever another role is named.
+        let mut exact =
+            Attribution::with_enforcer(Some("arn:aws:iam::111122223333:role/Guard-Enforce"));
+        let update = json!({"endpointName": "sentiment", "endpointConfigName": "c2"});
+        assert!(!exact.add(&record(
+            "e7",
+            "UpdateEndpoint",
+            "2026-11-24T10:00:00Z",
+            "Guard-Enforce",
+            update.clone()
+        )));
+        assert!(exact.add(&record(
+            "e8",
+            "UpdateEndpoint",
+            "2026-11-25T10:00:00Z",
+            "ModelGuard-EnforceRoleLookalike",
+            update
+        )));
     }
 
     #[test]
@@ -898,13 +1121,17 @@ mod tests {
 
     #[test]
     fn a_finding_key_is_stable_and_changes_with_what_it_is_about() {
-        let subjects = vec!["model fraud-v3".to_owned()];
+        let subject = |kind: &str, name: &str, unresolved: Option<&str>| -> ResolvedSubject {
+            serde_json::from_value(json!({"kind": kind, "name": name, "unresolved": unresolved}))
+                .unwrap_or_else(|e| panic!("{e}"))
+        };
+        let subjects = vec![subject("model", "fraud-v3", None)];
         let key = finding_key(&endpoint("a"), Some("e1"), &subjects, None);
         assert_eq!(
             key,
             finding_key(&endpoint("A"), Some("e1"), &subjects, None)
         );
-        assert!(check_key(&key).is_ok(), "{key}");
+        assert!(key.len() == 37 && key.starts_with("scan-"), "{key}");
         for other in [
             finding_key(&endpoint("b"), Some("e1"), &subjects, None),
             finding_key(&endpoint("a"), Some("e2"), &subjects, None),
@@ -912,19 +1139,69 @@ mod tests {
             finding_key(
                 &endpoint("a"),
                 Some("e1"),
-                &["model fraud-v4".to_owned()],
+                &[subject("model", "fraud-v4", None)],
+                None,
+            ),
+            finding_key(
+                &endpoint("a"),
+                Some("e1"),
+                &[subject("model", "fraud-v3", Some("gone"))],
                 None,
             ),
         ] {
             assert_ne!(key, other);
         }
-        for bad in [
-            "scan-xyz",
-            "e1",
-            "scan-0123456789abcdef0123456789abcdeg",
-            "",
-        ] {
-            assert!(check_key(bad).is_err(), "{bad}");
-        }
+        // Why a subject is unresolved (an error's text) leaves the key; that it is does not.
+        let unresolved = |why: &str| vec![subject("model", "fraud-v3", Some(why))];
+        assert_eq!(
+            finding_key(
+                &endpoint("a"),
+                Some("e1"),
+                &unresolved("AccessDenied, request 1"),
+                None
+            ),
+            finding_key(
+                &endpoint("a"),
+                Some("e1"),
+                &unresolved("Throttled, request 2"),
+                None
+            )
+        );
+        // A policy edit that judges the same subjects under another binding leaves the key; a
+        // change of action (observe mode left), or another subject not allowed, does not.
+        let two = vec![
+            subject("model", "fraud-v3", None),
+            subject("role", "arn:aws:iam::111122223333:role/Exec", None),
+        ];
+        let verdict = |binding: &str, action: &str, role_allowed: bool| -> Verdict {
+            serde_json::from_value(json!({
+                "version": 1, "eventId": null, "eventName": "CreateEndpoint", "eventTime": null,
+                "account": null, "region": null, "decision": "violation", "action": action,
+                "graceSeconds": 900, "principal": "arn:aws:iam::111122223333:role/DataScientist",
+                "resource": null, "approvers": [], "reasons": [binding],
+                "subjects": [
+                    {"kind": "model", "name": "fraud-v3", "binding": binding, "resolved": true,
+                     "allowed": false},
+                    {"kind": "role", "name": "arn:aws:iam::111122223333:role/Exec",
+                     "binding": "default", "resolved": true, "allowed": role_allowed}
+                ]
+            }))
+            .unwrap_or_else(|e| panic!("{e}"))
+        };
+        let judged = |v: &Verdict| finding_key(&endpoint("a"), Some("e1"), &two, Some(v));
+        let enforced = judged(&verdict("model#fraud-*", "enforce", true));
+        assert_eq!(
+            enforced,
+            judged(&verdict("model#fraud-v3", "enforce", true))
+        );
+        assert_ne!(enforced, judged(&verdict("model#fraud-*", "notify", true)));
+        assert_ne!(
+            enforced,
+            judged(&verdict("model#fraud-*", "enforce", false))
+        );
+        assert_ne!(
+            enforced,
+            finding_key(&endpoint("a"), Some("e1"), &two, None)
+        );
     }
 }

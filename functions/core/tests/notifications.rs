@@ -104,6 +104,8 @@ fn every_kind_renders_as_pinned() {
                     deleted_inference_components: vec![],
                     status: Some("InService".into()),
                     confirmed: Some("Deleting".into()),
+                    restored: None,
+                    not_rolled_back: None,
                 }),
                 ..at_deadline.clone()
             },
@@ -122,6 +124,8 @@ fn every_kind_renders_as_pinned() {
                     deleted_inference_components: vec![],
                     status: None,
                     confirmed: None,
+                    restored: None,
+                    not_rolled_back: None,
                 }),
                 ..at_deadline.clone()
             },
@@ -267,6 +271,7 @@ fn only_the_guards_own_alerts_go_to_the_guard_topic() {
         NotificationKind::Tamper,
         NotificationKind::Health,
         NotificationKind::PolicyChanged,
+        NotificationKind::ScanAttention,
     ] {
         assert_eq!(kind.channel(), Channel::Guard, "{kind:?}");
     }
@@ -485,6 +490,202 @@ fn a_notify_only_resource_and_a_pipeline_step_render_as_pinned() {
         ),
     ] {
         let notification = render(kind, &verdict, &context);
+        insta::assert_snapshot!(
+            format!("{name}-text"),
+            format!("Subject: {}\n\n{}", notification.subject, notification.text)
+        );
+    }
+}
+
+#[test]
+fn the_drift_scan_alerts() {
+    use model_guard_core::notification::render_scan_attention;
+    use model_guard_core::scan::{Finding, Outcome, Problem, ScanAttention};
+    // A violation found by the drift scan (its verdict as the scan judged it).
+    let mut found = verdict("enforce");
+    found.event_id = Some("scan-0123456789abcdef0123456789abcdef".into());
+    found.reasons.push(
+        "found by a scan at 2026-12-04T06:00:00Z: endpoint fraud-scratch exists now, set by \
+         CreateEndpoint (2026-11-20T10:15:30Z, event 00000005-00e1-4c1d-9e2f-5a6b7c8d9e0f)"
+            .into(),
+    );
+    let drift = render(
+        NotificationKind::DriftFound,
+        &found,
+        &NotifyContext::default(),
+    );
+    assert_eq!(drift.channel, Channel::Violations);
+    insta::assert_snapshot!(
+        "drift-found-text",
+        format!("Subject: {}\n\n{}", drift.subject, drift.text)
+    );
+    // What it could not judge: two old endpoints nobody can be credited with, one family it
+    // could not list.
+    let unattributed = |name: &str, subjects: &[&str], why: &str| Finding {
+        key: format!("scan-{name:0>32}"),
+        outcome: Outcome::Unattributed,
+        resource: ResourceRef {
+            resource_type: ResourceType::Endpoint,
+            name: name.into(),
+            arn: None,
+        },
+        status: Some("InService".into()),
+        who: None,
+        call: None,
+        why: why.into(),
+        subjects: subjects.iter().map(|s| s.to_string()).collect(),
+        verdict: None,
+        decided_before: None,
+        unsure: false,
+    };
+    let attention = ScanAttention {
+        scanned_at: at("2026-12-04T06:00:00Z"),
+        complete: false,
+        unattributed: vec![
+            unattributed(
+                "legacy-scoring",
+                &["model fraud-v1", "role arn:aws:iam::111122223333:role/Exec"],
+                "who set it is unknown: no call that set it in CloudTrail's last 90 days",
+            ),
+            unattributed(
+                "reborn",
+                &["model fraud-v3"],
+                "who set it is unknown: created at 2026-12-01T09:00:02Z, after the call",
+            ),
+        ],
+        more_unattributed: 3,
+        unsure: vec![Finding {
+            unsure: true,
+            ..unattributed(
+                "fraud-live",
+                &["model fraud-v3"],
+                "who set it is unsure: a CloudTrail lookup of its calls failed (the newest call \
+                 found, CreateEndpoint by arn:aws:iam::111122223333:role/DataScientist, would \
+                 make it a violation)",
+            )
+        }],
+        more_unsure: 0,
+        problems: vec![
+            Problem {
+                what: "listing training-jobs".into(),
+                error:
+                    "AccessDeniedException: not authorized to perform sagemaker:ListTrainingJobs"
+                        .into(),
+            },
+            Problem {
+                what: "CloudTrail LookupEvents UpdateEndpoint (who set a resource it may have set \
+                       is unsure, and none of them is judged a violation)"
+                    .into(),
+                error: "out of time after 1,800 records".into(),
+            },
+        ],
+        more_problems: 0,
+    };
+    let told = render_scan_attention(&attention);
+    assert_eq!(told.channel, Channel::Guard);
+    insta::assert_snapshot!(
+        "scan-attention-text",
+        format!("Subject: {}\n\n{}", told.subject, told.text)
+    );
+    insta::assert_json_snapshot!(
+        "scan-attention-json",
+        serde_json::json!({"attributes": told.attributes, "document": told.document})
+    );
+    // Complete, nothing new: nothing to tell.
+    let report = model_guard_core::scan::Report {
+        complete: true,
+        ..model_guard_core::scan::Report::new(at("2026-12-04T06:00:00Z"))
+    };
+    assert_eq!(ScanAttention::of(&report, &[]), None);
+}
+
+/// A violating UpdateEndpoint rolled back to its last allowed deployment: the pending alert says
+/// what will be restored, the enforced alert what was, or why the endpoint was deleted instead.
+#[test]
+fn a_rollback_is_announced_and_reported() {
+    use model_guard_core::{Restorable, RollbackTo};
+    let to = RollbackTo {
+        event_id: "00000004-00e1-4c1d-9e2f-5a6b7c8d9e0f".into(),
+        config: Restorable::EndpointConfig {
+            name: "fraud-v2-config".into(),
+            models: vec!["fraud-v2".into()],
+            created: Some(at("2026-11-19T08:00:00Z")),
+        },
+        deployed_at: Some(at("2026-11-19T08:00:05Z")),
+    };
+    let mut update = verdict("enforce");
+    update.event_name = Some("UpdateEndpoint".into());
+    update.rollback_to = Some(Box::new(to.clone()));
+    let resource = update.resource.clone().unwrap();
+    let pending = NotifyContext {
+        deadline: Some(at("2026-11-20T10:25:30Z")),
+        ..NotifyContext::default()
+    };
+    let result =
+        |outcome, restored: Option<RollbackTo>, not_rolled_back: Option<&str>| EnforcementResult {
+            version: Version1,
+            outcome,
+            resource: resource.clone(),
+            deregistered_scalable_targets: vec![],
+            deleted_inference_components: vec![],
+            status: Some("InService".into()),
+            confirmed: Some(
+                if outcome == EnforcementOutcome::RolledBack {
+                    "InService"
+                } else {
+                    "Deleting"
+                }
+                .into(),
+            ),
+            restored,
+            not_rolled_back: not_rolled_back.map(str::to_owned),
+        };
+    // Observe mode says that enforce mode would roll back, not delete.
+    let observed = observing(StackEnforcement::Observe, update.clone());
+    let would = render(NotificationKind::ViolationNotifyOnly, &observed, &pending);
+    assert!(
+        would.subject.ends_with("(observe mode: would roll back)"),
+        "{}",
+        would.subject
+    );
+    assert!(
+        observed.reasons[0].contains("would roll back endpoint fraud-scratch"),
+        "{:?}",
+        observed.reasons
+    );
+    for (name, kind, context) in [
+        (
+            "rollback-pending",
+            NotificationKind::ViolationPending,
+            pending.clone(),
+        ),
+        (
+            "rolled-back",
+            NotificationKind::Enforced,
+            NotifyContext {
+                enforcement: Some(result(
+                    EnforcementOutcome::RolledBack,
+                    Some(to.clone()),
+                    None,
+                )),
+                ..pending.clone()
+            },
+        ),
+        (
+            "not-rolled-back",
+            NotificationKind::Enforced,
+            NotifyContext {
+                enforcement: Some(result(
+                    EnforcementOutcome::Deleted,
+                    None,
+                    Some("endpoint config fraud-v2-config is gone"),
+                )),
+                ..pending.clone()
+            },
+        ),
+    ] {
+        let notification = render(kind, &update, &context);
+        assert!(notification.subject.len() <= 100, "{name}");
         insta::assert_snapshot!(
             format!("{name}-text"),
             format!("Subject: {}\n\n{}", notification.subject, notification.text)

@@ -4,12 +4,17 @@
 //! and moves the item to `enforced` itself, so that only an enforcement that happened ends one;
 //! likewise `failed`, with the error, when the resource cannot be stopped or deleted for a reason
 //! no retry cures (a transient error is the machine's to retry, and records nothing).
+//!
+//! A violating UpdateEndpoint whose verdict names the endpoint's last allowed deployment
+//! (`rollbackTo`) is rolled back to it instead, when that config is still the one allowed; the
+//! rollback record is written on the item before the update, so that Evaluate knows the update
+//! for the guard's own. Otherwise the endpoint is deleted, and the result says why.
 
 use chrono::{DateTime, Utc};
-use model_guard_core::audit::{AuditState, FailureRecord};
+use model_guard_core::audit::{AuditState, FailureRecord, RollbackRecord};
 use model_guard_core::custody::{check_enforceable, event_of_execution};
 use model_guard_core::enforcement::{EnforceInput, EnforcementResult};
-use model_guard_core::ports::{Advance, AuditLog, Enforcer};
+use model_guard_core::ports::{Advance, AuditLog, Enforcer, RollbackState};
 use model_guard_core::{ErrorKind, GuardError};
 use serde_json::Value;
 
@@ -52,7 +57,43 @@ pub async fn handle<A: AuditLog, E: Enforcer>(
         }
     }
     let verdict = &item.verdict;
-    let result = match ports.enforcer.enforce(verdict).await {
+    let acted = async {
+        let Some(to) = verdict.rollback_to.as_deref() else {
+            return ports.enforcer.enforce(verdict).await;
+        };
+        match ports
+            .enforcer
+            .rollback_state(verdict, to, item.rollback.as_ref())
+            .await?
+        {
+            RollbackState::Done(result) => Ok(*result),
+            RollbackState::Ready => {
+                // The record first: Evaluate allows the update that follows only with it, so an
+                // update made without it would be judged as a violation again.
+                let record = RollbackRecord {
+                    endpoint: verdict
+                        .resource
+                        .as_ref()
+                        .map(|r| r.name.clone())
+                        .unwrap_or_default(),
+                    config: to.config_name().to_owned(),
+                    at: now,
+                };
+                ports
+                    .audit
+                    .note_rollback(event_id, &input.execution, &record)
+                    .await?;
+                ports.enforcer.roll_back(verdict, to).await
+            }
+            RollbackState::Refused(why) => {
+                tracing::warn!(event_id = %event_id, why = %why, "not rolled back: deleting");
+                let mut result = ports.enforcer.enforce(verdict).await?;
+                result.not_rolled_back = Some(why);
+                Ok(result)
+            }
+        }
+    };
+    let result = match acted.await {
         Ok(result) => result,
         Err(e) if e.kind.is_transient() => return Err(e),
         Err(e) => {
@@ -77,6 +118,8 @@ pub async fn handle<A: AuditLog, E: Enforcer>(
         outcome = result.outcome.as_str(),
         deregistered = ?result.deregistered_scalable_targets,
         deleted_inference_components = ?result.deleted_inference_components,
+        restored = ?result.restored,
+        not_rolled_back = ?result.not_rolled_back,
         "enforced"
     );
     Ok(result)

@@ -1074,3 +1074,255 @@ async fn an_inference_experiment_is_stopped_keeping_production_and_a_promotions_
         Some("InService")
     );
 }
+
+/// An endpoint serving an allowed config, then updated to another; the verdict of that update,
+/// naming the allowed config to roll back to, recorded and held, grace over. Returns Enforce's
+/// input, the allowed config and its model.
+async fn updated_endpoint(
+    enforcement: &Enforcement,
+    kit: &SageMakerKit,
+    name: &str,
+) -> (Value, String, String) {
+    let model = endpoint(kit, name).await;
+    let allowed = kit.settled_endpoint(name).await.1;
+    // The allowed deployment: just now, after its config and model were made.
+    let deployed_at = chrono::Utc::now().to_rfc3339();
+    let forbidden_model = unique("m");
+    kit.model(&forbidden_model, "Exec").await;
+    let forbidden = unique("cfg");
+    kit.endpoint_config(&forbidden, &[&forbidden_model]).await;
+    kit.update_endpoint(name, &forbidden).await;
+    assert_eq!(kit.settled_endpoint(name).await.1, forbidden);
+    let mut verdict = violation(&unique("e"), "endpoint", name, "enforce", 0);
+    verdict["eventName"] = json!("UpdateEndpoint");
+    verdict["rollbackTo"] = json!({
+        "eventId": "the-allowed-deployment",
+        "config": {"kind": "endpoint-config", "name": allowed, "models": [model]},
+        "deployedAt": deployed_at
+    });
+    (enforcement.input_for(&verdict).await, allowed, model)
+}
+
+#[tokio::test]
+async fn a_violating_update_is_rolled_back_to_the_allowed_config_and_stays_in_service() {
+    let (enforcer, kit, _) = enforcer().await;
+    let name = unique("ep");
+    let (input, allowed, _) = updated_endpoint(&enforcer, &kit, &name).await;
+    let event_id = input["eventId"].as_str().unwrap().to_owned();
+
+    let result = run(&enforcer, input.clone()).await.unwrap();
+
+    assert_eq!(
+        kit.settled_endpoint(&name).await,
+        ("InService".to_owned(), allowed.clone())
+    );
+    let item = audit_item(&enforcer.config, &enforcer.decisions, &event_id)
+        .await
+        .unwrap();
+    assert_eq!(item["state"], "enforced");
+    assert_eq!(item["enforcement"]["outcome"], "rolled-back");
+    assert_eq!(item["enforcement"]["restored"]["config"]["name"], allowed);
+    // Written before the update, for Evaluate to know the update that follows for the guard's.
+    assert_eq!(item["rollback"]["config"], allowed);
+    assert_eq!(item["rollback"]["endpoint"], name);
+    insta::assert_json_snapshot!("rolled-back", result, {
+        ".resource.name" => "[endpoint]",
+        ".resource.arn" => "[arn]",
+        ".restored.config.name" => "[config]",
+        ".restored.config.models[0]" => "[model]",
+        ".restored.deployedAt" => "[time]",
+    });
+    // A retried step answers what was done, and does nothing again.
+    assert_eq!(run(&enforcer, input).await.unwrap(), result);
+}
+
+#[tokio::test]
+async fn an_endpoint_still_updating_is_rolled_back_once_the_update_ends() {
+    let (enforcer, kit, _) = enforcer().await;
+    let name = unique("ep");
+    let (input, allowed, _) = updated_endpoint(&enforcer, &kit, &name).await;
+    // Someone updates it again (to the same forbidden config): Updating for a second.
+    let config = kit.settled_endpoint(&name).await.1;
+    kit.update_endpoint(&name, &config).await;
+
+    let busy = run(&enforcer, input.clone()).await.unwrap_err();
+    assert_eq!(busy.error_type(), "ModelGuard.ResourceBusy", "{busy}");
+    assert!(busy.message.contains("Updating"), "{busy}");
+    kit.settled_endpoint(&name).await;
+    let result = run(&enforcer, input).await.unwrap();
+    assert_eq!(result.outcome.as_str(), "rolled-back");
+    assert_eq!(kit.settled_endpoint(&name).await.1, allowed);
+}
+
+#[tokio::test]
+async fn an_endpoint_whose_allowed_config_is_gone_or_made_again_is_deleted() {
+    let (enforcer, kit, _) = enforcer().await;
+    // The config deleted.
+    let gone = unique("ep");
+    let (input, allowed, _) = updated_endpoint(&enforcer, &kit, &gone).await;
+    kit.delete_endpoint_config(&allowed).await;
+    let result = run(&enforcer, input).await.unwrap();
+    assert_eq!(result.outcome.as_str(), "deleted");
+    let why = result.not_rolled_back.unwrap();
+    assert!(
+        why.contains(&format!("endpoint config {allowed} is gone")),
+        "{why}"
+    );
+    assert_eq!(kit.endpoint_status(&gone).await, None);
+
+    // A model of the allowed config deleted and made again under its name after the call: its
+    // content is not what was judged.
+    let remade = unique("ep");
+    let (input, _, model) = updated_endpoint(&enforcer, &kit, &remade).await;
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    kit.delete_model(&model).await;
+    kit.model(&model, "Exec").await;
+    let result = run(&enforcer, input).await.unwrap();
+    assert_eq!(result.outcome.as_str(), "deleted");
+    let why = result.not_rolled_back.unwrap();
+    assert!(
+        why.contains(&format!(
+            "model {model} was made again after the allowed deployment"
+        )),
+        "{why}"
+    );
+    assert_eq!(kit.endpoint_status(&remade).await, None);
+}
+
+#[tokio::test]
+async fn a_model_made_again_while_the_rollback_deploys_gets_the_endpoint_deleted() {
+    let (enforcer, kit, _) = enforcer().await;
+    let name = unique("ep");
+    let (input, allowed, model) = updated_endpoint(&enforcer, &kit, &name).await;
+    // Later than the call, so a model made now is not the one judged.
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let enforcement = tokio::spawn(async move { run(&enforcer, input).await });
+    // The rollback's UpdateEndpoint under way (Updating on the testbed for a second): the model
+    // it deploys is deleted and made again under its name, after Enforce checked it.
+    let mut updating = false;
+    for _ in 0..200 {
+        if kit.endpoint_status(&name).await.as_deref() == Some("Updating") {
+            updating = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(updating, "the rollback never updated {name}");
+    kit.delete_model(&model).await;
+    kit.model(&model, "Exec").await;
+    let result = enforcement.await.unwrap().unwrap();
+    assert_eq!(result.outcome.as_str(), "deleted", "{result:?}");
+    let why = result.not_rolled_back.unwrap();
+    // Made again, or caught between its deletion and its making: either way not what was
+    // allowed.
+    assert!(
+        why.starts_with(&format!("after the rollback: model {model} was made again"))
+            || why == format!("after the rollback: model {model} is gone"),
+        "{why} ({allowed})"
+    );
+    assert_eq!(kit.endpoint_status(&name).await, None);
+}
+
+#[tokio::test]
+async fn a_rollback_sagemaker_refuses_ends_the_violation_by_deleting() {
+    let (enforcer, kit, _) = enforcer().await;
+    // The testbed refuses this endpoint's updates, as AWS does when a model's artifact is gone;
+    // the violating update is played on the verdict only.
+    let name = unique("fault-refuse-update-ep");
+    let model = endpoint(&kit, &name).await;
+    let allowed = kit.settled_endpoint(&name).await.1;
+    // The rollback is to another config of the same model (the endpoint serves `allowed`).
+    let back = unique("cfg");
+    kit.endpoint_config(&back, &[&model]).await;
+    let mut verdict = violation(&unique("e"), "endpoint", &name, "enforce", 0);
+    verdict["eventName"] = json!("UpdateEndpoint");
+    verdict["rollbackTo"] = json!({
+        "eventId": "the-allowed-deployment",
+        "config": {"kind": "endpoint-config", "name": back, "models": [model]},
+        "deployedAt": chrono::Utc::now().to_rfc3339()
+    });
+    let input = enforcer.input_for(&verdict).await;
+    let result = run(&enforcer, input).await.unwrap();
+    assert_eq!(result.outcome.as_str(), "deleted", "{result:?} ({allowed})");
+    let why = result.not_rolled_back.unwrap();
+    assert!(why.starts_with("SageMaker refused the rollback"), "{why}");
+    assert!(why.contains("Could not find model data"), "{why}");
+    assert_eq!(kit.endpoint_status(&name).await, None);
+}
+
+#[tokio::test]
+async fn a_model_made_again_before_the_violating_update_is_never_restored() {
+    // The walk-around: the allowed model is deleted and made again under its name (content
+    // nobody judged: by default CreateModel only alerts), then any violating update is made, for
+    // the guard to deploy the new content itself, under the allowed deployment's credit.
+    let (enforcer, kit, _) = enforcer().await;
+    let name = unique("ep");
+    let model = endpoint(&kit, &name).await;
+    let allowed = kit.settled_endpoint(&name).await.1;
+    let deployed_at = chrono::Utc::now().to_rfc3339();
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    kit.delete_model(&model).await;
+    kit.model(&model, "Exec").await;
+    let forbidden_model = unique("m");
+    kit.model(&forbidden_model, "Exec").await;
+    let forbidden = unique("cfg");
+    kit.endpoint_config(&forbidden, &[&forbidden_model]).await;
+    kit.update_endpoint(&name, &forbidden).await;
+    kit.settled_endpoint(&name).await;
+    let mut verdict = violation(&unique("e"), "endpoint", &name, "enforce", 0);
+    verdict["eventName"] = json!("UpdateEndpoint");
+    verdict["rollbackTo"] = json!({
+        "eventId": "the-allowed-deployment",
+        "config": {"kind": "endpoint-config", "name": allowed, "models": [model]},
+        "deployedAt": deployed_at
+    });
+    let result = run(&enforcer, enforcer.input_for(&verdict).await)
+        .await
+        .unwrap();
+    assert_eq!(result.outcome.as_str(), "deleted", "{result:?}");
+    let why = result.not_rolled_back.unwrap();
+    assert!(
+        why.contains(&format!(
+            "model {model} was made again after the allowed deployment"
+        )),
+        "{why}"
+    );
+    assert_eq!(kit.endpoint_status(&name).await, None);
+}
+
+#[tokio::test]
+async fn a_rollback_that_did_not_take_gets_the_endpoint_deleted() {
+    use model_guard_core::audit::RollbackRecord;
+    use model_guard_core::ports::AuditLog;
+    let (enforcer, kit, _) = enforcer().await;
+    let name = unique("ep");
+    let (input, allowed, _) = updated_endpoint(&enforcer, &kit, &name).await;
+    // An earlier attempt began the rollback (its record), and the endpoint was updated after
+    // it to yet another config: SageMaker rolled our update back, or someone changed it since.
+    let event_id = input["eventId"].as_str().unwrap();
+    let record = RollbackRecord {
+        endpoint: name.clone(),
+        config: allowed.clone(),
+        at: chrono::Utc::now(),
+    };
+    enforcer
+        .ports
+        .audit
+        .note_rollback(event_id, event_id, &record)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let other = kit.settled_endpoint(&name).await.1;
+    kit.update_endpoint(&name, &other).await;
+    kit.settled_endpoint(&name).await;
+
+    let result = run(&enforcer, input).await.unwrap();
+    assert_eq!(result.outcome.as_str(), "deleted", "{result:?}");
+    let why = result.not_rolled_back.unwrap();
+    assert!(
+        why.contains(&format!("the rollback to {allowed} begun at")),
+        "{why}"
+    );
+    assert!(why.contains("did not take"), "{why}");
+    assert_eq!(kit.endpoint_status(&name).await, None);
+}

@@ -50,6 +50,7 @@ async fn main() {
         ),
         record_wait: chrono::Duration::zero(),
         defaults: Defaults::default(),
+        enforcer_role: "arn:aws:iam::111122223333:role/ModelGuard-EnforceRole".into(),
     };
     let mut times = Vec::with_capacity(runs + 1);
     for _ in 0..=runs {

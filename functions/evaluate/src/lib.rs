@@ -7,13 +7,15 @@ use model_guard_core::audit::{AuditItem, resource_key};
 use model_guard_core::covered::covered_call;
 use model_guard_core::custody::{awaiting_enforcement, breaks_enforcement};
 use model_guard_core::decide::observing;
+use model_guard_core::policy::PolicySet;
 use model_guard_core::ports::{
     AuditLog, PolicyStore, RecordStore, Recorded, RoleDirectory, look_up_role_path,
 };
+use model_guard_core::rollback::{own_rollback, rejudged, restorable, rollback_candidate};
 use model_guard_core::{
-    Defaults, ErrorKind, EvaluateInput, Evaluated, GuardError, JobParents, Lookups, Mode,
-    ParseOutcome, PipelineSteps, RecordWait, Recovery, Resolver, WaitForRecords, decide_child,
-    resolve_subjects,
+    Action, Decision, Defaults, ErrorKind, EvaluateInput, Evaluated, GuardError, JobParents,
+    Lookups, Mode, ParseOutcome, PipelineSteps, RecordWait, Recovery, Request, Resolver,
+    RollbackTo, Verdict, WaitForRecords, decide_child, decide_resolved, resolve_subjects,
 };
 use serde_json::Value;
 
@@ -28,6 +30,9 @@ pub struct Ports<R, P, A, D, S> {
     /// How long after a call a record it needs is waited for (`RECORD_WAIT_SECONDS`).
     pub record_wait: chrono::Duration,
     pub defaults: Defaults,
+    /// The enforce function's role (`ENFORCE_ROLE_ARN`): an UpdateEndpoint it made may be the
+    /// guard's own rollback (`rollback::own_rollback`).
+    pub enforcer_role: String,
 }
 
 /// How long a missing record is waited for when `RECORD_WAIT_SECONDS` is unset: EventBridge
@@ -92,6 +97,18 @@ where
     // Only for a caller whose role path the event did not give (an empty session issuer).
     let caller = look_up_role_path(request.caller(), request.account.as_deref(), &ports.roles);
     request.set_caller(caller.await?);
+    // The guard's own rollback is allowed as such, before anything is waited for or judged: it
+    // must never start an enforcement (nor count as a change made during one).
+    if request.event_name == "UpdateEndpoint" && request.principal == ports.enforcer_role {
+        let on_resource = ports
+            .audit
+            .for_resource(&resource_key(&request.resource.name))
+            .await?;
+        if let Some(verdict) = own_rollback(&request, &on_resource, &ports.enforcer_role) {
+            return audited(verdict, ports, now).await;
+        }
+        tracing::warn!(event_id = %request.event_id, "an UpdateEndpoint by the enforce role with no rollback record: judged as any update");
+    }
     let policy = ports.policies.policies().await?;
     // Counted from the call, or from the first try if that came later (a swept event).
     let call = request.call_time().unwrap_or(now);
@@ -107,7 +124,7 @@ where
     // AutoML job's generated endpoint name) is waited for, within the wait.
     let decided = async {
         let resolution = resolve_subjects(&request, &lookups).await?;
-        decide_child(
+        let verdict = decide_child(
             &request,
             &resolution,
             &policy,
@@ -116,10 +133,11 @@ where
             &ports.roles,
             &ports.records,
         )
-        .await
+        .await?;
+        Ok::<_, GuardError>((verdict, resolution.configs))
     };
-    let verdict = match decided.await {
-        Ok(verdict) => verdict,
+    let (verdict, configs) = match decided.await {
+        Ok(decided) => decided,
         Err(e) if e.kind == ErrorKind::RecordsPending => {
             let seconds = wait_seconds(call.max(since), now, lookups.wait_until);
             tracing::info!(event_id = %request.event_id, seconds, reason = %e.message, "waiting for records");
@@ -158,8 +176,43 @@ where
         }
         None => verdict,
     };
+    let mut verdict = verdict;
+    // What an allowed deployment put in place: a later violating update is rolled back to it.
+    verdict.restorable = restorable(&request, &verdict, &configs).map(Box::new);
+    // A violating update: the endpoint's last allowed deployment, if it is allowed now. Before
+    // observe mode lowers the action, so that its alert says what enforce mode would do.
+    // A capacity change during an awaited violation's grace keeps that one's (it deploys
+    // nothing to judge); an update is decided on its own (its bindings' `onUpdate`).
+    if verdict.decision == Decision::Violation
+        && verdict.action == Action::Enforce
+        && (verdict.rollback_to.is_none() || request.event_name == "UpdateEndpoint")
+    {
+        verdict.rollback_to = rollback_to(
+            &changed,
+            &verdict,
+            &on_resource,
+            &policy,
+            &lookups,
+            ports,
+            now,
+        )
+        .await?;
+    }
     // The stack-wide setting at the decision: while observing, nothing is enforced.
     let verdict = observing(policy.enforcement(), verdict);
+    audited(verdict, ports, now).await
+}
+
+/// Writes the verdict's audit item (one per event): the verdict, or the one stored before for a
+/// duplicate delivery.
+async fn audited<R, P, A, D, S>(
+    verdict: Verdict,
+    ports: &Ports<R, P, A, D, S>,
+    now: DateTime<Utc>,
+) -> Result<Evaluated, GuardError>
+where
+    A: AuditLog,
+{
     let Some(item) = AuditItem::for_verdict(&verdict, now) else {
         return Ok(Evaluated::Verdict(verdict));
     };
@@ -183,6 +236,61 @@ where
             Ok(Evaluated::Verdict(existing.verdict))
         }
     }
+}
+
+/// The endpoint's last allowed deployment to roll a violating update back to, judged again now
+/// for whoever made it: `None` when there is none, a binding says `onUpdate: delete`, or it is
+/// not allowed now (each logged with why).
+async fn rollback_to<R, P, A, D, S>(
+    request: &Request,
+    verdict: &Verdict,
+    on_resource: &[AuditItem],
+    policy: &PolicySet,
+    lookups: &Lookups<'_, R, S>,
+    ports: &Ports<R, P, A, D, S>,
+    now: DateTime<Utc>,
+) -> Result<Option<Box<RollbackTo>>, GuardError>
+where
+    R: Resolver + Recovery,
+    S: RecordStore,
+{
+    let candidate = match rollback_candidate(request, verdict, on_resource, policy) {
+        Ok(candidate) => candidate,
+        Err(why) => {
+            tracing::info!(event_id = %request.event_id, why = %why, "no rollback");
+            return Ok(None);
+        }
+    };
+    let again = rejudged(request, &candidate, now);
+    // The config as it is now, nothing waited for: what cannot be resolved now (the config
+    // gone) is unresolved, and no rollback. The violation itself is decided.
+    let now_only = Lookups {
+        wait_until: now,
+        ..*lookups
+    };
+    let resolution = match resolve_subjects(&again, &now_only).await {
+        Ok(resolution) => resolution,
+        Err(e) if e.kind == ErrorKind::RecordsPending => {
+            tracing::info!(event_id = %request.event_id, why = %e, "no rollback");
+            return Ok(None);
+        }
+        Err(e) => return Err(e),
+    };
+    let judged = decide_resolved(&again, &resolution, policy, &ports.defaults);
+    if judged.decision != Decision::Allow {
+        tracing::info!(
+            event_id = %request.event_id,
+            allowed_event = %candidate.event_id,
+            reasons = ?judged.reasons,
+            "no rollback: the last allowed deployment is not allowed now"
+        );
+        return Ok(None);
+    }
+    Ok(Some(Box::new(RollbackTo {
+        event_id: candidate.event_id,
+        config: candidate.config,
+        deployed_at: Some(candidate.at),
+    })))
 }
 
 /// How long the triage waits before asking again: about as long as it has waited since `from`

@@ -29,6 +29,7 @@ fn ports(config: &SdkConfig) -> Result<LivePorts, GuardError> {
         records: DynamoRecords::new(dynamodb, env_var("RECORDS_TABLE")?),
         record_wait: record_wait_from_env()?,
         defaults: defaults_from_env()?,
+        enforcer_role: env_var("ENFORCE_ROLE_ARN")?,
     })
 }
 

@@ -99,6 +99,7 @@ async fn counted() -> (CountedPorts, Calls) {
         records: DynamoRecords::new(dynamodb, records_table(&config).await),
         record_wait: chrono::Duration::zero(),
         defaults: Defaults::default(),
+        enforcer_role: "arn:aws:iam::123456789012:role/ModelGuard-EnforceRole".into(),
     };
     (ports, calls)
 }

@@ -56,6 +56,7 @@ async fn world(policy: Value) -> World {
         // No waiting unless a test says so: a missing record is at once unresolvable.
         record_wait: chrono::Duration::zero(),
         defaults: Defaults::new(900, &[role_arn("SecurityOps")]).unwrap(),
+        enforcer_role: role_arn("ModelGuard-EnforceRole"),
     };
     World {
         kit: SageMakerKit::new(&config),
@@ -167,6 +168,258 @@ async fn an_allowed_deployment_is_audited_as_allowed() {
         .unwrap();
     assert_eq!(item["state"], "allowed");
     assert_eq!(item["verdict"], verdict);
+}
+
+/// What an allowed endpoint deployment put in place is kept on its verdict (issue 22: a later
+/// violating update is rolled back to it): the config, its models, and its creation time where
+/// its describe gave it. A violation keeps nothing.
+#[tokio::test]
+async fn an_allowed_endpoint_deployment_keeps_the_config_it_deployed() {
+    let w = world(policy()).await;
+    let model = unique("fraud-v3");
+    let config = w.deployable(&model).await;
+    let created = w.created(&config).await;
+    let at = created + chrono::Duration::seconds(3);
+    let verdict = w
+        .evaluate(&endpoint_event_at("MLDeployer", &config, at))
+        .await
+        .unwrap();
+    assert_eq!(verdict["decision"], "allow", "{verdict:#}");
+    assert_eq!(
+        verdict["restorable"],
+        json!({"kind": "endpoint-config", "name": config, "models": [model],
+               "created": model_guard_core::audit::timestamp::format(&created)}),
+        "{verdict:#}"
+    );
+    let event_id = verdict["eventId"].as_str().unwrap().to_owned();
+    let item = audit_item(&w.config, &w.decisions, &event_id)
+        .await
+        .unwrap();
+    assert_eq!(item["verdict"]["restorable"], verdict["restorable"]);
+
+    let violation = w
+        .evaluate(&endpoint_event_at("DataScientist", &config, at))
+        .await
+        .unwrap();
+    assert_eq!(violation["decision"], "violation", "{violation:#}");
+    assert!(violation.get("restorable").is_none(), "{violation:#}");
+}
+
+/// A violating UpdateEndpoint names the endpoint's last allowed deployment to roll back to, when
+/// that config is allowed now for whoever deployed it; not when the binding says `onUpdate:
+/// delete`, nor when the config is gone.
+#[tokio::test]
+async fn a_violating_update_names_the_last_allowed_deployment_to_roll_back_to() {
+    let w = world(policy()).await;
+    let allowed_config = w.deployable(&unique("fraud-v3")).await;
+    let other = w.deployable(&unique("fraud-v4")).await;
+    let endpoint = unique("ep");
+    w.kit.endpoint(&endpoint, &allowed_config).await;
+    let made = w
+        .created(&other)
+        .await
+        .max(w.created(&allowed_config).await);
+    let create_id = unique("evt");
+    let allowed = w
+        .evaluate(&stamped(
+            create_endpoint_event(&create_id, "MLDeployer", &endpoint, &allowed_config),
+            made + chrono::Duration::seconds(3),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(allowed["decision"], "allow", "{allowed:#}");
+    let update = || {
+        stamped(
+            model_guard_testkit::cloudtrail_event(
+                &unique("evt"),
+                "UpdateEndpoint",
+                "DataScientist",
+                json!({"endpointName": endpoint, "endpointConfigName": other}),
+                json!({"endpointArn": format!("arn:aws:sagemaker:us-east-1:123456789012:endpoint/{}", endpoint.to_lowercase())}),
+            ),
+            made + chrono::Duration::seconds(5),
+        )
+    };
+    let violation = w.evaluate(&update()).await.unwrap();
+    assert_eq!(
+        (&violation["decision"], &violation["action"]),
+        (&json!("violation"), &json!("enforce")),
+        "{violation:#}"
+    );
+    let deployed_at = model_guard_core::audit::timestamp::format(
+        &chrono::DateTime::parse_from_rfc3339(allowed["eventTime"].as_str().unwrap())
+            .unwrap()
+            .with_timezone(&chrono::Utc),
+    );
+    assert_eq!(
+        violation["rollbackTo"],
+        json!({"eventId": create_id, "config": allowed["restorable"], "deployedAt": deployed_at}),
+        "{violation:#}"
+    );
+
+    // The binding says delete: nothing to roll back to.
+    put_policy(
+        &w.config,
+        &w.policy_table,
+        &json!({"pk": "model#fraud-*", "principals": [role_arn("MLDeployer")], "mode": "enforce",
+                "onUpdate": "delete"}),
+    )
+    .await;
+    let deleting = w.evaluate(&update()).await.unwrap();
+    assert_eq!(deleting["decision"], "violation", "{deleting:#}");
+    assert!(deleting.get("rollbackTo").is_none(), "{deleting:#}");
+
+    // The allowed config is gone: nothing to roll back to.
+    put_policy(
+        &w.config,
+        &w.policy_table,
+        &json!({"pk": "model#fraud-*", "principals": [role_arn("MLDeployer")], "mode": "enforce"}),
+    )
+    .await;
+    w.kit
+        .client
+        .delete_endpoint_config()
+        .endpoint_config_name(&allowed_config)
+        .send()
+        .await
+        .unwrap();
+    let gone = w.evaluate(&update()).await.unwrap();
+    assert_eq!(gone["decision"], "violation", "{gone:#}");
+    assert!(gone.get("rollbackTo").is_none(), "{gone:#}");
+}
+
+#[tokio::test]
+async fn the_guards_own_rollback_is_allowed_and_anyone_elses_update_is_judged() {
+    use model_guard_core::audit::RollbackRecord;
+    use model_guard_core::ports::AuditLog;
+    let w = world(policy()).await;
+    let allowed_config = w.deployable(&unique("fraud-v3")).await;
+    let other = w.deployable(&unique("fraud-v4")).await;
+    let endpoint = unique("ep");
+    w.kit.endpoint(&endpoint, &allowed_config).await;
+    let made = w
+        .created(&other)
+        .await
+        .max(w.created(&allowed_config).await);
+    let allowed = w
+        .evaluate(&stamped(
+            create_endpoint_event(&unique("evt"), "MLDeployer", &endpoint, &allowed_config),
+            made + chrono::Duration::seconds(1),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(allowed["decision"], "allow", "{allowed:#}");
+    let update = |caller: &str, config: &str, at: chrono::DateTime<chrono::Utc>| {
+        stamped(
+            model_guard_testkit::cloudtrail_event(
+                &unique("evt"),
+                "UpdateEndpoint",
+                caller,
+                json!({"endpointName": endpoint, "endpointConfigName": config}),
+                json!({"endpointArn": format!("arn:aws:sagemaker:us-east-1:123456789012:endpoint/{}", endpoint.to_lowercase())}),
+            ),
+            at,
+        )
+    };
+    let violating = update("DataScientist", &other, made + chrono::Duration::seconds(2));
+    let violation = w.evaluate(&violating).await.unwrap();
+    assert_eq!(violation["action"], "enforce", "{violation:#}");
+    assert!(violation["rollbackTo"].is_object(), "{violation:#}");
+
+    // A capacity change during the grace (autoscaling's, say) breaks the violation's custody and
+    // is enforced as it is: rolled back, not deleted.
+    let capacity = stamped(
+        model_guard_testkit::cloudtrail_event(
+            &unique("evt"),
+            "UpdateEndpointWeightsAndCapacities",
+            "MLDeployer",
+            json!({"endpointName": endpoint,
+                   "desiredWeightsAndCapacities": [{"variantName": "v0", "desiredInstanceCount": 2}]}),
+            json!({"endpointArn": format!("arn:aws:sagemaker:us-east-1:123456789012:endpoint/{}", endpoint.to_lowercase())}),
+        ),
+        made + chrono::Duration::seconds(3),
+    );
+    let scaled = w.evaluate(&capacity).await.unwrap();
+    assert_eq!(scaled["decision"], "violation", "{scaled:#}");
+    assert_eq!(scaled["rollbackTo"], violation["rollbackTo"], "{scaled:#}");
+
+    // Before Enforce writes its record, the enforce role's update is judged as any update (a
+    // violation: the role deploys nothing the policy allows it).
+    let now = chrono::Utc::now();
+    let unvouched = w
+        .evaluate(&update(
+            "ModelGuard-EnforceRole",
+            &allowed_config,
+            now + chrono::Duration::seconds(2),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(unvouched["decision"], "violation", "{unvouched:#}");
+
+    // Enforce holds the violation and writes its rollback record, then updates the endpoint.
+    let violation_id = violation["eventId"].as_str().unwrap();
+    let held = w
+        .ports
+        .audit
+        .claim(violation_id, "exec-1", now, now)
+        .await
+        .unwrap();
+    assert!(held.is_some());
+    let record = RollbackRecord {
+        endpoint: endpoint.clone(),
+        config: allowed_config.clone(),
+        at: chrono::Utc::now(),
+    };
+    w.ports
+        .audit
+        .note_rollback(violation_id, "exec-1", &record)
+        .await
+        .unwrap();
+    let after = record.at + chrono::Duration::seconds(1);
+    let own = w
+        .evaluate(&update("ModelGuard-EnforceRole", &allowed_config, after))
+        .await
+        .unwrap();
+    assert_eq!(
+        (&own["decision"], &own["action"]),
+        (&json!("allow"), &json!("none")),
+        "{own:#}"
+    );
+    assert!(
+        own["reasons"][0]
+            .as_str()
+            .unwrap()
+            .contains(&format!("own rollback of violation {violation_id}")),
+        "{own:#}"
+    );
+    let item = audit_item(&w.config, &w.decisions, own["eventId"].as_str().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(item["state"], "allowed");
+
+    // A forged "rollback": anyone else's update to the allowed config is judged as any update
+    // (here a violation: the caller may not deploy it, and a violation awaits enforcement).
+    let forged = w
+        .evaluate(&update("DataScientist", &allowed_config, after))
+        .await
+        .unwrap();
+    assert_eq!(forged["decision"], "violation", "{forged:#}");
+    assert!(
+        !forged["reasons"].to_string().contains("own rollback"),
+        "{forged:#}"
+    );
+    // A record held by another execution cannot be written.
+    let refused = w
+        .ports
+        .audit
+        .note_rollback(violation_id, "exec-2", &record)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        refused.kind,
+        model_guard_core::ErrorKind::AuditConflict,
+        "{refused}"
+    );
 }
 
 #[tokio::test]

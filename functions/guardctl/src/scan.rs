@@ -87,6 +87,8 @@ pub async fn scan(
         records: &records,
         roles: &roles,
         audit: &audit,
+        // Read-only: a rollback is told by its role's default name (the stack's `EnforceRole`).
+        enforcer_role: None,
     };
     let mut report = Report::new(now);
     let mut progress = |p: Progress| match p {
@@ -178,6 +180,16 @@ async fn enforce(
         .send()
         .await
         .map_err(|e| {
+            // It runs one scan at a time (reserved concurrency 1): the drift scan, or another
+            // operator's, may be running.
+            if e.as_service_error()
+                .is_some_and(|s| s.is_too_many_requests_exception())
+            {
+                return Failure::Aws(format!(
+                    "{function} is busy: it runs one scan at a time, and one (the drift scan, or \
+                     another operator's) is running; try again in a few minutes"
+                ));
+            }
             Failure::Aws(format!(
                 "Invoke {function}: {}",
                 aws_sdk_lambda::error::DisplayErrorContext(&e)

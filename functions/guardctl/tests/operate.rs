@@ -368,6 +368,8 @@ async fn audit_trail(config: &SdkConfig) -> String {
         deleted_inference_components: vec![],
         status: Some("InService".to_owned()),
         confirmed: None,
+        restored: None,
+        not_rolled_back: None,
     });
     log.advance("evt-4-enforced", &enforced).await.unwrap();
     let mut failed = Advance::to(AuditState::Failed, later);

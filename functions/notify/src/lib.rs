@@ -53,9 +53,13 @@ fn check(input: &NotifyInput, item: &AuditItem) -> Result<(), GuardError> {
             "event {event_id}: enforcement-delayed is Claim's hand-over alert, not Notify's"
         )));
     }
-    if input.kind == NotificationKind::DriftFound {
+    if matches!(
+        input.kind,
+        NotificationKind::DriftFound | NotificationKind::ScanAttention
+    ) {
         return Err(invalid(format!(
-            "event {event_id}: drift-found is the scan function's alert, not Notify's"
+            "event {event_id}: {} is the scan function's alert, not Notify's",
+            input.kind.as_str()
         )));
     }
     let expected = match input.kind {

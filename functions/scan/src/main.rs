@@ -72,6 +72,9 @@ fn ports(config: &SdkConfig) -> Result<LivePorts, GuardError> {
         ),
         memory: DynamoGuardStore::new(dynamodb, decisions),
         defaults: evaluate::defaults_from_env()?,
+        enforcer_role: std::env::var("ENFORCE_ROLE_ARN")
+            .ok()
+            .filter(|v| !v.is_empty()),
     })
 }
 

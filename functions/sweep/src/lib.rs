@@ -83,7 +83,10 @@ where
     report.start = time_text(w.start);
     report.end = time_text(w.end);
     for event_name in rule_event_names() {
-        let records = ports.history.lookup(event_name, w.start, w.end).await?;
+        let records = ports
+            .history
+            .lookup(event_name, w.start, w.end, None)
+            .await?;
         report.found += records.len();
         for record in records {
             if let Some(why) = skip_reason(&record) {

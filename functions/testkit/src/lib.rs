@@ -478,6 +478,58 @@ impl SageMakerKit {
             .unwrap();
     }
 
+    /// UpdateEndpoint to `config` (the testbed's takes a second).
+    pub async fn update_endpoint(&self, name: &str, config: &str) {
+        self.client
+            .update_endpoint()
+            .endpoint_name(name)
+            .endpoint_config_name(config)
+            .send()
+            .await
+            .unwrap();
+    }
+
+    /// The endpoint's status and the config it serves, once it is no longer Updating (at most
+    /// 10 s).
+    pub async fn settled_endpoint(&self, name: &str) -> (String, String) {
+        for _ in 0..50 {
+            let out = self
+                .client
+                .describe_endpoint()
+                .endpoint_name(name)
+                .send()
+                .await
+                .unwrap();
+            let status = out.endpoint_status().map(|s| s.as_str().to_owned());
+            if status.as_deref() != Some("Updating") {
+                return (
+                    status.unwrap_or_default(),
+                    out.endpoint_config_name().unwrap_or_default().to_owned(),
+                );
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        panic!("endpoint {name} is still Updating");
+    }
+
+    pub async fn delete_endpoint_config(&self, name: &str) {
+        self.client
+            .delete_endpoint_config()
+            .endpoint_config_name(name)
+            .send()
+            .await
+            .unwrap();
+    }
+
+    pub async fn delete_model(&self, name: &str) {
+        self.client
+            .delete_model()
+            .model_name(name)
+            .send()
+            .await
+            .unwrap();
+    }
+
     /// The endpoint's status; `None` only when SageMaker says it does not exist (any other
     /// failure fails the test: a throttled describe is no proof of a deletion).
     pub async fn endpoint_status(&self, name: &str) -> Option<String> {
@@ -1128,4 +1180,35 @@ pub fn scan_policy() -> Value {
         {"pk": "role#arn:aws:iam::123456789012:role/Prod", "principals": [role_arn("MLDeployer")]},
         {"pk": "default", "principals": [role_arn("MLDeployer"), role_arn("DataScientist")]}
     ])
+}
+
+/// A stand-in for the enforcement machine: an execution runs (waits) until it is stopped, so a
+/// test sees what was started and under which name.
+pub async fn enforcement_machine(config: &SdkConfig) -> String {
+    aws_sdk_sfn::Client::new(config)
+        .create_state_machine()
+        .name(unique("enforcement"))
+        .role_arn(role_arn("states"))
+        .definition(
+            serde_json::json!({"StartAt": "Wait", "States": {"Wait": {"Type": "Wait", "Seconds": 600, "End": true}}})
+                .to_string(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .state_machine_arn
+}
+
+/// The names of a machine's executions.
+pub async fn execution_names(config: &SdkConfig, machine: &str) -> Vec<String> {
+    aws_sdk_sfn::Client::new(config)
+        .list_executions()
+        .state_machine_arn(machine)
+        .send()
+        .await
+        .unwrap()
+        .executions()
+        .iter()
+        .map(|e| e.name().to_owned())
+        .collect()
 }

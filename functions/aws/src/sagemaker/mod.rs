@@ -20,6 +20,7 @@ mod monitoring;
 mod notebooks;
 mod pipelines;
 mod remedy;
+mod rollback;
 mod studio;
 
 use std::time::Duration;
@@ -27,9 +28,12 @@ use std::time::Duration;
 use aws_sdk_applicationautoscaling::Client as AutoScaling;
 use aws_sdk_sagemaker::Client as SageMaker;
 use chrono::{DateTime, Utc};
-use model_guard_core::contract::{ResourceRef, ResourceType, Target, Verdict, Version1};
+use model_guard_core::audit::RollbackRecord;
+use model_guard_core::contract::{
+    ResourceRef, ResourceType, RollbackTo, Target, Verdict, Version1,
+};
 use model_guard_core::enforcement::{EnforcementOutcome, EnforcementResult};
-use model_guard_core::ports::Enforcer;
+use model_guard_core::ports::{Enforcer, RollbackState};
 use model_guard_core::records::whole_second;
 use model_guard_core::resolve::{
     DeployedImages, EndpointConfigInfo, InferenceComponentInfo, ModelInfo, PackageInfo, Recovered,
@@ -402,6 +406,8 @@ impl SageMakerEnforcer {
             deleted_inference_components: Vec::new(),
             status,
             confirmed: None,
+            restored: None,
+            not_rolled_back: None,
         }
     }
 }
@@ -445,6 +451,23 @@ impl Enforcer for SageMakerEnforcer {
             )),
             _ => self.job(resource).await,
         }
+    }
+
+    async fn rollback_state(
+        &self,
+        verdict: &Verdict,
+        to: &RollbackTo,
+        attempt: Option<&RollbackRecord>,
+    ) -> Result<RollbackState, GuardError> {
+        self.endpoint_rollback_state(verdict, to, attempt).await
+    }
+
+    async fn roll_back(
+        &self,
+        verdict: &Verdict,
+        to: &RollbackTo,
+    ) -> Result<EnforcementResult, GuardError> {
+        self.endpoint_roll_back(verdict, to).await
     }
 }
 
