@@ -573,8 +573,14 @@ export class ModelGuardStack extends Stack {
         resources: [arn('sagemaker', 'pipeline/*')],
       }),
       new iam.PolicyStatement({
-        sid: 'DeleteInferenceComponents',
-        actions: ['sagemaker:DescribeInferenceComponent', 'sagemaker:DeleteInferenceComponent'],
+        // UpdateInferenceComponent: a violating update is rolled back to the last allowed
+        // specification (its model is checked with DescribeModel, granted in DeleteModels).
+        sid: 'DeleteOrRollBackInferenceComponents',
+        actions: [
+          'sagemaker:DescribeInferenceComponent',
+          'sagemaker:DeleteInferenceComponent',
+          'sagemaker:UpdateInferenceComponent',
+        ],
         resources: [arn('sagemaker', 'inference-component/*')],
       }),
       new iam.PolicyStatement({

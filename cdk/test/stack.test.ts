@@ -139,7 +139,8 @@ const EXPECTED_STATEMENTS: Record<string, string[]> = {
     `Allow sagemaker:DescribeInferenceExperiment,sagemaker:StopInferenceExperiment on ${SM}:inference-experiment/*`,
     `Allow sagemaker:DescribeApp,sagemaker:DeleteApp on ${SM}:app/*`,
     `Allow sagemaker:DescribePipelineExecution,sagemaker:StopPipelineExecution on ${SM}:pipeline/*`,
-    `Allow sagemaker:DescribeInferenceComponent,sagemaker:DeleteInferenceComponent on ${SM}:inference-component/*`,
+    'Allow sagemaker:DescribeInferenceComponent,sagemaker:DeleteInferenceComponent,sagemaker:UpdateInferenceComponent '
+      + `on ${SM}:inference-component/*`,
     'Allow sagemaker:StopTrainingJob,sagemaker:DescribeTrainingJob,sagemaker:StopTransformJob,'
       + 'sagemaker:DescribeTransformJob,sagemaker:StopProcessingJob,sagemaker:DescribeProcessingJob,'
       + 'sagemaker:StopHyperParameterTuningJob,sagemaker:DescribeHyperParameterTuningJob,'

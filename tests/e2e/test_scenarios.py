@@ -1710,7 +1710,7 @@ def test_44_a_violating_update_is_rolled_back_and_the_guards_own_update_starts_n
     assert item["state"] == "enforced"
     assert item["enforcement"]["outcome"] == "rolled-back"
     assert item["enforcement"]["restored"]["config"]["name"] == allowed_config
-    assert item["rollback"]["config"] == allowed_config
+    assert item["rollback"]["to"] == allowed_config
     messages = stack.messages(updated)
     assert [m["kind"] for m in messages] == ["violation-pending", "enforced"], messages
     assert "roll back" in messages[0]["subject"], messages[0]
@@ -1743,3 +1743,76 @@ def test_45_a_violating_update_whose_allowed_config_is_gone_is_deleted(stack):
     messages = stack.messages(updated)
     assert [m["kind"] for m in messages] == ["violation-pending", "enforced"], messages
     assert messages[1]["document"]["enforcement"]["notRolledBack"] == item["enforcement"]["notRolledBack"], messages[1]
+
+
+def component_call(event_id: str, caller: str, event_name: str, component: str, endpoint: str,
+                   model: str) -> dict:
+    from conftest import REGION, call
+
+    params = {"inferenceComponentName": component, "specification": {"modelName": model}}
+    if event_name == "CreateInferenceComponent":
+        params |= {"endpointName": endpoint, "variantName": "v0"}
+    return call(event_id, caller, event_name, params,
+                {"inferenceComponentArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:inference-component/{component.lower()}"})
+
+
+def settled_component(stack, component: str) -> dict:
+    import time
+
+    for _ in range(50):
+        described = stack.sm.describe_inference_component(InferenceComponentName=component)
+        if described["InferenceComponentStatus"] != "Updating":
+            return described
+        time.sleep(0.2)
+    raise AssertionError(f"{component} is still Updating")
+
+
+def test_46_an_inference_component_updated_to_a_forbidden_model_gets_its_old_specification_back(stack):
+    prefix = "icroll"
+    stack.policy({"pk": f"model#{prefix}-*", "principals": [MLDEPLOYER], "mode": "enforce", "graceSeconds": 2})
+    allowed, _, endpoint = stack.endpoint("ep", prefix)
+    stack.sm.create_inference_component(InferenceComponentName=(component := f"ic-{uuid.uuid4().hex[:6]}"),
+                                        EndpointName=endpoint, VariantName="v0",
+                                        Specification={"ModelName": allowed,
+                                                       "ComputeResourceRequirements": {"MinMemoryRequiredInMb": 1024}},
+                                        RuntimeConfig={"CopyCount": 1})
+    created = str(uuid.uuid4())
+    assert stack.submit(component_call(created, "MLDeployer", "CreateInferenceComponent", component, endpoint,
+                                       allowed))["status"] == "SUCCEEDED"
+    assert stack.audit(created)["state"] == "allowed"
+    assert stack.audit(created)["verdict"]["restorable"]["model"] == allowed, stack.audit(created)
+
+    forbidden = stack.model(prefix)
+    stack.sm.update_inference_component(InferenceComponentName=component, Specification={"ModelName": forbidden})
+    settled_component(stack, component)
+    updated = str(uuid.uuid4())
+    assert stack.submit(component_call(updated, "DataScientist", "UpdateInferenceComponent", component, endpoint,
+                                       forbidden))["status"] == "SUCCEEDED"
+    assert stack.audit(updated)["verdict"]["rollbackTo"]["eventId"] == created, stack.audit(updated)
+    run = stack.wait(stack.enforcement(updated), 60)
+    assert run["status"] == "SUCCEEDED", run
+    # It keeps serving, on the allowed specification (its compute requirements too).
+    now = settled_component(stack, component)
+    assert now["InferenceComponentStatus"] == "InService"
+    assert now["Specification"]["ModelName"] == allowed, now
+    assert now["Specification"]["ComputeResourceRequirements"]["MinMemoryRequiredInMb"] == 1024, now
+    item = stack.audit(updated)
+    assert (item["state"], item["enforcement"]["outcome"]) == ("enforced", "rolled-back"), item
+    assert item["rollback"] == {"resource": component, "to": f"model {allowed}", "at": item["rollback"]["at"]}
+    messages = stack.messages(updated)
+    assert [m["kind"] for m in messages] == ["violation-pending", "enforced"], messages
+    assert "roll back" in messages[0]["subject"], messages[0]
+    assert messages[1]["document"]["enforcement"]["restored"]["config"]["model"] == allowed, messages[1]
+
+    # The guard's own update arrives as an event like any other: allowed, nothing started.
+    own = str(uuid.uuid4())
+    assert stack.submit(component_call(own, ENFORCER_ROLE, "UpdateInferenceComponent", component, endpoint,
+                                       allowed))["status"] == "SUCCEEDED"
+    assert stack.audit(own)["state"] == "allowed", stack.audit(own)
+    assert "own rollback" in stack.audit(own)["verdict"]["reasons"][0]
+    assert stack.enforcements(own) == []
+    # A forged "rollback" by anyone else is judged as any update.
+    forged = str(uuid.uuid4())
+    assert stack.submit(component_call(forged, "DataScientist", "UpdateInferenceComponent", component, endpoint,
+                                       allowed))["status"] == "SUCCEEDED"
+    assert stack.audit(forged)["verdict"]["decision"] == "violation", stack.audit(forged)

@@ -18,8 +18,13 @@ test_launcher.py:
   lacks (StopTrainingJob, StopTransformJob, StopHyperParameterTuningJob) exist. A stop on a job that
   is no longer running is a ValidationException naming its status, as on AWS; on one that does not
   exist, ResourceNotFound (the API reference's only documented error for the stop calls).
-- SageMaker inference components (moto has none): create, describe, list, delete; an endpoint that
-  still has inference components cannot be deleted.
+- SageMaker inference components (moto has none): create, describe, list, update, delete; an
+  endpoint that still has inference components cannot be deleted. Describe gives the
+  specification (or the per-instance-type ``Specifications``) in DescribeInferenceComponent's
+  shape: a container's image under ``DeployedImage`` (``SpecifiedImage``, and ``ResolvedImage``
+  as for endpoints). ``UpdateInferenceComponent`` of an ``InService`` component (refused
+  otherwise) keeps it ``Updating`` for UPDATE_SECONDS, describing the new specification from the
+  call (what AWS describes during an update is not documented), and sets ``LastModifiedTime``.
 - SageMaker ``UpdateEndpoint`` (moto has none): the endpoint is ``Updating`` for UPDATE_SECONDS,
   serving its old config, then ``InService`` on the new one (``LastModifiedTime`` set at the call
   and at the end); refused for an endpoint that is not ``InService``, as on AWS.
@@ -68,8 +73,9 @@ test_launcher.py:
   ``fault-busy-*``              a new endpoint or inference component stays ``Creating`` for
                                 BUSY_SECONDS;
   ``fault-updating-*``          a new endpoint stays ``Updating`` for LASTING_SECONDS;
-  ``fault-refuse-update-*``     an UpdateEndpoint of an InService endpoint is refused with a
-                                ValidationException, as when a model's artifact is gone;
+  ``fault-refuse-update-*``     an UpdateEndpoint of an InService endpoint, or an
+                                UpdateInferenceComponent of an InService component, is refused
+                                with a ValidationException, as when a model's artifact is gone;
   ``fault-slow-delete-*``       a deleted endpoint or inference component is ``Deleting`` for
                                 BUSY_SECONDS, then gone;
   ``fault-slow-stop-*``         a stopped job is ``Stopping`` for BUSY_SECONDS, then ``Stopped``;
@@ -410,6 +416,9 @@ def refuse_if_components(backend, endpoint_name: str) -> None:  # noqa: ANN001
 def inference_component_status(component: dict[str, Any]) -> str:
     if component.get("_deleting") is not None:
         return "Deleting"
+    updating = component.get("_updating")
+    if updating is not None and time.time() - updating < UPDATE_SECONDS:
+        return "Updating"
     if component["InferenceComponentName"].startswith("fault-busy-") and (
         time.time() - component["CreationTime"] < BUSY_SECONDS
     ):
@@ -446,10 +455,6 @@ def add_inference_components() -> None:
         endpoint = backend.endpoints.get(endpoint_name)
         if endpoint is None:
             raise ValidationError(message=f"Could not find endpoint '{endpoint_name}'.")
-        specification = self._get_param("Specification") or {}
-        model_name = specification.get("ModelName")
-        if model_name is not None and model_name not in backend._models:
-            raise ValidationError(message=f'Could not find model "{model_name}".')
         now = time.time()
         copies = (self._get_param("RuntimeConfig") or {}).get("CopyCount", 1)
         components(backend)[name] = {
@@ -458,11 +463,60 @@ def add_inference_components() -> None:
             "EndpointName": endpoint_name,
             "EndpointArn": endpoint.arn,
             "VariantName": self._get_param("VariantName"),
-            "Specification": specification,
+            **specified(self, backend, now),
             "RuntimeConfig": {"DesiredCopyCount": copies, "CurrentCopyCount": copies},
             "CreationTime": now,
             "LastModifiedTime": now,
         }
+        return ActionResult({"InferenceComponentArn": arn(backend, name)})
+
+    def specified(self, backend, now: float) -> dict[str, Any]:  # noqa: ANN001
+        """The call's Specification or Specifications, as DescribeInferenceComponent gives them
+        (its models checked to exist, as SageMaker does)."""
+        single = self._get_param("Specification")
+        several = self._get_param("Specifications")
+        for spec in ([single] if single else []) + list(several or []):
+            model_name = spec.get("ModelName")
+            if model_name is not None and model_name not in backend._models:
+                raise ValidationError(message=f'Could not find model "{model_name}".')
+        if several:
+            return {"Specifications": [described(spec, now) for spec in several]}
+        return {"Specification": described(single or {}, now)}
+
+    def described(spec: dict[str, Any], now: float) -> dict[str, Any]:
+        out = copy.deepcopy(spec)
+        container = out.get("Container")
+        if container is not None and "Image" in container:
+            image = container.pop("Image")
+            resolved = resolved_image(image)
+            container["DeployedImage"] = {"SpecifiedImage": image, "ResolutionTime": now} | (
+                {"ResolvedImage": resolved} if resolved else {}
+            )
+        return out
+
+    def update(self):  # noqa: ANN001
+        backend = self.sagemaker_backend
+        name = self._get_param("InferenceComponentName")
+        component = components(backend).get(name)
+        if component is None:
+            raise not_found(name)
+        if status(component) != "InService":
+            raise ValidationError(
+                message=f"Cannot update inference component {name} while its status is {status(component)}."
+            )
+        if name.startswith("fault-refuse-update-"):
+            raise ValidationError(message=f"Could not update inference component {name}: its model data is gone.")
+        now = time.time()
+        if self._get_param("Specification") is not None or self._get_param("Specifications") is not None:
+            new = specified(self, backend, now)
+            component.pop("Specification", None)
+            component.pop("Specifications", None)
+            component.update(new)
+        runtime = self._get_param("RuntimeConfig")
+        if runtime and "CopyCount" in runtime:
+            component["RuntimeConfig"] = {"DesiredCopyCount": runtime["CopyCount"], "CurrentCopyCount": runtime["CopyCount"]}
+        component["LastModifiedTime"] = now
+        component["_updating"] = now
         return ActionResult({"InferenceComponentArn": arn(backend, name)})
 
     def describe(self):  # noqa: ANN001
@@ -511,6 +565,7 @@ def add_inference_components() -> None:
     SageMakerResponse.create_inference_component = create
     SageMakerResponse.describe_inference_component = describe
     SageMakerResponse.delete_inference_component = delete
+    SageMakerResponse.update_inference_component = update
     SageMakerResponse.list_inference_components = list_
 
     original_delete_endpoint = SageMakerModelBackend.delete_endpoint

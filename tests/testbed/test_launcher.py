@@ -203,6 +203,58 @@ def test_inference_components_exist_and_block_their_endpoint(sm):
     sm.delete_endpoint(EndpointName=endpoint_name)
 
 
+def test_inference_components_are_described_as_aws_describes_them_and_update(sm):
+    endpoint_name = name("ep")
+    model = endpoint(sm, endpoint_name)
+    bare = name("ic")
+    image = f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/llm:1"
+    sm.create_inference_component(
+        InferenceComponentName=bare, EndpointName=endpoint_name, VariantName="v0",
+        Specification={"Container": {"Image": image, "ArtifactUrl": "s3://b/m.tar.gz",
+                                     "Environment": {"A": "1"}},
+                       "ComputeResourceRequirements": {"MinMemoryRequiredInMb": 1024}},
+        RuntimeConfig={"CopyCount": 1},
+    )
+    container = sm.describe_inference_component(InferenceComponentName=bare)["Specification"]["Container"]
+    assert container["DeployedImage"]["SpecifiedImage"] == image
+    assert container["DeployedImage"]["ResolvedImage"].startswith(f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/llm@sha256:")
+    assert (container["ArtifactUrl"], container["Environment"]) == ("s3://b/m.tar.gz", {"A": "1"})
+    assert "Image" not in container
+
+    # One specification per instance type.
+    several = name("ic")
+    sm.create_inference_component(
+        InferenceComponentName=several, EndpointName=endpoint_name, VariantName="v0",
+        Specifications=[{"InstanceType": "ml.g5.2xlarge", "ModelName": model},
+                        {"InstanceType": "ml.g6.2xlarge", "Container": {"Image": image}}],
+        RuntimeConfig={"CopyCount": 1},
+    )
+    described = sm.describe_inference_component(InferenceComponentName=several)
+    assert "Specification" not in described
+    assert [s.get("ModelName") for s in described["Specifications"]] == [model, None]
+    assert described["Specifications"][1]["Container"]["DeployedImage"]["SpecifiedImage"] == image
+
+    # An update: Updating for a moment with the new specification, then InService.
+    before = described["LastModifiedTime"]
+    time.sleep(1.1)
+    sm.update_inference_component(InferenceComponentName=several, Specification={"ModelName": model})
+    updating = sm.describe_inference_component(InferenceComponentName=several)
+    assert updating["InferenceComponentStatus"] == "Updating"
+    assert (updating["Specification"], "Specifications" in updating) == ({"ModelName": model}, False)
+    assert updating["LastModifiedTime"] > before
+    with pytest.raises(botocore.exceptions.ClientError) as refused:
+        sm.update_inference_component(InferenceComponentName=several, Specification={"ModelName": model})
+    assert "while its status is Updating" in refused.value.response["Error"]["Message"]
+    time.sleep(1.2)
+    assert sm.describe_inference_component(InferenceComponentName=several)["InferenceComponentStatus"] == "InService"
+    with pytest.raises(botocore.exceptions.ClientError) as missing:
+        sm.update_inference_component(InferenceComponentName=several, Specification={"ModelName": name("none")})
+    assert "Could not find model" in missing.value.response["Error"]["Message"]
+    for component in (bare, several):
+        sm.delete_inference_component(InferenceComponentName=component)
+    sm.delete_endpoint(EndpointName=endpoint_name)
+
+
 def test_inference_components_scale_with_application_auto_scaling():
     autoscaling = client("application-autoscaling")
     resource = f"inference-component/{name('ic')}"

@@ -139,16 +139,20 @@ pub struct FailureRecord {
     pub cause: String,
 }
 
-/// What Enforce writes on a violation's item before it updates the endpoint back to its last
-/// allowed config: Evaluate allows the UpdateEndpoint that follows only when the enforce
-/// function's role made it *and* such a record names the endpoint and config, written no later
-/// than the call (docs/design.md, "Rolling back a violating update"). Kept from the first
-/// attempt: a retried rollback's call is the guard's too.
+/// What Enforce writes on a violation's item before it updates the endpoint or inference
+/// component back to its last allowed deployment: Evaluate allows the UpdateEndpoint or
+/// UpdateInferenceComponent that follows only when the enforce function's role made it *and*
+/// such a record names the resource and what it restores, written no later than the call
+/// (docs/design.md, "Rolling back a violating update"). Kept from the first attempt: a retried
+/// rollback's call is the guard's too.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RollbackRecord {
-    pub endpoint: String,
-    pub config: String,
+    /// The endpoint or inference component rolled back.
+    pub resource: String,
+    /// What it is rolled back to (`Restorable::label`): the endpoint config's name, or the
+    /// component's judged content.
+    pub to: String,
     #[serde(with = "timestamp")]
     pub at: DateTime<Utc>,
 }

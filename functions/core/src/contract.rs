@@ -497,18 +497,147 @@ pub struct RollbackTo {
 }
 
 impl Restorable {
-    /// The endpoint config it restores.
-    pub fn config_name(&self) -> &str {
+    /// What it restores, as alerts name it.
+    pub fn describe(&self) -> String {
         match self {
-            Restorable::EndpointConfig { name, .. } => name,
+            Restorable::EndpointConfig { name, .. } => format!("endpoint config {name}"),
+            Restorable::InferenceComponentSpec(spec) => {
+                format!("the specification that deployed {}", spec.content())
+            }
+        }
+    }
+
+    /// The judged content it deploys, as a request names it: an endpoint config, or a
+    /// component's model, base component, image and artifact.
+    pub fn targets(&self) -> Vec<Target> {
+        match self {
+            Restorable::EndpointConfig { name, .. } => {
+                vec![Target::EndpointConfig { name: name.clone() }]
+            }
+            Restorable::InferenceComponentSpec(spec) => spec.targets(),
+        }
+    }
+
+    /// What a rollback record names as restored: the config's name, or the component's judged
+    /// content ([`content_label`]).
+    pub fn label(&self) -> String {
+        match self {
+            Restorable::EndpointConfig { name, .. } => name.clone(),
+            Restorable::InferenceComponentSpec(spec) => content_label(&spec.targets()),
         }
     }
 }
 
+/// The judged content that `targets` deploy, in one canonical line (sorted): how a rollback
+/// record names an inference component's specification, and how the guard's own update is
+/// recognised by it.
+pub fn content_label(targets: &[Target]) -> String {
+    let mut parts: Vec<String> = targets
+        .iter()
+        .filter_map(|t| match t {
+            Target::EndpointConfig { name } => Some(format!("endpoint config {name}")),
+            Target::Model { name } => Some(format!("model {name}")),
+            Target::InferenceComponentModel { name } => Some(format!("base component {name}")),
+            Target::Image { uri } => Some(format!("image {uri}")),
+            Target::Data { uri, .. } => Some(format!("artifact {uri}")),
+            _ => None,
+        })
+        .collect();
+    parts.sort();
+    parts.dedup();
+    parts.join(", ")
+}
+
+/// An inference component's specification as an allowed Create/UpdateInferenceComponent
+/// deployed it, from DescribeInferenceComponent (SageMaker describes no earlier specification
+/// once it is replaced, so this is the source of a rollback). The container's environment is
+/// kept only as a hash: it may hold secrets, and the verdict travels in alerts and in the
+/// enforcement's input; a rollback keeps the component's environment only while it is still the
+/// allowed one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct ComponentSpec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_component: Option<String>,
+    /// The container's image as specified.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact_url: Option<String>,
+    /// SHA-256 (hex) of the container's environment as sorted JSON; none without a container.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment_sha256: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_data_download_timeout_seconds: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container_startup_health_check_timeout_seconds: Option<i32>,
+    /// `ComputeResourceRequirements`, numbers as SageMaker gave them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_cores: Option<serde_json::Number>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accelerator_devices: Option<serde_json::Number>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_memory_mb: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_memory_mb: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accelerator_partition_type: Option<String>,
+    /// When its model was made, as at the allowed deployment: a model of that name made at
+    /// another time is another model (deleted and made again), and is never restored.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::audit::timestamp::option"
+    )]
+    pub model_created: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl ComponentSpec {
+    /// The judged content, as a request's targets.
+    pub fn targets(&self) -> Vec<Target> {
+        let mut targets = Vec::new();
+        if let Some(name) = &self.model {
+            targets.push(Target::Model { name: name.clone() });
+        }
+        if let Some(name) = &self.base_component {
+            targets.push(Target::InferenceComponentModel { name: name.clone() });
+        }
+        if let Some(uri) = &self.image {
+            targets.push(Target::Image { uri: uri.clone() });
+        }
+        if let Some(uri) = &self.artifact_url {
+            targets.push(Target::Data {
+                uri: uri.clone(),
+                prefix: false,
+            });
+        }
+        targets
+    }
+
+    /// Its judged content in one line.
+    pub fn content(&self) -> String {
+        content_label(&self.targets())
+    }
+
+    /// The hash kept of a container's environment: SHA-256 (hex) of its variables as a JSON
+    /// object with sorted keys.
+    pub fn environment_hash<'a>(variables: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+        use sha2::{Digest, Sha256};
+        let sorted: std::collections::BTreeMap<&str, &str> = variables.into_iter().collect();
+        let text = serde_json::to_string(&sorted).unwrap_or_default();
+        Sha256::digest(text.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+}
+
 impl RollbackTo {
-    /// The endpoint config it restores.
-    pub fn config_name(&self) -> &str {
-        self.config.config_name()
+    /// What it restores, as alerts name it.
+    pub fn describe(&self) -> String {
+        self.config.describe()
     }
 }
 
@@ -531,6 +660,9 @@ pub enum Restorable {
         )]
         created: Option<chrono::DateTime<chrono::Utc>>,
     },
+    /// The specification an allowed CreateInferenceComponent or UpdateInferenceComponent
+    /// deployed.
+    InferenceComponentSpec(ComponentSpec),
 }
 
 /// Who is behind a pipeline step's call: the execution that ran the step and the principal that

@@ -91,7 +91,9 @@ const fn at(leads_to: Leads, path: &'static str) -> SubjectPath {
 }
 
 /// What an inference component's specification deploys: a model, a base component's model, or a
-/// bare container (whose image is required wherever the container is given).
+/// bare container (whose image is required wherever the container is given). `specifications`
+/// holds one such specification per instance type, instead of `specification`: each is judged
+/// (left out, a forbidden model on a second instance type went unjudged).
 const IC_SUBJECTS: &[SubjectPath] = &[
     at(Leads::Model, "specification.modelName"),
     at(
@@ -100,6 +102,19 @@ const IC_SUBJECTS: &[SubjectPath] = &[
     ),
     at(Leads::Image, "specification.container.image!"),
     at(Leads::Data, "specification.container.artifactUrl"),
+    at(Leads::Model, "specifications[].modelName"),
+    at(
+        Leads::InferenceComponentModel,
+        "specifications[].baseInferenceComponentName",
+    ),
+    at(Leads::Image, "specifications[].container.image!"),
+    at(Leads::Data, "specifications[].container.artifactUrl"),
+    // Each instance type's specification deploys something: one whose content field is lost
+    // fails closed, rather than leave the others to answer for the component.
+    at(
+        Leads::Model,
+        "specifications[].modelName|baseInferenceComponentName|container!",
+    ),
 ];
 
 /// The roles a domain gives its profiles and shared spaces by default.

@@ -628,6 +628,23 @@ fn walk(root: &Value, path: &str, at: String, out: &mut Vec<Found>) {
         Some(segment) => (segment, true),
         None => (segment, false),
     };
+    // `a|b|c!`, last: where the object is there, one of the fields must be (a presence check;
+    // the fields themselves are other paths' to judge).
+    if rest.is_none() && segment.contains('|') {
+        let object = root.as_object();
+        let present = segment.split('|').any(|key| {
+            object
+                .and_then(|o| o.get(key))
+                .is_some_and(|v| !v.is_null())
+        });
+        if required && !present {
+            out.push(Found::Unusable {
+                field: at,
+                problem: format!("names none of {}", segment.replace('|', ", ")),
+            });
+        }
+        return;
+    }
     let (key, each) = match segment.strip_suffix("[]") {
         Some(key) => (key, true),
         None => (segment, false),

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::approval::ApprovalDecision;
 use crate::audit::{ApprovalRecord, AuditItem, AuditState, FailureRecord};
-use crate::contract::{Verdict, Version1};
+use crate::contract::{Restorable, Verdict, Version1};
 use crate::enforcement::{EnforcementResult, Remedy, enforcement_verb, remedy};
 use crate::health::{HealthReport, report_text};
 use crate::policy_change::PolicyChange;
@@ -425,12 +425,21 @@ pub fn render(kind: NotificationKind, verdict: &Verdict, context: &NotifyContext
     match kind {
         NotificationKind::ViolationPending => {
             if let Some(to) = &verdict.rollback_to {
+                let unless = match &to.config {
+                    Restorable::EndpointConfig { .. } => {
+                        "that config or one of its models is gone or was made again"
+                    }
+                    Restorable::InferenceComponentSpec(_) => {
+                        "its model is gone or was made again, or the component's environment was \
+                         changed"
+                    }
+                };
                 let _ = writeln!(
                     text,
-                    "\nRolling back updates the {resource_type} to endpoint config {}, which the \
-                     allowed deployment {} deployed; if that config or one of its models is gone \
-                     or was made again by then, Model Guard deletes the {resource_type} instead.",
-                    to.config_name(),
+                    "\nRolling back updates the {resource_type} to {}, which the allowed deployment \
+                     {} deployed; if {unless} by then, Model Guard deletes the {resource_type} \
+                     instead.",
+                    to.describe(),
                     to.event_id
                 );
             }
@@ -529,8 +538,8 @@ pub fn render(kind: NotificationKind, verdict: &Verdict, context: &NotifyContext
                 if let Some(to) = &result.restored {
                     let _ = writeln!(
                         text,
-                        "Restored:  endpoint config {}, deployed by the allowed call {}",
-                        to.config_name(),
+                        "Restored:  {}, deployed by the allowed call {}",
+                        to.describe(),
                         to.event_id
                     );
                 }

@@ -107,6 +107,17 @@ pub trait Resolver {
         resource: &ResourceRef,
         config: Option<&str>,
     ) -> impl Future<Output = Result<DeployedImages, ResolveError>> + Send;
+    /// An inference component's one specification as SageMaker describes it now, with its
+    /// model's creation time: what an allowed deployment of it is rolled back to. `None` where
+    /// none can be kept (gone, one specification per instance type, a resolver with no live
+    /// SageMaker behind it).
+    fn component_spec(
+        &self,
+        _name: &str,
+    ) -> impl Future<Output = Result<Option<crate::contract::ComponentSpec>, ResolveError>> + Send
+    {
+        async { Ok(None) }
+    }
 }
 
 /// What a deployed resource says it uses, for an event that lost it (CloudTrail leaves out
@@ -247,7 +258,11 @@ pub async fn resolve_subjects<R: Resolver + Recovery, S: RecordStore>(
                             SubjectKind::InferenceComponent,
                             name.clone(),
                             None,
-                            Some("it names no model".to_owned()),
+                            Some(
+                                "it names no model (or deploys different content per instance \
+                                 type)"
+                                    .to_owned(),
+                            ),
                             Through::Request,
                         );
                     }

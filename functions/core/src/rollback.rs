@@ -6,7 +6,8 @@ use chrono::{DateTime, Utc};
 
 use crate::audit::{AuditItem, AuditState};
 use crate::contract::{
-    Action, Decision, Request, ResourceType, Restorable, Target, Verdict, Version1,
+    Action, ComponentSpec, Decision, Request, ResourceType, Restorable, Target, Verdict, Version1,
+    content_label,
 };
 use crate::policy::{OnUpdate, PolicySet};
 use crate::resolve::ConfigAtTheCall;
@@ -43,6 +44,59 @@ pub fn restorable(
     }
 }
 
+/// What an allowed CreateInferenceComponent or UpdateInferenceComponent put in place: the
+/// component's specification as SageMaker `described` it after the call, kept only when its
+/// judged content (model, base component, image, artifact) is exactly what the call named. A
+/// describe that shows other content (another update since, or this one not yet applied), an
+/// update that named no specification, or one specification per instance type, keeps nothing.
+pub fn restorable_component(
+    request: &Request,
+    verdict: &Verdict,
+    described: Option<ComponentSpec>,
+) -> Option<Restorable> {
+    let spec = described?;
+    let named = deployed_content(request)?;
+    (verdict.decision == Decision::Allow
+        && request.resource.resource_type == ResourceType::InferenceComponent
+        && matches!(
+            request.event_name.as_str(),
+            "CreateInferenceComponent" | "UpdateInferenceComponent"
+        )
+        && verdict
+            .resource
+            .as_ref()
+            .is_none_or(|r| r.resource_type == ResourceType::InferenceComponent)
+        && named == spec.content())
+    .then_some(Restorable::InferenceComponentSpec(spec))
+}
+
+/// The judged content a deployment call named itself, in one line (`content_label`): its endpoint
+/// config, or its component's model, base component, image and artifact. None when it named none
+/// (an update that keeps what runs names the component itself, to look up) or a field was
+/// unreadable.
+fn deployed_content(request: &Request) -> Option<String> {
+    let own = |t: &Target| matches!(t, Target::InferenceComponentModel { name } if crate::audit::resource_key(name) == crate::audit::resource_key(&request.resource.name));
+    if request.targets.is_empty()
+        || request
+            .targets
+            .iter()
+            .any(|t| matches!(t, Target::Unreadable { .. }) || own(t))
+    {
+        return None;
+    }
+    Some(content_label(&request.targets))
+}
+
+/// Whether `request` is an update that a rollback undoes: UpdateEndpoint of an endpoint, or
+/// UpdateInferenceComponent of an inference component.
+fn is_rolled_back_update(request: &Request) -> bool {
+    matches!(
+        (request.event_name.as_str(), request.resource.resource_type),
+        ("UpdateEndpoint", ResourceType::Endpoint)
+            | ("UpdateInferenceComponent", ResourceType::InferenceComponent)
+    )
+}
+
 /// The allowed deployment a violating UpdateEndpoint would be rolled back to, before it is judged
 /// again under the policy now.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,12 +119,14 @@ pub fn rollback_candidate(
     on_resource: &[AuditItem],
     policy: &PolicySet,
 ) -> Result<Candidate, String> {
-    if request.event_name != "UpdateEndpoint"
-        || request.resource.resource_type != ResourceType::Endpoint
+    if !is_rolled_back_update(request)
         || verdict.decision != Decision::Violation
         || verdict.action != Action::Enforce
     {
-        return Err("only a violating, enforced UpdateEndpoint is rolled back".to_owned());
+        return Err(
+            "only a violating, enforced UpdateEndpoint or UpdateInferenceComponent is rolled back"
+                .to_owned(),
+        );
     }
     if let Some(binding) = verdict
         .subjects
@@ -93,7 +149,12 @@ pub fn rollback_candidate(
     let call = time(request.event_time.as_deref());
     on_resource
         .iter()
-        .filter(|item| item.state == AuditState::Allowed && item.event_id != request.event_id)
+        .filter(|item| {
+            item.state == AuditState::Allowed
+                && item.event_id != request.event_id
+                // An endpoint and an inference component may share a name.
+                && item.resource_type == request.resource.resource_type
+        })
         .filter_map(|item| {
             let at = time(item.event_time.as_deref())?;
             let config = item.verdict.restorable.as_deref()?.clone();
@@ -112,16 +173,17 @@ pub fn rollback_candidate(
             at,
         })
         .ok_or_else(|| {
-            "no allowed deployment of the endpoint before it is on record (or none kept what it \
-             deployed)"
-                .to_owned()
+            format!(
+                "no allowed deployment of the {} before it is on record (or none kept what it \
+                 deployed)",
+                request.resource.resource_type
+            )
         })
 }
 
 /// The request that judges a candidate again now: its caller deploying its config to the
 /// endpoint, at `now` (so the config is described as it is).
 pub fn rejudged(request: &Request, candidate: &Candidate, now: DateTime<Utc>) -> Request {
-    let Restorable::EndpointConfig { name, .. } = &candidate.config;
     Request {
         event_id: format!("{}#rollback", candidate.event_id),
         event_time: Some(crate::sweep::time_text(now)),
@@ -129,40 +191,41 @@ pub fn rejudged(request: &Request, candidate: &Candidate, now: DateTime<Utc>) ->
         principal_path_unknown: false,
         session: None,
         source_identity: None,
-        targets: vec![Target::EndpointConfig { name: name.clone() }],
+        targets: candidate.config.targets(),
         pipeline_execution: None,
         ..request.clone()
     }
 }
 
-/// The guard's own rollback: an UpdateEndpoint that the enforce function's role (`enforcer`)
-/// made, to the config that a rollback record on a violation of the same endpoint names, written
-/// no later than the call (its second: CloudTrail's times are whole seconds). Its verdict allows
-/// it, not judged again, so the rollback starts no enforcement of its own and never loops. Both
-/// are needed: the role alone would let the guard's every update pass, and the record alone is
-/// no proof of who called. Anyone else's update to the same config is judged as any update.
+/// The guard's own rollback: an UpdateEndpoint or UpdateInferenceComponent that the enforce
+/// function's role (`enforcer`) made, to what a rollback record on a violation of the same
+/// resource names (the config, or the component's judged content), written no later than the
+/// call (its second: CloudTrail's times are whole seconds). Its verdict allows it, not judged
+/// again, so the rollback starts no enforcement of its own and never loops. Both are needed: the
+/// role alone would let the guard's every update pass, and the record alone is no proof of who
+/// called. Anyone else's update to the same content is judged as any update.
 pub fn own_rollback(
     request: &Request,
     on_resource: &[AuditItem],
     enforcer: &str,
 ) -> Option<Verdict> {
-    if request.event_name != "UpdateEndpoint"
-        || request.resource.resource_type != ResourceType::Endpoint
-        || request.principal != enforcer
-    {
+    if !is_rolled_back_update(request) || request.principal != enforcer {
         return None;
     }
-    let config = request.targets.iter().find_map(|t| match t {
-        Target::EndpointConfig { name } => Some(name.as_str()),
-        _ => None,
-    })?;
+    let restores = match request.resource.resource_type {
+        ResourceType::Endpoint => request.targets.iter().find_map(|t| match t {
+            Target::EndpointConfig { name } => Some(name.clone()),
+            _ => None,
+        })?,
+        _ => deployed_content(request)?,
+    };
     let call = request.call_time()?;
-    let endpoint = crate::audit::resource_key(&request.resource.name);
+    let resource = crate::audit::resource_key(&request.resource.name);
     let (violation, record) = on_resource.iter().find_map(|item| {
         let record = item.rollback.as_ref()?;
-        (item.resource_type == ResourceType::Endpoint
-            && crate::audit::resource_key(&record.endpoint) == endpoint
-            && record.config == config
+        (item.resource_type == request.resource.resource_type
+            && crate::audit::resource_key(&record.resource) == resource
+            && record.to == restores
             && record.at < call + chrono::Duration::seconds(1))
         .then_some((item, record))
     })?;
@@ -188,11 +251,15 @@ pub fn own_rollback(
         subjects: Vec::new(),
         approvers: Vec::new(),
         reasons: vec![format!(
-            "allowed: Model Guard's own rollback of violation {} (endpoint {}, back to endpoint \
-             config {}, which allowed deployment {allowed} deployed), begun at {}",
+            "allowed: Model Guard's own rollback of violation {} ({} {}, back to {}, which \
+             allowed deployment {allowed} deployed), begun at {}",
             violation.event_id,
-            record.endpoint,
-            record.config,
+            request.resource.resource_type,
+            record.resource,
+            match request.resource.resource_type {
+                ResourceType::Endpoint => format!("endpoint config {}", record.to),
+                _ => record.to.clone(),
+            },
             crate::sweep::time_text(record.at)
         )],
         started_by: None,
@@ -435,8 +502,8 @@ mod tests {
             AuditState::Pending,
         );
         violation.rollback = Some(crate::audit::RollbackRecord {
-            endpoint: "fraud".into(),
-            config: "cfg-old".into(),
+            resource: "fraud".into(),
+            to: "cfg-old".into(),
             at: at("2026-12-04T10:15:00.400Z"),
         });
         let items = vec![violation.clone()];
@@ -487,5 +554,210 @@ mod tests {
         let mut create = update(ENFORCER, "cfg-old", "2026-12-04T10:16:00Z");
         create.event_name = "CreateEndpoint".into();
         assert_eq!(own_rollback(&create, &items, ENFORCER), None);
+    }
+
+    fn component_request(event_name: &str, targets: serde_json::Value) -> Request {
+        let mut r = request(event_name, "inference-component");
+        r.resource.name = "llama-ic".into();
+        r.targets = serde_json::from_value(targets).unwrap_or_else(|e| panic!("{e}"));
+        r
+    }
+
+    fn spec(model: &str) -> ComponentSpec {
+        ComponentSpec {
+            model: Some(model.into()),
+            min_memory_mb: Some(1024),
+            model_created: Some(at("2026-12-04T08:59:00Z")),
+            ..ComponentSpec::default()
+        }
+    }
+
+    #[test]
+    fn an_allowed_component_deployment_keeps_the_specification_it_named() {
+        let allowed = {
+            let mut v = verdict("allow");
+            v.resource = None;
+            v
+        };
+        let named = json!([{"kind": "model", "name": "llama-3"}]);
+        for call in ["CreateInferenceComponent", "UpdateInferenceComponent"] {
+            assert_eq!(
+                restorable_component(
+                    &component_request(call, named.clone()),
+                    &allowed,
+                    Some(spec("llama-3"))
+                ),
+                Some(Restorable::InferenceComponentSpec(spec("llama-3"))),
+                "{call}"
+            );
+        }
+        // A bare container: its image and artifact, whatever their order.
+        let container = ComponentSpec {
+            image: Some("img:1".into()),
+            artifact_url: Some("s3://b/m.tar.gz".into()),
+            environment_sha256: Some(ComponentSpec::environment_hash([("A", "1")])),
+            ..ComponentSpec::default()
+        };
+        assert_eq!(
+            restorable_component(
+                &component_request(
+                    "CreateInferenceComponent",
+                    json!([{"kind": "data", "uri": "s3://b/m.tar.gz"},
+                           {"kind": "image", "uri": "img:1"}])
+                ),
+                &allowed,
+                Some(container.clone())
+            ),
+            Some(Restorable::InferenceComponentSpec(container))
+        );
+        // Nothing kept: the describe shows other content (another update since, or this one
+        // not applied yet), nothing described, not allowed, an update that named no
+        // specification (it names the component itself, to look up), an unreadable field.
+        let update = "UpdateInferenceComponent";
+        for (request, verdict, described) in [
+            (
+                component_request(update, named.clone()),
+                allowed.clone(),
+                Some(spec("other")),
+            ),
+            (
+                component_request(update, named.clone()),
+                allowed.clone(),
+                None,
+            ),
+            (
+                component_request(update, named.clone()),
+                verdict("violation"),
+                Some(spec("llama-3")),
+            ),
+            (
+                component_request(
+                    update,
+                    json!([{"kind": "inference-component-model", "name": "llama-ic"}]),
+                ),
+                allowed.clone(),
+                Some(spec("llama-3")),
+            ),
+            (
+                component_request(
+                    update,
+                    json!([{"kind": "model", "name": "llama-3"},
+                    {"kind": "unreadable", "expected": "model", "field": "f", "problem": "p"}]),
+                ),
+                allowed.clone(),
+                Some(spec("llama-3")),
+            ),
+            (
+                request("CreateEndpoint", "endpoint"),
+                allowed.clone(),
+                Some(spec("llama-3")),
+            ),
+        ] {
+            assert_eq!(
+                restorable_component(&request, &verdict, described),
+                None,
+                "{request:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_violating_component_update_rolls_back_to_its_last_allowed_specification() {
+        let policy = PolicySet::from_json(&json!([{"pk": "default", "principals": []}]))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let update = component_request(
+            "UpdateInferenceComponent",
+            json!([{"kind": "model", "name": "fraud-v9"}]),
+        );
+        let mut violation = verdict("violation");
+        violation.action = Action::Enforce;
+        violation.resource = Some(update.resource.clone());
+        let item = |id: &str, resource_type: ResourceType| {
+            let mut item = allowed_item(id, "2026-12-04T09:00:00Z", None, AuditState::Allowed);
+            item.resource_type = resource_type;
+            item.verdict.restorable = Some(Box::new(match resource_type {
+                ResourceType::Endpoint => Restorable::EndpointConfig {
+                    name: "cfg".into(),
+                    models: vec![],
+                    created: None,
+                },
+                _ => Restorable::InferenceComponentSpec(spec("llama-3")),
+            }));
+            item
+        };
+        // An endpoint of the same name is another resource.
+        let items = vec![
+            item("component", ResourceType::InferenceComponent),
+            item("endpoint", ResourceType::Endpoint),
+        ];
+        let candidate = rollback_candidate(&update, &violation, &items, &policy)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(candidate.event_id, "component");
+        assert_eq!(
+            candidate.config,
+            Restorable::InferenceComponentSpec(spec("llama-3"))
+        );
+        let again = rejudged(&update, &candidate, at("2026-12-04T10:00:00Z"));
+        assert_eq!(
+            again.targets,
+            vec![Target::Model {
+                name: "llama-3".into()
+            }]
+        );
+        assert!(
+            rollback_candidate(&update, &violation, &items[1..], &policy).is_err(),
+            "only the endpoint's"
+        );
+    }
+
+    #[test]
+    fn only_the_enforce_roles_component_update_that_a_record_names_is_the_guards_own() {
+        const ENFORCER: &str = "arn:aws:iam::111122223333:role/ModelGuard-EnforceRole-X";
+        let update = |principal: &str, model: &str| {
+            let mut r = component_request(
+                "UpdateInferenceComponent",
+                json!([{"kind": "model", "name": model}]),
+            );
+            r.principal = principal.into();
+            r.event_time = Some("2026-12-04T10:15:00Z".into());
+            r
+        };
+        let mut violation = allowed_item(
+            "violation",
+            "2026-12-04T10:00:00Z",
+            None,
+            AuditState::Pending,
+        );
+        violation.resource_type = ResourceType::InferenceComponent;
+        violation.rollback = Some(crate::audit::RollbackRecord {
+            resource: "llama-ic".into(),
+            to: spec("llama-3").content(),
+            at: at("2026-12-04T10:15:00.400Z"),
+        });
+        let items = vec![violation.clone()];
+        let own = own_rollback(&update(ENFORCER, "llama-3"), &items, ENFORCER)
+            .unwrap_or_else(|| panic!("the guard's own rollback"));
+        assert_eq!((own.decision, own.action), (Decision::Allow, Action::None));
+        assert!(
+            own.reasons[0].contains("inference-component llama-ic, back to model llama-3"),
+            "{own:?}"
+        );
+        // Someone else's, or the enforce role's to other content: judged as any update. An
+        // endpoint's record of the same name vouches for nothing here.
+        let someone = "arn:aws:iam::111122223333:role/DataScientist";
+        assert_eq!(
+            own_rollback(&update(someone, "llama-3"), &items, ENFORCER),
+            None
+        );
+        assert_eq!(
+            own_rollback(&update(ENFORCER, "fraud-v9"), &items, ENFORCER),
+            None
+        );
+        let mut endpoint = violation;
+        endpoint.resource_type = ResourceType::Endpoint;
+        assert_eq!(
+            own_rollback(&update(ENFORCER, "llama-3"), &[endpoint], ENFORCER),
+            None
+        );
     }
 }

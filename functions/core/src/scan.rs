@@ -153,14 +153,18 @@ impl Attribution {
 /// named `ModelGuard-*`).
 pub const ENFORCER_ROLE_PREFIX: &str = "ModelGuard-EnforceRole";
 
-/// An UpdateEndpoint by the guard's enforce function: a rollback, which restores what an earlier
+/// An UpdateEndpoint or UpdateInferenceComponent by the guard's enforce function: a rollback,
+/// which restores what an earlier
 /// allowed call deployed. That call, still in the history, answers for what runs; the rollback
 /// answers for nothing (credited to the guard's role, an allowed endpoint would be judged a
 /// violation, and a scan `--enforce` would delete it). Leaving out a call can only hand what runs
 /// to an older call that named the same content, or leave it unattributed (never enforced): so a
 /// role that merely borrows the name gains nothing.
 fn is_guards_rollback(call: &Request, enforcer: Option<&str>) -> bool {
-    if call.event_name != "UpdateEndpoint" {
+    if !matches!(
+        call.event_name.as_str(),
+        "UpdateEndpoint" | "UpdateInferenceComponent"
+    ) {
         return false;
     }
     if let Some(enforcer) = enforcer {
@@ -1102,6 +1106,14 @@ mod tests {
             "2026-11-25T10:00:00Z",
             "ModelGuard-EnforceRoleLookalike",
             update
+        )));
+        // Its rollback of an inference component answers for nothing either.
+        assert!(!exact.add(&record(
+            "e9",
+            "UpdateInferenceComponent",
+            "2026-11-25T10:00:00Z",
+            "Guard-Enforce",
+            json!({"inferenceComponentName": "llama-ic", "specification": {"modelName": "llama-3"}})
         )));
     }
 

@@ -692,3 +692,66 @@ fn a_rollback_is_announced_and_reported() {
         );
     }
 }
+
+/// A violating UpdateInferenceComponent rolled back to its last allowed specification: the
+/// alerts name the specification by what it deploys, never its environment.
+#[test]
+fn an_inference_component_rollback_is_announced_and_reported() {
+    use model_guard_core::contract::ComponentSpec;
+    use model_guard_core::{Restorable, RollbackTo};
+    let to = RollbackTo {
+        event_id: "00000004-00e1-4c1d-9e2f-5a6b7c8d9e0f".into(),
+        config: Restorable::InferenceComponentSpec(ComponentSpec {
+            model: Some("llama-3-8b-instruct".into()),
+            min_memory_mb: Some(16384),
+            model_created: Some(at("2026-11-19T08:00:00Z")),
+            ..ComponentSpec::default()
+        }),
+        deployed_at: Some(at("2026-11-19T08:00:05Z")),
+    };
+    let mut update = verdict("enforce");
+    update.event_name = Some("UpdateInferenceComponent".into());
+    update.resource = serde_json::from_value(serde_json::json!({
+        "type": "inference-component", "name": "llama-ic",
+        "arn": "arn:aws:sagemaker:eu-west-1:111122223333:inference-component/llama-ic"
+    }))
+    .unwrap();
+    update.rollback_to = Some(Box::new(to.clone()));
+    let pending = NotifyContext {
+        deadline: Some(at("2026-11-20T10:25:30Z")),
+        ..NotifyContext::default()
+    };
+    let enforced = NotifyContext {
+        enforcement: Some(EnforcementResult {
+            version: Version1,
+            outcome: EnforcementOutcome::RolledBack,
+            resource: update.resource.clone().unwrap(),
+            deregistered_scalable_targets: vec![],
+            deleted_inference_components: vec![],
+            status: Some("InService".into()),
+            confirmed: Some("InService".into()),
+            restored: Some(to),
+            not_rolled_back: None,
+        }),
+        ..pending.clone()
+    };
+    for (name, kind, context) in [
+        (
+            "component-rollback-pending",
+            NotificationKind::ViolationPending,
+            pending,
+        ),
+        (
+            "component-rolled-back",
+            NotificationKind::Enforced,
+            enforced,
+        ),
+    ] {
+        let notification = render(kind, &update, &context);
+        assert!(notification.subject.len() <= 100, "{name}");
+        insta::assert_snapshot!(
+            format!("{name}-text"),
+            format!("Subject: {}\n\n{}", notification.subject, notification.text)
+        );
+    }
+}

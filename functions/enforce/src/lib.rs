@@ -71,12 +71,12 @@ pub async fn handle<A: AuditLog, E: Enforcer>(
                 // The record first: Evaluate allows the update that follows only with it, so an
                 // update made without it would be judged as a violation again.
                 let record = RollbackRecord {
-                    endpoint: verdict
+                    resource: verdict
                         .resource
                         .as_ref()
                         .map(|r| r.name.clone())
                         .unwrap_or_default(),
-                    config: to.config_name().to_owned(),
+                    to: to.config.label(),
                     at: now,
                 };
                 ports

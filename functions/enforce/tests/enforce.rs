@@ -1123,8 +1123,8 @@ async fn a_violating_update_is_rolled_back_to_the_allowed_config_and_stays_in_se
     assert_eq!(item["enforcement"]["outcome"], "rolled-back");
     assert_eq!(item["enforcement"]["restored"]["config"]["name"], allowed);
     // Written before the update, for Evaluate to know the update that follows for the guard's.
-    assert_eq!(item["rollback"]["config"], allowed);
-    assert_eq!(item["rollback"]["endpoint"], name);
+    assert_eq!(item["rollback"]["to"], allowed);
+    assert_eq!(item["rollback"]["resource"], name);
     insta::assert_json_snapshot!("rolled-back", result, {
         ".resource.name" => "[endpoint]",
         ".resource.arn" => "[arn]",
@@ -1301,8 +1301,8 @@ async fn a_rollback_that_did_not_take_gets_the_endpoint_deleted() {
     // it to yet another config: SageMaker rolled our update back, or someone changed it since.
     let event_id = input["eventId"].as_str().unwrap();
     let record = RollbackRecord {
-        endpoint: name.clone(),
-        config: allowed.clone(),
+        resource: name.clone(),
+        to: allowed.clone(),
         at: chrono::Utc::now(),
     };
     enforcer
@@ -1325,4 +1325,227 @@ async fn a_rollback_that_did_not_take_gets_the_endpoint_deleted() {
     );
     assert!(why.contains("did not take"), "{why}");
     assert_eq!(kit.endpoint_status(&name).await, None);
+}
+
+/// An inference component serving an allowed model (or bare container), then updated to
+/// `forbidden`; the verdict of that update, naming the allowed specification to roll back to,
+/// recorded and held, grace over. Returns Enforce's input.
+async fn updated_component(
+    enforcement: &Enforcement,
+    kit: &SageMakerKit,
+    component: &str,
+    allowed: aws_sdk_sagemaker::types::InferenceComponentSpecification,
+    kept: Value,
+    forbidden: aws_sdk_sagemaker::types::InferenceComponentSpecification,
+) -> Value {
+    use aws_sdk_sagemaker::types::InferenceComponentRuntimeConfig;
+    let endpoint_name = unique("ep");
+    endpoint(kit, &endpoint_name).await;
+    kit.client
+        .create_inference_component()
+        .inference_component_name(component)
+        .endpoint_name(&endpoint_name)
+        .variant_name("v0")
+        .specification(allowed)
+        .runtime_config(
+            InferenceComponentRuntimeConfig::builder()
+                .copy_count(1)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let deployed_at = chrono::Utc::now().to_rfc3339();
+    kit.update_inference_component(component, forbidden).await;
+    kit.settled_component(component).await;
+    let mut verdict = violation(&unique("e"), "inference-component", component, "enforce", 0);
+    verdict["eventName"] = json!("UpdateInferenceComponent");
+    verdict["rollbackTo"] = json!({
+        "eventId": "the-allowed-deployment",
+        "config": kept,
+        "deployedAt": deployed_at
+    });
+    enforcement.input_for(&verdict).await
+}
+
+async fn model_created(kit: &SageMakerKit, model: &str) -> String {
+    let t = kit
+        .client
+        .describe_model()
+        .model_name(model)
+        .send()
+        .await
+        .unwrap()
+        .creation_time()
+        .copied()
+        .unwrap();
+    model_guard_core::audit::timestamp::format(
+        &chrono::DateTime::from_timestamp(t.secs(), t.subsec_nanos()).unwrap(),
+    )
+}
+
+fn model_spec(model: &str) -> aws_sdk_sagemaker::types::InferenceComponentSpecification {
+    aws_sdk_sagemaker::types::InferenceComponentSpecification::builder()
+        .model_name(model)
+        .build()
+}
+
+#[tokio::test]
+async fn a_component_updated_to_a_forbidden_model_gets_its_allowed_specification_back() {
+    let (enforcer, kit, _) = enforcer().await;
+    let allowed = unique("m");
+    kit.model(&allowed, "Exec").await;
+    let forbidden = unique("m");
+    kit.model(&forbidden, "Exec").await;
+    let component = unique("ic");
+    let kept = json!({"kind": "inference-component-spec", "model": allowed,
+                      "modelCreated": model_created(&kit, &allowed).await});
+    let input = updated_component(
+        &enforcer,
+        &kit,
+        &component,
+        model_spec(&allowed),
+        kept,
+        model_spec(&forbidden),
+    )
+    .await;
+    let event_id = input["eventId"].as_str().unwrap().to_owned();
+
+    let result = run(&enforcer, input.clone()).await.unwrap();
+
+    assert_eq!(result.outcome.as_str(), "rolled-back", "{result:?}");
+    let now = kit.settled_component(&component).await;
+    assert_eq!(
+        now.inference_component_status().map(|s| s.as_str()),
+        Some("InService")
+    );
+    assert_eq!(
+        now.specification().and_then(|s| s.model_name()),
+        Some(allowed.as_str())
+    );
+    let item = audit_item(&enforcer.config, &enforcer.decisions, &event_id)
+        .await
+        .unwrap();
+    assert_eq!(item["enforcement"]["restored"]["config"]["model"], allowed);
+    // Written before the update: what Evaluate recognises the guard's own update by.
+    assert_eq!(item["rollback"]["resource"], component);
+    assert_eq!(item["rollback"]["to"], format!("model {allowed}"));
+    // A retried step answers what was done, and does nothing again.
+    assert_eq!(run(&enforcer, input).await.unwrap(), result);
+}
+
+/// A model deleted and made again under the allowed name since the allowed deployment has
+/// content nobody judged: never restored, the component is deleted. Likewise a container whose
+/// environment the violating update changed (the guard keeps only its hash).
+#[tokio::test]
+async fn a_component_whose_allowed_model_was_made_again_or_environment_changed_is_deleted() {
+    use aws_sdk_sagemaker::types::InferenceComponentContainerSpecification;
+    let (enforcer, kit, _) = enforcer().await;
+    let allowed = unique("m");
+    kit.model(&allowed, "Exec").await;
+    let forbidden = unique("m");
+    kit.model(&forbidden, "Exec").await;
+    let component = unique("ic");
+    let kept = json!({"kind": "inference-component-spec", "model": allowed,
+                      "modelCreated": model_created(&kit, &allowed).await});
+    let input = updated_component(
+        &enforcer,
+        &kit,
+        &component,
+        model_spec(&allowed),
+        kept,
+        model_spec(&forbidden),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    kit.delete_model(&allowed).await;
+    kit.model(&allowed, "Exec").await;
+    let result = run(&enforcer, input).await.unwrap();
+    assert_eq!(result.outcome.as_str(), "deleted", "{result:?}");
+    let why = result.not_rolled_back.clone().unwrap_or_default();
+    assert!(why.contains(&format!("model {allowed} was made")), "{why}");
+    assert!(!kit.inference_component_exists(&component).await);
+
+    // A bare container: its environment changed with the forbidden image.
+    let container = |image: &str, value: &str| {
+        aws_sdk_sagemaker::types::InferenceComponentSpecification::builder()
+            .container(
+                InferenceComponentContainerSpecification::builder()
+                    .image(image)
+                    .environment("MODEL_ID", value)
+                    .build(),
+            )
+            .build()
+    };
+    let bare = unique("ic");
+    let kept = json!({"kind": "inference-component-spec", "image": "allowed:1",
+                      "environmentSha256": model_guard_core::contract::ComponentSpec::environment_hash([("MODEL_ID", "allowed")])});
+    let input = updated_component(
+        &enforcer,
+        &kit,
+        &bare,
+        container("allowed:1", "allowed"),
+        kept,
+        container("forbidden:1", "forbidden"),
+    )
+    .await;
+    let result = run(&enforcer, input).await.unwrap();
+    assert_eq!(result.outcome.as_str(), "deleted", "{result:?}");
+    assert!(
+        result
+            .not_rolled_back
+            .as_deref()
+            .unwrap_or_default()
+            .contains("environment is not the allowed one"),
+        "{result:?}"
+    );
+    assert!(!kit.inference_component_exists(&bare).await);
+}
+
+/// A bare container updated to a forbidden image, its environment left as it was: the allowed
+/// image comes back, with that environment.
+#[tokio::test]
+async fn a_bare_container_component_gets_its_allowed_image_back() {
+    use aws_sdk_sagemaker::types::InferenceComponentContainerSpecification;
+    let (enforcer, kit, _) = enforcer().await;
+    let container = |image: &str| {
+        aws_sdk_sagemaker::types::InferenceComponentSpecification::builder()
+            .container(
+                InferenceComponentContainerSpecification::builder()
+                    .image(image)
+                    .artifact_url("s3://models/llm.tar.gz")
+                    .environment("MODEL_ID", "allowed")
+                    .build(),
+            )
+            .build()
+    };
+    let component = unique("ic");
+    let kept = json!({"kind": "inference-component-spec", "image": "allowed:1",
+                      "artifactUrl": "s3://models/llm.tar.gz",
+                      "environmentSha256": model_guard_core::contract::ComponentSpec::environment_hash([("MODEL_ID", "allowed")])});
+    let input = updated_component(
+        &enforcer,
+        &kit,
+        &component,
+        container("allowed:1"),
+        kept,
+        container("forbidden:1"),
+    )
+    .await;
+    let result = run(&enforcer, input).await.unwrap();
+    assert_eq!(result.outcome.as_str(), "rolled-back", "{result:?}");
+    let now = kit.settled_component(&component).await;
+    let served = now.specification().and_then(|s| s.container()).unwrap();
+    assert_eq!(
+        served.deployed_image().and_then(|d| d.specified_image()),
+        Some("allowed:1")
+    );
+    assert_eq!(served.artifact_url(), Some("s3://models/llm.tar.gz"));
+    assert_eq!(
+        served
+            .environment()
+            .and_then(|e| e.get("MODEL_ID"))
+            .map(String::as_str),
+        Some("allowed")
+    );
 }

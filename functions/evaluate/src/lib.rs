@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use model_guard_core::audit::{AuditItem, resource_key};
+use model_guard_core::contract::Restorable;
 use model_guard_core::covered::covered_call;
 use model_guard_core::custody::{awaiting_enforcement, breaks_enforcement};
 use model_guard_core::decide::observing;
@@ -11,7 +12,9 @@ use model_guard_core::policy::PolicySet;
 use model_guard_core::ports::{
     AuditLog, PolicyStore, RecordStore, Recorded, RoleDirectory, look_up_role_path,
 };
-use model_guard_core::rollback::{own_rollback, rejudged, restorable, rollback_candidate};
+use model_guard_core::rollback::{
+    own_rollback, rejudged, restorable, restorable_component, rollback_candidate,
+};
 use model_guard_core::{
     Action, Decision, Defaults, ErrorKind, EvaluateInput, Evaluated, GuardError, JobParents,
     Lookups, Mode, ParseOutcome, PipelineSteps, RecordWait, Recovery, Request, Resolver,
@@ -99,7 +102,11 @@ where
     request.set_caller(caller.await?);
     // The guard's own rollback is allowed as such, before anything is waited for or judged: it
     // must never start an enforcement (nor count as a change made during one).
-    if request.event_name == "UpdateEndpoint" && request.principal == ports.enforcer_role {
+    if matches!(
+        request.event_name.as_str(),
+        "UpdateEndpoint" | "UpdateInferenceComponent"
+    ) && request.principal == ports.enforcer_role
+    {
         let on_resource = ports
             .audit
             .for_resource(&resource_key(&request.resource.name))
@@ -107,7 +114,7 @@ where
         if let Some(verdict) = own_rollback(&request, &on_resource, &ports.enforcer_role) {
             return audited(verdict, ports, now).await;
         }
-        tracing::warn!(event_id = %request.event_id, "an UpdateEndpoint by the enforce role with no rollback record: judged as any update");
+        tracing::warn!(event_id = %request.event_id, event_name = %request.event_name, "an update by the enforce role with no rollback record: judged as any update");
     }
     let policy = ports.policies.policies().await?;
     // Counted from the call, or from the first try if that came later (a swept event).
@@ -178,14 +185,23 @@ where
     };
     let mut verdict = verdict;
     // What an allowed deployment put in place: a later violating update is rolled back to it.
-    verdict.restorable = restorable(&request, &verdict, &configs).map(Box::new);
+    verdict.restorable = match restorable(&request, &verdict, &configs) {
+        Some(kept) => Some(Box::new(kept)),
+        None => kept_component(&request, &verdict, &ports.resolver)
+            .await
+            .map(Box::new),
+    };
     // A violating update: the endpoint's last allowed deployment, if it is allowed now. Before
     // observe mode lowers the action, so that its alert says what enforce mode would do.
     // A capacity change during an awaited violation's grace keeps that one's (it deploys
     // nothing to judge); an update is decided on its own (its bindings' `onUpdate`).
     if verdict.decision == Decision::Violation
         && verdict.action == Action::Enforce
-        && (verdict.rollback_to.is_none() || request.event_name == "UpdateEndpoint")
+        && (verdict.rollback_to.is_none()
+            || matches!(
+                request.event_name.as_str(),
+                "UpdateEndpoint" | "UpdateInferenceComponent"
+            ))
     {
         verdict.rollback_to = rollback_to(
             &changed,
@@ -236,6 +252,32 @@ where
             Ok(Evaluated::Verdict(existing.verdict))
         }
     }
+}
+
+/// What an allowed Create/UpdateInferenceComponent deployed, described now
+/// (`rollback::restorable_component`). A describe that fails keeps nothing: a later violating
+/// update of the component is then deleted, not rolled back, and this allowed call stays allowed.
+async fn kept_component<R: Resolver>(
+    request: &Request,
+    verdict: &Verdict,
+    resolver: &R,
+) -> Option<Restorable> {
+    if verdict.decision != Decision::Allow
+        || !matches!(
+            request.event_name.as_str(),
+            "CreateInferenceComponent" | "UpdateInferenceComponent"
+        )
+    {
+        return None;
+    }
+    let described = match resolver.component_spec(&request.resource.name).await {
+        Ok(described) => described,
+        Err(e) => {
+            tracing::warn!(event_id = %request.event_id, error = ?e, "the component's specification is not kept");
+            None
+        }
+    };
+    restorable_component(request, verdict, described)
 }
 
 /// The endpoint's last allowed deployment to roll a violating update back to, judged again now

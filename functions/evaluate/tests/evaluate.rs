@@ -288,6 +288,147 @@ async fn a_violating_update_names_the_last_allowed_deployment_to_roll_back_to() 
     assert!(gone.get("rollbackTo").is_none(), "{gone:#}");
 }
 
+/// An inference component: an allowed deployment keeps the specification SageMaker describes
+/// (only when it deploys what the call named); a violating update names it to roll back to; the
+/// enforce role's update that a rollback record names is the guard's own, and anyone else's
+/// update to the same specification is judged as any update.
+#[tokio::test]
+async fn a_component_keeps_its_allowed_specification_and_the_guards_own_rollback_is_allowed() {
+    use model_guard_core::audit::RollbackRecord;
+    use model_guard_core::ports::AuditLog;
+    let w = world(policy()).await;
+    let allowed_model = unique("fraud-v3");
+    let host = w.deployable(&allowed_model).await;
+    let other_model = unique("fraud-v4");
+    let other_config = w.deployable(&other_model).await;
+    let endpoint = unique("ep");
+    w.kit.endpoint(&endpoint, &host).await;
+    let component = unique("ic");
+    w.kit
+        .inference_component(&component, &endpoint, &allowed_model)
+        .await;
+    let made = w.created(&other_config).await.max(w.created(&host).await);
+    let arn = json!({"inferenceComponentArn": format!(
+        "arn:aws:sagemaker:us-east-1:123456789012:inference-component/{}",
+        component.to_lowercase()
+    )});
+    let call = |name: &str, caller: &str, model: &str, at: chrono::DateTime<chrono::Utc>| {
+        let id = unique("evt");
+        let event = stamped(
+            cloudtrail_event(
+                &id,
+                name,
+                caller,
+                json!({"inferenceComponentName": component, "endpointName": endpoint,
+                       "variantName": "v0", "specification": {"modelName": model}}),
+                arn.clone(),
+            ),
+            at,
+        );
+        (id, event)
+    };
+    let (create_id, create) = call(
+        "CreateInferenceComponent",
+        "MLDeployer",
+        &allowed_model,
+        made + chrono::Duration::seconds(1),
+    );
+    let allowed = w.evaluate(&create).await.unwrap();
+    assert_eq!(allowed["decision"], "allow", "{allowed:#}");
+    let kept = &allowed["restorable"];
+    assert_eq!(
+        (&kept["kind"], &kept["model"]),
+        (&json!("inference-component-spec"), &json!(allowed_model)),
+        "{allowed:#}"
+    );
+    assert!(kept["modelCreated"].is_string(), "{allowed:#}");
+
+    // An allowed call whose describe shows other content keeps nothing (another update since).
+    let (_, elsewhere) = call(
+        "UpdateInferenceComponent",
+        "MLDeployer",
+        &other_model,
+        made + chrono::Duration::seconds(2),
+    );
+    let unkept = w.evaluate(&elsewhere).await.unwrap();
+    assert_eq!(unkept["decision"], "allow", "{unkept:#}");
+    assert!(unkept.get("restorable").is_none(), "{unkept:#}");
+
+    let (_, violating) = call(
+        "UpdateInferenceComponent",
+        "DataScientist",
+        &other_model,
+        made + chrono::Duration::seconds(3),
+    );
+    let violation = w.evaluate(&violating).await.unwrap();
+    assert_eq!(
+        (&violation["decision"], &violation["action"]),
+        (&json!("violation"), &json!("enforce")),
+        "{violation:#}"
+    );
+    assert_eq!(
+        violation["rollbackTo"]["eventId"],
+        json!(create_id),
+        "{violation:#}"
+    );
+    assert_eq!(violation["rollbackTo"]["config"], *kept, "{violation:#}");
+
+    // Enforce holds the violation and writes its record; then the enforce role's update to the
+    // allowed specification is the guard's own.
+    let now = chrono::Utc::now();
+    let violation_id = violation["eventId"].as_str().unwrap();
+    let held = w
+        .ports
+        .audit
+        .claim(violation_id, "exec-1", now, now)
+        .await
+        .unwrap();
+    assert!(held.is_some());
+    let record = RollbackRecord {
+        resource: component.clone(),
+        to: format!("model {allowed_model}"),
+        at: chrono::Utc::now(),
+    };
+    w.ports
+        .audit
+        .note_rollback(violation_id, "exec-1", &record)
+        .await
+        .unwrap();
+    let after = record.at + chrono::Duration::seconds(1);
+    let (_, ours) = call(
+        "UpdateInferenceComponent",
+        "ModelGuard-EnforceRole",
+        &allowed_model,
+        after,
+    );
+    let own = w.evaluate(&ours).await.unwrap();
+    assert_eq!(
+        (&own["decision"], &own["action"]),
+        (&json!("allow"), &json!("none")),
+        "{own:#}"
+    );
+    assert!(
+        own["reasons"][0]
+            .as_str()
+            .unwrap()
+            .contains(&format!("own rollback of violation {violation_id}")),
+        "{own:#}"
+    );
+    // A forged "rollback" by anyone else is judged as any update.
+    let (_, forged) = call(
+        "UpdateInferenceComponent",
+        "DataScientist",
+        &allowed_model,
+        after,
+    );
+    let judged = w.evaluate(&forged).await.unwrap();
+    assert_eq!(judged["decision"], "violation", "{judged:#}");
+    assert!(
+        !judged["reasons"].to_string().contains("own rollback"),
+        "{judged:#}"
+    );
+}
+
 #[tokio::test]
 async fn the_guards_own_rollback_is_allowed_and_anyone_elses_update_is_judged() {
     use model_guard_core::audit::RollbackRecord;
@@ -366,8 +507,8 @@ async fn the_guards_own_rollback_is_allowed_and_anyone_elses_update_is_judged() 
         .unwrap();
     assert!(held.is_some());
     let record = RollbackRecord {
-        endpoint: endpoint.clone(),
-        config: allowed_config.clone(),
+        resource: endpoint.clone(),
+        to: allowed_config.clone(),
         at: chrono::Utc::now(),
     };
     w.ports

@@ -574,6 +574,44 @@ impl SageMakerKit {
             .unwrap();
     }
 
+    /// UpdateInferenceComponent to `specification` (the testbed's takes a second).
+    pub async fn update_inference_component(
+        &self,
+        name: &str,
+        specification: aws_sdk_sagemaker::types::InferenceComponentSpecification,
+    ) {
+        self.client
+            .update_inference_component()
+            .inference_component_name(name)
+            .specification(specification)
+            .send()
+            .await
+            .unwrap();
+    }
+
+    /// The inference component's status and what it describes, once it is no longer Updating
+    /// (at most 10 s).
+    pub async fn settled_component(
+        &self,
+        name: &str,
+    ) -> aws_sdk_sagemaker::operation::describe_inference_component::DescribeInferenceComponentOutput
+    {
+        for _ in 0..50 {
+            let out = self
+                .client
+                .describe_inference_component()
+                .inference_component_name(name)
+                .send()
+                .await
+                .unwrap();
+            if out.inference_component_status().map(|s| s.as_str()) != Some("Updating") {
+                return out;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        panic!("inference component {name} is still Updating");
+    }
+
     /// Whether the inference component exists; only SageMaker's "not found" says it does not.
     pub async fn inference_component_exists(&self, name: &str) -> bool {
         match self

@@ -429,33 +429,46 @@ pub(super) async fn inference_component_uses(
         .send()
         .await
         .map_err(|e| resolve_error(&format!("inference component {name}"), &e))?;
-    let spec = out.specification();
     let mut targets = Vec::new();
     let mut fields = Vec::new();
-    if let Some(model) = spec.and_then(|s| s.model_name()) {
-        targets.push(Target::Model {
-            name: model.to_owned(),
-        });
-        fields.push("Specification.ModelName");
-    }
-    if let Some(base) = spec.and_then(|s| s.base_inference_component_name()) {
-        targets.push(Target::InferenceComponentModel {
-            name: base.to_owned(),
-        });
-        fields.push("Specification.BaseInferenceComponentName");
-    }
-    if let Some(container) = spec.and_then(|s| s.container()) {
-        let content = super::models::component_container(container);
-        if let Some(uri) = content.image {
-            targets.push(Target::Image { uri });
-            fields.push("Specification.Container.DeployedImage.SpecifiedImage");
+    // `Specification`, or one `Specifications` entry per instance type: each deploys.
+    let spec_field = if out.specification().is_some() {
+        "Specification"
+    } else {
+        "Specifications[]"
+    };
+    let mut field = |name: &str| {
+        let field = format!("{spec_field}.{name}");
+        if !fields.contains(&field) {
+            fields.push(field);
         }
-        for data in content.data {
-            targets.push(Target::Data {
-                uri: data.uri,
-                prefix: data.prefix,
+    };
+    for spec in super::models::component_specs(&out) {
+        if let Some(model) = spec.model_name() {
+            targets.push(Target::Model {
+                name: model.to_owned(),
             });
-            fields.push("Specification.Container.ArtifactUrl");
+            field("ModelName");
+        }
+        if let Some(base) = spec.base_inference_component_name() {
+            targets.push(Target::InferenceComponentModel {
+                name: base.to_owned(),
+            });
+            field("BaseInferenceComponentName");
+        }
+        if let Some(container) = spec.container() {
+            let content = super::models::component_container(container);
+            if let Some(uri) = content.image {
+                targets.push(Target::Image { uri });
+                field("Container.DeployedImage.SpecifiedImage");
+            }
+            for data in content.data {
+                targets.push(Target::Data {
+                    uri: data.uri,
+                    prefix: data.prefix,
+                });
+                field("Container.ArtifactUrl");
+            }
         }
     }
     Ok(Uses {

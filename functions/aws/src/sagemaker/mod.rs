@@ -10,6 +10,7 @@
 
 mod automl;
 mod clusters;
+mod component_rollback;
 mod endpoints;
 mod experiments;
 mod inventory;
@@ -30,7 +31,7 @@ use aws_sdk_sagemaker::Client as SageMaker;
 use chrono::{DateTime, Utc};
 use model_guard_core::audit::RollbackRecord;
 use model_guard_core::contract::{
-    ResourceRef, ResourceType, RollbackTo, Target, Verdict, Version1,
+    ResourceRef, ResourceType, Restorable, RollbackTo, Target, Verdict, Version1,
 };
 use model_guard_core::enforcement::{EnforcementOutcome, EnforcementResult};
 use model_guard_core::ports::{Enforcer, RollbackState};
@@ -351,12 +352,22 @@ impl Resolver for SageMakerResolver {
             .send()
             .await
             .map_err(|e| resolve_error(&format!("inference component {name}"), &e))?;
-        let spec = out.specification();
-        Ok(InferenceComponentInfo {
-            model_name: spec.and_then(|s| s.model_name()).map(str::to_owned),
-            container: spec
-                .and_then(|s| s.container())
-                .map(models::component_container),
+        // One `Specification`, or one per instance type that all deploy the same: a base that
+        // deploys different content per instance type is not one model, and names none here
+        // (unresolved: the adapter on it fails closed).
+        let specs: Vec<_> = models::component_specs(&out).collect();
+        let one = |spec: &aws_sdk_sagemaker::types::InferenceComponentSpecificationSummary| {
+            InferenceComponentInfo {
+                model_name: spec.model_name().map(str::to_owned),
+                container: spec.container().map(models::component_container),
+            }
+        };
+        Ok(match specs.split_first() {
+            Some((first, rest)) if rest.iter().all(|s| one(s) == one(first)) => one(first),
+            _ => InferenceComponentInfo {
+                model_name: None,
+                container: None,
+            },
         })
     }
 
@@ -370,6 +381,13 @@ impl Resolver for SageMakerResolver {
         config: Option<&str>,
     ) -> Result<DeployedImages, ResolveError> {
         self.images(resource, config).await
+    }
+
+    async fn component_spec(
+        &self,
+        name: &str,
+    ) -> Result<Option<model_guard_core::contract::ComponentSpec>, ResolveError> {
+        self.described_component_spec(name).await
     }
 }
 
@@ -459,7 +477,15 @@ impl Enforcer for SageMakerEnforcer {
         to: &RollbackTo,
         attempt: Option<&RollbackRecord>,
     ) -> Result<RollbackState, GuardError> {
-        self.endpoint_rollback_state(verdict, to, attempt).await
+        match &to.config {
+            Restorable::EndpointConfig { .. } => {
+                self.endpoint_rollback_state(verdict, to, attempt).await
+            }
+            Restorable::InferenceComponentSpec(spec) => {
+                self.component_rollback_state(verdict, to, spec, attempt)
+                    .await
+            }
+        }
     }
 
     async fn roll_back(
@@ -467,7 +493,12 @@ impl Enforcer for SageMakerEnforcer {
         verdict: &Verdict,
         to: &RollbackTo,
     ) -> Result<EnforcementResult, GuardError> {
-        self.endpoint_roll_back(verdict, to).await
+        match &to.config {
+            Restorable::EndpointConfig { .. } => self.endpoint_roll_back(verdict, to).await,
+            Restorable::InferenceComponentSpec(spec) => {
+                self.component_roll_back(verdict, to, spec).await
+            }
+        }
     }
 }
 

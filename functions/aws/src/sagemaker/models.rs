@@ -1,9 +1,11 @@
 //! Models and what they run: a model's containers as content, model packages, the images
 //! SageMaker resolved for a deployment, and deleting a model (CreateModel's enforcement).
 
+use aws_sdk_sagemaker::operation::describe_inference_component::DescribeInferenceComponentOutput;
 use aws_sdk_sagemaker::types::{
     ContainerDefinition, ContainerMode, DeployedImage,
-    InferenceComponentContainerSpecificationSummary, ModelDataSource, S3ModelDataType,
+    InferenceComponentContainerSpecificationSummary, InferenceComponentSpecificationSummary,
+    ModelDataSource, S3ModelDataType,
 };
 use model_guard_core::content::{
     ContainerContent, DataLocation, EndpointDeployment, endpoint_images,
@@ -50,6 +52,14 @@ pub(super) fn container(c: &ContainerDefinition) -> ContainerContent {
         data,
         package: c.model_package_name().map(str::to_owned),
     }
+}
+
+/// What an inference component deploys, as DescribeInferenceComponent gives it: its
+/// `Specification`, or its `Specifications`, one per instance type (each deploys).
+pub(super) fn component_specs(
+    out: &DescribeInferenceComponentOutput,
+) -> impl Iterator<Item = &InferenceComponentSpecificationSummary> {
+    out.specification().into_iter().chain(out.specifications())
 }
 
 /// An inference component's bare container, as DescribeInferenceComponent gives it (the image
@@ -171,13 +181,10 @@ impl SageMakerResolver {
                     .send()
                     .await
                     .map_err(|e| resolve_error(&format!("inference component {name}"), &e))?;
-                let images = out
-                    .specification()
-                    .and_then(|s| s.container())
-                    .and_then(|c| c.deployed_image())
-                    .map(std::slice::from_ref)
-                    .map(|d| resolved(d).collect())
-                    .unwrap_or_default();
+                let images = component_specs(&out)
+                    .filter_map(|s| s.container()?.deployed_image())
+                    .flat_map(|d| resolved(std::slice::from_ref(d)))
+                    .collect();
                 Ok(DeployedImages {
                     images,
                     source: "DescribeInferenceComponent's DeployedImage".to_owned(),

@@ -95,7 +95,9 @@ impl SageMakerEnforcer {
                 Some(why),
             ))));
         }
-        let Restorable::EndpointConfig { name: config, .. } = &to.config;
+        let Restorable::EndpointConfig { name: config, .. } = &to.config else {
+            return Err(not_a_config());
+        };
         match seen.status {
             Some(EndpointStatus::Deleting) => {
                 return Ok(RollbackState::Done(Box::new(Self::result(
@@ -159,7 +161,10 @@ impl SageMakerEnforcer {
             name: config,
             models,
             created,
-        } = &to.config;
+        } = &to.config
+        else {
+            return Err(not_a_config());
+        };
         let described = match self
             .sagemaker
             .describe_endpoint_config()
@@ -225,7 +230,9 @@ impl SageMakerEnforcer {
     ) -> Result<EnforcementResult, GuardError> {
         let resource = rolled_back_resource(verdict)?;
         let name = resource.name.as_str();
-        let Restorable::EndpointConfig { name: config, .. } = &to.config;
+        let Restorable::EndpointConfig { name: config, .. } = &to.config else {
+            return Err(not_a_config());
+        };
         if let Err(e) = self
             .sagemaker
             .update_endpoint()
@@ -301,7 +308,7 @@ impl SageMakerEnforcer {
 /// a second after it (CloudTrail's times are whole seconds), so deleted and made again under its
 /// name since, with content nobody judged; or either time is not known (then nothing shows it is
 /// the same).
-fn made_after(
+pub(super) fn made_after(
     created: Option<chrono::DateTime<chrono::Utc>>,
     deployed: Option<chrono::DateTime<chrono::Utc>>,
 ) -> Option<String> {
@@ -324,6 +331,14 @@ fn made_after(
             deployed.to_rfc3339()
         )
     })
+}
+
+/// An endpoint is rolled back to an endpoint config only.
+fn not_a_config() -> GuardError {
+    GuardError::new(
+        ErrorKind::InvalidInput,
+        "an endpoint is rolled back to an endpoint config only",
+    )
 }
 
 /// The endpoint a rollback is of: only an endpoint's verdict has one.
