@@ -1338,23 +1338,10 @@ async fn updated_component(
     kept: Value,
     forbidden: aws_sdk_sagemaker::types::InferenceComponentSpecification,
 ) -> Value {
-    use aws_sdk_sagemaker::types::InferenceComponentRuntimeConfig;
     let endpoint_name = unique("ep");
     endpoint(kit, &endpoint_name).await;
-    kit.client
-        .create_inference_component()
-        .inference_component_name(component)
-        .endpoint_name(&endpoint_name)
-        .variant_name("v0")
-        .specification(allowed)
-        .runtime_config(
-            InferenceComponentRuntimeConfig::builder()
-                .copy_count(1)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    kit.inference_component_with(component, &endpoint_name, allowed)
+        .await;
     let deployed_at = chrono::Utc::now().to_rfc3339();
     kit.update_inference_component(component, forbidden).await;
     kit.settled_component(component).await;
@@ -1384,6 +1371,31 @@ async fn model_created(kit: &SageMakerKit, model: &str) -> String {
     )
 }
 
+/// [`updated_component`] for a component serving an allowed model, updated to a forbidden one.
+/// Returns Enforce's input, the component and the allowed model.
+async fn model_updated_component(
+    enforcement: &Enforcement,
+    kit: &SageMakerKit,
+) -> (Value, String, String) {
+    let allowed = unique("m");
+    kit.model(&allowed, "Exec").await;
+    let forbidden = unique("m");
+    kit.model(&forbidden, "Exec").await;
+    let component = unique("ic");
+    let kept = json!({"kind": "inference-component-spec", "model": allowed,
+                      "modelCreated": model_created(kit, &allowed).await});
+    let input = updated_component(
+        enforcement,
+        kit,
+        &component,
+        model_spec(&allowed),
+        kept,
+        model_spec(&forbidden),
+    )
+    .await;
+    (input, component, allowed)
+}
+
 fn model_spec(model: &str) -> aws_sdk_sagemaker::types::InferenceComponentSpecification {
     aws_sdk_sagemaker::types::InferenceComponentSpecification::builder()
         .model_name(model)
@@ -1393,22 +1405,7 @@ fn model_spec(model: &str) -> aws_sdk_sagemaker::types::InferenceComponentSpecif
 #[tokio::test]
 async fn a_component_updated_to_a_forbidden_model_gets_its_allowed_specification_back() {
     let (enforcer, kit, _) = enforcer().await;
-    let allowed = unique("m");
-    kit.model(&allowed, "Exec").await;
-    let forbidden = unique("m");
-    kit.model(&forbidden, "Exec").await;
-    let component = unique("ic");
-    let kept = json!({"kind": "inference-component-spec", "model": allowed,
-                      "modelCreated": model_created(&kit, &allowed).await});
-    let input = updated_component(
-        &enforcer,
-        &kit,
-        &component,
-        model_spec(&allowed),
-        kept,
-        model_spec(&forbidden),
-    )
-    .await;
+    let (input, component, allowed) = model_updated_component(&enforcer, &kit).await;
     let event_id = input["eventId"].as_str().unwrap().to_owned();
 
     let result = run(&enforcer, input.clone()).await.unwrap();
@@ -1441,22 +1438,7 @@ async fn a_component_updated_to_a_forbidden_model_gets_its_allowed_specification
 async fn a_component_whose_allowed_model_was_made_again_or_environment_changed_is_deleted() {
     use aws_sdk_sagemaker::types::InferenceComponentContainerSpecification;
     let (enforcer, kit, _) = enforcer().await;
-    let allowed = unique("m");
-    kit.model(&allowed, "Exec").await;
-    let forbidden = unique("m");
-    kit.model(&forbidden, "Exec").await;
-    let component = unique("ic");
-    let kept = json!({"kind": "inference-component-spec", "model": allowed,
-                      "modelCreated": model_created(&kit, &allowed).await});
-    let input = updated_component(
-        &enforcer,
-        &kit,
-        &component,
-        model_spec(&allowed),
-        kept,
-        model_spec(&forbidden),
-    )
-    .await;
+    let (input, component, allowed) = model_updated_component(&enforcer, &kit).await;
     tokio::time::sleep(Duration::from_millis(1100)).await;
     kit.delete_model(&allowed).await;
     kit.model(&allowed, "Exec").await;

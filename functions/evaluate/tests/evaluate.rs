@@ -105,6 +105,36 @@ impl World {
         chrono::DateTime::from_timestamp(t.secs(), t.subsec_nanos()).unwrap()
     }
 
+    /// What Enforce does before its rollback's update: holds the violation (as execution
+    /// `exec-1`) and writes its rollback record, naming `resource` and what it restores.
+    async fn begin_rollback(
+        &self,
+        violation_id: &str,
+        now: chrono::DateTime<chrono::Utc>,
+        resource: &str,
+        to: &str,
+    ) -> model_guard_core::audit::RollbackRecord {
+        use model_guard_core::ports::AuditLog;
+        let held = self
+            .ports
+            .audit
+            .claim(violation_id, "exec-1", now, now)
+            .await
+            .unwrap();
+        assert!(held.is_some());
+        let record = model_guard_core::audit::RollbackRecord {
+            resource: resource.to_owned(),
+            to: to.to_owned(),
+            at: chrono::Utc::now(),
+        };
+        self.ports
+            .audit
+            .note_rollback(violation_id, "exec-1", &record)
+            .await
+            .unwrap();
+        record
+    }
+
     /// Keeps a recorded call's record, as the Record function does.
     async fn keep(&self, event: &Value) {
         self.ports.records.put(&record_of(event)).await.unwrap();
@@ -294,8 +324,6 @@ async fn a_violating_update_names_the_last_allowed_deployment_to_roll_back_to() 
 /// update to the same specification is judged as any update.
 #[tokio::test]
 async fn a_component_keeps_its_allowed_specification_and_the_guards_own_rollback_is_allowed() {
-    use model_guard_core::audit::RollbackRecord;
-    use model_guard_core::ports::AuditLog;
     let w = world(policy()).await;
     let allowed_model = unique("fraud-v3");
     let host = w.deployable(&allowed_model).await;
@@ -377,23 +405,14 @@ async fn a_component_keeps_its_allowed_specification_and_the_guards_own_rollback
     // allowed specification is the guard's own.
     let now = chrono::Utc::now();
     let violation_id = violation["eventId"].as_str().unwrap();
-    let held = w
-        .ports
-        .audit
-        .claim(violation_id, "exec-1", now, now)
-        .await
-        .unwrap();
-    assert!(held.is_some());
-    let record = RollbackRecord {
-        resource: component.clone(),
-        to: format!("model {allowed_model}"),
-        at: chrono::Utc::now(),
-    };
-    w.ports
-        .audit
-        .note_rollback(violation_id, "exec-1", &record)
-        .await
-        .unwrap();
+    let record = w
+        .begin_rollback(
+            violation_id,
+            now,
+            &component,
+            &format!("model {allowed_model}"),
+        )
+        .await;
     let after = record.at + chrono::Duration::seconds(1);
     let (_, ours) = call(
         "UpdateInferenceComponent",
@@ -402,18 +421,7 @@ async fn a_component_keeps_its_allowed_specification_and_the_guards_own_rollback
         after,
     );
     let own = w.evaluate(&ours).await.unwrap();
-    assert_eq!(
-        (&own["decision"], &own["action"]),
-        (&json!("allow"), &json!("none")),
-        "{own:#}"
-    );
-    assert!(
-        own["reasons"][0]
-            .as_str()
-            .unwrap()
-            .contains(&format!("own rollback of violation {violation_id}")),
-        "{own:#}"
-    );
+    assert_own_rollback(&own, violation_id);
     // A forged "rollback" by anyone else is judged as any update.
     let (_, forged) = call(
         "UpdateInferenceComponent",
@@ -431,7 +439,6 @@ async fn a_component_keeps_its_allowed_specification_and_the_guards_own_rollback
 
 #[tokio::test]
 async fn the_guards_own_rollback_is_allowed_and_anyone_elses_update_is_judged() {
-    use model_guard_core::audit::RollbackRecord;
     use model_guard_core::ports::AuditLog;
     let w = world(policy()).await;
     let allowed_config = w.deployable(&unique("fraud-v3")).await;
@@ -499,40 +506,15 @@ async fn the_guards_own_rollback_is_allowed_and_anyone_elses_update_is_judged() 
 
     // Enforce holds the violation and writes its rollback record, then updates the endpoint.
     let violation_id = violation["eventId"].as_str().unwrap();
-    let held = w
-        .ports
-        .audit
-        .claim(violation_id, "exec-1", now, now)
-        .await
-        .unwrap();
-    assert!(held.is_some());
-    let record = RollbackRecord {
-        resource: endpoint.clone(),
-        to: allowed_config.clone(),
-        at: chrono::Utc::now(),
-    };
-    w.ports
-        .audit
-        .note_rollback(violation_id, "exec-1", &record)
-        .await
-        .unwrap();
+    let record = w
+        .begin_rollback(violation_id, now, &endpoint, &allowed_config)
+        .await;
     let after = record.at + chrono::Duration::seconds(1);
     let own = w
         .evaluate(&update("ModelGuard-EnforceRole", &allowed_config, after))
         .await
         .unwrap();
-    assert_eq!(
-        (&own["decision"], &own["action"]),
-        (&json!("allow"), &json!("none")),
-        "{own:#}"
-    );
-    assert!(
-        own["reasons"][0]
-            .as_str()
-            .unwrap()
-            .contains(&format!("own rollback of violation {violation_id}")),
-        "{own:#}"
-    );
+    assert_own_rollback(&own, violation_id);
     let item = audit_item(&w.config, &w.decisions, own["eventId"].as_str().unwrap())
         .await
         .unwrap();
@@ -1323,5 +1305,21 @@ async fn a_pipeline_switched_to_another_role_after_its_start_cannot_launder_the_
             .contains("after the execution started"),
         "{}",
         v["reasons"]
+    );
+}
+
+/// The verdict of the guard's own rollback of `violation_id`: allowed, nothing to do.
+fn assert_own_rollback(own: &Value, violation_id: &str) {
+    assert_eq!(
+        (&own["decision"], &own["action"]),
+        (&json!("allow"), &json!("none")),
+        "{own:#}"
+    );
+    assert!(
+        own["reasons"][0]
+            .as_str()
+            .unwrap()
+            .contains(&format!("own rollback of violation {violation_id}")),
+        "{own:#}"
     );
 }

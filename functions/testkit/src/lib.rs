@@ -551,19 +551,26 @@ impl SageMakerKit {
     }
 
     pub async fn inference_component(&self, name: &str, endpoint: &str, model: &str) {
-        use aws_sdk_sagemaker::types::{
-            InferenceComponentRuntimeConfig, InferenceComponentSpecification,
-        };
+        let spec = aws_sdk_sagemaker::types::InferenceComponentSpecification::builder()
+            .model_name(model)
+            .build();
+        self.inference_component_with(name, endpoint, spec).await;
+    }
+
+    /// An inference component on `endpoint`'s variant `v0`, one copy, deploying `specification`.
+    pub async fn inference_component_with(
+        &self,
+        name: &str,
+        endpoint: &str,
+        specification: aws_sdk_sagemaker::types::InferenceComponentSpecification,
+    ) {
+        use aws_sdk_sagemaker::types::InferenceComponentRuntimeConfig;
         self.client
             .create_inference_component()
             .inference_component_name(name)
             .endpoint_name(endpoint)
             .variant_name("v0")
-            .specification(
-                InferenceComponentSpecification::builder()
-                    .model_name(model)
-                    .build(),
-            )
+            .specification(specification)
             .runtime_config(
                 InferenceComponentRuntimeConfig::builder()
                     .copy_count(1)

@@ -272,12 +272,13 @@ impl SageMakerEnforcer {
         if let Err(why) = self.still_the_allowed_model(spec, to).await? {
             return Ok(RollbackState::Refused(why));
         }
+        // The environment is re-applied from the component as it is: only the allowed one is,
+        // and one that is not cannot be restored.
+        if let Err(why) = allowed_environment(&seen, spec) {
+            return Ok(RollbackState::Refused(why));
+        }
         if seen.deploys(spec) {
-            // Our update done, or SageMaker undid the violating update by itself. Its
-            // environment must be the allowed one too.
-            if let Err(why) = allowed_environment(&seen, spec) {
-                return Ok(RollbackState::Refused(why));
-            }
+            // Our update done, or SageMaker undid the violating update by itself.
             return Ok(RollbackState::Done(Box::new(Self::component_rolled_back(
                 resource, to, &seen,
             ))));
@@ -295,10 +296,6 @@ impl SageMakerEnforcer {
                     ComponentSpec::content
                 )
             )));
-        }
-        // The environment is re-applied from the component as it is: only the allowed one is.
-        if let Err(why) = allowed_environment(&seen, spec) {
-            return Ok(RollbackState::Refused(why));
         }
         Ok(RollbackState::Ready)
     }
