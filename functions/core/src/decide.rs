@@ -70,6 +70,7 @@ fn implicit_default() -> PolicyItem {
     PolicyItem {
         pk: "default".to_owned(),
         key: BindingKey::Default,
+        account: None,
         principals: Vec::new(),
         mode: Mode::Notify,
         grace_seconds: None,
@@ -160,7 +161,8 @@ pub fn decide(
     }
     let caller = who.form();
     let implicit;
-    let default = match policy.default_item() {
+    let account = request.account.as_deref();
+    let default = match policy.default_item(account) {
         Some(item) => item,
         None => {
             implicit = implicit_default();
@@ -173,7 +175,7 @@ pub fn decide(
             if s.unnamed {
                 None
             } else {
-                policy.binding_for(s.kind, &s.name)
+                policy.binding_for(s.kind, &s.name, account)
             }
         })
         .collect();
@@ -197,7 +199,15 @@ pub fn decide(
         let label = label(subject);
         let judged = match (own, &subject.unresolved) {
             _ if subject.kind.is_content() && subject.unresolved.is_none() => {
-                match judge_content(subject, &label, policy, default, &caller, &mut reasons) {
+                match judge_content(
+                    subject,
+                    &label,
+                    policy,
+                    account,
+                    default,
+                    &caller,
+                    &mut reasons,
+                ) {
                     Some(judged) => {
                         default_decided |=
                             judged.binding.is_some_and(|b| b.pk == default.pk) && own.is_none();
@@ -322,6 +332,7 @@ pub fn decide(
         unresolved_item = PolicyItem {
             pk: UNRESOLVED_PK.to_owned(),
             key: BindingKey::Unresolved,
+            account: None,
             principals: Vec::new(),
             mode: defaults.unresolved_mode,
             grace_seconds: Some(
@@ -331,7 +342,9 @@ pub fn decide(
                     .min()
                     .unwrap_or(defaults.grace_seconds),
             ),
-            approvers: policy.default_item().and_then(|d| d.approvers.clone()),
+            approvers: policy
+                .default_item(account)
+                .and_then(|d| d.approvers.clone()),
             description: None,
             pins: Pins::default(),
             require_approved: false,
@@ -356,7 +369,7 @@ pub fn decide(
             push_unique(&mut violated, default);
         }
     }
-    if policy.default_item().is_none() && default_decided {
+    if policy.default_item(account).is_none() && default_decided {
         reasons.push(
             "there is no default item: it counts as {principals: [], mode: notify}, so unbound \
              subjects are reported, not stopped"
@@ -606,6 +619,7 @@ fn judge_content<'a>(
     subject: &ResolvedSubject,
     label: &str,
     policy: &'a PolicySet,
+    account: Option<&str>,
     default: &'a PolicyItem,
     caller: &PrincipalForm,
     reasons: &mut Vec<String>,
@@ -616,7 +630,7 @@ fn judge_content<'a>(
         _ => vec![subject.name.clone()],
     };
     let text_refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-    let own = policy.content_binding(subject.kind, &text_refs);
+    let own = policy.content_binding(subject.kind, &text_refs, account);
     // What else it may be: anything under a prefix; any digest of an unresolved tag's repository.
     let (under, why) = match subject.kind {
         SubjectKind::Data if subject.prefix => (
@@ -637,7 +651,7 @@ fn judge_content<'a>(
     let also: Vec<&PolicyItem> = under
         .map(|prefix| {
             policy
-                .content_bindings_under(subject.kind, &prefix)
+                .content_bindings_under(subject.kind, &prefix, account)
                 .into_iter()
                 .filter(|b| own.is_none_or(|o| o.pk != b.pk))
                 .collect()
@@ -909,6 +923,51 @@ mod tests {
         assert_eq!(v.subjects[1].binding, None);
         assert_eq!(v.subjects[1].vouched_by, ["model#M"]);
         assert!(v.subjects[1].allowed);
+    }
+
+    /// The same call in two accounts: each is judged by the bindings of its own account (the
+    /// request's, which is 111122223333 here) and by unscoped ones, never by another account's.
+    #[test]
+    fn a_call_is_judged_by_its_accounts_bindings() {
+        let items = json!([
+            {"pk": "model#M", "principals": [X], "mode": "enforce"},
+            {"pk": "model#M@111122223333", "principals": [C], "mode": "enforce"},
+            {"pk": "model#N@444455556666", "principals": [C], "mode": "enforce"},
+            {"pk": "default@111122223333", "principals": [X], "mode": "enforce"},
+            {"pk": "default", "principals": [C], "mode": "notify"},
+        ]);
+        let decided = |account: &str, model_name: &str| {
+            let mut request = request();
+            request.account = Some(account.to_owned());
+            let v = decide(
+                &request,
+                &[model(model_name)],
+                &policy(items.clone()),
+                &Defaults::default(),
+            );
+            (outcome(&v).0, v.subjects[0].binding.clone())
+        };
+        assert_eq!(
+            decided("111122223333", "M"),
+            (Decision::Allow, Some("model#M@111122223333".to_owned()))
+        );
+        assert_eq!(
+            decided("444455556666", "M"),
+            (Decision::Violation, Some("model#M".to_owned()))
+        );
+        // N's binding is another account's: in this one, N is judged by this account's default.
+        assert_eq!(
+            decided("111122223333", "N"),
+            (Decision::Violation, Some("default@111122223333".to_owned()))
+        );
+        assert_eq!(
+            decided("444455556666", "N"),
+            (Decision::Allow, Some("model#N@444455556666".to_owned()))
+        );
+        assert_eq!(
+            decided("777788889999", "N"),
+            (Decision::Allow, Some("default".to_owned()))
+        );
     }
 
     #[test]

@@ -167,6 +167,9 @@ pub enum BindingKey {
 pub struct PolicyItem {
     pub pk: String,
     pub key: BindingKey,
+    /// `<key>@<account>`: the binding holds only for calls made in that account, and there it
+    /// beats any binding without an account (docs/design.md, "One guard for an organization").
+    pub account: Option<String>,
     pub principals: Vec<PrincipalPattern>,
     pub mode: Mode,
     pub grace_seconds: Option<u32>,
@@ -276,6 +279,7 @@ impl PolicyItem {
         Ok(PolicyItem {
             pk: record.pk,
             key: BindingKey::Enforcement(setting),
+            account: None,
             principals: Vec::new(),
             mode: Mode::Off,
             grace_seconds: None,
@@ -299,9 +303,10 @@ impl PolicyItem {
             field: Some(field.to_owned()),
             message,
         };
-        let key = if record.pk == "default" {
+        let (unscoped, account) = split_account(&record.pk).map_err(|e| error("pk", e))?;
+        let key = if unscoped == "default" {
             BindingKey::Default
-        } else if let Some(name) = record.pk.strip_prefix("model#") {
+        } else if let Some(name) = unscoped.strip_prefix("model#") {
             if name.is_empty() {
                 return Err(error(
                     "pk",
@@ -309,13 +314,13 @@ impl PolicyItem {
                 ));
             }
             BindingKey::Model(Pattern::new(name))
-        } else if let Some(arn) = record.pk.strip_prefix("role#") {
+        } else if let Some(arn) = unscoped.strip_prefix("role#") {
             BindingKey::Role(PrincipalPattern::role_key(arn).map_err(|e| error("pk", e))?)
-        } else if let Some(image) = record.pk.strip_prefix("image#") {
+        } else if let Some(image) = unscoped.strip_prefix("image#") {
             BindingKey::Image(image_pattern(image).map_err(|e| error("pk", e))?)
-        } else if let Some(data) = record.pk.strip_prefix("data#") {
+        } else if let Some(data) = unscoped.strip_prefix("data#") {
             BindingKey::Data(data_pattern(data).map_err(|e| error("pk", e))?)
-        } else if let Some(group) = record.pk.strip_prefix("package#") {
+        } else if let Some(group) = unscoped.strip_prefix("package#") {
             if group.is_empty() {
                 return Err(error(
                     "pk",
@@ -395,6 +400,7 @@ impl PolicyItem {
         Ok(PolicyItem {
             pk: record.pk,
             key,
+            account,
             principals,
             mode: record.mode.unwrap_or_default(),
             grace_seconds: record.grace_seconds,
@@ -415,7 +421,7 @@ impl PolicyItem {
     /// The identity of the binding, for duplicate detection: two items whose keys differ only in
     /// case are one binding written twice.
     fn identity(&self) -> String {
-        match &self.key {
+        let key = match &self.key {
             BindingKey::Model(p) => format!("model#{}", p.folded()),
             BindingKey::Role(p) => format!("role#{}", p.glob().folded()),
             // Case-sensitive: `image#r/A` and `image#r/a` are two bindings.
@@ -425,8 +431,37 @@ impl PolicyItem {
             BindingKey::Default => "default".to_owned(),
             BindingKey::Enforcement(_) => ENFORCEMENT_PK.to_owned(),
             BindingKey::Unresolved => UNRESOLVED_PK.to_owned(),
+        };
+        match &self.account {
+            Some(account) => format!("{key}@{account}"),
+            None => key,
         }
     }
+
+    /// Whether the binding holds for a call made in `account` (unscoped ones hold everywhere).
+    fn holds_in(&self, account: Option<&str>) -> bool {
+        self.account
+            .as_deref()
+            .is_none_or(|own| Some(own) == account)
+    }
+}
+
+/// A `model#`, `package#` or `default` key and the account after its `@`, if it has one. Only
+/// these keys can be scoped: SageMaker names hold no `@`, while image URIs (`repo@sha256:…`), S3
+/// keys and role names may, and a role ARN names its account already.
+fn split_account(pk: &str) -> Result<(&str, Option<String>), String> {
+    let scopable =
+        pk.starts_with("model#") || pk.starts_with("package#") || pk.starts_with("default@");
+    let Some((key, account)) = pk.rsplit_once('@').filter(|_| scopable) else {
+        return Ok((pk, None));
+    };
+    if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!(
+            "{account:?} after \"@\" is not an account ID (12 digits): a key is scoped to one \
+             account as \"model#<name or glob>@111122223333\""
+        ));
+    }
+    Ok((key, Some(account.to_owned())))
 }
 
 /// An `image#` key or `images` pin: an image URI or glob that some image URI can match.
@@ -511,7 +546,8 @@ fn role_name(text: &str) -> Option<&str> {
 /// compare (folded, or as written for the case-sensitive kinds).
 #[derive(Debug, Default)]
 struct NameIndex {
-    exact: HashMap<String, usize>,
+    /// One name may have a binding per account and one without.
+    exact: HashMap<String, Vec<usize>>,
     by_prefix: PrefixIndex,
 }
 
@@ -520,7 +556,10 @@ impl NameIndex {
         if pattern.is_glob() {
             self.by_prefix.insert(pattern.folded_prefix(), index);
         } else {
-            self.exact.insert(pattern.folded().to_owned(), index);
+            self.exact
+                .entry(pattern.folded().to_owned())
+                .or_default()
+                .push(index);
         }
     }
 
@@ -530,7 +569,7 @@ impl NameIndex {
         text: &'a str,
         pattern_of: impl Fn(usize) -> Option<&'a Pattern> + 'a,
     ) -> impl Iterator<Item = usize> + 'a {
-        self.exact.get(text).copied().into_iter().chain(
+        self.exact.get(text).into_iter().flatten().copied().chain(
             self.by_prefix
                 .candidates(text)
                 .filter(move |&i| pattern_of(i).is_some_and(|p| p.matches_folded(text))),
@@ -538,7 +577,11 @@ impl NameIndex {
     }
 
     fn all(&self) -> impl Iterator<Item = usize> + '_ {
-        self.exact.values().copied().chain(self.by_prefix.all())
+        self.exact
+            .values()
+            .flatten()
+            .copied()
+            .chain(self.by_prefix.all())
     }
 
     fn is_empty(&self) -> bool {
@@ -608,6 +651,8 @@ pub struct PolicySet {
     data: NameIndex,
     packages: NameIndex,
     default: Option<usize>,
+    /// `default@<account>` items, by account.
+    account_defaults: HashMap<String, usize>,
     /// The `enforcement` item's setting, when the table holds one.
     enforcement: Option<StackEnforcement>,
     /// What resolution must learn for this policy, worked out once.
@@ -647,7 +692,12 @@ impl PolicySet {
                 BindingKey::Image(p) => set.images.insert(p, index),
                 BindingKey::Data(p) => set.data.insert(p, index),
                 BindingKey::Package(p) => set.packages.insert(p, index),
-                BindingKey::Default => set.default = Some(index),
+                BindingKey::Default => match &item.account {
+                    Some(account) => {
+                        set.account_defaults.insert(account.clone(), index);
+                    }
+                    None => set.default = Some(index),
+                },
                 BindingKey::Enforcement(setting) => set.enforcement = Some(*setting),
                 // `from_record` never makes one; a hand-built item would bind nothing.
                 BindingKey::Unresolved => {}
@@ -686,8 +736,13 @@ impl PolicySet {
         &self.items
     }
 
-    pub fn default_item(&self) -> Option<&PolicyItem> {
-        self.default.map(|i| &self.items[i])
+    /// The `default` item for a call made in `account`: its own `default@<account>`, else the
+    /// unscoped one.
+    pub fn default_item(&self, account: Option<&str>) -> Option<&PolicyItem> {
+        account
+            .and_then(|a| self.account_defaults.get(a))
+            .or(self.default.as_ref())
+            .map(|&i| &self.items[i])
     }
 
     /// The pattern of a name-like key (model, image, data, package).
@@ -741,7 +796,12 @@ impl PolicySet {
 
     /// The most specific content binding that matches any of `texts` (an image by its URI and,
     /// where its digest is known, by `REPOSITORY@DIGEST`).
-    pub fn content_binding(&self, kind: SubjectKind, texts: &[&str]) -> Option<&PolicyItem> {
+    pub fn content_binding(
+        &self,
+        kind: SubjectKind,
+        texts: &[&str],
+        account: Option<&str>,
+    ) -> Option<&PolicyItem> {
         let index = self.content_index(kind)?;
         texts
             .iter()
@@ -757,6 +817,7 @@ impl PolicySet {
                     .collect::<Vec<_>>()
             })
             .map(|i| &self.items[i])
+            .filter(|item| item.holds_in(account))
             .reduce(|best, item| {
                 if more_specific(item, best) {
                     item
@@ -768,15 +829,22 @@ impl PolicySet {
 
     /// Every content binding whose pattern could match something that starts with `prefix`
     /// (what a multi-model prefix, or an image by an unresolved tag, may stand for).
-    pub fn content_bindings_under(&self, kind: SubjectKind, prefix: &str) -> Vec<&PolicyItem> {
+    pub fn content_bindings_under(
+        &self,
+        kind: SubjectKind,
+        prefix: &str,
+        account: Option<&str>,
+    ) -> Vec<&PolicyItem> {
         let Some(index) = self.content_index(kind) else {
             return Vec::new();
         };
         let mut found: Vec<usize> = index
             .all()
             .filter(|&i| {
-                self.name_pattern(i)
-                    .is_some_and(|p| p.could_match_under(prefix))
+                self.items[i].holds_in(account)
+                    && self
+                        .name_pattern(i)
+                        .is_some_and(|p| p.could_match_under(prefix))
             })
             .collect();
         found.sort_unstable();
@@ -786,20 +854,19 @@ impl PolicySet {
     /// The most specific binding of a subject (docs/design.md, rule 2): an exact name beats a
     /// glob; among several, more literal characters wins; a tie goes to the smallest `pk` in
     /// byte order. A role is matched as principals are (its path counts where a key gives one).
-    pub fn binding_for(&self, kind: SubjectKind, name: &str) -> Option<&PolicyItem> {
+    /// Before all that, a binding scoped to the call's account beats one that is not, and one
+    /// scoped to another account does not hold.
+    pub fn binding_for(
+        &self,
+        kind: SubjectKind,
+        name: &str,
+        account: Option<&str>,
+    ) -> Option<&PolicyItem> {
         let candidates: Vec<usize> = match kind {
             SubjectKind::Model => {
                 let folded = name.to_ascii_lowercase();
-                if let Some(&i) = self.models.exact.get(&folded) {
-                    return Some(&self.items[i]);
-                }
                 self.models
-                    .by_prefix
-                    .candidates(&folded)
-                    .filter(|&i| match &self.items[i].key {
-                        BindingKey::Model(p) => p.matches_folded(&folded),
-                        _ => false,
-                    })
+                    .matching(&folded, |i| self.name_pattern(i))
                     .collect()
             }
             SubjectKind::Role => {
@@ -815,13 +882,14 @@ impl PolicySet {
                     .collect()
             }
             SubjectKind::Image | SubjectKind::Data | SubjectKind::Package => {
-                return self.content_binding(kind, &[name]);
+                return self.content_binding(kind, &[name], account);
             }
             SubjectKind::EndpointConfig | SubjectKind::InferenceComponent => return None,
         };
         candidates
             .into_iter()
             .map(|i| &self.items[i])
+            .filter(|item| item.holds_in(account))
             .reduce(|best, item| {
                 if more_specific(item, best) {
                     item
@@ -832,15 +900,19 @@ impl PolicySet {
     }
 }
 
-/// How specific a key is: exact before glob, then by literal characters.
-fn specificity(item: &PolicyItem) -> (bool, usize) {
+/// How specific a key is: scoped to an account before not, exact before glob, then by literal
+/// characters. (Only bindings that hold in the call's account are compared.)
+fn specificity(item: &PolicyItem) -> (bool, bool, usize) {
+    let scoped = item.account.is_some();
     match &item.key {
         BindingKey::Model(p)
         | BindingKey::Image(p)
         | BindingKey::Data(p)
-        | BindingKey::Package(p) => (!p.is_glob(), p.literal_chars()),
-        BindingKey::Role(p) => (!p.glob().is_glob(), p.glob().literal_chars()),
-        BindingKey::Default | BindingKey::Enforcement(_) | BindingKey::Unresolved => (false, 0),
+        | BindingKey::Package(p) => (scoped, !p.is_glob(), p.literal_chars()),
+        BindingKey::Role(p) => (scoped, !p.glob().is_glob(), p.glob().literal_chars()),
+        BindingKey::Default | BindingKey::Enforcement(_) | BindingKey::Unresolved => {
+            (scoped, false, 0)
+        }
     }
 }
 
@@ -866,11 +938,11 @@ mod tests {
         // It binds nothing: the default still answers for everything.
         assert!(
             observing
-                .binding_for(SubjectKind::Model, "enforcement")
+                .binding_for(SubjectKind::Model, "enforcement", None)
                 .is_none()
         );
         assert_eq!(
-            observing.default_item().map(|i| i.pk.as_str()),
+            observing.default_item(None).map(|i| i.pk.as_str()),
             Some("default")
         );
         let absent =
@@ -910,7 +982,7 @@ mod tests {
     }
 
     fn bound(set: &PolicySet, kind: SubjectKind, name: &str) -> Option<String> {
-        set.binding_for(kind, name).map(|i| i.pk.clone())
+        set.binding_for(kind, name, None).map(|i| i.pk.clone())
     }
 
     #[test]
@@ -1022,6 +1094,36 @@ mod tests {
 
     proptest::proptest! {
         #[test]
+        fn index_agrees_with_a_full_scan_on_random_account_scoped_model_keys(
+            keys in proptest::collection::vec("[aB*?]{1,3}(@11112222333[34])?", 1..8),
+            text in "[Ab]{0,4}",
+            account in proptest::option::of("11112222333[345]"),
+        ) {
+            let mut seen = std::collections::HashSet::new();
+            let items: Vec<Value> = keys
+                .iter()
+                .filter(|k| seen.insert(k.to_ascii_lowercase()))
+                .map(|k| json!({"pk": format!("model#{k}"), "principals": []}))
+                .collect();
+            let s = set(Value::Array(items));
+            let folded = text.to_ascii_lowercase();
+            let scanned = s
+                .items()
+                .iter()
+                .filter(|i| i.holds_in(account.as_deref()))
+                .filter(|i| matches!(&i.key, BindingKey::Model(p) if p.matches_folded(&folded)))
+                .fold(None::<&PolicyItem>, |best, i| match best {
+                    Some(b) if !more_specific(i, b) => Some(b),
+                    _ => Some(i),
+                })
+                .map(|i| i.pk.clone());
+            let indexed = s
+                .binding_for(SubjectKind::Model, &text, account.as_deref())
+                .map(|i| i.pk.clone());
+            proptest::prop_assert_eq!(indexed, scanned);
+        }
+
+        #[test]
         fn index_agrees_with_a_full_scan_on_random_role_patterns(
             names in proptest::collection::vec(
                 "arn:(aws|\\*):iam::(1|2|\\*):role/[ab/*?:]{0,4}[ab*?:]|[*?][ab*?:/]{0,5}",
@@ -1039,6 +1141,93 @@ mod tests {
                 proptest::prop_assert_eq!(bound(&s, SubjectKind::Role, &text), scan(&s, &text));
             }
         }
+    }
+
+    #[test]
+    fn an_account_scoped_key_holds_only_in_its_account_and_beats_an_unscoped_one() {
+        let s = set(json!([
+            {"pk": "model#fraud-v3", "principals": []},
+            {"pk": "model#fraud-*@111122223333", "principals": []},
+            {"pk": "model#fraud-v3@444455556666", "principals": []},
+            {"pk": "package#risk@111122223333", "principals": []},
+            {"pk": "default", "principals": []},
+            {"pk": "default@111122223333", "principals": ["*"]},
+        ]));
+        let bound_in = |name: &str, account: Option<&str>| {
+            s.binding_for(SubjectKind::Model, name, account)
+                .map(|i| i.pk.clone())
+        };
+        // In its account, a scoped glob beats an unscoped exact name.
+        assert_eq!(
+            bound_in("fraud-v3", Some("111122223333")).as_deref(),
+            Some("model#fraud-*@111122223333")
+        );
+        assert_eq!(
+            bound_in("FRAUD-V3", Some("444455556666")).as_deref(),
+            Some("model#fraud-v3@444455556666")
+        );
+        // Elsewhere (or with no account known) a scoped key does not hold.
+        for elsewhere in [Some("777788889999"), None] {
+            assert_eq!(
+                bound_in("fraud-v3", elsewhere).as_deref(),
+                Some("model#fraud-v3")
+            );
+            assert_eq!(bound_in("fraud-v4", elsewhere), None);
+            assert_eq!(s.binding_for(SubjectKind::Package, "risk", elsewhere), None);
+        }
+        assert_eq!(
+            s.binding_for(SubjectKind::Package, "RISK", Some("111122223333"))
+                .map(|i| i.pk.as_str()),
+            Some("package#risk@111122223333")
+        );
+        let default_in = |account| s.default_item(account).map(|i| i.pk.as_str());
+        assert_eq!(
+            default_in(Some("111122223333")),
+            Some("default@111122223333")
+        );
+        assert_eq!(default_in(Some("444455556666")), Some("default"));
+        assert_eq!(default_in(None), Some("default"));
+    }
+
+    #[test]
+    fn account_scoped_keys_are_checked() {
+        // Two items for one binding in one account are a duplicate; one per account is not.
+        assert!(
+            error(json!([
+                {"pk": "model#fraud-*@111122223333", "principals": []},
+                {"pk": "model#FRAUD-*@111122223333", "principals": []},
+            ]))
+            .contains("duplicate pk")
+        );
+        set(json!([
+            {"pk": "model#fraud-*@111122223333", "principals": []},
+            {"pk": "model#fraud-*@444455556666", "principals": []},
+            {"pk": "model#fraud-*", "principals": []},
+        ]));
+        for pk in [
+            "model#fraud@1111",
+            "model#fraud@",
+            "default@prod",
+            "package#g@11112222333x",
+        ] {
+            let e = error(json!([{"pk": pk, "principals": []}]));
+            assert!(
+                e.contains("field pk") && e.contains("12 digits"),
+                "{pk}: {e}"
+            );
+        }
+        // Only model, package and default keys take an account: in an image URI, an S3 key or a
+        // role name, an `@` is part of what is matched.
+        let s = set(json!([
+            {"pk": "image#r.example/a@sha256:*", "principals": []},
+            {"pk": "data#s3://b/k@111122223333", "principals": []},
+            {"pk": "role#arn:aws:iam::1:role/a@111122223333", "principals": []},
+        ]));
+        assert!(s.items().iter().all(|i| i.account.is_none()));
+        assert_eq!(
+            bound(&s, SubjectKind::Data, "s3://b/k@111122223333").as_deref(),
+            Some("data#s3://b/k@111122223333")
+        );
     }
 
     #[test]
@@ -1286,7 +1475,7 @@ mod tests {
             {"pk": "data#s3://other/*", "principals": []},
         ]));
         let under = |prefix: &str| -> Vec<String> {
-            s.content_bindings_under(SubjectKind::Data, prefix)
+            s.content_bindings_under(SubjectKind::Data, prefix, None)
                 .into_iter()
                 .map(|i| i.pk.clone())
                 .collect()
@@ -1368,7 +1557,7 @@ mod tests {
     fn defaults_of_an_item() {
         let s = set(json!([{"pk": "default", "principals": ["*"]}]));
         let d = s
-            .default_item()
+            .default_item(None)
             .map(|d| (d.mode, d.grace_seconds, d.approvers.is_none()));
         assert_eq!(d, Some((Mode::Enforce, None, true)));
     }
