@@ -295,7 +295,8 @@ export class ModelGuardStack extends Stack {
         new iam.PolicyStatement({ sid: 'EncryptAlerts', actions: ['kms:GenerateDataKey', 'kms:Decrypt'], resources: keys }),
       ];
     };
-    const parseEvent = fn('parse-event', {}, []);
+    // Its own account is its home: calls from any other account are ignored (until members are set).
+    const parseEvent = fn('parse-event', { GUARD_ACCOUNT: this.account }, []);
     const record = fn('record', { RECORDS_TABLE: records.tableName }, [
       new iam.PolicyStatement({
         sid: 'KeepRecords',

@@ -18,7 +18,7 @@ use model_guard_core::GuardError;
 use model_guard_core::approval::{
     ApprovalDecision, ApproveRequest, Refusal, TargetKind, check_approval,
 };
-use model_guard_core::audit::{ApprovalRecord, AuditItem, AuditState, resource_key};
+use model_guard_core::audit::{ApprovalRecord, AuditItem, AuditState, TargetKeys};
 use model_guard_core::error::ENFORCE_NOW_ERROR;
 use model_guard_core::notification::{TamperAlert, TamperKind, render_tamper};
 use model_guard_core::ports::{
@@ -329,7 +329,20 @@ async fn find<A: AuditLog>(
     };
     let items = match kind {
         Some(TargetKind::Event) => Vec::new(),
-        _ => audit.for_resource(&resource_key(target)).await?,
+        _ => {
+            let target = TargetKeys::of(target);
+            let mut items = Vec::new();
+            for key in &target.keys {
+                items.extend(
+                    audit
+                        .for_resource(key)
+                        .await?
+                        .into_iter()
+                        .filter(|i| target.holds(i)),
+                );
+            }
+            items
+        }
     };
     if let Some(event) = by_event {
         if items.is_empty() {

@@ -29,10 +29,7 @@ impl DynamoRecords {
 
     fn key(record: &ResourceRecord) -> [(String, AttributeValue); 2] {
         [
-            (
-                KEY.to_owned(),
-                AttributeValue::S(ResourceRecord::partition_key(record.kind, &record.name)),
-            ),
+            (KEY.to_owned(), AttributeValue::S(record.key())),
             (SORT.to_owned(), AttributeValue::S(record.sort_key())),
         ]
     }
@@ -68,7 +65,12 @@ impl RecordStore for DynamoRecords {
         }
     }
 
-    async fn history(&self, kind: RecordKind, name: &str) -> Result<History, GuardError> {
+    async fn history(
+        &self,
+        kind: RecordKind,
+        name: &str,
+        scope: Option<&str>,
+    ) -> Result<History, GuardError> {
         // Newest first, and without the bulk of what was given: a decision reads the role, the
         // models and the containers (the name field marks a record that has content).
         let mut pages = self
@@ -80,14 +82,15 @@ impl RecordStore for DynamoRecords {
             .expression_attribute_names("#sk", SORT)
             .expression_attribute_names("#name", "name")
             .expression_attribute_names("#version", "version")
+            .expression_attribute_names("#scope", "scope")
             .projection_expression(
-                "#key, #sk, #version, kind, #name, op, eventId, eventTime, principal, \
+                "#key, #sk, #version, #scope, kind, #name, op, eventId, eventTime, principal, \
                  content.executionRoleArn, content.models, content.containers, \
                  content.given.modelName, content.given.endpointConfigName",
             )
             .expression_attribute_values(
                 ":key",
-                AttributeValue::S(ResourceRecord::partition_key(kind, name)),
+                AttributeValue::S(ResourceRecord::partition_key(kind, name, scope)),
             )
             .scan_index_forward(false)
             .consistent_read(true)

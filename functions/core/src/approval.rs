@@ -233,6 +233,7 @@ mod check_tests {
             observed: false,
             restorable: None,
             rollback_to: None,
+            scope: None,
         };
         let mut item = AuditItem::for_verdict(&verdict, chrono::DateTime::UNIX_EPOCH)
             .unwrap_or_else(|| panic!("not audited"));

@@ -231,7 +231,10 @@ impl AuditItem {
             event_id,
             state,
             resource_type: resource.resource_type,
-            resource_key: resource_key(&resource.name),
+            resource_key: crate::organization::scoped(
+                resource_key(&resource.name),
+                verdict.scope.as_deref(),
+            ),
             principal: verdict.principal.clone().unwrap_or_default(),
             person: verdict.person.clone(),
             event_time: verdict.event_time.clone(),
@@ -262,6 +265,48 @@ pub fn resource_key(name_or_arn: &str) -> String {
     fold(name)
 }
 
+/// Where what an operator typed may be kept: the keys to look under, and for an ARN the account
+/// and region its items must be in. A name is the guard's home resource; `name@account/region`
+/// is one elsewhere (its scoped key, `organization`). An ARN names both, but whether they are the
+/// guard's home is not known here: its items are looked for under its name and its scoped name,
+/// and kept only where their verdict is in the ARN's account and region.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetKeys {
+    pub keys: Vec<String>,
+    pub at: Option<(String, String)>,
+}
+
+impl TargetKeys {
+    pub fn of(target: &str) -> TargetKeys {
+        let parts: Vec<&str> = target.splitn(6, ':').collect();
+        if let ["arn", _, _, region, account, _] = parts.as_slice()
+            && !region.is_empty()
+            && !account.is_empty()
+        {
+            let name = resource_key(target);
+            return TargetKeys {
+                keys: vec![
+                    name.clone(),
+                    crate::organization::scoped(name, Some(&format!("{account}/{region}"))),
+                ],
+                at: Some(((*account).to_owned(), (*region).to_owned())),
+            };
+        }
+        TargetKeys {
+            keys: vec![resource_key(target)],
+            at: None,
+        }
+    }
+
+    /// Whether an item found under one of the keys is the target's.
+    pub fn holds(&self, item: &AuditItem) -> bool {
+        self.at.as_ref().is_none_or(|(account, region)| {
+            item.verdict.account.as_deref() == Some(account.as_str())
+                && item.verdict.region.as_deref() == Some(region.as_str())
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -287,6 +332,32 @@ mod tests {
             "grace 0 enforces without a wait"
         );
         assert!(!Pending.predecessors().contains(&Approved));
+    }
+
+    #[test]
+    fn an_arn_target_is_looked_for_by_name_and_scoped_name_and_kept_in_its_account_and_region() {
+        let target = TargetKeys::of("arn:aws:sagemaker:eu-west-1:444455556666:endpoint/Fraud-EP");
+        assert_eq!(target.keys, ["fraud-ep", "fraud-ep@444455556666/eu-west-1"]);
+        let item_in = |account: &str, region: &str| {
+            let mut verdict: Verdict = serde_json::from_value(serde_json::json!({
+                "version": 1, "eventId": "e", "eventName": "CreateEndpoint", "eventTime": null,
+                "account": account, "region": region, "decision": "violation",
+                "action": "enforce", "graceSeconds": 0, "principal": "p",
+                "resource": {"type": "endpoint", "name": "fraud-ep", "arn": null},
+                "subjects": [], "approvers": [], "reasons": []
+            }))
+            .unwrap_or_else(|e| panic!("{e}"));
+            verdict.scope = None;
+            AuditItem::for_verdict(&verdict, chrono::Utc::now())
+                .unwrap_or_else(|| panic!("not audited"))
+        };
+        assert!(target.holds(&item_in("444455556666", "eu-west-1")));
+        assert!(!target.holds(&item_in("444455556666", "us-east-1")));
+        assert!(!target.holds(&item_in("111122223333", "eu-west-1")));
+        // A name, scoped or not, is one key and holds wherever it was found.
+        let named = TargetKeys::of("Fraud-EP@444455556666/eu-west-1");
+        assert_eq!(named.keys, ["fraud-ep@444455556666/eu-west-1"]);
+        assert!(named.holds(&item_in("111122223333", "us-east-1")));
     }
 
     #[test]

@@ -625,12 +625,14 @@ impl RecordStore for CatalogResolver {
         &self,
         kind: RecordKind,
         name: &str,
+        scope: Option<&str>,
     ) -> impl Future<Output = Result<History, GuardError>> + Send {
+        let key = ResourceRecord::partition_key(kind, name, scope);
         ready(Ok(History {
             records: self
                 .records
                 .iter()
-                .filter(|r| r.kind == kind && r.name.eq_ignore_ascii_case(name))
+                .filter(|r| r.key() == key)
                 .cloned()
                 .collect(),
             truncated: false,

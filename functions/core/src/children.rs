@@ -302,7 +302,11 @@ pub async fn automl_parent_of<A: JobParents, S: RecordStore>(
         .filter(|j| names(&j.deployed_endpoint) || names(&j.asked_endpoint))
     {
         let history = records
-            .history(RecordKind::AutoMlJob, &facts.job_name)
+            .history(
+                RecordKind::AutoMlJob,
+                &facts.job_name,
+                request.scope.as_deref(),
+            )
             .await?;
         match automl_starter(request, serves, &facts, &history.records) {
             Ok(starter) => return Ok(Some((facts.job_arn, Ok(starter)))),
@@ -383,7 +387,11 @@ pub async fn schedule_parent_of<J: JobParents, S: RecordStore>(
         )));
     };
     let history = records
-        .history(RecordKind::MonitoringSchedule, name)
+        .history(
+            RecordKind::MonitoringSchedule,
+            name,
+            request.scope.as_deref(),
+        )
         .await?;
     let starter = schedule_starter(request, &schedule, &history.records);
     Ok(Some((schedule, starter)))
@@ -575,6 +583,7 @@ mod tests {
             },
             targets: Vec::new(),
             pipeline_execution: None,
+            scope: None,
         }
     }
 
@@ -701,6 +710,7 @@ mod tests {
                 .unwrap_or_default(),
             principal: principal.into(),
             content: None,
+            scope: None,
         }
     }
 

@@ -264,6 +264,10 @@ pub struct Request {
     /// step list before it counts (`children`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pipeline_execution: Option<String>,
+    /// Where the call was made, as the guard keys what it keeps: absent in the guard's own
+    /// account and region, else `<account>/<region>` (`organization::Guarded::scope`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
 }
 
 impl Request {
@@ -477,6 +481,10 @@ pub struct Verdict {
     /// to it rather than delete it, when its config is still the one allowed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollback_to: Option<Box<RollbackTo>>,
+    /// Where the call was made, as the guard keys what it keeps: absent in the guard's own
+    /// account and region, else `<account>/<region>` (`organization::Guarded::scope`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
 }
 
 /// What a violating update would be rolled back to (`Verdict::rollback_to`).

@@ -251,7 +251,10 @@ pub fn awaiting_enforcement<'a>(
     if !changes {
         return None;
     }
-    let key = crate::audit::resource_key(&request.resource.name);
+    let key = crate::organization::scoped(
+        crate::audit::resource_key(&request.resource.name),
+        request.scope.as_deref(),
+    );
     items
         .iter()
         .filter(|i| {
@@ -617,6 +620,7 @@ mod tests {
             observed: false,
             restorable: None,
             rollback_to: None,
+            scope: None,
         };
         let mut item = AuditItem::for_verdict(&verdict, now()).unwrap_or_else(|| unreachable!());
         item.state = state;

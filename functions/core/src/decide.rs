@@ -498,6 +498,7 @@ pub fn decide(
         observed: false,
         restorable: None,
         rollback_to: None,
+        scope: request.scope.clone(),
     }
 }
 
@@ -541,6 +542,7 @@ fn capacity_change(request: &Request, who: &crate::principal::Caller, what: &str
         observed: false,
         restorable: None,
         rollback_to: None,
+        scope: request.scope.clone(),
     }
 }
 
@@ -852,6 +854,7 @@ mod tests {
             },
             targets: Vec::new(),
             pipeline_execution: None,
+            scope: None,
         }
     }
 

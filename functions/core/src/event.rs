@@ -14,6 +14,7 @@ use crate::covered::{
     covered_call, recorded_call,
 };
 use crate::lenient::{Field, JsonKind};
+use crate::organization::Guarded;
 use crate::principal::{MAX_ARN_LEN, UserIdentity, canonical_arn, principal_of, truncate_chars};
 use crate::records::{RecordContent, RecordOp, ResourceRecord};
 
@@ -88,6 +89,28 @@ pub fn parse_event_value(value: &Value) -> ParseOutcome {
         Ok(envelope) => interpret(envelope),
         Err(_) => lenient_envelope(value),
     }
+}
+
+/// Parses an event for a guard that answers for `guarded`: as [`parse_event_value`], then a call
+/// from an account the guard does not answer for is ignored saying why, and any other request or
+/// record carries its scope (`organization`). The account and region are the envelope's, which
+/// EventBridge sets (no one can put an `aws.` event on a bus), else the detail's.
+pub fn parse_guarded_event(value: &Value, guarded: &Guarded) -> ParseOutcome {
+    let outcome = parse_event_value(value);
+    let text = |v: Option<&Value>| {
+        v.and_then(Value::as_str)
+            .filter(|t| !t.is_empty() && t.len() <= MAX_NAME_LEN)
+            .map(str::to_owned)
+    };
+    let detail = |field: &str| value.get("detail").and_then(|d| d.get(field));
+    let (account, region) = match &outcome {
+        ParseOutcome::Request { request } => (request.account.clone(), request.region.clone()),
+        _ => (
+            text(value.get("account")).or_else(|| text(detail("recipientAccountId"))),
+            text(value.get("region")).or_else(|| text(detail("awsRegion"))),
+        ),
+    };
+    guarded.admit(outcome, account.as_deref(), region.as_deref())
 }
 
 /// The envelope as `aws_lambda_events` reads it requires `time` and `resources`, which do not
@@ -172,6 +195,7 @@ fn ignored(known: Known, reason: String) -> ParseOutcome {
             observed: false,
             restorable: None,
             rollback_to: None,
+            scope: None,
         },
     }
 }
@@ -331,6 +355,7 @@ fn request_of(
             resource,
             targets,
             pipeline_execution: pipeline_execution_tag(detail.request_parameters.as_ref()),
+            scope: None,
         },
     }
 }
@@ -476,6 +501,7 @@ fn record_of(
             event_time,
             principal: principal_of(&detail.user_identity).principal,
             content,
+            scope: None,
         },
     }
 }

@@ -393,6 +393,7 @@ pub trait RecordStore {
         &self,
         kind: RecordKind,
         name: &str,
+        scope: Option<&str>,
     ) -> impl Future<Output = Result<History, GuardError>> + Send;
 
     /// Whether this record is kept already (the sweep's question).
@@ -414,9 +415,14 @@ impl<S: RecordStore + Sync> RecordStore for WithRecord<'_, S> {
         self.store.put(record).await
     }
 
-    async fn history(&self, kind: RecordKind, name: &str) -> Result<History, GuardError> {
-        let mut history = self.store.history(kind, name).await?;
-        let mine = self.record.kind == kind && self.record.name.eq_ignore_ascii_case(name);
+    async fn history(
+        &self,
+        kind: RecordKind,
+        name: &str,
+        scope: Option<&str>,
+    ) -> Result<History, GuardError> {
+        let mut history = self.store.history(kind, name, scope).await?;
+        let mine = self.record.key() == ResourceRecord::partition_key(kind, name, scope);
         if mine && !history.records.contains(self.record) {
             history.records.push(self.record.clone());
         }

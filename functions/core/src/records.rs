@@ -96,13 +96,25 @@ pub struct ResourceRecord {
     /// CloudTrail left out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content: Option<RecordContent>,
+    /// Where the call was made, as the guard keys what it keeps: absent in the guard's own
+    /// account and region, else `<account>/<region>` (`organization::Guarded::scope`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
 }
 
 impl ResourceRecord {
     /// The records table's partition key: every version of one name (SageMaker names ignore
-    /// case).
-    pub fn partition_key(kind: RecordKind, name: &str) -> String {
-        format!("{}#{}", kind.as_str(), name.to_ascii_lowercase())
+    /// case) in one account and region (`scope`, see `organization`).
+    pub fn partition_key(kind: RecordKind, name: &str, scope: Option<&str>) -> String {
+        crate::organization::scoped(
+            format!("{}#{}", kind.as_str(), name.to_ascii_lowercase()),
+            scope,
+        )
+    }
+
+    /// This record's partition key.
+    pub fn key(&self) -> String {
+        ResourceRecord::partition_key(self.kind, &self.name, self.scope.as_deref())
     }
 
     /// The sort key: a re-created name is another record, in call order (to the second).
@@ -195,6 +207,7 @@ impl ResourceRecord {
             observed: false,
             restorable: None,
             rollback_to: None,
+            scope: self.scope.clone(),
         }
     }
 }
@@ -383,6 +396,7 @@ mod tests {
                 containers: None,
                 given: json!({}),
             }),
+            scope: None,
         }
     }
     fn create(time: &str, id: &str) -> ResourceRecord {
@@ -529,7 +543,7 @@ mod tests {
         let a = create("2026-11-20T10:15:30Z", "e1");
         let b = create("2026-11-20T10:15:30Z", "e2");
         assert_eq!(
-            ResourceRecord::partition_key(RecordKind::EndpointConfig, "CFG"),
+            ResourceRecord::partition_key(RecordKind::EndpointConfig, "CFG", None),
             "endpoint-config#cfg"
         );
         assert_ne!(a.sort_key(), b.sort_key());

@@ -206,6 +206,7 @@ pub async fn resolve_subjects<R: Resolver + Recovery, S: RecordStore>(
         list: Vec::new(),
         notes: Vec::new(),
         call_time,
+        scope: request.scope.as_deref(),
         lookups,
         resolved: BTreeMap::new(),
         packages: HashMap::new(),
@@ -315,6 +316,8 @@ struct Subjects<'a, 'b, R, S> {
     list: Vec<ResolvedSubject>,
     notes: Vec<String>,
     call_time: Option<DateTime<Utc>>,
+    /// Where the call was made (`organization`): records are kept per account and region.
+    scope: Option<&'a str>,
     lookups: &'a Lookups<'b, R, S>,
     /// Image URIs as specified → the digests SageMaker resolved them to for this deployment.
     resolved: BTreeMap<String, Vec<String>>,
@@ -617,7 +620,11 @@ impl<R: Resolver + Recovery, S: RecordStore> Subjects<'_, '_, R, S> {
                 "{problem}; the event has no usable eventTime to place the call by"
             )));
         };
-        let history = self.lookups.records.history(T::KIND, name).await?;
+        let history = self
+            .lookups
+            .records
+            .history(T::KIND, name, self.scope)
+            .await?;
         if history.truncated {
             return Ok(AtTheCall::Unresolvable(format!(
                 "{problem}; it has more than {MAX_HISTORY} records, too many to place the call in"
@@ -1047,6 +1054,7 @@ mod tests {
             },
             targets,
             pipeline_execution: None,
+            scope: None,
         };
         let lookups = Lookups {
             resolver: &resolver,

@@ -266,6 +266,7 @@ pub fn own_rollback(
         observed: false,
         restorable: None,
         rollback_to: None,
+        scope: request.scope.clone(),
     })
 }
 

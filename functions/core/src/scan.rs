@@ -792,6 +792,7 @@ fn unknown_request(resource: &ResourceRef, now: DateTime<Utc>) -> Request {
         resource: resource.clone(),
         targets: Vec::new(),
         pipeline_execution: None,
+        scope: None,
     }
 }
 

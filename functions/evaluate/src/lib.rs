@@ -7,6 +7,7 @@ use model_guard_core::audit::{AuditItem, resource_key};
 use model_guard_core::contract::Restorable;
 use model_guard_core::covered::covered_call;
 use model_guard_core::custody::{awaiting_enforcement, breaks_enforcement};
+use model_guard_core::organization::scoped;
 use model_guard_core::decide::observing;
 use model_guard_core::policy::PolicySet;
 use model_guard_core::ports::{
@@ -109,7 +110,10 @@ where
     {
         let on_resource = ports
             .audit
-            .for_resource(&resource_key(&request.resource.name))
+            .for_resource(&scoped(
+                resource_key(&request.resource.name),
+                request.scope.as_deref(),
+            ))
             .await?;
         if let Some(verdict) = own_rollback(&request, &on_resource, &ports.enforcer_role) {
             return audited(verdict, ports, now).await;
@@ -170,7 +174,10 @@ where
     let on_resource = if changes {
         ports
             .audit
-            .for_resource(&resource_key(&changed.resource.name))
+            .for_resource(&scoped(
+                resource_key(&changed.resource.name),
+                changed.scope.as_deref(),
+            ))
             .await?
     } else {
         Vec::new()

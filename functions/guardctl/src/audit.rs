@@ -11,7 +11,7 @@ use model_guard_aws::decisions_table::{
     RESOURCE_INDEX, RESOURCE_INDEX_KEY, RESOURCE_INDEX_SORT, STATE_INDEX, STATE_INDEX_KEY,
 };
 use model_guard_aws::ledger_store::DynamoLedger;
-use model_guard_core::audit::{AuditItem, AuditState, FailureRecord, resource_key};
+use model_guard_core::audit::{AuditItem, AuditState, FailureRecord, TargetKeys};
 use model_guard_core::ledger::LedgerEntry;
 use model_guard_core::ports::EventLedger;
 use serde_json::Value;
@@ -116,7 +116,13 @@ pub async fn history(
     let client = aws.dynamodb().await;
     let mut items = match &args.resource {
         Some(resource) => {
-            query_resource(&client, &table, &resource_key(resource), since, args.limit).await?
+            let target = TargetKeys::of(resource);
+            let mut found = Vec::new();
+            for key in &target.keys {
+                let items = query_resource(&client, &table, key, since, args.limit).await?;
+                found.extend(items.into_iter().filter(|i| target.holds(i)));
+            }
+            found
         }
         None => {
             let mut all = Vec::new();

@@ -5,9 +5,10 @@
 
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use model_guard_aws::records_store::DynamoRecords;
+use model_guard_core::organization::Guarded;
 use model_guard_core::ports::RecordStore;
 use model_guard_core::records::{MAX_HISTORY, RecordKind, RecordOp, ResourceRecord};
-use model_guard_core::{ErrorKind, parse_event_value};
+use model_guard_core::{ErrorKind, parse_event_value, parse_guarded_event};
 use model_guard_testkit::{cloudtrail_event, config, record_of, records_table, unique};
 use record::{Ports, handle};
 use serde_json::json;
@@ -65,7 +66,7 @@ async fn creates_and_deletes_are_kept_per_call_and_read_back_by_name() {
     // Names ignore case.
     let history = ports
         .records
-        .history(RecordKind::EndpointConfig, &name.to_uppercase())
+        .history(RecordKind::EndpointConfig, &name.to_uppercase(), None)
         .await
         .unwrap();
     assert!(!history.truncated);
@@ -102,6 +103,67 @@ async fn creates_and_deletes_are_kept_per_call_and_read_back_by_name() {
     assert_eq!(given["productionVariants"][0]["variantName"], "a");
 }
 
+/// One name in the guard's own account and in a member's (or another region): two resources,
+/// whose records are kept and read apart.
+#[tokio::test]
+async fn the_same_name_elsewhere_is_another_resource_with_records_of_its_own() {
+    let (ports, _) = ports().await;
+    let guarded = Guarded::new("123456789012", "us-east-1", Some("444455556666")).unwrap();
+    let name = unique("shared-name");
+    let create = |account: &str, region: &str, model: &str| {
+        let mut event = cloudtrail_event(
+            &unique("evt"),
+            "CreateEndpointConfig",
+            "MLDeployer",
+            json!({"endpointConfigName": name,
+                   "productionVariants": [{"variantName": "a", "modelName": model}]}),
+            json!(null),
+        );
+        event["account"] = json!(account);
+        event["region"] = json!(region);
+        serde_json::to_value(parse_guarded_event(&event, &guarded)).unwrap()
+    };
+    handle(create("123456789012", "us-east-1", "home-model"), &ports)
+        .await
+        .unwrap();
+    handle(create("444455556666", "eu-west-1", "member-model"), &ports)
+        .await
+        .unwrap();
+    handle(
+        create("123456789012", "eu-west-1", "other-region-model"),
+        &ports,
+    )
+    .await
+    .unwrap();
+    let models = |scope: Option<&'static str>| {
+        let records = &ports.records;
+        let name = name.clone();
+        async move {
+            let history = records
+                .history(RecordKind::EndpointConfig, &name, scope)
+                .await
+                .unwrap();
+            for r in &history.records {
+                assert!(records.contains(r).await.unwrap(), "{r:?}");
+            }
+            history
+                .records
+                .iter()
+                .flat_map(|r| r.content.as_ref().unwrap().models.clone())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(models(None).await, ["home-model"]);
+    assert_eq!(
+        models(Some("444455556666/eu-west-1")).await,
+        ["member-model"]
+    );
+    assert_eq!(
+        models(Some("123456789012/eu-west-1")).await,
+        ["other-region-model"]
+    );
+}
+
 #[tokio::test]
 async fn a_name_recorded_more_often_than_a_decision_reads_says_so() {
     // Someone creating and deleting one name over and over must not make every decision about
@@ -128,10 +190,7 @@ async fn a_name_recorded_more_often_than_a_decision_reads_says_so() {
             .map(|r| {
                 let mut item: std::collections::HashMap<String, AttributeValue> =
                     serde_dynamo::to_item(r).unwrap();
-                item.insert(
-                    "pk".into(),
-                    AttributeValue::S(ResourceRecord::partition_key(r.kind, &r.name)),
-                );
+                item.insert("pk".into(), AttributeValue::S(r.key()));
                 item.insert("sk".into(), AttributeValue::S(r.sort_key()));
                 WriteRequest::builder()
                     .put_request(PutRequest::builder().set_item(Some(item)).build().unwrap())
@@ -147,7 +206,7 @@ async fn a_name_recorded_more_often_than_a_decision_reads_says_so() {
     }
     let store = DynamoRecords::new(client, &table);
     let history = store
-        .history(RecordKind::EndpointConfig, &name)
+        .history(RecordKind::EndpointConfig, &name, None)
         .await
         .unwrap();
     assert!(history.truncated);
