@@ -469,6 +469,8 @@ export class ModelGuardStack extends Stack {
       ];
     };
     const evaluate = fn('evaluate', {
+      // Calls made in its own account are described with its own role.
+      GUARD_ACCOUNT: this.account,
       POLICY_TABLE: policies.tableName,
       DECISIONS_TABLE: decisions.tableName,
       RECORDS_TABLE: records.tableName,
@@ -510,7 +512,7 @@ export class ModelGuardStack extends Stack {
       // Tamper alerts, and the escalation alert of a busy enforcement's hand-over.
       ...alerting(true),
     ]);
-    const enforce = fn('enforce', { DECISIONS_TABLE: decisions.tableName }, [
+    const enforce = fn('enforce', { GUARD_ACCOUNT: this.account, DECISIONS_TABLE: decisions.tableName }, [
       new iam.PolicyStatement({
         // The recorded verdict it acts on, and the item moved to enforced with what it did.
         sid: 'ActOnRecordedDecisions',

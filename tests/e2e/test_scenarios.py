@@ -1816,3 +1816,96 @@ def test_46_an_inference_component_updated_to_a_forbidden_model_gets_its_old_spe
     assert stack.submit(component_call(forged, "DataScientist", "UpdateInferenceComponent", component, endpoint,
                                        allowed))["status"] == "SUCCEEDED"
     assert stack.audit(forged)["verdict"]["decision"] == "violation", stack.audit(forged)
+
+
+MEMBER = "210987654321"  # MEMBER_ACCOUNTS on the testbed
+MEMBER_REGION = "eu-west-1"
+
+
+def in_member(call_event: dict, account: str = MEMBER) -> dict:
+    """The same call made in another account and region, as EventBridge delivers it there (a
+    member's rule forwards it to the guard's bus unchanged)."""
+    return json.loads(json.dumps(call_event).replace(ACCOUNT, account).replace('"us-east-1"', f'"{MEMBER_REGION}"')
+                      .replace(":us-east-1:", f":{MEMBER_REGION}:"))
+
+
+def test_47_a_violation_in_a_member_account_and_region_is_enforced_there_from_the_central_account(stack):
+    """One guard for an organization. Account B (a member) in eu-west-1: a forbidden deployment is
+    deleted there through B's member role, while the central account's endpoint of the same name
+    is left alone; B's own deployer, allowed by B's binding, is untouched; a call from an account
+    that is no member is ignored saying why."""
+    import boto3
+
+    from conftest import call, client
+
+    member_deployer = f"arn:aws:iam::{MEMBER}:role/MLDeployer"
+    stack.policy({"pk": f"model#orgfraud-*@{MEMBER}", "principals": [member_deployer],
+                  "mode": "enforce", "graceSeconds": 0})
+    # B as AWS Organizations made it, with the member stack's roles.
+    admin = client("sts").assume_role(RoleArn=f"arn:aws:iam::{MEMBER}:role/OrganizationAccountAccessRole",
+                                      RoleSessionName="e2e-setup")["Credentials"]
+    keys = {"aws_access_key_id": admin["AccessKeyId"], "aws_secret_access_key": admin["SecretAccessKey"],
+            "aws_session_token": admin["SessionToken"]}
+    endpoint_url = client("sts").meta.endpoint_url
+    iam = boto3.client("iam", endpoint_url=endpoint_url, region_name="us-east-1", **keys)
+    for role_name in ("ModelGuardMember", "ModelGuardMemberEnforce"):
+        try:
+            iam.create_role(RoleName=role_name, AssumeRolePolicyDocument="{}")
+        except iam.exceptions.EntityAlreadyExistsException:
+            pass
+    there = boto3.client("sagemaker", endpoint_url=endpoint_url, region_name=MEMBER_REGION, **keys)
+
+    def deploy_in_member(caller: str) -> tuple[str, str]:
+        model, config = f"orgfraud-{uuid.uuid4().hex[:6]}", f"cfg-{uuid.uuid4().hex[:6]}"
+        role_arn = f"arn:aws:iam::{MEMBER}:role/Exec"
+        there.create_model(ModelName=model, ExecutionRoleArn=role_arn, PrimaryContainer={"Image": "img:1"})
+        there.create_endpoint_config(EndpointConfigName=config, ProductionVariants=[
+            {"VariantName": "v0", "ModelName": model, "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}])
+        for recorded in (
+            call(str(uuid.uuid4()), "MLDeployer", "CreateModel",
+                 {"modelName": model, "executionRoleArn": role_arn, "primaryContainer": {"image": "img:1"}}, None),
+            call(str(uuid.uuid4()), "MLDeployer", "CreateEndpointConfig",
+                 {"endpointConfigName": config,
+                  "productionVariants": [{"variantName": "v0", "modelName": model}]}, None),
+        ):
+            assert stack.submit(in_member(recorded))["status"] == "SUCCEEDED"
+        return model, config
+
+    # The forbidden deployment, under a name the central account uses too.
+    _, home_config, endpoint = stack.endpoint("ep", "orgfraud")
+    _, config = deploy_in_member("MLDeployer")
+    there.create_endpoint(EndpointName=endpoint, EndpointConfigName=config)
+    event_id = str(uuid.uuid4())
+    triage = stack.submit(in_member(event(event_id, "DataScientist", endpoint, config)))
+    assert triage["status"] == "SUCCEEDED", triage
+    item = stack.audit(event_id)
+    assert (item["verdict"]["account"], item["verdict"]["region"]) == (MEMBER, MEMBER_REGION), item
+    assert item["resourceKey"] == f"{endpoint.lower()}@{MEMBER}/{MEMBER_REGION}"
+    run = stack.wait(stack.enforcement(event_id), 60)
+    assert run["status"] == "SUCCEEDED", run
+    item = stack.audit(event_id)
+    assert item["state"] == "enforced", item
+    with pytest.raises(there.exceptions.ClientError):
+        there.describe_endpoint(EndpointName=endpoint)
+    assert stack.endpoint_status(endpoint) == "InService", "the central account's endpoint is another one"
+    messages = stack.messages(event_id)
+    assert [m["kind"] for m in messages][-1] == "enforced", messages
+    assert all(MEMBER in json.dumps(m) and MEMBER_REGION in json.dumps(m) for m in messages), messages
+
+    # B's deployer, allowed by B's binding.
+    _, config = deploy_in_member("MLDeployer")
+    allowed_endpoint = f"ep-{uuid.uuid4().hex[:6]}"
+    there.create_endpoint(EndpointName=allowed_endpoint, EndpointConfigName=config)
+    allowed_id = str(uuid.uuid4())
+    assert stack.submit(in_member(event(allowed_id, "MLDeployer", allowed_endpoint, config)))["status"] == "SUCCEEDED"
+    assert stack.audit(allowed_id)["state"] == "allowed"
+    assert there.describe_endpoint(EndpointName=allowed_endpoint)["EndpointStatus"] == "InService"
+
+    # An account that is no member: ignored, with the reason, and nothing kept.
+    outsider_id = str(uuid.uuid4())
+    ignored = stack.submit(in_member(event(outsider_id, "DataScientist", endpoint, home_config), "999988887777"))
+    assert ignored["status"] == "SUCCEEDED", ignored
+    output = json.loads(ignored["output"])
+    assert "account 999988887777 is not guarded here" in json.dumps(output), output
+    assert stack.audit(outsider_id) is None
+    assert stack.enforcements(outsider_id) == []

@@ -56,6 +56,11 @@ test_launcher.py:
   reads no ``X-Amz-Credential``): a wrong signature, an unknown key, another region's or service's
   scope, or an expired request is refused 403; otherwise it names the key's registered ARN, in
   JSON when asked with ``Accept: application/json`` (as aws-iam-authenticator asks), else XML.
+- STS ``AssumeRole`` of a role that does not exist in its account is refused AccessDenied, as
+  STS refuses it (moto lets any ARN be assumed): a member account's administrators who delete the
+  guard's member role cut it off. ``OrganizationAccountAccessRole`` is taken to be in every
+  account, as AWS Organizations makes it in each account it creates, so a test can set a member
+  account up through it.
 - Fault injection, for tests only, by resource name (no switch in production code). "Naming it":
   a top-level string parameter of the call. Creates are spared where it says so, so a test can
   make the resource it then breaks:
@@ -149,6 +154,7 @@ def main() -> None:
     inference_experiments()
     fix_start_execution_parameters()
     stop_execution_aborts_at_once()
+    refuse_assuming_missing_roles()
 
     app = TestbedRoutes(FaultInjection(DomainDispatcherApplication(create_backend_app)), args.lambda_url)
     print(f"testbed: moto on 127.0.0.1:{args.port}, Lambda -> {args.lambda_url}", flush=True)
@@ -1176,6 +1182,30 @@ def inference_component_autoscaling() -> None:
 
 
 # --- Step Functions: states:startExecution ----------------------------------------------------------
+
+
+def refuse_assuming_missing_roles() -> None:
+    from moto.core.exceptions import ServiceException
+    from moto.iam.models import iam_backends
+    from moto.sts.models import STSBackend
+
+    class AccessDenied(ServiceException):
+        code = "AccessDenied"
+
+    original = STSBackend.assume_role
+
+    def assume_role(self, region_name, role_session_name, role_arn, policy, duration, external_id):  # noqa: ANN001, PLR0913
+        parts = role_arn.split(":")
+        if len(parts) != 6 or not parts[5].startswith("role/") or len(parts[4]) != 12:
+            raise AccessDenied(f"Not a role ARN: {role_arn}")
+        if parts[5] != "role/OrganizationAccountAccessRole":
+            roles = iam_backends[parts[4]][parts[1]].get_roles()
+            if not any(role.arn == role_arn for role in roles):
+                raise AccessDenied(f"User: {self.account_id} is not authorized to perform: "
+                                   f"sts:AssumeRole on resource: {role_arn}")
+        return original(self, region_name, role_session_name, role_arn, policy, duration, external_id)
+
+    STSBackend.assume_role = assume_role
 
 
 def stop_execution_aborts_at_once() -> None:

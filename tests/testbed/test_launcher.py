@@ -1094,3 +1094,33 @@ def test_update_endpoint_serves_the_old_config_while_updating_then_the_new_one(s
     with pytest.raises(botocore.exceptions.ClientError) as missing:
         sm.update_endpoint(EndpointName=endpoint_name, EndpointConfigName=name("no-such-cfg"))
     assert "Could not find endpoint configuration" in missing.value.response["Error"]["Message"]
+
+
+def test_only_a_role_that_exists_in_its_account_can_be_assumed():
+    """A member's administrators who delete the guard's member role cut it off, as on AWS; the
+    role Organizations makes in every account it creates is there from the start."""
+    sts = client("sts")
+    member = "444455556666"
+    missing = f"arn:aws:iam::{member}:role/{name('Gone')}"
+    with pytest.raises(botocore.exceptions.ClientError) as refused:
+        sts.assume_role(RoleArn=missing, RoleSessionName="tests")
+    assert refused.value.response["Error"]["Code"] == "AccessDenied"
+    assert missing in refused.value.response["Error"]["Message"]
+
+    admin = sts.assume_role(RoleArn=f"arn:aws:iam::{member}:role/OrganizationAccountAccessRole",
+                            RoleSessionName="tests")["Credentials"]
+    iam = boto3.client("iam", endpoint_url=os.environ["AWS_ENDPOINT_URL"], region_name="us-east-1",
+                       aws_access_key_id=admin["AccessKeyId"], aws_secret_access_key=admin["SecretAccessKey"],
+                       aws_session_token=admin["SessionToken"])
+    role = name("Member")
+    made = iam.create_role(RoleName=role, AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    assert made == f"arn:aws:iam::{member}:role/{role}"
+    assert sts.assume_role(RoleArn=made, RoleSessionName="tests")["AssumedRoleUser"]["Arn"].startswith(
+        f"arn:aws:sts::{member}:assumed-role/{role}/")
+    # A role of that name in another account is not this one.
+    client("iam").create_role(RoleName=role + "-x", AssumeRolePolicyDocument="{}")
+    with pytest.raises(botocore.exceptions.ClientError):
+        sts.assume_role(RoleArn=f"arn:aws:iam::{member}:role/{role}-x", RoleSessionName="tests")
+    iam.delete_role(RoleName=role)
+    with pytest.raises(botocore.exceptions.ClientError):
+        sts.assume_role(RoleArn=made, RoleSessionName="tests")

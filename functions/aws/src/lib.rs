@@ -9,6 +9,7 @@
 
 pub mod error;
 pub mod lambda;
+pub mod members;
 
 #[cfg(feature = "dynamodb")]
 pub mod audit_store;

@@ -339,8 +339,10 @@ pub trait SweepCheckpoint {
 /// IAM's roles in this account: a role's ARN, path included, by its name; `None` when there is
 /// no such role.
 pub trait RoleDirectory {
+    /// The ARN of the role `name` of `account` (IAM answers for each account's own roles).
     fn role_arn(
         &self,
+        account: &str,
         name: &str,
     ) -> impl Future<Output = Result<Option<String>, GuardError>> + Send;
 }
@@ -349,7 +351,7 @@ pub trait RoleDirectory {
 pub struct NoDirectory;
 
 impl RoleDirectory for NoDirectory {
-    async fn role_arn(&self, _name: &str) -> Result<Option<String>, GuardError> {
+    async fn role_arn(&self, _account: &str, _name: &str) -> Result<Option<String>, GuardError> {
         Ok(None)
     }
 }
@@ -363,22 +365,35 @@ pub async fn look_up_role_path<D: RoleDirectory>(
     account: Option<&str>,
     roles: &D,
 ) -> Result<Caller, GuardError> {
-    let own_role = caller
+    let Some(account) = caller
         .role_account()
-        .is_some_and(|a| account.is_some_and(|own| own == a));
-    let Some(name) = caller
-        .role_name()
-        .filter(|_| caller.path_unknown && own_role)
+        .filter(|a| account.is_some_and(|own| own == *a))
+        .map(str::to_owned)
     else {
         return Ok(caller);
     };
-    match roles.role_arn(name).await {
+    let Some(name) = caller.role_name().filter(|_| caller.path_unknown) else {
+        return Ok(caller);
+    };
+    match roles.role_arn(&account, name).await {
         Ok(Some(arn)) => Ok(caller.with_role_arn(&arn)),
         Ok(None) => Ok(caller),
         Err(e) if matches!(e.kind, ErrorKind::Throttled | ErrorKind::Unavailable) => Err(e),
         // The adapter logs it; the verdict or refusal says the path is unknown.
         Err(_) => Ok(caller),
     }
+}
+
+/// A port for each place the guard acts in: a central guard acts in a member account through
+/// the member role there, and in any region through regional clients (`organization`). `None`
+/// is the guard's own account, or its own region.
+pub trait Reach {
+    type Port;
+    fn at(
+        &self,
+        account: Option<&str>,
+        region: Option<&str>,
+    ) -> impl Future<Output = Result<Self::Port, GuardError>> + Send;
 }
 
 /// The records table: what each model and endpoint config contained when created.

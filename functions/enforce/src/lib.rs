@@ -14,18 +14,19 @@ use chrono::{DateTime, Utc};
 use model_guard_core::audit::{AuditState, FailureRecord, RollbackRecord};
 use model_guard_core::custody::{check_enforceable, event_of_execution};
 use model_guard_core::enforcement::{EnforceInput, EnforcementResult};
-use model_guard_core::ports::{Advance, AuditLog, Enforcer, RollbackState};
+use model_guard_core::ports::{Advance, AuditLog, Enforcer, Reach, RollbackState};
 use model_guard_core::{ErrorKind, GuardError};
 use serde_json::Value;
 
-pub struct Ports<A, E> {
+pub struct Ports<A, X> {
     pub audit: A,
-    pub enforcer: E,
+    /// SageMaker where the violation was made: an enforcer for its account and region.
+    pub enforcers: X,
 }
 
-pub async fn handle<A: AuditLog, E: Enforcer>(
+pub async fn handle<A: AuditLog, X: Reach<Port = E>, E: Enforcer>(
     input: Value,
-    ports: &Ports<A, E>,
+    ports: &Ports<A, X>,
     now: DateTime<Utc>,
 ) -> Result<EnforcementResult, GuardError> {
     let input: EnforceInput = serde_path_to_error::deserialize(input).map_err(|e| {
@@ -58,11 +59,16 @@ pub async fn handle<A: AuditLog, E: Enforcer>(
     }
     let verdict = &item.verdict;
     let acted = async {
+        // Where the recorded verdict says the call was made: a member that cannot be reached
+        // fails the enforcement naming its account.
+        let enforcer = ports
+            .enforcers
+            .at(verdict.account.as_deref(), verdict.region.as_deref())
+            .await?;
         let Some(to) = verdict.rollback_to.as_deref() else {
-            return ports.enforcer.enforce(verdict).await;
+            return enforcer.enforce(verdict).await;
         };
-        match ports
-            .enforcer
+        match enforcer
             .rollback_state(verdict, to, item.rollback.as_ref())
             .await?
         {
@@ -83,11 +89,11 @@ pub async fn handle<A: AuditLog, E: Enforcer>(
                     .audit
                     .note_rollback(event_id, &input.execution, &record)
                     .await?;
-                ports.enforcer.roll_back(verdict, to).await
+                enforcer.roll_back(verdict, to).await
             }
             RollbackState::Refused(why) => {
                 tracing::warn!(event_id = %event_id, why = %why, "not rolled back: deleting");
-                let mut result = ports.enforcer.enforce(verdict).await?;
+                let mut result = enforcer.enforce(verdict).await?;
                 result.not_rolled_back = Some(why);
                 Ok(result)
             }

@@ -1,22 +1,26 @@
+use std::sync::Arc;
+
 use aws_config::SdkConfig;
 use enforce::{Ports, handle};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use model_guard_aws::audit_store::DynamoAuditLog;
-use model_guard_aws::sagemaker::SageMakerEnforcer;
+use model_guard_aws::members::{Places, RoleSetting};
+use model_guard_aws::sagemaker::Enforcers;
 use model_guard_aws::{diagnostic, env_var, init_logging, sdk_config, serve_init_error};
 use model_guard_core::GuardError;
 use serde_json::Value;
 
-fn ports(config: &SdkConfig) -> Result<Ports<DynamoAuditLog, SageMakerEnforcer>, GuardError> {
+fn ports(config: &SdkConfig) -> Result<Ports<DynamoAuditLog, Enforcers>, GuardError> {
     Ok(Ports {
         audit: DynamoAuditLog::new(
             aws_sdk_dynamodb::Client::new(config),
             env_var("DECISIONS_TABLE")?,
         ),
-        enforcer: SageMakerEnforcer::new(
-            aws_sdk_sagemaker::Client::new(config),
-            aws_sdk_applicationautoscaling::Client::new(config),
-        ),
+        // In a member account, through the member role only this function may assume.
+        enforcers: Enforcers(Arc::new(Places::from_env(
+            config.clone(),
+            RoleSetting::Enforce,
+        )?)),
     })
 }
 

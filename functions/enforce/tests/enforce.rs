@@ -9,15 +9,16 @@ use aws_config::SdkConfig;
 use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
 use enforce::Ports;
 use model_guard_aws::audit_store::DynamoAuditLog;
-use model_guard_aws::sagemaker::SageMakerEnforcer;
+use model_guard_aws::members::MEMBER_ENFORCE_ROLE;
+use model_guard_aws::sagemaker::Enforcers;
 use model_guard_core::ErrorKind;
 use model_guard_testkit::{
-    SageMakerKit, audit_item, config, decisions_table, held_item, unique, violation,
+    SageMakerKit, audit_item, config, decisions_table, held_item, places, unique, violation,
 };
 use serde_json::{Value, json};
 
 struct Enforcement {
-    ports: Ports<DynamoAuditLog, SageMakerEnforcer>,
+    ports: Ports<DynamoAuditLog, Enforcers>,
     config: SdkConfig,
     decisions: String,
 }
@@ -53,10 +54,7 @@ async fn enforcer() -> (
         Enforcement {
             ports: Ports {
                 audit: DynamoAuditLog::new(aws_sdk_dynamodb::Client::new(&config), &decisions),
-                enforcer: SageMakerEnforcer::new(
-                    aws_sdk_sagemaker::Client::new(&config),
-                    autoscaling.clone(),
-                ),
+                enforcers: Enforcers(places(&config, MEMBER_ENFORCE_ROLE)),
             },
             config: config.clone(),
             decisions,
@@ -1529,5 +1527,60 @@ async fn a_bare_container_component_gets_its_allowed_image_back() {
             .and_then(|e| e.get("MODEL_ID"))
             .map(String::as_str),
         Some("allowed")
+    );
+}
+
+/// One guard for an organization: a violation in member account B, region eu-west-1, is enforced
+/// there through B's enforce member role, and the guard's own endpoint of the same name is left
+/// alone. A member whose administrators deleted that role fails the enforcement naming the
+/// account (the item is `failed`, with the cause, for the failure alert).
+#[tokio::test]
+async fn a_violation_in_a_member_account_is_enforced_there() {
+    const MEMBER: &str = "210987654321";
+    let (enforcer, kit, _) = enforcer().await;
+    let admin = model_guard_testkit::member_account(&enforcer.config, MEMBER).await;
+    let member_kit = SageMakerKit::new(&model_guard_testkit::in_region(&admin, "eu-west-1"));
+    let name = unique("ep");
+    endpoint(&kit, &name).await;
+    endpoint(&member_kit, &name).await;
+    let mut verdict = violation(&unique("e"), "endpoint", &name, "enforce", 0);
+    verdict["account"] = json!(MEMBER);
+    verdict["region"] = json!("eu-west-1");
+    verdict["scope"] = json!(format!("{MEMBER}/eu-west-1"));
+    let result = run(&enforcer, enforcer.input_for(&verdict).await)
+        .await
+        .unwrap();
+    assert_eq!(result.outcome.as_str(), "deleted", "{result:?}");
+    assert_eq!(member_kit.endpoint_status(&name).await, None);
+    assert_eq!(
+        kit.endpoint_status(&name).await.as_deref(),
+        Some("InService"),
+        "the guard's own endpoint of the same name is another resource"
+    );
+
+    const CUT_OFF: &str = "333344445555";
+    verdict["eventId"] = json!(unique("e"));
+    verdict["account"] = json!(CUT_OFF);
+    verdict["scope"] = json!(format!("{CUT_OFF}/eu-west-1"));
+    let error = run(&enforcer, enforcer.input_for(&verdict).await)
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind, ErrorKind::AccessDenied, "{error}");
+    let item = audit_item(
+        &enforcer.config,
+        &enforcer.decisions,
+        verdict["eventId"].as_str().unwrap(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(item["state"], "failed");
+    let cause = item["failure"]["cause"].as_str().unwrap();
+    assert!(
+        cause.contains(&format!("cannot reach member account {CUT_OFF}")),
+        "{cause}"
+    );
+    assert_eq!(
+        kit.endpoint_status(&name).await.as_deref(),
+        Some("InService")
     );
 }

@@ -12,7 +12,6 @@ use std::time::Instant;
 use evaluate::{Ports, handle};
 use model_guard_aws::audit_store::DynamoAuditLog;
 use model_guard_aws::policy_store::DynamoPolicyStore;
-use model_guard_aws::sagemaker::SageMakerResolver;
 use model_guard_core::{Defaults, parse_event_value};
 use model_guard_testkit::{
     SageMakerKit, config, create_endpoint_event, decisions_table, policy_table, role_arn, unique,
@@ -40,7 +39,7 @@ async fn main() {
     let fresh = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let dynamodb = aws_sdk_dynamodb::Client::new(&fresh);
     let ports = Ports {
-        resolver: SageMakerResolver::new(aws_sdk_sagemaker::Client::new(&fresh)),
+        resolvers: model_guard_aws::sagemaker::OneClient(aws_sdk_sagemaker::Client::new(&fresh)),
         policies: DynamoPolicyStore::new(dynamodb.clone(), &policy_table, 60),
         audit: DynamoAuditLog::new(dynamodb.clone(), &decisions),
         roles: model_guard_aws::iam::IamRoles::new(aws_sdk_iam::Client::new(&fresh)),
@@ -51,6 +50,7 @@ async fn main() {
         record_wait: chrono::Duration::zero(),
         defaults: Defaults::default(),
         enforcer_role: "arn:aws:iam::111122223333:role/ModelGuard-EnforceRole".into(),
+        member_enforcer_role: model_guard_aws::members::MEMBER_ENFORCE_ROLE.into(),
     };
     let mut times = Vec::with_capacity(runs + 1);
     for _ in 0..=runs {

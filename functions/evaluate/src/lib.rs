@@ -7,11 +7,11 @@ use model_guard_core::audit::{AuditItem, resource_key};
 use model_guard_core::contract::Restorable;
 use model_guard_core::covered::covered_call;
 use model_guard_core::custody::{awaiting_enforcement, breaks_enforcement};
-use model_guard_core::organization::scoped;
 use model_guard_core::decide::observing;
+use model_guard_core::organization::scoped;
 use model_guard_core::policy::PolicySet;
 use model_guard_core::ports::{
-    AuditLog, PolicyStore, RecordStore, Recorded, RoleDirectory, look_up_role_path,
+    AuditLog, PolicyStore, Reach, RecordStore, Recorded, RoleDirectory, look_up_role_path,
 };
 use model_guard_core::rollback::{
     own_rollback, rejudged, restorable, restorable_component, rollback_candidate,
@@ -23,8 +23,9 @@ use model_guard_core::{
 };
 use serde_json::Value;
 
-pub struct Ports<R, P, A, D, S> {
-    pub resolver: R,
+pub struct Ports<X, P, A, D, S> {
+    /// SageMaker where the call was made: a resolver for its account and region (`Reach`).
+    pub resolvers: X,
     pub policies: P,
     pub audit: A,
     /// IAM, for the path of a caller's role when the event gave none.
@@ -37,6 +38,27 @@ pub struct Ports<R, P, A, D, S> {
     /// The enforce function's role (`ENFORCE_ROLE_ARN`): an UpdateEndpoint it made may be the
     /// guard's own rollback (`rollback::own_rollback`).
     pub enforcer_role: String,
+    /// The name of the role the enforce function acts through in a member account
+    /// (`MEMBER_ENFORCE_ROLE_NAME`): there, the guard's rollback is made by it.
+    pub member_enforcer_role: String,
+}
+
+impl<X, P, A, D, S> Ports<X, P, A, D, S> {
+    /// Whether the call was made by the enforce function: with its own role at home, or through
+    /// its member role in the call's account (which only the enforce role may assume).
+    fn by_enforcer(&self, request: &Request) -> bool {
+        if request.principal == self.enforcer_role {
+            return true;
+        }
+        let partition = self.enforcer_role.split(':').nth(1).unwrap_or("aws");
+        request.account.as_deref().is_some_and(|account| {
+            request.principal
+                == format!(
+                    "arn:{partition}:iam::{account}:role/{}",
+                    self.member_enforcer_role
+                )
+        })
+    }
 }
 
 /// How long a missing record is waited for when `RECORD_WAIT_SECONDS` is unset: EventBridge
@@ -63,12 +85,13 @@ pub fn record_wait_from_env() -> Result<chrono::Duration, GuardError> {
 
 /// ParseEvent's output in; the verdict out, or, while a record the decision needs has not
 /// arrived (within `record_wait` of the call), the input back with how long to wait.
-pub async fn handle<R, P, A, D, S>(
+pub async fn handle<X, R, P, A, D, S>(
     input: Value,
-    ports: &Ports<R, P, A, D, S>,
+    ports: &Ports<X, P, A, D, S>,
     now: DateTime<Utc>,
 ) -> Result<Evaluated, GuardError>
 where
+    X: Reach<Port = R>,
     R: Resolver + Recovery + PipelineSteps + JobParents,
     P: PolicyStore,
     A: AuditLog,
@@ -106,7 +129,7 @@ where
     if matches!(
         request.event_name.as_str(),
         "UpdateEndpoint" | "UpdateInferenceComponent"
-    ) && request.principal == ports.enforcer_role
+    ) && ports.by_enforcer(&request)
     {
         let on_resource = ports
             .audit
@@ -115,16 +138,23 @@ where
                 request.scope.as_deref(),
             ))
             .await?;
-        if let Some(verdict) = own_rollback(&request, &on_resource, &ports.enforcer_role) {
+        let enforcer = request.principal.clone();
+        if let Some(verdict) = own_rollback(&request, &on_resource, &enforcer) {
             return audited(verdict, ports, now).await;
         }
         tracing::warn!(event_id = %request.event_id, event_name = %request.event_name, "an update by the enforce role with no rollback record: judged as any update");
     }
     let policy = ports.policies.policies().await?;
+    // SageMaker where the call was made; a member that cannot be reached fails the evaluation
+    // naming its account (retried, then kept in the ledger and alerted).
+    let resolver = ports
+        .resolvers
+        .at(request.account.as_deref(), request.region.as_deref())
+        .await?;
     // Counted from the call, or from the first try if that came later (a swept event).
     let call = request.call_time().unwrap_or(now);
     let lookups = Lookups {
-        resolver: &ports.resolver,
+        resolver: &resolver,
         records: &ports.records,
         now,
         wait_until: call.max(since) + ports.record_wait,
@@ -140,7 +170,7 @@ where
             &resolution,
             &policy,
             &ports.defaults,
-            &ports.resolver,
+            &resolver,
             &ports.roles,
             &ports.records,
         )
@@ -194,7 +224,7 @@ where
     // What an allowed deployment put in place: a later violating update is rolled back to it.
     verdict.restorable = match restorable(&request, &verdict, &configs) {
         Some(kept) => Some(Box::new(kept)),
-        None => kept_component(&request, &verdict, &ports.resolver)
+        None => kept_component(&request, &verdict, &resolver)
             .await
             .map(Box::new),
     };
@@ -228,9 +258,9 @@ where
 
 /// Writes the verdict's audit item (one per event): the verdict, or the one stored before for a
 /// duplicate delivery.
-async fn audited<R, P, A, D, S>(
+async fn audited<X, P, A, D, S>(
     verdict: Verdict,
-    ports: &Ports<R, P, A, D, S>,
+    ports: &Ports<X, P, A, D, S>,
     now: DateTime<Utc>,
 ) -> Result<Evaluated, GuardError>
 where
@@ -290,13 +320,13 @@ async fn kept_component<R: Resolver>(
 /// The endpoint's last allowed deployment to roll a violating update back to, judged again now
 /// for whoever made it: `None` when there is none, a binding says `onUpdate: delete`, or it is
 /// not allowed now (each logged with why).
-async fn rollback_to<R, P, A, D, S>(
+async fn rollback_to<X, R, P, A, D, S>(
     request: &Request,
     verdict: &Verdict,
     on_resource: &[AuditItem],
     policy: &PolicySet,
     lookups: &Lookups<'_, R, S>,
-    ports: &Ports<R, P, A, D, S>,
+    ports: &Ports<X, P, A, D, S>,
     now: DateTime<Utc>,
 ) -> Result<Option<Box<RollbackTo>>, GuardError>
 where

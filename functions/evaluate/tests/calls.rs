@@ -17,7 +17,7 @@ use model_guard_aws::audit_store::DynamoAuditLog;
 use model_guard_aws::iam::IamRoles;
 use model_guard_aws::policy_store::DynamoPolicyStore;
 use model_guard_aws::records_store::DynamoRecords;
-use model_guard_aws::sagemaker::SageMakerResolver;
+use model_guard_aws::sagemaker::OneClient;
 use model_guard_core::ports::RecordStore;
 use model_guard_core::{Defaults, parse_event_value};
 use model_guard_testkit::{
@@ -65,8 +65,7 @@ impl Calls {
     }
 }
 
-type CountedPorts =
-    Ports<SageMakerResolver, DynamoPolicyStore, DynamoAuditLog, IamRoles, DynamoRecords>;
+type CountedPorts = Ports<OneClient, DynamoPolicyStore, DynamoAuditLog, IamRoles, DynamoRecords>;
 
 async fn counted() -> (CountedPorts, Calls) {
     let config = config().await;
@@ -91,7 +90,7 @@ async fn counted() -> (CountedPorts, Calls) {
         {"pk": "default", "principals": [], "mode": "notify"}
     ]);
     let ports = Ports {
-        resolver: SageMakerResolver::new(sagemaker),
+        resolvers: OneClient(sagemaker),
         // No policy cache, as in the testbed: one Scan per event.
         policies: DynamoPolicyStore::new(dynamodb.clone(), policy_table(&config, &policy).await, 0),
         audit: DynamoAuditLog::new(dynamodb.clone(), decisions_table(&config).await),
@@ -100,6 +99,7 @@ async fn counted() -> (CountedPorts, Calls) {
         record_wait: chrono::Duration::zero(),
         defaults: Defaults::default(),
         enforcer_role: "arn:aws:iam::123456789012:role/ModelGuard-EnforceRole".into(),
+        member_enforcer_role: model_guard_aws::members::MEMBER_ENFORCE_ROLE.into(),
     };
     (ports, calls)
 }

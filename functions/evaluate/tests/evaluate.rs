@@ -9,20 +9,20 @@ use aws_config::SdkConfig;
 use evaluate::{Ports, handle};
 use model_guard_aws::audit_store::DynamoAuditLog;
 use model_guard_aws::iam::IamRoles;
+use model_guard_aws::members::{MEMBER_ENFORCE_ROLE, MEMBER_ROLE};
 use model_guard_aws::policy_store::DynamoPolicyStore;
 use model_guard_aws::records_store::DynamoRecords;
-use model_guard_aws::sagemaker::SageMakerResolver;
+use model_guard_aws::sagemaker::Resolvers;
 use model_guard_core::ports::{PolicyStore, RecordStore};
 use model_guard_core::{Defaults, ErrorKind, parse_event_value};
 use model_guard_testkit::{
     ACCOUNT, SageMakerKit, audit_item, cloudtrail_event, config, create_endpoint_config_event,
-    create_endpoint_event, create_model_event, decisions_table, policy_table, put_policy,
+    create_endpoint_event, create_model_event, decisions_table, places, policy_table, put_policy,
     record_of, records_table, role_arn, stamped, unique,
 };
 use serde_json::{Value, json};
 
-type TestPorts =
-    Ports<SageMakerResolver, DynamoPolicyStore, DynamoAuditLog, IamRoles, DynamoRecords>;
+type TestPorts = Ports<Resolvers, DynamoPolicyStore, DynamoAuditLog, IamRoles, DynamoRecords>;
 
 struct World {
     config: SdkConfig,
@@ -48,15 +48,19 @@ async fn world(policy: Value) -> World {
     let records = records_table(&config).await;
     let dynamodb = aws_sdk_dynamodb::Client::new(&config);
     let ports = Ports {
-        resolver: SageMakerResolver::new(aws_sdk_sagemaker::Client::new(&config)),
+        resolvers: Resolvers(places(&config, MEMBER_ROLE)),
         policies: DynamoPolicyStore::new(dynamodb.clone(), &policy_table, 0),
         audit: DynamoAuditLog::new(dynamodb.clone(), &decisions),
-        roles: IamRoles::new(aws_sdk_iam::Client::new(&config)),
+        roles: IamRoles::with_members(
+            aws_sdk_iam::Client::new(&config),
+            places(&config, MEMBER_ROLE),
+        ),
         records: DynamoRecords::new(dynamodb.clone(), &records),
         // No waiting unless a test says so: a missing record is at once unresolvable.
         record_wait: chrono::Duration::zero(),
         defaults: Defaults::new(900, &[role_arn("SecurityOps")]).unwrap(),
         enforcer_role: role_arn("ModelGuard-EnforceRole"),
+        member_enforcer_role: MEMBER_ENFORCE_ROLE.into(),
     };
     World {
         kit: SageMakerKit::new(&config),
@@ -1321,5 +1325,149 @@ fn assert_own_rollback(own: &Value, violation_id: &str) {
             .unwrap()
             .contains(&format!("own rollback of violation {violation_id}")),
         "{own:#}"
+    );
+}
+
+/// One guard for an organization: a call in member account B, region eu-west-1, is judged by what
+/// SageMaker says there (through B's member role), by B's records and by B's bindings. The
+/// guard's own account has an endpoint config of the same name that deploys a model anyone may
+/// deploy: judged at home, the violation would pass.
+#[tokio::test]
+async fn a_call_in_a_member_account_is_judged_by_what_is_there() {
+    use model_guard_core::organization::Guarded;
+    use model_guard_core::parse_guarded_event;
+    const MEMBER: &str = "210987654321";
+    let member_deployer = format!("arn:aws:iam::{MEMBER}:role/MLDeployer");
+    let w = world(json!([
+        {"pk": "model#fraud-*", "principals": [role_arn("MLDeployer")], "mode": "enforce",
+         "graceSeconds": 600},
+        {"pk": format!("model#fraud-*@{MEMBER}"), "principals": [member_deployer],
+         "mode": "enforce", "graceSeconds": 600},
+        {"pk": "model#scratch-*", "principals": ["*"], "mode": "off"},
+        {"pk": "default", "principals": [], "mode": "notify"}
+    ]))
+    .await;
+    let guarded = Guarded::new(ACCOUNT, "us-east-1", Some(MEMBER)).unwrap();
+    // The same call in the member account and region.
+    let there = |event: Value| -> Value {
+        serde_json::from_str(
+            &event
+                .to_string()
+                .replace(ACCOUNT, MEMBER)
+                .replace("us-east-1", "eu-west-1"),
+        )
+        .unwrap()
+    };
+    let parsed = |event: &Value| parse_guarded_event(event, &guarded);
+    let admin = model_guard_testkit::member_account(&w.config, MEMBER).await;
+    let member_kit = SageMakerKit::new(&model_guard_testkit::in_region(&admin, "eu-west-1"));
+
+    let config = unique("cfg");
+    let scratch = unique("scratch");
+    w.kit.model(&scratch, "Exec").await;
+    w.kit.endpoint_config(&config, &[&scratch]).await;
+    w.keep(&create_model_event(
+        &unique("evt"),
+        "MLDeployer",
+        &scratch,
+        "Exec",
+    ))
+    .await;
+    w.keep(&create_endpoint_config_event(
+        &unique("evt"),
+        "MLDeployer",
+        &config,
+        &[&scratch],
+    ))
+    .await;
+    let fraud = unique("fraud-v3");
+    member_kit.model(&fraud, "Exec").await;
+    member_kit.endpoint_config(&config, &[&fraud]).await;
+    for event in [
+        there(create_model_event(
+            &unique("evt"),
+            "MLDeployer",
+            &fraud,
+            "Exec",
+        )),
+        there(create_endpoint_config_event(
+            &unique("evt"),
+            "MLDeployer",
+            &config,
+            &[&fraud],
+        )),
+    ] {
+        match parsed(&event) {
+            model_guard_core::ParseOutcome::Record { record, .. } => {
+                w.ports.records.put(&record).await.unwrap();
+            }
+            other => panic!("not a record: {other:?}"),
+        }
+    }
+
+    let judge = |caller: &'static str| {
+        let event = there(create_endpoint_event(
+            &unique("evt"),
+            caller,
+            &unique("ep"),
+            &config,
+        ));
+        let input = serde_json::to_value(parsed(&event)).unwrap();
+        w.evaluate_input(input)
+    };
+    let violation = judge("DataScientist").await.unwrap();
+    assert_eq!(violation["decision"], "violation", "{violation:#}");
+    assert_eq!(violation["action"], "enforce", "{violation:#}");
+    assert_eq!(violation["account"], MEMBER);
+    assert_eq!(violation["region"], "eu-west-1");
+    assert_eq!(violation["scope"], format!("{MEMBER}/eu-west-1"));
+    let bindings: Vec<&str> = violation["approvers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a["binding"].as_str())
+        .collect();
+    assert_eq!(
+        bindings,
+        [format!("model#fraud-*@{MEMBER}")],
+        "{violation:#}"
+    );
+    // Its audit item is keyed where it was made.
+    use model_guard_core::ports::AuditLog;
+    let item = w
+        .ports
+        .audit
+        .get(violation["eventId"].as_str().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        item.resource_key.ends_with(&format!("@{MEMBER}/eu-west-1")),
+        "{}",
+        item.resource_key
+    );
+    // The member's deployer, allowed by the member's binding (not by the home deployer's).
+    let allowed = judge("MLDeployer").await.unwrap();
+    assert_eq!(allowed["decision"], "allow", "{allowed:#}");
+
+    // A member whose administrators deleted the member role cannot be seen into: the
+    // evaluation fails naming the account (retried, then kept in the ledger and alerted), and
+    // nothing is judged from what the guard's own account holds under the same names.
+    const CUT_OFF: &str = "333344445555";
+    let guarded = Guarded::new(ACCOUNT, "us-east-1", Some(CUT_OFF)).unwrap();
+    let event: Value = serde_json::from_str(
+        &create_endpoint_event(&unique("evt"), "DataScientist", &unique("ep"), &config)
+            .to_string()
+            .replace(ACCOUNT, CUT_OFF),
+    )
+    .unwrap();
+    let input = serde_json::to_value(parse_guarded_event(&event, &guarded)).unwrap();
+    let error = w.evaluate_input(input).await.unwrap_err();
+    assert_eq!(error.kind, ErrorKind::AccessDenied, "{error}");
+    assert!(
+        error.message.contains(&format!(
+            "cannot reach member account {CUT_OFF}: assuming arn:aws:iam::{CUT_OFF}:role/ModelGuardMember failed"
+        )),
+        "{error}"
     );
 }

@@ -31,6 +31,61 @@ pub async fn config() -> SdkConfig {
     aws_config::load_defaults(BehaviorVersion::latest()).await
 }
 
+/// The places the guard acts in, on the testbed: its home is moto's default account ([`ACCOUNT`]),
+/// any other account is reached through `role` there (moto gives credentials that act in the
+/// assumed role's account).
+pub fn places(config: &SdkConfig, role: &str) -> std::sync::Arc<model_guard_aws::members::Places> {
+    std::sync::Arc::new(model_guard_aws::members::Places::new(
+        config.clone(),
+        ACCOUNT,
+        role,
+        "model-guard-test",
+    ))
+}
+
+/// A member account on the testbed, set up as the member stack sets one up: its two member roles,
+/// made through the role AWS Organizations makes in every account it creates (the testbed lets no
+/// other role be assumed unless it exists). Returns the configuration of that administrator.
+pub async fn member_account(config: &SdkConfig, account: &str) -> SdkConfig {
+    use aws_credential_types::provider::SharedCredentialsProvider;
+    let admin = aws_config::sts::AssumeRoleProvider::builder(format!(
+        "arn:aws:iam::{account}:role/OrganizationAccountAccessRole"
+    ))
+    .session_name("testbed-setup")
+    .configure(config)
+    .build()
+    .await;
+    let admin = config
+        .to_builder()
+        .credentials_provider(SharedCredentialsProvider::new(admin))
+        .build();
+    let iam = aws_sdk_iam::Client::new(&admin);
+    for role in [
+        model_guard_aws::members::MEMBER_ROLE,
+        model_guard_aws::members::MEMBER_ENFORCE_ROLE,
+    ] {
+        let made = iam
+            .create_role()
+            .role_name(role)
+            .assume_role_policy_document("{}")
+            .send()
+            .await;
+        if let Err(e) = made {
+            let code = aws_sdk_iam::error::ProvideErrorMetadata::code(&e).unwrap_or_default();
+            assert_eq!(code, "EntityAlreadyExists", "{e:?}");
+        }
+    }
+    admin
+}
+
+/// The same configuration in another region.
+pub fn in_region(config: &SdkConfig, region: &str) -> SdkConfig {
+    config
+        .to_builder()
+        .region(aws_config::Region::new(region.to_owned()))
+        .build()
+}
+
 /// A name no other test uses: `prefix-<pid>-<n>`.
 pub fn unique(prefix: &str) -> String {
     static NEXT: AtomicU32 = AtomicU32::new(0);

@@ -120,6 +120,53 @@ pub(crate) fn created_after_call(
 }
 
 /// Resolves subjects through SageMaker's describe calls.
+/// A resolver for each place the guard acts in (`members`).
+pub struct Resolvers(pub std::sync::Arc<crate::members::Places>);
+
+impl model_guard_core::ports::Reach for Resolvers {
+    type Port = SageMakerResolver;
+
+    async fn at(
+        &self,
+        account: Option<&str>,
+        region: Option<&str>,
+    ) -> Result<SageMakerResolver, GuardError> {
+        let config = self.0.config(account, region).await?;
+        Ok(SageMakerResolver::new(SageMaker::new(&config)))
+    }
+}
+
+/// One SageMaker client for every place: for a single-account guard's tools and tests that
+/// bring a client of their own.
+pub struct OneClient(pub SageMaker);
+
+impl model_guard_core::ports::Reach for OneClient {
+    type Port = SageMakerResolver;
+
+    async fn at(&self, _: Option<&str>, _: Option<&str>) -> Result<SageMakerResolver, GuardError> {
+        Ok(SageMakerResolver::new(self.0.clone()))
+    }
+}
+
+/// An enforcer for each place the guard acts in (`members`).
+pub struct Enforcers(pub std::sync::Arc<crate::members::Places>);
+
+impl model_guard_core::ports::Reach for Enforcers {
+    type Port = SageMakerEnforcer;
+
+    async fn at(
+        &self,
+        account: Option<&str>,
+        region: Option<&str>,
+    ) -> Result<SageMakerEnforcer, GuardError> {
+        let config = self.0.config(account, region).await?;
+        Ok(SageMakerEnforcer::new(
+            SageMaker::new(&config),
+            AutoScaling::new(&config),
+        ))
+    }
+}
+
 pub struct SageMakerResolver {
     client: SageMaker,
     /// A scan's memory of the endpoint configs and models it described (`remembering`).
