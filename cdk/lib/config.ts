@@ -76,6 +76,22 @@ export interface ModelGuardSettings {
    * alerted, once. Default 24.
    */
   readonly driftScanIntervalHours?: number;
+  /**
+   * One guard for a whole organization (README "Deploy for an organization"): its ID
+   * (`o-…`). The guard's event bus admits every account of it (`aws:PrincipalOrgID`), and the
+   * central functions act in any of its accounts through the member roles. Default none.
+   */
+  readonly organizationId?: string;
+  /**
+   * Or the member accounts, listed: the bus admits these, the functions act in these. Ignored
+   * when `organizationId` is set. Default none (a single-account guard).
+   */
+  readonly memberAccounts?: string[];
+  /**
+   * The regions the members forward from (each sends a heartbeat every 5 minutes from each).
+   * Default: this stack's region.
+   */
+  readonly memberRegions?: string[];
 }
 
 export const ENFORCEMENT_SETTINGS = ['observe', 'enforce'] as const;
@@ -105,12 +121,16 @@ const KEYS = [
   'policyAdministrators',
   'enforcement',
   'driftScanIntervalHours',
+  'organizationId',
+  'memberAccounts',
+  'memberRegions',
 ] as const;
 
 export const MAX_GRACE_SECONDS = 2_592_000;
 
-/** Settings with every default filled in. */
-export type ResolvedSettings = Required<ModelGuardSettings>;
+/** Settings with every default filled in (`organizationId` stays optional: none is a value). */
+export type ResolvedSettings = Required<Omit<ModelGuardSettings, 'organizationId'>>
+  & Pick<ModelGuardSettings, 'organizationId'>;
 
 export class SettingsError extends Error {}
 
@@ -147,6 +167,11 @@ export function resolveSettings(raw: ModelGuardSettings): ResolvedSettings {
       (s) => /^arn:aws[a-z-]*:iam::\d{12}:role\/.+/.test(s), 'not an IAM role ARN'),
     enforcement: oneOf('enforcement', raw.enforcement, 'observe', ENFORCEMENT_SETTINGS),
     driftScanIntervalHours: integer('driftScanIntervalHours', raw.driftScanIntervalHours, 24, 1, 168),
+    organizationId: raw.organizationId === undefined ? undefined
+      : /^o-[a-z0-9]{10,32}$/.test(String(raw.organizationId)) ? String(raw.organizationId)
+        : fail('organizationId', `${JSON.stringify(raw.organizationId)} is not an organization ID (o-…)`),
+    memberAccounts: strings('memberAccounts', raw.memberAccounts, (s) => /^\d{12}$/.test(s), 'not an account ID (12 digits)'),
+    memberRegions: strings('memberRegions', raw.memberRegions, (s) => /^[a-z]{2}(-[a-z]+)+-\d$/.test(s), 'not a region'),
   };
 }
 

@@ -21,6 +21,9 @@ test('defaults: grace 900, no approvers or e-mails, a trail, the default policy 
     policyAdministrators: [],
     enforcement: 'observe',
     driftScanIntervalHours: 24,
+    organizationId: undefined,
+    memberAccounts: [],
+    memberRegions: [],
   });
 });
 
@@ -37,6 +40,8 @@ test('context from the command line arrives as strings and is parsed', () => {
     'modelGuard:healthIntervalMinutes': '10',
     'modelGuard:enforcement': 'enforce',
     'modelGuard:driftScanIntervalHours': '6',
+    'modelGuard:memberAccounts': '["444455556666"]',
+    'modelGuard:memberRegions': '["us-east-1","eu-west-1"]',
     'unrelated': 'ignored',
   };
   assert.deepEqual(resolveSettings(settingsFromContext((k) => context[k])), {
@@ -56,6 +61,9 @@ test('context from the command line arrives as strings and is parsed', () => {
     policyAdministrators: ['arn:aws:iam::111122223333:role/PolicyAdmin'],
     enforcement: 'enforce',
     driftScanIntervalHours: 6,
+    organizationId: undefined,
+    memberAccounts: ['444455556666'],
+    memberRegions: ['us-east-1', 'eu-west-1'],
   });
 });
 
@@ -86,6 +94,9 @@ test('a bad setting stops the synth with a message naming the key and the value'
     [{ unresolvedAction: 'block' }, /^modelGuard:unresolvedAction: "block" is not one of enforce, notify, off$/],
     [{ enforcement: 'notify' }, /^modelGuard:enforcement: "notify" is not one of observe, enforce$/],
     [{ driftScanIntervalHours: 0 }, /^modelGuard:driftScanIntervalHours: 0 is outside 1\.\.168$/],
+    [{ organizationId: 'r-abcd' }, /^modelGuard:organizationId: "r-abcd" is not an organization ID \(o-…\)$/],
+    [{ memberAccounts: ['1111'] }, /^modelGuard:memberAccounts: \[0\] "1111" is not an account ID \(12 digits\)$/],
+    [{ memberRegions: ['Ireland'] }, /^modelGuard:memberRegions: \[0\] "Ireland" is not a region$/],
   ];
   for (const [settings, message] of cases) {
     assert.throws(() => resolveSettings(settings as any), (e: unknown) =>
