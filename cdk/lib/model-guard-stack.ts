@@ -27,7 +27,8 @@ import * as cr from 'aws-cdk-lib/custom-resources';
 import { RustFunction } from 'cargo-lambda-cdk';
 import { Construct } from 'constructs';
 import { ModelGuardSettings, ResolvedSettings, resolveSettings } from './config';
-import { describing, enforcing } from './permissions';
+import { BUS_NAME, CENTRAL_ROLE, HEARTBEAT_MINUTES, HEARTBEAT_RULE, MEMBER_ENFORCE_ROLE, MEMBER_ROLE, sageMakerCallsPattern } from './members';
+import { acknowledgeWildcards, describing, enforcing } from './permissions';
 import { tamperRules } from './tamper';
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -243,7 +244,8 @@ export class ModelGuardStack extends Stack {
     // ---- Functions ---------------------------------------------------------------------------
     const functions: Record<string, lambda.Function> = {};
     const functionLogs: Record<string, logs.LogGroup> = {};
-    const fn = (name: string, environment: Record<string, string>, statements: iam.PolicyStatement[]) => {
+    const fn = (name: string, environment: Record<string, string>, statements: iam.PolicyStatement[],
+      roleName?: string) => {
       const id = pascal(name);
       const logGroup = new logs.LogGroup(this, `${id}Logs`, {
         retention,
@@ -254,6 +256,7 @@ export class ModelGuardStack extends Stack {
       const role = new iam.Role(this, `${id}Role`, {
         assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
         description: `Model Guard ${name}`,
+        roleName,
       });
       role.addToPolicy(new iam.PolicyStatement({
         sid: 'WriteOwnLogs',
@@ -296,8 +299,31 @@ export class ModelGuardStack extends Stack {
         new iam.PolicyStatement({ sid: 'EncryptAlerts', actions: ['kms:GenerateDataKey', 'kms:Decrypt'], resources: keys }),
       ];
     };
-    // Its own account is its home: calls from any other account are ignored (until members are set).
-    const parseEvent = fn('parse-event', { GUARD_ACCOUNT: this.account }, []);
+    // One guard for an organization: the member accounts it answers for ("organization", a list,
+    // or none), and what the central functions may assume in them.
+    const memberAccounts = settings.organizationId !== undefined ? 'organization' : settings.memberAccounts.join(',');
+    const hasMembers = memberAccounts !== '';
+    const assumeInMembers = (sid: string, roleName: string): iam.PolicyStatement[] => {
+      if (!hasMembers) return [];
+      if (settings.organizationId !== undefined) {
+        return [new iam.PolicyStatement({
+          // The organization's accounts are not known here: any account's role of this name,
+          // only if that account is in the organization (aws:ResourceOrgID).
+          sid,
+          actions: ['sts:AssumeRole'],
+          resources: [`arn:${Aws.PARTITION}:iam::*:role/${roleName}`],
+          conditions: { StringEquals: { 'aws:ResourceOrgID': settings.organizationId } },
+        })];
+      }
+      return [new iam.PolicyStatement({
+        sid,
+        actions: ['sts:AssumeRole'],
+        resources: settings.memberAccounts.map((a) => `arn:${Aws.PARTITION}:iam::${a}:role/${roleName}`),
+      })];
+    };
+    // Its own account is its home; calls from any other account are ignored unless they are
+    // members'.
+    const parseEvent = fn('parse-event', { GUARD_ACCOUNT: this.account, MEMBER_ACCOUNTS: memberAccounts }, []);
     const record = fn('record', { RECORDS_TABLE: records.tableName }, [
       new iam.PolicyStatement({
         sid: 'KeepRecords',
@@ -367,7 +393,8 @@ export class ModelGuardStack extends Stack {
         resources: [`${decisions.tableArn}/index/${RESOURCE_INDEX}`],
       }),
       ...resolving(),
-    ]);
+      ...assumeInMembers('ReadInMembers', MEMBER_ROLE),
+    ], CENTRAL_ROLE(this.stackName, 'Evaluate'));
     const claim = fn('claim', {
       DECISIONS_TABLE: decisions.tableName,
       TOPIC_ARN: topic.topicArn,
@@ -391,7 +418,8 @@ export class ModelGuardStack extends Stack {
         resources: [decisions.tableArn],
       }),
       ...enforcing(arn),
-    ]);
+      ...assumeInMembers('EnforceInMembers', MEMBER_ENFORCE_ROLE),
+    ], CENTRAL_ROLE(this.stackName, 'Enforce'));
     // An UpdateEndpoint by the enforce function's role may be the guard's own rollback.
     evaluate.addEnvironment('ENFORCE_ROLE_ARN', enforce.role!.roleArn);
     const tokenContext = { StringEquals: { 'kms:EncryptionContext:modelGuardPurpose': 'approval-task-token' } };
@@ -638,7 +666,7 @@ export class ModelGuardStack extends Stack {
         actions: ['states:StartExecution'],
         resources: [triage.stateMachineArn],
       }),
-    ]);
+    ], CENTRAL_ROLE(this.stackName, 'Sweep'));
     new events.Rule(this, 'SweepSchedule', {
       ruleName: named('SweepSchedule'),
       description: 'Model Guard sweep: covered calls EventBridge did not deliver',
@@ -713,7 +741,7 @@ export class ModelGuardStack extends Stack {
       // The drift scan's alerts.
       ...alerting(true),
       ...scanReads(),
-    ]);
+    ], CENTRAL_ROLE(this.stackName, 'Scan'));
     new events.Rule(this, 'DriftScanSchedule', {
       ruleName: named('DriftScanSchedule'),
       description: 'Model Guard drift scan: what exists now and newly violates the policy',
@@ -762,6 +790,69 @@ export class ModelGuardStack extends Stack {
     // pattern still names only the covered calls, so only those two more reach the triage (one
     // Express run each).
     (sageMakerCalls.node.defaultChild as events.CfnRule).state = 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS';
+    // The members' calls arrive on a bus of the guard's own, which admits only them; the same
+    // rule takes them to the triage (their account and region are in each event).
+    let heartbeats: logs.LogGroup | undefined;
+    if (hasMembers) {
+      const bus = new events.EventBus(this, 'Bus', { eventBusName: BUS_NAME(this.stackName) });
+      bus.addToResourcePolicy(new iam.PolicyStatement({
+        sid: 'MembersForward',
+        actions: ['events:PutEvents'],
+        resources: [bus.eventBusArn],
+        ...(settings.organizationId !== undefined
+          ? {
+            principals: [new iam.AnyPrincipal()],
+            conditions: { StringEquals: { 'aws:PrincipalOrgID': settings.organizationId } },
+          }
+          : { principals: settings.memberAccounts.map((a) => new iam.AccountPrincipal(a)) }),
+      }));
+      healthRules.push({ names: [named('MemberSageMakerCalls')], targets: [triage.stateMachineArn] });
+      new events.Rule(this, 'MemberSageMakerCalls', {
+        ruleName: named('MemberSageMakerCalls'),
+        description: 'Covered SageMaker calls forwarded by the member accounts, to the Model Guard triage',
+        eventBus: bus,
+        eventPattern: sageMakerCallsPattern(),
+        targets: [new targets.SfnStateMachine(triage, {
+          deadLetterQueue: deadLetters,
+          retryAttempts: 185,
+          maxEventAge: Duration.hours(24),
+        })],
+      });
+      // Each member region's heartbeat, kept a week: a metric per account counts them, and an
+      // account whose regions stop beating (its forwarding switched off) alarms.
+      heartbeats = new logs.LogGroup(this, 'Heartbeats', {
+        retention: logs.RetentionDays.ONE_WEEK,
+        removalPolicy: RemovalPolicy.DESTROY,
+      });
+      const beats = new events.Rule(this, 'MemberHeartbeats', {
+        ruleName: named('MemberHeartbeats'),
+        description: 'The member regions\' heartbeats (ModelGuardHeartbeat), into a log group counted per account',
+        eventBus: bus,
+        eventPattern: {
+          source: ['aws.events'],
+          detailType: ['Scheduled Event'],
+          resources: [{ wildcard: `arn:${Aws.PARTITION}:events:*:*:rule/${HEARTBEAT_RULE}` }] as any,
+        },
+      });
+      // Bound by hand, with the log group's resource policy as a plain resource naming this rule
+      // (the CDK's log group target would add a custom-resource function to write it).
+      beats.addTarget({ bind: () => ({ arn: heartbeats!.logGroupArn }) });
+      new logs.CfnResourcePolicy(this, 'HeartbeatsPolicy', {
+        policyName: named('Heartbeats'),
+        policyDocument: this.toJsonString({
+          Version: '2012-10-17',
+          Statement: [{
+            Sid: 'MemberHeartbeats',
+            Effect: 'Allow',
+            Principal: { Service: ['events.amazonaws.com', 'delivery.logs.amazonaws.com'] },
+            Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+            Resource: heartbeats.logGroupArn,
+            Condition: { ArnEquals: { 'aws:SourceArn': beats.ruleArn } },
+          }],
+        }),
+      });
+      new CfnOutput(this, 'EventBusArn', { value: bus.eventBusArn });
+    }
     // An enforcement execution that ends badly is named in its own alert (the alarm below only
     // counts them): its name is the CloudTrail eventID of the call it was about. The target is
     // bound by hand so that the topic and queue policies name this rule, not all of EventBridge.
@@ -1068,6 +1159,48 @@ export class ModelGuardStack extends Stack {
       a.addAlarmAction(alarmAction);
       return a;
     };
+    // A member that stops forwarding (its rules disabled or deleted by its own administrators)
+    // stops beating: fewer heartbeats than its regions send in 15 minutes alarms, and so does no
+    // data at all. Per listed account; without a list (an organization), on the sum of all.
+    if (heartbeats !== undefined) {
+      const regions = settings.memberRegions.length > 0 ? settings.memberRegions.length : 1;
+      const expected = regions * (15 / HEARTBEAT_MINUTES);
+      const dimensions = settings.memberAccounts.length > 0 ? { Account: '$.account' } : undefined;
+      new logs.MetricFilter(this, 'HeartbeatCount', {
+        logGroup: heartbeats,
+        metricNamespace: 'ModelGuard',
+        metricName: 'MemberHeartbeats',
+        filterPattern: logs.FilterPattern.exists('$.account'),
+        metricValue: '1',
+        dimensions,
+      });
+      const silent = (id: string, accountDimension: Record<string, string>, floor: number, who: string) => {
+        const a = new cloudwatch.Alarm(this, id, {
+          alarmName: named(id),
+          metric: new cloudwatch.Metric({
+            namespace: 'ModelGuard',
+            metricName: 'MemberHeartbeats',
+            dimensionsMap: accountDimension,
+            statistic: 'Sum',
+            period: Duration.minutes(15),
+          }),
+          threshold: floor,
+          evaluationPeriods: 1,
+          comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+          treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+          alarmDescription: `${who} sent fewer heartbeats than its member regions send in 15 minutes: its `
+            + 'forwarding to Model Guard may be switched off, and its SageMaker calls unseen.',
+        });
+        a.addAlarmAction(alarmAction);
+      };
+      if (settings.memberAccounts.length > 0) {
+        for (const account of settings.memberAccounts) {
+          silent(`MemberSilent${account}`, { Account: account }, expected, `Member account ${account}`);
+        }
+      } else {
+        silent('MembersSilent', {}, 1, 'The organization');
+      }
+    }
     for (const [id, m] of [['Triage', triage], ['Enforcement', enforcement]] as const) {
       alarm(`${id}ExecutionsFailed`, new cloudwatch.MathExpression({
         expression: 'failed + timedOut + aborted',
@@ -1221,33 +1354,6 @@ export class ModelGuardStack extends Stack {
 }
 
 
-// Each wildcard resource a function's statements name, acknowledged with its reason: SageMaker and
-// Application Auto Scaling resources belong to the users being guarded, so the statement names
-// the resource type, not the names; "*" only where the action accepts nothing else.
-function acknowledgeWildcards(role: iam.Role, statements: iam.PolicyStatement[]) {
-  const seen = new Set<string>();
-  for (const statement of statements) {
-    for (const resource of statement.resources) {
-      const rendered = resource
-        .replace(/\$\{Token\[AWS\.Partition\.\d+\]\}/, '<AWS::Partition>')
-        .replace(/\$\{Token\[AWS\.Region\.\d+\]\}/, '<AWS::Region>')
-        .replace(/\$\{Token\[AWS\.AccountId\.\d+\]\}/, '<AWS::AccountId>');
-      if (!rendered.endsWith('*') || seen.has(rendered)) continue;
-      seen.add(rendered);
-      const reason = rendered === '*'
-        ? `${statement.actions.join(', ')} accept no resource other than "*" (Service Authorization Reference).`
-        : rendered.includes(':cloudtrail:')
-        ? `${statement.actions.join(', ')} on every trail that may deliver this region's calls: the account's, `
-          + 'a multi-region or an organization trail, made outside the stack under names (and accounts) unknown here.'
-        : rendered.includes(':states:')
-        ? `${statement.actions.join(', ')} on the executions of the guard's own enforcement machine: they are `
-          + 'named at run time by the CloudTrail eventIDs of the violations.'
-        : `${statement.actions.join(', ')} on every ${rendered.split(':').pop()?.replace('/*', '')} of this account and `
-          + 'region: they are created by the users being guarded, under names unknown at deploy time.';
-      Validations.of(role).acknowledge({ id: `AwsSolutions::AwsSolutions-IAM5[Resource::${rendered}]`, reason });
-    }
-  }
-}
 
 function pascal(name: string): string {
   return name.replace(/(^|-)(\w)/g, (_, __, c: string) => c.toUpperCase());

@@ -1,6 +1,7 @@
 // The SageMaker permissions the guard's functions need wherever they act: in the guard's own
 // account (its functions' roles) and in each member account (the member roles, cdk/lib/members.ts).
 // One list, so that a member role can do exactly what the central function does at home.
+import { Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 
 /** An ARN of `service`'s `resource` where the statements apply. */
@@ -249,4 +250,41 @@ export function enforcing(arn: ArnOf): iam.PolicyStatement[] {
       resources: ['*'],
     }),
   ];
+}
+
+// Each wildcard resource a function's statements name, acknowledged with its reason: SageMaker and
+// Application Auto Scaling resources belong to the users being guarded, so the statement names
+// the resource type, not the names; "*" only where the action accepts nothing else.
+export function acknowledgeWildcards(role: iam.Role, statements: iam.PolicyStatement[]) {
+  const seen = new Set<string>();
+  for (const statement of statements) {
+    for (const resource of statement.resources) {
+      const rendered = resource
+        .replace(/\$\{Token\[AWS\.Partition\.\d+\]\}/, '<AWS::Partition>')
+        .replace(/\$\{Token\[AWS\.Region\.\d+\]\}/, '<AWS::Region>')
+        .replace(/\$\{Token\[AWS\.AccountId\.\d+\]\}/, '<AWS::AccountId>');
+      if (!rendered.includes('*') || seen.has(rendered)) continue;
+      seen.add(rendered);
+      const reason = rendered === '*'
+        ? `${statement.actions.join(', ')} accept no resource other than "*" (Service Authorization Reference).`
+        : rendered.includes(':cloudtrail:')
+        ? `${statement.actions.join(', ')} on every trail that may deliver this region's calls: the account's, `
+          + 'a multi-region or an organization trail, made outside the stack under names (and accounts) unknown here.'
+        : rendered.includes(':states:')
+        ? `${statement.actions.join(', ')} on the executions of the guard's own enforcement machine: they are `
+          + 'named at run time by the CloudTrail eventIDs of the violations.'
+        : rendered.includes(':iam::*:role/')
+        ? `${statement.actions.join(', ')} on the member role of each account of the organization (the `
+          + 'condition aws:ResourceOrgID): its accounts are not known at deploy time.'
+        : rendered.includes(':iam::')
+        ? `${statement.actions.join(', ')} on this account's roles: a caller's role, named by the call, unknown at `
+          + 'deploy time.'
+        : rendered.split(':')[3] === '*'
+        ? `${statement.actions.join(', ')} on every ${rendered.split(':').pop()?.replace('/*', '')} of this account, in `
+          + 'every region the guard forwards from: created by the users being guarded, under names unknown at deploy time.'
+        : `${statement.actions.join(', ')} on every ${rendered.split(':').pop()?.replace('/*', '')} of this account and `
+          + 'region: they are created by the users being guarded, under names unknown at deploy time.';
+      Validations.of(role).acknowledge({ id: `AwsSolutions::AwsSolutions-IAM5[Resource::${rendered}]`, reason });
+    }
+  }
 }
