@@ -315,10 +315,13 @@ export class ModelGuardStack extends Stack {
           conditions: { StringEquals: { 'aws:ResourceOrgID': settings.organizationId } },
         })];
       }
+      // The guard's own account too: in its other regions it acts through its member role there
+      // (its functions' own roles are scoped to this region).
       return [new iam.PolicyStatement({
         sid,
         actions: ['sts:AssumeRole'],
-        resources: settings.memberAccounts.map((a) => `arn:${Aws.PARTITION}:iam::${a}:role/${roleName}`),
+        resources: [Aws.ACCOUNT_ID, ...settings.memberAccounts]
+          .map((a) => `arn:${Aws.PARTITION}:iam::${a}:role/${roleName}`),
       })];
     };
     // Its own account is its home; calls from any other account are ignored unless they are

@@ -56,9 +56,11 @@ test('listed members: the bus admits those accounts, the functions assume only t
   assert.deepEqual(policy, [`Allow events:PutEvents by arn:\${Partition}:iam::${MEMBER}:root on Bus.Arn`]);
   assert.equal(env(t, 'ParseEvent').MEMBER_ACCOUNTS, MEMBER);
   assert.deepEqual(assumes(t), [
-    `Test-EvaluateRole: Allow sts:AssumeRole on arn:\${Partition}:iam::${MEMBER}:role/ModelGuardMember`,
-    `Test-EnforceRole: Allow sts:AssumeRole on arn:\${Partition}:iam::${MEMBER}:role/ModelGuardMemberEnforce`,
-  ].map((line) => line.replace(/^Test-(\w+): /, '$1: ')));
+    `EvaluateRole: Allow sts:AssumeRole on arn:\${Partition}:iam::\${AccountId}:role/ModelGuardMember `
+      + `arn:\${Partition}:iam::${MEMBER}:role/ModelGuardMember`,
+    `EnforceRole: Allow sts:AssumeRole on arn:\${Partition}:iam::\${AccountId}:role/ModelGuardMemberEnforce `
+      + `arn:\${Partition}:iam::${MEMBER}:role/ModelGuardMemberEnforce`,
+  ]);
   // The roles members trust have the names the member templates name.
   const names = ofType(t, 'AWS::IAM::Role').map(([, r]) => r.Properties.RoleName).filter(Boolean).sort();
   assert.deepEqual(names, ['Test-EnforceRole', 'Test-EvaluateRole', 'Test-ScanRole', 'Test-SweepRole']);

@@ -1,7 +1,7 @@
 //! Where the central functions act (docs/design.md, "One guard for an organization"): in the
-//! guard's own account with their own role, in a member account through the member role there
-//! (`sts:AssumeRole`, which only the central functions' roles may do), in any region through
-//! regional clients.
+//! guard's own account and region with their own role; anywhere else (a member account, or the
+//! guard's own account in another region) through the member role there (`sts:AssumeRole`, which
+//! only the central functions' roles may do), with clients of that region.
 //!
 //! Credentials are the SDK's: one `AssumeRoleProvider` per account, behind the identity cache of
 //! the function's configuration, so a member's credentials are fetched once and kept until they
@@ -107,15 +107,17 @@ impl Places {
         region: Option<&str>,
     ) -> Result<SdkConfig, GuardError> {
         let mut config = self.base.to_builder();
+        let home_region = self.base.region().map(|r| r.as_ref().to_owned());
+        let elsewhere = region.is_some_and(|r| Some(r) != home_region.as_deref());
         if let Some(region) = region {
             config.set_region(Some(Region::new(region.to_owned())));
         }
-        match account {
-            Some(account) if account != self.home_account => {
-                let provider = self.provider(account).await?;
-                config.set_credentials_provider(Some(provider));
-            }
-            _ => {}
+        let account = account.unwrap_or(&self.home_account);
+        // The function's own role is scoped to its account and region: anywhere else, even the
+        // guard's own account in another region, it acts through the member role there.
+        if account != self.home_account || elsewhere {
+            let provider = self.provider(account).await?;
+            config.set_credentials_provider(Some(provider));
         }
         Ok(config.build())
     }

@@ -1558,6 +1558,40 @@ async fn a_violation_in_a_member_account_is_enforced_there() {
         "the guard's own endpoint of the same name is another resource"
     );
 
+    // The guard's own account in another region: its functions' roles are scoped to their own
+    // region, so there too it acts through its member role.
+    let home_admin =
+        model_guard_testkit::member_account(&enforcer.config, model_guard_testkit::ACCOUNT).await;
+    let home_elsewhere = SageMakerKit::new(&model_guard_testkit::in_region(
+        &enforcer.config,
+        "eu-west-1",
+    ));
+    let other = unique("ep");
+    endpoint(&home_elsewhere, &other).await;
+    let mut elsewhere = violation(&unique("e"), "endpoint", &other, "enforce", 0);
+    elsewhere["region"] = json!("eu-west-1");
+    elsewhere["scope"] = json!(format!("{}/eu-west-1", model_guard_testkit::ACCOUNT));
+    let result = run(&enforcer, enforcer.input_for(&elsewhere).await)
+        .await
+        .unwrap();
+    assert_eq!(result.outcome.as_str(), "deleted", "{result:?}");
+    assert_eq!(home_elsewhere.endpoint_status(&other).await, None);
+    // Through that role, and only through it: without it, nothing is done there.
+    model_guard_testkit::delete_role(&home_admin, MEMBER_ENFORCE_ROLE).await;
+    let kept = unique("ep");
+    endpoint(&home_elsewhere, &kept).await;
+    let mut cut_off_here = violation(&unique("e"), "endpoint", &kept, "enforce", 0);
+    cut_off_here["region"] = json!("eu-west-1");
+    // (A container that assumed it before keeps its credentials until they expire.)
+    let (fresh, _, _) = crate::enforcer().await;
+    let refused = run(&fresh, fresh.input_for(&cut_off_here).await).await;
+    model_guard_testkit::member_account(&enforcer.config, model_guard_testkit::ACCOUNT).await;
+    assert_eq!(refused.unwrap_err().kind, ErrorKind::AccessDenied);
+    assert_eq!(
+        home_elsewhere.endpoint_status(&kept).await.as_deref(),
+        Some("InService")
+    );
+
     const CUT_OFF: &str = "333344445555";
     verdict["eventId"] = json!(unique("e"));
     verdict["account"] = json!(CUT_OFF);

@@ -78,6 +78,16 @@ pub async fn member_account(config: &SdkConfig, account: &str) -> SdkConfig {
     admin
 }
 
+/// What a member account's administrators may do to the guard: delete one of its roles.
+pub async fn delete_role(admin: &SdkConfig, role: &str) {
+    aws_sdk_iam::Client::new(admin)
+        .delete_role()
+        .role_name(role)
+        .send()
+        .await
+        .unwrap();
+}
+
 /// The same configuration in another region.
 pub fn in_region(config: &SdkConfig, region: &str) -> SdkConfig {
     config
