@@ -1471,3 +1471,122 @@ async fn a_call_in_a_member_account_is_judged_by_what_is_there() {
         "{error}"
     );
 }
+
+/// In a member account the guard's rollback is made through the enforce member role there (only
+/// the central Enforce role may assume it): with a rollback record, its update is the guard's
+/// own; the same update by the read-only member role (which Evaluate, the sweep and the scan
+/// assume) is judged as anyone's.
+#[tokio::test]
+async fn in_a_member_account_the_guards_own_rollback_is_told_by_its_enforce_member_role() {
+    use model_guard_core::organization::Guarded;
+    use model_guard_core::parse_guarded_event;
+    const MEMBER: &str = "210987654321";
+    let w = world(json!([
+        {"pk": format!("model#fraud-*@{MEMBER}"),
+         "principals": [format!("arn:aws:iam::{MEMBER}:role/MLDeployer")],
+         "mode": "enforce", "graceSeconds": 600},
+        {"pk": "default", "principals": [], "mode": "notify"}
+    ]))
+    .await;
+    let guarded = Guarded::new(ACCOUNT, "us-east-1", Some(MEMBER)).unwrap();
+    let there = |event: Value| -> Value {
+        serde_json::from_str(
+            &event
+                .to_string()
+                .replace(ACCOUNT, MEMBER)
+                .replace("us-east-1", "eu-west-1"),
+        )
+        .unwrap()
+    };
+    let input = |event: &Value| serde_json::to_value(parse_guarded_event(event, &guarded)).unwrap();
+    let admin = model_guard_testkit::member_account(&w.config, MEMBER).await;
+    let kit = SageMakerKit::new(&model_guard_testkit::in_region(&admin, "eu-west-1"));
+    let deployable = |model: String| {
+        let kit = &kit;
+        let w = &w;
+        let guarded = &guarded;
+        async move {
+            let config = unique("cfg");
+            kit.model(&model, "Exec").await;
+            kit.endpoint_config(&config, &[&model]).await;
+            for event in [
+                there(create_model_event(
+                    &unique("evt"),
+                    "MLDeployer",
+                    &model,
+                    "Exec",
+                )),
+                there(create_endpoint_config_event(
+                    &unique("evt"),
+                    "MLDeployer",
+                    &config,
+                    &[&model],
+                )),
+            ] {
+                match parse_guarded_event(&event, guarded) {
+                    model_guard_core::ParseOutcome::Record { record, .. } => {
+                        w.ports.records.put(&record).await.unwrap();
+                    }
+                    other => panic!("not a record: {other:?}"),
+                }
+            }
+            config
+        }
+    };
+    let allowed_config = deployable(unique("fraud-v3")).await;
+    let other = deployable(unique("fraud-v4")).await;
+    let endpoint = unique("ep");
+    kit.endpoint(&endpoint, &allowed_config).await;
+    let made = chrono::Utc::now() + chrono::Duration::seconds(2);
+    let allowed = w
+        .evaluate_input(input(&there(stamped(
+            create_endpoint_event(&unique("evt"), "MLDeployer", &endpoint, &allowed_config),
+            made,
+        ))))
+        .await
+        .unwrap();
+    assert_eq!(allowed["decision"], "allow", "{allowed:#}");
+    let update = |caller: &str, config: &str, at: chrono::DateTime<chrono::Utc>| {
+        there(stamped(
+            model_guard_testkit::cloudtrail_event(
+                &unique("evt"),
+                "UpdateEndpoint",
+                caller,
+                json!({"endpointName": endpoint, "endpointConfigName": config}),
+                json!(null),
+            ),
+            at,
+        ))
+    };
+    let violation = w
+        .evaluate_input(input(&update(
+            "DataScientist",
+            &other,
+            made + chrono::Duration::seconds(1),
+        )))
+        .await
+        .unwrap();
+    assert_eq!(violation["action"], "enforce", "{violation:#}");
+    assert!(violation["rollbackTo"].is_object(), "{violation:#}");
+
+    let now = chrono::Utc::now();
+    let violation_id = violation["eventId"].as_str().unwrap();
+    let record = w
+        .begin_rollback(violation_id, now, &endpoint, &allowed_config)
+        .await;
+    let after = record.at + chrono::Duration::seconds(1);
+    let own = w
+        .evaluate_input(input(&update(MEMBER_ENFORCE_ROLE, &allowed_config, after)))
+        .await
+        .unwrap();
+    assert_own_rollback(&own, violation_id);
+    let read_only = w
+        .evaluate_input(input(&update(MEMBER_ROLE, &allowed_config, after)))
+        .await
+        .unwrap();
+    assert_eq!(read_only["decision"], "violation", "{read_only:#}");
+    assert!(
+        !read_only["reasons"].to_string().contains("own rollback"),
+        "{read_only:#}"
+    );
+}
