@@ -156,3 +156,37 @@ test('the README carries each SCP as it is shipped', () => {
     assert.ok(readme.includes(readFileSync(file, 'utf8').trimEnd()), `README: ${path.basename(file)} differs`);
   }
 });
+
+const MEMBERS = path.join(__dirname, '..', 'scp', 'protect-model-guard-members.json');
+
+test("the members' SCP keeps their administrators off the guard's member roles and rules, and only those", () => {
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const members = require('../lib/members');
+  const policy = JSON.parse(readFileSync(MEMBERS, 'utf8'));
+  const deniedOn = (arn: string, action: string) => policy.Statement.some((s: any) => s.Effect === 'Deny'
+    && s.Action.includes(action) && s.Resource.some((r: string) => matches(r, arn)));
+  const account = '444455556666';
+  for (const role of [members.MEMBER_ROLE, members.MEMBER_ENFORCE_ROLE, members.FORWARDER_ROLE]) {
+    for (const action of ['iam:DeleteRole', 'iam:UpdateAssumeRolePolicy', 'iam:PutRolePolicy', 'iam:CreateRole']) {
+      assert.ok(deniedOn(`arn:aws:iam::${account}:role/${role}`, action), `${action} ${role}`);
+    }
+  }
+  for (const rule of ['ModelGuardForwardSageMakerCalls', members.HEARTBEAT_RULE]) {
+    for (const action of ['events:DisableRule', 'events:DeleteRule', 'events:RemoveTargets', 'events:PutTargets']) {
+      assert.ok(deniedOn(`arn:aws:events:eu-west-1:${account}:rule/${rule}`, action), `${action} ${rule}`);
+    }
+  }
+  // The names are the member templates' own.
+  const rules = readFileSync(path.join(__dirname, '..', 'lib', 'members.ts'), 'utf8');
+  assert.ok(rules.includes("name: 'ModelGuardForwardSageMakerCalls'"));
+  // Nothing else of the member's: its own roles and rules stay its own.
+  assert.ok(!deniedOn(`arn:aws:iam::${account}:role/ModelGuardMemberX`, 'iam:DeleteRole'));
+  assert.ok(!deniedOn(`arn:aws:events:eu-west-1:${account}:rule/TeamRule`, 'events:DisableRule'));
+  // Only StackSets' execution role (service-managed) and the deployers are spared.
+  for (const s of policy.Statement) {
+    assert.deepEqual(s.Condition, { ArnNotLike: { 'aws:PrincipalArn': [
+      'arn:*:iam::*:role/stacksets-exec-*', 'arn:*:iam::*:role/ModelGuardDeployer'] } });
+  }
+  const readme = readFileSync(path.join(__dirname, '..', '..', 'README.md'), 'utf8');
+  assert.ok(readme.includes(readFileSync(MEMBERS, 'utf8').trimEnd()), 'README: protect-model-guard-members.json differs');
+});
