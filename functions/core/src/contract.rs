@@ -711,6 +711,35 @@ pub fn parent_kind(arn: &str) -> &'static str {
 }
 
 impl Verdict {
+    /// A verdict on a request that judged no subject: the call itself is allowed or ignored for
+    /// `reason` (the guard's own rollback, a capacity change, a call from an account the guard
+    /// does not answer for). Nothing to act on.
+    pub fn without_subjects(request: &Request, decision: Decision, reason: String) -> Verdict {
+        Verdict {
+            version: Version1,
+            event_id: Some(request.event_id.clone()),
+            event_name: Some(request.event_name.clone()),
+            event_time: request.event_time.clone(),
+            account: request.account.clone(),
+            region: request.region.clone(),
+            decision,
+            action: Action::None,
+            grace_seconds: 0,
+            principal: Some(request.principal.clone()),
+            person: None,
+            source_identity: request.source_identity.clone(),
+            resource: Some(request.resource.clone()),
+            subjects: Vec::new(),
+            approvers: Vec::new(),
+            reasons: vec![reason],
+            started_by: None,
+            observed: false,
+            restorable: None,
+            rollback_to: None,
+            scope: request.scope.clone(),
+        }
+    }
+
     /// What the verdict keeps of the deployer, for the self-approval rule.
     pub fn deployer(&self) -> Option<CallerRecord> {
         Some(CallerRecord {

@@ -511,39 +511,23 @@ fn capacity_change(request: &Request, who: &crate::principal::Caller, what: &str
         request.resource.resource_type.as_str(),
         request.resource.name
     );
-    Verdict {
-        version: Version1,
-        event_id: Some(request.event_id.clone()),
-        event_name: Some(request.event_name.clone()),
-        event_time: request.event_time.clone(),
-        account: request.account.clone(),
-        region: request.region.clone(),
-        decision: Decision::Ignored,
-        action: Action::None,
-        grace_seconds: 0,
-        principal: Some(request.principal.clone()),
-        person: who.person(),
-        source_identity: request.source_identity.clone(),
-        resource: Some(request.resource.clone()),
-        subjects: Vec::new(),
-        approvers: Vec::new(),
-        reasons: vec![format!(
-            "ignored: {} {}{}",
+    let awaiting =
+        if crate::covered::covered_call(&request.event_name).is_some_and(|c| c.changes_deployed) {
+            " (it is a violation only while one on the resource awaits enforcement)"
+        } else {
+            ""
+        };
+    let mut verdict = Verdict::without_subjects(
+        request,
+        Decision::Ignored,
+        format!(
+            "ignored: {} {}{awaiting}",
             request.event_name,
-            what.replace("{}", &resource),
-            if crate::covered::covered_call(&request.event_name).is_some_and(|c| c.changes_deployed)
-            {
-                " (it is a violation only while one on the resource awaits enforcement)"
-            } else {
-                ""
-            }
-        )],
-        started_by: None,
-        observed: false,
-        restorable: None,
-        rollback_to: None,
-        scope: request.scope.clone(),
-    }
+            what.replace("{}", &resource)
+        ),
+    );
+    verdict.person = who.person();
+    verdict
 }
 
 fn label(subject: &ResolvedSubject) -> String {

@@ -9,7 +9,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::contract::{Action, Decision, ParseOutcome, Request, Verdict, Version1};
+use crate::contract::{Decision, ParseOutcome, Verdict};
 use crate::error::{ErrorKind, GuardError};
 
 /// Which accounts besides its own a deployment answers for.
@@ -111,13 +111,13 @@ impl Guarded {
             return match outcome {
                 ParseOutcome::Ignored { .. } => outcome,
                 ParseOutcome::Request { request } => ParseOutcome::Ignored {
-                    verdict: outsider(&request, why),
+                    verdict: Verdict::without_subjects(&request, Decision::Ignored, why),
                 },
                 ParseOutcome::Record {
                     request: Some(request),
                     ..
                 } => ParseOutcome::Ignored {
-                    verdict: outsider(&request, why),
+                    verdict: Verdict::without_subjects(&request, Decision::Ignored, why),
                 },
                 ParseOutcome::Record { record, .. } => {
                     let mut verdict = record.as_verdict();
@@ -146,33 +146,6 @@ impl Guarded {
             }
             ignored @ ParseOutcome::Ignored { .. } => ignored,
         }
-    }
-}
-
-/// The ignored verdict of a call from an account the guard does not answer for.
-fn outsider(request: &Request, why: String) -> Verdict {
-    Verdict {
-        version: Version1,
-        event_id: Some(request.event_id.clone()),
-        event_name: Some(request.event_name.clone()),
-        event_time: request.event_time.clone(),
-        account: request.account.clone(),
-        region: request.region.clone(),
-        decision: Decision::Ignored,
-        action: Action::None,
-        grace_seconds: 0,
-        principal: Some(request.principal.clone()),
-        person: None,
-        source_identity: request.source_identity.clone(),
-        resource: Some(request.resource.clone()),
-        subjects: Vec::new(),
-        approvers: Vec::new(),
-        reasons: vec![why],
-        started_by: None,
-        observed: false,
-        restorable: None,
-        rollback_to: None,
-        scope: None,
     }
 }
 

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 
 use crate::audit::{AuditItem, AuditState};
 use crate::contract::{
-    Action, ComponentSpec, Decision, Request, ResourceType, Restorable, Target, Verdict, Version1,
+    Action, ComponentSpec, Decision, Request, ResourceType, Restorable, Target, Verdict,
     content_label,
 };
 use crate::policy::{OnUpdate, PolicySet};
@@ -234,23 +234,10 @@ pub fn own_rollback(
         .rollback_to
         .as_ref()
         .map_or("its last allowed deployment", |to| to.event_id.as_str());
-    Some(Verdict {
-        version: Version1,
-        event_id: Some(request.event_id.clone()),
-        event_name: Some(request.event_name.clone()),
-        event_time: request.event_time.clone(),
-        account: request.account.clone(),
-        region: request.region.clone(),
-        decision: Decision::Allow,
-        action: Action::None,
-        grace_seconds: 0,
-        principal: Some(request.principal.clone()),
-        person: None,
-        source_identity: request.source_identity.clone(),
-        resource: Some(request.resource.clone()),
-        subjects: Vec::new(),
-        approvers: Vec::new(),
-        reasons: vec![format!(
+    Some(Verdict::without_subjects(
+        request,
+        Decision::Allow,
+        format!(
             "allowed: Model Guard's own rollback of violation {} ({} {}, back to {}, which \
              allowed deployment {allowed} deployed), begun at {}",
             violation.event_id,
@@ -261,13 +248,8 @@ pub fn own_rollback(
                 _ => record.to.clone(),
             },
             crate::sweep::time_text(record.at)
-        )],
-        started_by: None,
-        observed: false,
-        restorable: None,
-        rollback_to: None,
-        scope: request.scope.clone(),
-    })
+        ),
+    ))
 }
 
 #[cfg(test)]
