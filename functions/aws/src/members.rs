@@ -9,7 +9,7 @@
 //! member that cannot be reached fails naming its account and role, not at some describe.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use aws_config::SdkConfig;
 use aws_config::sts::AssumeRoleProvider;
@@ -152,6 +152,53 @@ impl Places {
 
     fn known(&self, account: &str) -> Option<SharedCredentialsProvider> {
         self.providers.lock().ok()?.get(account).cloned()
+    }
+}
+
+/// Clients for each place, built once per container: building a client costs far more than
+/// cloning one, and the credentials behind it are cached already (`Places`).
+pub struct PerPlace<C> {
+    places: Arc<Places>,
+    clients: Mutex<HashMap<(String, String), C>>,
+}
+
+/// A container keeps at most this many places' clients (an organization's accounts × regions).
+const PLACES_MAX: usize = 1024;
+
+impl<C: Clone> PerPlace<C> {
+    pub fn new(places: Arc<Places>) -> PerPlace<C> {
+        PerPlace {
+            places,
+            clients: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The client of `account` and `region` (the guard's own where not given), built by `build`
+    /// from that place's configuration the first time.
+    pub async fn get(
+        &self,
+        account: Option<&str>,
+        region: Option<&str>,
+        build: impl FnOnce(&SdkConfig) -> C,
+    ) -> Result<C, GuardError> {
+        let key = (
+            account.unwrap_or(&self.places.home_account).to_owned(),
+            region
+                .map(str::to_owned)
+                .or_else(|| self.places.base.region().map(|r| r.as_ref().to_owned()))
+                .unwrap_or_default(),
+        );
+        if let Some(client) = self.clients.lock().ok().and_then(|c| c.get(&key).cloned()) {
+            return Ok(client);
+        }
+        let client = build(&self.places.config(account, region).await?);
+        if let Ok(mut clients) = self.clients.lock() {
+            if clients.len() >= PLACES_MAX {
+                clients.clear();
+            }
+            clients.insert(key, client.clone());
+        }
+        Ok(client)
     }
 }
 

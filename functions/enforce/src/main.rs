@@ -17,7 +17,7 @@ fn ports(config: &SdkConfig) -> Result<Ports<DynamoAuditLog, Enforcers>, GuardEr
             env_var("DECISIONS_TABLE")?,
         ),
         // In a member account, through the member role only this function may assume.
-        enforcers: Enforcers(Arc::new(Places::from_env(
+        enforcers: Enforcers::new(Arc::new(Places::from_env(
             config.clone(),
             RoleSetting::Enforce,
         )?)),

@@ -54,7 +54,7 @@ async fn enforcer() -> (
         Enforcement {
             ports: Ports {
                 audit: DynamoAuditLog::new(aws_sdk_dynamodb::Client::new(&config), &decisions),
-                enforcers: Enforcers(places(&config, MEMBER_ENFORCE_ROLE)),
+                enforcers: Enforcers::new(places(&config, MEMBER_ENFORCE_ROLE)),
             },
             config: config.clone(),
             decisions,

@@ -22,7 +22,7 @@ fn ports(config: &SdkConfig) -> Result<LivePorts, GuardError> {
     // The guard's own account and region, and the member role everywhere else.
     let places = Arc::new(Places::from_env(config.clone(), RoleSetting::Read)?);
     Ok(Ports {
-        resolvers: Resolvers(places.clone()),
+        resolvers: Resolvers::new(places.clone()),
         policies: DynamoPolicyStore::new(
             dynamodb.clone(),
             env_var("POLICY_TABLE")?,

@@ -48,7 +48,7 @@ async fn world(policy: Value) -> World {
     let records = records_table(&config).await;
     let dynamodb = aws_sdk_dynamodb::Client::new(&config);
     let ports = Ports {
-        resolvers: Resolvers(places(&config, MEMBER_ROLE)),
+        resolvers: Resolvers::new(places(&config, MEMBER_ROLE)),
         policies: DynamoPolicyStore::new(dynamodb.clone(), &policy_table, 0),
         audit: DynamoAuditLog::new(dynamodb.clone(), &decisions),
         roles: IamRoles::with_members(

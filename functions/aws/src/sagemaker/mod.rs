@@ -24,6 +24,7 @@ mod remedy;
 mod rollback;
 mod studio;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_applicationautoscaling::Client as AutoScaling;
@@ -43,6 +44,7 @@ use model_guard_core::resolve::{
 use model_guard_core::{ErrorKind, GuardError};
 
 use crate::error::{service_code, service_message};
+use crate::members::{PerPlace, Places};
 use crate::sdk_error;
 
 pub(crate) fn time(t: Option<&aws_smithy_types::DateTime>) -> Option<DateTime<Utc>> {
@@ -119,9 +121,14 @@ pub(crate) fn created_after_call(
     })
 }
 
-/// Resolves subjects through SageMaker's describe calls.
-/// A resolver for each place the guard acts in (`members`).
-pub struct Resolvers(pub std::sync::Arc<crate::members::Places>);
+/// A resolver for each place the guard acts in (`members`), its client built once per container.
+pub struct Resolvers(PerPlace<SageMaker>);
+
+impl Resolvers {
+    pub fn new(places: Arc<Places>) -> Resolvers {
+        Resolvers(PerPlace::new(places))
+    }
+}
 
 impl model_guard_core::ports::Reach for Resolvers {
     type Port = SageMakerResolver;
@@ -131,8 +138,8 @@ impl model_guard_core::ports::Reach for Resolvers {
         account: Option<&str>,
         region: Option<&str>,
     ) -> Result<SageMakerResolver, GuardError> {
-        let config = self.0.config(account, region).await?;
-        Ok(SageMakerResolver::new(SageMaker::new(&config)))
+        let client = self.0.get(account, region, SageMaker::new).await?;
+        Ok(SageMakerResolver::new(client))
     }
 }
 
@@ -148,8 +155,15 @@ impl model_guard_core::ports::Reach for OneClient {
     }
 }
 
-/// An enforcer for each place the guard acts in (`members`).
-pub struct Enforcers(pub std::sync::Arc<crate::members::Places>);
+/// An enforcer for each place the guard acts in (`members`), its clients built once per
+/// container.
+pub struct Enforcers(PerPlace<(SageMaker, AutoScaling)>);
+
+impl Enforcers {
+    pub fn new(places: Arc<Places>) -> Enforcers {
+        Enforcers(PerPlace::new(places))
+    }
+}
 
 impl model_guard_core::ports::Reach for Enforcers {
     type Port = SageMakerEnforcer;
@@ -159,14 +173,17 @@ impl model_guard_core::ports::Reach for Enforcers {
         account: Option<&str>,
         region: Option<&str>,
     ) -> Result<SageMakerEnforcer, GuardError> {
-        let config = self.0.config(account, region).await?;
-        Ok(SageMakerEnforcer::new(
-            SageMaker::new(&config),
-            AutoScaling::new(&config),
-        ))
+        let (sagemaker, autoscaling) = self
+            .0
+            .get(account, region, |config| {
+                (SageMaker::new(config), AutoScaling::new(config))
+            })
+            .await?;
+        Ok(SageMakerEnforcer::new(sagemaker, autoscaling))
     }
 }
 
+/// Resolves subjects through SageMaker's describe calls.
 pub struct SageMakerResolver {
     client: SageMaker,
     /// A scan's memory of the endpoint configs and models it described (`remembering`).
