@@ -1328,6 +1328,67 @@ fn assert_own_rollback(own: &Value, violation_id: &str) {
     );
 }
 
+/// Member account B, region eu-west-1, as the organization tests see it: set up with its member
+/// roles, a kit acting there as its administrator, and its calls parsed by a guard that answers
+/// for it.
+struct Member {
+    kit: SageMakerKit,
+    guarded: model_guard_core::organization::Guarded,
+}
+
+const MEMBER: &str = "210987654321";
+
+impl Member {
+    async fn new(w: &World) -> Member {
+        let admin = model_guard_testkit::member_account(&w.config, MEMBER).await;
+        Member {
+            kit: SageMakerKit::new(&model_guard_testkit::in_region(&admin, "eu-west-1")),
+            guarded: model_guard_core::organization::Guarded::new(
+                ACCOUNT,
+                "us-east-1",
+                Some(MEMBER),
+            )
+            .unwrap(),
+        }
+    }
+
+    /// The same call made there.
+    fn there(event: Value) -> Value {
+        serde_json::from_str(
+            &event
+                .to_string()
+                .replace(ACCOUNT, MEMBER)
+                .replace("us-east-1", "eu-west-1"),
+        )
+        .unwrap()
+    }
+
+    /// ParseEvent's output for a call made there.
+    fn input(&self, event: &Value) -> Value {
+        serde_json::to_value(model_guard_core::parse_guarded_event(event, &self.guarded)).unwrap()
+    }
+
+    /// A model (role `Exec`) and an endpoint config for it there, under `config`, with their
+    /// records as the Record function keeps them.
+    async fn deployable(&self, w: &World, model: &str, config: &str) {
+        self.kit.model(model, "Exec").await;
+        self.kit.endpoint_config(config, &[model]).await;
+        for event in [
+            create_model_event(&unique("evt"), "MLDeployer", model, "Exec"),
+            create_endpoint_config_event(&unique("evt"), "MLDeployer", config, &[model]),
+        ] {
+            let parsed =
+                model_guard_core::parse_guarded_event(&Member::there(event), &self.guarded);
+            match parsed {
+                model_guard_core::ParseOutcome::Record { record, .. } => {
+                    w.ports.records.put(&record).await.unwrap();
+                }
+                other => panic!("not a record: {other:?}"),
+            }
+        }
+    }
+}
+
 /// One guard for an organization: a call in member account B, region eu-west-1, is judged by what
 /// SageMaker says there (through B's member role), by B's records and by B's bindings. The
 /// guard's own account has an endpoint config of the same name that deploys a model anyone may
@@ -1336,7 +1397,6 @@ fn assert_own_rollback(own: &Value, violation_id: &str) {
 async fn a_call_in_a_member_account_is_judged_by_what_is_there() {
     use model_guard_core::organization::Guarded;
     use model_guard_core::parse_guarded_event;
-    const MEMBER: &str = "210987654321";
     let member_deployer = format!("arn:aws:iam::{MEMBER}:role/MLDeployer");
     let w = world(json!([
         {"pk": "model#fraud-*", "principals": [role_arn("MLDeployer")], "mode": "enforce",
@@ -1347,20 +1407,7 @@ async fn a_call_in_a_member_account_is_judged_by_what_is_there() {
         {"pk": "default", "principals": [], "mode": "notify"}
     ]))
     .await;
-    let guarded = Guarded::new(ACCOUNT, "us-east-1", Some(MEMBER)).unwrap();
-    // The same call in the member account and region.
-    let there = |event: Value| -> Value {
-        serde_json::from_str(
-            &event
-                .to_string()
-                .replace(ACCOUNT, MEMBER)
-                .replace("us-east-1", "eu-west-1"),
-        )
-        .unwrap()
-    };
-    let parsed = |event: &Value| parse_guarded_event(event, &guarded);
-    let admin = model_guard_testkit::member_account(&w.config, MEMBER).await;
-    let member_kit = SageMakerKit::new(&model_guard_testkit::in_region(&admin, "eu-west-1"));
+    let member = Member::new(&w).await;
 
     let config = unique("cfg");
     let scratch = unique("scratch");
@@ -1380,41 +1427,18 @@ async fn a_call_in_a_member_account_is_judged_by_what_is_there() {
         &[&scratch],
     ))
     .await;
-    let fraud = unique("fraud-v3");
-    member_kit.model(&fraud, "Exec").await;
-    member_kit.endpoint_config(&config, &[&fraud]).await;
-    for event in [
-        there(create_model_event(
-            &unique("evt"),
-            "MLDeployer",
-            &fraud,
-            "Exec",
-        )),
-        there(create_endpoint_config_event(
-            &unique("evt"),
-            "MLDeployer",
-            &config,
-            &[&fraud],
-        )),
-    ] {
-        match parsed(&event) {
-            model_guard_core::ParseOutcome::Record { record, .. } => {
-                w.ports.records.put(&record).await.unwrap();
-            }
-            other => panic!("not a record: {other:?}"),
-        }
-    }
+    member.deployable(&w, &unique("fraud-v3"), &config).await;
 
     let judge = |caller: &'static str| {
-        let event = there(create_endpoint_event(
+        let event = Member::there(create_endpoint_event(
             &unique("evt"),
             caller,
             &unique("ep"),
             &config,
         ));
-        let input = serde_json::to_value(parsed(&event)).unwrap();
-        w.evaluate_input(input)
+        w.evaluate_input(member.input(&event))
     };
+
     let violation = judge("DataScientist").await.unwrap();
     assert_eq!(violation["decision"], "violation", "{violation:#}");
     assert_eq!(violation["action"], "enforce", "{violation:#}");
@@ -1478,9 +1502,6 @@ async fn a_call_in_a_member_account_is_judged_by_what_is_there() {
 /// assume) is judged as anyone's.
 #[tokio::test]
 async fn in_a_member_account_the_guards_own_rollback_is_told_by_its_enforce_member_role() {
-    use model_guard_core::organization::Guarded;
-    use model_guard_core::parse_guarded_event;
-    const MEMBER: &str = "210987654321";
     let w = world(json!([
         {"pk": format!("model#fraud-*@{MEMBER}"),
          "principals": [format!("arn:aws:iam::{MEMBER}:role/MLDeployer")],
@@ -1488,58 +1509,18 @@ async fn in_a_member_account_the_guards_own_rollback_is_told_by_its_enforce_memb
         {"pk": "default", "principals": [], "mode": "notify"}
     ]))
     .await;
-    let guarded = Guarded::new(ACCOUNT, "us-east-1", Some(MEMBER)).unwrap();
-    let there = |event: Value| -> Value {
-        serde_json::from_str(
-            &event
-                .to_string()
-                .replace(ACCOUNT, MEMBER)
-                .replace("us-east-1", "eu-west-1"),
-        )
-        .unwrap()
-    };
-    let input = |event: &Value| serde_json::to_value(parse_guarded_event(event, &guarded)).unwrap();
-    let admin = model_guard_testkit::member_account(&w.config, MEMBER).await;
-    let kit = SageMakerKit::new(&model_guard_testkit::in_region(&admin, "eu-west-1"));
-    let deployable = |model: String| {
-        let kit = &kit;
-        let w = &w;
-        let guarded = &guarded;
-        async move {
-            let config = unique("cfg");
-            kit.model(&model, "Exec").await;
-            kit.endpoint_config(&config, &[&model]).await;
-            for event in [
-                there(create_model_event(
-                    &unique("evt"),
-                    "MLDeployer",
-                    &model,
-                    "Exec",
-                )),
-                there(create_endpoint_config_event(
-                    &unique("evt"),
-                    "MLDeployer",
-                    &config,
-                    &[&model],
-                )),
-            ] {
-                match parse_guarded_event(&event, guarded) {
-                    model_guard_core::ParseOutcome::Record { record, .. } => {
-                        w.ports.records.put(&record).await.unwrap();
-                    }
-                    other => panic!("not a record: {other:?}"),
-                }
-            }
-            config
-        }
-    };
-    let allowed_config = deployable(unique("fraud-v3")).await;
-    let other = deployable(unique("fraud-v4")).await;
+    let member = Member::new(&w).await;
+    let allowed_config = unique("cfg");
+    member
+        .deployable(&w, &unique("fraud-v3"), &allowed_config)
+        .await;
+    let other = unique("cfg");
+    member.deployable(&w, &unique("fraud-v4"), &other).await;
     let endpoint = unique("ep");
-    kit.endpoint(&endpoint, &allowed_config).await;
+    member.kit.endpoint(&endpoint, &allowed_config).await;
     let made = chrono::Utc::now() + chrono::Duration::seconds(2);
     let allowed = w
-        .evaluate_input(input(&there(stamped(
+        .evaluate_input(member.input(&Member::there(stamped(
             create_endpoint_event(&unique("evt"), "MLDeployer", &endpoint, &allowed_config),
             made,
         ))))
@@ -1547,7 +1528,7 @@ async fn in_a_member_account_the_guards_own_rollback_is_told_by_its_enforce_memb
         .unwrap();
     assert_eq!(allowed["decision"], "allow", "{allowed:#}");
     let update = |caller: &str, config: &str, at: chrono::DateTime<chrono::Utc>| {
-        there(stamped(
+        Member::there(stamped(
             model_guard_testkit::cloudtrail_event(
                 &unique("evt"),
                 "UpdateEndpoint",
@@ -1559,7 +1540,7 @@ async fn in_a_member_account_the_guards_own_rollback_is_told_by_its_enforce_memb
         ))
     };
     let violation = w
-        .evaluate_input(input(&update(
+        .evaluate_input(member.input(&update(
             "DataScientist",
             &other,
             made + chrono::Duration::seconds(1),
@@ -1576,12 +1557,12 @@ async fn in_a_member_account_the_guards_own_rollback_is_told_by_its_enforce_memb
         .await;
     let after = record.at + chrono::Duration::seconds(1);
     let own = w
-        .evaluate_input(input(&update(MEMBER_ENFORCE_ROLE, &allowed_config, after)))
+        .evaluate_input(member.input(&update(MEMBER_ENFORCE_ROLE, &allowed_config, after)))
         .await
         .unwrap();
     assert_own_rollback(&own, violation_id);
     let read_only = w
-        .evaluate_input(input(&update(MEMBER_ROLE, &allowed_config, after)))
+        .evaluate_input(member.input(&update(MEMBER_ROLE, &allowed_config, after)))
         .await
         .unwrap();
     assert_eq!(read_only["decision"], "violation", "{read_only:#}");
