@@ -40,8 +40,12 @@ test_launcher.py:
 - The ``states:startExecution`` integration works: moto's ASL parser hands PascalCase parameters
   to botocore, which wants lowerCamelCase.
 - CloudTrail ``LookupEvents`` (moto has none) answers from the records a test registers with
-  ``POST /testbed/cloudtrail/records`` (``{"records": [...]}``): by EventName, by time window,
-  newest first, in pages, as CloudTrail does. Nothing is recorded by itself.
+  ``POST /testbed/cloudtrail/records`` (``{"records": [...]}``): each account and region sees only
+  its own records (``recipientAccountId``, default the default account; ``awsRegion``, default
+  us-east-1), the requester's account being its access key's (an assumed role's is the role's
+  account) and its region the request's signing region; by one EventName or EventSource (more
+  than one attribute is refused, as CloudTrail refuses it), by time window, newest first, in
+  pages, as CloudTrail does. Nothing is recorded by itself.
 - ``POST /testbed/sagemaker/automl-deployments`` plays an AutoML job deploying to a name SageMaker
   generates (moto cannot make one): ``{"jobArn"}`` in progress with no result, then
   ``{"jobArn", "endpointName"}`` deployed there.
@@ -118,6 +122,9 @@ BUSY_LONG_DESCRIBES = 20
 THROTTLED_CALLS = 2
 # More than the SDK's three attempts absorb, fewer than a state machine retry outlasts.
 FAILING_CALLS = 3
+
+
+DEFAULT_ACCOUNT = "123456789012"  # moto's, the one a test's own credentials act in
 
 
 def main() -> None:
@@ -1385,7 +1392,8 @@ class TestbedRoutes:
             if self.action(environ, body) == "GetCallerIdentity":
                 return self.caller_identity(environ, body, start_response)
         if environ.get("HTTP_X_AMZ_TARGET") in self.LOOKUP_TARGETS:
-            return self.lookup_events(json.loads(self.body(environ) or b"{}"), start_response)
+            return self.lookup_events(json.loads(self.body(environ) or b"{}"), self.requester(environ),
+                                      start_response)
         if path == "/moto-api/reset":
             with self.lock:
                 self.records.clear()
@@ -1518,9 +1526,32 @@ class TestbedRoutes:
             return None, bad
         return arn, ("", "")
 
-    def lookup_events(self, request: dict, start_response):  # noqa: ANN001
-        wanted = {(a.get("AttributeKey"), a.get("AttributeValue")) for a in request.get("LookupAttributes", [])}
+    @staticmethod
+    def requester(environ) -> tuple[str, str]:  # noqa: ANN001
+        """The account (its access key's) and region (the signing scope's) a request is made in."""
+        from moto.iam.models import get_account_id_from
+
+        found = re.search(r"Credential=([^/]+)/[^/]+/([^/]+)/", environ.get("HTTP_AUTHORIZATION", ""))
+        if found is None:
+            return DEFAULT_ACCOUNT, "us-east-1"
+        return get_account_id_from(found.group(1)), found.group(2)
+
+    LOOKUP_FIELDS = {"EventName": "eventName", "EventSource": "eventSource", "EventId": "eventID"}
+
+    def lookup_events(self, request: dict, requester: tuple[str, str], start_response):  # noqa: ANN001
+        attributes = request.get("LookupAttributes", [])
+        if len(attributes) > 1:
+            return self.answer(start_response, 400, {
+                "__type": "InvalidLookupAttributesException",
+                "message": "You cannot specify more than one lookup attribute."}, "application/x-amz-json-1.1")
+        wanted = [(self.LOOKUP_FIELDS.get(a.get("AttributeKey")), a.get("AttributeValue")) for a in attributes]
+        if any(field is None for field, _ in wanted):
+            return self.answer(start_response, 400, {
+                "__type": "InvalidLookupAttributesException",
+                "message": f"The testbed looks up by {', '.join(self.LOOKUP_FIELDS)} only."},
+                "application/x-amz-json-1.1")
         start, end = parse_time(request.get("StartTime")), parse_time(request.get("EndTime"))
+        account, region = requester
         with self.lock:
             records = list(self.records)
         found = []
@@ -1528,7 +1559,11 @@ class TestbedRoutes:
             at = record_time(record)
             if start is not None and at < start or end is not None and at > end:
                 continue
-            if any(key == "EventName" and record.get("eventName") != value for key, value in wanted):
+            # CloudTrail answers for the account and region it is asked in.
+            if (record.get("recipientAccountId") or DEFAULT_ACCOUNT) != account \
+                    or (record.get("awsRegion") or "us-east-1") != region:
+                continue
+            if any(record.get(field) != value for field, value in wanted):
                 continue
             found.append(record)
         found.sort(key=record_time, reverse=True)  # newest first, as CloudTrail answers

@@ -389,6 +389,46 @@ def test_lookup_events_answers_from_registered_records_by_name_and_window_newest
     assert {e["EventName"] for e in events} == {"CreateEndpoint"}
 
 
+
+def test_lookup_events_answers_each_account_and_region_for_its_own_records_by_one_attribute():
+    """CloudTrail answers for the account and region it is asked in: a member's records reach
+    only that member's role, in that region; by EventSource as by EventName, one attribute only."""
+    import datetime as dt
+    import random
+    hour = dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(hours=random.randrange(200_000))
+    at = (hour + dt.timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    member = "444455556666"
+    home = cloudtrail_record("CreateEndpoint", at)
+    there = cloudtrail_record("CreateEndpoint", at, recipientAccountId=member, awsRegion="eu-west-1")
+    read = cloudtrail_record("DescribeEndpoint", at, recipientAccountId=member, awsRegion="eu-west-1")
+    other = cloudtrail_record("CreateBucket", at, recipientAccountId=member, awsRegion="eu-west-1",
+                              eventSource="s3.amazonaws.com")
+    post_to_testbed("/testbed/cloudtrail/records", {"records": [home, there, read, other]})
+    admin = client("sts").assume_role(RoleArn=f"arn:aws:iam::{member}:role/OrganizationAccountAccessRole",
+                                      RoleSessionName="tests")["Credentials"]
+
+    def ids(region: str, credentials: dict | None, key: str, value: str) -> set[str]:
+        kwargs = {} if credentials is None else {
+            "aws_access_key_id": credentials["AccessKeyId"], "aws_secret_access_key": credentials["SecretAccessKey"],
+            "aws_session_token": credentials["SessionToken"]}
+        ct = boto3.client("cloudtrail", endpoint_url=os.environ["AWS_ENDPOINT_URL"], region_name=region, **kwargs)
+        events = ct.lookup_events(LookupAttributes=[{"AttributeKey": key, "AttributeValue": value}],
+                                  StartTime=hour, EndTime=hour + dt.timedelta(minutes=59))["Events"]
+        return {e["EventId"] for e in events}
+
+    source = ("EventSource", "sagemaker.amazonaws.com")
+    assert ids("eu-west-1", admin, *source) == {there["eventID"], read["eventID"]}
+    assert ids("eu-west-1", admin, "EventName", "CreateEndpoint") == {there["eventID"]}
+    assert ids("us-east-1", admin, *source) == set(), "another region of the member sees none"
+    assert ids("us-east-1", None, *source) == {home["eventID"]}, "the home account sees only its own"
+    assert ids("eu-west-1", None, *source) == set()
+    with pytest.raises(botocore.exceptions.ClientError) as refused:
+        client("cloudtrail").lookup_events(LookupAttributes=[
+            {"AttributeKey": "EventName", "AttributeValue": "CreateEndpoint"},
+            {"AttributeKey": "EventSource", "AttributeValue": "sagemaker.amazonaws.com"}])
+    assert refused.value.response["Error"]["Code"] == "InvalidLookupAttributesException"
+
+
 def signed_post(url: str, body: bytes, key_id: str, secret: str, region: str = "us-east-1",
                 service: str = "lambda", skew: float = 0, send: bytes | None = None):
     """POSTs `body` signed with SigV4 (for `service` in `region`, `skew` seconds off the clock);

@@ -1,14 +1,20 @@
-//! The sweep's checkpoint: one item in the decisions table holding the end of the last window the
-//! sweep finished.
+//! The sweep's checkpoints: one item in the decisions table for each place, holding the end of
+//! the last window the sweep finished there (`sweep#checkpoint` at home, `sweep#checkpoint@<scope>`
+//! elsewhere).
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
+use model_guard_core::organization::scoped;
 use model_guard_core::ports::SweepCheckpoint;
 use model_guard_core::sweep::time_text;
 use model_guard_core::{ErrorKind, GuardError};
 
 use crate::decisions_table::{KEY, SWEEP_CHECKPOINT_KEY};
+
+fn key(scope: Option<&str>) -> String {
+    scoped(SWEEP_CHECKPOINT_KEY.to_owned(), scope)
+}
 use crate::sdk_error;
 
 const END: &str = "sweptUntil";
@@ -28,21 +34,17 @@ impl DynamoCheckpoint {
 }
 
 impl SweepCheckpoint for DynamoCheckpoint {
-    async fn last_end(&self) -> Result<Option<DateTime<Utc>>, GuardError> {
+    async fn last_end(&self, scope: Option<&str>) -> Result<Option<DateTime<Utc>>, GuardError> {
+        let key = key(scope);
         let out = self
             .client
             .get_item()
             .table_name(&self.table)
-            .key(KEY, AttributeValue::S(SWEEP_CHECKPOINT_KEY.to_owned()))
+            .key(KEY, AttributeValue::S(key.clone()))
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| {
-                sdk_error(
-                    &format!("GetItem {} {SWEEP_CHECKPOINT_KEY}", self.table),
-                    &e,
-                )
-            })?;
+            .map_err(|e| sdk_error(&format!("GetItem {} {key}", self.table), &e))?;
         let Some(text) = out
             .item
             .as_ref()
@@ -56,19 +58,20 @@ impl SweepCheckpoint for DynamoCheckpoint {
             .map_err(|e| {
                 GuardError::new(
                     ErrorKind::InvalidInput,
-                    format!("{SWEEP_CHECKPOINT_KEY}.{END} {text:?} is not a time: {e}"),
+                    format!("{key}.{END} {text:?} is not a time: {e}"),
                 )
             })
     }
 
-    async fn save_end(&self, end: DateTime<Utc>) -> Result<(), GuardError> {
+    async fn save_end(&self, scope: Option<&str>, end: DateTime<Utc>) -> Result<(), GuardError> {
+        let key = key(scope);
         // Only forward: two sweeps overlapping (a slow one and the next) never move it back.
         let text = time_text(end);
         let put = self
             .client
             .put_item()
             .table_name(&self.table)
-            .item(KEY, AttributeValue::S(SWEEP_CHECKPOINT_KEY.to_owned()))
+            .item(KEY, AttributeValue::S(key.clone()))
             .item(END, AttributeValue::S(text.clone()))
             .condition_expression("attribute_not_exists(#end) OR #end < :end")
             .expression_attribute_names("#end", END)
@@ -80,10 +83,7 @@ impl SweepCheckpoint for DynamoCheckpoint {
             Err(e) if crate::error::service_code(&e) == Some("ConditionalCheckFailedException") => {
                 Ok(())
             }
-            Err(e) => Err(sdk_error(
-                &format!("PutItem {} {SWEEP_CHECKPOINT_KEY}", self.table),
-                &e,
-            )),
+            Err(e) => Err(sdk_error(&format!("PutItem {} {key}", self.table), &e)),
         }
     }
 }

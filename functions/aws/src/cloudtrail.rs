@@ -1,17 +1,19 @@
-//! CloudTrail's LookupEvents, for the sweep and the scan: the records of successful calls. LookupEvents allows 2 requests per second per account
-//! and region: requests are paced, and the SDK's retry (configured by the sweep's main) absorbs
-//! the throttling that remains.
+//! CloudTrail's LookupEvents, for the sweep and the scan: the records of successful calls.
+//! LookupEvents allows 2 requests per second per account and region: requests are paced, and the
+//! SDK's retry (configured by each function's main) absorbs the throttling that remains.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_cloudtrail::Client;
 use aws_sdk_cloudtrail::primitives::DateTime as AwsTime;
 use aws_sdk_cloudtrail::types::{LookupAttribute, LookupAttributeKey};
 use chrono::{DateTime, Utc};
-use model_guard_core::ports::CallHistory;
+use model_guard_core::ports::{CallHistory, LookupKey, Reach};
 use model_guard_core::{ErrorKind, GuardError};
 use serde_json::Value;
 
+use crate::members::{PerPlace, Places};
 use crate::sdk_error;
 
 pub struct CloudTrailHistory {
@@ -26,17 +28,49 @@ impl CloudTrailHistory {
     }
 }
 
+/// CloudTrail in each place the guard acts in (`members`), its clients built once per container.
+pub struct Histories {
+    clients: PerPlace<Client>,
+    pace: Duration,
+}
+
+impl Histories {
+    pub fn new(places: Arc<Places>, pace: Duration) -> Histories {
+        Histories {
+            clients: PerPlace::new(places),
+            pace,
+        }
+    }
+}
+
+impl Reach for Histories {
+    type Port = CloudTrailHistory;
+
+    async fn at(
+        &self,
+        account: Option<&str>,
+        region: Option<&str>,
+    ) -> Result<CloudTrailHistory, GuardError> {
+        let client = self.clients.get(account, region, patient_client).await?;
+        Ok(CloudTrailHistory::new(client, self.pace))
+    }
+}
+
 impl CallHistory for CloudTrailHistory {
     async fn lookup(
         &self,
-        event_name: &str,
+        key: LookupKey<'_>,
         start: DateTime<Utc>,
         end: DateTime<Utc>,
         until: Option<DateTime<Utc>>,
     ) -> Result<Vec<Value>, GuardError> {
+        let (attribute_key, value) = match key {
+            LookupKey::EventName(name) => (LookupAttributeKey::EventName, name),
+            LookupKey::EventSource(source) => (LookupAttributeKey::EventSource, source),
+        };
         let attribute = LookupAttribute::builder()
-            .attribute_key(LookupAttributeKey::EventName)
-            .attribute_value(event_name)
+            .attribute_key(attribute_key)
+            .attribute_value(value)
             .build()
             .map_err(|e| GuardError::new(ErrorKind::InvalidInput, e.to_string()))?;
         let mut records = Vec::new();
@@ -47,7 +81,7 @@ impl CallHistory for CloudTrailHistory {
                 return Err(GuardError::new(
                     ErrorKind::Unavailable,
                     format!(
-                        "LookupEvents {event_name}: out of time after {pages} pages ({} records \
+                        "LookupEvents {key}: out of time after {pages} pages ({} records \
                          of successful calls)",
                         records.len()
                     ),
@@ -64,7 +98,7 @@ impl CallHistory for CloudTrailHistory {
                 .set_next_token(token.take())
                 .send()
                 .await
-                .map_err(|e| sdk_error(&format!("LookupEvents {event_name}"), &e))?;
+                .map_err(|e| sdk_error(&format!("LookupEvents {key}"), &e))?;
             for event in page.events() {
                 let Some(text) = event.cloud_trail_event() else {
                     continue;
@@ -89,6 +123,16 @@ impl CallHistory for CloudTrailHistory {
         }
         Ok(records)
     }
+}
+
+/// A client with more patience than the default 3 attempts: LookupEvents allows 2 requests a
+/// second.
+pub fn patient_client(config: &aws_config::SdkConfig) -> Client {
+    Client::from_conf(
+        aws_sdk_cloudtrail::config::Builder::from(config)
+            .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(8))
+            .build(),
+    )
 }
 
 /// CloudTrail records a failed call with its `errorCode`.

@@ -27,6 +27,8 @@ pub mod iam;
 pub mod kms;
 #[cfg(feature = "dynamodb")]
 pub mod ledger_store;
+#[cfg(feature = "organizations")]
+pub mod organizations;
 #[cfg(feature = "dynamodb")]
 pub mod policy_store;
 #[cfg(feature = "dynamodb")]

@@ -227,7 +227,8 @@ where
         functions,
         mappings,
         topics,
-        swept_until: checkpoint.last_end().await,
+        // The home place: looked in by every sweep run (a member place that cannot be is alerted).
+        swept_until: checkpoint.last_end(None).await,
         unsettled,
     };
     evaluate(targets, &facts, now)

@@ -163,6 +163,10 @@ pub enum TamperKind {
     /// One of the guard's own resources was changed (a tamper rule's alert, sent by EventBridge
     /// itself: statemachine/tamper-rules.json).
     GuardChanged,
+    /// The sweep could not look in a member account and region (its member role cannot be
+    /// assumed, or its CloudTrail refuses): calls there that EventBridge did not deliver go
+    /// unseen.
+    PlaceUnreachable,
 }
 
 impl TamperKind {
@@ -173,6 +177,7 @@ impl TamperKind {
             TamperKind::ExecutionNotTheGuards => "execution-not-the-guards",
             TamperKind::EnforcementRestarted => "enforcement-restarted",
             TamperKind::GuardChanged => "guard-changed",
+            TamperKind::PlaceUnreachable => "place-unreachable",
         }
     }
 
@@ -183,6 +188,7 @@ impl TamperKind {
             TamperKind::ExecutionNotTheGuards => "enforcement run the guard did not start",
             TamperKind::EnforcementRestarted => "enforcement stopped, restarted",
             TamperKind::GuardChanged => "the guard's own resources changed",
+            TamperKind::PlaceUnreachable => "a guarded account cannot be looked in",
         }
     }
 
@@ -210,6 +216,12 @@ impl TamperKind {
                 "If this is not a deployment of Model Guard by its deployers, someone is \
                  switching the guard off around its users. `guardctl status` shows what is \
                  still working."
+            }
+            TamperKind::PlaceUnreachable => {
+                "The member role there is gone, no longer trusts the guard, or is denied \
+                 (an SCP, a permissions boundary). Deploy the member stacks there again \
+                 (README, \"Deploy for an organization\"); whoever changed the role is in that \
+                 account's CloudTrail."
             }
         }
     }

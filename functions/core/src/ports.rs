@@ -261,17 +261,33 @@ pub trait TaskResponder {
     ) -> impl Future<Output = Result<(), TaskResponseError>> + Send;
 }
 
-/// CloudTrail's record of calls (LookupEvents): the records of one eventName's successful calls
-/// in a time window (a failed call changed nothing). A lookup still paging at `until` fails (out
+/// CloudTrail's record of calls (LookupEvents): the records of successful calls with one
+/// attribute (an eventName, or an eventSource) in a time window (a failed call changed nothing). A lookup still paging at `until` fails (out
 /// of time) rather than run on: a flood of calls must not make its caller overrun.
 pub trait CallHistory {
     fn lookup(
         &self,
-        event_name: &str,
+        key: LookupKey<'_>,
         start: DateTime<Utc>,
         end: DateTime<Utc>,
         until: Option<DateTime<Utc>>,
     ) -> impl Future<Output = Result<Vec<Value>, GuardError>> + Send;
+}
+
+/// The one attribute a LookupEvents request may name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LookupKey<'a> {
+    EventName(&'a str),
+    EventSource(&'a str),
+}
+
+impl std::fmt::Display for LookupKey<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LookupKey::EventName(name) => write!(f, "EventName={name}"),
+            LookupKey::EventSource(source) => write!(f, "EventSource={source}"),
+        }
+    }
 }
 
 /// Starts the triage machine with an event, as the EventBridge rule does, under `name`. The
@@ -330,10 +346,23 @@ pub trait EventLedger {
     ) -> impl Future<Output = Result<Vec<Result<LedgerEntry, GuardError>>, GuardError>> + Send;
 }
 
-/// Where the sweep keeps the end of the last window it finished.
+/// Where the sweep keeps the end of the last window it finished, one for each place it looks in
+/// (`scope`: `None` at home, else `<account>/<region>`).
 pub trait SweepCheckpoint {
-    fn last_end(&self) -> impl Future<Output = Result<Option<DateTime<Utc>>, GuardError>> + Send;
-    fn save_end(&self, end: DateTime<Utc>) -> impl Future<Output = Result<(), GuardError>> + Send;
+    fn last_end(
+        &self,
+        scope: Option<&str>,
+    ) -> impl Future<Output = Result<Option<DateTime<Utc>>, GuardError>> + Send;
+    fn save_end(
+        &self,
+        scope: Option<&str>,
+        end: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), GuardError>> + Send;
+}
+
+/// The accounts of the guard's AWS organization (Organizations' `ListAccounts`): the active ones.
+pub trait OrganizationAccounts {
+    fn active_accounts(&self) -> impl Future<Output = Result<Vec<String>, GuardError>> + Send;
 }
 
 /// IAM's roles in this account: a role's ARN, path included, by its name; `None` when there is

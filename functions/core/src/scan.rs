@@ -27,7 +27,9 @@ use crate::error::{ErrorKind, GuardError};
 use crate::event::parse_event_value;
 use crate::glob::fold;
 use crate::policy::PolicySet;
-use crate::ports::{AuditLog, CallHistory, RecordStore, RoleDirectory, look_up_role_path};
+use crate::ports::{
+    AuditLog, CallHistory, LookupKey, RecordStore, RoleDirectory, look_up_role_path,
+};
 use crate::resolve::{Lookups, Recovery, ResolveError, Resolver, resolve_subjects};
 use crate::sweep::{eventbridge_envelope, skip_reason};
 use crate::{JobParents, PipelineSteps, decide_child};
@@ -434,7 +436,7 @@ pub async fn run<I, H, R, S, D, A>(
         match ports
             .history
             .lookup(
-                event_name,
+                LookupKey::EventName(event_name),
                 now - Duration::days(LOOKBACK_DAYS),
                 now,
                 deadline,

@@ -4,13 +4,162 @@
 //! duplicate is harmless: Evaluate's conditional write and the enforcement's execution name (the
 //! eventID) let only one of them through.
 //!
-//! This module is the pure part: which window to ask for, which records the rule would have
-//! matched, and the envelope.
+//! The sweep is a machine (`statemachine/sweep.asl.json`): its first step lists the places the
+//! guard answers for (each guarded account in each guarded region), a Map looks in each place
+//! (its own window and checkpoint, through the member role there), and the last step does the
+//! chores that are the guard's own (the ledger, the enforcements it watches, the owed alerts).
+//!
+//! This module is the pure part: which places, which window to ask for, which records the rule
+//! would have matched, in which order, and the envelope.
 
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use serde_json::{Value, json};
 
 use crate::covered::{covered_call, recorded_call};
+use crate::error::{ErrorKind, GuardError};
+use crate::organization::{Guarded, Members, is_account_id};
+
+/// The one attribute each place is looked up by: LookupEvents takes one attribute per request,
+/// at 2 requests a second in each account and region, so one lookup by the source, filtered
+/// here, costs one request where one per covered eventName cost 57.
+pub const SAGEMAKER_SOURCE: &str = "sagemaker.amazonaws.com";
+
+/// The key of the sweep's checkpoint at home (a place elsewhere adds its scope).
+pub const CHECKPOINT_KEY: &str = "sweep#checkpoint";
+
+/// What one invocation of the sweep function is asked to do: a step of the sweep machine. Any
+/// other event (an enforcement's end, from the EnforcementEnded rule) is [`SweepStep::Chores`].
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(tag = "step", rename_all = "camelCase", deny_unknown_fields)]
+pub enum SweepStep {
+    /// List the places to look in.
+    Places,
+    /// Look in one place.
+    LookIn { place: Place },
+    /// A place could not be looked in: alert the guard topic, naming it.
+    Unreachable {
+        place: Place,
+        #[serde(default)]
+        error: Option<String>,
+        #[serde(default)]
+        cause: Option<String>,
+    },
+    /// The ledger, the enforcements watched, the owed alerts.
+    Chores,
+}
+
+impl SweepStep {
+    /// The step an input asks for: one with a `step` must be a step; any other is the chores.
+    pub fn of(input: &Value) -> Result<SweepStep, GuardError> {
+        if input.get("step").is_none() {
+            return Ok(SweepStep::Chores);
+        }
+        serde_path_to_error::deserialize(input).map_err(|e| {
+            GuardError::new(
+                ErrorKind::InvalidInput,
+                format!("not a sweep step: {}: {}", e.path(), e.inner()),
+            )
+        })
+    }
+}
+
+/// One account in one region.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Place {
+    pub account: String,
+    pub region: String,
+}
+
+/// The places the sweep looks in, as its first step answers.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PlaceList {
+    pub places: Vec<Place>,
+    /// Where the accounts came from: `settings` (`MEMBER_ACCOUNTS`) or `organization`
+    /// (Organizations' `ListAccounts`).
+    pub membership: String,
+}
+
+/// Every place the guard answers for: its own account and each member account (`organization`:
+/// `organization_accounts`, Organizations' active accounts), each in its own region and each of
+/// `regions`. Sorted, each once; the home place first.
+pub fn places(
+    guarded: &Guarded,
+    regions: &[String],
+    organization_accounts: &[String],
+) -> Result<PlaceList, GuardError> {
+    let (members, membership): (Vec<&String>, &str) = match &guarded.members {
+        Members::Listed(list) => (list.iter().collect(), "settings"),
+        Members::Organization => (organization_accounts.iter().collect(), "organization"),
+    };
+    if let Some(bad) = members.iter().find(|a| !is_account_id(a)) {
+        return Err(GuardError::new(
+            ErrorKind::InvalidInput,
+            format!("{bad:?} is not an account ID: the member accounts cannot be listed"),
+        ));
+    }
+    if let Some(bad) = regions
+        .iter()
+        .find(|r| r.is_empty() || r.contains(['/', '@', ',']) || r.trim() != r.as_str())
+    {
+        return Err(GuardError::new(
+            ErrorKind::Configuration,
+            format!("MEMBER_REGIONS: {bad:?} is not a region"),
+        ));
+    }
+    let mut accounts: Vec<&str> = members.into_iter().map(String::as_str).collect();
+    accounts.push(&guarded.account);
+    accounts.sort_unstable();
+    accounts.dedup();
+    let mut all_regions: Vec<&str> = regions.iter().map(String::as_str).collect();
+    all_regions.push(&guarded.region);
+    all_regions.sort_unstable();
+    all_regions.dedup();
+    let home = Place {
+        account: guarded.account.clone(),
+        region: guarded.region.clone(),
+    };
+    let mut places = vec![home.clone()];
+    for account in &accounts {
+        for region in &all_regions {
+            let place = Place {
+                account: (*account).to_owned(),
+                region: (*region).to_owned(),
+            };
+            if place != home {
+                places.push(place);
+            }
+        }
+    }
+    Ok(PlaceList {
+        places,
+        membership: membership.to_owned(),
+    })
+}
+
+/// The records of one place's lookup that the rule would have matched, in the order they are
+/// submitted: the recorded calls (CreateModel, …) before the deployments that may need their
+/// records, each kind oldest first. The others (reads, other calls, failed calls) are counted.
+pub fn rule_matched(records: Vec<Value>) -> (Vec<Value>, usize) {
+    let total = records.len();
+    let mut kept: Vec<Value> = records
+        .into_iter()
+        .filter(|r| skip_reason(r).is_none())
+        .collect();
+    let others = total - kept.len();
+    kept.sort_by_cached_key(|r| {
+        let name = r
+            .get("eventName")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let time = r
+            .get("eventTime")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        (recorded_call(name).is_none(), time.to_owned())
+    });
+    (kept, others)
+}
 
 /// LookupEvents answers for the last 90 days only.
 pub const MAX_LOOKBACK_DAYS: i64 = 90;
@@ -112,10 +261,23 @@ pub fn eventbridge_envelope(record: &Value) -> Value {
     })
 }
 
+/// The event EventBridge would have delivered for a record looked up in `place`: the place is
+/// the one asked (CloudTrail answers for the account and region it is asked in), not what the
+/// record says.
+pub fn envelope_in(record: &Value, place: &Place) -> Value {
+    let mut envelope = eventbridge_envelope(record);
+    envelope["account"] = json!(place.account);
+    envelope["region"] = json!(place.region);
+    envelope
+}
+
 /// What one sweep did, as the sweep function returns it (and logs it).
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SweepReport {
+    /// The place looked in (`<account>/<region>`); `None` for the chores.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub place: Option<String>,
     pub start: String,
     pub end: String,
     /// Records LookupEvents returned for the covered eventNames.
@@ -265,6 +427,105 @@ pub fn time_text(t: DateTime<Utc>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn guarded(members: Option<&str>) -> Guarded {
+        Guarded::new("123456789012", "us-east-1", members).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn names(list: &PlaceList) -> Vec<String> {
+        list.places
+            .iter()
+            .map(|p| format!("{}/{}", p.account, p.region))
+            .collect()
+    }
+
+    #[test]
+    fn a_single_account_guard_has_one_place_and_members_multiply_by_regions() {
+        let alone = places(&guarded(None), &[], &[]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(names(&alone), ["123456789012/us-east-1"]);
+        assert_eq!(alone.membership, "settings");
+        let regions = ["eu-west-1".to_owned(), "us-east-1".to_owned()];
+        let listed =
+            places(&guarded(Some("210987654321")), &regions, &[]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            names(&listed),
+            [
+                "123456789012/us-east-1",
+                "123456789012/eu-west-1",
+                "210987654321/eu-west-1",
+                "210987654321/us-east-1"
+            ]
+        );
+        // The organization's accounts come from Organizations (the home one listed too, once).
+        let org = places(
+            &guarded(Some("organization")),
+            &[],
+            &["123456789012".to_owned(), "444455556666".to_owned()],
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(org.membership, "organization");
+        assert_eq!(
+            names(&org),
+            ["123456789012/us-east-1", "444455556666/us-east-1"]
+        );
+        // What Organizations answers is checked as any input is.
+        let bad = places(&guarded(Some("organization")), &[], &["x/../".to_owned()]);
+        assert!(bad.is_err());
+        let bad_region = places(&guarded(None), &["eu-west-1/x".to_owned()], &[]);
+        assert!(bad_region.is_err());
+    }
+
+    #[test]
+    fn a_lookup_by_source_keeps_what_the_rule_matches_records_first_oldest_first() {
+        let call = |name: &str, at: &str, extra: Value| {
+            let mut r = json!({"eventSource": SAGEMAKER_SOURCE, "eventName": name,
+                               "eventID": format!("{name}-{at}"), "eventTime": at});
+            if let (Some(r), Some(extra)) = (r.as_object_mut(), extra.as_object()) {
+                r.extend(extra.clone());
+            }
+            r
+        };
+        let looked_up = vec![
+            call("CreateEndpoint", "2026-01-01T00:03:00Z", json!({})),
+            call("DescribeEndpoint", "2026-01-01T00:02:30Z", json!({})),
+            call(
+                "CreateEndpoint",
+                "2026-01-01T00:02:00Z",
+                json!({"errorCode": "ValidationException"}),
+            ),
+            call("CreateModel", "2026-01-01T00:02:00Z", json!({})),
+            call("CreateEndpointConfig", "2026-01-01T00:01:00Z", json!({})),
+            call("CreateEndpoint", "2026-01-01T00:00:00Z", json!({})),
+        ];
+        let (kept, others) = rule_matched(looked_up);
+        let ids: Vec<&str> = kept.iter().filter_map(|r| r["eventID"].as_str()).collect();
+        assert_eq!(
+            ids,
+            [
+                "CreateEndpointConfig-2026-01-01T00:01:00Z",
+                "CreateModel-2026-01-01T00:02:00Z",
+                "CreateEndpoint-2026-01-01T00:00:00Z",
+                "CreateEndpoint-2026-01-01T00:03:00Z"
+            ]
+        );
+        assert_eq!(others, 2, "the read and the failed call");
+    }
+
+    #[test]
+    fn a_step_is_read_strictly_and_any_other_event_is_the_chores() {
+        let scheduled = json!({"source": "aws.events", "detail-type": "Scheduled Event"});
+        assert_eq!(SweepStep::of(&scheduled).ok(), Some(SweepStep::Chores));
+        let look =
+            json!({"step": "lookIn", "place": {"account": "210987654321", "region": "eu-west-1"}});
+        assert!(matches!(SweepStep::of(&look), Ok(SweepStep::LookIn { .. })));
+        for bad in [
+            json!({"step": "lookIn"}),
+            json!({"step": "lookIn", "place": {"account": "1", "region": "r", "x": 1}}),
+            json!({"step": "everything"}),
+        ] {
+            assert!(SweepStep::of(&bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn an_unsettled_violation_whose_execution_ended_is_restarted() {

@@ -187,6 +187,11 @@ fn every_tamper_alert_renders_as_pinned() {
             Some(verdict("enforce")),
             "enforcement execution 00000005-00e1-4c1d-9e2f-5a6b7c8d9e0f is ABORTED while the violation is still pending; restarted as 00000005-00e1-4c1d-9e2f-5a6b7c8d9e0f_1",
         ),
+        (
+            TamperKind::PlaceUnreachable,
+            None,
+            "the sweep cannot look in account 210987654321 region eu-west-1: AccessDenied: cannot reach member account 210987654321: assuming arn:aws:iam::210987654321:role/ModelGuardMember failed. Calls made there that EventBridge did not deliver are not found until it can.",
+        ),
     ];
     for (what, verdict, detail) in cases {
         let alert = TamperAlert {

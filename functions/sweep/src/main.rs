@@ -1,12 +1,14 @@
+use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use aws_config::SdkConfig;
-use aws_config::retry::RetryConfig;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use model_guard_aws::audit_store::DynamoAuditLog;
 use model_guard_aws::checkpoint::DynamoCheckpoint;
-use model_guard_aws::cloudtrail::CloudTrailHistory;
+use model_guard_aws::cloudtrail::Histories;
 use model_guard_aws::ledger_store::DynamoLedger;
+use model_guard_aws::members::{Places, RoleSetting};
+use model_guard_aws::organizations::Organization;
 use model_guard_aws::records_store::DynamoRecords;
 use model_guard_aws::sfn::{EnforcementExecutions, TriageMachine};
 use model_guard_aws::sns::SnsNotifier;
@@ -14,11 +16,12 @@ use model_guard_aws::{
     diagnostic, env_number, env_var, init_logging, sdk_config, serve_init_error,
 };
 use model_guard_core::GuardError;
+use model_guard_core::organization::Guarded;
 use serde_json::Value;
-use sweep::{Ports, Reach, handle};
+use sweep::{Ports, Settings, handle};
 
 type SweepPorts = Ports<
-    CloudTrailHistory,
+    Histories,
     DynamoAuditLog,
     TriageMachine,
     DynamoCheckpoint,
@@ -26,19 +29,24 @@ type SweepPorts = Ports<
     EnforcementExecutions,
     SnsNotifier,
     DynamoLedger,
+    Organization,
 >;
 
-fn ports(config: &SdkConfig) -> Result<(SweepPorts, Reach), GuardError> {
+fn ports(config: &SdkConfig) -> Result<(SweepPorts, Settings), GuardError> {
     let decisions = env_var("DECISIONS_TABLE")?;
-    // LookupEvents allows 2 requests a second: more patience than the default 3 attempts.
-    let cloudtrail = aws_sdk_cloudtrail::Client::from_conf(
-        aws_sdk_cloudtrail::config::Builder::from(config)
-            .retry_config(RetryConfig::standard().with_max_attempts(8))
-            .build(),
-    );
+    let places = Places::from_env(config.clone(), RoleSetting::Read)?;
+    let region = config
+        .region()
+        .map(|r| r.as_ref().to_owned())
+        .unwrap_or_default();
+    let guarded = Guarded::new(
+        places.home_account(),
+        &region,
+        env_var("MEMBER_ACCOUNTS").ok().as_deref(),
+    )?;
     let ports = Ports {
-        history: CloudTrailHistory::new(
-            cloudtrail,
+        history: Histories::new(
+            Arc::new(places),
             StdDuration::from_millis(env_number("LOOKUP_PACE_MS", 500)?),
         ),
         audit: DynamoAuditLog::new(aws_sdk_dynamodb::Client::new(config), &decisions),
@@ -61,8 +69,17 @@ fn ports(config: &SdkConfig) -> Result<(SweepPorts, Reach), GuardError> {
             env_var("TOPIC_ARN")?,
             env_var("GUARD_TOPIC_ARN")?,
         ),
+        organization: Organization::new(aws_sdk_organizations::Client::new(config)),
     };
-    let reach = Reach {
+    let settings = Settings {
+        guarded,
+        regions: env_var("MEMBER_REGIONS")
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+            .map(str::to_owned)
+            .collect(),
         overlap: minutes("SWEEP_OVERLAP_MINUTES", 20)?,
         first_lookback: minutes("SWEEP_FIRST_LOOKBACK_MINUTES", 60)?,
         undecided_retry: chrono::Duration::seconds(i64::from(env_number::<u32>(
@@ -70,7 +87,7 @@ fn ports(config: &SdkConfig) -> Result<(SweepPorts, Reach), GuardError> {
             300,
         )?)),
     };
-    Ok((ports, reach))
+    Ok((ports, settings))
 }
 
 /// A setting in minutes, at most LookupEvents' 90 days.
@@ -85,18 +102,24 @@ fn minutes(name: &str, default: i64) -> Result<chrono::Duration, GuardError> {
     Ok(chrono::Duration::minutes(value))
 }
 
+/// Paging stops this long before the function's deadline, so the step ends with its own error.
+const DEADLINE_MARGIN_SECONDS: i64 = 20;
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     init_logging();
-    let (ports, reach) = match ports(&sdk_config().await) {
+    let (ports, settings) = match ports(&sdk_config().await) {
         Ok(p) => p,
         Err(error) => return serve_init_error(error).await,
     };
-    let ports = &ports;
-    // The scheduled event (or an enforcement execution's end, from the EnforcementEnded rule)
-    // carries nothing the sweep needs: the window comes from the checkpoint.
-    lambda_runtime::run(service_fn(move |_: LambdaEvent<Value>| async move {
-        handle(ports, reach, chrono::Utc::now())
+    let (ports, settings) = (&ports, &settings);
+    // A step of the sweep machine, or an enforcement's end (the EnforcementEnded rule): the chores.
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        let until = chrono::DateTime::from_timestamp_millis(
+            i64::try_from(event.context.deadline).unwrap_or(i64::MAX),
+        )
+        .map(|d| d - chrono::Duration::seconds(DEADLINE_MARGIN_SECONDS));
+        handle(&event.payload, ports, settings, chrono::Utc::now(), until)
             .await
             .map_err(diagnostic)
     }))

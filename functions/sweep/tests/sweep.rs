@@ -11,7 +11,7 @@ use aws_config::SdkConfig;
 use chrono::{DateTime, Duration, Utc};
 use model_guard_aws::audit_store::DynamoAuditLog;
 use model_guard_aws::checkpoint::DynamoCheckpoint;
-use model_guard_aws::cloudtrail::CloudTrailHistory;
+use model_guard_aws::cloudtrail::Histories;
 use model_guard_aws::ledger_store::DynamoLedger;
 use model_guard_aws::records_store::DynamoRecords;
 use model_guard_aws::sfn::{EnforcementExecutions, TriageMachine};
@@ -19,17 +19,19 @@ use model_guard_aws::sns::SnsNotifier;
 use model_guard_core::Verdict;
 use model_guard_core::audit::AuditItem;
 use model_guard_core::audit::AuditState;
+use model_guard_core::organization::Guarded;
 use model_guard_core::ports::{Advance, AuditLog, SweepCheckpoint};
-use model_guard_core::sweep::time_text;
+use model_guard_core::sweep::{Place, SweepReport, time_text};
+use model_guard_core::{GuardError, ports::OrganizationAccounts};
 use model_guard_testkit::{
     ACCOUNT, Inbox, audit_item, config, decisions_table, enforcement_machine, inbox, records_table,
     role_arn, unique, violation,
 };
 use serde_json::{Value, json};
-use sweep::{Ports, Reach, handle};
+use sweep::{Ports, Settings, chores, look_in};
 
 type SweepPorts = Ports<
-    CloudTrailHistory,
+    Histories,
     DynamoAuditLog,
     TriageMachine,
     DynamoCheckpoint,
@@ -37,13 +39,51 @@ type SweepPorts = Ports<
     EnforcementExecutions,
     SnsNotifier,
     DynamoLedger,
+    Unlisted,
 >;
 
-const REACH: Reach = Reach {
-    overlap: Duration::minutes(20),
-    first_lookback: Duration::minutes(60),
-    undecided_retry: Duration::minutes(5),
-};
+/// A guard whose members are listed in its settings: Organizations is never asked.
+struct Unlisted;
+
+impl OrganizationAccounts for Unlisted {
+    async fn active_accounts(&self) -> Result<Vec<String>, GuardError> {
+        panic!("the members are listed; Organizations is not asked")
+    }
+}
+
+fn settings() -> Settings {
+    Settings {
+        guarded: Guarded::new(ACCOUNT, "us-east-1", None).unwrap(),
+        regions: Vec::new(),
+        overlap: Duration::minutes(20),
+        first_lookback: Duration::minutes(60),
+        undecided_retry: Duration::minutes(5),
+    }
+}
+
+fn home() -> Place {
+    Place {
+        account: ACCOUNT.to_owned(),
+        region: "us-east-1".to_owned(),
+    }
+}
+
+/// One run of the sweep machine for a guard of one place: look in it, then the chores; one
+/// report of both.
+async fn sweep(p: &SweepPorts, now: DateTime<Utc>) -> Result<SweepReport, GuardError> {
+    let looked = look_in(p, &settings(), &home(), now, None).await?;
+    let chores = chores(p, &settings(), now).await?;
+    Ok(SweepReport {
+        retried: chores.retried,
+        settled: chores.settled,
+        undecided: chores.undecided,
+        restarted: chores.restarted,
+        alerts_sent: chores.alerts_sent,
+        alerts_still_owed: chores.alerts_still_owed,
+        unprocessable: looked.unprocessable + chores.unprocessable,
+        ..looked
+    })
+}
 
 /// A moment no other test sweeps: an hour between 2031 and 2048, picked from the clock.
 fn an_hour_of_its_own() -> DateTime<Utc> {
@@ -125,7 +165,10 @@ async fn ports_alerting(
 ) -> SweepPorts {
     let records = records_table(config).await;
     Ports {
-        history: CloudTrailHistory::new(aws_sdk_cloudtrail::Client::new(config), StdDuration::ZERO),
+        history: Histories::new(
+            model_guard_testkit::places(config, "ModelGuardMember"),
+            StdDuration::ZERO,
+        ),
         audit: DynamoAuditLog::new(aws_sdk_dynamodb::Client::new(config), decisions),
         triage: TriageMachine::new(aws_sdk_sfn::Client::new(config), triage_arn),
         checkpoint: DynamoCheckpoint::new(aws_sdk_dynamodb::Client::new(config), decisions),
@@ -140,6 +183,7 @@ async fn ports_alerting(
             &alerts.topic_arn,
         ),
         ledger: DynamoLedger::new(aws_sdk_dynamodb::Client::new(config), decisions),
+        organization: Unlisted,
     }
 }
 
@@ -209,7 +253,7 @@ async fn missed_events_are_submitted_as_eventbridge_delivers_them_and_audited_on
         .await
         .unwrap();
 
-    let report = handle(&p, REACH, now).await.unwrap();
+    let report = sweep(&p, now).await.unwrap();
     assert_eq!(
         (report.start.as_str(), report.end.as_str()),
         (
@@ -241,12 +285,12 @@ async fn missed_events_are_submitted_as_eventbridge_delivers_them_and_audited_on
     assert_eq!(envelope["detail-type"], "AWS API Call via CloudTrail");
 
     // The checkpoint moved to the window's end; it never moves back.
-    assert_eq!(p.checkpoint.last_end().await.unwrap(), Some(now));
+    assert_eq!(p.checkpoint.last_end(None).await.unwrap(), Some(now));
     p.checkpoint
-        .save_end(now - Duration::hours(1))
+        .save_end(None, now - Duration::hours(1))
         .await
         .unwrap();
-    assert_eq!(p.checkpoint.last_end().await.unwrap(), Some(now));
+    assert_eq!(p.checkpoint.last_end(None).await.unwrap(), Some(now));
 }
 
 #[tokio::test]
@@ -264,17 +308,15 @@ async fn a_failed_submission_leaves_the_checkpoint_so_the_window_is_swept_again(
         unique("missing")
     );
     let p = ports(&config, &decisions, &gone).await;
-    let error = handle(&p, REACH, now).await.unwrap_err();
+    let error = sweep(&p, now).await.unwrap_err();
     assert!(error.message.contains("StartExecution"), "{error}");
-    assert_eq!(p.checkpoint.last_end().await.unwrap(), None);
+    assert_eq!(p.checkpoint.last_end(None).await.unwrap(), None);
 
     // The event was put in the ledger before the submission failed. With the triage back, the
     // next sweep submits it from there, and its window finds it in the ledger already.
     let triage = triage_machine(&config).await;
     let p = ports(&config, &decisions, &triage).await;
-    let report = handle(&p, REACH, now + Duration::minutes(15))
-        .await
-        .unwrap();
+    let report = sweep(&p, now + Duration::minutes(15)).await.unwrap();
     assert_eq!(report.retried.len(), 1, "{report:?}");
     assert_eq!(
         (report.submitted.len(), report.already_undecided),
@@ -307,7 +349,7 @@ async fn an_item_left_evaluated_is_submitted_again_after_ten_minutes() {
             .await
             .unwrap();
     }
-    let report = handle(&p, REACH, now).await.unwrap();
+    let report = sweep(&p, now).await.unwrap();
     assert_eq!(
         report.submitted,
         [stale["eventID"].as_str().unwrap()],
@@ -369,7 +411,7 @@ async fn missed_records_are_submitted_and_kept_ones_are_not() {
         p.records.put(&record).await.unwrap();
     }
 
-    let report = handle(&p, REACH, now).await.unwrap();
+    let report = sweep(&p, now).await.unwrap();
     assert_eq!(report.already_recorded, 1, "{report:?}");
     let mut submitted = report.submitted.clone();
     submitted.sort();
@@ -463,7 +505,7 @@ async fn a_stopped_or_squatted_enforcement_is_restarted_and_alerted() {
         .unwrap();
     execution(&config, &machine, &running).await;
 
-    let report = handle(&p, REACH, now).await.unwrap();
+    let report = sweep(&p, now).await.unwrap();
     let mut restarted = report.restarted.clone();
     restarted.sort();
     let mut expected = vec![format!("{stopped}_1"), format!("{squatted}_2")];
@@ -490,7 +532,7 @@ async fn a_stopped_or_squatted_enforcement_is_restarted_and_alerted() {
     );
 
     // The next sweep finds every unsettled violation with a running execution: nothing to do.
-    let again = handle(&p, REACH, now).await.unwrap();
+    let again = sweep(&p, now).await.unwrap();
     assert!(again.restarted.is_empty(), "{again:?}");
     alerts.expect(0, StdDuration::from_secs(1)).await;
 }
@@ -544,7 +586,7 @@ async fn owed_alerts_are_sent_once_their_execution_gave_up_and_reported_while_th
         "arn:aws:sns:us-east-1:123456789012:deleted-by-someone",
         &alerts.topic_arn,
     );
-    let error = handle(&broken, REACH, now).await.unwrap_err();
+    let error = sweep(&broken, now).await.unwrap_err();
     assert!(error.message.contains(gave_up.as_str()), "{error}");
     assert!(!error.message.contains(retrying.as_str()), "{error}");
     let stored = audit_item(&config, &decisions, gave_up).await.unwrap();
@@ -552,7 +594,7 @@ async fn owed_alerts_are_sent_once_their_execution_gave_up_and_reported_while_th
 
     // Mended: the alert of the execution that gave up goes out, once; the other is left to its
     // execution until ALERT_RETRY_MINUTES have passed.
-    let report = handle(&p, REACH, now).await.unwrap();
+    let report = sweep(&p, now).await.unwrap();
     assert_eq!(report.alerts_sent, vec![gave_up.clone()], "{report:?}");
     let received = alerts.expect(1, StdDuration::from_secs(10)).await;
     assert_eq!(received[0].message["kind"], "enforced");
@@ -565,10 +607,10 @@ async fn owed_alerts_are_sent_once_their_execution_gave_up_and_reported_while_th
         None
     );
     let later = now + Duration::minutes(model_guard_core::sweep::ALERT_RETRY_MINUTES + 1);
-    let report = handle(&p, REACH, later).await.unwrap();
+    let report = sweep(&p, later).await.unwrap();
     assert_eq!(report.alerts_sent, vec![retrying.clone()], "{report:?}");
     alerts.expect(1, StdDuration::from_secs(10)).await;
-    let report = handle(&p, REACH, later).await.unwrap();
+    let report = sweep(&p, later).await.unwrap();
     assert!(report.alerts_sent.is_empty(), "{report:?}");
 }
 
@@ -648,7 +690,7 @@ async fn an_undecided_event_is_submitted_from_the_ledger_long_after_its_window_u
     )
     .await;
 
-    let first = handle(&p, REACH, now).await.unwrap();
+    let first = sweep(&p, now).await.unwrap();
     assert_eq!(first.submitted, [missed_id.as_str()], "{first:?}");
     assert_eq!(first.retried, [delivered_id.as_str()], "{first:?}");
     assert_eq!(
@@ -663,7 +705,7 @@ async fn an_undecided_event_is_submitted_from_the_ledger_long_after_its_window_u
 
     // An hour on, the window still reaches back to them (from the last end, less the overlap):
     // it finds both in the ledger, which submits them.
-    let second = handle(&p, REACH, now + Duration::hours(1)).await.unwrap();
+    let second = sweep(&p, now + Duration::hours(1)).await.unwrap();
     assert_eq!(
         (second.found, second.already_undecided, second.retried.len()),
         (2, 2, 2),
@@ -673,7 +715,7 @@ async fn an_undecided_event_is_submitted_from_the_ledger_long_after_its_window_u
     // Three hours on, the window has left them behind, and no run settled either: the ledger
     // submits both again (with backoff), and both are reported undecided.
     let later = now + Duration::hours(3);
-    let third = handle(&p, REACH, later).await.unwrap();
+    let third = sweep(&p, later).await.unwrap();
     assert_eq!(third.found, 0, "the window has moved on: {third:?}");
     let mut retried = third.retried.clone();
     retried.sort();
@@ -699,9 +741,7 @@ async fn an_undecided_event_is_submitted_from_the_ledger_long_after_its_window_u
     assert_eq!(attempts, [3, 3], "{entries:?}");
 
     // Backoff: a sweep a minute later submits nothing.
-    let soon = handle(&p, REACH, later + Duration::minutes(1))
-        .await
-        .unwrap();
+    let soon = sweep(&p, later + Duration::minutes(1)).await.unwrap();
     assert!(soon.retried.is_empty(), "{soon:?}");
 
     // A run that ends well deletes the entry (the delivered one); one whose delete did not go
@@ -714,11 +754,315 @@ async fn an_undecided_event_is_submitted_from_the_ledger_long_after_its_window_u
         .record(&AuditItem::for_verdict(&verdict, later).unwrap())
         .await
         .unwrap();
-    let settled = handle(&p, REACH, later + Duration::hours(3)).await.unwrap();
+    let settled = sweep(&p, later + Duration::hours(3)).await.unwrap();
     assert_eq!(settled.settled, [missed_id.as_str()], "{settled:?}");
     assert!(
         settled.retried.is_empty() && settled.undecided.is_empty(),
         "{settled:?}"
     );
     assert!(p.ledger.entries().await.unwrap().is_empty());
+}
+
+/// A guard of an organization: its home, two listed member accounts, and one member region.
+fn organization_settings() -> Settings {
+    Settings {
+        guarded: Guarded::new(ACCOUNT, "us-east-1", Some(&format!("{MEMBER},{GONE}"))).unwrap(),
+        regions: vec!["eu-west-1".to_owned()],
+        ..settings()
+    }
+}
+
+const MEMBER: &str = "210987654321";
+/// A member whose administrators deleted the guard's member role.
+const GONE: &str = "333344445555";
+
+/// The sweep of an organization looks in each member account and region through the member role
+/// there: a call EventBridge never delivered from member B in eu-west-1 is found and submitted as
+/// EventBridge would have delivered it (B's account and region), its checkpoint is B's own, and
+/// B's recorded calls are looked for under B's keys (where ParseEvent keeps them). A place
+/// whose role is gone fails naming the account; a place the guard does not answer for is refused.
+#[tokio::test]
+async fn the_sweep_looks_in_each_member_place_through_its_role_and_keeps_places_apart() {
+    use model_guard_core::ParseOutcome;
+    use model_guard_core::event::parse_guarded_event;
+    use model_guard_core::ports::RecordStore;
+    use model_guard_core::sweep::envelope_in;
+
+    let config = config().await;
+    let decisions = decisions_table(&config).await;
+    let triage = triage_machine(&config).await;
+    let p = ports(&config, &decisions, &triage).await;
+    let org = organization_settings();
+    model_guard_testkit::member_account(&config, MEMBER).await;
+    let gone = model_guard_testkit::member_account(&config, GONE).await;
+    model_guard_testkit::delete_role(&gone, "ModelGuardMember").await;
+    let now = an_hour_of_its_own();
+    let there = Place {
+        account: MEMBER.to_owned(),
+        region: "eu-west-1".to_owned(),
+    };
+    let in_member = json!({"recipientAccountId": MEMBER, "awsRegion": "eu-west-1",
+        "userIdentity": {"type": "AssumedRole", "accountId": MEMBER,
+                         "arn": format!("arn:aws:sts::{MEMBER}:assumed-role/Dev/s")}});
+    let missed = record(
+        "CreateEndpoint",
+        now - Duration::minutes(5),
+        in_member.clone(),
+    );
+    // A model of the same name in both places: only B's record is kept.
+    let name = unique("m");
+    let model = |account: &str, region: &str| {
+        let mut patch = json!({"recipientAccountId": account, "awsRegion": region,
+            "requestParameters": {"modelName": name, "executionRoleArn": role_arn("Exec")},
+            "responseElements": {"modelArn": format!("arn:aws:sagemaker:{region}:{account}:model/{name}")}});
+        patch["userIdentity"] = in_member["userIdentity"].clone();
+        record("CreateModel", now - Duration::minutes(7), patch)
+    };
+    let home_model = model(ACCOUNT, "us-east-1");
+    let member_model = model(MEMBER, "eu-west-1");
+    // A read: looked up with the rest (by the source) and left alone.
+    let read = record(
+        "DescribeEndpoint",
+        now - Duration::minutes(6),
+        in_member.clone(),
+    );
+    register(&[
+        missed.clone(),
+        home_model.clone(),
+        member_model.clone(),
+        read,
+    ]);
+    let home_place = home();
+    let ParseOutcome::Record { record: kept, .. } =
+        parse_guarded_event(&envelope_in(&member_model, &there), &org.guarded)
+    else {
+        panic!("not a record")
+    };
+    p.records.put(&kept).await.unwrap();
+    // Both CreateModel calls were judged (a model is judged as well as recorded): what decides
+    // is whether each one's record is kept, in its own place.
+    for judged in [&home_model, &member_model] {
+        let id = judged["eventID"].as_str().unwrap();
+        let verdict: Verdict =
+            serde_json::from_value(violation(id, "model", &name, "enforce", 60)).unwrap();
+        p.audit
+            .record(&AuditItem::for_verdict(&verdict, now).unwrap())
+            .await
+            .unwrap();
+    }
+
+    let report = look_in(&p, &org, &there, now, None).await.unwrap();
+    assert_eq!(report.place.as_deref(), Some("210987654321/eu-west-1"));
+    let mut submitted = report.submitted.clone();
+    submitted.sort();
+    assert_eq!(
+        submitted,
+        [missed["eventID"].as_str().unwrap()],
+        "{report:?}"
+    );
+    assert_eq!(
+        (report.found, report.skipped, report.already_recorded),
+        (2, 1, 1),
+        "{report:?}"
+    );
+    let inputs = submitted_inputs(&config, &triage).await;
+    let sent = inputs
+        .iter()
+        .find(|i| i["detail"]["eventID"] == missed["eventID"])
+        .unwrap();
+    assert_eq!(
+        (sent["account"].as_str(), sent["region"].as_str()),
+        (Some(MEMBER), Some("eu-west-1"))
+    );
+    assert_eq!(
+        p.checkpoint
+            .last_end(Some("210987654321/eu-west-1"))
+            .await
+            .unwrap(),
+        Some(now)
+    );
+    assert_eq!(
+        p.checkpoint.last_end(None).await.unwrap(),
+        None,
+        "the home place is not swept by it"
+    );
+
+    // The home place: B's calls are not its own, and B's record is not its record.
+    let at_home = look_in(&p, &org, &home_place, now, None).await.unwrap();
+    assert_eq!(
+        (at_home.found, at_home.already_recorded),
+        (1, 0),
+        "{at_home:?}"
+    );
+    assert_eq!(
+        at_home.submitted,
+        [home_model["eventID"].as_str().unwrap()],
+        "{at_home:?}"
+    );
+
+    // The member whose role is gone: an error naming it, and its checkpoint does not move.
+    let unreachable = Place {
+        account: GONE.to_owned(),
+        region: "us-east-1".to_owned(),
+    };
+    let error = look_in(&p, &org, &unreachable, now, None)
+        .await
+        .unwrap_err();
+    assert!(error.message.contains(GONE), "{error}");
+    assert_eq!(
+        p.checkpoint
+            .last_end(Some("333344445555/us-east-1"))
+            .await
+            .unwrap(),
+        None
+    );
+    // An account the guard does not answer for is not looked in.
+    let outsider = Place {
+        account: "999988887777".to_owned(),
+        region: "us-east-1".to_owned(),
+    };
+    let refused = look_in(&p, &org, &outsider, now, None).await.unwrap_err();
+    assert!(refused.message.contains("not guarded here"), "{refused}");
+}
+
+/// A place the Map could not look in is alerted on the guard topic, naming it.
+#[tokio::test]
+async fn a_place_that_cannot_be_looked_in_is_alerted_naming_it() {
+    let config = config().await;
+    let decisions = decisions_table(&config).await;
+    let triage = triage_machine(&config).await;
+    let alerts = inbox(&config).await;
+    let p = ports_alerting(&config, &decisions, &triage, &alerts).await;
+    let step = json!({"step": "unreachable", "place": {"account": GONE, "region": "eu-west-1"},
+        "error": "Unavailable",
+        "cause": "{\"errorType\":\"AccessDenied\",\"errorMessage\":\"cannot reach member account 333344445555: assuming arn:aws:iam::333344445555:role/ModelGuardMember failed\"}"});
+    sweep::handle(
+        &step,
+        &p,
+        &organization_settings(),
+        an_hour_of_its_own(),
+        None,
+    )
+    .await
+    .unwrap();
+    let received = alerts.receive(StdDuration::from_secs(10)).await;
+    assert_eq!(received.len(), 1, "{received:?}");
+    assert_eq!(
+        received[0].attributes["tamper"]["Value"],
+        "place-unreachable"
+    );
+    let text = received[0].message.to_string();
+    assert!(
+        text.contains("account 333344445555 region eu-west-1")
+            && text.contains("assuming arn:aws:iam::333344445555:role/ModelGuardMember failed"),
+        "{text}"
+    );
+}
+
+/// The places: from the settings, each account in each region, home first; from the
+/// organization, its active accounts (Organizations' ListAccounts on the testbed).
+#[tokio::test]
+async fn the_places_come_from_the_settings_or_from_the_organization() {
+    let config = config().await;
+    let decisions = decisions_table(&config).await;
+    let triage = triage_machine(&config).await;
+    let p = ports(&config, &decisions, &triage).await;
+    let answer = sweep::handle(
+        &json!({"step": "places"}),
+        &p,
+        &organization_settings(),
+        an_hour_of_its_own(),
+        None,
+    )
+    .await
+    .unwrap();
+    let listed = serde_json::to_value(&answer).unwrap();
+    assert_eq!(listed["membership"], "settings");
+    let places: Vec<String> = listed["places"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            format!(
+                "{}/{}",
+                p["account"].as_str().unwrap(),
+                p["region"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        places,
+        [
+            "123456789012/us-east-1",
+            "123456789012/eu-west-1",
+            "210987654321/eu-west-1",
+            "210987654321/us-east-1",
+            "333344445555/eu-west-1",
+            "333344445555/us-east-1",
+        ]
+    );
+
+    // The whole organization: its accounts as Organizations lists them.
+    let organizations = aws_sdk_organizations::Client::new(&config);
+    let _ = organizations
+        .create_organization()
+        .feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All)
+        .send()
+        .await;
+    let made = organizations
+        .create_account()
+        .account_name(unique("member"))
+        .email(format!("{}@example.com", unique("m")))
+        .send()
+        .await
+        .unwrap();
+    let status = made.create_account_status().unwrap();
+    let new_account = status.account_id().unwrap().to_owned();
+    let b = ports(&config, &decisions, &triage).await;
+    let whole = Ports {
+        history: b.history,
+        audit: b.audit,
+        triage: b.triage,
+        checkpoint: b.checkpoint,
+        records: b.records,
+        enforcements: b.enforcements,
+        notifier: b.notifier,
+        ledger: b.ledger,
+        organization: model_guard_aws::organizations::Organization::new(organizations),
+    };
+    let settings = Settings {
+        guarded: Guarded::new(ACCOUNT, "us-east-1", Some("organization")).unwrap(),
+        ..settings()
+    };
+    let answer = sweep::handle(
+        &json!({"step": "places"}),
+        &whole,
+        &settings,
+        an_hour_of_its_own(),
+        None,
+    )
+    .await
+    .unwrap();
+    let listed = serde_json::to_value(&answer).unwrap();
+    assert_eq!(listed["membership"], "organization");
+    let accounts: Vec<&str> = listed["places"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["account"].as_str().unwrap())
+        .collect();
+    assert_eq!(accounts[0], ACCOUNT);
+    assert!(accounts.contains(&new_account.as_str()), "{accounts:?}");
+
+    // A step it does not know is refused, not taken for the chores.
+    let error = sweep::handle(
+        &json!({"step": "lookEverywhere"}),
+        &p,
+        &settings,
+        an_hour_of_its_own(),
+        None,
+    )
+    .await
+    .unwrap_err();
+    assert!(error.message.contains("not a sweep step"), "{error}");
 }
