@@ -78,8 +78,10 @@ const SIZING: Record<string, { memoryMb: number; timeoutSeconds: number }> = {
   notify: { memoryMb: 128, timeoutSeconds: 30 }, // a GetItem, an Encrypt, an UpdateItem, a Publish
   // GetCallerIdentity (10 s at most), a PutItem, a Query, a Decrypt, an UpdateItem, a SendTask*.
   approve: { memoryMb: 128, timeoutSeconds: 30 },
-  // 12 eventNames × pages of LookupEvents at 2 per second, a GetItem and maybe a StartExecution each.
-  sweep: { memoryMb: 128, timeoutSeconds: 300 },
+  // One step of the sweep machine: in one place, pages of LookupEvents (by the SageMaker source)
+  // at 2 a second, a GetItem and maybe a StartExecution for each call the rule matches. Under the
+  // five minutes an Express child of the Map may run.
+  sweep: { memoryMb: 128, timeoutSeconds: 240 },
   // About 40 describes (rules, trails, functions, topics), two Queries, a GetItem, maybe a Publish.
   health: { memoryMb: 128, timeoutSeconds: 120 },
   // One stream record (a Publish) or one guard-topic message (a PutItem) per invocation.
@@ -589,11 +591,15 @@ export class ModelGuardStack extends Stack {
 
     // ---- The sweep ---------------------------------------------------------------------------
     // EventBridge delivers CloudTrail events on a best-effort basis: every few minutes the sweep
-    // asks CloudTrail for the covered calls since its last run and submits the ones with no audit
-    // item to the triage (duplicates are harmless).
+    // machine asks CloudTrail in each guarded place (account × region) for the covered calls
+    // since its last look there and submits the ones with no audit item to the triage
+    // (duplicates are harmless); then the sweep function's chores (statemachine/sweep.asl.json).
     const enforcementExecutions = `arn:${Aws.PARTITION}:states:${Aws.REGION}:${Aws.ACCOUNT_ID}:execution:`
       + `${ENFORCEMENT_NAME(this.stackName)}:*`;
     const sweep = fn('sweep', {
+      GUARD_ACCOUNT: this.account,
+      MEMBER_ACCOUNTS: memberAccounts,
+      MEMBER_REGIONS: settings.memberRegions.join(','),
       DECISIONS_TABLE: decisions.tableName,
       RECORDS_TABLE: records.tableName,
       TRIAGE_STATE_MACHINE_ARN: triage.stateMachineArn,
@@ -656,7 +662,8 @@ export class ModelGuardStack extends Stack {
         sid: 'SaveCheckpointAndLedger',
         actions: ['dynamodb:PutItem'],
         resources: [decisions.tableArn],
-        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [SWEEP_CHECKPOINT_KEY, `${UNDECIDED_PREFIX}*`] } },
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [
+          SWEEP_CHECKPOINT_KEY, `${SWEEP_CHECKPOINT_KEY}@*`, `${UNDECIDED_PREFIX}*`] } },
       }),
       new iam.PolicyStatement({
         // Is a missed CreateModel (…) on record already.
@@ -669,14 +676,55 @@ export class ModelGuardStack extends Stack {
         actions: ['states:StartExecution'],
         resources: [triage.stateMachineArn],
       }),
+      // CloudTrail in the member accounts, and the guard's own in its other regions.
+      ...assumeInMembers('ReadInMembers', MEMBER_ROLE),
+      ...(settings.organizationId !== undefined ? [new iam.PolicyStatement({
+        // The organization's accounts. AWS requires "*": ListAccounts supports no resource-level
+        // permissions (and answers only in the management or a delegated administrator account).
+        sid: 'ListOrganizationAccounts',
+        actions: ['organizations:ListAccounts'],
+        resources: ['*'],
+      })] : []),
     ], CENTRAL_ROLE(this.stackName, 'Sweep'));
+    // A Standard machine: its Map's children are Express executions, one per place. Execution
+    // data stays out of its logs (its steps carry only places and counts; the function logs them).
+    const sweepMachine = machine('SweepMachine', 'sweep.asl.json', sfn.StateMachineType.STANDARD,
+      sfn.LogLevel.ERROR, false, { SweepFunctionArn: sweep.functionArn }, [sweep], undefined, named('Sweep'));
+    // A distributed Map starts, watches and stops its children: executions of the machine itself.
+    const sweepMachineArn = `arn:${Aws.PARTITION}:states:${Aws.REGION}:${Aws.ACCOUNT_ID}:stateMachine:${named('Sweep')}`;
+    sweepMachine.role.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'RunTheMapsChildren',
+      actions: ['states:StartExecution'],
+      resources: [sweepMachineArn],
+    }));
+    sweepMachine.role.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'WatchTheMapsChildren',
+      actions: ['states:DescribeExecution', 'states:StopExecution'],
+      resources: [`arn:${Aws.PARTITION}:states:${Aws.REGION}:${Aws.ACCOUNT_ID}:execution:${named('Sweep')}/*`],
+    }));
+    Validations.of(sweepMachine.role).acknowledge({
+      id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
+      reason: 'Added by Step Functions logging and tracing: the vended-log delivery actions '
+        + '(logs:*LogDelivery*, PutResourcePolicy, Describe*) and X-Ray\'s PutTraceSegments, '
+        + 'PutTelemetryRecords and GetSampling* accept no resource other than "*".',
+    });
+    Validations.of(sweepMachine.role).acknowledge({
+      id: `AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${named('Sweep')}/*]`,
+      reason: 'states:DescribeExecution, states:StopExecution on the Map\'s child executions of the sweep '
+        + 'machine itself: Step Functions names them at run time.',
+    });
+    Validations.of(sweepMachine).acknowledge({
+      id: 'AwsSolutions::AwsSolutions-SF1',
+      reason: 'The sweep machine runs every few minutes with one child per guarded place: it logs '
+        + 'failures only. What each step found and did is in the sweep function\'s log.',
+    });
     new events.Rule(this, 'SweepSchedule', {
       ruleName: named('SweepSchedule'),
-      description: 'Model Guard sweep: covered calls EventBridge did not deliver',
+      description: 'Model Guard sweep: covered calls EventBridge did not deliver, in every guarded place',
       schedule: events.Schedule.rate(Duration.minutes(settings.sweepIntervalMinutes)),
-      targets: [new targets.LambdaFunction(sweep, { retryAttempts: 0 })],
+      targets: [new targets.SfnStateMachine(sweepMachine, { retryAttempts: 2 })],
     });
-    healthRules.push({ names: [named('SweepSchedule')], targets: [sweep.functionArn] });
+    healthRules.push({ names: [named('SweepSchedule')], targets: [sweepMachine.stateMachineArn] });
 
     // ---- The scan ----------------------------------------------------------------------------
     // What exists now, judged as Evaluate judges a call: the drift scan on a schedule (each new
@@ -1204,7 +1252,7 @@ export class ModelGuardStack extends Stack {
         silent('MembersSilent', {}, 1, 'The organization');
       }
     }
-    for (const [id, m] of [['Triage', triage], ['Enforcement', enforcement]] as const) {
+    for (const [id, m] of [['Triage', triage], ['Enforcement', enforcement], ['Sweep', sweepMachine]] as const) {
       alarm(`${id}ExecutionsFailed`, new cloudwatch.MathExpression({
         expression: 'failed + timedOut + aborted',
         usingMetrics: {

@@ -167,10 +167,20 @@ const EXPECTED_STATEMENTS: Record<string, string[]> = {
     'Allow kms:GenerateDataKey,kms:Decrypt on AlertsKey.Arn GuardAlertsKey.Arn',
     'Allow cloudtrail:LookupEvents on *',
     'Allow dynamodb:GetItem on Decisions.Arn',
-    'Allow dynamodb:PutItem on Decisions.Arn if ForAllValues:StringLike dynamodb:LeadingKeys sweep#checkpoint,undecided#*',
+    'Allow dynamodb:PutItem on Decisions.Arn if ForAllValues:StringLike dynamodb:LeadingKeys '
+      + 'sweep#checkpoint,sweep#checkpoint@*,undecided#*',
     'Allow dynamodb:GetItem on Records.Arn',
     'Allow states:StartExecution on Triage',
   ],
+  SweepMachineRole: [
+    'Allow lambda:InvokeFunction on Sweep.Arn',
+    STEP_FUNCTIONS_LOGGING,
+    STEP_FUNCTIONS_TRACING,
+    'Allow states:StartExecution on arn:${Partition}:states:${Region}:${AccountId}:stateMachine:Test-Sweep',
+    'Allow states:DescribeExecution,states:StopExecution on '
+      + 'arn:${Partition}:states:${Region}:${AccountId}:execution:Test-Sweep/*',
+  ],
+  SweepMachineEventsRole: ['Allow states:StartExecution on SweepMachine'],
   ScanRole: [
     'Allow logs:CreateLogStream,logs:PutLogEvents on ScanLogs.Arn',
     'Allow dynamodb:Scan on Policies.Arn',
@@ -316,30 +326,37 @@ test("cdk-nag's AwsSolutions rules: no unacknowledged finding, every acknowledge
   for (const a of acknowledged) {
     assert.ok(a.reason.length >= 60, `${a.path} ${a.id}: the reason is too short: ${a.reason}`);
   }
-  // SF1 (log ALL) is waived for the triage machine alone, so a finding on the enforcement machine
-  // still fails; and not at all when the triage machine logs ALL.
-  assert.deepEqual(acknowledged.filter((a) => a.id.endsWith('SF1')).map((a) => a.path), ['Nag/Triage']);
-  assert.deepEqual(nagged({ triageLogLevel: 'ALL' }).filter((a) => a.id.endsWith('SF1')), []);
+  // SF1 (log ALL) is waived for the triage and sweep machines alone, so a finding on the
+  // enforcement machine still fails; and not for the triage machine when it logs ALL.
+  assert.deepEqual(acknowledged.filter((a) => a.id.endsWith('SF1')).map((a) => a.path).sort(),
+    ['Nag/SweepMachine', 'Nag/Triage']);
+  assert.deepEqual(nagged({ triageLogLevel: 'ALL' }).filter((a) => a.id.endsWith('SF1')).map((a) => a.path),
+    ['Nag/SweepMachine']);
 });
 
-test('both state machines come from the files, every placeholder filled, logged and traced', () => {
+test('the three state machines come from the files, every placeholder filled, logged and traced', () => {
   const t = template();
   const machines = ofType(t, 'AWS::StepFunctions::StateMachine');
-  assert.deepEqual(machines.map(([, m]) => m.Properties.StateMachineType).sort(), ['EXPRESS', 'STANDARD']);
+  const files: Record<string, [string, string]> = {
+    Triage: ['triage', 'EXPRESS'], Enforcement: ['enforcement', 'STANDARD'], SweepMachine: ['sweep', 'STANDARD'],
+  };
+  const idOf = (logical: string) => logical.replace(/[0-9A-F]{8}$/, '');
+  assert.deepEqual(machines.map(([id]) => idOf(id)).sort(), Object.keys(files).sort());
   for (const [id, machine] of machines) {
-    const file = machine.Properties.StateMachineType === 'EXPRESS' ? 'triage' : 'enforcement';
+    const [file, type] = files[idOf(id)];
+    assert.equal(machine.Properties.StateMachineType, type, id);
     const definition = readFileSync(path.join(ROOT, 'statemachine', `${file}.asl.json`), 'utf8');
     assert.equal(render(machine.Properties.DefinitionString), definition, `${id} is not ${file}.asl.json`);
     const placeholders = new Set((definition.match(/\$\{[A-Za-z]+\}/g) ?? []).map((p) => p.slice(2, -1)));
-    assert.ok(placeholders.size >= 2, `${id}: the definition's placeholders were not found`);
+    assert.ok(placeholders.size >= 1, `${id}: the definition's placeholders were not found`);
     assert.deepEqual(new Set(Object.keys(machine.Properties.DefinitionSubstitutions)), placeholders);
     assert.deepEqual(machine.Properties.TracingConfiguration, { Enabled: true });
   }
-  // The Standard machine logs every state; its input carries task tokens, so without the data.
-  t.hasResourceProperties('AWS::StepFunctions::StateMachine', {
-    StateMachineType: 'STANDARD',
-    LoggingConfiguration: Match.objectLike({ Level: 'ALL', IncludeExecutionData: false }),
-  });
+  // The enforcement machine logs every state; its input carries task tokens, so without the data.
+  // The sweep machine runs every few minutes with a child per place: failures only.
+  const logging = (id: string) => machines.find(([m]) => idOf(m) === id)![1].Properties.LoggingConfiguration;
+  assert.deepEqual([logging('Enforcement').Level, logging('Enforcement').IncludeExecutionData], ['ALL', false]);
+  assert.deepEqual([logging('SweepMachine').Level, logging('SweepMachine').IncludeExecutionData], ['ERROR', false]);
   // The triage machine runs for every call: by default it logs failed executions, with their data.
   t.hasResourceProperties('AWS::StepFunctions::StateMachine', {
     StateMachineType: 'EXPRESS',
@@ -493,7 +510,6 @@ test('the approval URL is SigV4-only and, by default, open to the account princi
     ['Health.Arn', 'lambda:InvokeFunction', 'events.amazonaws.com', 'HealthSchedule.Arn'],
     ['Scan.Arn', 'lambda:InvokeFunction', 'events.amazonaws.com', 'DriftScanSchedule.Arn'],
     ['Sweep.Arn', 'lambda:InvokeFunction', 'events.amazonaws.com', 'EnforcementEnded.Arn'],
-    ['Sweep.Arn', 'lambda:InvokeFunction', 'events.amazonaws.com', 'SweepSchedule.Arn'],
     ['Watch.Arn', 'lambda:InvokeFunction', 'sns.amazonaws.com', 'GuardAlerts'],
   ]);
 });
@@ -549,7 +565,7 @@ test('alarms on failed executions, dead letters and function errors, all to the 
   assert.deepEqual(ids, [
     'ApproveErrors', 'ClaimErrors', 'DeadLettersWaiting', 'EnforceErrors', 'EnforcementExecutionsFailed', 'EvaluateErrors',
     'HealthCheckFailing', 'HealthErrors', 'NotifyErrors', 'ParseEventErrors', 'RecordErrors', 'ScanErrors', 'SweepErrors',
-    'TriageExecutionsFailed', 'UndecidedEvents', 'UnprocessableRecords', 'WatchErrors']);
+    'SweepExecutionsFailed', 'TriageExecutionsFailed', 'UndecidedEvents', 'UnprocessableRecords', 'WatchErrors']);
   for (const [id, alarm] of alarms) {
     assert.deepEqual(alarm.Properties.AlarmActions.map(render), ['GuardAlerts'], id);
     assert.equal(alarm.Properties.Threshold, 1, id);
@@ -657,16 +673,27 @@ test('one scan runs at a time, and a failed one is not run again', () => {
   assert.equal(configs[0][1].Properties.MaximumRetryAttempts, 0);
 });
 
-test('the sweep runs on a schedule', () => {
+test('the sweep machine runs on a schedule, each place in a child execution of its distributed Map', () => {
   const t = template({ sweepIntervalMinutes: 30 });
   const [[, rule]] = ofType(t, 'AWS::Events::Rule').filter(([id]) => id.startsWith('SweepSchedule'));
   assert.equal(rule.Properties.ScheduleExpression, 'rate(30 minutes)');
-  assert.equal(render(rule.Properties.Targets[0].Arn), 'Sweep.Arn');
+  assert.equal(render(rule.Properties.Targets[0].Arn), 'SweepMachine');
   const sweepEnv = ofType(t, 'AWS::Lambda::Function')
     .find(([, f]) => f.Properties.Description === 'Model Guard sweep')![1].Properties.Environment.Variables;
   assert.equal(render(sweepEnv.TRIAGE_STATE_MACHINE_ARN), 'Triage');
   assert.equal(render(sweepEnv.DECISIONS_TABLE), 'Decisions');
   assert.equal(render(sweepEnv.RECORDS_TABLE), 'Records');
+  assert.equal(sweepEnv.MEMBER_ACCOUNTS, '', 'a single-account guard has no members');
+  const [[, machine]] = ofType(t, 'AWS::StepFunctions::StateMachine').filter(([id]) => id.startsWith('SweepMachine'));
+  assert.equal(machine.Properties.StateMachineType, 'STANDARD');
+  const definition = JSON.parse(readFileSync(path.join(__dirname, '../../statemachine/sweep.asl.json'), 'utf8'));
+  const map = definition.States.LookInEachPlace;
+  // Express children: one per place, a few seconds each; at an organization's scale a Standard
+  // child would cost 25 times as much per state transition.
+  assert.deepEqual(map.ItemProcessor.ProcessorConfig, { Mode: 'DISTRIBUTED', ExecutionType: 'EXPRESS' });
+  // Under the five minutes an Express child may run.
+  const sweepFn = ofType(t, 'AWS::Lambda::Function').find(([, f]) => f.Properties.Description === 'Model Guard sweep')![1];
+  assert.ok(sweepFn.Properties.Timeout < 300, `${sweepFn.Properties.Timeout}`);
 });
 
 test('outputs name what guardctl and operators need', () => {
@@ -759,7 +786,7 @@ test('what cdk destroy keeps never holds a name the next cdk deploy needs', () =
         `${logical}.${property} is a fixed name a later deploy would collide with: ${text}`);
     }
   }
-  assert.equal(named, 2, 'the two state machines\' log groups are the named ones');
+  assert.equal(named, 3, 'the three state machines\' log groups are the named ones');
 });
 
 test('a synth warning when no one would read the alerts', () => {
@@ -779,7 +806,7 @@ test('the stack name fits the names it starts (functions and rules: 64 character
     .map(([, f]) => f.Properties.FunctionName).sort();
   assert.deepEqual(names, FUNCTIONS.map((f) => `Test-${f}`).sort());
   const machines = ofType(t, 'AWS::StepFunctions::StateMachine').map(([, m]) => m.Properties.StateMachineName).sort();
-  assert.deepEqual(machines, ['Test-Enforcement', 'Test-Triage']);
+  assert.deepEqual(machines, ['Test-Enforcement', 'Test-Sweep', 'Test-Triage']);
   for (const [logical, alarm] of ofType(t, 'AWS::CloudWatch::Alarm')) {
     assert.equal(alarm.Properties.AlarmName, `Test-${logical.replace(/[0-9A-F]{8}$/, '')}`);
   }
@@ -798,7 +825,7 @@ test('the health check: scheduled, told exactly what to check, its alarm countin
   assert.deepEqual(targets.functions.sort(), FUNCTIONS.map((f) => `Test-${f}`).sort());
   const rules = Object.fromEntries(targets.rules.flatMap((r: any) => r.names.map((n: string) => [n, r.targets])));
   assert.deepEqual(rules['Test-SageMakerCalls'], ['Triage']);
-  assert.deepEqual(rules['Test-SweepSchedule'], ['Sweep.Arn']);
+  assert.deepEqual(rules['Test-SweepSchedule'], ['SweepMachine']);
   assert.deepEqual(rules['Test-DriftScanSchedule'], ['Scan.Arn']);
   assert.deepEqual(rules['Test-EnforcementEnded'], ['GuardAlerts', 'Sweep.Arn']);
   assert.deepEqual(rules['Test-HealthSchedule'], ['arn:${Partition}:lambda:${Region}:${AccountId}:function:Test-health']);

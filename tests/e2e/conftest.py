@@ -118,7 +118,40 @@ class Stack:
             pass
         self.sfn.create_state_machine(name=self.triage_arn.rsplit(":", 1)[1], roleArn=states_role,
                                       type="EXPRESS", definition=triage)
+        # The sweep machine, made afresh: the schedule starts it.
+        sweep = substitute((ROOT / "statemachine/sweep.asl.json").read_text(), arns)
+        self.sweep_arn = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:model-guard-sweep"
+        try:
+            self.sfn.delete_state_machine(stateMachineArn=self.sweep_arn)
+        except self.sfn.exceptions.ClientError:
+            pass
+        self.sfn.create_state_machine(name="model-guard-sweep", roleArn=states_role, type="STANDARD",
+                                      definition=sweep)
+        self.member_roles()
         self.rule_and_trail()
+
+    @staticmethod
+    def member_roles() -> None:
+        """The member accounts (MEMBER_ACCOUNTS) as the member stack sets them up: their two roles,
+        made through the role AWS Organizations makes in every account it creates; and the guard's
+        own account's, through which it acts in its other regions."""
+        import boto3
+
+        for name in ("ModelGuardMember", "ModelGuardMemberEnforce"):
+            role(name)
+        for account in os.environ.get("MEMBER_ACCOUNTS", "").split(","):
+            if not account:
+                continue
+            admin = client("sts").assume_role(RoleArn=f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole",
+                                              RoleSessionName="e2e-setup")["Credentials"]
+            iam = boto3.client("iam", endpoint_url=os.environ["AWS_ENDPOINT_URL"], region_name=REGION,
+                               aws_access_key_id=admin["AccessKeyId"], aws_secret_access_key=admin["SecretAccessKey"],
+                               aws_session_token=admin["SessionToken"])
+            for name in ("ModelGuardMember", "ModelGuardMemberEnforce"):
+                try:
+                    iam.create_role(RoleName=name, AssumeRolePolicyDocument="{}")
+                except iam.exceptions.EntityAlreadyExistsException:
+                    pass
 
     def watch_policy_stream(self) -> None:
         """The policy table's stream to the watch function, as the stack maps it."""
@@ -300,12 +333,26 @@ class Stack:
         return payload
 
     def sweep(self) -> dict:
-        """Runs the sweep function once, as its schedule does."""
-        response = self.lam.invoke(FunctionName="sweep", Payload=json.dumps(
-            {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}))
-        payload = json.loads(response["Payload"].read())
-        assert "FunctionError" not in response, payload
-        return payload
+        """Runs the sweep machine once, as its schedule does, and returns its report: the chores'
+        (its output), with `submitted`, the events its places' look-ins submitted to the triage
+        (the executions they started, `sweep-<ms>-<eventID>`, less the ledger's retries)."""
+        import re
+
+        def sweeps() -> set[str]:
+            names = set()
+            for page in self.sfn.get_paginator("list_executions").paginate(stateMachineArn=self.triage_arn):
+                names.update(e["name"] for e in page["executions"] if e["name"].startswith("sweep-"))
+            return names
+
+        before = sweeps()
+        run = self.sfn.start_execution(stateMachineArn=self.sweep_arn, name=f"sweep-{uuid.uuid4()}", input=json.dumps(
+            {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}))["executionArn"]
+        ended = self.wait(run, 120)
+        assert ended["status"] == "SUCCEEDED", ended
+        report = json.loads(ended["output"])
+        started = {re.sub(r"^sweep-\d+-", "", name) for name in sweeps() - before}
+        report["submitted"] = sorted(started - set(report["retried"]))
+        return report
 
     def history(self, execution_arn: str) -> list[dict]:
         """An execution's events, oldest first."""

@@ -1,4 +1,4 @@
-"""Static checks of the two state machine definitions (their runs on the emulator are the
+"""Static checks of the three state machine definitions (their runs on the emulator are the
 end-to-end tests): every `${...}` placeholder is one the CDK app and the tests fill in, every
 transition leads to a state, and every Lambda task retries the errors AWS recommends retrying."""
 
@@ -18,6 +18,7 @@ PLACEHOLDERS = {
     "NotifyFunctionArn",
     "EnforcementStateMachineArn",
     "DecisionsTableName",
+    "SweepFunctionArn",
 }
 LAMBDA_RETRIED = {
     "Lambda.ServiceException",
@@ -28,7 +29,7 @@ LAMBDA_RETRIED = {
 
 
 def definitions():
-    for name in ("triage", "enforcement"):
+    for name in ("triage", "enforcement", "sweep"):
         text = (ROOT / f"statemachine/{name}.asl.json").read_text()
         yield name, text, json.loads(text)
 
@@ -39,21 +40,35 @@ def test_placeholders_are_known():
         assert found <= PLACEHOLDERS, (name, found - PLACEHOLDERS)
 
 
+def graphs(doc: dict):
+    """A definition's state graphs: its own, and each Map's (which has its own StartAt)."""
+    yield doc
+    for state in doc["States"].values():
+        if state["Type"] == "Map":
+            yield from graphs(state.get("ItemProcessor") or state["Iterator"])
+
+
+def all_states(doc: dict):
+    for graph in graphs(doc):
+        yield from graph["States"].items()
+
+
 def test_every_transition_leads_to_a_state_and_every_state_is_reached():
     for name, _, doc in definitions():
-        states = doc["States"]
-        targets = {doc["StartAt"]}
-        for state in states.values():
-            targets.update(t for t in [state.get("Next"), state.get("Default")] if t)
-            targets.update(c["Next"] for c in state.get("Choices", []))
-            targets.update(c["Next"] for c in state.get("Catch", []))
-        assert targets <= set(states), (name, targets - set(states))
-        assert set(states) <= targets, (name, "unreachable", set(states) - targets)
+        for graph in graphs(doc):
+            states = graph["States"]
+            targets = {graph["StartAt"]}
+            for state in states.values():
+                targets.update(t for t in [state.get("Next"), state.get("Default")] if t)
+                targets.update(c["Next"] for c in state.get("Choices", []))
+                targets.update(c["Next"] for c in state.get("Catch", []))
+            assert targets <= set(states), (name, targets - set(states))
+            assert set(states) <= targets, (name, "unreachable", set(states) - targets)
 
 
 def test_every_lambda_task_retries_what_aws_recommends():
     for name, _, doc in definitions():
-        for state_name, state in doc["States"].items():
+        for state_name, state in all_states(doc):
             if state["Type"] == "Task" and "lambda:invoke" in state["Resource"]:
                 retried = {e for r in state.get("Retry", []) for e in r["ErrorEquals"]}
                 assert LAMBDA_RETRIED <= retried, (name, state_name)
@@ -184,8 +199,10 @@ def test_records_are_waited_for_in_a_wait_state_inside_an_express_run():
 
 # The functions that call AWS, and so can fail with what may pass (functions/core/src/error.rs):
 # every task that invokes one retries ModelGuard.Throttled and ModelGuard.Unavailable for long
-# enough to outlast a throttling burst. ParseEvent calls nothing.
-CALLS_AWS = {"RecordFunctionArn", "EvaluateFunctionArn", "ClaimFunctionArn", "EnforceFunctionArn", "NotifyFunctionArn"}
+# enough to outlast a throttling burst. ParseEvent calls nothing. (The sweep's look-in, inside a
+# Map, is bounded by its Express child instead: test_the_sweep_looks_in_every_place_….)
+CALLS_AWS = {"RecordFunctionArn", "EvaluateFunctionArn", "ClaimFunctionArn", "EnforceFunctionArn", "NotifyFunctionArn",
+             "SweepFunctionArn"}
 TRANSIENT = {"ModelGuard.Throttled", "ModelGuard.Unavailable"}
 # What never passes by itself: retrying it only delays the alert.
 PERMANENT = {"ModelGuard.AccessDenied", "ModelGuard.InvalidInput", "ModelGuard.AwsError",
@@ -217,7 +234,7 @@ def test_every_task_that_calls_aws_retries_throttling_and_unavailability():
 
 def test_nothing_permanent_is_retried():
     for name, _, doc in definitions():
-        for state_name, state in doc["States"].items():
+        for state_name, state in all_states(doc):
             for retry in state.get("Retry", []):
                 assert not PERMANENT & set(retry["ErrorEquals"]), (name, state_name, retry["ErrorEquals"])
 
@@ -229,7 +246,9 @@ def test_error_types_in_the_definitions_are_ones_the_functions_raise():
         # The machine's own Fail states' errors.
         used = set(re.findall(r'"(ModelGuard\.\w+)"', text)) - {"ModelGuard.EnforcementFailed", "ModelGuard.AlertOwed",
                                                                        "ModelGuard.ContinuationNotStarted",
-                                                                       "ModelGuard.TriageFailed"}
+                                                                       "ModelGuard.TriageFailed",
+                                                                       "ModelGuard.SweepIncomplete",
+                                                                       "ModelGuard.ChoresFailed"}
         assert used <= raised, (name, used - raised)
 
 
@@ -286,3 +305,36 @@ def test_a_failing_alert_cancels_no_enforcement_and_is_left_owed():
     assert states["AlertOwed"]["Type"] == "Fail" and states["AlertOwed"]["Error"] == "ModelGuard.AlertOwed"
     # Enforce comes before its alert, and its outcome is recorded by Enforce itself.
     assert states["Enforce"]["Next"] == "NotifyEnforced"
+
+
+def test_the_sweep_looks_in_every_place_and_one_place_stops_no_other():
+    """Each place in an Express child of a distributed Map (an organization's 17,000 places
+    outgrow an inline Map's 25,000-event history); nothing per place is gathered into the run's
+    state (256 KB); a place that fails is alerted and the others go on; the chores run first, as
+    before there were places, and their failure stops no look-in; either failure fails the run,
+    which its alarm reports."""
+    _, _, doc = next(d for d in definitions() if d[0] == "sweep")
+    states = doc["States"]
+    assert doc["StartAt"] == "Chores"
+    assert states["Chores"]["Parameters"]["Payload"] == {"step": "chores"}
+    assert [(c["ErrorEquals"], c["Next"]) for c in states["Chores"]["Catch"]] == [(["States.ALL"], "Places")]
+    assert states["Places"]["Parameters"]["Payload"] == {"step": "places"}
+    each = states["LookInEachPlace"]
+    assert each["ItemsPath"] == "$.list.places"
+    assert each["ItemProcessor"]["ProcessorConfig"] == {"Mode": "DISTRIBUTED", "ExecutionType": "EXPRESS"}
+    assert each["ResultPath"] is None, "17,000 places' reports would not fit the run's 256 KB"
+    children = each["ItemProcessor"]["States"]
+    assert children["LookIn"]["Parameters"]["Payload"] == {"step": "lookIn", "place.$": "$"}
+    assert [(c["ErrorEquals"], c["Next"]) for c in children["LookIn"]["Catch"]] == [(["States.ALL"], "Unreachable")]
+    assert children["Unreachable"]["Parameters"]["Payload"]["step"] == "unreachable"
+    assert "Catch" not in children["Unreachable"], "an alert that cannot go out fails the run"
+    failed = {c["Variable"]: c["Next"] for c in states["Failed?"]["Choices"]}
+    assert failed == {"$.lookInFailed": "LookInFailed", "$.choresFailed": "ChoresFailed"}
+    assert {states[s]["Type"] for s in failed.values()} == {"Fail"}
+    assert states["Report"]["OutputPath"] == "$.chores.report"
+    # A child runs at most 300 s: one run of the function (its timeout) and the retries of an
+    # invocation Lambda did not run fit in it.
+    stack = (ROOT / "cdk/lib/model-guard-stack.ts").read_text()
+    timeout = int(re.search(r"sweep: \{ memoryMb: \d+, timeoutSeconds: (\d+) \}", stack).group(1))
+    assert timeout + retry_waits(children["LookIn"]) < 300, (timeout, retry_waits(children["LookIn"]))
+    assert all(set(r["ErrorEquals"]) <= LAMBDA_RETRIED for r in children["LookIn"]["Retry"])

@@ -37,6 +37,9 @@ test_launcher.py:
   (``sagemaker:inference-component:DesiredCopyCount``), as AWS does.
 - ``StopExecution`` aborts at once, as on AWS: moto's only flags the run, which stays ``RUNNING``
   until the task it is in (a ``.waitForTaskToken`` wait, say) ends by itself.
+- A distributed Map's ``"ExecutionType": "EXPRESS"`` child executions run as ``STANDARD`` ones:
+  moto's ASL grammar accepts only ``STANDARD`` there. For a child that runs a task or two in
+  seconds the two behave alike; they differ in price and history, which the testbed has none of.
 - The ``states:startExecution`` integration works: moto's ASL parser hands PascalCase parameters
   to botocore, which wants lowerCamelCase.
 - CloudTrail ``LookupEvents`` (moto has none) answers from the records a test registers with
@@ -45,7 +48,10 @@ test_launcher.py:
   us-east-1), the requester's account being its access key's (an assumed role's is the role's
   account) and its region the request's signing region; by one EventName or EventSource (more
   than one attribute is refused, as CloudTrail refuses it), by time window, newest first, in
-  pages, as CloudTrail does. Nothing is recorded by itself.
+  pages, as CloudTrail does. Nothing is recorded by itself. ``POST /testbed/cloudtrail/deny``
+  (``{"account", "denied"}``) plays that account's administrators denying ``LookupEvents`` to the
+  guard's role there (an explicit deny, which takes effect at once): its lookups are refused
+  AccessDenied until it is lifted.
 - ``POST /testbed/sagemaker/automl-deployments`` plays an AutoML job deploying to a name SageMaker
   generates (moto cannot make one): ``{"jobArn"}`` in progress with no result, then
   ``{"jobArn", "endpointName"}`` deployed there.
@@ -1357,11 +1363,13 @@ class TestbedRoutes:
     LOOKUP_TARGETS = ("com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents",
                       "CloudTrail_20131101.LookupEvents")
     PAGE = 50
+    DEFINITION_TARGETS = ("AWSStepFunctions.CreateStateMachine", "AWSStepFunctions.UpdateStateMachine")
 
     def __init__(self, app, lambda_url: str) -> None:  # noqa: ANN001
         self.app = app
         self.lambda_url = lambda_url
         self.records: list[dict] = []
+        self.denied_lookups: set[str] = set()
         self.keys: dict[str, tuple[str, str]] = {}  # access key id -> (secret, principal ARN)
         self.lock = threading.Lock()
 
@@ -1372,6 +1380,11 @@ class TestbedRoutes:
             with self.lock:
                 self.records.extend(records)
             return self.answer(start_response, 200, {"registered": len(records)})
+        if path == "/testbed/cloudtrail/deny" and environ["REQUEST_METHOD"] == "POST":
+            deny = json.loads(self.body(environ) or b"{}")
+            with self.lock:
+                (self.denied_lookups.add if deny.get("denied", True) else self.denied_lookups.discard)(deny["account"])
+            return self.answer(start_response, 200, {"denied": sorted(self.denied_lookups)})
         if path == "/testbed/iam/keys" and environ["REQUEST_METHOD"] == "POST":
             key = json.loads(self.body(environ))
             with self.lock:
@@ -1391,11 +1404,14 @@ class TestbedRoutes:
             environ["CONTENT_LENGTH"] = str(len(body))
             if self.action(environ, body) == "GetCallerIdentity":
                 return self.caller_identity(environ, body, start_response)
+        if environ.get("HTTP_X_AMZ_TARGET") in self.DEFINITION_TARGETS:
+            self.express_children_as_standard(environ)
         if environ.get("HTTP_X_AMZ_TARGET") in self.LOOKUP_TARGETS:
             return self.lookup_events(json.loads(self.body(environ) or b"{}"), self.requester(environ),
                                       start_response)
         if path == "/moto-api/reset":
             with self.lock:
+                self.denied_lookups.clear()
                 self.records.clear()
                 self.keys.clear()
         CALLER.arn = self.signer(environ)
@@ -1526,6 +1542,29 @@ class TestbedRoutes:
             return None, bad
         return arn, ("", "")
 
+    def express_children_as_standard(self, environ) -> None:  # noqa: ANN001
+        """The definition as moto's grammar takes it: a distributed Map's EXPRESS children as STANDARD."""
+        body = json.loads(self.body(environ) or b"{}")
+        if isinstance(body.get("definition"), str):
+            definition = json.loads(body["definition"])
+
+            def standard(node: Any) -> None:
+                if isinstance(node, dict):
+                    config = node.get("ProcessorConfig")
+                    if isinstance(config, dict) and config.get("ExecutionType") == "EXPRESS":
+                        config["ExecutionType"] = "STANDARD"
+                    for value in node.values():
+                        standard(value)
+                elif isinstance(node, list):
+                    for value in node:
+                        standard(value)
+
+            standard(definition)
+            body["definition"] = json.dumps(definition)
+        data = json.dumps(body).encode()
+        environ["wsgi.input"] = io.BytesIO(data)
+        environ["CONTENT_LENGTH"] = str(len(data))
+
     @staticmethod
     def requester(environ) -> tuple[str, str]:  # noqa: ANN001
         """The account (its access key's) and region (the signing scope's) a request is made in."""
@@ -1554,6 +1593,12 @@ class TestbedRoutes:
         account, region = requester
         with self.lock:
             records = list(self.records)
+            denied = account in self.denied_lookups
+        if denied:
+            return self.answer(start_response, 400, {
+                "__type": "AccessDeniedException",
+                "message": f"User in account {account} is not authorized to perform: cloudtrail:LookupEvents "
+                           "with an explicit deny in an identity-based policy"}, "application/x-amz-json-1.1")
         found = []
         for record in records:
             at = record_time(record)

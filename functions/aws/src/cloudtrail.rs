@@ -77,12 +77,12 @@ impl CallHistory for CloudTrailHistory {
         let mut token: Option<String> = None;
         let mut pages = 0usize;
         loop {
-            if until.is_some_and(|u| Utc::now() >= u) {
+            if let Some(until) = until.filter(|u| Utc::now() >= *u) {
                 return Err(GuardError::new(
                     ErrorKind::Unavailable,
                     format!(
-                        "LookupEvents {key}: out of time after {pages} pages ({} records \
-                         of successful calls)",
+                        "LookupEvents {key}: out of time (until {until}) after {pages} pages ({} \
+                         records of successful calls)",
                         records.len()
                     ),
                 ));

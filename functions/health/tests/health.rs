@@ -237,7 +237,7 @@ async fn guard() -> Guard {
     // A sweep finished a minute ago.
     ports
         .checkpoint
-        .save_end(Utc::now() - Duration::minutes(1))
+        .save_end(None, Utc::now() - Duration::minutes(1))
         .await
         .unwrap();
     Guard {
@@ -441,7 +441,7 @@ async fn a_deleted_function_rule_or_topic_and_an_old_sweep_fail() {
         .unwrap();
     g.ports
         .checkpoint
-        .save_end(Utc::now() - Duration::minutes(1))
+        .save_end(None, Utc::now() - Duration::minutes(1))
         .await
         .unwrap();
     let report = handle(&g.targets, &g.ports, Utc::now() + Duration::minutes(45))

@@ -17,7 +17,7 @@ use model_guard_aws::sagemaker::SageMakerResolver;
 use model_guard_aws::sfn::EnforcementExecutions;
 use model_guard_aws::sns::SnsNotifier;
 use model_guard_core::Defaults;
-use model_guard_core::ports::CallHistory;
+use model_guard_core::ports::{CallHistory, LookupKey};
 use model_guard_core::scan::ScanResponse;
 use model_guard_testkit::*;
 use scan::{Ports, handle};
@@ -417,7 +417,12 @@ async fn the_history_keeps_successful_calls_and_stops_at_its_deadline() {
     );
     let start = now - chrono::Duration::hours(1);
     let found = history
-        .lookup("DeleteEndpointConfig", start, now, None)
+        .lookup(
+            LookupKey::EventName("DeleteEndpointConfig"),
+            start,
+            now,
+            None,
+        )
         .await
         .unwrap();
     let ours: Vec<&Value> = found
@@ -428,7 +433,7 @@ async fn the_history_keeps_successful_calls_and_stops_at_its_deadline() {
     assert!(found.iter().all(|r| r.get("errorCode").is_none()));
     let late = history
         .lookup(
-            "DeleteEndpointConfig",
+            LookupKey::EventName("DeleteEndpointConfig"),
             start,
             now,
             Some(now - chrono::Duration::seconds(1)),
@@ -447,18 +452,18 @@ struct FailingLookup {
 impl CallHistory for FailingLookup {
     async fn lookup(
         &self,
-        event_name: &str,
+        key: LookupKey<'_>,
         start: chrono::DateTime<chrono::Utc>,
         end: chrono::DateTime<chrono::Utc>,
         until: Option<chrono::DateTime<chrono::Utc>>,
     ) -> Result<Vec<Value>, model_guard_core::GuardError> {
-        if event_name == self.failing {
+        if key == LookupKey::EventName(self.failing) {
             return Err(model_guard_core::GuardError::new(
                 model_guard_core::ErrorKind::Throttled,
                 "LookupEvents: ThrottlingException",
             ));
         }
-        self.inner.lookup(event_name, start, end, until).await
+        self.inner.lookup(key, start, end, until).await
     }
 }
 

@@ -83,7 +83,7 @@ pub struct Settings {
 #[serde(untagged)]
 pub enum Answer {
     Places(PlaceList),
-    Report(SweepReport),
+    Report(Box<SweepReport>),
 }
 
 /// One invocation: the step `input` asks for. `until`: when a lookup must stop paging.
@@ -118,19 +118,21 @@ where
         }
         SweepStep::LookIn { place } => look_in(ports, settings, &place, now, until)
             .await
-            .map(Answer::Report),
+            .map(|r| Answer::Report(Box::new(r))),
         SweepStep::Unreachable {
             place,
             error,
             cause,
         } => {
             unreachable(ports, &place, error, cause).await?;
-            Ok(Answer::Report(SweepReport {
+            Ok(Answer::Report(Box::new(SweepReport {
                 place: Some(format!("{}/{}", place.account, place.region)),
                 ..SweepReport::default()
-            }))
+            })))
         }
-        SweepStep::Chores => chores(ports, settings, now).await.map(Answer::Report),
+        SweepStep::Chores => chores(ports, settings, now)
+            .await
+            .map(|r| Answer::Report(Box::new(r))),
     }
 }
 

@@ -115,11 +115,15 @@ async fn main() -> Result<(), Error> {
     let (ports, settings) = (&ports, &settings);
     // A step of the sweep machine, or an enforcement's end (the EnforcementEnded rule): the chores.
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        let now = chrono::Utc::now();
+        // A deadline already past as the invocation begins is no deadline (`cargo lambda watch`
+        // sends its timeout, not a time): the function's own timeout still ends it.
         let until = chrono::DateTime::from_timestamp_millis(
             i64::try_from(event.context.deadline).unwrap_or(i64::MAX),
         )
+        .filter(|deadline| *deadline > now)
         .map(|d| d - chrono::Duration::seconds(DEADLINE_MARGIN_SECONDS));
-        handle(&event.payload, ports, settings, chrono::Utc::now(), until)
+        handle(&event.payload, ports, settings, now, until)
             .await
             .map_err(diagnostic)
     }))
