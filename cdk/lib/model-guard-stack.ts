@@ -1276,7 +1276,11 @@ export class ModelGuardStack extends Stack {
         logGroup: functionLogs.sweep,
         metricNamespace: 'ModelGuard',
         metricName: id,
-        filterPattern: logs.FilterPattern.stringValue('$.message', '=', 'sweep done'),
+        // The chores' line, and each place's (records a look-in could not handle are counted there).
+        filterPattern: field === 'undecided'
+          ? logs.FilterPattern.stringValue('$.message', '=', 'sweep done')
+          : logs.FilterPattern.any(logs.FilterPattern.stringValue('$.message', '=', 'sweep done'),
+            logs.FilterPattern.stringValue('$.message', '=', 'looked in a place')),
         metricValue: `$.${field}`,
       });
       alarm(id, filter.metric({ period: Duration.minutes(Math.max(5, settings.sweepIntervalMinutes)), statistic: 'Maximum' }),

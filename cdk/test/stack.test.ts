@@ -573,12 +573,14 @@ test('alarms on failed executions, dead letters and function errors, all to the 
   const [[, failed]] = alarms.filter(([id]) => id.startsWith('TriageExecutionsFailed'));
   assert.deepEqual(failed.Properties.Metrics.filter((m: any) => m.MetricStat).map((m: any) => m.MetricStat.Metric.MetricName),
     ['ExecutionsFailed', 'ExecutionsTimedOut', 'ExecutionsAborted']);
-  // The sweep's count of undecided events and unprocessable records, from its "sweep done" line.
+  // The sweep's count of undecided events, from its chores' "sweep done" line, and of
+  // unprocessable records, from that line and each place's "looked in a place".
   const filters = Object.fromEntries(ofType(t, 'AWS::Logs::MetricFilter').map(([, f]) => [
     f.Properties.MetricTransformations[0].MetricName, f.Properties]));
   for (const [metric, field] of [['UndecidedEvents', 'undecided'], ['UnprocessableRecords', 'unprocessable']]) {
     assert.equal(render(filters[metric].LogGroupName), 'SweepLogs', metric);
-    assert.equal(filters[metric].FilterPattern, '{ $.message = "sweep done" }', metric);
+    assert.equal(filters[metric].FilterPattern, field === 'undecided' ? '{ $.message = "sweep done" }'
+      : '{ ($.message = "sweep done") || ($.message = "looked in a place") }', metric);
     assert.equal(filters[metric].MetricTransformations[0].MetricValue, `$.${field}`, metric);
     const [[, alarm]] = alarms.filter(([id]) => id.startsWith(metric));
     assert.equal(alarm.Properties.MetricName, metric);
