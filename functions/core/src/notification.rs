@@ -219,9 +219,10 @@ impl TamperKind {
             }
             TamperKind::PlaceUnreachable => {
                 "The member role there is gone, no longer trusts the guard, or is denied \
-                 (an SCP, a permissions boundary). Deploy the member stacks there again \
-                 (README, \"Deploy for an organization\"); whoever changed the role is in that \
-                 account's CloudTrail."
+                 (an SCP, a permissions boundary), or that place's CloudTrail holds more calls \
+                 in the window than a lookup pages through in time. Deploy the member stacks \
+                 there again (README, \"Deploy for an organization\"); whoever changed the role \
+                 is in that account's CloudTrail. The next sweep asks for the same window."
             }
         }
     }
