@@ -1066,3 +1066,54 @@ async fn the_places_come_from_the_settings_or_from_the_organization() {
     .unwrap_err();
     assert!(error.message.contains("not a sweep step"), "{error}");
 }
+
+/// The chores settle a member's ledger entry from the guard's own records, as ParseEvent keeps
+/// them: under the member's place. (Looked for under the home key, B's record would not be found,
+/// and the entry submitted again and again.)
+#[tokio::test]
+async fn the_chores_settle_a_member_entry_from_its_record_in_its_place() {
+    use model_guard_core::ParseOutcome;
+    use model_guard_core::event::parse_guarded_event;
+    use model_guard_core::ports::RecordStore;
+    use model_guard_core::sweep::eventbridge_envelope;
+
+    let config = config().await;
+    let decisions = decisions_table(&config).await;
+    let triage = triage_machine(&config).await;
+    let p = ports(&config, &decisions, &triage).await;
+    let org = organization_settings();
+    let now = an_hour_of_its_own();
+    let name = unique("cfg");
+    let kept = record(
+        "CreateEndpointConfig",
+        now - Duration::minutes(5),
+        json!({"recipientAccountId": MEMBER, "awsRegion": "eu-west-1",
+               "requestParameters": {"endpointConfigName": name,
+                                     "productionVariants": [{"variantName": "a", "modelName": "m"}]},
+               "responseElements": {"endpointConfigArn": format!("arn:aws:sagemaker:eu-west-1:{MEMBER}:endpoint-config/{name}")}}),
+    );
+    let envelope = eventbridge_envelope(&kept);
+    let ParseOutcome::Record {
+        record: recorded, ..
+    } = parse_guarded_event(&envelope, &org.guarded)
+    else {
+        panic!("not a record")
+    };
+    assert!(
+        recorded.scope.is_some(),
+        "a member's record carries its place"
+    );
+    p.records.put(&recorded).await.unwrap();
+    note_failed_triage(
+        &config,
+        &decisions,
+        &envelope,
+        &time_text(now - Duration::minutes(4)),
+    )
+    .await;
+
+    let report = chores(&p, &org, now).await.unwrap();
+    let id = kept["eventID"].as_str().unwrap();
+    assert_eq!(report.settled, [id], "{report:?}");
+    assert!(report.retried.is_empty(), "{report:?}");
+}
