@@ -148,6 +148,15 @@ test('the protecting SCP lets only the guard invoke its inner functions and star
     ['arn:*:iam::*:role/ModelGuardDeployer', 'arn:*:iam::*:role/ModelGuardScanOperator']);
   assert.deepEqual(spared('NoOneButEventBridgeAndTheSweepStartsTheTriage'), starters('Triage'));
   assert.deepEqual(spared('NoOneButTheGuardStartsOrStopsEnforcements'), starters('Enforcement'));
+  // The sweep: its schedule starts it, and it starts and stops its Map's children; anyone else
+  // stopping a run (or a child) would leave missed calls unfound.
+  assert.deepEqual(spared('NoOneButTheScheduleRunsOrStopsTheSweep'),
+    [...new Set([...starters('SweepMachine'), ...starters('stateMachine:ModelGuard-Sweep')])].sort());
+  const sweepRun = 'arn:aws:states:us-east-1:111122223333:execution:ModelGuard-Sweep:run-1';
+  const child = 'arn:aws:states:us-east-1:111122223333:execution:ModelGuard-Sweep/LookInEachPlace:abc';
+  for (const arn of [sweepRun, child, 'arn:aws:states:us-east-1:111122223333:stateMachine:ModelGuard-Sweep']) {
+    assert.ok(denies(statement('NoOneButTheScheduleRunsOrStopsTheSweep'), arn), arn);
+  }
 });
 
 test('the README carries each SCP as it is shipped', () => {
