@@ -858,7 +858,7 @@ export class ModelGuardStack extends Stack {
           : { principals: settings.memberAccounts.map((a) => new iam.AccountPrincipal(a)) }),
       }));
       healthRules.push({ names: [named('MemberSageMakerCalls')], targets: [triage.stateMachineArn] });
-      new events.Rule(this, 'MemberSageMakerCalls', {
+      const memberCalls = new events.Rule(this, 'MemberSageMakerCalls', {
         ruleName: named('MemberSageMakerCalls'),
         description: 'Covered SageMaker calls forwarded by the member accounts, to the Model Guard triage',
         eventBus: bus,
@@ -869,6 +869,9 @@ export class ModelGuardStack extends Stack {
           maxEventAge: Duration.hours(24),
         })],
       });
+      // As the home rule: EventBridge hands read-only CloudTrail events (CreatePresigned*Url) only
+      // to rules in this state, on a custom bus as on the default one.
+      (memberCalls.node.defaultChild as events.CfnRule).state = 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS';
       // Each member region's heartbeat, kept a week: a metric per account counts them, and an
       // account whose regions stop beating (its forwarding switched off) alarms.
       heartbeats = new logs.LogGroup(this, 'Heartbeats', {

@@ -73,6 +73,8 @@ test('listed members: the bus admits those accounts, the functions assume only t
   assert.deepEqual(byName['Test-MemberSageMakerCalls'].EventPattern, PATTERN);
   assert.equal(render(byName['Test-MemberSageMakerCalls'].Targets[0].Arn), 'Triage');
   assert.equal(byName['Test-MemberSageMakerCalls'].Targets[0].DeadLetterConfig !== undefined, true);
+  // The presigned-URL calls are read-only events: only a rule in this state gets them.
+  assert.equal(byName['Test-MemberSageMakerCalls'].State, 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS');
   const beats = byName['Test-MemberHeartbeats'].EventPattern;
   assert.deepEqual([beats.source, beats['detail-type'], beats.resources.map((r: any) => render(r.wildcard))], [
     ['aws.events'], ['Scheduled Event'], ['arn:${Partition}:events:*:*:rule/ModelGuardHeartbeat'],

@@ -84,6 +84,11 @@ test('the protecting SCP covers every named resource of the stack, and no look-a
   assert.ok(arns.length >= 40, `${arns.length}`);
   const changes = statement('OnlyDeployersChangeTheGuardsFunctionsRulesAlarmsMachinesAndTrail');
   for (const arn of arns) assert.ok(denies(changes, arn), arn);
+  // The central bus of an organization: who may put events on it is its policy.
+  assert.ok(denies(changes, 'arn:aws:events:us-east-1:111122223333:event-bus/ModelGuard-Bus'));
+  for (const action of ['events:PutPermission', 'events:RemovePermission', 'events:DeleteEventBus']) {
+    assert.ok(list(changes.Action).includes(action), action);
+  }
   for (const other of ['arn:aws:lambda:us-east-1:111122223333:function:ModelGuardStaging-evaluate',
     'arn:aws:events:us-east-1:111122223333:rule/nightly-report',
     'arn:aws:cloudtrail:us-east-1:111122223333:trail/organization-trail']) {
@@ -188,13 +193,25 @@ test("the members' SCP keeps their administrators off the guard's member roles a
   // The names are the member templates' own.
   const rules = readFileSync(path.join(__dirname, '..', 'lib', 'members.ts'), 'utf8');
   assert.ok(rules.includes("name: 'ModelGuardForwardSageMakerCalls'"));
+  // On any path: a role made under the name on another path cannot squat it.
+  assert.ok(deniedOn(`arn:aws:iam::${account}:role/x/${members.MEMBER_ENFORCE_ROLE}`, 'iam:CreateRole'));
   // Nothing else of the member's: its own roles and rules stay its own.
   assert.ok(!deniedOn(`arn:aws:iam::${account}:role/ModelGuardMemberX`, 'iam:DeleteRole'));
   assert.ok(!deniedOn(`arn:aws:events:eu-west-1:${account}:rule/TeamRule`, 'events:DisableRule'));
-  // Only StackSets' execution role (service-managed) and the deployers are spared.
-  for (const s of policy.Statement) {
-    assert.deepEqual(s.Condition, { ArnNotLike: { 'aws:PrincipalArn': [
-      'arn:*:iam::*:role/stacksets-exec-*', 'arn:*:iam::*:role/ModelGuardDeployer'] } });
+  // Only StackSets' execution role (service-managed) is spared, and no one may make or bend a role
+  // of its name (AWS makes it through a service-linked role, which SCPs do not bind): a member's
+  // administrators cannot make themselves StackSets, nor a "ModelGuardDeployer" of their own.
+  const spares = policy.Statement.filter((s: any) => s.Condition).map((s: any) => s.Condition);
+  assert.equal(spares.length, 2);
+  for (const c of spares) {
+    assert.deepEqual(c, { ArnNotLike: { 'aws:PrincipalArn': ['arn:*:iam::*:role/stacksets-exec-*'] } });
+  }
+  for (const action of ['iam:CreateRole', 'iam:UpdateAssumeRolePolicy', 'iam:AttachRolePolicy', 'iam:PutRolePolicy']) {
+    for (const name of ['stacksets-exec-0123abcd', 'team/stacksets-exec-x']) {
+      const arn = `arn:aws:iam::${account}:role/${name}`;
+      assert.ok(policy.Statement.some((s: any) => !s.Condition && s.Action.includes(action)
+        && s.Resource.some((r: string) => matches(r, arn))), `${action} ${name}`);
+    }
   }
   const readme = readFileSync(path.join(__dirname, '..', '..', 'README.md'), 'utf8');
   assert.ok(readme.includes(readFileSync(MEMBERS, 'utf8').trimEnd()), 'README: protect-model-guard-members.json differs');
