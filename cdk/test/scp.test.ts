@@ -216,3 +216,16 @@ test("the members' SCP keeps their administrators off the guard's member roles a
   const readme = readFileSync(path.join(__dirname, '..', '..', 'README.md'), 'utf8');
   assert.ok(readme.includes(readFileSync(MEMBERS, 'utf8').trimEnd()), 'README: protect-model-guard-members.json differs');
 });
+
+test('the regions SCP denies SageMaker wherever the guard does not look, and only SageMaker', () => {
+  const policy = JSON.parse(readFileSync(path.join(__dirname, '..', 'scp', 'sagemaker-in-guarded-regions.json'), 'utf8'));
+  assert.equal(policy.Statement.length, 1);
+  const [s] = policy.Statement;
+  assert.equal(s.Effect, 'Deny');
+  assert.deepEqual(s.Action, ['sagemaker:*']);
+  // The README's example deployment: the bus in us-east-1, members forwarding from eu-west-1 too.
+  const readme = readFileSync(path.join(__dirname, '..', '..', 'README.md'), 'utf8');
+  const example = JSON.parse(readme.match(/memberRegions='(\[[^\]]*\])'/)![1]);
+  assert.deepEqual([...s.Condition.StringNotEquals['aws:RequestedRegion']].sort(), [...example].sort());
+  assert.ok(readme.includes(readFileSync(path.join(__dirname, '..', 'scp', 'sagemaker-in-guarded-regions.json'), 'utf8').trimEnd()));
+});
