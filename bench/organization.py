@@ -26,12 +26,10 @@ import time
 import urllib.request
 import uuid
 
-import boto3
-
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 sys.path.insert(0, str(ROOT / "tests" / "testbed"))
-from conftest import ACCOUNT, REGION, Stack, call, client, event  # noqa: E402
+from conftest import ACCOUNT, REGION, Stack, call, client, event, member_client  # noqa: E402
 
 REGIONS = [REGION, "eu-west-1", "ap-southeast-2"]
 
@@ -40,14 +38,6 @@ def in_place(ev: dict, account: str, region: str) -> dict:
     """The same call made in `account` and `region`, as EventBridge delivers it there."""
     return json.loads(json.dumps(ev).replace(ACCOUNT, account).replace(f'"{REGION}"', f'"{region}"')
                       .replace(f":{REGION}:", f":{region}:"))
-
-
-def admin(account: str, service: str, region: str):  # noqa: ANN201
-    creds = client("sts").assume_role(RoleArn=f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole",
-                                      RoleSessionName="bench")["Credentials"]
-    return boto3.client(service, endpoint_url=os.environ["AWS_ENDPOINT_URL"], region_name=region,
-                        aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
-                        aws_session_token=creds["SessionToken"])
 
 
 def organization(n: int) -> list[str]:
@@ -62,7 +52,7 @@ def organization(n: int) -> list[str]:
         status = org.create_account(AccountName=f"bench-{uuid.uuid4().hex[:6]}",
                                     Email=f"{uuid.uuid4().hex[:8]}@example.com")["CreateAccountStatus"]
         account = status["AccountId"]
-        iam = admin(account, "iam", REGION)
+        iam = member_client("iam", account, REGION)
         for role in ("ModelGuardMember", "ModelGuardMemberEnforce"):
             iam.create_role(RoleName=role, AssumeRolePolicyDocument="{}")
         accounts.append(account)
@@ -72,7 +62,7 @@ def organization(n: int) -> list[str]:
 def prepare(stack: Stack, account: str, region: str) -> dict:
     """In one place: an allowed config (the deployer's model) and a violating endpoint, their
     CreateModel and CreateEndpointConfig calls delivered so their records are kept."""
-    sm = admin(account, "sagemaker", region)
+    sm = member_client("sagemaker", account, region)
     made = {}
     for kind in ("ok", "bad"):
         model, config = f"orgbench-{kind}-{uuid.uuid4().hex[:6]}", f"cfg-{uuid.uuid4().hex[:6]}"

@@ -135,18 +135,12 @@ class Stack:
         """The member accounts (MEMBER_ACCOUNTS) as the member stack sets them up: their two roles,
         made through the role AWS Organizations makes in every account it creates; and the guard's
         own account's, through which it acts in its other regions."""
-        import boto3
-
         for name in ("ModelGuardMember", "ModelGuardMemberEnforce"):
             role(name)
         for account in os.environ.get("MEMBER_ACCOUNTS", "").split(","):
             if len(account) != 12:  # none, or "organization": the organization's accounts are a bench's
                 continue
-            admin = client("sts").assume_role(RoleArn=f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole",
-                                              RoleSessionName="e2e-setup")["Credentials"]
-            iam = boto3.client("iam", endpoint_url=os.environ["AWS_ENDPOINT_URL"], region_name=REGION,
-                               aws_access_key_id=admin["AccessKeyId"], aws_secret_access_key=admin["SecretAccessKey"],
-                               aws_session_token=admin["SessionToken"])
+            iam = member_client("iam", account, REGION)
             for name in ("ModelGuardMember", "ModelGuardMemberEnforce"):
                 try:
                     iam.create_role(RoleName=name, AssumeRolePolicyDocument="{}")
@@ -311,6 +305,14 @@ class Stack:
     def enforcement(self, event_id: str) -> str:
         return f"{self.enforcement_arn.replace(':stateMachine:', ':execution:')}:{event_id}"
 
+    def swept_enforcement(self, event_id: str, seconds: float = 60) -> dict:
+        """The enforcement of an event the sweep submitted, once it ends: the triage it started runs
+        on its own, so wait for the execution to appear first."""
+        deadline = time.time() + 30
+        while not self.enforcements(event_id) and time.time() < deadline:
+            time.sleep(0.2)
+        return self.wait(self.enforcement(event_id), seconds)
+
     def enforcements(self, event_id: str) -> list[dict]:
         """Every enforcement execution about an event, whatever it is named: its restarts
         (`<eventID>_<n>`) and any execution whose input names it (Step Functions keeps names
@@ -397,6 +399,16 @@ class Stack:
                 return self.inbox.get(event_id, [])
             if not got:
                 time.sleep(0.2)
+
+
+def member_client(service: str, account: str, region: str):  # noqa: ANN201
+    """A client of `service` in a member account, as its administrators (the role AWS
+    Organizations makes in every account it creates)."""
+    admin = client("sts").assume_role(RoleArn=f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole",
+                                      RoleSessionName="e2e-setup")["Credentials"]
+    return boto3.client(service, endpoint_url=client("sts").meta.endpoint_url, region_name=region,
+                        aws_access_key_id=admin["AccessKeyId"], aws_secret_access_key=admin["SecretAccessKey"],
+                        aws_session_token=admin["SessionToken"])
 
 
 def not_found(error) -> bool:  # noqa: ANN001

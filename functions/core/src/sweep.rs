@@ -71,6 +71,13 @@ pub struct Place {
     pub region: String,
 }
 
+/// `<account>/<region>`, as a scope is written.
+impl std::fmt::Display for Place {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.account, self.region)
+    }
+}
+
 /// The places the sweep looks in, as its first step answers.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PlaceList {
@@ -433,10 +440,7 @@ mod tests {
     }
 
     fn names(list: &PlaceList) -> Vec<String> {
-        list.places
-            .iter()
-            .map(|p| format!("{}/{}", p.account, p.region))
-            .collect()
+        list.places.iter().map(ToString::to_string).collect()
     }
 
     #[test]

@@ -126,7 +126,7 @@ where
         } => {
             unreachable(ports, &place, error, cause).await?;
             Ok(Answer::Report(Box::new(SweepReport {
-                place: Some(format!("{}/{}", place.account, place.region)),
+                place: Some(place.to_string()),
                 ..SweepReport::default()
             })))
         }
@@ -160,7 +160,7 @@ where
         return Err(GuardError::new(ErrorKind::InvalidInput, why));
     }
     let scope = guarded.scope(Some(&place.account), Some(&place.region));
-    let name = format!("{}/{}", place.account, place.region);
+    let name = place.to_string();
     let mut report = SweepReport {
         place: Some(name.clone()),
         ..SweepReport::default()
