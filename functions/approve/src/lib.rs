@@ -299,6 +299,7 @@ async fn refuse_proof<A, T, D, S, V, N: Notifier>(
             request.decision.as_str(),
             request.nonce
         ),
+        place: None,
     };
     if let Err(e) = ports.notifier.publish(&render_tamper(&alert, None)).await {
         tracing::error!(error = %e, "could not alert the refused proof");

@@ -159,6 +159,7 @@ async fn alert_tamper<A, N: Notifier>(
         what: TamperKind::ExecutionNotTheGuards,
         event_id: Some(event_id.to_owned()),
         detail,
+        place: None,
     };
     ports
         .notifier

@@ -222,7 +222,8 @@ impl TamperKind {
                  (an SCP, a permissions boundary), or that place's CloudTrail holds more calls \
                  in the window than a lookup pages through in time. Deploy the member stacks \
                  there again (README, \"Deploy for an organization\"); whoever changed the role \
-                 is in that account's CloudTrail. The next sweep asks for the same window."
+                 is in that account's CloudTrail. The next sweep asks for the same window, and \
+                 the next drift scan scans the place again."
             }
         }
     }
@@ -236,6 +237,10 @@ pub struct TamperAlert {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event_id: Option<String>,
     pub detail: String,
+    /// The account and region it is about, where no verdict says (a place that cannot be
+    /// looked in): a subscriber filters on its `account` attribute.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub place: Option<crate::sweep::Place>,
 }
 
 /// An error as a Step Functions Catch hands it on.
@@ -746,8 +751,12 @@ pub fn render_tamper(alert: &TamperAlert, verdict: Option<&Verdict>) -> Notifica
         "account",
         verdict
             .and_then(|v| v.account.clone())
+            .or_else(|| alert.place.as_ref().map(|p| p.account.clone()))
             .unwrap_or_else(|| "unknown".to_owned()),
     );
+    if let Some(place) = &alert.place {
+        attributes.insert("region", place.region.clone());
+    }
     Notification {
         subject: sns_subject(&format!("Model Guard: {headline}")),
         text,
@@ -919,12 +928,22 @@ pub fn render_scan_attention(attention: &ScanAttention) -> Notification {
     if !attention.complete {
         parts.push("the scan was INCOMPLETE".to_owned());
     }
-    let headline = format!("Model Guard drift scan: {}", parts.join("; "));
+    let of = attention
+        .place
+        .as_deref()
+        .map(|p| format!(" of {p}"))
+        .unwrap_or_default();
+    let headline = format!("Model Guard drift scan{of}: {}", parts.join("; "));
     let mut text = String::new();
     let _ = writeln!(text, "{headline}\n");
     let _ = writeln!(
         text,
-        "Scanned at {}.",
+        "Scanned{} at {}.",
+        attention
+            .place
+            .as_deref()
+            .map(|p| format!(" account/region {p}"))
+            .unwrap_or_default(),
         attention
             .scanned_at
             .to_rfc3339_opts(SecondsFormat::Secs, true)
@@ -1003,6 +1022,10 @@ pub fn render_scan_attention(attention: &ScanAttention) -> Notification {
     attributes.insert("unattributed", unattributed.to_string());
     attributes.insert("unsure", unsure.to_string());
     attributes.insert("complete", attention.complete.to_string());
+    if let Some((account, region)) = attention.place.as_deref().and_then(|p| p.split_once('/')) {
+        attributes.insert("account", account.to_owned());
+        attributes.insert("region", region.to_owned());
+    }
     Notification {
         subject: sns_subject(&headline),
         text,

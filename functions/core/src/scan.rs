@@ -31,7 +31,7 @@ use crate::ports::{
     AuditLog, CallHistory, LookupKey, RecordStore, RoleDirectory, look_up_role_path,
 };
 use crate::resolve::{Lookups, Recovery, ResolveError, Resolver, resolve_subjects};
-use crate::sweep::{eventbridge_envelope, skip_reason};
+use crate::sweep::{Place, envelope_in, eventbridge_envelope, skip_reason};
 use crate::{JobParents, PipelineSteps, decide_child};
 
 /// How far back "who" is looked for: CloudTrail's LookupEvents keeps 90 days.
@@ -94,6 +94,22 @@ pub fn setting_calls(types: &[ResourceType]) -> Vec<&'static str> {
     names
 }
 
+/// Where a guard's scan looks: one of its places, with that place's scope (`None` at home) and
+/// the role the guard's enforce function acts through there (its rollbacks answer for nothing).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScanPlace {
+    pub place: Place,
+    pub scope: Option<String>,
+    /// The member enforce role's ARN in the place's account; `None` at home.
+    pub member_enforcer: Option<String>,
+}
+
+impl ScanPlace {
+    fn text(place: Option<&ScanPlace>) -> Option<String> {
+        place.map(|p| p.place.to_string())
+    }
+}
+
 /// Who set each resource's current state: the newest setting call per resource.
 #[derive(Debug, Default)]
 pub struct Attribution {
@@ -101,6 +117,8 @@ pub struct Attribution {
     /// The enforce function's role, where the scan knows it (`ENFORCE_ROLE_ARN`); otherwise a
     /// role named as the stack's default names it (`ENFORCER_ROLE_PREFIX`).
     enforcer: Option<String>,
+    /// The place the records are of (`None`: wherever guardctl's credentials are).
+    place: Option<ScanPlace>,
 }
 
 impl Attribution {
@@ -109,7 +127,16 @@ impl Attribution {
         Attribution {
             calls: HashMap::new(),
             enforcer: enforcer.map(str::to_owned),
+            place: None,
         }
+    }
+
+    /// Of the records of one of the guard's places: each call is that place's (its account,
+    /// region and scope, as ParseEvent reads an event EventBridge delivered from there), and the
+    /// member enforce role's calls there are the guard's rollbacks.
+    pub fn in_place(mut self, place: Option<&ScanPlace>) -> Attribution {
+        self.place = place.cloned();
+        self
     }
 
     /// A CloudTrail record (LookupEvents' `CloudTrailEvent`), read exactly as the sweep submits
@@ -119,7 +146,11 @@ impl Attribution {
         if skip_reason(record).is_some() {
             return false;
         }
-        let request = match parse_event_value(&eventbridge_envelope(record)) {
+        let envelope = match &self.place {
+            Some(p) => envelope_in(record, &p.place),
+            None => eventbridge_envelope(record),
+        };
+        let mut request = match parse_event_value(&envelope) {
             ParseOutcome::Request { request } => request,
             ParseOutcome::Record {
                 request: Some(request),
@@ -127,9 +158,16 @@ impl Attribution {
             } => *request,
             _ => return false,
         };
-        if request.targets.is_empty() || is_guards_rollback(&request, self.enforcer.as_deref()) {
+        let member_enforcer = self
+            .place
+            .as_ref()
+            .and_then(|p| p.member_enforcer.as_deref());
+        if request.targets.is_empty()
+            || is_guards_rollback(&request, self.enforcer.as_deref(), member_enforcer)
+        {
             return false;
         }
+        request.scope = self.place.as_ref().and_then(|p| p.scope.clone());
         let key = (request.resource.resource_type, fold(&request.resource.name));
         let calls = self.calls.entry(key).or_default();
         if calls.iter().any(|c| c.event_id == request.event_id) {
@@ -161,13 +199,22 @@ pub const ENFORCER_ROLE_PREFIX: &str = "ModelGuard-EnforceRole";
 /// answers for nothing (credited to the guard's role, an allowed endpoint would be judged a
 /// violation, and a scan `--enforce` would delete it). Leaving out a call can only hand what runs
 /// to an older call that named the same content, or leave it unattributed (never enforced): so a
-/// role that merely borrows the name gains nothing.
-fn is_guards_rollback(call: &Request, enforcer: Option<&str>) -> bool {
+/// role that merely borrows the name gains nothing. In a member account the guard rolls back
+/// through its member enforce role there (`member_enforcer`), which only the enforce function
+/// may assume.
+fn is_guards_rollback(
+    call: &Request,
+    enforcer: Option<&str>,
+    member_enforcer: Option<&str>,
+) -> bool {
     if !matches!(
         call.event_name.as_str(),
         "UpdateEndpoint" | "UpdateInferenceComponent"
     ) {
         return false;
+    }
+    if member_enforcer.is_some_and(|m| call.principal == m) {
+        return true;
     }
     if let Some(enforcer) = enforcer {
         return call.principal == enforcer;
@@ -292,6 +339,9 @@ pub struct Problem {
 pub struct Report {
     #[serde(with = "crate::audit::timestamp")]
     pub scanned_at: DateTime<Utc>,
+    /// The guard's place scanned (`<account>/<region>`); absent for guardctl's own scan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub place: Option<String>,
     pub complete: bool,
     pub listed: usize,
     pub counts: BTreeMap<Outcome, usize>,
@@ -303,6 +353,7 @@ impl Report {
     pub fn new(now: DateTime<Utc>) -> Report {
         Report {
             scanned_at: now,
+            place: None,
             complete: false,
             listed: 0,
             counts: BTreeMap::new(),
@@ -360,6 +411,9 @@ pub struct ScanPorts<'a, I, H, R, S, D, A> {
     pub audit: &'a A,
     /// The enforce function's role, where known: its UpdateEndpoint calls are rollbacks.
     pub enforcer_role: Option<&'a str>,
+    /// The guard's place the scan looks in (the scan function); `None`: wherever the clients
+    /// are (guardctl, with an operator's credentials).
+    pub place: Option<&'a ScanPlace>,
 }
 
 /// Lists `types`, finds who set each resource, and judges each against `policy`, filling
@@ -410,7 +464,8 @@ pub async fn run<I, H, R, S, D, A>(
         .copied()
         .filter(|t| listed.iter().any(|l| l.resource.resource_type == *t))
         .collect();
-    let mut attribution = Attribution::with_enforcer(ports.enforcer_role);
+    report.place = ScanPlace::text(ports.place);
+    let mut attribution = Attribution::with_enforcer(ports.enforcer_role).in_place(ports.place);
     // The types a failed lookup leaves unsure of who set them: a newer call it would have shown
     // may be who set what runs, so none of them is a violation of whom the kept calls name.
     let mut unsure: Vec<ResourceType> = Vec::new();
@@ -466,6 +521,7 @@ pub async fn run<I, H, R, S, D, A>(
         }
     }
     let judge = Judge {
+        place: ports.place,
         resolver: ports.resolver,
         records: ports.records,
         roles: ports.roles,
@@ -512,6 +568,8 @@ pub async fn run<I, H, R, S, D, A>(
 
 /// Judges one resource, as Evaluate judges a call.
 pub struct Judge<'a, R, S, D, A> {
+    /// The guard's place judged in (`None`: guardctl's).
+    pub place: Option<&'a ScanPlace>,
     pub resolver: &'a R,
     pub records: &'a S,
     pub roles: &'a D,
@@ -529,6 +587,10 @@ where
     D: RoleDirectory + Sync,
     A: AuditLog,
 {
+    fn scope(&self) -> Option<&str> {
+        self.place.and_then(|p| p.scope.as_deref())
+    }
+
     /// `calls`: the calls CloudTrail keeps that named what it runs, newest first.
     pub async fn judge(&self, listed: &Listed, calls: &[&Request]) -> Result<Finding, GuardError> {
         let resource = &listed.resource;
@@ -552,10 +614,12 @@ where
                         recovered
                     }
                     Err(ResolveError::Failed(e)) => return Err(e),
-                    Err(ResolveError::Unresolvable(why)) => return Ok(gone(listed, why)),
+                    Err(ResolveError::Unresolvable(why)) => {
+                        return Ok(gone(listed, self.scope(), why));
+                    }
                 }
             }
-            Err(ResolveError::Unresolvable(why)) => return Ok(gone(listed, why)),
+            Err(ResolveError::Unresolvable(why)) => return Ok(gone(listed, self.scope(), why)),
         };
         // The newest call that set what runs now; an older one must also be older than the
         // resource, or it made an earlier one of the name.
@@ -594,7 +658,7 @@ where
                 call.set_caller(caller.await?);
                 call
             }
-            _ => unknown_request(resource, self.now),
+            _ => unknown_request(resource, self.now, self.place),
         };
         let prior = match chosen.filter(|_| unattributed_why.is_none()) {
             Some(c) => self.audit.get(&c.event_id).await?,
@@ -620,7 +684,7 @@ where
             })
             .collect();
         if let Some(why) = unattributed_why {
-            let key = finding_key(resource, None, &resolution.subjects, None);
+            let key = finding_key(resource, self.scope(), None, &resolution.subjects, None);
             return Ok(Finding {
                 key,
                 outcome: Outcome::Unattributed,
@@ -653,6 +717,7 @@ where
         };
         let key = finding_key(
             resource,
+            self.scope(),
             Some(&call_ref.event_id),
             &resolution.subjects,
             Some(&verdict),
@@ -757,9 +822,9 @@ fn resource_text(resource: &ResourceRef) -> String {
     format!("{} {}", resource.resource_type.as_str(), resource.name)
 }
 
-fn gone(listed: &Listed, why: String) -> Finding {
+fn gone(listed: &Listed, scope: Option<&str>, why: String) -> Finding {
     Finding {
-        key: finding_key(&listed.resource, None, &[], None),
+        key: finding_key(&listed.resource, scope, None, &[], None),
         outcome: Outcome::Gone,
         resource: listed.resource.clone(),
         status: listed.status.clone(),
@@ -774,8 +839,12 @@ fn gone(listed: &Listed, why: String) -> Finding {
 }
 
 /// A request for a resource whose call is not known: its type's first covered call, by nobody,
-/// placed at the scan (what it runs is judged as it is now).
-fn unknown_request(resource: &ResourceRef, now: DateTime<Utc>) -> Request {
+/// placed at the scan, in the scan's place (what it runs is judged as it is now).
+fn unknown_request(
+    resource: &ResourceRef,
+    now: DateTime<Utc>,
+    place: Option<&ScanPlace>,
+) -> Request {
     let event_name = COVERED_CALLS
         .iter()
         .find(|c| c.resource_type == resource.resource_type)
@@ -785,8 +854,8 @@ fn unknown_request(resource: &ResourceRef, now: DateTime<Utc>) -> Request {
         event_id: String::new(),
         event_name: event_name.to_owned(),
         event_time: Some(crate::sweep::time_text(now)),
-        account: None,
-        region: None,
+        account: place.map(|p| p.place.account.clone()),
+        region: place.map(|p| p.place.region.clone()),
         principal: "unknown".to_owned(),
         principal_path_unknown: true,
         session: None,
@@ -794,7 +863,7 @@ fn unknown_request(resource: &ResourceRef, now: DateTime<Utc>) -> Request {
         resource: resource.clone(),
         targets: Vec::new(),
         pipeline_execution: None,
-        scope: None,
+        scope: place.and_then(|p| p.scope.clone()),
     }
 }
 
@@ -804,9 +873,12 @@ fn unknown_request(resource: &ResourceRef, now: DateTime<Utc>) -> Request {
 /// it a violation or makes another subject offend, or a switch out of observe mode (the action
 /// becomes `enforce`) makes a new one. A policy edit that judges the same subjects under other
 /// bindings does not: an approval is of a resource, a call and what it runs, and must outlive a
-/// rename of the binding that judged it.
+/// rename of the binding that judged it. Outside the guard's home place the key also holds the
+/// place's scope: the same name in two accounts is two resources (at home it is left out, so
+/// that keys kept before there were members stay the same).
 pub fn finding_key(
     resource: &ResourceRef,
+    scope: Option<&str>,
     call: Option<&str>,
     subjects: &[ResolvedSubject],
     verdict: Option<&Verdict>,
@@ -816,6 +888,9 @@ pub fn finding_key(
         fold(&resource.name),
         call.unwrap_or("unknown").to_owned(),
     ];
+    if let Some(scope) = scope {
+        parts.push(format!("in {scope}"));
+    }
     for subject in subjects {
         // Whether it was resolved, not why not: the why may carry an error's text (a request
         // ID), which must not make every scan a new finding.
@@ -872,6 +947,9 @@ pub const ATTENTION_LISTED: usize = 20;
 pub struct ScanAttention {
     #[serde(with = "crate::audit::timestamp")]
     pub scanned_at: DateTime<Utc>,
+    /// The place scanned (`<account>/<region>`), where the scan was of one of the guard's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub place: Option<String>,
     pub complete: bool,
     /// At most [`ATTENTION_LISTED`]; `more_unattributed` counts the others.
     pub unattributed: Vec<Finding>,
@@ -901,6 +979,7 @@ impl ScanAttention {
         let more = |n: usize| n.saturating_sub(ATTENTION_LISTED);
         Some(ScanAttention {
             scanned_at: report.scanned_at,
+            place: report.place.clone(),
             complete: report.complete,
             unattributed: first(new_unattributed),
             more_unattributed: more(new_unattributed.len()),
@@ -926,6 +1005,10 @@ pub struct ScanRequest {
     /// The resource types to scan; all of [`SCANNED`] when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub types: Option<Vec<ResourceType>>,
+    /// The guard's place to scan; its home account and region when absent. One the guard does
+    /// not answer for is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub place: Option<Place>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -1134,6 +1217,71 @@ mod tests {
         assert!(setting_calls(&[]).is_empty());
     }
 
+    /// In one of the guard's places, a call is that place's (its account, region and scope, as
+    /// ParseEvent reads it from EventBridge), whatever the record claims; and the guard's rollback
+    /// there, made through its member enforce role, answers for nothing.
+    #[test]
+    fn in_a_member_place_a_call_is_that_places_and_the_member_enforcer_rolls_back() {
+        let place = ScanPlace {
+            place: Place {
+                account: "444455556666".into(),
+                region: "eu-west-1".into(),
+            },
+            scope: Some("444455556666/eu-west-1".into()),
+            member_enforcer: Some("arn:aws:iam::444455556666:role/ModelGuardMemberEnforce".into()),
+        };
+        let mut who = Attribution::with_enforcer(Some("arn:aws:iam::123456789012:role/Enforce"))
+            .in_place(Some(&place));
+        let mut call = record(
+            "m1",
+            "CreateEndpoint",
+            "2026-11-19T10:00:00Z",
+            "Alice",
+            json!({"endpointName": "sentiment", "endpointConfigName": "c1"}),
+        );
+        // The record says another account: the place asked is where it was found.
+        call["recipientAccountId"] = json!("999999999999");
+        assert!(who.add(&call));
+        let mut rollback = record(
+            "m2",
+            "UpdateEndpoint",
+            "2026-11-24T10:00:00Z",
+            "ModelGuardMemberEnforce",
+            json!({"endpointName": "sentiment", "endpointConfigName": "c1"}),
+        );
+        rollback["userIdentity"]["sessionContext"]["sessionIssuer"]["arn"] =
+            json!("arn:aws:iam::444455556666:role/ModelGuardMemberEnforce");
+        rollback["userIdentity"]["arn"] =
+            json!("arn:aws:sts::444455556666:assumed-role/ModelGuardMemberEnforce/s");
+        assert!(
+            !who.add(&rollback),
+            "the guard's rollback there answers for nothing"
+        );
+        let found = who.of(&endpoint("sentiment"));
+        assert_eq!(found.len(), 1);
+        assert_eq!(
+            (
+                found[0].account.as_deref(),
+                found[0].region.as_deref(),
+                found[0].scope.as_deref()
+            ),
+            (
+                Some("444455556666"),
+                Some("eu-west-1"),
+                Some("444455556666/eu-west-1")
+            )
+        );
+        // Nobody's call, in that place: judged under its account's bindings and records.
+        let unknown = unknown_request(&endpoint("x"), chrono::Utc::now(), Some(&place));
+        assert_eq!(
+            (unknown.account, unknown.scope),
+            (
+                Some("444455556666".into()),
+                Some("444455556666/eu-west-1".into())
+            )
+        );
+    }
+
     #[test]
     fn a_finding_key_is_stable_and_changes_with_what_it_is_about() {
         let subject = |kind: &str, name: &str, unresolved: Option<&str>| -> ResolvedSubject {
@@ -1141,24 +1289,34 @@ mod tests {
                 .unwrap_or_else(|e| panic!("{e}"))
         };
         let subjects = vec![subject("model", "fraud-v3", None)];
-        let key = finding_key(&endpoint("a"), Some("e1"), &subjects, None);
+        let key = finding_key(&endpoint("a"), None, Some("e1"), &subjects, None);
         assert_eq!(
             key,
-            finding_key(&endpoint("A"), Some("e1"), &subjects, None)
+            finding_key(&endpoint("A"), None, Some("e1"), &subjects, None)
         );
         assert!(key.len() == 37 && key.starts_with("scan-"), "{key}");
         for other in [
-            finding_key(&endpoint("b"), Some("e1"), &subjects, None),
-            finding_key(&endpoint("a"), Some("e2"), &subjects, None),
-            finding_key(&endpoint("a"), None, &subjects, None),
+            finding_key(&endpoint("b"), None, Some("e1"), &subjects, None),
+            // The same name in a member's place is another resource.
             finding_key(
                 &endpoint("a"),
+                Some("444455556666/eu-west-1"),
+                Some("e1"),
+                &subjects,
+                None,
+            ),
+            finding_key(&endpoint("a"), None, Some("e2"), &subjects, None),
+            finding_key(&endpoint("a"), None, None, &subjects, None),
+            finding_key(
+                &endpoint("a"),
+                None,
                 Some("e1"),
                 &[subject("model", "fraud-v4", None)],
                 None,
             ),
             finding_key(
                 &endpoint("a"),
+                None,
                 Some("e1"),
                 &[subject("model", "fraud-v3", Some("gone"))],
                 None,
@@ -1171,12 +1329,14 @@ mod tests {
         assert_eq!(
             finding_key(
                 &endpoint("a"),
+                None,
                 Some("e1"),
                 &unresolved("AccessDenied, request 1"),
                 None
             ),
             finding_key(
                 &endpoint("a"),
+                None,
                 Some("e1"),
                 &unresolved("Throttled, request 2"),
                 None
@@ -1203,7 +1363,7 @@ mod tests {
             }))
             .unwrap_or_else(|e| panic!("{e}"))
         };
-        let judged = |v: &Verdict| finding_key(&endpoint("a"), Some("e1"), &two, Some(v));
+        let judged = |v: &Verdict| finding_key(&endpoint("a"), None, Some("e1"), &two, Some(v));
         let enforced = judged(&verdict("model#fraud-*", "enforce", true));
         assert_eq!(
             enforced,
@@ -1216,7 +1376,7 @@ mod tests {
         );
         assert_ne!(
             enforced,
-            finding_key(&endpoint("a"), Some("e1"), &two, None)
+            finding_key(&endpoint("a"), None, Some("e1"), &two, None)
         );
     }
 }

@@ -63,6 +63,24 @@ impl SweepStep {
     }
 }
 
+/// A Lambda error as Step Functions hands it on (`Cause` is the function's JSON error, whose
+/// `errorMessage` says it best).
+pub fn cause_text(error: Option<&str>, cause: Option<&str>) -> String {
+    let message = cause
+        .and_then(|c| serde_json::from_str::<Value>(c).ok())
+        .and_then(|c| {
+            c.get("errorMessage")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        });
+    match (error, message.or(cause.map(str::to_owned))) {
+        (Some(e), Some(m)) => format!("{e}: {m}"),
+        (Some(e), None) => e.to_owned(),
+        (None, Some(m)) => m,
+        (None, None) => "no reason given".to_owned(),
+    }
+}
+
 /// One account in one region.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]

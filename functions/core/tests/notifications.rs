@@ -13,6 +13,7 @@ use model_guard_core::notification::{
     render, render_delayed, render_tamper,
 };
 use model_guard_core::policy::StackEnforcement;
+use model_guard_core::sweep::Place;
 use model_guard_core::{ResourceRef, ResourceType, StartedBy, Verdict, Version1};
 
 fn at(text: &str) -> DateTime<Utc> {
@@ -198,6 +199,11 @@ fn every_tamper_alert_renders_as_pinned() {
             what,
             event_id: verdict.as_ref().and_then(|v| v.event_id.clone()),
             detail: detail.into(),
+            // Where no verdict says, the place does (a subscriber filters on its account).
+            place: (what == TamperKind::PlaceUnreachable).then(|| Place {
+                account: "210987654321".into(),
+                region: "eu-west-1".into(),
+            }),
         };
         let notification = render_tamper(&alert, verdict.as_ref());
         assert!(notification.subject.len() <= 100);
@@ -380,6 +386,7 @@ fn a_tamper_alert_about_the_guards_own_resources_names_them() {
         what: TamperKind::GuardChanged,
         event_id: Some("7a3e0000-0000-4000-8000-000000000001".into()),
         detail: "UpdateFunctionCode20150331v2 (lambda.amazonaws.com) by arn:aws:sts::111122223333:assumed-role/PowerUser/mallory".into(),
+        place: None,
     };
     let notification = render_tamper(&alert, None);
     assert_eq!(notification.attributes["tamper"], "guard-changed");
@@ -545,6 +552,7 @@ fn the_drift_scan_alerts() {
     };
     let attention = ScanAttention {
         scanned_at: at("2026-12-04T06:00:00Z"),
+        place: None,
         complete: false,
         unattributed: vec![
             unattributed(
@@ -595,6 +603,26 @@ fn the_drift_scan_alerts() {
     insta::assert_json_snapshot!(
         "scan-attention-json",
         serde_json::json!({"attributes": told.attributes, "document": told.document})
+    );
+    // A member place's scan says which account and region, in the text and the attributes
+    // (a subscriber filters on them).
+    let member = render_scan_attention(&ScanAttention {
+        place: Some("444455556666/eu-west-1".into()),
+        unattributed: Vec::new(),
+        more_unattributed: 0,
+        unsure: Vec::new(),
+        ..attention.clone()
+    });
+    insta::assert_snapshot!(
+        "scan-attention-member-text",
+        format!("Subject: {}\n\n{}", member.subject, member.text)
+    );
+    assert_eq!(
+        (
+            member.attributes.get("account").map(String::as_str),
+            member.attributes.get("region").map(String::as_str)
+        ),
+        (Some("444455556666"), Some("eu-west-1"))
     );
     // Complete, nothing new: nothing to tell.
     let report = model_guard_core::scan::Report {

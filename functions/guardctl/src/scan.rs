@@ -39,6 +39,10 @@ pub struct ScanArgs {
     /// grace, approvals and alerts as for any violation (a second scan starts nothing new).
     #[arg(long)]
     enforce: bool,
+    /// With --enforce, for a guard of an organization: the member account and region the scan
+    /// function scans, `ACCOUNT/REGION` (default: the guard's own account and region).
+    #[arg(long, value_name = "ACCOUNT/REGION", requires = "enforce")]
+    place: Option<String>,
     /// Grace period, in seconds, for bindings that set none (the report's verdicts).
     #[arg(long, value_name = "SECONDS", default_value_t = Defaults::GRACE_SECONDS)]
     default_grace: u32,
@@ -89,6 +93,8 @@ pub async fn scan(
         audit: &audit,
         // Read-only: a rollback is told by its role's default name (the stack's `EnforceRole`).
         enforcer_role: None,
+        // Wherever the operator's credentials are.
+        place: None,
     };
     let mut report = Report::new(now);
     let mut progress = |p: Progress| match p {
@@ -166,9 +172,14 @@ async fn enforce(
             .retry_config(RetryConfig::standard().with_max_attempts(1))
             .build(),
     );
+    let place = match args.place.as_deref() {
+        None => None,
+        Some(text) => Some(parse_place(text)?),
+    };
     let request = ScanRequest {
         mode: ScanMode::Enforce,
         types: (types.len() < model_guard_core::scan::SCANNED.len()).then_some(types),
+        place,
     };
     let payload =
         serde_json::to_vec(&request).map_err(|e| Failure::BadInput(format!("cannot send: {e}")))?;
@@ -180,14 +191,14 @@ async fn enforce(
         .send()
         .await
         .map_err(|e| {
-            // It runs one scan at a time (reserved concurrency 1): the drift scan, or another
-            // operator's, may be running.
+            // Its concurrency is reserved and bounded: the drift scan's places, or other
+            // operators' scans, may be using all of it.
             if e.as_service_error()
                 .is_some_and(|s| s.is_too_many_requests_exception())
             {
                 return Failure::Aws(format!(
-                    "{function} is busy: it runs one scan at a time, and one (the drift scan, or \
-                     another operator's) is running; try again in a few minutes"
+                    "{function} is busy: it runs a few scans at a time, and the drift scan or \
+                     other operators' scans are running; try again in a few minutes"
                 ));
             }
             Failure::Aws(format!(
@@ -306,4 +317,45 @@ fn row(f: &Finding) -> Vec<String> {
         why,
         f.key.clone(),
     ]
+}
+
+/// `ACCOUNT/REGION`, as `guardctl scan --place` takes it.
+fn parse_place(text: &str) -> Result<model_guard_core::sweep::Place, Failure> {
+    match text.split_once('/') {
+        Some((account, region))
+            if model_guard_core::organization::is_account_id(account)
+                && !region.is_empty()
+                && !region.contains('/') =>
+        {
+            Ok(model_guard_core::sweep::Place {
+                account: account.to_owned(),
+                region: region.to_owned(),
+            })
+        }
+        _ => Err(Failure::BadInput(format!(
+            "--place {text:?}: give ACCOUNT/REGION, e.g. 444455556666/eu-west-1"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_place;
+
+    #[test]
+    fn a_place_is_an_account_and_a_region() {
+        let place = parse_place("444455556666/eu-west-1").map_err(|e| e.to_string());
+        assert_eq!(
+            place.map(|p| p.to_string()),
+            Ok("444455556666/eu-west-1".to_owned())
+        );
+        for bad in [
+            "eu-west-1",
+            "4444/eu-west-1",
+            "444455556666/",
+            "444455556666/a/b",
+        ] {
+            assert!(parse_place(bad).is_err(), "{bad}");
+        }
+    }
 }

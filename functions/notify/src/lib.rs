@@ -148,6 +148,7 @@ pub async fn handle<N: Notifier, A: AuditLog, V: TokenVault>(
                 .unwrap_or_else(|| {
                     "the approval task succeeded with no approval on record".to_owned()
                 }),
+            place: None,
         };
         render_tamper(&alert, Some(&item.verdict))
     } else {

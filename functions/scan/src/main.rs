@@ -1,27 +1,30 @@
+use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use aws_config::SdkConfig;
-use aws_config::retry::RetryConfig;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use model_guard_aws::audit_store::DynamoAuditLog;
-use model_guard_aws::cloudtrail::CloudTrailHistory;
+use model_guard_aws::cloudtrail::Histories;
 use model_guard_aws::guard_store::DynamoGuardStore;
 use model_guard_aws::iam::IamRoles;
+use model_guard_aws::members::{MEMBER_ENFORCE_ROLE, Places, RoleSetting};
+use model_guard_aws::organizations::Organization;
 use model_guard_aws::policy_store::{DynamoPolicyStore, MAX_CACHE_SECONDS};
 use model_guard_aws::records_store::DynamoRecords;
-use model_guard_aws::sagemaker::SageMakerResolver;
+use model_guard_aws::sagemaker::Inventories;
 use model_guard_aws::sfn::EnforcementExecutions;
 use model_guard_aws::sns::SnsNotifier;
 use model_guard_aws::{
     diagnostic, env_number, env_var, init_logging, sdk_config, serve_init_error,
 };
 use model_guard_core::GuardError;
+use model_guard_core::organization::Guarded;
 use scan::{Ports, handle};
 use serde_json::Value;
 
 type LivePorts = Ports<
-    SageMakerResolver,
-    CloudTrailHistory,
+    Inventories,
+    Histories,
     DynamoRecords,
     IamRoles,
     DynamoAuditLog,
@@ -29,32 +32,32 @@ type LivePorts = Ports<
     EnforcementExecutions,
     SnsNotifier,
     DynamoGuardStore,
+    Organization,
 >;
 
-fn ports(config: &SdkConfig) -> Result<LivePorts, GuardError> {
+/// `places`: the guard's own account and region with its own role, the member role everywhere
+/// else (its credentials kept for the container's life).
+fn ports(config: &SdkConfig, places: &Arc<Places>) -> Result<LivePorts, GuardError> {
     let dynamodb = aws_sdk_dynamodb::Client::new(config);
     let decisions = env_var("DECISIONS_TABLE")?;
-    // SageMaker's List and Describe calls are rate-limited per account: the SDK's adaptive
-    // retry paces the scan when it is throttled.
-    let sagemaker = aws_sdk_sagemaker::Client::from_conf(
-        aws_sdk_sagemaker::config::Builder::from(config)
-            .retry_config(RetryConfig::adaptive().with_max_attempts(10))
-            .build(),
-    );
-    // LookupEvents allows 2 requests a second.
-    let cloudtrail = aws_sdk_cloudtrail::Client::from_conf(
-        aws_sdk_cloudtrail::config::Builder::from(config)
-            .retry_config(RetryConfig::standard().with_max_attempts(8))
-            .build(),
-    );
+    let region = config
+        .region()
+        .map(|r| r.as_ref().to_owned())
+        .unwrap_or_default();
+    let guarded = Guarded::new(
+        places.home_account(),
+        &region,
+        env_var("MEMBER_ACCOUNTS").ok().as_deref(),
+    )?;
     Ok(Ports {
-        sagemaker: SageMakerResolver::remembering(sagemaker),
-        history: CloudTrailHistory::new(
-            cloudtrail,
+        sagemaker: Inventories::new(places.clone()),
+        // LookupEvents allows 2 requests a second in each place.
+        history: Histories::new(
+            places.clone(),
             StdDuration::from_millis(env_number("LOOKUP_PACE_MS", 500)?),
         ),
         records: DynamoRecords::new(dynamodb.clone(), env_var("RECORDS_TABLE")?),
-        roles: IamRoles::new(aws_sdk_iam::Client::new(config)),
+        roles: IamRoles::with_members(aws_sdk_iam::Client::new(config), places.clone()),
         audit: DynamoAuditLog::new(dynamodb.clone(), &decisions),
         policies: DynamoPolicyStore::new(
             dynamodb.clone(),
@@ -75,6 +78,17 @@ fn ports(config: &SdkConfig) -> Result<LivePorts, GuardError> {
         enforcer_role: std::env::var("ENFORCE_ROLE_ARN")
             .ok()
             .filter(|v| !v.is_empty()),
+        member_enforcer_role: env_var("MEMBER_ENFORCE_ROLE_NAME")
+            .unwrap_or_else(|_| MEMBER_ENFORCE_ROLE.to_owned()),
+        organization: Organization::new(aws_sdk_organizations::Client::new(config)),
+        guarded,
+        regions: env_var("MEMBER_REGIONS")
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+            .map(str::to_owned)
+            .collect(),
     })
 }
 
@@ -85,19 +99,27 @@ const MARGIN_SECONDS: i64 = 30;
 async fn main() -> Result<(), Error> {
     init_logging();
     let config = sdk_config().await;
-    if let Err(error) = ports(&config) {
+    let places = match Places::from_env(config.clone(), RoleSetting::Read) {
+        Ok(places) => Arc::new(places),
+        Err(error) => return serve_init_error(error).await,
+    };
+    if let Err(error) = ports(&config, &places) {
         return serve_init_error(error).await;
     }
-    let config = &config;
+    let (config, places) = (&config, &places);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        let now = chrono::Utc::now();
+        // A deadline already past as the invocation begins is no deadline (`cargo lambda watch`
+        // sends its timeout, not a time): the function's own timeout still ends it.
         let deadline = chrono::DateTime::from_timestamp_millis(
             i64::try_from(event.context.deadline).unwrap_or(i64::MAX),
         )
+        .filter(|deadline| *deadline > now)
         .map(|d| d - chrono::Duration::seconds(MARGIN_SECONDS));
         // Fresh ports for each scan (the clients are cheap handles on the shared config): what one
         // scan remembered of models and configs, and the policy it read, are not the next one's.
-        let ports = ports(config).map_err(diagnostic)?;
-        handle(event.payload, &ports, chrono::Utc::now(), deadline)
+        let ports = ports(config, places).map_err(diagnostic)?;
+        handle(event.payload, &ports, now, deadline)
             .await
             .map_err(diagnostic)
     }))

@@ -13,18 +13,20 @@ use model_guard_aws::guard_store::DynamoGuardStore;
 use model_guard_aws::iam::IamRoles;
 use model_guard_aws::policy_store::DynamoPolicyStore;
 use model_guard_aws::records_store::DynamoRecords;
-use model_guard_aws::sagemaker::SageMakerResolver;
+use model_guard_aws::sagemaker::OneInventory;
 use model_guard_aws::sfn::EnforcementExecutions;
 use model_guard_aws::sns::SnsNotifier;
 use model_guard_core::Defaults;
+use model_guard_core::organization::Guarded;
 use model_guard_core::ports::{CallHistory, LookupKey};
+use model_guard_core::ports::{OrganizationAccounts, Reach};
 use model_guard_core::scan::ScanResponse;
 use model_guard_testkit::*;
-use scan::{Ports, handle};
+use scan::{Answer, Ports, handle};
 use serde_json::{Value, json};
 
 type TestPorts = Ports<
-    SageMakerResolver,
+    OneInventory,
     CloudTrailHistory,
     DynamoRecords,
     IamRoles,
@@ -33,20 +35,40 @@ type TestPorts = Ports<
     EnforcementExecutions,
     SnsNotifier,
     DynamoGuardStore,
+    ListedMembers,
 >;
+
+/// A guard whose members are listed in its settings: Organizations is never asked.
+struct ListedMembers;
+
+impl OrganizationAccounts for ListedMembers {
+    async fn active_accounts(&self) -> Result<Vec<String>, model_guard_core::GuardError> {
+        panic!("the members are listed; Organizations is not asked")
+    }
+}
+
+/// A scan's answer (the function's other answers are the machine's steps').
+fn response(answer: Answer) -> ScanResponse {
+    match answer {
+        Answer::Scan(response) => *response,
+        other => panic!("not a scan's answer: {other:?}"),
+    }
+}
 
 /// The only test that scans this region.
 const REGION: &str = "eu-west-3";
 
 async fn scan(ports: &TestPorts, mode: &str) -> ScanResponse {
-    handle(
-        json!({"mode": mode, "types": ["endpoint", "training-job"]}),
-        ports,
-        chrono::Utc::now(),
-        None,
+    response(
+        handle(
+            json!({"mode": mode, "types": ["endpoint", "training-job"]}),
+            ports,
+            chrono::Utc::now(),
+            None,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}")),
     )
-    .await
-    .unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn named(response: &ScanResponse, keys: &[String]) -> Vec<String> {
@@ -268,15 +290,21 @@ async fn enforce_starts_each_violation_once_and_drift_alerts_each_new_one_once()
         memory: scan_ports.memory,
         defaults: scan_ports.defaults,
         enforcer_role: None,
+        member_enforcer_role: scan_ports.member_enforcer_role,
+        organization: ListedMembers,
+        guarded: scan_ports.guarded,
+        regions: scan_ports.regions,
     };
-    let unsure = handle(
-        json!({"mode": "enforce", "types": ["endpoint", "training-job"]}),
-        &blind,
-        chrono::Utc::now(),
-        None,
-    )
-    .await
-    .unwrap();
+    let unsure = response(
+        handle(
+            json!({"mode": "enforce", "types": ["endpoint", "training-job"]}),
+            &blind,
+            chrono::Utc::now(),
+            None,
+        )
+        .await
+        .unwrap(),
+    );
     assert!(!unsure.report.complete, "{unsure:#?}");
     let violations: Vec<&str> = unsure
         .report
@@ -297,14 +325,16 @@ async fn enforce_starts_each_violation_once_and_drift_alerts_each_new_one_once()
     // lookup kept failing on purpose must not make a violation quiet.
     alerts.expect(0, StdDuration::from_secs(1)).await;
     for _ in 0..2 {
-        let drift = handle(
-            json!({"mode": "drift", "types": ["endpoint", "training-job"]}),
-            &blind,
-            chrono::Utc::now(),
-            None,
-        )
-        .await
-        .unwrap();
+        let drift = response(
+            handle(
+                json!({"mode": "drift", "types": ["endpoint", "training-job"]}),
+                &blind,
+                chrono::Utc::now(),
+                None,
+            )
+            .await
+            .unwrap(),
+        );
         assert!(drift.attention, "{drift:#?}");
         let sent = alerts.expect(1, StdDuration::from_secs(10)).await;
         assert_eq!(sent[0].attributes["kind"]["Value"], "scan-attention");
@@ -373,7 +403,7 @@ async fn scan_ports(
 ) -> TestPorts {
     let dynamodb = aws_sdk_dynamodb::Client::new(config);
     Ports {
-        sagemaker: SageMakerResolver::remembering(sagemaker),
+        sagemaker: OneInventory(sagemaker),
         history: CloudTrailHistory::new(cloudtrail, StdDuration::ZERO),
         records: DynamoRecords::new(dynamodb.clone(), records_table(config).await),
         roles: IamRoles::new(aws_sdk_iam::Client::new(config)),
@@ -384,6 +414,11 @@ async fn scan_ports(
         memory: DynamoGuardStore::new(dynamodb, decisions),
         defaults: Defaults::new(900, &[role_arn("SecurityOps")]).unwrap(),
         enforcer_role: None,
+        member_enforcer_role: "ModelGuardMemberEnforce".to_owned(),
+        organization: ListedMembers,
+        // The guard's home is the region these tests scan.
+        guarded: Guarded::new(ACCOUNT, REGION, None).unwrap(),
+        regions: Vec::new(),
     }
 }
 
@@ -444,9 +479,22 @@ async fn the_history_keeps_successful_calls_and_stops_at_its_deadline() {
 }
 
 /// The real CloudTrail adapter, but one event name's lookup fails (a throttled or refused page).
+#[derive(Clone)]
 struct FailingLookup {
     inner: CloudTrailHistory,
     failing: &'static str,
+}
+
+impl Reach for FailingLookup {
+    type Port = FailingLookup;
+
+    async fn at(
+        &self,
+        _: Option<&str>,
+        _: Option<&str>,
+    ) -> Result<FailingLookup, model_guard_core::GuardError> {
+        Ok(self.clone())
+    }
 }
 
 impl CallHistory for FailingLookup {
@@ -504,4 +552,292 @@ async fn what_is_not_a_scan_request_is_refused() {
         };
         assert!(refused, "{bad}");
     }
+}
+
+/// A guard of an organization: its home, and one listed member account (and a member whose
+/// administrators deleted the guard's member role).
+const MEMBER: &str = "210987654321";
+const GONE: &str = "333344445555";
+/// The guard's home region in the member test, and its one member region: each only its own.
+const HOME: &str = "ap-northeast-2";
+const THERE: &str = "eu-north-1";
+
+fn member_role(name: &str) -> String {
+    format!("arn:aws:iam::{MEMBER}:role/{name}")
+}
+
+/// The scan function scans one of the guard's member places through the member role there: who
+/// set each resource is that place's CloudTrail's answer, each call is judged as that account's
+/// (its account-scoped bindings), a violation is recorded and enforced there, and what it finds
+/// is that place's own (the same name at home is another finding). A place the guard does not
+/// answer for is refused; one whose role is gone fails naming it, and the machine's
+/// `notScanned` step tells the guard topic which account it is.
+#[tokio::test]
+async fn a_member_place_is_scanned_through_its_role_and_what_it_finds_is_its_own() {
+    let config = config().await;
+    let admin = model_guard_testkit::member_account(&config, MEMBER).await;
+    let gone = model_guard_testkit::member_account(&config, GONE).await;
+    model_guard_testkit::delete_role(&gone, "ModelGuardMember").await;
+    let home = clean_region(&config, HOME).await;
+    let there = clean_region(&admin, THERE).await;
+    let token = unique("m");
+    let fraud = format!("fraud-v3-{token}");
+    let fraud_config = format!("fraud-cfg-{token}");
+    for place in [&home, &there] {
+        let kit = SageMakerKit::new(place);
+        kit.model(&fraud, "Exec").await;
+        kit.endpoint_config(&fraud_config, &[&fraud]).await;
+        // Nobody's call in CloudTrail: the same name at home and there.
+        kit.endpoint(&format!("legacy-{token}"), &fraud_config)
+            .await;
+    }
+    let kit = SageMakerKit::new(&there);
+    kit.endpoint(&format!("bad-{token}"), &fraud_config).await;
+    kit.endpoint(&format!("ok-{token}"), &fraud_config).await;
+    tokio::time::sleep(StdDuration::from_millis(3100)).await;
+    let now = chrono::Utc::now();
+    let create = |who: &str, name: &str| {
+        let mut record = cloudtrail_record(
+            "CreateEndpoint",
+            who,
+            THERE,
+            now,
+            json!({"endpointName": format!("{name}-{token}"), "endpointConfigName": fraud_config}),
+            json!({"endpointArn": format!("arn:aws:sagemaker:{THERE}:{MEMBER}:endpoint/{name}-{token}")}),
+        );
+        record["recipientAccountId"] = json!(MEMBER);
+        record["userIdentity"] = json!({"type": "AssumedRole", "accountId": MEMBER,
+            "arn": format!("arn:aws:sts::{MEMBER}:assumed-role/{who}/s"),
+            "sessionContext": {"sessionIssuer": {"type": "Role", "accountId": MEMBER,
+                "arn": member_role(who), "userName": who}}});
+        record
+    };
+    register_records(&[create("Intruder", "bad"), create("DataScientist", "ok")]).await;
+    // The fraud models are MLDeployer's; in the member account, also its DataScientist's.
+    let policy_table = policy_table(
+        &config,
+        &json!([
+            {"pk": "model#fraud-*", "principals": [role_arn("MLDeployer")]},
+            {"pk": format!("model#fraud-*@{MEMBER}"), "principals": [member_role("DataScientist")]},
+            {"pk": "default", "principals": [role_arn("MLDeployer"), member_role("DataScientist"),
+                                            member_role("Intruder")]}
+        ]),
+    )
+    .await;
+    let decisions = decisions_table(&config).await;
+    let machine = enforcement_machine(&config).await;
+    let alerts = inbox(&config).await;
+    let places = model_guard_testkit::places(&home, "ModelGuardMember");
+    let dynamodb = aws_sdk_dynamodb::Client::new(&config);
+    let ports = Ports {
+        sagemaker: model_guard_aws::sagemaker::Inventories::new(places.clone()),
+        history: model_guard_aws::cloudtrail::Histories::new(places.clone(), StdDuration::ZERO),
+        records: DynamoRecords::new(dynamodb.clone(), records_table(&config).await),
+        roles: IamRoles::with_members(aws_sdk_iam::Client::new(&config), places),
+        audit: DynamoAuditLog::new(dynamodb.clone(), &decisions),
+        policies: DynamoPolicyStore::new(dynamodb.clone(), &policy_table, 0),
+        enforcements: EnforcementExecutions::new(aws_sdk_sfn::Client::new(&config), &machine),
+        notifier: SnsNotifier::new(
+            aws_sdk_sns::Client::new(&config),
+            &alerts.topic_arn,
+            &alerts.topic_arn,
+        ),
+        memory: DynamoGuardStore::new(dynamodb, &decisions),
+        defaults: Defaults::new(900, &[role_arn("SecurityOps")]).unwrap(),
+        enforcer_role: None,
+        member_enforcer_role: "ModelGuardMemberEnforce".to_owned(),
+        organization: ListedMembers,
+        guarded: Guarded::new(ACCOUNT, HOME, Some(&format!("{MEMBER},{GONE}"))).unwrap(),
+        regions: vec![THERE.to_owned()],
+    };
+    let scan_of = |mode: &str, place: Option<(&str, &str)>| {
+        let mut input = json!({"mode": mode, "types": ["endpoint"]});
+        if let Some((account, region)) = place {
+            input["place"] = json!({"account": account, "region": region});
+        }
+        input
+    };
+    let ours = |response: &ScanResponse, name: &str| {
+        response
+            .report
+            .findings
+            .iter()
+            .find(|f| f.resource.name == format!("{name}-{token}"))
+            .cloned()
+    };
+
+    // --enforce there: Intruder's endpoint is a violation, recorded and started as that place's;
+    // DataScientist's is allowed by the member's own binding (the unscoped one would not allow
+    // it); the legacy one is nobody's.
+    let enforced = response(
+        handle(
+            scan_of("enforce", Some((MEMBER, THERE))),
+            &ports,
+            chrono::Utc::now(),
+            None,
+        )
+        .await
+        .unwrap(),
+    );
+    assert!(enforced.report.complete, "{enforced:#?}");
+    assert_eq!(
+        enforced.report.place.as_deref(),
+        Some(format!("{MEMBER}/{THERE}").as_str())
+    );
+    let bad = ours(&enforced, "bad").unwrap();
+    assert_eq!(
+        bad.outcome,
+        model_guard_core::scan::Outcome::Violation,
+        "{bad:#?}"
+    );
+    assert_eq!(bad.who.as_deref(), Some(member_role("Intruder").as_str()));
+    assert_eq!(
+        enforced.started,
+        std::slice::from_ref(&bad.key),
+        "{enforced:#?}"
+    );
+    let item = audit_item(&config, &decisions, &bad.key).await.unwrap();
+    assert_eq!(
+        (
+            item["verdict"]["account"].as_str(),
+            item["verdict"]["region"].as_str(),
+            item["resourceKey"].as_str()
+        ),
+        (
+            Some(MEMBER),
+            Some(THERE),
+            Some(
+                format!("bad-{token}@{MEMBER}/{THERE}")
+                    .to_lowercase()
+                    .as_str()
+            )
+        ),
+        "{item:#}"
+    );
+    // Allowed findings are counted, not listed, in the answer.
+    assert!(ours(&enforced, "ok").is_none(), "{enforced:#?}");
+    assert_eq!(
+        enforced
+            .report
+            .counts
+            .get(&model_guard_core::scan::Outcome::Allowed),
+        Some(&1),
+        "{enforced:#?}"
+    );
+    assert_eq!(
+        execution_names(&config, &machine).await,
+        std::slice::from_ref(&bad.key)
+    );
+
+    // Drift at home, then there: the legacy endpoint of each place is told of, each once.
+    let at_home = response(
+        handle(scan_of("drift", None), &ports, chrono::Utc::now(), None)
+            .await
+            .unwrap(),
+    );
+    let home_legacy = ours(&at_home, "legacy").unwrap();
+    assert!(
+        at_home.attention && at_home.alerted == [home_legacy.key.clone()],
+        "{at_home:#?}"
+    );
+    let told = alerts.expect(1, StdDuration::from_secs(10)).await;
+    assert_eq!(told[0].attributes["kind"]["Value"], "scan-attention");
+    let in_member = response(
+        handle(
+            scan_of("drift", Some((MEMBER, THERE))),
+            &ports,
+            chrono::Utc::now(),
+            None,
+        )
+        .await
+        .unwrap(),
+    );
+    let member_legacy = ours(&in_member, "legacy").unwrap();
+    assert_ne!(member_legacy.key, home_legacy.key);
+    assert!(
+        in_member.attention && in_member.alerted.contains(&member_legacy.key),
+        "the member's legacy endpoint is its own finding, told of: {in_member:#?}"
+    );
+    let told = alerts.expect(2, StdDuration::from_secs(10)).await;
+    let attention = told
+        .iter()
+        .find(|m| m.attributes["kind"]["Value"] == "scan-attention")
+        .unwrap();
+    assert_eq!(attention.attributes["account"]["Value"], MEMBER);
+    assert!(
+        attention
+            .message
+            .to_string()
+            .contains(&format!("{MEMBER}/{THERE}")),
+        "{attention:#?}"
+    );
+
+    // The machine's first step: each guarded account in each guarded region, home first.
+    let Answer::Places(list) = handle(json!({"step": "places"}), &ports, chrono::Utc::now(), None)
+        .await
+        .unwrap()
+    else {
+        panic!("not the places")
+    };
+    let listed: Vec<String> = list.places.iter().map(ToString::to_string).collect();
+    assert_eq!(listed[0], format!("{ACCOUNT}/{HOME}"));
+    assert_eq!(listed.len(), 6, "{listed:?}");
+
+    // Refused: an account the guard does not answer for, a region it does not watch.
+    for (account, region) in [("999988887777", THERE), (MEMBER, "sa-east-1")] {
+        let refused = handle(
+            scan_of("enforce", Some((account, region))),
+            &ports,
+            chrono::Utc::now(),
+            None,
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(
+            refused.kind,
+            model_guard_core::ErrorKind::InvalidInput,
+            "{refused}"
+        );
+        assert!(refused.message.contains("not guarded here"), "{refused}");
+    }
+    // A member whose role is gone: the scan fails naming it, and the machine tells the guard
+    // topic which account and region were not scanned.
+    let unreachable = handle(
+        scan_of("drift", Some((GONE, THERE))),
+        &ports,
+        chrono::Utc::now(),
+        None,
+    )
+    .await
+    .unwrap_err();
+    assert!(unreachable.message.contains(GONE), "{unreachable}");
+    handle(
+        json!({"step": "notScanned", "place": {"account": GONE, "region": THERE},
+               "error": "ModelGuard.AccessDenied",
+               "cause": serde_json::to_string(&json!({"errorMessage": unreachable.message})).unwrap()}),
+        &ports,
+        chrono::Utc::now(),
+        None,
+    )
+    .await
+    .unwrap();
+    let told = alerts.expect(1, StdDuration::from_secs(10)).await;
+    assert_eq!(
+        (
+            told[0].attributes["tamper"]["Value"].as_str(),
+            told[0].attributes["account"]["Value"].as_str(),
+            told[0].attributes["region"]["Value"].as_str()
+        ),
+        (Some("place-unreachable"), Some(GONE), Some(THERE)),
+        "{:#?}",
+        told[0]
+    );
+    assert!(
+        told[0]
+            .message
+            .to_string()
+            .contains("drift scan cannot scan"),
+        "{:#?}",
+        told[0]
+    );
 }

@@ -33,8 +33,8 @@ use model_guard_core::ports::{
 };
 use model_guard_core::sweep::{
     ExecutionStatus, Place, PlaceList, SAGEMAKER_SOURCE, SweepReport, SweepStep, WatchStep,
-    envelope_in, places, resubmit, rule_matched, send_owed_alert, time_text, undecided_overdue,
-    watch_step, window,
+    cause_text, envelope_in, places, resubmit, rule_matched, send_owed_alert, time_text,
+    undecided_overdue, watch_step, window,
 };
 use model_guard_core::{ErrorKind, GuardError, ParseOutcome};
 use serde_json::Value;
@@ -277,27 +277,10 @@ where
              EventBridge did not deliver are not found until it can.",
             place.account, place.region
         ),
+        place: Some(place.clone()),
     };
     ports.notifier.publish(&render_tamper(&alert, None)).await?;
     Ok(())
-}
-
-/// A Lambda error as Step Functions hands it on (`Cause` is the function's JSON error, whose
-/// `errorMessage` says it best).
-fn cause_text(error: Option<&str>, cause: Option<&str>) -> String {
-    let message = cause
-        .and_then(|c| serde_json::from_str::<Value>(c).ok())
-        .and_then(|c| {
-            c.get("errorMessage")
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        });
-    match (error, message.or(cause.map(str::to_owned))) {
-        (Some(e), Some(m)) => format!("{e}: {m}"),
-        (Some(e), None) => e.to_owned(),
-        (None, Some(m)) => m,
-        (None, None) => "no reason given".to_owned(),
-    }
 }
 
 /// The guard's own chores: the ledger, the enforcements it watches, the owed alerts.
@@ -596,6 +579,7 @@ where
                      restarted as {to}",
                     item.state
                 ),
+                place: None,
             };
             ports
                 .notifier

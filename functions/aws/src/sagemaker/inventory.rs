@@ -3,14 +3,63 @@
 //! naming each as the covered calls name it (an app `DOMAIN/user-profile/PROFILE/TYPE/NAME`, a
 //! pipeline execution `PIPELINE/ID`, a cluster by its ARN).
 
+use std::sync::Arc;
+
+use aws_config::retry::RetryConfig;
 use aws_sdk_sagemaker::Client;
 use model_guard_core::contract::{ResourceRef, ResourceType};
+use model_guard_core::ports::Reach;
 use model_guard_core::scan::{Inventory, Listed};
 use model_guard_core::studio::{AppId, Owner};
 use model_guard_core::{ErrorKind, GuardError};
 
 use super::SageMakerResolver;
+use crate::members::{PerPlace, Places};
 use crate::sdk_error;
+
+/// What exists in each place the scan looks in (through the member role there): a resolver
+/// that remembers what it described, for one scan.
+pub struct Inventories(PerPlace<Client>);
+
+impl Inventories {
+    pub fn new(places: Arc<Places>) -> Inventories {
+        Inventories(PerPlace::new(places))
+    }
+}
+
+/// SageMaker's List and Describe calls are rate-limited per account and region: the SDK's
+/// adaptive retry paces a scan that is throttled.
+pub fn scanning_client(config: &aws_config::SdkConfig) -> Client {
+    Client::from_conf(
+        aws_sdk_sagemaker::config::Builder::from(config)
+            .retry_config(RetryConfig::adaptive().with_max_attempts(10))
+            .build(),
+    )
+}
+
+impl Reach for Inventories {
+    type Port = SageMakerResolver;
+
+    async fn at(
+        &self,
+        account: Option<&str>,
+        region: Option<&str>,
+    ) -> Result<SageMakerResolver, GuardError> {
+        let client = self.0.get(account, region, scanning_client).await?;
+        Ok(SageMakerResolver::remembering(client))
+    }
+}
+
+/// One SageMaker client wherever the scan is asked to look (tests that bring their own).
+pub struct OneInventory(pub Client);
+
+impl Reach for OneInventory {
+    type Port = SageMakerResolver;
+
+    async fn at(&self, _: Option<&str>, _: Option<&str>) -> Result<SageMakerResolver, GuardError> {
+        Ok(SageMakerResolver::remembering(self.0.clone()))
+    }
+}
 
 /// The statuses a resource type runs in; anything else (deleting, failed, stopped, completed)
 /// runs nothing the scan could judge.
