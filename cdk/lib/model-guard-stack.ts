@@ -42,6 +42,9 @@ export const ALERT_INDEX = 'byAlertOwed';
 export const SWEEP_CHECKPOINT_KEY = 'sweep#checkpoint';
 /** The ledger of unsettled events: keys `undecided#<eventID>`, in the sparse index below. */
 export const UNDECIDED_PREFIX = 'undecided#';
+/** How many scans run at once: the scan function's reserved concurrency, and the scan machine's
+ * MaxConcurrency (statemachine/scan.asl.json; tests/statemachine holds them equal). */
+const SCAN_CONCURRENCY = 10;
 export const UNDECIDED_INDEX = 'byUndecided';
 /**
  * The enforcement machine's name: fixed, so that the sweep's permission names its executions
@@ -494,6 +497,32 @@ export class ModelGuardStack extends Stack {
     ]);
 
     // ---- State machines ----------------------------------------------------------------------
+    // A machine with a distributed Map starts, watches and stops its children: executions of the
+    // machine itself, which Step Functions names at run time. `name` is the machine's own.
+    const runsItsMapsChildren = (m: sfn.StateMachine, name: string, whyErrorsOnly: string) => {
+      m.role.addToPrincipalPolicy(new iam.PolicyStatement({
+        sid: 'RunTheMapsChildren',
+        actions: ['states:StartExecution'],
+        resources: [`arn:${Aws.PARTITION}:states:${Aws.REGION}:${Aws.ACCOUNT_ID}:stateMachine:${named(name)}`],
+      }));
+      m.role.addToPrincipalPolicy(new iam.PolicyStatement({
+        sid: 'WatchTheMapsChildren',
+        actions: ['states:DescribeExecution', 'states:StopExecution'],
+        resources: [`arn:${Aws.PARTITION}:states:${Aws.REGION}:${Aws.ACCOUNT_ID}:execution:${named(name)}/*`],
+      }));
+      Validations.of(m.role).acknowledge({
+        id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
+        reason: 'Added by Step Functions logging and tracing: the vended-log delivery actions '
+          + '(logs:*LogDelivery*, PutResourcePolicy, Describe*) and X-Ray\'s PutTraceSegments, '
+          + 'PutTelemetryRecords and GetSampling* accept no resource other than "*".',
+      });
+      Validations.of(m.role).acknowledge({
+        id: `AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${named(name)}/*]`,
+        reason: 'states:DescribeExecution, states:StopExecution on the Map\'s child executions of the '
+          + 'machine itself: Step Functions names them at run time.',
+      });
+      Validations.of(m).acknowledge({ id: 'AwsSolutions::AwsSolutions-SF1', reason: whyErrorsOnly });
+    };
     const machine = (id: string, file: string, type: sfn.StateMachineType, level: sfn.LogLevel,
       includeExecutionData: boolean,
       substitutions: Record<string, string>, invokes: lambda.IFunction[], key?: kms.IKey, name?: string) => {
@@ -690,34 +719,8 @@ export class ModelGuardStack extends Stack {
     // data stays out of its logs (its steps carry only places and counts; the function logs them).
     const sweepMachine = machine('SweepMachine', 'sweep.asl.json', sfn.StateMachineType.STANDARD,
       sfn.LogLevel.ERROR, false, { SweepFunctionArn: sweep.functionArn }, [sweep], undefined, named('Sweep'));
-    // A distributed Map starts, watches and stops its children: executions of the machine itself.
-    const sweepMachineArn = `arn:${Aws.PARTITION}:states:${Aws.REGION}:${Aws.ACCOUNT_ID}:stateMachine:${named('Sweep')}`;
-    sweepMachine.role.addToPrincipalPolicy(new iam.PolicyStatement({
-      sid: 'RunTheMapsChildren',
-      actions: ['states:StartExecution'],
-      resources: [sweepMachineArn],
-    }));
-    sweepMachine.role.addToPrincipalPolicy(new iam.PolicyStatement({
-      sid: 'WatchTheMapsChildren',
-      actions: ['states:DescribeExecution', 'states:StopExecution'],
-      resources: [`arn:${Aws.PARTITION}:states:${Aws.REGION}:${Aws.ACCOUNT_ID}:execution:${named('Sweep')}/*`],
-    }));
-    Validations.of(sweepMachine.role).acknowledge({
-      id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
-      reason: 'Added by Step Functions logging and tracing: the vended-log delivery actions '
-        + '(logs:*LogDelivery*, PutResourcePolicy, Describe*) and X-Ray\'s PutTraceSegments, '
-        + 'PutTelemetryRecords and GetSampling* accept no resource other than "*".',
-    });
-    Validations.of(sweepMachine.role).acknowledge({
-      id: `AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${named('Sweep')}/*]`,
-      reason: 'states:DescribeExecution, states:StopExecution on the Map\'s child executions of the sweep '
-        + 'machine itself: Step Functions names them at run time.',
-    });
-    Validations.of(sweepMachine).acknowledge({
-      id: 'AwsSolutions::AwsSolutions-SF1',
-      reason: 'The sweep machine runs every few minutes with one child per guarded place: it logs '
-        + 'failures only. What each step found and did is in the sweep function\'s log.',
-    });
+    runsItsMapsChildren(sweepMachine, 'Sweep', 'The sweep machine runs every few minutes with one child per '
+      + 'guarded place: it logs failures only. What each step found and did is in the sweep function\'s log.');
     new events.Rule(this, 'SweepSchedule', {
       ruleName: named('SweepSchedule'),
       description: 'Model Guard sweep: covered calls EventBridge did not deliver, in every guarded place',
@@ -731,6 +734,9 @@ export class ModelGuardStack extends Stack {
     // violation alerted once), and `guardctl scan --enforce` (each violation recorded and its
     // enforcement started). It trusts nothing in its input but the choice of work.
     const scanFunction = fn('scan', {
+      GUARD_ACCOUNT: this.account,
+      MEMBER_ACCOUNTS: memberAccounts,
+      MEMBER_REGIONS: settings.memberRegions.join(','),
       POLICY_TABLE: policies.tableName,
       DECISIONS_TABLE: decisions.tableName,
       RECORDS_TABLE: records.tableName,
@@ -792,19 +798,35 @@ export class ModelGuardStack extends Stack {
       // The drift scan's alerts.
       ...alerting(true),
       ...scanReads(),
+      // What exists in the member accounts, and in the guard's own other regions.
+      ...assumeInMembers('ReadInMembers', MEMBER_ROLE),
+      ...(settings.organizationId !== undefined ? [new iam.PolicyStatement({
+        // The organization's accounts. AWS requires "*": ListAccounts supports no resource-level
+        // permissions (and answers only in the management or a delegated administrator account).
+        sid: 'ListOrganizationAccounts',
+        actions: ['organizations:ListAccounts'],
+        resources: ['*'],
+      })] : []),
     ], CENTRAL_ROLE(this.stackName, 'Scan'));
+    // The drift scan: a Standard machine whose Map scans each place in a Standard child (a scan
+    // may take the function's 15 minutes; an Express child would end at 5).
+    const scanMachine = machine('ScanMachine', 'scan.asl.json', sfn.StateMachineType.STANDARD,
+      sfn.LogLevel.ERROR, false, { ScanFunctionArn: scanFunction.functionArn }, [scanFunction], undefined,
+      named('Scan'));
+    runsItsMapsChildren(scanMachine, 'Scan', 'The drift scan machine runs with one child per guarded place: '
+      + 'it logs failures only. What each scan found and told is in the scan function\'s log and alerts.');
     new events.Rule(this, 'DriftScanSchedule', {
       ruleName: named('DriftScanSchedule'),
-      description: 'Model Guard drift scan: what exists now and newly violates the policy',
+      description: 'Model Guard drift scan: what exists now and newly violates the policy, in every guarded place',
       schedule: events.Schedule.rate(Duration.hours(settings.driftScanIntervalHours)),
-      targets: [new targets.LambdaFunction(scanFunction, { retryAttempts: 0 })],
+      targets: [new targets.SfnStateMachine(scanMachine, { retryAttempts: 2 })],
     });
-    healthRules.push({ names: [named('DriftScanSchedule')], targets: [scanFunction.functionArn] });
-    // One scan at a time: two would alert the same drift twice, and a flood of invocations costs
-    // one function's time. A schedule's event met by a running scan waits in Lambda's queue
-    // (throttled events are retried for up to 6 hours); a failed scan is not run again, the next
-    // one is. Who may invoke it at all is the SCP's (OnlyScanOperatorsInvokeTheScan).
-    (scanFunction.node.defaultChild as lambda.CfnFunction).reservedConcurrentExecutions = 1;
+    healthRules.push({ names: [named('DriftScanSchedule')], targets: [scanMachine.stateMachineArn] });
+    // A few scans at a time, as many as the machine's Map runs (statemachine/scan.asl.json
+    // MaxConcurrency): a flood of direct invocations costs that many functions' time, and
+    // `guardctl scan --enforce` met by a busy function is told to try again. Who may invoke it
+    // at all is the SCP's (OnlyScanOperatorsInvokeTheScan).
+    (scanFunction.node.defaultChild as lambda.CfnFunction).reservedConcurrentExecutions = SCAN_CONCURRENCY;
     scanFunction.configureAsyncInvoke({ retryAttempts: 0 });
     new CfnOutput(this, 'ScanFunctionName', {
       value: scanFunction.functionName,
@@ -1255,7 +1277,8 @@ export class ModelGuardStack extends Stack {
         silent('MembersSilent', {}, 1, 'The organization');
       }
     }
-    for (const [id, m] of [['Triage', triage], ['Enforcement', enforcement], ['Sweep', sweepMachine]] as const) {
+    for (const [id, m] of [['Triage', triage], ['Enforcement', enforcement], ['Sweep', sweepMachine],
+      ['Scan', scanMachine]] as const) {
       alarm(`${id}ExecutionsFailed`, new cloudwatch.MathExpression({
         expression: 'failed + timedOut + aborted',
         usingMetrics: {

@@ -62,7 +62,10 @@ test('listed members: the bus admits those accounts, the functions assume only t
       + `arn:\${Partition}:iam::${MEMBER}:role/ModelGuardMemberEnforce`,
     `SweepRole: Allow sts:AssumeRole on arn:\${Partition}:iam::\${AccountId}:role/ModelGuardMember `
       + `arn:\${Partition}:iam::${MEMBER}:role/ModelGuardMember`,
+    `ScanRole: Allow sts:AssumeRole on arn:\${Partition}:iam::\${AccountId}:role/ModelGuardMember `
+      + `arn:\${Partition}:iam::${MEMBER}:role/ModelGuardMember`,
   ]);
+  assert.equal(env(t, 'Scan').MEMBER_ACCOUNTS, MEMBER);
   assert.equal(env(t, 'Sweep').MEMBER_ACCOUNTS, MEMBER);
   // The roles members trust have the names the member templates name.
   const names = ofType(t, 'AWS::IAM::Role').map(([, r]) => r.Properties.RoleName).filter(Boolean).sort();
@@ -104,13 +107,17 @@ test('an organization: the bus admits its accounts only, roles are assumed only 
       + ' if StringEquals aws:ResourceOrgID o-abcdefghij',
     'SweepRole: Allow sts:AssumeRole on arn:${Partition}:iam::*:role/ModelGuardMember'
       + ' if StringEquals aws:ResourceOrgID o-abcdefghij',
+    'ScanRole: Allow sts:AssumeRole on arn:${Partition}:iam::*:role/ModelGuardMember'
+      + ' if StringEquals aws:ResourceOrgID o-abcdefghij',
   ]);
-  // The sweep lists the organization's accounts (ListAccounts has no resource-level permissions).
+  // The sweep and the scan list the organization's accounts (ListAccounts has no resource-level
+  // permissions).
   assert.equal(env(t, 'Sweep').MEMBER_ACCOUNTS, 'organization');
+  assert.equal(env(t, 'Scan').MEMBER_ACCOUNTS, 'organization');
   const listing = ofType(t, 'AWS::IAM::Policy').flatMap(([, p]) => p.Properties.PolicyDocument.Statement)
     .filter((st: any) => list(st.Action).includes('organizations:ListAccounts'));
-  assert.equal(listing.length, 1);
-  assert.equal(listing[0].Resource, '*');
+  assert.equal(listing.length, 2);
+  assert.ok(listing.every((st: any) => st.Resource === '*'));
   const silent = ofType(t, 'AWS::CloudWatch::Alarm').filter(([id]) => id.startsWith('MembersSilent'));
   assert.equal(silent.length, 1);
   assert.equal(silent[0][1].Properties.TreatMissingData, 'breaching');

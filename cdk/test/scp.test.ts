@@ -149,8 +149,15 @@ test('the protecting SCP lets only the guard invoke its inner functions and star
   assert.ok(every.includes('ModelGuard-seed') && every.includes('ModelGuard-scan'));
   const deployers = statement('OnlyDeployersChangeTheGuardsFunctionsRulesAlarmsMachinesAndTrail').Condition.ArnNotLike['aws:PrincipalArn'];
   assert.deepEqual(statement('OnlyTheDeployersInvokeTheSeed').Condition.ArnNotLike['aws:PrincipalArn'], deployers);
+  // The scan: its operators, the deployers, and the drift scan machine, whose role invokes it.
   assert.deepEqual(statement('OnlyScanOperatorsInvokeTheScan').Condition.ArnNotLike['aws:PrincipalArn'],
-    ['arn:*:iam::*:role/ModelGuardDeployer', 'arn:*:iam::*:role/ModelGuardScanOperator']);
+    ['arn:*:iam::*:role/ModelGuardDeployer', 'arn:*:iam::*:role/ModelGuardScanOperator',
+      'arn:*:iam::*:role/ModelGuard-ScanMachineRole*']);
+  const scanInvokers = Object.entries<any>(t.Resources)
+    .filter(([, r]) => r.Type === 'AWS::IAM::Policy' && r.Properties.PolicyDocument.Statement.some((s: any) =>
+      list(s.Action).includes('lambda:InvokeFunction') && JSON.stringify(s.Resource).includes('"Scan')))
+    .flatMap(([, r]) => r.Properties.Roles.map((role: any) => role.Ref.replace(/[0-9A-F]{8}$/, '')));
+  assert.deepEqual(scanInvokers, ['ScanMachineRole']);
   assert.deepEqual(spared('NoOneButEventBridgeAndTheSweepStartsTheTriage'), starters('Triage'));
   assert.deepEqual(spared('NoOneButTheGuardStartsOrStopsEnforcements'), starters('Enforcement'));
   // The sweep: its schedule starts it, and it starts and stops its Map's children; anyone else
@@ -161,6 +168,14 @@ test('the protecting SCP lets only the guard invoke its inner functions and star
   const child = 'arn:aws:states:us-east-1:111122223333:execution:ModelGuard-Sweep/LookInEachPlace:abc';
   for (const arn of [sweepRun, child, 'arn:aws:states:us-east-1:111122223333:stateMachine:ModelGuard-Sweep']) {
     assert.ok(denies(statement('NoOneButTheScheduleRunsOrStopsTheSweep'), arn), arn);
+  }
+  // The drift scan likewise: a run stopped from outside would leave places unscanned.
+  assert.deepEqual(spared('NoOneButTheScheduleRunsOrStopsTheDriftScan'),
+    [...new Set([...starters('ScanMachine'), ...starters('stateMachine:ModelGuard-Scan')])].sort());
+  for (const arn of ['arn:aws:states:us-east-1:111122223333:execution:ModelGuard-Scan:run-1',
+    'arn:aws:states:us-east-1:111122223333:execution:ModelGuard-Scan/ScanEachPlace:abc',
+    'arn:aws:states:us-east-1:111122223333:stateMachine:ModelGuard-Scan']) {
+    assert.ok(denies(statement('NoOneButTheScheduleRunsOrStopsTheDriftScan'), arn), arn);
   }
 });
 

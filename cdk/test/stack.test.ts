@@ -181,6 +181,15 @@ const EXPECTED_STATEMENTS: Record<string, string[]> = {
       + 'arn:${Partition}:states:${Region}:${AccountId}:execution:Test-Sweep/*',
   ],
   SweepMachineEventsRole: ['Allow states:StartExecution on SweepMachine'],
+  ScanMachineRole: [
+    'Allow lambda:InvokeFunction on Scan.Arn',
+    STEP_FUNCTIONS_LOGGING,
+    STEP_FUNCTIONS_TRACING,
+    'Allow states:StartExecution on arn:${Partition}:states:${Region}:${AccountId}:stateMachine:Test-Scan',
+    'Allow states:DescribeExecution,states:StopExecution on '
+      + 'arn:${Partition}:states:${Region}:${AccountId}:execution:Test-Scan/*',
+  ],
+  ScanMachineEventsRole: ['Allow states:StartExecution on ScanMachine'],
   ScanRole: [
     'Allow logs:CreateLogStream,logs:PutLogEvents on ScanLogs.Arn',
     'Allow dynamodb:Scan on Policies.Arn',
@@ -326,19 +335,20 @@ test("cdk-nag's AwsSolutions rules: no unacknowledged finding, every acknowledge
   for (const a of acknowledged) {
     assert.ok(a.reason.length >= 60, `${a.path} ${a.id}: the reason is too short: ${a.reason}`);
   }
-  // SF1 (log ALL) is waived for the triage and sweep machines alone, so a finding on the
+  // SF1 (log ALL) is waived for the triage, sweep and scan machines alone, so a finding on the
   // enforcement machine still fails; and not for the triage machine when it logs ALL.
   assert.deepEqual(acknowledged.filter((a) => a.id.endsWith('SF1')).map((a) => a.path).sort(),
-    ['Nag/SweepMachine', 'Nag/Triage']);
-  assert.deepEqual(nagged({ triageLogLevel: 'ALL' }).filter((a) => a.id.endsWith('SF1')).map((a) => a.path),
-    ['Nag/SweepMachine']);
+    ['Nag/ScanMachine', 'Nag/SweepMachine', 'Nag/Triage']);
+  assert.deepEqual(nagged({ triageLogLevel: 'ALL' }).filter((a) => a.id.endsWith('SF1')).map((a) => a.path).sort(),
+    ['Nag/ScanMachine', 'Nag/SweepMachine']);
 });
 
-test('the three state machines come from the files, every placeholder filled, logged and traced', () => {
+test('the state machines come from the files, every placeholder filled, logged and traced', () => {
   const t = template();
   const machines = ofType(t, 'AWS::StepFunctions::StateMachine');
   const files: Record<string, [string, string]> = {
     Triage: ['triage', 'EXPRESS'], Enforcement: ['enforcement', 'STANDARD'], SweepMachine: ['sweep', 'STANDARD'],
+    ScanMachine: ['scan', 'STANDARD'],
   };
   const idOf = (logical: string) => logical.replace(/[0-9A-F]{8}$/, '');
   assert.deepEqual(machines.map(([id]) => idOf(id)).sort(), Object.keys(files).sort());
@@ -357,6 +367,7 @@ test('the three state machines come from the files, every placeholder filled, lo
   const logging = (id: string) => machines.find(([m]) => idOf(m) === id)![1].Properties.LoggingConfiguration;
   assert.deepEqual([logging('Enforcement').Level, logging('Enforcement').IncludeExecutionData], ['ALL', false]);
   assert.deepEqual([logging('SweepMachine').Level, logging('SweepMachine').IncludeExecutionData], ['ERROR', false]);
+  assert.deepEqual([logging('ScanMachine').Level, logging('ScanMachine').IncludeExecutionData], ['ERROR', false]);
   // The triage machine runs for every call: by default it logs failed executions, with their data.
   t.hasResourceProperties('AWS::StepFunctions::StateMachine', {
     StateMachineType: 'EXPRESS',
@@ -501,14 +512,13 @@ test('the approval URL is SigV4-only and, by default, open to the account princi
   const permissions = ofType(t, 'AWS::Lambda::Permission').map(([, p]) => p.Properties);
   // The approval function: the account's principals, through the URL. The sweep: its schedule, and
   // the end of an enforcement execution (to restart one stopped from outside). The health check:
-  // its schedule. The scan: its drift schedule (operators invoke it with their own IAM rights). The
-  // watch function: the guard topic.
+  // its schedule. The scan: none (its machine's role and operators invoke it with their IAM
+  // rights). The watch function: the guard topic.
   assert.deepEqual(permissions.map((p) => [render(p.FunctionName), p.Action, render(p.Principal),
     p.SourceArn ? render(p.SourceArn) : null]).sort(), [
     ['Approve', 'lambda:InvokeFunction', 'arn:${Partition}:iam::${AccountId}:root', null],
     ['Approve', 'lambda:InvokeFunctionUrl', 'arn:${Partition}:iam::${AccountId}:root', null],
     ['Health.Arn', 'lambda:InvokeFunction', 'events.amazonaws.com', 'HealthSchedule.Arn'],
-    ['Scan.Arn', 'lambda:InvokeFunction', 'events.amazonaws.com', 'DriftScanSchedule.Arn'],
     ['Sweep.Arn', 'lambda:InvokeFunction', 'events.amazonaws.com', 'EnforcementEnded.Arn'],
     ['Watch.Arn', 'lambda:InvokeFunction', 'sns.amazonaws.com', 'GuardAlerts'],
   ]);
@@ -564,8 +574,8 @@ test('alarms on failed executions, dead letters and function errors, all to the 
   const ids = alarms.map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort();
   assert.deepEqual(ids, [
     'ApproveErrors', 'ClaimErrors', 'DeadLettersWaiting', 'EnforceErrors', 'EnforcementExecutionsFailed', 'EvaluateErrors',
-    'HealthCheckFailing', 'HealthErrors', 'NotifyErrors', 'ParseEventErrors', 'RecordErrors', 'ScanErrors', 'SweepErrors',
-    'SweepExecutionsFailed', 'TriageExecutionsFailed', 'UndecidedEvents', 'UnprocessableRecords', 'WatchErrors']);
+    'HealthCheckFailing', 'HealthErrors', 'NotifyErrors', 'ParseEventErrors', 'RecordErrors', 'ScanErrors',
+    'ScanExecutionsFailed', 'SweepErrors', 'SweepExecutionsFailed', 'TriageExecutionsFailed', 'UndecidedEvents', 'UnprocessableRecords', 'WatchErrors']);
   for (const [id, alarm] of alarms) {
     assert.deepEqual(alarm.Properties.AlarmActions.map(render), ['GuardAlerts'], id);
     assert.equal(alarm.Properties.Threshold, 1, id);
@@ -665,10 +675,20 @@ test('the default policy and the enforcement setting are seeded once, never over
   assert.ok(names.includes('Test-seed'), JSON.stringify(names));
 });
 
-test('one scan runs at a time, and a failed one is not run again', () => {
-  const t = template();
+test('the drift scan machine runs on a schedule, each place in a child; the function runs as many scans as it does', () => {
+  const t = template({ driftScanIntervalHours: 12 });
+  const [[, rule]] = ofType(t, 'AWS::Events::Rule').filter(([id]) => id.startsWith('DriftScanSchedule'));
+  assert.equal(rule.Properties.ScheduleExpression, 'rate(12 hours)');
+  assert.equal(render(rule.Properties.Targets[0].Arn), 'ScanMachine');
+  const definition = JSON.parse(readFileSync(path.join(ROOT, 'statemachine', 'scan.asl.json'), 'utf8'));
+  const map = definition.States.ScanEachPlace;
+  // A scan may run the function's 15 minutes: longer than an Express child may.
+  assert.deepEqual(map.ItemProcessor.ProcessorConfig, { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' });
   const [, scan] = ofType(t, 'AWS::Lambda::Function').find(([, f]) => f.Properties.FunctionName === 'Test-scan')!;
-  assert.equal(scan.Properties.ReservedConcurrentExecutions, 1);
+  assert.equal(scan.Properties.Timeout, 900);
+  // As many scans at once as the Map runs: a child is never throttled for want of concurrency.
+  assert.equal(scan.Properties.ReservedConcurrentExecutions, map.MaxConcurrency);
+  assert.equal(scan.Properties.Environment.Variables.MEMBER_ACCOUNTS, '', 'a single-account guard has no members');
   const configs = ofType(t, 'AWS::Lambda::EventInvokeConfig')
     .filter(([, c]) => JSON.stringify(c.Properties.FunctionName).includes('Scan'));
   assert.equal(configs.length, 1);
@@ -788,7 +808,7 @@ test('what cdk destroy keeps never holds a name the next cdk deploy needs', () =
         `${logical}.${property} is a fixed name a later deploy would collide with: ${text}`);
     }
   }
-  assert.equal(named, 3, 'the three state machines\' log groups are the named ones');
+  assert.equal(named, 4, 'the four state machines\' log groups are the named ones');
 });
 
 test('a synth warning when no one would read the alerts', () => {
@@ -808,7 +828,7 @@ test('the stack name fits the names it starts (functions and rules: 64 character
     .map(([, f]) => f.Properties.FunctionName).sort();
   assert.deepEqual(names, FUNCTIONS.map((f) => `Test-${f}`).sort());
   const machines = ofType(t, 'AWS::StepFunctions::StateMachine').map(([, m]) => m.Properties.StateMachineName).sort();
-  assert.deepEqual(machines, ['Test-Enforcement', 'Test-Sweep', 'Test-Triage']);
+  assert.deepEqual(machines, ['Test-Enforcement', 'Test-Scan', 'Test-Sweep', 'Test-Triage']);
   for (const [logical, alarm] of ofType(t, 'AWS::CloudWatch::Alarm')) {
     assert.equal(alarm.Properties.AlarmName, `Test-${logical.replace(/[0-9A-F]{8}$/, '')}`);
   }
@@ -828,7 +848,7 @@ test('the health check: scheduled, told exactly what to check, its alarm countin
   const rules = Object.fromEntries(targets.rules.flatMap((r: any) => r.names.map((n: string) => [n, r.targets])));
   assert.deepEqual(rules['Test-SageMakerCalls'], ['Triage']);
   assert.deepEqual(rules['Test-SweepSchedule'], ['SweepMachine']);
-  assert.deepEqual(rules['Test-DriftScanSchedule'], ['Scan.Arn']);
+  assert.deepEqual(rules['Test-DriftScanSchedule'], ['ScanMachine']);
   assert.deepEqual(rules['Test-EnforcementEnded'], ['GuardAlerts', 'Sweep.Arn']);
   assert.deepEqual(rules['Test-HealthSchedule'], ['arn:${Partition}:lambda:${Region}:${AccountId}:function:Test-health']);
   for (const id of Object.keys(readTamperRules().rules)) assert.deepEqual(rules[`Test-Tamper${id}`], ['GuardAlerts'], id);

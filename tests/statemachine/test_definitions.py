@@ -19,6 +19,7 @@ PLACEHOLDERS = {
     "EnforcementStateMachineArn",
     "DecisionsTableName",
     "SweepFunctionArn",
+    "ScanFunctionArn",
 }
 LAMBDA_RETRIED = {
     "Lambda.ServiceException",
@@ -29,7 +30,7 @@ LAMBDA_RETRIED = {
 
 
 def definitions():
-    for name in ("triage", "enforcement", "sweep"):
+    for name in ("triage", "enforcement", "sweep", "scan"):
         text = (ROOT / f"statemachine/{name}.asl.json").read_text()
         yield name, text, json.loads(text)
 
@@ -338,3 +339,29 @@ def test_the_sweep_looks_in_every_place_and_one_place_stops_no_other():
     timeout = int(re.search(r"sweep: \{ memoryMb: \d+, timeoutSeconds: (\d+) \}", stack).group(1))
     assert timeout + retry_waits(children["LookIn"]) < 300, (timeout, retry_waits(children["LookIn"]))
     assert all(set(r["ErrorEquals"]) <= LAMBDA_RETRIED for r in children["LookIn"]["Retry"])
+
+
+def test_the_drift_scan_scans_every_place_and_one_place_stops_no_other():
+    """Each place in a Standard child of a distributed Map (a scan may take the scan function's
+    15 minutes; an Express child ends at 5); nothing per place is gathered into the run's state;
+    a place that fails is told of on the guard topic and the others go on; an alert that cannot
+    go out fails the run. The Map's concurrency is the scan function's reserved concurrency, so a
+    child is not throttled for want of it."""
+    _, _, doc = next(d for d in definitions() if d[0] == "scan")
+    states = doc["States"]
+    assert doc["StartAt"] == "Places"
+    assert states["Places"]["Parameters"]["Payload"] == {"step": "places"}
+    each = states["ScanEachPlace"]
+    assert each["ItemsPath"] == "$.list.places"
+    assert each["ItemProcessor"]["ProcessorConfig"] == {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}
+    assert each["ResultPath"] is None
+    children = each["ItemProcessor"]["States"]
+    assert children["ScanPlace"]["Parameters"]["Payload"] == {"mode": "drift", "place.$": "$"}
+    assert [(c["ErrorEquals"], c["Next"]) for c in children["ScanPlace"]["Catch"]] == [(["States.ALL"], "NotScanned")]
+    assert children["NotScanned"]["Parameters"]["Payload"]["step"] == "notScanned"
+    assert "Catch" not in children["NotScanned"], "an alert that cannot go out fails the run"
+    assert "Catch" not in each, "a failed child's failed alert fails the run"
+    assert all(set(r["ErrorEquals"]) <= LAMBDA_RETRIED for r in children["ScanPlace"]["Retry"])
+    stack = (ROOT / "cdk/lib/model-guard-stack.ts").read_text()
+    reserved = int(re.search(r"const SCAN_CONCURRENCY = (\d+);", stack).group(1))
+    assert each["MaxConcurrency"] == reserved, (each["MaxConcurrency"], reserved)
