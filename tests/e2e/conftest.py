@@ -127,6 +127,14 @@ class Stack:
             pass
         self.sfn.create_state_machine(name="model-guard-sweep", roleArn=states_role, type="STANDARD",
                                       definition=sweep)
+        # The drift scan machine, made afresh: its schedule starts it.
+        self.scan_arn = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:model-guard-scan"
+        try:
+            self.sfn.delete_state_machine(stateMachineArn=self.scan_arn)
+        except self.sfn.exceptions.ClientError:
+            pass
+        self.sfn.create_state_machine(name="model-guard-scan", roleArn=states_role, type="STANDARD",
+                                      definition=substitute((ROOT / "statemachine/scan.asl.json").read_text(), arns))
         self.member_roles()
         self.rule_and_trail()
 
@@ -355,6 +363,17 @@ class Stack:
         started = {re.sub(r"^sweep-\d+-", "", name) for name in sweeps() - before}
         report["submitted"] = sorted(started - set(report["retried"]))
         return report
+
+    def drift_scan(self, wait: float = 600) -> dict:
+        """Runs the drift scan machine once, as its schedule does, and returns how it ended."""
+        run = self.sfn.start_execution(stateMachineArn=self.scan_arn, name=f"scan-{uuid.uuid4()}", input=json.dumps(
+            {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}))["executionArn"]
+        return self.wait(run, wait)
+
+    def every_message(self, wait: float = 5.0) -> list[dict]:
+        """Every alert read so far, whatever it is about."""
+        self.messages("(none)", wait)
+        return [m for about in self.inbox.values() for m in about]
 
     def history(self, execution_arn: str) -> list[dict]:
         """An execution's events, oldest first."""

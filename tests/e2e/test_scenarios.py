@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import json
+import time
 import uuid
 
 import pytest
@@ -1944,3 +1945,39 @@ def deny_lookups(account: str, denied: bool) -> None:
     urllib.request.urlopen(urllib.request.Request(
         os.environ["AWS_ENDPOINT_URL"] + "/testbed/cloudtrail/deny",
         data=json.dumps({"account": account, "denied": denied}).encode(), method="POST"))
+
+
+def test_49_the_drift_scan_machine_scans_each_member_place_through_its_role(stack):
+    """The drift scan of an organization (statemachine/scan.asl.json on the testbed's ASL
+    interpreter): an endpoint in member B, eu-west-1, that violates the policy now and whose call
+    the guard never saw, is found by the child that scans B's place through B's member role and
+    alerted once, as B's (its account, region and B's own binding)."""
+    from conftest import member_client
+
+    member_deployer = f"arn:aws:iam::{MEMBER}:role/MLDeployer"
+    stack.policy({"pk": f"model#orgscanned-*@{MEMBER}", "principals": [member_deployer],
+                  "mode": "enforce", "graceSeconds": 0})
+    there = member_client("sagemaker", MEMBER, MEMBER_REGION)
+    _, config = deploy_in(stack, there, "orgscanned")
+    endpoint = f"ep-{uuid.uuid4().hex[:6]}"
+    there.create_endpoint(EndpointName=endpoint, EndpointConfigName=config)
+    time.sleep(1.1)
+    event_id = str(uuid.uuid4())
+    # B's CloudTrail keeps who made it (DataScientist, whom B's binding does not name); the
+    # guard never saw the call.
+    register_cloudtrail([in_member(event(event_id, "DataScientist", endpoint, config))["detail"]])
+    ended = stack.drift_scan()
+    assert ended["status"] == "SUCCEEDED", ended
+    found = [m for m in stack.every_message()
+             if m["kind"] == "drift-found" and (m["document"]["verdict"].get("resource") or {}).get("name") == endpoint]
+    assert len(found) == 1, found
+    verdict = found[0]["document"]["verdict"]
+    assert (verdict["account"], verdict["region"], verdict["decision"]) == (MEMBER, MEMBER_REGION, "violation"), verdict
+    assert verdict["principal"] == f"arn:aws:iam::{MEMBER}:role/DataScientist", verdict
+    assert any(s["binding"] == f"model#orgscanned-*@{MEMBER}" for s in verdict["subjects"]), verdict
+    # A second run tells nothing new of it.
+    ended = stack.drift_scan()
+    assert ended["status"] == "SUCCEEDED", ended
+    again = [m for m in stack.every_message(2.0)
+             if m["kind"] == "drift-found" and (m["document"]["verdict"].get("resource") or {}).get("name") == endpoint]
+    assert len(again) == 1, again

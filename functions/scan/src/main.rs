@@ -11,7 +11,7 @@ use model_guard_aws::members::{MEMBER_ENFORCE_ROLE, Places, RoleSetting};
 use model_guard_aws::organizations::Organization;
 use model_guard_aws::policy_store::{DynamoPolicyStore, MAX_CACHE_SECONDS};
 use model_guard_aws::records_store::DynamoRecords;
-use model_guard_aws::sagemaker::Inventories;
+use model_guard_aws::sagemaker::{Inventories, SCAN_ATTEMPTS};
 use model_guard_aws::sfn::EnforcementExecutions;
 use model_guard_aws::sns::SnsNotifier;
 use model_guard_aws::{
@@ -50,7 +50,12 @@ fn ports(config: &SdkConfig, places: &Arc<Places>) -> Result<LivePorts, GuardErr
         env_var("MEMBER_ACCOUNTS").ok().as_deref(),
     )?;
     Ok(Ports {
-        sagemaker: Inventories::new(places.clone()),
+        // SageMaker's calls are tried `SAGEMAKER_MAX_ATTEMPTS` times (a family that keeps failing
+        // costs the scan that many backoffs before it is reported).
+        sagemaker: Inventories::new(
+            places.clone(),
+            env_number("SAGEMAKER_MAX_ATTEMPTS", SCAN_ATTEMPTS)?,
+        ),
         // LookupEvents allows 2 requests a second in each place.
         history: Histories::new(
             places.clone(),

@@ -630,7 +630,7 @@ async fn a_member_place_is_scanned_through_its_role_and_what_it_finds_is_its_own
     let places = model_guard_testkit::places(&home, "ModelGuardMember");
     let dynamodb = aws_sdk_dynamodb::Client::new(&config);
     let ports = Ports {
-        sagemaker: model_guard_aws::sagemaker::Inventories::new(places.clone()),
+        sagemaker: model_guard_aws::sagemaker::Inventories::new(places.clone(), 3),
         history: model_guard_aws::cloudtrail::Histories::new(places.clone(), StdDuration::ZERO),
         records: DynamoRecords::new(dynamodb.clone(), records_table(&config).await),
         roles: IamRoles::with_members(aws_sdk_iam::Client::new(&config), places),

@@ -19,20 +19,30 @@ use crate::sdk_error;
 
 /// What exists in each place the scan looks in (through the member role there): a resolver
 /// that remembers what it described, for one scan.
-pub struct Inventories(PerPlace<Client>);
+pub struct Inventories {
+    clients: PerPlace<Client>,
+    attempts: u32,
+}
 
 impl Inventories {
-    pub fn new(places: Arc<Places>) -> Inventories {
-        Inventories(PerPlace::new(places))
+    /// `attempts`: how many times a SageMaker call is tried ([`SCAN_ATTEMPTS`] in the stack).
+    pub fn new(places: Arc<Places>, attempts: u32) -> Inventories {
+        Inventories {
+            clients: PerPlace::new(places),
+            attempts,
+        }
     }
 }
 
-/// SageMaker's List and Describe calls are rate-limited per account and region: the SDK's
-/// adaptive retry paces a scan that is throttled.
-pub fn scanning_client(config: &aws_config::SdkConfig) -> Client {
+/// How many times the scan tries a SageMaker call: List and Describe calls are rate-limited per
+/// account and region, and the SDK's adaptive retry paces a scan that is throttled.
+pub const SCAN_ATTEMPTS: u32 = 10;
+
+/// A client for the scan, with the SDK's adaptive retry.
+pub fn scanning_client(config: &aws_config::SdkConfig, attempts: u32) -> Client {
     Client::from_conf(
         aws_sdk_sagemaker::config::Builder::from(config)
-            .retry_config(RetryConfig::adaptive().with_max_attempts(10))
+            .retry_config(RetryConfig::adaptive().with_max_attempts(attempts))
             .build(),
     )
 }
@@ -45,7 +55,10 @@ impl Reach for Inventories {
         account: Option<&str>,
         region: Option<&str>,
     ) -> Result<SageMakerResolver, GuardError> {
-        let client = self.0.get(account, region, scanning_client).await?;
+        let client = self
+            .clients
+            .get(account, region, |c| scanning_client(c, self.attempts))
+            .await?;
         Ok(SageMakerResolver::remembering(client))
     }
 }

@@ -14,7 +14,7 @@ mod component_rollback;
 mod endpoints;
 mod experiments;
 mod inventory;
-pub use inventory::{Inventories, OneInventory, scanning_client};
+pub use inventory::{Inventories, OneInventory, SCAN_ATTEMPTS, scanning_client};
 mod jobs;
 mod mlflow;
 mod models;
