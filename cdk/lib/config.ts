@@ -92,7 +92,19 @@ export interface ModelGuardSettings {
    * Default: this stack's region.
    */
   readonly memberRegions?: string[];
+  /**
+   * A chat channel that shows every alert of both topics as a card (Amazon Q Developer in chat
+   * applications, formerly AWS Chatbot): `{"slack": {"workspaceId": "T…", "channelId": "C…"}}` or
+   * `{"teams": {"teamId": "…", "tenantId": "…", "channelId": "…"}}`. The workspace or team must
+   * have been authorised once in the Amazon Q Developer console of this account. Default none.
+   */
+  readonly chatChannel?: ChatChannel;
 }
+
+/** Where the alerts are shown in chat. */
+export type ChatChannel =
+  | { readonly slack: { readonly workspaceId: string; readonly channelId: string } }
+  | { readonly teams: { readonly teamId: string; readonly tenantId: string; readonly channelId: string } };
 
 export const ENFORCEMENT_SETTINGS = ['observe', 'enforce'] as const;
 export type StackEnforcement = (typeof ENFORCEMENT_SETTINGS)[number];
@@ -124,13 +136,15 @@ const KEYS = [
   'organizationId',
   'memberAccounts',
   'memberRegions',
+  'chatChannel',
 ] as const;
 
 export const MAX_GRACE_SECONDS = 2_592_000;
 
-/** Settings with every default filled in (`organizationId` stays optional: none is a value). */
-export type ResolvedSettings = Required<Omit<ModelGuardSettings, 'organizationId'>>
-  & Pick<ModelGuardSettings, 'organizationId'>;
+/** Settings with every default filled in (`organizationId` and `chatChannel` stay optional: none
+ * is a value). */
+export type ResolvedSettings = Required<Omit<ModelGuardSettings, 'organizationId' | 'chatChannel'>>
+  & Pick<ModelGuardSettings, 'organizationId' | 'chatChannel'>;
 
 export class SettingsError extends Error {}
 
@@ -172,7 +186,45 @@ export function resolveSettings(raw: ModelGuardSettings): ResolvedSettings {
         : fail('organizationId', `${JSON.stringify(raw.organizationId)} is not an organization ID (o-…)`),
     memberAccounts: strings('memberAccounts', raw.memberAccounts, (s) => /^\d{12}$/.test(s), 'not an account ID (12 digits)'),
     memberRegions: strings('memberRegions', raw.memberRegions, (s) => /^[a-z]{2}(-[a-z]+)+-\d$/.test(s), 'not a region'),
+    chatChannel: chatChannel(raw.chatChannel),
   };
+}
+
+const GUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+
+// An object, or (from the command line) its JSON in a string; each ID as CloudFormation takes it.
+function chatChannel(value: unknown): ChatChannel | undefined {
+  const key = 'chatChannel';
+  if (value === undefined) return undefined;
+  let channel: any = value;
+  if (typeof value === 'string') {
+    try {
+      channel = JSON.parse(value);
+    } catch {
+      fail(key, `${JSON.stringify(value)} is not JSON`);
+    }
+  }
+  const id = (where: string, v: unknown, valid: RegExp, what: string): string => {
+    if (typeof v !== 'string' || !valid.test(v)) fail(key, `${where}: ${JSON.stringify(v)} is not ${what}`);
+    return v as string;
+  };
+  if (channel === null || typeof channel !== 'object' || Object.keys(channel).length !== 1) {
+    return fail(key, `${JSON.stringify(value)}: give {"slack": {…}} or {"teams": {…}}`);
+  }
+  if (channel.slack !== undefined) {
+    return { slack: {
+      workspaceId: id('slack.workspaceId', channel.slack?.workspaceId, /^[0-9A-Z]{1,255}$/, 'a Slack workspace ID (T…)'),
+      channelId: id('slack.channelId', channel.slack?.channelId, /^[A-Za-z0-9]{1,255}$/, 'a Slack channel ID (C…)'),
+    } };
+  }
+  if (channel.teams !== undefined) {
+    return { teams: {
+      teamId: id('teams.teamId', channel.teams?.teamId, GUID, 'a Microsoft Teams team ID (a GUID)'),
+      tenantId: id('teams.tenantId', channel.teams?.tenantId, GUID, 'a Microsoft Teams tenant ID (a GUID)'),
+      channelId: id('teams.channelId', channel.teams?.channelId, /^[^\s]{1,255}$/, 'a Microsoft Teams channel ID'),
+    } };
+  }
+  return fail(key, `${JSON.stringify(value)}: give {"slack": {…}} or {"teams": {…}}`);
 }
 
 function isEmail(s: string): boolean {

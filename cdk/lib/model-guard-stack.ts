@@ -27,6 +27,7 @@ import * as cr from 'aws-cdk-lib/custom-resources';
 import { RustFunction } from 'cargo-lambda-cdk';
 import { Construct } from 'constructs';
 import { ModelGuardSettings, ResolvedSettings, resolveSettings } from './config';
+import { chatChannel } from './chat';
 import { BUS_NAME, CENTRAL_ROLE, HEARTBEAT_MINUTES, HEARTBEAT_RULE, MEMBER_ENFORCE_ROLE, MEMBER_ROLE, sageMakerCallsPattern } from './members';
 import { acknowledgeWildcards, describing, enforcing } from './permissions';
 import { tamperRules } from './tamper';
@@ -194,6 +195,10 @@ export class ModelGuardStack extends Stack {
       settings.notificationEmails);
     const { topic: guardTopic, key: guardKey } = alertTopic('GuardAlerts', 'GuardAlertsKey',
       'Model Guard health', settings.guardAlertEmails);
+    // Both topics in chat, where one is set: every alert as a card.
+    if (settings.chatChannel !== undefined) {
+      chatChannel(this, settings.chatChannel, [topic, guardTopic], this.stackName);
+    }
     // CloudWatch alarms and the EnforcementEnded rule publish to the encrypted guard topic as
     // services; SNS asks KMS for a data key on their behalf, so the key must let them (as AWS
     // documents it, without conditions; the topic policy says which account's alarms and which

@@ -24,6 +24,7 @@ test('defaults: grace 900, no approvers or e-mails, a trail, the default policy 
     organizationId: undefined,
     memberAccounts: [],
     memberRegions: [],
+    chatChannel: undefined,
   });
 });
 
@@ -42,6 +43,7 @@ test('context from the command line arrives as strings and is parsed', () => {
     'modelGuard:driftScanIntervalHours': '6',
     'modelGuard:memberAccounts': '["444455556666"]',
     'modelGuard:memberRegions': '["us-east-1","eu-west-1"]',
+    'modelGuard:chatChannel': '{"slack": {"workspaceId": "T07EA123LEP", "channelId": "C07EZ1ABC23"}}',
     'unrelated': 'ignored',
   };
   assert.deepEqual(resolveSettings(settingsFromContext((k) => context[k])), {
@@ -64,6 +66,7 @@ test('context from the command line arrives as strings and is parsed', () => {
     organizationId: undefined,
     memberAccounts: ['444455556666'],
     memberRegions: ['us-east-1', 'eu-west-1'],
+    chatChannel: { slack: { workspaceId: 'T07EA123LEP', channelId: 'C07EZ1ABC23' } },
   });
 });
 
@@ -97,6 +100,12 @@ test('a bad setting stops the synth with a message naming the key and the value'
     [{ organizationId: 'r-abcd' }, /^modelGuard:organizationId: "r-abcd" is not an organization ID \(o-…\)$/],
     [{ memberAccounts: ['1111'] }, /^modelGuard:memberAccounts: \[0\] "1111" is not an account ID \(12 digits\)$/],
     [{ memberRegions: ['Ireland'] }, /^modelGuard:memberRegions: \[0\] "Ireland" is not a region$/],
+    [{ chatChannel: '#alerts' }, /^modelGuard:chatChannel: "#alerts" is not JSON$/],
+    [{ chatChannel: { slack: { workspaceId: 'T01', channelId: 'C01' }, teams: {} } }, /give \{"slack"/],
+    [{ chatChannel: { slack: { workspaceId: 't-lower', channelId: 'C01' } } },
+      /^modelGuard:chatChannel: slack.workspaceId: "t-lower" is not a Slack workspace ID/],
+    [{ chatChannel: '{"teams": {"teamId": "x", "tenantId": "x", "channelId": "c"}}' },
+      /^modelGuard:chatChannel: teams.teamId: "x" is not a Microsoft Teams team ID/],
   ];
   for (const [settings, message] of cases) {
     assert.throws(() => resolveSettings(settings as any), (e: unknown) =>

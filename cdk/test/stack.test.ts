@@ -895,3 +895,36 @@ test('the watch function reads the policy table\'s stream, one change at a time,
   const [[, watch]] = ofType(t, 'AWS::Lambda::Function').filter(([, f]) => f.Properties.Description === 'Model Guard watch');
   assert.deepEqual(Object.keys(watch.Properties.Environment.Variables).sort(), ['DECISIONS_TABLE', 'GUARD_TOPIC_ARN']);
 });
+
+test('a chat channel shows both topics, and its role and guardrail allow next to nothing', () => {
+  assert.equal(ofType(template(), 'AWS::Chatbot::SlackChannelConfiguration').length, 0, 'none unless set');
+  const slack = template({ chatChannel: { slack: { workspaceId: 'T07EA123LEP', channelId: 'C07EZ1ABC23' } } });
+  const [[, channel]] = ofType(slack, 'AWS::Chatbot::SlackChannelConfiguration');
+  assert.deepEqual(
+    [channel.Properties.SlackWorkspaceId, channel.Properties.SlackChannelId, channel.Properties.ConfigurationName],
+    ['T07EA123LEP', 'C07EZ1ABC23', 'Test-Alerts']);
+  assert.deepEqual(channel.Properties.SnsTopicArns.map(render).sort(), ['Alerts', 'GuardAlerts']);
+  assert.equal(channel.Properties.UserRoleRequired, false);
+  // Its role may do nothing; its guardrail (without one, AWS applies AdministratorAccess) lets a
+  // member read the guard's alarms and nothing else.
+  const roles = ofType(slack, 'AWS::IAM::Role').filter(([id]) => id.startsWith('ChatRole'));
+  assert.equal(roles.length, 1);
+  assert.equal(roles[0][1].Properties.Policies, undefined);
+  assert.equal(roles[0][1].Properties.ManagedPolicyArns, undefined);
+  assert.ok(!ofType(slack, 'AWS::IAM::Policy').some(([, p]) =>
+    JSON.stringify(p.Properties.Roles).includes('ChatRole')), 'no policy on the chat role');
+  const [[, guardrail]] = ofType(slack, 'AWS::IAM::ManagedPolicy').filter(([id]) => id.startsWith('ChatGuardrail'));
+  assert.deepEqual(guardrail.Properties.PolicyDocument.Statement.map((st: any) =>
+    `${st.Effect} ${list(st.Action).join(',')} on ${render(st.Resource)}`),
+  ['Allow cloudwatch:DescribeAlarms on arn:${Partition}:cloudwatch:${Region}:${AccountId}:alarm:Test-*']);
+  assert.deepEqual(channel.Properties.GuardrailPolicies.map(render), ['ChatGuardrail']);
+  // cdk-nag passes a stack with a channel (its acknowledgements carry reasons).
+  const chat = nagged({ chatChannel: { slack: { workspaceId: 'T07EA123LEP', channelId: 'C07EZ1ABC23' } } })
+    .filter((a) => a.path.includes('Chat'));
+  assert.ok(chat.every((a) => a.reason.length >= 60), JSON.stringify(chat));
+  const teams = template({ chatChannel: { teams: { teamId: '9a1b2c3d-0000-4000-8000-000000000001',
+    tenantId: '9a1b2c3d-0000-4000-8000-000000000002', channelId: '19%3Aabc%40thread.tacv2' } } });
+  const [[, teamsChannel]] = ofType(teams, 'AWS::Chatbot::MicrosoftTeamsChannelConfiguration');
+  assert.equal(teamsChannel.Properties.TeamsChannelId, '19%3Aabc%40thread.tacv2');
+  assert.deepEqual(teamsChannel.Properties.SnsTopicArns.map(render).sort(), ['Alerts', 'GuardAlerts']);
+});

@@ -58,19 +58,12 @@ impl SnsNotifier {
     }
 }
 
-/// The `Message` of a `MessageStructure=json` publish.
+/// The `Message` of a `MessageStructure=json` publish: each protocol's own form
+/// (`model_guard_core::chat::protocol_messages`).
 pub fn message_json(notification: &Notification) -> Result<String, GuardError> {
-    let document = serde_json::to_string(&notification.document).map_err(|e| {
-        GuardError::new(
-            ErrorKind::InvalidInput,
-            format!("notification document: {e}"),
-        )
-    })?;
-    serde_json::to_string(&serde_json::json!({
-        "default": document,
-        "email": notification.text,
-    }))
-    .map_err(|e| GuardError::new(ErrorKind::InvalidInput, format!("notification: {e}")))
+    model_guard_core::chat::protocol_messages(notification)
+        .and_then(|messages| serde_json::to_string(&messages))
+        .map_err(|e| GuardError::new(ErrorKind::InvalidInput, format!("notification: {e}")))
 }
 
 impl Notifier for SnsNotifier {

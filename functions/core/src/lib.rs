@@ -8,6 +8,7 @@
 pub mod approval;
 pub mod audit;
 pub mod catalog;
+pub mod chat;
 pub mod children;
 pub mod content;
 pub mod contract;

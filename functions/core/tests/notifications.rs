@@ -245,6 +245,68 @@ fn the_pending_text_carries_the_exact_commands() {
     assert!(text.contains("2026-11-20T10:25:31Z"), "{text}");
 }
 
+/// Each protocol gets its own form of one alert (SNS `MessageStructure=json`): e-mail the text,
+/// HTTPS (Amazon Q Developer's chat channels) the chat card, every other protocol the JSON
+/// document. The card's title is the headline, its next steps the exact `guardctl` commands, and
+/// a violation's alerts share its eventID as their thread.
+#[test]
+fn each_protocol_gets_its_own_form_of_an_alert() {
+    use model_guard_core::chat::protocol_messages;
+    let pending = render(
+        NotificationKind::ViolationPending,
+        &verdict("enforce"),
+        &NotifyContext {
+            deadline: Some(at("2026-11-20T10:25:31Z")),
+            ..NotifyContext::default()
+        },
+    );
+    let messages = protocol_messages(&pending).unwrap();
+    assert_eq!(
+        messages.keys().copied().collect::<Vec<_>>(),
+        ["default", "email", "https"]
+    );
+    assert_eq!(messages["email"], pending.text);
+    let document: serde_json::Value = serde_json::from_str(&messages["default"]).unwrap();
+    assert_eq!(document, serde_json::to_value(&pending.document).unwrap());
+    let card: serde_json::Value = serde_json::from_str(&messages["https"]).unwrap();
+    insta::assert_json_snapshot!("chat-card-violation-pending", card);
+    assert_eq!(
+        card["content"]["nextSteps"],
+        serde_json::json!([
+            "`guardctl approve 00000005-00e1-4c1d-9e2f-5a6b7c8d9e0f --reason \"<why it may stay>\"`",
+            "`guardctl enforce-now 00000005-00e1-4c1d-9e2f-5a6b7c8d9e0f --reason \"<why>\"`"
+        ])
+    );
+    // The approval of the same violation goes to the same thread.
+    let approved = render(
+        NotificationKind::Approved,
+        &verdict("enforce"),
+        &NotifyContext::default(),
+    );
+    let approved: serde_json::Value =
+        serde_json::from_str(&protocol_messages(&approved).unwrap()["https"]).unwrap();
+    assert_eq!(
+        approved["metadata"]["threadId"],
+        card["metadata"]["threadId"]
+    );
+    // A tamper alert about a place: no thread, its account in the context.
+    let tamper = render_tamper(
+        &TamperAlert {
+            what: TamperKind::PlaceUnreachable,
+            event_id: None,
+            detail: "the drift scan cannot scan account 210987654321 region eu-west-1".into(),
+            place: Some(Place {
+                account: "210987654321".into(),
+                region: "eu-west-1".into(),
+            }),
+        },
+        None,
+    );
+    let tamper: serde_json::Value =
+        serde_json::from_str(&protocol_messages(&tamper).unwrap()["https"]).unwrap();
+    insta::assert_json_snapshot!("chat-card-tamper-place-unreachable", tamper);
+}
+
 #[test]
 fn the_escalation_alert_of_a_busy_enforcement_renders_as_pinned() {
     let alert = DelayedAlert {

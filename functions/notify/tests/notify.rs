@@ -170,6 +170,13 @@ async fn a_pending_violation_stores_the_token_sealed_keeps_the_deadline_then_ale
     let received = w.inbox.expect(1, Duration::from_secs(10)).await;
     assert_eq!(received[0].message["deadline"], item["deadline"]);
     assert!(!received[0].message.to_string().contains("token-1"));
+    // A queue gets the JSON document (`default`), not the e-mail text nor the chat card (`https`).
+    assert_eq!(received[0].message["kind"], "violation-pending");
+    assert!(
+        received[0].message.get("source").is_none() && received[0].message.get("content").is_none(),
+        "{:#}",
+        received[0].message
+    );
     snapshot_message!("message-violation-pending", &received[0]);
 
     // A retried invocation: the item stays as it was (one history entry), the alert goes again.
