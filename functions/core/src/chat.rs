@@ -57,7 +57,11 @@ pub struct ChatMetadata {
 pub fn chat_card(notification: &Notification) -> ChatCard {
     let lines: Vec<&str> = notification.text.lines().collect();
     let title = lines.first().copied().unwrap_or_default().trim().to_owned();
-    let command = |line: &str| line.trim_start().strip_prefix("guardctl ").map(str::to_owned);
+    let command = |line: &str| {
+        line.trim_start()
+            .strip_prefix("guardctl ")
+            .map(str::to_owned)
+    };
     let mut body = Vec::new();
     let mut next_steps = Vec::new();
     for (i, line) in lines.iter().enumerate().skip(1) {
