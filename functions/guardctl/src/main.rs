@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use chrono::{DateTime, Utc};
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 use model_guard_core::Defaults;
 use model_guard_core::policy::StackEnforcement;
 
@@ -140,6 +140,14 @@ enum Command {
     /// for approval, failures, undecided events and the guard topic's alerts (tampering among
     /// them) of the last 24 hours. Exit code 4 when a check fails.
     Status,
+    /// Print a completion script for your shell, e.g.
+    /// `guardctl completions bash > ~/.local/share/bash-completion/completions/guardctl`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print guardctl's manual page (roff), e.g. `guardctl man > guardctl.1; man ./guardctl.1`.
+    Man,
 }
 
 #[derive(Subcommand)]
@@ -212,7 +220,15 @@ fn main() -> ExitCode {
     match result {
         Ok((output, code)) => {
             if !output.is_empty() {
-                println!("{}", output.trim_end());
+                use std::io::Write;
+                // A reader that stopped early (`guardctl man | head`) is no error, and no panic.
+                let written = writeln!(std::io::stdout().lock(), "{}", output.trim_end());
+                if let Err(e) = written
+                    && e.kind() != std::io::ErrorKind::BrokenPipe
+                {
+                    eprintln!("guardctl: cannot print: {e}");
+                    return ExitCode::from(1);
+                }
             }
             ExitCode::from(code)
         }
@@ -233,6 +249,18 @@ fn run(command: Command, global: &Global) -> Result<(String, u8), Failure> {
         let mut aws = aws::Aws::new(global.clone());
         let now = global.now.unwrap_or_else(Utc::now);
         let output = match command {
+            Command::Completions { shell } => {
+                let mut script = Vec::new();
+                clap_complete::generate(shell, &mut Cli::command(), "guardctl", &mut script);
+                Ok(String::from_utf8_lossy(&script).into_owned())
+            }
+            Command::Man => {
+                let mut page = Vec::new();
+                clap_mangen::Man::new(Cli::command())
+                    .render(&mut page)
+                    .map_err(|e| Failure::BadInput(format!("cannot render the man page: {e}")))?;
+                Ok(String::from_utf8_lossy(&page).into_owned())
+            }
             Command::Status => return status::status(&mut aws, global.json, now).await,
             Command::Scan(args) => return scan::scan(&mut aws, &args, global.json, now).await,
             Command::Explain(args) => explain::run(&mut aws, &args).await,

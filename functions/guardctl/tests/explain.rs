@@ -309,3 +309,45 @@ fn json_that_is_not_an_event_is_an_ignored_verdict_not_an_error() {
     assert_eq!(v["decision"], "ignored");
     assert_eq!(v["version"], 1);
 }
+
+/// Shell completions and the man page come from the same clap definition as the commands: every
+/// subcommand is in both. A reader that stops early (`| head`) makes no panic.
+#[test]
+fn completions_and_the_man_page_name_every_command() {
+    for shell in ["bash", "zsh", "fish"] {
+        let out = guardctl(&["completions", shell]);
+        assert!(out.status.success(), "{shell}: {}", stderr(&out));
+        let script = String::from_utf8_lossy(&out.stdout);
+        for command in ["explain", "approve", "enforce-now", "scan", "completions"] {
+            assert!(
+                script.contains(command),
+                "{shell} completion lacks {command}"
+            );
+        }
+    }
+    let out = guardctl(&["man"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let page = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        page.starts_with(".ie") && page.contains(".TH guardctl 1"),
+        "{page}"
+    );
+    assert!(page.contains("enforce\\-now"), "{page}");
+    let bad = guardctl(&["completions", "cmd.exe"]);
+    assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
+
+    // The reader goes away after the first bytes.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_guardctl"))
+        .arg("man")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    drop(child.stdout.take());
+    let done = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        !String::from_utf8_lossy(&done.stderr).contains("panicked"),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+}
