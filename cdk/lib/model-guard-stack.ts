@@ -28,6 +28,7 @@ import { RustFunction } from 'cargo-lambda-cdk';
 import { Construct } from 'constructs';
 import { ModelGuardSettings, ResolvedSettings, resolveSettings } from './config';
 import { chatChannel } from './chat';
+import { dashboard, METRICS, plain } from './dashboard';
 import { BUS_NAME, CENTRAL_ROLE, HEARTBEAT_MINUTES, HEARTBEAT_RULE, MEMBER_ENFORCE_ROLE, MEMBER_ROLE, sageMakerCallsPattern } from './members';
 import { acknowledgeWildcards, describing, enforcing } from './permissions';
 import { tamperRules } from './tamper';
@@ -1225,6 +1226,7 @@ export class ModelGuardStack extends Stack {
 
     // ---- Alarms -------------------------------------------------------------------------------------
     const alarmAction = new cwActions.SnsAction(guardTopic);
+    const alarms: cloudwatch.IAlarm[] = [];
     const alarm = (id: string, metric: cloudwatch.IMetric, description: string, periods = 1,
       missing = cloudwatch.TreatMissingData.NOT_BREACHING, datapointsToAlarm?: number) => {
       const a = new cloudwatch.Alarm(this, id, {
@@ -1238,6 +1240,7 @@ export class ModelGuardStack extends Stack {
         alarmDescription: description,
       });
       a.addAlarmAction(alarmAction);
+      alarms.push(a);
       return a;
     };
     // A member that stops forwarding (its rules disabled or deleted by its own administrators)
@@ -1273,6 +1276,7 @@ export class ModelGuardStack extends Stack {
             + 'forwarding to Model Guard may be switched off, and its SageMaker calls unseen.',
         });
         a.addAlarmAction(alarmAction);
+        alarms.push(a);
       };
       if (settings.memberAccounts.length > 0) {
         for (const account of settings.memberAccounts) {
@@ -1423,6 +1427,15 @@ export class ModelGuardStack extends Stack {
       Annotations.of(policies).addWarning('modelGuard:policyAdministrators is empty: nobody can edit '
         + 'the policy table until it names the roles that may (README "Deploy").');
     }
+
+    // Calls EventBridge never delivered: the sweep found and submitted them, so nothing was missed,
+    // but the event path is losing calls (a member's rule disabled between heartbeats, a bus
+    // policy changed, EventBridge's best effort): someone should look.
+    alarm('EventsMissedByEventBridge', plain(METRICS.recoveredEvents, 'Sum', Duration.hours(1)),
+      'Model Guard: the sweep found calls EventBridge never delivered to the guard (it decided them); '
+      + 'see the sweep\'s "looked in a place" log lines for where.');
+    // ---- The dashboard: the guard's metrics and alarms, where people look ------------------------
+    dashboard(this, named('Dashboard'), alarms);
 
     // ---- Outputs (guardctl reads these by stack name) ----------------------------------------------------
     new CfnOutput(this, 'PolicyTableName', { value: policies.tableName });

@@ -574,7 +574,7 @@ test('alarms on failed executions, dead letters and function errors, all to the 
   const ids = alarms.map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort();
   assert.deepEqual(ids, [
     'ApproveErrors', 'ClaimErrors', 'DeadLettersWaiting', 'EnforceErrors', 'EnforcementExecutionsFailed', 'EvaluateErrors',
-    'HealthCheckFailing', 'HealthErrors', 'NotifyErrors', 'ParseEventErrors', 'RecordErrors', 'ScanErrors',
+    'EventsMissedByEventBridge', 'HealthCheckFailing', 'HealthErrors', 'NotifyErrors', 'ParseEventErrors', 'RecordErrors', 'ScanErrors',
     'ScanExecutionsFailed', 'SweepErrors', 'SweepExecutionsFailed', 'TriageExecutionsFailed', 'UndecidedEvents', 'UnprocessableRecords', 'WatchErrors']);
   for (const [id, alarm] of alarms) {
     assert.deepEqual(alarm.Properties.AlarmActions.map(render), ['GuardAlerts'], id);
@@ -927,4 +927,31 @@ test('a chat channel shows both topics, and its role and guardrail allow next to
   const [[, teamsChannel]] = ofType(teams, 'AWS::Chatbot::MicrosoftTeamsChannelConfiguration');
   assert.equal(teamsChannel.Properties.TeamsChannelId, '19%3Aabc%40thread.tacv2');
   assert.deepEqual(teamsChannel.Properties.SnsTopicArns.map(render).sort(), ['Alerts', 'GuardAlerts']);
+});
+
+test('the dashboard shows the metrics the functions write and every alarm', () => {
+  const t = template();
+  const [[, board]] = ofType(t, 'AWS::CloudWatch::Dashboard');
+  assert.equal(board.Properties.DashboardName, 'Test-Dashboard');
+  const body = render(board.Properties.DashboardBody);
+  // The names are the ones functions/core/src/metrics.rs writes.
+  const core = readFileSync(path.join(ROOT, 'functions/core/src/metrics.rs'), 'utf8');
+  const written = [...core.matchAll(/pub const [A-Z_]+: &str = "([A-Za-z]+)";/g)].map((m) => m[1]).sort();
+  assert.deepEqual(written, ['Decisions', 'Enforcements', 'ModelGuard', 'PendingApprovals', 'RecoveredEvents',
+    'TimeToEnforcement', 'TimeToVerdict']);
+  for (const name of written) assert.ok(body.includes(name), `the dashboard does not show ${name}`);
+  // The dimensions the records carry.
+  for (const search of ['{ModelGuard,Decision,ResourceType} MetricName=\\"Decisions\\"',
+    '{ModelGuard,Outcome,ResourceType} MetricName=\\"Enforcements\\"']) {
+    assert.ok(body.includes(search), `${search} not in ${body.slice(0, 600)}`);
+  }
+  // Every alarm of the stack is on it.
+  const alarms = ofType(t, 'AWS::CloudWatch::Alarm').map(([id]) => id);
+  assert.ok(alarms.length >= 20);
+  const missing = alarms.map((id) => id.replace(/[0-9A-F]{8}$/, '')).filter((id) => !body.includes(`"${id}.Arn"`));
+  assert.deepEqual(missing, [], body.slice(body.indexOf("alarms"), body.indexOf("alarms") + 3000));
+  // A lossy event path alarms: the sweep found calls EventBridge never delivered.
+  const [[, missed]] = ofType(t, 'AWS::CloudWatch::Alarm').filter(([id]) => id.startsWith('EventsMissedByEventBridge'));
+  assert.deepEqual([missed.Properties.Namespace, missed.Properties.MetricName, missed.Properties.Period],
+    ['ModelGuard', 'RecoveredEvents', 3600]);
 });

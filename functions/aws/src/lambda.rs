@@ -92,6 +92,14 @@ where
     }
 }
 
+/// Writes an Embedded Metric Format record (`model_guard_core::metrics`) as one line of the
+/// function's log, where CloudWatch takes its metrics from. A metric that cannot be written is
+/// lost, never the invocation.
+pub fn emit_metrics(record: &serde_json::Value) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stdout().lock(), "{record}");
+}
+
 #[cfg(test)]
 mod tests {
     use super::log_level;

@@ -44,7 +44,8 @@ pub mod sts_proof;
 
 pub use error::sdk_error;
 pub use lambda::{
-    diagnostic, env_number, env_var, init_failed, init_logging, sdk_config, serve_init_error,
+    diagnostic, emit_metrics, env_number, env_var, init_failed, init_logging, sdk_config,
+    serve_init_error,
 };
 
 /// The decisions table's schema, shared with the CDK stack and the tests.

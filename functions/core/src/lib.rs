@@ -23,6 +23,7 @@ pub mod guard_log;
 pub mod health;
 pub mod ledger;
 pub mod lenient;
+pub mod metrics;
 pub mod notification;
 pub mod organization;
 pub mod policy;

@@ -128,5 +128,10 @@ pub async fn handle<A: AuditLog, X: Reach<Port = E>, E: Enforcer>(
         not_rolled_back = ?result.not_rolled_back,
         "enforced"
     );
+    model_guard_aws::emit_metrics(&model_guard_core::metrics::enforcement(
+        verdict,
+        result.outcome.as_str(),
+        now,
+    ));
     Ok(result)
 }

@@ -278,6 +278,8 @@ where
                 state = %item.state,
                 "decided"
             );
+            // Counted once per event: a duplicate delivery finds the item and is not counted.
+            model_guard_aws::emit_metrics(&model_guard_core::metrics::decision(&verdict, now));
             Ok(Evaluated::Verdict(verdict))
         }
         Recorded::Existing(existing) => {

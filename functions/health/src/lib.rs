@@ -7,6 +7,7 @@
 
 use chrono::{DateTime, Utc};
 use model_guard_core::GuardError;
+use model_guard_core::audit::AuditState;
 use model_guard_core::health::{CheckStatus, HealthReport, HealthTargets, check};
 use model_guard_core::notification::{Channel, render_health};
 use model_guard_core::ports::{AuditLog, GuardResources, HealthMemory, Notifier, SweepCheckpoint};
@@ -52,6 +53,13 @@ where
         checks = %serde_json::to_string(&report.checks).unwrap_or_default(),
         "health done"
     );
+    // The violations waiting, for the dashboard (which cannot read DynamoDB).
+    match ports.audit.in_state(AuditState::Pending).await {
+        Ok(pending) => {
+            model_guard_aws::emit_metrics(&model_guard_core::metrics::pending(pending.len(), now))
+        }
+        Err(e) => tracing::warn!(error = %e, "the pending violations cannot be counted"),
+    }
     // What was alerted last; unreadable, it is taken as unknown and the state alerted again.
     let last = match ports.memory.last_failing().await {
         Ok(last) => last,

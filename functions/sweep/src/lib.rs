@@ -252,6 +252,10 @@ where
         already_audited = report.already_audited, resubmitted = report.resubmitted,
         unprocessable = report.unprocessable, "looked in a place"
     );
+    model_guard_aws::emit_metrics(&model_guard_core::metrics::recovered(
+        report.submitted.len(),
+        now,
+    ));
     Ok(report)
 }
 
