@@ -105,32 +105,53 @@ pub struct Global {
 #[derive(Subcommand)]
 enum Command {
     /// Print the verdict (JSON, contract version 1) that Model Guard gives a CloudTrail event.
+    #[command(
+        after_help = "Examples:\n  guardctl explain --event call.json --policy policy.json --catalog catalog.json\n  guardctl explain --event call.json --live"
+    )]
     Explain(explain::ExplainArgs),
     /// Read, check and change the policy table.
     #[command(subcommand)]
+    #[command(
+        after_help = "Examples:\n  guardctl policy list\n  guardctl policy put item.json --dry-run\n  guardctl policy export > policy.json"
+    )]
     Policy(PolicyCommand),
     /// Violations waiting for approval, soonest deadline first, with the time left.
+    #[command(after_help = "Examples:\n  guardctl pending\n  guardctl pending --json")]
     Pending,
     /// Approve a pending violation: the resource is kept (you must match its approvers).
+    #[command(
+        after_help = "Examples:\n  guardctl approve fraud-scratch --reason \"demo until Friday, ticket ML-42\"\n  guardctl approve 00000005-00e1-4c1d-9e2f-5a6b7c8d9e0f --event --reason \"…\""
+    )]
     Approve(DecideArgs),
     /// Enforce a pending violation now instead of at the end of its grace period.
+    #[command(
+        after_help = "Examples:\n  guardctl enforce-now fraud-scratch --reason \"not ours; no need to wait\""
+    )]
     EnforceNow(DecideArgs),
     /// The audit trail, newest first.
+    #[command(
+        after_help = "Examples:\n  guardctl history --resource fraud-scratch\n  guardctl history --since 2026-12-01T00:00:00Z --limit 200 --json"
+    )]
     History(audit::HistoryArgs),
     /// Events seen and not decided yet (a triage failed on them): oldest first, with why. The
     /// sweep submits each again until it is decided; fix the cause (a bad policy item, say) and
     /// they are.
+    #[command(after_help = "Examples:\n  guardctl undecided")]
     Undecided,
     /// What exists now (endpoints, inference components, running jobs, notebook instances,
     /// Studio apps, pipelines and their running executions, clusters, …), each judged against
     /// the policy as the guard would judge the latest call that set it (who made that call:
     /// CloudTrail, 90 days). Grouped by outcome: violation, unattributed, approved, allowed.
     /// Read-only, unless --enforce. Exit code 130 when interrupted (what was judged is printed).
+    #[command(
+        after_help = "Examples:\n  guardctl scan\n  guardctl scan --resource-type endpoint,training-job --policy new-policy.json\n  guardctl scan --enforce --place 444455556666/eu-west-1"
+    )]
     Scan(scan::ScanArgs),
     /// The stack-wide enforcement setting: without an argument, what it is; `observe` (every
     /// violation decided, audited and alerted, nothing stopped or deleted) or `enforce` to switch
     /// it (the policy table's `enforcement` item; it applies to decisions from then on, within a
     /// minute, and the change is alerted like any policy change).
+    #[command(after_help = "Examples:\n  guardctl enforcement\n  guardctl enforcement enforce")]
     Enforcement {
         #[arg(value_parser = ["observe", "enforce"])]
         set: Option<String>,
@@ -139,27 +160,39 @@ enum Command {
     /// subscribers, sweep, enforcements), run with your credentials, with the violations waiting
     /// for approval, failures, undecided events and the guard topic's alerts (tampering among
     /// them) of the last 24 hours. Exit code 4 when a check fails.
+    #[command(
+        after_help = "Examples:\n  guardctl status\n  guardctl --stack ModelGuard status --json"
+    )]
     Status,
     /// Print a completion script for your shell, e.g.
     /// `guardctl completions bash > ~/.local/share/bash-completion/completions/guardctl`.
+    #[command(
+        after_help = "Examples:\n  guardctl completions bash > ~/.local/share/bash-completion/completions/guardctl\n  guardctl completions zsh > ~/.zfunc/_guardctl"
+    )]
     Completions {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
     /// Print guardctl's manual page (roff), e.g. `guardctl man > guardctl.1; man ./guardctl.1`.
+    #[command(after_help = "Examples:\n  guardctl man > guardctl.1 && man ./guardctl.1")]
     Man,
 }
 
 #[derive(Subcommand)]
 pub enum PolicyCommand {
     /// Every item, by pk.
+    #[command(after_help = "Examples:\n  guardctl policy list --json")]
     List,
     /// One item, as JSON.
+    #[command(after_help = "Examples:\n  guardctl policy get \"model#fraud-*\"")]
     Get {
         /// e.g. `model#fraud-*`, `role#arn:aws:iam::123456789012:role/Exec`, `default`.
         pk: String,
     },
     /// Write one item (a JSON object) after validating it; shows the change.
+    #[command(
+        after_help = "Examples:\n  guardctl policy put item.json --dry-run\n  guardctl policy put item.json"
+    )]
     Put {
         #[arg(value_name = "ITEM.json")]
         file: PathBuf,
@@ -168,6 +201,7 @@ pub enum PolicyCommand {
         dry_run: bool,
     },
     /// Delete one item; shows what is removed.
+    #[command(after_help = "Examples:\n  guardctl policy rm \"model#fraud-*\" --dry-run")]
     Rm {
         pk: String,
         /// Show what would be removed; delete nothing.
@@ -176,6 +210,7 @@ pub enum PolicyCommand {
     },
     /// Write every item of a POLICY.json array: all are validated before any is written, then
     /// written in transactions of at most 100 items.
+    #[command(after_help = "Examples:\n  guardctl policy import policy.json --dry-run")]
     Import {
         #[arg(value_name = "POLICY.json")]
         file: PathBuf,
@@ -184,6 +219,7 @@ pub enum PolicyCommand {
         dry_run: bool,
     },
     /// Every item as a POLICY.json array (what `import` reads).
+    #[command(after_help = "Examples:\n  guardctl policy export > policy.json")]
     Export,
 }
 
@@ -286,4 +322,75 @@ fn run(command: Command, global: &Global) -> Result<(String, u8), Failure> {
 /// The stack defaults `explain` applies when a binding sets none.
 pub fn defaults(grace: u32, approvers: &[String]) -> Result<Defaults, Failure> {
     Defaults::new(grace, approvers).map_err(Failure::BadInput)
+}
+
+#[cfg(test)]
+mod help_examples {
+    use clap::{CommandFactory, Parser};
+
+    use super::Cli;
+
+    /// A command line as a shell splits it: words, and '…' or "…" quoted ones; what follows a
+    /// redirection or `&&` is the shell's, not guardctl's.
+    fn words(line: &str) -> Vec<String> {
+        let mut words = Vec::new();
+        let mut word = String::new();
+        let mut quote = None;
+        let mut started = false;
+        for c in line.chars() {
+            match (quote, c) {
+                (Some(q), c) if c == q => quote = None,
+                (Some(_), c) => word.push(c),
+                (None, '"' | '\'') => {
+                    quote = Some(c);
+                    started = true;
+                }
+                (None, ' ') => {
+                    if started || !word.is_empty() {
+                        words.push(std::mem::take(&mut word));
+                        started = false;
+                    }
+                }
+                (None, c) => word.push(c),
+            }
+        }
+        if started || !word.is_empty() {
+            words.push(word);
+        }
+        let end = words
+            .iter()
+            .position(|w| w == ">" || w == "&&")
+            .unwrap_or(words.len());
+        words.truncate(end);
+        words
+    }
+
+    /// Every subcommand's `--help` ends with examples, and every example is a command line
+    /// guardctl accepts: an example that stops being true fails here.
+    #[test]
+    fn every_subcommand_shows_examples_that_guardctl_accepts() {
+        let mut checked = 0;
+        let mut stack: Vec<clap::Command> = Cli::command().get_subcommands().cloned().collect();
+        while let Some(command) = stack.pop() {
+            stack.extend(command.get_subcommands().cloned());
+            let help = command
+                .get_after_help()
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            assert!(
+                help.starts_with("Examples:"),
+                "`guardctl {} --help` shows no examples",
+                command.get_name()
+            );
+            for line in help.lines().skip(1) {
+                let args = words(line.trim());
+                assert_eq!(args.first().map(String::as_str), Some("guardctl"), "{line}");
+                if let Err(e) = Cli::try_parse_from(&args) {
+                    panic!("the example `{}` is refused: {e}", line.trim());
+                }
+                checked += 1;
+            }
+        }
+        assert!(checked >= 20, "{checked} examples");
+    }
 }
