@@ -17,7 +17,7 @@ use aws_credential_types::provider::error::CredentialsError;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_types::region::Region;
-use model_guard_core::organization::is_account_id;
+use model_guard_core::organization::{Guarded, is_account_id};
 use model_guard_core::{ErrorKind, GuardError};
 
 use crate::env_var;
@@ -90,6 +90,30 @@ impl Places {
 
     pub fn home_account(&self) -> &str {
         &self.home_account
+    }
+
+    /// What the guard answers for, from the environment: its home (this account and the
+    /// functions' region) with the members of `MEMBER_ACCOUNTS` (a list, or `organization`), and
+    /// the other regions it looks in (`MEMBER_REGIONS`, comma-separated).
+    pub fn guarded_from_env(&self) -> Result<(Guarded, Vec<String>), GuardError> {
+        let region = self
+            .base
+            .region()
+            .map(|r| r.as_ref().to_owned())
+            .unwrap_or_default();
+        let guarded = Guarded::new(
+            &self.home_account,
+            &region,
+            env_var("MEMBER_ACCOUNTS").ok().as_deref(),
+        )?;
+        let regions = env_var("MEMBER_REGIONS")
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+            .map(str::to_owned)
+            .collect();
+        Ok((guarded, regions))
     }
 
     /// The member role's ARN in `account`.

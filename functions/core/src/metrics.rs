@@ -72,6 +72,21 @@ fn resource_type(verdict: &Verdict) -> &'static str {
         .map_or("none", |r| r.resource_type.as_str())
 }
 
+/// One of `count`, and `timer` since the verdict's call, under `dimensions`.
+fn counted_and_timed(
+    count: &str,
+    timer: &str,
+    dimensions: &[(&str, &str)],
+    verdict: &Verdict,
+    now: DateTime<Utc>,
+) -> Value {
+    let mut values = vec![(count, 1.0, "Count")];
+    if let Some(ms) = since_call(verdict, now) {
+        values.push((timer, ms, "Milliseconds"));
+    }
+    record(now, dimensions, &values)
+}
+
 /// Evaluate's decision: one `Decisions` by decision and resource type, and `TimeToVerdict`.
 pub fn decision(verdict: &Verdict, now: DateTime<Utc>) -> Value {
     let decision = match verdict.decision {
@@ -79,34 +94,30 @@ pub fn decision(verdict: &Verdict, now: DateTime<Utc>) -> Value {
         Decision::Violation => "violation",
         Decision::Ignored => "ignored",
     };
-    let mut values = vec![(DECISIONS, 1.0, "Count")];
-    if let Some(ms) = since_call(verdict, now) {
-        values.push((TIME_TO_VERDICT, ms, "Milliseconds"));
-    }
-    record(
-        now,
+    counted_and_timed(
+        DECISIONS,
+        TIME_TO_VERDICT,
         &[
             ("Decision", decision),
             ("ResourceType", resource_type(verdict)),
         ],
-        &values,
+        verdict,
+        now,
     )
 }
 
 /// Enforce's outcome (`deleted`, `stopped`, `rolled-back`, …): one `Enforcements` by outcome
 /// and resource type, and `TimeToEnforcement`.
 pub fn enforcement(verdict: &Verdict, outcome: &str, now: DateTime<Utc>) -> Value {
-    let mut values = vec![(ENFORCEMENTS, 1.0, "Count")];
-    if let Some(ms) = since_call(verdict, now) {
-        values.push((TIME_TO_ENFORCEMENT, ms, "Milliseconds"));
-    }
-    record(
-        now,
+    counted_and_timed(
+        ENFORCEMENTS,
+        TIME_TO_ENFORCEMENT,
         &[
             ("Outcome", outcome),
             ("ResourceType", resource_type(verdict)),
         ],
-        &values,
+        verdict,
+        now,
     )
 }
 

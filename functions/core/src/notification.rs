@@ -243,6 +243,29 @@ pub struct TamperAlert {
     pub place: Option<crate::sweep::Place>,
 }
 
+/// A place a step of the guard could not act in (`place-unreachable`), from the error its
+/// machine's Catch handed on: `cannot` says which step and what it could not do ("the sweep
+/// cannot look in"), `meanwhile` what stays undone until it can.
+pub fn place_unreachable(
+    place: &crate::sweep::Place,
+    cannot: &str,
+    meanwhile: &str,
+    error: Option<&str>,
+    cause: Option<&str>,
+) -> TamperAlert {
+    TamperAlert {
+        what: TamperKind::PlaceUnreachable,
+        event_id: None,
+        detail: format!(
+            "{cannot} account {} region {}: {}. {meanwhile}",
+            place.account,
+            place.region,
+            crate::sweep::cause_text(error, cause)
+        ),
+        place: Some(place.clone()),
+    }
+}
+
 /// An error as a Step Functions Catch hands it on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CaughtError {

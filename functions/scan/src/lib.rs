@@ -21,7 +21,7 @@ use chrono::{DateTime, Utc};
 use model_guard_core::audit::AuditItem;
 use model_guard_core::custody::start_input;
 use model_guard_core::notification::{
-    NotificationKind, NotifyContext, TamperAlert, TamperKind, render, render_scan_attention,
+    NotificationKind, NotifyContext, place_unreachable, render, render_scan_attention,
     render_tamper,
 };
 use model_guard_core::organization::{Guarded, Members};
@@ -33,7 +33,7 @@ use model_guard_core::scan::{
     ATTENTION_LISTED, Finding, Inventory, Outcome, Problem, Progress, Report, ScanAttention,
     ScanMode, ScanPlace, ScanPorts, ScanRequest, ScanResponse, run, scanned_types,
 };
-use model_guard_core::sweep::{Place, PlaceList, cause_text, places};
+use model_guard_core::sweep::{Place, PlaceList, places};
 use model_guard_core::{
     Defaults, ErrorKind, GuardError, JobParents, PipelineSteps, Recovery, Resolver,
 };
@@ -477,18 +477,14 @@ async fn not_scanned<X, H, S, D, A, P, E, N, M, O>(
 where
     N: Notifier,
 {
-    let why = cause_text(error.as_deref(), cause.as_deref());
-    tracing::error!(account = %place.account, region = %place.region, error = %why, "cannot scan a place");
-    let alert = TamperAlert {
-        what: TamperKind::PlaceUnreachable,
-        event_id: None,
-        detail: format!(
-            "the drift scan cannot scan account {} region {}: {why}. What exists there is not \
-             judged until it can.",
-            place.account, place.region
-        ),
-        place: Some(place.clone()),
-    };
+    let alert = place_unreachable(
+        place,
+        "the drift scan cannot scan",
+        "What exists there is not judged until it can.",
+        error.as_deref(),
+        cause.as_deref(),
+    );
+    tracing::error!(account = %place.account, region = %place.region, error = %alert.detail, "cannot scan a place");
     ports.notifier.publish(&render_tamper(&alert, None)).await?;
     Ok(())
 }

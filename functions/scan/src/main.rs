@@ -35,20 +35,29 @@ type LivePorts = Ports<
     Organization,
 >;
 
-/// `places`: the guard's own account and region with its own role, the member role everywhere
-/// else (its credentials kept for the container's life).
-fn ports(config: &SdkConfig, places: &Arc<Places>) -> Result<LivePorts, GuardError> {
+/// What the container keeps between scans: the places (the guard's own account and region with
+/// its own role, the member role everywhere else, its credentials cached), and what the guard
+/// answers for.
+struct Setup {
+    places: Arc<Places>,
+    guarded: Guarded,
+    regions: Vec<String>,
+}
+
+fn setup(config: &SdkConfig) -> Result<Setup, GuardError> {
+    let places = Places::from_env(config.clone(), RoleSetting::Read)?;
+    let (guarded, regions) = places.guarded_from_env()?;
+    Ok(Setup {
+        places: Arc::new(places),
+        guarded,
+        regions,
+    })
+}
+
+fn ports(config: &SdkConfig, setup: &Setup) -> Result<LivePorts, GuardError> {
     let dynamodb = aws_sdk_dynamodb::Client::new(config);
     let decisions = env_var("DECISIONS_TABLE")?;
-    let region = config
-        .region()
-        .map(|r| r.as_ref().to_owned())
-        .unwrap_or_default();
-    let guarded = Guarded::new(
-        places.home_account(),
-        &region,
-        env_var("MEMBER_ACCOUNTS").ok().as_deref(),
-    )?;
+    let places = &setup.places;
     Ok(Ports {
         // SageMaker's calls are tried `SAGEMAKER_MAX_ATTEMPTS` times (a family that keeps failing
         // costs the scan that many backoffs before it is reported).
@@ -86,14 +95,8 @@ fn ports(config: &SdkConfig, places: &Arc<Places>) -> Result<LivePorts, GuardErr
         member_enforcer_role: env_var("MEMBER_ENFORCE_ROLE_NAME")
             .unwrap_or_else(|_| MEMBER_ENFORCE_ROLE.to_owned()),
         organization: Organization::new(aws_sdk_organizations::Client::new(config)),
-        guarded,
-        regions: env_var("MEMBER_REGIONS")
-            .unwrap_or_default()
-            .split(',')
-            .map(str::trim)
-            .filter(|r| !r.is_empty())
-            .map(str::to_owned)
-            .collect(),
+        guarded: setup.guarded.clone(),
+        regions: setup.regions.clone(),
     })
 }
 
@@ -104,14 +107,14 @@ const MARGIN_SECONDS: i64 = 30;
 async fn main() -> Result<(), Error> {
     init_logging();
     let config = sdk_config().await;
-    let places = match Places::from_env(config.clone(), RoleSetting::Read) {
-        Ok(places) => Arc::new(places),
+    let setup = match setup(&config) {
+        Ok(setup) => setup,
         Err(error) => return serve_init_error(error).await,
     };
-    if let Err(error) = ports(&config, &places) {
+    if let Err(error) = ports(&config, &setup) {
         return serve_init_error(error).await;
     }
-    let (config, places) = (&config, &places);
+    let (config, setup) = (&config, &setup);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let now = chrono::Utc::now();
         // A deadline already past as the invocation begins is no deadline (`cargo lambda watch`
@@ -123,7 +126,7 @@ async fn main() -> Result<(), Error> {
         .map(|d| d - chrono::Duration::seconds(MARGIN_SECONDS));
         // Fresh ports for each scan (the clients are cheap handles on the shared config): what one
         // scan remembered of models and configs, and the policy it read, are not the next one's.
-        let ports = ports(config, places).map_err(diagnostic)?;
+        let ports = ports(config, setup).map_err(diagnostic)?;
         handle(event.payload, &ports, now, deadline)
             .await
             .map_err(diagnostic)

@@ -25,7 +25,9 @@ use model_guard_core::audit::{AuditItem, AuditState, FailureRecord};
 use model_guard_core::custody::{restart_name, start_input};
 use model_guard_core::event::{execution_name, parse_guarded_event};
 use model_guard_core::ledger::LedgerEntry;
-use model_guard_core::notification::{TamperAlert, TamperKind, for_item, render_tamper};
+use model_guard_core::notification::{
+    TamperAlert, TamperKind, for_item, place_unreachable, render_tamper,
+};
 use model_guard_core::organization::{Guarded, Members};
 use model_guard_core::ports::{
     AuditLog, CallHistory, EnforcementMachine, EventLedger, LookupKey, Notifier,
@@ -33,8 +35,8 @@ use model_guard_core::ports::{
 };
 use model_guard_core::sweep::{
     ExecutionStatus, Place, PlaceList, SAGEMAKER_SOURCE, SweepReport, SweepStep, WatchStep,
-    cause_text, envelope_in, places, resubmit, rule_matched, send_owed_alert, time_text,
-    undecided_overdue, watch_step, window,
+    envelope_in, places, resubmit, rule_matched, send_owed_alert, time_text, undecided_overdue,
+    watch_step, window,
 };
 use model_guard_core::{ErrorKind, GuardError, ParseOutcome};
 use serde_json::Value;
@@ -271,18 +273,14 @@ async fn unreachable<H, A, T, C, R, E, N, L, O>(
 where
     N: Notifier,
 {
-    let why = cause_text(error.as_deref(), cause.as_deref());
-    tracing::error!(account = %place.account, region = %place.region, error = %why, "cannot look in a place");
-    let alert = TamperAlert {
-        what: TamperKind::PlaceUnreachable,
-        event_id: None,
-        detail: format!(
-            "the sweep cannot look in account {} region {}: {why}. Calls made there that \
-             EventBridge did not deliver are not found until it can.",
-            place.account, place.region
-        ),
-        place: Some(place.clone()),
-    };
+    let alert = place_unreachable(
+        place,
+        "the sweep cannot look in",
+        "Calls made there that EventBridge did not deliver are not found until it can.",
+        error.as_deref(),
+        cause.as_deref(),
+    );
+    tracing::error!(account = %place.account, region = %place.region, error = %alert.detail, "cannot look in a place");
     ports.notifier.publish(&render_tamper(&alert, None)).await?;
     Ok(())
 }

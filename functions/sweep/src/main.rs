@@ -16,7 +16,6 @@ use model_guard_aws::{
     diagnostic, env_number, env_var, init_logging, sdk_config, serve_init_error,
 };
 use model_guard_core::GuardError;
-use model_guard_core::organization::Guarded;
 use serde_json::Value;
 use sweep::{Ports, Settings, handle};
 
@@ -35,15 +34,7 @@ type SweepPorts = Ports<
 fn ports(config: &SdkConfig) -> Result<(SweepPorts, Settings), GuardError> {
     let decisions = env_var("DECISIONS_TABLE")?;
     let places = Places::from_env(config.clone(), RoleSetting::Read)?;
-    let region = config
-        .region()
-        .map(|r| r.as_ref().to_owned())
-        .unwrap_or_default();
-    let guarded = Guarded::new(
-        places.home_account(),
-        &region,
-        env_var("MEMBER_ACCOUNTS").ok().as_deref(),
-    )?;
+    let (guarded, regions) = places.guarded_from_env()?;
     let ports = Ports {
         history: Histories::new(
             Arc::new(places),
@@ -73,13 +64,7 @@ fn ports(config: &SdkConfig) -> Result<(SweepPorts, Settings), GuardError> {
     };
     let settings = Settings {
         guarded,
-        regions: env_var("MEMBER_REGIONS")
-            .unwrap_or_default()
-            .split(',')
-            .map(str::trim)
-            .filter(|r| !r.is_empty())
-            .map(str::to_owned)
-            .collect(),
+        regions,
         overlap: minutes("SWEEP_OVERLAP_MINUTES", 20)?,
         first_lookback: minutes("SWEEP_FIRST_LOOKBACK_MINUTES", 60)?,
         undecided_retry: chrono::Duration::seconds(i64::from(env_number::<u32>(
