@@ -93,7 +93,8 @@ def approve(stack, caller_arn: str, target: str, decision: str, reason: str = "e
                           env=env, capture_output=True, text=True, timeout=60)
     if done.returncode == 0:
         return {"status": 200, "body": json.loads(done.stdout)}
-    said = re.search(r"answered (\d+) (\S+): (.*)", done.stderr, re.S)
+    # guardctl's error: the function's answer, then a line with the fix.
+    said = re.search(r"answered (\d+) (\S+): (.*)\nhint: ", done.stderr, re.S)
     assert said, done.stderr
     return {"status": int(said.group(1)), "body": {"error": said.group(2), "reason": said.group(3).strip()}}
 

@@ -27,6 +27,15 @@ use crate::failure::Failure;
 const SERVICE: &str = "lambda";
 const TIMEOUT: Duration = Duration::from_secs(30);
 
+const REGION_HINT: &str = "the proof is signed for your region's STS: check AWS_REGION (or the \
+     profile's region) and any --endpoint-url";
+const URL_HINT: &str = "give the stack's ApprovalUrl output with --approval-url \
+     (MODEL_GUARD_APPROVAL_URL), or name the stack with --stack";
+const CREDENTIALS_HINT: &str = "sign in (`aws sso login`) or choose a profile with AWS_PROFILE; \
+     `aws sts get-caller-identity` shows who you are";
+const NETWORK_HINT: &str = "check the network and the URL (--approval-url, MODEL_GUARD_APPROVAL_URL), \
+     then run again";
+
 pub async fn decide(
     aws: &mut Aws,
     decision: &str,
@@ -36,8 +45,12 @@ pub async fn decide(
     let url = aws.approval_url().await?;
     let signer = Signer::for_url(aws, &url).await?;
     let mut nonce = [0u8; 16];
-    getrandom::fill(&mut nonce)
-        .map_err(|e| Failure::Aws(format!("no randomness for the nonce: {e}")))?;
+    getrandom::fill(&mut nonce).map_err(|e| {
+        Failure::aws(
+            format!("no randomness for the nonce: {e}"),
+            "the operating system gave no randomness: run again, and report it if it lasts",
+        )
+    })?;
     let mut request = ApproveRequest {
         target: args.target.clone(),
         target_kind: args.target_kind().map(|k| match k {
@@ -56,7 +69,7 @@ pub async fn decide(
     let config = aws.config().await;
     let endpoint = sts_endpoint(&signer.region, config.endpoint_url())
         .await
-        .map_err(|e| Failure::BadInput(e.message))?;
+        .map_err(|e| Failure::bad_input(e.message, REGION_HINT))?;
     request.proof = presign_caller_identity(
         &signer.identity,
         &signer.region,
@@ -64,9 +77,8 @@ pub async fn decide(
         &request.binding(),
         SystemTime::now(),
     )
-    .map_err(|e| Failure::BadInput(e.message))?;
-    let body = serde_json::to_string(&request)
-        .map_err(|e| Failure::BadInput(format!("approval request: {e}")))?;
+    .map_err(|e| Failure::bad_input(e.message, REGION_HINT))?;
+    let body = serde_json::to_string(&request).map_err(Failure::cannot_print)?;
     let (status, answer) = post_signed(&signer, &url, body).await?;
     let text = |key: &str| {
         answer
@@ -82,8 +94,7 @@ pub async fn decide(
         None => (text("error"), text("reason")),
     };
     match status {
-        200 if json => serde_json::to_string_pretty(&answer)
-            .map_err(|e| Failure::BadInput(format!("cannot print: {e}"))),
+        200 if json => serde_json::to_string_pretty(&answer).map_err(Failure::cannot_print),
         200 => {
             let resource = answer
                 .get("resource")
@@ -102,9 +113,29 @@ pub async fn decide(
         _ => {
             let said = format!("the approval function answered {status} {error}: {reason}");
             Err(match status {
-                400 | 405 => Failure::BadInput(said),
-                403 | 404 | 409 => Failure::Refused(said),
-                _ => Failure::Aws(said),
+                400 | 405 => Failure::bad_input(
+                    said,
+                    "give the resource name or event ID `guardctl pending` shows, and a --reason",
+                ),
+                403 => Failure::refused(
+                    said,
+                    "only the binding's approvers may decide, never on their own deployment, and \
+                     your role needs lambda:InvokeFunctionUrl on the URL: `guardctl pending` \
+                     shows who may",
+                ),
+                404 => Failure::refused(
+                    said,
+                    "`guardctl pending` lists what waits for a decision; \
+                     `guardctl history --resource NAME` what happened to the rest",
+                ),
+                409 => Failure::refused(
+                    said,
+                    "it was decided already: `guardctl history --resource NAME` shows how",
+                ),
+                _ => Failure::aws(
+                    said,
+                    "the approval function failed: run again; `guardctl status` checks the guard",
+                ),
             })
         }
     }
@@ -122,11 +153,13 @@ impl Signer {
     async fn for_url(aws: &mut Aws, url: &str) -> Result<Signer, Failure> {
         let uri: http::Uri = url
             .parse()
-            .map_err(|e| Failure::BadInput(format!("approval URL {url:?}: {e}")))?;
+            .map_err(|e| Failure::bad_input(format!("approval URL {url:?}: {e}"), URL_HINT))?;
         let host = uri
             .authority()
             .map(|a| a.as_str().to_owned())
-            .ok_or_else(|| Failure::BadInput(format!("approval URL {url:?} has no host")))?;
+            .ok_or_else(|| {
+                Failure::bad_input(format!("approval URL {url:?} has no host"), URL_HINT)
+            })?;
         let config = aws.config().await;
         // A Function URL names its region (<id>.lambda-url.<region>.on.aws): sign for that one,
         // which need not be the profile's. Elsewhere (a proxy, the testbed) the configured region.
@@ -135,18 +168,22 @@ impl Signer {
             None => config
                 .region()
                 .ok_or_else(|| {
-                    Failure::BadInput(
-                        "no AWS region: set AWS_REGION or a profile's region".to_owned(),
+                    Failure::bad_input(
+                        "no AWS region",
+                        "set AWS_REGION, or give the profile a region \
+                         (`aws configure set region eu-west-1`)",
                     )
                 })?
                 .to_string(),
         };
         let credentials = config
             .credentials_provider()
-            .ok_or_else(|| Failure::BadInput("no AWS credentials configured".to_owned()))?
+            .ok_or_else(|| Failure::bad_input("no AWS credentials configured", CREDENTIALS_HINT))?
             .provide_credentials()
             .await
-            .map_err(|e| Failure::Aws(format!("cannot get AWS credentials: {e}")))?;
+            .map_err(|e| {
+                Failure::aws(format!("cannot get AWS credentials: {e}"), CREDENTIALS_HINT)
+            })?;
         Ok(Signer {
             identity: credentials.into(),
             region,
@@ -167,7 +204,7 @@ async fn post_signed(signer: &Signer, url: &str, body: String) -> Result<(u16, V
         .header("host", host)
         .header("content-type", "application/json")
         .body(body.clone())
-        .map_err(|e| Failure::BadInput(format!("approval request: {e}")))?;
+        .map_err(|e| Failure::bad_input(format!("approval request: {e}"), URL_HINT))?;
     let params = v4::SigningParams::builder()
         .identity(identity)
         .region(region)
@@ -175,7 +212,7 @@ async fn post_signed(signer: &Signer, url: &str, body: String) -> Result<(u16, V
         .time(SystemTime::now())
         .settings(SigningSettings::default())
         .build()
-        .map_err(|e| Failure::BadInput(format!("cannot sign: {e}")))?
+        .map_err(|e| Failure::bad_input(format!("cannot sign: {e}"), CREDENTIALS_HINT))?
         .into();
     let signable = SignableRequest::new(
         "POST",
@@ -186,15 +223,21 @@ async fn post_signed(signer: &Signer, url: &str, body: String) -> Result<(u16, V
             .filter_map(|(k, v)| Some((k.as_str(), v.to_str().ok()?))),
         SignableBody::Bytes(body.as_bytes()),
     )
-    .map_err(|e| Failure::BadInput(format!("cannot sign: {e}")))?;
+    .map_err(|e| Failure::bad_input(format!("cannot sign: {e}"), URL_HINT))?;
     let (instructions, _signature) = sign(signable, &params)
-        .map_err(|e| Failure::BadInput(format!("cannot sign: {e}")))?
+        .map_err(|e| Failure::bad_input(format!("cannot sign: {e}"), CREDENTIALS_HINT))?
         .into_parts();
     instructions.apply_to_request_http1x(&mut request);
 
     let connector = hyper_rustls::HttpsConnectorBuilder::new()
         .with_provider_and_native_roots(rustls::crypto::aws_lc_rs::default_provider())
-        .map_err(|e| Failure::Aws(format!("cannot load the system's CA certificates: {e}")))?
+        .map_err(|e| {
+            Failure::aws(
+                format!("cannot load the system's CA certificates: {e}"),
+                "install the system's CA certificates (the ca-certificates package), or point \
+                 SSL_CERT_FILE at a bundle",
+            )
+        })?
         .https_or_http()
         .enable_http1()
         .build();
@@ -202,14 +245,24 @@ async fn post_signed(signer: &Signer, url: &str, body: String) -> Result<(u16, V
     let request = request.map(|b| Full::new(Bytes::from(b)));
     let response = tokio::time::timeout(TIMEOUT, client.request(request))
         .await
-        .map_err(|_| Failure::Aws(format!("{url}: no answer in {} s", TIMEOUT.as_secs())))?
-        .map_err(|e| Failure::Aws(format!("{url}: {e}")))?;
+        .map_err(|_| {
+            Failure::aws(
+                format!("{url}: no answer in {} s", TIMEOUT.as_secs()),
+                NETWORK_HINT,
+            )
+        })?
+        .map_err(|e| Failure::aws(format!("{url}: {e}"), NETWORK_HINT))?;
     let status = response.status().as_u16();
     let bytes = response
         .into_body()
         .collect()
         .await
-        .map_err(|e| Failure::Aws(format!("{url}: reading the answer: {e}")))?
+        .map_err(|e| {
+            Failure::aws(
+                format!("{url}: reading the answer: {e}"),
+                "the connection broke: run again",
+            )
+        })?
         .to_bytes();
     let answer = serde_json::from_slice(&bytes).unwrap_or_else(|_| {
         // Not JSON at all (a proxy's error page): shown as Lambda's own refusals are.

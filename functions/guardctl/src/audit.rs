@@ -79,7 +79,8 @@ pub async fn pending(aws: &mut Aws, json: bool, now: DateTime<Utc>) -> Result<St
         "DEADLINE",
         "LEFT",
         "APPROVERS",
-    ]);
+    ])
+    .toned("LEFT");
     for item in &items {
         out.row(vec![
             item.event_id.clone(),
@@ -154,7 +155,8 @@ pub async fn history(
             None => "no decisions".to_owned(),
         });
     }
-    let mut out = Table::new(&["DECIDED", "STATE", "RESOURCE", "CALLER", "EVENT", "DETAIL"]);
+    let mut out =
+        Table::new(&["DECIDED", "STATE", "RESOURCE", "CALLER", "EVENT", "DETAIL"]).toned("STATE");
     for item in &items {
         out.row(vec![
             time(item.decided_at),
@@ -173,10 +175,7 @@ pub async fn history(
 pub async fn undecided(aws: &mut Aws, json: bool, now: DateTime<Utc>) -> Result<String, Failure> {
     let table = aws.decisions_table().await?;
     let ledger = DynamoLedger::new(aws.dynamodb().await, &table);
-    let entries = ledger
-        .entries()
-        .await
-        .map_err(|e| Failure::Aws(e.to_string()))?;
+    let entries = ledger.entries().await.map_err(Failure::guard)?;
     let mut readable = Vec::new();
     let mut problems = Vec::new();
     for entry in entries {
@@ -272,7 +271,7 @@ fn failure_text(failure: &FailureRecord) -> String {
 }
 
 fn pretty(value: &Value) -> Result<String, Failure> {
-    serde_json::to_string_pretty(value).map_err(|e| Failure::BadInput(format!("cannot print: {e}")))
+    serde_json::to_string_pretty(value).map_err(Failure::cannot_print)
 }
 
 fn time(t: DateTime<Utc>) -> String {
@@ -325,9 +324,10 @@ fn detail(item: &AuditItem) -> String {
 /// `30m`, `24h`, `7d` before `now`, or an RFC 3339 time.
 fn parse_since(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, Failure> {
     let bad = || {
-        Failure::BadInput(format!(
-            "--since {text:?}: give an RFC 3339 time (2026-11-28T09:00:00Z) or an age (30m, 24h, 7d)"
-        ))
+        Failure::bad_input(
+            format!("--since {text:?} is neither a time nor an age"),
+            "give an RFC 3339 time (2026-11-28T09:00:00Z) or an age (30m, 24h, 7d)",
+        )
     };
     if let Ok(t) = DateTime::parse_from_rfc3339(text) {
         return Ok(t.with_timezone(&Utc));
@@ -356,7 +356,11 @@ fn items(
         .into_iter()
         .map(|i| {
             serde_dynamo::from_item(i).map_err(|e| {
-                Failure::BadInput(format!("table {table}: an item is not an audit item: {e}"))
+                Failure::bad_input(
+                    format!("table {table}: an item is not an audit item: {e}"),
+                    "is --decisions-table (MODEL_GUARD_DECISIONS_TABLE) the guard's decisions \
+                     table, written by the same version of Model Guard as this guardctl?",
+                )
             })
         })
         .collect()

@@ -110,19 +110,23 @@ impl Aws {
             return Ok(value);
         }
         let Some(stack) = self.global.stack.clone().filter(|s| !s.is_empty()) else {
-            return Err(Failure::BadInput(format!(
-                "no {what}: give {flag}, set {env}, or name the stack with --stack (MODEL_GUARD_STACK)",
-                what = name.output,
-                flag = name.flag,
-                env = name.env,
-            )));
+            return Err(Failure::bad_input(
+                format!("no {} to use", name.output),
+                format!(
+                    "name the stack with --stack (MODEL_GUARD_STACK), or give {} (or set {})",
+                    name.flag, name.env
+                ),
+            ));
         };
         let outputs = self.outputs(&stack).await?;
         outputs.get(name.output).cloned().ok_or_else(|| {
-            Failure::BadInput(format!(
-                "stack {stack} has no output {}: is it a Model Guard stack?",
-                name.output
-            ))
+            Failure::bad_input(
+                format!("stack {stack} has no output {}", name.output),
+                format!(
+                    "name a Model Guard stack with --stack (of this guardctl's version), or give {}",
+                    name.flag
+                ),
+            )
         })
     }
 

@@ -44,13 +44,25 @@ pub struct ExplainArgs {
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, Failure> {
-    std::fs::read(path)
-        .map_err(|e| Failure::BadInput(format!("{}: cannot read: {e}", path.display())))
+    std::fs::read(path).map_err(|e| {
+        Failure::bad_input(
+            format!("{}: cannot read: {e}", path.display()),
+            "check the path and that you may read the file",
+        )
+    })
 }
 
-fn bad(path: &Path, what: impl std::fmt::Display) -> Failure {
-    Failure::BadInput(format!("{}: {what}", path.display()))
+/// A file that is not what its flag takes.
+fn bad(path: &Path, what: impl std::fmt::Display, hint: &str) -> Failure {
+    Failure::bad_input(format!("{}: {what}", path.display()), hint)
 }
+
+const POLICY_FILE: &str = "fix the item and field named; a policy file is a JSON array of policy \
+     items as `guardctl policy export` writes them (docs/cookbook/ has ten)";
+const EVENT_FILE: &str = "give the EventBridge event as delivered (\"AWS API Call via \
+     CloudTrail\", with its detail); tests/events/ has examples";
+const CATALOG_FILE: &str = "fix the catalog as the message says; \
+     tests/events/example/catalog.json shows its form";
 
 /// The policy from a POLICY.json file, or else from the policy table (validated as the Lambdas
 /// validate it): what `explain` and `scan` judge against.
@@ -58,22 +70,22 @@ pub async fn load_policy(aws: &mut Aws, file: Option<&Path>) -> Result<PolicySet
     match file {
         Some(path) => {
             let value: serde_json::Value = serde_json::from_slice(&read(path)?)
-                .map_err(|e| bad(path, format!("not JSON: {e}")))?;
-            PolicySet::from_json(&value).map_err(|e| bad(path, e))
+                .map_err(|e| bad(path, format!("not JSON: {e}"), POLICY_FILE))?;
+            PolicySet::from_json(&value).map_err(|e| bad(path, e, POLICY_FILE))
         }
         None => {
             let table = aws.policy_table().await?;
             DynamoPolicyStore::new(aws.dynamodb().await, &table, 0)
                 .load()
                 .await
-                .map_err(|e| Failure::Aws(e.to_string()))
+                .map_err(Failure::guard)
         }
     }
 }
 
 pub async fn run(aws: &mut Aws, args: &ExplainArgs) -> Result<String, Failure> {
     let event = read(&args.event)?;
-    let outcome = parse_event_slice(&event).map_err(|e| bad(&args.event, e))?;
+    let outcome = parse_event_slice(&event).map_err(|e| bad(&args.event, e, EVENT_FILE))?;
     let defaults = crate::defaults(args.default_grace, &args.default_approvers)?
         .with_unresolved_mode(Mode::from_name(&args.unresolved_action).unwrap_or_default());
 
@@ -92,24 +104,28 @@ pub async fn run(aws: &mut Aws, args: &ExplainArgs) -> Result<String, Failure> {
         };
         model_guard_core::explain(outcome, &lookups, &policy, &defaults)
             .await
-            .map_err(|e| Failure::Aws(e.to_string()))?
+            .map_err(Failure::guard)?
     } else {
         let resolver = match &args.catalog {
             Some(path) => {
                 let bytes = read(path)?;
-                let catalog = read_catalog(&bytes).map_err(|e| bad(path, e.clone()))?;
+                let catalog = read_catalog(&bytes).map_err(|e| bad(path, e, CATALOG_FILE))?;
                 CatalogResolver::try_new(catalog)
-                    .map_err(|e| bad(path, format!("not a catalog: {e}")))?
+                    .map_err(|e| bad(path, format!("not a catalog: {e}"), CATALOG_FILE))?
             }
             None => CatalogResolver::nothing("no catalog given"),
         };
         // The catalog answers every describe, so the only error is one a catalog never gives.
         model_guard_core::explain(outcome, &resolver.lookups(), &policy, &defaults)
             .await
-            .map_err(|e| Failure::BadInput(e.to_string()))?
+            .map_err(|e| {
+                Failure::bad_input(
+                    e.to_string(),
+                    "give a --catalog with what the event names, or ask SageMaker with --live",
+                )
+            })?
     };
-    serde_json::to_string_pretty(&verdict)
-        .map_err(|e| Failure::BadInput(format!("cannot print the verdict: {e}")))
+    serde_json::to_string_pretty(&verdict).map_err(Failure::cannot_print)
 }
 
 /// Reads a catalog, telling "not JSON" from "JSON of the wrong shape".

@@ -251,25 +251,35 @@ impl DecideArgs {
 }
 
 fn main() -> ExitCode {
+    use std::io::Write;
     let cli = Cli::parse();
     let result = run(cli.command, &cli.global);
     match result {
         Ok((output, code)) => {
             if !output.is_empty() {
-                use std::io::Write;
-                // A reader that stopped early (`guardctl man | head`) is no error, and no panic.
-                let written = writeln!(std::io::stdout().lock(), "{}", output.trim_end());
+                // Colour reaches a terminal only, and never with NO_COLOR set (anstream decides).
+                // A reader that stopped early (`guardctl man | head`)
+                // is no error, and no panic.
+                let written = writeln!(anstream::stdout().lock(), "{}", output.trim_end());
                 if let Err(e) = written
                     && e.kind() != std::io::ErrorKind::BrokenPipe
                 {
-                    eprintln!("guardctl: cannot print: {e}");
+                    eprintln!(
+                        "guardctl: cannot print: {e}\nhint: check where the output goes (a full disk, a closed file)"
+                    );
                     return ExitCode::from(1);
                 }
             }
             ExitCode::from(code)
         }
         Err(failure) => {
-            eprintln!("guardctl: {failure}");
+            // The message, then the fix on a line of its own, in bold on a terminal.
+            let _ = writeln!(
+                anstream::stderr().lock(),
+                "guardctl: {}\n{}",
+                failure.message(),
+                table::bold(&format!("hint: {}", failure.hint()))
+            );
             ExitCode::from(failure.exit_code())
         }
     }
@@ -280,7 +290,12 @@ fn run(command: Command, global: &Global) -> Result<(String, u8), Failure> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| Failure::Aws(format!("cannot start the async runtime: {e}")))?;
+        .map_err(|e| {
+            Failure::aws(
+                format!("cannot start the async runtime: {e}"),
+                "the system refused a thread or a timer: free some resources, then run again",
+            )
+        })?;
     runtime.block_on(async {
         let mut aws = aws::Aws::new(global.clone());
         let now = global.now.unwrap_or_else(Utc::now);
@@ -294,7 +309,9 @@ fn run(command: Command, global: &Global) -> Result<(String, u8), Failure> {
                 let mut page = Vec::new();
                 clap_mangen::Man::new(Cli::command())
                     .render(&mut page)
-                    .map_err(|e| Failure::BadInput(format!("cannot render the man page: {e}")))?;
+                    .map_err(|e| {
+                        Failure::bad_input(format!("cannot render the man page: {e}"), failure::BUG)
+                    })?;
                 Ok(String::from_utf8_lossy(&page).into_owned())
             }
             Command::Status => return status::status(&mut aws, global.json, now).await,
@@ -321,7 +338,13 @@ fn run(command: Command, global: &Global) -> Result<(String, u8), Failure> {
 
 /// The stack defaults `explain` applies when a binding sets none.
 pub fn defaults(grace: u32, approvers: &[String]) -> Result<Defaults, Failure> {
-    Defaults::new(grace, approvers).map_err(Failure::BadInput)
+    Defaults::new(grace, approvers).map_err(|e| {
+        Failure::bad_input(
+            e,
+            "--default-grace is in seconds and each --default-approver a principal ARN pattern, \
+             as the stack's own defaults",
+        )
+    })
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use std::path::Path;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use model_guard_aws::policy_store::scan_items;
 use model_guard_core::policy::{ENFORCEMENT_PK, StackEnforcement};
-use model_guard_core::{ErrorKind, PolicyItem, PolicySet};
+use model_guard_core::{PolicyItem, PolicySet};
 use serde_json::{Value, json};
 
 use crate::PolicyCommand;
@@ -26,15 +26,25 @@ const MAX_ITEM_BYTES: usize = 400 * 1024;
 fn check_size(position: &str, value: &Value) -> Result<(), Failure> {
     let size = value.to_string().len();
     if size > MAX_ITEM_BYTES {
-        return Err(Failure::BadInput(format!(
-            "policy item {position} (pk {:?}): {size} bytes as JSON; DynamoDB stores at most 400 KB",
-            pk_of(value)
-        )));
+        return Err(Failure::bad_input(
+            format!(
+                "policy item {position} (pk {:?}): {size} bytes as JSON; DynamoDB stores at most 400 KB",
+                pk_of(value)
+            ),
+            "make the item smaller: fewer or broader patterns, or split it into several bindings",
+        ));
     }
     Ok(())
 }
 
 const KEY: &str = model_guard_aws::policy_table::KEY;
+
+/// The fix for an item that does not validate.
+const ITEM_HINT: &str = "fix the field named; the README's \"Writing a policy\" shows every \
+     field, and docs/cookbook/ ten whole policies";
+/// The fix for a set of items that cannot stand together.
+const SET_HINT: &str = "two items would bind the same pattern: change one pk, or remove the \
+     other first (`guardctl policy rm PK`)";
 
 pub async fn run(aws: &mut Aws, command: PolicyCommand, json: bool) -> Result<String, Failure> {
     let table = aws.policy_table().await?;
@@ -65,10 +75,7 @@ impl Store {
     async fn all(&self) -> Result<Vec<Value>, Failure> {
         let mut items = scan_items(&self.client, &self.table)
             .await
-            .map_err(|e| match e.kind {
-                ErrorKind::PolicyInvalid => Failure::BadInput(e.message),
-                _ => Failure::Aws(e.message),
-            })?;
+            .map_err(Failure::guard)?;
         items.sort_by(|a, b| pk_of(a).cmp(pk_of(b)));
         Ok(items)
     }
@@ -91,25 +98,30 @@ impl Store {
         item: std::collections::HashMap<String, AttributeValue>,
     ) -> Result<Value, Failure> {
         serde_dynamo::from_item(item).map_err(|e| {
-            Failure::BadInput(format!(
-                "table {}: an item is not JSON-shaped: {e}",
-                self.table
-            ))
+            Failure::bad_input(
+                format!("table {}: an item is not JSON-shaped: {e}", self.table),
+                "is --policy-table (MODEL_GUARD_POLICY_TABLE) the guard's policy table? If so, \
+                 fix or delete that item in the DynamoDB console",
+            )
         })
     }
 
     fn to_item(
         value: &Value,
     ) -> Result<std::collections::HashMap<String, AttributeValue>, Failure> {
-        serde_dynamo::to_item(value)
-            .map_err(|e| Failure::BadInput(format!("cannot store {}: {e}", pk_of(value))))
+        serde_dynamo::to_item(value).map_err(|e| {
+            Failure::bad_input(
+                format!("cannot store {}: {e}", pk_of(value)),
+                "keep the item to plain JSON: strings, numbers, booleans, lists and objects",
+            )
+        })
     }
 
     fn missing(&self, pk: &str) -> Failure {
-        Failure::Refused(format!(
-            "no policy item with pk {pk:?} in table {}",
-            self.table
-        ))
+        Failure::refused(
+            format!("no policy item with pk {pk:?} in table {}", self.table),
+            "`guardctl policy list` shows the pks there (a pk is matched exactly)",
+        )
     }
 }
 
@@ -118,14 +130,22 @@ fn pk_of(item: &Value) -> &str {
 }
 
 fn pretty(value: &Value) -> Result<String, Failure> {
-    serde_json::to_string_pretty(value).map_err(|e| Failure::BadInput(format!("cannot print: {e}")))
+    serde_json::to_string_pretty(value).map_err(Failure::cannot_print)
 }
 
 fn read_json(path: &Path) -> Result<Value, Failure> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| Failure::BadInput(format!("{}: cannot read: {e}", path.display())))?;
-    serde_json::from_slice(&bytes)
-        .map_err(|e| Failure::BadInput(format!("{}: not JSON: {e}", path.display())))
+    let bytes = std::fs::read(path).map_err(|e| {
+        Failure::bad_input(
+            format!("{}: cannot read: {e}", path.display()),
+            "check the path and that you may read the file",
+        )
+    })?;
+    serde_json::from_slice(&bytes).map_err(|e| {
+        Failure::bad_input(
+            format!("{}: not JSON: {e}", path.display()),
+            "`put` takes one policy item as JSON, `import` an array of them (as `export` writes)",
+        )
+    })
 }
 
 /// The table's items that validate, except those whose pk is in `replaced`; an invalid stored item
@@ -305,15 +325,15 @@ async fn put_value(
     dry_run: bool,
     json: bool,
 ) -> Result<String, Failure> {
-    let item =
-        PolicyItem::from_value(position, &value).map_err(|e| Failure::BadInput(e.to_string()))?;
+    let item = PolicyItem::from_value(position, &value)
+        .map_err(|e| Failure::bad_input(e.to_string(), ITEM_HINT))?;
     check_size(position, &value)?;
     let all = store.all().await?;
     let before = all.iter().find(|v| pk_of(v) == item.pk).cloned();
     // The same binding under another spelling of its pk would be a duplicate the Lambdas refuse.
     let mut set = valid_others(&store.table, &all, &BTreeSet::from([item.pk.as_str()]));
     set.push(item.clone());
-    PolicySet::new(set).map_err(|e| Failure::BadInput(format!("{position}: {e}")))?;
+    PolicySet::new(set).map_err(|e| Failure::bad_input(format!("{position}: {e}"), SET_HINT))?;
 
     let written = !dry_run && before.as_ref() != Some(&value);
     if written {
@@ -376,7 +396,7 @@ async fn import(store: &Store, file: &Path, dry_run: bool, json: bool) -> Result
     let document = read_json(file)?;
     // Every item is checked, and the file as a set, before anything is written.
     PolicySet::from_json(&document)
-        .map_err(|e| Failure::BadInput(format!("{}: {e}", file.display())))?;
+        .map_err(|e| Failure::bad_input(format!("{}: {e}", file.display()), ITEM_HINT))?;
     let items: Vec<Value> = document.as_array().cloned().unwrap_or_default();
     let all = store.all().await?;
     let replaced: BTreeSet<&str> = items.iter().map(pk_of).collect();
@@ -385,14 +405,14 @@ async fn import(store: &Store, file: &Path, dry_run: bool, json: bool) -> Result
         check_size(&format!("{}: .[{i}]", file.display()), value)?;
         set.push(
             PolicyItem::from_value(&format!(".[{i}]"), value)
-                .map_err(|e| Failure::BadInput(format!("{}: {e}", file.display())))?,
+                .map_err(|e| Failure::bad_input(format!("{}: {e}", file.display()), ITEM_HINT))?,
         );
     }
     PolicySet::new(set).map_err(|e| {
-        Failure::BadInput(format!(
-            "{}: {e} (an item already in the table)",
-            file.display()
-        ))
+        Failure::bad_input(
+            format!("{}: {e} (an item already in the table)", file.display()),
+            SET_HINT,
+        )
     })?;
 
     let before: BTreeMap<&str, &Value> = all.iter().map(|v| (pk_of(v), v)).collect();
@@ -411,7 +431,9 @@ async fn import(store: &Store, file: &Path, dry_run: bool, json: bool) -> Result
                     .table_name(&store.table)
                     .set_item(Some(Store::to_item(value)?))
                     .build()
-                    .map_err(|e| Failure::BadInput(format!("{}: {e}", pk_of(value))))?;
+                    .map_err(|e| {
+                        Failure::bad_input(format!("{}: {e}", pk_of(value)), crate::failure::BUG)
+                    })?;
                 request = request.transact_items(TransactWriteItem::builder().put(put).build());
             }
             if let Err(e) = request.send().await {
@@ -425,17 +447,24 @@ async fn import(store: &Store, file: &Path, dry_run: bool, json: bool) -> Result
                     &e,
                 );
                 let first_unwritten = written.len();
-                return Err(Failure::Aws(format!(
-                    "{failed}\nwritten: {} item(s){}\nnot written: {} item(s), from .[{first_unwritten}] ({}) on",
-                    written.len(),
-                    if written.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" ({})", written.join(", "))
-                    },
-                    items.len() - first_unwritten,
-                    pk_of(&items[first_unwritten]),
-                )));
+                return Err(Failure::aws(
+                    format!(
+                        "{}\nwritten: {} item(s){}\nnot written: {} item(s), from .[{first_unwritten}] ({}) on",
+                        failed.message(),
+                        written.len(),
+                        if written.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" ({})", written.join(", "))
+                        },
+                        items.len() - first_unwritten,
+                        pk_of(&items[first_unwritten]),
+                    ),
+                    format!(
+                        "{}; then run the same import again (an item written again is unchanged)",
+                        failed.hint().trim_end_matches('.')
+                    ),
+                ));
             }
             written.extend(batch.iter().map(pk_of));
         }
@@ -447,7 +476,7 @@ async fn import(store: &Store, file: &Path, dry_run: bool, json: bool) -> Result
             .collect();
         return pretty(&json!({"items": list, "written": written.len(), "dryRun": dry_run}));
     }
-    let mut table = Table::new(&["PK", "CHANGE"]);
+    let mut table = Table::new(&["PK", "CHANGE"]).toned("CHANGE");
     for (pk, what) in &changes {
         table.row(vec![(*pk).to_owned(), (*what).to_owned()]);
     }

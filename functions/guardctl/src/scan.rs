@@ -21,7 +21,7 @@ use model_guard_core::{Defaults, Mode};
 
 use crate::aws::Aws;
 use crate::failure::Failure;
-use crate::table::Table;
+use crate::table::{Table, Tone, bold, paint};
 
 #[derive(clap::Args)]
 pub struct ScanArgs {
@@ -124,8 +124,7 @@ pub async fn scan(
         report.sort();
     }
     let text = if json {
-        serde_json::to_string_pretty(&report)
-            .map_err(|e| Failure::BadInput(format!("cannot print: {e}")))?
+        serde_json::to_string_pretty(&report).map_err(Failure::cannot_print)?
     } else {
         render(&report)
     };
@@ -137,12 +136,23 @@ fn parse_types(given: &[String]) -> Result<Vec<ResourceType>, Failure> {
         .iter()
         .map(|t| {
             serde_json::from_value(serde_json::Value::String(t.trim().to_owned())).map_err(|_| {
-                Failure::BadInput(format!("--resource-type {t:?}: no such resource type"))
+                Failure::bad_input(
+                    format!("--resource-type {t:?}: no such resource type"),
+                    scanned_types_hint(),
+                )
             })
         })
         .collect::<Result<_, _>>()?;
     let types = (!named.is_empty()).then_some(named.as_slice());
-    scanned_types(types).map_err(|e| Failure::BadInput(e.message))
+    scanned_types(types).map_err(|e| Failure::bad_input(e.message, scanned_types_hint()))
+}
+
+fn scanned_types_hint() -> String {
+    let names: Vec<&str> = model_guard_core::scan::SCANNED
+        .iter()
+        .map(|t| t.as_str())
+        .collect();
+    format!("give one or more of: {}", names.join(", "))
 }
 
 /// `--enforce`: the scan function does the work with the guard's own role and policy.
@@ -181,8 +191,7 @@ async fn enforce(
         types: (types.len() < model_guard_core::scan::SCANNED.len()).then_some(types),
         place,
     };
-    let payload =
-        serde_json::to_vec(&request).map_err(|e| Failure::BadInput(format!("cannot send: {e}")))?;
+    let payload = serde_json::to_vec(&request).map_err(Failure::cannot_print)?;
     eprintln!("guardctl: asking {function} to scan and enforce (this takes a while)");
     let out = client
         .invoke()
@@ -196,34 +205,38 @@ async fn enforce(
             if e.as_service_error()
                 .is_some_and(|s| s.is_too_many_requests_exception())
             {
-                return Failure::Aws(format!(
-                    "{function} is busy: it runs a few scans at a time, and the drift scan or \
-                     other operators' scans are running; try again in a few minutes"
-                ));
+                return Failure::aws(
+                    format!(
+                        "{function} is busy: it runs a few scans at a time, and the drift scan or \
+                         other operators' scans are running"
+                    ),
+                    "try again in a few minutes",
+                );
             }
-            Failure::Aws(format!(
-                "Invoke {function}: {}",
-                aws_sdk_lambda::error::DisplayErrorContext(&e)
-            ))
+            crate::failure::sdk(&format!("Invoke {function}"), &e)
         })?;
     let body = out
         .payload()
         .map(|b| b.as_ref().to_vec())
         .unwrap_or_default();
     if let Some(error) = out.function_error() {
-        return Err(Failure::Aws(format!(
-            "the scan function failed ({error}): {}",
-            String::from_utf8_lossy(&body)
-        )));
+        return Err(Failure::aws(
+            format!(
+                "the scan function failed ({error}): {}",
+                String::from_utf8_lossy(&body)
+            ),
+            format!("its log says why: `aws logs tail /aws/lambda/{function} --since 1h`"),
+        ));
     }
     let response: ScanResponse = serde_json::from_slice(&body).map_err(|e| {
-        Failure::Aws(format!(
-            "the scan function answered what is not a scan response: {e}"
-        ))
+        Failure::aws(
+            format!("the scan function answered what is not a scan response: {e}"),
+            "guardctl and the stack are of different versions: update guardctl or redeploy the \
+             stack",
+        )
     })?;
     if json {
-        return serde_json::to_string_pretty(&response)
-            .map_err(|e| Failure::BadInput(format!("cannot print: {e}")));
+        return serde_json::to_string_pretty(&response).map_err(Failure::cannot_print);
     }
     let mut text = render(&response.report);
     text.push_str(&format!(
@@ -259,10 +272,9 @@ pub fn render(report: &Report) -> String {
             flush(&mut out, &mut table);
             outcome = Some(finding.outcome);
             let count = report.counts.get(&finding.outcome).copied().unwrap_or(0);
-            out.push_str(&format!(
-                "{} ({count})\n",
-                finding.outcome.as_str().to_uppercase()
-            ));
+            let heading = format!("{} ({count})", finding.outcome.as_str().to_uppercase());
+            out.push_str(&paint(Tone::of(&heading), &bold(&heading)));
+            out.push('\n');
             table = Some(Table::new(&[
                 "TYPE", "NAME", "STATUS", "WHO", "CALL", "WHY", "KEY",
             ]));
@@ -332,9 +344,10 @@ fn parse_place(text: &str) -> Result<model_guard_core::sweep::Place, Failure> {
                 region: region.to_owned(),
             })
         }
-        _ => Err(Failure::BadInput(format!(
-            "--place {text:?}: give ACCOUNT/REGION, e.g. 444455556666/eu-west-1"
-        ))),
+        _ => Err(Failure::bad_input(
+            format!("--place {text:?} is not ACCOUNT/REGION"),
+            "give a 12-digit account and a region, e.g. --place 444455556666/eu-west-1",
+        )),
     }
 }
 

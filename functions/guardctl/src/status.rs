@@ -17,7 +17,7 @@ use serde::Serialize;
 
 use crate::aws::Aws;
 use crate::failure::Failure;
-use crate::table::{Table, duration};
+use crate::table::{Table, Tone, duration, paint};
 
 /// The exit code when a check fails (0 when none does; 1–3 as for every command).
 pub const UNHEALTHY: u8 = 4;
@@ -62,7 +62,7 @@ fn time(t: DateTime<Utc>) -> String {
 }
 
 fn aws_failure(e: model_guard_core::GuardError) -> Failure {
-    Failure::Aws(e.to_string())
+    Failure::guard(e)
 }
 
 /// The status screen (or JSON), and the exit code: [`UNHEALTHY`] when a check fails.
@@ -73,8 +73,13 @@ pub async fn status(
 ) -> Result<(String, u8), Failure> {
     let targets: HealthTargets = {
         let text = aws.health_targets().await?;
-        serde_json::from_str(&text)
-            .map_err(|e| Failure::BadInput(format!("the health targets are not valid: {e}")))?
+        serde_json::from_str(&text).map_err(|e| {
+            Failure::bad_input(
+                format!("the health targets are not valid: {e}"),
+                "guardctl and the stack are of different versions: update guardctl or \
+                     redeploy the stack",
+            )
+        })?
     };
     let table = aws.decisions_table().await?;
     let config = aws.config().await.clone();
@@ -137,8 +142,7 @@ pub async fn status(
     };
     let code = if status.healthy { 0 } else { UNHEALTHY };
     if json {
-        let text = serde_json::to_string_pretty(&status)
-            .map_err(|e| Failure::BadInput(format!("cannot print the status: {e}")))?;
+        let text = serde_json::to_string_pretty(&status).map_err(Failure::cannot_print)?;
         return Ok((text, code));
     }
     Ok((render(&status, now), code))
@@ -147,19 +151,23 @@ pub async fn status(
 fn render(status: &Status, now: DateTime<Utc>) -> String {
     let failing = status.report.failing();
     let mut text = if failing.is_empty() {
-        "Model Guard is switched on: every check passes\n\n".to_owned()
+        paint(Tone::Good, "Model Guard is switched on: every check passes")
     } else {
-        format!(
-            "Model Guard: {} FAILING ({}): it may not see or stop deployments\n\n",
-            if failing.len() == 1 {
-                "1 check".to_owned()
-            } else {
-                format!("{} checks", failing.len())
-            },
-            failing.join(", ")
+        paint(
+            Tone::Bad,
+            &format!(
+                "Model Guard: {} FAILING ({}): it may not see or stop deployments",
+                if failing.len() == 1 {
+                    "1 check".to_owned()
+                } else {
+                    format!("{} checks", failing.len())
+                },
+                failing.join(", ")
+            ),
         )
     };
-    let mut checks = Table::new(&["CHECK", "STATUS", "DETAIL"]);
+    text.push_str("\n\n");
+    let mut checks = Table::new(&["CHECK", "STATUS", "DETAIL"]).toned("STATUS");
     for c in &status.report.checks {
         let mark = match c.status {
             CheckStatus::Pass => "ok",

@@ -1,11 +1,71 @@
 //! Human output: a header and aligned columns, long cells cut with `…` so a row fits a terminal.
+//! Tables are written with colour (a bold header, states in the colour of what they mean);
+//! `main` prints through `anstream`, which keeps the colour only on a terminal and never when
+//! `NO_COLOR` is set, so pipes, files and tests get plain text.
+
+use anstyle::{AnsiColor, Style};
 
 /// The widest a cell may be before it is cut.
 const MAX_CELL: usize = 60;
 
+/// What a word in a state column means to the reader, and so its colour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tone {
+    Plain,
+    /// Nothing to do: allowed, approved, a passing check, a new item.
+    Good,
+    /// Look at it soon: waiting for approval, a warning, a changed item.
+    Warn,
+    /// Something was wrong: a violation, a failure, an overdue deadline, a removed item.
+    Bad,
+}
+
+impl Tone {
+    /// The tone of a cell, by its first word (the states guardctl prints, in any case).
+    pub fn of(text: &str) -> Tone {
+        let first = text.split_whitespace().next().unwrap_or("");
+        match first.to_ascii_lowercase().as_str() {
+            "ok" | "allowed" | "approved" | "new" | "audited" => Tone::Good,
+            "warn" | "pending" | "evaluated" | "notified" | "unattributed" | "changed" => {
+                Tone::Warn
+            }
+            "fail" | "failed" | "violation" | "enforced" | "overdue" | "removed" => Tone::Bad,
+            _ => Tone::Plain,
+        }
+    }
+
+    fn style(self) -> Style {
+        let colour = match self {
+            Tone::Plain => return Style::new(),
+            Tone::Good => AnsiColor::Green,
+            Tone::Warn => AnsiColor::Yellow,
+            Tone::Bad => AnsiColor::Red,
+        };
+        Style::new().fg_color(Some(colour.into()))
+    }
+}
+
+/// `text` in its tone's colour (as is when plain).
+pub fn paint(tone: Tone, text: &str) -> String {
+    let style = tone.style();
+    if style == Style::new() {
+        text.to_owned()
+    } else {
+        format!("{style}{text}{style:#}")
+    }
+}
+
+/// `text` in bold.
+pub fn bold(text: &str) -> String {
+    let style = Style::new().bold();
+    format!("{style}{text}{style:#}")
+}
+
 pub struct Table {
     header: Vec<&'static str>,
     rows: Vec<Vec<String>>,
+    /// Columns whose cells are coloured by [`Tone::of`].
+    toned: Vec<usize>,
 }
 
 impl Table {
@@ -13,7 +73,16 @@ impl Table {
         Table {
             header: header.to_vec(),
             rows: Vec::new(),
+            toned: Vec::new(),
         }
+    }
+
+    /// Colours the cells of the column headed `column` by what they say.
+    pub fn toned(mut self, column: &str) -> Table {
+        if let Some(i) = self.header.iter().position(|h| *h == column) {
+            self.toned.push(i);
+        }
+        self
     }
 
     pub fn row(&mut self, cells: Vec<String>) {
@@ -44,23 +113,31 @@ impl Table {
                 }
             }
         }
-        let line = |cells: &[String]| -> String {
+        // Padding is worked out on the text as seen, then the colour wraps the text alone.
+        let line = |cells: &[String], paint_cell: &dyn Fn(usize, &str) -> String| -> String {
             let mut out = String::new();
             for (i, cell) in cells.iter().enumerate() {
-                if i + 1 == cells.len() {
-                    out.push_str(cell);
-                } else {
+                out.push_str(&paint_cell(i, cell));
+                if i + 1 < cells.len() {
                     let pad = widths.get(i).copied().unwrap_or(0);
-                    out.push_str(&format!("{cell:<pad$}  "));
+                    let fill = pad.saturating_sub(cell.chars().count()) + 2;
+                    out.push_str(&" ".repeat(fill));
                 }
             }
             out.trim_end().to_owned()
         };
         let header: Vec<String> = self.header.iter().map(|h| (*h).to_owned()).collect();
-        let mut out = line(&header);
+        let mut out = line(&header, &|_, cell| bold(cell));
+        let body = |i: usize, cell: &str| {
+            if self.toned.contains(&i) {
+                paint(Tone::of(cell), cell)
+            } else {
+                cell.to_owned()
+            }
+        };
         for row in &rows {
             out.push('\n');
-            out.push_str(&line(row));
+            out.push_str(&line(row, &body));
         }
         out
     }
@@ -89,16 +166,70 @@ pub fn duration(seconds: i64) -> String {
 mod tests {
     use super::*;
 
+    /// The table as a reader of a pipe gets it: anstream takes the colour out.
+    fn plain(text: &str) -> String {
+        anstream::adapter::strip_str(text).to_string()
+    }
+
     #[test]
     fn columns_align_and_long_cells_are_cut() {
-        let mut t = Table::new(&["PK", "MODE"]);
+        let mut t = Table::new(&["PK", "MODE"]).toned("MODE");
         t.row(vec!["default".into(), "notify".into()]);
         t.row(vec!["x".repeat(70), "enforce".into()]);
-        let out = t.render();
+        let out = plain(&t.render());
         let lines: Vec<&str> = out.lines().collect();
         assert_eq!(lines[0].find("MODE"), lines[1].find("notify"));
         assert!(lines[2].contains(&format!("{}…", "x".repeat(59))));
         assert!(!lines[2].contains(&"x".repeat(60)));
+    }
+
+    #[test]
+    fn states_are_coloured_by_meaning_and_the_colour_does_not_shift_columns() {
+        let mut t = Table::new(&["STATE", "RESOURCE"]).toned("STATE");
+        t.row(vec!["violation".into(), "bad-endpoint".into()]);
+        t.row(vec!["allowed".into(), "good-endpoint".into()]);
+        t.row(vec!["pending".into(), "waiting".into()]);
+        t.row(vec!["gone".into(), "other".into()]);
+        let out = t.render();
+        let red = Style::new().fg_color(Some(AnsiColor::Red.into()));
+        let green = Style::new().fg_color(Some(AnsiColor::Green.into()));
+        let yellow = Style::new().fg_color(Some(AnsiColor::Yellow.into()));
+        assert!(out.contains(&format!("{red}violation{red:#}")), "{out:?}");
+        assert!(out.contains(&format!("{green}allowed{green:#}")), "{out:?}");
+        assert!(
+            out.contains(&format!("{yellow}pending{yellow:#}")),
+            "{out:?}"
+        );
+        assert!(
+            out.contains("\ngone "),
+            "a word of no tone stays plain: {out:?}"
+        );
+        let header = Style::new().bold();
+        assert!(
+            out.starts_with(&format!("{header}STATE{header:#}")),
+            "{out:?}"
+        );
+        // Only the toned column: a resource named like a state is not coloured.
+        let mut names = Table::new(&["STATE", "RESOURCE"]).toned("STATE");
+        names.row(vec!["allowed".into(), "failed".into()]);
+        assert!(names.render().ends_with("  failed"));
+        // Stripped, the columns line up as if there had never been colour.
+        let text = plain(&out);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "STATE      RESOURCE");
+        assert_eq!(lines[1], "violation  bad-endpoint");
+        assert_eq!(lines[2].find("good"), lines[1].find("bad"));
+    }
+
+    #[test]
+    fn a_tone_is_read_from_the_first_word_in_any_case() {
+        assert_eq!(Tone::of("FAIL"), Tone::Bad);
+        assert_eq!(Tone::of("WARN"), Tone::Warn);
+        assert_eq!(Tone::of("ok"), Tone::Good);
+        assert_eq!(Tone::of("overdue 1m 01s"), Tone::Bad);
+        assert_eq!(Tone::of("14m 05s"), Tone::Plain);
+        assert_eq!(Tone::of(""), Tone::Plain);
+        assert_eq!(paint(Tone::Plain, "x"), "x");
     }
 
     #[test]

@@ -265,16 +265,37 @@ fn bad_files_exit_2_with_one_line_naming_the_file() {
         let err = stderr(&out);
         assert_eq!(out.status.code(), Some(2), "{full:?}: {err}");
         assert!(out.stdout.is_empty(), "{full:?} printed to stdout");
-        assert_eq!(
-            err.trim_end().lines().count(),
-            1,
-            "{full:?}: not one line: {err}"
-        );
+        // One line naming the file and what is wrong with it, one with the fix.
+        let lines: Vec<&str> = err.trim_end().lines().collect();
+        assert_eq!(lines.len(), 2, "{full:?}: not two lines: {err}");
         assert!(
-            err.starts_with(&format!("guardctl: {}: ", file.display())),
+            lines[0].starts_with(&format!("guardctl: {}: ", file.display())),
             "{full:?}: {err}"
         );
-        assert!(err.contains(expected), "{full:?}: {err} lacks {expected}");
+        assert!(
+            lines[0].contains(expected),
+            "{full:?}: {err} lacks {expected}"
+        );
+        let hint = lines[1].strip_prefix("hint: ").unwrap_or_else(|| {
+            panic!("{full:?}: no hint: {err}");
+        });
+        // The fix for what the flag takes: the flag just before the file.
+        let flag = full
+            .iter()
+            .position(|a| *a == path(file))
+            .and_then(|i| full.get(i - 1))
+            .copied();
+        let fix = match flag {
+            _ if expected == "cannot read" => "check the path",
+            Some("--event") => "EventBridge event",
+            Some("--catalog") => "catalog",
+            _ => "policy file",
+        };
+        assert!(
+            hint.contains(fix),
+            "{full:?}: the hint lacks {fix:?}: {err}"
+        );
+        assert!(!err.contains('\x1b'), "no colour into a pipe: {err:?}");
     }
 }
 
@@ -350,4 +371,48 @@ fn completions_and_the_man_page_name_every_command() {
         "{}",
         String::from_utf8_lossy(&done.stderr)
     );
+}
+
+/// guardctl on a terminal, through a real pseudo-terminal (util-linux `script`): what a person
+/// at a shell sees, NO_COLOR set or not.
+fn on_a_terminal(args: &[&str], no_color: bool) -> String {
+    let line = std::iter::once(env!("CARGO_BIN_EXE_guardctl"))
+        .chain(args.iter().copied())
+        .map(|a| format!("'{}'", a.replace('\'', r"'\''")))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut script = Command::new("script");
+    script
+        .args(["-qec", &format!("{line} 2>&1"), "/dev/null"])
+        .env("TERM", "xterm-256color")
+        .env_remove("CLICOLOR_FORCE")
+        .env_remove("CLICOLOR")
+        .env_remove("NO_COLOR");
+    if no_color {
+        script.env("NO_COLOR", "1");
+    }
+    let out = script
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run script (util-linux): {e}"));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn colour_reaches_a_terminal_only_and_never_with_no_color() {
+    let args = [
+        "explain",
+        "--event",
+        "/nonexistent/event.json",
+        "--policy",
+        "p.json",
+    ];
+    let bold_hint = "\u{1b}[1mhint: check the path";
+    let seen = on_a_terminal(&args, false);
+    assert!(seen.contains(bold_hint), "{seen:?}");
+    let seen = on_a_terminal(&args, true);
+    assert!(seen.contains("hint: check the path"), "{seen:?}");
+    assert!(!seen.contains('\u{1b}'), "NO_COLOR: {seen:?}");
+    // A pipe gets plain text (the other tests read guardctl through pipes and check it too).
+    let piped = guardctl(&args);
+    assert!(!stderr(&piped).contains('\u{1b}'), "{}", stderr(&piped));
 }

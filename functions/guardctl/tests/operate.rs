@@ -170,7 +170,8 @@ async fn list_get_rm_and_export_round_trip() {
         (missing.code, missing.stderr.trim()),
         (
             3,
-            "guardctl: no policy item with pk \"model#nope\" in table POLICIES"
+            "guardctl: no policy item with pk \"model#nope\" in table POLICIES\n\
+             hint: `guardctl policy list` shows the pks there (a pk is matched exactly)"
         )
     );
 
@@ -422,6 +423,41 @@ async fn history_is_newest_first_by_resource_or_since_a_time() {
     let all = audit_run(&table, &["history"]);
     assert_eq!(all.code, 0, "{}", all.stderr);
     insta::assert_snapshot!("history", all.stdout);
+    assert!(!all.stdout.contains('\u{1b}'), "no colour into a pipe");
+    // Where colour is wanted (CLICOLOR_FORCE stands in for a terminal here), the header is bold
+    // and each state has the colour of what it means; NO_COLOR wins over everything.
+    let forced = |no_color: bool| {
+        let mut env = vec![
+            ("MODEL_GUARD_DECISIONS_TABLE", table.as_str()),
+            ("CLICOLOR_FORCE", "1"),
+        ];
+        if no_color {
+            env.push(("NO_COLOR", "1"));
+        }
+        run_with(&env, &["--now", "2026-11-28T09:12:00Z", "history"]).stdout
+    };
+    let coloured = forced(false);
+    assert!(
+        coloured.starts_with("\u{1b}[1mDECIDED\u{1b}[0m"),
+        "{coloured:?}"
+    );
+    for (state, colour) in [
+        ("failed", 31),
+        ("enforced", 31),
+        ("pending", 33),
+        ("allowed", 32),
+    ] {
+        assert!(
+            coloured.contains(&format!("\u{1b}[{colour}m{state}\u{1b}[0m")),
+            "{state}: {coloured:?}"
+        );
+    }
+    assert_eq!(
+        anstream::adapter::strip_str(&coloured).to_string(),
+        all.stdout,
+        "the same table, colour aside"
+    );
+    assert_eq!(forced(true), all.stdout);
 
     let fraud = audit_run(
         &table,
@@ -452,10 +488,10 @@ async fn history_is_newest_first_by_resource_or_since_a_time() {
 
     let bad = audit_run(&table, &["history", "--since", "yesterday"]);
     assert_eq!(bad.code, 2);
-    assert!(
-        bad.stderr.contains("--since \"yesterday\""),
-        "{}",
-        bad.stderr
+    assert_eq!(
+        bad.stderr.trim_end(),
+        "guardctl: --since \"yesterday\" is neither a time nor an age\n\
+         hint: give an RFC 3339 time (2026-11-28T09:00:00Z) or an age (30m, 24h, 7d)"
     );
 }
 
@@ -468,13 +504,21 @@ async fn names_come_from_flags_or_the_environment_and_their_absence_is_explained
     assert_eq!(none.code, 2);
     assert_eq!(
         none.stderr.trim(),
-        "guardctl: no PolicyTableName: give --policy-table, set MODEL_GUARD_POLICY_TABLE, or name the stack with --stack (MODEL_GUARD_STACK)"
+        "guardctl: no PolicyTableName to use\n\
+         hint: name the stack with --stack (MODEL_GUARD_STACK), or give --policy-table (or set MODEL_GUARD_POLICY_TABLE)"
     );
     let gone = run_with(&[], &["--policy-table", "no-such-table", "policy", "list"]);
     assert_eq!(gone.code, 1);
     assert!(
         gone.stderr
             .contains("Scan no-such-table: ResourceNotFoundException"),
+        "{}",
+        gone.stderr
+    );
+    // The fix its code calls for.
+    assert!(
+        gone.stderr.trim_end().lines().last().is_some_and(|l| l
+            .starts_with("hint: nothing by that name in this account and region")),
         "{}",
         gone.stderr
     );
