@@ -945,7 +945,10 @@ def main() -> None:
         results["cost"] = cost(results["cold_start"], results.get("burst"), machine_logging(ROOT / "cdk" / "cdk.out"))
     results["took_s"] = time.time() - started
     save()
-    (out / "REPORT.md").write_text(report(results) + "\n")
+    # The addenda (measurements made by hand for one issue) are kept below the regenerated report.
+    previous = (out / "REPORT.md").read_text() if (out / "REPORT.md").exists() else ""
+    addenda = previous[previous.index("\n## Addendum"):] if "\n## Addendum" in previous else ""
+    (out / "REPORT.md").write_text(report(results) + "\n" + addenda.rstrip("\n") + ("\n" if addenda else ""))
     print(report(results))
 
 
