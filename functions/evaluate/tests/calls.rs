@@ -153,11 +153,9 @@ async fn only_what_needs_the_records_or_a_role_path_pays_for_them() {
     kit.model(&model, "Exec").await;
     ports
         .records
-        .put(&record_of(&create_model_event(
-            &unique("evt"),
-            "MLDeployer",
-            &model,
-            "Exec",
+        .put(&record_of(&model_guard_testkit::stamped(
+            create_model_event(&unique("evt"), "MLDeployer", &model, "Exec"),
+            kit.model_created(&model).await,
         )))
         .await
         .unwrap();
@@ -165,11 +163,9 @@ async fn only_what_needs_the_records_or_a_role_path_pays_for_them() {
     kit.endpoint_config(&cfg, &[&model]).await;
     ports
         .records
-        .put(&record_of(&create_endpoint_config_event(
-            &unique("evt"),
-            "MLDeployer",
-            &cfg,
-            &[&model],
+        .put(&record_of(&model_guard_testkit::stamped(
+            create_endpoint_config_event(&unique("evt"), "MLDeployer", &cfg, &[&model]),
+            kit.endpoint_config_created(&cfg).await,
         )))
         .await
         .unwrap();

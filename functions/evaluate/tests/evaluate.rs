@@ -74,22 +74,19 @@ async fn world(policy: Value) -> World {
 impl World {
     /// An endpoint config for `model` (made with execution role `Exec`), with the records of both
     /// as the Record function keeps them; returns its name.
+    /// Each create's event carries the time SageMaker gives the resource, as CloudTrail's would.
     async fn deployable(&self, model: &str) -> String {
         self.kit.model(model, "Exec").await;
-        self.keep(&create_model_event(
-            &unique("evt"),
-            "MLDeployer",
-            model,
-            "Exec",
+        self.keep(&model_guard_testkit::stamped(
+            create_model_event(&unique("evt"), "MLDeployer", model, "Exec"),
+            self.kit.model_created(model).await,
         ))
         .await;
         let config = unique("cfg");
         self.kit.endpoint_config(&config, &[model]).await;
-        self.keep(&create_endpoint_config_event(
-            &unique("evt"),
-            "MLDeployer",
-            &config,
-            &[model],
+        self.keep(&model_guard_testkit::stamped(
+            create_endpoint_config_event(&unique("evt"), "MLDeployer", &config, &[model]),
+            self.kit.endpoint_config_created(&config).await,
         ))
         .await;
         config
@@ -892,21 +889,17 @@ async fn a_config_re_created_with_allowed_content_right_after_the_call_is_judged
     let (forbidden, allowed) = (unique("fraud-v3"), unique("scratch"));
     for model in [&forbidden, &allowed] {
         w.kit.model(model, "Exec").await;
-        w.keep(&create_model_event(
-            &unique("evt"),
-            "DataScientist",
-            model,
-            "Exec",
+        w.keep(&model_guard_testkit::stamped(
+            create_model_event(&unique("evt"), "DataScientist", model, "Exec"),
+            w.kit.model_created(model).await,
         ))
         .await;
     }
     let config = unique("cfg");
     w.kit.endpoint_config(&config, &[&forbidden]).await;
-    w.keep(&create_endpoint_config_event(
-        &unique("evt"),
-        "DataScientist",
-        &config,
-        &[&forbidden],
+    w.keep(&model_guard_testkit::stamped(
+        create_endpoint_config_event(&unique("evt"), "DataScientist", &config, &[&forbidden]),
+        w.kit.endpoint_config_created(&config).await,
     ))
     .await;
     let call = chrono::Utc::now();
@@ -1373,9 +1366,16 @@ impl Member {
     async fn deployable(&self, w: &World, model: &str, config: &str) {
         self.kit.model(model, "Exec").await;
         self.kit.endpoint_config(config, &[model]).await;
+        // Each create's event carries the time SageMaker gives the resource, as CloudTrail's would.
         for event in [
-            create_model_event(&unique("evt"), "MLDeployer", model, "Exec"),
-            create_endpoint_config_event(&unique("evt"), "MLDeployer", config, &[model]),
+            model_guard_testkit::stamped(
+                create_model_event(&unique("evt"), "MLDeployer", model, "Exec"),
+                self.kit.model_created(model).await,
+            ),
+            model_guard_testkit::stamped(
+                create_endpoint_config_event(&unique("evt"), "MLDeployer", config, &[model]),
+                self.kit.endpoint_config_created(config).await,
+            ),
         ] {
             let parsed =
                 model_guard_core::parse_guarded_event(&Member::there(event), &self.guarded);
@@ -1413,18 +1413,14 @@ async fn a_call_in_a_member_account_is_judged_by_what_is_there() {
     let scratch = unique("scratch");
     w.kit.model(&scratch, "Exec").await;
     w.kit.endpoint_config(&config, &[&scratch]).await;
-    w.keep(&create_model_event(
-        &unique("evt"),
-        "MLDeployer",
-        &scratch,
-        "Exec",
+    w.keep(&model_guard_testkit::stamped(
+        create_model_event(&unique("evt"), "MLDeployer", &scratch, "Exec"),
+        w.kit.model_created(&scratch).await,
     ))
     .await;
-    w.keep(&create_endpoint_config_event(
-        &unique("evt"),
-        "MLDeployer",
-        &config,
-        &[&scratch],
+    w.keep(&model_guard_testkit::stamped(
+        create_endpoint_config_event(&unique("evt"), "MLDeployer", &config, &[&scratch]),
+        w.kit.endpoint_config_created(&config).await,
     ))
     .await;
     member.deployable(&w, &unique("fraud-v3"), &config).await;

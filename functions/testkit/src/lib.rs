@@ -512,6 +512,33 @@ impl SageMakerKit {
             .unwrap();
     }
 
+    /// When SageMaker says the model was created: the time its CreateModel event carries (a
+    /// CloudTrail event built with the current time instead may fall in the next second).
+    pub async fn model_created(&self, name: &str) -> chrono::DateTime<chrono::Utc> {
+        let out = self
+            .client
+            .describe_model()
+            .model_name(name)
+            .send()
+            .await
+            .unwrap();
+        let t = out.creation_time().unwrap();
+        chrono::DateTime::from_timestamp(t.secs(), t.subsec_nanos()).unwrap()
+    }
+
+    /// When SageMaker says the endpoint config was created (see [`Self::model_created`]).
+    pub async fn endpoint_config_created(&self, name: &str) -> chrono::DateTime<chrono::Utc> {
+        let out = self
+            .client
+            .describe_endpoint_config()
+            .endpoint_config_name(name)
+            .send()
+            .await
+            .unwrap();
+        let t = out.creation_time().unwrap();
+        chrono::DateTime::from_timestamp(t.secs(), t.subsec_nanos()).unwrap()
+    }
+
     pub async fn endpoint_config(&self, name: &str, models: &[&str]) {
         use aws_sdk_sagemaker::types::ProductionVariant;
         let mut request = self
