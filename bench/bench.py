@@ -85,11 +85,15 @@ def machine_logging(template_dir: pathlib.Path) -> dict:
            "enforcement": {"level": "ALL", "data": False, "from": "the stack's defaults"}}
     for template in sorted(template_dir.glob("*.template.json")):
         resources = json.loads(template.read_text()).get("Resources", {})
-        for resource in resources.values():
+        for logical_id, resource in resources.items():
             if resource.get("Type") != "AWS::StepFunctions::StateMachine":
                 continue
+            # By logical ID: the stack has other Standard machines (the sweep, the scan), whose
+            # logging is not an event's cost.
+            name = next((n for n in ("triage", "enforcement") if logical_id.lower().startswith(n)), None)
+            if name is None:
+                continue
             props = resource["Properties"]
-            name = "triage" if props.get("StateMachineType") == "EXPRESS" else "enforcement"
             config = props.get("LoggingConfiguration", {})
             out[name] = {"level": config.get("Level", "OFF"), "data": bool(config.get("IncludeExecutionData")),
                          "from": template.name}

@@ -41,6 +41,11 @@ def template(tmp: pathlib.Path, triage_level: str) -> pathlib.Path:
         "Enforcement": {"Type": "AWS::StepFunctions::StateMachine", "Properties": {
             "StateMachineType": "STANDARD",
             "LoggingConfiguration": {"Level": "ALL", "IncludeExecutionData": False}}},
+        # The stack's other Standard machines, after it as in the real template: not an event's.
+        "SweepMachine39A9C9F9": {"Type": "AWS::StepFunctions::StateMachine", "Properties": {
+            "StateMachineType": "STANDARD", "LoggingConfiguration": {"Level": "ERROR"}}},
+        "ScanMachine7412DB93": {"Type": "AWS::StepFunctions::StateMachine", "Properties": {
+            "StateMachineType": "STANDARD", "LoggingConfiguration": {"Level": "ERROR"}}},
         "Other": {"Type": "AWS::SNS::Topic", "Properties": {}},
     }
     (tmp / "ModelGuard.template.json").write_text(json.dumps({"Resources": machines}))

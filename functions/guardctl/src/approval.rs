@@ -28,7 +28,7 @@ const SERVICE: &str = "lambda";
 const TIMEOUT: Duration = Duration::from_secs(30);
 
 const REGION_HINT: &str = "the proof is signed for your region's STS: check AWS_REGION (or the \
-     profile's region) and any --endpoint-url";
+     profile's region) and any AWS_ENDPOINT_URL";
 const URL_HINT: &str = "give the stack's ApprovalUrl output with --approval-url \
      (MODEL_GUARD_APPROVAL_URL), or name the stack with --stack";
 const CREDENTIALS_HINT: &str = "sign in (`aws sso login`) or choose a profile with AWS_PROFILE; \
@@ -119,9 +119,10 @@ pub async fn decide(
                 ),
                 403 => Failure::refused(
                     said,
-                    "only the binding's approvers may decide, never on their own deployment, and \
-                     your role needs lambda:InvokeFunctionUrl on the URL: `guardctl pending` \
-                     shows who may",
+                    "only the binding's approvers may decide (`guardctl pending` shows them), \
+                     never on their own deployment; your role needs lambda:InvokeFunctionUrl on \
+                     the URL; and a refused proof of who you are means AWS_REGION must be the \
+                     approval function's",
                 ),
                 404 => Failure::refused(
                     said,
@@ -130,7 +131,9 @@ pub async fn decide(
                 ),
                 409 => Failure::refused(
                     said,
-                    "it was decided already: `guardctl history --resource NAME` shows how",
+                    "do what the reason above says: name the event with --event when a name \
+                     means several, try again in a moment when it is not waiting yet, and \
+                     `guardctl history --resource NAME` shows one decided already",
                 ),
                 _ => Failure::aws(
                     said,

@@ -59,10 +59,10 @@ impl Failure {
     /// CloudTrail history), with the fix for its kind.
     pub fn guard(error: GuardError) -> Failure {
         let hint = guard_hint(error.kind, &error.message);
+        // Only an invalid policy item is bad input (exit 2), as guardctl always said; the rest
+        // failed reading what is there (exit 1).
         match error.kind {
-            ErrorKind::PolicyInvalid | ErrorKind::InvalidInput | ErrorKind::Configuration => {
-                Failure::bad_input(error.message, hint)
-            }
+            ErrorKind::PolicyInvalid => Failure::bad_input(error.message, hint),
             _ => Failure::aws(error.message, hint),
         }
     }
@@ -137,7 +137,7 @@ const FIXES: &[(&[&str], &str)] = &[
     (
         &["ResourceNotFoundException", "StackNotFound"],
         "nothing by that name in this account and region: check --stack (MODEL_GUARD_STACK), \
-         the table or function names given, and --region",
+         the table or function names given, and AWS_REGION (or the profile's region)",
     ),
     (
         &[
@@ -167,11 +167,10 @@ const FIXES: &[(&[&str], &str)] = &[
     ),
 ];
 
-const WHO_AM_I: &str = "`aws sts get-caller-identity` shows the account and role you are using; \
-     `guardctl status` checks the guard's own health";
+const WHO_AM_I: &str = "`aws sts get-caller-identity` shows the account and role you are using";
 
-const NO_ANSWER: &str = "AWS did not answer: check the network, the region (--region, \
-     AWS_REGION) and any --endpoint-url (AWS_ENDPOINT_URL), then run again";
+const NO_ANSWER: &str = "AWS did not answer: check the network, the region (AWS_REGION or the \
+     profile's) and any AWS_ENDPOINT_URL, then run again";
 
 /// The fix for an AWS error, by its code (or, with no code, the request never got an answer).
 pub fn aws_hint(code: Option<&str>, detail: &str) -> &'static str {
@@ -181,7 +180,7 @@ pub fn aws_hint(code: Option<&str>, detail: &str) -> &'static str {
     if code == "ValidationError" && detail.contains("does not exist") {
         // CloudFormation's way of saying there is no such stack.
         return "no such stack in this account and region: check --stack (MODEL_GUARD_STACK) and \
-                --region";
+                AWS_REGION (or the profile's region)";
     }
     FIXES
         .iter()

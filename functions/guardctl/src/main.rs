@@ -251,16 +251,19 @@ impl DecideArgs {
 }
 
 fn main() -> ExitCode {
+    use anstream::{AutoStream, ColorChoice};
     use std::io::Write;
+    // Colour only for a person: by anstream's rule, a terminal and no NO_COLOR (CLICOLOR_FORCE
+    // forces it). Decided up front, so nothing written is ever filtered.
+    table::set_colour(AutoStream::choice(&std::io::stdout()) != ColorChoice::Never);
     let cli = Cli::parse();
     let result = run(cli.command, &cli.global);
     match result {
         Ok((output, code)) => {
             if !output.is_empty() {
-                // Colour reaches a terminal only, and never with NO_COLOR set (anstream decides).
                 // A reader that stopped early (`guardctl man | head`)
                 // is no error, and no panic.
-                let written = writeln!(anstream::stdout().lock(), "{}", output.trim_end());
+                let written = writeln!(std::io::stdout().lock(), "{}", output.trim_end());
                 if let Err(e) = written
                     && e.kind() != std::io::ErrorKind::BrokenPipe
                 {
@@ -274,11 +277,15 @@ fn main() -> ExitCode {
         }
         Err(failure) => {
             // The message, then the fix on a line of its own, in bold on a terminal.
+            let mut hint = format!("hint: {}", failure.hint());
+            if AutoStream::choice(&std::io::stderr()) != ColorChoice::Never {
+                let bold = anstyle::Style::new().bold();
+                hint = format!("{bold}{hint}{bold:#}");
+            }
             let _ = writeln!(
-                anstream::stderr().lock(),
-                "guardctl: {}\n{}",
-                failure.message(),
-                table::bold(&format!("hint: {}", failure.hint()))
+                std::io::stderr().lock(),
+                "guardctl: {}\n{hint}",
+                failure.message()
             );
             ExitCode::from(failure.exit_code())
         }

@@ -225,7 +225,10 @@ async fn enforce(
                 "the scan function failed ({error}): {}",
                 String::from_utf8_lossy(&body)
             ),
-            format!("its log says why: `aws logs tail /aws/lambda/{function} --since 1h`"),
+            format!(
+                "its log says why; `aws lambda get-function-configuration --function-name \
+                 {function} --query LoggingConfig.LogGroup` names its log group"
+            ),
         ));
     }
     let response: ScanResponse = serde_json::from_slice(&body).map_err(|e| {

@@ -1,9 +1,26 @@
 //! Human output: a header and aligned columns, long cells cut with `…` so a row fits a terminal.
-//! Tables are written with colour (a bold header, states in the colour of what they mean);
-//! `main` prints through `anstream`, which keeps the colour only on a terminal and never when
-//! `NO_COLOR` is set, so pipes, files and tests get plain text.
+//! Tables are coloured (a bold header, states in the colour of what they mean) only when `main`
+//! says so: by anstream's rule, stdout is a terminal and `NO_COLOR` is not set. Nothing is ever
+//! stripped from the output, so what a pipe gets is exactly what was written (JSON included).
+
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anstyle::{AnsiColor, Style};
+
+static COLOUR: AtomicBool = AtomicBool::new(false);
+
+/// Colour on or off for what follows (off until `main` decides).
+pub fn set_colour(on: bool) {
+    COLOUR.store(on, Ordering::Relaxed);
+}
+
+fn styled(style: Style, text: &str) -> String {
+    if COLOUR.load(Ordering::Relaxed) && style != Style::new() {
+        format!("{style}{text}{style:#}")
+    } else {
+        text.to_owned()
+    }
+}
 
 /// The widest a cell may be before it is cut.
 const MAX_CELL: usize = 60;
@@ -47,18 +64,12 @@ impl Tone {
 
 /// `text` in its tone's colour (as is when plain).
 pub fn paint(tone: Tone, text: &str) -> String {
-    let style = tone.style();
-    if style == Style::new() {
-        text.to_owned()
-    } else {
-        format!("{style}{text}{style:#}")
-    }
+    styled(tone.style(), text)
 }
 
 /// `text` in bold.
 pub fn bold(text: &str) -> String {
-    let style = Style::new().bold();
-    format!("{style}{text}{style:#}")
+    styled(Style::new().bold(), text)
 }
 
 pub struct Table {
@@ -185,6 +196,7 @@ mod tests {
 
     #[test]
     fn states_are_coloured_by_meaning_and_the_colour_does_not_shift_columns() {
+        set_colour(true);
         let mut t = Table::new(&["STATE", "RESOURCE"]).toned("STATE");
         t.row(vec!["violation".into(), "bad-endpoint".into()]);
         t.row(vec!["allowed".into(), "good-endpoint".into()]);
@@ -223,6 +235,7 @@ mod tests {
 
     #[test]
     fn a_tone_is_read_from_the_first_word_in_any_case() {
+        set_colour(true);
         assert_eq!(Tone::of("FAIL"), Tone::Bad);
         assert_eq!(Tone::of("WARN"), Tone::Warn);
         assert_eq!(Tone::of("ok"), Tone::Good);

@@ -416,3 +416,29 @@ fn colour_reaches_a_terminal_only_and_never_with_no_color() {
     let piped = guardctl(&args);
     assert!(!stderr(&piped).contains('\u{1b}'), "{}", stderr(&piped));
 }
+
+/// What guardctl writes into a pipe is exactly what it made: a JSON string with a control byte
+/// JSON need not escape (DEL) reaches the reader whole (a colour-stripping writer would drop it).
+#[test]
+fn json_into_a_pipe_is_written_byte_for_byte() {
+    let mut event: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(events().join("covered-create-endpoint-allowed.json"))
+            .unwrap_or_else(|e| panic!("{e}")),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    event["detail"]["requestParameters"]["endpointName"] = serde_json::json!("fraud\u{7f}ep");
+    let file = tmp("del-event.json", &event.to_string());
+    let out = guardctl(&[
+        "explain",
+        "--event",
+        path(&file),
+        "--policy",
+        path(&events().join("example/policy.json")),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        out.stdout.windows(8).any(|w| w == b"fraud\x7fep"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
