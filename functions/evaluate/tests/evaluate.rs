@@ -92,20 +92,6 @@ impl World {
         config
     }
 
-    /// When SageMaker says an endpoint config was created.
-    async fn created(&self, config: &str) -> chrono::DateTime<chrono::Utc> {
-        let out = self
-            .kit
-            .client
-            .describe_endpoint_config()
-            .endpoint_config_name(config)
-            .send()
-            .await
-            .unwrap();
-        let t = out.creation_time().unwrap();
-        chrono::DateTime::from_timestamp(t.secs(), t.subsec_nanos()).unwrap()
-    }
-
     /// What Enforce does before its rollback's update: holds the violation (as execution
     /// `exec-1`) and writes its rollback record, naming `resource` and what it restores.
     async fn begin_rollback(
@@ -209,7 +195,7 @@ async fn an_allowed_endpoint_deployment_keeps_the_config_it_deployed() {
     let w = world(policy()).await;
     let model = unique("fraud-v3");
     let config = w.deployable(&model).await;
-    let created = w.created(&config).await;
+    let created = w.kit.endpoint_config_created(&config).await;
     let at = created + chrono::Duration::seconds(3);
     let verdict = w
         .evaluate(&endpoint_event_at("MLDeployer", &config, at))
@@ -247,9 +233,10 @@ async fn a_violating_update_names_the_last_allowed_deployment_to_roll_back_to() 
     let endpoint = unique("ep");
     w.kit.endpoint(&endpoint, &allowed_config).await;
     let made = w
-        .created(&other)
+        .kit
+        .endpoint_config_created(&other)
         .await
-        .max(w.created(&allowed_config).await);
+        .max(w.kit.endpoint_config_created(&allowed_config).await);
     let create_id = unique("evt");
     let allowed = w
         .evaluate(&stamped(
@@ -336,7 +323,11 @@ async fn a_component_keeps_its_allowed_specification_and_the_guards_own_rollback
     w.kit
         .inference_component(&component, &endpoint, &allowed_model)
         .await;
-    let made = w.created(&other_config).await.max(w.created(&host).await);
+    let made = w
+        .kit
+        .endpoint_config_created(&other_config)
+        .await
+        .max(w.kit.endpoint_config_created(&host).await);
     let arn = json!({"inferenceComponentArn": format!(
         "arn:aws:sagemaker:us-east-1:123456789012:inference-component/{}",
         component.to_lowercase()
@@ -447,9 +438,10 @@ async fn the_guards_own_rollback_is_allowed_and_anyone_elses_update_is_judged() 
     let endpoint = unique("ep");
     w.kit.endpoint(&endpoint, &allowed_config).await;
     let made = w
-        .created(&other)
+        .kit
+        .endpoint_config_created(&other)
         .await
-        .max(w.created(&allowed_config).await);
+        .max(w.kit.endpoint_config_created(&allowed_config).await);
     let allowed = w
         .evaluate(&stamped(
             create_endpoint_event(&unique("evt"), "MLDeployer", &endpoint, &allowed_config),
@@ -969,7 +961,7 @@ async fn records_not_yet_arrived_are_waited_for_then_the_guard_fails_closed() {
     let config = unique("cfg");
     w.kit.endpoint_config(&config, &[&model]).await;
     // The call in the second the config was made: only its records can say it is what was used.
-    let call = w.created(&config).await;
+    let call = w.kit.endpoint_config_created(&config).await;
     let event = endpoint_event_at("MLDeployer", &config, call);
     // Within the wait: the input back, with how long the triage waits before asking again, and
     // nothing audited yet.
@@ -998,20 +990,9 @@ async fn records_not_yet_arrived_are_waited_for_then_the_guard_fails_closed() {
     // The next try, with the triage's payload as it is (waitForRecords and all).
     // The records arrive, stamped with the seconds of the calls that made them (not with now:
     // on a loaded machine that can be seconds later): allowed.
-    let model_created = w
-        .kit
-        .client
-        .describe_model()
-        .model_name(&model)
-        .send()
-        .await
-        .unwrap()
-        .creation_time()
-        .map(|t| chrono::DateTime::from_timestamp(t.secs(), t.subsec_nanos()).unwrap())
-        .unwrap();
     w.keep(&stamped(
         create_model_event(&unique("evt"), "MLDeployer", &model, "Exec"),
-        model_created,
+        w.kit.model_created(&model).await,
     ))
     .await;
     w.keep(&stamped(
@@ -1026,7 +1007,11 @@ async fn records_not_yet_arrived_are_waited_for_then_the_guard_fails_closed() {
     // from the first try, and the triage's payload carries when that was.
     let late = unique("cfg");
     w.kit.endpoint_config(&late, &[&model]).await;
-    let swept = endpoint_event_at("MLDeployer", &late, w.created(&late).await);
+    let swept = endpoint_event_at(
+        "MLDeployer",
+        &late,
+        w.kit.endpoint_config_created(&late).await,
+    );
     let mut payload = serde_json::to_value(parse_event_value(&swept)).unwrap();
     let future_now = chrono::Utc::now() + chrono::Duration::hours(1);
     let first = handle(payload.clone(), &w.ports, future_now).await.unwrap();
@@ -1053,7 +1038,7 @@ async fn records_not_yet_arrived_are_waited_for_then_the_guard_fails_closed() {
     let other = unique("cfg");
     w.kit.endpoint_config(&other, &[&model]).await;
     w.ports.record_wait = chrono::Duration::zero();
-    let call = w.created(&other).await;
+    let call = w.kit.endpoint_config_created(&other).await;
     let verdict = w
         .evaluate(&endpoint_event_at("MLDeployer", &other, call))
         .await

@@ -774,28 +774,8 @@ async fn explain_live_resolves_through_sagemaker_and_reads_the_policy_table() {
     use model_guard_core::ports::RecordStore;
     // Each call stamped with the second SageMaker made its resource: a test straddling a second
     // boundary would otherwise record a create in the wrong second.
-    let sagemaker = aws_sdk_sagemaker::Client::new(&config);
-    let created = |t: Option<&aws_sdk_sagemaker::primitives::DateTime>| {
-        chrono::DateTime::from_timestamp(t.unwrap().secs(), 0).unwrap()
-    };
-    let model_at = created(
-        sagemaker
-            .describe_model()
-            .model_name(&model)
-            .send()
-            .await
-            .unwrap()
-            .creation_time(),
-    );
-    let config_at = created(
-        sagemaker
-            .describe_endpoint_config()
-            .endpoint_config_name(&endpoint_config)
-            .send()
-            .await
-            .unwrap()
-            .creation_time(),
-    );
+    let model_at = kit.model_created(&model).await;
+    let config_at = kit.endpoint_config_created(&endpoint_config).await;
     for event in [
         model_guard_testkit::stamped(
             model_guard_testkit::create_model_event(&unique("evt"), "MLDeployer", &model, "Exec"),

@@ -522,8 +522,7 @@ impl SageMakerKit {
             .send()
             .await
             .unwrap();
-        let t = out.creation_time().unwrap();
-        chrono::DateTime::from_timestamp(t.secs(), t.subsec_nanos()).unwrap()
+        creation_time(out.creation_time())
     }
 
     /// When SageMaker says the endpoint config was created (see [`Self::model_created`]).
@@ -535,8 +534,7 @@ impl SageMakerKit {
             .send()
             .await
             .unwrap();
-        let t = out.creation_time().unwrap();
-        chrono::DateTime::from_timestamp(t.secs(), t.subsec_nanos()).unwrap()
+        creation_time(out.creation_time())
     }
 
     pub async fn endpoint_config(&self, name: &str, models: &[&str]) {
@@ -964,6 +962,14 @@ pub fn violation(
                        "anyOf": [format!("arn:aws:iam::{ACCOUNT}:role/SecurityOps*")]}],
         "reasons": [format!("arn:aws:iam::{ACCOUNT}:role/DataScientist is not among the principals of model#fraud-*")]
     })
+}
+
+/// A describe's creation time, which SageMaker always gives on the testbed.
+fn creation_time(
+    t: Option<&aws_sdk_sagemaker::primitives::DateTime>,
+) -> chrono::DateTime<chrono::Utc> {
+    let t = t.unwrap();
+    chrono::DateTime::from_timestamp(t.secs(), t.subsec_nanos()).unwrap()
 }
 
 /// An EventBridge "AWS API Call via CloudTrail" event for a SageMaker call by `caller_role`, at
