@@ -444,6 +444,40 @@ def test_15_a_5xx_that_outlasts_the_sdk_is_retried_by_the_state_machine(stack):
     assert [m["kind"] for m in stack.messages(event_id)] == ["enforced"]
 
 
+def test_15b_a_step_whose_process_is_killed_is_run_again_not_taken_as_failed(stack):
+    # Lambda ends an invocation whose runtime dies (out of memory, timed out, killed) with
+    # Runtime.ExitError, which Step Functions reports as Lambda.Unknown. Before the retry lists
+    # named them, a killed Enforce was caught as a failed enforcement: the violating endpoint was
+    # kept and "enforcement failed" alerted. The testbed kills Enforce's first invocation the
+    # moment it takes the event.
+    import os
+    import urllib.request
+
+    def chaos(plan: dict) -> dict:
+        url = os.environ["AWS_ENDPOINT_URL"] + "/testbed/chaos"
+        urllib.request.urlopen(urllib.request.Request(url, data=json.dumps(plan).encode(), method="POST"))
+        with urllib.request.urlopen(url) as answer:
+            return json.load(answer)
+
+    stack.policy({"pk": "model#killed-*", "principals": [MLDEPLOYER], "mode": "enforce", "graceSeconds": 0})
+    _, config, endpoint = stack.endpoint("ep", "killed")
+    event_id = str(uuid.uuid4())
+    chaos({"seed": 1, "kill": 1.0, "killWindow": 0.0, "killOnly": ["enforce"], "killLimit": 1})
+    try:
+        assert stack.submit(event(event_id, "DataScientist", endpoint, config))["status"] == "SUCCEEDED"
+        run = stack.wait(stack.enforcement(event_id), 120)
+        report = chaos({"off": True})
+    finally:
+        chaos({"off": True})
+    assert [k["function"] for k in report["killed"]] == ["enforce"], report
+    assert run["status"] == "SUCCEEDED", run
+    assert "Runtime.ExitError" in stack.task_errors(run["executionArn"])
+    assert stack.endpoint_status(endpoint) is None
+    item = stack.audit(event_id)
+    assert (item["state"], item["enforcement"]["outcome"]) == ("enforced", "deleted"), item
+    assert [m["kind"] for m in stack.messages(event_id)] == ["enforced"]
+
+
 def test_16_a_model_the_guard_may_not_describe_fails_closed(stack):
     # Evaluate is refused DescribeModel on one of the config's models (and it has no record of
     # it): what it cannot see is a violation, enforced as fast as the binding it could see.

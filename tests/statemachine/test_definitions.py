@@ -26,6 +26,12 @@ LAMBDA_RETRIED = {
     "Lambda.AWSLambdaException",
     "Lambda.SdkClientException",
     "Lambda.TooManyRequestsException",
+    "Lambda.ClientExecutionTimeoutException",
+    # A function whose process died (out of memory, timed out, killed): Step Functions reports it as
+    # Lambda.Unknown, Lambda's Invoke answer as Runtime.ExitError (the testbed's chaos kill). Every
+    # step is safe to run again, so a crash is retried, not taken as the step's answer.
+    "Lambda.Unknown",
+    "Runtime.ExitError",
 }
 
 

@@ -97,6 +97,8 @@ test_launcher.py:
   ``fault-txn-*``               (a DynamoDB table) its first TransactWriteItems succeeds, every
                                 later one fails with ProvisionedThroughputExceededException.
 
+- Faults at random, for the chaos soak: ``POST /testbed/chaos`` (tests/testbed/chaos.py).
+
 Usage: launcher.py --port PORT --lambda-url http://127.0.0.1:LAMBDA_PORT
 """
 
@@ -116,6 +118,8 @@ import time
 import urllib.error
 import urllib.request
 from typing import Any
+
+from chaos import Chaos, invoke_or_kill
 
 BUSY_SECONDS = 3.0
 # How long an UpdateEndpoint keeps the endpoint Updating (minutes on AWS).
@@ -169,7 +173,7 @@ def main() -> None:
     stop_execution_aborts_at_once()
     refuse_assuming_missing_roles()
 
-    app = TestbedRoutes(FaultInjection(DomainDispatcherApplication(create_backend_app)), args.lambda_url)
+    app = Chaos(TestbedRoutes(FaultInjection(DomainDispatcherApplication(create_backend_app)), args.lambda_url))
     print(f"testbed: moto on 127.0.0.1:{args.port}, Lambda -> {args.lambda_url}", flush=True)
     run_simple("127.0.0.1", args.port, app, threaded=True)
 
@@ -187,9 +191,13 @@ def forward_lambda_invoke(lambda_url: str) -> None:
     def invoke(self, function_name, qualifier, body, headers, response_headers):  # noqa: ANN001
         # `cargo lambda watch` serves each binary under its bare name.
         name = function_name.split(":function:")[-1].split(":")[0]
+        data = body.encode() if isinstance(body, str) else (body or b"{}")
+        killed = invoke_or_kill(name, data, response_headers)
+        if killed is not None:
+            return killed
         request = urllib.request.Request(
             f"{lambda_url}/2015-03-31/functions/{name}/invocations",
-            data=body.encode() if isinstance(body, str) else (body or b"{}"),
+            data=data,
             headers={"Content-Type": "application/json"},
             method="POST",
         )

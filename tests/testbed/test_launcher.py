@@ -1164,3 +1164,98 @@ def test_only_a_role_that_exists_in_its_account_can_be_assumed():
     iam.delete_role(RoleName=role)
     with pytest.raises(botocore.exceptions.ClientError):
         sts.assume_role(RoleArn=made, RoleSessionName="tests")
+
+
+# --- faults at random, for the chaos soak ------------------------------------------------------------
+
+
+def chaos(plan: dict) -> dict:
+    import urllib.request
+    request = urllib.request.Request(os.environ["AWS_ENDPOINT_URL"] + "/testbed/chaos", data=json.dumps(plan).encode(),
+                                     method="POST")
+    with urllib.request.urlopen(request) as answer:
+        json.load(answer)
+    with urllib.request.urlopen(os.environ["AWS_ENDPOINT_URL"] + "/testbed/chaos") as answer:
+        return json.load(answer)
+
+
+def soak_client(service: str):
+    """A client as scripts/soak makes them: spared by the chaos plan."""
+    return boto3.client(service, endpoint_url=os.environ["AWS_ENDPOINT_URL"], region_name="us-east-1",
+                        config=botocore.config.Config(user_agent_extra="model-guard-soak",
+                                                      retries={"total_max_attempts": 1}))
+
+
+def test_chaos_throttles_and_fails_each_service_as_it_would_and_spares_the_soak():
+    plain = lambda service: boto3.client(  # noqa: E731
+        service, endpoint_url=os.environ["AWS_ENDPOINT_URL"], region_name="us-east-1",
+        config=botocore.config.Config(retries={"total_max_attempts": 1}))
+    try:
+        chaos({"seed": 1, "throttle": 1.0})
+        with pytest.raises(botocore.exceptions.ClientError) as refused:
+            plain("dynamodb").list_tables()
+        assert refused.value.response["Error"]["Code"] == "ThrottlingException"
+        assert refused.value.response["ResponseMetadata"]["RequestId"]  # moto's Step Functions reads it
+        with pytest.raises(botocore.exceptions.ClientError) as refused:
+            plain("sns").list_topics()
+        assert (refused.value.response["Error"]["Code"], refused.value.response["ResponseMetadata"]["HTTPStatusCode"]) \
+            == ("Throttled", 429)
+        with pytest.raises(botocore.exceptions.ClientError) as refused:
+            plain("sts").get_caller_identity()
+        assert refused.value.response["Error"]["Code"] == "Throttling"
+        soak_client("dynamodb").list_tables()  # spared
+        report = chaos({"seed": 1, "error5xx": 1.0})
+        assert report["injected"] == {}  # a new plan starts its counts afresh
+        with pytest.raises(botocore.exceptions.ClientError) as refused:
+            plain("sagemaker").list_endpoints()
+        assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
+        report = chaos({"off": True})
+        assert report["injected"] == {"sagemaker/error5xx": 1}, report
+        assert report["rates"] is None
+        plain("sagemaker").list_endpoints()  # off: served
+    finally:
+        chaos({"off": True})
+
+
+def test_chaos_after_serves_the_call_then_loses_the_answer_and_counts_the_alert_it_published():
+    sns, sqs = soak_client("sns"), soak_client("sqs")
+    topic = sns.create_topic(Name=name("chaos"))["TopicArn"]
+    queue = sqs.create_queue(QueueName=name("chaos"))["QueueUrl"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=f"arn:aws:sqs:us-east-1:{ACCOUNT}:{queue.rsplit('/', 1)[1]}")
+    plain = boto3.client("sns", endpoint_url=os.environ["AWS_ENDPOINT_URL"], region_name="us-east-1",
+                         config=botocore.config.Config(retries={"total_max_attempts": 1}))
+    try:
+        chaos({"seed": 2, "after": 1.0})
+        message = json.dumps({"kind": "enforced", "verdict": {"eventId": "e-1"}})
+        with pytest.raises(botocore.exceptions.ClientError) as lost:
+            plain.publish(TopicArn=topic, Message=message)
+        assert lost.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
+        report = chaos({"off": True})
+    finally:
+        chaos({"off": True})
+    assert report["publishedThenFailed"] == {"e-1:enforced": 1}, report
+    delivered = sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=2).get("Messages", [])
+    assert [json.loads(m["Body"])["Message"] for m in delivered] == [message]
+
+
+def test_chaos_kill_ends_an_invocation_as_lambda_ends_a_killed_runtime_and_the_next_one_runs():
+    lam = soak_client("lambda")
+    function(lam, "parse-event")
+    with open(os.path.join(os.path.dirname(__file__), "../events/covered-create-endpoint-violation.json")) as f:
+        event = json.load(f)
+    try:
+        # Killed the moment it takes the event: it never answers.
+        chaos({"seed": 3, "kill": 1.0, "killWindow": 0.0})
+        # The soak's own client is spared request faults, not kills: a kill is drawn per invocation.
+        response = lam.invoke(FunctionName="parse-event", Payload=json.dumps(event))
+        report = chaos({"off": True})
+    finally:
+        chaos({"off": True})
+    assert response["FunctionError"] == "Unhandled"
+    error = json.loads(response["Payload"].read())
+    assert error["errorType"] == "Runtime.ExitError", error
+    assert "signal: killed" in error["errorMessage"]
+    assert report["killed"] == [{"function": "parse-event", "eventId": event["detail"]["eventID"], "afterMs": 0}], report
+    # cargo lambda watch's own instance was never touched: the next invocation runs as usual.
+    response = lam.invoke(FunctionName="parse-event", Payload=json.dumps(event))
+    assert "FunctionError" not in response

@@ -1,7 +1,9 @@
 //! What every Lambda `main` does once per container: JSON logs, the SDK configuration, settings
 //! from the environment, and errors reported with their documented `errorType`.
 
-use aws_config::{BehaviorVersion, SdkConfig};
+use std::time::Duration;
+
+use aws_config::{BehaviorVersion, SdkConfig, timeout::TimeoutConfig};
 use lambda_runtime::Diagnostic;
 use model_guard_core::{ErrorKind, GuardError};
 
@@ -33,9 +35,25 @@ fn log_level(lambda_level: Option<&str>) -> &'static str {
     }
 }
 
-/// The SDK configuration from the environment, as every AWS SDK reads it.
+/// How long one attempt of an AWS call may take before the SDK gives it up and retries. Every
+/// call the functions make is answered in milliseconds; without a bound, one request that hangs
+/// (a lost connection, a stalled endpoint) would hold the function until Lambda's own timeout
+/// (30 to 240 s here) and fail the whole invocation, where a retry succeeds at once. Three hung
+/// attempts (15 s, plus backoff) still end within the shortest timeout of a function that calls
+/// AWS (30 s).
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The SDK configuration from the environment, as every AWS SDK reads it, with each attempt
+/// bounded by [`ATTEMPT_TIMEOUT`].
 pub async fn sdk_config() -> SdkConfig {
-    aws_config::load_defaults(BehaviorVersion::latest()).await
+    aws_config::defaults(BehaviorVersion::latest())
+        .timeout_config(
+            TimeoutConfig::builder()
+                .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+                .build(),
+        )
+        .load()
+        .await
 }
 
 /// A required setting from the environment.
@@ -102,7 +120,18 @@ pub fn emit_metrics(record: &serde_json::Value) {
 
 #[cfg(test)]
 mod tests {
-    use super::log_level;
+    use super::{ATTEMPT_TIMEOUT, log_level, sdk_config};
+
+    #[tokio::test]
+    async fn every_attempt_is_bounded_and_the_sdks_connect_timeout_is_kept() {
+        let config = sdk_config().await;
+        let Some(timeouts) = config.timeout_config() else {
+            panic!("no timeout configuration");
+        };
+        assert_eq!(timeouts.operation_attempt_timeout(), Some(ATTEMPT_TIMEOUT));
+        // Merged with the defaults of the behaviour version, not replacing them.
+        assert!(timeouts.connect_timeout().is_some(), "{timeouts:?}");
+    }
 
     #[test]
     fn lambda_log_levels_become_tracing_filters() {

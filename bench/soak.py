@@ -1,0 +1,366 @@
+"""The chaos soak (scripts/soak): thousands of SageMaker calls of every family the testbed can make
+real resources for, allowed and violating mixed, through the real state machines and function
+binaries, while the testbed injects faults at random (tests/testbed/chaos.py): throttling and 5xx
+on every AWS service the guard calls, calls held past the functions' attempt timeout, answers lost
+after the call took effect, and function processes killed mid-invocation. One event in ten is
+delivered twice, deliveries come in random order, and one in twenty is withheld from the rule so
+that only the sweep finds it. Then it counts what must hold:
+
+- every event reaches its terminal audit state (allowed, or enforced);
+- every violating resource is enforced exactly once (one `enforced` transition) and is confirmed
+  stopped or gone by SageMaker;
+- no allowed resource is touched (still running, and no enforcement execution about it);
+- each alert is sent once per transition; a duplicate is counted apart when a fault hit after SNS
+  accepted a publish of that alert or killed a function while it was about that event;
+- no execution is left running;
+- no function panicked (the function logs, the killed processes' included).
+
+It writes its figures to bench/soak.json and prints them; bench/REPORT.md quotes them.
+Usage: bench/soak.py [--events N] [--seed S] [--in-flight N] [--rates JSON]"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import concurrent.futures
+import json
+import os
+import pathlib
+import random
+import re
+import sys
+import threading
+import time
+import urllib.request
+import uuid
+
+# Before any client exists: the soak's own calls carry this in their User-Agent, and the chaos
+# plan spares them (tests/testbed/chaos.py SPARED_AGENT).
+os.environ["AWS_SDK_UA_APP_ID"] = "model-guard-soak"
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests/e2e"))
+from conftest import ACCOUNT, REGION, Stack, call, not_found  # noqa: E402
+
+DEFAULT_RATES = {"throttle": 0.03, "error5xx": 0.02, "timeout": 0.002, "after": 0.01, "kill": 0.03}
+FAMILIES = ("endpoint", "training", "processing", "transform", "tuning", "notebook")
+TERMINAL = {"allowed": "allowed", "violating": "enforced"}
+
+
+def testbed(path: str, body: dict | None = None) -> dict:
+    url = os.environ["AWS_ENDPOINT_URL"] + path
+    data = None if body is None else json.dumps(body).encode()
+    with urllib.request.urlopen(urllib.request.Request(url, data=data, method="GET" if data is None else "POST")) as r:
+        return json.load(r)
+
+
+class Soak:
+    def __init__(self, stack: Stack, seed: int) -> None:
+        self.stack = stack
+        self.sm = stack.sm
+        self.rng = random.Random(seed)
+        tag = uuid.uuid4().hex[:6]
+        self.tag = tag
+        deployer = f"arn:aws:iam::{ACCOUNT}:role/MLDeployer"
+        self.role = f"arn:aws:iam::{ACCOUNT}:role/SoakJobs-{tag}"
+        stack.policy({"pk": f"model#soak{tag}-*", "principals": [deployer], "mode": "enforce", "graceSeconds": 0})
+        stack.policy({"pk": f"role#{self.role}", "principals": [deployer], "mode": "enforce", "graceSeconds": 0})
+        # The transform jobs' model is bound too (unbound, the default item would judge it).
+        stack.policy({"pk": f"model#soakjob{tag}-*", "principals": [deployer], "mode": "enforce", "graceSeconds": 0})
+        # Made before the faults start, with their records kept as the rule delivers them: each
+        # endpoint is made from this config, each transform job runs this model.
+        self.model = stack.model(f"soak{tag}")
+        self.config = stack.endpoint_config([self.model])
+        self.job_model = stack.model(f"soakjob{tag}", role_name=f"SoakJobs-{tag}")
+
+    # --- the resources, made before the faults start (as SageMaker made them before the events came) ---
+
+    def make(self, family: str, name: str) -> tuple[str, dict, dict | None]:
+        """Makes one resource; returns the call's name, request and response as CloudTrail logs them."""
+        sm, role = self.sm, self.role
+        arn = lambda kind: f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:{kind}/{name.lower()}"  # noqa: E731
+        resources = {"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 1}
+        if family == "endpoint":
+            sm.create_endpoint(EndpointName=name, EndpointConfigName=self.config)
+            return "CreateEndpoint", {"endpointName": name, "endpointConfigName": self.config}, {"endpointArn": arn("endpoint")}
+        if family == "training":
+            sm.create_training_job(TrainingJobName=name, RoleArn=role,
+                                   AlgorithmSpecification={"TrainingImage": "img:1", "TrainingInputMode": "File"},
+                                   OutputDataConfig={"S3OutputPath": "s3://b/o"}, ResourceConfig=resources,
+                                   StoppingCondition={"MaxRuntimeInSeconds": 60})
+            return "CreateTrainingJob", {"trainingJobName": name, "roleArn": role}, {"trainingJobArn": arn("training-job")}
+        if family == "processing":
+            sm.create_processing_job(ProcessingJobName=name, RoleArn=role, AppSpecification={"ImageUri": "img:1"},
+                                     ProcessingResources={"ClusterConfig": resources})
+            return "CreateProcessingJob", {"processingJobName": name, "roleArn": role}, {"processingJobArn": arn("processing-job")}
+        if family == "transform":
+            sm.create_transform_job(
+                TransformJobName=name, ModelName=self.job_model,
+                TransformInput={"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://b/i"}}},
+                TransformOutput={"S3OutputPath": "s3://b/o"},
+                TransformResources={"InstanceType": "ml.m5.large", "InstanceCount": 1})
+            return "CreateTransformJob", {"transformJobName": name, "modelName": self.job_model}, {"transformJobArn": arn("transform-job")}
+        if family == "tuning":
+            sm.create_hyper_parameter_tuning_job(
+                HyperParameterTuningJobName=name,
+                HyperParameterTuningJobConfig={"Strategy": "Bayesian", "ResourceLimits": {
+                    "MaxNumberOfTrainingJobs": 2, "MaxParallelTrainingJobs": 1}},
+                TrainingJobDefinition={"RoleArn": role,
+                                       "AlgorithmSpecification": {"TrainingImage": "img:1", "TrainingInputMode": "File"},
+                                       "OutputDataConfig": {"S3OutputPath": "s3://b/o"}, "ResourceConfig": resources,
+                                       "StoppingCondition": {"MaxRuntimeInSeconds": 60}})
+            return ("CreateHyperParameterTuningJob", {"hyperParameterTuningJobName": name, "trainingJobDefinition": {"roleArn": role}},
+                    {"hyperParameterTuningJobArn": arn("hyper-parameter-tuning-job")})
+        if family == "notebook":
+            sm.create_notebook_instance(NotebookInstanceName=name, InstanceType="ml.t3.medium", RoleArn=role)
+            return ("CreateNotebookInstance", {"notebookInstanceName": name, "instanceType": "ml.t3.medium", "roleArn": role},
+                    {"notebookInstanceArn": arn("notebook-instance")})
+        raise ValueError(family)
+
+    def status(self, family: str, name: str) -> str | None:
+        """The resource's status as SageMaker describes it (lower case), None once it is gone."""
+        sm = self.sm
+        describe = {
+            "endpoint": lambda: sm.describe_endpoint(EndpointName=name)["EndpointStatus"],
+            "training": lambda: sm.describe_training_job(TrainingJobName=name)["TrainingJobStatus"],
+            "processing": lambda: sm.describe_processing_job(ProcessingJobName=name)["ProcessingJobStatus"],
+            "transform": lambda: sm.describe_transform_job(TransformJobName=name)["TransformJobStatus"],
+            "tuning": lambda: sm.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=name)[
+                "HyperParameterTuningJobStatus"],
+            "notebook": lambda: sm.describe_notebook_instance(NotebookInstanceName=name)["NotebookInstanceStatus"],
+        }[family]
+        try:
+            return describe().lower()
+        except sm.exceptions.ClientError as error:
+            if not_found(error):
+                return None
+            raise
+
+
+RUNNING = {"inservice", "inprogress", "pending", "creating"}
+STOPPED = {None, "stopped", "stopping", "deleting"}
+
+
+def log_offsets() -> dict[str, int]:
+    return {name: (ROOT / ".testbed" / name).stat().st_size for name in ("lambda.log", "moto.log")}
+
+
+def panics(since: dict[str, int]) -> list[str]:
+    found = []
+    for name, offset in since.items():
+        with open(ROOT / ".testbed" / name, "rb") as log:
+            log.seek(offset)
+            found += [line.decode(errors="replace")[:300] for line in log if b"panicked" in line]
+    return found
+
+
+def running(stack: Stack) -> dict[str, int]:
+    counts = {}
+    for label, arn in (("triage", stack.triage_arn), ("enforcement", stack.enforcement_arn), ("sweep", stack.sweep_arn)):
+        n = 0
+        for page in stack.sfn.get_paginator("list_executions").paginate(stateMachineArn=arn, statusFilter="RUNNING"):
+            n += len(page["executions"])
+        counts[label] = n
+    return counts
+
+
+def enforcement_names(stack: Stack) -> collections.Counter:
+    """Enforcement executions per event ID (the first is named for it, continuations `<id>_<n>`)."""
+    names: collections.Counter = collections.Counter()
+    for page in stack.sfn.get_paginator("list_executions").paginate(stateMachineArn=stack.enforcement_arn):
+        for execution in page["executions"]:
+            names[re.sub(r"_\d+$", "", execution["name"])] += 1
+    return names
+
+
+def main() -> None:  # noqa: C901, PLR0912, PLR0915 - one run, read top to bottom
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=2000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--in-flight", type=int, default=32)
+    parser.add_argument("--rates", default=json.dumps(DEFAULT_RATES))
+    parser.add_argument("--deadline", type=float, default=1800, help="seconds to wait for every event to settle")
+    parser.add_argument("--out", default=str(ROOT / "bench/soak.json"))
+    args = parser.parse_args()
+    rates = json.loads(args.rates)
+    began = time.time()
+
+    stack = Stack()
+    stack.every_message(0)  # whatever an earlier run left in the queue is not this run's
+    soak = Soak(stack, args.seed)
+    rng = soak.rng
+
+    # 1. The cases: one resource and one call each, families in turn, three in ten violating.
+    cases = []
+    for i in range(args.events):
+        family = FAMILIES[i % len(FAMILIES)]
+        violating = rng.random() < 0.3
+        name = f"soak{soak.tag}-{family[:3]}-{i}"
+        event_name, request, response = soak.make(family, name)
+        caller = "DataScientist" if violating else "MLDeployer"
+        delivered = call(str(uuid.uuid4()), caller, event_name, request, response)
+        cases.append({"family": family, "name": name, "kind": "violating" if violating else "allowed",
+                      "event": delivered, "id": delivered["detail"]["eventID"]})
+    print(f"soak: {len(cases)} resources made in {time.time() - began:.0f} s", flush=True)
+
+    # 2. Deliveries: one in twenty withheld (CloudTrail has it; the rule never delivers it), one
+    #    in ten of the rest delivered twice, all in random order.
+    withheld = [c for c in cases if rng.random() < 0.05]
+    withheld_ids = {c["id"] for c in withheld}
+    deliveries = [c for c in cases if c["id"] not in withheld_ids]
+    twice = [c for c in deliveries if rng.random() < 0.10]
+    deliveries = deliveries + twice
+    rng.shuffle(deliveries)
+    testbed("/testbed/cloudtrail/records", {"records": [c["event"]["detail"] for c in withheld]})
+
+    offsets = log_offsets()
+    testbed("/testbed/chaos", {"seed": args.seed, **rates})
+    by_id = {c["id"]: c for c in cases}
+    settled: dict[str, dict] = {}
+    lock = threading.Lock()
+    slots = threading.Semaphore(args.in_flight)
+    outstanding: dict[str, float] = {}
+
+    def watch(stop: threading.Event) -> None:
+        # Frees a slot when an event settles (or after 120 s: a slow one still counts at the end).
+        while not stop.is_set():
+            with lock:
+                waiting = list(outstanding.items())
+            for event_id, since in waiting[:16]:
+                item = stack.audit(event_id)
+                if item and item["state"] == TERMINAL[by_id[event_id]["kind"]] or time.time() - since > 120:
+                    with lock:
+                        if outstanding.pop(event_id, None) is not None:
+                            slots.release()
+            time.sleep(0.2)
+
+    def deliver(case: dict) -> None:
+        slots.acquire()
+        with lock:
+            if case["id"] in outstanding:  # its first delivery is still out: this one goes in anyway
+                slots.release()
+            outstanding[case["id"]] = time.time()
+        stack.sfn.start_execution(stateMachineArn=stack.triage_arn, name=f"soak-{uuid.uuid4().hex}",
+                                  input=json.dumps(case["event"]))
+
+    stop = threading.Event()
+    watcher = threading.Thread(target=watch, args=(stop,), daemon=True)
+    watcher.start()
+    started = time.time()
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        list(pool.map(deliver, deliveries))
+    delivered_in = time.time() - started
+    print(f"soak: {len(deliveries)} deliveries in {delivered_in:.0f} s", flush=True)
+
+    def unsettled() -> list[str]:
+        left = []
+        for case in cases:
+            if case["id"] in settled:
+                continue
+            item = stack.audit(case["id"])
+            if item and item["state"] == TERMINAL[case["kind"]]:
+                settled[case["id"]] = item
+            else:
+                left.append(case["id"])
+        return left
+
+    # 3. The sweep, as its schedule runs it (every 15 minutes in the stack): it finds the withheld
+    #    calls, and re-submits or restarts what a fault left undecided or stopped. Run again, as
+    #    the schedule would, while anything is left.
+    deadline = started + args.deadline
+    sweeps = []
+    while time.time() < deadline:
+        time.sleep(5)
+        left = unsettled()
+        if not left:
+            break
+        if len(sweeps) < 8 and (not sweeps or time.time() - sweeps[-1]["at"] > 60):
+            run = stack.sfn.start_execution(stateMachineArn=stack.sweep_arn, name=f"soak-sweep-{uuid.uuid4().hex}",
+                                            input=json.dumps({"source": "aws.events", "detail-type": "Scheduled Event",
+                                                              "detail": {}}))["executionArn"]
+            ended = stack.wait(run, 300)
+            sweeps.append({"at": time.time(), "status": ended["status"], "left_before": len(left)})
+            print(f"soak: sweep {len(sweeps)} {ended['status']} with {len(left)} unsettled", flush=True)
+    settled_in = time.time() - started
+    stop.set()
+    chaos = testbed("/testbed/chaos", {"off": True})
+    chaos = testbed("/testbed/chaos")
+    # What faults left running ends by itself or never: give stragglers (a retry's backoff) a moment.
+    for _ in range(60):
+        if not any(running(stack).values()):
+            break
+        time.sleep(2)
+    left = unsettled()
+
+    # 4. The invariants.
+    enforcements = enforcement_names(stack)
+    messages = collections.Counter()
+    for message in stack.every_message(5.0):
+        about = (message["document"].get("verdict") or {}).get("eventId")
+        if about in by_id:
+            messages[(about, message["kind"])] += 1
+    killed_about = collections.Counter(k["eventId"] for k in chaos["killed"] if k.get("eventId"))
+    problems = collections.defaultdict(list)
+    duplicates_explained = 0
+    for case in cases:
+        event_id, item = case["id"], settled.get(case["id"]) or stack.audit(case["id"])
+        state = soak.status(case["family"], case["name"])
+        if event_id in left:
+            problems["not terminal"].append((event_id, case["family"], item and item["state"]))
+            continue
+        kinds = {k: n for (e, k), n in messages.items() if e == event_id}
+        if case["kind"] == "allowed":
+            if state not in RUNNING:
+                problems["allowed resource touched"].append((case["name"], state))
+            if enforcements[event_id]:
+                problems["allowed event has an enforcement"].append(event_id)
+            if kinds:
+                problems["alert about an allowed event"].append((event_id, kinds))
+            continue
+        history = [h["state"] for h in item.get("history", [])]
+        if history.count("enforced") != 1:
+            problems["not enforced exactly once"].append((event_id, history))
+        outcome = (item.get("enforcement") or {}).get("outcome")
+        if state not in STOPPED or outcome not in ("deleted", "stopped", "gone"):
+            problems["violating resource not confirmed stopped or gone"].append((case["name"], state, outcome))
+        if kinds.get("enforced", 0) == 0:
+            problems["enforced alert missing"].append(event_id)
+        for kind, n in kinds.items():
+            if n > 1:
+                explained = chaos["publishedThenFailed"].get(f"{event_id}:{kind}", 0) + killed_about[event_id]
+                if explained:
+                    duplicates_explained += n - 1
+                else:
+                    problems["duplicate alert with no fault to explain it"].append((event_id, kind, n))
+    left_running = running(stack)
+    if any(left_running.values()):
+        problems["executions left running"].append(left_running)
+    panicked = panics(offsets)
+    if panicked:
+        problems["panics in the functions' logs"].extend(panicked)
+
+    result = {
+        "events": len(cases), "seed": args.seed, "rates": rates,
+        "families": dict(collections.Counter(c["family"] for c in cases)),
+        "violating": sum(c["kind"] == "violating" for c in cases),
+        "withheld": len(withheld), "delivered_twice": len(twice), "deliveries": len(deliveries),
+        "delivered_in_s": round(delivered_in, 1), "settled_in_s": round(settled_in, 1),
+        "sweeps": [{k: v for k, v in s.items() if k != "at"} for s in sweeps],
+        "terminal": len(cases) - len(left),
+        "states": dict(collections.Counter((settled.get(c["id"]) or {}).get("state", "none") for c in cases)),
+        "faults": chaos["injected"], "faults_total": sum(chaos["injected"].values()),
+        "killed": len(chaos["killed"]), "killed_by_function": dict(collections.Counter(k["function"] for k in chaos["killed"])),
+        "answered_before_kill": chaos["answeredBeforeKill"],
+        "published_then_failed": sum(chaos["publishedThenFailed"].values()),
+        "alerts": sum(messages.values()), "duplicate_alerts_explained": duplicates_explained,
+        "problems": {k: len(v) for k, v in problems.items()},
+        "examples": {k: v[:5] for k, v in problems.items()},
+        "seconds": round(time.time() - began, 1),
+    }
+    pathlib.Path(args.out).write_text(json.dumps(result, indent=2, default=str) + "\n")
+    print(json.dumps(result, indent=2, default=str))
+    sys.exit(1 if problems else 0)
+
+
+if __name__ == "__main__":
+    main()
