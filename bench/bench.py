@@ -44,6 +44,7 @@ ACCOUNT = "123456789012"
 PRICES = {
     "date": "AWS list prices for us-east-1 as published in 2025",
     "lambda_arm_gb_second": 0.0000133334,  # Arm, first 7.5 billion GB-seconds a month
+    "lambda_x86_gb_second": 0.0000166667,  # x86, first 6 billion GB-seconds a month (c7n's default)
     "lambda_request": 0.20 / 1e6,
     "express_request": 1.00 / 1e6,
     "express_gb_second": 0.00001667,  # first 1,000 GB-hours a month; 64 MB and 100 ms steps
@@ -721,6 +722,20 @@ def cost(cold: dict, b: dict | None, logging: dict) -> dict:
             "email_per_subscriber_usd_per_million": p["sns_email"] * 1e6}
 
 
+def c7n_cost(side: dict) -> dict:
+    """Cloud Custodian's cost per million allowed events, from the same PRICES: one invocation of a
+    512 MB Python Lambda (x86, c7n's default) per event, billed for its measured warm time (where
+    Model Guard's is stretched for its 128 MB share of a vCPU, c7n's 512 MB share is 512/1,769 and
+    its CPU time is stretched the same way), and the bytes it logged per event."""
+    p = PRICES
+    warm = side["warm"][0]["c7n"]
+    billed_ms = warm["ms"] + (1769 / 512 - 1) * warm["cpu_ms"]
+    logged = side["warm"][0]["c7n"].get("log_bytes_per_event", 0) + PLATFORM_LOG_BYTES
+    parts = {"requests": p["lambda_request"], "duration": 0.5 * math.ceil(billed_ms) / 1000 * p["lambda_x86_gb_second"],
+             "logs": logged / 2**30 * p["logs_ingest_gb"]}
+    return {"billed_ms": billed_ms, "parts": {k: v * 1e6 for k, v in parts.items()}, "total": sum(parts.values()) * 1e6}
+
+
 # --- report ----------------------------------------------------------------------------------------------
 
 
@@ -886,6 +901,18 @@ def report(r: dict) -> str:
                   "event: the policy Scan (once per container per cache period) and the sweep (a schedule).",
                   "", "Prices (" + k["prices"]["date"] + "): "
                   + ", ".join(f"{n} ${v:.4g}" for n, v in k["prices"].items() if n != "date") + ".", ""]
+    if r.get("custodian"):
+        import custodian  # noqa: PLC0415
+        side = r["custodian"]
+        lines += ["## 5. Beside Cloud Custodian", "", custodian.report(side), ""]
+        c7n = side.get("c7n_usd_per_million_allowed")
+        if c7n and k:
+            lines += [f"Cost per million allowed events, from the same prices: Model Guard ${k['allowed_usd_per_million']:.2f} "
+                      f"(section 4: the whole triage, its audit item and its logs), Cloud Custodian ${c7n['total']:.2f} "
+                      f"(one 512 MB x86 Lambda invocation per event billed {c7n['billed_ms']:.0f} ms — its warm time with its "
+                      "CPU time stretched for 512/1,769 of a vCPU — and the log lines it wrote: "
+                      + ", ".join(f"{n} ${v:.2f}" for n, v in c7n["parts"].items()) + "). Cloud Custodian keeps no audit "
+                      "trail and sends no alert for this.", ""]
     return "\n".join(lines)
 
 
@@ -903,7 +930,7 @@ def main() -> None:
     parser.add_argument("--invocations", type=int, default=5, help="per spawned process")
     parser.add_argument("--burst", type=int, default=500)
     parser.add_argument("--in-flight", type=int, default=64, help="the burst's most unfinished events at a time")
-    parser.add_argument("--skip", action="append", default=[], help="criterion | cold | burst")
+    parser.add_argument("--skip", action="append", default=[], help="criterion | cold | burst | custodian")
     parser.add_argument("--compare-target-dir", type=pathlib.Path,
                         help="also start parse-event and evaluate from this target dir's release builds "
                              "(built with another profile) and report them side by side")
@@ -923,9 +950,9 @@ def main() -> None:
         results["criterion"] = criterion_results(args.target_dir)
         save()
     stack = None
+    sys.path.insert(0, str(ROOT / "tests" / "e2e"))
+    from conftest import Stack  # noqa: PLC0415
     if "cold" not in args.skip or "burst" not in args.skip:
-        sys.path.insert(0, str(ROOT / "tests" / "e2e"))
-        from conftest import Stack  # noqa: PLC0415
         stack = Stack()
     if "cold" not in args.skip:
         print(f"2. cold start: {args.spawns} spawns per function", flush=True)
@@ -947,6 +974,13 @@ def main() -> None:
         save()
     if "cold_start" in results and "burst" in results:  # the cost needs both
         results["cost"] = cost(results["cold_start"], results.get("burst"), machine_logging(ROOT / "cdk" / "cdk.out"))
+    if "custodian" not in args.skip:
+        import custodian  # noqa: PLC0415
+        from conftest import event  # noqa: PLC0415
+        print("5. beside Cloud Custodian", flush=True)
+        results["custodian"] = custodian.side_by_side(stack or Stack(), args.target_dir, spawn_once, event)
+        results["custodian"]["c7n_usd_per_million_allowed"] = c7n_cost(results["custodian"])
+        save()
     results["took_s"] = time.time() - started
     save()
     # The addenda (measurements made by hand for one issue) are kept below the regenerated report.

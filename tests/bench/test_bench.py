@@ -142,3 +142,37 @@ def test_xray_share_follows_the_default_rule() -> None:
     assert bench.xray_share(1.0) == 1.0
     assert bench.xray_share(10.0) == pytest.approx((1 + 0.05 * 9) / 10)
     assert bench.xray_share(1000.0) == pytest.approx(0.05, abs=0.001)
+
+
+def test_custodian_is_billed_as_one_512_mb_x86_invocation_per_event() -> None:
+    side = {"warm": [{"endpoints": 0, "c7n": {"ms": 40.0, "cpu_ms": 10.0, "calls": 3, "peak_rss_mb": 70,
+                                              "log_bytes_per_event": 1300.0}}]}
+    cost = bench.c7n_cost(side)
+    # 40 ms plus its 10 ms of CPU stretched to 512/1,769 of a vCPU: 40 + (1769/512 - 1) * 10.
+    assert cost["billed_ms"] == pytest.approx(40 + (1769 / 512 - 1) * 10)
+    p = bench.PRICES
+    assert cost["parts"]["duration"] == pytest.approx(0.5 * math.ceil(cost["billed_ms"]) / 1000 * p["lambda_x86_gb_second"] * 1e6)
+    assert cost["parts"]["requests"] == pytest.approx(0.20)
+    assert cost["parts"]["logs"] == pytest.approx((1300 + bench.PLATFORM_LOG_BYTES) / 2**30 * 0.50 * 1e6)
+    assert cost["total"] == pytest.approx(sum(cost["parts"].values()))
+
+
+def test_the_report_shows_the_side_by_side_as_ratios() -> None:
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "bench"))
+    import custodian  # noqa: PLC0415
+    side = {"c7n_version": "0.9.53", "spawns": 5, "warm_events": 20,
+            "cold": {"guard": {"allowed": {"ms": 20.0, "calls": 3, "peak_rss_mb": 11.0},
+                               "violating": {"ms": 40.0, "calls": 6, "peak_rss_mb": 12.0,
+                                             "with_parse_and_claim_ms": 50.0}},
+                     "c7n": {"allowed": {"ms": 660.0, "calls": 4, "peak_rss_mb": 70.0},
+                             "violating": {"ms": 800.0, "calls": 5, "peak_rss_mb": 75.0}}},
+            "warm": [{"endpoints": 0, "guard": {"ms": 5.0, "cpu_ms": 0.5, "calls": 2.0, "peak_rss_mb": 11},
+                      "c7n": {"ms": 40.0, "cpu_ms": 20.0, "calls": 3.0, "peak_rss_mb": 70}},
+                     {"endpoints": 250, "guard": {"ms": 5.0, "cpu_ms": 0.5, "calls": 2.0, "peak_rss_mb": 11},
+                      "c7n": {"ms": 80.0, "cpu_ms": 40.0, "calls": 6.0, "peak_rss_mb": 70}}]}
+    text = custodian.report(side)
+    assert "| cold, violating (MG: evaluate + enforce) | 40.0 ms | 800.0 ms | 1/20.0 |" in text
+    assert "| cold, allowed (MG: evaluate) | 20.0 ms | 660.0 ms | 1/33.0 |" in text
+    assert "| warm, allowed, 250 other endpoints | 5.00 ms (2.00 calls) | 80.00 ms (6.00 calls) | 1/16.0 |" in text
+    assert "| peak RSS | 12.0 MiB | 75.0 MiB | 1/6.2 |" in text
+    assert "(parse-event, evaluate, claim, enforce) | 50.0 ms | 800.0 ms | 1/16.0 |" in text

@@ -20,8 +20,15 @@ routes draws once from a seeded generator (each rate is a share of requests, ``s
   that exited (``Runtime.ExitError``). Its output goes to the launcher's log. ``killOnly`` (function
   names) and ``killLimit`` (a count) narrow the kills, for a test that kills one step once.
 
-``GET /testbed/chaos`` gives what was injected: per ``<service>/<kind>``, and the invocations
-killed (and those that answered before the kill landed), each with the event it was about.
+``GET /testbed/requests`` counts every AWS request served, by client (the ``app/<id>`` of its
+User-Agent, else ``guard`` for the Rust SDK's, else ``other``) and service, since the last
+``POST /testbed/requests`` (which zeroes it): the benchmarks' AWS calls per event.
+
+``GET /testbed/chaos`` gives what was injected: per ``<service>/<kind>``, the invocations killed
+(and those that answered before the kill landed), each fault by the event its request named
+(``faultsAbout``, with its time), and when SNS accepted each publish of an alert
+(``published``, by ``<eventId>:<kind>``): a repeated alert is explained by a fault about its event
+between its first publish and its last.
 """
 
 from __future__ import annotations
@@ -58,6 +65,8 @@ class Plan:
         self.rng = random.Random(0)
         self.counts: Counter[str] = Counter()
         self.published_then_failed: Counter[str] = Counter()
+        self.published: dict[str, list[float]] = {}
+        self.faults_about: dict[str, list[dict]] = {}
         self.killed: list[dict] = []
         self.answered_before_kill = 0
         self.kill_window = KILL_WINDOW
@@ -76,6 +85,8 @@ class Plan:
                 self.rng = random.Random(request.get("seed", 0))
                 self.counts.clear()
                 self.published_then_failed.clear()
+                self.published.clear()
+                self.faults_about.clear()
                 self.killed.clear()
                 self.answered_before_kill = 0
             return {"rates": self.rates}
@@ -84,6 +95,7 @@ class Plan:
         with self.lock:
             return {"rates": self.rates, "injected": dict(self.counts),
                     "publishedThenFailed": dict(self.published_then_failed),
+                    "published": dict(self.published), "faultsAbout": dict(self.faults_about),
                     "killed": list(self.killed), "answeredBeforeKill": self.answered_before_kill}
 
     def draw(self) -> str | None:
@@ -109,9 +121,11 @@ class Plan:
                 self.kills_left -= 1
             return self.rng.uniform(0.0, self.kill_window)
 
-    def count(self, key: str) -> None:
+    def count(self, key: str, event_id: str | None) -> None:
         with self.lock:
             self.counts[key] += 1
+            if event_id:
+                self.faults_about.setdefault(event_id, []).append({"at": time.time(), "fault": key})
 
 
 PLAN = Plan()
@@ -149,14 +163,36 @@ def refusal(environ: dict, service: str, kind: str) -> tuple[str, list[tuple[str
     return status, [("Content-Type", "text/xml"), ("x-amzn-RequestId", request_id)], body
 
 
+def client_of(agent: str) -> str:
+    found = re.search(r"\bapp/([^ ]+)", agent)
+    if found:
+        return found.group(1)
+    return "guard" if "aws-sdk-rust" in agent else "other"
+
+
 class Chaos:
-    """WSGI middleware: the faults of the plan in force (none until one is posted)."""
+    """WSGI middleware: the faults of the plan in force (none until one is posted), and the count of
+    requests served."""
 
     def __init__(self, app) -> None:  # noqa: ANN001
         self.app = app
+        self.requests: Counter[tuple[str, str]] = Counter()
 
     def __call__(self, environ, start_response):  # noqa: ANN001
         path = environ.get("PATH_INFO", "")
+        if path == "/testbed/requests":
+            with PLAN.lock:
+                if environ["REQUEST_METHOD"] == "POST":
+                    self.requests.clear()
+                counted: dict[str, dict[str, int]] = {}
+                for (client, service), n in self.requests.items():
+                    counted.setdefault(client, {})[service] = n
+            payload = json.dumps(counted).encode()
+            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))])
+            return [payload]
+        if not path.startswith(("/testbed/", "/moto-api", "/lambda-url/")):
+            with PLAN.lock:
+                self.requests[(client_of(environ.get("HTTP_USER_AGENT", "")), service_of(environ))] += 1
         if path == "/testbed/chaos":
             if environ["REQUEST_METHOD"] == "POST":
                 length = int(environ.get("CONTENT_LENGTH") or 0)
@@ -169,23 +205,29 @@ class Chaos:
         if path.startswith(("/testbed/", "/moto-api", "/lambda-url/")) or \
                 SPARED_AGENT in environ.get("HTTP_USER_AGENT", ""):
             return self.app(environ, start_response)
+        service = service_of(environ)
+        if PLAN.rates is None and service != "sns":
+            return self.app(environ, start_response)
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        request = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"] = io.BytesIO(request)
         kind = PLAN.draw()
         if kind is None:
-            return self.app(environ, start_response)
-        service = service_of(environ)
-        PLAN.count(f"{service}/{kind}")
+            return self.served(environ, start_response, service, request)
+        about = event_named(request)
         if kind in ("throttle", "error5xx"):
+            PLAN.count(f"{service}/{kind}", about)
             status, headers, body = refusal(environ, service, kind)
             start_response(status, [*headers, ("Content-Length", str(len(body)))])
             return [body]
         if kind == "timeout":
             time.sleep(HOLD_SECONDS)
-            return self.app(environ, start_response)
+            answer = self.served(environ, start_response, service, request)
+            PLAN.count(f"{service}/{kind}", about)  # stamped once served: the caller has given up by then
+            return answer
         # "after": served in full, then the answer is lost.
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        request = environ["wsgi.input"].read(length) if length else b""
-        environ["wsgi.input"] = io.BytesIO(request)
-        b"".join(self.app(environ, lambda *_args, **_kw: None))
+        b"".join(self.served(environ, lambda *_args, **_kw: None, service, request))
+        PLAN.count(f"{service}/{kind}", about)
         if service == "sns":
             alert = published_alert(request)
             if alert:
@@ -195,18 +237,47 @@ class Chaos:
         start_response(status, [*headers, ("Content-Length", str(len(body)))])
         return [body]
 
+    def served(self, environ, start_response, service: str, request: bytes):  # noqa: ANN001, ANN201
+        """Serves the request; a Publish SNS accepts is noted with its time, by the alert it carried."""
+        statuses = []
+        answer = self.app(environ, lambda status, *a, **kw: statuses.append(status) or start_response(status, *a, **kw))
+        if service == "sns":
+            body = b"".join(answer)
+            alert = published_alert(request)
+            if alert and statuses and statuses[0].startswith("200"):
+                with PLAN.lock:
+                    PLAN.published.setdefault(alert, []).append(time.time())
+            return [body]
+        return answer
+
+
+EVENT_ID = re.compile(r'"eventI[dD]"\s*:\s*(?:\{\s*"S"\s*:\s*)?"([^"]+)"')
+
+
+def event_named(request: bytes) -> str | None:
+    """The event a request is about, where it names one: a DynamoDB key, a step's input, an alert."""
+    alert = published_alert(request)
+    if alert:
+        return alert.rsplit(":", 1)[0]
+    found = EVENT_ID.search(request.decode(errors="replace"))
+    return found.group(1) if found else None
+
 
 def published_alert(request: bytes) -> str | None:
-    """`<eventId>:<kind>` of the alert a Publish carried, if it carried one."""
+    """`<eventId>:<kind>` of the alert a Publish carried, if it carried one (with
+    `MessageStructure=json`, the document is the `default` protocol's message)."""
     form = parse_qs(request.decode(errors="replace"))
     if form.get("Action", [""])[0] != "Publish":
         return None
     try:
         document = json.loads(form.get("Message", ["{}"])[0])
-    except ValueError:
+        if form.get("MessageStructure", [""])[0] == "json" and isinstance(document, dict):
+            document = json.loads(document.get("default", "{}"))
+    except (ValueError, TypeError):
         return None
-    event_id = (document.get("verdict") or {}).get("eventId") if isinstance(document, dict) else None
-    return f"{event_id}:{document.get('kind')}" if event_id else None
+    verdict = document.get("verdict") if isinstance(document, dict) else None
+    event_id = verdict.get("eventId") if isinstance(verdict, dict) else None
+    return f"{event_id}:{document.get('kind')}" if isinstance(event_id, str) else None
 
 
 # --- a function process killed mid-invocation --------------------------------------------------
@@ -244,6 +315,10 @@ def killed_invocation(name: str, body: bytes, after: float, response_headers: di
             pass
 
         def do_GET(self) -> None:  # noqa: N802
+            if after == 0:  # killed as it asks for the event: never answers, whatever the machine's load
+                taken.set()
+                ended.wait(60)
+                return
             if taken.is_set():  # the next invocation never comes: the sandbox is killed while it waits
                 ended.wait(60)
                 return
@@ -272,12 +347,16 @@ def killed_invocation(name: str, body: bytes, after: float, response_headers: di
            "AWS_LAMBDA_FUNCTION_NAME": name, "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128", "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{name}",
            "AWS_LAMBDA_LOG_STREAM_NAME": "chaos"}
-    process = subprocess.Popen([str(binary(name))], env=env)
+    process = None
     try:
+        process = subprocess.Popen([str(binary(name))], env=env)
         if taken.wait(30):
             time.sleep(after)
         process.send_signal(signal.SIGKILL)
         process.wait()
+    except OSError as error:  # the binary is not built: Lambda's answer for a function that cannot start
+        response_headers["x-amz-function-error"] = "Unhandled"
+        return json.dumps({"errorType": "Runtime.InvalidEntrypoint", "errorMessage": str(error)}).encode()
     finally:
         ended.set()
         server.shutdown()
@@ -290,6 +369,8 @@ def killed_invocation(name: str, body: bytes, after: float, response_headers: di
         return answered["body"]
     with PLAN.lock:
         PLAN.killed.append({"function": name, "eventId": about(body), "afterMs": round(after * 1000)})
+        if about(body):
+            PLAN.faults_about.setdefault(about(body), []).append({"at": time.time(), "fault": f"lambda/kill {name}"})
     response_headers["x-amz-function-error"] = "Unhandled"
     request_id = uuid.uuid4()
     return json.dumps({"errorType": "Runtime.ExitError",

@@ -1182,7 +1182,7 @@ def chaos(plan: dict) -> dict:
 def soak_client(service: str):
     """A client as scripts/soak makes them: spared by the chaos plan."""
     return boto3.client(service, endpoint_url=os.environ["AWS_ENDPOINT_URL"], region_name="us-east-1",
-                        config=botocore.config.Config(user_agent_extra="model-guard-soak",
+                        config=botocore.config.Config(user_agent_appid="model-guard-soak",
                                                       retries={"total_max_attempts": 1}))
 
 
@@ -1228,12 +1228,15 @@ def test_chaos_after_serves_the_call_then_loses_the_answer_and_counts_the_alert_
         chaos({"seed": 2, "after": 1.0})
         message = json.dumps({"kind": "enforced", "verdict": {"eventId": "e-1"}})
         with pytest.raises(botocore.exceptions.ClientError) as lost:
-            plain.publish(TopicArn=topic, Message=message)
+            # As the guard publishes: one message per protocol, the document as the default.
+            plain.publish(TopicArn=topic, MessageStructure="json", Message=json.dumps({"default": message}))
         assert lost.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
         report = chaos({"off": True})
     finally:
         chaos({"off": True})
     assert report["publishedThenFailed"] == {"e-1:enforced": 1}, report
+    assert list(report["published"]) == ["e-1:enforced"], report  # SNS accepted it, when
+    assert [f["fault"] for f in report["faultsAbout"]["e-1"]] == ["sns/after"], report
     delivered = sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=2).get("Messages", [])
     assert [json.loads(m["Body"])["Message"] for m in delivered] == [message]
 
@@ -1259,3 +1262,19 @@ def test_chaos_kill_ends_an_invocation_as_lambda_ends_a_killed_runtime_and_the_n
     # cargo lambda watch's own instance was never touched: the next invocation runs as usual.
     response = lam.invoke(FunctionName="parse-event", Payload=json.dumps(event))
     assert "FunctionError" not in response
+
+
+def test_requests_are_counted_by_client_and_service():
+    import urllib.request
+    url = os.environ["AWS_ENDPOINT_URL"] + "/testbed/requests"
+    urllib.request.urlopen(urllib.request.Request(url, data=b"{}", method="POST"))
+    app = f"count-{uuid.uuid4().hex[:6]}"  # this test's own: nothing else on the testbed sends it
+    counted_client = lambda service: boto3.client(  # noqa: E731
+        service, endpoint_url=os.environ["AWS_ENDPOINT_URL"], region_name="us-east-1",
+        config=botocore.config.Config(user_agent_appid=app))
+    counted_client("sagemaker").list_endpoints()
+    counted_client("sagemaker").list_models()
+    counted_client("dynamodb").list_tables()
+    with urllib.request.urlopen(url) as answer:
+        counted = json.load(answer)
+    assert counted[app] == {"sagemaker": 2, "dynamodb": 1}, counted
