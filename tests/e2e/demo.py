@@ -4,7 +4,6 @@ alerts a subscriber receives. Run by scripts/demo (which starts and stops the te
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 import uuid

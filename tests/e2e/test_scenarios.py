@@ -448,8 +448,8 @@ def test_15b_a_step_whose_process_is_killed_is_run_again_not_taken_as_failed(sta
     # Lambda ends an invocation whose runtime dies (out of memory, timed out, killed) with
     # Runtime.ExitError, which Step Functions reports as Lambda.Unknown. Before the retry lists
     # named them, a killed Enforce was caught as a failed enforcement: the violating endpoint was
-    # kept and "enforcement failed" alerted. The testbed kills Enforce's first invocation the
-    # moment it takes the event.
+    # kept and "enforcement failed" alerted. The testbed kills Enforce's first invocation as it
+    # asks for the event (the soak kills at random moments within the invocation).
     import os
     import urllib.request
 

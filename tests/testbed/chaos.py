@@ -12,8 +12,8 @@ routes draws once from a seeded generator (each rate is a share of requests, ``s
 - ``timeout``: held for HOLD_SECONDS, longer than the functions' per-attempt timeout, then served
   (the caller gave up; the call took effect late, as a slow AWS does);
 - ``after``: served, then answered 500 as though the answer was lost: the call took effect and the
-  caller does not know. A Publish answered so can make a duplicate alert: each is counted by the
-  alert it carried (``publishedThenFailed``);
+  caller does not know. A Publish answered so, or held so, can make a duplicate alert: each is
+  counted by the alert it carried (``publishedThenFailed``);
 - ``kill`` (Lambda invocations only, made by Step Functions): the function's binary is run as
   Lambda would for this one invocation and SIGKILLed at a random moment within KILL_WINDOW
   seconds (``killWindow``) of taking the event; if it died before answering, the answer is Lambda's for a runtime
@@ -224,18 +224,23 @@ class Chaos:
             time.sleep(HOLD_SECONDS)
             answer = self.served(environ, start_response, service, request)
             PLAN.count(f"{service}/{kind}", about)  # stamped once served: the caller has given up by then
+            self.note_lost_publish(service, request)  # the caller retried it meanwhile: a second publish
             return answer
         # "after": served in full, then the answer is lost.
         b"".join(self.served(environ, lambda *_args, **_kw: None, service, request))
         PLAN.count(f"{service}/{kind}", about)
-        if service == "sns":
-            alert = published_alert(request)
-            if alert:
-                with PLAN.lock:
-                    PLAN.published_then_failed[alert] += 1
+        self.note_lost_publish(service, request)
         status, headers, body = refusal(environ, service, "error5xx")
         start_response(status, [*headers, ("Content-Length", str(len(body)))])
         return [body]
+
+    @staticmethod
+    def note_lost_publish(service: str, request: bytes) -> None:
+        """A publish SNS accepted whose answer the caller never had: its alert may come twice."""
+        alert = published_alert(request) if service == "sns" else None
+        if alert:
+            with PLAN.lock:
+                PLAN.published_then_failed[alert] += 1
 
     def served(self, environ, start_response, service: str, request: bytes):  # noqa: ANN001, ANN201
         """Serves the request; a Publish SNS accepts is noted with its time, by the alert it carried."""

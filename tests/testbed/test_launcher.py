@@ -1278,3 +1278,24 @@ def test_requests_are_counted_by_client_and_service():
     with urllib.request.urlopen(url) as answer:
         counted = json.load(answer)
     assert counted[app] == {"sagemaker": 2, "dynamodb": 1}, counted
+
+
+def test_chaos_counts_a_held_publish_as_one_that_may_come_twice():
+    # The caller gives up on a Publish held past its timeout and retries; SNS then serves the held
+    # one too. The soak explains a repeated alert by this count.
+    sns = soak_client("sns")
+    topic = sns.create_topic(Name=name("chaos"))["TopicArn"]
+    plain = boto3.client("sns", endpoint_url=os.environ["AWS_ENDPOINT_URL"], region_name="us-east-1",
+                         config=botocore.config.Config(retries={"total_max_attempts": 1}, read_timeout=1))
+    message = json.dumps({"default": json.dumps({"kind": "enforced", "verdict": {"eventId": "e-2"}})})
+    try:
+        chaos({"seed": 4, "timeout": 1.0})
+        with pytest.raises(botocore.exceptions.ReadTimeoutError):
+            plain.publish(TopicArn=topic, MessageStructure="json", Message=message)
+        import chaos as plan  # noqa: PLC0415 - the hold's length, from the plan's own module
+        time.sleep(plan.HOLD_SECONDS)
+        report = chaos({"off": True})
+    finally:
+        chaos({"off": True})
+    assert report["publishedThenFailed"] == {"e-2:enforced": 1}, report
+    assert [f["fault"] for f in report["faultsAbout"]["e-2"]] == ["sns/timeout"], report
