@@ -293,23 +293,6 @@ def binary(name: str) -> pathlib.Path:
     return target / ("release" if os.environ.get("TESTBED_PROFILE") == "release" else "debug") / name
 
 
-def about(body: bytes) -> str | None:
-    """The event an invocation was about, for the report: the first `eventId` (a step's input) or
-    `eventID` (an event's) found, outermost first."""
-    try:
-        layer = [json.loads(body or b"{}")]
-    except ValueError:
-        return None
-    for _ in range(4):
-        for value in layer:
-            if isinstance(value, dict):
-                found = value.get("eventId") or value.get("eventID")
-                if isinstance(found, str):
-                    return found
-        layer = [v for value in layer if isinstance(value, dict) for v in value.values()]
-    return None
-
-
 def killed_invocation(name: str, body: bytes, after: float, response_headers: dict) -> bytes:
     """Runs `name`'s binary for this one invocation, as Lambda runs a fresh sandbox, and kills it
     `after` seconds after it takes the event. Returns what Lambda answers."""
@@ -352,7 +335,6 @@ def killed_invocation(name: str, body: bytes, after: float, response_headers: di
            "AWS_LAMBDA_FUNCTION_NAME": name, "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128", "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{name}",
            "AWS_LAMBDA_LOG_STREAM_NAME": "chaos"}
-    process = None
     try:
         process = subprocess.Popen([str(binary(name))], env=env)
         if taken.wait(30):
@@ -373,9 +355,10 @@ def killed_invocation(name: str, body: bytes, after: float, response_headers: di
             response_headers["x-amz-function-error"] = "Unhandled"
         return answered["body"]
     with PLAN.lock:
-        PLAN.killed.append({"function": name, "eventId": about(body), "afterMs": round(after * 1000)})
-        if about(body):
-            PLAN.faults_about.setdefault(about(body), []).append({"at": time.time(), "fault": f"lambda/kill {name}"})
+        event_id = event_named(body)
+        PLAN.killed.append({"function": name, "eventId": event_id, "afterMs": round(after * 1000)})
+        if event_id:
+            PLAN.faults_about.setdefault(event_id, []).append({"at": time.time(), "fault": f"lambda/kill {name}"})
     response_headers["x-amz-function-error"] = "Unhandled"
     request_id = uuid.uuid4()
     return json.dumps({"errorType": "Runtime.ExitError",
