@@ -101,6 +101,38 @@ def machine_logging(template_dir: pathlib.Path) -> dict:
     return out
 
 
+# What the stack's template decides of an event's cost besides the logging levels: how the two
+# indexes that hold every audit item project it, whether the triage is traced, and which functions
+# leave out Lambda's start and report records (system log level WARN). The stack's defaults.
+STACK_DEFAULTS = {"index_projection": {"byResource": "KEYS_ONLY", "byState": "KEYS_ONLY"},
+                  "triage_traced": False,
+                  "system_log_level": {"parse-event": "WARN", "record": "WARN", "evaluate": "WARN"},
+                  "from": "the stack's defaults"}
+
+
+def stack_shape(template_dir: pathlib.Path) -> dict:
+    """The cost-relevant settings of the synthesized template (STACK_DEFAULTS' keys), or the
+    stack's defaults if there is no synth."""
+    for template in sorted(template_dir.glob("*.template.json")):
+        resources = json.loads(template.read_text()).get("Resources", {})
+        out = {"index_projection": {}, "triage_traced": True, "system_log_level": {}, "from": template.name}
+        for logical_id, resource in resources.items():
+            props = resource.get("Properties", {})
+            kind = resource.get("Type")
+            if kind == "AWS::DynamoDB::GlobalTable":
+                for index in props.get("GlobalSecondaryIndexes", []):
+                    if index["IndexName"] in ("byResource", "byState"):
+                        out["index_projection"][index["IndexName"]] = index["Projection"]["ProjectionType"]
+            elif kind == "AWS::StepFunctions::StateMachine" and logical_id.lower().startswith("triage"):
+                out["triage_traced"] = bool(props.get("TracingConfiguration", {}).get("Enabled"))
+            elif kind == "AWS::Lambda::Function" and str(props.get("Description", "")).startswith("Model Guard "):
+                name = props["Description"].removeprefix("Model Guard ")
+                out["system_log_level"][name] = props.get("LoggingConfig", {}).get("SystemLogLevel", "INFO")
+        if out["index_projection"]:
+            return out
+    return STACK_DEFAULTS
+
+
 def log_bytes(h: dict, logging: dict) -> float:
     """What a successful execution's log records cost in bytes at `logging`'s level: all its
     history at ALL (with or without the data), nothing at ERROR or below."""
@@ -470,6 +502,7 @@ def history(stack, execution_arn: str) -> dict:
         return out
     return {"events": len(events),
             "states_entered": sum(e["type"].endswith("StateEntered") for e in events),
+            "entered": [e["stateEnteredEventDetails"]["name"] for e in events if e["type"].endswith("StateEntered")],
             "bytes_with_data": sum(len(json.dumps(e, default=str)) for e in events),
             "bytes_without_data": sum(len(json.dumps(without_data(e), default=str)) for e in events)}
 
@@ -647,10 +680,12 @@ def parse_time(text: str) -> float:
 # --- 4. cost ---------------------------------------------------------------------------------------------
 
 
-def cost(cold: dict, b: dict | None, logging: dict) -> dict:
+def cost(cold: dict, b: dict | None, logging: dict, shape: dict | None = None) -> dict:
     """Per million events, from the measured warm durations at the stack's 128 MB, the measured
-    audit item sizes and state-machine histories, the synthesized logging levels, and PRICES."""
+    audit item sizes and state-machine histories, the synthesized logging levels and `shape`
+    (`stack_shape`), and PRICES."""
     p = PRICES
+    shape = shape or STACK_DEFAULTS
     gb = 128 / 1024
     # Billed at the 128 MB bound: the wall time measured here plus its CPU time stretched to
     # 128/1,769 of a vCPU (CPU_STRETCH), where the CPU time was measured.
@@ -660,9 +695,11 @@ def cost(cold: dict, b: dict | None, logging: dict) -> dict:
     def lam(f: str) -> dict:
         v = cold[f]
         logged = v["log_bytes_per_invocation"] + LOG_RECORD_OVERHEAD * v["log_records_per_invocation"]
+        # Lambda's own start and report records, unless the function's system log level is WARN.
+        platform = 0 if shape["system_log_level"].get(f, "INFO") == "WARN" else PLATFORM_LOG_BYTES
         return {"requests": p["lambda_request"],
                 "duration": gb * math.ceil(warm[f]) / 1000 * p["lambda_arm_gb_second"],
-                "logs": (logged + PLATFORM_LOG_BYTES) / 2**30 * p["logs_ingest_gb"]}
+                "logs": (logged + platform) / 2**30 * p["logs_ingest_gb"]}
 
     def units(item_bytes: float) -> int:
         return max(1, math.ceil(item_bytes / 1024))
@@ -676,7 +713,30 @@ def cost(cold: dict, b: dict | None, logging: dict) -> dict:
     triage_ms = warm["parse-event"] + warm["evaluate"] + EXPRESS_OVERHEAD_MS
     express = {"requests": p["express_request"],
                "duration": 0.0625 * math.ceil(triage_ms / 100) * 0.1 * p["express_gb_second"],
-               "tracing": xray_share(EVENT_RATE_PER_SECOND) * p["xray_trace_recorded"]}
+               "tracing": xray_share(EVENT_RATE_PER_SECOND) * p["xray_trace_recorded"] if shape["triage_traced"] else 0.0}
+
+    def index_units(item_bytes: float) -> int:
+        """The write units of one audit item write in the two indexes that hold every item: a
+        keys-only entry (four short keys) is one unit, a fully projected one the item's."""
+        return sum(1 if shape["index_projection"].get(i, "ALL") == "KEYS_ONLY" else units(item_bytes)
+                   for i in ("byResource", "byState"))
+
+    def rewritten(item_bytes: float) -> int:
+        """An update that changes no index key: only a fully projected index copies it."""
+        return sum(0 if shape["index_projection"].get(i, "ALL") == "KEYS_ONLY" else units(item_bytes)
+                   for i in ("byResource", "byState"))
+
+    def changed(item_bytes: float) -> int:
+        """Enforce's move to enforced in the two indexes: byState's entry moves (a delete and a
+        put), byResource's is rewritten only where it holds the whole item."""
+        by_state = 2 * (1 if shape["index_projection"].get("byState", "ALL") == "KEYS_ONLY" else units(item_bytes))
+        by_resource = 0 if shape["index_projection"].get("byResource", "ALL") == "KEYS_ONLY" else units(item_bytes)
+        return by_state + by_resource
+
+    def settles(kind: str) -> int:
+        """The triage's ledger deletes in the measured run: a delete that finds nothing is still
+        a write unit."""
+        return (b.get(f"triage_history_{kind}") or {}).get("entered", []).count("Settle")
 
     def triage_logs(kind: str, level: dict) -> dict:
         return {"logs": log_bytes(b.get(f"triage_history_{kind}") or {}, level) / 2**30 * p["logs_ingest_gb"]}
@@ -685,8 +745,10 @@ def cost(cold: dict, b: dict | None, logging: dict) -> dict:
         allowed = {
             "parse-event": lam("parse-event"), "evaluate": lam("evaluate"), "triage (Express)": express,
             "triage logs": triage_logs("allowed", triage_level),
-            # The audit item: the table and its two indexes (byResource, byState) each write it.
-            "dynamodb": {"writes": 3 * units(allowed_bytes) * p["dynamodb_write_unit"]},
+            # The audit item: the table and its two indexes (byResource, byState) each write it;
+            # and the ledger's delete, where the triage made one.
+            "dynamodb": {"writes": (units(allowed_bytes) + index_units(allowed_bytes) + settles("allowed"))
+                         * p["dynamodb_write_unit"]},
         }
         transitions = enforcement.get("states_entered", 0)
         violating = {
@@ -696,10 +758,15 @@ def cost(cold: dict, b: dict | None, logging: dict) -> dict:
                                        "tracing": p["xray_trace_recorded"]},
             "enforcement logs": {"logs": log_bytes(enforcement, logging["enforcement"]) / 2**30 * p["logs_ingest_gb"]},
             "claim": lam("claim"), "enforce": lam("enforce"), "notify": lam("notify"),
-            # Evaluate's put (the table and both indexes), Claim's update (the same three: every
-            # attribute is projected), Enforce's move to enforced (the table, byResource, and
-            # byState twice: its key changes); a consistent GetItem each by Claim, Enforce, Notify.
-            "dynamodb": {"writes": (3 + 3 + 4) * units(violation_bytes) * p["dynamodb_write_unit"],
+            # Evaluate's put (the table and both indexes); Claim's update (the table, and a fully
+            # projected index, whose copy changes; a keys-only one does not); Enforce's move to
+            # enforced (the table, byResource as Claim's, byState twice: its key changes); the
+            # ledger's delete where the triage made one; a consistent GetItem each by Claim,
+            # Enforce, Notify.
+            "dynamodb": {"writes": (units(violation_bytes) + index_units(violation_bytes)
+                                    + units(violation_bytes) + rewritten(violation_bytes)
+                                    + units(violation_bytes) + changed(violation_bytes)
+                                    + settles("violation")) * p["dynamodb_write_unit"],
                          "reads": 3 * max(1, math.ceil(violation_bytes / 4096)) * p["dynamodb_read_unit"]},
             "sns": {"publish": p["sns_publish"]},
         }
@@ -712,7 +779,7 @@ def cost(cold: dict, b: dict | None, logging: dict) -> dict:
         return {k: sum(v.values()) * 1e6 for k, v in group.items()}
     allowed, violating = parts(logging["triage"])
     all_allowed, all_violating = parts({"level": "ALL", "data": True})
-    return {"prices": p, "warm_ms": warm, "logging": logging,
+    return {"prices": p, "warm_ms": warm, "logging": logging, "shape": shape,
             "assumed": {"express_overhead_ms": EXPRESS_OVERHEAD_MS, "platform_log_bytes": PLATFORM_LOG_BYTES,
                         "event_rate_per_second": EVENT_RATE_PER_SECOND,
                         "triage_traced_share": xray_share(EVENT_RATE_PER_SECOND), "standard_transitions": enforcement.get("states_entered", 0)},
@@ -888,15 +955,20 @@ def report(r: dict) -> str:
                   f"(the stack's setting before this report) an allowed event would cost ${at_all['allowed']:.2f} and a "
                   f"violating one ${at_all['violating']:.2f}.", "",
                   "From the measured warm durations as estimated for 128 MB (section 2; billed per ms), the bytes each function logged, the audit "
-                  "items' sizes (by DynamoDB's item-size rules; the table and both indexes write each one), the Standard "
-                  f"machine's states entered ({k['assumed']['standard_transitions']}, one billed transition each) and the "
-                  "executions' histories as their log records. "
-                  f"Assumed: {k['assumed']['platform_log_bytes']} bytes of Lambda's own log records per invocation, "
-                  f"{k['assumed']['express_overhead_ms']} ms of Express overhead, and for X-Ray (both machines are "
-                  f"traced) a steady {k['assumed']['event_rate_per_second']:.0f} events a second, at which its default "
-                  f"rule (the first each second, then 5%) records {k['assumed']['triage_traced_share']:.1%} of triage "
-                  "runs; every enforcement is taken as traced. At one event a second or less every triage run is "
-                  "traced, $5 a million more, on a bill that small. Free, so not counted: CloudTrail's first copy of "
+                  "items' sizes (by DynamoDB's item-size rules), the Standard "
+                  f"machine's states entered ({k['assumed']['standard_transitions']}, one billed transition each), the "
+                  "executions' histories as their log records, and the ledger deletes the triage made (a delete that "
+                  f"finds nothing is still a write). As {k['shape']['from']} sets them: byResource and byState project "
+                  f"{', '.join(f'{i} {v}' for i, v in k['shape']['index_projection'].items())} (a keys-only entry is one "
+                  "write unit; a fully projected one the item's, and rewritten by every update); the triage machine is "
+                  f"{'traced' if k['shape']['triage_traced'] else 'not traced'}; Lambda's own start and report records are "
+                  "left out (system log level WARN) for "
+                  f"{', '.join(f for f, v in k['shape']['system_log_level'].items() if v == 'WARN') or 'no function'}. "
+                  f"Assumed: {k['assumed']['platform_log_bytes']} bytes of Lambda's own log records per invocation where they are kept, "
+                  f"{k['assumed']['express_overhead_ms']} ms of Express overhead, and for X-Ray a steady "
+                  f"{k['assumed']['event_rate_per_second']:.0f} events a second, at which its default "
+                  f"rule (the first each second, then 5%) would record {k['assumed']['triage_traced_share']:.1%} of triage "
+                  "runs were the triage traced; every enforcement is taken as traced. Free, so not counted: CloudTrail's first copy of "
                   "management events, EventBridge's delivery of AWS service events, SageMaker's Describe calls. Not per "
                   "event: the policy Scan (once per container per cache period) and the sweep (a schedule).",
                   "", "Prices (" + k["prices"]["date"] + "): "
@@ -973,7 +1045,8 @@ def main() -> None:
         results["one_by_one"] = one_by_one(stack, 20)
         save()
     if "cold_start" in results and "burst" in results:  # the cost needs both
-        results["cost"] = cost(results["cold_start"], results.get("burst"), machine_logging(ROOT / "cdk" / "cdk.out"))
+        results["cost"] = cost(results["cold_start"], results.get("burst"), machine_logging(ROOT / "cdk" / "cdk.out"),
+                               stack_shape(ROOT / "cdk" / "cdk.out"))
     if "custodian" not in args.skip:
         import custodian  # noqa: PLC0415
         from conftest import event  # noqa: PLC0415

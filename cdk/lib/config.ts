@@ -99,6 +99,14 @@ export interface ModelGuardSettings {
    * have been authorised once in the Amazon Q Developer console of this account. Default none.
    */
   readonly chatChannel?: ChatChannel;
+  /**
+   * What the decisions table's `byResource` and `byState` indexes hold: `KEYS_ONLY` (the
+   * default; the functions read the items from the table, and each index write of an allowed
+   * event is one unit whatever the item's size) or `ALL` (the layout of a stack deployed before
+   * this setting: DynamoDB cannot change an index's projection in place, so keep `ALL` when
+   * upgrading such a stack; the functions work with either).
+   */
+  readonly auditIndexProjection?: AuditIndexProjection;
 }
 
 /** Where the alerts are shown in chat. */
@@ -114,6 +122,9 @@ export type UnresolvedAction = (typeof UNRESOLVED_ACTIONS)[number];
 
 export const TRIAGE_LOG_LEVELS = ['ERROR', 'ALL'] as const;
 export type TriageLogLevel = (typeof TRIAGE_LOG_LEVELS)[number];
+
+export const AUDIT_INDEX_PROJECTIONS = ['KEYS_ONLY', 'ALL'] as const;
+export type AuditIndexProjection = (typeof AUDIT_INDEX_PROJECTIONS)[number];
 
 export const CONTEXT_PREFIX = 'modelGuard:';
 const KEYS = [
@@ -137,6 +148,7 @@ const KEYS = [
   'memberAccounts',
   'memberRegions',
   'chatChannel',
+  'auditIndexProjection',
 ] as const;
 
 export const MAX_GRACE_SECONDS = 2_592_000;
@@ -187,6 +199,7 @@ export function resolveSettings(raw: ModelGuardSettings): ResolvedSettings {
     memberAccounts: strings('memberAccounts', raw.memberAccounts, (s) => /^\d{12}$/.test(s), 'not an account ID (12 digits)'),
     memberRegions: strings('memberRegions', raw.memberRegions, (s) => /^[a-z]{2}(-[a-z]+)+-\d$/.test(s), 'not a region'),
     chatChannel: chatChannel(raw.chatChannel),
+    auditIndexProjection: oneOf('auditIndexProjection', raw.auditIndexProjection, 'KEYS_ONLY', AUDIT_INDEX_PROJECTIONS),
   };
 }
 

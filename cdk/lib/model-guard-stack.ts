@@ -73,6 +73,9 @@ export interface ModelGuardProps extends StackProps, ModelGuardSettings {}
  * is waiting on AWS APIs. Timeouts cover the SDK's standard retries (3 attempts, backoff up to 20 s)
  * of each call the function makes, and enforce's wait of up to 30 s for inference components.
  */
+/** The functions the triage runs for every covered call. */
+const PER_CALL_FUNCTIONS = ['parse-event', 'record', 'evaluate'];
+
 const SIZING: Record<string, { memoryMb: number; timeoutSeconds: number }> = {
   'parse-event': { memoryMb: 128, timeoutSeconds: 10 }, // no AWS calls
   record: { memoryMb: 128, timeoutSeconds: 30 }, // a PutItem
@@ -135,20 +138,26 @@ export class ModelGuardStack extends Stack {
     });
     // The audit trail. No TTL: it is the record of who deployed what and what the guard did, and
     // DynamoDB keeps a few hundred bytes per decision cheaply.
+    const auditIndexProjection = settings.auditIndexProjection === 'ALL'
+      ? dynamodb.ProjectionType.ALL : dynamodb.ProjectionType.KEYS_ONLY;
     const decisions = new dynamodb.TableV2(this, 'Decisions', {
       partitionKey: { name: DECISIONS_KEY, type: dynamodb.AttributeType.STRING },
       globalSecondaryIndexes: [
         {
-          // `guardctl history --resource` and the approval function's target lookup.
+          // `guardctl history --resource` and the approval function's target lookup. It and
+          // byState hold every item: keys only by default, so each of their writes is one unit
+          // (functions/aws/src/keyed_reads.rs reads the items from the table).
           indexName: RESOURCE_INDEX,
           partitionKey: { name: 'resourceKey', type: dynamodb.AttributeType.STRING },
           sortKey: { name: 'decidedAt', type: dynamodb.AttributeType.STRING },
+          projectionType: auditIndexProjection,
         },
         {
           // `guardctl pending` (state = pending) and `history --since` (one query per state).
           indexName: STATE_INDEX,
           partitionKey: { name: 'state', type: dynamodb.AttributeType.STRING },
           sortKey: { name: 'decidedAt', type: dynamodb.AttributeType.STRING },
+          projectionType: auditIndexProjection,
         },
         {
           // Sparse: only the items whose alert was not published yet. The sweep sends them.
@@ -289,7 +298,10 @@ export class ModelGuardStack extends Stack {
         // them by level and Logs Insights can query them; AWS_LAMBDA_LOG_LEVEL sets the filter.
         loggingFormat: lambda.LoggingFormat.JSON,
         applicationLogLevelV2: lambda.ApplicationLogLevel.INFO,
-        systemLogLevelV2: lambda.SystemLogLevel.INFO,
+        // The triage's functions run for every SageMaker call: Lambda's own start and report
+        // records (INFO) would be about half of what they log (bench/REPORT.md, "Cost"). At WARN
+        // Lambda still logs a crash or a timeout; duration and errors stay in its metrics.
+        systemLogLevelV2: PER_CALL_FUNCTIONS.includes(name) ? lambda.SystemLogLevel.WARN : lambda.SystemLogLevel.INFO,
         environment,
         description: `Model Guard ${name}`,
       });
@@ -396,8 +408,9 @@ export class ModelGuardStack extends Stack {
       }),
       new iam.PolicyStatement({
         // A conditional put; a duplicate delivery reads the item back.
+        // BatchGetItem: the items its byResource query names (a keys-only index).
         sid: 'RecordDecisions',
-        actions: ['dynamodb:PutItem', 'dynamodb:GetItem'],
+        actions: ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:BatchGetItem'],
         resources: [decisions.tableArn],
       }),
       new iam.PolicyStatement({
@@ -489,8 +502,9 @@ export class ModelGuardStack extends Stack {
         resources: [`${decisions.tableArn}/index/${RESOURCE_INDEX}`],
       }),
       new iam.PolicyStatement({
+        // BatchGetItem: the items its byResource query names (a keys-only index).
         sid: 'RecordApprovals',
-        actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+        actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:BatchGetItem'],
         resources: [decisions.tableArn],
       }),
       new iam.PolicyStatement({
@@ -531,7 +545,8 @@ export class ModelGuardStack extends Stack {
     };
     const machine = (id: string, file: string, type: sfn.StateMachineType, level: sfn.LogLevel,
       includeExecutionData: boolean,
-      substitutions: Record<string, string>, invokes: lambda.IFunction[], key?: kms.IKey, name?: string) => {
+      substitutions: Record<string, string>, invokes: lambda.IFunction[], key?: kms.IKey, name?: string,
+      tracingEnabled = true) => {
       const logGroup = new logs.LogGroup(this, `${id}Logs`, {
         // Under /aws/vendedlogs/, as Step Functions recommends (its log delivery's resource
         // policy then covers the prefix once, not each group); kept after the stack is deleted, so
@@ -555,7 +570,7 @@ export class ModelGuardStack extends Stack {
         definitionSubstitutions: substitutions,
         role,
         logs: { destination: logGroup, level, includeExecutionData },
-        tracingEnabled: true,
+        tracingEnabled,
         encryptionConfiguration: key ? new sfn.CustomerManagedEncryptionConfiguration(key) : undefined,
         stateMachineName: name,
       });
@@ -592,7 +607,7 @@ export class ModelGuardStack extends Stack {
       EvaluateFunctionArn: evaluate.functionArn,
       EnforcementStateMachineArn: enforcement.stateMachineArn,
       DecisionsTableName: decisions.tableName,
-    }, [parseEvent, record, evaluate], undefined, named('Triage'));
+    }, [parseEvent, record, evaluate], undefined, named('Triage'), false);
     for (const m of [enforcement, triage]) {
       Validations.of(m.role).acknowledge({
         id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
@@ -601,6 +616,13 @@ export class ModelGuardStack extends Stack {
           + 'PutTelemetryRecords and GetSampling* accept no resource other than "*".',
       });
     }
+    Validations.of(triage).acknowledge({
+      id: 'AwsSolutions::AwsSolutions-SF2',
+      reason: 'The triage machine runs for every SageMaker call: at 10 calls a second X-Ray\'s default '
+        + 'sampling would record one in seven, the largest cost of an allowed event after the run itself '
+        + '(bench/REPORT.md, "Cost"). A failed run is logged with its data, and each decision is in the '
+        + 'audit table; the enforcement machine, which acts, is traced.',
+    });
     if (settings.triageLogLevel !== 'ALL') {
       Validations.of(triage).acknowledge({
         id: 'AwsSolutions::AwsSolutions-SF1',
@@ -686,9 +708,10 @@ export class ModelGuardStack extends Stack {
         resources: ['*'],
       }),
       new iam.PolicyStatement({
-        // Is there an audit item for the event; where did the last sweep end.
+        // Is there an audit item for the event; where did the last sweep end; the items its
+        // byState query names (a keys-only index).
         sid: 'CheckDecisions',
-        actions: ['dynamodb:GetItem'],
+        actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem'],
         resources: [decisions.tableArn],
       }),
       new iam.PolicyStatement({
@@ -1091,8 +1114,9 @@ export class ModelGuardStack extends Stack {
       }),
       new iam.PolicyStatement({
         // The sweep's checkpoint, and what the last run alerted.
+        // BatchGetItem: the items its byState query names (a keys-only index).
         sid: 'ReadGuardState',
-        actions: ['dynamodb:GetItem'],
+        actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem'],
         resources: [decisions.tableArn],
       }),
       new iam.PolicyStatement({

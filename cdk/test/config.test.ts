@@ -25,6 +25,7 @@ test('defaults: grace 900, no approvers or e-mails, a trail, the default policy 
     memberAccounts: [],
     memberRegions: [],
     chatChannel: undefined,
+    auditIndexProjection: 'KEYS_ONLY',
   });
 });
 
@@ -44,6 +45,7 @@ test('context from the command line arrives as strings and is parsed', () => {
     'modelGuard:memberAccounts': '["444455556666"]',
     'modelGuard:memberRegions': '["us-east-1","eu-west-1"]',
     'modelGuard:chatChannel': '{"slack": {"workspaceId": "T07EA123LEP", "channelId": "C07EZ1ABC23"}}',
+    'modelGuard:auditIndexProjection': 'ALL',
     'unrelated': 'ignored',
   };
   assert.deepEqual(resolveSettings(settingsFromContext((k) => context[k])), {
@@ -67,6 +69,7 @@ test('context from the command line arrives as strings and is parsed', () => {
     memberAccounts: ['444455556666'],
     memberRegions: ['us-east-1', 'eu-west-1'],
     chatChannel: { slack: { workspaceId: 'T07EA123LEP', channelId: 'C07EZ1ABC23' } },
+    auditIndexProjection: 'ALL',
   });
 });
 
@@ -94,6 +97,7 @@ test('a bad setting stops the synth with a message naming the key and the value'
     [{ sweepIntervalMinutes: 1 }, /^modelGuard:sweepIntervalMinutes: 1 is outside 5\.\.1440$/],
     [{ healthIntervalMinutes: 61 }, /^modelGuard:healthIntervalMinutes: 61 is outside 1\.\.60$/],
     [{ triageLogLevel: 'all' }, /^modelGuard:triageLogLevel: "all" is not one of ERROR, ALL$/],
+    [{ auditIndexProjection: 'INCLUDE' as any }, /^modelGuard:auditIndexProjection: "INCLUDE" is not one of KEYS_ONLY, ALL$/],
     [{ unresolvedAction: 'block' }, /^modelGuard:unresolvedAction: "block" is not one of enforce, notify, off$/],
     [{ enforcement: 'notify' }, /^modelGuard:enforcement: "notify" is not one of observe, enforce$/],
     [{ driftScanIntervalHours: 0 }, /^modelGuard:driftScanIntervalHours: 0 is outside 1\.\.168$/],

@@ -86,12 +86,17 @@ def test_cost_parts_add_up_and_follow_the_logging(tmp_path: pathlib.Path) -> Non
     assert error["allowed_usd_per_million"] == pytest.approx(sum(error["allowed_parts"].values()))
     assert error["violating_usd_per_million"] == pytest.approx(sum(error["violating_parts"].values()))
     assert error["allowed_parts"]["triage logs"] == 0
-    # 1,200 bytes is two write units, written by the table and both indexes.
-    assert error["allowed_parts"]["dynamodb"] == pytest.approx(3 * 2 * p["dynamodb_write_unit"] * 1e6)
-    # A Lambda: its request, 11 ms (billed per started ms) at 128 MB, and its logs.
+    # 1,200 bytes is two write units in the table, one in each keys-only index.
+    assert error["allowed_parts"]["dynamodb"] == pytest.approx((2 + 1 + 1) * p["dynamodb_write_unit"] * 1e6)
+    # A Lambda: its request, 11 ms (billed per started ms) at 128 MB, and its logs (evaluate's
+    # without Lambda's own records: its system log level is WARN; claim's with them).
     lam = (p["lambda_request"] + 0.125 * 0.011 * p["lambda_arm_gb_second"]
-           + (400 + 26 + bench.PLATFORM_LOG_BYTES) / 2**30 * p["logs_ingest_gb"]) * 1e6
+           + (400 + 26) / 2**30 * p["logs_ingest_gb"]) * 1e6
     assert error["allowed_parts"]["evaluate"] == pytest.approx(lam)
+    assert error["violating_parts"]["claim"] == pytest.approx(
+        lam + bench.PLATFORM_LOG_BYTES / 2**30 * p["logs_ingest_gb"] * 1e6)
+    assert error["allowed_parts"]["triage (Express)"] == pytest.approx(
+        (p["express_request"] + 0.0625 * 0.1 * p["express_gb_second"]) * 1e6), "not traced"
     assert error["violating_parts"]["enforcement (Standard)"] == pytest.approx(
         (3 * p["standard_transition"] + p["xray_trace_recorded"]) * 1e6)
     every = bench.cost(cold, burst, bench.machine_logging(template(tmp_path, "ALL")))
@@ -124,6 +129,52 @@ def test_the_report_names_every_figure(tmp_path: pathlib.Path) -> None:
     assert "init ≤ 30 ms" in text and "largest 4.00 MB" in text and "moto 9.0 s" in text
 
 
+def test_the_stack_shape_decides_index_writes_tracing_and_platform_logs(tmp_path: pathlib.Path) -> None:
+    cold, burst = measured()
+    p = bench.PRICES
+    logging = bench.machine_logging(template(tmp_path, "ERROR"))
+    # The layout before keys-only indexes: every index write is the item's units, and an update
+    # is copied into both; a traced triage; Lambda's records everywhere.
+    before = {"index_projection": {"byResource": "ALL", "byState": "ALL"}, "triage_traced": True,
+              "system_log_level": {}, "from": "t"}
+    old = bench.cost(cold, burst, logging, before)
+    new = bench.cost(cold, burst, logging)
+    w = p["dynamodb_write_unit"] * 1e6
+    assert old["allowed_parts"]["dynamodb"] == pytest.approx(3 * 2 * w)
+    # Evaluate's put 3×2, Claim's update 3×2, Enforce's 2 + byResource 2 + byState 2×2; keys-only:
+    # 2+1+1, 2, 2 + 0 + 2×1.
+    assert old["violating_parts"]["dynamodb"] == pytest.approx(
+        (6 + 6 + 8) * w + 3 * p["dynamodb_read_unit"] * 1e6)
+    assert new["violating_parts"]["dynamodb"] == pytest.approx(
+        (4 + 2 + 4) * w + 3 * p["dynamodb_read_unit"] * 1e6)
+    assert old["allowed_parts"]["triage (Express)"] - new["allowed_parts"]["triage (Express)"] == pytest.approx(
+        bench.xray_share(bench.EVENT_RATE_PER_SECOND) * p["xray_trace_recorded"] * 1e6)
+    assert old["allowed_parts"]["evaluate"] - new["allowed_parts"]["evaluate"] == pytest.approx(
+        bench.PLATFORM_LOG_BYTES / 2**30 * p["logs_ingest_gb"] * 1e6)
+    # A run that deleted a ledger entry paid a write for it, found or not.
+    settled = {**burst, "triage_history_allowed": {**burst["triage_history_allowed"], "entered": ["ParseEvent", "Settle"]}}
+    assert bench.cost(cold, settled, logging)["allowed_parts"]["dynamodb"] == pytest.approx(
+        new["allowed_parts"]["dynamodb"] + w)
+
+
+def test_the_stack_shape_comes_from_the_synthesized_template(tmp_path: pathlib.Path) -> None:
+    resources = {
+        "Decisions": {"Type": "AWS::DynamoDB::GlobalTable", "Properties": {"GlobalSecondaryIndexes": [
+            {"IndexName": "byResource", "Projection": {"ProjectionType": "KEYS_ONLY"}},
+            {"IndexName": "byState", "Projection": {"ProjectionType": "ALL"}},
+            {"IndexName": "byAlertOwed", "Projection": {"ProjectionType": "ALL"}}]}},
+        "Triage1234ABCD": {"Type": "AWS::StepFunctions::StateMachine", "Properties": {"TracingConfiguration": {"Enabled": True}}},
+        "Evaluate": {"Type": "AWS::Lambda::Function", "Properties": {
+            "Description": "Model Guard evaluate", "LoggingConfig": {"SystemLogLevel": "WARN"}}},
+        "Claim": {"Type": "AWS::Lambda::Function", "Properties": {"Description": "Model Guard claim", "LoggingConfig": {}}},
+    }
+    (tmp_path / "ModelGuard.template.json").write_text(json.dumps({"Resources": resources}))
+    assert bench.stack_shape(tmp_path) == {
+        "index_projection": {"byResource": "KEYS_ONLY", "byState": "ALL"}, "triage_traced": True,
+        "system_log_level": {"evaluate": "WARN", "claim": "INFO"}, "from": "ModelGuard.template.json"}
+    assert bench.stack_shape(tmp_path / "missing") == bench.STACK_DEFAULTS
+
+
 def test_lambda_duration_is_billed_at_the_128_mb_cpu_bound(tmp_path: pathlib.Path) -> None:
     cold, burst = measured()
     cold["evaluate"]["invocation_cpu_ms"] = {"n": 20, "median": 1.0}
@@ -133,7 +184,7 @@ def test_lambda_duration_is_billed_at_the_128_mb_cpu_bound(tmp_path: pathlib.Pat
     p = bench.PRICES
     assert c["allowed_parts"]["evaluate"] == pytest.approx(
         (p["lambda_request"] + 0.125 * 0.024 * p["lambda_arm_gb_second"]
-         + (400 + 26 + bench.PLATFORM_LOG_BYTES) / 2**30 * p["logs_ingest_gb"]) * 1e6)
+         + (400 + 26) / 2**30 * p["logs_ingest_gb"]) * 1e6)
 
 
 def test_xray_share_follows_the_default_rule() -> None:

@@ -894,6 +894,45 @@ def test_30_evaluations_failing_for_longer_than_the_old_window_are_all_decided_o
     checkpoint(0)
 
 
+def test_30b_only_the_sweeps_runs_delete_ledger_entries_so_a_delivered_event_costs_no_delete(stack):
+    """Issue 25 (cost): a delete that finds nothing is still a write on every event. A run the rule
+    started does not look for a ledger entry; a run the sweep submitted (named `sweep-…`) settles
+    its event's entry, only the one holding its very input."""
+    stack.policy({"pk": "model#settle-*", "principals": [MLDEPLOYER], "mode": "enforce"})
+    _, config, endpoint = stack.endpoint("ep", "settle")
+    event_id = str(uuid.uuid4())
+    allowed = event(event_id, "MLDeployer", endpoint, config)
+
+    def entered(run: dict) -> list[str]:
+        history = stack.sfn.get_execution_history(executionArn=run["executionArn"], maxResults=1000)["events"]
+        return [e["stateEnteredEventDetails"]["name"] for e in history if e["type"].endswith("StateEntered")]
+
+    delivered = stack.submit(allowed)
+    assert delivered["status"] == "SUCCEEDED", delivered
+    assert stack.audit(event_id)["state"] == "allowed"
+    assert "Settle" not in entered(delivered), entered(delivered)
+    # An entry a failed run left (as NoteUndecided writes it): a delivered duplicate leaves it to
+    # the sweep, and the sweep's own run of the same input takes it out.
+    # The text as the sweep stores it (serde_json: compact, keys sorted), which Settle compares
+    # with JsonToString of the run's input.
+    envelope = json.dumps(allowed, separators=(",", ":"), sort_keys=True)
+    key = {"eventId": {"S": f"undecided#{event_id}"}}
+    stack.ddb.put_item(TableName=stack.decisions_table, Item={
+        **key, "undecided": {"S": event_id}, "envelope": {"S": envelope},
+        "firstSeenAt": {"S": "2026-01-01T00:00:00.000Z"}})
+    assert stack.submit(allowed)["status"] == "SUCCEEDED"
+    assert "Item" in stack.ddb.get_item(TableName=stack.decisions_table, Key=key, ConsistentRead=True), \
+        "a delivered run leaves the entry to the sweep"
+    arn = stack.sfn.start_execution(stateMachineArn=stack.triage_arn, name=f"sweep-1-{event_id}",
+                                    input=envelope)["executionArn"]
+    by_sweep = stack.wait(arn, 60)
+    assert by_sweep["status"] == "SUCCEEDED", by_sweep
+    assert "Settle" in entered(by_sweep), entered(by_sweep)
+    assert "Item" not in stack.ddb.get_item(TableName=stack.decisions_table, Key=key, ConsistentRead=True), \
+        "the sweep's run settles the entry"
+    assert stack.audit(event_id)["state"] == "allowed" and stack.endpoint_status(endpoint) == "InService"
+
+
 def test_31_the_guard_switched_off_around_its_users_is_found_alerted_and_shown_by_guardctl_status(stack):
     """Issue 17. Someone disables the SageMaker rule, stops the trail and throttles enforce to zero
     (each is also alerted at once by a tamper rule: moto emits no CloudTrail events, so

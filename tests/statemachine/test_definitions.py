@@ -165,6 +165,11 @@ def test_no_step_of_the_triage_can_lose_an_event():
                  if "Done" in [st.get("Next"), st.get("Default")] + [c["Next"] for c in st.get("Catch", [])]}
     assert into_done == {"Settled?", "Settle"}, into_done
     assert states["Settled?"]["Choices"][0]["Next"] == "Settle"
+    # Only the sweep's resubmissions look for an entry to settle (a delete that finds nothing still
+    # costs a write on every delivered event): the prefix is the one the sweep names its runs by.
+    by_name = [c for c in states["Settled?"]["Choices"][0]["And"] if c["Variable"] == "$$.Execution.Name"]
+    assert by_name == [{"Variable": "$$.Execution.Name", "StringMatches": "sweep-*"}], by_name
+    assert 'execution_name(&format!("sweep-{}-{event_id}"' in (ROOT / "functions/sweep/src/lib.rs").read_text()
     # A run settles only the entry that holds its very input, and no later failure rewrites the
     # event an entry holds: a run started with someone's eventID and other content neither
     # deletes nor replaces it.

@@ -19,12 +19,14 @@ def ensure_tables(ddb, policy: str, decisions: str, records: str) -> None:  # no
             KeySchema=[{"AttributeName": "eventId", "KeyType": "HASH"}],
             AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"}
                                   for a in ("eventId", "resourceKey", "decidedAt", "state", "alertOwed", "undecided")],
+            # byResource and byState hold every item: keys only, so each write of theirs is one
+            # unit (functions/aws/src/keyed_reads.rs reads the items from the table).
             GlobalSecondaryIndexes=[{"IndexName": index, "KeySchema": [
                 {"AttributeName": key, "KeyType": "HASH"},
                 {"AttributeName": "decidedAt", "KeyType": "RANGE"}],
-                "Projection": {"ProjectionType": "ALL"}}
-                for index, key in (("byResource", "resourceKey"), ("byState", "state"),
-                                   ("byAlertOwed", "alertOwed"))] + [
+                "Projection": {"ProjectionType": projection}}
+                for index, key, projection in (("byResource", "resourceKey", "KEYS_ONLY"), ("byState", "state", "KEYS_ONLY"),
+                                               ("byAlertOwed", "alertOwed", "ALL"))] + [
                 # The ledger of unsettled events: the sweep scans it.
                 {"IndexName": "byUndecided", "KeySchema": [{"AttributeName": "undecided", "KeyType": "HASH"}],
                  "Projection": {"ProjectionType": "ALL"}}],

@@ -20,6 +20,7 @@ use crate::decisions_table::{
     STATE_INDEX_KEY,
 };
 use crate::error::service_code;
+use crate::keyed_reads::items_for;
 use crate::sdk_error;
 
 pub struct DynamoAuditLog {
@@ -65,7 +66,8 @@ impl DynamoAuditLog {
 }
 
 impl DynamoAuditLog {
-    /// Every item of an index under one key, all pages, by its sort key (`decidedAt`).
+    /// Every item of an index under one key, all pages, by its sort key (`decidedAt`), read from
+    /// the table where the index holds keys only.
     async fn query_index(
         &self,
         index: &str,
@@ -87,12 +89,19 @@ impl DynamoAuditLog {
             .send()
             .collect::<Vec<_>>()
             .await;
-        pages
+        let entries = pages
             .into_iter()
-            .map(|item| {
-                let item = item.map_err(|e| sdk_error(&format!("Query {}", self.table), &e))?;
-                read_item(&self.table, item)
-            })
+            .map(|entry| entry.map_err(|e| sdk_error(&format!("Query {}", self.table), &e)))
+            .collect::<Result<Vec<_>, _>>()?;
+        // `byResource` and `byState` hold keys only; the sparse `byAlertOwed` holds the items.
+        let items = if index == ALERT_INDEX {
+            entries
+        } else {
+            items_for(&self.client, &self.table, entries).await?
+        };
+        items
+            .into_iter()
+            .map(|item| read_item(&self.table, item))
             .collect()
     }
 

@@ -119,10 +119,15 @@ impl GuardAlertLog for DynamoGuardStore {
             .send()
             .collect::<Vec<_>>()
             .await;
-        items
+        let entries = items
+            .into_iter()
+            .map(|entry| entry.map_err(|e| sdk_error(&format!("Query {}", self.table), &e)))
+            .collect::<Result<Vec<_>, _>>()?;
+        // `byState` holds keys only (`keyed_reads`).
+        crate::keyed_reads::items_for(&self.client, &self.table, entries)
+            .await?
             .into_iter()
             .map(|item| {
-                let item = item.map_err(|e| sdk_error(&format!("Query {}", self.table), &e))?;
                 serde_dynamo::from_item(item).map_err(|e| {
                     GuardError::new(
                         ErrorKind::AuditConflict,

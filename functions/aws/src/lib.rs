@@ -23,6 +23,8 @@ pub mod guard_resources;
 pub mod guard_store;
 #[cfg(feature = "iam")]
 pub mod iam;
+#[cfg(feature = "dynamodb")]
+pub mod keyed_reads;
 #[cfg(feature = "kms")]
 pub mod kms;
 #[cfg(feature = "dynamodb")]
@@ -52,7 +54,8 @@ pub use lambda::{
 pub mod decisions_table {
     /// The partition key: the CloudTrail eventID.
     pub const KEY: &str = "eventId";
-    /// The index for lookups by resource name, newest first.
+    /// The index for lookups by resource name, newest first. It and `byState` project keys
+    /// only (`keyed_reads`).
     pub const RESOURCE_INDEX: &str = "byResource";
     pub const RESOURCE_INDEX_KEY: &str = "resourceKey";
     pub const RESOURCE_INDEX_SORT: &str = "decidedAt";

@@ -341,7 +341,8 @@ where
         tracing::info!(event_id = %event_id, "settled meanwhile");
         return Ok(false);
     }
-    // Named for the sweep, the time and the event, so a submission is easy to find.
+    // Named for the sweep, the time and the event, so a submission is easy to find; the triage
+    // settles a ledger entry only in a run so named (statemachine/triage.asl.json, `Settled?`).
     let name = execution_name(&format!("sweep-{}-{event_id}", now.timestamp_millis()));
     match triage.start(&name, envelope).await {
         Ok(()) => Ok(true),

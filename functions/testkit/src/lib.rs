@@ -210,16 +210,18 @@ pub async fn shared_decisions_table(config: &SdkConfig) -> String {
 }
 
 async fn create_decisions_table(config: &SdkConfig, name: &str) {
+    // As the stack makes them: byResource and byState keys only (`keyed_reads`).
     let index = |name: &str, key_attribute: &str| {
+        let projection = if name == decisions_table::ALERT_INDEX {
+            ProjectionType::All
+        } else {
+            ProjectionType::KeysOnly
+        };
         GlobalSecondaryIndex::builder()
             .index_name(name)
             .key_schema(key(key_attribute, KeyType::Hash))
             .key_schema(key(decisions_table::RESOURCE_INDEX_SORT, KeyType::Range))
-            .projection(
-                Projection::builder()
-                    .projection_type(ProjectionType::All)
-                    .build(),
-            )
+            .projection(Projection::builder().projection_type(projection).build())
             .build()
             .unwrap()
     };
