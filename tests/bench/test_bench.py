@@ -217,8 +217,10 @@ def test_the_report_shows_the_side_by_side_as_ratios() -> None:
                                              "with_parse_and_claim_ms": 50.0}},
                      "c7n": {"allowed": {"ms": 660.0, "calls": 4, "peak_rss_mb": 70.0},
                              "violating": {"ms": 800.0, "calls": 5, "peak_rss_mb": 75.0}}},
-            "warm": [{"endpoints": 0, "guard": {"ms": 5.0, "cpu_ms": 0.5, "calls": 2.0, "peak_rss_mb": 11},
-                      "c7n": {"ms": 40.0, "cpu_ms": 20.0, "calls": 3.0, "peak_rss_mb": 70}},
+            "warm": [{"endpoints": 0, "guard": {"ms": 5.0, "cpu_ms": 0.5, "calls": 2.0, "peak_rss_mb": 11,
+                                                "serving_ms": 3.0, "above_floor_ms": 2.0},
+                      "c7n": {"ms": 40.0, "cpu_ms": 20.0, "calls": 3.0, "peak_rss_mb": 70,
+                              "serving_ms": 4.0, "above_floor_ms": 36.0}},
                      {"endpoints": 250, "guard": {"ms": 5.0, "cpu_ms": 0.5, "calls": 2.0, "peak_rss_mb": 11},
                       "c7n": {"ms": 80.0, "cpu_ms": 40.0, "calls": 6.0, "peak_rss_mb": 70}}]}
     text = custodian.report(side)
@@ -227,3 +229,4 @@ def test_the_report_shows_the_side_by_side_as_ratios() -> None:
     assert "| warm, allowed, 250 other endpoints | 5.00 ms (2.00 calls) | 80.00 ms (6.00 calls) | 1/16.0 |" in text
     assert "| peak RSS | 12.0 MiB | 75.0 MiB | 1/6.2 |" in text
     assert "(parse-event, evaluate, claim, enforce) | 50.0 ms | 800.0 ms | 1/16.0 |" in text
+    assert "| warm, allowed, time above that floor | 2.00 ms | 36.00 ms | 1/18.0 |" in text

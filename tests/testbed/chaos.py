@@ -22,7 +22,9 @@ routes draws once from a seeded generator (each rate is a share of requests, ``s
 
 ``GET /testbed/requests`` counts every AWS request served, by client (the ``app/<id>`` of its
 User-Agent, else ``guard`` for the Rust SDK's, else ``other``) and service, since the last
-``POST /testbed/requests`` (which zeroes it): the benchmarks' AWS calls per event.
+``POST /testbed/requests`` (which zeroes it): the benchmarks' AWS calls per event. ``GET
+/testbed/requests/ms`` gives, by client, the milliseconds the emulator spent serving them (with no
+faults planned): the floor under a benchmark's time.
 
 ``GET /testbed/chaos`` gives what was injected: per ``<service>/<kind>``, the invocations killed
 (and those that answered before the kill landed), each fault by the event its request named
@@ -177,22 +179,29 @@ class Chaos:
     def __init__(self, app) -> None:  # noqa: ANN001
         self.app = app
         self.requests: Counter[tuple[str, str]] = Counter()
+        # Milliseconds the emulator spent serving each client's requests (chaos off): the floor
+        # under a benchmark's time, which no client can go below.
+        self.serving_ms: Counter[str] = Counter()
 
     def __call__(self, environ, start_response):  # noqa: ANN001
         path = environ.get("PATH_INFO", "")
-        if path == "/testbed/requests":
+        if path in ("/testbed/requests", "/testbed/requests/ms"):
             with PLAN.lock:
                 if environ["REQUEST_METHOD"] == "POST":
                     self.requests.clear()
+                    self.serving_ms.clear()
                 counted: dict[str, dict[str, int]] = {}
                 for (client, service), n in self.requests.items():
                     counted.setdefault(client, {})[service] = n
-            payload = json.dumps(counted).encode()
+                answer = dict(self.serving_ms) if path.endswith("/ms") else counted
+            payload = json.dumps(answer).encode()
             start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))])
             return [payload]
+        client = None
         if not path.startswith(("/testbed/", "/moto-api", "/lambda-url/")):
+            client = client_of(environ.get("HTTP_USER_AGENT", ""))
             with PLAN.lock:
-                self.requests[(client_of(environ.get("HTTP_USER_AGENT", "")), service_of(environ))] += 1
+                self.requests[(client, service_of(environ))] += 1
         if path == "/testbed/chaos":
             if environ["REQUEST_METHOD"] == "POST":
                 length = int(environ.get("CONTENT_LENGTH") or 0)
@@ -202,12 +211,13 @@ class Chaos:
             payload = json.dumps(answer).encode()
             start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))])
             return [payload]
-        if path.startswith(("/testbed/", "/moto-api", "/lambda-url/")) or \
-                SPARED_AGENT in environ.get("HTTP_USER_AGENT", ""):
+        if client is None:
             return self.app(environ, start_response)
+        if SPARED_AGENT in environ.get("HTTP_USER_AGENT", ""):
+            return self.timed(client, environ, start_response)
         service = service_of(environ)
         if PLAN.rates is None and service != "sns":
-            return self.app(environ, start_response)
+            return self.timed(client, environ, start_response)
         length = int(environ.get("CONTENT_LENGTH") or 0)
         request = environ["wsgi.input"].read(length) if length else b""
         environ["wsgi.input"] = io.BytesIO(request)
@@ -233,6 +243,19 @@ class Chaos:
         status, headers, body = refusal(environ, service, "error5xx")
         start_response(status, [*headers, ("Content-Length", str(len(body)))])
         return [body]
+
+    def timed(self, client: str, environ, start_response) -> list[bytes]:  # noqa: ANN001
+        """Serves the request in full (moto answers whole bodies), counting the time it took."""
+        started = time.perf_counter()
+        answer = self.app(environ, start_response)
+        try:
+            body = [b"".join(answer)]
+        finally:
+            if hasattr(answer, "close"):
+                answer.close()
+        with PLAN.lock:
+            self.serving_ms[client] += (time.perf_counter() - started) * 1000
+        return body
 
     @staticmethod
     def note_lost_publish(service: str, request: bytes) -> None:

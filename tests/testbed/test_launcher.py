@@ -1280,6 +1280,13 @@ def test_requests_are_counted_by_client_and_service():
     with urllib.request.urlopen(url) as answer:
         counted = json.load(answer)
     assert counted[app] == {"sagemaker": 2, "dynamodb": 1}, counted
+    # And the time the emulator spent serving them: the floor under a benchmark's time.
+    with urllib.request.urlopen(url + "/ms") as answer:
+        serving = json.load(answer)
+    assert 0 < serving[app] < 5000, serving
+    urllib.request.urlopen(urllib.request.Request(url, data=b"{}", method="POST"))
+    with urllib.request.urlopen(url + "/ms") as answer:
+        assert app not in json.load(answer)
 
 
 def test_chaos_counts_a_held_publish_as_one_that_may_come_twice():
