@@ -760,12 +760,15 @@ def cost(cold: dict, b: dict | None, logging: dict, shape: dict | None = None) -
             "claim": lam("claim"), "enforce": lam("enforce"), "notify": lam("notify"),
             # Evaluate's put (the table and both indexes); Claim's update (the table, and a fully
             # projected index, whose copy changes; a keys-only one does not); Enforce's move to
-            # enforced (the table, byResource as Claim's, byState twice: its key changes); the
+            # enforced (the table, byResource as Claim's, byState twice: its key changes), which
+            # owes its alert (the sparse, fully projected byAlertOwed takes the item, and gives it
+            # up when Notify's write marks it sent: the table again, and the index's delete); the
             # ledger's delete where the triage made one; a consistent GetItem each by Claim,
             # Enforce, Notify.
             "dynamodb": {"writes": (units(violation_bytes) + index_units(violation_bytes)
                                     + units(violation_bytes) + rewritten(violation_bytes)
-                                    + units(violation_bytes) + changed(violation_bytes)
+                                    + units(violation_bytes) + changed(violation_bytes) + units(violation_bytes)
+                                    + units(violation_bytes) + rewritten(violation_bytes) + units(violation_bytes)
                                     + settles("violation")) * p["dynamodb_write_unit"],
                          "reads": 3 * max(1, math.ceil(violation_bytes / 4096)) * p["dynamodb_read_unit"]},
             "sns": {"publish": p["sns_publish"]},

@@ -67,15 +67,15 @@ export const RECORDS_SORT = 'sk';
 
 export interface ModelGuardProps extends StackProps, ModelGuardSettings {}
 
+/** The functions the triage runs for every covered call. */
+const PER_CALL_FUNCTIONS = ['parse-event', 'record', 'evaluate'];
+
 /**
  * Memory and timeout per function. 128 MB is Lambda's smallest size: every function is a Rust
  * binary whose peak RSS stays far below it (README "Performance"), and none is CPU-bound; the work
  * is waiting on AWS APIs. Timeouts cover the SDK's standard retries (3 attempts, backoff up to 20 s)
  * of each call the function makes, and enforce's wait of up to 30 s for inference components.
  */
-/** The functions the triage runs for every covered call. */
-const PER_CALL_FUNCTIONS = ['parse-event', 'record', 'evaluate'];
-
 const SIZING: Record<string, { memoryMb: number; timeoutSeconds: number }> = {
   'parse-event': { memoryMb: 128, timeoutSeconds: 10 }, // no AWS calls
   record: { memoryMb: 128, timeoutSeconds: 30 }, // a PutItem
@@ -299,8 +299,9 @@ export class ModelGuardStack extends Stack {
         loggingFormat: lambda.LoggingFormat.JSON,
         applicationLogLevelV2: lambda.ApplicationLogLevel.INFO,
         // The triage's functions run for every SageMaker call: Lambda's own start and report
-        // records (INFO) would be about half of what they log (bench/REPORT.md, "Cost"). At WARN
-        // Lambda still logs a crash or a timeout; duration and errors stay in its metrics.
+        // records (INFO) would be about half of what they log (bench/REPORT.md, "Cost"). A crash
+        // or a timeout still fails the invocation, which the triage catches (the ledger, its
+        // alarm) and Lambda's Errors metric counts; duration stays in its metrics.
         systemLogLevelV2: PER_CALL_FUNCTIONS.includes(name) ? lambda.SystemLogLevel.WARN : lambda.SystemLogLevel.INFO,
         environment,
         description: `Model Guard ${name}`,
@@ -608,14 +609,17 @@ export class ModelGuardStack extends Stack {
       EnforcementStateMachineArn: enforcement.stateMachineArn,
       DecisionsTableName: decisions.tableName,
     }, [parseEvent, record, evaluate], undefined, named('Triage'), false);
-    for (const m of [enforcement, triage]) {
-      Validations.of(m.role).acknowledge({
-        id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
-        reason: 'Added by Step Functions logging and tracing: the vended-log delivery actions '
-          + '(logs:*LogDelivery*, PutResourcePolicy, Describe*) and X-Ray\'s PutTraceSegments, '
-          + 'PutTelemetryRecords and GetSampling* accept no resource other than "*".',
-      });
-    }
+    Validations.of(enforcement.role).acknowledge({
+      id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
+      reason: 'Added by Step Functions logging and tracing: the vended-log delivery actions '
+        + '(logs:*LogDelivery*, PutResourcePolicy, Describe*) and X-Ray\'s PutTraceSegments, '
+        + 'PutTelemetryRecords and GetSampling* accept no resource other than "*".',
+    });
+    Validations.of(triage.role).acknowledge({
+      id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
+      reason: 'Added by Step Functions logging: the vended-log delivery actions (logs:*LogDelivery*, '
+        + 'PutResourcePolicy, Describe*) accept no resource other than "*".',
+    });
     Validations.of(triage).acknowledge({
       id: 'AwsSolutions::AwsSolutions-SF2',
       reason: 'The triage machine runs for every SageMaker call: at 10 calls a second X-Ray\'s default '

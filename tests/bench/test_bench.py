@@ -141,12 +141,13 @@ def test_the_stack_shape_decides_index_writes_tracing_and_platform_logs(tmp_path
     new = bench.cost(cold, burst, logging)
     w = p["dynamodb_write_unit"] * 1e6
     assert old["allowed_parts"]["dynamodb"] == pytest.approx(3 * 2 * w)
-    # Evaluate's put 3×2, Claim's update 3×2, Enforce's 2 + byResource 2 + byState 2×2; keys-only:
-    # 2+1+1, 2, 2 + 0 + 2×1.
+    # Evaluate's put 3×2; Claim's update 3×2; Enforce's 2 + byResource 2 + byState 2×2 +
+    # byAlertOwed 2; Notify's marking the alert sent 2 + both indexes 2×2 + byAlertOwed's delete 2.
+    # Keys-only: 2+1+1; 2; 2 + 0 + 2×1 + 2; 2 + 0 + 2.
     assert old["violating_parts"]["dynamodb"] == pytest.approx(
-        (6 + 6 + 8) * w + 3 * p["dynamodb_read_unit"] * 1e6)
+        (6 + 6 + 10 + 8) * w + 3 * p["dynamodb_read_unit"] * 1e6)
     assert new["violating_parts"]["dynamodb"] == pytest.approx(
-        (4 + 2 + 4) * w + 3 * p["dynamodb_read_unit"] * 1e6)
+        (4 + 2 + 6 + 4) * w + 3 * p["dynamodb_read_unit"] * 1e6)
     assert old["allowed_parts"]["triage (Express)"] - new["allowed_parts"]["triage (Express)"] == pytest.approx(
         bench.xray_share(bench.EVENT_RATE_PER_SECOND) * p["xray_trace_recorded"] * 1e6)
     assert old["allowed_parts"]["evaluate"] - new["allowed_parts"]["evaluate"] == pytest.approx(

@@ -97,7 +97,7 @@ impl DynamoAuditLog {
         let items = if index == ALERT_INDEX {
             entries
         } else {
-            items_for(&self.client, &self.table, entries).await?
+            items_for(&self.client, &self.table, key_name, entries).await?
         };
         items
             .into_iter()

@@ -124,7 +124,7 @@ impl GuardAlertLog for DynamoGuardStore {
             .map(|entry| entry.map_err(|e| sdk_error(&format!("Query {}", self.table), &e)))
             .collect::<Result<Vec<_>, _>>()?;
         // `byState` holds keys only (`keyed_reads`).
-        crate::keyed_reads::items_for(&self.client, &self.table, entries)
+        crate::keyed_reads::items_for(&self.client, &self.table, STATE_INDEX_KEY, entries)
             .await?
             .into_iter()
             .map(|item| {

@@ -31,15 +31,19 @@ fn event_id(entry: &Item) -> Option<&str> {
         .map(String::as_str)
 }
 
-/// The table's items for the index entries `entries`, in their order. An entry whose item is
-/// gone by the time it is read (the decisions table deletes only ledger entries and nonces,
-/// which these indexes do not hold) is left out.
+/// The table's items for the entries `entries` of an index keyed by `index_key`, in their order.
+/// The index lags the table a little, and the items are read fresh: an item whose `index_key` is
+/// no longer the entry's (an item that left the `pending` state since) is not under that key any
+/// more and is left out, as is one gone by the time it is read (the decisions table deletes only
+/// ledger entries and nonces, which these indexes do not hold), and a key listed twice is read
+/// once.
 pub async fn items_for(
     client: &Client,
     table: &str,
+    index_key: &str,
     entries: Vec<Item>,
 ) -> Result<Vec<Item>, GuardError> {
-    let order: Vec<String> = entries
+    let ids: Vec<String> = entries
         .iter()
         .map(|entry| {
             event_id(entry).map(str::to_owned).ok_or_else(|| {
@@ -50,7 +54,7 @@ pub async fn items_for(
             })
         })
         .collect::<Result<_, _>>()?;
-    let mut unique = order.clone();
+    let mut unique = ids;
     unique.sort();
     unique.dedup();
     let mut found: HashMap<String, Item> = HashMap::with_capacity(unique.len());
@@ -65,7 +69,7 @@ pub async fn items_for(
                 return Err(GuardError::new(
                     ErrorKind::Throttled,
                     format!(
-                        "BatchGetItem {table}: {} items still unprocessed after {ROUNDS} rounds",
+                        "BatchGetItem {table}: {} items still unprocessed after {ROUNDS} rounds (throttled, or more than a response holds)",
                         keys.len()
                     ),
                 ));
@@ -103,5 +107,58 @@ pub async fn items_for(
                 .unwrap_or_default();
         }
     }
-    Ok(order.iter().filter_map(|id| found.remove(id)).collect())
+    Ok(in_index_order(&entries, found, index_key))
+}
+
+/// `found` (by eventId) in the order of `entries`, each once, and only where it is still under
+/// the entry's `index_key`.
+fn in_index_order(
+    entries: &[Item],
+    mut found: HashMap<String, Item>,
+    index_key: &str,
+) -> Vec<Item> {
+    entries
+        .iter()
+        .filter_map(|entry| {
+            let item = found.remove(event_id(entry)?)?;
+            (item.get(index_key) == entry.get(index_key)).then_some(item)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(id: &str, state: &str) -> Item {
+        HashMap::from([
+            (KEY.to_owned(), AttributeValue::S(id.to_owned())),
+            ("state".to_owned(), AttributeValue::S(state.to_owned())),
+        ])
+    }
+
+    fn ids(items: &[Item]) -> Vec<&str> {
+        items.iter().filter_map(event_id).collect()
+    }
+
+    #[test]
+    fn items_come_in_the_index_order_once_each_and_only_while_still_under_its_key() {
+        let entries = vec![
+            item("c", "pending"),
+            item("a", "pending"),
+            item("gone", "pending"),
+            item("moved", "pending"),
+            item("a", "pending"),
+            item("b", "pending"),
+        ];
+        let found = HashMap::from([
+            ("a".to_owned(), item("a", "pending")),
+            ("b".to_owned(), item("b", "pending")),
+            ("c".to_owned(), item("c", "pending")),
+            // Enforced since the index listed it: no longer pending.
+            ("moved".to_owned(), item("moved", "enforced")),
+        ]);
+        let out = in_index_order(&entries, found, "state");
+        assert_eq!(ids(&out), ["c", "a", "b"]);
+    }
 }

@@ -397,7 +397,7 @@ async fn query_index(
         found.push(item.map_err(|e| sdk(&format!("Query {table} index {index}"), &e))?);
     }
     // Both indexes hold keys only: the items come from the table.
-    let found = model_guard_aws::keyed_reads::items_for(client, table, found)
+    let found = model_guard_aws::keyed_reads::items_for(client, table, key_attribute, found)
         .await
         .map_err(Failure::guard)?;
     items(found, table)

@@ -884,3 +884,40 @@ async fn import_shows_what_each_item_does_to_the_table() {
     insta::assert_snapshot!("import_dry_run", dry.stdout);
     assert_eq!(p.export().as_array().unwrap().len(), 2, "a dry run wrote");
 }
+
+/// The two indexes that hold every item project keys only: a reader takes the items from the
+/// table, a hundred keys a read. A resource with more than that is listed whole, newest first.
+#[tokio::test]
+async fn a_resource_with_more_items_than_one_batch_read_holds_is_listed_whole_in_order() {
+    let config = config().await;
+    let log = DynamoAuditLog::new(
+        aws_sdk_dynamodb::Client::new(&config),
+        decisions_table(&config).await,
+    );
+    let t0 = at("2026-11-28T09:00:00Z");
+    let resource = unique("busy-endpoint");
+    for i in 0..150 {
+        let mut verdict = violation("x", "endpoint", "x", "none", 0);
+        verdict["eventId"] = json!(format!("evt-busy-{i:03}"));
+        verdict["resource"]["name"] = json!(resource);
+        let typed: Verdict = serde_json::from_value(verdict).unwrap();
+        let item = AuditItem::for_verdict(&typed, t0 + chrono::Duration::seconds(i)).unwrap();
+        log.record(&item).await.unwrap();
+    }
+    let listed = log
+        .for_resource(&model_guard_core::audit::resource_key(&resource))
+        .await
+        .unwrap();
+    let ids: Vec<&str> = listed.iter().map(|i| i.event_id.as_str()).collect();
+    let expected: Vec<String> = (0..150).rev().map(|i| format!("evt-busy-{i:03}")).collect();
+    assert_eq!(ids, expected);
+    // And by state: every one of them is `audited`, read whole.
+    let audited = log.in_state(AuditState::Audited).await.unwrap();
+    let ours = audited.iter().filter(|i| {
+        i.verdict
+            .resource
+            .as_ref()
+            .is_some_and(|r| r.name == resource)
+    });
+    assert_eq!(ours.count(), 150);
+}
