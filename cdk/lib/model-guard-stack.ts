@@ -532,12 +532,6 @@ export class ModelGuardStack extends Stack {
         resources: [`arn:${Aws.PARTITION}:states:${Aws.REGION}:${Aws.ACCOUNT_ID}:execution:${named(name)}/*`],
       }));
       Validations.of(m.role).acknowledge({
-        id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
-        reason: 'Added by Step Functions logging and tracing: the vended-log delivery actions '
-          + '(logs:*LogDelivery*, PutResourcePolicy, Describe*) and X-Ray\'s PutTraceSegments, '
-          + 'PutTelemetryRecords and GetSampling* accept no resource other than "*".',
-      });
-      Validations.of(m.role).acknowledge({
         id: `AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${named(name)}/*]`,
         reason: 'states:DescribeExecution, states:StopExecution on the Map\'s child executions of the '
           + 'machine itself: Step Functions names them at run time.',
@@ -575,6 +569,13 @@ export class ModelGuardStack extends Stack {
         encryptionConfiguration: key ? new sfn.CustomerManagedEncryptionConfiguration(key) : undefined,
         stateMachineName: name,
       });
+      Validations.of(m.role).acknowledge({
+        id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
+        reason: 'Added by Step Functions logging' + (tracingEnabled ? ' and tracing' : '') + ': the vended-log '
+          + 'delivery actions (logs:*LogDelivery*, PutResourcePolicy, Describe*)'
+          + (tracingEnabled ? ' and X-Ray\'s PutTraceSegments, PutTelemetryRecords and GetSampling*' : '')
+          + ' accept no resource other than "*".',
+      });
       return m;
     };
     // Execution data stays out of the Standard machine's logs: its input carries task tokens, and
@@ -609,17 +610,6 @@ export class ModelGuardStack extends Stack {
       EnforcementStateMachineArn: enforcement.stateMachineArn,
       DecisionsTableName: decisions.tableName,
     }, [parseEvent, record, evaluate], undefined, named('Triage'), false);
-    Validations.of(enforcement.role).acknowledge({
-      id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
-      reason: 'Added by Step Functions logging and tracing: the vended-log delivery actions '
-        + '(logs:*LogDelivery*, PutResourcePolicy, Describe*) and X-Ray\'s PutTraceSegments, '
-        + 'PutTelemetryRecords and GetSampling* accept no resource other than "*".',
-    });
-    Validations.of(triage.role).acknowledge({
-      id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
-      reason: 'Added by Step Functions logging: the vended-log delivery actions (logs:*LogDelivery*, '
-        + 'PutResourcePolicy, Describe*) accept no resource other than "*".',
-    });
     Validations.of(triage).acknowledge({
       id: 'AwsSolutions::AwsSolutions-SF2',
       reason: 'The triage machine runs for every SageMaker call: at 10 calls a second X-Ray\'s default '
