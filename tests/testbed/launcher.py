@@ -94,6 +94,9 @@ test_launcher.py:
   ``fault-slow-delete-*``       a deleted endpoint or inference component is ``Deleting`` for
                                 BUSY_SECONDS, then gone;
   ``fault-slow-stop-*``         a stopped job is ``Stopping`` for BUSY_SECONDS, then ``Stopped``;
+  ``fault-lost-answer-*``       the first Stop*/Delete*/Update* naming it (per action) takes effect,
+                                but its answer is lost (500 InternalFailure): the SDK's retry is
+                                then the second call, which SageMaker may refuse;
   ``fault-txn-*``               (a DynamoDB table) its first TransactWriteItems succeeds, every
                                 later one fails with ProvisionedThroughputExceededException.
 
@@ -1264,6 +1267,8 @@ def fix_start_execution_parameters() -> None:
 
 # What fault-denied-* refuses: the calls that change a resource (creating one in a test must work).
 MUTATING_PREFIXES = ("Delete", "Stop", "Update")
+# What fault_for answers for a `fault-lost-answer-*` call: serve it, then lose its answer.
+LOST_ANSWER = "LostAnswer"
 
 
 class FaultInjection:
@@ -1300,6 +1305,15 @@ class FaultInjection:
             fault = self.fault_for(target.split(".", 1)[1], body)
             if fault is not None:
                 kind, message = fault
+                if kind == LOST_ANSWER:
+                    # The call is served (it takes effect); the caller gets a 500 instead of its answer.
+                    served = self.app(environ, lambda status, headers, exc_info=None: (lambda data: None))
+                    try:
+                        for _ in served:
+                            pass
+                    finally:
+                        getattr(served, "close", lambda: None)()
+                    kind, message = "InternalFailure", "We encountered an internal error. Please try again."
                 payload = json.dumps({"__type": kind, "message": message}).encode()
                 start_response(
                     "500 Internal Server Error" if kind == "InternalFailure" else "400 Bad Request",
@@ -1339,6 +1353,12 @@ class FaultInjection:
                     self.throttled[(action, name)] = seen + 1
                 if seen < THROTTLED_CALLS:
                     return "ThrottlingException", "Rate exceeded"
+            if name.startswith("fault-lost-answer-") and action.startswith(MUTATING_PREFIXES):
+                with self.lock:
+                    seen = self.throttled.get((action, name), 0)
+                    self.throttled[(action, name)] = seen + 1
+                if seen == 0:
+                    return LOST_ANSWER, ""
             if name.startswith("fault-denied-") and action.startswith(MUTATING_PREFIXES):
                 return (
                     "AccessDeniedException",

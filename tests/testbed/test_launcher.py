@@ -537,6 +537,17 @@ def test_fault_5xx_fails_three_calls_with_500_then_lets_through(sm):
     assert codes(stop, 4) == ["500 InternalFailure"] * 3 + ["ok"]
 
 
+def test_fault_lost_answer_serves_the_first_change_and_answers_500(sm):
+    server = name("fault-lost-answer-mlf")
+    sm.create_mlflow_tracking_server(TrackingServerName=server, ArtifactStoreUri="s3://b/mlflow",
+                                     RoleArn="arn:aws:iam::123456789012:role/Exec")
+    stop = lambda: unretried("sagemaker").stop_mlflow_tracking_server(TrackingServerName=server)  # noqa: E731
+    # The first stop took effect (the server is stopping) though it answered 500: the second,
+    # as the SDK's retry would be, is refused for the state the first left.
+    assert codes(stop, 2) == ["500 InternalFailure", "400 ValidationException"]
+    assert sm.describe_mlflow_tracking_server(TrackingServerName=server)["TrackingServerStatus"] == "Stopping"
+
+
 def test_fault_denied_describe_refuses_describes_and_lists(sm):
     endpoint_name = name("fault-denied-describe-ep")
     endpoint(sm, endpoint_name)  # created: creates are not refused

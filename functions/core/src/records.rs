@@ -228,6 +228,16 @@ pub fn whole_second(t: DateTime<Utc>) -> DateTime<Utc> {
     t.duration_trunc(TimeDelta::seconds(1)).unwrap_or(t)
 }
 
+/// Whether a resource SageMaker says it created at `created` is another than the one a call
+/// CloudTrail stamped `call` made (the name made again since). CloudTrail's `eventTime` has whole
+/// seconds and is when the call arrived: a call stamped second T that arrived late in T is often
+/// made during T+1 (and the two services' clocks differ by a little). Only a creation in a later
+/// second than T+1 is another resource; within it, a name made again is made by another call,
+/// itself judged.
+pub fn created_after_the_call(created: DateTime<Utc>, call: DateTime<Utc>) -> bool {
+    whole_second(created) > whole_second(call) + TimeDelta::seconds(1)
+}
+
 /// A version of a name that may have been current at the call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Version<'a> {
@@ -373,6 +383,25 @@ fn unrecorded_version_end(records: &[ResourceRecord], now: Now) -> Option<DateTi
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_resource_made_in_the_second_after_the_calls_is_the_calls() {
+        let at = |t: &str| DateTime::parse_from_rfc3339(t).unwrap().with_timezone(&Utc);
+        let call = at("2026-12-06T04:58:47Z");
+        // Found by the chaos soak: a call stamped 47 whose resource SageMaker stamped 48.003 was
+        // judged "another one under the same name", and failed closed.
+        for same in [
+            "2026-12-06T04:58:46.500Z",
+            "2026-12-06T04:58:47.999Z",
+            "2026-12-06T04:58:48.003Z",
+            "2026-12-06T04:58:48.999Z",
+        ] {
+            assert!(!created_after_the_call(at(same), call), "{same}");
+        }
+        for another in ["2026-12-06T04:58:49Z", "2026-12-06T05:58:47Z"] {
+            assert!(created_after_the_call(at(another), call), "{another}");
+        }
+    }
     use serde_json::json;
 
     fn at(t: &str) -> DateTime<Utc> {

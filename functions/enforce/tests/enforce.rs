@@ -865,6 +865,32 @@ async fn an_mlflow_tracking_server_is_stopped_and_a_second_stop_is_already_stopp
 }
 
 /// A HyperPod cluster, named by its ARN as the guard names it.
+/// The guard's stop took effect but its answer was lost (a 500); the SDK's retry is refused, the
+/// server being already stopping. Found by the chaos soak: that refusal failed the enforcement
+/// ("enforcement failed" alerted, the item `failed`) though the server was stopped. SageMaker's
+/// status now settles it: already stopped.
+#[tokio::test]
+async fn a_stop_whose_answer_was_lost_is_already_stopped_not_failed() {
+    let (enforcer, _, _) = enforcer().await;
+    let sm = aws_sdk_sagemaker::Client::new(&enforcer.config);
+    let name = unique("fault-lost-answer-mlf");
+    sm.create_mlflow_tracking_server()
+        .tracking_server_name(&name)
+        .artifact_store_uri("s3://b/mlflow")
+        .role_arn(model_guard_testkit::role_arn("Exec"))
+        .send()
+        .await
+        .unwrap();
+    let result = run(
+        &enforcer,
+        enforcer.input("mlflow-tracking-server", &name).await,
+    )
+    .await
+    .unwrap();
+    assert_eq!(result.outcome.as_str(), "already-stopped", "{result:?}");
+    assert_eq!(result.status.as_deref(), Some("Stopping"), "{result:?}");
+}
+
 async fn hyperpod_cluster(sm: &aws_sdk_sagemaker::Client, name: &str) -> String {
     use aws_sdk_sagemaker::types::{ClusterInstanceGroupSpecification, ClusterLifeCycleConfig};
     let group = ClusterInstanceGroupSpecification::builder()

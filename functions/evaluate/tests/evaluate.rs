@@ -1050,21 +1050,13 @@ async fn records_not_yet_arrived_are_waited_for_then_the_guard_fails_closed() {
     );
 }
 
-#[tokio::test]
-async fn what_the_event_lost_is_recovered_from_the_job_itself() {
-    // Attack: hyperparameters large enough that CloudTrail leaves requestParameters out.
-    let w = world(json!([
-        {"pk": format!("role#{}", role_arn("service-role/Prod")), "principals": [role_arn("MLDeployer")],
-         "mode": "enforce", "graceSeconds": 0},
-        {"pk": "default", "principals": ["*"], "mode": "notify"}
-    ]))
-    .await;
-    let job = unique("tj");
+/// A training job under `role` (SageMaker's own creation time is what the guard compares).
+async fn training_job(w: &World, job: &str, role: &str) -> chrono::DateTime<chrono::Utc> {
     w.kit
         .client
         .create_training_job()
-        .training_job_name(&job)
-        .role_arn(role_arn("service-role/Prod"))
+        .training_job_name(job)
+        .role_arn(role_arn(role))
         .algorithm_specification(
             aws_sdk_sagemaker::types::AlgorithmSpecification::builder()
                 .training_image("img:1")
@@ -1091,6 +1083,70 @@ async fn what_the_event_lost_is_recovered_from_the_job_itself() {
         .send()
         .await
         .unwrap();
+    let described = w
+        .kit
+        .client
+        .describe_training_job()
+        .training_job_name(job)
+        .send()
+        .await
+        .unwrap();
+    let created = described.creation_time().unwrap();
+    chrono::DateTime::from_timestamp(created.secs(), created.subsec_nanos()).unwrap()
+}
+
+/// Found by the chaos soak: CloudTrail stamps a call when it arrives, in whole seconds, and a call
+/// that arrived late in its second makes its resource in the next. Such a job, by someone allowed
+/// its role, was judged "another one under the same name" and failed closed (a violation of
+/// `unresolved`, enforced after its grace). A job made two seconds later is another one.
+#[tokio::test]
+async fn a_job_made_in_the_second_after_its_call_is_the_calls_and_one_made_later_is_not() {
+    let w = world(json!([
+        {"pk": format!("role#{}", role_arn("service-role/Prod")), "principals": [role_arn("MLDeployer")],
+         "mode": "enforce", "graceSeconds": 0},
+        {"pk": "default", "principals": ["*"], "mode": "notify"}
+    ]))
+    .await;
+    let job = unique("tj");
+    let created = training_job(&w, &job, "service-role/Prod").await;
+    let stamped_before = |seconds: i64| {
+        let mut event = model_guard_testkit::cloudtrail_event(
+            &unique("evt"),
+            "CreateTrainingJob",
+            "MLDeployer",
+            // CloudTrail left the parameters out: the role is the job's own, described.
+            json!(null),
+            json!({"trainingJobArn": format!("arn:aws:sagemaker:us-east-1:{ACCOUNT}:training-job/{job}")}),
+        );
+        let call =
+            model_guard_core::records::whole_second(created) - chrono::Duration::seconds(seconds);
+        event["detail"]["eventTime"] =
+            json!(call.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+        event
+    };
+    let verdict = w.evaluate(&stamped_before(1)).await.unwrap();
+    assert_eq!(verdict["decision"], json!("allow"), "{verdict:#}");
+    let verdict = w.evaluate(&stamped_before(2)).await.unwrap();
+    assert_eq!(verdict["decision"], json!("violation"), "{verdict:#}");
+    assert!(
+        verdict["reasons"]
+            .to_string()
+            .contains("another one under the same name"),
+        "{verdict:#}"
+    );
+}
+
+#[tokio::test]
+async fn what_the_event_lost_is_recovered_from_the_job_itself() {
+    // Attack: hyperparameters large enough that CloudTrail leaves requestParameters out.
+    let w = world(json!([
+        {"pk": format!("role#{}", role_arn("service-role/Prod")), "principals": [role_arn("MLDeployer")],
+         "mode": "enforce", "graceSeconds": 0},
+        {"pk": "default", "principals": ["*"], "mode": "notify"}
+    ]))
+    .await;
+    let job = unique("tj");
+    training_job(&w, &job, "service-role/Prod").await;
     let event = model_guard_testkit::cloudtrail_event(
         &unique("evt"),
         "CreateTrainingJob",

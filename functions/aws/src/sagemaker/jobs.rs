@@ -10,6 +10,7 @@ use model_guard_core::contract::Target;
 use model_guard_core::principal::canonical_arn;
 use model_guard_core::resolve::ResolveError;
 
+use super::remedy::is_refusal;
 use super::{SageMakerEnforcer, Uses, is_not_found, resolve_error};
 use crate::error::service_code;
 use crate::sdk_error;
@@ -207,18 +208,6 @@ impl SageMakerEnforcer {
             _ => Ok(None),
         }
     }
-}
-
-/// A stop SageMaker refused because of the job's state or existence (ValidationException,
-/// ResourceNotFound), to be confirmed with a describe.
-fn is_refusal<E, R>(error: &aws_smithy_runtime_api::client::result::SdkError<E, R>) -> bool
-where
-    E: aws_smithy_types::error::metadata::ProvideErrorMetadata,
-{
-    matches!(
-        service_code(error),
-        Some("ValidationException" | "ResourceNotFound")
-    )
 }
 
 /// What a job runs with: its execution role (a tuning job's, every training definition's), or a

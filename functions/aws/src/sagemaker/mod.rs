@@ -37,7 +37,7 @@ use model_guard_core::contract::{
 };
 use model_guard_core::enforcement::{EnforcementOutcome, EnforcementResult};
 use model_guard_core::ports::{Enforcer, RollbackState};
-use model_guard_core::records::whole_second;
+use model_guard_core::records::created_after_the_call;
 use model_guard_core::resolve::{
     DeployedImages, EndpointConfigInfo, InferenceComponentInfo, ModelInfo, PackageInfo, Recovered,
     Recovery, ResolveError, Resolver,
@@ -100,9 +100,7 @@ where
 }
 
 /// A resource created after the call cannot be what the call made: the name was reused since
-/// (the one the call made is gone). CloudTrail's `eventTime` has whole seconds: a call recorded
-/// at second T began before T+1 and may have created the resource during T+1, so only a
-/// creation in a later second than T+1 is another resource.
+/// (the one the call made is gone; `created_after_the_call` says what "after" is).
 pub(crate) fn created_after_call(
     created: Option<DateTime<Utc>>,
     verdict: &Verdict,
@@ -113,7 +111,7 @@ pub(crate) fn created_after_call(
         .and_then(|t| DateTime::parse_from_rfc3339(t).ok())?
         .with_timezone(&Utc);
     let created = created?;
-    (whole_second(created) > call + chrono::Duration::seconds(1)).then(|| {
+    created_after_the_call(created, call).then(|| {
         format!(
             "re-created after the call: created at {}, the call at {}",
             created.to_rfc3339(),
@@ -318,7 +316,7 @@ impl Recovery for SageMakerResolver {
             kind => jobs::job_uses(&self.client, kind, name).await?,
         };
         if let (Some(created), Some(call)) = (created, call)
-            && whole_second(created) > whole_second(call)
+            && created_after_the_call(created, call)
         {
             return Err(ResolveError::Unresolvable(format!(
                 "{} {name} was created at {}, after the call: another one under the same name",

@@ -10,6 +10,7 @@ use model_guard_core::enforcement::{CONFIRMED_GONE, EnforcementOutcome, Enforcem
 use model_guard_core::{ErrorKind, GuardError};
 
 use super::{SageMakerEnforcer, is_not_found};
+use crate::error::service_code;
 use crate::sdk_error;
 
 /// Where a resource stands before its remedy.
@@ -30,10 +31,28 @@ pub(super) struct Statuses<S> {
     pub confirms: fn(&S) -> bool,
 }
 
-/// The remedy's one call failed: the resource was already gone, or the call failed.
+/// The remedy's one call failed: the resource was already gone, SageMaker refused the call for
+/// the state the resource is in, or the call failed.
 pub(super) enum CallFailed {
     Gone,
+    /// A ValidationException: the resource cannot take the call as it stands. That is also how
+    /// the SDK's retry of the guard's own call ends when the first attempt took effect and its
+    /// answer was lost (a stop of a server already stopping): the status says which.
+    Refused(GuardError),
     Error(GuardError),
+}
+
+/// SageMaker refused the call for the resource's state, or said it does not exist.
+pub(super) fn is_refusal<E, R>(
+    error: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
+) -> bool
+where
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata,
+{
+    matches!(
+        service_code(error),
+        Some("ValidationException" | "ResourceNotFound")
+    )
 }
 
 /// An SDK error of the remedy's call, as [`CallFailed`].
@@ -49,6 +68,8 @@ where
 {
     if is_not_found(error) {
         CallFailed::Gone
+    } else if is_refusal(error) {
+        CallFailed::Refused(sdk_error(call, error))
     } else {
         CallFailed::Error(sdk_error(call, error))
     }
@@ -110,6 +131,25 @@ impl SageMakerEnforcer {
                     EnforcementOutcome::AlreadyGone,
                     None,
                 ));
+            }
+            // Refused: gone or ended now (by the guard's own first attempt, whose answer was
+            // lost, or by anyone) is the end state the remedy wants; anything else is the refusal.
+            Err(CallFailed::Refused(refused)) => {
+                let now = status().await?;
+                let text = now.as_ref().map(|s| (statuses.label)(s).to_owned());
+                return match now.as_ref().map(statuses.before) {
+                    None | Some(Before::Gone) => Ok(Self::result(
+                        resource,
+                        EnforcementOutcome::AlreadyGone,
+                        text,
+                    )),
+                    Some(Before::Ended) => Ok(Self::result(
+                        resource,
+                        EnforcementOutcome::AlreadyStopped,
+                        text,
+                    )),
+                    Some(Before::Busy(_) | Before::Ready) => Err(refused),
+                };
             }
             Err(CallFailed::Error(e)) => return Err(e),
         }

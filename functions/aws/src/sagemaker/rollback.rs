@@ -10,7 +10,7 @@ use model_guard_core::audit::RollbackRecord;
 use model_guard_core::contract::{ResourceRef, Restorable, RollbackTo, Verdict};
 use model_guard_core::enforcement::{EnforcementOutcome, EnforcementResult};
 use model_guard_core::ports::RollbackState;
-use model_guard_core::records::whole_second;
+use model_guard_core::records::created_after_the_call;
 use model_guard_core::{ErrorKind, GuardError};
 
 use super::{SageMakerEnforcer, created_after_call, is_not_found, time};
@@ -324,7 +324,7 @@ pub(super) fn made_after(
             "cannot be shown to be the allowed one: its describe gave no creation time".to_owned(),
         );
     };
-    (whole_second(created) > deployed + chrono::Duration::seconds(1)).then(|| {
+    created_after_the_call(created, deployed).then(|| {
         format!(
             "was made again after the allowed deployment (made at {}, the deployment at {})",
             created.to_rfc3339(),
