@@ -12,7 +12,6 @@ use model_guard_core::resolve::ResolveError;
 
 use super::remedy::is_refusal;
 use super::{SageMakerEnforcer, Uses, is_not_found, resolve_error};
-use crate::error::service_code;
 use crate::sdk_error;
 
 impl SageMakerEnforcer {
