@@ -386,7 +386,6 @@ mod tests {
 
     #[test]
     fn a_resource_made_in_the_second_after_the_calls_is_the_calls() {
-        let at = |t: &str| DateTime::parse_from_rfc3339(t).unwrap().with_timezone(&Utc);
         let call = at("2026-12-06T04:58:47Z");
         // Found by the chaos soak: a call stamped 47 whose resource SageMaker stamped 48.003 was
         // judged "another one under the same name", and failed closed.
