@@ -1007,7 +1007,7 @@ def mlflow_tracking_servers() -> None:
     Stopping after a stop, then Stopped at the next describe; a stop of one not running is
     refused, as on AWS."""
     from moto.core.responses import ActionResult
-    from moto.sagemaker.exceptions import ResourceNotFound, ValidationError
+    from moto.sagemaker.exceptions import ConflictException, ResourceNotFound
     from moto.sagemaker.responses import SageMakerResponse
 
     def servers(backend) -> dict:  # noqa: ANN001
@@ -1043,7 +1043,8 @@ def mlflow_tracking_servers() -> None:
     def stop(self):  # noqa: ANN001
         server = found(self)
         if server["TrackingServerStatus"] not in ("Created", "Started", "Updated"):
-            raise ValidationError(message=f"Tracking server is in status {server['TrackingServerStatus']}.")
+            # StopMlflowTrackingServer's modelled refusal (the SDK's error enum): ConflictException.
+            raise ConflictException(f"Tracking server is in status {server['TrackingServerStatus']}.")
         server["TrackingServerStatus"] = "Stopping"
         return ActionResult({"TrackingServerArn": server["TrackingServerArn"]})
 
@@ -1115,7 +1116,7 @@ def inference_experiments() -> None:
     def delete(self):  # noqa: ANN001
         experiment = found(self)
         if experiment["Status"] not in ("Completed", "Cancelled"):
-            raise ConflictException(message=f"Inference experiment is in status {experiment['Status']}.")
+            raise ConflictException(f"Inference experiment is in status {experiment['Status']}.")
         del experiments(self.sagemaker_backend)[experiment["Name"]]
         return ActionResult({"InferenceExperimentArn": experiment["Arn"]})
 

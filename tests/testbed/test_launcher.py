@@ -544,7 +544,7 @@ def test_fault_lost_answer_serves_the_first_change_and_answers_500(sm):
     stop = lambda: unretried("sagemaker").stop_mlflow_tracking_server(TrackingServerName=server)  # noqa: E731
     # The first stop took effect (the server is stopping) though it answered 500: the second,
     # as the SDK's retry would be, is refused for the state the first left.
-    assert codes(stop, 2) == ["500 InternalFailure", "400 ValidationException"]
+    assert codes(stop, 2) == ["500 InternalFailure", "400 ConflictException"]
     assert sm.describe_mlflow_tracking_server(TrackingServerName=server)["TrackingServerStatus"] == "Stopping"
 
 

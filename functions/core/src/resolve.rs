@@ -133,8 +133,9 @@ pub struct Recovered {
 }
 
 /// Describes the resource a request created or changed: what it uses, as its own describe says.
-/// A resource created after the second of the call (`call`) is another one under the same name,
-/// and says nothing about the call: unresolvable.
+/// A resource created in a later second than the one after the call's (`call`;
+/// `records::created_after_the_call`) is another one under the same name, and says nothing about
+/// the call: unresolvable.
 pub trait Recovery {
     fn deployed(
         &self,

@@ -595,9 +595,8 @@ where
     pub async fn judge(&self, listed: &Listed, calls: &[&Request]) -> Result<Finding, GuardError> {
         let resource = &listed.resource;
         let attributed = calls.first().copied();
-        // CloudTrail's eventTime has whole seconds: a resource made during the next second may
-        // still be the call's (as `created_after_call` allows).
-        let after = |c: &Request| c.call_time().map(|t| t + Duration::seconds(1));
+        // The call's own time: `deployed` allows the second after it (`created_after_the_call`).
+        let after = |c: &Request| c.call_time();
         let call = attributed.and_then(after);
         let mut unattributed_why = attributed
             .is_none()

@@ -864,7 +864,6 @@ async fn an_mlflow_tracking_server_is_stopped_and_a_second_stop_is_already_stopp
     assert_eq!(ghost.outcome.as_str(), "already-gone");
 }
 
-/// A HyperPod cluster, named by its ARN as the guard names it.
 /// The guard's stop took effect but its answer was lost (a 500); the SDK's retry is refused, the
 /// server being already stopping. Found by the chaos soak: that refusal failed the enforcement
 /// ("enforcement failed" alerted, the item `failed`) though the server was stopped. SageMaker's
@@ -891,6 +890,7 @@ async fn a_stop_whose_answer_was_lost_is_already_stopped_not_failed() {
     assert_eq!(result.status.as_deref(), Some("Stopping"), "{result:?}");
 }
 
+/// A HyperPod cluster, named by its ARN as the guard names it.
 async fn hyperpod_cluster(sm: &aws_sdk_sagemaker::Client, name: &str) -> String {
     use aws_sdk_sagemaker::types::{ClusterInstanceGroupSpecification, ClusterLifeCycleConfig};
     let group = ClusterInstanceGroupSpecification::builder()

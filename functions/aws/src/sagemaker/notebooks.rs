@@ -100,6 +100,7 @@ impl SageMakerEnforcer {
             label: S::as_str,
             before: |s| match s {
                 S::Stopping | S::Stopped => Before::Ended,
+                S::Deleting => Before::Gone,
                 S::InService => Before::Ready,
                 _ => Before::Busy("in service"),
             },

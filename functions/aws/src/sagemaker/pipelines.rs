@@ -244,7 +244,11 @@ impl SageMakerEnforcer {
             label: S::as_str,
             before: |s| match s {
                 S::Executing => Before::Ready,
-                _ => Before::Ended,
+                S::Stopping | S::Stopped | S::Failed | S::Succeeded | S::CompletedWithFailures => {
+                    Before::Ended
+                }
+                // A status this SDK does not know is not taken for ended (fail closed).
+                _ => Before::Busy("it is executing or has ended"),
             },
             confirms: |s| matches!(s, S::Stopping | S::Stopped),
         };

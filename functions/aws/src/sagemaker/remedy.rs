@@ -35,14 +35,17 @@ pub(super) struct Statuses<S> {
 /// the state the resource is in, or the call failed.
 pub(super) enum CallFailed {
     Gone,
-    /// A ValidationException: the resource cannot take the call as it stands. That is also how
-    /// the SDK's retry of the guard's own call ends when the first attempt took effect and its
-    /// answer was lost (a stop of a server already stopping): the status says which.
+    /// The resource cannot take the call as it stands ([`is_refusal`]). That is also how the
+    /// SDK's retry of the guard's own call ends when the first attempt took effect and its answer
+    /// was lost (a stop of a server already stopping): the status says which.
     Refused(GuardError),
     Error(GuardError),
 }
 
-/// SageMaker refused the call for the resource's state, or said it does not exist.
+/// SageMaker refused the call for the resource's state, or said it does not exist. Stop*Job and
+/// StopNotebookInstance refuse with a ValidationException; StopMlflowTrackingServer, DeleteCluster
+/// and StopInferenceExperiment with a ConflictException; DeleteApp with ResourceInUse. A status
+/// read decides what the refusal meant, so a code too many here costs a describe, no more.
 pub(super) fn is_refusal<E, R>(
     error: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
 ) -> bool
@@ -51,7 +54,7 @@ where
 {
     matches!(
         service_code(error),
-        Some("ValidationException" | "ResourceNotFound")
+        Some("ValidationException" | "ConflictException" | "ResourceInUse" | "ResourceNotFound")
     )
 }
 
@@ -148,7 +151,17 @@ impl SageMakerEnforcer {
                         EnforcementOutcome::AlreadyStopped,
                         text,
                     )),
-                    Some(Before::Busy(_) | Before::Ready) => Err(refused),
+                    // Busy (someone's update, say): tried again once that ends, as before the call.
+                    Some(Before::Busy(once)) => Err(GuardError::new(
+                        ErrorKind::ResourceBusy,
+                        format!(
+                            "{what} is {}; it can be {} once {once} ({})",
+                            text.as_deref().unwrap_or("busy"),
+                            outcome.as_str(),
+                            refused.message
+                        ),
+                    )),
+                    Some(Before::Ready) => Err(refused),
                 };
             }
             Err(CallFailed::Error(e)) => return Err(e),
