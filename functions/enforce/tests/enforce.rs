@@ -821,6 +821,17 @@ async fn a_monitoring_schedule_is_stopped_and_a_second_stop_is_already_stopped()
     assert_eq!(ghost.outcome.as_str(), "already-gone");
 }
 
+/// A running MLflow tracking server under the Exec role.
+async fn mlflow_tracking_server(sm: &aws_sdk_sagemaker::Client, name: &str) {
+    sm.create_mlflow_tracking_server()
+        .tracking_server_name(name)
+        .artifact_store_uri("s3://b/mlflow")
+        .role_arn(model_guard_testkit::role_arn("Exec"))
+        .send()
+        .await
+        .unwrap();
+}
+
 /// A running MLflow tracking server is stopped (confirmed by a describe); a second try finds it
 /// already stopped; one that never existed is already gone.
 #[tokio::test]
@@ -828,13 +839,7 @@ async fn an_mlflow_tracking_server_is_stopped_and_a_second_stop_is_already_stopp
     let (enforcer, _, _) = enforcer().await;
     let sm = aws_sdk_sagemaker::Client::new(&enforcer.config);
     let name = unique("mlf");
-    sm.create_mlflow_tracking_server()
-        .tracking_server_name(&name)
-        .artifact_store_uri("s3://b/mlflow")
-        .role_arn(model_guard_testkit::role_arn("Exec"))
-        .send()
-        .await
-        .unwrap();
+    mlflow_tracking_server(&sm, &name).await;
     let result = run(
         &enforcer,
         enforcer.input("mlflow-tracking-server", &name).await,
@@ -873,13 +878,7 @@ async fn a_stop_whose_answer_was_lost_is_already_stopped_not_failed() {
     let (enforcer, _, _) = enforcer().await;
     let sm = aws_sdk_sagemaker::Client::new(&enforcer.config);
     let name = unique("fault-lost-answer-mlf");
-    sm.create_mlflow_tracking_server()
-        .tracking_server_name(&name)
-        .artifact_store_uri("s3://b/mlflow")
-        .role_arn(model_guard_testkit::role_arn("Exec"))
-        .send()
-        .await
-        .unwrap();
+    mlflow_tracking_server(&sm, &name).await;
     let result = run(
         &enforcer,
         enforcer.input("mlflow-tracking-server", &name).await,

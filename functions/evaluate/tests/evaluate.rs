@@ -1050,6 +1050,15 @@ async fn records_not_yet_arrived_are_waited_for_then_the_guard_fails_closed() {
     );
 }
 
+/// The Prod role bound to the deployer (enforced at once); anything else notify-only.
+fn prod_role_bound_to_the_deployer() -> Value {
+    json!([
+        {"pk": format!("role#{}", role_arn("service-role/Prod")), "principals": [role_arn("MLDeployer")],
+         "mode": "enforce", "graceSeconds": 0},
+        {"pk": "default", "principals": ["*"], "mode": "notify"}
+    ])
+}
+
 /// A training job under `role` (SageMaker's own creation time is what the guard compares).
 async fn training_job(w: &World, job: &str, role: &str) -> chrono::DateTime<chrono::Utc> {
     w.kit
@@ -1101,12 +1110,7 @@ async fn training_job(w: &World, job: &str, role: &str) -> chrono::DateTime<chro
 /// `unresolved`, enforced after its grace). A job made two seconds later is another one.
 #[tokio::test]
 async fn a_job_made_in_the_second_after_its_call_is_the_calls_and_one_made_later_is_not() {
-    let w = world(json!([
-        {"pk": format!("role#{}", role_arn("service-role/Prod")), "principals": [role_arn("MLDeployer")],
-         "mode": "enforce", "graceSeconds": 0},
-        {"pk": "default", "principals": ["*"], "mode": "notify"}
-    ]))
-    .await;
+    let w = world(prod_role_bound_to_the_deployer()).await;
     let job = unique("tj");
     let created = training_job(&w, &job, "service-role/Prod").await;
     let stamped_before = |seconds: i64| {
@@ -1139,12 +1143,7 @@ async fn a_job_made_in_the_second_after_its_call_is_the_calls_and_one_made_later
 #[tokio::test]
 async fn what_the_event_lost_is_recovered_from_the_job_itself() {
     // Attack: hyperparameters large enough that CloudTrail leaves requestParameters out.
-    let w = world(json!([
-        {"pk": format!("role#{}", role_arn("service-role/Prod")), "principals": [role_arn("MLDeployer")],
-         "mode": "enforce", "graceSeconds": 0},
-        {"pk": "default", "principals": ["*"], "mode": "notify"}
-    ]))
-    .await;
+    let w = world(prod_role_bound_to_the_deployer()).await;
     let job = unique("tj");
     training_job(&w, &job, "service-role/Prod").await;
     let event = model_guard_testkit::cloudtrail_event(
