@@ -97,6 +97,17 @@ impl SageMakerEnforcer {
             resource.resource_type.as_str().replace('-', " "),
             resource.name
         );
+        // Busy: tried again (ResourceBusy) once it can take the call.
+        let busy = |once: &str, text: &Option<String>, why: &str| {
+            GuardError::new(
+                ErrorKind::ResourceBusy,
+                format!(
+                    "{what} is {}; it can be {} once {once}{why}",
+                    text.as_deref().unwrap_or("busy"),
+                    outcome.as_str()
+                ),
+            )
+        };
         let before = status().await?;
         let text = before.as_ref().map(|s| (statuses.label)(s).to_owned());
         match before.as_ref().map(statuses.before) {
@@ -114,16 +125,7 @@ impl SageMakerEnforcer {
                     text,
                 ));
             }
-            Some(Before::Busy(once)) => {
-                return Err(GuardError::new(
-                    ErrorKind::ResourceBusy,
-                    format!(
-                        "{what} is {}; it can be {} once {once}",
-                        text.as_deref().unwrap_or("busy"),
-                        outcome.as_str()
-                    ),
-                ));
-            }
+            Some(Before::Busy(once)) => return Err(busy(once, &text, "")),
             Some(Before::Ready) => {}
         }
         match act.await {
@@ -152,15 +154,9 @@ impl SageMakerEnforcer {
                         text,
                     )),
                     // Busy (someone's update, say): tried again once that ends, as before the call.
-                    Some(Before::Busy(once)) => Err(GuardError::new(
-                        ErrorKind::ResourceBusy,
-                        format!(
-                            "{what} is {}; it can be {} once {once} ({})",
-                            text.as_deref().unwrap_or("busy"),
-                            outcome.as_str(),
-                            refused.message
-                        ),
-                    )),
+                    Some(Before::Busy(once)) => {
+                        Err(busy(once, &text, &format!(" ({})", refused.message)))
+                    }
                     Some(Before::Ready) => Err(refused),
                 };
             }
